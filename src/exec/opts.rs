@@ -1,0 +1,192 @@
+//! setsockopt and getsockopt over the option table of [`crate::spec`].
+//!
+//! socket2 has a method per option but no generic call, and the shell
+//! takes any option of the table by name, as Python's
+//! `setsockopt(level, option, value)` does; so the two calls go to libc.
+
+use super::{Item, Ret, Session, Sink};
+use crate::errors::{ExecError, errno_name};
+use crate::spec::{self, OptKind, OptSpec};
+use crate::syntax::ast::{Expr, SockRef, Spanned};
+use crate::value::Value;
+use std::os::fd::RawFd;
+
+fn set_raw<T>(fd: RawFd, o: &OptSpec, v: &T) -> Result<(), ExecError> {
+    // SAFETY: `v` is a valid T for the length given.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            o.level,
+            o.number,
+            (v as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error().into())
+    }
+}
+
+fn get_raw<T: Copy>(fd: RawFd, o: &OptSpec, init: T) -> Result<T, ExecError> {
+    let mut v = init;
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: `v` is writable for `len` bytes.
+    let rc = unsafe { libc::getsockopt(fd, o.level, o.number, (&mut v as *mut T).cast(), &mut len) };
+    if rc == 0 {
+        Ok(v)
+    } else {
+        Err(std::io::Error::last_os_error().into())
+    }
+}
+
+/// Reads an option as the shell shows it.
+pub fn read_option(fd: RawFd, o: &OptSpec) -> Result<Value, ExecError> {
+    Ok(match o.kind {
+        OptKind::Int | OptKind::Bool | OptKind::Error | OptKind::ReadOnly => {
+            Value::Int(i64::from(get_raw::<libc::c_int>(fd, o, 0)?))
+        }
+        OptKind::Linger => {
+            let l = get_raw(fd, o, libc::linger { l_onoff: 0, l_linger: 0 })?;
+            Value::Tuple(vec![Value::Int(i64::from(l.l_onoff)), Value::Int(i64::from(l.l_linger))])
+        }
+        OptKind::Time => {
+            let t = get_raw(fd, o, libc::timeval { tv_sec: 0, tv_usec: 0 })?;
+            Value::Float(t.tv_sec as f64 + t.tv_usec as f64 / 1e6)
+        }
+    })
+}
+
+impl Session {
+    fn resolve_option(&self, level: Option<&Spanned<String>>, option: &Spanned<String>) -> Result<&'static OptSpec, ExecError> {
+        let Some(o) = spec::option(&option.node) else {
+            let mut x = ExecError::new("AttributeError", format!("module 'socket' has no attribute '{}'", option.node)).at(option.span);
+            x.hint = Some(match spec::nearest(&option.node, spec::OPTIONS.iter().map(|o| o.name)) {
+                Some(n) => format!("did you mean `{n}`?"),
+                None => "known options: help setsockopt".into(),
+            });
+            return Err(x);
+        };
+        if let Some(l) = level {
+            match spec::level(&l.node) {
+                Some(n) if n == o.level => {}
+                Some(_) => {
+                    return Err(ExecError::os(libc::ENOPROTOOPT)
+                        .at(l.span)
+                        .hint(format!("{} is an option of level {}, not {}", o.name, o.level_name, l.node)));
+                }
+                None => {
+                    return Err(ExecError::new("AttributeError", format!("module 'socket' has no attribute '{}'", l.node))
+                        .at(l.span)
+                        .hint("levels: SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP, IPPROTO_IPV6"));
+                }
+            }
+        }
+        Ok(o)
+    }
+
+    pub(super) fn setsockopt(
+        &mut self,
+        r: &Spanned<SockRef>,
+        level: Option<&Spanned<String>>,
+        option: &Spanned<String>,
+        values: &[Spanned<Expr>],
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let h = self.sock(r)?;
+        self.table.last = Some(h);
+        let o = self.resolve_option(level, option)?;
+        let fd = h.fd;
+        let label = self.entry(r)?.label();
+        let first = values.first().ok_or_else(|| ExecError::usage(format!("setsockopt {} needs a value", o.name)))?;
+        let extra = |k: usize| -> Result<(), ExecError> {
+            match values.get(k) {
+                Some(v) => Err(ExecError::usage("too many values for this option").at(v.span)),
+                None => Ok(()),
+            }
+        };
+        match o.kind {
+            OptKind::Error | OptKind::ReadOnly => {
+                return Err(ExecError::os(libc::ENOPROTOOPT)
+                    .at(option.span)
+                    .hint(format!("{} can only be read (getsockopt)", o.name)));
+            }
+            OptKind::Int | OptKind::Bool => {
+                extra(1)?;
+                let n = self.int(first)?;
+                let n = libc::c_int::try_from(n).map_err(|_| ExecError::new("OverflowError", "signed integer is greater than maximum").at(first.span))?;
+                set_raw(fd, o, &n).map_err(|x| x.at(option.span))?;
+            }
+            OptKind::Linger => {
+                extra(2)?;
+                let on = self.int(first)?;
+                let secs = match values.get(1) {
+                    Some(v) => self.int(v)?,
+                    None => 0,
+                };
+                let l = libc::linger {
+                    l_onoff: libc::c_int::from(on != 0),
+                    l_linger: libc::c_int::try_from(secs.max(0)).unwrap_or(libc::c_int::MAX),
+                };
+                set_raw(fd, o, &l).map_err(|x| x.at(option.span))?;
+            }
+            OptKind::Time => {
+                extra(1)?;
+                let secs = self.float_or_none(first)?.unwrap_or(0.0).max(0.0);
+                let tv = libc::timeval {
+                    tv_sec: secs.trunc() as libc::time_t,
+                    tv_usec: ((secs.fract()) * 1e6) as libc::suseconds_t,
+                };
+                set_raw(fd, o, &tv).map_err(|x| x.at(option.span))?;
+            }
+        }
+        let now = read_option(fd, o)?;
+        out.emit(Item::Done(format!("{}: {} = {}", label, o.name, now.repr())));
+        out.emit(Item::Note(o.doc.to_string()));
+        if matches!(o.name, "SO_RCVBUF" | "SO_SNDBUF") {
+            if let (Ok(asked), Value::Int(got)) = (self.int(first), &now) {
+                if asked != *got {
+                    out.emit(Item::Note(format!(
+                        "you asked {asked}, the kernel keeps {got}: it doubles the size for its own bookkeeping and clamps it to the system's limits"
+                    )));
+                }
+            }
+        }
+        if o.name == "SO_LINGER" && matches!(&now, Value::Tuple(v) if v.first() == Some(&Value::Int(1)) && v.get(1) == Some(&Value::Int(0))) {
+            out.emit(Item::Note("close on this socket now sends RST: the peer sees ConnectionResetError, and there is no TIME_WAIT".into()));
+        }
+        Ok(Ret::none())
+    }
+
+    pub(super) fn getsockopt(
+        &mut self,
+        r: &Spanned<SockRef>,
+        level: Option<&Spanned<String>>,
+        option: &Spanned<String>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let h = self.sock(r)?;
+        self.table.last = Some(h);
+        let o = self.resolve_option(level, option)?;
+        let v = read_option(h.fd, o).map_err(|x| x.at(option.span))?;
+        match (o.kind, &v) {
+            (OptKind::Error, Value::Int(0)) => out.emit(Item::Note("0: no error is pending".into())),
+            (OptKind::Error, Value::Int(n)) => out.emit(Item::Note(format!(
+                "pending error {n} ({}): {}",
+                errno_name(*n as i32).unwrap_or("?"),
+                crate::errors::strerror(*n as i32)
+            ))),
+            (_, Value::Int(n)) if o.name == "SO_TYPE" => out.emit(Item::Note(
+                match *n as i32 {
+                    libc::SOCK_STREAM => "SOCK_STREAM",
+                    libc::SOCK_DGRAM => "SOCK_DGRAM",
+                    _ => "another type",
+                }
+                .into(),
+            )),
+            _ => {}
+        }
+        Ok(Ret::one(v))
+    }
+}

@@ -1,0 +1,250 @@
+//! The shell's own commands: help, echo, sleep, set, vars, and the views of
+//! the socket table (`sockets`, `info`).
+
+use super::{Item, Ret, Row, Session, Sink};
+use crate::errors::ExecError;
+use crate::spec::{self, OptKind};
+use crate::syntax::ast::{Expr, Family, SockKind, SockRef, Spanned, View};
+use crate::table::{self, Entry, Origin};
+use crate::value::{Value, addr_short};
+use crate::wait;
+use std::time::Duration;
+
+fn proto(e: &Entry) -> &'static str {
+    match (e.family, e.kind) {
+        (Family::Inet, SockKind::Stream) => "TCP",
+        (Family::Inet, SockKind::Dgram) => "UDP",
+        (Family::Inet6, SockKind::Stream) => "TCP6",
+        (Family::Inet6, SockKind::Dgram) => "UDP6",
+        (Family::Unix, SockKind::Stream) => "UNIX",
+        (Family::Unix, SockKind::Dgram) => "UNIX-DG",
+    }
+}
+
+fn opt_bytes(n: Option<u32>) -> String {
+    n.map_or("-".into(), |n| n.to_string())
+}
+
+/// One row of the table, from what the kernel says now.
+pub fn row(e: &Entry) -> Row {
+    let s = table::snapshot(e);
+    let local = s.local.as_ref().filter(|a| table::is_bound(a)).map_or("-".into(), addr_short);
+    let peer = s.peer.as_ref().map_or("-".into(), addr_short);
+    let (recv_q, send_q) = match s.accept_q {
+        Some((q, max)) => (format!("{q}/{max}"), "-".into()),
+        None => (opt_bytes(s.recv_q), opt_bytes(s.send_q)),
+    };
+    let mut ready = String::new();
+    ready.push(if s.readable { 'R' } else { '-' });
+    ready.push(if s.writable { 'W' } else { '-' });
+    ready.push(if s.exceptional { 'E' } else { '-' });
+    Row {
+        fd: e.fd(),
+        names: if e.names.is_empty() { "-".into() } else { e.names.join(",") },
+        proto: proto(e).into(),
+        local,
+        peer,
+        state: s.state,
+        recv_q,
+        send_q,
+        mode: e.mode.label(),
+        ready,
+    }
+}
+
+impl Session {
+    pub(super) fn sockets(&mut self, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+        if self.table.is_empty() {
+            out.emit(Item::Note("no sockets yet: s = socket tcp".into()));
+            return Ok(Ret::none());
+        }
+        let rows = self.table.iter().map(row).collect();
+        out.emit(Item::Table(rows));
+        Ok(Ret::none())
+    }
+
+    pub(super) fn info(&mut self, r: &Spanned<SockRef>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+        let h = self.sock(r)?;
+        self.table.last = Some(h);
+        let e = self.entry(r)?;
+        let s = table::snapshot(e);
+        let mut f: Vec<(String, String)> = Vec::new();
+        let mut add = |k: &str, v: String| f.push((k.to_string(), v));
+        add("fd", e.fd().to_string());
+        add("names", if e.names.is_empty() { "-".into() } else { e.names.join(", ") });
+        add("family, type", format!("{}, {} ({})", e.family, e.kind, proto(e)));
+        add("mode", e.mode.label());
+        match &e.origin {
+            Origin::Created => {}
+            Origin::Accepted { listener } => add("origin", format!("accepted on fd {listener}")),
+        }
+        add("local", s.local.as_ref().map_or("-".into(), addr_short));
+        add("peer", s.peer.as_ref().map_or("-".into(), addr_short));
+        add("state", s.state.clone());
+        match s.accept_q {
+            Some((q, max)) => add("accept queue", format!("{q} of {max} connections waiting")),
+            None => {
+                add("receive queue", format!("{} bytes", opt_bytes(s.recv_q)));
+                add("send queue", format!("{} bytes", opt_bytes(s.send_q)));
+            }
+        }
+        let mut ready = Vec::new();
+        if s.readable {
+            ready.push("readable");
+        }
+        if s.writable {
+            ready.push("writable");
+        }
+        if s.exceptional {
+            ready.push("exceptional (error or urgent data)");
+        }
+        if s.hangup {
+            ready.push("peer closed");
+        }
+        add("ready now", if ready.is_empty() { "nothing".into() } else { ready.join(", ") });
+        if let Some(t) = s.tcp {
+            if t.state != 10 {
+                add(
+                    "tcp_info",
+                    format!(
+                        "rtt {:.3} ms (var {:.3}), cwnd {} segments, mss {}/{}, retransmits {} (total {})",
+                        f64::from(t.rtt_us) / 1000.0,
+                        f64::from(t.rttvar_us) / 1000.0,
+                        t.snd_cwnd,
+                        t.snd_mss,
+                        t.rcv_mss,
+                        t.retransmits,
+                        t.total_retrans
+                    ),
+                );
+            }
+        }
+        let fd = e.fd();
+        for name in ["SO_RCVBUF", "SO_SNDBUF", "SO_REUSEADDR", "SO_REUSEPORT", "SO_KEEPALIVE", "SO_LINGER", "SO_BROADCAST", "SO_RCVTIMEO", "SO_SNDTIMEO", "TCP_NODELAY", "IPV6_V6ONLY", "SO_ERROR"] {
+            let Some(o) = spec::option(name) else { continue };
+            let applies = match o.level {
+                l if l == libc::IPPROTO_TCP => e.is_tcp(),
+                l if l == libc::IPPROTO_IPV6 => e.family == Family::Inet6,
+                _ => true,
+            };
+            if !applies || (o.name == "SO_BROADCAST" && e.kind != SockKind::Dgram) {
+                continue;
+            }
+            if let Ok(v) = super::opts::read_option(fd, o) {
+                let shown = match (o.kind, &v) {
+                    (OptKind::Bool, Value::Int(n)) => if *n != 0 { "1 (on)".into() } else { "0 (off)".into() },
+                    _ => v.repr(),
+                };
+                add(o.name, shown);
+            }
+        }
+        add("age", wait::human(e.created.elapsed()));
+        out.emit(Item::Fields(format!("socket {}", e.label()), f));
+        Ok(Ret::none())
+    }
+
+    pub(super) fn help(&mut self, topic: Option<&Spanned<String>>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+        match topic {
+            None => out.emit(Item::Help(None)),
+            Some(t) => match spec::lookup(&t.node) {
+                Some(s) => out.emit(Item::Help(Some(s.cmd))),
+                None => {
+                    if let Some(o) = spec::option(&t.node) {
+                        out.emit(Item::Fields(
+                            o.name.to_string(),
+                            vec![
+                                ("level".into(), o.level_name.into()),
+                                ("what".into(), o.doc.into()),
+                                ("set".into(), format!("setsockopt s {} VALUE", o.name)),
+                                ("read".into(), format!("getsockopt s {}", o.name)),
+                            ],
+                        ));
+                        return Ok(Ret::none());
+                    }
+                    let mut x = ExecError::usage(format!("no help for `{}`", t.node)).at(t.span);
+                    x.hint = Some(match spec::nearest(&t.node, spec::command_words()) {
+                        Some(c) => format!("did you mean `{c}`?"),
+                        None => "`help` lists every command".into(),
+                    });
+                    return Err(x);
+                }
+            },
+        }
+        Ok(Ret::none())
+    }
+
+    pub(super) fn echo(&mut self, values: &[Spanned<Expr>], out: &mut dyn Sink) -> Result<Ret, ExecError> {
+        let mut parts = Vec::new();
+        for v in values {
+            parts.push(self.eval(v)?.display());
+        }
+        out.emit(Item::Echo(parts.join(" ")));
+        Ok(Ret::none())
+    }
+
+    pub(super) fn sleep(&mut self, secs: &Spanned<Expr>) -> Result<Ret, ExecError> {
+        let s = self.float_or_none(secs)?.unwrap_or(0.0);
+        if !(0.0..=86_400.0).contains(&s) {
+            return Err(ExecError::new("ValueError", "sleep length must be between 0 and 86400 seconds").at(secs.span));
+        }
+        wait::sleep(Duration::from_secs_f64(s), &self.cancel()).map_err(|_| ExecError::interrupted())?;
+        Ok(Ret::none())
+    }
+
+    pub(super) fn set(&mut self, key: Option<&Spanned<String>>, value: Option<&Spanned<Expr>>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+        let Some(key) = key else {
+            let display = match self.settings.display {
+                View::Repr => "repr",
+                View::Hex => "hex",
+                View::Text => "text",
+            };
+            out.emit(Item::Settings(vec![
+                ("display".into(), display.into()),
+                ("color".into(), self.settings.color.clone()),
+            ]));
+            return Ok(Ret::none());
+        };
+        let Some((name, allowed, _)) = spec::SETTINGS.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(&key.node)) else {
+            let mut x = ExecError::usage(format!("no setting `{}`", key.node)).at(key.span);
+            let names: Vec<&str> = spec::SETTINGS.iter().map(|s| s.0).collect();
+            x.hint = Some(format!("settings: {}", names.join(", ")));
+            return Err(x);
+        };
+        let Some(value) = value else {
+            return Err(ExecError::usage(format!("set {name} needs a value: {}", allowed.join(", "))));
+        };
+        let v = self.text(value)?.to_ascii_lowercase();
+        if !allowed.is_empty() && !allowed.contains(&v.as_str()) {
+            return Err(ExecError::usage(format!("`{v}` is not a value of {name}"))
+                .at(value.span)
+                .hint(format!("one of: {}", allowed.join(", "))));
+        }
+        match *name {
+            "display" => {
+                self.settings.display = match v.as_str() {
+                    "hex" => View::Hex,
+                    "text" => View::Text,
+                    _ => View::Repr,
+                }
+            }
+            "color" => self.settings.color = v.clone(),
+            _ => {}
+        }
+        out.emit(Item::Done(format!("{name} = {v}")));
+        Ok(Ret::none())
+    }
+
+    pub(super) fn vars_cmd(&mut self, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+        if self.vars.is_empty() {
+            out.emit(Item::Note("no names bound yet: s = socket tcp".into()));
+            return Ok(Ret::none());
+        }
+        let list = self
+            .vars
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone(), self.desc_of(v)))
+            .collect();
+        out.emit(Item::Vars(list));
+        Ok(Ret::none())
+    }
+}

@@ -1,0 +1,108 @@
+//! The `sockplay` command: the interactive shell, or a script from a file,
+//! from `-c`, or piped on stdin. All of them go through the same
+//! parse -> execute -> render path.
+
+use clap::{Parser, ValueEnum};
+use sockplay::exec::Session;
+use sockplay::script::{Runner, lines_of};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum When {
+    Auto,
+    Always,
+    Never,
+}
+
+/// An interactive playground for BSD sockets: type the calls of a socket
+/// program one at a time and see what the kernel does.
+#[derive(Parser, Debug)]
+#[command(name = "sockplay", version, about)]
+struct Args {
+    /// A script to replay (one command per line; `#` starts a comment).
+    file: Option<PathBuf>,
+
+    /// Run these commands (separated by `;` or newlines) and exit.
+    #[arg(short = 'c', value_name = "COMMANDS", conflicts_with = "file")]
+    commands: Option<String>,
+
+    /// In a script, go on after a failing command (the status is still 1).
+    #[arg(long)]
+    keep_going: bool,
+
+    /// Colour the output: auto (when stdout is a terminal and NO_COLOR is
+    /// unset), always, or never.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: When,
+
+    /// Do not run the sockplayrc file at start.
+    #[arg(long)]
+    no_rc: bool,
+}
+
+fn use_color(when: When) -> bool {
+    match when {
+        When::Always => true,
+        When::Never => false,
+        When::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+/// SOCKPLAY_CONFIG_DIR, else the platform's config directory.
+fn config_dir() -> Option<PathBuf> {
+    match std::env::var_os("SOCKPLAY_CONFIG_DIR") {
+        Some(d) => Some(PathBuf::from(d)),
+        None => dirs::config_dir().map(|d| d.join("sockplay")),
+    }
+}
+
+/// SOCKPLAY_HISTORY, else a file under the platform's data directory.
+fn history_path() -> Option<PathBuf> {
+    match std::env::var_os("SOCKPLAY_HISTORY") {
+        Some(p) => Some(PathBuf::from(p)),
+        None => dirs::data_dir().map(|d| d.join("sockplay").join("history")),
+    }
+}
+
+fn main() {
+    let args = Args::parse();
+    let color = use_color(args.color);
+    colored::control::set_override(color);
+    let interrupt = sockplay::wait::install_sigint();
+    let mut runner = Runner::new(Session::new(interrupt));
+    runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
+
+    let status = if let Some(cmds) = &args.commands {
+        let mut lines = cmds.lines().map(str::to_string);
+        runner.run_lines(&mut lines, "-c", args.keep_going)
+    } else if let Some(file) = &args.file {
+        match std::fs::read(file) {
+            Ok(bytes) => {
+                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let mut lines = text.lines().map(str::to_string);
+                runner.run_lines(&mut lines, &file.display().to_string(), args.keep_going)
+            }
+            Err(e) => {
+                eprintln!("sockplay: cannot read {}: {e}", file.display());
+                2
+            }
+        }
+    } else if std::io::stdin().is_terminal() {
+        if !args.no_rc {
+            if let Some(rc) = config_dir().map(|d| d.join("sockplayrc")) {
+                if let Ok(bytes) = std::fs::read(&rc) {
+                    runner.run_rc(&String::from_utf8_lossy(&bytes), &rc.display().to_string());
+                }
+            }
+        }
+        sockplay::repl::run(runner, history_path(), color)
+    } else {
+        let stdin = std::io::stdin();
+        let mut lines = lines_of(stdin.lock());
+        runner.run_lines(&mut lines, "<stdin>", args.keep_going)
+    };
+    std::process::exit(status);
+}

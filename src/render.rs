@@ -1,0 +1,302 @@
+//! Items, values and errors to text. The only module that colours (with
+//! the `colored` crate, whose global switch the front end sets from
+//! `--color` and NO_COLOR).
+//!
+//! Output is indented two spaces under the prompt line so that a session
+//! reads as a transcript: what was typed, then what happened. Notes start
+//! with `#`, like comments in a script.
+
+use crate::errors::ExecError;
+use crate::exec::{Item, Row, SockDesc};
+use crate::spec::{self, CmdSpec, Group};
+use crate::syntax::ParseError;
+use crate::syntax::ast::{Span, View};
+use crate::value::{self, Value};
+use crate::wait;
+use colored::Colorize;
+use std::fmt::Write as _;
+
+const IND: &str = "  ";
+
+/// The prompt.
+pub const PROMPT: &str = "sockplay> ";
+
+pub fn prompt_styled() -> String {
+    PROMPT.bold().blue().to_string()
+}
+
+/// A socket, Python-like: `<socket c fd=5 AF_INET SOCK_STREAM laddr=... raddr=... ESTABLISHED>`.
+pub fn sock_desc(d: &SockDesc) -> String {
+    if d.closed {
+        return format!("<socket [closed] fd={}>", d.fd);
+    }
+    let mut s = format!("<socket fd={} {} {}", d.fd, d.family, d.kind);
+    if let Some(l) = &d.local {
+        let _ = write!(s, " laddr={l}");
+    }
+    if let Some(p) = &d.peer {
+        let _ = write!(s, " raddr={p}");
+    }
+    if !d.state.is_empty() && d.state != "CLOSED" {
+        let _ = write!(s, " {}", d.state);
+    }
+    s.push('>');
+    s
+}
+
+fn state_colored(s: &str) -> String {
+    match s {
+        "ESTABLISHED" | "connected" => s.green().to_string(),
+        "LISTEN" | "listening" => s.blue().bold().to_string(),
+        "SYN_SENT" | "SYN_RECV" => s.cyan().to_string(),
+        "CLOSE_WAIT" | "FIN_WAIT1" | "FIN_WAIT2" | "LAST_ACK" | "CLOSING" | "TIME_WAIT" => s.yellow().to_string(),
+        "CLOSED" => s.red().to_string(),
+        _ => s.to_string(),
+    }
+}
+
+fn byte_count(n: usize) -> String {
+    if n == 1 { "1 byte".into() } else { format!("{n} bytes") }
+}
+
+/// A value as shown after `name =` (may span lines for hex and text views).
+pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
+    match (v, sock) {
+        (Value::Socket(_), Some(d)) => return sock_desc(d).cyan().to_string(),
+        (Value::Bytes(b), _) => {
+            return match view {
+                View::Repr => format!("{}  {}", value::bytes_repr(b).green(), format!("({})", byte_count(b.len())).dimmed()),
+                View::Hex if b.is_empty() => format!("{}  {}", "b''".green(), "(0 bytes)".dimmed()),
+                View::Hex => {
+                    let mut s = format!("{}", format!("{}, hexdump:", byte_count(b.len())).dimmed());
+                    for line in value::hexdump(b).lines() {
+                        let _ = write!(s, "\n{IND}{IND}{line}");
+                    }
+                    s
+                }
+                View::Text => {
+                    let mut s = format!("{}", format!("{} as text:", byte_count(b.len())).dimmed());
+                    let text = value::bytes_as_text(b);
+                    for line in text.split('\n') {
+                        let _ = write!(s, "\n{IND}{IND}{} {}", "|".dimmed(), line.green());
+                    }
+                    s
+                }
+            };
+        }
+        _ => {}
+    }
+    match v {
+        Value::Str(_) => v.repr().green().to_string(),
+        Value::Int(_) | Value::Float(_) => v.repr().magenta().to_string(),
+        _ => v.repr(),
+    }
+}
+
+fn table(rows: &[Row]) -> String {
+    let head = ["FD", "NAME", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE", "READY"];
+    let cells: Vec<[String; 10]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.fd.to_string(),
+                r.names.clone(),
+                r.proto.clone(),
+                r.local.clone(),
+                r.peer.clone(),
+                r.state.clone(),
+                r.recv_q.clone(),
+                r.send_q.clone(),
+                r.mode.clone(),
+                r.ready.clone(),
+            ]
+        })
+        .collect();
+    let mut width = head.map(|h| h.chars().count());
+    for c in &cells {
+        for (k, cell) in c.iter().enumerate() {
+            width[k] = width[k].max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = String::from(IND);
+    for (k, h) in head.iter().enumerate() {
+        let _ = write!(line, "{:w$}  ", h, w = width[k]);
+    }
+    let _ = writeln!(out, "{}", line.trim_end().bold());
+    for c in &cells {
+        let mut line = String::from(IND);
+        for (k, cell) in c.iter().enumerate() {
+            let pad = width[k].saturating_sub(cell.chars().count());
+            let shown = match k {
+                0 => format!("{}{}", " ".repeat(pad), cell),
+                1 => format!("{}{}", cell.cyan(), " ".repeat(pad)),
+                5 => format!("{}{}", state_colored(cell), " ".repeat(pad)),
+                _ => format!("{}{}", cell, " ".repeat(pad)),
+            };
+            line.push_str(&shown);
+            line.push_str("  ");
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    out.trim_end().to_string()
+}
+
+fn help_all() -> String {
+    let mut out = String::new();
+    let width = spec::SPECS.iter().map(|s| s.usage().len()).max().unwrap_or(20).min(34);
+    for group in [Group::Calls, Group::Options, Group::Names, Group::Shell] {
+        let _ = writeln!(out, "{IND}{}", group.title().bold());
+        for s in spec::SPECS.iter().filter(|s| s.group == group) {
+            let usage = s.usage();
+            let pad = width.saturating_sub(usage.len());
+            let summary: String = s.summary.split(':').next().unwrap_or(s.summary).to_string();
+            let _ = writeln!(out, "{IND}{IND}{}{}  {}", usage.cyan(), " ".repeat(pad), summary.dimmed());
+        }
+    }
+    let _ = write!(
+        out,
+        "{IND}{}",
+        "help COMMAND explains one; a socket is its name or fd; `;` separates statements; Tab completes".dimmed()
+    );
+    out
+}
+
+fn help_one(s: &CmdSpec) -> String {
+    let mut out = format!("{IND}{}\n{IND}{IND}{}", s.usage().cyan().bold(), s.summary);
+    if !s.python.is_empty() {
+        let _ = write!(out, "\n{IND}{IND}{} {}", "python:".dimmed(), s.python);
+    }
+    if !s.aliases.is_empty() {
+        let _ = write!(out, "\n{IND}{IND}{} {}", "aliases:".dimmed(), s.aliases.join(", "));
+    }
+    if s.cmd == spec::Cmd::SetSockOpt || s.cmd == spec::Cmd::GetSockOpt {
+        let names: Vec<&str> = spec::OPTIONS.iter().map(|o| o.name).collect();
+        let _ = write!(out, "\n{IND}{IND}{} {}", "options:".dimmed(), names.join(" "));
+    }
+    out
+}
+
+/// One item as lines of text (no trailing newline).
+pub fn item(it: &Item) -> String {
+    match it {
+        Item::Waiting { call, what, queue } => format!(
+            "{IND}{}",
+            format!("{call} waits for {what} - {queue} - Ctrl-C to interrupt").yellow()
+        ),
+        Item::NoWait(why) => format!("{IND}{}", format!("no wait: {why}").cyan()),
+        Item::Waited(d) => format!("{IND}{}", format!("returned after {}", wait::human(*d)).dimmed()),
+        Item::Done(s) => format!("{IND}{s}"),
+        Item::Value { name, value, view, sock } => {
+            let v = value_text(value, *view, sock.as_ref());
+            match name {
+                Some(n) => format!("{IND}{} = {v}", n.bold()),
+                None => format!("{IND}-> {v}"),
+            }
+        }
+        Item::Note(s) => format!("{IND}{}", format!("# {s}").dimmed().italic()),
+        Item::Warn(s) => format!("{IND}{}", format!("! {s}").yellow().bold()),
+        Item::Table(rows) => table(rows),
+        Item::Fields(title, fields) => {
+            let w = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+            let mut out = format!("{IND}{}", title.bold());
+            for (k, v) in fields {
+                let shown = if k == "state" { state_colored(v) } else { v.clone() };
+                let _ = write!(out, "\n{IND}{IND}{:w$}  {}", k.dimmed(), shown, w = w);
+            }
+            out
+        }
+        Item::Help(None) => help_all(),
+        Item::Help(Some(cmd)) => help_one(spec::spec_of(*cmd)),
+        Item::Echo(s) => format!("{IND}{s}"),
+        Item::Vars(list) => {
+            let mut lines = Vec::new();
+            for (k, v, d) in list {
+                lines.push(format!("{IND}{} = {}", k.bold(), value_text(v, View::Repr, d.as_ref())));
+            }
+            lines.join("\n")
+        }
+        Item::Settings(list) => {
+            let mut lines = Vec::new();
+            for (k, v) in list {
+                lines.push(format!("{IND}{k} = {v}"));
+            }
+            lines.join("\n")
+        }
+    }
+}
+
+/// Where a statement came from, for error messages.
+#[derive(Clone, Debug)]
+pub struct Origin<'a> {
+    /// `FILE` (or `<stdin>`, `-c`); None in the interactive shell.
+    pub file: Option<&'a str>,
+    /// 1-based line number.
+    pub line: usize,
+    /// The source line, for the caret display.
+    pub text: &'a str,
+}
+
+/// The line with `^^^` under `span`.
+fn caret(text: &str, span: Span) -> String {
+    let start = span.start.min(text.len());
+    let end = span.end.clamp(start, text.len());
+    // Columns count characters, not bytes.
+    let col = text.get(..start).map_or(start, |s| s.chars().count());
+    let width = text.get(start..end).map_or(1, |s| s.chars().count()).max(1);
+    let shown = value::escape_controls(text);
+    format!("{IND}{IND}{shown}\n{IND}{IND}{}{}", " ".repeat(col), "^".repeat(width).red().bold())
+}
+
+fn location(origin: &Origin<'_>, span: Option<Span>) -> String {
+    let col = span.map_or(1, |s| {
+        origin.text.get(..s.start.min(origin.text.len())).map_or(1, |p| p.chars().count() + 1)
+    });
+    match origin.file {
+        Some(f) => format!("{f}:{}:{col}: ", origin.line),
+        None => String::new(),
+    }
+}
+
+pub fn parse_error(e: &ParseError, origin: &Origin<'_>) -> String {
+    let mut out = format!(
+        "{IND}{}{} {}",
+        location(origin, Some(e.span)),
+        "error:".red().bold(),
+        e.to_string().red()
+    );
+    let _ = write!(out, "\n{}", caret(origin.text, e.span));
+    if let Some(u) = e.usage() {
+        let _ = write!(out, "\n{IND}{IND}{} {}", "usage:".dimmed(), u.cyan());
+    }
+    out
+}
+
+pub fn exec_error(e: &ExecError, origin: &Origin<'_>) -> String {
+    let mut out = format!("{IND}{}{}", location(origin, e.span), e.to_string().red().bold());
+    if let Some(span) = e.span {
+        let _ = write!(out, "\n{}", caret(origin.text, span));
+    }
+    if let Some(h) = &e.hint {
+        let _ = write!(out, "\n{IND}{}", format!("hint: {h}").yellow());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caret_points_at_the_token() {
+        colored::control::set_override(false);
+        let c = caret("bind 9900 s", Span::new(5, 9));
+        assert_eq!(c, "    bind 9900 s\n         ^^^^");
+    }
+
+    #[test]
+    fn bytes_values_show_length() {
+        colored::control::set_override(false);
+        assert_eq!(value_text(&Value::Bytes(b"hi\r\n".to_vec()), View::Repr, None), r"b'hi\r\n'  (4 bytes)");
+    }
+}

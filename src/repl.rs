@@ -1,0 +1,375 @@
+//! The interactive shell: rustyline with one Helper that completes command
+//! words, socket names, options, families and types from the command
+//! table; hints the usage of the command being typed; colours keywords;
+//! keeps history under the data directory.
+
+use crate::script::{LineEnd, Runner};
+use crate::spec::{self, ArgKind};
+use crate::value::Value;
+use colored::Colorize;
+use rustyline::completion::{Completer, Pair};
+use rustyline::error::ReadlineError;
+use rustyline::highlight::{CmdKind, Highlighter};
+use rustyline::hint::Hinter;
+use rustyline::history::{DefaultHistory, History};
+use rustyline::validate::Validator;
+use rustyline::{CompletionType, Config, Context, Editor, Helper};
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+/// What completion needs from the session, refreshed before each prompt.
+#[derive(Default, Clone)]
+pub struct Names {
+    pub sockets: Vec<String>,
+    pub fds: Vec<String>,
+    pub others: Vec<String>,
+}
+
+pub struct ShellHelper {
+    pub names: Arc<Mutex<Names>>,
+    pub color: bool,
+}
+
+/// Splits the statement being typed: (the command word, the index of the
+/// argument under the cursor, the start of the word under the cursor).
+fn context(line: &str, pos: usize) -> (Option<String>, usize, usize) {
+    let upto = &line[..pos];
+    // The current statement starts after the last `;` outside quotes.
+    let mut start = 0;
+    let mut quote: Option<char> = None;
+    for (k, c) in upto.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, ';') => start = k + 1,
+            _ => {}
+        }
+    }
+    let stmt = &upto[start..];
+    // Skip `a, b =`.
+    let body_off = match stmt.find('=') {
+        Some(k) if stmt[..k].chars().all(|c| c.is_alphanumeric() || c == '_' || c == ',' || c == ' ') && !stmt[..k].trim().is_empty() => k + 1,
+        _ => 0,
+    };
+    let body = &stmt[body_off..];
+    let word_start = pos - body.len() + body.rfind([' ', '\t']).map_or(0, |k| k + 1).min(body.len());
+    let word_start = word_start.max(start + body_off + body.len() - body.trim_start().len());
+    let words: Vec<&str> = body.split_whitespace().collect();
+    let typing_new = body.ends_with(char::is_whitespace) || body.trim().is_empty();
+    let n_done = if typing_new { words.len() } else { words.len().saturating_sub(1) };
+    if n_done == 0 {
+        return (None, 0, word_start);
+    }
+    (Some(words[0].to_string()), n_done - 1, word_start)
+}
+
+impl ShellHelper {
+    fn candidates(&self, cmd: Option<&str>, arg: usize) -> Vec<String> {
+        let Some(cmd) = cmd else {
+            return spec::command_words().filter(|w| w.len() > 1).map(str::to_string).collect();
+        };
+        let Some(s) = spec::lookup(cmd) else { return Vec::new() };
+        let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
+        // Argument kinds by position (multi-word kinds keep the last).
+        let kind = s.args.get(arg).or_else(|| s.args.last()).map(|a| a.kind);
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        match kind {
+            Some(ArgKind::Sock) => {
+                let mut v = names.sockets.clone();
+                v.push(".".into());
+                v.extend(names.fds.iter().cloned());
+                v
+            }
+            Some(ArgKind::Addr) => {
+                let mut v = names.sockets.clone();
+                v.extend(names.others.iter().cloned());
+                v.extend(["127.0.0.1", "0.0.0.0", "localhost", "::1"].map(String::from));
+                v
+            }
+            Some(ArgKind::LevelOpt) => {
+                let mut v: Vec<String> = spec::OPTIONS.iter().map(|o| o.name.to_string()).collect();
+                v.extend(words(spec::LEVELS));
+                v
+            }
+            Some(ArgKind::SockSpec) => {
+                let mut v = words(spec::SHORTHANDS);
+                v.extend(words(&["inet", "inet6", "unix", "stream", "dgram"]));
+                v
+            }
+            Some(ArgKind::Family) => words(&["inet", "inet6"]),
+            Some(ArgKind::How) => words(&["read", "write", "both"]),
+            Some(ArgKind::RecvFlags) => words(spec::RECV_FLAG_WORDS),
+            Some(ArgKind::SendFlags) => words(spec::SEND_FLAG_WORDS),
+            Some(ArgKind::Topic) => spec::command_words().map(str::to_string).collect(),
+            Some(ArgKind::SetKey) => spec::SETTINGS.iter().map(|s| s.0.to_string()).collect(),
+            Some(ArgKind::Bool) => words(&["true", "false"]),
+            Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => names.others.clone(),
+            None => Vec::new(),
+        }
+    }
+}
+
+impl Completer for ShellHelper {
+    type Candidate = Pair;
+
+    fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+        let (cmd, arg, start) = context(line, pos);
+        let start = start.min(pos);
+        let prefix = &line[start..pos];
+        // After `level` in setsockopt the option is the same argument.
+        let mut list: Vec<String> = self
+            .candidates(cmd.as_deref(), arg)
+            .into_iter()
+            .filter(|c| c.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()))
+            .collect();
+        list.sort();
+        list.dedup();
+        let pairs = list
+            .into_iter()
+            .map(|c| Pair {
+                display: c.clone(),
+                replacement: c,
+            })
+            .collect();
+        Ok((start, pairs))
+    }
+}
+
+impl Hinter for ShellHelper {
+    type Hint = String;
+
+    fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
+        if pos < line.len() || line.trim().is_empty() {
+            return None;
+        }
+        let (cmd, arg, _) = context(line, pos);
+        let s = spec::lookup(cmd.as_deref()?)?;
+        if !line.ends_with(' ') {
+            return None;
+        }
+        let rest: Vec<String> = s
+            .args
+            .iter()
+            .skip(arg)
+            .map(|a| if a.optional { format!("[{}]", a.name) } else { a.name.to_string() })
+            .collect();
+        if rest.is_empty() {
+            return None;
+        }
+        Some(format!("{}   # {}", rest.join(" "), s.summary.split(':').next().unwrap_or("")))
+    }
+}
+
+impl Highlighter for ShellHelper {
+    fn highlight<'l>(&self, line: &'l str, _pos: usize) -> Cow<'l, str> {
+        if !self.color {
+            return Cow::Borrowed(line);
+        }
+        Cow::Owned(highlight_line(line))
+    }
+
+    fn highlight_hint<'h>(&self, hint: &'h str) -> Cow<'h, str> {
+        if !self.color {
+            return Cow::Borrowed(hint);
+        }
+        Cow::Owned(hint.dimmed().to_string())
+    }
+
+    fn highlight_char(&self, _line: &str, _pos: usize, _kind: CmdKind) -> bool {
+        self.color
+    }
+}
+
+/// Colours command words, strings, numbers and comments; the text itself
+/// (and so its width) is unchanged.
+pub fn highlight_line(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() * 2);
+    let mut chars = line.char_indices().peekable();
+    let mut at_stmt_start = true;
+    while let Some((k, c)) = chars.next() {
+        match c {
+            '"' | '\'' => {
+                let mut end = line.len();
+                let mut esc = false;
+                for (j, d) in line[k + 1..].char_indices() {
+                    if esc {
+                        esc = false;
+                    } else if d == '\\' {
+                        esc = true;
+                    } else if d == c {
+                        end = k + 1 + j + 1;
+                        break;
+                    }
+                }
+                out.push_str(&line[k..end].green().to_string());
+                while chars.peek().is_some_and(|(j, _)| *j < end) {
+                    chars.next();
+                }
+            }
+            '#' => {
+                out.push_str(&line[k..].dimmed().to_string());
+                break;
+            }
+            ';' => {
+                out.push(c);
+                at_stmt_start = true;
+            }
+            c if c.is_alphanumeric() || c == '_' => {
+                let mut end = k + c.len_utf8();
+                while let Some((j, d)) = chars.peek() {
+                    if d.is_alphanumeric() || *d == '_' || *d == '.' || *d == ':' {
+                        end = j + d.len_utf8();
+                        chars.next();
+                    } else {
+                        break;
+                    }
+                }
+                let word = &line[k..end];
+                let next_is_assign = line[end..].trim_start().starts_with('=') || line[end..].trim_start().starts_with(',');
+                if at_stmt_start && !next_is_assign && spec::lookup(word).is_some() {
+                    out.push_str(&word.bold().cyan().to_string());
+                    at_stmt_start = false;
+                } else if word.chars().all(|d| d.is_ascii_digit()) {
+                    out.push_str(&word.magenta().to_string());
+                    if !next_is_assign {
+                        at_stmt_start = false;
+                    }
+                } else {
+                    out.push_str(word);
+                    if !next_is_assign {
+                        at_stmt_start = false;
+                    }
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+impl Validator for ShellHelper {}
+impl Helper for ShellHelper {}
+
+/// The names completion offers, from the session.
+pub fn names_of(runner: &Runner) -> Names {
+    let mut n = Names::default();
+    for (k, v) in &runner.session.vars {
+        match v {
+            Value::Socket(h) if runner.session.table.get(*h).is_some() => n.sockets.push(k.clone()),
+            Value::Socket(_) => {}
+            _ => n.others.push(k.clone()),
+        }
+    }
+    n.fds = runner.session.table.iter().map(|e| e.fd().to_string()).collect();
+    n
+}
+
+/// Runs the interactive shell until Ctrl-D or quit; returns the status.
+pub fn run(mut runner: Runner, history: Option<PathBuf>, color: bool) -> i32 {
+    let config = Config::builder()
+        .auto_add_history(true)
+        .completion_type(CompletionType::List)
+        .max_history_size(5000)
+        .map(|b| b.build())
+        .unwrap_or_default();
+    let mut rl: Editor<ShellHelper, DefaultHistory> = match Editor::with_config(config) {
+        Ok(rl) => rl,
+        Err(e) => {
+            eprintln!("sockplay: cannot start the line editor: {e}");
+            return 1;
+        }
+    };
+    let names = Arc::new(Mutex::new(Names::default()));
+    rl.set_helper(Some(ShellHelper {
+        names: Arc::clone(&names),
+        color,
+    }));
+    if let Some(h) = &history {
+        let _ = rl.load_history(h);
+    }
+    println!(
+        "{} {}",
+        "sockplay".bold().blue(),
+        "- BSD sockets, one call at a time. `help` lists the commands, Tab completes, Ctrl-C interrupts a call, Ctrl-D leaves.".dimmed()
+    );
+    let prompt = (crate::render::PROMPT.to_string(), crate::render::prompt_styled());
+    let mut line_no = 0;
+    let status = loop {
+        if let Ok(mut n) = names.lock() {
+            *n = names_of(&runner);
+        }
+        match rl.readline(&prompt) {
+            Ok(line) => {
+                line_no += 1;
+                runner.session.interrupt.store(false, Ordering::SeqCst);
+                if let LineEnd::Quit(code) = runner.run_line(&line, None, line_no, false) {
+                    break code;
+                }
+            }
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break 0,
+            Err(e) => {
+                eprintln!("sockplay: {e}");
+                break 1;
+            }
+        }
+    };
+    let n = runner.session.table.len();
+    runner.session.close_all();
+    if n > 0 {
+        println!("  {}", format!("# closed {n} socket{}", if n == 1 { "" } else { "s" }).dimmed());
+    }
+    if let Some(h) = &history {
+        if let Some(dir) = h.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if rl.history().len() > 0 {
+            let _ = rl.save_history(h);
+        }
+    }
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn context_finds_the_argument_under_the_cursor() {
+        assert_eq!(context("bi", 2), (None, 0, 0));
+        assert_eq!(context("bind ", 5), (Some("bind".into()), 0, 5));
+        assert_eq!(context("bind s 0.0", 10), (Some("bind".into()), 1, 7));
+        assert_eq!(context("c = acc", 7), (None, 0, 4));
+        assert_eq!(context("c, a = accept ", 14), (Some("accept".into()), 0, 14));
+        assert_eq!(context("ls; send c", 10), (Some("send".into()), 0, 9));
+    }
+
+    #[test]
+    fn highlight_keeps_the_text() {
+        colored::control::set_override(true);
+        let h = highlight_line("c = accept s # wait");
+        colored::control::unset_override();
+        let plain: String = strip_ansi(&h);
+        assert_eq!(plain, "c = accept s # wait");
+        assert!(h.contains("\u{1b}["));
+    }
+
+    fn strip_ansi(s: &str) -> String {
+        let mut out = String::new();
+        let mut in_esc = false;
+        for c in s.chars() {
+            if in_esc {
+                if c.is_ascii_alphabetic() {
+                    in_esc = false;
+                }
+            } else if c == '\u{1b}' {
+                in_esc = true;
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+}

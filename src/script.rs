@@ -1,0 +1,157 @@
+//! Running text through the one path every input takes: parse, execute,
+//! render. Files, `-c`, piped stdin and the rc file use it directly; the
+//! interactive shell ([`crate::repl`]) calls [`Runner::run_line`] for each
+//! line it reads.
+
+use crate::exec::{Flow, Item, Session, Sink};
+use crate::render::{self, Origin};
+use crate::syntax::parse_line;
+use colored::Colorize;
+use std::io::{self, BufRead, Write};
+use std::sync::atomic::Ordering;
+
+/// Prints items as they happen, flushing so a wait notice is on screen
+/// before the wait starts.
+pub struct PrintSink;
+
+impl Sink for PrintSink {
+    fn emit(&mut self, item: Item) {
+        let mut out = io::stdout().lock();
+        let _ = writeln!(out, "{}", render::item(&item));
+        let _ = out.flush();
+    }
+}
+
+/// Drops items (the rc file runs quietly).
+struct QuietSink;
+
+impl Sink for QuietSink {
+    fn emit(&mut self, _item: Item) {}
+}
+
+/// How a line ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineEnd {
+    Ok,
+    Failed,
+    Quit(i32),
+    /// Ctrl-C arrived between statements (scripts stop).
+    Interrupted,
+}
+
+/// The status a run ends with after Ctrl-C, as shells report SIGINT.
+pub const STATUS_INTERRUPTED: i32 = 130;
+
+pub struct Runner {
+    pub session: Session,
+}
+
+fn print_error(text: String) {
+    let _ = io::stdout().flush();
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "{text}");
+    let _ = err.flush();
+}
+
+impl Runner {
+    pub fn new(session: Session) -> Self {
+        Runner { session }
+    }
+
+    /// Parses and runs one line (which may hold several statements). A
+    /// parse error runs nothing of the line.
+    pub fn run_line(&mut self, text: &str, file: Option<&str>, line: usize, quiet: bool) -> LineEnd {
+        let origin = Origin { file, line, text };
+        let stmts = match parse_line(text) {
+            Ok(s) => s,
+            Err(e) => {
+                print_error(render::parse_error(&e, &origin));
+                return LineEnd::Failed;
+            }
+        };
+        let mut print = PrintSink;
+        let mut quiet_sink = QuietSink;
+        let sink: &mut dyn Sink = if quiet { &mut quiet_sink } else { &mut print };
+        for st in &stmts {
+            if file.is_some() && self.session.interrupt.load(Ordering::SeqCst) {
+                return LineEnd::Interrupted;
+            }
+            match self.session.run(st, sink) {
+                Ok(Flow::Continue) => {}
+                Ok(Flow::Quit(code)) => return LineEnd::Quit(code),
+                Err(e) => {
+                    print_error(render::exec_error(&e, &origin));
+                    if e.exception == "KeyboardInterrupt" && file.is_some() {
+                        return LineEnd::Interrupted;
+                    }
+                    return LineEnd::Failed;
+                }
+            }
+        }
+        LineEnd::Ok
+    }
+
+    /// Replays a script: each line is shown after the prompt, then run.
+    /// Returns the exit status: 0, 1 on the first failure (unless
+    /// `keep_going`), the code given to `quit`, or 130 after Ctrl-C.
+    pub fn run_lines(&mut self, lines: &mut dyn Iterator<Item = String>, name: &str, keep_going: bool) -> i32 {
+        let mut failed = false;
+        for (k, line) in lines.enumerate() {
+            let text = line.trim_end_matches(['\r', '\n']);
+            if text.trim().is_empty() {
+                continue;
+            }
+            if self.session.interrupt.load(Ordering::SeqCst) {
+                print_error(format!("  {}", "KeyboardInterrupt".red().bold()));
+                return STATUS_INTERRUPTED;
+            }
+            echo_line(text);
+            match self.run_line(text, Some(name), k + 1, false) {
+                LineEnd::Ok => {}
+                LineEnd::Failed if keep_going => failed = true,
+                LineEnd::Failed => return 1,
+                LineEnd::Quit(code) => return code,
+                LineEnd::Interrupted => return STATUS_INTERRUPTED,
+            }
+        }
+        i32::from(failed)
+    }
+
+    /// Runs the rc file quietly; errors are shown, nothing stops.
+    pub fn run_rc(&mut self, text: &str, name: &str) {
+        for (k, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            if let LineEnd::Quit(_) = self.run_line(line, Some(name), k + 1, true) {
+                break;
+            }
+        }
+    }
+}
+
+/// The prompt and the line, as if typed (comments dimmed).
+pub fn echo_line(text: &str) {
+    let shown = crate::value::escape_controls(text);
+    let line = if text.trim_start().starts_with('#') {
+        format!("{}", shown.dimmed())
+    } else {
+        format!("{}{}", render::prompt_styled(), shown)
+    };
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Lines of a reader, read as they come (so a pipe works live), invalid
+/// UTF-8 replaced rather than fatal.
+pub fn lines_of(reader: impl BufRead) -> impl Iterator<Item = String> {
+    let mut reader = reader;
+    std::iter::from_fn(move || {
+        let mut buf = Vec::new();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => None,
+            Ok(_) => Some(String::from_utf8_lossy(&buf).into_owned()),
+        }
+    })
+}

@@ -1,0 +1,565 @@
+//! The one table of commands.
+//!
+//! Every command of the shell is described once here: its name, aliases,
+//! arguments (with their kinds), a one-line help and the Python call it
+//! mirrors. The parser reads the argument kinds to know what to parse, `help`
+//! prints the usage and summary, the line editor completes names and option
+//! words from it and shows the usage as a hint, and did-you-mean suggestions
+//! are computed against its names. Adding a command starts here.
+
+/// Which command a statement runs. The parser maps the command word to one
+/// of these through [`SPECS`]; the builder then turns its arguments into an
+/// [`crate::syntax::ast::Command`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Cmd {
+    Socket,
+    Bind,
+    Listen,
+    Accept,
+    Connect,
+    Send,
+    SendAll,
+    Recv,
+    SendTo,
+    RecvFrom,
+    Close,
+    Shutdown,
+    SetSockOpt,
+    GetSockOpt,
+    GetSockName,
+    GetPeerName,
+    Fileno,
+    Family,
+    Type,
+    SetBlocking,
+    SetTimeout,
+    GetTimeout,
+    Sockets,
+    Info,
+    GetHostName,
+    GetHostByName,
+    GetHostByNameEx,
+    GetHostByAddr,
+    GetAddrInfo,
+    GetFqdn,
+    InetAton,
+    InetNtoa,
+    InetPton,
+    InetNtop,
+    GetServByName,
+    GetServByPort,
+    Htons,
+    Ntohs,
+    Htonl,
+    Ntohl,
+    Help,
+    Echo,
+    Sleep,
+    Quit,
+    Set,
+    Vars,
+}
+
+/// What one argument position accepts. The parser has one routine per kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgKind {
+    /// A socket: its name, its fd number, or `.` for the last one used.
+    Sock,
+    /// An address: `host port`, `host:port`, `[v6]:port`, `* port`, a UNIX
+    /// path, `@abstract`, or one word (a variable or a socket's address).
+    Addr,
+    /// Data: `"text"`, `b"bytes"`, `x"hex"`, numbers, `*` repetition, `+`
+    /// concatenation; a bare word is a variable.
+    Data,
+    /// A number (int or float), `none`, or a variable.
+    Number,
+    /// `true/false/on/off/yes/no/1/0`.
+    Bool,
+    /// Literal text: a bare word is taken as written (a host name), a quoted
+    /// string as its contents.
+    Text,
+    /// The family/type words of `socket` (zero to two of them).
+    SockSpec,
+    /// An address family word (`inet`, `AF_INET6`...).
+    Family,
+    /// `read | write | both` (or SHUT_RD, SHUT_WR, SHUT_RDWR, 0, 1, 2).
+    How,
+    /// An optional level word (SOL_SOCKET, IPPROTO_TCP...) followed by an
+    /// option name (SO_REUSEADDR...).
+    LevelOpt,
+    /// Zero or more send flags (`oob`, `dontwait`...).
+    SendFlags,
+    /// Zero or more recv flags and a view (`peek`, `waitall`, `hex`...).
+    RecvFlags,
+    /// A command name (for `help`).
+    Topic,
+    /// A setting name (for `set`).
+    SetKey,
+    /// Any number of values, to the end of the statement.
+    Values,
+}
+
+/// One argument of a command.
+#[derive(Clone, Copy, Debug)]
+pub struct ArgSpec {
+    pub name: &'static str,
+    pub kind: ArgKind,
+    pub optional: bool,
+}
+
+/// One command of the shell.
+#[derive(Debug)]
+pub struct CmdSpec {
+    pub cmd: Cmd,
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub args: &'static [ArgSpec],
+    /// A one-line description for `help` and the hint.
+    pub summary: &'static str,
+    /// The Python call this mirrors, shown by `help NAME`.
+    pub python: &'static str,
+    /// Which part of the shell's help this belongs to.
+    pub group: Group,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Group {
+    Calls,
+    Options,
+    Names,
+    Shell,
+}
+
+impl Group {
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::Calls => "Socket calls",
+            Group::Options => "Socket state and options",
+            Group::Names => "Names, addresses and byte order",
+            Group::Shell => "The shell",
+        }
+    }
+}
+
+const fn req(name: &'static str, kind: ArgKind) -> ArgSpec {
+    ArgSpec {
+        name,
+        kind,
+        optional: false,
+    }
+}
+
+const fn opt(name: &'static str, kind: ArgKind) -> ArgSpec {
+    ArgSpec {
+        name,
+        kind,
+        optional: true,
+    }
+}
+
+use ArgKind as K;
+
+const SOCK: ArgSpec = req("sock", K::Sock);
+
+macro_rules! spec {
+    ($cmd:ident, $name:literal, [$($alias:literal),*], [$($arg:expr),*], $group:ident, $summary:literal, $python:literal) => {
+        CmdSpec {
+            cmd: Cmd::$cmd,
+            name: $name,
+            aliases: &[$($alias),*],
+            args: &[$($arg),*],
+            summary: $summary,
+            python: $python,
+            group: Group::$group,
+        }
+    };
+}
+
+/// The table. Order is the order of `help`.
+pub static SPECS: &[CmdSpec] = &[
+    spec!(Socket, "socket", [], [opt("family type", K::SockSpec)], Calls,
+        "create a socket: family inet|inet6|unix, type stream|dgram (or tcp, udp, tcp6, udp6, unix, unix-dgram)",
+        "s = socket.socket(AF_INET, SOCK_STREAM)"),
+    spec!(Bind, "bind", [], [SOCK, req("addr", K::Addr)], Calls,
+        "give the socket a local address: host port, host:port, * port (any), a UNIX path or @name; port 0 lets the kernel pick",
+        "s.bind(('0.0.0.0', 9900))"),
+    spec!(Listen, "listen", [], [SOCK, opt("backlog", K::Number)], Calls,
+        "make a stream socket a listener with an accept queue of `backlog` connections",
+        "s.listen(5)"),
+    spec!(Accept, "accept", [], [SOCK], Calls,
+        "take the next connection from the accept queue (blocks while it is empty): c, addr = accept s",
+        "c, addr = s.accept()"),
+    spec!(Connect, "connect", [], [SOCK, req("addr", K::Addr)], Calls,
+        "connect to an address (host port, a UNIX path, or a socket name meaning its bound address)",
+        "s.connect(('127.0.0.1', 9900))"),
+    spec!(Send, "send", [], [SOCK, req("data", K::Data), opt("flags", K::SendFlags)], Calls,
+        "send bytes once; prints how many the kernel took (may be fewer than given). Flags: oob dontwait",
+        "n = c.send(b'hello')"),
+    spec!(SendAll, "sendall", [], [SOCK, req("data", K::Data)], Calls,
+        "send every byte, calling send until all are taken",
+        "c.sendall(b'hello')"),
+    spec!(Recv, "recv", [], [SOCK, opt("size", K::Number), opt("flags", K::RecvFlags)], Calls,
+        "receive up to size bytes (default 1024); b'' means the peer closed. Flags: peek waitall oob dontwait; view: hex repr text",
+        "data = c.recv(1024)"),
+    spec!(SendTo, "sendto", [], [SOCK, req("data", K::Data), req("addr", K::Addr), opt("flags", K::SendFlags)], Calls,
+        "send one datagram to an address",
+        "u.sendto(b'hi', ('127.0.0.1', 9999))"),
+    spec!(RecvFrom, "recvfrom", [], [SOCK, opt("size", K::Number), opt("flags", K::RecvFlags)], Calls,
+        "receive one datagram and its sender: data, addr = recvfrom u 1024",
+        "data, addr = u.recvfrom(1024)"),
+    spec!(Close, "close", [], [SOCK], Calls,
+        "close the socket (its descriptor is freed; a TCP connection starts its close)",
+        "s.close()"),
+    spec!(Shutdown, "shutdown", [], [SOCK, req("how", K::How)], Calls,
+        "close one direction: read, write (sends FIN; the peer's recv gets b'') or both",
+        "c.shutdown(SHUT_WR)"),
+    spec!(SetSockOpt, "setsockopt", [], [SOCK, req("option", K::LevelOpt), req("value", K::Values)], Options,
+        "set an option: setsockopt s SO_REUSEADDR 1 (the level, e.g. SOL_SOCKET, may be given as in Python)",
+        "s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)"),
+    spec!(GetSockOpt, "getsockopt", [], [SOCK, req("option", K::LevelOpt)], Options,
+        "read an option: getsockopt s SO_RCVBUF",
+        "s.getsockopt(SOL_SOCKET, SO_RCVBUF)"),
+    spec!(GetSockName, "getsockname", [], [SOCK], Options,
+        "the local address the socket is bound to",
+        "s.getsockname()"),
+    spec!(GetPeerName, "getpeername", [], [SOCK], Options,
+        "the address of the connected peer",
+        "c.getpeername()"),
+    spec!(Fileno, "fileno", [], [SOCK], Options,
+        "the socket's file descriptor number",
+        "s.fileno()"),
+    spec!(Family, "family", [], [SOCK], Options,
+        "the socket's address family",
+        "s.family"),
+    spec!(Type, "type", [], [SOCK], Options,
+        "the socket's type",
+        "s.type"),
+    spec!(SetBlocking, "setblocking", [], [SOCK, req("flag", K::Bool)], Options,
+        "setblocking s false makes calls fail with BlockingIOError instead of waiting",
+        "s.setblocking(False)"),
+    spec!(SetTimeout, "settimeout", [], [SOCK, req("seconds", K::Number)], Options,
+        "wait at most this many seconds (TimeoutError after); none = block forever, 0 = non-blocking",
+        "s.settimeout(2.5)"),
+    spec!(GetTimeout, "gettimeout", [], [SOCK], Options,
+        "the socket's timeout (None when blocking)",
+        "s.gettimeout()"),
+    spec!(Sockets, "sockets", ["ls", "status", "="], [], Options,
+        "the socket table: names, addresses, TCP state, queues, mode, readiness",
+        "(ss -tanp for this process)"),
+    spec!(Info, "info", [], [SOCK], Options,
+        "one socket in full: addresses, TCP_INFO, queues, buffers, options",
+        "(ss -tie)"),
+    spec!(GetHostName, "gethostname", [], [], Names,
+        "this machine's host name",
+        "socket.gethostname()"),
+    spec!(GetHostByName, "gethostbyname", [], [req("host", K::Text)], Names,
+        "the IPv4 address of a host name",
+        "socket.gethostbyname('localhost')"),
+    spec!(GetHostByNameEx, "gethostbyname_ex", [], [req("host", K::Text)], Names,
+        "(name, aliases, addresses) of a host name",
+        "socket.gethostbyname_ex('localhost')"),
+    spec!(GetHostByAddr, "gethostbyaddr", [], [req("host", K::Text)], Names,
+        "(name, aliases, addresses) for an address (reverse lookup)",
+        "socket.gethostbyaddr('127.0.0.1')"),
+    spec!(GetAddrInfo, "getaddrinfo", [], [req("host", K::Text), opt("port", K::Text), opt("family type", K::SockSpec)], Names,
+        "every address a host and port resolve to, with family, type and protocol",
+        "socket.getaddrinfo('localhost', 80)"),
+    spec!(GetFqdn, "getfqdn", [], [opt("host", K::Text)], Names,
+        "the fully qualified domain name of a host (this one by default)",
+        "socket.getfqdn()"),
+    spec!(InetAton, "inet_aton", [], [req("ip", K::Text)], Names,
+        "dotted IPv4 text to its 4 bytes in network order",
+        "socket.inet_aton('192.168.1.2')"),
+    spec!(InetNtoa, "inet_ntoa", [], [req("packed", K::Data)], Names,
+        "4 bytes to dotted IPv4 text",
+        "socket.inet_ntoa(b'\\xc0\\xa8\\x01\\x02')"),
+    spec!(InetPton, "inet_pton", [], [req("family", K::Family), req("ip", K::Text)], Names,
+        "IPv4 or IPv6 text to packed bytes",
+        "socket.inet_pton(AF_INET6, '::1')"),
+    spec!(InetNtop, "inet_ntop", [], [req("family", K::Family), req("packed", K::Data)], Names,
+        "packed bytes to IPv4 or IPv6 text",
+        "socket.inet_ntop(AF_INET6, packed)"),
+    spec!(GetServByName, "getservbyname", [], [req("service", K::Text), opt("proto", K::Text)], Names,
+        "the port of a service name (/etc/services)",
+        "socket.getservbyname('mysql')"),
+    spec!(GetServByPort, "getservbyport", [], [req("port", K::Number), opt("proto", K::Text)], Names,
+        "the service name of a port",
+        "socket.getservbyport(80)"),
+    spec!(Htons, "htons", [], [req("n", K::Number)], Names,
+        "16-bit host to network byte order",
+        "socket.htons(9900)"),
+    spec!(Ntohs, "ntohs", [], [req("n", K::Number)], Names,
+        "16-bit network to host byte order",
+        "socket.ntohs(n)"),
+    spec!(Htonl, "htonl", [], [req("n", K::Number)], Names,
+        "32-bit host to network byte order",
+        "socket.htonl(n)"),
+    spec!(Ntohl, "ntohl", [], [req("n", K::Number)], Names,
+        "32-bit network to host byte order",
+        "socket.ntohl(n)"),
+    spec!(Help, "help", ["?"], [opt("command", K::Topic)], Shell,
+        "list the commands, or explain one: help bind",
+        "help(socket)"),
+    spec!(Echo, "echo", ["print"], [opt("values", K::Values)], Shell,
+        "print values (bytes as b'...')",
+        "print(...)"),
+    spec!(Sleep, "sleep", [], [req("seconds", K::Number)], Shell,
+        "pause (Ctrl-C interrupts)",
+        "time.sleep(1)"),
+    spec!(Quit, "quit", ["exit"], [opt("status", K::Number)], Shell,
+        "close every socket and leave",
+        "sys.exit()"),
+    spec!(Set, "set", [], [opt("setting", K::SetKey), opt("value", K::Text)], Shell,
+        "show or change a setting: set display hex|repr|text",
+        ""),
+    spec!(Vars, "vars", [], [], Shell,
+        "the names you have bound and their values",
+        "dir()"),
+];
+
+/// The settings `set` knows, with their allowed values (empty = any).
+pub static SETTINGS: &[(&str, &[&str], &str)] = &[
+    ("display", &["repr", "hex", "text"], "how received bytes are shown"),
+    ("color", &["auto", "always", "never"], "colour in the output"),
+];
+
+/// Option levels, as Python names them.
+pub static LEVELS: &[&str] = &[
+    "SOL_SOCKET",
+    "IPPROTO_TCP",
+    "SOL_TCP",
+    "IPPROTO_IP",
+    "SOL_IP",
+    "IPPROTO_IPV6",
+    "SOL_IPV6",
+    "IPPROTO_UDP",
+];
+
+/// How an option's value is read and written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptKind {
+    Int,
+    /// An int that means on (non-zero) or off.
+    Bool,
+    /// `struct linger`: on/off and seconds.
+    Linger,
+    /// `struct timeval`: seconds.
+    Time,
+    /// Read-only: the pending error (an errno).
+    Error,
+    /// Read-only int.
+    ReadOnly,
+}
+
+/// A socket option: its name, level and number, and what it does.
+#[derive(Debug)]
+pub struct OptSpec {
+    pub name: &'static str,
+    pub level_name: &'static str,
+    pub level: i32,
+    pub number: i32,
+    pub kind: OptKind,
+    pub doc: &'static str,
+}
+
+macro_rules! opt {
+    ($name:ident, $level:ident, $kind:ident, $doc:literal) => {
+        OptSpec {
+            name: stringify!($name),
+            level_name: stringify!($level),
+            level: libc::$level,
+            number: libc::$name,
+            kind: OptKind::$kind,
+            doc: $doc,
+        }
+    };
+}
+
+/// The options the shell knows (and completes), as Python names them.
+pub static OPTIONS: &[OptSpec] = &[
+    opt!(SO_REUSEADDR, SOL_SOCKET, Bool, "bind may reuse an address whose old connections are still in TIME_WAIT"),
+    opt!(SO_REUSEPORT, SOL_SOCKET, Bool, "several sockets may bind the same address and port; the kernel spreads connections"),
+    opt!(SO_RCVBUF, SOL_SOCKET, Int, "receive buffer size (the kernel doubles what you set, for bookkeeping)"),
+    opt!(SO_SNDBUF, SOL_SOCKET, Int, "send buffer size (the kernel doubles what you set, for bookkeeping)"),
+    opt!(SO_KEEPALIVE, SOL_SOCKET, Bool, "probe an idle connection to find a dead peer"),
+    opt!(SO_LINGER, SOL_SOCKET, Linger, "what close does with unsent data; on with 0 seconds makes close send RST"),
+    opt!(SO_BROADCAST, SOL_SOCKET, Bool, "allow sending to a broadcast address (UDP)"),
+    opt!(SO_ERROR, SOL_SOCKET, Error, "the pending error, cleared by reading it (how a non-blocking connect reports failure)"),
+    opt!(SO_TYPE, SOL_SOCKET, ReadOnly, "the socket type: 1 SOCK_STREAM, 2 SOCK_DGRAM"),
+    opt!(SO_RCVTIMEO, SOL_SOCKET, Time, "kernel timeout for a blocking receive (it then fails with EAGAIN)"),
+    opt!(SO_SNDTIMEO, SOL_SOCKET, Time, "kernel timeout for a blocking send (it then fails with EAGAIN)"),
+    opt!(SO_OOBINLINE, SOL_SOCKET, Bool, "urgent (OOB) data arrives in the normal stream"),
+    opt!(SO_RCVLOWAT, SOL_SOCKET, Int, "a receive waits for at least this many bytes"),
+    opt!(SO_SNDLOWAT, SOL_SOCKET, Int, "minimum free space for send (fixed at 1 on Linux)"),
+    opt!(SO_ACCEPTCONN, SOL_SOCKET, ReadOnly, "1 when the socket is listening"),
+    opt!(SO_DOMAIN, SOL_SOCKET, ReadOnly, "the family: 2 AF_INET, 10 AF_INET6, 1 AF_UNIX"),
+    opt!(SO_PROTOCOL, SOL_SOCKET, ReadOnly, "the protocol: 6 TCP, 17 UDP"),
+    opt!(SO_PRIORITY, SOL_SOCKET, Int, "queueing priority of the socket's packets"),
+    opt!(TCP_NODELAY, IPPROTO_TCP, Bool, "send small segments at once instead of waiting to merge them (Nagle off)"),
+    opt!(TCP_MAXSEG, IPPROTO_TCP, Int, "the largest segment TCP sends (MSS)"),
+    opt!(TCP_KEEPIDLE, IPPROTO_TCP, Int, "seconds idle before the first keepalive probe"),
+    opt!(TCP_KEEPINTVL, IPPROTO_TCP, Int, "seconds between keepalive probes"),
+    opt!(TCP_KEEPCNT, IPPROTO_TCP, Int, "probes without answer before the connection is dropped"),
+    opt!(TCP_CORK, IPPROTO_TCP, Bool, "hold partial segments until uncorked (or 200 ms)"),
+    opt!(TCP_QUICKACK, IPPROTO_TCP, Bool, "acknowledge at once instead of delaying ACKs"),
+    opt!(IP_TTL, IPPROTO_IP, Int, "time to live of outgoing packets (hops)"),
+    opt!(IP_TOS, IPPROTO_IP, Int, "type of service byte of outgoing packets"),
+    opt!(IP_MULTICAST_TTL, IPPROTO_IP, Int, "time to live of outgoing multicast packets"),
+    opt!(IP_MULTICAST_LOOP, IPPROTO_IP, Bool, "multicast sent is also delivered to this host"),
+    opt!(IPV6_V6ONLY, IPPROTO_IPV6, Bool, "an AF_INET6 socket takes IPv6 only (no IPv4-mapped addresses)"),
+    opt!(IPV6_UNICAST_HOPS, IPPROTO_IPV6, Int, "hop limit of outgoing IPv6 packets"),
+];
+
+/// An option by name (case-insensitive; `socket.` prefix allowed).
+pub fn option(name: &str) -> Option<&'static OptSpec> {
+    let n = name.strip_prefix("socket.").unwrap_or(name);
+    OPTIONS.iter().find(|o| o.name.eq_ignore_ascii_case(n))
+}
+
+/// The level constant of a level name.
+pub fn level(name: &str) -> Option<i32> {
+    let n = name.strip_prefix("socket.").unwrap_or(name).to_ascii_uppercase();
+    Some(match n.as_str() {
+        "SOL_SOCKET" => libc::SOL_SOCKET,
+        "IPPROTO_TCP" | "SOL_TCP" => libc::IPPROTO_TCP,
+        "IPPROTO_IP" | "SOL_IP" => libc::IPPROTO_IP,
+        "IPPROTO_IPV6" | "SOL_IPV6" => libc::IPPROTO_IPV6,
+        "IPPROTO_UDP" | "SOL_UDP" => libc::IPPROTO_UDP,
+        _ => return None,
+    })
+}
+
+/// Family words accepted after `socket` and by `inet_pton`.
+pub static FAMILY_WORDS: &[&str] = &["inet", "inet6", "unix", "AF_INET", "AF_INET6", "AF_UNIX"];
+/// Type words accepted after `socket`.
+pub static TYPE_WORDS: &[&str] = &["stream", "dgram", "SOCK_STREAM", "SOCK_DGRAM"];
+/// One-word shorthands for a family and a type together.
+pub static SHORTHANDS: &[&str] = &["tcp", "udp", "tcp6", "udp6", "unix-dgram", "unix-stream"];
+pub static HOW_WORDS: &[&str] = &["read", "write", "both", "SHUT_RD", "SHUT_WR", "SHUT_RDWR"];
+pub static SEND_FLAG_WORDS: &[&str] = &["oob", "dontwait", "nosignal", "more"];
+pub static RECV_FLAG_WORDS: &[&str] = &["peek", "waitall", "oob", "dontwait", "hex", "repr", "text"];
+pub static BOOL_WORDS: &[&str] = &["true", "false", "on", "off", "yes", "no"];
+
+/// The spec of a command word or alias (case-insensitive).
+pub fn lookup(word: &str) -> Option<&'static CmdSpec> {
+    SPECS.iter().find(|s| {
+        s.name.eq_ignore_ascii_case(word) || s.aliases.iter().any(|a| a.eq_ignore_ascii_case(word))
+    })
+}
+
+/// The spec of a command.
+pub fn spec_of(cmd: Cmd) -> &'static CmdSpec {
+    // Every Cmd has exactly one row; the test below checks it.
+    SPECS
+        .iter()
+        .find(|s| s.cmd == cmd)
+        .unwrap_or(&SPECS[0])
+}
+
+impl CmdSpec {
+    /// `bind SOCK ADDR`, with optional arguments in brackets.
+    pub fn usage(&self) -> String {
+        let mut out = String::from(self.name);
+        for a in self.args {
+            let name = match a.kind {
+                K::LevelOpt => "[level] option".to_string(),
+                K::Values if !a.optional => format!("{}...", a.name),
+                _ => a.name.to_string(),
+            };
+            if a.optional {
+                out.push_str(&format!(" [{name}]"));
+            } else {
+                out.push(' ');
+                out.push_str(&name);
+            }
+        }
+        out
+    }
+}
+
+/// Every word the shell knows as a command (names and aliases).
+pub fn command_words() -> impl Iterator<Item = &'static str> {
+    SPECS
+        .iter()
+        .flat_map(|s| std::iter::once(s.name).chain(s.aliases.iter().copied()))
+}
+
+/// Levenshtein distance, for did-you-mean.
+pub fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().flat_map(|c| c.to_lowercase()).collect();
+    let b: Vec<char> = b.chars().flat_map(|c| c.to_lowercase()).collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// The nearest word among `candidates`, if it is near enough to be a typo
+/// (a swapped pair like `bnid` counts as near).
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = match word.chars().count() {
+        0..=2 => 1,
+        3..=5 => 2,
+        _ => 3,
+    };
+    candidates
+        .into_iter()
+        .map(|c| (distance(word, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_has_one_row_and_unique_words() {
+        let mut seen = std::collections::HashSet::new();
+        for w in command_words() {
+            assert!(seen.insert(w.to_ascii_lowercase()), "duplicate word {w}");
+        }
+        for s in SPECS {
+            assert_eq!(SPECS.iter().filter(|t| t.cmd == s.cmd).count(), 1);
+            assert_eq!(spec_of(s.cmd).name, s.name);
+        }
+    }
+
+    #[test]
+    fn lookup_is_case_insensitive_and_knows_aliases() {
+        assert_eq!(lookup("BIND").map(|s| s.cmd), Some(Cmd::Bind));
+        assert_eq!(lookup("ls").map(|s| s.cmd), Some(Cmd::Sockets));
+        assert_eq!(lookup("=").map(|s| s.cmd), Some(Cmd::Sockets));
+        assert!(lookup("bnid").is_none());
+    }
+
+    #[test]
+    fn nearest_finds_typos() {
+        assert_eq!(nearest("bnid", command_words()), Some("bind"));
+        assert_eq!(nearest("recieve", ["recv", "recvfrom"]), Some("recv"));
+        assert_eq!(nearest("xyzzy", command_words()), None);
+        assert_eq!(nearest("acept", command_words()), Some("accept"));
+        assert_eq!(nearest("lisen", command_words()), Some("listen"));
+        assert_eq!(nearest("SO_REUSEADR", OPTIONS.iter().map(|o| o.name)), Some("SO_REUSEADDR"));
+        assert_eq!(option("so_rcvbuf").map(|o| o.number), Some(libc::SO_RCVBUF));
+        assert_eq!(level("SOL_TCP"), Some(libc::IPPROTO_TCP));
+    }
+
+    #[test]
+    fn usage_marks_optional_arguments() {
+        assert_eq!(spec_of(Cmd::Bind).usage(), "bind sock addr");
+        assert_eq!(spec_of(Cmd::Listen).usage(), "listen sock [backlog]");
+        assert_eq!(
+            spec_of(Cmd::SetSockOpt).usage(),
+            "setsockopt sock [level] option value..."
+        );
+    }
+}

@@ -1,0 +1,373 @@
+//! The typed tree a line of input becomes.
+//!
+//! Nothing here knows the surface syntax: the word-per-argument language of
+//! the shell and a future Python-call surface (`s.bind(('0.0.0.0', 9900))`)
+//! both produce these types. Every node that came from a token carries the
+//! [`Span`] of that token, so errors found later (an unknown variable, a bad
+//! option value) can still point at the exact place in the line.
+
+use std::fmt;
+
+/// A byte range in the source text (half open).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Hash)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+
+    /// The span shifted right by `by` bytes (for statements parsed out of a
+    /// longer source).
+    pub fn shift(self, by: usize) -> Span {
+        Span::new(self.start + by, self.end + by)
+    }
+}
+
+/// A value together with where it was written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spanned<T> {
+    pub node: T,
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    pub fn new(node: T, span: Span) -> Self {
+        Spanned { node, span }
+    }
+}
+
+/// One statement: `[targets =] command [&]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Statement {
+    /// Names bound to the result: `c = accept s` has one, `c, addr = accept s` two.
+    pub targets: Vec<Spanned<String>>,
+    pub command: Command,
+    /// Where the command word (or the expression of a plain assignment) is.
+    pub command_span: Span,
+    /// A trailing `&`: run as a background job.
+    pub background: Option<Span>,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// Which socket a command acts on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SockRef {
+    /// A name bound by an assignment (`s`, `c`).
+    Name(String),
+    /// A raw file-descriptor number (`send 5 "x"`).
+    Fd(i32),
+    /// `.`: the last socket a command used.
+    Last,
+}
+
+/// A value expression: data to send, a number, a flag.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expr {
+    /// `"text"`: a str; encoded as UTF-8 when sent.
+    Str(String),
+    /// `b"bytes"` or `x"de ad"`.
+    Bytes(Vec<u8>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    None,
+    /// A variable name.
+    Var(String),
+    /// `"ab" * 1000`.
+    Repeat(Box<Spanned<Expr>>, Box<Spanned<Expr>>),
+    /// `a + b + c`.
+    Concat(Vec<Spanned<Expr>>),
+    /// A generator of bulk data (`zeros 1G` style) is expressed with Repeat;
+    /// a bare word that is not a variable stays a Word so commands that take
+    /// literal text (host names, option names) can use it.
+    Word(String),
+}
+
+/// Where to bind, connect or send to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum AddrExpr {
+    /// `host port`, `host:port`, `[v6]:port`, `* port`; `host` is `None` for
+    /// `*` and the empty host `""` (any address).
+    HostPort {
+        host: Option<Spanned<String>>,
+        port: Spanned<Expr>,
+    },
+    /// A UNIX socket path (`./app.sock`, `/tmp/x`, or a quoted string).
+    Path(Spanned<String>),
+    /// A Linux abstract-namespace name (`@name`).
+    Abstract(Spanned<String>),
+    /// One bare word: a variable holding an address, a socket whose bound
+    /// address is meant (`connect c s`), or a UNIX path when the socket is
+    /// AF_UNIX. The executor decides, because only it knows the names.
+    Word(Spanned<String>),
+}
+
+impl AddrExpr {
+    pub fn span(&self) -> Span {
+        match self {
+            AddrExpr::HostPort { host, port } => match host {
+                Some(h) => h.span.to(port.span),
+                None => port.span,
+            },
+            AddrExpr::Path(p) | AddrExpr::Abstract(p) | AddrExpr::Word(p) => p.span,
+        }
+    }
+}
+
+/// Address family named in `socket` or `inet_pton`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Inet,
+    Inet6,
+    Unix,
+}
+
+/// Socket type named in `socket`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SockKind {
+    Stream,
+    Dgram,
+}
+
+/// `shutdown` direction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum How {
+    Read,
+    Write,
+    Both,
+}
+
+/// Flags on `send`/`sendto`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendFlag {
+    Oob,
+    DontWait,
+    NoSignal,
+    More,
+}
+
+/// Flags on `recv`/`recvfrom`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecvFlag {
+    Peek,
+    WaitAll,
+    Oob,
+    DontWait,
+}
+
+/// How received bytes are shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum View {
+    /// Python's bytes repr, `b'hi\r\n'`.
+    Repr,
+    /// A hexdump with offsets and an ASCII column.
+    Hex,
+    /// Decoded as UTF-8 text, control characters escaped.
+    Text,
+}
+
+/// `htons` and friends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ByteOrderOp {
+    Htons,
+    Ntohs,
+    Htonl,
+    Ntohl,
+}
+
+/// Everything a statement can do. The executor matches on this.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// `socket [family] [type]`; `None` means Python's default (inet, stream).
+    Socket {
+        family: Option<Family>,
+        kind: Option<SockKind>,
+    },
+    Bind {
+        sock: Spanned<SockRef>,
+        addr: AddrExpr,
+    },
+    Listen {
+        sock: Spanned<SockRef>,
+        backlog: Option<Spanned<Expr>>,
+    },
+    Accept {
+        sock: Spanned<SockRef>,
+    },
+    Connect {
+        sock: Spanned<SockRef>,
+        addr: AddrExpr,
+    },
+    Send {
+        sock: Spanned<SockRef>,
+        data: Spanned<Expr>,
+        flags: Vec<SendFlag>,
+    },
+    SendAll {
+        sock: Spanned<SockRef>,
+        data: Spanned<Expr>,
+    },
+    Recv {
+        sock: Spanned<SockRef>,
+        size: Option<Spanned<Expr>>,
+        flags: Vec<RecvFlag>,
+        view: Option<View>,
+    },
+    SendTo {
+        sock: Spanned<SockRef>,
+        data: Spanned<Expr>,
+        addr: AddrExpr,
+        flags: Vec<SendFlag>,
+    },
+    RecvFrom {
+        sock: Spanned<SockRef>,
+        size: Option<Spanned<Expr>>,
+        flags: Vec<RecvFlag>,
+        view: Option<View>,
+    },
+    Close {
+        sock: Spanned<SockRef>,
+    },
+    Shutdown {
+        sock: Spanned<SockRef>,
+        how: How,
+    },
+    SetSockOpt {
+        sock: Spanned<SockRef>,
+        level: Option<Spanned<String>>,
+        option: Spanned<String>,
+        values: Vec<Spanned<Expr>>,
+    },
+    GetSockOpt {
+        sock: Spanned<SockRef>,
+        level: Option<Spanned<String>>,
+        option: Spanned<String>,
+    },
+    GetSockName {
+        sock: Spanned<SockRef>,
+    },
+    GetPeerName {
+        sock: Spanned<SockRef>,
+    },
+    Fileno {
+        sock: Spanned<SockRef>,
+    },
+    GetFamily {
+        sock: Spanned<SockRef>,
+    },
+    GetType {
+        sock: Spanned<SockRef>,
+    },
+    SetBlocking {
+        sock: Spanned<SockRef>,
+        flag: Spanned<Expr>,
+    },
+    SetTimeout {
+        sock: Spanned<SockRef>,
+        seconds: Spanned<Expr>,
+    },
+    GetTimeout {
+        sock: Spanned<SockRef>,
+    },
+    /// The socket table.
+    Sockets,
+    /// One socket in full.
+    Info {
+        sock: Spanned<SockRef>,
+    },
+    GetHostName,
+    GetHostByName {
+        host: Spanned<Expr>,
+    },
+    GetHostByNameEx {
+        host: Spanned<Expr>,
+    },
+    GetHostByAddr {
+        host: Spanned<Expr>,
+    },
+    GetAddrInfo {
+        host: Spanned<Expr>,
+        port: Option<Spanned<Expr>>,
+        family: Option<Family>,
+        kind: Option<SockKind>,
+    },
+    GetFqdn {
+        host: Option<Spanned<Expr>>,
+    },
+    InetAton {
+        text: Spanned<Expr>,
+    },
+    InetNtoa {
+        data: Spanned<Expr>,
+    },
+    InetPton {
+        family: Family,
+        text: Spanned<Expr>,
+    },
+    InetNtop {
+        family: Family,
+        data: Spanned<Expr>,
+    },
+    GetServByName {
+        name: Spanned<Expr>,
+        proto: Option<Spanned<Expr>>,
+    },
+    GetServByPort {
+        port: Spanned<Expr>,
+        proto: Option<Spanned<Expr>>,
+    },
+    ByteOrder {
+        op: ByteOrderOp,
+        value: Spanned<Expr>,
+    },
+    Help {
+        topic: Option<Spanned<String>>,
+    },
+    Echo {
+        values: Vec<Spanned<Expr>>,
+    },
+    Sleep {
+        seconds: Spanned<Expr>,
+    },
+    Quit {
+        code: Option<Spanned<Expr>>,
+    },
+    /// `set display hex`: a shell setting.
+    Set {
+        key: Option<Spanned<String>>,
+        value: Option<Spanned<Expr>>,
+    },
+    /// The variables and what they hold.
+    Vars,
+    /// A plain expression (`x = "ab" * 3`, or just `x` to show it).
+    Value(Spanned<Expr>),
+}
+
+impl fmt::Display for Family {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Family::Inet => "AF_INET",
+            Family::Inet6 => "AF_INET6",
+            Family::Unix => "AF_UNIX",
+        })
+    }
+}
+
+impl fmt::Display for SockKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SockKind::Stream => "SOCK_STREAM",
+            SockKind::Dgram => "SOCK_DGRAM",
+        })
+    }
+}

@@ -1,0 +1,12 @@
+//! The command language: text in, typed statements out. No I/O here.
+//!
+//! `ast` holds the tree, `lex` the nom lexemes, `parser` the statement
+//! grammar driven by [`crate::spec`], `error` the spans and kinds of errors.
+
+pub mod ast;
+pub mod error;
+pub mod lex;
+mod parser;
+
+pub use error::{ErrorKind, ParseError};
+pub use parser::parse_line;

@@ -1,0 +1,884 @@
+//! Statements: `[names =] command args [&]`, separated by `;` or newlines.
+//!
+//! The command word is looked up in [`crate::spec::SPECS`]; its argument
+//! kinds say which lexeme routine parses each position, so a command added
+//! to the table needs no new parsing code unless it brings a new kind.
+
+use super::ast::*;
+use super::error::{ErrorKind, ParseError};
+use super::lex::{self, LexError, Lit, Num};
+use crate::spec::{self, ArgKind, ArgSpec, Cmd, CmdSpec};
+use nom::Parser;
+use nom::character::complete::char;
+
+/// Parse one line (or a whole text) into statements. Nothing runs unless
+/// every statement parses, so a typo late in a line loses nothing.
+pub fn parse_line(src: &str) -> Result<Vec<Statement>, ParseError> {
+    let p = Parser_ { base: src };
+    let mut rest = src;
+    let mut out = Vec::new();
+    loop {
+        rest = skip_blanks(rest);
+        if rest.is_empty() {
+            break;
+        }
+        if rest.starts_with('#') {
+            rest = rest.find('\n').map_or("", |n| &rest[n..]);
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix(';').or_else(|| rest.strip_prefix('\n')) {
+            rest = r;
+            continue;
+        }
+        let (r, stmt) = p.statement(rest)?;
+        out.push(stmt);
+        rest = r;
+    }
+    Ok(out)
+}
+
+fn skip_blanks(i: &str) -> &str {
+    i.trim_start_matches([' ', '\t', '\r'])
+}
+
+/// An argument as parsed, before the builder gives it its typed place.
+#[derive(Debug, Clone)]
+enum Arg {
+    Sock(Spanned<SockRef>),
+    Addr(AddrExpr),
+    Expr(Spanned<Expr>),
+    Exprs(Vec<Spanned<Expr>>),
+    SockSpec(Option<Family>, Option<SockKind>),
+    Family(Family),
+    How(How),
+    LevelOpt(Option<Spanned<String>>, Spanned<String>),
+    SendFlags(Vec<SendFlag>),
+    RecvFlags(Vec<RecvFlag>, Option<View>),
+    Word(Spanned<String>),
+}
+
+struct Parser_<'a> {
+    base: &'a str,
+}
+
+impl<'a> Parser_<'a> {
+    fn off(&self, rest: &str) -> usize {
+        // Every slice we see is a suffix of `base`.
+        (rest.as_ptr() as usize).saturating_sub(self.base.as_ptr() as usize)
+    }
+
+    fn span(&self, from: &str, to: &str) -> Span {
+        Span::new(self.off(from), self.off(to))
+    }
+
+    fn span_len(&self, at: &str, len: usize) -> Span {
+        let s = self.off(at);
+        Span::new(s, s + len)
+    }
+
+    /// The span of the next token (for "found X" errors).
+    fn next_token(&self, i: &'a str) -> (Span, String) {
+        let i = skip_blanks(i);
+        if i.is_empty() || i.starts_with('\n') {
+            return (self.span_len(i, 0), "the end of the line".into());
+        }
+        let len = match lex::bare(i) {
+            Ok((r, _)) => i.len() - r.len(),
+            Err(_) => i.chars().next().map_or(0, char::len_utf8),
+        };
+        (self.span_len(i, len), format!("`{}`", &i[..len]))
+    }
+
+    fn lex_error(&self, e: nom::Err<LexError<'a>>, fallback: &'a str, expected: &str) -> ParseError {
+        match e {
+            nom::Err::Failure(LexError { at, len, kind: Some(kind) }) => {
+                ParseError::new(self.span_len(at, len), kind)
+            }
+            _ => self.expected(fallback, expected, None),
+        }
+    }
+
+    fn expected(&self, at: &'a str, expected: &str, suggestion: Option<String>) -> ParseError {
+        let (span, found) = self.next_token(at);
+        ParseError::new(
+            span,
+            ErrorKind::Expected {
+                expected: expected.into(),
+                found,
+                suggestion,
+            },
+        )
+    }
+
+    fn statement(&self, i: &'a str) -> Result<(&'a str, Statement), ParseError> {
+        let start = i;
+        let (i, targets) = self.targets(i)?;
+        let i = skip_blanks(i);
+        if lex::at_end(i) {
+            return Err(self.expected(i, "a command or a value after `=`", None));
+        }
+        let cmd_start = i;
+        // The command word: `=` and `?` are one-character aliases.
+        let word_end = if targets.is_empty() && (i.starts_with('=') || i.starts_with('?')) {
+            Some(&i[1..])
+        } else {
+            lex::ident(i).ok().map(|(r, _)| r)
+        };
+        let word = word_end.map(|r| &i[..i.len() - r.len()]);
+        let spec = word.and_then(spec::lookup);
+
+        let (i, command) = match (spec, word, word_end) {
+            (Some(spec), _, Some(after)) => self.command(spec, after)?,
+            (None, Some(w), Some(after)) if targets.is_empty() && !lex::at_end(after) && !self.starts_operator(after) => {
+                let suggestion = spec::nearest(w, spec::command_words()).map(str::to_string);
+                return Err(ParseError::new(
+                    self.span(cmd_start, after),
+                    ErrorKind::UnknownCommand {
+                        word: w.to_string(),
+                        suggestion,
+                    },
+                ));
+            }
+            _ => {
+                let (r, e) = self.expr(i, false)?;
+                (r, Command::Value(e))
+            }
+        };
+        let command_span = self.span(cmd_start, i);
+        let i = skip_blanks(i);
+        let (i, background) = match i.strip_prefix('&') {
+            Some(r) => (r, Some(self.span_len(i, 1))),
+            None => (i, None),
+        };
+        if !lex::at_end(i) {
+            let usage = spec.map(|s| s.usage()).unwrap_or_default();
+            let (span, _) = self.next_token(i);
+            let kind = if spec.is_some() {
+                ErrorKind::TooManyArguments { usage }
+            } else {
+                let (_, found) = self.next_token(i);
+                ErrorKind::Expected {
+                    expected: "the end of the statement (`;` or a new line)".into(),
+                    found,
+                    suggestion: None,
+                }
+            };
+            return Err(ParseError::new(span, kind));
+        }
+        let end = skip_blanks(i);
+        Ok((
+            end,
+            Statement {
+                targets,
+                command,
+                command_span,
+                background,
+                span: self.span(start, i),
+            },
+        ))
+    }
+
+    fn starts_operator(&self, i: &str) -> bool {
+        let t = skip_blanks(i);
+        t.starts_with('+') || t.starts_with('*')
+    }
+
+    /// `name [, name] =` (not `==`). No targets is fine.
+    fn targets(&self, i: &'a str) -> Result<(&'a str, Vec<Spanned<String>>), ParseError> {
+        let mut names = Vec::new();
+        let mut rest = i;
+        loop {
+            let r = skip_blanks(rest);
+            let Ok((after, name)) = lex::ident(r) else {
+                return Ok((i, Vec::new()));
+            };
+            names.push(Spanned::new(name.to_string(), self.span(r, after)));
+            let after = skip_blanks(after);
+            if let Some(r2) = after.strip_prefix(',') {
+                rest = r2;
+                continue;
+            }
+            if after.starts_with('=') && !after.starts_with("==") {
+                rest = &after[1..];
+                break;
+            }
+            return Ok((i, Vec::new()));
+        }
+        for n in &names {
+            if spec::lookup(&n.node).is_some() {
+                return Err(ParseError::new(n.span, ErrorKind::ReservedName(n.node.clone())));
+            }
+        }
+        if names.len() > 2 {
+            return Err(ParseError::new(names[2].span, ErrorKind::TooManyTargets));
+        }
+        Ok((rest, names))
+    }
+
+    /// The arguments of one command, position by position from its spec.
+    fn command(&self, spec: &'static CmdSpec, i: &'a str) -> Result<(&'a str, Command), ParseError> {
+        let mut args: Vec<Option<Arg>> = Vec::with_capacity(spec.args.len());
+        let mut rest = i;
+        for (k, a) in spec.args.iter().enumerate() {
+            let r = skip_blanks(rest);
+            if lex::at_end(r) || r.starts_with('&') {
+                if a.optional {
+                    args.push(None);
+                    continue;
+                }
+                return Err(ParseError::new(
+                    self.span_len(r, 0),
+                    ErrorKind::MissingArgument {
+                        command: spec.name,
+                        arg: a.name,
+                        usage: spec.usage(),
+                    },
+                ));
+            }
+            // An optional number may be left out before flag words:
+            // `recv c peek`.
+            if a.optional && a.kind == ArgKind::Number {
+                if let Some(next) = spec.args.get(k + 1) {
+                    if self.next_is_flag(r, next) {
+                        args.push(None);
+                        continue;
+                    }
+                }
+            }
+            let (r2, arg) = self.arg(spec, a, r)?;
+            args.push(arg);
+            rest = r2;
+        }
+        let cmd = build(spec.cmd, args);
+        Ok((rest, cmd))
+    }
+
+    fn next_is_flag(&self, i: &str, next: &ArgSpec) -> bool {
+        let words: &[&str] = match next.kind {
+            ArgKind::RecvFlags => spec::RECV_FLAG_WORDS,
+            ArgKind::SendFlags => spec::SEND_FLAG_WORDS,
+            _ => return false,
+        };
+        lex::ident(i).is_ok_and(|(_, w)| words.iter().any(|f| f.eq_ignore_ascii_case(w)))
+    }
+
+    fn arg(&self, spec: &'static CmdSpec, a: &ArgSpec, i: &'a str) -> Result<(&'a str, Option<Arg>), ParseError> {
+        let (r, arg) = match a.kind {
+            ArgKind::Sock => {
+                let (r, s) = self.sock(i)?;
+                (r, Arg::Sock(s))
+            }
+            ArgKind::Addr => {
+                let (r, s) = self.addr(i)?;
+                (r, Arg::Addr(s))
+            }
+            ArgKind::Data | ArgKind::Number => {
+                let (r, e) = self.expr(i, false)?;
+                (r, Arg::Expr(e))
+            }
+            ArgKind::Bool => {
+                let (r, e) = self.expr(i, true)?;
+                (r, Arg::Expr(e))
+            }
+            ArgKind::Text => {
+                let (r, e) = self.text(i)?;
+                (r, Arg::Expr(e))
+            }
+            ArgKind::Values => {
+                let mut values = Vec::new();
+                let mut r = i;
+                while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
+                    let (r2, e) = self.expr(skip_blanks(r), spec.cmd == Cmd::SetSockOpt)?;
+                    values.push(e);
+                    r = r2;
+                }
+                (r, Arg::Exprs(values))
+            }
+            ArgKind::SockSpec => {
+                let (r, fam, kind) = self.sock_spec(i)?;
+                (r, Arg::SockSpec(fam, kind))
+            }
+            ArgKind::Family => {
+                let (r, w) = self.word_from(i, spec::FAMILY_WORDS, "a family: inet, inet6 or unix")?;
+                let fam = family_of(&w.node).unwrap_or(Family::Inet);
+                (r, Arg::Family(fam))
+            }
+            ArgKind::How => {
+                let r0 = i;
+                let (r, how) = if let Ok((r, Num::Int(n))) = lex::number(i) {
+                    let how = match n {
+                        0 => How::Read,
+                        1 => How::Write,
+                        2 => How::Both,
+                        _ => return Err(self.expected(r0, "read, write or both (0, 1 or 2)", None)),
+                    };
+                    (r, how)
+                } else {
+                    let (r, w) = self.word_from(i, spec::HOW_WORDS, "read, write or both")?;
+                    let how = match w.node.to_ascii_lowercase().as_str() {
+                        "read" | "shut_rd" => How::Read,
+                        "write" | "shut_wr" => How::Write,
+                        _ => How::Both,
+                    };
+                    (r, how)
+                };
+                (r, Arg::How(how))
+            }
+            ArgKind::LevelOpt => {
+                let (r, first) = self.ident_word(i, "an option name such as SO_REUSEADDR")?;
+                if spec::LEVELS.iter().any(|l| l.eq_ignore_ascii_case(&first.node)) {
+                    let r2 = skip_blanks(r);
+                    let (r3, opt) = self.ident_word(r2, "an option name such as SO_REUSEADDR")?;
+                    (r3, Arg::LevelOpt(Some(first), opt))
+                } else {
+                    (r, Arg::LevelOpt(None, first))
+                }
+            }
+            ArgKind::SendFlags => {
+                let mut flags = Vec::new();
+                let mut r = i;
+                while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
+                    let (r2, w) = self.word_from(skip_blanks(r), spec::SEND_FLAG_WORDS, "a send flag: oob, dontwait, nosignal or more")?;
+                    flags.push(match w.node.to_ascii_lowercase().as_str() {
+                        "oob" => SendFlag::Oob,
+                        "dontwait" => SendFlag::DontWait,
+                        "nosignal" => SendFlag::NoSignal,
+                        _ => SendFlag::More,
+                    });
+                    r = r2;
+                }
+                (r, Arg::SendFlags(flags))
+            }
+            ArgKind::RecvFlags => {
+                let mut flags = Vec::new();
+                let mut view = None;
+                let mut r = i;
+                while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
+                    let (r2, w) = self.word_from(
+                        skip_blanks(r),
+                        spec::RECV_FLAG_WORDS,
+                        "a recv flag (peek, waitall, oob, dontwait) or a view (hex, repr, text)",
+                    )?;
+                    match w.node.to_ascii_lowercase().as_str() {
+                        "peek" => flags.push(RecvFlag::Peek),
+                        "waitall" => flags.push(RecvFlag::WaitAll),
+                        "oob" => flags.push(RecvFlag::Oob),
+                        "dontwait" => flags.push(RecvFlag::DontWait),
+                        "hex" => view = Some(View::Hex),
+                        "text" => view = Some(View::Text),
+                        _ => view = Some(View::Repr),
+                    }
+                    r = r2;
+                }
+                (r, Arg::RecvFlags(flags, view))
+            }
+            ArgKind::Topic => {
+                let (r, w) = lex::bare(i).map_err(|e| self.lex_error(e, i, "a command name"))?;
+                (r, Arg::Word(Spanned::new(w.to_string(), self.span(i, r))))
+            }
+            ArgKind::SetKey => {
+                let (r, w) = self.ident_word(i, "a setting name, such as display")?;
+                (r, Arg::Word(w))
+            }
+        };
+        Ok((r, Some(arg)))
+    }
+
+    /// `.`, an fd number, or a name.
+    fn sock(&self, i: &'a str) -> Result<(&'a str, Spanned<SockRef>), ParseError> {
+        const WHAT: &str = "a socket (its name, or its fd number)";
+        if let Some(r) = i.strip_prefix('.') {
+            if r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c)) {
+                return Ok((r, Spanned::new(SockRef::Last, self.span(i, r))));
+            }
+        }
+        if let Ok((r, n)) = lex::number(i) {
+            return match n {
+                Num::Int(fd) if (0..=i64::from(i32::MAX)).contains(&fd) => {
+                    Ok((r, Spanned::new(SockRef::Fd(fd as i32), self.span(i, r))))
+                }
+                _ => Err(self.expected(i, WHAT, None)),
+            };
+        }
+        match lex::ident(i) {
+            Ok((r, name)) if r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c) || c == '#') => {
+                Ok((r, Spanned::new(SockRef::Name(name.to_string()), self.span(i, r))))
+            }
+            _ => Err(self.expected(i, WHAT, None)),
+        }
+    }
+
+    /// An address, in any of its written forms.
+    fn addr(&self, i: &'a str) -> Result<(&'a str, AddrExpr), ParseError> {
+        const WHAT: &str = "an address: host port, host:port, [v6]:port, * port, a UNIX path or @name";
+        // A quoted string: a host when a port follows, else a UNIX path.
+        if let Ok((r, lit)) = lex::string_lit(i) {
+            let text = match lit {
+                Lit::Str(s) => s,
+                Lit::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+            };
+            let sp = Spanned::new(text, self.span(i, r));
+            if let Some((r2, port)) = self.port_after(r) {
+                return Ok((r2, AddrExpr::HostPort { host: Some(sp), port }));
+            }
+            if let Some(name) = sp.node.strip_prefix('@') {
+                return Ok((r, AddrExpr::Abstract(Spanned::new(name.to_string(), sp.span))));
+            }
+            return Ok((r, AddrExpr::Path(sp)));
+        }
+        if let Err(e @ nom::Err::Failure(_)) = lex::string_lit(i) {
+            return Err(self.lex_error(e, i, WHAT));
+        }
+        let (r, tok) = lex::bare(i).map_err(|_| self.expected(i, WHAT, None))?;
+        let tok_span = self.span(i, r);
+        let sp = |s: &str, from: usize| {
+            let start = tok_span.start + from;
+            Spanned::new(s.to_string(), Span::new(start, start + s.len()))
+        };
+        if let Some(name) = tok.strip_prefix('@') {
+            return Ok((r, AddrExpr::Abstract(sp(name, 1))));
+        }
+        if tok.contains('/') || tok.starts_with('.') || tok.starts_with('~') {
+            return Ok((r, AddrExpr::Path(sp(tok, 0))));
+        }
+        // [v6]:port or [v6] port
+        if let Some(inner) = tok.strip_prefix('[') {
+            let Some(close) = inner.find(']') else {
+                return Err(ParseError::new(tok_span, ErrorKind::Expected {
+                    expected: "`]` closing the IPv6 address".into(),
+                    found: format!("`{tok}`"),
+                    suggestion: None,
+                }));
+            };
+            let host = sp(&inner[..close], 1);
+            let after = &inner[close + 1..];
+            if let Some(p) = after.strip_prefix(':') {
+                let port = self.port_text(p, tok_span.start + 2 + close + 1)?;
+                return Ok((r, AddrExpr::HostPort { host: Some(host), port }));
+            }
+            if !after.is_empty() {
+                return Err(self.expected(i, WHAT, None));
+            }
+            return match self.port_after(r) {
+                Some((r2, port)) => Ok((r2, AddrExpr::HostPort { host: Some(host), port })),
+                None => Err(self.missing_port(r)),
+            };
+        }
+        // host:port with one colon (IPv4 or a name); `*:port` too.
+        if tok.matches(':').count() == 1 {
+            let (h, p) = tok.split_once(':').unwrap_or((tok, ""));
+            let port = self.port_text(p, tok_span.start + h.len() + 1)?;
+            let host = (h != "*" && !h.is_empty()).then(|| sp(h, 0));
+            return Ok((r, AddrExpr::HostPort { host, port }));
+        }
+        // A lone number: a port on any address (`bind s 9900`), unless a
+        // second number follows (`connect c 0 9900`).
+        if tok.chars().all(|c| c.is_ascii_digit()) {
+            if let Some((r2, port)) = self.port_after(r) {
+                return Ok((r2, AddrExpr::HostPort { host: Some(sp(tok, 0)), port }));
+            }
+            let port = self.port_text(tok, tok_span.start)?;
+            return Ok((r, AddrExpr::HostPort { host: None, port }));
+        }
+        if tok == "*" {
+            return match self.port_after(r) {
+                Some((r2, port)) => Ok((r2, AddrExpr::HostPort { host: None, port })),
+                None => Err(self.missing_port(r)),
+            };
+        }
+        if let Some((r2, port)) = self.port_after(r) {
+            return Ok((r2, AddrExpr::HostPort { host: Some(sp(tok, 0)), port }));
+        }
+        if tok.contains(':') {
+            // A bare IPv6 address needs its port after it.
+            return Err(self.missing_port(r));
+        }
+        Ok((r, AddrExpr::Word(sp(tok, 0))))
+    }
+
+    fn missing_port(&self, at: &'a str) -> ParseError {
+        self.expected(at, "a port number", None)
+    }
+
+    /// A port written after the host, if the next token is a number.
+    fn port_after(&self, i: &'a str) -> Option<(&'a str, Spanned<Expr>)> {
+        let r = skip_blanks(i);
+        if r.len() == i.len() && !i.is_empty() {
+            return None; // no blank between host and port
+        }
+        match lex::number(r) {
+            Ok((r2, Num::Int(n))) => Some((r2, Spanned::new(Expr::Int(n), self.span(r, r2)))),
+            _ => None,
+        }
+    }
+
+    fn port_text(&self, p: &str, at: usize) -> Result<Spanned<Expr>, ParseError> {
+        let span = Span::new(at, at + p.len());
+        if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) {
+            if let Ok(n) = p.parse::<i64>() {
+                return Ok(Spanned::new(Expr::Int(n), span));
+            }
+        }
+        if lex::ident(p).is_ok_and(|(r, _)| r.is_empty()) {
+            // A service name (`localhost:http`), resolved by the executor.
+            return Ok(Spanned::new(Expr::Word(p.to_string()), span));
+        }
+        Err(ParseError::new(
+            if p.is_empty() { Span::new(at.saturating_sub(1), at) } else { span },
+            ErrorKind::Expected {
+                expected: "a port number".into(),
+                found: if p.is_empty() { "nothing after `:`".into() } else { format!("`{p}`") },
+                suggestion: None,
+            },
+        ))
+    }
+
+    /// Literal text: a quoted string, or a bare token taken as written.
+    fn text(&self, i: &'a str) -> Result<(&'a str, Spanned<Expr>), ParseError> {
+        match lex::string_lit(i) {
+            Ok((r, Lit::Str(s))) => return Ok((r, Spanned::new(Expr::Str(s), self.span(i, r)))),
+            Ok((r, Lit::Bytes(b))) => return Ok((r, Spanned::new(Expr::Bytes(b), self.span(i, r)))),
+            Err(e @ nom::Err::Failure(_)) => return Err(self.lex_error(e, i, "text")),
+            Err(_) => {}
+        }
+        let (r, w) = lex::bare(i).map_err(|_| self.expected(i, "a name or text", None))?;
+        Ok((r, Spanned::new(Expr::Word(w.to_string()), self.span(i, r))))
+    }
+
+    /// `expr := term ('+' term)*`
+    fn expr(&self, i: &'a str, bool_words: bool) -> Result<(&'a str, Spanned<Expr>), ParseError> {
+        let (mut r, first) = self.term(i, bool_words)?;
+        let mut parts = vec![first];
+        loop {
+            let t = skip_blanks(r);
+            let Some(after) = t.strip_prefix('+') else { break };
+            let (r2, next) = self.term(skip_blanks(after), bool_words)?;
+            parts.push(next);
+            r = r2;
+        }
+        if parts.len() == 1 {
+            let e = parts.pop().ok_or_else(|| self.expected(i, "a value", None))?;
+            return Ok((r, e));
+        }
+        let span = parts[0].span.to(parts[parts.len() - 1].span);
+        Ok((r, Spanned::new(Expr::Concat(parts), span)))
+    }
+
+    /// `term := atom ('*' atom)?`
+    fn term(&self, i: &'a str, bool_words: bool) -> Result<(&'a str, Spanned<Expr>), ParseError> {
+        let (r, a) = self.atom(i, bool_words)?;
+        let t = skip_blanks(r);
+        if let Some(after) = t.strip_prefix('*') {
+            let (r2, b) = self.atom(skip_blanks(after), bool_words)?;
+            let span = a.span.to(b.span);
+            return Ok((r2, Spanned::new(Expr::Repeat(Box::new(a), Box::new(b)), span)));
+        }
+        Ok((r, a))
+    }
+
+    fn atom(&self, i: &'a str, bool_words: bool) -> Result<(&'a str, Spanned<Expr>), ParseError> {
+        const WHAT: &str = "a value: \"text\", b\"bytes\", x\"hex\", a number or a name";
+        if let Some(inner) = i.strip_prefix('(') {
+            let (r, e) = self.expr(skip_blanks(inner), bool_words)?;
+            let r = skip_blanks(r);
+            let r = char::<&str, LexError>(')')
+                .parse(r)
+                .map(|(r, _)| r)
+                .map_err(|_| self.expected(r, "`)`", None))?;
+            return Ok((r, Spanned::new(e.node, self.span(i, r))));
+        }
+        match lex::string_lit(i) {
+            Ok((r, Lit::Str(s))) => return Ok((r, Spanned::new(Expr::Str(s), self.span(i, r)))),
+            Ok((r, Lit::Bytes(b))) => return Ok((r, Spanned::new(Expr::Bytes(b), self.span(i, r)))),
+            Err(e @ nom::Err::Failure(_)) => return Err(self.lex_error(e, i, WHAT)),
+            Err(_) => {}
+        }
+        match lex::number(i) {
+            Ok((r, Num::Int(n))) => return Ok((r, Spanned::new(Expr::Int(n), self.span(i, r)))),
+            Ok((r, Num::Float(f))) => return Ok((r, Spanned::new(Expr::Float(f), self.span(i, r)))),
+            Err(e @ nom::Err::Failure(_)) => return Err(self.lex_error(e, i, WHAT)),
+            Err(_) => {}
+        }
+        if let Ok((r, w)) = lex::ident(i) {
+            if r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c) || matches!(c, '*' | '+' | ')' | '#')) {
+                let e = match w.to_ascii_lowercase().as_str() {
+                    "none" => Expr::None,
+                    "true" => Expr::Bool(true),
+                    "false" => Expr::Bool(false),
+                    "on" | "yes" if bool_words => Expr::Bool(true),
+                    "off" | "no" if bool_words => Expr::Bool(false),
+                    _ => Expr::Var(w.to_string()),
+                };
+                return Ok((r, Spanned::new(e, self.span(i, r))));
+            }
+        }
+        Err(self.expected(i, WHAT, None))
+    }
+
+    fn ident_word(&self, i: &'a str, what: &str) -> Result<(&'a str, Spanned<String>), ParseError> {
+        match lex::ident(i) {
+            Ok((r, w)) if r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c) || c == '#') => {
+                Ok((r, Spanned::new(w.to_string(), self.span(i, r))))
+            }
+            _ => Err(self.expected(i, what, None)),
+        }
+    }
+
+    /// One word out of a fixed set (case-insensitive), with did-you-mean.
+    fn word_from(&self, i: &'a str, words: &'static [&'static str], what: &str) -> Result<(&'a str, Spanned<String>), ParseError> {
+        if let Ok((r, w)) = lex::bare(i) {
+            if words.iter().any(|x| x.eq_ignore_ascii_case(w)) {
+                return Ok((r, Spanned::new(w.to_string(), self.span(i, r))));
+            }
+            let suggestion = spec::nearest(w, words.iter().copied()).map(str::to_string);
+            return Err(self.expected(i, what, suggestion));
+        }
+        Err(self.expected(i, what, None))
+    }
+
+    /// `socket [family] [type]` words, or one shorthand.
+    fn sock_spec(&self, i: &'a str) -> Result<(&'a str, Option<Family>, Option<SockKind>), ParseError> {
+        const WHAT: &str = "a family (inet, inet6, unix), a type (stream, dgram) or tcp, udp, tcp6, udp6, unix-dgram";
+        let mut fam = None;
+        let mut kind = None;
+        let mut r = i;
+        let mut n = 0;
+        while !lex::at_end(r) && !skip_blanks(r).starts_with('&') && n < 2 {
+            let t = skip_blanks(r);
+            let all: Vec<&'static str> = spec::FAMILY_WORDS
+                .iter()
+                .chain(spec::TYPE_WORDS)
+                .chain(spec::SHORTHANDS)
+                .copied()
+                .collect();
+            let Ok((r2, w)) = lex::bare(t) else { break };
+            let lw = w.to_ascii_lowercase();
+            let lw = lw.strip_prefix("socket.").unwrap_or(&lw).to_string();
+            if let Some(f) = family_of(&lw) {
+                if fam.is_some() {
+                    return Err(self.expected(t, "a type (stream, dgram)", None));
+                }
+                fam = Some(f);
+            } else if let Some(k) = kind_of(&lw) {
+                if kind.is_some() {
+                    return Err(self.expected(t, "a family (inet, inet6, unix)", None));
+                }
+                kind = Some(k);
+            } else if let Some((f, k)) = shorthand(&lw) {
+                if fam.is_some() || kind.is_some() {
+                    return Err(self.expected(t, "the end of the statement", None));
+                }
+                fam = Some(f);
+                kind = Some(k);
+                n += 1;
+            } else {
+                // Not one of ours: leave it for the next argument if there
+                // is one (getaddrinfo's port), else complain.
+                if n == 0 && w.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+                    let suggestion = spec::nearest(w, all.iter().copied()).map(str::to_string);
+                    return Err(self.expected(t, WHAT, suggestion));
+                }
+                break;
+            }
+            r = r2;
+            n += 1;
+        }
+        Ok((r, fam, kind))
+    }
+}
+
+fn family_of(w: &str) -> Option<Family> {
+    match w.to_ascii_lowercase().as_str() {
+        "inet" | "af_inet" | "ipv4" => Some(Family::Inet),
+        "inet6" | "af_inet6" | "ipv6" => Some(Family::Inet6),
+        "unix" | "af_unix" | "local" => Some(Family::Unix),
+        _ => None,
+    }
+}
+
+fn kind_of(w: &str) -> Option<SockKind> {
+    match w.to_ascii_lowercase().as_str() {
+        "stream" | "sock_stream" => Some(SockKind::Stream),
+        "dgram" | "sock_dgram" => Some(SockKind::Dgram),
+        _ => None,
+    }
+}
+
+fn shorthand(w: &str) -> Option<(Family, SockKind)> {
+    Some(match w {
+        "tcp" => (Family::Inet, SockKind::Stream),
+        "udp" => (Family::Inet, SockKind::Dgram),
+        "tcp6" => (Family::Inet6, SockKind::Stream),
+        "udp6" => (Family::Inet6, SockKind::Dgram),
+        "unix-stream" => (Family::Unix, SockKind::Stream),
+        "unix-dgram" => (Family::Unix, SockKind::Dgram),
+        _ => return None,
+    })
+}
+
+/// Takes parsed arguments out by position. The parser put each one there
+/// according to the same spec, so a mismatch is a bug in this file; it
+/// degrades to an empty value rather than a panic.
+struct Take(Vec<Option<Arg>>);
+
+impl Take {
+    fn get(&mut self, k: usize) -> Option<Arg> {
+        self.0.get_mut(k).and_then(Option::take)
+    }
+    fn sock(&mut self, k: usize) -> Spanned<SockRef> {
+        match self.get(k) {
+            Some(Arg::Sock(s)) => s,
+            _ => Spanned::new(SockRef::Last, Span::default()),
+        }
+    }
+    fn addr(&mut self, k: usize) -> AddrExpr {
+        match self.get(k) {
+            Some(Arg::Addr(a)) => a,
+            _ => AddrExpr::Word(Spanned::new(String::new(), Span::default())),
+        }
+    }
+    fn expr(&mut self, k: usize) -> Spanned<Expr> {
+        self.opt_expr(k).unwrap_or(Spanned::new(Expr::None, Span::default()))
+    }
+    fn opt_expr(&mut self, k: usize) -> Option<Spanned<Expr>> {
+        match self.get(k) {
+            Some(Arg::Expr(e)) => Some(e),
+            _ => None,
+        }
+    }
+    fn exprs(&mut self, k: usize) -> Vec<Spanned<Expr>> {
+        match self.get(k) {
+            Some(Arg::Exprs(v)) => v,
+            _ => Vec::new(),
+        }
+    }
+    fn word(&mut self, k: usize) -> Option<Spanned<String>> {
+        match self.get(k) {
+            Some(Arg::Word(w)) => Some(w),
+            _ => None,
+        }
+    }
+    fn sock_spec(&mut self, k: usize) -> (Option<Family>, Option<SockKind>) {
+        match self.get(k) {
+            Some(Arg::SockSpec(f, t)) => (f, t),
+            _ => (None, None),
+        }
+    }
+    fn family(&mut self, k: usize) -> Family {
+        match self.get(k) {
+            Some(Arg::Family(f)) => f,
+            _ => Family::Inet,
+        }
+    }
+    fn how(&mut self, k: usize) -> How {
+        match self.get(k) {
+            Some(Arg::How(h)) => h,
+            _ => How::Both,
+        }
+    }
+    fn level_opt(&mut self, k: usize) -> (Option<Spanned<String>>, Spanned<String>) {
+        match self.get(k) {
+            Some(Arg::LevelOpt(l, o)) => (l, o),
+            _ => (None, Spanned::new(String::new(), Span::default())),
+        }
+    }
+    fn send_flags(&mut self, k: usize) -> Vec<SendFlag> {
+        match self.get(k) {
+            Some(Arg::SendFlags(f)) => f,
+            _ => Vec::new(),
+        }
+    }
+    fn recv_flags(&mut self, k: usize) -> (Vec<RecvFlag>, Option<View>) {
+        match self.get(k) {
+            Some(Arg::RecvFlags(f, v)) => (f, v),
+            _ => (Vec::new(), None),
+        }
+    }
+}
+
+/// Parsed arguments -> the typed command.
+fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
+    let mut a = Take(args);
+    match cmd {
+        Cmd::Socket => {
+            let (family, kind) = a.sock_spec(0);
+            Command::Socket { family, kind }
+        }
+        Cmd::Bind => Command::Bind { sock: a.sock(0), addr: a.addr(1) },
+        Cmd::Listen => Command::Listen { sock: a.sock(0), backlog: a.opt_expr(1) },
+        Cmd::Accept => Command::Accept { sock: a.sock(0) },
+        Cmd::Connect => Command::Connect { sock: a.sock(0), addr: a.addr(1) },
+        Cmd::Send => Command::Send { sock: a.sock(0), data: a.expr(1), flags: a.send_flags(2) },
+        Cmd::SendAll => Command::SendAll { sock: a.sock(0), data: a.expr(1) },
+        Cmd::Recv => {
+            let sock = a.sock(0);
+            let size = a.opt_expr(1);
+            let (flags, view) = a.recv_flags(2);
+            Command::Recv { sock, size, flags, view }
+        }
+        Cmd::SendTo => Command::SendTo {
+            sock: a.sock(0),
+            data: a.expr(1),
+            addr: a.addr(2),
+            flags: a.send_flags(3),
+        },
+        Cmd::RecvFrom => {
+            let sock = a.sock(0);
+            let size = a.opt_expr(1);
+            let (flags, view) = a.recv_flags(2);
+            Command::RecvFrom { sock, size, flags, view }
+        }
+        Cmd::Close => Command::Close { sock: a.sock(0) },
+        Cmd::Shutdown => Command::Shutdown { sock: a.sock(0), how: a.how(1) },
+        Cmd::SetSockOpt => {
+            let sock = a.sock(0);
+            let (level, option) = a.level_opt(1);
+            Command::SetSockOpt { sock, level, option, values: a.exprs(2) }
+        }
+        Cmd::GetSockOpt => {
+            let sock = a.sock(0);
+            let (level, option) = a.level_opt(1);
+            Command::GetSockOpt { sock, level, option }
+        }
+        Cmd::GetSockName => Command::GetSockName { sock: a.sock(0) },
+        Cmd::GetPeerName => Command::GetPeerName { sock: a.sock(0) },
+        Cmd::Fileno => Command::Fileno { sock: a.sock(0) },
+        Cmd::Family => Command::GetFamily { sock: a.sock(0) },
+        Cmd::Type => Command::GetType { sock: a.sock(0) },
+        Cmd::SetBlocking => Command::SetBlocking { sock: a.sock(0), flag: a.expr(1) },
+        Cmd::SetTimeout => Command::SetTimeout { sock: a.sock(0), seconds: a.expr(1) },
+        Cmd::GetTimeout => Command::GetTimeout { sock: a.sock(0) },
+        Cmd::Sockets => Command::Sockets,
+        Cmd::Info => Command::Info { sock: a.sock(0) },
+        Cmd::GetHostName => Command::GetHostName,
+        Cmd::GetHostByName => Command::GetHostByName { host: a.expr(0) },
+        Cmd::GetHostByNameEx => Command::GetHostByNameEx { host: a.expr(0) },
+        Cmd::GetHostByAddr => Command::GetHostByAddr { host: a.expr(0) },
+        Cmd::GetAddrInfo => {
+            let host = a.expr(0);
+            let port = a.opt_expr(1);
+            let (family, kind) = a.sock_spec(2);
+            Command::GetAddrInfo { host, port, family, kind }
+        }
+        Cmd::GetFqdn => Command::GetFqdn { host: a.opt_expr(0) },
+        Cmd::InetAton => Command::InetAton { text: a.expr(0) },
+        Cmd::InetNtoa => Command::InetNtoa { data: a.expr(0) },
+        Cmd::InetPton => Command::InetPton { family: a.family(0), text: a.expr(1) },
+        Cmd::InetNtop => Command::InetNtop { family: a.family(0), data: a.expr(1) },
+        Cmd::GetServByName => Command::GetServByName { name: a.expr(0), proto: a.opt_expr(1) },
+        Cmd::GetServByPort => Command::GetServByPort { port: a.expr(0), proto: a.opt_expr(1) },
+        Cmd::Htons => Command::ByteOrder { op: ByteOrderOp::Htons, value: a.expr(0) },
+        Cmd::Ntohs => Command::ByteOrder { op: ByteOrderOp::Ntohs, value: a.expr(0) },
+        Cmd::Htonl => Command::ByteOrder { op: ByteOrderOp::Htonl, value: a.expr(0) },
+        Cmd::Ntohl => Command::ByteOrder { op: ByteOrderOp::Ntohl, value: a.expr(0) },
+        Cmd::Help => Command::Help { topic: a.word(0) },
+        Cmd::Echo => Command::Echo { values: a.exprs(0) },
+        Cmd::Sleep => Command::Sleep { seconds: a.expr(0) },
+        Cmd::Quit => Command::Quit { code: a.opt_expr(0) },
+        Cmd::Set => {
+            let key = a.word(0);
+            Command::Set { key, value: a.opt_expr(1) }
+        }
+        Cmd::Vars => Command::Vars,
+    }
+}

@@ -1,0 +1,365 @@
+//! The socket table: every socket this shell holds, by file descriptor,
+//! and what the kernel says about each one right now.
+//!
+//! Each socket lives in the kernel as non-blocking (O_NONBLOCK) whatever
+//! mode the learner chose: the shell does its own waiting with `poll()` (see
+//! [`crate::wait`]) so that Ctrl-C can always interrupt a call and the wait
+//! can be described while it happens. The learner's mode (blocking,
+//! non-blocking, timeout) is kept here and honoured by the executor exactly
+//! as Python's socket module honours it (Python itself implements timeouts
+//! the same way).
+
+use crate::syntax::ast::{Family, SockKind};
+use crate::value::SockHandle;
+use socket2::{SockAddr, Socket};
+use std::collections::BTreeMap;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How calls on a socket wait, as Python's `settimeout` sets it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Mode {
+    Blocking,
+    NonBlocking,
+    Timeout(Duration),
+}
+
+impl Mode {
+    /// For the table: `blocking`, `non-blocking`, `timeout 2.5s`.
+    pub fn label(&self) -> String {
+        match self {
+            Mode::Blocking => "blocking".into(),
+            Mode::NonBlocking => "non-blocking".into(),
+            Mode::Timeout(d) => format!("timeout {}s", trim_float(d.as_secs_f64())),
+        }
+    }
+}
+
+pub fn trim_float(f: f64) -> String {
+    let s = format!("{f:.3}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    s.to_string()
+}
+
+/// How a socket came to be.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Origin {
+    Created,
+    /// Returned by `accept` on this listener fd.
+    Accepted { listener: RawFd },
+}
+
+/// One socket the shell holds.
+#[derive(Debug)]
+pub struct Entry {
+    pub handle: SockHandle,
+    /// Shared so a background call can use it; the descriptor closes when
+    /// the last holder drops it.
+    pub sock: Arc<Socket>,
+    /// The names bound to it, in binding order.
+    pub names: Vec<String>,
+    pub family: Family,
+    pub kind: SockKind,
+    pub mode: Mode,
+    /// Set by `listen`.
+    pub backlog: Option<i32>,
+    pub origin: Origin,
+    pub created: Instant,
+    /// A UNIX path this socket created by binding (it stays on disk after
+    /// close, as in Python).
+    pub bound_path: Option<std::path::PathBuf>,
+}
+
+impl Entry {
+    pub fn fd(&self) -> RawFd {
+        self.handle.fd
+    }
+
+    /// The name to show: the first bound name, else `fd N`.
+    pub fn label(&self) -> String {
+        match self.names.first() {
+            Some(n) => n.clone(),
+            None => format!("fd {}", self.handle.fd),
+        }
+    }
+
+    pub fn is_tcp(&self) -> bool {
+        self.kind == SockKind::Stream && self.family != Family::Unix
+    }
+}
+
+/// All sockets, by descriptor.
+#[derive(Debug, Default)]
+pub struct Table {
+    entries: BTreeMap<RawFd, Entry>,
+    next_serial: u64,
+    /// The socket the last command used (`.`).
+    pub last: Option<SockHandle>,
+}
+
+impl Table {
+    pub fn new() -> Self {
+        Table::default()
+    }
+
+    /// Adds a socket; it is switched to O_NONBLOCK (see the module doc).
+    pub fn insert(&mut self, sock: Socket, family: Family, kind: SockKind, origin: Origin) -> std::io::Result<SockHandle> {
+        sock.set_nonblocking(true)?;
+        self.next_serial += 1;
+        let handle = SockHandle {
+            fd: sock.as_raw_fd(),
+            serial: self.next_serial,
+        };
+        self.entries.insert(
+            handle.fd,
+            Entry {
+                handle,
+                sock: Arc::new(sock),
+                names: Vec::new(),
+                family,
+                kind,
+                mode: Mode::Blocking,
+                backlog: None,
+                origin,
+                created: Instant::now(),
+                bound_path: None,
+            },
+        );
+        Ok(handle)
+    }
+
+    pub fn get(&self, h: SockHandle) -> Option<&Entry> {
+        self.entries.get(&h.fd).filter(|e| e.handle.serial == h.serial)
+    }
+
+    pub fn get_mut(&mut self, h: SockHandle) -> Option<&mut Entry> {
+        self.entries.get_mut(&h.fd).filter(|e| e.handle.serial == h.serial)
+    }
+
+    pub fn by_fd(&self, fd: RawFd) -> Option<&Entry> {
+        self.entries.get(&fd)
+    }
+
+    /// Takes a socket out of the table (closing it when the last holder
+    /// lets go).
+    pub fn remove(&mut self, h: SockHandle) -> Option<Entry> {
+        if self.get(h).is_some() {
+            if self.last == Some(h) {
+                self.last = None;
+            }
+            self.entries.remove(&h.fd)
+        } else {
+            None
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Closes every socket (at exit).
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.last = None;
+    }
+
+    /// Records that `name` now means `h` (and no longer whatever it meant).
+    pub fn name(&mut self, name: &str, h: Option<SockHandle>) {
+        for e in self.entries.values_mut() {
+            e.names.retain(|n| n != name);
+        }
+        if let Some(e) = h.and_then(|h| self.get_mut(h)) {
+            e.names.push(name.to_string());
+        }
+    }
+}
+
+/// The kernel's TCP states, as `ss` and textbooks name them.
+pub fn tcp_state_name(state: u8) -> &'static str {
+    match state {
+        1 => "ESTABLISHED",
+        2 => "SYN_SENT",
+        3 => "SYN_RECV",
+        4 => "FIN_WAIT1",
+        5 => "FIN_WAIT2",
+        6 => "TIME_WAIT",
+        7 => "CLOSED",
+        8 => "CLOSE_WAIT",
+        9 => "LAST_ACK",
+        10 => "LISTEN",
+        11 => "CLOSING",
+        _ => "UNKNOWN",
+    }
+}
+
+/// What the kernel says about a socket right now.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub local: Option<SockAddr>,
+    pub peer: Option<SockAddr>,
+    /// TCP state name, or for other sockets a word (`listening`, `connected`, `unconnected`, `bound`).
+    pub state: String,
+    /// Bytes waiting to be read (FIONREAD).
+    pub recv_q: Option<u32>,
+    /// Bytes sent but not yet acknowledged, or not yet sent (SIOCOUTQ).
+    pub send_q: Option<u32>,
+    /// For a TCP listener: connections waiting in the accept queue, and the
+    /// queue's limit.
+    pub accept_q: Option<(u32, u32)>,
+    pub readable: bool,
+    pub writable: bool,
+    /// POLLERR or POLLPRI (urgent data).
+    pub exceptional: bool,
+    /// POLLHUP / POLLRDHUP: the peer closed (or both directions are shut).
+    pub hangup: bool,
+    pub tcp: Option<TcpInfo>,
+    pub listening: bool,
+}
+
+/// The fields of TCP_INFO the shell shows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TcpInfo {
+    pub state: u8,
+    pub rtt_us: u32,
+    pub rttvar_us: u32,
+    pub snd_cwnd: u32,
+    pub snd_mss: u32,
+    pub rcv_mss: u32,
+    pub retransmits: u8,
+    pub total_retrans: u32,
+    pub unacked: u32,
+    pub sacked: u32,
+    pub rcv_space: u32,
+}
+
+/// TCP_INFO: socket2 has no call for it, so libc.
+pub fn tcp_info(sock: &Socket) -> Option<TcpInfo> {
+    // SAFETY: tcp_info is plain old data; the kernel fills at most `len` bytes
+    // of it and tells us how many.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        )
+    };
+    (rc == 0).then_some(TcpInfo {
+        state: info.tcpi_state,
+        rtt_us: info.tcpi_rtt,
+        rttvar_us: info.tcpi_rttvar,
+        snd_cwnd: info.tcpi_snd_cwnd,
+        snd_mss: info.tcpi_snd_mss,
+        rcv_mss: info.tcpi_rcv_mss,
+        retransmits: info.tcpi_retransmits,
+        total_retrans: info.tcpi_total_retrans,
+        unacked: info.tcpi_unacked,
+        sacked: info.tcpi_sacked,
+        rcv_space: info.tcpi_rcv_space,
+    })
+}
+
+/// SIOCOUTQ is TIOCOUTQ on Linux.
+const SIOCOUTQ: libc::c_ulong = 0x5411;
+
+fn ioctl_int(fd: RawFd, req: libc::c_ulong) -> Option<u32> {
+    let mut n: libc::c_int = 0;
+    // SAFETY: both requests write one int.
+    let rc = unsafe { libc::ioctl(fd, req as _, &mut n) };
+    (rc == 0 && n >= 0).then_some(n as u32)
+}
+
+/// Bytes in the receive queue (for UDP: the size of the next datagram).
+pub fn recv_queue(fd: RawFd) -> Option<u32> {
+    ioctl_int(fd, libc::FIONREAD as libc::c_ulong)
+}
+
+/// Bytes in the send queue.
+pub fn send_queue(fd: RawFd) -> Option<u32> {
+    ioctl_int(fd, SIOCOUTQ)
+}
+
+/// poll() with a zero timeout: what is ready now.
+pub fn poll_now(fd: RawFd) -> libc::c_short {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN | libc::POLLOUT | libc::POLLPRI | libc::POLLRDHUP,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let rc = unsafe { libc::poll(&mut p, 1, 0) };
+    if rc > 0 { p.revents } else { 0 }
+}
+
+fn is_listener(sock: &Socket) -> bool {
+    sock.is_listener().unwrap_or(false)
+}
+
+/// Everything the table shows about one socket.
+pub fn snapshot(e: &Entry) -> Snapshot {
+    let sock = &e.sock;
+    let fd = e.fd();
+    let local = sock.local_addr().ok();
+    let peer = sock.peer_addr().ok();
+    let listening = is_listener(sock);
+    let tcp = if e.is_tcp() { tcp_info(sock) } else { None };
+    let revents = poll_now(fd);
+    let state = match (&tcp, e.kind) {
+        (Some(t), _) => tcp_state_name(t.state).to_string(),
+        (None, _) if listening => "listening".into(),
+        (None, _) if peer.is_some() => "connected".into(),
+        (None, _) if local.as_ref().is_some_and(is_bound) => "bound".into(),
+        (None, _) => "unbound".into(),
+    };
+    let accept_q = match (&tcp, listening) {
+        (Some(t), true) => Some((t.unacked, t.sacked)),
+        _ => None,
+    };
+    let (recv_q, send_q) = if listening {
+        (None, None)
+    } else {
+        (recv_queue(fd), send_queue(fd))
+    };
+    Snapshot {
+        local,
+        peer,
+        state,
+        recv_q,
+        send_q,
+        accept_q,
+        readable: revents & libc::POLLIN != 0,
+        writable: revents & libc::POLLOUT != 0,
+        exceptional: revents & (libc::POLLERR | libc::POLLPRI) != 0,
+        hangup: revents & (libc::POLLHUP | libc::POLLRDHUP) != 0,
+        tcp,
+        listening,
+    }
+}
+
+/// A local address counts as bound when it has a port or a path.
+pub fn is_bound(a: &SockAddr) -> bool {
+    match a.as_socket() {
+        Some(s) => s.port() != 0,
+        None => a.as_pathname().is_some() || a.as_abstract_namespace().is_some(),
+    }
+}
+
+/// The TCP state of a socket now (None when not TCP).
+pub fn tcp_state(e: &Entry) -> Option<&'static str> {
+    if !e.is_tcp() {
+        return None;
+    }
+    tcp_info(&e.sock).map(|t| tcp_state_name(t.state))
+}
