@@ -208,22 +208,40 @@ pub fn default_hint(errno: i32) -> Option<&'static str> {
         libc::EPIPE => {
             "the peer has closed the connection: the first send after its close got a RST back, this one fails"
         }
-        libc::ECONNRESET => "the peer reset the connection (it closed with data unread, or with SO_LINGER 0)",
-        libc::EACCES => "ports below 1024 need root (or CAP_NET_BIND_SERVICE); use a port above 1024",
-        libc::EMSGSIZE => "a datagram this large does not fit in one UDP packet (at most 65507 bytes over IPv4)",
-        libc::ENOTCONN => "the socket is not connected: connect it first (or use sendto/recvfrom for UDP)",
-        libc::EISCONN => "the socket is already connected: a socket connects once; create a new one",
-        libc::EADDRNOTAVAIL => "that address is not one of this machine's (or the port 0 / address is not usable here)",
+        libc::ECONNRESET => {
+            "the peer reset the connection (it closed with data unread, or with SO_LINGER 0)"
+        }
+        libc::EACCES => {
+            "ports below 1024 need root (or CAP_NET_BIND_SERVICE); use a port above 1024"
+        }
+        libc::EMSGSIZE => {
+            "a datagram this large does not fit in one UDP packet (at most 65507 bytes over IPv4)"
+        }
+        libc::ENOTCONN => {
+            "the socket is not connected: connect it first (or use sendto/recvfrom for UDP)"
+        }
+        libc::EISCONN => {
+            "the socket is already connected: a socket connects once; create a new one"
+        }
+        libc::EADDRNOTAVAIL => {
+            "that address is not one of this machine's (or the port 0 / address is not usable here)"
+        }
         libc::EAGAIN => {
             "the socket is non-blocking and the call would have had to wait (nothing queued, or no buffer space)"
         }
-        libc::EINPROGRESS => "a non-blocking connect has started; the socket becomes writable when it completes",
+        libc::EINPROGRESS => {
+            "a non-blocking connect has started; the socket becomes writable when it completes"
+        }
         libc::EALREADY => "a connect is already in progress on this socket",
         libc::EBADF => "the socket is closed",
         libc::ENOTSOCK => "that descriptor is not a socket",
         libc::EMFILE => "this process has no descriptors left (ulimit -n): close some sockets",
-        libc::EDESTADDRREQ => "this socket has no peer: use sendto with an address, or connect first",
-        libc::EOPNOTSUPP => "this socket type does not support that call (e.g. listen or accept on a UDP socket)",
+        libc::EDESTADDRREQ => {
+            "this socket has no peer: use sendto with an address, or connect first"
+        }
+        libc::EOPNOTSUPP => {
+            "this socket type does not support that call (e.g. listen or accept on a UDP socket)"
+        }
         libc::ENOPROTOOPT => "this socket does not have that option at that level",
         libc::ENOENT => "no such file: for a UNIX socket, the server must bind the path first",
         libc::ETIMEDOUT => "the peer did not answer in time",

@@ -4,13 +4,13 @@
 //! - [`syntax`]: the nom grammar; text to [`syntax::ast`] statements, with spans.
 //! - [`spec`]: the one table of commands feeding the parser, `help`,
 //!   completion, hints and did-you-mean.
-pub mod spec;
-pub mod syntax;
 pub mod errors;
 pub mod exec;
-pub mod table;
-pub mod value;
-pub mod wait;
 pub mod render;
 pub mod repl;
 pub mod script;
+pub mod spec;
+pub mod syntax;
+pub mod table;
+pub mod value;
+pub mod wait;

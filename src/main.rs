@@ -46,7 +46,8 @@ fn use_color(when: When) -> bool {
         When::Always => true,
         When::Never => false,
         When::Auto => {
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
         }
     }
 }
@@ -91,12 +92,13 @@ fn main() {
             }
         }
     } else if std::io::stdin().is_terminal() {
-        if !args.no_rc {
-            if let Some(rc) = config_dir().map(|d| d.join("sockplayrc")) {
-                if let Ok(bytes) = std::fs::read(&rc) {
-                    runner.run_rc(&String::from_utf8_lossy(&bytes), &rc.display().to_string());
-                }
-            }
+        let rc = config_dir()
+            .map(|d| d.join("sockplayrc"))
+            .filter(|_| !args.no_rc);
+        if let Some(rc) = rc
+            && let Ok(bytes) = std::fs::read(&rc)
+        {
+            runner.run_rc(&String::from_utf8_lossy(&bytes), &rc.display().to_string());
         }
         sockplay::repl::run(runner, history_path(), color)
     } else {

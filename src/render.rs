@@ -49,14 +49,20 @@ fn state_colored(s: &str) -> String {
         "ESTABLISHED" | "connected" => s.green().to_string(),
         "LISTEN" | "listening" => s.blue().bold().to_string(),
         "SYN_SENT" | "SYN_RECV" => s.cyan().to_string(),
-        "CLOSE_WAIT" | "FIN_WAIT1" | "FIN_WAIT2" | "LAST_ACK" | "CLOSING" | "TIME_WAIT" => s.yellow().to_string(),
+        "CLOSE_WAIT" | "FIN_WAIT1" | "FIN_WAIT2" | "LAST_ACK" | "CLOSING" | "TIME_WAIT" => {
+            s.yellow().to_string()
+        }
         "CLOSED" => s.red().to_string(),
         _ => s.to_string(),
     }
 }
 
 fn byte_count(n: usize) -> String {
-    if n == 1 { "1 byte".into() } else { format!("{n} bytes") }
+    if n == 1 {
+        "1 byte".into()
+    } else {
+        format!("{n} bytes")
+    }
 }
 
 /// A value as shown after `name =` (may span lines for hex and text views).
@@ -65,10 +71,15 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
         (Value::Socket(_), Some(d)) => return sock_desc(d).cyan().to_string(),
         (Value::Bytes(b), _) => {
             return match view {
-                View::Repr => format!("{}  {}", value::bytes_repr(b).green(), format!("({})", byte_count(b.len())).dimmed()),
+                View::Repr => format!(
+                    "{}  {}",
+                    value::bytes_repr(b).green(),
+                    format!("({})", byte_count(b.len())).dimmed()
+                ),
                 View::Hex if b.is_empty() => format!("{}  {}", "b''".green(), "(0 bytes)".dimmed()),
                 View::Hex => {
-                    let mut s = format!("{}", format!("{}, hexdump:", byte_count(b.len())).dimmed());
+                    let mut s =
+                        format!("{}", format!("{}, hexdump:", byte_count(b.len())).dimmed());
                     for line in value::hexdump(b).lines() {
                         let _ = write!(s, "\n{IND}{IND}{line}");
                     }
@@ -94,7 +105,9 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
 }
 
 fn table(rows: &[Row]) -> String {
-    let head = ["FD", "NAME", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE", "READY"];
+    let head = [
+        "FD", "NAME", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE", "READY",
+    ];
     let cells: Vec<[String; 10]> = rows
         .iter()
         .map(|r| {
@@ -144,14 +157,24 @@ fn table(rows: &[Row]) -> String {
 
 fn help_all() -> String {
     let mut out = String::new();
-    let width = spec::SPECS.iter().map(|s| s.usage().len()).max().unwrap_or(20).min(34);
+    let width = spec::SPECS
+        .iter()
+        .map(|s| s.usage().len())
+        .max()
+        .unwrap_or(20)
+        .min(34);
     for group in [Group::Calls, Group::Options, Group::Names, Group::Shell] {
         let _ = writeln!(out, "{IND}{}", group.title().bold());
         for s in spec::SPECS.iter().filter(|s| s.group == group) {
             let usage = s.usage();
             let pad = width.saturating_sub(usage.len());
-            let summary: String = s.summary.split(':').next().unwrap_or(s.summary).to_string();
-            let _ = writeln!(out, "{IND}{IND}{}{}  {}", usage.cyan(), " ".repeat(pad), summary.dimmed());
+            let _ = writeln!(
+                out,
+                "{IND}{IND}{}{}  {}",
+                usage.cyan(),
+                " ".repeat(pad),
+                s.summary.dimmed()
+            );
         }
     }
     let _ = write!(
@@ -164,15 +187,28 @@ fn help_all() -> String {
 
 fn help_one(s: &CmdSpec) -> String {
     let mut out = format!("{IND}{}\n{IND}{IND}{}", s.usage().cyan().bold(), s.summary);
+    if !s.details.is_empty() {
+        let _ = write!(out, "\n{IND}{IND}{}", s.details);
+    }
     if !s.python.is_empty() {
         let _ = write!(out, "\n{IND}{IND}{} {}", "python:".dimmed(), s.python);
     }
     if !s.aliases.is_empty() {
-        let _ = write!(out, "\n{IND}{IND}{} {}", "aliases:".dimmed(), s.aliases.join(", "));
+        let _ = write!(
+            out,
+            "\n{IND}{IND}{} {}",
+            "aliases:".dimmed(),
+            s.aliases.join(", ")
+        );
     }
     if s.cmd == spec::Cmd::SetSockOpt || s.cmd == spec::Cmd::GetSockOpt {
         let names: Vec<&str> = spec::OPTIONS.iter().map(|o| o.name).collect();
-        let _ = write!(out, "\n{IND}{IND}{} {}", "options:".dimmed(), names.join(" "));
+        let _ = write!(
+            out,
+            "\n{IND}{IND}{} {}",
+            "options:".dimmed(),
+            names.join(" ")
+        );
     }
     out
 }
@@ -185,9 +221,17 @@ pub fn item(it: &Item) -> String {
             format!("{call} waits for {what} - {queue} - Ctrl-C to interrupt").yellow()
         ),
         Item::NoWait(why) => format!("{IND}{}", format!("no wait: {why}").cyan()),
-        Item::Waited(d) => format!("{IND}{}", format!("returned after {}", wait::human(*d)).dimmed()),
+        Item::Waited(d) => format!(
+            "{IND}{}",
+            format!("returned after {}", wait::human(*d)).dimmed()
+        ),
         Item::Done(s) => format!("{IND}{s}"),
-        Item::Value { name, value, view, sock } => {
+        Item::Value {
+            name,
+            value,
+            view,
+            sock,
+        } => {
             let v = value_text(value, *view, sock.as_ref());
             match name {
                 Some(n) => format!("{IND}{} = {v}", n.bold()),
@@ -201,7 +245,11 @@ pub fn item(it: &Item) -> String {
             let w = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
             let mut out = format!("{IND}{}", title.bold());
             for (k, v) in fields {
-                let shown = if k == "state" { state_colored(v) } else { v.clone() };
+                let shown = if k == "state" {
+                    state_colored(v)
+                } else {
+                    v.clone()
+                };
                 let _ = write!(out, "\n{IND}{IND}{:w$}  {}", k.dimmed(), shown, w = w);
             }
             out
@@ -212,7 +260,11 @@ pub fn item(it: &Item) -> String {
         Item::Vars(list) => {
             let mut lines = Vec::new();
             for (k, v, d) in list {
-                lines.push(format!("{IND}{} = {}", k.bold(), value_text(v, View::Repr, d.as_ref())));
+                lines.push(format!(
+                    "{IND}{} = {}",
+                    k.bold(),
+                    value_text(v, View::Repr, d.as_ref())
+                ));
             }
             lines.join("\n")
         }
@@ -245,12 +297,19 @@ fn caret(text: &str, span: Span) -> String {
     let col = text.get(..start).map_or(start, |s| s.chars().count());
     let width = text.get(start..end).map_or(1, |s| s.chars().count()).max(1);
     let shown = value::escape_controls(text);
-    format!("{IND}{IND}{shown}\n{IND}{IND}{}{}", " ".repeat(col), "^".repeat(width).red().bold())
+    format!(
+        "{IND}{IND}{shown}\n{IND}{IND}{}{}",
+        " ".repeat(col),
+        "^".repeat(width).red().bold()
+    )
 }
 
 fn location(origin: &Origin<'_>, span: Option<Span>) -> String {
     let col = span.map_or(1, |s| {
-        origin.text.get(..s.start.min(origin.text.len())).map_or(1, |p| p.chars().count() + 1)
+        origin
+            .text
+            .get(..s.start.min(origin.text.len()))
+            .map_or(1, |p| p.chars().count() + 1)
     });
     match origin.file {
         Some(f) => format!("{f}:{}:{col}: ", origin.line),
@@ -273,7 +332,11 @@ pub fn parse_error(e: &ParseError, origin: &Origin<'_>) -> String {
 }
 
 pub fn exec_error(e: &ExecError, origin: &Origin<'_>) -> String {
-    let mut out = format!("{IND}{}{}", location(origin, e.span), e.to_string().red().bold());
+    let mut out = format!(
+        "{IND}{}{}",
+        location(origin, e.span),
+        e.to_string().red().bold()
+    );
     if let Some(span) = e.span {
         let _ = write!(out, "\n{}", caret(origin.text, span));
     }
@@ -297,6 +360,9 @@ mod tests {
     #[test]
     fn bytes_values_show_length() {
         colored::control::set_override(false);
-        assert_eq!(value_text(&Value::Bytes(b"hi\r\n".to_vec()), View::Repr, None), r"b'hi\r\n'  (4 bytes)");
+        assert_eq!(
+            value_text(&Value::Bytes(b"hi\r\n".to_vec()), View::Repr, None),
+            r"b'hi\r\n'  (4 bytes)"
+        );
     }
 }

@@ -50,15 +50,27 @@ fn context(line: &str, pos: usize) -> (Option<String>, usize, usize) {
     let stmt = &upto[start..];
     // Skip `a, b =`.
     let body_off = match stmt.find('=') {
-        Some(k) if stmt[..k].chars().all(|c| c.is_alphanumeric() || c == '_' || c == ',' || c == ' ') && !stmt[..k].trim().is_empty() => k + 1,
+        Some(k)
+            if stmt[..k]
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == ',' || c == ' ')
+                && !stmt[..k].trim().is_empty() =>
+        {
+            k + 1
+        }
         _ => 0,
     };
     let body = &stmt[body_off..];
-    let word_start = pos - body.len() + body.rfind([' ', '\t']).map_or(0, |k| k + 1).min(body.len());
+    let word_start =
+        pos - body.len() + body.rfind([' ', '\t']).map_or(0, |k| k + 1).min(body.len());
     let word_start = word_start.max(start + body_off + body.len() - body.trim_start().len());
     let words: Vec<&str> = body.split_whitespace().collect();
     let typing_new = body.ends_with(char::is_whitespace) || body.trim().is_empty();
-    let n_done = if typing_new { words.len() } else { words.len().saturating_sub(1) };
+    let n_done = if typing_new {
+        words.len()
+    } else {
+        words.len().saturating_sub(1)
+    };
     if n_done == 0 {
         return (None, 0, word_start);
     }
@@ -68,9 +80,14 @@ fn context(line: &str, pos: usize) -> (Option<String>, usize, usize) {
 impl ShellHelper {
     fn candidates(&self, cmd: Option<&str>, arg: usize) -> Vec<String> {
         let Some(cmd) = cmd else {
-            return spec::command_words().filter(|w| w.len() > 1).map(str::to_string).collect();
+            return spec::command_words()
+                .filter(|w| w.len() > 1)
+                .map(str::to_string)
+                .collect();
         };
-        let Some(s) = spec::lookup(cmd) else { return Vec::new() };
+        let Some(s) = spec::lookup(cmd) else {
+            return Vec::new();
+        };
         let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
         // Argument kinds by position (multi-word kinds keep the last).
         let kind = s.args.get(arg).or_else(|| s.args.last()).map(|a| a.kind);
@@ -105,7 +122,9 @@ impl ShellHelper {
             Some(ArgKind::Topic) => spec::command_words().map(str::to_string).collect(),
             Some(ArgKind::SetKey) => spec::SETTINGS.iter().map(|s| s.0.to_string()).collect(),
             Some(ArgKind::Bool) => words(&["true", "false"]),
-            Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => names.others.clone(),
+            Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
+                names.others.clone()
+            }
             None => Vec::new(),
         }
     }
@@ -114,7 +133,12 @@ impl ShellHelper {
 impl Completer for ShellHelper {
     type Candidate = Pair;
 
-    fn complete(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> rustyline::Result<(usize, Vec<Pair>)> {
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _ctx: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let (cmd, arg, start) = context(line, pos);
         let start = start.min(pos);
         let prefix = &line[start..pos];
@@ -122,7 +146,10 @@ impl Completer for ShellHelper {
         let mut list: Vec<String> = self
             .candidates(cmd.as_deref(), arg)
             .into_iter()
-            .filter(|c| c.to_ascii_lowercase().starts_with(&prefix.to_ascii_lowercase()))
+            .filter(|c| {
+                c.to_ascii_lowercase()
+                    .starts_with(&prefix.to_ascii_lowercase())
+            })
             .collect();
         list.sort();
         list.dedup();
@@ -153,12 +180,18 @@ impl Hinter for ShellHelper {
             .args
             .iter()
             .skip(arg)
-            .map(|a| if a.optional { format!("[{}]", a.name) } else { a.name.to_string() })
+            .map(|a| {
+                if a.optional {
+                    format!("[{}]", a.name)
+                } else {
+                    a.name.to_string()
+                }
+            })
             .collect();
         if rest.is_empty() {
             return None;
         }
-        Some(format!("{}   # {}", rest.join(" "), s.summary.split(':').next().unwrap_or("")))
+        Some(format!("{}   # {}", rest.join(" "), s.summary))
     }
 }
 
@@ -227,7 +260,8 @@ pub fn highlight_line(line: &str) -> String {
                     }
                 }
                 let word = &line[k..end];
-                let next_is_assign = line[end..].trim_start().starts_with('=') || line[end..].trim_start().starts_with(',');
+                let next_is_assign = line[end..].trim_start().starts_with('=')
+                    || line[end..].trim_start().starts_with(',');
                 if at_stmt_start && !next_is_assign && spec::lookup(word).is_some() {
                     out.push_str(&word.bold().cyan().to_string());
                     at_stmt_start = false;
@@ -262,7 +296,12 @@ pub fn names_of(runner: &Runner) -> Names {
             _ => n.others.push(k.clone()),
         }
     }
-    n.fds = runner.session.table.iter().map(|e| e.fd().to_string()).collect();
+    n.fds = runner
+        .session
+        .table
+        .iter()
+        .map(|e| e.fd().to_string())
+        .collect();
     n
 }
 
@@ -294,7 +333,10 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, color: bool) -> i32 {
         "sockplay".bold().blue(),
         "- BSD sockets, one call at a time. `help` lists the commands, Tab completes, Ctrl-C interrupts a call, Ctrl-D leaves.".dimmed()
     );
-    let prompt = (crate::render::PROMPT.to_string(), crate::render::prompt_styled());
+    let prompt = (
+        crate::render::PROMPT.to_string(),
+        crate::render::prompt_styled(),
+    );
     let mut line_no = 0;
     let status = loop {
         if let Ok(mut n) = names.lock() {
@@ -319,7 +361,10 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, color: bool) -> i32 {
     let n = runner.session.table.len();
     runner.session.close_all();
     if n > 0 {
-        println!("  {}", format!("# closed {n} socket{}", if n == 1 { "" } else { "s" }).dimmed());
+        println!(
+            "  {}",
+            format!("# closed {n} socket{}", if n == 1 { "" } else { "s" }).dimmed()
+        );
     }
     if let Some(h) = &history {
         if let Some(dir) = h.parent() {
@@ -342,7 +387,10 @@ mod tests {
         assert_eq!(context("bind ", 5), (Some("bind".into()), 0, 5));
         assert_eq!(context("bind s 0.0", 10), (Some("bind".into()), 1, 7));
         assert_eq!(context("c = acc", 7), (None, 0, 4));
-        assert_eq!(context("c, a = accept ", 14), (Some("accept".into()), 0, 14));
+        assert_eq!(
+            context("c, a = accept ", 14),
+            (Some("accept".into()), 0, 14)
+        );
         assert_eq!(context("ls; send c", 10), (Some("send".into()), 0, 9));
     }
 

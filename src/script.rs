@@ -60,7 +60,13 @@ impl Runner {
 
     /// Parses and runs one line (which may hold several statements). A
     /// parse error runs nothing of the line.
-    pub fn run_line(&mut self, text: &str, file: Option<&str>, line: usize, quiet: bool) -> LineEnd {
+    pub fn run_line(
+        &mut self,
+        text: &str,
+        file: Option<&str>,
+        line: usize,
+        quiet: bool,
+    ) -> LineEnd {
         let origin = Origin { file, line, text };
         let stmts = match parse_line(text) {
             Ok(s) => s,
@@ -80,6 +86,10 @@ impl Runner {
                 Ok(Flow::Continue) => {}
                 Ok(Flow::Quit(code)) => return LineEnd::Quit(code),
                 Err(e) => {
+                    if e.exception == "KeyboardInterrupt" && file.is_none() {
+                        // The terminal echoed ^C; start the report on its own line.
+                        println!();
+                    }
                     print_error(render::exec_error(&e, &origin));
                     if e.exception == "KeyboardInterrupt" && file.is_some() {
                         return LineEnd::Interrupted;
@@ -94,7 +104,12 @@ impl Runner {
     /// Replays a script: each line is shown after the prompt, then run.
     /// Returns the exit status: 0, 1 on the first failure (unless
     /// `keep_going`), the code given to `quit`, or 130 after Ctrl-C.
-    pub fn run_lines(&mut self, lines: &mut dyn Iterator<Item = String>, name: &str, keep_going: bool) -> i32 {
+    pub fn run_lines(
+        &mut self,
+        lines: &mut dyn Iterator<Item = String>,
+        name: &str,
+        keep_going: bool,
+    ) -> i32 {
         let mut failed = false;
         for (k, line) in lines.enumerate() {
             let text = line.trim_end_matches(['\r', '\n']);

@@ -114,8 +114,10 @@ pub struct CmdSpec {
     pub name: &'static str,
     pub aliases: &'static [&'static str],
     pub args: &'static [ArgSpec],
-    /// A one-line description for `help` and the hint.
+    /// A short description for `help` and the hint.
     pub summary: &'static str,
+    /// More for `help NAME` (may be empty).
+    pub details: &'static str,
     /// The Python call this mirrors, shown by `help NAME`.
     pub python: &'static str,
     /// Which part of the shell's help this belongs to.
@@ -162,13 +164,14 @@ use ArgKind as K;
 const SOCK: ArgSpec = req("sock", K::Sock);
 
 macro_rules! spec {
-    ($cmd:ident, $name:literal, [$($alias:literal),*], [$($arg:expr),*], $group:ident, $summary:literal, $python:literal) => {
+    ($cmd:ident, $name:literal, [$($alias:literal),*], [$($arg:expr),*], $group:ident, $summary:literal, $details:literal, $python:literal) => {
         CmdSpec {
             cmd: Cmd::$cmd,
             name: $name,
             aliases: &[$($alias),*],
             args: &[$($arg),*],
             summary: $summary,
+            details: $details,
             python: $python,
             group: Group::$group,
         }
@@ -177,150 +180,489 @@ macro_rules! spec {
 
 /// The table. Order is the order of `help`.
 pub static SPECS: &[CmdSpec] = &[
-    spec!(Socket, "socket", [], [opt("family type", K::SockSpec)], Calls,
-        "create a socket: family inet|inet6|unix, type stream|dgram (or tcp, udp, tcp6, udp6, unix, unix-dgram)",
-        "s = socket.socket(AF_INET, SOCK_STREAM)"),
-    spec!(Bind, "bind", [], [SOCK, req("addr", K::Addr)], Calls,
-        "give the socket a local address: host port, host:port, * port (any), a UNIX path or @name; port 0 lets the kernel pick",
-        "s.bind(('0.0.0.0', 9900))"),
-    spec!(Listen, "listen", [], [SOCK, opt("backlog", K::Number)], Calls,
-        "make a stream socket a listener with an accept queue of `backlog` connections",
-        "s.listen(5)"),
-    spec!(Accept, "accept", [], [SOCK], Calls,
-        "take the next connection from the accept queue (blocks while it is empty): c, addr = accept s",
-        "c, addr = s.accept()"),
-    spec!(Connect, "connect", [], [SOCK, req("addr", K::Addr)], Calls,
-        "connect to an address (host port, a UNIX path, or a socket name meaning its bound address)",
-        "s.connect(('127.0.0.1', 9900))"),
-    spec!(Send, "send", [], [SOCK, req("data", K::Data), opt("flags", K::SendFlags)], Calls,
-        "send bytes once; prints how many the kernel took (may be fewer than given). Flags: oob dontwait",
-        "n = c.send(b'hello')"),
-    spec!(SendAll, "sendall", [], [SOCK, req("data", K::Data)], Calls,
-        "send every byte, calling send until all are taken",
-        "c.sendall(b'hello')"),
-    spec!(Recv, "recv", [], [SOCK, opt("size", K::Number), opt("flags", K::RecvFlags)], Calls,
-        "receive up to size bytes (default 1024); b'' means the peer closed. Flags: peek waitall oob dontwait; view: hex repr text",
-        "data = c.recv(1024)"),
-    spec!(SendTo, "sendto", [], [SOCK, req("data", K::Data), req("addr", K::Addr), opt("flags", K::SendFlags)], Calls,
+    spec!(
+        Socket,
+        "socket",
+        [],
+        [opt("family type", K::SockSpec)],
+        Calls,
+        "create a socket",
+        "family inet | inet6 | unix, type stream | dgram; or one of tcp udp tcp6 udp6 unix unix-dgram. Bare `socket` is inet stream (TCP), as in Python.",
+        "s = socket.socket(AF_INET, SOCK_STREAM)"
+    ),
+    spec!(
+        Bind,
+        "bind",
+        [],
+        [SOCK, req("addr", K::Addr)],
+        Calls,
+        "give the socket its local address",
+        "host port, host:port, [v6]:port, * port (every address), a UNIX path or @name. Port 0 lets the kernel pick a free port.",
+        "s.bind(('0.0.0.0', 9900))"
+    ),
+    spec!(
+        Listen,
+        "listen",
+        [],
+        [SOCK, opt("backlog", K::Number)],
+        Calls,
+        "make a stream socket wait for connections",
+        "The kernel completes handshakes on its own and queues the connections (up to backlog) until accept takes them.",
+        "s.listen(5)"
+    ),
+    spec!(
+        Accept,
+        "accept",
+        [],
+        [SOCK],
+        Calls,
+        "take the next connection from the accept queue",
+        "Waits while the accept queue is empty. Returns a new socket for the connection and the client's address: c, addr = accept s.",
+        "c, addr = s.accept()"
+    ),
+    spec!(
+        Connect,
+        "connect",
+        [],
+        [SOCK, req("addr", K::Addr)],
+        Calls,
+        "connect to a server",
+        "The address is host port, a UNIX path, or the name of a socket of this shell (its bound address). For UDP it only fixes the peer.",
+        "s.connect(('127.0.0.1', 9900))"
+    ),
+    spec!(
+        Send,
+        "send",
+        [],
+        [SOCK, req("data", K::Data), opt("flags", K::SendFlags)],
+        Calls,
+        "send bytes, once",
+        "Prints how many bytes the kernel took. Text is sent as UTF-8. Flags: oob (urgent data), dontwait, nosignal, more.",
+        "n = c.send(b'hello')"
+    ),
+    spec!(
+        SendAll,
+        "sendall",
+        [],
+        [SOCK, req("data", K::Data)],
+        Calls,
+        "send every byte",
+        "Calls send until every byte is taken (waiting for buffer space as needed).",
+        "c.sendall(b'hello')"
+    ),
+    spec!(
+        Recv,
+        "recv",
+        [],
+        [SOCK, opt("size", K::Number), opt("flags", K::RecvFlags)],
+        Calls,
+        "receive up to size bytes",
+        "Default size 1024. Waits while the receive queue is empty; b'' means the peer closed. Flags: peek waitall oob dontwait; views: hex repr text.",
+        "data = c.recv(1024)"
+    ),
+    spec!(
+        SendTo,
+        "sendto",
+        [],
+        [
+            SOCK,
+            req("data", K::Data),
+            req("addr", K::Addr),
+            opt("flags", K::SendFlags)
+        ],
+        Calls,
         "send one datagram to an address",
-        "u.sendto(b'hi', ('127.0.0.1', 9999))"),
-    spec!(RecvFrom, "recvfrom", [], [SOCK, opt("size", K::Number), opt("flags", K::RecvFlags)], Calls,
-        "receive one datagram and its sender: data, addr = recvfrom u 1024",
-        "data, addr = u.recvfrom(1024)"),
-    spec!(Close, "close", [], [SOCK], Calls,
-        "close the socket (its descriptor is freed; a TCP connection starts its close)",
-        "s.close()"),
-    spec!(Shutdown, "shutdown", [], [SOCK, req("how", K::How)], Calls,
-        "close one direction: read, write (sends FIN; the peer's recv gets b'') or both",
-        "c.shutdown(SHUT_WR)"),
-    spec!(SetSockOpt, "setsockopt", [], [SOCK, req("option", K::LevelOpt), req("value", K::Values)], Options,
-        "set an option: setsockopt s SO_REUSEADDR 1 (the level, e.g. SOL_SOCKET, may be given as in Python)",
-        "s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)"),
-    spec!(GetSockOpt, "getsockopt", [], [SOCK, req("option", K::LevelOpt)], Options,
-        "read an option: getsockopt s SO_RCVBUF",
-        "s.getsockopt(SOL_SOCKET, SO_RCVBUF)"),
-    spec!(GetSockName, "getsockname", [], [SOCK], Options,
-        "the local address the socket is bound to",
-        "s.getsockname()"),
-    spec!(GetPeerName, "getpeername", [], [SOCK], Options,
-        "the address of the connected peer",
-        "c.getpeername()"),
-    spec!(Fileno, "fileno", [], [SOCK], Options,
+        "For UDP (and UNIX datagram) sockets; the address is written as for connect.",
+        "u.sendto(b'hi', ('127.0.0.1', 9999))"
+    ),
+    spec!(
+        RecvFrom,
+        "recvfrom",
+        [],
+        [SOCK, opt("size", K::Number), opt("flags", K::RecvFlags)],
+        Calls,
+        "receive one datagram and its sender",
+        "data, addr = recvfrom u 1024. A datagram longer than size is cut, and the rest is lost.",
+        "data, addr = u.recvfrom(1024)"
+    ),
+    spec!(
+        Close,
+        "close",
+        [],
+        [SOCK],
+        Calls,
+        "close the socket",
+        "Frees the descriptor. A TCP connection sends FIN (or RST when unread data remains).",
+        "s.close()"
+    ),
+    spec!(
+        Shutdown,
+        "shutdown",
+        [],
+        [SOCK, req("how", K::How)],
+        Calls,
+        "close one direction of a connection",
+        "read, write or both. write sends FIN: the peer's recv gets b'' while it can still send back.",
+        "c.shutdown(SHUT_WR)"
+    ),
+    spec!(
+        SetSockOpt,
+        "setsockopt",
+        [],
+        [SOCK, req("option", K::LevelOpt), req("value", K::Values)],
+        Options,
+        "set a socket option",
+        "setsockopt s SO_REUSEADDR 1; the level may be given as in Python: setsockopt s SOL_SOCKET SO_REUSEADDR 1. SO_LINGER takes two values (on, seconds).",
+        "s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)"
+    ),
+    spec!(
+        GetSockOpt,
+        "getsockopt",
+        [],
+        [SOCK, req("option", K::LevelOpt)],
+        Options,
+        "read a socket option",
+        "getsockopt s SO_RCVBUF (the level may be given as in Python).",
+        "s.getsockopt(SOL_SOCKET, SO_RCVBUF)"
+    ),
+    spec!(
+        GetSockName,
+        "getsockname",
+        [],
+        [SOCK],
+        Options,
+        "the socket's local address",
+        "",
+        "s.getsockname()"
+    ),
+    spec!(
+        GetPeerName,
+        "getpeername",
+        [],
+        [SOCK],
+        Options,
+        "the connected peer's address",
+        "",
+        "c.getpeername()"
+    ),
+    spec!(
+        Fileno,
+        "fileno",
+        [],
+        [SOCK],
+        Options,
         "the socket's file descriptor number",
-        "s.fileno()"),
-    spec!(Family, "family", [], [SOCK], Options,
+        "",
+        "s.fileno()"
+    ),
+    spec!(
+        Family,
+        "family",
+        [],
+        [SOCK],
+        Options,
         "the socket's address family",
-        "s.family"),
-    spec!(Type, "type", [], [SOCK], Options,
+        "",
+        "s.family"
+    ),
+    spec!(
+        Type,
+        "type",
+        [],
+        [SOCK],
+        Options,
         "the socket's type",
-        "s.type"),
-    spec!(SetBlocking, "setblocking", [], [SOCK, req("flag", K::Bool)], Options,
-        "setblocking s false makes calls fail with BlockingIOError instead of waiting",
-        "s.setblocking(False)"),
-    spec!(SetTimeout, "settimeout", [], [SOCK, req("seconds", K::Number)], Options,
-        "wait at most this many seconds (TimeoutError after); none = block forever, 0 = non-blocking",
-        "s.settimeout(2.5)"),
-    spec!(GetTimeout, "gettimeout", [], [SOCK], Options,
-        "the socket's timeout (None when blocking)",
-        "s.gettimeout()"),
-    spec!(Sockets, "sockets", ["ls", "status", "="], [], Options,
-        "the socket table: names, addresses, TCP state, queues, mode, readiness",
-        "(ss -tanp for this process)"),
-    spec!(Info, "info", [], [SOCK], Options,
-        "one socket in full: addresses, TCP_INFO, queues, buffers, options",
-        "(ss -tie)"),
-    spec!(GetHostName, "gethostname", [], [], Names,
+        "",
+        "s.type"
+    ),
+    spec!(
+        SetBlocking,
+        "setblocking",
+        [],
+        [SOCK, req("flag", K::Bool)],
+        Options,
+        "blocking (true) or non-blocking (false)",
+        "A non-blocking socket raises BlockingIOError instead of waiting.",
+        "s.setblocking(False)"
+    ),
+    spec!(
+        SetTimeout,
+        "settimeout",
+        [],
+        [SOCK, req("seconds", K::Number)],
+        Options,
+        "wait at most this long, then TimeoutError",
+        "none waits forever (blocking); 0 is non-blocking.",
+        "s.settimeout(2.5)"
+    ),
+    spec!(
+        GetTimeout,
+        "gettimeout",
+        [],
+        [SOCK],
+        Options,
+        "the socket's timeout",
+        "None when blocking, 0.0 when non-blocking.",
+        "s.gettimeout()"
+    ),
+    spec!(
+        Sockets,
+        "sockets",
+        ["ls", "status", "="],
+        [],
+        Options,
+        "the socket table",
+        "Every socket with its names, addresses, TCP state, queues (accept queue for a listener), mode, and readiness now: R readable, W writable, E error or urgent data.",
+        ""
+    ),
+    spec!(
+        Info,
+        "info",
+        [],
+        [SOCK],
+        Options,
+        "one socket in full",
+        "Addresses, state, queues, TCP_INFO (rtt, cwnd, retransmits), buffers and options.",
+        ""
+    ),
+    spec!(
+        GetHostName,
+        "gethostname",
+        [],
+        [],
+        Names,
         "this machine's host name",
-        "socket.gethostname()"),
-    spec!(GetHostByName, "gethostbyname", [], [req("host", K::Text)], Names,
+        "",
+        "socket.gethostname()"
+    ),
+    spec!(
+        GetHostByName,
+        "gethostbyname",
+        [],
+        [req("host", K::Text)],
+        Names,
         "the IPv4 address of a host name",
-        "socket.gethostbyname('localhost')"),
-    spec!(GetHostByNameEx, "gethostbyname_ex", [], [req("host", K::Text)], Names,
+        "",
+        "socket.gethostbyname('localhost')"
+    ),
+    spec!(
+        GetHostByNameEx,
+        "gethostbyname_ex",
+        [],
+        [req("host", K::Text)],
+        Names,
         "(name, aliases, addresses) of a host name",
-        "socket.gethostbyname_ex('localhost')"),
-    spec!(GetHostByAddr, "gethostbyaddr", [], [req("host", K::Text)], Names,
-        "(name, aliases, addresses) for an address (reverse lookup)",
-        "socket.gethostbyaddr('127.0.0.1')"),
-    spec!(GetAddrInfo, "getaddrinfo", [], [req("host", K::Text), opt("port", K::Text), opt("family type", K::SockSpec)], Names,
-        "every address a host and port resolve to, with family, type and protocol",
-        "socket.getaddrinfo('localhost', 80)"),
-    spec!(GetFqdn, "getfqdn", [], [opt("host", K::Text)], Names,
-        "the fully qualified domain name of a host (this one by default)",
-        "socket.getfqdn()"),
-    spec!(InetAton, "inet_aton", [], [req("ip", K::Text)], Names,
-        "dotted IPv4 text to its 4 bytes in network order",
-        "socket.inet_aton('192.168.1.2')"),
-    spec!(InetNtoa, "inet_ntoa", [], [req("packed", K::Data)], Names,
-        "4 bytes to dotted IPv4 text",
-        "socket.inet_ntoa(b'\\xc0\\xa8\\x01\\x02')"),
-    spec!(InetPton, "inet_pton", [], [req("family", K::Family), req("ip", K::Text)], Names,
+        "",
+        "socket.gethostbyname_ex('localhost')"
+    ),
+    spec!(
+        GetHostByAddr,
+        "gethostbyaddr",
+        [],
+        [req("host", K::Text)],
+        Names,
+        "(name, aliases, addresses) of an address",
+        "A reverse lookup, in /etc/hosts or DNS.",
+        "socket.gethostbyaddr('127.0.0.1')"
+    ),
+    spec!(
+        GetAddrInfo,
+        "getaddrinfo",
+        [],
+        [
+            req("host", K::Text),
+            opt("port", K::Text),
+            opt("family type", K::SockSpec)
+        ],
+        Names,
+        "every address a host and port resolve to",
+        "Each with its family, type, protocol, canonical name and address.",
+        "socket.getaddrinfo('localhost', 80)"
+    ),
+    spec!(
+        GetFqdn,
+        "getfqdn",
+        [],
+        [opt("host", K::Text)],
+        Names,
+        "the fully qualified name of a host",
+        "This machine by default.",
+        "socket.getfqdn()"
+    ),
+    spec!(
+        InetAton,
+        "inet_aton",
+        [],
+        [req("ip", K::Text)],
+        Names,
+        "dotted IPv4 text to 4 packed bytes",
+        "",
+        "socket.inet_aton('192.168.1.2')"
+    ),
+    spec!(
+        InetNtoa,
+        "inet_ntoa",
+        [],
+        [req("packed", K::Data)],
+        Names,
+        "4 packed bytes to dotted IPv4 text",
+        "",
+        "socket.inet_ntoa(b'\\xc0\\xa8\\x01\\x02')"
+    ),
+    spec!(
+        InetPton,
+        "inet_pton",
+        [],
+        [req("family", K::Family), req("ip", K::Text)],
+        Names,
         "IPv4 or IPv6 text to packed bytes",
-        "socket.inet_pton(AF_INET6, '::1')"),
-    spec!(InetNtop, "inet_ntop", [], [req("family", K::Family), req("packed", K::Data)], Names,
+        "",
+        "socket.inet_pton(AF_INET6, '::1')"
+    ),
+    spec!(
+        InetNtop,
+        "inet_ntop",
+        [],
+        [req("family", K::Family), req("packed", K::Data)],
+        Names,
         "packed bytes to IPv4 or IPv6 text",
-        "socket.inet_ntop(AF_INET6, packed)"),
-    spec!(GetServByName, "getservbyname", [], [req("service", K::Text), opt("proto", K::Text)], Names,
-        "the port of a service name (/etc/services)",
-        "socket.getservbyname('mysql')"),
-    spec!(GetServByPort, "getservbyport", [], [req("port", K::Number), opt("proto", K::Text)], Names,
-        "the service name of a port",
-        "socket.getservbyport(80)"),
-    spec!(Htons, "htons", [], [req("n", K::Number)], Names,
+        "",
+        "socket.inet_ntop(AF_INET6, packed)"
+    ),
+    spec!(
+        GetServByName,
+        "getservbyname",
+        [],
+        [req("service", K::Text), opt("proto", K::Text)],
+        Names,
+        "the port of a service",
+        "From /etc/services.",
+        "socket.getservbyname('mysql')"
+    ),
+    spec!(
+        GetServByPort,
+        "getservbyport",
+        [],
+        [req("port", K::Number), opt("proto", K::Text)],
+        Names,
+        "the service of a port",
+        "From /etc/services.",
+        "socket.getservbyport(80)"
+    ),
+    spec!(
+        Htons,
+        "htons",
+        [],
+        [req("n", K::Number)],
+        Names,
         "16-bit host to network byte order",
-        "socket.htons(9900)"),
-    spec!(Ntohs, "ntohs", [], [req("n", K::Number)], Names,
+        "",
+        "socket.htons(9900)"
+    ),
+    spec!(
+        Ntohs,
+        "ntohs",
+        [],
+        [req("n", K::Number)],
+        Names,
         "16-bit network to host byte order",
-        "socket.ntohs(n)"),
-    spec!(Htonl, "htonl", [], [req("n", K::Number)], Names,
+        "",
+        "socket.ntohs(n)"
+    ),
+    spec!(
+        Htonl,
+        "htonl",
+        [],
+        [req("n", K::Number)],
+        Names,
         "32-bit host to network byte order",
-        "socket.htonl(n)"),
-    spec!(Ntohl, "ntohl", [], [req("n", K::Number)], Names,
+        "",
+        "socket.htonl(n)"
+    ),
+    spec!(
+        Ntohl,
+        "ntohl",
+        [],
+        [req("n", K::Number)],
+        Names,
         "32-bit network to host byte order",
-        "socket.ntohl(n)"),
-    spec!(Help, "help", ["?"], [opt("command", K::Topic)], Shell,
-        "list the commands, or explain one: help bind",
-        "help(socket)"),
-    spec!(Echo, "echo", ["print"], [opt("values", K::Values)], Shell,
-        "print values (bytes as b'...')",
-        "print(...)"),
-    spec!(Sleep, "sleep", [], [req("seconds", K::Number)], Shell,
-        "pause (Ctrl-C interrupts)",
-        "time.sleep(1)"),
-    spec!(Quit, "quit", ["exit"], [opt("status", K::Number)], Shell,
+        "",
+        "socket.ntohl(n)"
+    ),
+    spec!(
+        Help,
+        "help",
+        ["?"],
+        [opt("command", K::Topic)],
+        Shell,
+        "list the commands, or explain one",
+        "help bind; help SO_REUSEADDR explains an option.",
+        ""
+    ),
+    spec!(
+        Echo,
+        "echo",
+        ["print"],
+        [opt("values", K::Values)],
+        Shell,
+        "print values",
+        "Bytes are shown as b'...'.",
+        "print(...)"
+    ),
+    spec!(
+        Sleep,
+        "sleep",
+        [],
+        [req("seconds", K::Number)],
+        Shell,
+        "pause",
+        "Ctrl-C interrupts.",
+        "time.sleep(1)"
+    ),
+    spec!(
+        Quit,
+        "quit",
+        ["exit"],
+        [opt("status", K::Number)],
+        Shell,
         "close every socket and leave",
-        "sys.exit()"),
-    spec!(Set, "set", [], [opt("setting", K::SetKey), opt("value", K::Text)], Shell,
-        "show or change a setting: set display hex|repr|text",
-        ""),
-    spec!(Vars, "vars", [], [], Shell,
-        "the names you have bound and their values",
-        "dir()"),
+        "Ctrl-D does the same.",
+        "sys.exit()"
+    ),
+    spec!(
+        Set,
+        "set",
+        [],
+        [opt("setting", K::SetKey), opt("value", K::Text)],
+        Shell,
+        "show or change a setting",
+        "set display repr | hex | text: how received bytes are shown.",
+        ""
+    ),
+    spec!(
+        Vars,
+        "vars",
+        [],
+        [],
+        Shell,
+        "the names you have bound",
+        "",
+        "dir()"
+    ),
 ];
 
 /// The settings `set` knows, with their allowed values (empty = any).
 pub static SETTINGS: &[(&str, &[&str], &str)] = &[
-    ("display", &["repr", "hex", "text"], "how received bytes are shown"),
-    ("color", &["auto", "always", "never"], "colour in the output"),
+    (
+        "display",
+        &["repr", "hex", "text"],
+        "how received bytes are shown",
+    ),
+    (
+        "color",
+        &["auto", "always", "never"],
+        "colour in the output",
+    ),
 ];
 
 /// Option levels, as Python names them.
@@ -377,37 +719,192 @@ macro_rules! opt {
 
 /// The options the shell knows (and completes), as Python names them.
 pub static OPTIONS: &[OptSpec] = &[
-    opt!(SO_REUSEADDR, SOL_SOCKET, Bool, "bind may reuse an address whose old connections are still in TIME_WAIT"),
-    opt!(SO_REUSEPORT, SOL_SOCKET, Bool, "several sockets may bind the same address and port; the kernel spreads connections"),
-    opt!(SO_RCVBUF, SOL_SOCKET, Int, "receive buffer size (the kernel doubles what you set, for bookkeeping)"),
-    opt!(SO_SNDBUF, SOL_SOCKET, Int, "send buffer size (the kernel doubles what you set, for bookkeeping)"),
-    opt!(SO_KEEPALIVE, SOL_SOCKET, Bool, "probe an idle connection to find a dead peer"),
-    opt!(SO_LINGER, SOL_SOCKET, Linger, "what close does with unsent data; on with 0 seconds makes close send RST"),
-    opt!(SO_BROADCAST, SOL_SOCKET, Bool, "allow sending to a broadcast address (UDP)"),
-    opt!(SO_ERROR, SOL_SOCKET, Error, "the pending error, cleared by reading it (how a non-blocking connect reports failure)"),
-    opt!(SO_TYPE, SOL_SOCKET, ReadOnly, "the socket type: 1 SOCK_STREAM, 2 SOCK_DGRAM"),
-    opt!(SO_RCVTIMEO, SOL_SOCKET, Time, "kernel timeout for a blocking receive (it then fails with EAGAIN)"),
-    opt!(SO_SNDTIMEO, SOL_SOCKET, Time, "kernel timeout for a blocking send (it then fails with EAGAIN)"),
-    opt!(SO_OOBINLINE, SOL_SOCKET, Bool, "urgent (OOB) data arrives in the normal stream"),
-    opt!(SO_RCVLOWAT, SOL_SOCKET, Int, "a receive waits for at least this many bytes"),
-    opt!(SO_SNDLOWAT, SOL_SOCKET, Int, "minimum free space for send (fixed at 1 on Linux)"),
-    opt!(SO_ACCEPTCONN, SOL_SOCKET, ReadOnly, "1 when the socket is listening"),
-    opt!(SO_DOMAIN, SOL_SOCKET, ReadOnly, "the family: 2 AF_INET, 10 AF_INET6, 1 AF_UNIX"),
-    opt!(SO_PROTOCOL, SOL_SOCKET, ReadOnly, "the protocol: 6 TCP, 17 UDP"),
-    opt!(SO_PRIORITY, SOL_SOCKET, Int, "queueing priority of the socket's packets"),
-    opt!(TCP_NODELAY, IPPROTO_TCP, Bool, "send small segments at once instead of waiting to merge them (Nagle off)"),
-    opt!(TCP_MAXSEG, IPPROTO_TCP, Int, "the largest segment TCP sends (MSS)"),
-    opt!(TCP_KEEPIDLE, IPPROTO_TCP, Int, "seconds idle before the first keepalive probe"),
-    opt!(TCP_KEEPINTVL, IPPROTO_TCP, Int, "seconds between keepalive probes"),
-    opt!(TCP_KEEPCNT, IPPROTO_TCP, Int, "probes without answer before the connection is dropped"),
-    opt!(TCP_CORK, IPPROTO_TCP, Bool, "hold partial segments until uncorked (or 200 ms)"),
-    opt!(TCP_QUICKACK, IPPROTO_TCP, Bool, "acknowledge at once instead of delaying ACKs"),
-    opt!(IP_TTL, IPPROTO_IP, Int, "time to live of outgoing packets (hops)"),
-    opt!(IP_TOS, IPPROTO_IP, Int, "type of service byte of outgoing packets"),
-    opt!(IP_MULTICAST_TTL, IPPROTO_IP, Int, "time to live of outgoing multicast packets"),
-    opt!(IP_MULTICAST_LOOP, IPPROTO_IP, Bool, "multicast sent is also delivered to this host"),
-    opt!(IPV6_V6ONLY, IPPROTO_IPV6, Bool, "an AF_INET6 socket takes IPv6 only (no IPv4-mapped addresses)"),
-    opt!(IPV6_UNICAST_HOPS, IPPROTO_IPV6, Int, "hop limit of outgoing IPv6 packets"),
+    opt!(
+        SO_REUSEADDR,
+        SOL_SOCKET,
+        Bool,
+        "bind may reuse an address whose old connections are still in TIME_WAIT"
+    ),
+    opt!(
+        SO_REUSEPORT,
+        SOL_SOCKET,
+        Bool,
+        "several sockets may bind the same address and port; the kernel spreads connections"
+    ),
+    opt!(
+        SO_RCVBUF,
+        SOL_SOCKET,
+        Int,
+        "receive buffer size (the kernel doubles what you set, for bookkeeping)"
+    ),
+    opt!(
+        SO_SNDBUF,
+        SOL_SOCKET,
+        Int,
+        "send buffer size (the kernel doubles what you set, for bookkeeping)"
+    ),
+    opt!(
+        SO_KEEPALIVE,
+        SOL_SOCKET,
+        Bool,
+        "probe an idle connection to find a dead peer"
+    ),
+    opt!(
+        SO_LINGER,
+        SOL_SOCKET,
+        Linger,
+        "what close does with unsent data; on with 0 seconds makes close send RST"
+    ),
+    opt!(
+        SO_BROADCAST,
+        SOL_SOCKET,
+        Bool,
+        "allow sending to a broadcast address (UDP)"
+    ),
+    opt!(
+        SO_ERROR,
+        SOL_SOCKET,
+        Error,
+        "the pending error, cleared by reading it (how a non-blocking connect reports failure)"
+    ),
+    opt!(
+        SO_TYPE,
+        SOL_SOCKET,
+        ReadOnly,
+        "the socket type: 1 SOCK_STREAM, 2 SOCK_DGRAM"
+    ),
+    opt!(
+        SO_RCVTIMEO,
+        SOL_SOCKET,
+        Time,
+        "kernel timeout for a blocking receive (it then fails with EAGAIN)"
+    ),
+    opt!(
+        SO_SNDTIMEO,
+        SOL_SOCKET,
+        Time,
+        "kernel timeout for a blocking send (it then fails with EAGAIN)"
+    ),
+    opt!(
+        SO_OOBINLINE,
+        SOL_SOCKET,
+        Bool,
+        "urgent (OOB) data arrives in the normal stream"
+    ),
+    opt!(
+        SO_RCVLOWAT,
+        SOL_SOCKET,
+        Int,
+        "a receive waits for at least this many bytes"
+    ),
+    opt!(
+        SO_SNDLOWAT,
+        SOL_SOCKET,
+        Int,
+        "minimum free space for send (fixed at 1 on Linux)"
+    ),
+    opt!(
+        SO_ACCEPTCONN,
+        SOL_SOCKET,
+        ReadOnly,
+        "1 when the socket is listening"
+    ),
+    opt!(
+        SO_DOMAIN,
+        SOL_SOCKET,
+        ReadOnly,
+        "the family: 2 AF_INET, 10 AF_INET6, 1 AF_UNIX"
+    ),
+    opt!(
+        SO_PROTOCOL,
+        SOL_SOCKET,
+        ReadOnly,
+        "the protocol: 6 TCP, 17 UDP"
+    ),
+    opt!(
+        SO_PRIORITY,
+        SOL_SOCKET,
+        Int,
+        "queueing priority of the socket's packets"
+    ),
+    opt!(
+        TCP_NODELAY,
+        IPPROTO_TCP,
+        Bool,
+        "send small segments at once instead of waiting to merge them (Nagle off)"
+    ),
+    opt!(
+        TCP_MAXSEG,
+        IPPROTO_TCP,
+        Int,
+        "the largest segment TCP sends (MSS)"
+    ),
+    opt!(
+        TCP_KEEPIDLE,
+        IPPROTO_TCP,
+        Int,
+        "seconds idle before the first keepalive probe"
+    ),
+    opt!(
+        TCP_KEEPINTVL,
+        IPPROTO_TCP,
+        Int,
+        "seconds between keepalive probes"
+    ),
+    opt!(
+        TCP_KEEPCNT,
+        IPPROTO_TCP,
+        Int,
+        "probes without answer before the connection is dropped"
+    ),
+    opt!(
+        TCP_CORK,
+        IPPROTO_TCP,
+        Bool,
+        "hold partial segments until uncorked (or 200 ms)"
+    ),
+    opt!(
+        TCP_QUICKACK,
+        IPPROTO_TCP,
+        Bool,
+        "acknowledge at once instead of delaying ACKs"
+    ),
+    opt!(
+        IP_TTL,
+        IPPROTO_IP,
+        Int,
+        "time to live of outgoing packets (hops)"
+    ),
+    opt!(
+        IP_TOS,
+        IPPROTO_IP,
+        Int,
+        "type of service byte of outgoing packets"
+    ),
+    opt!(
+        IP_MULTICAST_TTL,
+        IPPROTO_IP,
+        Int,
+        "time to live of outgoing multicast packets"
+    ),
+    opt!(
+        IP_MULTICAST_LOOP,
+        IPPROTO_IP,
+        Bool,
+        "multicast sent is also delivered to this host"
+    ),
+    opt!(
+        IPV6_V6ONLY,
+        IPPROTO_IPV6,
+        Bool,
+        "an AF_INET6 socket takes IPv6 only (no IPv4-mapped addresses)"
+    ),
+    opt!(
+        IPV6_UNICAST_HOPS,
+        IPPROTO_IPV6,
+        Int,
+        "hop limit of outgoing IPv6 packets"
+    ),
 ];
 
 /// An option by name (case-insensitive; `socket.` prefix allowed).
@@ -418,7 +915,10 @@ pub fn option(name: &str) -> Option<&'static OptSpec> {
 
 /// The level constant of a level name.
 pub fn level(name: &str) -> Option<i32> {
-    let n = name.strip_prefix("socket.").unwrap_or(name).to_ascii_uppercase();
+    let n = name
+        .strip_prefix("socket.")
+        .unwrap_or(name)
+        .to_ascii_uppercase();
     Some(match n.as_str() {
         "SOL_SOCKET" => libc::SOL_SOCKET,
         "IPPROTO_TCP" | "SOL_TCP" => libc::IPPROTO_TCP,
@@ -437,7 +937,8 @@ pub static TYPE_WORDS: &[&str] = &["stream", "dgram", "SOCK_STREAM", "SOCK_DGRAM
 pub static SHORTHANDS: &[&str] = &["tcp", "udp", "tcp6", "udp6", "unix-dgram", "unix-stream"];
 pub static HOW_WORDS: &[&str] = &["read", "write", "both", "SHUT_RD", "SHUT_WR", "SHUT_RDWR"];
 pub static SEND_FLAG_WORDS: &[&str] = &["oob", "dontwait", "nosignal", "more"];
-pub static RECV_FLAG_WORDS: &[&str] = &["peek", "waitall", "oob", "dontwait", "hex", "repr", "text"];
+pub static RECV_FLAG_WORDS: &[&str] =
+    &["peek", "waitall", "oob", "dontwait", "hex", "repr", "text"];
 pub static BOOL_WORDS: &[&str] = &["true", "false", "on", "off", "yes", "no"];
 
 /// The spec of a command word or alias (case-insensitive).
@@ -450,10 +951,7 @@ pub fn lookup(word: &str) -> Option<&'static CmdSpec> {
 /// The spec of a command.
 pub fn spec_of(cmd: Cmd) -> &'static CmdSpec {
     // Every Cmd has exactly one row; the test below checks it.
-    SPECS
-        .iter()
-        .find(|s| s.cmd == cmd)
-        .unwrap_or(&SPECS[0])
+    SPECS.iter().find(|s| s.cmd == cmd).unwrap_or(&SPECS[0])
 }
 
 impl CmdSpec {
@@ -548,7 +1046,10 @@ mod tests {
         assert_eq!(nearest("xyzzy", command_words()), None);
         assert_eq!(nearest("acept", command_words()), Some("accept"));
         assert_eq!(nearest("lisen", command_words()), Some("listen"));
-        assert_eq!(nearest("SO_REUSEADR", OPTIONS.iter().map(|o| o.name)), Some("SO_REUSEADDR"));
+        assert_eq!(
+            nearest("SO_REUSEADR", OPTIONS.iter().map(|o| o.name)),
+            Some("SO_REUSEADDR")
+        );
         assert_eq!(option("so_rcvbuf").map(|o| o.number), Some(libc::SO_RCVBUF));
         assert_eq!(level("SOL_TCP"), Some(libc::IPPROTO_TCP));
     }

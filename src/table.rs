@@ -47,7 +47,9 @@ pub fn trim_float(f: f64) -> String {
 pub enum Origin {
     Created,
     /// Returned by `accept` on this listener fd.
-    Accepted { listener: RawFd },
+    Accepted {
+        listener: RawFd,
+    },
 }
 
 /// One socket the shell holds.
@@ -104,7 +106,13 @@ impl Table {
     }
 
     /// Adds a socket; it is switched to O_NONBLOCK (see the module doc).
-    pub fn insert(&mut self, sock: Socket, family: Family, kind: SockKind, origin: Origin) -> std::io::Result<SockHandle> {
+    pub fn insert(
+        &mut self,
+        sock: Socket,
+        family: Family,
+        kind: SockKind,
+        origin: Origin,
+    ) -> std::io::Result<SockHandle> {
         sock.set_nonblocking(true)?;
         self.next_serial += 1;
         let handle = SockHandle {
@@ -130,11 +138,15 @@ impl Table {
     }
 
     pub fn get(&self, h: SockHandle) -> Option<&Entry> {
-        self.entries.get(&h.fd).filter(|e| e.handle.serial == h.serial)
+        self.entries
+            .get(&h.fd)
+            .filter(|e| e.handle.serial == h.serial)
     }
 
     pub fn get_mut(&mut self, h: SockHandle) -> Option<&mut Entry> {
-        self.entries.get_mut(&h.fd).filter(|e| e.handle.serial == h.serial)
+        self.entries
+            .get_mut(&h.fd)
+            .filter(|e| e.handle.serial == h.serial)
     }
 
     pub fn by_fd(&self, fd: RawFd) -> Option<&Entry> {

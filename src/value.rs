@@ -137,7 +137,11 @@ fn float_repr(f: f64) -> String {
 /// quote and backslash escaped, everything else `\xNN`. Never a raw control
 /// byte, so a peer cannot drive the terminal.
 pub fn bytes_repr(b: &[u8]) -> String {
-    let quote = if b.contains(&b'\'') && !b.contains(&b'"') { '"' } else { '\'' };
+    let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(b.len() + 3);
     out.push('b');
     out.push(quote);
@@ -163,7 +167,11 @@ pub fn bytes_repr(b: &[u8]) -> String {
 
 /// Python's repr of a str.
 pub fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -187,7 +195,8 @@ pub fn str_repr(s: &str) -> String {
 /// Characters a terminal would act on rather than show: C0 and C1 controls,
 /// DEL, and the bidirectional overrides that can reorder what is seen.
 pub fn is_unsafe_char(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
 
 fn push_char_escape(out: &mut String, c: char) {
@@ -257,7 +266,11 @@ pub fn hexdump(b: &[u8]) -> String {
         }
         out.push_str(" |");
         for &x in chunk {
-            out.push(if (0x20..0x7f).contains(&x) { x as char } else { '.' });
+            out.push(if (0x20..0x7f).contains(&x) {
+                x as char
+            } else {
+                '.'
+            });
         }
         out.push_str("|\n");
     }
@@ -341,20 +354,31 @@ mod tests {
         assert_eq!(Value::Float(2.5).repr(), "2.5");
         assert_eq!(Value::Float(2.0).repr(), "2.0");
         assert_eq!(Value::Tuple(vec![Value::Int(1)]).repr(), "(1,)");
-        assert_eq!(Value::Family(Family::Inet).repr(), "<AddressFamily.AF_INET: 2>");
-        assert_eq!(Value::Kind(SockKind::Stream).repr(), "<SocketKind.SOCK_STREAM: 1>");
+        assert_eq!(
+            Value::Family(Family::Inet).repr(),
+            "<AddressFamily.AF_INET: 2>"
+        );
+        assert_eq!(
+            Value::Kind(SockKind::Stream).repr(),
+            "<SocketKind.SOCK_STREAM: 1>"
+        );
     }
 
     #[test]
     fn text_view_escapes_but_keeps_lines() {
-        assert_eq!(bytes_as_text(b"GET /\r\nHost: x\r\n"), "GET /\\r\nHost: x\\r\n");
+        assert_eq!(
+            bytes_as_text(b"GET /\r\nHost: x\r\n"),
+            "GET /\\r\nHost: x\\r\n"
+        );
         assert_eq!(bytes_as_text(b"\xff\x1b"), r"\xff\x1b");
     }
 
     #[test]
     fn hexdump_rows() {
         let d = hexdump(b"hello world, hi!xyz");
-        assert!(d.starts_with("00000000  68 65 6c 6c 6f 20 77 6f  72 6c 64 2c 20 68 69 21  |hello world, hi!|"));
+        assert!(d.starts_with(
+            "00000000  68 65 6c 6c 6f 20 77 6f  72 6c 64 2c 20 68 69 21  |hello world, hi!|"
+        ));
         assert!(d.ends_with("|xyz|"));
     }
 }

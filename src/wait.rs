@@ -50,7 +50,12 @@ pub enum Stopped {
 
 /// Waits until `fd` has one of `events` (returns the revents), the deadline
 /// passes, or a cancel flag is set.
-pub fn wait_fd(fd: RawFd, events: libc::c_short, deadline: Option<Instant>, cancel: &Cancel) -> Result<libc::c_short, Stopped> {
+pub fn wait_fd(
+    fd: RawFd,
+    events: libc::c_short,
+    deadline: Option<Instant>,
+    cancel: &Cancel,
+) -> Result<libc::c_short, Stopped> {
     loop {
         if cancel.is_set() {
             return Err(Stopped::Interrupted);
@@ -121,7 +126,12 @@ mod tests {
     fn a_deadline_ends_the_wait() {
         let (a, _b) = std::os::unix::net::UnixStream::pair().expect("pair");
         let t = Instant::now();
-        let r = wait_fd(a.as_raw_fd(), libc::POLLIN, Some(t + Duration::from_millis(60)), &Cancel::none());
+        let r = wait_fd(
+            a.as_raw_fd(),
+            libc::POLLIN,
+            Some(t + Duration::from_millis(60)),
+            &Cancel::none(),
+        );
         assert_eq!(r, Err(Stopped::TimedOut));
     }
 
@@ -134,7 +144,12 @@ mod tests {
             std::thread::sleep(Duration::from_millis(50));
             f2.store(true, Ordering::SeqCst);
         });
-        let r = wait_fd(a.as_raw_fd(), libc::POLLIN, Some(Instant::now() + Duration::from_secs(10)), &Cancel::new(vec![flag]));
+        let r = wait_fd(
+            a.as_raw_fd(),
+            libc::POLLIN,
+            Some(Instant::now() + Duration::from_secs(10)),
+            &Cancel::new(vec![flag]),
+        );
         assert_eq!(r, Err(Stopped::Interrupted));
         th.join().expect("thread");
     }
@@ -144,7 +159,12 @@ mod tests {
         use std::io::Write;
         let (a, mut b) = std::os::unix::net::UnixStream::pair().expect("pair");
         b.write_all(b"x").expect("write");
-        let r = wait_fd(a.as_raw_fd(), libc::POLLIN, Some(Instant::now() + Duration::from_secs(10)), &Cancel::none());
+        let r = wait_fd(
+            a.as_raw_fd(),
+            libc::POLLIN,
+            Some(Instant::now() + Duration::from_secs(10)),
+            &Cancel::none(),
+        );
         assert!(r.is_ok_and(|ev| ev & libc::POLLIN != 0));
     }
 

@@ -7,7 +7,9 @@
 
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
-use crate::syntax::ast::{AddrExpr, Expr, Family, How, RecvFlag, SendFlag, SockKind, SockRef, Spanned, View};
+use crate::syntax::ast::{
+    AddrExpr, Expr, Family, How, RecvFlag, SendFlag, SockKind, SockRef, Spanned, View,
+};
 use crate::table::{self, Entry, Mode, Origin};
 use crate::value::{SockHandle, Value, addr_short};
 use crate::wait::{self, Stopped};
@@ -22,6 +24,16 @@ const DEFAULT_RECV: i64 = 1024;
 
 fn would_block(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::WouldBlock
+}
+
+/// What a waiting call waits for.
+struct Wait<'a> {
+    /// poll() events that mean "try again".
+    events: libc::c_short,
+    /// A send (SO_SNDTIMEO applies) rather than a receive (SO_RCVTIMEO).
+    send: bool,
+    /// Said when a non-blocking socket would have had to wait.
+    nonblock_hint: &'a str,
 }
 
 /// The error of a wait that ended without its event.
@@ -53,18 +65,27 @@ fn recv_from_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>,
 
 /// SO_RCVTIMEO / SO_SNDTIMEO, which a real blocking call would honour.
 fn kernel_timeout(sock: &Socket, send: bool) -> Option<Duration> {
-    let t = if send { sock.write_timeout() } else { sock.read_timeout() };
+    let t = if send {
+        sock.write_timeout()
+    } else {
+        sock.read_timeout()
+    };
     t.ok().flatten()
 }
 
 /// A value to show for an address: Python gives None for an unnamed one.
 pub(crate) fn addr_value(a: SockAddr) -> Value {
-    let named = a.as_socket().is_some() || a.as_pathname().is_some() || a.as_abstract_namespace().is_some();
+    let named =
+        a.as_socket().is_some() || a.as_pathname().is_some() || a.as_abstract_namespace().is_some();
     if named { Value::Addr(a) } else { Value::None }
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 { format!("1 {one}") } else { format!("{n} {many}") }
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }
 
 impl Session {
@@ -93,13 +114,16 @@ impl Session {
     fn wait_call<T>(
         &self,
         h: SockHandle,
-        events: libc::c_short,
-        send: bool,
+        how: Wait<'_>,
         waiting: impl FnOnce(&Entry) -> Item,
-        nonblock_hint: &str,
         out: &mut dyn Sink,
         mut attempt: impl FnMut(&Socket) -> io::Result<T>,
     ) -> Result<(T, Option<Duration>), ExecError> {
+        let Wait {
+            events,
+            send,
+            nonblock_hint,
+        } = how;
         let e = self.entry_h(h)?;
         let sock = Arc::clone(&e.sock);
         match attempt(&sock) {
@@ -133,7 +157,11 @@ impl Session {
         }
     }
 
-    pub(super) fn socket(&mut self, family: Option<Family>, kind: Option<SockKind>) -> Result<Ret, ExecError> {
+    pub(super) fn socket(
+        &mut self,
+        family: Option<Family>,
+        kind: Option<SockKind>,
+    ) -> Result<Ret, ExecError> {
         let family = family.unwrap_or(Family::Inet);
         let kind = kind.unwrap_or(SockKind::Stream);
         let domain = match family {
@@ -151,7 +179,12 @@ impl Session {
         Ok(Ret::one(Value::Socket(h)))
     }
 
-    pub(super) fn bind(&mut self, r: &Spanned<SockRef>, addr: &AddrExpr, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn bind(
+        &mut self,
+        r: &Spanned<SockRef>,
+        addr: &AddrExpr,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.used(h);
         let e = self.entry_h(h)?;
@@ -167,12 +200,17 @@ impl Session {
             return Err(x);
         }
         let local = e.sock.local_addr().ok();
-        let shown = local.as_ref().map_or_else(|| addr_short(&target), addr_short);
+        let shown = local
+            .as_ref()
+            .map_or_else(|| addr_short(&target), addr_short);
         let mut msg = format!("bound {} to {shown}", e.label());
-        if asked_port == Some(0) {
-            if let Some(p) = local.as_ref().and_then(SockAddr::as_socket).map(|s| s.port()) {
-                msg.push_str(&format!(" (port {p} chosen by the kernel)"));
-            }
+        if asked_port == Some(0)
+            && let Some(p) = local
+                .as_ref()
+                .and_then(SockAddr::as_socket)
+                .map(|s| s.port())
+        {
+            msg.push_str(&format!(" (port {p} chosen by the kernel)"));
         }
         out.emit(Item::Done(msg));
         if let Some(path) = target.as_pathname() {
@@ -188,15 +226,23 @@ impl Session {
         Ok(Ret::none())
     }
 
-    pub(super) fn listen(&mut self, r: &Spanned<SockRef>, backlog: Option<&Spanned<Expr>>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn listen(
+        &mut self,
+        r: &Spanned<SockRef>,
+        backlog: Option<&Spanned<Expr>>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.used(h);
         let n = match backlog {
-            Some(b) => i32::try_from(self.int(b)?.clamp(0, i64::from(i32::MAX))).unwrap_or(i32::MAX),
+            Some(b) => {
+                i32::try_from(self.int(b)?.clamp(0, i64::from(i32::MAX))).unwrap_or(i32::MAX)
+            }
             None => DEFAULT_BACKLOG,
         };
         let e = self.entry_h(h)?;
-        let was_unbound = e.family != Family::Unix && !e.sock.local_addr().is_ok_and(|a| table::is_bound(&a));
+        let was_unbound =
+            e.family != Family::Unix && !e.sock.local_addr().is_ok_and(|a| table::is_bound(&a));
         if let Err(err) = e.sock.listen(n) {
             let mut x = ExecError::from(err);
             if e.kind == SockKind::Dgram {
@@ -213,7 +259,8 @@ impl Session {
         )));
         if was_unbound {
             out.emit(Item::Note(
-                "it was not bound, so listen bound it to every address and a port the kernel chose".into(),
+                "it was not bound, so listen bound it to every address and a port the kernel chose"
+                    .into(),
             ));
         }
         if let Some(e) = self.table.get_mut(h) {
@@ -222,7 +269,11 @@ impl Session {
         Ok(Ret::none())
     }
 
-    pub(super) fn accept(&mut self, r: &Spanned<SockRef>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn accept(
+        &mut self,
+        r: &Spanned<SockRef>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.used(h);
         let e = self.entry_h(h)?;
@@ -233,23 +284,29 @@ impl Session {
             x.hint = Some(if e.kind == SockKind::Dgram {
                 "UDP sockets do not accept: recvfrom receives datagrams from anyone".into()
             } else {
-                format!("accept needs a listening socket: listen {} first", e.label())
+                format!(
+                    "accept needs a listening socket: listen {} first",
+                    e.label()
+                )
             });
             return Err(x.at(r.span));
         }
         let queue = accept_queue(e);
-        if let Some((q, max)) = queue {
-            if q > 0 {
-                out.emit(Item::NoWait(format!(
-                    "{} already waiting in the accept queue ({q}/{max})",
-                    plural(q as usize, "connection was", "connections were")
-                )));
-            }
+        if let Some((q, max)) = queue
+            && q > 0
+        {
+            out.emit(Item::NoWait(format!(
+                "{} already waiting in the accept queue ({q}/{max})",
+                plural(q as usize, "connection was", "connections were")
+            )));
         }
         let ((sock, peer), waited) = self.wait_call(
             h,
-            libc::POLLIN,
-            false,
+            Wait {
+                events: libc::POLLIN,
+                send: false,
+                nonblock_hint: "no connection is waiting in the accept queue, and the socket is non-blocking",
+            },
             |e| Item::Waiting {
                 call: format!("accept(fd {})", e.fd()),
                 what: format!("a client on {}", local_text(e)),
@@ -258,7 +315,6 @@ impl Session {
                     None => "accept queue empty".into(),
                 },
             },
-            "no connection is waiting in the accept queue, and the socket is non-blocking",
             out,
             |s| s.accept(),
         )?;
@@ -266,7 +322,9 @@ impl Session {
             out.emit(Item::Waited(w));
         }
         let kind = SockKind::Stream;
-        let new = self.table.insert(sock, family, kind, Origin::Accepted { listener: h.fd })?;
+        let new = self
+            .table
+            .insert(sock, family, kind, Origin::Accepted { listener: h.fd })?;
         let peer_v = addr_value(peer.clone());
         out.emit(Item::Done(format!(
             "accepted a connection from {} as a new socket, fd {}",
@@ -277,18 +335,32 @@ impl Session {
         Ok(Ret::two(Value::Socket(new), peer_v))
     }
 
-    pub(super) fn connect(&mut self, r: &Spanned<SockRef>, addr: &AddrExpr, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn connect(
+        &mut self,
+        r: &Spanned<SockRef>,
+        addr: &AddrExpr,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.used(h);
         let e = self.entry_h(h)?;
-        let target = self.address(addr, e.family, true).map_err(|x| if x.span.is_none() { x.at(addr.span()) } else { x })?;
+        let target = self.address(addr, e.family, true).map_err(|x| {
+            if x.span.is_none() {
+                x.at(addr.span())
+            } else {
+                x
+            }
+        })?;
         let sock = Arc::clone(&e.sock);
         let (mode, label, kind, family) = (e.mode, e.label(), e.kind, e.family);
         let start = Instant::now();
         let mut waited = None;
         match sock.connect(&target) {
             Ok(()) => {}
-            Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) || (would_block(&err) && family == Family::Unix) => {
+            Err(err)
+                if err.raw_os_error() == Some(libc::EINPROGRESS)
+                    || (would_block(&err) && family == Family::Unix) =>
+            {
                 let unix_full = family == Family::Unix;
                 if mode == Mode::NonBlocking {
                     let mut x = ExecError::from(err);
@@ -301,7 +373,14 @@ impl Session {
                 }
                 let (deadline, _) = Self::deadline(mode, None, start);
                 let cancel = self.cancel();
-                let quick = !unix_full && wait::wait_fd(h.fd, libc::POLLOUT, Some(Instant::now() + Duration::from_millis(2)), &cancel).is_ok();
+                let quick = !unix_full
+                    && wait::wait_fd(
+                        h.fd,
+                        libc::POLLOUT,
+                        Some(Instant::now() + Duration::from_millis(2)),
+                        &cancel,
+                    )
+                    .is_ok();
                 if !quick {
                     out.emit(Item::Waiting {
                         call: format!("connect(fd {})", h.fd),
@@ -338,16 +417,15 @@ impl Session {
                     }
                     waited = Some(start.elapsed());
                 }
-                if !unix_full {
-                    if let Some(err) = sock.take_error()? {
-                        return Err(ExecError::from(err).at(addr.span()));
-                    }
+                if !unix_full && let Some(err) = sock.take_error()? {
+                    return Err(ExecError::from(err).at(addr.span()));
                 }
             }
             Err(err) => {
                 let mut x = ExecError::from(err).at(addr.span());
                 if x.is_errno(libc::ENOENT) && family == Family::Unix {
-                    x.hint = Some("no socket file at that path: bind and listen on it first".into());
+                    x.hint =
+                        Some("no socket file at that path: bind and listen on it first".into());
                 }
                 return Err(x);
             }
@@ -356,7 +434,12 @@ impl Session {
             out.emit(Item::Waited(w));
         }
         let e = self.entry_h(h)?;
-        let local = e.sock.local_addr().ok().map(|a| addr_short(&a)).unwrap_or_default();
+        let local = e
+            .sock
+            .local_addr()
+            .ok()
+            .map(|a| addr_short(&a))
+            .unwrap_or_default();
         let mut msg = format!("connected {label}");
         if !local.is_empty() && local != "-" {
             msg.push_str(&format!(" from {local}"));
@@ -416,7 +499,14 @@ impl Session {
 
     /// One blocking-or-not send of `data`; for a blocking stream socket it
     /// goes on until every byte is taken, as the kernel's blocking send does.
-    fn send_bytes(&self, h: SockHandle, data: &[u8], flags: i32, all: bool, out: &mut dyn Sink) -> Result<(usize, Option<Duration>, usize), ExecError> {
+    fn send_bytes(
+        &self,
+        h: SockHandle,
+        data: &[u8],
+        flags: i32,
+        all: bool,
+        out: &mut dyn Sink,
+    ) -> Result<(usize, Option<Duration>, usize), ExecError> {
         let e = self.entry_h(h)?;
         let sock = Arc::clone(&e.sock);
         let stream = e.kind == SockKind::Stream;
@@ -436,7 +526,8 @@ impl Session {
                     // A blocking stream send (or sendall) continues until
                     // all is sent; a timeout-mode send returns what one
                     // call took, as Python's does.
-                    let go_on = stream && sent < data.len() && (all || mode == Mode::Blocking) && !nonblock;
+                    let go_on =
+                        stream && sent < data.len() && (all || mode == Mode::Blocking) && !nonblock;
                     if !go_on {
                         break;
                     }
@@ -449,7 +540,11 @@ impl Session {
                         let mut x = ExecError::os(libc::EAGAIN);
                         x.hint = Some(format!(
                             "the send buffer is full and the socket is non-blocking{}",
-                            if sent > 0 { format!(" ({sent} bytes were sent before it filled)") } else { String::new() }
+                            if sent > 0 {
+                                format!(" ({sent} bytes were sent before it filled)")
+                            } else {
+                                String::new()
+                            }
                         ));
                         return Err(x);
                     }
@@ -463,7 +558,9 @@ impl Session {
                             if sent > 0 {
                                 break;
                             }
-                            return Err(ExecError::os(libc::EAGAIN).hint("the socket's SO_SNDTIMEO passed"));
+                            return Err(
+                                ExecError::os(libc::EAGAIN).hint("the socket's SO_SNDTIMEO passed")
+                            );
                         }
                         Err(s) => {
                             let mut x = stopped(s);
@@ -488,7 +585,13 @@ impl Session {
         Ok((sent, announced.then(|| start.elapsed()), calls))
     }
 
-    pub(super) fn send(&mut self, r: &Spanned<SockRef>, data: &Spanned<Expr>, flags: &[SendFlag], out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn send(
+        &mut self,
+        r: &Spanned<SockRef>,
+        data: &Spanned<Expr>,
+        flags: &[SendFlag],
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.used(h);
         let bytes = self.data(data)?;
@@ -499,7 +602,10 @@ impl Session {
         }
         let mut msg = format!("sent {}", plural(n, "byte", "bytes"));
         if n < bytes.len() {
-            msg.push_str(&format!(" of {} (the rest did not fit in the send buffer)", bytes.len()));
+            msg.push_str(&format!(
+                " of {} (the rest did not fit in the send buffer)",
+                bytes.len()
+            ));
         }
         if flags.contains(&SendFlag::Oob) {
             msg.push_str(" as urgent (OOB) data");
@@ -508,7 +614,12 @@ impl Session {
         Ok(Ret::said(Value::Int(n as i64)))
     }
 
-    pub(super) fn sendall(&mut self, r: &Spanned<SockRef>, data: &Spanned<Expr>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn sendall(
+        &mut self,
+        r: &Spanned<SockRef>,
+        data: &Spanned<Expr>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.used(h);
         let bytes = self.data(data)?;
@@ -530,10 +641,16 @@ impl Session {
             Some(s) => {
                 let n = self.int(s)?;
                 if n < 0 {
-                    return Err(ExecError::new("ValueError", "negative buffersize in recv").at(s.span));
+                    return Err(
+                        ExecError::new("ValueError", "negative buffersize in recv").at(s.span)
+                    );
                 }
                 if n as usize > super::eval::MAX_DATA {
-                    return Err(ExecError::new("ValueError", "a buffer over 256 MiB is more than this shell receives at once").at(s.span));
+                    return Err(ExecError::new(
+                        "ValueError",
+                        "a buffer over 256 MiB is more than this shell receives at once",
+                    )
+                    .at(s.span));
                 }
                 n
             }
@@ -575,43 +692,75 @@ impl Session {
         let q = table::recv_queue(e.fd()).unwrap_or(0);
         if q > 0 {
             let what = if e.kind == SockKind::Dgram {
-                format!("a datagram of {} was already queued", plural(q as usize, "byte", "bytes"))
+                format!(
+                    "a datagram of {} was already queued",
+                    plural(q as usize, "byte", "bytes")
+                )
             } else {
-                format!("{} already queued", plural(q as usize, "byte was", "bytes were"))
+                format!(
+                    "{} already queued",
+                    plural(q as usize, "byte was", "bytes were")
+                )
             };
             out.emit(Item::NoWait(what));
         } else if e.kind == SockKind::Stream && table::poll_now(e.fd()) & libc::POLLIN != 0 {
-            out.emit(Item::NoWait("nothing queued, but the peer has closed: no need to wait".into()));
+            out.emit(Item::NoWait(
+                "nothing queued, but the peer has closed: no need to wait".into(),
+            ));
         }
         q
     }
 
-    fn after_recv(&self, h: SockHandle, got: usize, real: usize, size: usize, peek: bool, out: &mut dyn Sink) {
-        let Some(e) = self.table.get(h) else { return };
+    /// Notes shown after the received value.
+    fn after_recv(
+        &self,
+        h: SockHandle,
+        got: usize,
+        real: usize,
+        size: usize,
+        peek: bool,
+    ) -> Vec<Item> {
+        let mut out = Vec::new();
+        let Some(e) = self.table.get(h) else {
+            return out;
+        };
         if e.kind == SockKind::Stream && got == 0 && size > 0 {
-            out.emit(Item::Note(
+            out.push(Item::Note(
                 "b'' is end of stream: the peer closed (or shut down) its sending side; every recv from now on returns b''".into(),
             ));
-            return;
+            return out;
         }
         if e.kind == SockKind::Dgram && real > got {
-            out.emit(Item::Warn(format!(
+            out.push(Item::Warn(format!(
                 "datagram of {real} bytes truncated to {got}: {} lost (UDP delivers a datagram whole or cut, never in parts)",
                 plural(real - got, "byte", "bytes")
             )));
         }
         if peek {
-            out.emit(Item::Note("peeked: these bytes are still queued; the next recv returns them again".into()));
-            return;
+            out.push(Item::Note(
+                "peeked: these bytes are still queued; the next recv returns them again".into(),
+            ));
+            return out;
         }
-        if e.kind == SockKind::Stream {
-            if let Some(rem) = table::recv_queue(e.fd()).filter(|&n| n > 0) {
-                out.emit(Item::Note(format!("{} still queued", plural(rem as usize, "more byte", "more bytes"))));
-            }
+        if e.kind == SockKind::Stream
+            && let Some(rem) = table::recv_queue(e.fd()).filter(|&n| n > 0)
+        {
+            out.push(Item::Note(format!(
+                "{} still queued",
+                plural(rem as usize, "more byte", "more bytes")
+            )));
         }
+        out
     }
 
-    pub(super) fn recv(&mut self, r: &Spanned<SockRef>, size: Option<&Spanned<Expr>>, flags: &[RecvFlag], view: Option<View>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn recv(
+        &mut self,
+        r: &Spanned<SockRef>,
+        size: Option<&Spanned<Expr>>,
+        flags: &[RecvFlag],
+        view: Option<View>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.used(h);
         let size = self.recv_size(size)?;
@@ -630,7 +779,8 @@ impl Session {
             f &= !libc::MSG_DONTWAIT;
         }
         Self::queued_before(e, out);
-        let nonblock_hint = "nothing is queued and the socket is non-blocking (with settimeout it would wait)";
+        let nonblock_hint =
+            "nothing is queued and the socket is non-blocking (with settimeout it would wait)";
         let mut total: Vec<u8> = Vec::new();
         let mut real = 0;
         let mut waited_total: Option<Duration> = None;
@@ -640,16 +790,25 @@ impl Session {
                 let e = self.entry_h(h)?;
                 match recv_buf(&e.sock, want, f | libc::MSG_DONTWAIT) {
                     Ok(v) => (v, None),
-                    Err(err) if would_block(&err) => return Err(ExecError::os(libc::EAGAIN).hint(nonblock_hint)),
+                    Err(err) if would_block(&err) => {
+                        return Err(ExecError::os(libc::EAGAIN).hint(nonblock_hint));
+                    }
                     Err(err) => return Err(err.into()),
                 }
             } else {
                 self.wait_call(
                     h,
-                    libc::POLLIN | if f & libc::MSG_OOB != 0 { libc::POLLPRI } else { 0 },
-                    false,
+                    Wait {
+                        events: libc::POLLIN
+                            | if f & libc::MSG_OOB != 0 {
+                                libc::POLLPRI
+                            } else {
+                                0
+                            },
+                        send: false,
+                        nonblock_hint,
+                    },
                     |e| Self::recv_waiting(e, false),
-                    nonblock_hint,
                     out,
                     |s| recv_buf(s, want, f),
                 )?
@@ -668,15 +827,23 @@ impl Session {
         if let Some(w) = waited_total {
             out.emit(Item::Waited(w));
         }
-        self.after_recv(h, total.len(), real, size, f & libc::MSG_PEEK != 0, out);
+        let after = self.after_recv(h, total.len(), real, size, f & libc::MSG_PEEK != 0);
         Ok(Ret {
             values: vec![Value::Bytes(total)],
             view: view.unwrap_or(self.settings.display),
             said: false,
+            after,
         })
     }
 
-    pub(super) fn sendto(&mut self, r: &Spanned<SockRef>, data: &Spanned<Expr>, addr: &AddrExpr, flags: &[SendFlag], out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn sendto(
+        &mut self,
+        r: &Spanned<SockRef>,
+        data: &Spanned<Expr>,
+        addr: &AddrExpr,
+        flags: &[SendFlag],
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.used(h);
         let bytes = self.data(data)?;
@@ -684,21 +851,32 @@ impl Session {
         let target = self.address(addr, e.family, true)?;
         self.note_str_encoding(data, out);
         let f = Self::send_flags(flags);
-        let (n, waited) = self.wait_call(
-            h,
-            libc::POLLOUT,
-            true,
-            |e| Item::Waiting {
-                call: format!("sendto(fd {})", e.fd()),
-                what: "buffer space".into(),
-                queue: format!("send queue {} bytes", table::send_queue(e.fd()).unwrap_or(0)),
-            },
-            "the send buffer is full and the socket is non-blocking",
-            out,
-            |s| s.send_to_with_flags(&bytes, &target, f),
-        ).map_err(|x| {
-            if x.is_errno(libc::EMSGSIZE) { x.at(data.span) } else { x }
-        })?;
+        let (n, waited) = self
+            .wait_call(
+                h,
+                Wait {
+                    events: libc::POLLOUT,
+                    send: true,
+                    nonblock_hint: "the send buffer is full and the socket is non-blocking",
+                },
+                |e| Item::Waiting {
+                    call: format!("sendto(fd {})", e.fd()),
+                    what: "buffer space".into(),
+                    queue: format!(
+                        "send queue {} bytes",
+                        table::send_queue(e.fd()).unwrap_or(0)
+                    ),
+                },
+                out,
+                |s| s.send_to_with_flags(&bytes, &target, f),
+            )
+            .map_err(|x| {
+                if x.is_errno(libc::EMSGSIZE) {
+                    x.at(data.span)
+                } else {
+                    x
+                }
+            })?;
         if let Some(w) = waited {
             out.emit(Item::Waited(w));
         }
@@ -710,7 +888,14 @@ impl Session {
         Ok(Ret::said(Value::Int(n as i64)))
     }
 
-    pub(super) fn recvfrom(&mut self, r: &Spanned<SockRef>, size: Option<&Spanned<Expr>>, flags: &[RecvFlag], view: Option<View>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn recvfrom(
+        &mut self,
+        r: &Spanned<SockRef>,
+        size: Option<&Spanned<Expr>>,
+        flags: &[RecvFlag],
+        view: Option<View>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.used(h);
         let size = self.recv_size(size)?;
@@ -721,32 +906,41 @@ impl Session {
             f |= libc::MSG_TRUNC;
         }
         if e.sock.is_listener().unwrap_or(false) {
-            return Err(ExecError::os(libc::ENOTCONN).hint("a listening socket only accepts").at(r.span));
+            return Err(ExecError::os(libc::ENOTCONN)
+                .hint("a listening socket only accepts")
+                .at(r.span));
         }
         Self::queued_before(e, out);
         let ((buf, n, from), waited) = self.wait_call(
             h,
-            libc::POLLIN,
-            false,
+            Wait {
+                events: libc::POLLIN,
+                send: false,
+                nonblock_hint: "nothing is queued and the socket is non-blocking",
+            },
             |e| Self::recv_waiting(e, true),
-            "nothing is queued and the socket is non-blocking",
             out,
             |s| recv_from_buf(s, size, f & !libc::MSG_DONTWAIT),
         )?;
         if let Some(w) = waited {
             out.emit(Item::Waited(w));
         }
-        self.after_recv(h, buf.len(), n, size, f & libc::MSG_PEEK != 0, out);
+        let after = self.after_recv(h, buf.len(), n, size, f & libc::MSG_PEEK != 0);
         // Python gives None as the address of a TCP recvfrom.
         let addr = if dgram { addr_value(from) } else { Value::None };
         Ok(Ret {
             values: vec![Value::Bytes(buf), addr],
             view: view.unwrap_or(self.settings.display),
             said: false,
+            after,
         })
     }
 
-    pub(super) fn close(&mut self, r: &Spanned<SockRef>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn close(
+        &mut self,
+        r: &Spanned<SockRef>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         let e = self.entry_h(h)?;
         let before = table::tcp_state(e);
@@ -760,7 +954,10 @@ impl Session {
         let entry = self.table.remove(h);
         let path = entry.as_ref().and_then(|e| e.bound_path.clone());
         drop(entry);
-        out.emit(Item::Done(format!("closed {label} (fd {} is free again)", h.fd)));
+        out.emit(Item::Done(format!(
+            "closed {label} (fd {} is free again)",
+            h.fd
+        )));
         match before {
             Some("ESTABLISHED") if unread > 0 => out.emit(Item::Warn(format!(
                 "{} unread: closing with data unread sends RST, not FIN; the peer gets ConnectionResetError",
@@ -778,18 +975,23 @@ impl Session {
             ))),
             _ => {}
         }
-        if let Some(p) = path {
-            if p.exists() {
-                out.emit(Item::Note(format!(
-                    "the socket file {} is still on disk; binding it again needs it removed",
-                    p.display()
-                )));
-            }
+        if let Some(p) = path
+            && p.exists()
+        {
+            out.emit(Item::Note(format!(
+                "the socket file {} is still on disk; binding it again needs it removed",
+                p.display()
+            )));
         }
         Ok(Ret::none())
     }
 
-    pub(super) fn shutdown(&mut self, r: &Spanned<SockRef>, how: How, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn shutdown(
+        &mut self,
+        r: &Spanned<SockRef>,
+        how: How,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.used(h);
         let e = self.entry_h(h)?;
@@ -807,7 +1009,9 @@ impl Session {
         })?;
         let what = match how {
             How::Read => "shut down reading: recv now returns b'' (the peer is not told)",
-            How::Write => "shut down writing: FIN sent; the peer's recv returns b'' while it can still send to us",
+            How::Write => {
+                "shut down writing: FIN sent; the peer's recv returns b'' while it can still send to us"
+            }
             How::Both => "shut down both directions: FIN sent and recv returns b''",
         };
         out.emit(Item::Done(format!("{}: {what}", e.label())));
@@ -817,7 +1021,12 @@ impl Session {
         Ok(Ret::none())
     }
 
-    pub(super) fn setblocking(&mut self, r: &Spanned<SockRef>, flag: &Spanned<Expr>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn setblocking(
+        &mut self,
+        r: &Spanned<SockRef>,
+        flag: &Spanned<Expr>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.used(h);
         let b = self.boolean(flag)?;
@@ -825,15 +1034,22 @@ impl Session {
         self.set_mode(h, mode, out)
     }
 
-    pub(super) fn settimeout(&mut self, r: &Spanned<SockRef>, secs: &Spanned<Expr>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn settimeout(
+        &mut self,
+        r: &Spanned<SockRef>,
+        secs: &Spanned<Expr>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.used(h);
         let mode = match self.float_or_none(secs)? {
             None => Mode::Blocking,
             Some(s) if s < 0.0 => {
-                return Err(ExecError::new("ValueError", "Timeout value out of range").at(secs.span));
+                return Err(
+                    ExecError::new("ValueError", "Timeout value out of range").at(secs.span)
+                );
             }
-            Some(s) if s == 0.0 => Mode::NonBlocking,
+            Some(0.0) => Mode::NonBlocking,
             Some(s) => Mode::Timeout(Duration::try_from_secs_f64(s).map_err(|_| {
                 ExecError::new("OverflowError", "timeout doesn't fit into C timeval").at(secs.span)
             })?),
@@ -841,12 +1057,24 @@ impl Session {
         self.set_mode(h, mode, out)
     }
 
-    fn set_mode(&mut self, h: SockHandle, mode: Mode, out: &mut dyn Sink) -> Result<Ret, ExecError> {
-        let e = self.table.get_mut(h).ok_or_else(|| ExecError::os(libc::EBADF))?;
+    fn set_mode(
+        &mut self,
+        h: SockHandle,
+        mode: Mode,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let e = self
+            .table
+            .get_mut(h)
+            .ok_or_else(|| ExecError::os(libc::EBADF))?;
         e.mode = mode;
         let what = match mode {
-            Mode::Blocking => "blocking: calls wait as long as it takes (Ctrl-C interrupts)".to_string(),
-            Mode::NonBlocking => "non-blocking: a call that would wait raises BlockingIOError at once".to_string(),
+            Mode::Blocking => {
+                "blocking: calls wait as long as it takes (Ctrl-C interrupts)".to_string()
+            }
+            Mode::NonBlocking => {
+                "non-blocking: a call that would wait raises BlockingIOError at once".to_string()
+            }
             Mode::Timeout(d) => format!(
                 "timeout {}s: a call waits at most that long, then raises TimeoutError",
                 table::trim_float(d.as_secs_f64())
@@ -883,7 +1111,10 @@ impl Session {
         let a = e.sock.peer_addr().map_err(|err| {
             let mut x = ExecError::from(err).at(r.span);
             if x.is_errno(libc::ENOTCONN) {
-                x.hint = Some("this socket has no peer: it is not connected (a listener never has one)".into());
+                x.hint = Some(
+                    "this socket has no peer: it is not connected (a listener never has one)"
+                        .into(),
+                );
             }
             x
         })?;
@@ -915,5 +1146,8 @@ pub(crate) fn accept_queue(e: &Entry) -> Option<(u32, u32)> {
 }
 
 fn local_text(e: &Entry) -> String {
-    e.sock.local_addr().map(|a| addr_short(&a)).unwrap_or_else(|_| "?".into())
+    e.sock
+        .local_addr()
+        .map(|a| addr_short(&a))
+        .unwrap_or_else(|_| "?".into())
 }

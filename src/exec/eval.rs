@@ -60,7 +60,9 @@ impl Session {
                 if unit.saturating_mul(n) > MAX_DATA {
                     return Err(ExecError::new(
                         "MemoryError",
-                        format!("{unit} x {n} bytes is more than this shell builds at once (256 MiB)"),
+                        format!(
+                            "{unit} x {n} bytes is more than this shell builds at once (256 MiB)"
+                        ),
                     )
                     .at(n_span));
                 }
@@ -71,7 +73,10 @@ impl Session {
                 }
             }
             Expr::Concat(parts) => {
-                let vals: Vec<Value> = parts.iter().map(|p| self.eval(p)).collect::<Result<_, _>>()?;
+                let vals: Vec<Value> = parts
+                    .iter()
+                    .map(|p| self.eval(p))
+                    .collect::<Result<_, _>>()?;
                 if vals.iter().all(|v| matches!(v, Value::Str(_))) {
                     let mut s = String::new();
                     for v in vals {
@@ -127,7 +132,8 @@ impl Session {
         } else if let Some(c) = cmd {
             err = err.hint(format!("did you mean the command `{c}`?"));
         } else {
-            err = err.hint("to use text, quote it: \"text\"; `vars` lists the names you have bound");
+            err =
+                err.hint("to use text, quote it: \"text\"; `vars` lists the names you have bound");
         }
         err
     }
@@ -139,7 +145,10 @@ impl Session {
             Value::Str(s) => Ok(s.into_bytes()),
             other => Err(ExecError::new(
                 "TypeError",
-                format!("a bytes-like object is required, not '{}'", other.type_name()),
+                format!(
+                    "a bytes-like object is required, not '{}'",
+                    other.type_name()
+                ),
             )
             .at(e.span)),
         }
@@ -154,7 +163,8 @@ impl Session {
         if !self.told_str_encoding && self.is_text(e) {
             self.told_str_encoding = true;
             out.emit(super::Item::Note(
-                "text is sent as its UTF-8 bytes; in Python write b\"...\" or \"...\".encode()".into(),
+                "text is sent as its UTF-8 bytes; in Python write b\"...\" or \"...\".encode()"
+                    .into(),
             ));
         }
     }
@@ -221,7 +231,8 @@ impl Session {
     pub(crate) fn sock(&self, r: &Spanned<SockRef>) -> Result<SockHandle, ExecError> {
         let h = match &r.node {
             SockRef::Last => self.table.last.ok_or_else(|| {
-                ExecError::usage("`.` means the last socket used, and no socket has been used yet").at(r.span)
+                ExecError::usage("`.` means the last socket used, and no socket has been used yet")
+                    .at(r.span)
             })?,
             SockRef::Fd(fd) => match self.table.by_fd(*fd) {
                 Some(e) => e.handle,
@@ -248,7 +259,9 @@ impl Session {
                         .iter()
                         .filter(|(_, v)| matches!(v, Value::Socket(_)))
                         .map(|(k, _)| k.as_str());
-                    let mut err = ExecError::new("NameError", format!("name '{name}' is not defined")).at(r.span);
+                    let mut err =
+                        ExecError::new("NameError", format!("name '{name}' is not defined"))
+                            .at(r.span);
                     err.hint = Some(match spec::nearest(name, socks) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => "create one first: s = socket tcp (`sockets` lists them)".into(),
@@ -276,7 +289,12 @@ impl Session {
     }
 
     /// An address for a socket of `family`.
-    pub(crate) fn address(&self, a: &AddrExpr, family: Family, for_connect: bool) -> Result<SockAddr, ExecError> {
+    pub(crate) fn address(
+        &self,
+        a: &AddrExpr,
+        family: Family,
+        for_connect: bool,
+    ) -> Result<SockAddr, ExecError> {
         match a {
             AddrExpr::HostPort { host, port } => {
                 if family == Family::Unix {
@@ -298,7 +316,9 @@ impl Session {
                 if family != Family::Unix {
                     return Err(ExecError::new(
                         "TypeError",
-                        format!("an {family} address is host and port (e.g. 127.0.0.1 9900), not a path"),
+                        format!(
+                            "an {family} address is host and port (e.g. 127.0.0.1 9900), not a path"
+                        ),
                     )
                     .at(p.span));
                 }
@@ -306,7 +326,11 @@ impl Session {
             }
             AddrExpr::Abstract(n) => {
                 if family != Family::Unix {
-                    return Err(ExecError::new("TypeError", "@name addresses are for AF_UNIX sockets").at(n.span));
+                    return Err(ExecError::new(
+                        "TypeError",
+                        "@name addresses are for AF_UNIX sockets",
+                    )
+                    .at(n.span));
                 }
                 let mut b = vec![0u8];
                 b.extend_from_slice(n.node.as_bytes());
@@ -316,14 +340,24 @@ impl Session {
         }
     }
 
-    fn word_address(&self, w: &Spanned<String>, family: Family, for_connect: bool) -> Result<SockAddr, ExecError> {
+    fn word_address(
+        &self,
+        w: &Spanned<String>,
+        family: Family,
+        for_connect: bool,
+    ) -> Result<SockAddr, ExecError> {
         match self.vars.get(&w.node) {
             Some(Value::Addr(a)) => return Ok(a.clone()),
             Some(Value::Socket(h)) => {
                 let Some(e) = self.table.get(*h) else {
-                    return Err(ExecError::os(libc::EBADF).at(w.span).hint(format!("`{}` is closed", w.node)));
+                    return Err(ExecError::os(libc::EBADF)
+                        .at(w.span)
+                        .hint(format!("`{}` is closed", w.node)));
                 };
-                let local = e.sock.local_addr().map_err(|er| ExecError::from(er).at(w.span))?;
+                let local = e
+                    .sock
+                    .local_addr()
+                    .map_err(|er| ExecError::from(er).at(w.span))?;
                 if !crate::table::is_bound(&local) {
                     return Err(ExecError::usage(format!(
                         "`{}` has no address yet: bind it (or listen) first",
@@ -342,7 +376,9 @@ impl Session {
                     _ => local,
                 });
             }
-            Some(Value::Str(s)) if family == Family::Unix => return unix_addr(s).map_err(|e| e.at(w.span)),
+            Some(Value::Str(s)) if family == Family::Unix => {
+                return unix_addr(s).map_err(|e| e.at(w.span));
+            }
             Some(Value::Tuple(items)) if items.len() >= 2 => {
                 if let (Value::Str(h), Value::Int(p)) = (&items[0], &items[1]) {
                     let port = u16::try_from(*p).map_err(|_| port_range().at(w.span))?;
@@ -375,8 +411,9 @@ impl Session {
 
     fn port(&self, e: &Spanned<Expr>) -> Result<u16, ExecError> {
         if let Expr::Word(name) = &e.node {
-            return super::names::service_port(name, None)
-                .ok_or_else(|| ExecError::new("OSError", format!("service/proto not found: '{name}'")).at(e.span));
+            return super::names::service_port(name, None).ok_or_else(|| {
+                ExecError::new("OSError", format!("service/proto not found: '{name}'")).at(e.span)
+            });
         }
         let n = self.int(e)?;
         u16::try_from(n).map_err(|_| port_range().at(e.span))
@@ -438,6 +475,7 @@ fn unix_addr(path: &str) -> Result<SockAddr, ExecError> {
 fn unix_addr_bytes(b: &[u8]) -> Result<SockAddr, ExecError> {
     use std::os::unix::ffi::OsStrExt;
     SockAddr::unix(std::ffi::OsStr::from_bytes(b)).map_err(|_| {
-        ExecError::new("OSError", "AF_UNIX path too long").hint("a UNIX socket path has at most 107 bytes")
+        ExecError::new("OSError", "AF_UNIX path too long")
+            .hint("a UNIX socket path has at most 107 bytes")
     })
 }

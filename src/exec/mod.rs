@@ -51,6 +51,9 @@ pub struct Row {
 }
 
 /// What a statement reports, in order.
+// Items live for one line of output; boxing the large value variant would
+// only add noise.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     /// Before a call that will wait: the call, what it waits for, and the
@@ -146,6 +149,8 @@ pub(crate) struct Ret {
     /// The command's own report already says the value (`sent 7 bytes`):
     /// show it only when it is bound to a name.
     said: bool,
+    /// Notes to show after the values (`6 more bytes still queued`).
+    after: Vec<Item>,
 }
 
 impl Ret {
@@ -154,6 +159,7 @@ impl Ret {
             values: vec![Value::None],
             view: View::Repr,
             said: false,
+            after: Vec::new(),
         }
     }
     fn one(v: Value) -> Ret {
@@ -161,6 +167,7 @@ impl Ret {
             values: vec![v],
             view: View::Repr,
             said: false,
+            after: Vec::new(),
         }
     }
     fn two(a: Value, b: Value) -> Ret {
@@ -168,6 +175,7 @@ impl Ret {
             values: vec![a, b],
             view: View::Repr,
             said: false,
+            after: Vec::new(),
         }
     }
     fn said(v: Value) -> Ret {
@@ -175,6 +183,7 @@ impl Ret {
             values: vec![v],
             view: View::Repr,
             said: true,
+            after: Vec::new(),
         }
     }
 }
@@ -236,7 +245,26 @@ impl Session {
     }
 
     fn bind_and_show(&mut self, stmt: &Statement, ret: Ret, out: &mut dyn Sink) {
-        let Ret { values, view, said } = ret;
+        let Ret {
+            values,
+            view,
+            said,
+            after,
+        } = ret;
+        self.show_values(stmt, values, view, said, out);
+        for it in after {
+            out.emit(it);
+        }
+    }
+
+    fn show_values(
+        &mut self,
+        stmt: &Statement,
+        values: Vec<Value>,
+        view: View,
+        said: bool,
+        out: &mut dyn Sink,
+    ) {
         if stmt.targets.is_empty() {
             if said {
                 return;
@@ -349,7 +377,11 @@ impl Session {
                 option,
                 values,
             } => self.setsockopt(sock, level.as_ref(), option, values, out),
-            C::GetSockOpt { sock, level, option } => self.getsockopt(sock, level.as_ref(), option, out),
+            C::GetSockOpt {
+                sock,
+                level,
+                option,
+            } => self.getsockopt(sock, level.as_ref(), option, out),
             C::GetSockName { sock } => self.getsockname(sock),
             C::GetPeerName { sock } => self.getpeername(sock),
             C::Fileno { sock } => {
@@ -370,9 +402,15 @@ impl Session {
             C::Sockets => self.sockets(out),
             C::Info { sock } => self.info(sock, out),
             C::GetHostName => names::gethostname(),
-            C::GetHostByName { host } => names::gethostbyname(&self.text(host)?).map_err(|e| e.at(host.span)),
-            C::GetHostByNameEx { host } => names::gethostbyname_ex(&self.text(host)?).map_err(|e| e.at(host.span)),
-            C::GetHostByAddr { host } => names::gethostbyaddr(&self.text(host)?).map_err(|e| e.at(host.span)),
+            C::GetHostByName { host } => {
+                names::gethostbyname(&self.text(host)?).map_err(|e| e.at(host.span))
+            }
+            C::GetHostByNameEx { host } => {
+                names::gethostbyname_ex(&self.text(host)?).map_err(|e| e.at(host.span))
+            }
+            C::GetHostByAddr { host } => {
+                names::gethostbyaddr(&self.text(host)?).map_err(|e| e.at(host.span))
+            }
             C::GetAddrInfo {
                 host,
                 port,
@@ -393,10 +431,18 @@ impl Session {
                 };
                 names::getfqdn(h.as_deref())
             }
-            C::InetAton { text } => names::inet_aton(&self.text(text)?).map_err(|e| e.at(text.span)),
-            C::InetNtoa { data } => names::inet_ntoa(&self.data(data)?).map_err(|e| e.at(data.span)),
-            C::InetPton { family, text } => names::inet_pton(*family, &self.text(text)?).map_err(|e| e.at(text.span)),
-            C::InetNtop { family, data } => names::inet_ntop(*family, &self.data(data)?).map_err(|e| e.at(data.span)),
+            C::InetAton { text } => {
+                names::inet_aton(&self.text(text)?).map_err(|e| e.at(text.span))
+            }
+            C::InetNtoa { data } => {
+                names::inet_ntoa(&self.data(data)?).map_err(|e| e.at(data.span))
+            }
+            C::InetPton { family, text } => {
+                names::inet_pton(*family, &self.text(text)?).map_err(|e| e.at(text.span))
+            }
+            C::InetNtop { family, data } => {
+                names::inet_ntop(*family, &self.data(data)?).map_err(|e| e.at(data.span))
+            }
             C::GetServByName { name, proto } => {
                 let p = match proto {
                     Some(p) => Some(self.text(p)?),
@@ -411,7 +457,9 @@ impl Session {
                 };
                 names::getservbyport(self.int(port)?, p.as_deref()).map_err(|e| e.at(port.span))
             }
-            C::ByteOrder { op, value } => names::byte_order(*op, self.int(value)?).map_err(|e| e.at(value.span)),
+            C::ByteOrder { op, value } => {
+                names::byte_order(*op, self.int(value)?).map_err(|e| e.at(value.span))
+            }
             C::Help { topic } => self.help(topic.as_ref(), out),
             C::Echo { values } => self.echo(values, out),
             C::Sleep { seconds } => self.sleep(seconds),
@@ -429,7 +477,6 @@ impl Session {
     pub fn close_all(&mut self) {
         self.table.clear();
     }
-
 }
 
 /// How many values a command gives to `a, b = ...`.

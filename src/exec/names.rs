@@ -29,14 +29,28 @@ fn gai_error(code: i32) -> ExecError {
 }
 
 /// getaddrinfo(3).
-pub fn lookup(host: &str, port: Option<&str>, family: i32, socktype: i32) -> Result<Vec<AddrInfo>, ExecError> {
+pub fn lookup(
+    host: &str,
+    port: Option<&str>,
+    family: i32,
+    socktype: i32,
+) -> Result<Vec<AddrInfo>, ExecError> {
     lookup_flags(host, port, family, socktype, 0)
 }
 
-fn lookup_flags(host: &str, port: Option<&str>, family: i32, socktype: i32, flags: i32) -> Result<Vec<AddrInfo>, ExecError> {
-    let c_host = CString::new(host).map_err(|_| ExecError::new("ValueError", "embedded null character"))?;
+fn lookup_flags(
+    host: &str,
+    port: Option<&str>,
+    family: i32,
+    socktype: i32,
+    flags: i32,
+) -> Result<Vec<AddrInfo>, ExecError> {
+    let c_host =
+        CString::new(host).map_err(|_| ExecError::new("ValueError", "embedded null character"))?;
     let c_port = match port {
-        Some(p) => Some(CString::new(p).map_err(|_| ExecError::new("ValueError", "embedded null character"))?),
+        Some(p) => Some(
+            CString::new(p).map_err(|_| ExecError::new("ValueError", "embedded null character"))?,
+        ),
         None => None,
     };
     // SAFETY: hints is zeroed plain data; res is filled by getaddrinfo and
@@ -72,8 +86,11 @@ fn lookup_flags(host: &str, port: Option<&str>, family: i32, socktype: i32, flag
         .ok()
         .and_then(|(_, a)| a.as_socket());
         if let Some(addr) = addr {
-            let canonname = (!ai.ai_canonname.is_null())
-                .then(|| unsafe { CStr::from_ptr(ai.ai_canonname) }.to_string_lossy().into_owned());
+            let canonname = (!ai.ai_canonname.is_null()).then(|| {
+                unsafe { CStr::from_ptr(ai.ai_canonname) }
+                    .to_string_lossy()
+                    .into_owned()
+            });
             out.push(AddrInfo {
                 family: ai.ai_family,
                 socktype: ai.ai_socktype,
@@ -121,7 +138,13 @@ pub fn gethostbyname(host: &str) -> Result<Ret, ExecError> {
 
 /// (canonical name, aliases, IPv4 addresses).
 pub fn gethostbyname_ex(host: &str) -> Result<Ret, ExecError> {
-    let addrs = lookup_flags(host, None, libc::AF_INET, libc::SOCK_STREAM, libc::AI_CANONNAME)?;
+    let addrs = lookup_flags(
+        host,
+        None,
+        libc::AF_INET,
+        libc::SOCK_STREAM,
+        libc::AI_CANONNAME,
+    )?;
     let name = addrs
         .iter()
         .find_map(|a| a.canonname.clone())
@@ -133,7 +156,11 @@ pub fn gethostbyname_ex(host: &str) -> Result<Ret, ExecError> {
             ips.push(s);
         }
     }
-    Ok(Ret::one(Value::Tuple(vec![Value::Str(name), str_list(Vec::new()), str_list(ips)])))
+    Ok(Ret::one(Value::Tuple(vec![
+        Value::Str(name),
+        str_list(Vec::new()),
+        str_list(ips),
+    ])))
 }
 
 /// (name, aliases, addresses) for an address or a name (reverse lookup).
@@ -163,7 +190,9 @@ pub fn gethostbyaddr(host: &str) -> Result<Ret, ExecError> {
         return Err(ExecError::new("socket.herror", "[Errno 1] Unknown host")
             .hint("no name is recorded for this address (in /etc/hosts or reverse DNS)"));
     }
-    let n = unsafe { CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned();
+    let n = unsafe { CStr::from_ptr(name.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
     Ok(Ret::one(Value::Tuple(vec![
         Value::Str(n),
         str_list(Vec::new()),
@@ -178,13 +207,15 @@ pub fn getfqdn(host: Option<&str>) -> Result<Ret, ExecError> {
     };
     // Python: the first name of gethostbyaddr that contains a dot, else the
     // name itself.
-    let found = gethostbyaddr(&name).ok().and_then(|r| match r.values.into_iter().next() {
-        Some(Value::Tuple(items)) => match items.into_iter().next() {
-            Some(Value::Str(s)) if s.contains('.') => Some(s),
+    let found = gethostbyaddr(&name)
+        .ok()
+        .and_then(|r| match r.values.into_iter().next() {
+            Some(Value::Tuple(items)) => match items.into_iter().next() {
+                Some(Value::Str(s)) if s.contains('.') => Some(s),
+                _ => None,
+            },
             _ => None,
-        },
-        _ => None,
-    });
+        });
     Ok(Ret::one(Value::Str(found.unwrap_or(name))))
 }
 
@@ -205,7 +236,12 @@ fn kind_value(t: i32) -> Value {
 }
 
 /// [(family, type, proto, canonname, sockaddr)], as Python lists them.
-pub fn getaddrinfo(host: &str, port: Option<&str>, family: Option<Family>, kind: Option<SockKind>) -> Result<Ret, ExecError> {
+pub fn getaddrinfo(
+    host: &str,
+    port: Option<&str>,
+    family: Option<Family>,
+    kind: Option<SockKind>,
+) -> Result<Ret, ExecError> {
     let fam = match family {
         Some(Family::Inet) => libc::AF_INET,
         Some(Family::Inet6) => libc::AF_INET6,
@@ -280,15 +316,15 @@ pub fn inet_pton(family: Family, text: &str) -> Result<Ret, ExecError> {
 pub fn inet_ntop(family: Family, b: &[u8]) -> Result<Ret, ExecError> {
     match family {
         Family::Inet => {
-            let arr: [u8; 4] = b
-                .try_into()
-                .map_err(|_| ExecError::new("ValueError", "invalid length of packed IP address string"))?;
+            let arr: [u8; 4] = b.try_into().map_err(|_| {
+                ExecError::new("ValueError", "invalid length of packed IP address string")
+            })?;
             Ok(Ret::one(Value::Str(Ipv4Addr::from(arr).to_string())))
         }
         Family::Inet6 => {
-            let arr: [u8; 16] = b
-                .try_into()
-                .map_err(|_| ExecError::new("ValueError", "invalid length of packed IP address string"))?;
+            let arr: [u8; 16] = b.try_into().map_err(|_| {
+                ExecError::new("ValueError", "invalid length of packed IP address string")
+            })?;
             Ok(Ret::one(Value::Str(Ipv6Addr::from(arr).to_string())))
         }
         Family::Unix => Err(ExecError::os(libc::EAFNOSUPPORT)),
@@ -324,7 +360,8 @@ pub fn getservbyname(name: &str, proto: Option<&str>) -> Result<Ret, ExecError> 
 }
 
 pub fn getservbyport(port: i64, proto: Option<&str>) -> Result<Ret, ExecError> {
-    let p = u16::try_from(port).map_err(|_| ExecError::new("OverflowError", "getservbyport: port must be 0-65535."))?;
+    let p = u16::try_from(port)
+        .map_err(|_| ExecError::new("OverflowError", "getservbyport: port must be 0-65535."))?;
     let c_proto = proto.and_then(|p| CString::new(p).ok());
     // SAFETY: as in service_port.
     let s = unsafe {
@@ -336,7 +373,9 @@ pub fn getservbyport(port: i64, proto: Option<&str>) -> Result<Ret, ExecError> {
     if s.is_null() {
         return Err(ExecError::new("OSError", "port/proto not found"));
     }
-    let name = unsafe { CStr::from_ptr((*s).s_name) }.to_string_lossy().into_owned();
+    let name = unsafe { CStr::from_ptr((*s).s_name) }
+        .to_string_lossy()
+        .into_owned();
     Ok(Ret::one(Value::Str(name)))
 }
 
@@ -344,14 +383,25 @@ pub fn byte_order(op: ByteOrderOp, n: i64) -> Result<Ret, ExecError> {
     let v = match op {
         ByteOrderOp::Htons | ByteOrderOp::Ntohs => {
             let x = u16::try_from(n).map_err(|_| {
-                ExecError::new("OverflowError", "Python int too large to convert to C unsigned short")
+                ExecError::new(
+                    "OverflowError",
+                    "Python int too large to convert to C unsigned short",
+                )
             })?;
-            i64::from(if op == ByteOrderOp::Htons { x.to_be() } else { u16::from_be(x) })
+            i64::from(if op == ByteOrderOp::Htons {
+                x.to_be()
+            } else {
+                u16::from_be(x)
+            })
         }
         ByteOrderOp::Htonl | ByteOrderOp::Ntohl => {
             let x = u32::try_from(n)
                 .map_err(|_| ExecError::new("OverflowError", "int larger than 32 bits"))?;
-            i64::from(if op == ByteOrderOp::Htonl { x.to_be() } else { u32::from_be(x) })
+            i64::from(if op == ByteOrderOp::Htonl {
+                x.to_be()
+            } else {
+                u32::from_be(x)
+            })
         }
     };
     Ok(Ret::one(Value::Int(v)))
@@ -368,11 +418,23 @@ mod tests {
 
     #[test]
     fn the_course_examples() {
-        assert_eq!(one(inet_aton("192.168.1.2")), Value::Bytes(vec![0xc0, 0xa8, 1, 2]));
-        assert_eq!(one(inet_ntoa(&[0xc0, 0xa8, 1, 2])), Value::Str("192.168.1.2".into()));
-        assert_eq!(one(gethostbyname("localhost")), Value::Str("127.0.0.1".into()));
+        assert_eq!(
+            one(inet_aton("192.168.1.2")),
+            Value::Bytes(vec![0xc0, 0xa8, 1, 2])
+        );
+        assert_eq!(
+            one(inet_ntoa(&[0xc0, 0xa8, 1, 2])),
+            Value::Str("192.168.1.2".into())
+        );
+        assert_eq!(
+            one(gethostbyname("localhost")),
+            Value::Str("127.0.0.1".into())
+        );
         assert_eq!(one(byte_order(ByteOrderOp::Htons, 1)), Value::Int(256));
-        assert_eq!(one(inet_pton(Family::Inet6, "::1")).repr(), r"b'\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01'");
+        assert_eq!(
+            one(inet_pton(Family::Inet6, "::1")).repr(),
+            r"b'\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01'"
+        );
         assert!(inet_aton("300.1.1.1").is_err());
         assert!(inet_ntoa(b"abc").is_err());
     }

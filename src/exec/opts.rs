@@ -33,7 +33,8 @@ fn get_raw<T: Copy>(fd: RawFd, o: &OptSpec, init: T) -> Result<T, ExecError> {
     let mut v = init;
     let mut len = std::mem::size_of::<T>() as libc::socklen_t;
     // SAFETY: `v` is writable for `len` bytes.
-    let rc = unsafe { libc::getsockopt(fd, o.level, o.number, (&mut v as *mut T).cast(), &mut len) };
+    let rc =
+        unsafe { libc::getsockopt(fd, o.level, o.number, (&mut v as *mut T).cast(), &mut len) };
     if rc == 0 {
         Ok(v)
     } else {
@@ -48,38 +49,69 @@ pub fn read_option(fd: RawFd, o: &OptSpec) -> Result<Value, ExecError> {
             Value::Int(i64::from(get_raw::<libc::c_int>(fd, o, 0)?))
         }
         OptKind::Linger => {
-            let l = get_raw(fd, o, libc::linger { l_onoff: 0, l_linger: 0 })?;
-            Value::Tuple(vec![Value::Int(i64::from(l.l_onoff)), Value::Int(i64::from(l.l_linger))])
+            let l = get_raw(
+                fd,
+                o,
+                libc::linger {
+                    l_onoff: 0,
+                    l_linger: 0,
+                },
+            )?;
+            Value::Tuple(vec![
+                Value::Int(i64::from(l.l_onoff)),
+                Value::Int(i64::from(l.l_linger)),
+            ])
         }
         OptKind::Time => {
-            let t = get_raw(fd, o, libc::timeval { tv_sec: 0, tv_usec: 0 })?;
+            let t = get_raw(
+                fd,
+                o,
+                libc::timeval {
+                    tv_sec: 0,
+                    tv_usec: 0,
+                },
+            )?;
             Value::Float(t.tv_sec as f64 + t.tv_usec as f64 / 1e6)
         }
     })
 }
 
 impl Session {
-    fn resolve_option(&self, level: Option<&Spanned<String>>, option: &Spanned<String>) -> Result<&'static OptSpec, ExecError> {
+    fn resolve_option(
+        &self,
+        level: Option<&Spanned<String>>,
+        option: &Spanned<String>,
+    ) -> Result<&'static OptSpec, ExecError> {
         let Some(o) = spec::option(&option.node) else {
-            let mut x = ExecError::new("AttributeError", format!("module 'socket' has no attribute '{}'", option.node)).at(option.span);
-            x.hint = Some(match spec::nearest(&option.node, spec::OPTIONS.iter().map(|o| o.name)) {
-                Some(n) => format!("did you mean `{n}`?"),
-                None => "known options: help setsockopt".into(),
-            });
+            let mut x = ExecError::new(
+                "AttributeError",
+                format!("module 'socket' has no attribute '{}'", option.node),
+            )
+            .at(option.span);
+            x.hint = Some(
+                match spec::nearest(&option.node, spec::OPTIONS.iter().map(|o| o.name)) {
+                    Some(n) => format!("did you mean `{n}`?"),
+                    None => "known options: help setsockopt".into(),
+                },
+            );
             return Err(x);
         };
         if let Some(l) = level {
             match spec::level(&l.node) {
                 Some(n) if n == o.level => {}
                 Some(_) => {
-                    return Err(ExecError::os(libc::ENOPROTOOPT)
-                        .at(l.span)
-                        .hint(format!("{} is an option of level {}, not {}", o.name, o.level_name, l.node)));
+                    return Err(ExecError::os(libc::ENOPROTOOPT).at(l.span).hint(format!(
+                        "{} is an option of level {}, not {}",
+                        o.name, o.level_name, l.node
+                    )));
                 }
                 None => {
-                    return Err(ExecError::new("AttributeError", format!("module 'socket' has no attribute '{}'", l.node))
-                        .at(l.span)
-                        .hint("levels: SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP, IPPROTO_IPV6"));
+                    return Err(ExecError::new(
+                        "AttributeError",
+                        format!("module 'socket' has no attribute '{}'", l.node),
+                    )
+                    .at(l.span)
+                    .hint("levels: SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP, IPPROTO_IPV6"));
                 }
             }
         }
@@ -99,7 +131,9 @@ impl Session {
         let o = self.resolve_option(level, option)?;
         let fd = h.fd;
         let label = self.entry(r)?.label();
-        let first = values.first().ok_or_else(|| ExecError::usage(format!("setsockopt {} needs a value", o.name)))?;
+        let first = values
+            .first()
+            .ok_or_else(|| ExecError::usage(format!("setsockopt {} needs a value", o.name)))?;
         let extra = |k: usize| -> Result<(), ExecError> {
             match values.get(k) {
                 Some(v) => Err(ExecError::usage("too many values for this option").at(v.span)),
@@ -115,7 +149,10 @@ impl Session {
             OptKind::Int | OptKind::Bool => {
                 extra(1)?;
                 let n = self.int(first)?;
-                let n = libc::c_int::try_from(n).map_err(|_| ExecError::new("OverflowError", "signed integer is greater than maximum").at(first.span))?;
+                let n = libc::c_int::try_from(n).map_err(|_| {
+                    ExecError::new("OverflowError", "signed integer is greater than maximum")
+                        .at(first.span)
+                })?;
                 set_raw(fd, o, &n).map_err(|x| x.at(option.span))?;
             }
             OptKind::Linger => {
@@ -142,18 +179,24 @@ impl Session {
             }
         }
         let now = read_option(fd, o)?;
-        out.emit(Item::Done(format!("{}: {} = {}", label, o.name, now.repr())));
+        out.emit(Item::Done(format!(
+            "{}: {} = {}",
+            label,
+            o.name,
+            now.repr()
+        )));
         out.emit(Item::Note(o.doc.to_string()));
-        if matches!(o.name, "SO_RCVBUF" | "SO_SNDBUF") {
-            if let (Ok(asked), Value::Int(got)) = (self.int(first), &now) {
-                if asked != *got {
-                    out.emit(Item::Note(format!(
+        if matches!(o.name, "SO_RCVBUF" | "SO_SNDBUF")
+            && let (Ok(asked), Value::Int(got)) = (self.int(first), &now)
+            && asked != *got
+        {
+            out.emit(Item::Note(format!(
                         "you asked {asked}, the kernel keeps {got}: it doubles the size for its own bookkeeping and clamps it to the system's limits"
                     )));
-                }
-            }
         }
-        if o.name == "SO_LINGER" && matches!(&now, Value::Tuple(v) if v.first() == Some(&Value::Int(1)) && v.get(1) == Some(&Value::Int(0))) {
+        if o.name == "SO_LINGER"
+            && matches!(&now, Value::Tuple(v) if v.first() == Some(&Value::Int(1)) && v.get(1) == Some(&Value::Int(0)))
+        {
             out.emit(Item::Note("close on this socket now sends RST: the peer sees ConnectionResetError, and there is no TIME_WAIT".into()));
         }
         Ok(Ret::none())
@@ -171,7 +214,9 @@ impl Session {
         let o = self.resolve_option(level, option)?;
         let v = read_option(h.fd, o).map_err(|x| x.at(option.span))?;
         match (o.kind, &v) {
-            (OptKind::Error, Value::Int(0)) => out.emit(Item::Note("0: no error is pending".into())),
+            (OptKind::Error, Value::Int(0)) => {
+                out.emit(Item::Note("0: no error is pending".into()))
+            }
             (OptKind::Error, Value::Int(n)) => out.emit(Item::Note(format!(
                 "pending error {n} ({}): {}",
                 errno_name(*n as i32).unwrap_or("?"),

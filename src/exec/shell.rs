@@ -28,7 +28,11 @@ fn opt_bytes(n: Option<u32>) -> String {
 /// One row of the table, from what the kernel says now.
 pub fn row(e: &Entry) -> Row {
     let s = table::snapshot(e);
-    let local = s.local.as_ref().filter(|a| table::is_bound(a)).map_or("-".into(), addr_short);
+    let local = s
+        .local
+        .as_ref()
+        .filter(|a| table::is_bound(a))
+        .map_or("-".into(), addr_short);
     let peer = s.peer.as_ref().map_or("-".into(), addr_short);
     let (recv_q, send_q) = match s.accept_q {
         Some((q, max)) => (format!("{q}/{max}"), "-".into()),
@@ -40,7 +44,11 @@ pub fn row(e: &Entry) -> Row {
     ready.push(if s.exceptional { 'E' } else { '-' });
     Row {
         fd: e.fd(),
-        names: if e.names.is_empty() { "-".into() } else { e.names.join(",") },
+        names: if e.names.is_empty() {
+            "-".into()
+        } else {
+            e.names.join(",")
+        },
         proto: proto(e).into(),
         local,
         peer,
@@ -63,7 +71,11 @@ impl Session {
         Ok(Ret::none())
     }
 
-    pub(super) fn info(&mut self, r: &Spanned<SockRef>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn info(
+        &mut self,
+        r: &Spanned<SockRef>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.table.last = Some(h);
         let e = self.entry(r)?;
@@ -71,8 +83,18 @@ impl Session {
         let mut f: Vec<(String, String)> = Vec::new();
         let mut add = |k: &str, v: String| f.push((k.to_string(), v));
         add("fd", e.fd().to_string());
-        add("names", if e.names.is_empty() { "-".into() } else { e.names.join(", ") });
-        add("family, type", format!("{}, {} ({})", e.family, e.kind, proto(e)));
+        add(
+            "names",
+            if e.names.is_empty() {
+                "-".into()
+            } else {
+                e.names.join(", ")
+            },
+        );
+        add(
+            "family, type",
+            format!("{}, {} ({})", e.family, e.kind, proto(e)),
+        );
         add("mode", e.mode.label());
         match &e.origin {
             Origin::Created => {}
@@ -101,27 +123,49 @@ impl Session {
         if s.hangup {
             ready.push("peer closed");
         }
-        add("ready now", if ready.is_empty() { "nothing".into() } else { ready.join(", ") });
-        if let Some(t) = s.tcp {
-            if t.state != 10 {
-                add(
-                    "tcp_info",
-                    format!(
-                        "rtt {:.3} ms (var {:.3}), cwnd {} segments, mss {}/{}, retransmits {} (total {})",
-                        f64::from(t.rtt_us) / 1000.0,
-                        f64::from(t.rttvar_us) / 1000.0,
-                        t.snd_cwnd,
-                        t.snd_mss,
-                        t.rcv_mss,
-                        t.retransmits,
-                        t.total_retrans
-                    ),
-                );
-            }
+        add(
+            "ready now",
+            if ready.is_empty() {
+                "nothing".into()
+            } else {
+                ready.join(", ")
+            },
+        );
+        if let Some(t) = s.tcp
+            && t.state != 10
+        {
+            add(
+                "tcp_info",
+                format!(
+                    "rtt {:.3} ms (var {:.3}), cwnd {} segments, mss {}/{}, retransmits {} (total {})",
+                    f64::from(t.rtt_us) / 1000.0,
+                    f64::from(t.rttvar_us) / 1000.0,
+                    t.snd_cwnd,
+                    t.snd_mss,
+                    t.rcv_mss,
+                    t.retransmits,
+                    t.total_retrans
+                ),
+            );
         }
         let fd = e.fd();
-        for name in ["SO_RCVBUF", "SO_SNDBUF", "SO_REUSEADDR", "SO_REUSEPORT", "SO_KEEPALIVE", "SO_LINGER", "SO_BROADCAST", "SO_RCVTIMEO", "SO_SNDTIMEO", "TCP_NODELAY", "IPV6_V6ONLY", "SO_ERROR"] {
-            let Some(o) = spec::option(name) else { continue };
+        for name in [
+            "SO_RCVBUF",
+            "SO_SNDBUF",
+            "SO_REUSEADDR",
+            "SO_REUSEPORT",
+            "SO_KEEPALIVE",
+            "SO_LINGER",
+            "SO_BROADCAST",
+            "SO_RCVTIMEO",
+            "SO_SNDTIMEO",
+            "TCP_NODELAY",
+            "IPV6_V6ONLY",
+            "SO_ERROR",
+        ] {
+            let Some(o) = spec::option(name) else {
+                continue;
+            };
             let applies = match o.level {
                 l if l == libc::IPPROTO_TCP => e.is_tcp(),
                 l if l == libc::IPPROTO_IPV6 => e.family == Family::Inet6,
@@ -132,7 +176,13 @@ impl Session {
             }
             if let Ok(v) = super::opts::read_option(fd, o) {
                 let shown = match (o.kind, &v) {
-                    (OptKind::Bool, Value::Int(n)) => if *n != 0 { "1 (on)".into() } else { "0 (off)".into() },
+                    (OptKind::Bool, Value::Int(n)) => {
+                        if *n != 0 {
+                            "1 (on)".into()
+                        } else {
+                            "0 (off)".into()
+                        }
+                    }
                     _ => v.repr(),
                 };
                 add(o.name, shown);
@@ -143,7 +193,11 @@ impl Session {
         Ok(Ret::none())
     }
 
-    pub(super) fn help(&mut self, topic: Option<&Spanned<String>>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn help(
+        &mut self,
+        topic: Option<&Spanned<String>>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         match topic {
             None => out.emit(Item::Help(None)),
             Some(t) => match spec::lookup(&t.node) {
@@ -173,7 +227,11 @@ impl Session {
         Ok(Ret::none())
     }
 
-    pub(super) fn echo(&mut self, values: &[Spanned<Expr>], out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn echo(
+        &mut self,
+        values: &[Spanned<Expr>],
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let mut parts = Vec::new();
         for v in values {
             parts.push(self.eval(v)?.display());
@@ -185,13 +243,23 @@ impl Session {
     pub(super) fn sleep(&mut self, secs: &Spanned<Expr>) -> Result<Ret, ExecError> {
         let s = self.float_or_none(secs)?.unwrap_or(0.0);
         if !(0.0..=86_400.0).contains(&s) {
-            return Err(ExecError::new("ValueError", "sleep length must be between 0 and 86400 seconds").at(secs.span));
+            return Err(ExecError::new(
+                "ValueError",
+                "sleep length must be between 0 and 86400 seconds",
+            )
+            .at(secs.span));
         }
-        wait::sleep(Duration::from_secs_f64(s), &self.cancel()).map_err(|_| ExecError::interrupted())?;
+        wait::sleep(Duration::from_secs_f64(s), &self.cancel())
+            .map_err(|_| ExecError::interrupted())?;
         Ok(Ret::none())
     }
 
-    pub(super) fn set(&mut self, key: Option<&Spanned<String>>, value: Option<&Spanned<Expr>>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn set(
+        &mut self,
+        key: Option<&Spanned<String>>,
+        value: Option<&Spanned<Expr>>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let Some(key) = key else {
             let display = match self.settings.display {
                 View::Repr => "repr",
@@ -204,14 +272,20 @@ impl Session {
             ]));
             return Ok(Ret::none());
         };
-        let Some((name, allowed, _)) = spec::SETTINGS.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(&key.node)) else {
+        let Some((name, allowed, _)) = spec::SETTINGS
+            .iter()
+            .find(|(n, _, _)| n.eq_ignore_ascii_case(&key.node))
+        else {
             let mut x = ExecError::usage(format!("no setting `{}`", key.node)).at(key.span);
             let names: Vec<&str> = spec::SETTINGS.iter().map(|s| s.0).collect();
             x.hint = Some(format!("settings: {}", names.join(", ")));
             return Err(x);
         };
         let Some(value) = value else {
-            return Err(ExecError::usage(format!("set {name} needs a value: {}", allowed.join(", "))));
+            return Err(ExecError::usage(format!(
+                "set {name} needs a value: {}",
+                allowed.join(", ")
+            )));
         };
         let v = self.text(value)?.to_ascii_lowercase();
         if !allowed.is_empty() && !allowed.contains(&v.as_str()) {

@@ -30,7 +30,9 @@ pub enum ErrorKind {
         usage: String,
     },
     /// Words after the last argument a command takes.
-    TooManyArguments { usage: String },
+    TooManyArguments {
+        usage: String,
+    },
     UnterminatedString,
     BadEscape(String),
     /// `b"..."` holding a non-ASCII character, as Python refuses.
@@ -97,7 +99,10 @@ impl fmt::Display for ParseError {
             ErrorKind::BadHex(why) => write!(f, "bad hex bytes: {why}"),
             ErrorKind::BadNumber(why) => write!(f, "bad number: {why}"),
             ErrorKind::ReservedName(n) => {
-                write!(f, "`{n}` is a command; choose another name for the variable")
+                write!(
+                    f,
+                    "`{n}` is a command; choose another name for the variable"
+                )
             }
             ErrorKind::TooManyTargets => {
                 write!(f, "at most two names can be bound (`c, addr = accept s`)")

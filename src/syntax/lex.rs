@@ -171,7 +171,11 @@ pub fn string_lit(i: &str) -> Res<'_, Lit> {
                     .flatten();
                 let Some(v) = v else {
                     let len = 2 + hex.len();
-                    return failure(esc_at, len.min(esc_at.len()), ErrorKind::BadEscape(format!("\\x{hex}")));
+                    return failure(
+                        esc_at,
+                        len.min(esc_at.len()),
+                        ErrorKind::BadEscape(format!("\\x{hex}")),
+                    );
                 };
                 chars.next();
                 chars.next();
@@ -189,7 +193,11 @@ pub fn string_lit(i: &str) -> Res<'_, Lit> {
                     .then(|| u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32))
                     .flatten();
                 let Some(ch) = ch else {
-                    return failure(esc_at, (2 + hex.len()).min(esc_at.len()), ErrorKind::BadEscape(format!("\\u{hex}")));
+                    return failure(
+                        esc_at,
+                        (2 + hex.len()).min(esc_at.len()),
+                        ErrorKind::BadEscape(format!("\\u{hex}")),
+                    );
                 };
                 for _ in 0..4 {
                     chars.next();
@@ -198,7 +206,11 @@ pub fn string_lit(i: &str) -> Res<'_, Lit> {
                 out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
             }
             _ => {
-                return failure(esc_at, 1 + e.len_utf8(), ErrorKind::BadEscape(format!("\\{e}")));
+                return failure(
+                    esc_at,
+                    1 + e.len_utf8(),
+                    ErrorKind::BadEscape(format!("\\{e}")),
+                );
             }
         }
     }
@@ -213,7 +225,11 @@ fn hex_body<'a>(start: &'a str, body: &'a str, quote: char) -> Res<'a, Lit> {
         return failure(start, start.len(), ErrorKind::UnterminatedString);
     };
     if !body[end..].starts_with(quote) {
-        return failure(start, start.len() - body.len() + end, ErrorKind::UnterminatedString);
+        return failure(
+            start,
+            start.len() - body.len() + end,
+            ErrorKind::UnterminatedString,
+        );
     }
     let inner = &body[..end];
     let mut out = Vec::new();
@@ -221,12 +237,20 @@ fn hex_body<'a>(start: &'a str, body: &'a str, quote: char) -> Res<'a, Lit> {
     for (k, c) in inner.char_indices() {
         if c.is_whitespace() || c == ':' {
             if let Some((pk, _)) = pending {
-                return failure(&inner[pk..], 1, ErrorKind::BadHex("an odd number of hex digits in this byte".into()));
+                return failure(
+                    &inner[pk..],
+                    1,
+                    ErrorKind::BadHex("an odd number of hex digits in this byte".into()),
+                );
             }
             continue;
         }
         if !c.is_ascii_hexdigit() {
-            return failure(&inner[k..], c.len_utf8(), ErrorKind::BadHex(format!("`{c}` is not a hex digit")));
+            return failure(
+                &inner[k..],
+                c.len_utf8(),
+                ErrorKind::BadHex(format!("`{c}` is not a hex digit")),
+            );
         }
         match pending.take() {
             None => pending = Some((k, c)),
@@ -237,7 +261,11 @@ fn hex_body<'a>(start: &'a str, body: &'a str, quote: char) -> Res<'a, Lit> {
         }
     }
     if let Some((pk, _)) = pending {
-        return failure(&inner[pk..], 1, ErrorKind::BadHex("an odd number of hex digits".into()));
+        return failure(
+            &inner[pk..],
+            1,
+            ErrorKind::BadHex("an odd number of hex digits".into()),
+        );
     }
     Ok((&body[end + 1..], Lit::Bytes(out)))
 }
@@ -274,7 +302,11 @@ pub fn number(i: &str) -> Res<'_, Num> {
     } else {
         (rest, text)
     };
-    if rest.chars().next().is_some_and(|c| !is_delimiter(c) && !matches!(c, '*' | '+' | ')' | ',' | '#')) {
+    if rest
+        .chars()
+        .next()
+        .is_some_and(|c| !is_delimiter(c) && !matches!(c, '*' | '+' | ')' | ',' | '#'))
+    {
         return backtrack(i);
     }
     let (neg, digits) = match text.strip_prefix('-') {
@@ -287,7 +319,9 @@ pub fn number(i: &str) -> Res<'_, Num> {
         .iter()
         .find(|(p, _)| lower.starts_with(p));
     let parsed = if let Some((p, r)) = radix {
-        i64::from_str_radix(&lower[p.len()..], *r).map(Num::Int).ok()
+        i64::from_str_radix(&lower[p.len()..], *r)
+            .map(Num::Int)
+            .ok()
     } else if lower.chars().all(|c| c.is_ascii_digit()) {
         lower.parse::<i64>().map(Num::Int).ok()
     } else if lower.contains('.') && lower.matches('.').count() > 1 {
@@ -295,14 +329,24 @@ pub fn number(i: &str) -> Res<'_, Num> {
         // them as bare words.
         return backtrack(i);
     } else {
-        lower.parse::<f64>().ok().filter(|f| f.is_finite()).map(Num::Float)
+        lower
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(Num::Float)
     };
     match parsed {
         Some(Num::Int(v)) => Ok((rest, Num::Int(if neg { -v } else { v }))),
         Some(Num::Float(v)) => Ok((rest, Num::Float(if neg { -v } else { v }))),
         None => {
             if lower.chars().all(|c| c.is_ascii_digit()) || radix.is_some() {
-                failure(i, text.len(), ErrorKind::BadNumber(format!("`{text}` does not fit in 64 bits or is not valid")))
+                failure(
+                    i,
+                    text.len(),
+                    ErrorKind::BadNumber(format!(
+                        "`{text}` does not fit in 64 bits or is not valid"
+                    )),
+                )
             } else if lower.chars().any(|c| c.is_ascii_alphabetic() && c != 'e') {
                 // `9900abc`: not a number; the caller may take it as a word.
                 backtrack(i)
@@ -324,11 +368,17 @@ mod tests {
     #[test]
     fn strings_and_escapes() {
         assert_eq!(lit(r#""hello\r\n""#), Lit::Str("hello\r\n".into()));
-        assert_eq!(lit(r#"b"\xc0\xa8\x01\x02""#), Lit::Bytes(vec![0xc0, 0xa8, 1, 2]));
+        assert_eq!(
+            lit(r#"b"\xc0\xa8\x01\x02""#),
+            Lit::Bytes(vec![0xc0, 0xa8, 1, 2])
+        );
         assert_eq!(lit(r#"'it''"#), Lit::Str("it".into()));
         assert_eq!(lit(r#""\"q\"""#), Lit::Str("\"q\"".into()));
         assert_eq!(lit(r#"r"\n""#), Lit::Str("\\n".into()));
-        assert_eq!(lit(r#"x"de ad BE ef""#), Lit::Bytes(vec![0xde, 0xad, 0xbe, 0xef]));
+        assert_eq!(
+            lit(r#"x"de ad BE ef""#),
+            Lit::Bytes(vec![0xde, 0xad, 0xbe, 0xef])
+        );
         assert_eq!(lit(r#""\u4f60""#), Lit::Str("你".into()));
         assert_eq!(lit(r#""你好""#), Lit::Str("你好".into()));
     }
@@ -348,7 +398,9 @@ mod tests {
 
     #[test]
     fn numbers() {
-        let n = |s: &str| number(s).map(|(r, n)| (r, n)).expect("a number");
+        fn n(s: &str) -> (&str, Num) {
+            number(s).expect("a number")
+        }
         assert_eq!(n("42"), ("", Num::Int(42)));
         assert_eq!(n("-1 x"), (" x", Num::Int(-1)));
         assert_eq!(n("0x1F"), ("", Num::Int(31)));
@@ -358,7 +410,10 @@ mod tests {
         assert!(number("127.0.0.1").is_err());
         assert!(number("abc").is_err());
         assert!(number("9900abc").is_err());
-        assert!(matches!(number("99999999999999999999"), Err(nom::Err::Failure(_))));
+        assert!(matches!(
+            number("99999999999999999999"),
+            Err(nom::Err::Failure(_))
+        ));
     }
 
     #[test]

@@ -89,11 +89,18 @@ impl<'a> Parser_<'a> {
         (self.span_len(i, len), format!("`{}`", &i[..len]))
     }
 
-    fn lex_error(&self, e: nom::Err<LexError<'a>>, fallback: &'a str, expected: &str) -> ParseError {
+    fn lex_error(
+        &self,
+        e: nom::Err<LexError<'a>>,
+        fallback: &'a str,
+        expected: &str,
+    ) -> ParseError {
         match e {
-            nom::Err::Failure(LexError { at, len, kind: Some(kind) }) => {
-                ParseError::new(self.span_len(at, len), kind)
-            }
+            nom::Err::Failure(LexError {
+                at,
+                len,
+                kind: Some(kind),
+            }) => ParseError::new(self.span_len(at, len), kind),
             _ => self.expected(fallback, expected, None),
         }
     }
@@ -129,7 +136,9 @@ impl<'a> Parser_<'a> {
 
         let (i, command) = match (spec, word, word_end) {
             (Some(spec), _, Some(after)) => self.command(spec, after)?,
-            (None, Some(w), Some(after)) if targets.is_empty() && !lex::at_end(after) && !self.starts_operator(after) => {
+            (None, Some(w), Some(after))
+                if targets.is_empty() && !lex::at_end(after) && !self.starts_operator(after) =>
+            {
                 let suggestion = spec::nearest(w, spec::command_words()).map(str::to_string);
                 return Err(ParseError::new(
                     self.span(cmd_start, after),
@@ -206,7 +215,10 @@ impl<'a> Parser_<'a> {
         }
         for n in &names {
             if spec::lookup(&n.node).is_some() {
-                return Err(ParseError::new(n.span, ErrorKind::ReservedName(n.node.clone())));
+                return Err(ParseError::new(
+                    n.span,
+                    ErrorKind::ReservedName(n.node.clone()),
+                ));
             }
         }
         if names.len() > 2 {
@@ -216,7 +228,11 @@ impl<'a> Parser_<'a> {
     }
 
     /// The arguments of one command, position by position from its spec.
-    fn command(&self, spec: &'static CmdSpec, i: &'a str) -> Result<(&'a str, Command), ParseError> {
+    fn command(
+        &self,
+        spec: &'static CmdSpec,
+        i: &'a str,
+    ) -> Result<(&'a str, Command), ParseError> {
         let mut args: Vec<Option<Arg>> = Vec::with_capacity(spec.args.len());
         let mut rest = i;
         for (k, a) in spec.args.iter().enumerate() {
@@ -237,13 +253,13 @@ impl<'a> Parser_<'a> {
             }
             // An optional number may be left out before flag words:
             // `recv c peek`.
-            if a.optional && a.kind == ArgKind::Number {
-                if let Some(next) = spec.args.get(k + 1) {
-                    if self.next_is_flag(r, next) {
-                        args.push(None);
-                        continue;
-                    }
-                }
+            if a.optional
+                && a.kind == ArgKind::Number
+                && let Some(next) = spec.args.get(k + 1)
+                && self.next_is_flag(r, next)
+            {
+                args.push(None);
+                continue;
             }
             let (r2, arg) = self.arg(spec, a, r)?;
             args.push(arg);
@@ -262,7 +278,12 @@ impl<'a> Parser_<'a> {
         lex::ident(i).is_ok_and(|(_, w)| words.iter().any(|f| f.eq_ignore_ascii_case(w)))
     }
 
-    fn arg(&self, spec: &'static CmdSpec, a: &ArgSpec, i: &'a str) -> Result<(&'a str, Option<Arg>), ParseError> {
+    fn arg(
+        &self,
+        spec: &'static CmdSpec,
+        a: &ArgSpec,
+        i: &'a str,
+    ) -> Result<(&'a str, Option<Arg>), ParseError> {
         let (r, arg) = match a.kind {
             ArgKind::Sock => {
                 let (r, s) = self.sock(i)?;
@@ -299,7 +320,8 @@ impl<'a> Parser_<'a> {
                 (r, Arg::SockSpec(fam, kind))
             }
             ArgKind::Family => {
-                let (r, w) = self.word_from(i, spec::FAMILY_WORDS, "a family: inet, inet6 or unix")?;
+                let (r, w) =
+                    self.word_from(i, spec::FAMILY_WORDS, "a family: inet, inet6 or unix")?;
                 let fam = family_of(&w.node).unwrap_or(Family::Inet);
                 (r, Arg::Family(fam))
             }
@@ -310,7 +332,9 @@ impl<'a> Parser_<'a> {
                         0 => How::Read,
                         1 => How::Write,
                         2 => How::Both,
-                        _ => return Err(self.expected(r0, "read, write or both (0, 1 or 2)", None)),
+                        _ => {
+                            return Err(self.expected(r0, "read, write or both (0, 1 or 2)", None));
+                        }
                     };
                     (r, how)
                 } else {
@@ -326,7 +350,10 @@ impl<'a> Parser_<'a> {
             }
             ArgKind::LevelOpt => {
                 let (r, first) = self.ident_word(i, "an option name such as SO_REUSEADDR")?;
-                if spec::LEVELS.iter().any(|l| l.eq_ignore_ascii_case(&first.node)) {
+                if spec::LEVELS
+                    .iter()
+                    .any(|l| l.eq_ignore_ascii_case(&first.node))
+                {
                     let r2 = skip_blanks(r);
                     let (r3, opt) = self.ident_word(r2, "an option name such as SO_REUSEADDR")?;
                     (r3, Arg::LevelOpt(Some(first), opt))
@@ -338,7 +365,11 @@ impl<'a> Parser_<'a> {
                 let mut flags = Vec::new();
                 let mut r = i;
                 while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
-                    let (r2, w) = self.word_from(skip_blanks(r), spec::SEND_FLAG_WORDS, "a send flag: oob, dontwait, nosignal or more")?;
+                    let (r2, w) = self.word_from(
+                        skip_blanks(r),
+                        spec::SEND_FLAG_WORDS,
+                        "a send flag: oob, dontwait, nosignal or more",
+                    )?;
                     flags.push(match w.node.to_ascii_lowercase().as_str() {
                         "oob" => SendFlag::Oob,
                         "dontwait" => SendFlag::DontWait,
@@ -387,10 +418,10 @@ impl<'a> Parser_<'a> {
     /// `.`, an fd number, or a name.
     fn sock(&self, i: &'a str) -> Result<(&'a str, Spanned<SockRef>), ParseError> {
         const WHAT: &str = "a socket (its name, or its fd number)";
-        if let Some(r) = i.strip_prefix('.') {
-            if r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c)) {
-                return Ok((r, Spanned::new(SockRef::Last, self.span(i, r))));
-            }
+        if let Some(r) = i.strip_prefix('.')
+            && (r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c)))
+        {
+            return Ok((r, Spanned::new(SockRef::Last, self.span(i, r))));
         }
         if let Ok((r, n)) = lex::number(i) {
             return match n {
@@ -401,8 +432,13 @@ impl<'a> Parser_<'a> {
             };
         }
         match lex::ident(i) {
-            Ok((r, name)) if r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c) || c == '#') => {
-                Ok((r, Spanned::new(SockRef::Name(name.to_string()), self.span(i, r))))
+            Ok((r, name))
+                if r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c) || c == '#') =>
+            {
+                Ok((
+                    r,
+                    Spanned::new(SockRef::Name(name.to_string()), self.span(i, r)),
+                ))
             }
             _ => Err(self.expected(i, WHAT, None)),
         }
@@ -410,7 +446,8 @@ impl<'a> Parser_<'a> {
 
     /// An address, in any of its written forms.
     fn addr(&self, i: &'a str) -> Result<(&'a str, AddrExpr), ParseError> {
-        const WHAT: &str = "an address: host port, host:port, [v6]:port, * port, a UNIX path or @name";
+        const WHAT: &str =
+            "an address: host port, host:port, [v6]:port, * port, a UNIX path or @name";
         // A quoted string: a host when a port follows, else a UNIX path.
         if let Ok((r, lit)) = lex::string_lit(i) {
             let text = match lit {
@@ -419,10 +456,19 @@ impl<'a> Parser_<'a> {
             };
             let sp = Spanned::new(text, self.span(i, r));
             if let Some((r2, port)) = self.port_after(r) {
-                return Ok((r2, AddrExpr::HostPort { host: Some(sp), port }));
+                return Ok((
+                    r2,
+                    AddrExpr::HostPort {
+                        host: Some(sp),
+                        port,
+                    },
+                ));
             }
             if let Some(name) = sp.node.strip_prefix('@') {
-                return Ok((r, AddrExpr::Abstract(Spanned::new(name.to_string(), sp.span))));
+                return Ok((
+                    r,
+                    AddrExpr::Abstract(Spanned::new(name.to_string(), sp.span)),
+                ));
             }
             return Ok((r, AddrExpr::Path(sp)));
         }
@@ -444,23 +490,38 @@ impl<'a> Parser_<'a> {
         // [v6]:port or [v6] port
         if let Some(inner) = tok.strip_prefix('[') {
             let Some(close) = inner.find(']') else {
-                return Err(ParseError::new(tok_span, ErrorKind::Expected {
-                    expected: "`]` closing the IPv6 address".into(),
-                    found: format!("`{tok}`"),
-                    suggestion: None,
-                }));
+                return Err(ParseError::new(
+                    tok_span,
+                    ErrorKind::Expected {
+                        expected: "`]` closing the IPv6 address".into(),
+                        found: format!("`{tok}`"),
+                        suggestion: None,
+                    },
+                ));
             };
             let host = sp(&inner[..close], 1);
             let after = &inner[close + 1..];
             if let Some(p) = after.strip_prefix(':') {
                 let port = self.port_text(p, tok_span.start + 2 + close + 1)?;
-                return Ok((r, AddrExpr::HostPort { host: Some(host), port }));
+                return Ok((
+                    r,
+                    AddrExpr::HostPort {
+                        host: Some(host),
+                        port,
+                    },
+                ));
             }
             if !after.is_empty() {
                 return Err(self.expected(i, WHAT, None));
             }
             return match self.port_after(r) {
-                Some((r2, port)) => Ok((r2, AddrExpr::HostPort { host: Some(host), port })),
+                Some((r2, port)) => Ok((
+                    r2,
+                    AddrExpr::HostPort {
+                        host: Some(host),
+                        port,
+                    },
+                )),
                 None => Err(self.missing_port(r)),
             };
         }
@@ -475,7 +536,13 @@ impl<'a> Parser_<'a> {
         // second number follows (`connect c 0 9900`).
         if tok.chars().all(|c| c.is_ascii_digit()) {
             if let Some((r2, port)) = self.port_after(r) {
-                return Ok((r2, AddrExpr::HostPort { host: Some(sp(tok, 0)), port }));
+                return Ok((
+                    r2,
+                    AddrExpr::HostPort {
+                        host: Some(sp(tok, 0)),
+                        port,
+                    },
+                ));
             }
             let port = self.port_text(tok, tok_span.start)?;
             return Ok((r, AddrExpr::HostPort { host: None, port }));
@@ -487,7 +554,13 @@ impl<'a> Parser_<'a> {
             };
         }
         if let Some((r2, port)) = self.port_after(r) {
-            return Ok((r2, AddrExpr::HostPort { host: Some(sp(tok, 0)), port }));
+            return Ok((
+                r2,
+                AddrExpr::HostPort {
+                    host: Some(sp(tok, 0)),
+                    port,
+                },
+            ));
         }
         if tok.contains(':') {
             // A bare IPv6 address needs its port after it.
@@ -514,20 +587,29 @@ impl<'a> Parser_<'a> {
 
     fn port_text(&self, p: &str, at: usize) -> Result<Spanned<Expr>, ParseError> {
         let span = Span::new(at, at + p.len());
-        if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) {
-            if let Ok(n) = p.parse::<i64>() {
-                return Ok(Spanned::new(Expr::Int(n), span));
-            }
+        if !p.is_empty()
+            && p.chars().all(|c| c.is_ascii_digit())
+            && let Ok(n) = p.parse::<i64>()
+        {
+            return Ok(Spanned::new(Expr::Int(n), span));
         }
         if lex::ident(p).is_ok_and(|(r, _)| r.is_empty()) {
             // A service name (`localhost:http`), resolved by the executor.
             return Ok(Spanned::new(Expr::Word(p.to_string()), span));
         }
         Err(ParseError::new(
-            if p.is_empty() { Span::new(at.saturating_sub(1), at) } else { span },
+            if p.is_empty() {
+                Span::new(at.saturating_sub(1), at)
+            } else {
+                span
+            },
             ErrorKind::Expected {
                 expected: "a port number".into(),
-                found: if p.is_empty() { "nothing after `:`".into() } else { format!("`{p}`") },
+                found: if p.is_empty() {
+                    "nothing after `:`".into()
+                } else {
+                    format!("`{p}`")
+                },
                 suggestion: None,
             },
         ))
@@ -537,7 +619,9 @@ impl<'a> Parser_<'a> {
     fn text(&self, i: &'a str) -> Result<(&'a str, Spanned<Expr>), ParseError> {
         match lex::string_lit(i) {
             Ok((r, Lit::Str(s))) => return Ok((r, Spanned::new(Expr::Str(s), self.span(i, r)))),
-            Ok((r, Lit::Bytes(b))) => return Ok((r, Spanned::new(Expr::Bytes(b), self.span(i, r)))),
+            Ok((r, Lit::Bytes(b))) => {
+                return Ok((r, Spanned::new(Expr::Bytes(b), self.span(i, r))));
+            }
             Err(e @ nom::Err::Failure(_)) => return Err(self.lex_error(e, i, "text")),
             Err(_) => {}
         }
@@ -551,13 +635,17 @@ impl<'a> Parser_<'a> {
         let mut parts = vec![first];
         loop {
             let t = skip_blanks(r);
-            let Some(after) = t.strip_prefix('+') else { break };
+            let Some(after) = t.strip_prefix('+') else {
+                break;
+            };
             let (r2, next) = self.term(skip_blanks(after), bool_words)?;
             parts.push(next);
             r = r2;
         }
         if parts.len() == 1 {
-            let e = parts.pop().ok_or_else(|| self.expected(i, "a value", None))?;
+            let e = parts
+                .pop()
+                .ok_or_else(|| self.expected(i, "a value", None))?;
             return Ok((r, e));
         }
         let span = parts[0].span.to(parts[parts.len() - 1].span);
@@ -571,7 +659,10 @@ impl<'a> Parser_<'a> {
         if let Some(after) = t.strip_prefix('*') {
             let (r2, b) = self.atom(skip_blanks(after), bool_words)?;
             let span = a.span.to(b.span);
-            return Ok((r2, Spanned::new(Expr::Repeat(Box::new(a), Box::new(b)), span)));
+            return Ok((
+                r2,
+                Spanned::new(Expr::Repeat(Box::new(a), Box::new(b)), span),
+            ));
         }
         Ok((r, a))
     }
@@ -589,35 +680,44 @@ impl<'a> Parser_<'a> {
         }
         match lex::string_lit(i) {
             Ok((r, Lit::Str(s))) => return Ok((r, Spanned::new(Expr::Str(s), self.span(i, r)))),
-            Ok((r, Lit::Bytes(b))) => return Ok((r, Spanned::new(Expr::Bytes(b), self.span(i, r)))),
+            Ok((r, Lit::Bytes(b))) => {
+                return Ok((r, Spanned::new(Expr::Bytes(b), self.span(i, r))));
+            }
             Err(e @ nom::Err::Failure(_)) => return Err(self.lex_error(e, i, WHAT)),
             Err(_) => {}
         }
         match lex::number(i) {
             Ok((r, Num::Int(n))) => return Ok((r, Spanned::new(Expr::Int(n), self.span(i, r)))),
-            Ok((r, Num::Float(f))) => return Ok((r, Spanned::new(Expr::Float(f), self.span(i, r)))),
+            Ok((r, Num::Float(f))) => {
+                return Ok((r, Spanned::new(Expr::Float(f), self.span(i, r))));
+            }
             Err(e @ nom::Err::Failure(_)) => return Err(self.lex_error(e, i, WHAT)),
             Err(_) => {}
         }
-        if let Ok((r, w)) = lex::ident(i) {
-            if r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c) || matches!(c, '*' | '+' | ')' | '#')) {
-                let e = match w.to_ascii_lowercase().as_str() {
-                    "none" => Expr::None,
-                    "true" => Expr::Bool(true),
-                    "false" => Expr::Bool(false),
-                    "on" | "yes" if bool_words => Expr::Bool(true),
-                    "off" | "no" if bool_words => Expr::Bool(false),
-                    _ => Expr::Var(w.to_string()),
-                };
-                return Ok((r, Spanned::new(e, self.span(i, r))));
-            }
+        if let Ok((r, w)) = lex::ident(i)
+            && (r.is_empty()
+                || r.starts_with(|c: char| {
+                    lex::is_delimiter(c) || matches!(c, '*' | '+' | ')' | '#')
+                }))
+        {
+            let e = match w.to_ascii_lowercase().as_str() {
+                "none" => Expr::None,
+                "true" => Expr::Bool(true),
+                "false" => Expr::Bool(false),
+                "on" | "yes" if bool_words => Expr::Bool(true),
+                "off" | "no" if bool_words => Expr::Bool(false),
+                _ => Expr::Var(w.to_string()),
+            };
+            return Ok((r, Spanned::new(e, self.span(i, r))));
         }
         Err(self.expected(i, WHAT, None))
     }
 
     fn ident_word(&self, i: &'a str, what: &str) -> Result<(&'a str, Spanned<String>), ParseError> {
         match lex::ident(i) {
-            Ok((r, w)) if r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c) || c == '#') => {
+            Ok((r, w))
+                if r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c) || c == '#') =>
+            {
                 Ok((r, Spanned::new(w.to_string(), self.span(i, r))))
             }
             _ => Err(self.expected(i, what, None)),
@@ -625,7 +725,12 @@ impl<'a> Parser_<'a> {
     }
 
     /// One word out of a fixed set (case-insensitive), with did-you-mean.
-    fn word_from(&self, i: &'a str, words: &'static [&'static str], what: &str) -> Result<(&'a str, Spanned<String>), ParseError> {
+    fn word_from(
+        &self,
+        i: &'a str,
+        words: &'static [&'static str],
+        what: &str,
+    ) -> Result<(&'a str, Spanned<String>), ParseError> {
         if let Ok((r, w)) = lex::bare(i) {
             if words.iter().any(|x| x.eq_ignore_ascii_case(w)) {
                 return Ok((r, Spanned::new(w.to_string(), self.span(i, r))));
@@ -637,7 +742,10 @@ impl<'a> Parser_<'a> {
     }
 
     /// `socket [family] [type]` words, or one shorthand.
-    fn sock_spec(&self, i: &'a str) -> Result<(&'a str, Option<Family>, Option<SockKind>), ParseError> {
+    fn sock_spec(
+        &self,
+        i: &'a str,
+    ) -> Result<(&'a str, Option<Family>, Option<SockKind>), ParseError> {
         const WHAT: &str = "a family (inet, inet6, unix), a type (stream, dgram) or tcp, udp, tcp6, udp6, unix-dgram";
         let mut fam = None;
         let mut kind = None;
@@ -738,7 +846,8 @@ impl Take {
         }
     }
     fn expr(&mut self, k: usize) -> Spanned<Expr> {
-        self.opt_expr(k).unwrap_or(Spanned::new(Expr::None, Span::default()))
+        self.opt_expr(k)
+            .unwrap_or(Spanned::new(Expr::None, Span::default()))
     }
     fn opt_expr(&mut self, k: usize) -> Option<Spanned<Expr>> {
         match self.get(k) {
@@ -804,17 +913,38 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             let (family, kind) = a.sock_spec(0);
             Command::Socket { family, kind }
         }
-        Cmd::Bind => Command::Bind { sock: a.sock(0), addr: a.addr(1) },
-        Cmd::Listen => Command::Listen { sock: a.sock(0), backlog: a.opt_expr(1) },
+        Cmd::Bind => Command::Bind {
+            sock: a.sock(0),
+            addr: a.addr(1),
+        },
+        Cmd::Listen => Command::Listen {
+            sock: a.sock(0),
+            backlog: a.opt_expr(1),
+        },
         Cmd::Accept => Command::Accept { sock: a.sock(0) },
-        Cmd::Connect => Command::Connect { sock: a.sock(0), addr: a.addr(1) },
-        Cmd::Send => Command::Send { sock: a.sock(0), data: a.expr(1), flags: a.send_flags(2) },
-        Cmd::SendAll => Command::SendAll { sock: a.sock(0), data: a.expr(1) },
+        Cmd::Connect => Command::Connect {
+            sock: a.sock(0),
+            addr: a.addr(1),
+        },
+        Cmd::Send => Command::Send {
+            sock: a.sock(0),
+            data: a.expr(1),
+            flags: a.send_flags(2),
+        },
+        Cmd::SendAll => Command::SendAll {
+            sock: a.sock(0),
+            data: a.expr(1),
+        },
         Cmd::Recv => {
             let sock = a.sock(0);
             let size = a.opt_expr(1);
             let (flags, view) = a.recv_flags(2);
-            Command::Recv { sock, size, flags, view }
+            Command::Recv {
+                sock,
+                size,
+                flags,
+                view,
+            }
         }
         Cmd::SendTo => Command::SendTo {
             sock: a.sock(0),
@@ -826,27 +956,50 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             let sock = a.sock(0);
             let size = a.opt_expr(1);
             let (flags, view) = a.recv_flags(2);
-            Command::RecvFrom { sock, size, flags, view }
+            Command::RecvFrom {
+                sock,
+                size,
+                flags,
+                view,
+            }
         }
         Cmd::Close => Command::Close { sock: a.sock(0) },
-        Cmd::Shutdown => Command::Shutdown { sock: a.sock(0), how: a.how(1) },
+        Cmd::Shutdown => Command::Shutdown {
+            sock: a.sock(0),
+            how: a.how(1),
+        },
         Cmd::SetSockOpt => {
             let sock = a.sock(0);
             let (level, option) = a.level_opt(1);
-            Command::SetSockOpt { sock, level, option, values: a.exprs(2) }
+            Command::SetSockOpt {
+                sock,
+                level,
+                option,
+                values: a.exprs(2),
+            }
         }
         Cmd::GetSockOpt => {
             let sock = a.sock(0);
             let (level, option) = a.level_opt(1);
-            Command::GetSockOpt { sock, level, option }
+            Command::GetSockOpt {
+                sock,
+                level,
+                option,
+            }
         }
         Cmd::GetSockName => Command::GetSockName { sock: a.sock(0) },
         Cmd::GetPeerName => Command::GetPeerName { sock: a.sock(0) },
         Cmd::Fileno => Command::Fileno { sock: a.sock(0) },
         Cmd::Family => Command::GetFamily { sock: a.sock(0) },
         Cmd::Type => Command::GetType { sock: a.sock(0) },
-        Cmd::SetBlocking => Command::SetBlocking { sock: a.sock(0), flag: a.expr(1) },
-        Cmd::SetTimeout => Command::SetTimeout { sock: a.sock(0), seconds: a.expr(1) },
+        Cmd::SetBlocking => Command::SetBlocking {
+            sock: a.sock(0),
+            flag: a.expr(1),
+        },
+        Cmd::SetTimeout => Command::SetTimeout {
+            sock: a.sock(0),
+            seconds: a.expr(1),
+        },
         Cmd::GetTimeout => Command::GetTimeout { sock: a.sock(0) },
         Cmd::Sockets => Command::Sockets,
         Cmd::Info => Command::Info { sock: a.sock(0) },
@@ -858,26 +1011,62 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             let host = a.expr(0);
             let port = a.opt_expr(1);
             let (family, kind) = a.sock_spec(2);
-            Command::GetAddrInfo { host, port, family, kind }
+            Command::GetAddrInfo {
+                host,
+                port,
+                family,
+                kind,
+            }
         }
-        Cmd::GetFqdn => Command::GetFqdn { host: a.opt_expr(0) },
+        Cmd::GetFqdn => Command::GetFqdn {
+            host: a.opt_expr(0),
+        },
         Cmd::InetAton => Command::InetAton { text: a.expr(0) },
         Cmd::InetNtoa => Command::InetNtoa { data: a.expr(0) },
-        Cmd::InetPton => Command::InetPton { family: a.family(0), text: a.expr(1) },
-        Cmd::InetNtop => Command::InetNtop { family: a.family(0), data: a.expr(1) },
-        Cmd::GetServByName => Command::GetServByName { name: a.expr(0), proto: a.opt_expr(1) },
-        Cmd::GetServByPort => Command::GetServByPort { port: a.expr(0), proto: a.opt_expr(1) },
-        Cmd::Htons => Command::ByteOrder { op: ByteOrderOp::Htons, value: a.expr(0) },
-        Cmd::Ntohs => Command::ByteOrder { op: ByteOrderOp::Ntohs, value: a.expr(0) },
-        Cmd::Htonl => Command::ByteOrder { op: ByteOrderOp::Htonl, value: a.expr(0) },
-        Cmd::Ntohl => Command::ByteOrder { op: ByteOrderOp::Ntohl, value: a.expr(0) },
+        Cmd::InetPton => Command::InetPton {
+            family: a.family(0),
+            text: a.expr(1),
+        },
+        Cmd::InetNtop => Command::InetNtop {
+            family: a.family(0),
+            data: a.expr(1),
+        },
+        Cmd::GetServByName => Command::GetServByName {
+            name: a.expr(0),
+            proto: a.opt_expr(1),
+        },
+        Cmd::GetServByPort => Command::GetServByPort {
+            port: a.expr(0),
+            proto: a.opt_expr(1),
+        },
+        Cmd::Htons => Command::ByteOrder {
+            op: ByteOrderOp::Htons,
+            value: a.expr(0),
+        },
+        Cmd::Ntohs => Command::ByteOrder {
+            op: ByteOrderOp::Ntohs,
+            value: a.expr(0),
+        },
+        Cmd::Htonl => Command::ByteOrder {
+            op: ByteOrderOp::Htonl,
+            value: a.expr(0),
+        },
+        Cmd::Ntohl => Command::ByteOrder {
+            op: ByteOrderOp::Ntohl,
+            value: a.expr(0),
+        },
         Cmd::Help => Command::Help { topic: a.word(0) },
         Cmd::Echo => Command::Echo { values: a.exprs(0) },
         Cmd::Sleep => Command::Sleep { seconds: a.expr(0) },
-        Cmd::Quit => Command::Quit { code: a.opt_expr(0) },
+        Cmd::Quit => Command::Quit {
+            code: a.opt_expr(0),
+        },
         Cmd::Set => {
             let key = a.word(0);
-            Command::Set { key, value: a.opt_expr(1) }
+            Command::Set {
+                key,
+                value: a.opt_expr(1),
+            }
         }
         Cmd::Vars => Command::Vars,
     }

@@ -1,0 +1,84 @@
+//! Transcript tests: each `tests/transcripts/NAME.sp` is run by the real
+//! binary (`sockplay NAME.sp`, in a scratch directory) and its output,
+//! stdout and stderr merged, must match `NAME.out`. In the expected text
+//! `[..]` matches anything within a line (ports, timings) and a line `...`
+//! any number of lines. SNAPSHOTS=overwrite rewrites the .out files.
+//!
+//! Ports are always chosen by the kernel (`bind s 127.0.0.1 0`, then
+//! `connect k s`), so the tests run in parallel without colliding; the
+//! output is normalized before comparing: ports become `[PORT]` and
+//! waiting times `[TIME]`.
+
+mod common;
+
+use snapbox::{Assert, Data};
+use std::path::Path;
+
+/// Ports and times vary from run to run.
+fn normalize(out: &str) -> String {
+    let mut res = String::with_capacity(out.len());
+    for line in out.lines() {
+        res.push_str(&normalize_line(line));
+        res.push('\n');
+    }
+    res
+}
+
+fn normalize_line(line: &str) -> String {
+    if let Some(k) = line.find("returned after ") {
+        return format!("{}returned after [TIME]", &line[..k]);
+    }
+    // A port: 4 or 5 digits after `:`, `', ` or `port `.
+    let b = line.as_bytes();
+    let mut out = String::with_capacity(line.len());
+    let mut k = 0;
+    while k < b.len() {
+        let after_marker =
+            line[..k].ends_with(':') || line[..k].ends_with("', ") || line[..k].ends_with("port ");
+        if after_marker && b[k].is_ascii_digit() {
+            let end = (k..b.len())
+                .find(|&j| !b[j].is_ascii_digit())
+                .unwrap_or(b.len());
+            if (4..=5).contains(&(end - k)) {
+                out.push_str("[PORT]");
+                k = end;
+                continue;
+            }
+        }
+        let ch = line[k..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        k += ch.len_utf8();
+    }
+    out
+}
+
+fn transcript(name: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
+    let script = dir.join(format!("{name}.sp"));
+    let expected = dir.join(format!("{name}.out"));
+    let scratch = common::Scratch::new(name);
+    let copy = scratch.path().join(format!("{name}.sp"));
+    std::fs::copy(&script, &copy).expect("copy script");
+    let run = common::run_in(scratch.path(), &[&format!("{name}.sp")], None);
+    let status = match run.status {
+        Some(s) => format!("[exit status {s}]\n"),
+        None => "[killed after 30 s]\n".into(),
+    };
+    Assert::new().action_env("SNAPSHOTS").eq(
+        normalize(&run.output) + &status,
+        Data::read_from(&expected, None),
+    );
+}
+
+macro_rules! transcripts {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                transcript(stringify!($name));
+            }
+        )*
+    };
+}
+
+transcripts!(tcp_echo);
