@@ -1055,6 +1055,27 @@ mod tests {
     }
 
     #[test]
+    fn the_reference_describes_every_command_and_option() {
+        let doc = include_str!("../docs/commands.md");
+        for s in SPECS {
+            assert!(
+                doc.contains(&format!("`{}", s.name)),
+                "docs/commands.md lacks `{}`",
+                s.name
+            );
+            for a in s.aliases {
+                assert!(
+                    doc.contains(&format!("`{a}`")),
+                    "docs/commands.md lacks alias `{a}`"
+                );
+            }
+        }
+        for o in OPTIONS {
+            assert!(doc.contains(o.name), "docs/commands.md lacks {}", o.name);
+        }
+    }
+
+    #[test]
     fn usage_marks_optional_arguments() {
         assert_eq!(spec_of(Cmd::Bind).usage(), "bind sock addr");
         assert_eq!(spec_of(Cmd::Listen).usage(), "listen sock [backlog]");

@@ -93,6 +93,24 @@ impl Session {
         self.table.last = Some(h);
     }
 
+    /// A better hint for an error, knowing the socket it happened on.
+    fn in_context(&self, h: SockHandle, mut x: ExecError) -> ExecError {
+        let Some(e) = self.table.get(h) else { return x };
+        let connected = e.sock.peer_addr().is_ok();
+        if x.is_errno(libc::EPIPE) && !connected {
+            x.hint = Some(
+                "this socket is not connected: connect it first (a TCP send without a connection fails with EPIPE)".into(),
+            );
+        } else if x.is_errno(libc::ECONNREFUSED) && e.kind == SockKind::Dgram {
+            x.hint = Some(
+                "an earlier datagram to that port came back as ICMP port unreachable: nothing listens there; \
+                 a connected UDP socket reports it on its next call"
+                    .into(),
+            );
+        }
+        x
+    }
+
     fn entry_h(&self, h: SockHandle) -> Result<&Entry, ExecError> {
         self.table.get(h).ok_or_else(|| ExecError::os(libc::EBADF))
     }
@@ -128,7 +146,7 @@ impl Session {
         let sock = Arc::clone(&e.sock);
         match attempt(&sock) {
             Ok(v) => return Ok((v, None)),
-            Err(err) if !would_block(&err) => return Err(err.into()),
+            Err(err) if !would_block(&err) => return Err(self.in_context(h, err.into())),
             Err(_) => {}
         }
         if e.mode == Mode::NonBlocking {
@@ -151,7 +169,7 @@ impl Session {
             }
             match attempt(&sock) {
                 Ok(v) => return Ok((v, Some(start.elapsed()))),
-                Err(err) if !would_block(&err) => return Err(err.into()),
+                Err(err) if !would_block(&err) => return Err(self.in_context(h, err.into())),
                 Err(_) => {}
             }
         }
@@ -596,7 +614,9 @@ impl Session {
         self.used(h);
         let bytes = self.data(data)?;
         self.note_str_encoding(data, out);
-        let (n, waited, _) = self.send_bytes(h, &bytes, Self::send_flags(flags), false, out)?;
+        let (n, waited, _) = self
+            .send_bytes(h, &bytes, Self::send_flags(flags), false, out)
+            .map_err(|x| self.in_context(h, x))?;
         if let Some(w) = waited {
             out.emit(Item::Waited(w));
         }
@@ -624,7 +644,9 @@ impl Session {
         self.used(h);
         let bytes = self.data(data)?;
         self.note_str_encoding(data, out);
-        let (n, waited, calls) = self.send_bytes(h, &bytes, libc::MSG_NOSIGNAL, true, out)?;
+        let (n, waited, calls) = self
+            .send_bytes(h, &bytes, libc::MSG_NOSIGNAL, true, out)
+            .map_err(|x| self.in_context(h, x))?;
         if let Some(w) = waited {
             out.emit(Item::Waited(w));
         }
@@ -793,7 +815,7 @@ impl Session {
                     Err(err) if would_block(&err) => {
                         return Err(ExecError::os(libc::EAGAIN).hint(nonblock_hint));
                     }
-                    Err(err) => return Err(err.into()),
+                    Err(err) => return Err(self.in_context(h, err.into())),
                 }
             } else {
                 self.wait_call(

@@ -76,6 +76,26 @@ pub fn read_option(fd: RawFd, o: &OptSpec) -> Result<Value, ExecError> {
     })
 }
 
+/// A hint for a refused setsockopt.
+fn set_error(mut x: ExecError, o: &OptSpec) -> ExecError {
+    if x.is_errno(libc::EINVAL) {
+        x.hint = Some(if o.name == "IPV6_V6ONLY" {
+            "IPV6_V6ONLY can only be changed before bind".into()
+        } else {
+            format!(
+                "the kernel refused this value of {} (out of range, or not changeable in this state)",
+                o.name
+            )
+        });
+    } else if x.is_errno(libc::ENOPROTOOPT) || x.is_errno(libc::EOPNOTSUPP) {
+        x.hint = Some(format!(
+            "this socket does not have {} ({} options apply to some socket types only)",
+            o.name, o.level_name
+        ));
+    }
+    x
+}
+
 impl Session {
     fn resolve_option(
         &self,
@@ -153,7 +173,7 @@ impl Session {
                     ExecError::new("OverflowError", "signed integer is greater than maximum")
                         .at(first.span)
                 })?;
-                set_raw(fd, o, &n).map_err(|x| x.at(option.span))?;
+                set_raw(fd, o, &n).map_err(|x| set_error(x, o).at(option.span))?;
             }
             OptKind::Linger => {
                 extra(2)?;
@@ -166,7 +186,7 @@ impl Session {
                     l_onoff: libc::c_int::from(on != 0),
                     l_linger: libc::c_int::try_from(secs.max(0)).unwrap_or(libc::c_int::MAX),
                 };
-                set_raw(fd, o, &l).map_err(|x| x.at(option.span))?;
+                set_raw(fd, o, &l).map_err(|x| set_error(x, o).at(option.span))?;
             }
             OptKind::Time => {
                 extra(1)?;
@@ -175,7 +195,7 @@ impl Session {
                     tv_sec: secs.trunc() as libc::time_t,
                     tv_usec: ((secs.fract()) * 1e6) as libc::suseconds_t,
                 };
-                set_raw(fd, o, &tv).map_err(|x| x.at(option.span))?;
+                set_raw(fd, o, &tv).map_err(|x| set_error(x, o).at(option.span))?;
             }
         }
         let now = read_option(fd, o)?;
@@ -212,7 +232,7 @@ impl Session {
         let h = self.sock(r)?;
         self.table.last = Some(h);
         let o = self.resolve_option(level, option)?;
-        let v = read_option(h.fd, o).map_err(|x| x.at(option.span))?;
+        let v = read_option(h.fd, o).map_err(|x| set_error(x, o).at(option.span))?;
         match (o.kind, &v) {
             (OptKind::Error, Value::Int(0)) => {
                 out.emit(Item::Note("0: no error is pending".into()))

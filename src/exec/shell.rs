@@ -100,7 +100,13 @@ impl Session {
             Origin::Created => {}
             Origin::Accepted { listener } => add("origin", format!("accepted on fd {listener}")),
         }
-        add("local", s.local.as_ref().map_or("-".into(), addr_short));
+        add(
+            "local",
+            s.local
+                .as_ref()
+                .filter(|a| table::is_bound(a))
+                .map_or("- (not bound)".into(), addr_short),
+        );
         add("peer", s.peer.as_ref().map_or("-".into(), addr_short));
         add("state", s.state.clone());
         match s.accept_q {

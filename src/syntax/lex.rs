@@ -165,7 +165,13 @@ pub fn string_lit(i: &str) -> Res<'_, Lit> {
         }
         match e {
             'x' => {
-                let hex: String = chars.clone().take(2).map(|(_, c)| c).collect();
+                // Not past the closing quote: `"\x4"` reports `\x4`.
+                let hex: String = chars
+                    .clone()
+                    .map(|(_, c)| c)
+                    .take_while(|&c| c != quote && c != '\n')
+                    .take(2)
+                    .collect();
                 let v = (hex.len() == 2)
                     .then(|| u8::from_str_radix(&hex, 16).ok())
                     .flatten();
@@ -188,7 +194,13 @@ pub fn string_lit(i: &str) -> Res<'_, Lit> {
                 }
             }
             'u' if !bytes => {
-                let hex: String = chars.clone().take(4).map(|(_, c)| c).collect();
+                // Not past the closing quote: `"\u12"` reports `\u12`.
+                let hex: String = chars
+                    .clone()
+                    .map(|(_, c)| c)
+                    .take_while(|&c| c != quote && c != '\n')
+                    .take(4)
+                    .collect();
                 let ch = (hex.len() == 4)
                     .then(|| u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32))
                     .flatten();
@@ -318,12 +330,14 @@ pub fn number(i: &str) -> Res<'_, Num> {
     let radix = [("0x", 16), ("0o", 8), ("0b", 2)]
         .iter()
         .find(|(p, _)| lower.starts_with(p));
+    // Integers are parsed with their sign, so -9223372036854775808 fits.
+    let sign = if neg { "-" } else { "" };
     let parsed = if let Some((p, r)) = radix {
-        i64::from_str_radix(&lower[p.len()..], *r)
+        i64::from_str_radix(&format!("{sign}{}", &lower[p.len()..]), *r)
             .map(Num::Int)
             .ok()
     } else if lower.chars().all(|c| c.is_ascii_digit()) {
-        lower.parse::<i64>().map(Num::Int).ok()
+        format!("{sign}{lower}").parse::<i64>().map(Num::Int).ok()
     } else if lower.contains('.') && lower.matches('.').count() > 1 {
         // Dotted quads and the like are not numbers: let the caller take
         // them as bare words.
@@ -336,7 +350,7 @@ pub fn number(i: &str) -> Res<'_, Num> {
             .map(Num::Float)
     };
     match parsed {
-        Some(Num::Int(v)) => Ok((rest, Num::Int(if neg { -v } else { v }))),
+        Some(Num::Int(v)) => Ok((rest, Num::Int(v))),
         Some(Num::Float(v)) => Ok((rest, Num::Float(if neg { -v } else { v }))),
         None => {
             if lower.chars().all(|c| c.is_ascii_digit()) || radix.is_some() {

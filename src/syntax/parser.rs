@@ -14,7 +14,10 @@ use nom::character::complete::char;
 /// Parse one line (or a whole text) into statements. Nothing runs unless
 /// every statement parses, so a typo late in a line loses nothing.
 pub fn parse_line(src: &str) -> Result<Vec<Statement>, ParseError> {
-    let p = Parser_ { base: src };
+    let p = Parser_ {
+        base: src,
+        depth: std::cell::Cell::new(0),
+    };
     let mut rest = src;
     let mut out = Vec::new();
     loop {
@@ -59,7 +62,13 @@ enum Arg {
 
 struct Parser_<'a> {
     base: &'a str,
+    /// How many `(` the expression parser is inside: it recurses on them,
+    /// so a line of 100 000 `(` would overflow the stack without a limit.
+    depth: std::cell::Cell<usize>,
 }
+
+/// Parentheses nest at most this deep (far more than anyone writes).
+const MAX_DEPTH: usize = 32;
 
 impl<'a> Parser_<'a> {
     fn off(&self, rest: &str) -> usize {
@@ -139,7 +148,10 @@ impl<'a> Parser_<'a> {
             (None, Some(w), Some(after))
                 if targets.is_empty() && !lex::at_end(after) && !self.starts_operator(after) =>
             {
-                let suggestion = spec::nearest(w, spec::command_words()).map(str::to_string);
+                // `w` is a word, so it is never a typo of `=` or `?`
+                // (which every one-letter name is within one edit of).
+                let words = spec::command_words().filter(|c| c.starts_with(lex::is_ident_start));
+                let suggestion = spec::nearest(w, words).map(str::to_string);
                 return Err(ParseError::new(
                     self.span(cmd_start, after),
                     ErrorKind::UnknownCommand {
@@ -174,15 +186,17 @@ impl<'a> Parser_<'a> {
             };
             return Err(ParseError::new(span, kind));
         }
-        let end = skip_blanks(i);
+        // The statement ends with its command or its `&`, not with the
+        // blanks before a `;` or a comment.
+        let last = background.unwrap_or(command_span);
         Ok((
-            end,
+            skip_blanks(i),
             Statement {
                 targets,
                 command,
                 command_span,
                 background,
-                span: self.span(start, i),
+                span: Span::new(self.off(start), last.end),
             },
         ))
     }
@@ -349,13 +363,13 @@ impl<'a> Parser_<'a> {
                 (r, Arg::How(how))
             }
             ArgKind::LevelOpt => {
-                let (r, first) = self.ident_word(i, "an option name such as SO_REUSEADDR")?;
+                let (r, first) = self.option_word(i)?;
                 if spec::LEVELS
                     .iter()
                     .any(|l| l.eq_ignore_ascii_case(&first.node))
                 {
                     let r2 = skip_blanks(r);
-                    let (r3, opt) = self.ident_word(r2, "an option name such as SO_REUSEADDR")?;
+                    let (r3, opt) = self.option_word(r2)?;
                     (r3, Arg::LevelOpt(Some(first), opt))
                 } else {
                     (r, Arg::LevelOpt(None, first))
@@ -456,13 +470,9 @@ impl<'a> Parser_<'a> {
             };
             let sp = Spanned::new(text, self.span(i, r));
             if let Some((r2, port)) = self.port_after(r) {
-                return Ok((
-                    r2,
-                    AddrExpr::HostPort {
-                        host: Some(sp),
-                        port,
-                    },
-                ));
+                // `"" 9900` is Python's ('', 9900): any address, like `*`.
+                let host = (!sp.node.is_empty()).then_some(sp);
+                return Ok((r2, AddrExpr::HostPort { host, port }));
             }
             if let Some(name) = sp.node.strip_prefix('@') {
                 return Ok((
@@ -670,7 +680,20 @@ impl<'a> Parser_<'a> {
     fn atom(&self, i: &'a str, bool_words: bool) -> Result<(&'a str, Spanned<Expr>), ParseError> {
         const WHAT: &str = "a value: \"text\", b\"bytes\", x\"hex\", a number or a name";
         if let Some(inner) = i.strip_prefix('(') {
-            let (r, e) = self.expr(skip_blanks(inner), bool_words)?;
+            if self.depth.get() >= MAX_DEPTH {
+                return Err(ParseError::new(
+                    self.span_len(i, 1),
+                    ErrorKind::Expected {
+                        expected: format!("at most {MAX_DEPTH} nested parentheses"),
+                        found: "one more `(`".into(),
+                        suggestion: None,
+                    },
+                ));
+            }
+            self.depth.set(self.depth.get() + 1);
+            let inside = self.expr(skip_blanks(inner), bool_words);
+            self.depth.set(self.depth.get() - 1);
+            let (r, e) = inside?;
             let r = skip_blanks(r);
             let r = char::<&str, LexError>(')')
                 .parse(r)
@@ -722,6 +745,17 @@ impl<'a> Parser_<'a> {
             }
             _ => Err(self.expected(i, what, None)),
         }
+    }
+
+    /// A level or option name. Python's `socket.` prefix is allowed (as in
+    /// [`spec::option`]) and dropped; the span covers it.
+    fn option_word(&self, i: &'a str) -> Result<(&'a str, Spanned<String>), ParseError> {
+        const WHAT: &str = "an option name such as SO_REUSEADDR";
+        let body = i.strip_prefix("socket.").unwrap_or(i);
+        let (r, w) = self
+            .ident_word(body, WHAT)
+            .map_err(|_| self.expected(i, WHAT, None))?;
+        Ok((r, Spanned::new(w.node, self.span(i, r))))
     }
 
     /// One word out of a fixed set (case-insensitive), with did-you-mean.
