@@ -95,12 +95,7 @@ fn main() {
         let rc = config_dir()
             .map(|d| d.join("sockplayrc"))
             .filter(|_| !args.no_rc);
-        if let Some(rc) = rc
-            && let Ok(bytes) = std::fs::read(&rc)
-        {
-            runner.run_rc(&String::from_utf8_lossy(&bytes), &rc.display().to_string());
-        }
-        sockplay::repl::run(runner, history_path(), color)
+        sockplay::repl::run(runner, history_path(), rc, color)
     } else {
         let stdin = std::io::stdin();
         let mut lines = lines_of(stdin.lock());

@@ -30,6 +30,18 @@ pub struct Names {
 pub struct ShellHelper {
     pub names: Arc<Mutex<Names>>,
     pub color: bool,
+    /// The setting word of a `set` being completed (set by `complete`).
+    set_key: Mutex<String>,
+}
+
+impl ShellHelper {
+    pub fn new(names: Arc<Mutex<Names>>, color: bool) -> Self {
+        ShellHelper {
+            names,
+            color,
+            set_key: Mutex::new(String::new()),
+        }
+    }
 }
 
 /// Splits the statement being typed: (the command word, the index of the
@@ -121,6 +133,15 @@ impl ShellHelper {
             Some(ArgKind::SendFlags) => words(spec::SEND_FLAG_WORDS),
             Some(ArgKind::Topic) => spec::command_words().map(str::to_string).collect(),
             Some(ArgKind::SetKey) => spec::SETTINGS.iter().map(|s| s.0.to_string()).collect(),
+            Some(ArgKind::Text) if s.cmd == spec::Cmd::Set => {
+                // The values of the setting named before.
+                let key = self.set_key.lock().map(|k| k.clone()).unwrap_or_default();
+                spec::SETTINGS
+                    .iter()
+                    .find(|(n, _, _)| n.eq_ignore_ascii_case(&key))
+                    .map(|(_, vals, _)| words(vals))
+                    .unwrap_or_default()
+            }
             Some(ArgKind::Bool) => words(&["true", "false"]),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
@@ -142,6 +163,13 @@ impl Completer for ShellHelper {
         let (cmd, arg, start) = context(line, pos);
         let start = start.min(pos);
         let prefix = &line[start..pos];
+        if let Ok(mut k) = self.set_key.lock() {
+            *k = line[..start]
+                .split_whitespace()
+                .last()
+                .unwrap_or("")
+                .to_string();
+        }
         // After `level` in setsockopt the option is the same argument.
         let mut list: Vec<String> = self
             .candidates(cmd.as_deref(), arg)
@@ -167,32 +195,99 @@ impl Completer for ShellHelper {
 impl Hinter for ShellHelper {
     type Hint = String;
 
+    /// The rest of the usage of the command being typed, after a blank:
+    /// `bind s ` hints `addr`, `bind s 127.0.0.1 ` hints `port`.
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
-        if pos < line.len() || line.trim().is_empty() {
+        if pos < line.len() || !line.ends_with(' ') {
             return None;
         }
-        let (cmd, arg, _) = context(line, pos);
+        let (cmd, _, _) = context(line, pos);
         let s = spec::lookup(cmd.as_deref()?)?;
-        if !line.ends_with(' ') {
+        let (arg, port_next) = arg_position(s, line);
+        let mut parts: Vec<String> = Vec::new();
+        if port_next {
+            parts.push("port".into());
+        }
+        let from = if port_next { arg + 1 } else { arg };
+        for a in s.args.iter().skip(from) {
+            parts.push(if a.optional {
+                format!("[{}]", a.name)
+            } else {
+                a.name.to_string()
+            });
+        }
+        if parts.is_empty() {
             return None;
         }
-        let rest: Vec<String> = s
-            .args
-            .iter()
-            .skip(arg)
-            .map(|a| {
-                if a.optional {
-                    format!("[{}]", a.name)
-                } else {
-                    a.name.to_string()
-                }
-            })
-            .collect();
-        if rest.is_empty() {
-            return None;
-        }
-        Some(format!("{}   # {}", rest.join(" "), s.summary))
+        Some(format!("{}   # {}", parts.join(" "), s.summary))
     }
+}
+
+/// Which argument of `s` the next word of `line` (ending in a blank) fills,
+/// and whether that word is the port of an address whose host was just
+/// typed (`bind s 127.0.0.1 `).
+fn arg_position(s: &spec::CmdSpec, line: &str) -> (usize, bool) {
+    let stmt = line.rsplit(';').next().unwrap_or(line);
+    let body = match stmt.find('=') {
+        Some(k)
+            if stmt[..k]
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == ',' || c == ' ')
+                && !stmt[..k].trim().is_empty() =>
+        {
+            &stmt[k + 1..]
+        }
+        _ => stmt,
+    };
+    let words: Vec<&str> = body.split_whitespace().skip(1).collect();
+    let mut arg = 0;
+    let mut k = 0;
+    while k < words.len() {
+        let kind = s.args.get(arg).map(|a| a.kind);
+        if kind == Some(ArgKind::Addr) && is_host_word(words[k]) {
+            if k + 1 == words.len() {
+                return (arg, true);
+            }
+            k += 2;
+        } else if kind == Some(ArgKind::LevelOpt)
+            && spec::LEVELS
+                .iter()
+                .any(|l| l.eq_ignore_ascii_case(words[k]))
+        {
+            if k + 1 == words.len() {
+                return (arg, false);
+            }
+            k += 2;
+        } else {
+            k += 1;
+        }
+        if !matches!(
+            kind,
+            Some(ArgKind::Values | ArgKind::RecvFlags | ArgKind::SendFlags)
+        ) {
+            arg += 1;
+        }
+    }
+    (arg, false)
+}
+
+/// A word that is a host waiting for its port (not `host:port`, a path, a
+/// lone port or a name).
+fn is_host_word(w: &str) -> bool {
+    if w.contains('/') || w.starts_with('@') || w.starts_with('.') || w.starts_with('"') {
+        return false;
+    }
+    if w == "*" || w == "localhost" {
+        return true;
+    }
+    if w.starts_with('[') {
+        return w.ends_with(']');
+    }
+    let colons = w.matches(':').count();
+    if colons == 1 {
+        return false;
+    }
+    colons > 1 || (w.contains('.') && !w.chars().all(|c| c.is_ascii_digit()))
 }
 
 impl Highlighter for ShellHelper {
@@ -306,7 +401,8 @@ pub fn names_of(runner: &Runner) -> Names {
 }
 
 /// Runs the interactive shell until Ctrl-D or quit; returns the status.
-pub fn run(mut runner: Runner, history: Option<PathBuf>, color: bool) -> i32 {
+/// `rc` is the sockplayrc file to run after the banner, if any.
+pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, color: bool) -> i32 {
     let config = Config::builder()
         .auto_add_history(true)
         .completion_type(CompletionType::List)
@@ -321,10 +417,7 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, color: bool) -> i32 {
         }
     };
     let names = Arc::new(Mutex::new(Names::default()));
-    rl.set_helper(Some(ShellHelper {
-        names: Arc::clone(&names),
-        color,
-    }));
+    rl.set_helper(Some(ShellHelper::new(Arc::clone(&names), color)));
     if let Some(h) = &history {
         let _ = rl.load_history(h);
     }
@@ -333,6 +426,11 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, color: bool) -> i32 {
         "sockplay".bold().blue(),
         "- BSD sockets, one call at a time. `help` lists the commands, Tab completes, Ctrl-C interrupts a call, Ctrl-D leaves.".dimmed()
     );
+    if let Some(rc) = rc
+        && let Ok(bytes) = std::fs::read(&rc)
+    {
+        runner.run_rc(&String::from_utf8_lossy(&bytes), &rc.display().to_string());
+    }
     let prompt = (
         crate::render::PROMPT.to_string(),
         crate::render::prompt_styled(),
@@ -345,6 +443,8 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, color: bool) -> i32 {
         match rl.readline(&prompt) {
             Ok(line) => {
                 line_no += 1;
+                // Saved at once, so a closed terminal loses nothing.
+                save_history(&mut rl, history.as_deref());
                 runner.session.interrupt.store(false, Ordering::SeqCst);
                 if let LineEnd::Quit(code) = runner.run_line(&line, None, line_no, false) {
                     break code;
@@ -366,15 +466,19 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, color: bool) -> i32 {
             format!("# closed {n} socket{}", if n == 1 { "" } else { "s" }).dimmed()
         );
     }
-    if let Some(h) = &history {
-        if let Some(dir) = h.parent() {
-            let _ = std::fs::create_dir_all(dir);
-        }
-        if rl.history().len() > 0 {
-            let _ = rl.save_history(h);
-        }
-    }
+    save_history(&mut rl, history.as_deref());
     status
+}
+
+fn save_history(rl: &mut Editor<ShellHelper, DefaultHistory>, path: Option<&std::path::Path>) {
+    let Some(h) = path else { return };
+    if rl.history().is_empty() {
+        return;
+    }
+    if let Some(dir) = h.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = rl.save_history(h);
 }
 
 #[cfg(test)]
@@ -392,6 +496,27 @@ mod tests {
             (Some("accept".into()), 0, 14)
         );
         assert_eq!(context("ls; send c", 10), (Some("send".into()), 0, 9));
+    }
+
+    #[test]
+    fn the_hint_follows_the_arguments() {
+        let bind = spec::lookup("bind").expect("bind");
+        assert_eq!(arg_position(bind, "bind "), (0, false));
+        assert_eq!(arg_position(bind, "bind s "), (1, false));
+        assert_eq!(arg_position(bind, "bind s 127.0.0.1 "), (1, true));
+        assert_eq!(arg_position(bind, "bind s 127.0.0.1:80 "), (2, false));
+        assert_eq!(arg_position(bind, "bind s ./x.sock "), (2, false));
+        let so = spec::lookup("setsockopt").expect("setsockopt");
+        assert_eq!(arg_position(so, "setsockopt s SOL_SOCKET "), (1, false));
+        assert_eq!(
+            arg_position(so, "setsockopt s SOL_SOCKET SO_REUSEADDR "),
+            (2, false)
+        );
+        let st = spec::lookup("sendto").expect("sendto");
+        assert_eq!(
+            arg_position(st, "x = sendto u b\"hi\" localhost "),
+            (2, true)
+        );
     }
 
     #[test]

@@ -712,6 +712,13 @@ impl Session {
     /// What was queued before a recv (said when it did not have to wait).
     fn queued_before(e: &Entry, out: &mut dyn Sink) -> u32 {
         let q = table::recv_queue(e.fd()).unwrap_or(0);
+        let bound = e.sock.local_addr().is_ok_and(|a| table::is_bound(&a));
+        if q == 0 && e.kind == SockKind::Dgram && !bound {
+            out.emit(Item::Warn(format!(
+                "{} has no address yet, so no datagram can reach it: bind it first (or send from it: that binds it to a port the kernel picks)",
+                e.label()
+            )));
+        }
         if q > 0 {
             let what = if e.kind == SockKind::Dgram {
                 format!(

@@ -1,0 +1,347 @@
+//! The interactive shell in a real pseudo-terminal (rexpect): the banner and
+//! prompt, Tab completion, Ctrl-C during a blocking call and at the prompt,
+//! Ctrl-D, the history file and the sockplayrc file.
+//!
+//! Every session is sealed from the user's own setup: `--no-rc` (except the
+//! rc test), SOCKPLAY_HISTORY and SOCKPLAY_CONFIG_DIR inside a scratch
+//! directory, TERM=xterm, no colour. Escape sequences are stripped by the
+//! reader, so the expectations are plain text. Every expectation has a
+//! timeout, and a session still alive when a test ends is killed (rexpect
+//! kills the child when the session is dropped).
+//!
+//! The shell drops keys typed ahead of its prompt (see `wait_prompt`), so a
+//! test always waits for the prompt before it types the next line.
+
+mod common;
+
+use common::Scratch;
+use rexpect::process::WaitStatus;
+use rexpect::session::{Options, PtySession, spawn_with_options};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// How long one expectation may wait.
+const TIMEOUT_MS: u64 = 5_000;
+
+const PROMPT: &str = "sockplay> ";
+
+/// Where a session keeps its files.
+struct Home {
+    scratch: Scratch,
+}
+
+impl Home {
+    fn new(tag: &str) -> Home {
+        Home {
+            scratch: Scratch::new(&format!("pty-{tag}")),
+        }
+    }
+
+    /// A directory that does not exist yet: the shell must create it.
+    fn history(&self) -> PathBuf {
+        self.scratch.path().join("data").join("history")
+    }
+
+    fn config_dir(&self) -> PathBuf {
+        self.scratch.path().join("config")
+    }
+
+    /// Starts the shell in a PTY and waits for its first prompt.
+    fn spawn(&self, with_rc: bool) -> PtySession {
+        let mut cmd = Command::new(common::BIN);
+        cmd.args(["--color", "never"]);
+        if !with_rc {
+            cmd.arg("--no-rc");
+        }
+        cmd.current_dir(self.scratch.path())
+            .env("TERM", "xterm")
+            .env("NO_COLOR", "1")
+            .env("SOCKPLAY_HISTORY", self.history())
+            .env("SOCKPLAY_CONFIG_DIR", self.config_dir())
+            .env_remove("COLUMNS")
+            .env_remove("LINES");
+        let opts = Options::new()
+            .timeout_ms(Some(TIMEOUT_MS))
+            .strip_ansi_escape_codes(true);
+        let mut p = spawn_with_options(cmd, opts).expect("spawn sockplay in a pty");
+        expect(&mut p, "Ctrl-D leaves.");
+        wait_prompt(&mut p);
+        p
+    }
+}
+
+/// Waits for `needle`; returns what came before it. Fails with what was seen.
+fn expect(p: &mut PtySession, needle: &str) -> String {
+    match p.exp_string(needle) {
+        Ok(before) => before,
+        Err(e) => panic!("expected {needle:?} on the screen: {e}"),
+    }
+}
+
+/// Waits for the prompt. Keys sent before the prompt is drawn can be lost
+/// (rustyline drops its read-ahead buffer between lines), so every line is
+/// typed only after this.
+fn wait_prompt(p: &mut PtySession) -> String {
+    expect(p, PROMPT)
+}
+
+fn send(p: &mut PtySession, text: &str) {
+    p.send(text).expect("write to the pty");
+    p.flush().expect("flush the pty");
+}
+
+fn send_line(p: &mut PtySession, line: &str) {
+    p.send_line(line).expect("write a line to the pty");
+}
+
+/// Types `line`, waits for `needle` in its output, then for the next
+/// prompt; returns the output up to the needle.
+fn run(p: &mut PtySession, line: &str, needle: &str) -> String {
+    send_line(p, line);
+    let before = expect(p, needle);
+    wait_prompt(p);
+    before
+}
+
+/// Waits (bounded) for the shell to exit; returns its exit code.
+fn exit_code(p: &mut PtySession) -> i32 {
+    let start = Instant::now();
+    loop {
+        match p.process().status() {
+            Some(WaitStatus::Exited(_, code)) => return code,
+            Some(WaitStatus::Signaled(_, sig, _)) => panic!("sockplay died of {sig:?}"),
+            _ if start.elapsed() < Duration::from_millis(TIMEOUT_MS) => {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => panic!("sockplay did not exit in time: {other:?}"),
+        }
+    }
+}
+
+/// Ctrl-D at an empty prompt, then EOF and the status.
+fn leave(p: &mut PtySession) -> i32 {
+    p.send_control('d').expect("send Ctrl-D");
+    p.exp_eof().expect("the shell ends after Ctrl-D");
+    exit_code(p)
+}
+
+#[test]
+fn banner_prompt_and_a_command() {
+    let home = Home::new("banner");
+    let mut p = home.spawn(false);
+    run(&mut p, "inet_aton 192.168.1.2", r"-> b'\xc0\xa8\x01\x02'");
+    run(&mut p, "s = socket tcp", "s = <socket fd=");
+    let table = run(&mut p, "sockets", "blocking");
+    assert!(
+        table.contains("TCP"),
+        "the table lists the socket: {table:?}"
+    );
+    assert_eq!(leave(&mut p), 0);
+}
+
+#[test]
+fn tab_completes_command_words() {
+    let home = Home::new("tab-words");
+    let mut p = home.spawn(false);
+
+    // `soc` is the prefix of `socket` and `sockets`: Tab fills in the common
+    // part, `socket`; the rest of the line makes it `s = socket tcp`.
+    send(&mut p, "s = soc\t");
+    expect(&mut p, "s = socket");
+    run(&mut p, " tcp", "s = <socket fd=");
+
+    // A second Tab on an ambiguous word lists the candidates.
+    send(&mut p, "soc\t");
+    expect(&mut p, "socket");
+    send(&mut p, "\t");
+    let (_, list) = p
+        .exp_regex(r"socket +sockets")
+        .expect("the second Tab lists socket and sockets");
+    assert!(list.starts_with("socket"));
+    // The typed text is still there: finish it as `sockets`.
+    run(&mut p, "s", "RECV-Q");
+
+    // `getho` completes to `gethost`, then lists the four gethost* words.
+    send(&mut p, "getho\t");
+    expect(&mut p, "gethost");
+    send(&mut p, "\t");
+    let listed = expect(&mut p, "gethostname");
+    for w in ["gethostbyaddr", "gethostbyname", "gethostbyname_ex"] {
+        assert!(listed.contains(w), "{w} is listed: {listed:?}");
+    }
+    run(&mut p, "name", "-> '");
+
+    // A unique prefix completes in place.
+    send(&mut p, "getservbyn\t");
+    expect(&mut p, "getservbyname");
+    run(&mut p, " http", "-> 80");
+    assert_eq!(leave(&mut p), 0);
+}
+
+#[test]
+fn tab_completes_socket_names_and_options() {
+    let home = Home::new("tab-names");
+    let mut p = home.spawn(false);
+    run(&mut p, "listener = socket tcp", "listener = <socket fd=");
+
+    // The argument of `close` is a socket: its name completes.
+    send(&mut p, "close li\t");
+    expect(&mut p, "close listener");
+    // An empty argument lists the sockets on a second Tab.
+    send(&mut p, "\x15"); // Ctrl-U: kill the line
+    send(&mut p, "getsockname \t\t");
+    expect(&mut p, "listener");
+    send(&mut p, "\x15");
+
+    // Option names complete after the socket.
+    send(&mut p, "setsockopt listener SO_REUSEA\t");
+    expect(&mut p, "SO_REUSEADDR");
+    run(&mut p, " 1", "SO_REUSEADDR = 1");
+
+    // Socket shorthands complete after `socket`.
+    send(&mut p, "u = socket ud\t");
+    expect(&mut p, "socket udp");
+    run(&mut p, "", "SOCK_DGRAM");
+
+    run(&mut p, "close listener", "closed listener");
+    assert_eq!(leave(&mut p), 0);
+}
+
+#[test]
+fn ctrl_c_interrupts_a_blocking_accept() {
+    let home = Home::new("ctrl-c-accept");
+    let mut p = home.spawn(false);
+    run(&mut p, "s = socket tcp", "s = <socket fd=");
+    run(&mut p, "bind s 127.0.0.1 0", "chosen by the kernel");
+    run(&mut p, "listen s 5", "(LISTEN)");
+
+    send_line(&mut p, "c = accept s");
+    expect(&mut p, "waits for a client");
+    expect(&mut p, "Ctrl-C to interrupt");
+    p.send_control('c').expect("send Ctrl-C");
+    expect(&mut p, "KeyboardInterrupt");
+    wait_prompt(&mut p);
+
+    // The shell lives, the listener is intact and still listening.
+    let table = run(&mut p, "sockets", "blocking");
+    assert!(table.contains("LISTEN"), "s still listens: {table:?}");
+    // `c` was never bound.
+    send_line(&mut p, "vars");
+    let vars = wait_prompt(&mut p);
+    assert!(vars.contains("s = <socket"), "s is bound: {vars:?}");
+    assert!(!vars.contains("c = "), "c is not bound: {vars:?}");
+
+    // And the next accept works: a client from the same shell.
+    run(&mut p, "k = socket tcp", "k = <socket fd=");
+    run(&mut p, "connect k s", "(ESTABLISHED)");
+    run(&mut p, "c = accept s", "accepted a connection");
+    assert_eq!(leave(&mut p), 0);
+}
+
+#[test]
+fn ctrl_c_at_the_prompt_clears_the_line() {
+    let home = Home::new("ctrl-c-prompt");
+    let mut p = home.spawn(false);
+    // Half a line that would fail if it ran (`nosuch` is no socket). The
+    // echo of typed keys is split by cursor moves; the redraw with the hint
+    // for the next argument shows the whole line at once.
+    send(&mut p, "bind nosuch ");
+    expect(&mut p, "bind nosuch addr");
+    p.send_control('c').expect("send Ctrl-C");
+    let between = wait_prompt(&mut p);
+    assert!(
+        !between.contains("Error"),
+        "the half line did not run: {between:?}"
+    );
+    // The new line starts empty: what is typed now runs alone.
+    run(&mut p, "gethostname", "-> '");
+    // Ctrl-C on an empty line does nothing either.
+    p.send_control('c').expect("send Ctrl-C");
+    wait_prompt(&mut p);
+    run(&mut p, "htons 1", "-> 256");
+    assert_eq!(leave(&mut p), 0);
+    let history = std::fs::read_to_string(home.history()).expect("history file");
+    assert!(
+        !history.contains("nosuch"),
+        "an interrupted line is not history: {history:?}"
+    );
+}
+
+#[test]
+fn ctrl_d_closes_the_sockets_and_exits_0() {
+    let home = Home::new("ctrl-d");
+    let mut p = home.spawn(false);
+    run(&mut p, "s = socket tcp", "s = <socket fd=");
+    run(&mut p, "u = socket udp", "u = <socket fd=");
+    p.send_control('d').expect("send Ctrl-D");
+    expect(&mut p, "closed 2 sockets");
+    p.exp_eof().expect("the shell ends after Ctrl-D");
+    assert_eq!(exit_code(&mut p), 0);
+}
+
+#[test]
+fn quit_with_a_status() {
+    let home = Home::new("quit");
+    let mut p = home.spawn(false);
+    run(&mut p, "s = socket tcp", "s = <socket fd=");
+    send_line(&mut p, "quit 3");
+    expect(&mut p, "closed 1 socket");
+    p.exp_eof().expect("the shell ends after quit");
+    assert_eq!(exit_code(&mut p), 3);
+}
+
+#[test]
+fn history_is_saved_and_loaded() {
+    let home = Home::new("history");
+    let mut p = home.spawn(false);
+    run(&mut p, "gethostname", "-> '");
+    run(&mut p, "htons 80", "-> 20480");
+    assert_eq!(leave(&mut p), 0);
+
+    let text = std::fs::read_to_string(home.history()).expect("the history file was written");
+    let lines: Vec<&str> = text.lines().collect();
+    let g = lines.iter().position(|l| *l == "gethostname");
+    let h = lines.iter().position(|l| *l == "htons 80");
+    assert!(
+        matches!((g, h), (Some(g), Some(h)) if g < h),
+        "both lines, in order: {text:?}"
+    );
+
+    // A new session starts with that history: Up recalls the last line.
+    let mut p = home.spawn(false);
+    send(&mut p, "\x1b[A");
+    expect(&mut p, "htons 80");
+    run(&mut p, "", "-> 20480");
+    assert_eq!(leave(&mut p), 0);
+}
+
+#[test]
+fn the_rc_file_runs_at_start() {
+    let home = Home::new("rc");
+    std::fs::create_dir_all(home.config_dir()).expect("config dir");
+    std::fs::write(
+        home.config_dir().join("sockplayrc"),
+        "# my settings\nset display hex\n",
+    )
+    .expect("write sockplayrc");
+    let mut p = home.spawn(true);
+    run(&mut p, "s = socket tcp", "s = <socket fd=");
+    run(&mut p, "bind s 127.0.0.1 0", "chosen by the kernel");
+    run(&mut p, "listen s", "(LISTEN)");
+    run(&mut p, "k = socket tcp", "k = <socket fd=");
+    run(&mut p, "connect k s", "(ESTABLISHED)");
+    run(&mut p, "c = accept s", "accepted a connection");
+    run(&mut p, "send k b\"hello\"", "sent 5 bytes");
+    send_line(&mut p, "recv c");
+    expect(&mut p, "hexdump");
+    expect(&mut p, "68 65 6c 6c 6f");
+    expect(&mut p, "|hello|");
+    wait_prompt(&mut p);
+    assert_eq!(leave(&mut p), 0);
+
+    // --no-rc leaves the default display.
+    let mut p = home.spawn(false);
+    run(&mut p, "set", "display = repr");
+    assert_eq!(leave(&mut p), 0);
+}
