@@ -91,8 +91,12 @@ impl<'a> Parser_<'a> {
         if i.is_empty() || i.starts_with('\n') {
             return (self.span_len(i, 0), "the end of the line".into());
         }
-        let len = match lex::bare(i) {
-            Ok((r, _)) => i.len() - r.len(),
+        // A whole string literal, not just its opening quote.
+        let len = match lex::string_lit(i)
+            .map(|(r, _)| r)
+            .or_else(|_| lex::bare(i).map(|(r, _)| r))
+        {
+            Ok(r) => i.len() - r.len(),
             Err(_) => i.chars().next().map_or(0, char::len_utf8),
         };
         (self.span_len(i, len), format!("`{}`", &i[..len]))
