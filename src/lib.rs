@@ -6,6 +6,7 @@
 //!   completion, hints and did-you-mean.
 pub mod errors;
 pub mod exec;
+pub mod jobs;
 pub mod render;
 pub mod repl;
 pub mod script;

@@ -7,7 +7,7 @@
 //! with `#`, like comments in a script.
 
 use crate::errors::ExecError;
-use crate::exec::{Item, Row, SockDesc};
+use crate::exec::{Item, JobEnd, Piece, Row, SockDesc};
 use crate::spec::{self, CmdSpec, Group};
 use crate::syntax::ParseError;
 use crate::syntax::ast::{Span, View};
@@ -62,6 +62,56 @@ fn byte_count(n: usize) -> String {
         "1 byte".into()
     } else {
         format!("{n} bytes")
+    }
+}
+
+/// Received bytes split at the sends they came from: `b'hello' + b' world'`,
+/// each send in its own colour, so TCP's missing boundaries can be seen.
+/// Bytes beyond the recorded sends form a last piece of their own.
+fn bytes_by_send(b: &[u8], pieces: &[Piece]) -> String {
+    let mut parts = Vec::new();
+    let mut at = 0;
+    for p in pieces {
+        let end = (at + p.len).min(b.len());
+        parts.push((Some(p.send_no), &b[at..end]));
+        at = end;
+    }
+    if at < b.len() {
+        parts.push((None, &b[at..]));
+    }
+    let shown: Vec<String> = parts
+        .iter()
+        .map(|(no, chunk)| {
+            let r = value::bytes_repr(chunk);
+            match no.map(|n| n % 3) {
+                Some(1) => r.green().to_string(),
+                Some(2) => r.cyan().to_string(),
+                Some(_) => r.magenta().to_string(),
+                None => r.normal().to_string(),
+            }
+        })
+        .collect();
+    shown.join(&" + ".dimmed().to_string())
+}
+
+/// A value with the sends its bytes came from (see [`bytes_by_send`]).
+pub fn value_text_pieces(
+    v: &Value,
+    view: View,
+    sock: Option<&SockDesc>,
+    pieces: &[Piece],
+) -> String {
+    match (v, view) {
+        (Value::Bytes(b), View::Repr)
+            if pieces.len() > 1 || pieces.first().is_some_and(|p| p.len < b.len()) =>
+        {
+            format!(
+                "{}  {}",
+                bytes_by_send(b, pieces),
+                format!("({})", byte_count(b.len())).dimmed()
+            )
+        }
+        _ => value_text(v, view, sock),
     }
 }
 
@@ -163,7 +213,13 @@ fn help_all() -> String {
         .max()
         .unwrap_or(20)
         .min(34);
-    for group in [Group::Calls, Group::Options, Group::Names, Group::Shell] {
+    for group in [
+        Group::Calls,
+        Group::Options,
+        Group::Names,
+        Group::Jobs,
+        Group::Shell,
+    ] {
         let _ = writeln!(out, "{IND}{}", group.title().bold());
         for s in spec::SPECS.iter().filter(|s| s.group == group) {
             let usage = s.usage();
@@ -231,8 +287,9 @@ pub fn item(it: &Item) -> String {
             value,
             view,
             sock,
+            pieces,
         } => {
-            let v = value_text(value, *view, sock.as_ref());
+            let v = value_text_pieces(value, *view, sock.as_ref(), pieces);
             match name {
                 Some(n) => format!("{IND}{} = {v}", n.bold()),
                 None => format!("{IND}-> {v}"),
@@ -253,6 +310,33 @@ pub fn item(it: &Item) -> String {
                 let _ = write!(out, "\n{IND}{IND}{:w$}  {}", k.dimmed(), shown, w = w);
             }
             out
+        }
+        Item::Progress(s) => format!("{IND}{}", s.yellow()),
+        Item::JobStarted { id, desc, state } => format!(
+            "{IND}{} {}\n{IND}    {}",
+            format!("[{id}]").bold().blue(),
+            desc,
+            state.dimmed()
+        ),
+        Item::JobEnded {
+            id,
+            desc,
+            elapsed,
+            how,
+            items,
+        } => job_report(*id, desc, *elapsed, how, items),
+        Item::Jobs(rows) => {
+            let mut lines = Vec::new();
+            for (id, desc, state, elapsed) in rows {
+                lines.push(format!(
+                    "{IND}{} {}  {}  {}",
+                    format!("[{id}]").bold().blue(),
+                    desc,
+                    state,
+                    format!("({})", wait::human(*elapsed)).dimmed()
+                ));
+            }
+            lines.join("\n")
         }
         Item::Help(None) => help_all(),
         Item::Help(Some(cmd)) => help_one(spec::spec_of(*cmd)),
@@ -276,6 +360,44 @@ pub fn item(it: &Item) -> String {
             lines.join("\n")
         }
     }
+}
+
+/// `[1] done after 0.31 s: c = accept s`, then the job's own lines.
+fn job_report(
+    id: usize,
+    desc: &str,
+    elapsed: std::time::Duration,
+    how: &JobEnd,
+    items: &[Item],
+) -> String {
+    let tag = format!("[{id}]").bold().blue();
+    let head = match how {
+        JobEnd::Done => format!("{IND}{tag} done after {}: {desc}", wait::human(elapsed)),
+        JobEnd::Failed(_) => format!(
+            "{IND}{tag} {} after {}: {desc}",
+            "failed".red(),
+            wait::human(elapsed)
+        ),
+        JobEnd::Cancelled(why) if why.is_empty() => format!("{IND}{tag} cancelled: {desc}"),
+        JobEnd::Cancelled(why) => format!("{IND}{tag} cancelled ({why}): {desc}"),
+    };
+    let mut out = head;
+    for it in items {
+        // The job's own timing is in its head line.
+        if matches!(it, Item::Waited(_)) {
+            continue;
+        }
+        for line in item(it).lines() {
+            let _ = write!(out, "\n{IND}{line}");
+        }
+    }
+    if let JobEnd::Failed(e) = how {
+        let _ = write!(out, "\n{IND}{IND}{}", e.to_string().red().bold());
+        if let Some(h) = &e.hint {
+            let _ = write!(out, "\n{IND}{IND}{}", format!("hint: {h}").yellow());
+        }
+    }
+    out
 }
 
 /// Where a statement came from, for error messages.

@@ -25,6 +25,8 @@ pub struct Names {
     pub sockets: Vec<String>,
     pub fds: Vec<String>,
     pub others: Vec<String>,
+    /// `%1`, `%2`...
+    pub jobs: Vec<String>,
 }
 
 pub struct ShellHelper {
@@ -143,6 +145,7 @@ impl ShellHelper {
                     .unwrap_or_default()
             }
             Some(ArgKind::Bool) => words(&["true", "false"]),
+            Some(ArgKind::Jobs) => names.jobs.clone(),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }
@@ -416,6 +419,22 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             return 1;
         }
     };
+    // A job's report goes above the prompt without disturbing the line
+    // being typed.
+    if let Ok(printer) = rl.create_external_printer() {
+        let printer = Mutex::new(printer);
+        runner.session.job_printer = Some(Arc::new(move |items: Vec<crate::exec::Item>| {
+            let mut text: String = items
+                .iter()
+                .map(crate::render::item)
+                .collect::<Vec<_>>()
+                .join("\n");
+            text.push('\n');
+            if let Ok(mut p) = printer.lock() {
+                let _ = rustyline::ExternalPrinter::print(&mut *p, text);
+            }
+        }));
+    }
     let names = Arc::new(Mutex::new(Names::default()));
     rl.set_helper(Some(ShellHelper::new(Arc::clone(&names), color)));
     if let Some(h) = &history {
@@ -459,7 +478,7 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
         }
     };
     let n = runner.session.table.len();
-    runner.session.close_all();
+    runner.session.close_all(&mut crate::script::PrintSink);
     if n > 0 {
         println!(
             "  {}",

@@ -11,12 +11,29 @@ use std::io::{self, BufRead, Write};
 use std::sync::atomic::Ordering;
 
 /// Prints items as they happen, flushing so a wait notice is on screen
-/// before the wait starts.
+/// before the wait starts. A progress line rewrites itself on a terminal
+/// and is left out elsewhere (a transcript keeps only what lasts).
 pub struct PrintSink;
+
+/// Whether a progress line is on screen (it is cleared before the next
+/// line).
+static PROGRESS_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 impl Sink for PrintSink {
     fn emit(&mut self, item: Item) {
+        use std::io::IsTerminal;
         let mut out = io::stdout().lock();
+        if let Item::Progress(_) = item {
+            if out.is_terminal() {
+                let _ = write!(out, "\r\x1b[2K{}", render::item(&item));
+                let _ = out.flush();
+                PROGRESS_SHOWN.store(true, Ordering::SeqCst);
+            }
+            return;
+        }
+        if PROGRESS_SHOWN.swap(false, Ordering::SeqCst) {
+            let _ = write!(out, "\r\x1b[2K");
+        }
         let _ = writeln!(out, "{}", render::item(&item));
         let _ = out.flush();
     }
@@ -82,7 +99,7 @@ impl Runner {
             if file.is_some() && self.session.interrupt.load(Ordering::SeqCst) {
                 return LineEnd::Interrupted;
             }
-            match self.session.run(st, sink) {
+            match self.session.run(st, text, sink) {
                 Ok(Flow::Continue) => {}
                 Ok(Flow::Quit(code)) => return LineEnd::Quit(code),
                 Err(e) => {
@@ -105,6 +122,19 @@ impl Runner {
     /// Returns the exit status: 0, 1 on the first failure (unless
     /// `keep_going`), the code given to `quit`, or 130 after Ctrl-C.
     pub fn run_lines(
+        &mut self,
+        lines: &mut dyn Iterator<Item = String>,
+        name: &str,
+        keep_going: bool,
+    ) -> i32 {
+        let status = self.replay(lines, name, keep_going);
+        // Jobs still pending at the end are reported (or cancelled) before
+        // the sockets close.
+        self.session.close_all(&mut PrintSink);
+        status
+    }
+
+    fn replay(
         &mut self,
         lines: &mut dyn Iterator<Item = String>,
         name: &str,

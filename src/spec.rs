@@ -58,6 +58,9 @@ pub enum Cmd {
     Quit,
     Set,
     Vars,
+    Jobs,
+    Wait,
+    Kill,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -97,6 +100,8 @@ pub enum ArgKind {
     SetKey,
     /// Any number of values, to the end of the statement.
     Values,
+    /// Zero or more jobs: `%1` or `1`.
+    Jobs,
 }
 
 /// One argument of a command.
@@ -129,6 +134,7 @@ pub enum Group {
     Calls,
     Options,
     Names,
+    Jobs,
     Shell,
 }
 
@@ -138,6 +144,7 @@ impl Group {
             Group::Calls => "Socket calls",
             Group::Options => "Socket state and options",
             Group::Names => "Names, addresses and byte order",
+            Group::Jobs => "Background jobs",
             Group::Shell => "The shell",
         }
     }
@@ -648,6 +655,36 @@ pub static SPECS: &[CmdSpec] = &[
         "the names you have bound",
         "",
         "dir()"
+    ),
+    spec!(
+        Jobs,
+        "jobs",
+        [],
+        [],
+        Jobs,
+        "the background jobs and what they wait for",
+        "A call ending in `&` runs in the background: c = accept s &. Its result is printed when it ends and its names are bound.",
+        "threading.Thread(target=...)"
+    ),
+    spec!(
+        Wait,
+        "wait",
+        [],
+        [opt("jobs", K::Jobs)],
+        Jobs,
+        "wait until background jobs end",
+        "wait waits for all of them, wait %1 for one. Ctrl-C stops waiting (the jobs go on). In a script, wait is where a job's result is printed.",
+        "t.join()"
+    ),
+    spec!(
+        Kill,
+        "kill",
+        [],
+        [req("jobs", K::Jobs)],
+        Jobs,
+        "cancel background jobs",
+        "kill %1. Closing the socket a job waits on cancels the job too.",
+        ""
     ),
 ];
 

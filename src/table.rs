@@ -15,7 +15,17 @@ use socket2::{SockAddr, Socket};
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+static SERIAL: AtomicU64 = AtomicU64::new(1);
+
+/// A serial no socket has had: it tells apart sockets that get the same
+/// descriptor one after the other. Global, so a background job can name
+/// the socket it accepted before the table holds it.
+pub fn next_serial() -> u64 {
+    SERIAL.fetch_add(1, Ordering::Relaxed)
+}
 
 /// How calls on a socket wait, as Python's `settimeout` sets it.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -95,7 +105,6 @@ impl Entry {
 #[derive(Debug, Default)]
 pub struct Table {
     entries: BTreeMap<RawFd, Entry>,
-    next_serial: u64,
     /// The socket the last command used (`.`).
     pub last: Option<SockHandle>,
 }
@@ -114,11 +123,24 @@ impl Table {
         origin: Origin,
     ) -> std::io::Result<SockHandle> {
         sock.set_nonblocking(true)?;
-        self.next_serial += 1;
         let handle = SockHandle {
             fd: sock.as_raw_fd(),
-            serial: self.next_serial,
+            serial: next_serial(),
         };
+        self.adopt(handle, sock, family, kind, origin);
+        Ok(handle)
+    }
+
+    /// Adds a socket under a handle made for it already (it must be
+    /// non-blocking already).
+    pub fn adopt(
+        &mut self,
+        handle: SockHandle,
+        sock: Socket,
+        family: Family,
+        kind: SockKind,
+        origin: Origin,
+    ) {
         self.entries.insert(
             handle.fd,
             Entry {
@@ -134,7 +156,6 @@ impl Table {
                 bound_path: None,
             },
         );
-        Ok(handle)
     }
 
     pub fn get(&self, h: SockHandle) -> Option<&Entry> {

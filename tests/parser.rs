@@ -1314,6 +1314,23 @@ fn command_table() -> Vec<(&'static str, Command)> {
             },
         ),
         ("vars", C::Vars),
+        ("jobs", C::Jobs),
+        ("wait", C::Wait { jobs: vec![] }),
+        (
+            "wait %1 2",
+            C::Wait {
+                jobs: vec![
+                    Spanned::new(1, Span::default()),
+                    Spanned::new(2, Span::default()),
+                ],
+            },
+        ),
+        (
+            "kill %3",
+            C::Kill {
+                jobs: vec![Spanned::new(3, Span::default())],
+            },
+        ),
         // plain values
         ("x", C::Value(var("x"))),
         (r#""hello""#, C::Value(string("hello"))),
@@ -1964,6 +1981,7 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
         ArgKind::RecvFlags => some_of(spec::RECV_FLAG_WORDS),
         ArgKind::Topic => one_of(&["bind", "SO_REUSEADDR", "?", "set", "ls"]),
         ArgKind::SetKey => one_of(&["display", "color"]),
+        ArgKind::Jobs => one_of(&["%1", "2", "%1 %2"]),
     }
 }
 
@@ -2105,6 +2123,9 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Quit { .. } => Cmd::Quit,
         C::Set { .. } => Cmd::Set,
         C::Vars => Cmd::Vars,
+        C::Jobs => Cmd::Jobs,
+        C::Wait { .. } => Cmd::Wait,
+        C::Kill { .. } => Cmd::Kill,
         C::Value(_) => return None,
     })
 }
@@ -2125,6 +2146,7 @@ const ALL_KINDS: &[ArgKind] = &[
     ArgKind::Topic,
     ArgKind::SetKey,
     ArgKind::Values,
+    ArgKind::Jobs,
 ];
 
 /// Random argument tokens after a real command word: valid-looking lines

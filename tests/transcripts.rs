@@ -64,10 +64,15 @@ fn transcript(name: &str) {
         Some(s) => format!("[exit status {s}]\n"),
         None => "[killed after 30 s]\n".into(),
     };
-    Assert::new().action_env("SNAPSHOTS").eq(
-        normalize(&run.output) + &status,
-        Data::read_from(&expected, None),
-    );
+    // normalize_paths(false): snapbox would otherwise turn every `\` into
+    // `/`, and a bytes repr like b'\xc0' would be written as b'/xc0'.
+    Assert::new()
+        .action_env("SNAPSHOTS")
+        .normalize_paths(false)
+        .eq(
+            normalize(&run.output) + &status,
+            Data::read_from(&expected, None),
+        );
 }
 
 macro_rules! transcripts {
@@ -81,4 +86,26 @@ macro_rules! transcripts {
     };
 }
 
-transcripts!(tcp_echo);
+transcripts!(
+    tcp_echo,
+    udp,
+    unix_stream,
+    sockopts,
+    names,
+    names_ntoa_len,
+    tcp_states,
+    peer_closed,
+    conn_reset,
+    conn_reset_linger,
+    addr_in_use,
+    time_wait,
+    time_wait_reuse,
+    refused,
+    udp_refused,
+    errors_parse,
+    errors_name,
+    errors_closed,
+    errors_nonblocking_accept,
+    errors_nonblocking_recv,
+    errors_timeout
+);

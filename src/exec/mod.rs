@@ -5,21 +5,28 @@
 //! returns how the shell should go on ([`Flow`]) or an [`ExecError`]. The
 //! renderer turns items into text; tests collect them.
 
+pub(crate) mod bounds;
 mod calls;
 mod eval;
+pub(crate) mod io;
+mod jobctl;
 mod names;
 mod opts;
 mod shell;
 
+pub use bounds::Piece;
+
 use crate::errors::ExecError;
+use crate::jobs::{JobPrinter, Jobs};
 use crate::spec::Cmd;
 use crate::syntax::ast::{Command, Family, SockKind, Statement, View};
-use crate::table::{Entry, Table};
-use crate::value::Value;
+use crate::table::{Entry, Origin, Table};
+use crate::value::{SockHandle, Value};
 use crate::wait::Cancel;
+use socket2::Socket;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A socket as the renderer shows it.
@@ -69,13 +76,34 @@ pub enum Item {
     Waited(Duration),
     /// What the call did, in words.
     Done(String),
-    /// A value: bound to a name, or the statement's result.
+    /// A value: bound to a name, or the statement's result. For received
+    /// bytes, `pieces` says which sends of a connection in this shell they
+    /// came from (empty when unknown).
     Value {
         name: Option<String>,
         value: Value,
         view: View,
         sock: Option<SockDesc>,
+        pieces: Vec<Piece>,
     },
+    /// A line that replaces itself while a long call waits (on a terminal).
+    Progress(String),
+    /// A background job started: `[1] c = accept s` and what it waits for.
+    JobStarted {
+        id: usize,
+        desc: String,
+        state: String,
+    },
+    /// A background job ended: how, and what it reported.
+    JobEnded {
+        id: usize,
+        desc: String,
+        elapsed: Duration,
+        how: JobEnd,
+        items: Vec<Item>,
+    },
+    /// `jobs`: (id, statement, state, elapsed).
+    Jobs(Vec<(usize, String, String, Duration)>),
     /// Something worth knowing (dim).
     Note(String),
     /// Something that may surprise (yellow).
@@ -92,6 +120,15 @@ pub enum Item {
     Vars(Vec<(String, Value, Option<SockDesc>)>),
     /// `set` with no arguments: the settings.
     Settings(Vec<(String, String)>),
+}
+
+/// How a background job ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobEnd {
+    Done,
+    Failed(ExecError),
+    /// Killed: by `kill`, by closing its socket, or at exit.
+    Cancelled(String),
 }
 
 /// Where items go.
@@ -138,19 +175,44 @@ pub struct Session {
     pub interrupt: Arc<AtomicBool>,
     /// Told once: "Python needs bytes".
     told_str_encoding: bool,
+    /// Message boundaries of TCP connections in this shell (shared with
+    /// background jobs).
+    pub(crate) bounds: Arc<Mutex<bounds::Boundaries>>,
+    pub jobs: Jobs,
+    /// Prints a background job's report at once (the interactive shell);
+    /// None defers it to `wait` (scripts stay deterministic).
+    pub job_printer: Option<JobPrinter>,
+    /// Set while a statement with `&` runs: its text and names.
+    background: Option<(String, Vec<String>)>,
+}
+
+/// A socket a call created away from the session (accept), to be added to
+/// the table under the handle it was shown with.
+pub(crate) struct Adopt {
+    pub handle: SockHandle,
+    pub sock: Socket,
+    pub family: Family,
+    pub kind: SockKind,
+    pub origin: Origin,
 }
 
 /// What a command returns before names are bound: its values (the first
 /// is the main one; `accept` and `recvfrom` add the address), and how to
 /// show bytes.
 pub(crate) struct Ret {
-    values: Vec<Value>,
-    view: View,
+    pub(crate) values: Vec<Value>,
+    pub(crate) view: View,
     /// The command's own report already says the value (`sent 7 bytes`):
     /// show it only when it is bound to a name.
-    said: bool,
+    pub(crate) said: bool,
     /// Notes to show after the values (`6 more bytes still queued`).
-    after: Vec<Item>,
+    pub(crate) after: Vec<Item>,
+    /// Sockets to add to the table.
+    pub(crate) adopt: Vec<Adopt>,
+    /// The sends the received bytes came from.
+    pub(crate) pieces: Vec<Piece>,
+    /// The call went to the background: nothing to bind now.
+    pub(crate) job: bool,
 }
 
 impl Ret {
@@ -160,6 +222,9 @@ impl Ret {
             view: View::Repr,
             said: false,
             after: Vec::new(),
+            adopt: Vec::new(),
+            pieces: Vec::new(),
+            job: false,
         }
     }
     fn one(v: Value) -> Ret {
@@ -168,6 +233,9 @@ impl Ret {
             view: View::Repr,
             said: false,
             after: Vec::new(),
+            adopt: Vec::new(),
+            pieces: Vec::new(),
+            job: false,
         }
     }
     fn two(a: Value, b: Value) -> Ret {
@@ -176,6 +244,9 @@ impl Ret {
             view: View::Repr,
             said: false,
             after: Vec::new(),
+            adopt: Vec::new(),
+            pieces: Vec::new(),
+            job: false,
         }
     }
     fn said(v: Value) -> Ret {
@@ -184,6 +255,9 @@ impl Ret {
             view: View::Repr,
             said: true,
             after: Vec::new(),
+            adopt: Vec::new(),
+            pieces: Vec::new(),
+            job: false,
         }
     }
 }
@@ -202,7 +276,30 @@ impl Session {
             settings: Settings::default(),
             interrupt,
             told_str_encoding: false,
+            bounds: Arc::default(),
+            jobs: Jobs::default(),
+            job_printer: None,
+            background: None,
         }
+    }
+
+    /// Runs the half of a call that may wait: here, or as a background job
+    /// when the statement ended with `&`.
+    pub(crate) fn call(
+        &mut self,
+        ctx: io::Ctx,
+        work: io::Work,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let Some((desc, targets)) = self.background.take() else {
+            return work(&ctx, out);
+        };
+        let printer = self.job_printer.clone();
+        let started = self.jobs.start(desc, targets, ctx, work, printer);
+        out.emit(started);
+        let mut ret = Ret::none();
+        ret.job = true;
+        Ok(ret)
     }
 
     /// The cancel flags of a foreground call.
@@ -210,15 +307,20 @@ impl Session {
         Cancel::new(vec![Arc::clone(&self.interrupt)])
     }
 
-    /// Runs one statement.
-    pub fn run(&mut self, stmt: &Statement, out: &mut dyn Sink) -> Result<Flow, ExecError> {
-        if let Some(span) = stmt.background {
-            return Err(ExecError::usage(
-                "background jobs (`&`) are not available yet: run the call without `&` \
-                 (Ctrl-C interrupts it if it waits too long)",
-            )
-            .at(span));
-        }
+    /// Runs one statement; `src` is the text it was parsed from.
+    pub fn run(
+        &mut self,
+        stmt: &Statement,
+        src: &str,
+        out: &mut dyn Sink,
+    ) -> Result<Flow, ExecError> {
+        let text = src
+            .get(stmt.span.start..stmt.span.end)
+            .unwrap_or("")
+            .trim_end_matches('&')
+            .trim()
+            .to_string();
+        self.sync_jobs(&text, out)?;
         let returns = returns(&stmt.command);
         if stmt.targets.len() > 1 && stmt.targets.len() != returns {
             let t = &stmt.targets[1];
@@ -239,75 +341,48 @@ impl Session {
             };
             return Ok(Flow::Quit(code));
         }
-        let ret = self.command(&stmt.command, out)?;
-        self.bind_and_show(stmt, ret, out);
+        let targets: Vec<String> = stmt.targets.iter().map(|t| t.node.clone()).collect();
+        if stmt.background.is_some() {
+            self.background = Some((text.clone(), targets.clone()));
+        }
+        let result = self.command(&stmt.command, out);
+        if self.background.take().is_some() && result.is_ok() {
+            out.emit(Item::Note(format!(
+                "`{}` does not wait, so it ran now rather than as a job",
+                text.split_whitespace().next().unwrap_or("")
+            )));
+        }
+        let ret = result?;
+        if ret.job {
+            return Ok(Flow::Continue);
+        }
+        self.finish(&targets, ret, out);
         Ok(Flow::Continue)
     }
 
-    fn bind_and_show(&mut self, stmt: &Statement, ret: Ret, out: &mut dyn Sink) {
+    /// Adds a call's new sockets to the table, binds its names and shows
+    /// its values.
+    pub(crate) fn finish(&mut self, targets: &[String], ret: Ret, out: &mut dyn Sink) {
         let Ret {
             values,
             view,
             said,
             after,
+            adopt,
+            pieces,
+            job: _,
         } = ret;
-        self.show_values(stmt, values, view, said, out);
-        for it in after {
+        for a in adopt {
+            self.table
+                .adopt(a.handle, a.sock, a.family, a.kind, a.origin);
+            self.table.last = Some(a.handle);
+        }
+        for (t, v) in targets.iter().zip(values.iter()) {
+            self.assign(t, v.clone());
+        }
+        let items = value_items(targets, &values, view, said, &pieces, &|v| self.desc_of(v));
+        for it in items.into_iter().chain(after) {
             out.emit(it);
-        }
-    }
-
-    fn show_values(
-        &mut self,
-        stmt: &Statement,
-        values: Vec<Value>,
-        view: View,
-        said: bool,
-        out: &mut dyn Sink,
-    ) {
-        if stmt.targets.is_empty() {
-            if said {
-                return;
-            }
-            // Unbound: show the main value, or both for accept/recvfrom.
-            for v in values {
-                if matches!(v, Value::None) {
-                    continue;
-                }
-                let sock = self.desc_of(&v);
-                out.emit(Item::Value {
-                    name: None,
-                    value: v,
-                    view,
-                    sock,
-                });
-            }
-            return;
-        }
-        let mut values = values.into_iter();
-        for (k, t) in stmt.targets.iter().enumerate() {
-            let v = values.next().unwrap_or(Value::None);
-            self.assign(&t.node, v.clone());
-            let sock = self.desc_of(&v);
-            out.emit(Item::Value {
-                name: Some(t.node.clone()),
-                value: v,
-                view: if k == 0 { view } else { View::Repr },
-                sock,
-            });
-        }
-        // `c = accept s`: the address is still shown, just not bound.
-        for v in values {
-            if matches!(v, Value::None) {
-                continue;
-            }
-            let sock = self.desc_of(&v);
-            out.emit(Item::Value {
-                name: None,
-                value: v,
-                view: View::Repr,
-                sock,
-            });
         }
     }
 
@@ -466,6 +541,9 @@ impl Session {
             C::Quit { .. } => Ok(Ret::none()),
             C::Set { key, value } => self.set(key.as_ref(), value.as_ref(), out),
             C::Vars => self.vars_cmd(out),
+            C::Jobs => self.jobs_cmd(out),
+            C::Wait { jobs } => self.wait_cmd(jobs, out),
+            C::Kill { jobs } => self.kill_cmd(jobs, out),
             C::Value(e) => {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
@@ -473,8 +551,10 @@ impl Session {
         }
     }
 
-    /// Closes every socket (Ctrl-D, quit, end of a script).
-    pub fn close_all(&mut self) {
+    /// Closes every socket (Ctrl-D, quit, end of a script), after ending
+    /// the background jobs.
+    pub fn close_all(&mut self, out: &mut dyn Sink) {
+        self.end_jobs(out);
         self.table.clear();
     }
 }
@@ -489,19 +569,62 @@ fn returns(cmd: &Command) -> usize {
 
 /// The renderer's view of a table entry.
 pub fn describe(e: &Entry) -> SockDesc {
-    let local = e.sock.local_addr().ok().filter(crate::table::is_bound);
-    let peer = e.sock.peer_addr().ok();
-    let state = crate::table::tcp_state(e)
-        .map(str::to_string)
-        .unwrap_or_default();
+    describe_socket(e.fd(), &e.sock, e.family, e.kind, e.names.clone())
+}
+
+/// The renderer's view of a socket.
+pub(crate) fn describe_socket(
+    fd: i32,
+    sock: &Socket,
+    family: Family,
+    kind: SockKind,
+    names: Vec<String>,
+) -> SockDesc {
+    let local = sock.local_addr().ok().filter(crate::table::is_bound);
+    let peer = sock.peer_addr().ok();
+    let state = if family != Family::Unix && kind == SockKind::Stream {
+        crate::table::tcp_info(sock)
+            .map(|t| crate::table::tcp_state_name(t.state).to_string())
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
     SockDesc {
-        fd: e.fd(),
-        names: e.names.clone(),
-        family: e.family,
-        kind: e.kind,
+        fd,
+        names,
+        family,
+        kind,
         local: local.as_ref().map(crate::value::addr_short),
         peer: peer.as_ref().map(crate::value::addr_short),
         state,
         closed: false,
     }
+}
+
+/// The items that show a call's values: `name = value` for each target,
+/// the rest (or all, with no target) as `-> value`. A value the call
+/// already said (`sent 7 bytes`) is shown only when bound.
+pub(crate) fn value_items(
+    targets: &[String],
+    values: &[Value],
+    view: View,
+    said: bool,
+    pieces: &[Piece],
+    desc: &dyn Fn(&Value) -> Option<SockDesc>,
+) -> Vec<Item> {
+    let mut items = Vec::new();
+    for (k, v) in values.iter().enumerate() {
+        let name = targets.get(k).cloned();
+        if name.is_none() && (matches!(v, Value::None) || said) {
+            continue;
+        }
+        items.push(Item::Value {
+            name,
+            value: v.clone(),
+            view: if k == 0 { view } else { View::Repr },
+            sock: desc(v),
+            pieces: if k == 0 { pieces.to_vec() } else { Vec::new() },
+        });
+    }
+    items
 }

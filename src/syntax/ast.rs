@@ -349,6 +349,16 @@ pub enum Command {
     },
     /// The variables and what they hold.
     Vars,
+    /// The background jobs.
+    Jobs,
+    /// Wait for jobs (all when empty).
+    Wait {
+        jobs: Vec<Spanned<i64>>,
+    },
+    /// Cancel jobs.
+    Kill {
+        jobs: Vec<Spanned<i64>>,
+    },
     /// A plain expression (`x = "ab" * 3`, or just `x` to show it).
     Value(Spanned<Expr>),
 }

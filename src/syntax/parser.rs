@@ -58,6 +58,7 @@ enum Arg {
     SendFlags(Vec<SendFlag>),
     RecvFlags(Vec<RecvFlag>, Option<View>),
     Word(Spanned<String>),
+    Jobs(Vec<Spanned<i64>>),
 }
 
 struct Parser_<'a> {
@@ -428,6 +429,22 @@ impl<'a> Parser_<'a> {
             ArgKind::SetKey => {
                 let (r, w) = self.ident_word(i, "a setting name, such as display")?;
                 (r, Arg::Word(w))
+            }
+            ArgKind::Jobs => {
+                let mut jobs = Vec::new();
+                let mut r = i;
+                while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
+                    let t = skip_blanks(r);
+                    let digits = t.strip_prefix('%').unwrap_or(t);
+                    match lex::number(digits) {
+                        Ok((r2, Num::Int(n))) if n > 0 => {
+                            jobs.push(Spanned::new(n, self.span(t, r2)));
+                            r = r2;
+                        }
+                        _ => return Err(self.expected(t, "a job: %1 (`jobs` lists them)", None)),
+                    }
+                }
+                (r, Arg::Jobs(jobs))
             }
         };
         Ok((r, Some(arg)))
@@ -899,6 +916,12 @@ impl Take {
             _ => Vec::new(),
         }
     }
+    fn jobs(&mut self, k: usize) -> Vec<Spanned<i64>> {
+        match self.get(k) {
+            Some(Arg::Jobs(j)) => j,
+            _ => Vec::new(),
+        }
+    }
     fn word(&mut self, k: usize) -> Option<Spanned<String>> {
         match self.get(k) {
             Some(Arg::Word(w)) => Some(w),
@@ -1107,5 +1130,8 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             }
         }
         Cmd::Vars => Command::Vars,
+        Cmd::Jobs => Command::Jobs,
+        Cmd::Wait => Command::Wait { jobs: a.jobs(0) },
+        Cmd::Kill => Command::Kill { jobs: a.jobs(0) },
     }
 }

@@ -1,0 +1,1042 @@
+//! The calls that may wait: accept, connect, send, sendall, recv, sendto,
+//! recvfrom (and sleep).
+//!
+//! Each is split in two. The first half runs on the session: it finds the
+//! socket, checks the arguments and says what is already queued. The second
+//! half ([`Work`]) is detached from the session: it gets a [`Ctx`] (the
+//! socket, its mode, the cancel flags) and may run in the foreground or on a
+//! background job's thread. It announces a wait before it starts (the
+//! queue that matters), waits with poll in slices (see [`crate::wait`]),
+//! honouring the mode the learner chose, and returns what the kernel did.
+
+use super::bounds::{Boundaries, Piece};
+use super::{Adopt, Item, Ret, Session, Sink, describe_socket};
+use crate::errors::ExecError;
+use crate::syntax::ast::{
+    AddrExpr, Expr, Family, RecvFlag, SendFlag, SockKind, SockRef, Spanned, View,
+};
+use crate::table::{self, Mode, Origin};
+use crate::value::{SockHandle, Value, addr_short};
+use crate::wait::{self, Cancel, Stopped};
+use socket2::{SockAddr, Socket};
+use std::io;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const DEFAULT_RECV: i64 = 1024;
+
+/// How often a long wait on a terminal refreshes its progress line.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
+/// What a waiting call needs, detached from the session (Send).
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub h: SockHandle,
+    pub sock: Arc<Socket>,
+    pub mode: Mode,
+    pub family: Family,
+    pub kind: SockKind,
+    pub label: String,
+    pub cancel: Cancel,
+    /// The socket at the other end, when this shell holds it: (fd, name).
+    pub peer: Option<(i32, String)>,
+    pub bounds: Arc<Mutex<Boundaries>>,
+}
+
+/// The half of a call that may wait.
+pub(crate) type Work = Box<dyn FnOnce(&Ctx, &mut dyn Sink) -> Result<Ret, ExecError> + Send>;
+
+fn would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// The error of a wait that ended without its event.
+pub(crate) fn stopped(s: Stopped) -> ExecError {
+    match s {
+        Stopped::TimedOut => ExecError::timeout(),
+        Stopped::Interrupted => ExecError::interrupted(),
+    }
+}
+
+/// recv into a fresh buffer of `size` bytes; returns the bytes and the
+/// length the kernel reported (larger than the buffer for a truncated
+/// datagram when MSG_TRUNC is given).
+fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize)> {
+    let mut buf: Vec<u8> = Vec::with_capacity(size);
+    let n = sock.recv_with_flags(buf.spare_capacity_mut(), flags)?;
+    // SAFETY: the kernel initialised the first min(n, size) bytes.
+    unsafe { buf.set_len(n.min(size)) };
+    Ok((buf, n))
+}
+
+fn recv_from_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize, SockAddr)> {
+    let mut buf: Vec<u8> = Vec::with_capacity(size);
+    let (n, addr) = sock.recv_from_with_flags(buf.spare_capacity_mut(), flags)?;
+    // SAFETY: as in recv_buf.
+    unsafe { buf.set_len(n.min(size)) };
+    Ok((buf, n, addr))
+}
+
+/// SO_RCVTIMEO / SO_SNDTIMEO, which a real blocking call would honour.
+fn kernel_timeout(sock: &Socket, send: bool) -> Option<Duration> {
+    let t = if send {
+        sock.write_timeout()
+    } else {
+        sock.read_timeout()
+    };
+    t.ok().flatten()
+}
+
+/// The deadline a call gets from the socket's mode (and whether it is the
+/// kernel timeout a real blocking call would honour).
+fn deadline(mode: Mode, kernel: Option<Duration>, start: Instant) -> (Option<Instant>, bool) {
+    match mode {
+        Mode::Timeout(d) => (Some(start + d), false),
+        Mode::Blocking => (kernel.map(|k| start + k), kernel.is_some()),
+        Mode::NonBlocking => (Some(start), false),
+    }
+}
+
+/// A value to show for an address: Python gives None for an unnamed one.
+pub(crate) fn addr_value(a: SockAddr) -> Value {
+    let named =
+        a.as_socket().is_some() || a.as_pathname().is_some() || a.as_abstract_namespace().is_some();
+    if named { Value::Addr(a) } else { Value::None }
+}
+
+fn local_text(sock: &Socket) -> String {
+    sock.local_addr()
+        .map(|a| addr_short(&a))
+        .unwrap_or_else(|_| "?".into())
+}
+
+/// (queued connections, limit) of a TCP listener.
+pub(crate) fn accept_queue_of(sock: &Socket, family: Family, kind: SockKind) -> Option<(u32, u32)> {
+    if family == Family::Unix || kind != SockKind::Stream {
+        return None;
+    }
+    let t = table::tcp_info(sock)?;
+    (t.state == 10).then_some((t.unacked, t.sacked))
+}
+
+fn ip_pair(sock: &Socket) -> Option<(SocketAddr, SocketAddr)> {
+    let l = sock.local_addr().ok()?.as_socket()?;
+    let p = sock.peer_addr().ok()?.as_socket()?;
+    Some((l, p))
+}
+
+impl Ctx {
+    /// A better hint for an error, knowing the socket it happened on.
+    pub(crate) fn in_context(&self, mut x: ExecError) -> ExecError {
+        let connected = self.sock.peer_addr().is_ok();
+        if x.is_errno(libc::EPIPE) && !connected {
+            x.hint = Some(
+                "this socket is not connected: connect it first (a TCP send without a connection fails with EPIPE)".into(),
+            );
+        } else if x.is_errno(libc::ECONNREFUSED) && self.kind == SockKind::Dgram {
+            x.hint = Some(
+                "an earlier datagram to that port came back as ICMP port unreachable: nothing listens there; \
+                 a connected UDP socket reports it on its next call"
+                    .into(),
+            );
+        }
+        x
+    }
+
+    /// Calls `attempt` until it does not report EAGAIN, waiting for `events`
+    /// in between as the socket's mode allows. `waiting` describes the wait
+    /// (announced once, before it starts). Returns the result and how long
+    /// it waited (None when it did not wait).
+    fn wait_call<T>(
+        &self,
+        how: Wait<'_>,
+        waiting: impl FnOnce(&Ctx) -> Item,
+        out: &mut dyn Sink,
+        mut attempt: impl FnMut(&Socket) -> io::Result<T>,
+    ) -> Result<(T, Option<Duration>), ExecError> {
+        match attempt(&self.sock) {
+            Ok(v) => return Ok((v, None)),
+            Err(err) if !would_block(&err) => return Err(self.in_context(err.into())),
+            Err(_) => {}
+        }
+        if self.mode == Mode::NonBlocking {
+            return Err(ExecError::os(libc::EAGAIN).hint(how.nonblock_hint.to_string()));
+        }
+        let start = Instant::now();
+        let (deadline, kernel) = deadline(self.mode, kernel_timeout(&self.sock, how.send), start);
+        out.emit(waiting(self));
+        loop {
+            match wait::wait_fd(self.h.fd, how.events, deadline, &self.cancel) {
+                Ok(_) => {}
+                Err(Stopped::TimedOut) if kernel => {
+                    let which = if how.send {
+                        "SO_SNDTIMEO"
+                    } else {
+                        "SO_RCVTIMEO"
+                    };
+                    return Err(ExecError::os(libc::EAGAIN).hint(format!(
+                        "the socket's {which} passed: a blocking call with a kernel timeout fails with EAGAIN"
+                    )));
+                }
+                Err(s) => return Err(stopped(s)),
+            }
+            match attempt(&self.sock) {
+                Ok(v) => return Ok((v, Some(start.elapsed()))),
+                Err(err) if !would_block(&err) => return Err(self.in_context(err.into())),
+                Err(_) => {}
+            }
+        }
+    }
+
+    fn send_waiting(&self, sent: usize, total: usize) -> String {
+        let sq = table::send_queue(self.h.fd).unwrap_or(0);
+        let mut queue = format!("send queue {} bytes", sq);
+        if let Some((fd, name)) = &self.peer {
+            let rq = table::recv_queue(*fd).unwrap_or(0);
+            queue.push_str(&format!(", {name}'s receive queue {rq} bytes"));
+        }
+        if sent > 0 {
+            format!("{sent} of {total} bytes sent - {queue}")
+        } else {
+            queue
+        }
+    }
+
+    /// Sends `data`: for a blocking stream socket (and for sendall) it goes
+    /// on until every byte is taken, as the kernel's blocking send does;
+    /// otherwise one call. Returns (bytes sent, time waited, send calls).
+    fn send_bytes(
+        &self,
+        data: &[u8],
+        flags: i32,
+        all: bool,
+        out: &mut dyn Sink,
+    ) -> Result<(usize, Option<Duration>, usize), ExecError> {
+        let stream = self.kind == SockKind::Stream;
+        let nonblock = self.mode == Mode::NonBlocking || flags & libc::MSG_DONTWAIT != 0;
+        let start = Instant::now();
+        let (deadline, kernel) = deadline(self.mode, kernel_timeout(&self.sock, true), start);
+        let mut sent = 0usize;
+        let mut calls = 0usize;
+        let mut announced = false;
+        let mut last_progress = Instant::now();
+        loop {
+            calls += 1;
+            match self.sock.send_with_flags(&data[sent..], flags) {
+                Ok(n) => {
+                    sent += n;
+                    // A blocking stream send (or sendall) continues until
+                    // all is sent; a timeout-mode send returns what one
+                    // call took, as Python's does.
+                    let go_on = stream
+                        && sent < data.len()
+                        && (all || self.mode == Mode::Blocking)
+                        && !nonblock;
+                    if !go_on {
+                        break;
+                    }
+                }
+                Err(err) if would_block(&err) => {
+                    if nonblock {
+                        if sent > 0 && !all {
+                            break;
+                        }
+                        let mut x = ExecError::os(libc::EAGAIN);
+                        x.hint = Some(format!(
+                            "the send buffer is full and the socket is non-blocking{}",
+                            if sent > 0 {
+                                format!(" ({sent} bytes were sent before it filled)")
+                            } else {
+                                String::new()
+                            }
+                        ));
+                        return Err(x);
+                    }
+                    if !announced {
+                        announced = true;
+                        out.emit(Item::Waiting {
+                            call: format!("send(fd {})", self.h.fd),
+                            what: "buffer space (the peer is not reading fast enough)".into(),
+                            queue: self.send_waiting(sent, data.len()),
+                        });
+                    } else if last_progress.elapsed() >= PROGRESS_EVERY {
+                        last_progress = Instant::now();
+                        out.emit(Item::Progress(format!(
+                            "send(fd {}) waits: {}",
+                            self.h.fd,
+                            self.send_waiting(sent, data.len())
+                        )));
+                    }
+                    // Wake at least every PROGRESS_EVERY to refresh the
+                    // progress line.
+                    let slice = Instant::now() + PROGRESS_EVERY;
+                    let until = Some(deadline.map_or(slice, |d| d.min(slice)));
+                    match wait::wait_fd(self.h.fd, libc::POLLOUT, until, &self.cancel) {
+                        Ok(_) => {}
+                        Err(Stopped::TimedOut) if deadline.is_none_or(|d| Instant::now() < d) => {}
+                        Err(Stopped::TimedOut) if kernel => {
+                            if sent > 0 {
+                                break;
+                            }
+                            return Err(
+                                ExecError::os(libc::EAGAIN).hint("the socket's SO_SNDTIMEO passed")
+                            );
+                        }
+                        Err(s) => {
+                            let mut x = stopped(s);
+                            if sent > 0 {
+                                x.hint = Some(format!(
+                                    "{sent} of {} bytes had been handed to the kernel before it stopped",
+                                    data.len()
+                                ));
+                            }
+                            return Err(x);
+                        }
+                    }
+                }
+                Err(err) => {
+                    if sent > 0 && !all {
+                        break;
+                    }
+                    return Err(self.in_context(err.into()));
+                }
+            }
+        }
+        if stream
+            && sent > 0
+            && let Some((l, p)) = ip_pair(&self.sock)
+            && let Ok(mut b) = self.bounds.lock()
+        {
+            b.sent(l, p, sent);
+        }
+        Ok((sent, announced.then(|| start.elapsed()), calls))
+    }
+}
+
+/// What a waiting call waits for.
+struct Wait<'a> {
+    /// poll() events that mean "try again".
+    events: libc::c_short,
+    /// A send (SO_SNDTIMEO applies) rather than a receive (SO_RCVTIMEO).
+    send: bool,
+    /// Said when a non-blocking socket would have had to wait.
+    nonblock_hint: &'a str,
+}
+
+fn send_flags(flags: &[SendFlag]) -> i32 {
+    let mut f = libc::MSG_NOSIGNAL;
+    for fl in flags {
+        f |= match fl {
+            SendFlag::Oob => libc::MSG_OOB,
+            SendFlag::DontWait => libc::MSG_DONTWAIT,
+            SendFlag::NoSignal => libc::MSG_NOSIGNAL,
+            SendFlag::More => libc::MSG_MORE,
+        };
+    }
+    f
+}
+
+fn recv_flags(flags: &[RecvFlag]) -> (i32, bool) {
+    let mut f = 0;
+    let mut waitall = false;
+    for fl in flags {
+        match fl {
+            RecvFlag::Peek => f |= libc::MSG_PEEK,
+            RecvFlag::WaitAll => waitall = true,
+            RecvFlag::Oob => f |= libc::MSG_OOB,
+            RecvFlag::DontWait => f |= libc::MSG_DONTWAIT,
+        }
+    }
+    (f, waitall)
+}
+
+fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
+    let what = match (ctx.kind, ctx.sock.peer_addr().ok()) {
+        (SockKind::Stream, Some(p)) => format!("data from {}", addr_short(&p)),
+        (SockKind::Dgram, Some(p)) => format!("a datagram from {}", addr_short(&p)),
+        (SockKind::Dgram, None) => format!("a datagram on {}", local_text(&ctx.sock)),
+        (SockKind::Stream, None) => "data".into(),
+    };
+    Item::Waiting {
+        call: format!(
+            "{}(fd {})",
+            if from { "recvfrom" } else { "recv" },
+            ctx.h.fd
+        ),
+        what,
+        queue: "receive queue empty".into(),
+    }
+}
+
+/// Notes shown after the received value, and the sends its bytes came from.
+fn after_recv(
+    ctx: &Ctx,
+    bytes: usize,
+    real: usize,
+    size: usize,
+    peek: bool,
+) -> (Vec<Item>, Vec<Piece>) {
+    let mut out = Vec::new();
+    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 {
+        out.push(Item::Note(
+            "b'' is end of stream: the peer closed (or shut down) its sending side; every recv from now on returns b''".into(),
+        ));
+        return (out, Vec::new());
+    }
+    if ctx.kind == SockKind::Dgram && real > bytes {
+        out.push(Item::Warn(format!(
+            "datagram of {real} bytes truncated to {bytes}: {} lost (UDP delivers a datagram whole or cut, never in parts)",
+            plural(real - bytes, "byte", "bytes")
+        )));
+    }
+    let mut pieces = Vec::new();
+    if ctx.kind == SockKind::Stream
+        && bytes > 0
+        && let Some((l, p)) = ip_pair(&ctx.sock)
+        && let Ok(mut b) = ctx.bounds.lock()
+    {
+        pieces = b.received(l, p, bytes, peek);
+        let sends: Vec<u64> = pieces.iter().map(|p| p.send_no).collect();
+        if pieces.len() > 1 {
+            out.push(Item::Note(format!(
+                "{} sends merged into one recv (sends #{}): TCP keeps no message boundaries",
+                pieces.len(),
+                sends
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", #")
+            )));
+        }
+        if let Some(last) = pieces.last() {
+            let end = last.offset + last.len;
+            if end < last.send_len && !peek {
+                out.push(Item::Note(format!(
+                    "send #{} split: {} of {} bytes returned, {} still queued",
+                    last.send_no,
+                    end,
+                    last.send_len,
+                    plural(last.send_len - end, "byte", "bytes")
+                )));
+            }
+        }
+        if pieces.len() == 1
+            && pieces[0].offset > 0
+            && pieces[0].offset + pieces[0].len == pieces[0].send_len
+            && !peek
+        {
+            out.push(Item::Note(format!(
+                "the rest of send #{}: its last {} bytes",
+                pieces[0].send_no, pieces[0].len
+            )));
+        }
+    }
+    if peek {
+        out.push(Item::Note(
+            "peeked: these bytes are still queued; the next recv returns them again".into(),
+        ));
+        return (out, pieces);
+    }
+    let split_noted = pieces.last().is_some_and(|l| l.offset + l.len < l.send_len);
+    if ctx.kind == SockKind::Stream
+        && !split_noted
+        && let Some(rem) = table::recv_queue(ctx.h.fd).filter(|&n| n > 0)
+    {
+        out.push(Item::Note(format!(
+            "{} still queued",
+            plural(rem as usize, "more byte", "more bytes")
+        )));
+    }
+    (out, pieces)
+}
+
+impl Session {
+    /// The detached view of a socket for a call.
+    pub(crate) fn ctx(&self, h: SockHandle) -> Result<Ctx, ExecError> {
+        let e = self
+            .table
+            .get(h)
+            .ok_or_else(|| ExecError::os(libc::EBADF))?;
+        let peer = self.peer_entry(h).map(|p| (p.fd(), p.label()));
+        Ok(Ctx {
+            h,
+            sock: Arc::clone(&e.sock),
+            mode: e.mode,
+            family: e.family,
+            kind: e.kind,
+            label: e.label(),
+            cancel: self.cancel(),
+            peer,
+            bounds: Arc::clone(&self.bounds),
+        })
+    }
+
+    /// The socket at the other end of a connection, if this shell holds it.
+    pub(crate) fn peer_entry(&self, h: SockHandle) -> Option<&table::Entry> {
+        let e = self.table.get(h)?;
+        let (ls, ps) = ip_pair(&e.sock)?;
+        self.table.iter().find(|o| {
+            o.handle != h
+                && o.sock.local_addr().ok().and_then(|a| a.as_socket()) == Some(ps)
+                && o.sock.peer_addr().ok().and_then(|a| a.as_socket()) == Some(ls)
+        })
+    }
+
+    pub(super) fn accept(
+        &mut self,
+        r: &Spanned<SockRef>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let h = self.sock(r)?;
+        self.table.last = Some(h);
+        let ctx = self.ctx(h)?;
+        if !ctx.sock.is_listener().unwrap_or(false) {
+            let mut x = ExecError::os(libc::EINVAL);
+            x.hint = Some(if ctx.kind == SockKind::Dgram {
+                "UDP sockets do not accept: recvfrom receives datagrams from anyone".into()
+            } else {
+                format!(
+                    "accept needs a listening socket: listen {} first",
+                    ctx.label
+                )
+            });
+            return Err(x.at(r.span));
+        }
+        if let Some((q, max)) = accept_queue_of(&ctx.sock, ctx.family, ctx.kind)
+            && q > 0
+        {
+            out.emit(Item::NoWait(format!(
+                "{} already waiting in the accept queue ({q}/{max})",
+                plural(q as usize, "connection was", "connections were")
+            )));
+        }
+        self.call(ctx, Box::new(accept_work), out)
+    }
+
+    pub(super) fn connect(
+        &mut self,
+        r: &Spanned<SockRef>,
+        addr: &AddrExpr,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let h = self.sock(r)?;
+        self.table.last = Some(h);
+        let ctx = self.ctx(h)?;
+        let target = self.address(addr, ctx.family, true).map_err(|x| {
+            if x.span.is_none() {
+                x.at(addr.span())
+            } else {
+                x
+            }
+        })?;
+        let span = addr.span();
+        self.call(
+            ctx,
+            Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                connect_work(ctx, &target, out).map_err(|x| {
+                    if x.errno.is_some() && x.span.is_none() {
+                        x.at(span)
+                    } else {
+                        x
+                    }
+                })
+            }),
+            out,
+        )
+    }
+
+    pub(super) fn send(
+        &mut self,
+        r: &Spanned<SockRef>,
+        data: &Spanned<Expr>,
+        flags: &[SendFlag],
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let h = self.sock(r)?;
+        self.table.last = Some(h);
+        let bytes = self.data(data)?;
+        self.note_str_encoding(data, out);
+        let f = send_flags(flags);
+        let oob = flags.contains(&SendFlag::Oob);
+        let ctx = self.ctx(h)?;
+        self.call(
+            ctx,
+            Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                let (n, waited, _) = ctx.send_bytes(&bytes, f, false, out)?;
+                if let Some(w) = waited {
+                    out.emit(Item::Waited(w));
+                }
+                let mut msg = format!("sent {}", plural(n, "byte", "bytes"));
+                if n < bytes.len() {
+                    msg.push_str(&format!(
+                        " of {} (the rest did not fit in the send buffer)",
+                        bytes.len()
+                    ));
+                }
+                if oob {
+                    msg.push_str(" as urgent (OOB) data");
+                }
+                out.emit(Item::Done(msg));
+                Ok(Ret::said(Value::Int(n as i64)))
+            }),
+            out,
+        )
+    }
+
+    pub(super) fn sendall(
+        &mut self,
+        r: &Spanned<SockRef>,
+        data: &Spanned<Expr>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let h = self.sock(r)?;
+        self.table.last = Some(h);
+        let bytes = self.data(data)?;
+        self.note_str_encoding(data, out);
+        let ctx = self.ctx(h)?;
+        self.call(
+            ctx,
+            Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                let (n, waited, calls) = ctx.send_bytes(&bytes, libc::MSG_NOSIGNAL, true, out)?;
+                if let Some(w) = waited {
+                    out.emit(Item::Waited(w));
+                }
+                let mut msg = format!("sent all {}", plural(n, "byte", "bytes"));
+                if calls > 1 {
+                    msg.push_str(&format!(" in {calls} send calls"));
+                }
+                out.emit(Item::Done(msg));
+                Ok(Ret::none())
+            }),
+            out,
+        )
+    }
+
+    fn recv_size(&self, size: Option<&Spanned<Expr>>) -> Result<usize, ExecError> {
+        let n = match size {
+            Some(s) => {
+                let n = self.int(s)?;
+                if n < 0 {
+                    return Err(
+                        ExecError::new("ValueError", "negative buffersize in recv").at(s.span)
+                    );
+                }
+                if n as usize > super::eval::MAX_DATA {
+                    return Err(ExecError::new(
+                        "ValueError",
+                        "a buffer over 256 MiB is more than this shell receives at once",
+                    )
+                    .at(s.span));
+                }
+                n
+            }
+            None => DEFAULT_RECV,
+        };
+        Ok(n as usize)
+    }
+
+    /// What was queued before a recv (said when it did not have to wait).
+    fn queued_before(ctx: &Ctx, out: &mut dyn Sink) {
+        let q = table::recv_queue(ctx.h.fd).unwrap_or(0);
+        let bound = ctx.sock.local_addr().is_ok_and(|a| table::is_bound(&a));
+        if q == 0 && ctx.kind == SockKind::Dgram && !bound {
+            out.emit(Item::Warn(format!(
+                "{} has no address yet, so no datagram can reach it: bind it first (or send from it: that binds it to a port the kernel picks)",
+                ctx.label
+            )));
+        }
+        if q > 0 {
+            let what = if ctx.kind == SockKind::Dgram {
+                format!(
+                    "a datagram of {} was already queued",
+                    plural(q as usize, "byte", "bytes")
+                )
+            } else {
+                format!(
+                    "{} already queued",
+                    plural(q as usize, "byte was", "bytes were")
+                )
+            };
+            out.emit(Item::NoWait(what));
+        } else if ctx.kind == SockKind::Stream && table::poll_now(ctx.h.fd) & libc::POLLIN != 0 {
+            out.emit(Item::NoWait(
+                "nothing queued, but the peer has closed: no need to wait".into(),
+            ));
+        }
+    }
+
+    pub(super) fn recv(
+        &mut self,
+        r: &Spanned<SockRef>,
+        size: Option<&Spanned<Expr>>,
+        flags: &[RecvFlag],
+        view: Option<View>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let h = self.sock(r)?;
+        self.table.last = Some(h);
+        let size = self.recv_size(size)?;
+        let (mut f, waitall) = recv_flags(flags);
+        let ctx = self.ctx(h)?;
+        if ctx.kind == SockKind::Dgram {
+            f |= libc::MSG_TRUNC;
+        }
+        if ctx.sock.is_listener().unwrap_or(false) {
+            return Err(ExecError::os(libc::ENOTCONN)
+                .hint("a listening socket only accepts: recv on the socket accept returned")
+                .at(r.span));
+        }
+        // MSG_DONTWAIT makes this one call non-blocking, whatever the mode.
+        let dontwait = f & libc::MSG_DONTWAIT != 0;
+        f &= !libc::MSG_DONTWAIT;
+        Self::queued_before(&ctx, out);
+        let view = view.unwrap_or(self.settings.display);
+        self.call(
+            ctx,
+            Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                recv_work(ctx, size, f, waitall, dontwait, view, out)
+            }),
+            out,
+        )
+    }
+
+    pub(super) fn sendto(
+        &mut self,
+        r: &Spanned<SockRef>,
+        data: &Spanned<Expr>,
+        addr: &AddrExpr,
+        flags: &[SendFlag],
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let h = self.sock(r)?;
+        self.table.last = Some(h);
+        let bytes = self.data(data)?;
+        let ctx = self.ctx(h)?;
+        let target = self.address(addr, ctx.family, true)?;
+        self.note_str_encoding(data, out);
+        let f = send_flags(flags);
+        let data_span = data.span;
+        self.call(
+            ctx,
+            Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                let (n, waited) = ctx
+                    .wait_call(
+                        Wait {
+                            events: libc::POLLOUT,
+                            send: true,
+                            nonblock_hint: "the send buffer is full and the socket is non-blocking",
+                        },
+                        |ctx| Item::Waiting {
+                            call: format!("sendto(fd {})", ctx.h.fd),
+                            what: "buffer space".into(),
+                            queue: format!(
+                                "send queue {} bytes",
+                                table::send_queue(ctx.h.fd).unwrap_or(0)
+                            ),
+                        },
+                        out,
+                        |s| s.send_to_with_flags(&bytes, &target, f),
+                    )
+                    .map_err(|x| {
+                        if x.is_errno(libc::EMSGSIZE) {
+                            x.at(data_span)
+                        } else {
+                            x
+                        }
+                    })?;
+                if let Some(w) = waited {
+                    out.emit(Item::Waited(w));
+                }
+                out.emit(Item::Done(format!(
+                    "sent {} to {}",
+                    plural(n, "byte", "bytes"),
+                    addr_short(&target)
+                )));
+                Ok(Ret::said(Value::Int(n as i64)))
+            }),
+            out,
+        )
+    }
+
+    pub(super) fn recvfrom(
+        &mut self,
+        r: &Spanned<SockRef>,
+        size: Option<&Spanned<Expr>>,
+        flags: &[RecvFlag],
+        view: Option<View>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let h = self.sock(r)?;
+        self.table.last = Some(h);
+        let size = self.recv_size(size)?;
+        let (mut f, _) = recv_flags(flags);
+        let ctx = self.ctx(h)?;
+        let dgram = ctx.kind == SockKind::Dgram;
+        if dgram {
+            f |= libc::MSG_TRUNC;
+        }
+        f &= !libc::MSG_DONTWAIT;
+        if ctx.sock.is_listener().unwrap_or(false) {
+            return Err(ExecError::os(libc::ENOTCONN)
+                .hint("a listening socket only accepts")
+                .at(r.span));
+        }
+        Self::queued_before(&ctx, out);
+        let view = view.unwrap_or(self.settings.display);
+        self.call(
+            ctx,
+            Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                let ((buf, n, from), waited) = ctx.wait_call(
+                    Wait {
+                        events: libc::POLLIN,
+                        send: false,
+                        nonblock_hint: "nothing is queued and the socket is non-blocking",
+                    },
+                    |ctx| recv_waiting(ctx, true),
+                    out,
+                    |s| recv_from_buf(s, size, f),
+                )?;
+                if let Some(w) = waited {
+                    out.emit(Item::Waited(w));
+                }
+                let (after, pieces) = after_recv(ctx, buf.len(), n, size, f & libc::MSG_PEEK != 0);
+                // Python gives None as the address of a TCP recvfrom.
+                let addr = if dgram { addr_value(from) } else { Value::None };
+                let mut ret = Ret::two(Value::Bytes(buf), addr);
+                ret.view = view;
+                ret.after = after;
+                ret.pieces = pieces;
+                Ok(ret)
+            }),
+            out,
+        )
+    }
+}
+
+fn accept_work(ctx: &Ctx, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    let ((sock, peer), waited) = ctx.wait_call(
+        Wait {
+            events: libc::POLLIN,
+            send: false,
+            nonblock_hint: "no connection is waiting in the accept queue, and the socket is non-blocking",
+        },
+        |ctx| Item::Waiting {
+            call: format!("accept(fd {})", ctx.h.fd),
+            what: format!("a client on {}", local_text(&ctx.sock)),
+            queue: match accept_queue_of(&ctx.sock, ctx.family, ctx.kind) {
+                Some((q, max)) => format!("accept queue {q}/{max}"),
+                None => "accept queue empty".into(),
+            },
+        },
+        out,
+        |s| s.accept(),
+    )?;
+    if let Some(w) = waited {
+        out.emit(Item::Waited(w));
+    }
+    // Every socket of the shell lives non-blocking in the kernel (see
+    // table.rs); set it here, on whatever thread accepted it.
+    sock.set_nonblocking(true)?;
+    let handle = SockHandle {
+        fd: std::os::fd::AsRawFd::as_raw_fd(&sock),
+        serial: table::next_serial(),
+    };
+    out.emit(Item::Done(format!(
+        "accepted a connection from {} as a new socket, fd {}",
+        addr_short(&peer),
+        handle.fd
+    )));
+    let peer_v = addr_value(peer);
+    let mut ret = Ret::two(Value::Socket(handle), peer_v);
+    ret.adopt.push(Adopt {
+        handle,
+        sock,
+        family: ctx.family,
+        kind: SockKind::Stream,
+        origin: Origin::Accepted { listener: ctx.h.fd },
+    });
+    Ok(ret)
+}
+
+fn connect_work(ctx: &Ctx, target: &SockAddr, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    let sock = &ctx.sock;
+    let start = Instant::now();
+    let mut waited = None;
+    match sock.connect(target) {
+        Ok(()) => {}
+        Err(err)
+            if err.raw_os_error() == Some(libc::EINPROGRESS)
+                || (would_block(&err) && ctx.family == Family::Unix) =>
+        {
+            let unix_full = ctx.family == Family::Unix;
+            if ctx.mode == Mode::NonBlocking {
+                let mut x = ExecError::from(err);
+                x.hint = Some(if unix_full {
+                    "the listener's accept queue is full and the socket is non-blocking".into()
+                } else {
+                    "the handshake has started; the socket turns writable (select) when it completes".into()
+                });
+                return Err(x);
+            }
+            let (deadline, _) = deadline(ctx.mode, None, start);
+            let quick = !unix_full
+                && wait::wait_fd(
+                    ctx.h.fd,
+                    libc::POLLOUT,
+                    Some(Instant::now() + Duration::from_millis(2)),
+                    &ctx.cancel,
+                )
+                .is_ok();
+            if !quick {
+                out.emit(Item::Waiting {
+                    call: format!("connect(fd {})", ctx.h.fd),
+                    what: format!("the handshake with {}", addr_short(target)),
+                    queue: if unix_full {
+                        "the listener's accept queue is full".into()
+                    } else {
+                        "SYN sent, state SYN_SENT".into()
+                    },
+                });
+                if unix_full {
+                    // AF_UNIX reports a full queue as EAGAIN and never
+                    // signals when room appears: retry in slices.
+                    loop {
+                        wait::sleep(Duration::from_millis(20), &ctx.cancel).map_err(stopped)?;
+                        if deadline.is_some_and(|d| Instant::now() >= d) {
+                            return Err(ExecError::timeout());
+                        }
+                        match sock.connect(target) {
+                            Ok(()) => break,
+                            Err(x) if would_block(&x) => continue,
+                            Err(x) => return Err(x.into()),
+                        }
+                    }
+                } else {
+                    wait::wait_fd(ctx.h.fd, libc::POLLOUT, deadline, &ctx.cancel).map_err(|s| {
+                        let mut x = stopped(s);
+                        x.hint = Some(format!(
+                            "{} (the handshake may still complete in the background)",
+                            x.hint.unwrap_or_default()
+                        ));
+                        x
+                    })?;
+                }
+                waited = Some(start.elapsed());
+            }
+            if !unix_full && let Some(err) = sock.take_error()? {
+                return Err(ExecError::from(err));
+            }
+        }
+        Err(err) => {
+            let mut x = ExecError::from(err);
+            if x.is_errno(libc::ENOENT) && ctx.family == Family::Unix {
+                x.hint = Some("no socket file at that path: bind and listen on it first".into());
+            }
+            return Err(x);
+        }
+    }
+    if let Some(w) = waited {
+        out.emit(Item::Waited(w));
+    }
+    let local = sock
+        .local_addr()
+        .ok()
+        .map(|a| addr_short(&a))
+        .unwrap_or_default();
+    let mut msg = format!("connected {}", ctx.label);
+    if !local.is_empty() && local != "-" {
+        msg.push_str(&format!(" from {local}"));
+    }
+    msg.push_str(&format!(" to {}", addr_short(target)));
+    if ctx.family != Family::Unix
+        && ctx.kind == SockKind::Stream
+        && let Some(t) = table::tcp_info(sock)
+    {
+        msg.push_str(&format!(" ({})", table::tcp_state_name(t.state)));
+    }
+    out.emit(Item::Done(msg));
+    if ctx.kind == SockKind::Dgram {
+        out.emit(Item::Note(
+            "a UDP connect sends nothing: it only fixes the peer, so send/recv work and datagrams from others are dropped".into(),
+        ));
+    }
+    Ok(Ret::none())
+}
+
+fn recv_work(
+    ctx: &Ctx,
+    size: usize,
+    f: i32,
+    waitall: bool,
+    dontwait: bool,
+    view: View,
+    out: &mut dyn Sink,
+) -> Result<Ret, ExecError> {
+    let nonblock_hint =
+        "nothing is queued and the socket is non-blocking (with settimeout it would wait)";
+    let mut total: Vec<u8> = Vec::new();
+    let mut real = 0;
+    let mut waited_total: Option<Duration> = None;
+    loop {
+        let want = size - total.len();
+        let ((buf, n), waited) = if dontwait {
+            match recv_buf(&ctx.sock, want, f | libc::MSG_DONTWAIT) {
+                Ok(v) => (v, None),
+                Err(err) if would_block(&err) => {
+                    return Err(ExecError::os(libc::EAGAIN).hint(nonblock_hint));
+                }
+                Err(err) => return Err(ctx.in_context(err.into())),
+            }
+        } else {
+            let pri = if f & libc::MSG_OOB != 0 {
+                libc::POLLPRI
+            } else {
+                0
+            };
+            ctx.wait_call(
+                Wait {
+                    events: libc::POLLIN | pri,
+                    send: false,
+                    nonblock_hint,
+                },
+                |ctx| recv_waiting(ctx, false),
+                out,
+                |s| recv_buf(s, want, f),
+            )?
+        };
+        if let Some(w) = waited {
+            waited_total = Some(waited_total.unwrap_or_default() + w);
+        }
+        let got = buf.len();
+        real = real.max(n);
+        total.extend_from_slice(&buf);
+        // MSG_WAITALL: a blocking socket waits for the whole size.
+        if !waitall || got == 0 || total.len() >= size || f & libc::MSG_PEEK != 0 {
+            break;
+        }
+    }
+    if let Some(w) = waited_total {
+        out.emit(Item::Waited(w));
+    }
+    let (after, pieces) = after_recv(ctx, total.len(), real, size, f & libc::MSG_PEEK != 0);
+    let mut ret = Ret::one(Value::Bytes(total));
+    ret.view = view;
+    ret.after = after;
+    ret.pieces = pieces;
+    Ok(ret)
+}
+
+/// A socket the shell does not hold yet (a job's accept), described from
+/// the socket itself.
+pub(crate) fn describe_adopt(a: &Adopt) -> super::SockDesc {
+    describe_socket(a.handle.fd, &a.sock, a.family, a.kind, Vec::new())
+}
