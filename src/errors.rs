@@ -59,7 +59,7 @@ impl ExecError {
     /// `TimeoutError: timed out`, as Python's socket timeout says it.
     pub fn timeout() -> Self {
         ExecError::new("TimeoutError", "timed out")
-            .hint("the socket's timeout passed before the call could complete (settimeout s none waits forever)")
+            .hint("the socket's timeout passed before the call could complete (settimeout {s} none waits forever)")
     }
 
     pub fn interrupted() -> Self {
@@ -200,7 +200,7 @@ pub fn default_hint(errno: i32) -> Option<&'static str> {
     Some(match errno {
         libc::EADDRINUSE => {
             "another socket holds this address, or a closed connection on it is still in TIME_WAIT; \
-             setsockopt s SO_REUSEADDR 1 before bind lets a server rebind at once"
+             setsockopt {s} SO_REUSEADDR 1 before bind lets a server rebind at once"
         }
         libc::ECONNREFUSED => {
             "nothing listens there: the peer answered with RST (start the server, or check the port)"

@@ -11,7 +11,7 @@
 
 use crate::errors::ExecError;
 use crate::exec::io::{Ctx, Work, describe_adopt};
-use crate::exec::{Item, JobEnd, Ret, Sink, value_items};
+use crate::exec::{Item, JobEnd, Ret, Shown, Sink, value_items};
 use crate::value::Value;
 use crate::wait::Cancel;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -174,7 +174,13 @@ impl Jobs {
                         shared: Arc::clone(&shared),
                         items: Vec::new(),
                     };
-                    let result = work(&ctx, &mut sink);
+                    let label = ctx.label.clone();
+                    let result = work(&ctx, &mut sink).map_err(|mut e| {
+                        if let Some(h) = &e.hint {
+                            e.hint = Some(h.replace("{s}", &label));
+                        }
+                        e
+                    });
                     let mut items = sink.items;
                     let how = match &result {
                         Ok(ret) => {
@@ -380,21 +386,18 @@ impl Drop for Jobs {
 /// The value lines of a finished job, shown from the thread (the socket an
 /// accept returned is described from the socket itself).
 fn report_values(targets: &[String], ret: &Ret) -> Vec<Item> {
-    let mut items = value_items(
-        targets,
-        &ret.values,
-        ret.view,
-        ret.said,
-        &ret.pieces,
-        &|v| {
-            let Value::Socket(h) = v else { return None };
-            ret.adopt.iter().find(|a| a.handle == *h).map(|a| {
-                let mut d = describe_adopt(a);
-                d.names = targets.first().cloned().into_iter().collect();
-                d
-            })
-        },
-    );
+    let shown = Shown {
+        said: ret.said,
+        none_shown: ret.none_shown,
+    };
+    let mut items = value_items(targets, &ret.values, ret.view, shown, &ret.pieces, &|v| {
+        let Value::Socket(h) = v else { return None };
+        ret.adopt.iter().find(|a| a.handle == *h).map(|a| {
+            let mut d = describe_adopt(a);
+            d.names = targets.first().cloned().into_iter().collect();
+            d
+        })
+    });
     items.extend(ret.after.iter().cloned());
     items
 }

@@ -148,6 +148,12 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
         _ => {}
     }
     match v {
+        Value::Tuple(items)
+            if items.len() == 2 && matches!(items[0], Value::Socket(_)) && sock.is_some() =>
+        {
+            let first = sock.map(sock_desc).unwrap_or_default();
+            format!("({}, {})", first.cyan(), items[1].repr())
+        }
         Value::Str(_) => v.repr().green().to_string(),
         Value::Int(_) | Value::Float(_) => v.repr().magenta().to_string(),
         _ => v.repr(),
@@ -162,7 +168,7 @@ fn table(rows: &[Row]) -> String {
         .iter()
         .map(|r| {
             [
-                r.fd.to_string(),
+                r.fd.clone(),
                 r.names.clone(),
                 r.proto.clone(),
                 r.local.clone(),

@@ -731,7 +731,7 @@ pub enum OptKind {
 }
 
 /// A socket option: its name, level and number, and what it does.
-#[derive(Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct OptSpec {
     pub name: &'static str,
     pub level_name: &'static str,
@@ -760,7 +760,7 @@ pub static OPTIONS: &[OptSpec] = &[
         SO_REUSEADDR,
         SOL_SOCKET,
         Bool,
-        "bind may reuse an address whose old connections are still in TIME_WAIT"
+        "bind may reuse an address whose old connections are in TIME_WAIT, if the socket that left them set it too: servers set it before bind, every time"
     ),
     opt!(
         SO_REUSEPORT,
@@ -950,6 +950,18 @@ pub fn option(name: &str) -> Option<&'static OptSpec> {
     OPTIONS.iter().find(|o| o.name.eq_ignore_ascii_case(n))
 }
 
+/// The Python name of a level constant.
+pub fn level_name(level: i32) -> &'static str {
+    match level {
+        libc::SOL_SOCKET => "SOL_SOCKET",
+        libc::IPPROTO_TCP => "IPPROTO_TCP",
+        libc::IPPROTO_IP => "IPPROTO_IP",
+        libc::IPPROTO_IPV6 => "IPPROTO_IPV6",
+        libc::IPPROTO_UDP => "IPPROTO_UDP",
+        _ => "that level",
+    }
+}
+
 /// The level constant of a level name.
 pub fn level(name: &str) -> Option<i32> {
     let n = name
@@ -1040,7 +1052,9 @@ pub fn distance(a: &str, b: &str) -> usize {
 /// (a swapped pair like `bnid` counts as near).
 pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = match word.chars().count() {
-        0..=2 => 1,
+        // A one-letter name is as near to every other: no guess.
+        0..=1 => 0,
+        2 => 1,
         3..=5 => 2,
         _ => 3,
     };

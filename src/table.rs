@@ -53,7 +53,7 @@ pub fn trim_float(f: f64) -> String {
 }
 
 /// How a socket came to be.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Origin {
     Created,
     /// Returned by `accept` on this listener fd.
@@ -81,6 +81,11 @@ pub struct Entry {
     /// A UNIX path this socket created by binding (it stays on disk after
     /// close, as in Python).
     pub bound_path: Option<std::path::PathBuf>,
+    /// It has had a peer (so an EPIPE means the connection ended, not that
+    /// it never began).
+    pub was_connected: bool,
+    /// `shutdown write` (or both) was called on it.
+    pub shut_write: bool,
 }
 
 impl Entry {
@@ -105,6 +110,9 @@ impl Entry {
 #[derive(Debug, Default)]
 pub struct Table {
     entries: BTreeMap<RawFd, Entry>,
+    /// TCP connections this shell closed, kept while the kernel still
+    /// has them (FIN_WAIT1/2, CLOSING, LAST_ACK, TIME_WAIT).
+    pub ghosts: Vec<Ghost>,
     /// The socket the last command used (`.`).
     pub last: Option<SockHandle>,
 }
@@ -141,6 +149,7 @@ impl Table {
         kind: SockKind,
         origin: Origin,
     ) {
+        let was_connected = matches!(origin, Origin::Accepted { .. });
         self.entries.insert(
             handle.fd,
             Entry {
@@ -153,6 +162,8 @@ impl Table {
                 backlog: None,
                 origin,
                 created: Instant::now(),
+                was_connected,
+                shut_write: false,
                 bound_path: None,
             },
         );
@@ -202,6 +213,7 @@ impl Table {
     /// Closes every socket (at exit).
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.ghosts.clear();
         self.last = None;
     }
 
@@ -213,6 +225,38 @@ impl Table {
         if let Some(e) = h.and_then(|h| self.get_mut(h)) {
             e.names.push(name.to_string());
         }
+    }
+}
+
+/// A TCP connection closed by the learner, which the kernel may still be
+/// closing (or holding in TIME_WAIT).
+#[derive(Clone, Debug)]
+pub struct Ghost {
+    pub label: String,
+    pub fd: RawFd,
+    pub local: std::net::SocketAddr,
+    pub peer: std::net::SocketAddr,
+    pub closed_at: Instant,
+}
+
+impl Table {
+    /// The closed connections the kernel still has, with their state now;
+    /// forgets those it no longer has.
+    pub fn ghosts_now(&mut self, kernel: &[KernelTcp]) -> Vec<(Ghost, u8)> {
+        let mut out = Vec::new();
+        self.ghosts.retain(|g| {
+            match kernel
+                .iter()
+                .find(|k| k.local == g.local && k.remote == g.peer)
+            {
+                Some(k) => {
+                    out.push((g.clone(), k.state));
+                    true
+                }
+                None => false,
+            }
+        });
+        out
     }
 }
 
@@ -395,4 +439,89 @@ pub fn tcp_state(e: &Entry) -> Option<&'static str> {
         return None;
     }
     tcp_info(&e.sock).map(|t| tcp_state_name(t.state))
+}
+
+/// A TCP socket as /proc/net/tcp lists it: the kernel's view of every
+/// connection, including those no descriptor holds any more (FIN_WAIT2,
+/// TIME_WAIT after close).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelTcp {
+    pub local: std::net::SocketAddr,
+    pub remote: std::net::SocketAddr,
+    pub state: u8,
+}
+
+fn parse_proc_addr(s: &str) -> Option<std::net::SocketAddr> {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+    let (ip, port) = s.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let ip = match ip.len() {
+        8 => IpAddr::V4(Ipv4Addr::from(
+            u32::from_str_radix(ip, 16).ok()?.to_le_bytes(),
+        )),
+        32 => {
+            // Four 32-bit words, each in host (little-endian) order.
+            let mut b = [0u8; 16];
+            for k in 0..4 {
+                let w = u32::from_str_radix(ip.get(k * 8..k * 8 + 8)?, 16).ok()?;
+                b[k * 4..k * 4 + 4].copy_from_slice(&w.to_le_bytes());
+            }
+            IpAddr::V6(Ipv6Addr::from(b))
+        }
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// Every TCP socket of this network namespace (IPv4 and IPv6).
+pub fn kernel_tcp() -> Vec<KernelTcp> {
+    let mut out = Vec::new();
+    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(file) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let mut f = line.split_whitespace().skip(1);
+            let (Some(l), Some(r), Some(st)) = (f.next(), f.next(), f.next()) else {
+                continue;
+            };
+            if let (Some(local), Some(remote), Ok(state)) = (
+                parse_proc_addr(l),
+                parse_proc_addr(r),
+                u8::from_str_radix(st, 16),
+            ) {
+                out.push(KernelTcp {
+                    local,
+                    remote,
+                    state,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_addresses_parse() {
+        assert_eq!(
+            parse_proc_addr("0100007F:26AC"),
+            Some("127.0.0.1:9900".parse().expect("addr"))
+        );
+        assert_eq!(
+            parse_proc_addr("00000000000000000000000001000000:0050"),
+            Some("[::1]:80".parse().expect("addr"))
+        );
+        assert_eq!(parse_proc_addr("zz:1"), None);
+    }
+
+    #[test]
+    fn a_listener_is_in_the_kernel_list() {
+        let s = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let a = s.local_addr().expect("addr");
+        assert!(kernel_tcp().iter().any(|k| k.local == a && k.state == 10));
+    }
 }

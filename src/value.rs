@@ -29,6 +29,8 @@ pub enum Value {
     Kind(SockKind),
     Tuple(Vec<Value>),
     List(Vec<Value>),
+    /// A constant shown as Python shows it (`<SocketKind.SOCK_RAW: 3>`).
+    Named(String),
 }
 
 impl PartialEq for Value {
@@ -46,6 +48,7 @@ impl PartialEq for Value {
             (Family(a), Family(b)) => a == b,
             (Kind(a), Kind(b)) => a == b,
             (Tuple(a), Tuple(b)) | (List(a), List(b)) => a == b,
+            (Named(a), Named(b)) => a == b,
             _ => false,
         }
     }
@@ -67,6 +70,7 @@ impl Value {
             Value::Kind(_) => "SocketKind",
             Value::Tuple(_) => "tuple",
             Value::List(_) => "list",
+            Value::Named(_) => "constant",
         }
     }
 
@@ -97,6 +101,7 @@ impl Value {
                 let inner: Vec<String> = items.iter().map(Value::repr).collect();
                 format!("[{}]", inner.join(", "))
             }
+            Value::Named(s) => s.clone(),
         }
     }
 
@@ -108,6 +113,17 @@ impl Value {
             other => other.repr(),
         }
     }
+}
+
+/// "an int", "a str": the type with its article.
+pub fn a_type(v: &Value) -> String {
+    let t = v.type_name();
+    let article = if t.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {t}")
 }
 
 pub fn family_number(f: Family) -> i32 {

@@ -28,6 +28,15 @@ fn normalize_line(line: &str) -> String {
     if let Some(k) = line.find("returned after ") {
         return format!("{}returned after [TIME]", &line[..k]);
     }
+    // `info`'s age, a job's run time.
+    if line.trim_start().starts_with("age ") {
+        return format!("{}[TIME]", &line[..line.find("age").unwrap_or(0) + 3]);
+    }
+    if let (Some(a), Some(b)) = (line.find("] done after "), line.find(": ")) {
+        if a < b {
+            return format!("{}] done after [TIME]{}", &line[..a], &line[b..]);
+        }
+    }
     // A port: 4 or 5 digits after `:`, `', ` or `port `.
     let b = line.as_bytes();
     let mut out = String::with_capacity(line.len());

@@ -68,6 +68,10 @@ impl Session {
             let mut x = ExecError::from(err).at(addr.span());
             if x.is_errno(libc::EADDRINUSE) && e.family == Family::Unix {
                 x.hint = Some("the socket file already exists: remove it (the course does os.unlink(path)) or bind another path".into());
+            } else if x.is_errno(libc::EADDRINUSE)
+                && let Some(port) = asked_port
+            {
+                x.hint = Some(self.in_use_hint(h, port));
             } else if x.is_errno(libc::EINVAL) {
                 x.hint = Some("this socket is already bound: a socket binds once".into());
             }
@@ -98,6 +102,46 @@ impl Session {
             }
         }
         Ok(Ret::none())
+    }
+
+    /// Who holds a port bind found in use: a socket of this shell, a
+    /// connection in TIME_WAIT, or someone else.
+    fn in_use_hint(&self, h: SockHandle, port: u16) -> String {
+        let holder = self.table.iter().find(|o| {
+            o.handle != h
+                && o.sock
+                    .local_addr()
+                    .ok()
+                    .and_then(|a| a.as_socket())
+                    .is_some_and(|a| a.port() == port)
+        });
+        if let Some(o) = holder {
+            return format!(
+                "{} (fd {}) is bound to port {port} already: close it or bind another port \
+                 (SO_REUSEADDR does not share a port with a socket still bound to it)",
+                o.label(),
+                o.fd()
+            );
+        }
+        let kernel = table::kernel_tcp();
+        let waiting = kernel
+            .iter()
+            .filter(|k| k.local.port() == port && k.state == 6)
+            .count();
+        if waiting > 0 {
+            return format!(
+                "{waiting} closed connection{} on port {port} {} in TIME_WAIT (about 60 s after the close): \
+                 a server sets SO_REUSEADDR before bind, every time, so it can bind at once",
+                if waiting == 1 { "" } else { "s" },
+                if waiting == 1 { "is" } else { "are" }
+            );
+        }
+        if kernel.iter().any(|k| k.local.port() == port) {
+            return format!(
+                "another program (or a connection still closing) holds port {port}; `ss -tanp` shows which"
+            );
+        }
+        format!("another program holds port {port}; `ss -tanp` or `ss -uanp` shows which")
     }
 
     pub(super) fn listen(
@@ -148,6 +192,16 @@ impl Session {
         r: &Spanned<SockRef>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
+        // Python's close() of a closed socket does nothing.
+        if let SockRef::Name(n) = &r.node
+            && let Some(Value::Socket(old)) = self.vars.get(n)
+            && self.table.get(*old).is_none()
+        {
+            out.emit(Item::Note(format!(
+                "{n} was closed already: closing again does nothing (as in Python)"
+            )));
+            return Ok(Ret::none());
+        }
         let h = self.sock(r)?;
         let label = self.entry_h(h)?.label();
         // A job waiting on this socket would otherwise go on polling a
@@ -155,16 +209,29 @@ impl Session {
         self.cancel_jobs_on(h.fd, &label, out);
         let e = self.entry_h(h)?;
         let before = table::tcp_state(e);
+        let is_tcp = e.is_tcp();
+        let rst_linger = is_tcp && matches!(e.sock.linger(), Ok(Some(d)) if d.is_zero());
+        let pair = (
+            e.sock.local_addr().ok().and_then(|a| a.as_socket()),
+            e.sock.peer_addr().ok().and_then(|a| a.as_socket()),
+        );
         let unread = if e.kind == SockKind::Stream && !e.sock.is_listener().unwrap_or(false) {
             table::recv_queue(e.fd()).unwrap_or(0)
         } else {
             0
         };
         let queued_conns = accept_queue(e).map_or(0, |(q, _)| q);
-        if let (Some(l), Some(p)) = (
-            e.sock.local_addr().ok().and_then(|a| a.as_socket()),
-            e.sock.peer_addr().ok().and_then(|a| a.as_socket()),
-        ) && let Ok(mut b) = self.bounds.lock()
+        if let (true, Some(local), Some(peer)) = (is_tcp && !rst_linger, pair.0, pair.1) {
+            self.table.ghosts.push(table::Ghost {
+                label: label.clone(),
+                fd: h.fd,
+                local,
+                peer,
+                closed_at: std::time::Instant::now(),
+            });
+        }
+        if let (Some(l), Some(p)) = pair
+            && let Ok(mut b) = self.bounds.lock()
         {
             b.forget(l, p);
         }
@@ -176,15 +243,20 @@ impl Session {
             h.fd
         )));
         match before {
+            Some("ESTABLISHED" | "CLOSE_WAIT") if rst_linger => out.emit(Item::Warn(
+                "SO_LINGER is on with 0 seconds: close sent RST, not FIN; the peer gets ConnectionResetError and there is no TIME_WAIT".into(),
+            )),
             Some("ESTABLISHED") if unread > 0 => out.emit(Item::Warn(format!(
                 "{} unread: closing with data unread sends RST, not FIN; the peer gets ConnectionResetError",
                 plural(unread as usize, "byte was", "bytes were")
             ))),
             Some("ESTABLISHED") => out.emit(Item::Note(
-                "FIN sent: the peer's recv returns b'' once it has read everything".into(),
+                "FIN sent: the peer's recv returns b'' once it has read everything; \
+                 the connection lives on in the kernel (FIN_WAIT, then TIME_WAIT): `sockets` shows it"
+                    .into(),
             )),
             Some("CLOSE_WAIT") => out.emit(Item::Note(
-                "the peer had closed first; this close completes the four-way close".into(),
+                "the peer had closed first; this close sends the last FIN (LAST_ACK) and completes the four-way close".into(),
             )),
             Some("LISTEN") if queued_conns > 0 => out.emit(Item::Warn(format!(
                 "{} never accepted: they are reset",
@@ -224,6 +296,12 @@ impl Session {
             }
             x
         })?;
+        if how != How::Read
+            && let Some(m) = self.table.get_mut(h)
+        {
+            m.shut_write = true;
+        }
+        let e = self.entry_h(h)?;
         let what = match how {
             How::Read => "shut down reading: recv now returns b'' (the peer is not told)",
             How::Write => {
@@ -285,25 +363,28 @@ impl Session {
             .get_mut(h)
             .ok_or_else(|| ExecError::os(libc::EBADF))?;
         e.mode = mode;
+        let label = e.label();
         let what = match mode {
             Mode::Blocking => {
-                "blocking: calls wait as long as it takes (Ctrl-C interrupts)".to_string()
+                format!(
+                    "{label} is now blocking: calls wait as long as it takes (Ctrl-C interrupts)"
+                )
             }
-            Mode::NonBlocking => {
-                "non-blocking: a call that would wait raises BlockingIOError at once".to_string()
-            }
+            Mode::NonBlocking => format!(
+                "{label} is now non-blocking: a call that would wait raises BlockingIOError at once"
+            ),
             Mode::Timeout(d) => format!(
-                "timeout {}s: a call waits at most that long, then raises TimeoutError",
+                "{label} now has a timeout of {} s: a call waits at most that long, then raises TimeoutError",
                 table::trim_float(d.as_secs_f64())
             ),
         };
-        out.emit(Item::Done(format!("{} is now {what}", e.label())));
+        out.emit(Item::Done(what));
         Ok(Ret::none())
     }
 
     pub(super) fn gettimeout(&mut self, r: &Spanned<SockRef>) -> Result<Ret, ExecError> {
         let e = self.entry(r)?;
-        Ok(Ret::one(match e.mode {
+        Ok(Ret::answer(match e.mode {
             Mode::Blocking => Value::None,
             Mode::NonBlocking => Value::Float(0.0),
             Mode::Timeout(d) => Value::Float(d.as_secs_f64()),

@@ -154,6 +154,22 @@ impl Session {
         }
     }
 
+    /// Bytes only, as Python's functions that take packed addresses want.
+    pub(crate) fn bytes_only(&self, e: &Spanned<Expr>) -> Result<Vec<u8>, ExecError> {
+        match self.eval(e)? {
+            Value::Bytes(b) => Ok(b),
+            other => Err(ExecError::new(
+                "TypeError",
+                format!(
+                    "a bytes-like object is required, not '{}'",
+                    other.type_name()
+                ),
+            )
+            .at(e.span)
+            .hint("write packed bytes as b\"\\xc0\\xa8\\x01\\x02\" (what inet_aton returns)")),
+        }
+    }
+
     /// True when `e` is text (so the caller can say Python wants bytes).
     pub(crate) fn is_text(&self, e: &Spanned<Expr>) -> bool {
         matches!(self.eval(e), Ok(Value::Str(_)))
@@ -249,7 +265,7 @@ impl Session {
                 Some(other) => {
                     return Err(ExecError::new(
                         "TypeError",
-                        format!("'{name}' is a {}, not a socket", other.type_name()),
+                        format!("'{name}' is {}, not a socket", crate::value::a_type(other)),
                     )
                     .at(r.span));
                 }
@@ -393,7 +409,11 @@ impl Session {
             Some(other) => {
                 return Err(ExecError::new(
                     "TypeError",
-                    format!("`{}` is a {}, not an address", w.node, other.type_name()),
+                    format!(
+                        "`{}` is {}, not an address",
+                        w.node,
+                        crate::value::a_type(other)
+                    ),
                 )
                 .at(w.span));
             }

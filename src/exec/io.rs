@@ -42,6 +42,9 @@ pub(crate) struct Ctx {
     /// The socket at the other end, when this shell holds it: (fd, name).
     pub peer: Option<(i32, String)>,
     pub bounds: Arc<Mutex<Boundaries>>,
+    /// It has had a peer / its writing side was shut down (for hints).
+    pub was_connected: bool,
+    pub shut_write: bool,
 }
 
 /// The half of a call that may wait.
@@ -106,11 +109,19 @@ fn deadline(mode: Mode, kernel: Option<Duration>, start: Instant) -> (Option<Ins
     }
 }
 
-/// A value to show for an address: Python gives None for an unnamed one.
+/// A value to show for an address, as Python gives it: an unnamed UNIX
+/// socket is '' when the kernel gave its family (accept, getpeername) and
+/// None when it gave nothing (recvfrom).
 pub(crate) fn addr_value(a: SockAddr) -> Value {
     let named =
         a.as_socket().is_some() || a.as_pathname().is_some() || a.as_abstract_namespace().is_some();
-    if named { Value::Addr(a) } else { Value::None }
+    if named {
+        Value::Addr(a)
+    } else if a.family() == libc::AF_UNIX as libc::sa_family_t && a.len() > 0 {
+        Value::Str(String::new())
+    } else {
+        Value::None
+    }
 }
 
 fn local_text(sock: &Socket) -> String {
@@ -137,10 +148,21 @@ fn ip_pair(sock: &Socket) -> Option<(SocketAddr, SocketAddr)> {
 impl Ctx {
     /// A better hint for an error, knowing the socket it happened on.
     pub(crate) fn in_context(&self, mut x: ExecError) -> ExecError {
-        let connected = self.sock.peer_addr().is_ok();
-        if x.is_errno(libc::EPIPE) && !connected {
+        let connected = self.was_connected || self.sock.peer_addr().is_ok();
+        if x.is_errno(libc::EPIPE) && self.shut_write {
+            x.hint = Some(format!(
+                "{} shut down its own writing side (shutdown write): it can still recv, but not send",
+                self.label
+            ));
+        } else if x.is_errno(libc::EPIPE) && !connected {
             x.hint = Some(
                 "this socket is not connected: connect it first (a TCP send without a connection fails with EPIPE)".into(),
+            );
+        } else if x.is_errno(libc::ECONNRESET) {
+            x.hint = Some(
+                "the peer reset the connection: it closed with data unread (or with SO_LINGER 0), so its kernel sent RST; \
+                 this socket is now dead"
+                    .into(),
             );
         } else if x.is_errno(libc::ECONNREFUSED) && self.kind == SockKind::Dgram {
             x.hint = Some(
@@ -477,6 +499,8 @@ impl Session {
             cancel: self.cancel(),
             peer,
             bounds: Arc::clone(&self.bounds),
+            was_connected: e.was_connected || e.sock.peer_addr().is_ok(),
+            shut_write: e.shut_write,
         })
     }
 
@@ -667,10 +691,17 @@ impl Session {
                 )
             };
             out.emit(Item::NoWait(what));
-        } else if ctx.kind == SockKind::Stream && table::poll_now(ctx.h.fd) & libc::POLLIN != 0 {
-            out.emit(Item::NoWait(
-                "nothing queued, but the peer has closed: no need to wait".into(),
-            ));
+        } else if ctx.kind == SockKind::Stream {
+            let ev = table::poll_now(ctx.h.fd);
+            if ev & libc::POLLERR != 0 {
+                out.emit(Item::NoWait(
+                    "an error is pending on this socket (the connection was reset): no need to wait".into(),
+                ));
+            } else if ev & libc::POLLIN != 0 {
+                out.emit(Item::NoWait(
+                    "nothing queued, but the peer has closed: no need to wait".into(),
+                ));
+            }
         }
     }
 
@@ -850,9 +881,16 @@ fn accept_work(ctx: &Ctx, out: &mut dyn Sink) -> Result<Ret, ExecError> {
         fd: std::os::fd::AsRawFd::as_raw_fd(&sock),
         serial: table::next_serial(),
     };
+    let from = if peer.as_socket().is_some()
+        || peer.as_pathname().is_some()
+        || peer.as_abstract_namespace().is_some()
+    {
+        addr_short(&peer)
+    } else {
+        "an unnamed client socket (it never bound a path)".to_string()
+    };
     out.emit(Item::Done(format!(
-        "accepted a connection from {} as a new socket, fd {}",
-        addr_short(&peer),
+        "accepted a connection from {from} as a new socket, fd {}",
         handle.fd
     )));
     let peer_v = addr_value(peer);

@@ -45,7 +45,9 @@ pub struct SockDesc {
 /// One row of the socket table, already in words.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
-    pub fd: i32,
+    /// The fd, or `-` for a connection closed by the learner that the
+    /// kernel still has.
+    pub fd: String,
     pub names: String,
     pub proto: String,
     pub local: String,
@@ -213,6 +215,8 @@ pub(crate) struct Ret {
     pub(crate) pieces: Vec<Piece>,
     /// The call went to the background: nothing to bind now.
     pub(crate) job: bool,
+    /// None is the answer here (gettimeout), so it is shown.
+    pub(crate) none_shown: bool,
 }
 
 impl Ret {
@@ -225,6 +229,7 @@ impl Ret {
             adopt: Vec::new(),
             pieces: Vec::new(),
             job: false,
+            none_shown: false,
         }
     }
     fn one(v: Value) -> Ret {
@@ -236,6 +241,7 @@ impl Ret {
             adopt: Vec::new(),
             pieces: Vec::new(),
             job: false,
+            none_shown: false,
         }
     }
     fn two(a: Value, b: Value) -> Ret {
@@ -247,7 +253,14 @@ impl Ret {
             adopt: Vec::new(),
             pieces: Vec::new(),
             job: false,
+            none_shown: false,
         }
+    }
+    /// A value shown even when it is None.
+    fn answer(v: Value) -> Ret {
+        let mut r = Ret::one(v);
+        r.none_shown = true;
+        r
     }
     fn said(v: Value) -> Ret {
         Ret {
@@ -258,6 +271,7 @@ impl Ret {
             adopt: Vec::new(),
             pieces: Vec::new(),
             job: false,
+            none_shown: false,
         }
     }
 }
@@ -352,12 +366,43 @@ impl Session {
                 text.split_whitespace().next().unwrap_or("")
             )));
         }
-        let ret = result?;
+        let ret = result.map_err(|e| self.placed(e, stmt))?;
         if ret.job {
             return Ok(Flow::Continue);
         }
         self.finish(&targets, ret, out);
+        self.note_connected();
         Ok(Flow::Continue)
+    }
+
+    /// An error of a statement, pointed at the statement when it has no
+    /// place of its own, its hint naming the socket the statement used.
+    fn placed(&self, mut e: ExecError, stmt: &Statement) -> ExecError {
+        if e.span.is_none() {
+            e = e.at(stmt.command_span);
+        }
+        if let Some(h) = &e.hint
+            && h.contains("{s}")
+        {
+            let label = self
+                .table
+                .last
+                .and_then(|h| self.table.get(h))
+                .map_or_else(|| "s".to_string(), |e| e.label());
+            e.hint = Some(h.replace("{s}", &label));
+        }
+        e
+    }
+
+    /// Remembers that the last socket used has had a peer.
+    fn note_connected(&mut self) {
+        if let Some(h) = self.table.last
+            && let Some(e) = self.table.get_mut(h)
+            && !e.was_connected
+            && e.sock.peer_addr().is_ok()
+        {
+            e.was_connected = true;
+        }
     }
 
     /// Adds a call's new sockets to the table, binds its names and shows
@@ -371,6 +416,7 @@ impl Session {
             adopt,
             pieces,
             job: _,
+            none_shown,
         } = ret;
         for a in adopt {
             self.table
@@ -380,7 +426,14 @@ impl Session {
         for (t, v) in targets.iter().zip(values.iter()) {
             self.assign(t, v.clone());
         }
-        let items = value_items(targets, &values, view, said, &pieces, &|v| self.desc_of(v));
+        let items = value_items(
+            targets,
+            &values,
+            view,
+            Shown { said, none_shown },
+            &pieces,
+            &|v| self.desc_of(v),
+        );
         for it in items.into_iter().chain(after) {
             out.emit(it);
         }
@@ -510,13 +563,13 @@ impl Session {
                 names::inet_aton(&self.text(text)?).map_err(|e| e.at(text.span))
             }
             C::InetNtoa { data } => {
-                names::inet_ntoa(&self.data(data)?).map_err(|e| e.at(data.span))
+                names::inet_ntoa(&self.bytes_only(data)?).map_err(|e| e.at(data.span))
             }
             C::InetPton { family, text } => {
                 names::inet_pton(*family, &self.text(text)?).map_err(|e| e.at(text.span))
             }
             C::InetNtop { family, data } => {
-                names::inet_ntop(*family, &self.data(data)?).map_err(|e| e.at(data.span))
+                names::inet_ntop(*family, &self.bytes_only(data)?).map_err(|e| e.at(data.span))
             }
             C::GetServByName { name, proto } => {
                 let p = match proto {
@@ -581,7 +634,7 @@ pub(crate) fn describe_socket(
     names: Vec<String>,
 ) -> SockDesc {
     let local = sock.local_addr().ok().filter(crate::table::is_bound);
-    let peer = sock.peer_addr().ok();
+    let peer = sock.peer_addr().ok().filter(crate::table::is_bound);
     let state = if family != Family::Unix && kind == SockKind::Stream {
         crate::table::tcp_info(sock)
             .map(|t| crate::table::tcp_state_name(t.state).to_string())
@@ -601,21 +654,41 @@ pub(crate) fn describe_socket(
     }
 }
 
+/// Which unbound values are worth a line.
+#[derive(Clone, Copy)]
+pub(crate) struct Shown {
+    /// The call's report said the value already (`sent 7 bytes`).
+    pub said: bool,
+    /// None is a real answer (gettimeout), not "nothing".
+    pub none_shown: bool,
+}
+
 /// The items that show a call's values: `name = value` for each target,
-/// the rest (or all, with no target) as `-> value`. A value the call
-/// already said (`sent 7 bytes`) is shown only when bound.
+/// the rest (or all, with no target) as `-> value`; two unbound values
+/// (accept, recvfrom) as the tuple Python returns. A value the call
+/// already said is shown only when bound.
 pub(crate) fn value_items(
     targets: &[String],
     values: &[Value],
     view: View,
-    said: bool,
+    shown: Shown,
     pieces: &[Piece],
     desc: &dyn Fn(&Value) -> Option<SockDesc>,
 ) -> Vec<Item> {
     let mut items = Vec::new();
+    if targets.is_empty() && values.len() == 2 && view == View::Repr && !shown.said {
+        items.push(Item::Value {
+            name: None,
+            value: Value::Tuple(values.to_vec()),
+            view,
+            sock: desc(&values[0]),
+            pieces: Vec::new(),
+        });
+        return items;
+    }
     for (k, v) in values.iter().enumerate() {
         let name = targets.get(k).cloned();
-        if name.is_none() && (matches!(v, Value::None) || said) {
+        if name.is_none() && ((matches!(v, Value::None) && !shown.none_shown) || shown.said) {
             continue;
         }
         items.push(Item::Value {

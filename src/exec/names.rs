@@ -205,17 +205,32 @@ pub fn getfqdn(host: Option<&str>) -> Result<Ret, ExecError> {
         Some(h) if !h.is_empty() && h != "0.0.0.0" => h.to_string(),
         _ => hostname()?,
     };
-    // Python: the first name of gethostbyaddr that contains a dot, else the
-    // name itself.
-    let found = gethostbyaddr(&name)
-        .ok()
-        .and_then(|r| match r.values.into_iter().next() {
-            Some(Value::Tuple(items)) => match items.into_iter().next() {
-                Some(Value::Str(s)) if s.contains('.') => Some(s),
-                _ => None,
-            },
+    // Python: gethostbyaddr(name), then the first of its name and aliases
+    // that contains a dot, else its name; the name given if that fails.
+    let found = match gethostbyaddr(&name) {
+        Ok(r) => match r.values.into_iter().next() {
+            Some(Value::Tuple(items)) => {
+                let mut names: Vec<String> = Vec::new();
+                let mut it = items.into_iter();
+                if let Some(Value::Str(n)) = it.next() {
+                    names.push(n);
+                }
+                if let Some(Value::List(aliases)) = it.next() {
+                    names.extend(aliases.into_iter().filter_map(|a| match a {
+                        Value::Str(s) => Some(s),
+                        _ => None,
+                    }));
+                }
+                names
+                    .iter()
+                    .find(|n| n.contains('.'))
+                    .or(names.first())
+                    .cloned()
+            }
             _ => None,
-        });
+        },
+        Err(_) => None,
+    };
     Ok(Ret::one(Value::Str(found.unwrap_or(name))))
 }
 
@@ -231,6 +246,7 @@ fn kind_value(t: i32) -> Value {
     match t {
         libc::SOCK_STREAM => Value::Kind(SockKind::Stream),
         libc::SOCK_DGRAM => Value::Kind(SockKind::Dgram),
+        libc::SOCK_RAW => Value::Named("<SocketKind.SOCK_RAW: 3>".into()),
         other => Value::Int(i64::from(other)),
     }
 }
@@ -277,6 +293,7 @@ unsafe extern "C" {
 
 fn illegal_ip() -> ExecError {
     ExecError::new("OSError", "illegal IP address string passed to inet_aton")
+        .hint("an IPv4 address is four numbers 0-255 separated by dots, like 192.168.1.2")
 }
 
 pub fn inet_aton(text: &str) -> Result<Ret, ExecError> {
@@ -292,9 +309,12 @@ pub fn inet_aton(text: &str) -> Result<Ret, ExecError> {
 }
 
 pub fn inet_ntoa(b: &[u8]) -> Result<Ret, ExecError> {
-    let arr: [u8; 4] = b
-        .try_into()
-        .map_err(|_| ExecError::new("OSError", "packed IP wrong length for inet_ntoa"))?;
+    let arr: [u8; 4] = b.try_into().map_err(|_| {
+        ExecError::new("OSError", "packed IP wrong length for inet_ntoa").hint(format!(
+            "got {} bytes; a packed IPv4 address is 4 (what inet_aton returns)",
+            b.len()
+        ))
+    })?;
     Ok(Ret::one(Value::Str(Ipv4Addr::from(arr).to_string())))
 }
 
@@ -379,13 +399,28 @@ pub fn getservbyport(port: i64, proto: Option<&str>) -> Result<Ret, ExecError> {
     Ok(Ret::one(Value::Str(name)))
 }
 
+/// htons and friends, with Python 3.11's overflow messages.
 pub fn byte_order(op: ByteOrderOp, n: i64) -> Result<Ret, ExecError> {
+    let name = match op {
+        ByteOrderOp::Htons => "htons",
+        ByteOrderOp::Ntohs => "ntohs",
+        ByteOrderOp::Htonl => "htonl",
+        ByteOrderOp::Ntohl => "ntohl",
+    };
     let v = match op {
         ByteOrderOp::Htons | ByteOrderOp::Ntohs => {
+            if n < 0 {
+                return Err(ExecError::new(
+                    "OverflowError",
+                    format!(
+                        "{name}: can't convert negative Python int to C 16-bit unsigned integer"
+                    ),
+                ));
+            }
             let x = u16::try_from(n).map_err(|_| {
                 ExecError::new(
                     "OverflowError",
-                    "Python int too large to convert to C unsigned short",
+                    format!("{name}: Python int too large to convert to C 16-bit unsigned integer"),
                 )
             })?;
             i64::from(if op == ByteOrderOp::Htons {
@@ -395,6 +430,12 @@ pub fn byte_order(op: ByteOrderOp, n: i64) -> Result<Ret, ExecError> {
             })
         }
         ByteOrderOp::Htonl | ByteOrderOp::Ntohl => {
+            if n < 0 {
+                return Err(ExecError::new(
+                    "OverflowError",
+                    "can't convert negative value to unsigned int",
+                ));
+            }
             let x = u32::try_from(n)
                 .map_err(|_| ExecError::new("OverflowError", "int larger than 32 bits"))?;
             i64::from(if op == ByteOrderOp::Htonl {

@@ -101,8 +101,8 @@ impl Session {
         &self,
         level: Option<&Spanned<String>>,
         option: &Spanned<String>,
-    ) -> Result<&'static OptSpec, ExecError> {
-        let Some(o) = spec::option(&option.node) else {
+    ) -> Result<(OptSpec, Option<String>), ExecError> {
+        let Some(&o) = spec::option(&option.node) else {
             let mut x = ExecError::new(
                 "AttributeError",
                 format!("module 'socket' has no attribute '{}'", option.node),
@@ -119,11 +119,30 @@ impl Session {
         if let Some(l) = level {
             match spec::level(&l.node) {
                 Some(n) if n == o.level => {}
-                Some(_) => {
-                    return Err(ExecError::os(libc::ENOPROTOOPT).at(l.span).hint(format!(
-                        "{} is an option of level {}, not {}",
-                        o.name, o.level_name, l.node
-                    )));
+                Some(n) => {
+                    // Python passes the level and the option's number as
+                    // they are, and so does the shell: the kernel reads the
+                    // number at that level, where it may mean another
+                    // option (or none).
+                    let other = spec::OPTIONS
+                        .iter()
+                        .find(|x| x.level == n && x.number == o.number)
+                        .map_or("no option sockplay knows".to_string(), |x| {
+                            x.name.to_string()
+                        });
+                    let why = format!(
+                        "{} is an option of {}; at level {} its number {} means {other}",
+                        o.name,
+                        o.level_name,
+                        spec::level_name(n),
+                        o.number
+                    );
+                    let at_level = OptSpec {
+                        level: n,
+                        level_name: spec::level_name(n),
+                        ..o
+                    };
+                    return Ok((at_level, Some(why)));
                 }
                 None => {
                     return Err(ExecError::new(
@@ -135,7 +154,7 @@ impl Session {
                 }
             }
         }
-        Ok(o)
+        Ok((o, None))
     }
 
     pub(super) fn setsockopt(
@@ -148,7 +167,8 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.table.last = Some(h);
-        let o = self.resolve_option(level, option)?;
+        let (o, mismatch) = self.resolve_option(level, option)?;
+        let o = &o;
         let fd = h.fd;
         let label = self.entry(r)?.label();
         let first = values
@@ -160,43 +180,73 @@ impl Session {
                 None => Ok(()),
             }
         };
+        let refused = |x: ExecError| {
+            let mut x = set_error(x, o).at(option.span);
+            if let Some(m) = &mismatch {
+                x.hint = Some(m.clone());
+            }
+            x
+        };
+        let int_of = |v: &Spanned<Expr>| -> Result<libc::c_int, ExecError> {
+            libc::c_int::try_from(self.int(v)?).map_err(|_| {
+                ExecError::new("OverflowError", "signed integer is greater than maximum").at(v.span)
+            })
+        };
         match o.kind {
             OptKind::Error | OptKind::ReadOnly => {
                 return Err(ExecError::os(libc::ENOPROTOOPT)
                     .at(option.span)
                     .hint(format!("{} can only be read (getsockopt)", o.name)));
             }
-            OptKind::Int | OptKind::Bool => {
-                extra(1)?;
-                let n = self.int(first)?;
-                let n = libc::c_int::try_from(n).map_err(|_| {
-                    ExecError::new("OverflowError", "signed integer is greater than maximum")
-                        .at(first.span)
+            OptKind::Linger if values.len() == 1 => {
+                // As in Python, one int is 4 bytes where the kernel wants a
+                // struct linger: it refuses.
+                let n = int_of(first)?;
+                set_raw(fd, o, &n).map_err(|x| {
+                    let mut x = refused(x);
+                    x.hint = Some(
+                        "SO_LINGER takes two values, on and seconds: setsockopt c SO_LINGER 1 0 \
+                         (in Python: struct.pack('ii', 1, 0))"
+                            .into(),
+                    );
+                    x
                 })?;
-                set_raw(fd, o, &n).map_err(|x| set_error(x, o).at(option.span))?;
             }
             OptKind::Linger => {
                 extra(2)?;
-                let on = self.int(first)?;
+                let on = int_of(first)?;
                 let secs = match values.get(1) {
-                    Some(v) => self.int(v)?,
+                    Some(v) => int_of(v)?,
                     None => 0,
                 };
                 let l = libc::linger {
                     l_onoff: libc::c_int::from(on != 0),
-                    l_linger: libc::c_int::try_from(secs.max(0)).unwrap_or(libc::c_int::MAX),
+                    l_linger: secs,
                 };
-                set_raw(fd, o, &l).map_err(|x| set_error(x, o).at(option.span))?;
+                set_raw(fd, o, &l).map_err(refused)?;
             }
             OptKind::Time => {
                 extra(1)?;
                 let secs = self.float_or_none(first)?.unwrap_or(0.0).max(0.0);
                 let tv = libc::timeval {
                     tv_sec: secs.trunc() as libc::time_t,
-                    tv_usec: ((secs.fract()) * 1e6) as libc::suseconds_t,
+                    tv_usec: (secs.fract() * 1e6) as libc::suseconds_t,
                 };
-                set_raw(fd, o, &tv).map_err(|x| set_error(x, o).at(option.span))?;
+                set_raw(fd, o, &tv).map_err(refused)?;
             }
+            OptKind::Int | OptKind::Bool => {
+                extra(1)?;
+                let n = int_of(first)?;
+                set_raw(fd, o, &n).map_err(refused)?;
+            }
+        }
+        if let Some(m) = mismatch {
+            out.emit(Item::Done(format!(
+                "{label}: the kernel took option number {} at level {}",
+                o.number, o.level_name
+            )));
+            out.emit(Item::Warn(m));
+            return Ok(Ret::none());
         }
         let now = read_option(fd, o)?;
         out.emit(Item::Done(format!(
@@ -205,19 +255,39 @@ impl Session {
             o.name,
             now.repr()
         )));
-        out.emit(Item::Note(o.doc.to_string()));
-        if matches!(o.name, "SO_RCVBUF" | "SO_SNDBUF")
-            && let (Ok(asked), Value::Int(got)) = (self.int(first), &now)
-            && asked != *got
-        {
-            out.emit(Item::Note(format!(
-                        "you asked {asked}, the kernel keeps {got}: it doubles the size for its own bookkeeping and clamps it to the system's limits"
-                    )));
-        }
-        if o.name == "SO_LINGER"
-            && matches!(&now, Value::Tuple(v) if v.first() == Some(&Value::Int(1)) && v.get(1) == Some(&Value::Int(0)))
-        {
-            out.emit(Item::Note("close on this socket now sends RST: the peer sees ConnectionResetError, and there is no TIME_WAIT".into()));
+        let asked = self.int(first).ok();
+        match (o.name, &now) {
+            ("SO_RCVBUF" | "SO_SNDBUF", Value::Int(got)) if asked.is_some_and(|a| a != *got) => {
+                out.emit(Item::Note(format!(
+                    "you asked {}, the kernel keeps {got}: it doubles the size for its own bookkeeping \
+                     and clamps it to the system's limits",
+                    asked.unwrap_or_default()
+                )));
+            }
+            ("SO_LINGER", _) => {
+                out.emit(Item::Note(o.doc.to_string()));
+                if matches!(&now, Value::Tuple(v) if v.first() == Some(&Value::Int(1)) && v.get(1) == Some(&Value::Int(0)))
+                {
+                    out.emit(Item::Note(
+                        "close on this socket now sends RST: the peer sees ConnectionResetError, and there is no TIME_WAIT"
+                            .into(),
+                    ));
+                }
+                out.emit(Item::Note(
+                    "in Python: setsockopt(SOL_SOCKET, SO_LINGER, struct.pack('ii', on, seconds)); \
+                     getsockopt without a buffer size returns only the first int"
+                        .into(),
+                ));
+            }
+            ("SO_RCVTIMEO" | "SO_SNDTIMEO", _) => {
+                out.emit(Item::Note(o.doc.to_string()));
+                out.emit(Item::Note(
+                    "in Python: setsockopt(SOL_SOCKET, SO_RCVTIMEO, struct.pack('ll', seconds, microseconds)); \
+                     settimeout is what Python programs use instead"
+                        .into(),
+                ));
+            }
+            _ => out.emit(Item::Note(o.doc.to_string())),
         }
         Ok(Ret::none())
     }
@@ -231,14 +301,25 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.table.last = Some(h);
-        let o = self.resolve_option(level, option)?;
-        let v = read_option(h.fd, o).map_err(|x| set_error(x, o).at(option.span))?;
+        let (o, mismatch) = self.resolve_option(level, option)?;
+        let o = &o;
+        let v = read_option(h.fd, o).map_err(|x| {
+            let mut x = set_error(x, o).at(option.span);
+            if let Some(m) = &mismatch {
+                x.hint = Some(m.clone());
+            }
+            x
+        })?;
+        if let Some(m) = mismatch {
+            out.emit(Item::Warn(m));
+            return Ok(Ret::one(v));
+        }
         match (o.kind, &v) {
             (OptKind::Error, Value::Int(0)) => {
                 out.emit(Item::Note("0: no error is pending".into()))
             }
             (OptKind::Error, Value::Int(n)) => out.emit(Item::Note(format!(
-                "pending error {n} ({}): {}",
+                "pending error {n} ({}): {}; reading SO_ERROR clears it",
                 errno_name(*n as i32).unwrap_or("?"),
                 crate::errors::strerror(*n as i32)
             ))),
@@ -249,6 +330,10 @@ impl Session {
                     _ => "another type",
                 }
                 .into(),
+            )),
+            (OptKind::Linger, _) => out.emit(Item::Note(
+                "(on, seconds); Python's getsockopt without a buffer size returns only the first"
+                    .into(),
             )),
             _ => {}
         }

@@ -36,6 +36,9 @@ pub fn row(e: &Entry) -> Row {
     let peer = s.peer.as_ref().map_or("-".into(), addr_short);
     let (recv_q, send_q) = match s.accept_q {
         Some((q, max)) => (format!("{q}/{max}"), "-".into()),
+        // A closed (or reset) TCP socket has no queues: the kernel's
+        // leftover count would be bytes it threw away.
+        None if s.state == "CLOSED" => ("-".into(), "-".into()),
         None => (opt_bytes(s.recv_q), opt_bytes(s.send_q)),
     };
     let mut ready = String::new();
@@ -43,7 +46,7 @@ pub fn row(e: &Entry) -> Row {
     ready.push(if s.writable { 'W' } else { '-' });
     ready.push(if s.exceptional { 'E' } else { '-' });
     Row {
-        fd: e.fd(),
+        fd: e.fd().to_string(),
         names: if e.names.is_empty() {
             "-".into()
         } else {
@@ -62,12 +65,45 @@ pub fn row(e: &Entry) -> Row {
 
 impl Session {
     pub(super) fn sockets(&mut self, out: &mut dyn Sink) -> Result<Ret, ExecError> {
-        if self.table.is_empty() {
-            out.emit(Item::Note("no sockets yet: s = socket tcp".into()));
+        let kernel = if self.table.ghosts.is_empty() {
+            Vec::new()
+        } else {
+            table::kernel_tcp()
+        };
+        let ghosts = self.table.ghosts_now(&kernel);
+        if self.table.is_empty() && ghosts.is_empty() {
+            out.emit(Item::Note(
+                "no sockets open: s = socket tcp creates one".into(),
+            ));
             return Ok(Ret::none());
         }
-        let rows = self.table.iter().map(row).collect();
+        let mut rows: Vec<Row> = self.table.iter().map(row).collect();
+        for (g, state) in &ghosts {
+            rows.push(Row {
+                fd: "-".into(),
+                names: g.label.clone(),
+                proto: if g.local.is_ipv4() {
+                    "TCP".into()
+                } else {
+                    "TCP6".into()
+                },
+                local: g.local.to_string(),
+                peer: g.peer.to_string(),
+                state: table::tcp_state_name(*state).to_string(),
+                recv_q: "-".into(),
+                send_q: "-".into(),
+                mode: "closed by you".into(),
+                ready: "-".into(),
+            });
+        }
         out.emit(Item::Table(rows));
+        if ghosts.iter().any(|(_, st)| *st == 6) {
+            out.emit(Item::Note(
+                "TIME_WAIT: the side that closed first keeps the connection about 60 s, so late packets of it cannot \
+                 confuse a new one; meanwhile its port is taken (SO_REUSEADDR lets a server bind anyway)"
+                    .into(),
+            ));
+        }
         Ok(Ret::none())
     }
 
@@ -167,7 +203,6 @@ impl Session {
             "SO_SNDTIMEO",
             "TCP_NODELAY",
             "IPV6_V6ONLY",
-            "SO_ERROR",
         ] {
             let Some(o) = spec::option(name) else {
                 continue;

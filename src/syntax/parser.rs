@@ -835,9 +835,9 @@ impl<'a> Parser_<'a> {
                 kind = Some(k);
                 n += 1;
             } else {
-                // Not one of ours: leave it for the next argument if there
-                // is one (getaddrinfo's port), else complain.
-                if n == 0 && w.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+                // Not one of ours: a word is a misspelling (`strem`);
+                // anything else is left to the end-of-statement check.
+                if w.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
                     let suggestion = spec::nearest(w, all.iter().copied()).map(str::to_string);
                     return Err(self.expected(t, WHAT, suggestion));
                 }
