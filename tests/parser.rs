@@ -1439,7 +1439,16 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
         ("acept s", (0, 5), unknown("acept", Some("accept"))),
         ("xyzzy s 1", (0, 5), unknown("xyzzy", None)),
         // Python's call syntax is not this surface (yet); no silly `=` hint.
-        (r#"s.bind(("", 9900))"#, (0, 1), unknown("s", Some("ls"))),
+        (
+            r#"s.bind(("", 9900))"#,
+            (0, 1),
+            unknown("s", Some("bind s addr")),
+        ),
+        (
+            "c.recv(1024)",
+            (0, 1),
+            unknown("c", Some("recv c [size] [flags]")),
+        ),
         ("x y", (0, 1), unknown("x", None)),
         // missing and extra arguments
         ("bind s", (6, 6), missing("bind", "addr")),

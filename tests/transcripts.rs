@@ -32,10 +32,10 @@ fn normalize_line(line: &str) -> String {
     if line.trim_start().starts_with("age ") {
         return format!("{}[TIME]", &line[..line.find("age").unwrap_or(0) + 3]);
     }
-    if let (Some(a), Some(b)) = (line.find("] done after "), line.find(": ")) {
-        if a < b {
-            return format!("{}] done after [TIME]{}", &line[..a], &line[b..]);
-        }
+    if let (Some(a), Some(b)) = (line.find("] done after "), line.find(": "))
+        && a < b
+    {
+        return format!("{}] done after [TIME]{}", &line[..a], &line[b..]);
     }
     // A port: 4 or 5 digits after `:`, `', ` or `port `.
     let b = line.as_bytes();

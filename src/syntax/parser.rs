@@ -156,7 +156,8 @@ impl<'a> Parser_<'a> {
                 // `w` is a word, so it is never a typo of `=` or `?`
                 // (which every one-letter name is within one edit of).
                 let words = spec::command_words().filter(|c| c.starts_with(lex::is_ident_start));
-                let suggestion = spec::nearest(w, words).map(str::to_string);
+                let suggestion =
+                    python_call(w, after).or_else(|| spec::nearest(w, words).map(str::to_string));
                 return Err(ParseError::new(
                     self.span(cmd_start, after),
                     ErrorKind::UnknownCommand {
@@ -848,6 +849,22 @@ impl<'a> Parser_<'a> {
         }
         Ok((r, fam, kind))
     }
+}
+
+/// Python's `s.bind(...)` typed into the shell: the shell's own form of
+/// the call (`bind s ...`), as a suggestion.
+fn python_call(sock: &str, after: &str) -> Option<String> {
+    let rest = after.strip_prefix('.')?;
+    let (_, method) = lex::ident(rest).ok()?;
+    let spec = spec::lookup(method)?;
+    let usage = spec.usage();
+    Some(
+        if spec.args.first().is_some_and(|a| a.kind == ArgKind::Sock) {
+            usage.replacen(" sock", &format!(" {sock}"), 1)
+        } else {
+            usage
+        },
+    )
 }
 
 fn family_of(w: &str) -> Option<Family> {
