@@ -344,6 +344,8 @@ pub fn item(it: &Item) -> String {
             }
             lines.join("\n")
         }
+        Item::Moment(_) => String::new(),
+        Item::Explain(m) => explanation(m.title(), m.text()),
         Item::Help(None) => help_all(),
         Item::Help(Some(cmd)) => help_one(spec::spec_of(*cmd)),
         Item::Echo(s) => format!("{IND}{s}"),
@@ -368,6 +370,42 @@ pub fn item(it: &Item) -> String {
     }
 }
 
+/// Words wrapped to `width` columns.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// A boxed explanation, the first time a classic moment happens.
+fn explanation(title: &str, text: &str) -> String {
+    let bar = "│".cyan();
+    let mut out = format!("{IND}{} {}", "┌─ why:".cyan(), title.cyan().bold());
+    for line in wrap(text, 74) {
+        let _ = write!(out, "\n{IND}{bar} {line}");
+    }
+    let _ = write!(
+        out,
+        "\n{IND}{}",
+        "└─ (explained once; `set explain off` hides these)"
+            .cyan()
+            .dimmed()
+    );
+    out
+}
+
 /// `[1] done after 0.31 s: c = accept s`, then the job's own lines.
 fn job_report(
     id: usize,
@@ -390,7 +428,7 @@ fn job_report(
     let mut out = head;
     for it in items {
         // The job's own timing is in its head line.
-        if matches!(it, Item::Waited(_)) {
+        if matches!(it, Item::Waited(_) | Item::Moment(_)) {
             continue;
         }
         for line in item(it).lines() {

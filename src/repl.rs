@@ -146,6 +146,17 @@ impl ShellHelper {
             }
             Some(ArgKind::Bool) => words(&["true", "false"]),
             Some(ArgKind::Jobs) => names.jobs.clone(),
+            Some(ArgKind::Framing) => words(&["framed", "marker"]),
+            Some(ArgKind::Groups) => {
+                let mut v = names.sockets.clone();
+                let groups: &[&str] = if s.cmd == spec::Cmd::Poll {
+                    &["in", "out", "pri"]
+                } else {
+                    &["read", "write", "except"]
+                };
+                v.extend(words(groups));
+                v
+            }
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }

@@ -108,6 +108,7 @@ impl Runner {
                         println!();
                     }
                     print_error(render::exec_error(&e, &origin));
+                    self.session.explain_after(&e, sink);
                     if e.exception == "KeyboardInterrupt" && file.is_some() {
                         return LineEnd::Interrupted;
                     }

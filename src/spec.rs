@@ -61,6 +61,10 @@ pub enum Cmd {
     Jobs,
     Wait,
     Kill,
+    Select,
+    Poll,
+    SendMsg,
+    RecvMsg,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -102,6 +106,11 @@ pub enum ArgKind {
     Values,
     /// Zero or more jobs: `%1` or `1`.
     Jobs,
+    /// Sockets in groups (`read s k write c`) and a trailing timeout, for
+    /// select and poll.
+    Groups,
+    /// `framed` (the default) or `marker DATA`.
+    Framing,
 }
 
 /// One argument of a command.
@@ -321,6 +330,30 @@ pub static SPECS: &[CmdSpec] = &[
         "set a socket option",
         "setsockopt s SO_REUSEADDR 1; the level may be given as in Python: setsockopt s SOL_SOCKET SO_REUSEADDR 1. SO_LINGER takes two values (on, seconds).",
         "s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)"
+    ),
+    spec!(
+        SendMsg,
+        "sendmsg",
+        [],
+        [
+            SOCK,
+            req("data", K::Data),
+            opt("framed | marker M", K::Framing)
+        ],
+        Calls,
+        "send one message, framed so it keeps its boundary",
+        "The course's remedies for sticky packets: framed (the default) puts a 4-byte big-endian length first, marker M puts M after the data. recvmsg reads exactly one message back. (The shell's helper, not Python's socket.sendmsg.)",
+        "c.sendall(struct.pack('!I', len(data)) + data)"
+    ),
+    spec!(
+        RecvMsg,
+        "recvmsg",
+        [],
+        [SOCK, opt("framed | marker M", K::Framing)],
+        Calls,
+        "receive exactly one framed message",
+        "framed reads the 4-byte length, then that many bytes; marker M reads up to M (and removes it), leaving the next message queued. (The shell's helper, not Python's socket.recvmsg.)",
+        "n, = struct.unpack('!I', recv_exactly(c, 4)); data = recv_exactly(c, n)"
     ),
     spec!(
         GetSockOpt,
@@ -655,6 +688,29 @@ pub static SPECS: &[CmdSpec] = &[
         "the names you have bound",
         "",
         "dir()"
+    ),
+    spec!(
+        Select,
+        "select",
+        [],
+        [req(
+            "read s... [write s...] [except s...] [timeout]",
+            K::Groups
+        )],
+        Jobs,
+        "wait until one of several sockets is ready",
+        "Python's select.select: r, w, x = select read s k write c 2.5 waits up to 2.5 s (forever without a timeout) and says why each socket is ready. Sockets are named, not numbered: a number is the timeout.",
+        "r, w, x = select.select([s, k], [c], [], 2.5)"
+    ),
+    spec!(
+        Poll,
+        "poll",
+        [],
+        [req("in s... [out s...] [pri s...] [ms]", K::Groups)],
+        Jobs,
+        "poll several sockets for events",
+        "Python's poll object in one go: poll in s k out c 2500 registers POLLIN for s and k, POLLOUT for c, and waits up to 2500 ms. Returns [(fd, events)].",
+        "p = select.poll(); p.register(s, POLLIN); p.poll(2500)"
     ),
     spec!(
         Jobs,

@@ -81,6 +81,39 @@ pub fn wait_fd(
     }
 }
 
+/// Waits until one of `fds` has one of its events (their revents are
+/// filled in; returns how many), the deadline passes, or a cancel flag is
+/// set. Python's select() and poll() semantics, interruptible.
+pub fn wait_fds(
+    fds: &mut [libc::pollfd],
+    deadline: Option<Instant>,
+    cancel: &Cancel,
+) -> Result<usize, Stopped> {
+    loop {
+        if cancel.is_set() {
+            return Err(Stopped::Interrupted);
+        }
+        let now = Instant::now();
+        let slice = match deadline {
+            Some(d) if d <= now => Duration::ZERO,
+            Some(d) => (d - now).min(SLICE),
+            None => SLICE,
+        };
+        for p in fds.iter_mut() {
+            p.revents = 0;
+        }
+        let ms = slice.as_millis().min(i32::MAX as u128) as libc::c_int;
+        // SAFETY: a valid slice of pollfds.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
+        if rc > 0 {
+            return Ok(rc as usize);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(Stopped::TimedOut);
+        }
+    }
+}
+
 /// Sleeps until the deadline or a cancel flag.
 pub fn sleep(d: Duration, cancel: &Cancel) -> Result<(), Stopped> {
     let end = Instant::now() + d;

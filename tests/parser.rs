@@ -1315,6 +1315,56 @@ fn command_table() -> Vec<(&'static str, Command)> {
         ),
         ("vars", C::Vars),
         ("jobs", C::Jobs),
+        (
+            "select read s k write c 2.5",
+            C::Select {
+                read: vec![sock("s"), sock("k")],
+                write: vec![sock("c")],
+                except: vec![],
+                timeout: Some(float(2.5)),
+            },
+        ),
+        (
+            "select s except c",
+            C::Select {
+                read: vec![sock("s")],
+                write: vec![],
+                except: vec![sock("c")],
+                timeout: None,
+            },
+        ),
+        (
+            "poll in s out c 100",
+            C::Poll {
+                read: vec![sock("s")],
+                write: vec![sock("c")],
+                except: vec![],
+                timeout: Some(int(100)),
+            },
+        ),
+        (
+            "sendmsg c b\"hi\"",
+            C::SendMsg {
+                sock: sock("c"),
+                data: bytes(b"hi"),
+                framing: Framing::Length,
+            },
+        ),
+        (
+            "sendmsg c \"hi\" marker b\"\\n\"",
+            C::SendMsg {
+                sock: sock("c"),
+                data: string("hi"),
+                framing: Framing::Marker(bytes(b"\n")),
+            },
+        ),
+        (
+            "recvmsg c framed",
+            C::RecvMsg {
+                sock: sock("c"),
+                framing: Framing::Length,
+            },
+        ),
         ("wait", C::Wait { jobs: vec![] }),
         (
             "wait %1 2",
@@ -1594,7 +1644,7 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
         ("send = 3", (0, 4), E::ReservedName("send".into())),
         ("ls = 1", (0, 2), E::ReservedName("ls".into())),
         ("x, exit = 1", (3, 7), E::ReservedName("exit".into())),
-        ("a, b, c = accept s", (6, 7), E::TooManyTargets),
+        ("a, b, c, d = select s", (9, 10), E::TooManyTargets),
         (
             "x =",
             (3, 3),
@@ -1739,8 +1789,8 @@ fn error_messages() {
         "`send` is a command; choose another name for the variable"
     );
     assert_eq!(
-        msg("a, b, c = accept s"),
-        "at most two names can be bound (`c, addr = accept s`)"
+        msg("a, b, c, d = select s"),
+        "at most three names can be bound (`r, w, x = select read s`)"
     );
     // The usage line comes with argument errors only.
     assert_eq!(
@@ -1991,6 +2041,8 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
         ArgKind::Topic => one_of(&["bind", "SO_REUSEADDR", "?", "set", "ls"]),
         ArgKind::SetKey => one_of(&["display", "color"]),
         ArgKind::Jobs => one_of(&["%1", "2", "%1 %2"]),
+        ArgKind::Groups => one_of(&["s", "read s k write c 2", "in s out c 100", "s except c"]),
+        ArgKind::Framing => one_of(&["framed", "marker b\"\\n\"", "marker \"##\""]),
     }
 }
 
@@ -2132,6 +2184,10 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Quit { .. } => Cmd::Quit,
         C::Set { .. } => Cmd::Set,
         C::Vars => Cmd::Vars,
+        C::Select { .. } => Cmd::Select,
+        C::Poll { .. } => Cmd::Poll,
+        C::SendMsg { .. } => Cmd::SendMsg,
+        C::RecvMsg { .. } => Cmd::RecvMsg,
         C::Jobs => Cmd::Jobs,
         C::Wait { .. } => Cmd::Wait,
         C::Kill { .. } => Cmd::Kill,
@@ -2156,6 +2212,8 @@ const ALL_KINDS: &[ArgKind] = &[
     ArgKind::SetKey,
     ArgKind::Values,
     ArgKind::Jobs,
+    ArgKind::Groups,
+    ArgKind::Framing,
 ];
 
 /// Random argument tokens after a real command word: valid-looking lines

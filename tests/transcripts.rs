@@ -6,8 +6,9 @@
 //!
 //! Ports are always chosen by the kernel (`bind s 127.0.0.1 0`, then
 //! `connect k s`), so the tests run in parallel without colliding; the
-//! output is normalized before comparing: ports become `[PORT]` and
-//! waiting times `[TIME]`.
+//! output is normalized before comparing: ports become `[PORT]`, waiting
+//! times `[TIME]`, and FIN_WAIT1/FIN_WAIT2 `FIN_WAIT*` (which one shows
+//! depends on when the peer's delayed ACK arrives).
 
 mod common;
 
@@ -18,7 +19,13 @@ use std::path::Path;
 fn normalize(out: &str) -> String {
     let mut res = String::with_capacity(out.len());
     for line in out.lines() {
-        res.push_str(&normalize_line(line));
+        // FIN_WAIT1 turns into FIN_WAIT2 when the peer's ACK of the FIN
+        // arrives, which the peer may delay (up to 40 ms): which one a
+        // table shows is a matter of timing.
+        let line = line
+            .replace("FIN_WAIT1", "FIN_WAIT*")
+            .replace("FIN_WAIT2", "FIN_WAIT*");
+        res.push_str(&normalize_line(&line));
         res.push('\n');
     }
     res

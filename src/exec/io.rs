@@ -10,6 +10,7 @@
 //! honouring the mode the learner chose, and returns what the kernel did.
 
 use super::bounds::{Boundaries, Piece};
+use super::explain::Moment;
 use super::{Adopt, Item, Ret, Session, Sink, describe_socket};
 use crate::errors::ExecError;
 use crate::syntax::ast::{
@@ -73,7 +74,7 @@ pub(crate) fn stopped(s: Stopped) -> ExecError {
 /// recv into a fresh buffer of `size` bytes; returns the bytes and the
 /// length the kernel reported (larger than the buffer for a truncated
 /// datagram when MSG_TRUNC is given).
-fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize)> {
+pub(super) fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize)> {
     let mut buf: Vec<u8> = Vec::with_capacity(size);
     let n = sock.recv_with_flags(buf.spare_capacity_mut(), flags)?;
     // SAFETY: the kernel initialised the first min(n, size) bytes.
@@ -174,11 +175,18 @@ impl Ctx {
         x
     }
 
+    /// True for a TCP socket whose peer has closed (CLOSE_WAIT).
+    pub(super) fn peer_closed(&self) -> bool {
+        self.family != Family::Unix
+            && self.kind == SockKind::Stream
+            && table::tcp_info(&self.sock).is_some_and(|t| t.state == 8)
+    }
+
     /// Calls `attempt` until it does not report EAGAIN, waiting for `events`
     /// in between as the socket's mode allows. `waiting` describes the wait
     /// (announced once, before it starts). Returns the result and how long
     /// it waited (None when it did not wait).
-    fn wait_call<T>(
+    pub(super) fn wait_call<T>(
         &self,
         how: Wait<'_>,
         waiting: impl FnOnce(&Ctx) -> Item,
@@ -236,7 +244,7 @@ impl Ctx {
     /// Sends `data`: for a blocking stream socket (and for sendall) it goes
     /// on until every byte is taken, as the kernel's blocking send does;
     /// otherwise one call. Returns (bytes sent, time waited, send calls).
-    fn send_bytes(
+    pub(super) fn send_bytes(
         &self,
         data: &[u8],
         flags: i32,
@@ -333,8 +341,11 @@ impl Ctx {
                 }
             }
         }
+        // Urgent data does not join the byte stream (without SO_OOBINLINE),
+        // so it is no message of the stream either.
         if stream
             && sent > 0
+            && flags & libc::MSG_OOB == 0
             && let Some((l, p)) = ip_pair(&self.sock)
             && let Ok(mut b) = self.bounds.lock()
         {
@@ -345,13 +356,13 @@ impl Ctx {
 }
 
 /// What a waiting call waits for.
-struct Wait<'a> {
+pub(super) struct Wait<'a> {
     /// poll() events that mean "try again".
-    events: libc::c_short,
+    pub events: libc::c_short,
     /// A send (SO_SNDTIMEO applies) rather than a receive (SO_RCVTIMEO).
-    send: bool,
+    pub send: bool,
     /// Said when a non-blocking socket would have had to wait.
-    nonblock_hint: &'a str,
+    pub nonblock_hint: &'a str,
 }
 
 fn send_flags(flags: &[SendFlag]) -> i32 {
@@ -381,7 +392,7 @@ fn recv_flags(flags: &[RecvFlag]) -> (i32, bool) {
     (f, waitall)
 }
 
-fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
+pub(super) fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
     let what = match (ctx.kind, ctx.sock.peer_addr().ok()) {
         (SockKind::Stream, Some(p)) => format!("data from {}", addr_short(&p)),
         (SockKind::Dgram, Some(p)) => format!("a datagram from {}", addr_short(&p)),
@@ -412,6 +423,7 @@ fn after_recv(
         out.push(Item::Note(
             "b'' is end of stream: the peer closed (or shut down) its sending side; every recv from now on returns b''".into(),
         ));
+        out.push(Item::Moment(Moment::EndOfStream));
         return (out, Vec::new());
     }
     if ctx.kind == SockKind::Dgram && real > bytes {
@@ -419,6 +431,7 @@ fn after_recv(
             "datagram of {real} bytes truncated to {bytes}: {} lost (UDP delivers a datagram whole or cut, never in parts)",
             plural(real - bytes, "byte", "bytes")
         )));
+        out.push(Item::Moment(Moment::Truncated));
     }
     let mut pieces = Vec::new();
     if ctx.kind == SockKind::Stream
@@ -429,6 +442,7 @@ fn after_recv(
         pieces = b.received(l, p, bytes, peek);
         let sends: Vec<u64> = pieces.iter().map(|p| p.send_no).collect();
         if pieces.len() > 1 {
+            out.push(Item::Moment(Moment::Sticky));
             out.push(Item::Note(format!(
                 "{} sends merged into one recv (sends #{}): TCP keeps no message boundaries",
                 pieces.len(),
@@ -595,9 +609,17 @@ impl Session {
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                let peer_gone = ctx.peer_closed();
                 let (n, waited, _) = ctx.send_bytes(&bytes, f, false, out)?;
                 if let Some(w) = waited {
                     out.emit(Item::Waited(w));
+                }
+                if peer_gone {
+                    out.emit(Item::Warn(
+                        "the peer has closed (this socket is in CLOSE_WAIT): the send works, but its kernel \
+                         will answer with RST, and the next send fails with BrokenPipeError"
+                            .into(),
+                    ));
                 }
                 let mut msg = format!("sent {}", plural(n, "byte", "bytes"));
                 if n < bytes.len() {
@@ -731,10 +753,20 @@ impl Session {
         f &= !libc::MSG_DONTWAIT;
         Self::queued_before(&ctx, out);
         let view = view.unwrap_or(self.settings.display);
+        let oob = f & libc::MSG_OOB != 0;
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
-                recv_work(ctx, size, f, waitall, dontwait, view, out)
+                recv_work(ctx, size, f, waitall, dontwait, view, out).map_err(|mut x| {
+                    if oob && x.is_errno(libc::EINVAL) {
+                        x.hint = Some(
+                            "no urgent (OOB) data is waiting: it was read already, or the peer sent none \
+                             (select ... except s tells when some arrives)"
+                                .into(),
+                        );
+                    }
+                    x
+                })
             }),
             out,
         )

@@ -8,10 +8,13 @@
 pub(crate) mod bounds;
 mod calls;
 mod eval;
+pub(crate) mod explain;
+mod framing;
 pub(crate) mod io;
 mod jobctl;
 mod names;
 mod opts;
+mod select;
 mod shell;
 
 pub use bounds::Piece;
@@ -118,6 +121,11 @@ pub enum Item {
     Help(Option<Cmd>),
     /// `echo` output: one line of text, already safe.
     Echo(String),
+    /// A classic moment (BrokenPipe, b'', sticky packets...): the session
+    /// explains the first of each kind and drops the rest.
+    Moment(explain::Moment),
+    /// The explanation of a moment.
+    Explain(explain::Moment),
     /// `vars`.
     Vars(Vec<(String, Value, Option<SockDesc>)>),
     /// `set` with no arguments: the settings.
@@ -157,6 +165,8 @@ pub struct Settings {
     pub display: View,
     /// `auto`, `always` or `never`; the front end applies it.
     pub color: String,
+    /// Explain the classic moments the first time they happen.
+    pub explain: bool,
 }
 
 impl Default for Settings {
@@ -164,6 +174,7 @@ impl Default for Settings {
         Settings {
             display: View::Repr,
             color: "auto".into(),
+            explain: true,
         }
     }
 }
@@ -186,6 +197,8 @@ pub struct Session {
     pub job_printer: Option<JobPrinter>,
     /// Set while a statement with `&` runs: its text and names.
     background: Option<(String, Vec<String>)>,
+    /// The moments explained already.
+    explained: std::collections::HashSet<explain::Moment>,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -294,6 +307,7 @@ impl Session {
             jobs: Jobs::default(),
             job_printer: None,
             background: None,
+            explained: Default::default(),
         }
     }
 
@@ -321,8 +335,35 @@ impl Session {
         Cancel::new(vec![Arc::clone(&self.interrupt)])
     }
 
-    /// Runs one statement; `src` is the text it was parsed from.
+    /// Runs one statement; `src` is the text it was parsed from. The first
+    /// time a classic moment happens (b'', BrokenPipe...), it is explained
+    /// after the statement's report.
     pub fn run(
+        &mut self,
+        stmt: &Statement,
+        src: &str,
+        out: &mut dyn Sink,
+    ) -> Result<Flow, ExecError> {
+        let mut seen = std::mem::take(&mut self.explained);
+        let on = self.settings.explain;
+        let result = {
+            let mut ex = explain::Explainer {
+                out,
+                on,
+                seen: &mut seen,
+            };
+            self.run_inner(stmt, src, &mut ex)
+        };
+        self.explained = seen;
+        result
+    }
+
+    /// After an error was printed: its explanation, the first time.
+    pub fn explain_after(&mut self, e: &ExecError, out: &mut dyn Sink) {
+        self.explain_error(e, out);
+    }
+
+    fn run_inner(
         &mut self,
         stmt: &Statement,
         src: &str,
@@ -346,7 +387,7 @@ impl Session {
                 ),
             )
             .at(t.span)
-            .hint("only accept and recvfrom return two values: c, addr = accept s"));
+            .hint("accept and recvfrom return two values (c, addr = accept s), select three"));
         }
         if let Command::Quit { code } = &stmt.command {
             let code = match code {
@@ -594,6 +635,24 @@ impl Session {
             C::Quit { .. } => Ok(Ret::none()),
             C::Set { key, value } => self.set(key.as_ref(), value.as_ref(), out),
             C::Vars => self.vars_cmd(out),
+            C::Select {
+                read,
+                write,
+                except,
+                timeout,
+            } => self.select([read, write, except], timeout.as_ref(), out),
+            C::Poll {
+                read,
+                write,
+                except,
+                timeout,
+            } => self.poll_cmd([read, write, except], timeout.as_ref(), out),
+            C::SendMsg {
+                sock,
+                data,
+                framing,
+            } => self.sendmsg(sock, data, framing, out),
+            C::RecvMsg { sock, framing } => self.recvmsg(sock, framing, out),
             C::Jobs => self.jobs_cmd(out),
             C::Wait { jobs } => self.wait_cmd(jobs, out),
             C::Kill { jobs } => self.kill_cmd(jobs, out),
@@ -616,6 +675,7 @@ impl Session {
 fn returns(cmd: &Command) -> usize {
     match cmd {
         Command::Accept { .. } | Command::RecvFrom { .. } => 2,
+        Command::Select { .. } => 3,
         _ => 1,
     }
 }

@@ -310,6 +310,10 @@ impl Session {
             out.emit(Item::Settings(vec![
                 ("display".into(), display.into()),
                 ("color".into(), self.settings.color.clone()),
+                (
+                    "explain".into(),
+                    if self.settings.explain { "on" } else { "off" }.into(),
+                ),
             ]));
             return Ok(Ret::none());
         };
@@ -343,6 +347,7 @@ impl Session {
                 }
             }
             "color" => self.settings.color = v.clone(),
+            "explain" => self.settings.explain = v == "on",
             _ => {}
         }
         out.emit(Item::Done(format!("{name} = {v}")));

@@ -176,6 +176,15 @@ pub enum View {
     Text,
 }
 
+/// How `sendmsg`/`recvmsg` mark where a message ends.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Framing {
+    /// A 4-byte big-endian length before the bytes.
+    Length,
+    /// A marker after the bytes.
+    Marker(Spanned<Expr>),
+}
+
 /// `htons` and friends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByteOrderOp {
@@ -349,6 +358,33 @@ pub enum Command {
     },
     /// The variables and what they hold.
     Vars,
+    /// `select read s k write c 2.5`: which sockets are ready (Python's
+    /// select.select), waiting up to `timeout` seconds (forever if None).
+    Select {
+        read: Vec<Spanned<SockRef>>,
+        write: Vec<Spanned<SockRef>>,
+        except: Vec<Spanned<SockRef>>,
+        timeout: Option<Spanned<Expr>>,
+    },
+    /// `poll in s k out c 2500`: Python's poll object in one go; the
+    /// timeout is in milliseconds, as poll() takes it.
+    Poll {
+        read: Vec<Spanned<SockRef>>,
+        write: Vec<Spanned<SockRef>>,
+        except: Vec<Spanned<SockRef>>,
+        timeout: Option<Spanned<Expr>>,
+    },
+    /// Send one message with a length prefix or an end marker.
+    SendMsg {
+        sock: Spanned<SockRef>,
+        data: Spanned<Expr>,
+        framing: Framing,
+    },
+    /// Receive exactly one message sent that way.
+    RecvMsg {
+        sock: Spanned<SockRef>,
+        framing: Framing,
+    },
     /// The background jobs.
     Jobs,
     /// Wait for jobs (all when empty).

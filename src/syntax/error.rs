@@ -105,7 +105,10 @@ impl fmt::Display for ParseError {
                 )
             }
             ErrorKind::TooManyTargets => {
-                write!(f, "at most two names can be bound (`c, addr = accept s`)")
+                write!(
+                    f,
+                    "at most three names can be bound (`r, w, x = select read s`)"
+                )
             }
         }
     }

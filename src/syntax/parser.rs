@@ -59,6 +59,8 @@ enum Arg {
     RecvFlags(Vec<RecvFlag>, Option<View>),
     Word(Spanned<String>),
     Jobs(Vec<Spanned<i64>>),
+    Groups([Vec<Spanned<SockRef>>; 3], Option<Spanned<Expr>>),
+    Framing(Framing),
 }
 
 struct Parser_<'a> {
@@ -241,8 +243,8 @@ impl<'a> Parser_<'a> {
                 ));
             }
         }
-        if names.len() > 2 {
-            return Err(ParseError::new(names[2].span, ErrorKind::TooManyTargets));
+        if names.len() > 3 {
+            return Err(ParseError::new(names[3].span, ErrorKind::TooManyTargets));
         }
         Ok((rest, names))
     }
@@ -431,6 +433,31 @@ impl<'a> Parser_<'a> {
                 let (r, w) = self.ident_word(i, "a setting name, such as display")?;
                 (r, Arg::Word(w))
             }
+            ArgKind::Framing => {
+                let (r, w) = self.word_from(
+                    i,
+                    &["framed", "marker"],
+                    "framed, or marker followed by the marker",
+                )?;
+                if w.node.eq_ignore_ascii_case("marker") {
+                    let t = skip_blanks(r);
+                    if lex::at_end(t) {
+                        return Err(self.expected(
+                            t,
+                            "the marker after `marker` (e.g. b\"\\n\")",
+                            None,
+                        ));
+                    }
+                    let (r2, m) = self.expr(t, false)?;
+                    (r2, Arg::Framing(Framing::Marker(m)))
+                } else {
+                    (r, Arg::Framing(Framing::Length))
+                }
+            }
+            ArgKind::Groups => {
+                let (r, groups, timeout) = self.groups(i, spec.cmd == Cmd::Poll)?;
+                (r, Arg::Groups(groups, timeout))
+            }
             ArgKind::Jobs => {
                 let mut jobs = Vec::new();
                 let mut r = i;
@@ -478,6 +505,60 @@ impl<'a> Parser_<'a> {
             }
             _ => Err(self.expected(i, WHAT, None)),
         }
+    }
+
+    /// `[read] s k [write c] [except x] [timeout]` (poll: in/out/pri).
+    /// A number ends the list: it is the timeout.
+    #[allow(clippy::type_complexity)]
+    fn groups(
+        &self,
+        i: &'a str,
+        poll: bool,
+    ) -> Result<(&'a str, [Vec<Spanned<SockRef>>; 3], Option<Spanned<Expr>>), ParseError> {
+        let mut groups: [Vec<Spanned<SockRef>>; 3] = Default::default();
+        let mut current = 0;
+        let mut r = i;
+        let mut timeout = None;
+        let what = if poll {
+            "in, out, pri, a socket name, or the timeout in ms"
+        } else {
+            "read, write, except, a socket name, or the timeout in seconds"
+        };
+        while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
+            let t = skip_blanks(r);
+            if let Ok((r2, w)) = lex::ident(t) {
+                let g = match w.to_ascii_lowercase().as_str() {
+                    "read" | "in" | "pollin" | "r" => Some(0),
+                    "write" | "out" | "pollout" | "w" => Some(1),
+                    "except" | "pri" | "pollpri" | "x" => Some(2),
+                    _ => None,
+                };
+                if let Some(g) = g
+                    && r2.starts_with(|c: char| c.is_whitespace())
+                {
+                    current = g;
+                    r = r2;
+                    continue;
+                }
+            }
+            if lex::number(t).is_ok() || t.starts_with("none") {
+                let (r2, e) = self.expr(t, false)?;
+                timeout = Some(e);
+                r = r2;
+                break;
+            }
+            match self.sock(t) {
+                Ok((r2, s)) => {
+                    groups[current].push(s);
+                    r = r2;
+                }
+                Err(_) => return Err(self.expected(t, what, None)),
+            }
+        }
+        if groups.iter().all(Vec::is_empty) {
+            return Err(self.expected(r, "at least one socket (select read s k)", None));
+        }
+        Ok((r, groups, timeout))
     }
 
     /// An address, in any of its written forms.
@@ -933,6 +1014,18 @@ impl Take {
             _ => Vec::new(),
         }
     }
+    fn framing(&mut self, k: usize) -> Framing {
+        match self.get(k) {
+            Some(Arg::Framing(f)) => f,
+            _ => Framing::Length,
+        }
+    }
+    fn groups(&mut self, k: usize) -> ([Vec<Spanned<SockRef>>; 3], Option<Spanned<Expr>>) {
+        match self.get(k) {
+            Some(Arg::Groups(g, t)) => (g, t),
+            _ => (Default::default(), None),
+        }
+    }
     fn jobs(&mut self, k: usize) -> Vec<Spanned<i64>> {
         match self.get(k) {
             Some(Arg::Jobs(j)) => j,
@@ -1147,6 +1240,33 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             }
         }
         Cmd::Vars => Command::Vars,
+        Cmd::SendMsg => Command::SendMsg {
+            sock: a.sock(0),
+            data: a.expr(1),
+            framing: a.framing(2),
+        },
+        Cmd::RecvMsg => Command::RecvMsg {
+            sock: a.sock(0),
+            framing: a.framing(1),
+        },
+        Cmd::Select | Cmd::Poll => {
+            let ([read, write, except], timeout) = a.groups(0);
+            if cmd == Cmd::Select {
+                Command::Select {
+                    read,
+                    write,
+                    except,
+                    timeout,
+                }
+            } else {
+                Command::Poll {
+                    read,
+                    write,
+                    except,
+                    timeout,
+                }
+            }
+        }
         Cmd::Jobs => Command::Jobs,
         Cmd::Wait => Command::Wait { jobs: a.jobs(0) },
         Cmd::Kill => Command::Kill { jobs: a.jobs(0) },

@@ -1,0 +1,154 @@
+//! The classic moments of a socket course, explained the first time they
+//! happen (`set explain off` stops it). The executor marks a moment with
+//! [`Item::Moment`] (or an error that is one); the session turns the first
+//! of each kind into an [`Item::Explain`] and drops the rest.
+
+use super::{Item, Session, Sink};
+use crate::errors::ExecError;
+
+/// A moment worth an explanation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Moment {
+    BrokenPipe,
+    Reset,
+    TimeWait,
+    EndOfStream,
+    Sticky,
+    Truncated,
+    WouldBlock,
+}
+
+impl Moment {
+    pub fn title(self) -> &'static str {
+        match self {
+            Moment::BrokenPipe => "BrokenPipeError",
+            Moment::Reset => "ConnectionResetError",
+            Moment::TimeWait => "Address already in use, and TIME_WAIT",
+            Moment::EndOfStream => "recv returned b''",
+            Moment::Sticky => "sticky packets (粘包)",
+            Moment::Truncated => "a datagram cut short",
+            Moment::WouldBlock => "BlockingIOError",
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Moment::BrokenPipe => {
+                "The peer closed its socket. Your first send after that still worked: the bytes left, and the \
+                 peer's kernel, with no one to give them to, answered with RST. The RST reset this connection, so \
+                 every send from now on fails with EPIPE, which Python raises as BrokenPipeError. A server avoids \
+                 it by treating recv() == b'' as \"the client left\" and closing before it sends again."
+            }
+            Moment::Reset => {
+                "RST instead of FIN: the peer closed with unread data in its receive queue (or with SO_LINGER on \
+                 and 0 seconds), so its kernel aborted the connection instead of closing it in order. Data in \
+                 flight is thrown away, and the next recv or send here fails with ECONNRESET \
+                 (ConnectionResetError)."
+            }
+            Moment::TimeWait => {
+                "The side that closes a TCP connection first keeps it in TIME_WAIT for about 60 seconds, so that \
+                 a late packet of the old connection cannot be taken for part of a new one. Meanwhile its address \
+                 counts as in use. Servers call setsockopt(SOL_SOCKET, SO_REUSEADDR, 1) before bind so that a \
+                 restart can bind at once."
+            }
+            Moment::EndOfStream => {
+                "b'' is not \"no data yet\" (that would wait): it means the peer closed its side, or shut down \
+                 its writing. The stream has ended, and every later recv returns b'' at once. That is why the \
+                 course's servers write `if not data: break`."
+            }
+            Moment::Sticky => {
+                "TCP is a byte stream: the kernel appends every send to the same receive queue, and recv takes \
+                 whatever is queued, up to its size. It never knows where one send ended. To keep messages apart \
+                 the receiver must be told: a length before each message (sendmsg c DATA framed), a marker after \
+                 it (sendmsg c DATA marker b\"\\n\"), or a fixed size. A pause between sends only makes merging \
+                 less likely."
+            }
+            Moment::Truncated => {
+                "UDP keeps message boundaries: each recvfrom returns one datagram. But when the buffer is smaller \
+                 than the datagram, the kernel copies what fits and drops the rest: it is gone, not kept for the \
+                 next recvfrom. Receive with a buffer as large as the largest datagram (at most 65507 bytes over \
+                 IPv4)."
+            }
+            Moment::WouldBlock => {
+                "The socket is non-blocking (setblocking(False) or settimeout(0)), and this call would have had to \
+                 wait: nothing was queued, no connection was waiting, or the send buffer was full. A non-blocking \
+                 program tries again later, when select or poll says the socket is ready."
+            }
+        }
+    }
+
+    /// The moment an error is, if any.
+    pub fn of_error(e: &ExecError) -> Option<Moment> {
+        let hint = e.hint.as_deref().unwrap_or("");
+        match e.errno {
+            Some(libc::EPIPE) if hint.contains("peer has closed") => Some(Moment::BrokenPipe),
+            Some(libc::ECONNRESET) => Some(Moment::Reset),
+            Some(libc::EADDRINUSE) if hint.contains("TIME_WAIT") => Some(Moment::TimeWait),
+            Some(libc::EAGAIN) if hint.contains("non-blocking") => Some(Moment::WouldBlock),
+            _ => None,
+        }
+    }
+}
+
+/// Passes items on, turning the first moment of each kind into an
+/// explanation (when explanations are on) and dropping the others.
+pub(super) struct Explainer<'a> {
+    pub out: &'a mut dyn Sink,
+    pub on: bool,
+    pub seen: &'a mut std::collections::HashSet<Moment>,
+}
+
+impl Sink for Explainer<'_> {
+    fn emit(&mut self, item: Item) {
+        match item {
+            Item::Moment(m) => {
+                if self.on && self.seen.insert(m) {
+                    self.out.emit(Item::Explain(m));
+                }
+            }
+            Item::JobEnded {
+                id,
+                desc,
+                elapsed,
+                how,
+                items,
+            } => {
+                // A job's moments are explained after its report.
+                let mut moments = Vec::new();
+                let items = items
+                    .into_iter()
+                    .filter(|i| match i {
+                        Item::Moment(m) => {
+                            moments.push(*m);
+                            false
+                        }
+                        _ => true,
+                    })
+                    .collect();
+                self.out.emit(Item::JobEnded {
+                    id,
+                    desc,
+                    elapsed,
+                    how,
+                    items,
+                });
+                for m in moments {
+                    self.emit(Item::Moment(m));
+                }
+            }
+            other => self.out.emit(other),
+        }
+    }
+}
+
+impl Session {
+    /// The explanation an error deserves, the first time.
+    pub(super) fn explain_error(&mut self, e: &ExecError, out: &mut dyn Sink) {
+        if let Some(m) = Moment::of_error(e)
+            && self.settings.explain
+            && self.explained.insert(m)
+        {
+            out.emit(Item::Explain(m));
+        }
+    }
+}
