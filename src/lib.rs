@@ -13,5 +13,6 @@ pub mod script;
 pub mod spec;
 pub mod syntax;
 pub mod table;
+pub mod trace;
 pub mod value;
 pub mod wait;

@@ -345,6 +345,7 @@ pub fn item(it: &Item) -> String {
             lines.join("\n")
         }
         Item::Moment(_) => String::new(),
+        Item::Timeline { title, head, rows } => timeline(title, head, rows),
         Item::Explain(m) => explanation(m.title(), m.text()),
         Item::Help(None) => help_all(),
         Item::Help(Some(cmd)) => help_one(spec::spec_of(*cmd)),
@@ -368,6 +369,41 @@ pub fn item(it: &Item) -> String {
             lines.join("\n")
         }
     }
+}
+
+/// Columns aligned under their heads.
+fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
+    let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (k, c) in r.iter().enumerate() {
+            if let Some(w) = width.get_mut(k) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let mut l = format!("{IND}{IND}");
+        for (k, c) in cells.iter().enumerate() {
+            let pad = width
+                .get(k)
+                .copied()
+                .unwrap_or(0)
+                .saturating_sub(c.chars().count());
+            l.push_str(c);
+            l.push_str(&" ".repeat(pad + 2));
+        }
+        l.trim_end().to_string()
+    };
+    let mut out = format!("{IND}{}", title.bold());
+    let _ = write!(
+        out,
+        "\n{}",
+        line(head.iter().map(|h| h.to_string()).collect()).bold()
+    );
+    for r in rows {
+        let _ = write!(out, "\n{}", line(r.clone()));
+    }
+    out
 }
 
 /// Words wrapped to `width` columns.

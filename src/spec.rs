@@ -65,6 +65,7 @@ pub enum Cmd {
     Poll,
     SendMsg,
     RecvMsg,
+    States,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -464,6 +465,16 @@ pub static SPECS: &[CmdSpec] = &[
         "one socket in full",
         "Addresses, state, queues, TCP_INFO (rtt, cwnd, retransmits), buffers and options.",
         ""
+    ),
+    spec!(
+        States,
+        "states",
+        [],
+        [opt("sock", K::Sock)],
+        Options,
+        "each connection's TCP states over time",
+        "Every TCP segment between two sockets of this shell, with the states it moves each end to: the three-way handshake (SYN, SYN-ACK, ACK) and the four-way close (FIN, ACK, FIN, ACK) read off step by step. It captures on the loopback interface, which needs root; otherwise the states sampled after each command are shown.",
+        "(tcpdump -i lo; ss -tan)"
     ),
     spec!(
         GetHostName,

@@ -228,6 +228,25 @@ impl Table {
     }
 }
 
+/// The shell's own descriptors (the capture, the built-in peers) are moved
+/// to this number or above.
+pub const FD_BASE: libc::c_int = 256;
+
+/// `fd`, moved to [`FD_BASE`] or above when the limit allows (else left
+/// where it is: only the numbering is at stake), so that the learner's
+/// sockets get the numbers a fresh Python process would give them.
+pub fn move_high(fd: std::os::fd::OwnedFd) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: F_DUPFD_CLOEXEC on a descriptor we own returns a new one
+    // (or -1), which we then own.
+    let new = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, FD_BASE) };
+    if new < 0 {
+        return fd;
+    }
+    // SAFETY: `new` is a fresh descriptor nobody else owns.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(new) }
+}
+
 /// A TCP connection closed by the learner, which the kernel may still be
 /// closing (or holding in TIME_WAIT).
 #[derive(Clone, Debug)]

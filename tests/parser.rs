@@ -1315,6 +1315,13 @@ fn command_table() -> Vec<(&'static str, Command)> {
         ),
         ("vars", C::Vars),
         ("jobs", C::Jobs),
+        ("states", C::States { sock: None }),
+        (
+            "states c",
+            C::States {
+                sock: Some(sock("c")),
+            },
+        ),
         (
             "select read s k write c 2.5",
             C::Select {
@@ -2184,6 +2191,7 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Quit { .. } => Cmd::Quit,
         C::Set { .. } => Cmd::Set,
         C::Vars => Cmd::Vars,
+        C::States { .. } => Cmd::States,
         C::Select { .. } => Cmd::Select,
         C::Poll { .. } => Cmd::Poll,
         C::SendMsg { .. } => Cmd::SendMsg,

@@ -47,6 +47,9 @@ impl Session {
             SockKind::Stream => Type::STREAM,
             SockKind::Dgram => Type::DGRAM,
         };
+        if kind == SockKind::Stream && family != Family::Unix {
+            self.start_trace();
+        }
         let sock = Socket::new(domain, ty, None)?;
         let h = self.table.insert(sock, family, kind, Origin::Created)?;
         self.used(h);
@@ -234,6 +237,11 @@ impl Session {
             && let Ok(mut b) = self.bounds.lock()
         {
             b.forget(l, p);
+        }
+        if let (Some(l), Some(_)) = pair
+            && self.closed_labels.len() < 10_000
+        {
+            self.closed_labels.insert(l, label.clone());
         }
         let entry = self.table.remove(h);
         let path = entry.as_ref().and_then(|e| e.bound_path.clone());

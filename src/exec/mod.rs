@@ -16,6 +16,7 @@ mod names;
 mod opts;
 mod select;
 mod shell;
+mod states;
 
 pub use bounds::Piece;
 
@@ -126,6 +127,13 @@ pub enum Item {
     Moment(explain::Moment),
     /// The explanation of a moment.
     Explain(explain::Moment),
+    /// A table of events over time (`states`): a title, the column heads
+    /// and the rows.
+    Timeline {
+        title: String,
+        head: Vec<&'static str>,
+        rows: Vec<Vec<String>>,
+    },
     /// `vars`.
     Vars(Vec<(String, Value, Option<SockDesc>)>),
     /// `set` with no arguments: the settings.
@@ -199,6 +207,19 @@ pub struct Session {
     background: Option<(String, Vec<String>)>,
     /// The moments explained already.
     explained: std::collections::HashSet<explain::Moment>,
+    /// The capture of TCP segments on lo (started with the first TCP
+    /// socket), or why it could not start.
+    trace: Option<crate::trace::Trace>,
+    trace_error: Option<String>,
+    /// TCP states sampled after each command, and the last state seen per
+    /// socket (by serial).
+    samples: Vec<states::Sample>,
+    last_state: std::collections::HashMap<u64, String>,
+    /// When the session began.
+    started: std::time::Instant,
+    /// The names of closed sockets by their address, so `states` can name
+    /// both ends of a connection that is gone.
+    closed_labels: std::collections::HashMap<std::net::SocketAddr, String>,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -308,6 +329,12 @@ impl Session {
             job_printer: None,
             background: None,
             explained: Default::default(),
+            trace: None,
+            trace_error: None,
+            samples: Vec::new(),
+            last_state: Default::default(),
+            started: std::time::Instant::now(),
+            closed_labels: Default::default(),
         }
     }
 
@@ -413,6 +440,7 @@ impl Session {
         }
         self.finish(&targets, ret, out);
         self.note_connected();
+        self.sample_states();
         Ok(Flow::Continue)
     }
 
@@ -653,6 +681,7 @@ impl Session {
                 framing,
             } => self.sendmsg(sock, data, framing, out),
             C::RecvMsg { sock, framing } => self.recvmsg(sock, framing, out),
+            C::States { sock } => self.states(sock.as_ref(), out),
             C::Jobs => self.jobs_cmd(out),
             C::Wait { jobs } => self.wait_cmd(jobs, out),
             C::Kill { jobs } => self.kill_cmd(jobs, out),

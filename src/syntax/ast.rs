@@ -385,6 +385,10 @@ pub enum Command {
         sock: Spanned<SockRef>,
         framing: Framing,
     },
+    /// The TCP states over time, read off the segments.
+    States {
+        sock: Option<Spanned<SockRef>>,
+    },
     /// The background jobs.
     Jobs,
     /// Wait for jobs (all when empty).

@@ -1240,6 +1240,12 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             }
         }
         Cmd::Vars => Command::Vars,
+        Cmd::States => Command::States {
+            sock: match a.get(0) {
+                Some(Arg::Sock(s)) => Some(s),
+                _ => None,
+            },
+        },
         Cmd::SendMsg => Command::SendMsg {
             sock: a.sock(0),
             data: a.expr(1),

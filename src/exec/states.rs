@@ -1,0 +1,342 @@
+//! `states`: each connection's TCP states over time, read off the segments
+//! on the loopback interface (see [`crate::trace`]), so the three-way
+//! handshake and the four-way close can be followed step by step. Without
+//! the capture (it needs root), the states sampled after each command are
+//! shown instead.
+
+use super::{Item, Ret, Session, Sink};
+use crate::errors::ExecError;
+use crate::syntax::ast::{SockRef, Spanned};
+use crate::table::{self, Ghost};
+use crate::trace::{self, ACK, FIN, RST, SYN, Segment};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+/// A state sampled after a command (for when there is no capture).
+#[derive(Clone, Debug)]
+pub struct Sample {
+    pub at: Instant,
+    pub label: String,
+    pub state: String,
+}
+
+/// One end of a connection, as the packets tell its state.
+#[derive(Clone, Debug)]
+struct End {
+    addr: SocketAddr,
+    label: String,
+    state: &'static str,
+    /// Sequence number of its FIN, once sent.
+    fin_seq: Option<u32>,
+}
+
+/// The textbook state machine, driven by the segments both ends send.
+struct Connection {
+    ends: [End; 2],
+    /// Handshake and close steps seen so far.
+    handshake: u8,
+    closing: u8,
+}
+
+impl Connection {
+    fn index(&self, a: SocketAddr) -> Option<usize> {
+        self.ends.iter().position(|e| e.addr == a)
+    }
+
+    /// Applies one segment; returns the state changes it caused and the
+    /// step of the handshake or close it is.
+    fn apply(&mut self, s: &Segment) -> (Vec<String>, Option<String>) {
+        let (Some(x), Some(y)) = (self.index(s.src), self.index(s.dst)) else {
+            return (Vec::new(), None);
+        };
+        let mut changes = Vec::new();
+        let mut steps: Vec<String> = Vec::new();
+        let mut set = |ends: &mut [End; 2], k: usize, st: &'static str| {
+            if ends[k].state != st {
+                ends[k].state = st;
+                changes.push(format!("{} {st}", ends[k].label));
+            }
+        };
+        if s.has(RST) {
+            set(&mut self.ends, x, "CLOSED");
+            set(&mut self.ends, y, "CLOSED");
+            return (changes, Some("reset: the connection is aborted".into()));
+        }
+        if s.has(SYN) && !s.has(ACK) {
+            set(&mut self.ends, x, "SYN_SENT");
+            set(&mut self.ends, y, "SYN_RECV");
+            self.handshake = 1;
+            return (changes, Some("handshake 1/3: connect sends SYN".into()));
+        }
+        if s.has(SYN) && s.has(ACK) {
+            self.handshake = 2;
+            set(&mut self.ends, y, "ESTABLISHED");
+            return (
+                changes,
+                Some("handshake 2/3: the listener's kernel answers SYN-ACK".to_string()),
+            );
+        }
+        // An ACK: of the handshake, of a FIN, or of data.
+        if s.has(ACK) {
+            if self.ends[y].state == "SYN_RECV" && self.handshake == 2 {
+                self.handshake = 3;
+                set(&mut self.ends, y, "ESTABLISHED");
+                steps.push("handshake 3/3: ACK; the connection waits in the accept queue".into());
+            }
+            if let Some(f) = self.ends[y].fin_seq
+                && s.ack == f.wrapping_add(1)
+            {
+                let st = self.ends[y].state;
+                let next = match st {
+                    "FIN_WAIT1" => Some("FIN_WAIT2"),
+                    "CLOSING" => Some("TIME_WAIT"),
+                    "LAST_ACK" => Some("CLOSED"),
+                    _ => None,
+                };
+                if let Some(n) = next {
+                    set(&mut self.ends, y, n);
+                    self.closing += 1;
+                    steps.push(format!("close {}/4: ACK of the FIN", self.closing));
+                }
+            }
+        }
+        if s.has(FIN) {
+            self.ends[x].fin_seq = Some(s.seq.wrapping_add(s.len));
+            let xs = self.ends[x].state;
+            let next_x = match xs {
+                "CLOSE_WAIT" => "LAST_ACK",
+                _ => "FIN_WAIT1",
+            };
+            set(&mut self.ends, x, next_x);
+            let ys = self.ends[y].state;
+            let next_y = match ys {
+                "FIN_WAIT1" => "CLOSING",
+                "FIN_WAIT2" => "TIME_WAIT",
+                "ESTABLISHED" | "SYN_RECV" => "CLOSE_WAIT",
+                other => other,
+            };
+            set(&mut self.ends, y, next_y);
+            self.closing += 1;
+            steps.push(format!(
+                "close {}/4: FIN from {}",
+                self.closing, self.ends[x].label
+            ));
+        }
+        if s.len > 0 {
+            steps.push(format!("{} bytes of data", s.len));
+        }
+        let step = (!steps.is_empty()).then(|| steps.join("; "));
+        (changes, step)
+    }
+}
+
+impl Session {
+    /// Starts the capture the first time a TCP socket is made (if allowed).
+    pub(super) fn start_trace(&mut self) {
+        if self.trace.is_none() && self.trace_error.is_none() {
+            match trace::Trace::start() {
+                Ok(t) => self.trace = Some(t),
+                Err(e) => self.trace_error = Some(e.to_string()),
+            }
+        }
+    }
+
+    /// Records the TCP states that changed since the last command.
+    pub(super) fn sample_states(&mut self) {
+        let now = Instant::now();
+        let mut seen: Vec<(u64, String, String)> = Vec::new();
+        for e in self.table.iter() {
+            if let Some(st) = table::tcp_state(e) {
+                seen.push((e.handle.serial, e.label(), st.to_string()));
+            }
+        }
+        for (serial, label, state) in seen {
+            if self.last_state.get(&serial) != Some(&state) {
+                self.last_state.insert(serial, state.clone());
+                self.samples.push(Sample {
+                    at: now,
+                    label,
+                    state,
+                });
+                if self.samples.len() > 10_000 {
+                    self.samples.remove(0);
+                }
+            }
+        }
+    }
+
+    /// The name to show for an address: the socket of this shell bound to
+    /// it, else the address.
+    fn label_of(&self, a: SocketAddr, ghosts: &[Ghost]) -> String {
+        for e in self.table.iter() {
+            let local = e.sock.local_addr().ok().and_then(|x| x.as_socket());
+            let peer = e.sock.peer_addr().ok().and_then(|x| x.as_socket());
+            if local == Some(a) && peer.is_some() {
+                return e.label();
+            }
+        }
+        if let Some(g) = ghosts.iter().find(|g| g.local == a) {
+            return g.label.clone();
+        }
+        if let Some(l) = self.closed_labels.get(&a) {
+            return l.clone();
+        }
+        for e in self.table.iter() {
+            if let Some(l) = e.sock.local_addr().ok().and_then(|x| x.as_socket())
+                && l.port() == a.port()
+                && trace::same_host(l.ip(), a.ip())
+                && e.sock.is_listener().unwrap_or(false)
+            {
+                return format!("{}'s queue", e.label());
+            }
+        }
+        a.to_string()
+    }
+
+    pub(super) fn states(
+        &mut self,
+        sock: Option<&Spanned<SockRef>>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let only = match sock {
+            Some(r) => Some(self.sock(r)?),
+            None => None,
+        };
+        let kernel = table::kernel_tcp();
+        let ghosts: Vec<Ghost> = self
+            .table
+            .ghosts_now(&kernel)
+            .into_iter()
+            .map(|(g, _)| g)
+            .collect();
+        // The connections: (one end, other end), each once.
+        let mut conns: Vec<(SocketAddr, SocketAddr)> = Vec::new();
+        let mut add = |a: SocketAddr, b: SocketAddr| {
+            if !conns.contains(&(a, b)) && !conns.contains(&(b, a)) {
+                conns.push((a, b));
+            }
+        };
+        for e in self.table.iter() {
+            if only.is_some_and(|h| h != e.handle) {
+                continue;
+            }
+            if let (Some(l), Some(p)) = (
+                e.sock.local_addr().ok().and_then(|x| x.as_socket()),
+                e.sock.peer_addr().ok().and_then(|x| x.as_socket()),
+            ) && e.is_tcp()
+            {
+                add(l, p);
+            }
+        }
+        if only.is_none() {
+            for g in &ghosts {
+                add(g.local, g.peer);
+            }
+        }
+        let Some(trace) = &self.trace else {
+            return self.sampled_states(only, out);
+        };
+        if conns.is_empty() {
+            out.emit(Item::Note(
+                "no TCP connection to show: connect two sockets first".into(),
+            ));
+            return Ok(Ret::none());
+        }
+        for (a, b) in conns {
+            let segs = trace.between(&|s| (s.src == a && s.dst == b) || (s.src == b && s.dst == a));
+            let la = self.label_of(a, &ghosts);
+            let lb = self.label_of(b, &ghosts);
+            let title = format!("connection {la} {a} <-> {lb} {b}");
+            let Some(first) = segs.first().map(|s| s.at) else {
+                out.emit(Item::Note(format!("{title}: no segments captured")));
+                continue;
+            };
+            let mut conn = Connection {
+                ends: [
+                    End {
+                        addr: a,
+                        label: la.clone(),
+                        state: "CLOSED",
+                        fin_seq: None,
+                    },
+                    End {
+                        addr: b,
+                        label: lb.clone(),
+                        state: "LISTEN",
+                        fin_seq: None,
+                    },
+                ],
+                handshake: 0,
+                closing: 0,
+            };
+            // The side that sent the first SYN is the client.
+            if let Some(syn) = segs.iter().find(|s| s.has(SYN) && !s.has(ACK))
+                && syn.src == b
+            {
+                conn.ends.swap(0, 1);
+                conn.ends[0].state = "CLOSED";
+                conn.ends[1].state = "LISTEN";
+            }
+            let label_of_addr: HashMap<SocketAddr, String> =
+                [(a, la.clone()), (b, lb.clone())].into_iter().collect();
+            let mut rows = Vec::new();
+            for s in &segs {
+                let (changes, step) = conn.apply(s);
+                let who = format!(
+                    "{} -> {}",
+                    label_of_addr.get(&s.src).cloned().unwrap_or_default(),
+                    label_of_addr.get(&s.dst).cloned().unwrap_or_default()
+                );
+                let mut seg = s.flag_names();
+                if s.len > 0 {
+                    seg.push_str(&format!(" {}B", s.len));
+                }
+                rows.push(vec![
+                    format!("{:.3} ms", trace::since(first, s.at).as_secs_f64() * 1000.0),
+                    seg,
+                    who,
+                    changes.join(", "),
+                    step.unwrap_or_default(),
+                ]);
+            }
+            out.emit(Item::Timeline {
+                title,
+                head: vec!["time", "segment", "from -> to", "states after it", "step"],
+                rows,
+            });
+        }
+        Ok(Ret::none())
+    }
+
+    /// Without a capture: the states each socket had after each command.
+    fn sampled_states(
+        &mut self,
+        only: Option<crate::value::SockHandle>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let label = only.and_then(|h| self.table.get(h)).map(|e| e.label());
+        let rows: Vec<Vec<String>> = self
+            .samples
+            .iter()
+            .filter(|s| label.as_ref().is_none_or(|l| *l == s.label))
+            .map(|s| {
+                vec![
+                    format!("{:.3} s", trace::since(self.started, s.at).as_secs_f64()),
+                    s.label.clone(),
+                    s.state.clone(),
+                ]
+            })
+            .collect();
+        let why = self.trace_error.clone().unwrap_or_default();
+        out.emit(Item::Note(format!(
+            "no capture of the segments ({why}; it needs root): states as sampled after each command"
+        )));
+        out.emit(Item::Timeline {
+            title: "TCP states".into(),
+            head: vec!["time", "socket", "state"],
+            rows,
+        });
+        Ok(Ret::none())
+    }
+}
