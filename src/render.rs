@@ -8,9 +8,10 @@
 
 use crate::errors::ExecError;
 use crate::exec::{Item, Row, SockDesc};
+use crate::peers::{LOG_BUDGET, PeerLog, PeerRow, What};
 use crate::spec::{self, CmdSpec, Group};
 use crate::syntax::ParseError;
-use crate::syntax::ast::{Span, View};
+use crate::syntax::ast::{PeerKind, Span, View};
 use crate::value::{self, Value};
 use crate::wait;
 use colored::Colorize;
@@ -155,6 +156,161 @@ fn table(rows: &[Row]) -> String {
     out.trim_end().to_string()
 }
 
+/// Columns padded to their widest cell; `right` columns are numbers.
+fn columns(head: &[&str], cells: &[Vec<String>], right: &[bool]) -> Vec<String> {
+    let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for row in cells {
+        for (k, c) in row.iter().enumerate() {
+            if let Some(w) = width.get_mut(k) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+    }
+    let line = |row: &[String]| {
+        let mut l = String::from(IND);
+        for (k, c) in row.iter().enumerate() {
+            let w = width.get(k).copied().unwrap_or(0);
+            let pad = " ".repeat(w.saturating_sub(c.chars().count()));
+            if right.get(k).copied().unwrap_or(false) {
+                let _ = write!(l, "{pad}{c}  ");
+            } else {
+                let _ = write!(l, "{c}{pad}  ");
+            }
+        }
+        l.trim_end().to_string()
+    };
+    let head: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+    let mut out = vec![line(&head)];
+    out.extend(cells.iter().map(|r| line(r)));
+    out
+}
+
+fn peer_state(s: &str) -> String {
+    match s {
+        "running" => s.green().to_string(),
+        "stopped" => s.dimmed().to_string(),
+        _ => s.red().to_string(),
+    }
+}
+
+/// `peers`: one row per peer.
+fn peers_table(rows: &[PeerRow]) -> String {
+    let head = [
+        "N",
+        "KIND",
+        "ADDRESS",
+        "STATE",
+        "CLIENTS",
+        "SERVED",
+        "BYTES-IN",
+        "BYTES-OUT",
+        "SERVING",
+    ];
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.n.to_string(),
+                r.kind.name().to_string(),
+                value::escape_controls(&r.addr),
+                r.state.clone(),
+                r.clients.to_string(),
+                r.served.to_string(),
+                r.bytes_in.to_string(),
+                r.bytes_out.to_string(),
+                match (&r.dir, r.kind) {
+                    (Some(d), _) => value::escape_controls(d),
+                    (None, PeerKind::Http) => "built-in page".into(),
+                    (None, _) => "-".into(),
+                },
+            ]
+        })
+        .collect();
+    let right = [true, false, false, false, true, true, true, true, false];
+    let lines = columns(&head, &cells, &right);
+    let mut out = String::new();
+    for (k, l) in lines.iter().enumerate() {
+        if k == 0 {
+            let _ = writeln!(out, "{}", l.bold());
+        } else {
+            // Colour the state word in place (the padding is already done).
+            let state = &rows[k - 1].state;
+            let _ = writeln!(out, "{}", l.replacen(state.as_str(), &peer_state(state), 1));
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// `peers log N`: what the peer received, chunk by chunk, escaped.
+fn peer_log(log: &PeerLog) -> String {
+    let r = &log.row;
+    let mut out = format!(
+        "{IND}{}",
+        format!(
+            "peer {}: {} server on {} ({}) - {}, {} received",
+            r.n,
+            r.kind.name(),
+            value::escape_controls(&r.addr),
+            r.state,
+            match r.served {
+                1 => "1 connection".to_string(),
+                n => format!("{n} connections"),
+            },
+            byte_count(usize::try_from(r.bytes_in).unwrap_or(usize::MAX))
+        )
+        .bold()
+    );
+    if log.dropped > 0 {
+        let _ = write!(
+            out,
+            "\n{IND}{IND}{}",
+            format!(
+                "# {} older entries were dropped: the last {} KiB are kept",
+                log.dropped,
+                LOG_BUDGET / 1024
+            )
+            .dimmed()
+        );
+    }
+    if log.entries.is_empty() {
+        let _ = write!(
+            out,
+            "\n{IND}{IND}{}",
+            "# nothing yet: no client has connected".dimmed()
+        );
+    }
+    for e in &log.entries {
+        let who = match e.client {
+            Some(c) => format!("client {c}"),
+            None => "peer".to_string(),
+        };
+        let line = match &e.what {
+            What::Connected(from) => format!(
+                "{} connected from {}",
+                who.cyan(),
+                value::escape_controls(from)
+            ),
+            What::Data { bytes, total } => {
+                let count = if bytes.len() < *total {
+                    format!("({} of {total} bytes shown)", bytes.len())
+                } else {
+                    format!("({})", byte_count(*total))
+                };
+                format!(
+                    "{} -> {}  {}",
+                    who.cyan(),
+                    value::bytes_repr(bytes).green(),
+                    count.dimmed()
+                )
+            }
+            What::Closed(why) => format!("{} closed: {}", who.cyan(), value::escape_controls(why)),
+            What::Note(text) => format!("{} {}", who.cyan(), value::escape_controls(text).dimmed()),
+        };
+        let _ = write!(out, "\n{IND}{IND}{line}");
+    }
+    out
+}
+
 fn help_all() -> String {
     let mut out = String::new();
     let width = spec::SPECS
@@ -163,7 +319,13 @@ fn help_all() -> String {
         .max()
         .unwrap_or(20)
         .min(34);
-    for group in [Group::Calls, Group::Options, Group::Names, Group::Shell] {
+    for group in [
+        Group::Calls,
+        Group::Options,
+        Group::Names,
+        Group::Peers,
+        Group::Shell,
+    ] {
         let _ = writeln!(out, "{IND}{}", group.title().bold());
         for s in spec::SPECS.iter().filter(|s| s.group == group) {
             let usage = s.usage();
@@ -268,6 +430,8 @@ pub fn item(it: &Item) -> String {
             }
             lines.join("\n")
         }
+        Item::Peers(rows) => peers_table(rows),
+        Item::PeerLog(log) => peer_log(log),
         Item::Settings(list) => {
             let mut lines = Vec::new();
             for (k, v) in list {

@@ -111,7 +111,9 @@ impl ShellHelper {
                 v.extend(names.fds.iter().cloned());
                 v
             }
-            Some(ArgKind::Addr) => {
+            Some(ArgKind::PeerKind) => words(spec::PEER_KINDS),
+            Some(ArgKind::PeersView) => words(spec::PEERS_VIEWS),
+            Some(ArgKind::Addr | ArgKind::PeerAddr) => {
                 let mut v = names.sockets.clone();
                 v.extend(names.others.iter().cloned());
                 v.extend(["127.0.0.1", "0.0.0.0", "localhost", "::1"].map(String::from));
@@ -464,6 +466,13 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
         println!(
             "  {}",
             format!("# closed {n} socket{}", if n == 1 { "" } else { "s" }).dimmed()
+        );
+    }
+    let p = runner.session.stop_peers();
+    if p > 0 {
+        println!(
+            "  {}",
+            format!("# stopped {p} peer{}", if p == 1 { "" } else { "s" }).dimmed()
         );
     }
     save_history(&mut rl, history.as_deref());

@@ -9,6 +9,7 @@ mod calls;
 mod eval;
 mod names;
 mod opts;
+mod serve;
 mod shell;
 
 use crate::errors::ExecError;
@@ -92,6 +93,10 @@ pub enum Item {
     Vars(Vec<(String, Value, Option<SockDesc>)>),
     /// `set` with no arguments: the settings.
     Settings(Vec<(String, String)>),
+    /// `peers`: the built-in peers.
+    Peers(Vec<crate::peers::PeerRow>),
+    /// `peers log N`: what one peer received.
+    PeerLog(crate::peers::PeerLog),
 }
 
 /// Where items go.
@@ -136,8 +141,12 @@ pub struct Session {
     pub settings: Settings,
     /// Set by Ctrl-C; cleared before each statement by the front end.
     pub interrupt: Arc<AtomicBool>,
+    /// The built-in peers (`serve`).
+    pub peers: crate::peers::Peers,
     /// Told once: "Python needs bytes".
     told_str_encoding: bool,
+    /// Told once: how to list, inspect and stop peers.
+    told_peers: bool,
 }
 
 /// What a command returns before names are bound: its values (the first
@@ -201,7 +210,9 @@ impl Session {
             vars: BTreeMap::new(),
             settings: Settings::default(),
             interrupt,
+            peers: crate::peers::Peers::default(),
             told_str_encoding: false,
+            told_peers: false,
         }
     }
 
@@ -466,6 +477,9 @@ impl Session {
             C::Quit { .. } => Ok(Ret::none()),
             C::Set { key, value } => self.set(key.as_ref(), value.as_ref(), out),
             C::Vars => self.vars_cmd(out),
+            C::Serve { kind, addr, dir } => self.serve(*kind, addr.as_ref(), dir.as_ref(), out),
+            C::Peers { log, peer } => self.peers_cmd(*log, peer.as_ref(), out),
+            C::Stop { peer } => self.stop_cmd(peer, out),
             C::Value(e) => {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
@@ -476,6 +490,12 @@ impl Session {
     /// Closes every socket (Ctrl-D, quit, end of a script).
     pub fn close_all(&mut self) {
         self.table.clear();
+    }
+
+    /// Stops every built-in peer (Ctrl-D, quit, end of a script); returns
+    /// how many were running.
+    pub fn stop_peers(&mut self) -> usize {
+        self.peers.stop_all()
     }
 }
 
