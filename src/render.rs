@@ -8,7 +8,7 @@
 
 use crate::errors::ExecError;
 use crate::exec::{Item, Row, SockDesc};
-use crate::peers::{LOG_BUDGET, PeerLog, PeerRow, What};
+use crate::peers::{LOG_BUDGET, MAX_EVENTS, PeerLog, PeerRow, What};
 use crate::spec::{self, CmdSpec, Group};
 use crate::syntax::ParseError;
 use crate::syntax::ast::{PeerKind, Span, View};
@@ -260,14 +260,25 @@ fn peer_log(log: &PeerLog) -> String {
         )
         .bold()
     );
-    if log.dropped > 0 {
+    if log.dropped_chunks > 0 {
         let _ = write!(
             out,
             "\n{IND}{IND}{}",
             format!(
-                "# {} older entries were dropped: the last {} KiB are kept",
-                log.dropped,
+                "# {} older chunks are not shown: the last {} KiB of data are kept",
+                log.dropped_chunks,
                 LOG_BUDGET / 1024
+            )
+            .dimmed()
+        );
+    }
+    if log.dropped_events > 0 {
+        let _ = write!(
+            out,
+            "\n{IND}{IND}{}",
+            format!(
+                "# {} older events are not shown: the last {MAX_EVENTS} are kept",
+                log.dropped_events
             )
             .dimmed()
         );

@@ -2,19 +2,23 @@
 //!
 //! Every chunk a peer reads from a client is one entry (so `peers log`
 //! shows the recv boundaries a server would see: two sends may arrive as
-//! one chunk), together with connections, closes and notes. The log keeps
-//! the newest entries within [`LOG_BUDGET`] bytes and counts what it
-//! dropped. Bytes are stored raw and escaped only when shown.
+//! one chunk), together with connections, closes and notes. Chunks are
+//! kept within [`LOG_BUDGET`] bytes and events up to [`MAX_EVENTS`], each
+//! dropping its oldest first, so that a flood of data does not push out
+//! the connections and closes around it. Bytes are stored raw and escaped
+//! only when shown.
 
 use std::collections::VecDeque;
 
-/// At most this many bytes of log per peer (the newest are kept).
+/// At most this many bytes of chunks per peer (the newest are kept).
 pub const LOG_BUDGET: usize = 64 * 1024;
 /// At most this many bytes of one chunk are kept (the rest is counted).
 pub const CHUNK_KEEP: usize = 1024;
-/// What one entry costs besides its bytes (so a flood of tiny chunks is
+/// At most this many connections, closes and notes per peer.
+pub const MAX_EVENTS: usize = 1000;
+/// What a chunk costs besides its bytes (so a flood of tiny chunks is
 /// bounded too).
-const ENTRY_COST: usize = 64;
+const CHUNK_COST: usize = 64;
 
 /// One thing that happened at a peer.
 #[derive(Clone, Debug, PartialEq)]
@@ -37,13 +41,10 @@ pub enum What {
     Note(String),
 }
 
-impl LogEntry {
-    fn cost(&self) -> usize {
-        ENTRY_COST
-            + match &self.what {
-                What::Data { bytes, .. } => bytes.len(),
-                What::Connected(s) | What::Closed(s) | What::Note(s) => s.len(),
-            }
+fn chunk_cost(e: &LogEntry) -> Option<usize> {
+    match &e.what {
+        What::Data { bytes, .. } => Some(CHUNK_COST + bytes.len()),
+        _ => None,
     }
 }
 
@@ -51,22 +52,42 @@ impl LogEntry {
 #[derive(Debug, Default)]
 pub struct Log {
     entries: VecDeque<LogEntry>,
-    cost: usize,
-    /// Entries dropped to stay within the budget.
-    pub dropped: u64,
+    /// What the chunks kept cost, and how many events are kept.
+    chunk_cost: usize,
+    events: usize,
+    /// Chunks and events dropped to stay within the bounds.
+    pub dropped_chunks: u64,
+    pub dropped_events: u64,
 }
 
 impl Log {
     pub fn push(&mut self, client: Option<u64>, what: What) {
         let e = LogEntry { client, what };
-        self.cost += e.cost();
+        match chunk_cost(&e) {
+            Some(c) => self.chunk_cost += c,
+            None => self.events += 1,
+        }
         self.entries.push_back(e);
-        while self.cost > LOG_BUDGET {
-            let Some(old) = self.entries.pop_front() else {
+        while self.chunk_cost > LOG_BUDGET {
+            let Some(k) = self.entries.iter().position(|e| chunk_cost(e).is_some()) else {
                 break;
             };
-            self.cost = self.cost.saturating_sub(old.cost());
-            self.dropped += 1;
+            let cost = self
+                .entries
+                .remove(k)
+                .as_ref()
+                .and_then(chunk_cost)
+                .unwrap_or(0);
+            self.chunk_cost = self.chunk_cost.saturating_sub(cost);
+            self.dropped_chunks += 1;
+        }
+        while self.events > MAX_EVENTS {
+            let Some(k) = self.entries.iter().position(|e| chunk_cost(e).is_none()) else {
+                break;
+            };
+            self.entries.remove(k);
+            self.events -= 1;
+            self.dropped_events += 1;
         }
     }
 
@@ -94,6 +115,7 @@ mod tests {
     #[test]
     fn the_log_stays_within_its_budget() {
         let mut log = Log::default();
+        log.push(Some(1), What::Connected("127.0.0.1:5000".into()));
         let chunk = vec![b'x'; 64 * 1024];
         for k in 0..1000 {
             log.data(k % 3, &chunk);
@@ -110,12 +132,16 @@ mod tests {
             })
             .sum();
         assert!(bytes <= LOG_BUDGET, "{bytes}");
-        assert!(!kept.is_empty());
-        assert_eq!(log.dropped + kept.len() as u64, 1000);
-        // Tiny entries are bounded too.
+        assert_eq!(log.dropped_chunks + kept.len() as u64 - 1, 1000);
+        // The flood did not push out the connection.
+        assert_eq!(kept[0].what, What::Connected("127.0.0.1:5000".into()));
+        // Tiny chunks are bounded too, and so are events.
         for _ in 0..100_000 {
             log.data(1, b"");
+            log.push(None, What::Note("n".into()));
         }
-        assert!(log.entries().len() <= LOG_BUDGET / ENTRY_COST);
+        let kept = log.entries();
+        assert!(kept.len() <= LOG_BUDGET / CHUNK_COST + MAX_EVENTS);
+        assert_eq!(log.dropped_events, 100_001 - MAX_EVENTS as u64);
     }
 }

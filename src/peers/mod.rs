@@ -17,7 +17,7 @@ mod log;
 mod server;
 
 pub use self::http::MAX_HEAD;
-pub use self::log::{CHUNK_KEEP, LOG_BUDGET, LogEntry, What};
+pub use self::log::{CHUNK_KEEP, LOG_BUDGET, LogEntry, MAX_EVENTS, What};
 pub use self::server::{MAX_CLIENTS, MAX_LINE, MAX_PENDING, daytime};
 
 use crate::syntax::ast::PeerKind;
@@ -86,6 +86,11 @@ impl Shared {
         lock(&self.log).push(client, what);
     }
 
+    /// A chunk read from client `client`.
+    pub(crate) fn data(&self, client: u64, chunk: &[u8]) {
+        lock(&self.log).data(client, chunk);
+    }
+
     /// The pass that started after request `pass` is over.
     pub(crate) fn done(&self, pass: u64) {
         let mut d = lock(&self.sync_done);
@@ -128,8 +133,9 @@ pub struct PeerRow {
 pub struct PeerLog {
     pub row: PeerRow,
     pub entries: Vec<LogEntry>,
-    /// Older entries no longer kept.
-    pub dropped: u64,
+    /// Older chunks and events no longer kept.
+    pub dropped_chunks: u64,
+    pub dropped_events: u64,
 }
 
 /// What `stop` did.
@@ -381,7 +387,8 @@ impl Peers {
         Some(PeerLog {
             row: p.row(),
             entries: log.entries(),
-            dropped: log.dropped,
+            dropped_chunks: log.dropped_chunks,
+            dropped_events: log.dropped_events,
         })
     }
 

@@ -6,9 +6,11 @@
 //!   flood from one is served in turn with the others;
 //! - output waiting for a client is bounded: `echo` stops reading from a
 //!   client whose echo is not being read (1 MiB waiting), so its sends
-//!   block, as with any echo server; `chat` disconnects a client that lets
-//!   more than 1 MiB of other people's lines pile up; `http` reads a file
-//!   only as the client takes it;
+//!   block, as with any echo server; `chat` stops reading from everyone
+//!   while 256 KiB wait for some client (so writers go at the pace of the
+//!   slowest reader), and disconnects a client that takes nothing for a
+//!   second while that much waits for it (or lets 1 MiB pile up); `http`
+//!   reads a file only as the client takes it;
 //! - a chat line or an HTTP request head longer than 64 KiB closes the
 //!   connection (after a 431 for HTTP);
 //! - at most [`MAX_CLIENTS`] clients at once (more are accepted and closed
@@ -39,6 +41,10 @@ use std::time::{Duration, Instant};
 pub const MAX_CLIENTS: usize = 64;
 /// Output waiting for one client, at most (then echo pauses, chat disconnects).
 pub const MAX_PENDING: usize = 1 << 20;
+/// Chat reads nobody's lines while this much waits for some client...
+pub const CHAT_HOLD: usize = 256 * 1024;
+/// ... and disconnects a client that takes nothing of it for this long.
+pub const CHAT_STALL: Duration = Duration::from_secs(1);
 /// A chat line may be at most this long.
 pub const MAX_LINE: usize = 64 * 1024;
 /// One read takes at most this much.
@@ -49,6 +55,8 @@ const FILE_AHEAD: usize = 128 * 1024;
 const TICK_MS: libc::c_int = 50;
 /// After its answer, a closing connection is drained this long at most.
 const DRAIN: Duration = Duration::from_secs(2);
+/// ... or this many bytes, whichever comes first.
+const DRAIN_BYTES: usize = 256 * 1024;
 /// Connections accepted per pass, at most.
 const ACCEPTS_PER_PASS: usize = 32;
 /// How long accepting pauses when the process has no descriptor left.
@@ -63,9 +71,11 @@ enum Phase {
         drain: bool,
         why: String,
     },
-    /// The write side is shut; reading and dropping until EOF or `until`.
+    /// The write side is shut; reading and dropping until EOF, `until`,
+    /// or [`DRAIN_BYTES`] more bytes.
     Draining {
         until: Instant,
+        left: usize,
         why: String,
     },
     /// To be removed at the end of the pass, for this reason.
@@ -85,6 +95,8 @@ struct Client {
     phase: Phase,
     /// Told the log that echo stopped reading from it.
     told_paused: bool,
+    /// Since when output has waited for it without any being taken.
+    waiting_since: Option<Instant>,
 }
 
 impl Client {
@@ -96,9 +108,19 @@ impl Client {
         kind == PeerKind::Echo && self.pending() >= MAX_PENDING
     }
 
-    fn events(&self, kind: PeerKind) -> libc::c_short {
+    /// Whether poll() should report input: not while echo is paused for
+    /// it, nor while the chat is `held` (some client is behind).
+    fn reading(&self, kind: PeerKind, held: bool) -> bool {
+        match self.phase {
+            Phase::Open => !self.paused(kind) && !held,
+            Phase::Draining { .. } => true,
+            Phase::Closing { .. } | Phase::Dead(_) => false,
+        }
+    }
+
+    fn events(&self, kind: PeerKind, held: bool) -> libc::c_short {
         let read = match self.phase {
-            Phase::Open => !self.paused(kind),
+            Phase::Open => !self.paused(kind) && !held,
             Phase::Draining { .. } => true,
             Phase::Closing { .. } | Phase::Dead(_) => false,
         };
@@ -143,6 +165,8 @@ struct Loop<'a> {
     next_id: u64,
     accept_pause: Option<Instant>,
     buf: Vec<u8>,
+    /// Chat: some client is behind, so nobody's input is read this pass.
+    held: bool,
 }
 
 /// Runs a peer until the shell asks it to stop; returns how many client
@@ -162,6 +186,7 @@ pub(super) fn run(
         next_id: 1,
         accept_pause: None,
         buf: vec![0u8; READ_CHUNK],
+        held: false,
     };
     let mut fds: Vec<libc::pollfd> = Vec::new();
     loop {
@@ -183,8 +208,13 @@ pub(super) fn run(
             0
         };
         fds.push(pollfd(listener.as_raw_fd(), listen_ev));
+        lp.held = kind == PeerKind::Chat
+            && lp
+                .clients
+                .iter()
+                .any(|c| matches!(c.phase, Phase::Open) && c.pending() >= CHAT_HOLD);
         for c in &lp.clients {
-            fds.push(pollfd(c.sock.as_raw_fd(), c.events(kind)));
+            fds.push(pollfd(c.sock.as_raw_fd(), c.events(kind, lp.held)));
         }
         let polled = lp.clients.len();
         // SAFETY: `fds` is a valid array of fds.len() pollfd structures.
@@ -300,6 +330,7 @@ impl Loop<'_> {
                 file: None,
                 phase: Phase::Open,
                 told_paused: false,
+                waiting_since: None,
             });
             self.greet(self.clients.len() - 1);
         }
@@ -344,7 +375,11 @@ impl Loop<'_> {
     }
 
     fn queue(&mut self, k: usize, bytes: &[u8]) {
-        self.clients[k].out.extend_from_slice(bytes);
+        let c = &mut self.clients[k];
+        if c.pending() == 0 {
+            c.waiting_since = Some(Instant::now());
+        }
+        c.out.extend_from_slice(bytes);
     }
 
     /// Chat: `msg` to every open client but `from`. A client that lets
@@ -374,8 +409,7 @@ impl Loop<'_> {
             self.clients[k].kill("the socket was invalid (POLLNVAL)");
             return;
         }
-        let reading = matches!(self.clients[k].phase, Phase::Open | Phase::Draining { .. })
-            && !self.clients[k].paused(self.kind);
+        let reading = self.clients[k].reading(self.kind, self.held);
         if re & libc::POLLIN != 0 || (reading && re & (libc::POLLHUP | libc::POLLERR) != 0) {
             self.read(k);
         }
@@ -416,11 +450,15 @@ impl Loop<'_> {
         let n = n.min(self.buf.len());
         let id = self.clients[k].id;
         self.shared.bytes_in.fetch_add(n as u64, Ordering::SeqCst);
-        if let Ok(mut log) = self.shared.log.lock() {
-            log.data(id, &self.buf[..n]);
-        }
-        if let Phase::Draining { .. } = self.clients[k].phase {
-            return; // dropped: the answer is out
+        self.shared.data(id, &self.buf[..n]);
+        if let Phase::Draining { left, why, .. } = &mut self.clients[k].phase {
+            // Dropped: the answer is out.
+            *left = left.saturating_sub(n);
+            if *left == 0 {
+                let why = format!("{why}; it went on sending, so it was cut off");
+                self.clients[k].kill(why);
+            }
+            return;
         }
         match self.kind {
             PeerKind::Echo => {
@@ -556,6 +594,7 @@ impl Loop<'_> {
                 Ok(0) => break,
                 Ok(n) => {
                     c.sent += n;
+                    c.waiting_since = Some(Instant::now());
                     shared.bytes_out.fetch_add(n as u64, Ordering::SeqCst);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -569,6 +608,7 @@ impl Loop<'_> {
         if c.sent == c.out.len() {
             c.out.clear();
             c.sent = 0;
+            c.waiting_since = None;
         } else if c.sent > 0 && c.sent >= c.out.len() / 2 {
             c.out.drain(..c.sent);
             c.sent = 0;
@@ -579,7 +619,24 @@ impl Loop<'_> {
     /// is all sent shuts its write side (or closes); a drain ends.
     fn tick(&mut self) {
         let now = Instant::now();
+        let chat = self.kind == PeerKind::Chat;
         for c in &mut self.clients {
+            if chat
+                && matches!(c.phase, Phase::Open)
+                && c.pending() >= CHAT_HOLD
+                && c.waiting_since
+                    .is_some_and(|t| now.duration_since(t) >= CHAT_STALL)
+            {
+                self.shared.note(
+                    Some(c.id),
+                    What::Note(format!(
+                        "took nothing for 1 s while {} KiB of chat waited for it",
+                        c.pending() / 1024
+                    )),
+                );
+                c.kill("disconnected: it did not read what the others wrote");
+                continue;
+            }
             match &c.phase {
                 Phase::Closing { drain, why } if c.pending() == 0 && c.file.is_none() => {
                     let why = why.clone();
@@ -588,6 +645,7 @@ impl Loop<'_> {
                             Ok(()) => {
                                 c.phase = Phase::Draining {
                                     until: now + DRAIN,
+                                    left: DRAIN_BYTES,
                                     why,
                                 }
                             }
@@ -597,7 +655,7 @@ impl Loop<'_> {
                         c.kill(why);
                     }
                 }
-                Phase::Draining { until, why } if now >= *until => {
+                Phase::Draining { until, why, .. } if now >= *until => {
                     let why = format!("{why}; it had not closed its side after 2 s");
                     c.kill(why);
                 }
