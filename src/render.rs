@@ -8,7 +8,7 @@
 
 use crate::errors::ExecError;
 use crate::exec::{Item, Row, SockDesc};
-use crate::peers::{LOG_BUDGET, MAX_EVENTS, PeerLog, PeerRow, What};
+use crate::peers::{LogEntry, MAX_EVENTS, PeerLog, PeerRow, What};
 use crate::spec::{self, CmdSpec, Group};
 use crate::syntax::ParseError;
 use crate::syntax::ast::{PeerKind, Span, View};
@@ -241,6 +241,103 @@ fn peers_table(rows: &[PeerRow]) -> String {
     out.trim_end().to_string()
 }
 
+/// How much chunk text `peers log` shows, at most (about two screens).
+const LOG_SHOWN: usize = 12 * 1024;
+/// A run of chunks from one client longer than this (as text) shows only
+/// its first and last chunk.
+const RUN_SHOWN: usize = 4 * 1024;
+
+/// One line of `peers log`, before it is written.
+enum LogLine<'a> {
+    Event(&'a LogEntry),
+    Chunk(&'a LogEntry),
+    /// Chunks of one client in a row, not shown: how many, how many bytes.
+    Skipped(u64, usize, u64),
+}
+
+fn chunk_total(e: &LogEntry) -> usize {
+    match &e.what {
+        What::Data { total, .. } => *total,
+        _ => 0,
+    }
+}
+
+fn chunk_text_len(e: &LogEntry) -> usize {
+    match &e.what {
+        What::Data { bytes, .. } => value::bytes_repr(bytes).len(),
+        _ => 0,
+    }
+}
+
+/// The lines of a log: every event; chunks, except the middle of a long
+/// run from one client (a flood) and, past [`LOG_SHOWN`], the oldest.
+/// Returns the lines and the chunks and bytes hidden at the top.
+fn log_lines(entries: &[LogEntry]) -> (Vec<LogLine<'_>>, u64, u64) {
+    let mut lines = Vec::new();
+    let mut k = 0;
+    while k < entries.len() {
+        let e = &entries[k];
+        if !matches!(e.what, What::Data { .. }) {
+            lines.push(LogLine::Event(e));
+            k += 1;
+            continue;
+        }
+        let mut end = k + 1;
+        while end < entries.len()
+            && matches!(entries[end].what, What::Data { .. })
+            && entries[end].client == e.client
+        {
+            end += 1;
+        }
+        let run = &entries[k..end];
+        let text: usize = run.iter().map(chunk_text_len).sum();
+        if run.len() >= 3 && text > RUN_SHOWN {
+            let middle = &run[1..run.len() - 1];
+            lines.push(LogLine::Chunk(&run[0]));
+            lines.push(LogLine::Skipped(
+                e.client.unwrap_or(0),
+                middle.len(),
+                middle.iter().map(|m| chunk_total(m) as u64).sum(),
+            ));
+            lines.push(LogLine::Chunk(&run[run.len() - 1]));
+        } else {
+            lines.extend(run.iter().map(LogLine::Chunk));
+        }
+        k = end;
+    }
+    // The newest chunks within the budget; older ones are counted.
+    let mut budget = LOG_SHOWN;
+    let mut cut = 0;
+    let mut seen_one = false;
+    for (j, l) in lines.iter().enumerate().rev() {
+        if let LogLine::Chunk(e) = l {
+            let len = chunk_text_len(e);
+            if len > budget && seen_one {
+                cut = j + 1;
+                break;
+            }
+            budget = budget.saturating_sub(len);
+            seen_one = true;
+        }
+    }
+    let (mut chunks, mut bytes) = (0u64, 0u64);
+    let mut kept = Vec::with_capacity(lines.len());
+    for (j, l) in lines.into_iter().enumerate() {
+        match l {
+            LogLine::Chunk(e) if j < cut => {
+                chunks += 1;
+                bytes += chunk_total(e) as u64;
+            }
+            LogLine::Skipped(_, n, b) if j < cut => {
+                chunks += n as u64;
+                bytes += b;
+            }
+            l => kept.push(l),
+        }
+    }
+    (kept, chunks, bytes)
+}
+
 /// `peers log N`: what the peer received, chunk by chunk, escaped.
 fn peer_log(log: &PeerLog) -> String {
     let r = &log.row;
@@ -260,14 +357,17 @@ fn peer_log(log: &PeerLog) -> String {
         )
         .bold()
     );
-    if log.dropped_chunks > 0 {
+    let (lines, hidden, hidden_bytes) = log_lines(&log.entries);
+    let hidden = hidden + log.dropped_chunks;
+    if hidden > 0 {
         let _ = write!(
             out,
             "\n{IND}{IND}{}",
             format!(
-                "# {} older chunks are not shown: the last {} KiB of data are kept",
-                log.dropped_chunks,
-                LOG_BUDGET / 1024
+                "# {} older chunk{} ({}) not shown",
+                hidden,
+                if hidden == 1 { "" } else { "s" },
+                byte_count(usize::try_from(hidden_bytes + log.dropped_bytes).unwrap_or(usize::MAX))
             )
             .dimmed()
         );
@@ -277,7 +377,7 @@ fn peer_log(log: &PeerLog) -> String {
             out,
             "\n{IND}{IND}{}",
             format!(
-                "# {} older events are not shown: the last {MAX_EVENTS} are kept",
+                "# {} older events not shown: the last {MAX_EVENTS} are kept",
                 log.dropped_events
             )
             .dimmed()
@@ -290,36 +390,52 @@ fn peer_log(log: &PeerLog) -> String {
             "# nothing yet: no client has connected".dimmed()
         );
     }
-    for e in &log.entries {
-        let who = match e.client {
-            Some(c) => format!("client {c}"),
-            None => "peer".to_string(),
-        };
-        let line = match &e.what {
-            What::Connected(from) => format!(
-                "{} connected from {}",
-                who.cyan(),
-                value::escape_controls(from)
-            ),
-            What::Data { bytes, total } => {
-                let count = if bytes.len() < *total {
-                    format!("({} of {total} bytes shown)", bytes.len())
-                } else {
-                    format!("({})", byte_count(*total))
-                };
+    for l in lines {
+        let line = match l {
+            LogLine::Skipped(client, n, bytes) => format!(
+                "{} {}",
+                format!("client {client}").cyan(),
                 format!(
-                    "{} -> {}  {}",
-                    who.cyan(),
-                    value::bytes_repr(bytes).green(),
-                    count.dimmed()
+                    "... {n} more chunk{} ({}) ...",
+                    if n == 1 { "" } else { "s" },
+                    byte_count(usize::try_from(bytes).unwrap_or(usize::MAX))
                 )
-            }
-            What::Closed(why) => format!("{} closed: {}", who.cyan(), value::escape_controls(why)),
-            What::Note(text) => format!("{} {}", who.cyan(), value::escape_controls(text).dimmed()),
+                .dimmed()
+            ),
+            LogLine::Event(e) | LogLine::Chunk(e) => log_entry(e),
         };
         let _ = write!(out, "\n{IND}{IND}{line}");
     }
     out
+}
+
+fn log_entry(e: &LogEntry) -> String {
+    let who = match e.client {
+        Some(c) => format!("client {c}"),
+        None => "peer".to_string(),
+    };
+    match &e.what {
+        What::Connected(from) => format!(
+            "{} connected from {}",
+            who.cyan(),
+            value::escape_controls(from)
+        ),
+        What::Data { bytes, total } => {
+            let count = if bytes.len() < *total {
+                format!("({} of {total} bytes shown)", bytes.len())
+            } else {
+                format!("({})", byte_count(*total))
+            };
+            format!(
+                "{} -> {}  {}",
+                who.cyan(),
+                value::bytes_repr(bytes).green(),
+                count.dimmed()
+            )
+        }
+        What::Closed(why) => format!("{} closed: {}", who.cyan(), value::escape_controls(why)),
+        What::Note(text) => format!("{} {}", who.cyan(), value::escape_controls(text).dimmed()),
+    }
 }
 
 fn help_all() -> String {

@@ -25,6 +25,9 @@ pub struct Names {
     pub sockets: Vec<String>,
     pub fds: Vec<String>,
     pub others: Vec<String>,
+    /// Numbers of the peers running, and of every peer (for `peers log`).
+    pub peers: Vec<String>,
+    pub all_peers: Vec<String>,
 }
 
 pub struct ShellHelper {
@@ -145,6 +148,12 @@ impl ShellHelper {
                     .unwrap_or_default()
             }
             Some(ArgKind::Bool) => words(&["true", "false"]),
+            Some(ArgKind::Number) if s.cmd == spec::Cmd::Stop => {
+                let mut v = names.peers.clone();
+                v.push("all".into());
+                v
+            }
+            Some(ArgKind::Number) if s.cmd == spec::Cmd::Peers => names.all_peers.clone(),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }
@@ -393,6 +402,20 @@ pub fn names_of(runner: &Runner) -> Names {
             _ => n.others.push(k.clone()),
         }
     }
+    n.peers = runner
+        .session
+        .peers
+        .numbers()
+        .iter()
+        .map(u32::to_string)
+        .collect();
+    n.all_peers = runner
+        .session
+        .peers
+        .all_numbers()
+        .iter()
+        .map(u32::to_string)
+        .collect();
     n.fds = runner
         .session
         .table
@@ -526,6 +549,23 @@ mod tests {
             arg_position(st, "x = sendto u b\"hi\" localhost "),
             (2, true)
         );
+    }
+
+    #[test]
+    fn completion_knows_the_peers() {
+        let names = Names {
+            peers: vec!["2".into()],
+            all_peers: vec!["1".into(), "2".into()],
+            ..Names::default()
+        };
+        let h = ShellHelper::new(Arc::new(Mutex::new(names)), false);
+        assert_eq!(
+            h.candidates(Some("serve"), 0),
+            ["echo", "discard", "daytime", "chat", "http"]
+        );
+        assert_eq!(h.candidates(Some("peers"), 0), ["log"]);
+        assert_eq!(h.candidates(Some("peers"), 1), ["1", "2"]);
+        assert_eq!(h.candidates(Some("stop"), 0), ["2", "all"]);
     }
 
     #[test]

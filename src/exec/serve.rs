@@ -19,7 +19,7 @@ fn what_it_does(kind: PeerKind) -> &'static str {
         PeerKind::Discard => "it reads and drops every byte (RFC 863)",
         PeerKind::Daytime => "it sends the date and time to each client, then closes (RFC 867)",
         PeerKind::Chat => {
-            "it relays each line to every other client as `<userN> line`, and announces who comes and goes"
+            "it relays each line (up to its \\n) to every other client as `<userN> line`, and announces who comes and goes"
         }
         PeerKind::Http => "it answers GET and HEAD requests (HTTP/1.1, one request per connection)",
     }

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 /// At most this many bytes of chunks per peer (the newest are kept).
 pub const LOG_BUDGET: usize = 64 * 1024;
 /// At most this many bytes of one chunk are kept (the rest is counted).
-pub const CHUNK_KEEP: usize = 1024;
+pub const CHUNK_KEEP: usize = 512;
 /// At most this many connections, closes and notes per peer.
 pub const MAX_EVENTS: usize = 1000;
 /// What a chunk costs besides its bytes (so a flood of tiny chunks is
@@ -55,8 +55,10 @@ pub struct Log {
     /// What the chunks kept cost, and how many events are kept.
     chunk_cost: usize,
     events: usize,
-    /// Chunks and events dropped to stay within the bounds.
+    /// Chunks (and the bytes they held) and events dropped to stay
+    /// within the bounds.
     pub dropped_chunks: u64,
+    pub dropped_bytes: u64,
     pub dropped_events: u64,
 }
 
@@ -72,13 +74,15 @@ impl Log {
             let Some(k) = self.entries.iter().position(|e| chunk_cost(e).is_some()) else {
                 break;
             };
-            let cost = self
-                .entries
-                .remove(k)
-                .as_ref()
-                .and_then(chunk_cost)
-                .unwrap_or(0);
-            self.chunk_cost = self.chunk_cost.saturating_sub(cost);
+            let Some(old) = self.entries.remove(k) else {
+                break;
+            };
+            if let What::Data { total, .. } = &old.what {
+                self.dropped_bytes += *total as u64;
+            }
+            self.chunk_cost = self
+                .chunk_cost
+                .saturating_sub(chunk_cost(&old).unwrap_or(0));
             self.dropped_chunks += 1;
         }
         while self.events > MAX_EVENTS {

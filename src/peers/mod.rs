@@ -133,8 +133,9 @@ pub struct PeerRow {
 pub struct PeerLog {
     pub row: PeerRow,
     pub entries: Vec<LogEntry>,
-    /// Older chunks and events no longer kept.
+    /// Older chunks (and their bytes) and events no longer kept.
     pub dropped_chunks: u64,
+    pub dropped_bytes: u64,
     pub dropped_events: u64,
 }
 
@@ -388,6 +389,7 @@ impl Peers {
             row: p.row(),
             entries: log.entries(),
             dropped_chunks: log.dropped_chunks,
+            dropped_bytes: log.dropped_bytes,
             dropped_events: log.dropped_events,
         })
     }
@@ -433,6 +435,11 @@ impl Peers {
             .filter(|p| !p.stopped)
             .map(|p| p.n)
             .collect()
+    }
+
+    /// Numbers of every peer, stopped ones too.
+    pub fn all_numbers(&self) -> Vec<u32> {
+        self.list.iter().map(|p| p.n).collect()
     }
 
     pub fn is_empty(&self) -> bool {

@@ -508,7 +508,7 @@ impl Loop<'_> {
             };
             let line: Vec<u8> = c.inbuf.drain(..=p).collect();
             let mut msg = format!("<user{}> ", c.id).into_bytes();
-            msg.extend_from_slice(&line);
+            msg.extend_from_slice(&defang(&line));
             self.broadcast(Some(k), &msg);
         }
         let c = &mut self.clients[k];
@@ -563,7 +563,7 @@ impl Loop<'_> {
                 c.kill(EOF);
                 if !rest.is_empty() {
                     let mut msg = format!("<user{id}> ").into_bytes();
-                    msg.extend_from_slice(&rest);
+                    msg.extend_from_slice(&defang(&rest));
                     msg.push(b'\n');
                     self.broadcast(Some(k), &msg);
                 }
@@ -691,6 +691,39 @@ impl Loop<'_> {
     }
 }
 
+/// A chat line made safe for the other clients' terminals, as `ncat
+/// --chat` does: control characters (but tab and the line's end), DEL,
+/// C1 controls, bidi overrides and bytes that are not UTF-8 become `\x1b`
+/// style escapes. UTF-8 text passes (ncat escapes it too, which would
+/// mangle Chinese).
+fn defang(line: &[u8]) -> Vec<u8> {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(line.len());
+    for chunk in line.utf8_chunks() {
+        let mut chars = chunk.valid().chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\n' | '\t' => out.push(c),
+                '\r' if chars.peek() == Some(&'\n') => out.push(c),
+                '\r' => out.push_str("\\r"),
+                c if crate::value::is_unsafe_char(c) => {
+                    let n = c as u32;
+                    let _ = if n < 0x100 {
+                        write!(out, "\\x{n:02x}")
+                    } else {
+                        write!(out, "\\u{n:04x}")
+                    };
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            let _ = write!(out, "\\x{b:02x}");
+        }
+    }
+    out.into_bytes()
+}
+
 /// HTTP: more of the file into the output, while little is waiting.
 fn refill(c: &mut Client) {
     let Some((file, left)) = &mut c.file else {
@@ -766,6 +799,22 @@ pub fn daytime() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn chat_lines_are_defanged_but_text_passes() {
+        assert_eq!(
+            super::defang(
+                b"plain \x1b[31mred\x07 tab\there \xe4\xbd\xa0\xe5\xa5\xbd \x7f\xc2\x9b\xff cr\r\n"
+            ),
+            b"plain \\x1b[31mred\\x07 tab\there \xe4\xbd\xa0\xe5\xa5\xbd \\x7f\\x9b\\xff cr\r\n"
+                .to_vec()
+        );
+        assert_eq!(super::defang(b"a\rb\n"), b"a\\rb\n".to_vec());
+        assert_eq!(
+            super::defang("\u{202e}evil\n".as_bytes()),
+            b"\\u202eevil\n".to_vec()
+        );
+    }
+
     #[test]
     fn daytime_is_ctime_format() {
         let t = super::daytime();
