@@ -111,7 +111,11 @@ impl Session {
                 if let Some(s) = span {
                     x = x.at(s);
                 }
-                if x.is_errno(libc::EADDRINUSE) {
+                if x.is_errno(libc::EADDRINUSE) && sockaddr.as_pathname().is_some() {
+                    x.hint = Some(
+                        "a file is already there (an old socket file?): remove it, or pick another path".into(),
+                    );
+                } else if x.is_errno(libc::EADDRINUSE) {
                     x.hint = Some(
                         "something already listens there (`peers` lists the peers): pick another port, or leave it out and the kernel picks one".into(),
                     );

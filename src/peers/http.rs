@@ -164,6 +164,9 @@ fn percent_decode(s: &str) -> Option<Vec<u8>> {
     while k < b.len() {
         if b[k] == b'%' {
             let hex = s.get(k + 1..k + 3)?;
+            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return None;
+            }
             out.push(u8::from_str_radix(hex, 16).ok()?);
             k += 3;
         } else {
@@ -469,6 +472,8 @@ mod tests {
             (b"POST / HTTP/1.1\r\n\r\n", "405"),
             (b"GET nopath HTTP/1.1\r\n\r\n", "400"),
             (b"GET /%zz HTTP/1.1\r\n\r\n", "400"),
+            (b"GET /%+f HTTP/1.1\r\n\r\n", "400"),
+            (b"GET /%e4%b HTTP/1.1\r\n\r\n", "400"),
             (b"GET /%00 HTTP/1.1\r\n\r\n", "400"),
             (b"GET /../etc/passwd HTTP/1.1\r\n\r\n", "403"),
             (b"GET /%2e%2e/etc/passwd HTTP/1.1\r\n\r\n", "403"),
