@@ -52,6 +52,8 @@ pub(crate) fn move_high(fd: OwnedFd) -> OwnedFd {
 
 /// Peers running at once, at most.
 pub const MAX_PEERS: usize = 32;
+/// Stopped peers kept for `peers` and `peers log`, at most (the oldest go).
+pub const MAX_STOPPED: usize = 32;
 /// How long `stop` waits for a peer's thread to end.
 const STOP_WAIT: Duration = Duration::from_secs(1);
 /// How long the shell waits for a peer to finish a pass before it reads
@@ -180,9 +182,11 @@ impl Peer {
         let _ = (&self.wake).write(&[1]);
     }
 
-    /// Waits (briefly) until the thread has made a pass that started after
-    /// this call, so counters and log include what the kernel already
-    /// delivered: a `peers` right after `close k` shows the close.
+    /// Waits (briefly) until the thread has made a quiet pass (nothing to
+    /// do on any socket) that started after this call, so counters and log
+    /// include what the kernel already delivered: a `peers` right after
+    /// `close k` shows the close. Under a flood there is no quiet pass:
+    /// then it gives up after [`SYNC_WAIT`].
     fn sync(&self) {
         if !self.running() {
             return;
@@ -328,6 +332,13 @@ impl Peers {
         let wake_rx = UnixStream::from(move_high(wake_rx.into()));
         wake_tx.set_nonblocking(true).map_err(cleanup)?;
         wake_rx.set_nonblocking(true).map_err(cleanup)?;
+        // Forget the oldest stopped peers (their logs) beyond the bound.
+        while self.list.iter().filter(|p| p.stopped).count() >= MAX_STOPPED {
+            let Some(k) = self.list.iter().position(|p| p.stopped) else {
+                break;
+            };
+            self.list.remove(k);
+        }
         self.next += 1;
         let n = self.next;
         let shared = Arc::new(Shared::default());
@@ -454,5 +465,43 @@ impl Peers {
 impl Drop for Peers {
     fn drop(&mut self) {
         self.stop_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    fn loopback() -> SockAddr {
+        SockAddr::from(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0))
+    }
+
+    #[test]
+    fn peers_are_bounded_and_numbers_not_reused() {
+        let mut peers = Peers::default();
+        let mut last = 0;
+        for _ in 0..MAX_STOPPED + 5 {
+            let s = peers
+                .start(PeerKind::Discard, &loopback(), None)
+                .expect("start");
+            assert!(s.n > last);
+            last = s.n;
+            assert!(peers.stop(s.n).is_ok_and(|r| r.joined));
+        }
+        assert_eq!(peers.len(), MAX_STOPPED);
+        assert_eq!(peers.running(), 0);
+        let mut running = Vec::new();
+        for _ in 0..MAX_PEERS {
+            running.push(
+                peers
+                    .start(PeerKind::Echo, &loopback(), None)
+                    .expect("start"),
+            );
+        }
+        assert!(peers.start(PeerKind::Echo, &loopback(), None).is_err());
+        assert_eq!(peers.stop_all(), MAX_PEERS);
+        assert_eq!(peers.stop(running[0].n), Err(StopError::AlreadyStopped));
+        assert_eq!(peers.stop(9999), Err(StopError::NoSuchPeer));
     }
 }
