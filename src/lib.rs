@@ -4,9 +4,14 @@
 //! - [`syntax`]: the nom grammar; text to [`syntax::ast`] statements, with spans.
 //! - [`spec`]: the one table of commands feeding the parser, `help`,
 //!   completion, hints and did-you-mean.
+//! - [`peers`]: the built-in peers `serve` starts (echo, discard, daytime,
+//!   chat, http), each a thread with a `poll()` loop over non-blocking
+//!   sockets; the executor's `serve`, `peers` and `stop` (in `exec/serve.rs`)
+//!   talk to them.
 pub mod errors;
 pub mod exec;
 pub mod jobs;
+pub mod peers;
 pub mod render;
 pub mod repl;
 pub mod script;

@@ -95,11 +95,14 @@ fn main() {
         let rc = config_dir()
             .map(|d| d.join("sockplayrc"))
             .filter(|_| !args.no_rc);
-        sockplay::repl::run(runner, history_path(), rc, color)
+        // The shell stops the peers itself (and says so).
+        std::process::exit(sockplay::repl::run(runner, history_path(), rc, color))
     } else {
         let stdin = std::io::stdin();
         let mut lines = lines_of(stdin.lock());
         runner.run_lines(&mut lines, "<stdin>", args.keep_going)
     };
+    // exit() runs no destructors: stop the peers' threads (bounded) here.
+    runner.session.stop_peers();
     std::process::exit(status);
 }

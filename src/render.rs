@@ -8,9 +8,10 @@
 
 use crate::errors::ExecError;
 use crate::exec::{Item, JobEnd, Piece, Row, SockDesc};
+use crate::peers::{LogEntry, MAX_EVENTS, PeerLog, PeerRow, What};
 use crate::spec::{self, CmdSpec, Group};
 use crate::syntax::ParseError;
-use crate::syntax::ast::{Span, View};
+use crate::syntax::ast::{PeerKind, Span, View};
 use crate::value::{self, Value};
 use crate::wait;
 use colored::Colorize;
@@ -211,6 +212,288 @@ fn table(rows: &[Row]) -> String {
     out.trim_end().to_string()
 }
 
+/// Columns padded to their widest cell; `right` columns are numbers.
+fn columns(head: &[&str], cells: &[Vec<String>], right: &[bool]) -> Vec<String> {
+    let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for row in cells {
+        for (k, c) in row.iter().enumerate() {
+            if let Some(w) = width.get_mut(k) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+    }
+    let line = |row: &[String]| {
+        let mut l = String::from(IND);
+        for (k, c) in row.iter().enumerate() {
+            let w = width.get(k).copied().unwrap_or(0);
+            let pad = " ".repeat(w.saturating_sub(c.chars().count()));
+            if right.get(k).copied().unwrap_or(false) {
+                let _ = write!(l, "{pad}{c}  ");
+            } else {
+                let _ = write!(l, "{c}{pad}  ");
+            }
+        }
+        l.trim_end().to_string()
+    };
+    let head: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+    let mut out = vec![line(&head)];
+    out.extend(cells.iter().map(|r| line(r)));
+    out
+}
+
+fn peer_state(s: &str) -> String {
+    match s {
+        "running" => s.green().to_string(),
+        "stopped" => s.dimmed().to_string(),
+        _ => s.red().to_string(),
+    }
+}
+
+/// `peers`: one row per peer.
+fn peers_table(rows: &[PeerRow]) -> String {
+    let head = [
+        "N",
+        "KIND",
+        "ADDRESS",
+        "STATE",
+        "CLIENTS",
+        "SERVED",
+        "BYTES-IN",
+        "BYTES-OUT",
+        "SERVING",
+    ];
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.n.to_string(),
+                r.kind.name().to_string(),
+                value::escape_controls(&r.addr),
+                r.state.clone(),
+                r.clients.to_string(),
+                r.served.to_string(),
+                r.bytes_in.to_string(),
+                r.bytes_out.to_string(),
+                match (&r.dir, r.kind) {
+                    (Some(d), _) => value::escape_controls(d),
+                    (None, PeerKind::Http) => "built-in page".into(),
+                    (None, _) => "-".into(),
+                },
+            ]
+        })
+        .collect();
+    let right = [true, false, false, false, true, true, true, true, false];
+    let lines = columns(&head, &cells, &right);
+    let mut out = String::new();
+    for (k, l) in lines.iter().enumerate() {
+        if k == 0 {
+            let _ = writeln!(out, "{}", l.bold());
+        } else {
+            // Colour the state word in place (the padding is already done).
+            let state = &rows[k - 1].state;
+            let _ = writeln!(out, "{}", l.replacen(state.as_str(), &peer_state(state), 1));
+        }
+    }
+    out.trim_end().to_string()
+}
+
+/// How much chunk text `peers log` shows, at most (about two screens).
+const LOG_SHOWN: usize = 12 * 1024;
+/// A run of chunks from one client longer than this (as text) shows only
+/// its first and last chunk.
+const RUN_SHOWN: usize = 4 * 1024;
+
+/// One line of `peers log`, before it is written.
+enum LogLine<'a> {
+    Event(&'a LogEntry),
+    Chunk(&'a LogEntry),
+    /// Chunks of one client in a row, not shown: how many, how many bytes.
+    Skipped(u64, usize, u64),
+}
+
+fn chunk_total(e: &LogEntry) -> usize {
+    match &e.what {
+        What::Data { total, .. } => *total,
+        _ => 0,
+    }
+}
+
+fn chunk_text_len(e: &LogEntry) -> usize {
+    match &e.what {
+        What::Data { bytes, .. } => value::bytes_repr(bytes).len(),
+        _ => 0,
+    }
+}
+
+/// The lines of a log: every event; chunks, except the middle of a long
+/// run from one client (a flood) and, past [`LOG_SHOWN`], the oldest.
+/// Returns the lines and the chunks and bytes hidden at the top.
+fn log_lines(entries: &[LogEntry]) -> (Vec<LogLine<'_>>, u64, u64) {
+    let mut lines = Vec::new();
+    let mut k = 0;
+    while k < entries.len() {
+        let e = &entries[k];
+        if !matches!(e.what, What::Data { .. }) {
+            lines.push(LogLine::Event(e));
+            k += 1;
+            continue;
+        }
+        let mut end = k + 1;
+        while end < entries.len()
+            && matches!(entries[end].what, What::Data { .. })
+            && entries[end].client == e.client
+        {
+            end += 1;
+        }
+        let run = &entries[k..end];
+        let text: usize = run.iter().map(chunk_text_len).sum();
+        if run.len() >= 3 && text > RUN_SHOWN {
+            let middle = &run[1..run.len() - 1];
+            lines.push(LogLine::Chunk(&run[0]));
+            lines.push(LogLine::Skipped(
+                e.client.unwrap_or(0),
+                middle.len(),
+                middle.iter().map(|m| chunk_total(m) as u64).sum(),
+            ));
+            lines.push(LogLine::Chunk(&run[run.len() - 1]));
+        } else {
+            lines.extend(run.iter().map(LogLine::Chunk));
+        }
+        k = end;
+    }
+    // The newest chunks within the budget; older ones are counted.
+    let mut budget = LOG_SHOWN;
+    let mut cut = 0;
+    let mut seen_one = false;
+    for (j, l) in lines.iter().enumerate().rev() {
+        if let LogLine::Chunk(e) = l {
+            let len = chunk_text_len(e);
+            if len > budget && seen_one {
+                cut = j + 1;
+                break;
+            }
+            budget = budget.saturating_sub(len);
+            seen_one = true;
+        }
+    }
+    let (mut chunks, mut bytes) = (0u64, 0u64);
+    let mut kept = Vec::with_capacity(lines.len());
+    for (j, l) in lines.into_iter().enumerate() {
+        match l {
+            LogLine::Chunk(e) if j < cut => {
+                chunks += 1;
+                bytes += chunk_total(e) as u64;
+            }
+            LogLine::Skipped(_, n, b) if j < cut => {
+                chunks += n as u64;
+                bytes += b;
+            }
+            l => kept.push(l),
+        }
+    }
+    (kept, chunks, bytes)
+}
+
+/// `peers log N`: what the peer received, chunk by chunk, escaped.
+fn peer_log(log: &PeerLog) -> String {
+    let r = &log.row;
+    let mut out = format!(
+        "{IND}{}",
+        format!(
+            "peer {}: {} server on {} ({}) - {}, {} received",
+            r.n,
+            r.kind.name(),
+            value::escape_controls(&r.addr),
+            r.state,
+            match r.served {
+                1 => "1 connection".to_string(),
+                n => format!("{n} connections"),
+            },
+            byte_count(usize::try_from(r.bytes_in).unwrap_or(usize::MAX))
+        )
+        .bold()
+    );
+    let (lines, hidden, hidden_bytes) = log_lines(&log.entries);
+    let hidden = hidden + log.dropped_chunks;
+    if hidden > 0 {
+        let _ = write!(
+            out,
+            "\n{IND}{IND}{}",
+            format!(
+                "# {} older chunk{} ({}) not shown",
+                hidden,
+                if hidden == 1 { "" } else { "s" },
+                byte_count(usize::try_from(hidden_bytes + log.dropped_bytes).unwrap_or(usize::MAX))
+            )
+            .dimmed()
+        );
+    }
+    if log.dropped_events > 0 {
+        let _ = write!(
+            out,
+            "\n{IND}{IND}{}",
+            format!(
+                "# {} older events not shown: the last {MAX_EVENTS} are kept",
+                log.dropped_events
+            )
+            .dimmed()
+        );
+    }
+    if log.entries.is_empty() {
+        let _ = write!(
+            out,
+            "\n{IND}{IND}{}",
+            "# nothing yet: no client has connected".dimmed()
+        );
+    }
+    for l in lines {
+        let line = match l {
+            LogLine::Skipped(client, n, bytes) => format!(
+                "{} {}",
+                format!("client {client}").cyan(),
+                format!(
+                    "... {n} more chunk{} ({}) ...",
+                    if n == 1 { "" } else { "s" },
+                    byte_count(usize::try_from(bytes).unwrap_or(usize::MAX))
+                )
+                .dimmed()
+            ),
+            LogLine::Event(e) | LogLine::Chunk(e) => log_entry(e),
+        };
+        let _ = write!(out, "\n{IND}{IND}{line}");
+    }
+    out
+}
+
+fn log_entry(e: &LogEntry) -> String {
+    let who = match e.client {
+        Some(c) => format!("client {c}"),
+        None => "peer".to_string(),
+    };
+    match &e.what {
+        What::Connected(from) => format!(
+            "{} connected from {}",
+            who.cyan(),
+            value::escape_controls(from)
+        ),
+        What::Data { bytes, total } => {
+            let count = if bytes.len() < *total {
+                format!("({} of {total} bytes shown)", bytes.len())
+            } else {
+                format!("({})", byte_count(*total))
+            };
+            format!(
+                "{} -> {}  {}",
+                who.cyan(),
+                value::bytes_repr(bytes).green(),
+                count.dimmed()
+            )
+        }
+        What::Closed(why) => format!("{} closed: {}", who.cyan(), value::escape_controls(why)),
+        What::Note(text) => format!("{} {}", who.cyan(), value::escape_controls(text).dimmed()),
+    }
+}
+
 fn help_all() -> String {
     let mut out = String::new();
     let width = spec::SPECS
@@ -224,6 +507,7 @@ fn help_all() -> String {
         Group::Options,
         Group::Names,
         Group::Jobs,
+        Group::Peers,
         Group::Shell,
     ] {
         let _ = writeln!(out, "{IND}{}", group.title().bold());
@@ -361,6 +645,8 @@ pub fn item(it: &Item) -> String {
             }
             lines.join("\n")
         }
+        Item::Peers(rows) => peers_table(rows),
+        Item::PeerLog(log) => peer_log(log),
         Item::Settings(list) => {
             let mut lines = Vec::new();
             for (k, v) in list {

@@ -27,6 +27,9 @@ pub struct Names {
     pub others: Vec<String>,
     /// `%1`, `%2`...
     pub jobs: Vec<String>,
+    /// Numbers of the peers running, and of every peer (for `peers log`).
+    pub peers: Vec<String>,
+    pub all_peers: Vec<String>,
 }
 
 pub struct ShellHelper {
@@ -113,7 +116,9 @@ impl ShellHelper {
                 v.extend(names.fds.iter().cloned());
                 v
             }
-            Some(ArgKind::Addr) => {
+            Some(ArgKind::PeerKind) => words(spec::PEER_KINDS),
+            Some(ArgKind::PeersView) => words(spec::PEERS_VIEWS),
+            Some(ArgKind::Addr | ArgKind::PeerAddr) => {
                 let mut v = names.sockets.clone();
                 v.extend(names.others.iter().cloned());
                 v.extend(["127.0.0.1", "0.0.0.0", "localhost", "::1"].map(String::from));
@@ -157,6 +162,12 @@ impl ShellHelper {
                 v.extend(words(groups));
                 v
             }
+            Some(ArgKind::Number) if s.cmd == spec::Cmd::Stop => {
+                let mut v = names.peers.clone();
+                v.push("all".into());
+                v
+            }
+            Some(ArgKind::Number) if s.cmd == spec::Cmd::Peers => names.all_peers.clone(),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }
@@ -405,6 +416,20 @@ pub fn names_of(runner: &Runner) -> Names {
             _ => n.others.push(k.clone()),
         }
     }
+    n.peers = runner
+        .session
+        .peers
+        .numbers()
+        .iter()
+        .map(u32::to_string)
+        .collect();
+    n.all_peers = runner
+        .session
+        .peers
+        .all_numbers()
+        .iter()
+        .map(u32::to_string)
+        .collect();
     n.fds = runner
         .session
         .table
@@ -496,6 +521,13 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             format!("# closed {n} socket{}", if n == 1 { "" } else { "s" }).dimmed()
         );
     }
+    let p = runner.session.stop_peers();
+    if p > 0 {
+        println!(
+            "  {}",
+            format!("# stopped {p} peer{}", if p == 1 { "" } else { "s" }).dimmed()
+        );
+    }
     save_history(&mut rl, history.as_deref());
     status
 }
@@ -547,6 +579,23 @@ mod tests {
             arg_position(st, "x = sendto u b\"hi\" localhost "),
             (2, true)
         );
+    }
+
+    #[test]
+    fn completion_knows_the_peers() {
+        let names = Names {
+            peers: vec!["2".into()],
+            all_peers: vec!["1".into(), "2".into()],
+            ..Names::default()
+        };
+        let h = ShellHelper::new(Arc::new(Mutex::new(names)), false);
+        assert_eq!(
+            h.candidates(Some("serve"), 0),
+            ["echo", "discard", "daytime", "chat", "http"]
+        );
+        assert_eq!(h.candidates(Some("peers"), 0), ["log"]);
+        assert_eq!(h.candidates(Some("peers"), 1), ["1", "2"]);
+        assert_eq!(h.candidates(Some("stop"), 0), ["2", "all"]);
     }
 
     #[test]

@@ -66,6 +66,9 @@ pub enum Cmd {
     SendMsg,
     RecvMsg,
     States,
+    Serve,
+    Peers,
+    Stop,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -112,6 +115,13 @@ pub enum ArgKind {
     Groups,
     /// `framed` (the default) or `marker DATA`.
     Framing,
+    /// What a built-in peer does: one of [`PEER_KINDS`].
+    PeerKind,
+    /// The address of a built-in peer: written as for [`ArgKind::Addr`],
+    /// but a port alone means 127.0.0.1 (`*` and `""` mean every address).
+    PeerAddr,
+    /// `log` after `peers`: one of [`PEERS_VIEWS`].
+    PeersView,
 }
 
 /// One argument of a command.
@@ -145,6 +155,7 @@ pub enum Group {
     Options,
     Names,
     Jobs,
+    Peers,
     Shell,
 }
 
@@ -155,6 +166,7 @@ impl Group {
             Group::Options => "Socket state and options",
             Group::Names => "Names, addresses and byte order",
             Group::Jobs => "Background jobs",
+            Group::Peers => "Built-in peers",
             Group::Shell => "The shell",
         }
     }
@@ -641,6 +653,40 @@ pub static SPECS: &[CmdSpec] = &[
         "socket.ntohl(n)"
     ),
     spec!(
+        Serve,
+        "serve",
+        [],
+        [
+            req("kind", K::PeerKind),
+            opt("addr", K::PeerAddr),
+            opt("dir", K::Text)
+        ],
+        Peers,
+        "start a built-in peer in the background: echo, discard, daytime, chat or http",
+        "It listens on 127.0.0.1, port chosen by the kernel, unless an address is given (`serve echo 9000`; `* 9000` for every address; a path for a UNIX socket). Its address is the value: a = serve echo, then connect k a. echo sends back what it gets; discard drops it; daytime sends the time and closes; chat relays each line to the other clients as <userN> line; http answers GET and HEAD with the files of DIR (`serve http 127.0.0.1 0 ./www`, or `serve http ./www`), or a built-in page.",
+        ""
+    ),
+    spec!(
+        Peers,
+        "peers",
+        [],
+        [opt("log", K::PeersView), opt("n", K::Number)],
+        Peers,
+        "the built-in peers, or what one received (peers log N)",
+        "The table: number, kind, address, state, clients connected now, connections served, bytes in and out. `peers log N` shows each chunk peer N read from each client, as Python's bytes repr, and its connections and closes (the last 64 KiB are kept).",
+        ""
+    ),
+    spec!(
+        Stop,
+        "stop",
+        [],
+        [req("n", K::Number)],
+        Peers,
+        "stop a built-in peer (stop all stops every one)",
+        "Closes its listening socket and every client connection; `peers log N` still shows what it received.",
+        ""
+    ),
+    spec!(
         Help,
         "help",
         ["?"],
@@ -1055,6 +1101,10 @@ pub static HOW_WORDS: &[&str] = &["read", "write", "both", "SHUT_RD", "SHUT_WR",
 pub static SEND_FLAG_WORDS: &[&str] = &["oob", "dontwait", "nosignal", "more"];
 pub static RECV_FLAG_WORDS: &[&str] =
     &["peek", "waitall", "oob", "dontwait", "hex", "repr", "text"];
+/// The kinds of built-in peer `serve` starts.
+pub static PEER_KINDS: &[&str] = &["echo", "discard", "daytime", "chat", "http"];
+/// The words after `peers`.
+pub static PEERS_VIEWS: &[&str] = &["log"];
 pub static BOOL_WORDS: &[&str] = &["true", "false", "on", "off", "yes", "no"];
 
 /// The spec of a command word or alias (case-insensitive).

@@ -1388,6 +1388,96 @@ fn command_table() -> Vec<(&'static str, Command)> {
                 jobs: vec![Spanned::new(3, Span::default())],
             },
         ),
+        // built-in peers: a missing host is 127.0.0.1 (None); every
+        // address only when asked for (`*`, `""`), as host 0.0.0.0
+        (
+            "serve echo",
+            C::Serve {
+                kind: PeerKind::Echo,
+                addr: None,
+                dir: None,
+            },
+        ),
+        (
+            "a = serve CHAT 9000",
+            C::Serve {
+                kind: PeerKind::Chat,
+                addr: Some(host_port(None, int(9000))),
+                dir: None,
+            },
+        ),
+        (
+            "serve discard * 9000",
+            C::Serve {
+                kind: PeerKind::Discard,
+                addr: Some(host_port(Some("0.0.0.0"), int(9000))),
+                dir: None,
+            },
+        ),
+        (
+            "serve daytime *:13",
+            C::Serve {
+                kind: PeerKind::Daytime,
+                addr: Some(host_port(Some("0.0.0.0"), int(13))),
+                dir: None,
+            },
+        ),
+        (
+            r#"serve echo "" 7"#,
+            C::Serve {
+                kind: PeerKind::Echo,
+                addr: Some(host_port(Some("0.0.0.0"), int(7))),
+                dir: None,
+            },
+        ),
+        (
+            "serve http 127.0.0.1 0 ./www",
+            C::Serve {
+                kind: PeerKind::Http,
+                addr: Some(host_port(Some("127.0.0.1"), int(0))),
+                dir: Some(word("./www")),
+            },
+        ),
+        // a lone path: the executor decides (for http it is the directory)
+        (
+            "serve http ./www",
+            C::Serve {
+                kind: PeerKind::Http,
+                addr: Some(path("./www")),
+                dir: None,
+            },
+        ),
+        (
+            "serve echo ./echo.sock",
+            C::Serve {
+                kind: PeerKind::Echo,
+                addr: Some(path("./echo.sock")),
+                dir: None,
+            },
+        ),
+        (
+            "peers",
+            C::Peers {
+                log: false,
+                peer: None,
+            },
+        ),
+        (
+            "peers log",
+            C::Peers {
+                log: true,
+                peer: None,
+            },
+        ),
+        (
+            "peers log 2",
+            C::Peers {
+                log: true,
+                peer: Some(int(2)),
+            },
+        ),
+        ("stop 1", C::Stop { peer: int(1) }),
+        ("stop all", C::Stop { peer: var("all") }),
         // plain values
         ("x", C::Value(var("x"))),
         (r#""hello""#, C::Value(string("hello"))),
@@ -1529,6 +1619,27 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
         // `&` ends a statement; it does not separate two as in sh.
         (r#"send c "a" & send c "b""#, (13, 17), too_many("send")),
         // words from a fixed set, with did-you-mean
+        (
+            "serve ecoh",
+            (6, 10),
+            expected(
+                "a kind of peer: echo, discard, daytime, chat or http",
+                "`ecoh`",
+                Some("echo"),
+            ),
+        ),
+        ("serve", (5, 5), missing("serve", "kind")),
+        ("stop", (4, 4), missing("stop", "n")),
+        (
+            "peers 2",
+            (6, 7),
+            expected("`log` (or nothing)", "`2`", None),
+        ),
+        (
+            "serve echo 127.0.0.1 0 ./www x",
+            (29, 30),
+            too_many("serve"),
+        ),
         (
             "shutdown c wrte",
             (11, 15),
@@ -2050,6 +2161,21 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
         ArgKind::Jobs => one_of(&["%1", "2", "%1 %2"]),
         ArgKind::Groups => one_of(&["s", "read s k write c 2", "in s out c 100", "s except c"]),
         ArgKind::Framing => one_of(&["framed", "marker b\"\\n\"", "marker \"##\""]),
+        ArgKind::PeerKind => one_of(&["echo", "discard", "daytime", "chat", "http", "HTTP"]),
+        ArgKind::PeersView => one_of(&["log", "LOG"]),
+        // Also `* 9000`: after a kind word the `*` is not repetition.
+        ArgKind::PeerAddr => one_of(&[
+            "127.0.0.1 0",
+            "* 9000",
+            "*:9000",
+            r#""" 80"#,
+            "9000",
+            "[::1]:0",
+            "localhost 8080",
+            "./echo.sock",
+            "@peer",
+            "a",
+        ]),
     }
 }
 
@@ -2199,6 +2325,9 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Jobs => Cmd::Jobs,
         C::Wait { .. } => Cmd::Wait,
         C::Kill { .. } => Cmd::Kill,
+        C::Serve { .. } => Cmd::Serve,
+        C::Peers { .. } => Cmd::Peers,
+        C::Stop { .. } => Cmd::Stop,
         C::Value(_) => return None,
     })
 }
@@ -2222,6 +2351,9 @@ const ALL_KINDS: &[ArgKind] = &[
     ArgKind::Jobs,
     ArgKind::Groups,
     ArgKind::Framing,
+    ArgKind::PeerKind,
+    ArgKind::PeerAddr,
+    ArgKind::PeersView,
 ];
 
 /// Random argument tokens after a real command word: valid-looking lines

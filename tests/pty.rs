@@ -345,3 +345,30 @@ fn the_rc_file_runs_at_start() {
     run(&mut p, "set", "display = repr");
     assert_eq!(leave(&mut p), 0);
 }
+
+#[test]
+fn tab_completes_peer_kinds_and_ctrl_d_stops_the_peers() {
+    let home = Home::new("tab-peers");
+    let mut p = home.spawn(false);
+
+    // `serve ` lists the kinds on a second Tab; `ch` completes to chat.
+    send(&mut p, "serve \t\t");
+    let listed = expect(&mut p, "http");
+    for w in ["chat", "daytime", "discard", "echo"] {
+        assert!(listed.contains(w), "{w} is listed: {listed:?}");
+    }
+    send(&mut p, "\x15");
+    send(&mut p, "a = serve ec\t");
+    expect(&mut p, "a = serve echo");
+    run(&mut p, "", "a = ('127.0.0.1', ");
+    run(&mut p, "k = socket tcp", "k = <socket fd=");
+    run(&mut p, "connect k a", "(ESTABLISHED)");
+    run(&mut p, "send k b\"hi\"", "sent 2 bytes");
+    run(&mut p, "recv k", "-> b'hi'");
+
+    // The peers stop with the shell.
+    p.send_control('d').expect("send Ctrl-D");
+    expect(&mut p, "# stopped 1 peer");
+    p.exp_eof().expect("the shell ends after Ctrl-D");
+    assert_eq!(exit_code(&mut p), 0);
+}

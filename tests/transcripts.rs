@@ -7,8 +7,14 @@
 //! Ports are always chosen by the kernel (`bind s 127.0.0.1 0`, then
 //! `connect k s`), so the tests run in parallel without colliding; the
 //! output is normalized before comparing: ports become `[PORT]`, waiting
-//! times `[TIME]`, and FIN_WAIT1/FIN_WAIT2 `FIN_WAIT*` (which one shows
-//! depends on when the peer's delayed ACK arrives).
+//! times `[TIME]`, FIN_WAIT1/FIN_WAIT2 `FIN_WAIT*` (which one shows
+//! depends on when the peer's delayed ACK arrives), and dates in ctime's
+//! format (what the daytime peer sends: `Tue Mar  4 12:00:00 2025`)
+//! `[DATE]`.
+//!
+//! Whether a `recv` had to wait for a built-in peer's answer depends on
+//! the scheduler, so the .out files of the `serve_*` transcripts put `...`
+//! where the wait is reported.
 
 mod common;
 
@@ -31,10 +37,43 @@ fn normalize(out: &str) -> String {
     res
 }
 
+/// `Www Mmm dd hh:mm:ss yyyy`, as a template: `A` an upper-case letter,
+/// `a` a lower-case one, `9` a digit, `_` a digit or a blank.
+const CTIME: &str = "Aaa Aaa _9 99:99:99 9999";
+
+fn is_ctime(s: &[u8]) -> bool {
+    s.len() >= CTIME.len()
+        && CTIME.bytes().zip(s).all(|(t, &c)| match t {
+            b'A' => c.is_ascii_uppercase(),
+            b'a' => c.is_ascii_lowercase(),
+            b'9' => c.is_ascii_digit(),
+            b'_' => c.is_ascii_digit() || c == b' ',
+            t => t == c,
+        })
+}
+
+fn normalize_dates(line: &str) -> String {
+    let b = line.as_bytes();
+    let mut out = String::with_capacity(line.len());
+    let mut k = 0;
+    while k < b.len() {
+        if is_ctime(&b[k..]) {
+            out.push_str("[DATE]");
+            k += CTIME.len();
+            continue;
+        }
+        let ch = line[k..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        k += ch.len_utf8();
+    }
+    out
+}
+
 fn normalize_line(line: &str) -> String {
     if let Some(k) = line.find("returned after ") {
         return format!("{}returned after [TIME]", &line[..k]);
     }
+    let line = &normalize_dates(line);
     // `info`'s age, a job's run time.
     if line.trim_start().starts_with("age ") {
         return format!("{}[TIME]", &line[..line.find("age").unwrap_or(0) + 3]);
@@ -49,8 +88,10 @@ fn normalize_line(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut k = 0;
     while k < b.len() {
-        let after_marker =
-            line[..k].ends_with(':') || line[..k].ends_with("', ") || line[..k].ends_with("port ");
+        let after_marker = line[..k].ends_with(':')
+            || line[..k].ends_with("', ")
+            || line[..k].ends_with("port ")
+            || line[..k].ends_with("127.0.0.1 ");
         if after_marker && b[k].is_ascii_digit() {
             let end = (k..b.len())
                 .find(|&j| !b[j].is_ascii_digit())
@@ -123,5 +164,22 @@ transcripts!(
     errors_closed,
     errors_nonblocking_accept,
     errors_nonblocking_recv,
-    errors_timeout
+    errors_timeout,
+    serve_echo,
+    serve_discard,
+    serve_daytime,
+    serve_chat,
+    serve_http
 );
+
+#[test]
+fn dates_and_ports_are_normalized() {
+    assert_eq!(
+        normalize_line(r"  -> b'Tue Mar  4 12:00:00 2025\r\n'  (26 bytes)"),
+        r"  -> b'[DATE]\r\n'  (26 bytes)"
+    );
+    assert_eq!(
+        normalize_line("try nc 127.0.0.1 40123 or 127.0.0.1:40124"),
+        "try nc 127.0.0.1 [PORT] or 127.0.0.1:[PORT]"
+    );
+}

@@ -15,6 +15,7 @@ mod jobctl;
 mod names;
 mod opts;
 mod select;
+mod serve;
 mod shell;
 mod states;
 
@@ -138,6 +139,10 @@ pub enum Item {
     Vars(Vec<(String, Value, Option<SockDesc>)>),
     /// `set` with no arguments: the settings.
     Settings(Vec<(String, String)>),
+    /// `peers`: the built-in peers.
+    Peers(Vec<crate::peers::PeerRow>),
+    /// `peers log N`: what one peer received.
+    PeerLog(crate::peers::PeerLog),
 }
 
 /// How a background job ended.
@@ -194,6 +199,8 @@ pub struct Session {
     pub settings: Settings,
     /// Set by Ctrl-C; cleared before each statement by the front end.
     pub interrupt: Arc<AtomicBool>,
+    /// The built-in peers (`serve`).
+    pub peers: crate::peers::Peers,
     /// Told once: "Python needs bytes".
     told_str_encoding: bool,
     /// Message boundaries of TCP connections in this shell (shared with
@@ -220,6 +227,8 @@ pub struct Session {
     /// The names of closed sockets by their address, so `states` can name
     /// both ends of a connection that is gone.
     closed_labels: std::collections::HashMap<std::net::SocketAddr, String>,
+    /// Told once: how to list, inspect and stop peers.
+    told_peers: bool,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -323,6 +332,7 @@ impl Session {
             vars: BTreeMap::new(),
             settings: Settings::default(),
             interrupt,
+            peers: crate::peers::Peers::default(),
             told_str_encoding: false,
             bounds: Arc::default(),
             jobs: Jobs::default(),
@@ -335,6 +345,7 @@ impl Session {
             last_state: Default::default(),
             started: std::time::Instant::now(),
             closed_labels: Default::default(),
+            told_peers: false,
         }
     }
 
@@ -685,6 +696,9 @@ impl Session {
             C::Jobs => self.jobs_cmd(out),
             C::Wait { jobs } => self.wait_cmd(jobs, out),
             C::Kill { jobs } => self.kill_cmd(jobs, out),
+            C::Serve { kind, addr, dir } => self.serve(*kind, addr.as_ref(), dir.as_ref(), out),
+            C::Peers { log, peer } => self.peers_cmd(*log, peer.as_ref(), out),
+            C::Stop { peer } => self.stop_cmd(peer, out),
             C::Value(e) => {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
@@ -697,6 +711,12 @@ impl Session {
     pub fn close_all(&mut self, out: &mut dyn Sink) {
         self.end_jobs(out);
         self.table.clear();
+    }
+
+    /// Stops every built-in peer (Ctrl-D, quit, end of a script); returns
+    /// how many were running.
+    pub fn stop_peers(&mut self) -> usize {
+        self.peers.stop_all()
     }
 }
 

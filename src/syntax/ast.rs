@@ -185,6 +185,33 @@ pub enum Framing {
     Marker(Spanned<Expr>),
 }
 
+/// What a built-in peer (`serve`) does with its clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeerKind {
+    /// Sends back every byte it receives.
+    Echo,
+    /// Reads and drops every byte (RFC 863).
+    Discard,
+    /// Sends the date and time, then closes (RFC 867).
+    Daytime,
+    /// Relays each line to every other client, tagged with its sender.
+    Chat,
+    /// Answers GET and HEAD with files from a directory (or a built-in page).
+    Http,
+}
+
+impl PeerKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerKind::Echo => "echo",
+            PeerKind::Discard => "discard",
+            PeerKind::Daytime => "daytime",
+            PeerKind::Chat => "chat",
+            PeerKind::Http => "http",
+        }
+    }
+}
+
 /// `htons` and friends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ByteOrderOp {
@@ -398,6 +425,24 @@ pub enum Command {
     /// Cancel jobs.
     Kill {
         jobs: Vec<Spanned<i64>>,
+    },
+    /// `serve KIND [ADDR] [DIR]`: start a built-in peer in the background.
+    /// Unlike `bind`, an address without a host (`serve echo 9000`) means
+    /// 127.0.0.1; every address is only used when written (`* 9000` is
+    /// parsed as host `0.0.0.0`). `addr` None means 127.0.0.1, port 0.
+    Serve {
+        kind: PeerKind,
+        addr: Option<AddrExpr>,
+        dir: Option<Spanned<Expr>>,
+    },
+    /// `peers` lists the built-in peers; `peers log [N]` shows what one received.
+    Peers {
+        log: bool,
+        peer: Option<Spanned<Expr>>,
+    },
+    /// `stop N` (or `stop all`): stop a built-in peer.
+    Stop {
+        peer: Spanned<Expr>,
     },
     /// A plain expression (`x = "ab" * 3`, or just `x` to show it).
     Value(Spanned<Expr>),

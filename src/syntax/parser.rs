@@ -474,6 +474,22 @@ impl<'a> Parser_<'a> {
                 }
                 (r, Arg::Jobs(jobs))
             }
+            ArgKind::PeerKind => {
+                let (r, w) = self.word_from(
+                    i,
+                    spec::PEER_KINDS,
+                    "a kind of peer: echo, discard, daytime, chat or http",
+                )?;
+                (r, Arg::Word(w))
+            }
+            ArgKind::PeersView => {
+                let (r, w) = self.word_from(i, spec::PEERS_VIEWS, "`log` (or nothing)")?;
+                (r, Arg::Word(w))
+            }
+            ArgKind::PeerAddr => {
+                let (r, a) = self.addr(i)?;
+                (r, Arg::Addr(self.explicit_any(i, a)))
+            }
         };
         Ok((r, Some(arg)))
     }
@@ -680,6 +696,22 @@ impl<'a> Parser_<'a> {
             return Err(self.missing_port(r));
         }
         Ok((r, AddrExpr::Word(sp(tok, 0))))
+    }
+
+    /// For `serve`, a missing host means 127.0.0.1, so every address must
+    /// be asked for: `* 9000`, `*:9000` and `"" 9000` become host `0.0.0.0`
+    /// (spanning the `*` or the quotes).
+    fn explicit_any(&self, src: &'a str, a: AddrExpr) -> AddrExpr {
+        match a {
+            AddrExpr::HostPort { host: None, port } if src.starts_with(['*', '"', '\'']) => {
+                let len = if src.starts_with('*') { 1 } else { 2 };
+                AddrExpr::HostPort {
+                    host: Some(Spanned::new("0.0.0.0".to_string(), self.span_len(src, len))),
+                    port,
+                }
+            }
+            other => other,
+        }
     }
 
     fn missing_port(&self, at: &'a str) -> ParseError {
@@ -1276,5 +1308,28 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
         Cmd::Jobs => Command::Jobs,
         Cmd::Wait => Command::Wait { jobs: a.jobs(0) },
         Cmd::Kill => Command::Kill { jobs: a.jobs(0) },
+        Cmd::Serve => {
+            let kind = match a.word(0).map(|w| w.node.to_ascii_lowercase()).as_deref() {
+                Some("discard") => PeerKind::Discard,
+                Some("daytime") => PeerKind::Daytime,
+                Some("chat") => PeerKind::Chat,
+                Some("http") => PeerKind::Http,
+                _ => PeerKind::Echo,
+            };
+            let addr = match a.get(1) {
+                Some(Arg::Addr(x)) => Some(x),
+                _ => None,
+            };
+            Command::Serve {
+                kind,
+                addr,
+                dir: a.opt_expr(2),
+            }
+        }
+        Cmd::Peers => Command::Peers {
+            log: a.word(0).is_some(),
+            peer: a.opt_expr(1),
+        },
+        Cmd::Stop => Command::Stop { peer: a.expr(0) },
     }
 }

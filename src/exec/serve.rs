@@ -1,0 +1,320 @@
+//! The built-in peers' commands: `serve`, `peers`, `peers log`, `stop`.
+//! The peers themselves live in [`crate::peers`]; this file turns the
+//! arguments into addresses and directories, and what the peers report
+//! into items.
+
+use super::{Item, Ret, Session, Sink};
+use crate::errors::ExecError;
+use crate::peers::{StopError, StopReport};
+use crate::syntax::ast::{AddrExpr, Expr, Family, PeerKind, Span, Spanned};
+use crate::value::{Value, addr_short, escape_controls};
+use socket2::SockAddr;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+/// What each kind does, for the line after `serve`.
+fn what_it_does(kind: PeerKind) -> &'static str {
+    match kind {
+        PeerKind::Echo => "it sends back every byte it receives",
+        PeerKind::Discard => "it reads and drops every byte (RFC 863)",
+        PeerKind::Daytime => "it sends the date and time to each client, then closes (RFC 867)",
+        PeerKind::Chat => {
+            "it relays each line (up to its \\n) to every other client as `<userN> line`, and announces who comes and goes"
+        }
+        PeerKind::Http => "it answers GET and HEAD requests (HTTP/1.1, one request per connection)",
+    }
+}
+
+fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+impl Session {
+    pub(super) fn serve(
+        &mut self,
+        kind: PeerKind,
+        addr: Option<&AddrExpr>,
+        dir: Option<&Spanned<Expr>>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let mut target = addr;
+        let mut dir_arg: Option<(String, Span)> = match dir {
+            Some(d) => Some((self.text(d)?, d.span)),
+            None => None,
+        };
+        // `serve http ./www`: for http a lone path (or a word that is not
+        // an address) is the directory.
+        if kind == PeerKind::Http && dir_arg.is_none() {
+            match addr {
+                Some(AddrExpr::Path(p)) => {
+                    dir_arg = Some((p.node.clone(), p.span));
+                    target = None;
+                }
+                Some(AddrExpr::Word(w))
+                    if !matches!(
+                        self.vars.get(&w.node),
+                        Some(Value::Addr(_) | Value::Socket(_))
+                    ) =>
+                {
+                    let text = match self.vars.get(&w.node) {
+                        Some(Value::Str(s)) => s.clone(),
+                        _ => w.node.clone(),
+                    };
+                    dir_arg = Some((text, w.span));
+                    target = None;
+                }
+                _ => {}
+            }
+        }
+        if let Some((_, span)) = &dir_arg
+            && kind != PeerKind::Http
+        {
+            return Err(ExecError::usage(format!(
+                "only the http peer serves a directory, not {}",
+                kind.name()
+            ))
+            .at(*span));
+        }
+        let sockaddr = match target {
+            None => SockAddr::from(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0)),
+            Some(a) => self.peer_address(a)?,
+        };
+        let dir_path = match &dir_arg {
+            Some((d, span)) => {
+                let p = PathBuf::from(d);
+                match std::fs::metadata(&p) {
+                    Ok(m) if m.is_dir() => Some(p),
+                    Ok(_) => {
+                        return Err(ExecError::os(libc::ENOTDIR)
+                            .at(*span)
+                            .hint("http serves the files of a directory: give the directory"));
+                    }
+                    Err(e) => {
+                        return Err(ExecError::from(e)
+                            .at(*span)
+                            .hint(format!("no directory `{}` here", escape_controls(d))));
+                    }
+                }
+            }
+            None => None,
+        };
+        let span = addr.map(AddrExpr::span);
+        let started = self
+            .peers
+            .start(kind, &sockaddr, dir_path.as_deref())
+            .map_err(|e| {
+                let mut x = ExecError::from(e);
+                if let Some(s) = span {
+                    x = x.at(s);
+                }
+                if x.is_errno(libc::EADDRINUSE) && sockaddr.as_pathname().is_some() {
+                    x.hint = Some(
+                        "a file is already there (an old socket file?): remove it, or pick another path".into(),
+                    );
+                } else if x.is_errno(libc::EADDRINUSE) {
+                    x.hint = Some(
+                        "something already listens there (`peers` lists the peers): pick another port, or leave it out and the kernel picks one".into(),
+                    );
+                } else if x.is_errno(libc::EACCES) {
+                    x.hint = Some("ports below 1024 need root: pick a port above 1024".into());
+                } else if x.is_errno(libc::EADDRNOTAVAIL) {
+                    x.hint = Some("that address is not one of this machine's".into());
+                }
+                x
+            })?;
+        let n = started.n;
+        let shown = addr_short(&started.addr);
+        let serving = match (&dir_arg, kind) {
+            (Some((d, _)), _) => format!(", serving the files of {}", escape_controls(d)),
+            (None, PeerKind::Http) => ", serving its built-in page".to_string(),
+            _ => String::new(),
+        };
+        out.emit(Item::Done(format!(
+            "peer {n}: {} server on {shown}{serving}",
+            kind.name()
+        )));
+        out.emit(Item::Note(format!(
+            "{}; try: {}",
+            what_it_does(kind),
+            try_line(kind, &started.addr)
+        )));
+        if !self.told_peers {
+            self.told_peers = true;
+            out.emit(Item::Note(format!(
+                "`peers` lists the peers, `peers log {n}` shows what this one received, `stop {n}` stops it"
+            )));
+        }
+        Ok(Ret::said(Value::Addr(started.addr)))
+    }
+
+    /// The address of a peer: as for bind, but a missing host is 127.0.0.1.
+    fn peer_address(&self, a: &AddrExpr) -> Result<SockAddr, ExecError> {
+        match a {
+            AddrExpr::HostPort { host, .. } => {
+                let v6 = host.as_ref().is_some_and(|h| h.node.contains(':'));
+                if v6 {
+                    return self.address(a, Family::Inet6, true);
+                }
+                // A name may have only an IPv6 address (ip6-localhost).
+                self.address(a, Family::Inet, true)
+                    .or_else(|e| self.address(a, Family::Inet6, true).map_err(|_| e))
+            }
+            AddrExpr::Path(_) | AddrExpr::Abstract(_) => self.address(a, Family::Unix, false),
+            AddrExpr::Word(w) => match self.vars.get(&w.node) {
+                Some(Value::Addr(sa)) => Ok(sa.clone()),
+                _ => self.address(a, Family::Inet, true),
+            },
+        }
+    }
+
+    pub(super) fn peers_cmd(
+        &mut self,
+        log: bool,
+        peer: Option<&Spanned<Expr>>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        if !log {
+            if self.peers.is_empty() {
+                out.emit(Item::Note("no peers yet: a = serve echo".into()));
+            } else {
+                out.emit(Item::Peers(self.peers.rows()));
+            }
+            return Ok(Ret::none());
+        }
+        let n = match peer {
+            Some(e) => self.peer_number(e)?,
+            None => match self.peers.len() {
+                0 => return Err(ExecError::usage("no peers yet: a = serve echo")),
+                1 => 1,
+                k => {
+                    return Err(ExecError::usage("which peer? peers log N").hint(format!(
+                        "there are {k}; `peers` lists them with their numbers"
+                    )));
+                }
+            },
+        };
+        let log = self.peers.log(n).ok_or_else(|| no_peer(n, peer))?;
+        out.emit(Item::PeerLog(log));
+        Ok(Ret::none())
+    }
+
+    pub(super) fn stop_cmd(
+        &mut self,
+        peer: &Spanned<Expr>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        if let Expr::Var(w) = &peer.node
+            && w.eq_ignore_ascii_case("all")
+            && !self.vars.contains_key(w)
+        {
+            let numbers = self.peers.numbers();
+            if numbers.is_empty() {
+                out.emit(Item::Note("no peer is running".into()));
+                return Ok(Ret::none());
+            }
+            for n in numbers {
+                if let Ok(r) = self.peers.stop(n) {
+                    report_stop(&r, out);
+                }
+            }
+            return Ok(Ret::none());
+        }
+        let n = self.peer_number(peer)?;
+        match self.peers.stop(n) {
+            Ok(r) => report_stop(&r, out),
+            Err(StopError::NoSuchPeer) => return Err(no_peer(n, Some(peer))),
+            Err(StopError::AlreadyStopped) => {
+                return Err(ExecError::usage(format!("peer {n} is stopped already"))
+                    .at(peer.span)
+                    .hint(format!("`peers log {n}` still shows what it received")));
+            }
+        }
+        Ok(Ret::none())
+    }
+
+    fn peer_number(&self, e: &Spanned<Expr>) -> Result<u32, ExecError> {
+        let n = self.int(e).map_err(|x| {
+            if x.exception == "NameError" {
+                x.hint("a peer is named by its number: `peers` lists them")
+            } else {
+                x
+            }
+        })?;
+        u32::try_from(n).map_err(|_| no_peer_n(n).at(e.span))
+    }
+}
+
+fn no_peer_n(n: i64) -> ExecError {
+    ExecError::usage(format!("there is no peer {n}"))
+        .hint("`peers` lists the peers and their numbers")
+}
+
+fn no_peer(n: u32, at: Option<&Spanned<Expr>>) -> ExecError {
+    let x = no_peer_n(i64::from(n));
+    match at {
+        Some(e) => x.at(e.span),
+        None => x,
+    }
+}
+
+fn report_stop(r: &StopReport, out: &mut dyn Sink) {
+    out.emit(Item::Done(format!(
+        "stopped peer {} ({} on {}): closed its listening socket and {}",
+        r.row.n,
+        r.row.kind.name(),
+        r.row.addr,
+        plural(r.closed, "client connection")
+    )));
+    if r.closed > 0 {
+        out.emit(Item::Note(
+            "each of those clients now reads b'' (the end of the stream), or gets a reset if it sends".into(),
+        ));
+    }
+    if let Some(p) = &r.removed {
+        out.emit(Item::Note(format!(
+            "removed its socket file {}",
+            escape_controls(&p.display().to_string())
+        )));
+    }
+    if !r.joined {
+        out.emit(Item::Warn(
+            "its thread did not end within 1 s; it ends on its own".into(),
+        ));
+    }
+}
+
+/// How to reach a peer from sockplay or from another terminal.
+fn try_line(kind: PeerKind, a: &SockAddr) -> String {
+    if let Some(p) = a.as_pathname() {
+        let p = escape_controls(&p.display().to_string());
+        return format!("k = socket unix; connect k {p} (or nc -U {p} in another terminal)");
+    }
+    if a.as_abstract_namespace().is_some() {
+        return "k = socket unix; connect k with its @name".into();
+    }
+    let Some(sa) = a.as_socket() else {
+        return String::new();
+    };
+    // A peer on every address is reached on this host's loopback.
+    let host = match sa.ip() {
+        ip if ip.is_unspecified() && sa.is_ipv4() => "127.0.0.1".to_string(),
+        ip if ip.is_unspecified() => "::1".to_string(),
+        ip => ip.to_string(),
+    };
+    let port = sa.port();
+    let bracketed = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.clone()
+    };
+    let sock = if host.contains(':') { "tcp6" } else { "tcp" };
+    match kind {
+        PeerKind::Http => format!("curl -i http://{bracketed}:{port}/"),
+        PeerKind::Chat => format!("nc {host} {port} in two other terminals"),
+        _ => format!("k = socket {sock}; connect k {bracketed}:{port} (or nc {host} {port})"),
+    }
+}
