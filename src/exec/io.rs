@@ -1002,8 +1002,16 @@ fn connect_work(ctx: &Ctx, target: &SockAddr, out: &mut dyn Sink) -> Result<Ret,
                 }
                 waited = Some(start.elapsed());
             }
-            if !unix_full && let Some(err) = sock.take_error()? {
-                return Err(ExecError::from(err));
+            if !unix_full {
+                // Connect again once the socket is writable: the kernel
+                // then reports the outcome (0, or the error) and finishes
+                // the connect, so a later connect gets EISCONN and a
+                // failed socket can connect anew, as a blocking one would.
+                match sock.connect(target) {
+                    Ok(()) => {}
+                    Err(e) if e.raw_os_error() == Some(libc::EISCONN) => {}
+                    Err(e) => return Err(ExecError::from(e)),
+                }
             }
         }
         Err(err) => {
