@@ -66,6 +66,8 @@ pub enum Cmd {
     SendMsg,
     RecvMsg,
     States,
+    Join,
+    Leave,
     Serve,
     Peers,
     Stop,
@@ -377,6 +379,26 @@ pub static SPECS: &[CmdSpec] = &[
         "read a socket option",
         "getsockopt s SO_RCVBUF (the level may be given as in Python).",
         "s.getsockopt(SOL_SOCKET, SO_RCVBUF)"
+    ),
+    spec!(
+        Join,
+        "join",
+        [],
+        [SOCK, req("group", K::Text), opt("interface", K::Text)],
+        Options,
+        "join a multicast group",
+        "join u 224.1.1.1 127.0.0.1: datagrams sent to the group (and u's port) now reach u. The interface is given by its address (default: any); on one machine use 127.0.0.1, and have the sender set IP_MULTICAST_IF 127.0.0.1.",
+        "u.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, struct.pack('4s4s', inet_aton(group), inet_aton(iface)))"
+    ),
+    spec!(
+        Leave,
+        "leave",
+        [],
+        [SOCK, req("group", K::Text), opt("interface", K::Text)],
+        Options,
+        "leave a multicast group",
+        "",
+        "u.setsockopt(IPPROTO_IP, IP_DROP_MEMBERSHIP, struct.pack('4s4s', inet_aton(group), inet_aton(iface)))"
     ),
     spec!(
         GetSockName,
@@ -841,6 +863,8 @@ pub enum OptKind {
     Error,
     /// Read-only int.
     ReadOnly,
+    /// An IPv4 address (`struct in_addr`), given as text.
+    Addr4,
 }
 
 /// A socket option: its name, level and number, and what it does.
@@ -1042,6 +1066,12 @@ pub static OPTIONS: &[OptSpec] = &[
         IPPROTO_IP,
         Bool,
         "multicast sent is also delivered to this host"
+    ),
+    opt!(
+        IP_MULTICAST_IF,
+        IPPROTO_IP,
+        Addr4,
+        "the interface (by its address) multicast is sent from: 127.0.0.1 keeps it on loopback"
     ),
     opt!(
         IPV6_V6ONLY,

@@ -1317,6 +1317,42 @@ fn command_table() -> Vec<(&'static str, Command)> {
         ("jobs", C::Jobs),
         ("states", C::States { sock: None }),
         (
+            "join u 224.1.1.1 127.0.0.1",
+            C::Membership {
+                join: true,
+                sock: sock("u"),
+                group: word("224.1.1.1"),
+                interface: Some(word("127.0.0.1")),
+            },
+        ),
+        (
+            "leave u 224.1.1.1",
+            C::Membership {
+                join: false,
+                sock: sock("u"),
+                group: word("224.1.1.1"),
+                interface: None,
+            },
+        ),
+        (
+            "sendto u b\"hi\" 224.1.1.1 p",
+            C::SendTo {
+                sock: sock("u"),
+                data: bytes(b"hi"),
+                addr: host_port(Some("224.1.1.1"), var("p")),
+                flags: vec![],
+            },
+        ),
+        (
+            "setsockopt u IP_MULTICAST_IF 127.0.0.1",
+            C::SetSockOpt {
+                sock: sock("u"),
+                level: None,
+                option: name("IP_MULTICAST_IF"),
+                values: vec![word("127.0.0.1")],
+            },
+        ),
+        (
             "states c",
             C::States {
                 sock: Some(sock("c")),
@@ -1794,7 +1830,7 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
             (8, 8),
             expected(port, "the end of the line", None),
         ),
-        ("bind s * x", (9, 10), expected(port, "`x`", None)),
+        ("bind s * oob", (9, 12), expected(port, "`oob`", None)),
         (
             "bind s ::1",
             (10, 10),
@@ -2318,6 +2354,8 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Set { .. } => Cmd::Set,
         C::Vars => Cmd::Vars,
         C::States { .. } => Cmd::States,
+        C::Membership { join: true, .. } => Cmd::Join,
+        C::Membership { join: false, .. } => Cmd::Leave,
         C::Select { .. } => Cmd::Select,
         C::Poll { .. } => Cmd::Poll,
         C::SendMsg { .. } => Cmd::SendMsg,

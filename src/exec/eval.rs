@@ -435,6 +435,13 @@ impl Session {
                 ExecError::new("OSError", format!("service/proto not found: '{name}'")).at(e.span)
             });
         }
+        if let Expr::Var(name) = &e.node
+            && let Some(Value::Addr(a)) = self.vars.get(name)
+            && let Some(sa) = a.as_socket()
+        {
+            // `sendto u data 224.1.1.1 p` with p an address: its port.
+            return Ok(sa.port());
+        }
         let n = self.int(e)?;
         u16::try_from(n).map_err(|_| port_range().at(e.span))
     }

@@ -693,6 +693,12 @@ impl Session {
             } => self.sendmsg(sock, data, framing, out),
             C::RecvMsg { sock, framing } => self.recvmsg(sock, framing, out),
             C::States { sock } => self.states(sock.as_ref(), out),
+            C::Membership {
+                join,
+                sock,
+                group,
+                interface,
+            } => self.membership(*join, sock, group, interface.as_ref(), out),
             C::Jobs => self.jobs_cmd(out),
             C::Wait { jobs } => self.wait_cmd(jobs, out),
             C::Kill { jobs } => self.kill_cmd(jobs, out),

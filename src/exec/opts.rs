@@ -73,6 +73,10 @@ pub fn read_option(fd: RawFd, o: &OptSpec) -> Result<Value, ExecError> {
             )?;
             Value::Float(t.tv_sec as f64 + t.tv_usec as f64 / 1e6)
         }
+        OptKind::Addr4 => {
+            let a = get_raw(fd, o, libc::in_addr { s_addr: 0 })?;
+            Value::Str(std::net::Ipv4Addr::from(a.s_addr.to_ne_bytes()).to_string())
+        }
     })
 }
 
@@ -239,6 +243,19 @@ impl Session {
                 let n = int_of(first)?;
                 set_raw(fd, o, &n).map_err(refused)?;
             }
+            OptKind::Addr4 => {
+                extra(1)?;
+                let text = self.text(first)?;
+                let ip: std::net::Ipv4Addr = text.parse().map_err(|_| {
+                    ExecError::new("OSError", "illegal IP address string")
+                        .at(first.span)
+                        .hint("the interface is given by its IPv4 address, e.g. 127.0.0.1")
+                })?;
+                let a = libc::in_addr {
+                    s_addr: u32::from_ne_bytes(ip.octets()),
+                };
+                set_raw(fd, o, &a).map_err(refused)?;
+            }
         }
         if let Some(m) = mismatch {
             out.emit(Item::Done(format!(
@@ -338,5 +355,87 @@ impl Session {
             _ => {}
         }
         Ok(Ret::one(v))
+    }
+
+    /// `join` / `leave`: IP_ADD_MEMBERSHIP and IP_DROP_MEMBERSHIP (IPv4),
+    /// IPV6_JOIN_GROUP and IPV6_LEAVE_GROUP (IPv6).
+    pub(super) fn membership(
+        &mut self,
+        join: bool,
+        r: &Spanned<SockRef>,
+        group: &Spanned<Expr>,
+        interface: Option<&Spanned<Expr>>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        use std::net::{IpAddr, Ipv4Addr};
+        let h = self.sock(r)?;
+        self.table.last = Some(h);
+        let e = self.entry(r)?;
+        let label = e.label();
+        let g: IpAddr = self.text(group)?.parse().map_err(|_| {
+            ExecError::new("OSError", "illegal IP address string")
+                .at(group.span)
+                .hint("a multicast group is an address like 224.1.1.1 (IPv4: 224.0.0.0 to 239.255.255.255)")
+        })?;
+        if !g.is_multicast() {
+            return Err(ExecError::os(libc::EINVAL).at(group.span).hint(format!(
+                "{g} is not a multicast address (IPv4 groups are 224.0.0.0 to 239.255.255.255)"
+            )));
+        }
+        let iface_text = match interface {
+            Some(i) => Some(self.text(i)?),
+            None => None,
+        };
+        let verb = if join { "joined" } else { "left" };
+        match g {
+            IpAddr::V4(g4) => {
+                let iface: Ipv4Addr = match &iface_text {
+                    Some(t) => t.parse().map_err(|_| {
+                        ExecError::new("OSError", "illegal IP address string")
+                            .hint("the interface is given by its address: 127.0.0.1 for loopback")
+                    })?,
+                    None => Ipv4Addr::UNSPECIFIED,
+                };
+                let res = if join {
+                    e.sock.join_multicast_v4(&g4, &iface)
+                } else {
+                    e.sock.leave_multicast_v4(&g4, &iface)
+                };
+                res.map_err(|x| ExecError::from(x).at(group.span))?;
+                out.emit(Item::Done(format!(
+                    "{label} {verb} the group {g4} on {}",
+                    if iface.is_unspecified() {
+                        "the default interface".to_string()
+                    } else {
+                        iface.to_string()
+                    }
+                )));
+            }
+            IpAddr::V6(g6) => {
+                let res = if join {
+                    e.sock.join_multicast_v6(&g6, 0)
+                } else {
+                    e.sock.leave_multicast_v6(&g6, 0)
+                };
+                res.map_err(|x| ExecError::from(x).at(group.span))?;
+                out.emit(Item::Done(format!("{label} {verb} the group {g6}")));
+            }
+        }
+        if join {
+            let port = e
+                .sock
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_socket())
+                .map(|a| a.port())
+                .filter(|p| *p != 0);
+            out.emit(Item::Note(match port {
+                Some(p) => format!(
+                    "datagrams sent to {g}:{p} now reach {label}; a sender on this machine sets IP_MULTICAST_IF 127.0.0.1 to send on loopback"
+                ),
+                None => format!("{label} is not bound: bind it to the port the group's datagrams go to"),
+            }));
+        }
+        Ok(Ret::none())
     }
 }

@@ -412,6 +412,13 @@ pub enum Command {
         sock: Spanned<SockRef>,
         framing: Framing,
     },
+    /// Join (or leave) a multicast group.
+    Membership {
+        join: bool,
+        sock: Spanned<SockRef>,
+        group: Spanned<Expr>,
+        interface: Option<Spanned<Expr>>,
+    },
     /// The TCP states over time, read off the segments.
     States {
         sock: Option<Spanned<SockRef>>,

@@ -726,7 +726,20 @@ impl<'a> Parser_<'a> {
         }
         match lex::number(r) {
             Ok((r2, Num::Int(n))) => Some((r2, Spanned::new(Expr::Int(n), self.span(r, r2)))),
-            _ => None,
+            _ => {
+                // A name holding the port (or an address to take it from),
+                // unless it is a flag word that may follow an address.
+                let (r2, w) = lex::ident(r).ok()?;
+                let flag = spec::SEND_FLAG_WORDS
+                    .iter()
+                    .chain(spec::RECV_FLAG_WORDS)
+                    .chain(["framed", "marker"].iter())
+                    .any(|f| f.eq_ignore_ascii_case(w));
+                let ends =
+                    r2.is_empty() || r2.starts_with(|c: char| lex::is_delimiter(c) || c == '#');
+                (!flag && ends)
+                    .then(|| (r2, Spanned::new(Expr::Var(w.to_string()), self.span(r, r2))))
+            }
         }
     }
 
@@ -851,6 +864,14 @@ impl<'a> Parser_<'a> {
             }
             Err(e @ nom::Err::Failure(_)) => return Err(self.lex_error(e, i, WHAT)),
             Err(_) => {}
+        }
+        if bool_words
+            && let Ok((r, w)) = lex::bare(i)
+            && w.contains('.')
+            && lex::number(i).is_err()
+        {
+            // An address as an option value (IP_MULTICAST_IF 127.0.0.1).
+            return Ok((r, Spanned::new(Expr::Word(w.to_string()), self.span(i, r))));
         }
         if let Ok((r, w)) = lex::ident(i)
             && (r.is_empty()
@@ -1272,6 +1293,12 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             }
         }
         Cmd::Vars => Command::Vars,
+        Cmd::Join | Cmd::Leave => Command::Membership {
+            join: cmd == Cmd::Join,
+            sock: a.sock(0),
+            group: a.expr(1),
+            interface: a.opt_expr(2),
+        },
         Cmd::States => Command::States {
             sock: match a.get(0) {
                 Some(Arg::Sock(s)) => Some(s),
