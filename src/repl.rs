@@ -443,11 +443,17 @@ pub fn names_of(runner: &Runner) -> Names {
 /// `rc` is the sockplayrc file to run after the banner, if any.
 pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, color: bool) -> i32 {
     let config = Config::builder()
-        .auto_add_history(true)
+        // Lines are added by hand: the answers to argument prompts are not
+        // history, the completed command is.
+        .auto_add_history(false)
         .completion_type(CompletionType::List)
         .max_history_size(5000)
         .map(|b| b.build())
         .unwrap_or_default();
+    // The line editor keeps descriptors of its own (the terminal, the
+    // printer's pipe). Low numbers are held while it opens them, so that the
+    // learner's first socket is fd 3, as in a Python program.
+    let placeholders = hold_low_fds();
     let mut rl: Editor<ShellHelper, DefaultHistory> = match Editor::with_config(config) {
         Ok(rl) => rl,
         Err(e) => {
@@ -471,6 +477,7 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             }
         }));
     }
+    drop(placeholders);
     let names = Arc::new(Mutex::new(Names::default()));
     rl.set_helper(Some(ShellHelper::new(Arc::clone(&names), color)));
     if let Some(h) = &history {
@@ -498,6 +505,13 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
         match rl.readline(&prompt) {
             Ok(line) => {
                 line_no += 1;
+                // `bind` alone asks for the socket, host and port.
+                let Some(line) = fill_missing(&mut rl, &runner, line) else {
+                    continue;
+                };
+                if !line.trim().is_empty() {
+                    let _ = rl.add_history_entry(line.as_str());
+                }
                 // Saved at once, so a closed terminal loses nothing.
                 save_history(&mut rl, history.as_deref());
                 runner.session.interrupt.store(false, Ordering::SeqCst);
@@ -530,6 +544,120 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
     }
     save_history(&mut rl, history.as_deref());
     status
+}
+
+/// Asks for the arguments a command was typed without (the C teaching
+/// tool's prompts): `bind` alone asks for the socket (Enter takes the last
+/// one used), the host and the port. Returns the completed line, shown so
+/// the learner sees its full form, or None when a prompt is cancelled.
+fn fill_missing(
+    rl: &mut Editor<ShellHelper, DefaultHistory>,
+    runner: &Runner,
+    line: String,
+) -> Option<String> {
+    use crate::syntax::{ErrorKind, parse_line};
+    let mut line = line;
+    let mut asked = false;
+    for _ in 0..6 {
+        let Err(e) = parse_line(&line) else { break };
+        let ErrorKind::MissingArgument { command, arg, .. } = &e.kind else {
+            break;
+        };
+        // Only a missing argument at the end of the line is asked for.
+        if e.span.start < line.trim_end().len() || line.contains(';') {
+            break;
+        }
+        let spec = spec::lookup(command)?;
+        let kind = spec.args.iter().find(|a| a.name == *arg).map(|a| a.kind);
+        let answer = ask(rl, runner, spec, kind, arg, &line)?;
+        line = format!("{} {}", line.trim_end(), answer);
+        asked = true;
+    }
+    if asked {
+        println!("  {}", format!("-> {line}").dimmed());
+    }
+    Some(line)
+}
+
+/// One prompt (two for an address: host, then port).
+fn ask(
+    rl: &mut Editor<ShellHelper, DefaultHistory>,
+    runner: &Runner,
+    spec: &spec::CmdSpec,
+    kind: Option<ArgKind>,
+    arg: &str,
+    line: &str,
+) -> Option<String> {
+    let mut read = |label: &str, default: Option<&str>| -> Option<String> {
+        let prompt = match default {
+            Some(d) => format!("  {label} [{d}]: "),
+            None => format!("  {label}: "),
+        };
+        let answer = rl.readline(&prompt).ok()?;
+        let answer = answer.trim().to_string();
+        match (answer.is_empty(), default) {
+            (false, _) => Some(answer),
+            (true, Some(d)) => Some(d.to_string()),
+            (true, None) => None,
+        }
+    };
+    match kind {
+        Some(ArgKind::Sock) => {
+            let last = runner
+                .session
+                .table
+                .last
+                .and_then(|h| runner.session.table.get(h))
+                .map(|e| e.label());
+            let last = last
+                .filter(|l| !l.starts_with("fd "))
+                .or_else(|| runner.session.table.last.map(|h| h.fd.to_string()));
+            read("socket", last.as_deref())
+        }
+        Some(ArgKind::Addr) => {
+            // The socket named before decides: a UNIX socket has a path.
+            let unix = line
+                .split_whitespace()
+                .nth(1)
+                .and_then(|w| runner.session.vars.get(w))
+                .and_then(|v| match v {
+                    Value::Socket(h) => runner.session.table.get(*h),
+                    _ => None,
+                })
+                .is_some_and(|e| e.family == crate::syntax::ast::Family::Unix);
+            if unix {
+                return read("path", None);
+            }
+            let host_default = if spec.cmd == spec::Cmd::Bind {
+                "0.0.0.0"
+            } else {
+                "127.0.0.1"
+            };
+            let host = read("host", Some(host_default))?;
+            if host.contains(['/', ':']) || host.starts_with(['.', '@']) {
+                return Some(host);
+            }
+            let port_default = (spec.cmd == spec::Cmd::Bind).then_some("0");
+            let port = read("port", port_default)?;
+            Some(format!("{host} {port}"))
+        }
+        Some(ArgKind::Data) => read("data (\"text\", b\"bytes\" or a name)", None),
+        _ => read(arg, None),
+    }
+}
+
+/// Opens /dev/null until descriptors 3 to 9 are taken (those free now),
+/// to be closed once the line editor has its own descriptors.
+fn hold_low_fds() -> Vec<std::fs::File> {
+    use std::os::fd::AsRawFd;
+    let mut held = Vec::new();
+    for _ in 0..7 {
+        match std::fs::File::open("/dev/null") {
+            Ok(f) if f.as_raw_fd() <= 9 => held.push(f),
+            _ => break,
+        }
+    }
+    held
 }
 
 fn save_history(rl: &mut Editor<ShellHelper, DefaultHistory>, path: Option<&std::path::Path>) {
