@@ -220,7 +220,7 @@ pub struct Session {
     trace_error: Option<String>,
     /// TCP states sampled after each command, and the last state seen per
     /// socket (by serial).
-    samples: Vec<states::Sample>,
+    samples: std::collections::VecDeque<states::Sample>,
     last_state: std::collections::HashMap<u64, String>,
     /// When the session began.
     started: std::time::Instant,
@@ -341,7 +341,7 @@ impl Session {
             explained: Default::default(),
             trace: None,
             trace_error: None,
-            samples: Vec::new(),
+            samples: Default::default(),
             last_state: Default::default(),
             started: std::time::Instant::now(),
             closed_labels: Default::default(),

@@ -144,9 +144,18 @@ impl Session {
 
     /// Records the TCP states that changed since the last command.
     pub(super) fn sample_states(&mut self) {
+        // With the capture, `states` reads the segments: nothing to sample.
+        if self.trace.is_some() {
+            return;
+        }
         let now = Instant::now();
         let mut seen: Vec<(u64, String, String)> = Vec::new();
-        for e in self.table.iter() {
+        // A lesson holds a few sockets: sample them all, so a close on one
+        // end shows on the other. A table of thousands samples only the
+        // socket the command used (a statement must not cost O(sockets)).
+        let few = self.table.len() <= 64;
+        let last = self.table.last;
+        for e in self.table.iter().filter(|e| few || Some(e.handle) == last) {
             if let Some(st) = table::tcp_state(e) {
                 seen.push((e.handle.serial, e.label(), st.to_string()));
             }
@@ -154,13 +163,13 @@ impl Session {
         for (serial, label, state) in seen {
             if self.last_state.get(&serial) != Some(&state) {
                 self.last_state.insert(serial, state.clone());
-                self.samples.push(Sample {
+                self.samples.push_back(Sample {
                     at: now,
                     label,
                     state,
                 });
                 if self.samples.len() > 10_000 {
-                    self.samples.remove(0);
+                    self.samples.pop_front();
                 }
             }
         }
