@@ -1,13 +1,34 @@
 //! sockplay: an interactive playground for BSD sockets.
 //!
 //! # Layout
-//! - [`syntax`]: the nom grammar; text to [`syntax::ast`] statements, with spans.
-//! - [`spec`]: the one table of commands feeding the parser, `help`,
-//!   completion, hints and did-you-mean.
+//! Data flows one way: line -> [`syntax`] -> statement -> [`exec`] (over the
+//! [`table`], waiting with [`wait`], in the background with [`jobs`]) ->
+//! items -> [`render`] -> terminal. The grammar knows nothing of sockets,
+//! the executor nothing of terminals, the renderer nothing of syscalls.
+//!
+//! - [`syntax`]: the nom grammar; text to [`syntax::ast`] statements, with
+//!   spans on every token; no I/O.
+//! - [`spec`]: the one table of commands (and of socket options) feeding the
+//!   parser, `help`, completion, hints and did-you-mean.
+//! - [`exec`]: one function per command over the session; reports
+//!   [`exec::Item`]s through a sink, never prints. `exec/io.rs` holds the
+//!   calls that may wait, detached so they can run as jobs.
+//! - [`table`]: the socket table by descriptor, and what the kernel says of
+//!   each socket (TCP_INFO, queues, readiness, /proc/net/tcp).
+//! - [`wait`]: blocking made visible: poll in slices with a deadline and the
+//!   Ctrl-C flag.
+//! - [`jobs`]: background jobs (`c = accept s &`) and their reports.
+//! - [`trace`]: the TCP segments on the loopback interface, for `states`.
 //! - [`peers`]: the built-in peers `serve` starts (echo, discard, daytime,
 //!   chat, http), each a thread with a `poll()` loop over non-blocking
 //!   sockets; the executor's `serve`, `peers` and `stop` (in `exec/serve.rs`)
 //!   talk to them.
+//! - [`value`]: values shown as Python shows them (bytes repr, addresses).
+//! - [`errors`]: errors in Python's words, with the errno name and a hint.
+//! - [`render`]: items and errors to text; the only module that colours.
+//! - [`repl`]: the interactive shell (rustyline: completion, hints,
+//!   highlighting, history, prompts for missing arguments).
+//! - [`script`]: files, `-c` and piped stdin through the same path.
 pub mod errors;
 pub mod exec;
 pub mod jobs;

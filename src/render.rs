@@ -19,6 +19,10 @@ use std::fmt::Write as _;
 
 const IND: &str = "  ";
 
+/// Values longer than this are shown cut (a terminal is no place for a
+/// megabyte); the hex view shows everything.
+const SHOWN: usize = 1024;
+
 /// The prompt.
 pub const PROMPT: &str = "sockplay> ";
 
@@ -122,6 +126,12 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
         (Value::Socket(_), Some(d)) => return sock_desc(d).cyan().to_string(),
         (Value::Bytes(b), _) => {
             return match view {
+                View::Repr if b.len() > SHOWN => format!(
+                    "{}...  {}",
+                    value::bytes_repr(&b[..SHOWN]).green(),
+                    format!("({}, the first {SHOWN} shown; `recv ... hex` or `set display hex` shows all)", byte_count(b.len()))
+                        .dimmed()
+                ),
                 View::Repr => format!(
                     "{}  {}",
                     value::bytes_repr(b).green(),
@@ -154,6 +164,14 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
         {
             let first = sock.map(sock_desc).unwrap_or_default();
             format!("({}, {})", first.cyan(), items[1].repr())
+        }
+        Value::Str(t) if t.len() > SHOWN => {
+            let cut = (0..=SHOWN).rev().find(|k| t.is_char_boundary(*k)).unwrap_or(0);
+            format!(
+                "{}...  {}",
+                value::str_repr(&t[..cut]).green(),
+                format!("({} characters, the first part shown)", t.chars().count()).dimmed()
+            )
         }
         Value::Str(_) => v.repr().green().to_string(),
         Value::Int(_) | Value::Float(_) => v.repr().magenta().to_string(),
