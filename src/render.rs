@@ -16,6 +16,7 @@ use crate::value::{self, Value};
 use crate::wait;
 use colored::Colorize;
 use std::fmt::Write as _;
+use unicode_width::UnicodeWidthStr;
 
 const IND: &str = "  ";
 
@@ -166,7 +167,10 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
             format!("({}, {})", first.cyan(), items[1].repr())
         }
         Value::Str(t) if t.len() > SHOWN => {
-            let cut = (0..=SHOWN).rev().find(|k| t.is_char_boundary(*k)).unwrap_or(0);
+            let cut = (0..=SHOWN)
+                .rev()
+                .find(|k| t.is_char_boundary(*k))
+                .unwrap_or(0);
             format!(
                 "{}...  {}",
                 value::str_repr(&t[..cut]).green(),
@@ -200,10 +204,10 @@ fn table(rows: &[Row]) -> String {
             ]
         })
         .collect();
-    let mut width = head.map(|h| h.chars().count());
+    let mut width = head.map(|h| h.width());
     for c in &cells {
         for (k, cell) in c.iter().enumerate() {
-            width[k] = width[k].max(cell.chars().count());
+            width[k] = width[k].max(cell.width());
         }
     }
     let mut out = String::new();
@@ -215,7 +219,7 @@ fn table(rows: &[Row]) -> String {
     for c in &cells {
         let mut line = String::from(IND);
         for (k, cell) in c.iter().enumerate() {
-            let pad = width[k].saturating_sub(cell.chars().count());
+            let pad = width[k].saturating_sub(cell.width());
             let shown = match k {
                 0 => format!("{}{}", " ".repeat(pad), cell),
                 1 => format!("{}{}", cell.cyan(), " ".repeat(pad)),
@@ -232,11 +236,11 @@ fn table(rows: &[Row]) -> String {
 
 /// Columns padded to their widest cell; `right` columns are numbers.
 fn columns(head: &[&str], cells: &[Vec<String>], right: &[bool]) -> Vec<String> {
-    let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for row in cells {
         for (k, c) in row.iter().enumerate() {
             if let Some(w) = width.get_mut(k) {
-                *w = (*w).max(c.chars().count());
+                *w = (*w).max(c.width());
             }
         }
     }
@@ -244,7 +248,7 @@ fn columns(head: &[&str], cells: &[Vec<String>], right: &[bool]) -> Vec<String> 
         let mut l = String::from(IND);
         for (k, c) in row.iter().enumerate() {
             let w = width.get(k).copied().unwrap_or(0);
-            let pad = " ".repeat(w.saturating_sub(c.chars().count()));
+            let pad = " ".repeat(w.saturating_sub(c.width()));
             if right.get(k).copied().unwrap_or(false) {
                 let _ = write!(l, "{pad}{c}  ");
             } else {
@@ -677,22 +681,18 @@ pub fn item(it: &Item) -> String {
 
 /// Columns aligned under their heads.
 fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
-    let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
         for (k, c) in r.iter().enumerate() {
             if let Some(w) = width.get_mut(k) {
-                *w = (*w).max(c.chars().count());
+                *w = (*w).max(c.width());
             }
         }
     }
     let line = |cells: Vec<String>| {
         let mut l = format!("{IND}{IND}");
         for (k, c) in cells.iter().enumerate() {
-            let pad = width
-                .get(k)
-                .copied()
-                .unwrap_or(0)
-                .saturating_sub(c.chars().count());
+            let pad = width.get(k).copied().unwrap_or(0).saturating_sub(c.width());
             l.push_str(c);
             l.push_str(&" ".repeat(pad + 2));
         }
@@ -715,7 +715,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+        if !line.is_empty() && line.width() + 1 + word.width() > width {
             lines.push(std::mem::take(&mut line));
         }
         if !line.is_empty() {
@@ -799,9 +799,15 @@ pub struct Origin<'a> {
 fn caret(text: &str, span: Span) -> String {
     let start = span.start.min(text.len());
     let end = span.end.clamp(start, text.len());
-    // Columns count characters, not bytes.
-    let col = text.get(..start).map_or(start, |s| s.chars().count());
-    let width = text.get(start..end).map_or(1, |s| s.chars().count()).max(1);
+    // Columns on screen: the line is shown with its control characters
+    // escaped, and a wide character takes two columns.
+    let col = text
+        .get(..start)
+        .map_or(start, |s| value::escape_controls(s).width());
+    let width = text
+        .get(start..end)
+        .map_or(1, |s| value::escape_controls(s).width())
+        .max(1);
     let shown = value::escape_controls(text);
     format!(
         "{IND}{IND}{shown}\n{IND}{IND}{}{}",
@@ -815,7 +821,7 @@ fn location(origin: &Origin<'_>, span: Option<Span>) -> String {
         origin
             .text
             .get(..s.start.min(origin.text.len()))
-            .map_or(1, |p| p.chars().count() + 1)
+            .map_or(1, |p| p.width() + 1)
     });
     match origin.file {
         Some(f) => format!("{f}:{}:{col}: ", origin.line),
@@ -861,6 +867,14 @@ mod tests {
         colored::control::set_override(false);
         let c = caret("bind 9900 s", Span::new(5, 9));
         assert_eq!(c, "    bind 9900 s\n         ^^^^");
+        // A wide character and an escaped control before the token.
+        let t = "echo \"你\x07\" x";
+        let k = t.find(" x").map_or(0, |k| k + 1);
+        let c = caret(t, Span::new(k, k + 1));
+        assert!(
+            c.ends_with(&format!("{}^", " ".repeat(4 + "echo \"你\\x07\" ".width()))),
+            "{c}"
+        );
     }
 
     #[test]

@@ -86,6 +86,8 @@ pub struct Entry {
     pub was_connected: bool,
     /// `shutdown write` (or both) was called on it.
     pub shut_write: bool,
+    /// A call on it failed with ECONNRESET.
+    pub was_reset: bool,
 }
 
 impl Entry {
@@ -164,6 +166,7 @@ impl Table {
                 created: Instant::now(),
                 was_connected,
                 shut_write: false,
+                was_reset: false,
                 bound_path: None,
             },
         );

@@ -121,9 +121,33 @@ pub fn parse_frame(frame: &[u8], at: Instant) -> Option<Segment> {
     })
 }
 
+/// The ports whose segments are kept: the ports of the shell's own sockets
+/// (other programs on `lo` must not push them out of the buffer). One bit
+/// per port, so the capture thread reads it without a lock.
+pub struct Ports([std::sync::atomic::AtomicU64; 1024]);
+
+impl Ports {
+    fn new() -> Ports {
+        Ports(std::array::from_fn(|_| {
+            std::sync::atomic::AtomicU64::new(0)
+        }))
+    }
+
+    pub fn watch(&self, port: u16) {
+        let p = usize::from(port);
+        self.0[p / 64].fetch_or(1 << (p % 64), Ordering::Relaxed);
+    }
+
+    pub fn watched(&self, port: u16) -> bool {
+        let p = usize::from(port);
+        self.0[p / 64].load(Ordering::Relaxed) & (1 << (p % 64)) != 0
+    }
+}
+
 /// A running capture.
 pub struct Trace {
     segments: Arc<Mutex<VecDeque<Segment>>>,
+    ports: Arc<Ports>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -172,20 +196,32 @@ impl Trace {
     /// Starts capturing on `lo`; Err when not permitted (not root).
     pub fn start() -> std::io::Result<Trace> {
         let sock = open_lo()?;
+        // Room for bursts of other programs' traffic on lo.
+        let _ = sock.set_recv_buffer_size(4 << 20);
         let segments: Arc<Mutex<VecDeque<Segment>>> = Arc::default();
+        let ports = Arc::new(Ports::new());
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
             let segments = Arc::clone(&segments);
+            let ports = Arc::clone(&ports);
             let stop = Arc::clone(&stop);
             std::thread::Builder::new()
                 .name("trace".into())
-                .spawn(move || capture(&sock, &segments, &stop))?
+                .spawn(move || capture(&sock, &segments, &ports, &stop))?
         };
         Ok(Trace {
             segments,
+            ports,
             stop,
             thread: Some(thread),
         })
+    }
+
+    /// Keeps the segments to and from `port` from now on.
+    pub fn watch(&self, port: u16) {
+        if port != 0 {
+            self.ports.watch(port);
+        }
     }
 
     /// The segments between any two of `addrs` (either way).
@@ -197,7 +233,7 @@ impl Trace {
     }
 }
 
-fn capture(sock: &Socket, segments: &Mutex<VecDeque<Segment>>, stop: &AtomicBool) {
+fn capture(sock: &Socket, segments: &Mutex<VecDeque<Segment>>, ports: &Ports, stop: &AtomicBool) {
     let mut buf: Vec<u8> = Vec::with_capacity(SNAP);
     while !stop.load(Ordering::Relaxed) {
         let mut p = libc::pollfd {
@@ -221,6 +257,7 @@ fn capture(sock: &Socket, segments: &Mutex<VecDeque<Segment>>, stop: &AtomicBool
                         continue;
                     }
                     if let Some(seg) = parse_frame(&buf, Instant::now())
+                        && (ports.watched(seg.src.port()) || ports.watched(seg.dst.port()))
                         && let Ok(mut s) = segments.lock()
                     {
                         if s.len() >= KEEP {
@@ -287,6 +324,15 @@ mod tests {
         assert_eq!(s.dst, "127.0.0.1:9900".parse().expect("addr"));
         assert_eq!(s.flag_names(), "SYN");
         assert_eq!((s.seq, s.len), (7, 0));
+    }
+
+    #[test]
+    fn ports_are_watched_one_by_one() {
+        let p = Ports::new();
+        p.watch(9900);
+        p.watch(65535);
+        assert!(p.watched(9900) && p.watched(65535));
+        assert!(!p.watched(9901) && !p.watched(0));
     }
 
     #[test]

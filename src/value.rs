@@ -181,28 +181,59 @@ pub fn bytes_repr(b: &[u8]) -> String {
     out
 }
 
-/// Python's repr of a str.
-pub fn str_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') {
+/// Python's repr of a path it decoded with surrogateescape: valid UTF-8 as
+/// characters, every other byte as `\udcXX` (what Python shows for a UNIX
+/// socket bound to a name that is not UTF-8).
+pub fn path_repr(b: &[u8]) -> String {
+    let valid: String = b.utf8_chunks().map(|c| c.valid()).collect();
+    let quote = quote_for(&valid);
+    let mut out = String::with_capacity(b.len() + 2);
+    out.push(quote);
+    for chunk in b.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            push_str_char(&mut out, c, quote);
+        }
+        for &x in chunk.invalid() {
+            let _ = write!(out, "\\udc{x:02x}");
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// The quote Python's repr picks: single, unless the text has a single
+/// quote and no double one.
+fn quote_for(s: &str) -> char {
+    if s.contains('\'') && !s.contains('"') {
         '"'
     } else {
         '\''
-    };
+    }
+}
+
+/// One character of a str repr.
+fn push_str_char(out: &mut String, c: char, quote: char) {
+    match c {
+        '\\' => out.push_str("\\\\"),
+        '\t' => out.push_str("\\t"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        c if c == quote => {
+            out.push('\\');
+            out.push(quote);
+        }
+        c if is_unsafe_char(c) => push_char_escape(out, c),
+        c => out.push(c),
+    }
+}
+
+/// Python's repr of a str.
+pub fn str_repr(s: &str) -> String {
+    let quote = quote_for(s);
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(quote);
-            }
-            c if is_unsafe_char(c) => push_char_escape(&mut out, c),
-            c => out.push(c),
-        }
+        push_str_char(&mut out, c, quote);
     }
     out.push(quote);
     out
@@ -311,7 +342,7 @@ pub fn addr_repr(a: &SockAddr) -> String {
         ),
         None => {
             if let Some(p) = a.as_pathname() {
-                str_repr(&p.to_string_lossy())
+                path_repr(p.as_os_str().as_encoded_bytes())
             } else if let Some(name) = a.as_abstract_namespace() {
                 let mut b = vec![0u8];
                 b.extend_from_slice(name);
@@ -330,7 +361,7 @@ pub fn addr_short(a: &SockAddr) -> String {
         Some(s) => s.to_string(),
         None => {
             if let Some(p) = a.as_pathname() {
-                escape_controls(&p.to_string_lossy())
+                bytes_as_text(p.as_os_str().as_encoded_bytes())
             } else if let Some(name) = a.as_abstract_namespace() {
                 format!("@{}", bytes_as_text(name))
             } else {
@@ -361,6 +392,16 @@ mod tests {
         assert_eq!(str_repr("你好"), "'你好'");
         assert_eq!(escape_controls("x\u{9b}y"), r"x\x9by");
         assert_eq!(escape_controls("\u{202e}evil"), r"\u202eevil");
+    }
+
+    #[test]
+    fn paths_repr_like_python_surrogateescape() {
+        assert_eq!(path_repr(b"./a.sock"), "'./a.sock'");
+        assert_eq!(
+            path_repr(b"./c\x1b[31m\xff\x07"),
+            r"'./c\x1b[31m\udcff\x07'"
+        );
+        assert_eq!(path_repr("./套接字".as_bytes()), "'./套接字'");
     }
 
     #[test]

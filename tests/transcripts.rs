@@ -7,14 +7,18 @@
 //! Ports are always chosen by the kernel (`bind s 127.0.0.1 0`, then
 //! `connect k s`), so the tests run in parallel without colliding; the
 //! output is normalized before comparing: ports become `[PORT]`, waiting
-//! times `[TIME]`, FIN_WAIT1/FIN_WAIT2 `FIN_WAIT*` (which one shows
-//! depends on when the peer's delayed ACK arrives), and dates in ctime's
-//! format (what the daytime peer sends: `Tue Mar  4 12:00:00 2025`)
-//! `[DATE]`.
+//! times `[TIME]` (and a job's `done after` / `failed after` time),
+//! FIN_WAIT1/FIN_WAIT2 `FIN_WAIT*` (which one shows depends on when the
+//! peer's delayed ACK arrives), and dates in ctime's format (what the
+//! daytime peer sends: `Tue Mar  4 12:00:00 2025`) `[DATE]`.
 //!
 //! Whether a `recv` had to wait for a built-in peer's answer depends on
 //! the scheduler, so the .out files of the `serve_*` transcripts put `...`
 //! where the wait is reported.
+//!
+//! A script that shows several errors starts with a comment line
+//! `# flags: --keep-going ...`: the `--` words of that line are passed to
+//! sockplay (so the script can be replayed by hand the same way).
 
 mod common;
 
@@ -78,10 +82,13 @@ fn normalize_line(line: &str) -> String {
     if line.trim_start().starts_with("age ") {
         return format!("{}[TIME]", &line[..line.find("age").unwrap_or(0) + 3]);
     }
-    if let (Some(a), Some(b)) = (line.find("] done after "), line.find(": "))
-        && a < b
-    {
-        return format!("{}] done after [TIME]{}", &line[..a], &line[b..]);
+    for how in ["done", "failed"] {
+        let marker = format!("] {how} after ");
+        if let (Some(a), Some(b)) = (line.find(&marker), line.find(": "))
+            && a < b
+        {
+            return format!("{}] {how} after [TIME]{}", &line[..a], &line[b..]);
+        }
     }
     // A port: 4 or 5 digits after `:`, `', ` or `port `.
     let b = line.as_bytes();
@@ -109,6 +116,21 @@ fn normalize_line(line: &str) -> String {
     out
 }
 
+/// The `--` words of a first line `# flags: ...`.
+fn flags(script: &str) -> Vec<&str> {
+    match script
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("# flags:"))
+    {
+        Some(rest) => rest
+            .split_whitespace()
+            .filter(|w| w.starts_with("--"))
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
 fn transcript(name: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
     let script = dir.join(format!("{name}.sp"));
@@ -116,7 +138,11 @@ fn transcript(name: &str) {
     let scratch = common::Scratch::new(name);
     let copy = scratch.path().join(format!("{name}.sp"));
     std::fs::copy(&script, &copy).expect("copy script");
-    let run = common::run_in(scratch.path(), &[&format!("{name}.sp")], None);
+    let text = std::fs::read_to_string(&script).expect("read script");
+    let mut args = flags(&text);
+    let file = format!("{name}.sp");
+    args.push(&file);
+    let run = common::run_in(scratch.path(), &args, None);
     let status = match run.status {
         Some(s) => format!("[exit status {s}]\n"),
         None => "[killed after 30 s]\n".into(),
@@ -169,8 +195,37 @@ transcripts!(
     serve_discard,
     serve_daytime,
     serve_chat,
-    serve_http
+    serve_http,
+    jobs_accept,
+    jobs_implicit,
+    select_poll,
+    sticky,
+    buffers,
+    lifecycle,
+    explain,
+    oob
 );
+
+#[test]
+fn flags_come_from_the_first_line() {
+    assert_eq!(
+        flags("# flags: --keep-going (every error shows)\ns = socket"),
+        vec!["--keep-going"]
+    );
+    assert!(flags("s = socket\n# flags: --keep-going").is_empty());
+}
+
+#[test]
+fn job_times_are_normalized() {
+    assert_eq!(
+        normalize_line("  [2] failed after 201.7 ms: d = recv x"),
+        "  [2] failed after [TIME]: d = recv x"
+    );
+    assert_eq!(
+        normalize_line("  [1] done after 804 µs: c = accept s"),
+        "  [1] done after [TIME]: c = accept s"
+    );
+}
 
 #[test]
 fn dates_and_ports_are_normalized() {

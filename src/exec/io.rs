@@ -43,9 +43,11 @@ pub(crate) struct Ctx {
     /// The socket at the other end, when this shell holds it: (fd, name).
     pub peer: Option<(i32, String)>,
     pub bounds: Arc<Mutex<Boundaries>>,
-    /// It has had a peer / its writing side was shut down (for hints).
+    /// It has had a peer / its writing side was shut down / it was reset
+    /// (for hints).
     pub was_connected: bool,
     pub shut_write: bool,
+    pub was_reset: bool,
 }
 
 /// The half of a call that may wait.
@@ -155,6 +157,12 @@ impl Ctx {
                 "{} shut down its own writing side (shutdown write): it can still recv, but not send",
                 self.label
             ));
+        } else if x.is_errno(libc::EPIPE) && self.was_reset {
+            x.hint = Some(
+                "the peer reset this connection (the ConnectionResetError before): a reset connection is dead, \
+                 every send fails with EPIPE"
+                    .into(),
+            );
         } else if x.is_errno(libc::EPIPE) && !connected {
             x.hint = Some(
                 "this socket is not connected: connect it first (a TCP send without a connection fails with EPIPE)".into(),
@@ -393,8 +401,10 @@ fn recv_flags(flags: &[RecvFlag]) -> (i32, bool) {
 }
 
 pub(super) fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
+    let named = |p: &SockAddr| table::is_bound(p);
     let what = match (ctx.kind, ctx.sock.peer_addr().ok()) {
-        (SockKind::Stream, Some(p)) => format!("data from {}", addr_short(&p)),
+        (SockKind::Stream, Some(p)) if named(&p) => format!("data from {}", addr_short(&p)),
+        (SockKind::Stream, Some(_)) => "data from the peer (an unnamed socket)".into(),
         (SockKind::Dgram, Some(p)) => format!("a datagram from {}", addr_short(&p)),
         (SockKind::Dgram, None) => format!("a datagram on {}", local_text(&ctx.sock)),
         (SockKind::Stream, None) => "data".into(),
@@ -515,6 +525,7 @@ impl Session {
             bounds: Arc::clone(&self.bounds),
             was_connected: e.was_connected || e.sock.peer_addr().is_ok(),
             shut_write: e.shut_write,
+            was_reset: e.was_reset,
         })
     }
 
@@ -577,6 +588,11 @@ impl Session {
             }
         })?;
         let span = addr.span();
+        // The handshake is captured for `states` even when the server is
+        // not a socket of this shell.
+        if let (Some(t), Some(sa)) = (&self.trace, target.as_socket()) {
+            t.watch(sa.port());
+        }
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
@@ -692,6 +708,9 @@ impl Session {
 
     /// What was queued before a recv (said when it did not have to wait).
     fn queued_before(ctx: &Ctx, out: &mut dyn Sink) {
+        // Readiness first, then the count: data that lands between the two
+        // looks are counted, never taken for the peer's close.
+        let ev = table::poll_now(ctx.h.fd);
         let q = table::recv_queue(ctx.h.fd).unwrap_or(0);
         let bound = ctx.sock.local_addr().is_ok_and(|a| table::is_bound(&a));
         if q == 0 && ctx.kind == SockKind::Dgram && !bound {
@@ -714,12 +733,11 @@ impl Session {
             };
             out.emit(Item::NoWait(what));
         } else if ctx.kind == SockKind::Stream {
-            let ev = table::poll_now(ctx.h.fd);
             if ev & libc::POLLERR != 0 {
                 out.emit(Item::NoWait(
                     "an error is pending on this socket (the connection was reset): no need to wait".into(),
                 ));
-            } else if ev & libc::POLLIN != 0 {
+            } else if ev & (libc::POLLRDHUP | libc::POLLHUP) != 0 {
                 out.emit(Item::NoWait(
                     "nothing queued, but the peer has closed: no need to wait".into(),
                 ));

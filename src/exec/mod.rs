@@ -451,13 +451,20 @@ impl Session {
         }
         self.finish(&targets, ret, out);
         self.note_connected();
+        self.watch_ports();
         self.sample_states();
         Ok(Flow::Continue)
     }
 
     /// An error of a statement, pointed at the statement when it has no
     /// place of its own, its hint naming the socket the statement used.
-    fn placed(&self, mut e: ExecError, stmt: &Statement) -> ExecError {
+    fn placed(&mut self, mut e: ExecError, stmt: &Statement) -> ExecError {
+        if e.is_errno(libc::ECONNRESET)
+            && let Some(h) = self.table.last
+            && let Some(entry) = self.table.get_mut(h)
+        {
+            entry.was_reset = true;
+        }
         if e.span.is_none() {
             e = e.at(stmt.command_span);
         }
@@ -472,6 +479,24 @@ impl Session {
             e.hint = Some(h.replace("{s}", &label));
         }
         e
+    }
+
+    /// Has the capture keep the segments of the last socket used (its own
+    /// port and its peer's).
+    fn watch_ports(&mut self) {
+        let (Some(trace), Some(h)) = (&self.trace, self.table.last) else {
+            return;
+        };
+        if let Some(e) = self.table.get(h) {
+            for a in [e.sock.local_addr(), e.sock.peer_addr()]
+                .into_iter()
+                .flatten()
+            {
+                if let Some(sa) = a.as_socket() {
+                    trace.watch(sa.port());
+                }
+            }
+        }
     }
 
     /// Remembers that the last socket used has had a peer.
