@@ -127,6 +127,7 @@ impl Sink for JobSink {
 
 /// A job's result, collected by the session.
 pub(crate) struct Collected {
+    pub(crate) id: usize,
     pub(crate) targets: Vec<String>,
     pub(crate) result: Result<Ret, ExecError>,
     /// The report, when it was not printed yet.
@@ -244,7 +245,10 @@ impl Jobs {
                 .ok()
                 .and_then(|s| match (&s.waiting, &s.finished) {
                     (Some(w), _) => Some(w.clone()),
-                    (None, Some(_)) => Some("finished at once".to_string()),
+                    (None, Some(f)) => Some(match &f.result {
+                        Ok(_) => "finished at once".to_string(),
+                        Err(e) => format!("failed at once: {e}"),
+                    }),
                     _ => None,
                 });
             if let Some(n) = news {
@@ -368,6 +372,7 @@ impl Jobs {
         }
         let fin = j.shared.lock().ok()?.finished.take()?;
         Some(Collected {
+            id,
             targets: j.targets,
             result: fin.result,
             report: (!fin.printed).then_some(fin.report),

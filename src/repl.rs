@@ -19,6 +19,13 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
+/// Job reports held while a command runs.
+#[derive(Default)]
+struct Held {
+    busy: bool,
+    pending: Vec<String>,
+}
+
 /// What completion needs from the session, refreshed before each prompt.
 #[derive(Default, Clone)]
 pub struct Names {
@@ -463,8 +470,12 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
     };
     // A job's report goes above the prompt without disturbing the line
     // being typed.
+    // While a command runs, reports are held and printed when it ends, so
+    // they never land inside its output; at the prompt they go at once.
+    let held: Arc<Mutex<Held>> = Arc::default();
     if let Ok(printer) = rl.create_external_printer() {
         let printer = Mutex::new(printer);
+        let held = Arc::clone(&held);
         runner.session.job_printer = Some(Arc::new(move |items: Vec<crate::exec::Item>| {
             let mut text: String = items
                 .iter()
@@ -472,7 +483,10 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
                 .collect::<Vec<_>>()
                 .join("\n");
             text.push('\n');
-            if let Ok(mut p) = printer.lock() {
+            let Ok(mut h) = held.lock() else { return };
+            if h.busy {
+                h.pending.push(text);
+            } else if let Ok(mut p) = printer.lock() {
                 let _ = rustyline::ExternalPrinter::print(&mut *p, text);
             }
         }));
@@ -515,7 +529,17 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
                 // Saved at once, so a closed terminal loses nothing.
                 save_history(&mut rl, history.as_deref());
                 runner.session.interrupt.store(false, Ordering::SeqCst);
-                if let LineEnd::Quit(code) = runner.run_line(&line, None, line_no, false) {
+                if let Ok(mut h) = held.lock() {
+                    h.busy = true;
+                }
+                let end = runner.run_line(&line, None, line_no, false);
+                if let Ok(mut h) = held.lock() {
+                    h.busy = false;
+                    for text in h.pending.drain(..) {
+                        print!("{text}");
+                    }
+                }
+                if let LineEnd::Quit(code) = end {
                     break code;
                 }
             }

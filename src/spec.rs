@@ -167,7 +167,7 @@ impl Group {
             Group::Calls => "Socket calls",
             Group::Options => "Socket state and options",
             Group::Names => "Names, addresses and byte order",
-            Group::Jobs => "Background jobs",
+            Group::Jobs => "Waiting on several sockets, and background jobs",
             Group::Peers => "Built-in peers",
             Group::Shell => "The shell",
         }
@@ -755,7 +755,7 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("setting", K::SetKey), opt("value", K::Text)],
         Shell,
         "show or change a setting",
-        "set display repr | hex | text: how received bytes are shown.",
+        "set display repr | hex | text: how received bytes are shown; set explain on | off: the explanations of the classic moments; set color auto | always | never.",
         ""
     ),
     spec!(
@@ -834,6 +834,11 @@ pub static SETTINGS: &[(&str, &[&str], &str)] = &[
         "color",
         &["auto", "always", "never"],
         "colour in the output",
+    ),
+    (
+        "explain",
+        &["on", "off"],
+        "explain the classic moments the first time they happen",
     ),
 ];
 

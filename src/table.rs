@@ -88,6 +88,9 @@ pub struct Entry {
     pub shut_write: bool,
     /// A call on it failed with ECONNRESET.
     pub was_reset: bool,
+    /// The last peer it was seen connected to (the kernel forgets it once
+    /// the connection ends).
+    pub last_peer: Option<std::net::SocketAddr>,
 }
 
 impl Entry {
@@ -167,6 +170,7 @@ impl Table {
                 was_connected,
                 shut_write: false,
                 was_reset: false,
+                last_peer: None,
                 bound_path: None,
             },
         );

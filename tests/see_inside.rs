@@ -292,7 +292,6 @@ recv c"
 /// `set explain off` hides the next explanation: the BrokenPipeError has
 /// its hint but no box.
 #[test]
-#[ignore = "bug: `set explain off` is refused (`no setting explain`): spec::SETTINGS lacks explain"]
 fn set_explain_off_hides_the_explanations() {
     let out = run(
         "explain-off",

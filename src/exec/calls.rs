@@ -292,6 +292,7 @@ impl Session {
         let h = self.sock(r)?;
         self.used(h);
         let e = self.entry_h(h)?;
+        let was_listening = e.sock.is_listener().unwrap_or(false);
         let std_how = match how {
             How::Read => std::net::Shutdown::Read,
             How::Write => std::net::Shutdown::Write,
@@ -310,7 +311,12 @@ impl Session {
             m.shut_write = true;
         }
         let e = self.entry_h(h)?;
+        // On a listener, shutting down reading stops the listening.
+        let listener_stopped = was_listening && !e.sock.is_listener().unwrap_or(false);
         let what = match how {
+            _ if listener_stopped => {
+                "shut down reading on a listener: it stops listening (state CLOSED) and its accept queue is dropped"
+            }
             How::Read => "shut down reading: recv now returns b'' (the peer is not told)",
             How::Write => {
                 "shut down writing: FIN sent; the peer's recv returns b'' while it can still send to us"

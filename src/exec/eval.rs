@@ -125,6 +125,9 @@ impl Session {
 
     pub(crate) fn name_error(&self, name: &str, span: crate::syntax::ast::Span) -> ExecError {
         let mut err = ExecError::new("NameError", format!("name '{name}' is not defined")).at(span);
+        if let Some(id) = self.failed_names.get(name) {
+            return err.hint(format!("job [{id}] failed, so it did not bind `{name}`"));
+        }
         let var = spec::nearest(name, self.vars.keys().map(String::as_str));
         let cmd = spec::nearest(name, spec::command_words());
         if let Some(v) = var {
@@ -268,6 +271,9 @@ impl Session {
                         format!("'{name}' is {}, not a socket", crate::value::a_type(other)),
                     )
                     .at(r.span));
+                }
+                None if self.failed_names.contains_key(name) => {
+                    return Err(self.name_error(name, r.span));
                 }
                 None => {
                     let socks = self

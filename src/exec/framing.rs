@@ -105,7 +105,11 @@ impl Session {
                 );
                 let mut wire = head.to_vec();
                 wire.extend_from_slice(&body);
-                (wire, what, "c.sendall(struct.pack('!I', len(data)) + data)")
+                (
+                    wire,
+                    what,
+                    "{s}.sendall(struct.pack('!I', len(data)) + data)",
+                )
             }
             Framing::Marker(m) => {
                 let m = marker_bytes(self, m)?;
@@ -118,7 +122,7 @@ impl Session {
                 let what = format!("{} + the marker {}", plural(body.len()), bytes_repr(&m));
                 let mut wire = body.clone();
                 wire.extend_from_slice(&m);
-                (wire, what, "c.sendall(data + marker)")
+                (wire, what, "{s}.sendall(data + marker)")
             }
         };
         let ctx = self.ctx(h)?;
@@ -133,7 +137,10 @@ impl Session {
                     "sent {what}: {} on the wire",
                     plural(n)
                 )));
-                out.emit(Item::Note(format!("in Python: {python}")));
+                out.emit(Item::Note(format!(
+                    "in Python: {}",
+                    python.replace("{s}", &ctx.label)
+                )));
                 Ok(Ret::none())
             }),
             out,
@@ -196,9 +203,10 @@ impl Session {
                     )));
                     let mut ret = Ret::one(Value::Bytes(body));
                     ret.view = view;
-                    ret.after.push(Item::Note(
-                        "in Python: n, = struct.unpack('!I', recv_exactly(c, 4)); data = recv_exactly(c, n)".into(),
-                    ));
+                    ret.after.push(Item::Note(format!(
+                        "in Python: n, = struct.unpack('!I', recv_exactly({0}, 4)); data = recv_exactly({0}, n)",
+                        ctx.label
+                    )));
                     Ok(ret)
                 }),
                 out,

@@ -267,6 +267,9 @@ impl Ctx {
         let mut calls = 0usize;
         let mut announced = false;
         let mut last_progress = Instant::now();
+        // What stops the loop with an error; the bytes sent before it still
+        // count as a send (for the message boundaries).
+        let mut failure: Option<ExecError> = None;
         loop {
             calls += 1;
             match self.sock.send_with_flags(&data[sent..], flags) {
@@ -277,8 +280,7 @@ impl Ctx {
                     // call took, as Python's does.
                     let go_on = stream
                         && sent < data.len()
-                        && (all || self.mode == Mode::Blocking)
-                        && !nonblock;
+                        && (all || (self.mode == Mode::Blocking && !nonblock));
                     if !go_on {
                         break;
                     }
@@ -297,7 +299,8 @@ impl Ctx {
                                 String::new()
                             }
                         ));
-                        return Err(x);
+                        failure = Some(x);
+                        break;
                     }
                     if !announced {
                         announced = true;
@@ -325,9 +328,10 @@ impl Ctx {
                             if sent > 0 {
                                 break;
                             }
-                            return Err(
-                                ExecError::os(libc::EAGAIN).hint("the socket's SO_SNDTIMEO passed")
+                            failure = Some(
+                                ExecError::os(libc::EAGAIN).hint("the socket's SO_SNDTIMEO passed"),
                             );
+                            break;
                         }
                         Err(s) => {
                             let mut x = stopped(s);
@@ -337,7 +341,8 @@ impl Ctx {
                                     data.len()
                                 ));
                             }
-                            return Err(x);
+                            failure = Some(x);
+                            break;
                         }
                     }
                 }
@@ -345,7 +350,8 @@ impl Ctx {
                     if sent > 0 && !all {
                         break;
                     }
-                    return Err(self.in_context(err.into()));
+                    failure = Some(self.in_context(err.into()));
+                    break;
                 }
             }
         }
@@ -358,6 +364,9 @@ impl Ctx {
             && let Ok(mut b) = self.bounds.lock()
         {
             b.sent(l, p, sent);
+        }
+        if let Some(x) = failure {
+            return Err(x);
         }
         Ok((sent, announced.then(|| start.elapsed()), calls))
     }
@@ -426,9 +435,17 @@ fn after_recv(
     bytes: usize,
     real: usize,
     size: usize,
-    peek: bool,
+    flags: i32,
 ) -> (Vec<Item>, Vec<Piece>) {
+    let peek = flags & libc::MSG_PEEK != 0;
     let mut out = Vec::new();
+    if flags & libc::MSG_OOB != 0 {
+        // Urgent data is no part of the stream: no boundaries to show.
+        out.push(Item::Note(
+            "urgent (OOB) data: one byte beside the stream; the normal bytes around it are untouched".into(),
+        ));
+        return (out, Vec::new());
+    }
     if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 {
         out.push(Item::Note(
             "b'' is end of stream: the peer closed (or shut down) its sending side; every recv from now on returns b''".into(),
@@ -452,7 +469,6 @@ fn after_recv(
         pieces = b.received(l, p, bytes, peek);
         let sends: Vec<u64> = pieces.iter().map(|p| p.send_no).collect();
         if pieces.len() > 1 {
-            out.push(Item::Moment(Moment::Sticky));
             out.push(Item::Note(format!(
                 "{} sends merged into one recv (sends #{}): TCP keeps no message boundaries",
                 pieces.len(),
@@ -462,6 +478,7 @@ fn after_recv(
                     .collect::<Vec<_>>()
                     .join(", #")
             )));
+            out.push(Item::Moment(Moment::Sticky));
         }
         if let Some(last) = pieces.last() {
             let end = last.offset + last.len;
@@ -481,8 +498,9 @@ fn after_recv(
             && !peek
         {
             out.push(Item::Note(format!(
-                "the rest of send #{}: its last {} bytes",
-                pieces[0].send_no, pieces[0].len
+                "the rest of send #{}: its last {}",
+                pieces[0].send_no,
+                plural(pieces[0].len, "byte", "bytes")
             )));
         }
     }
@@ -631,11 +649,19 @@ impl Session {
                     out.emit(Item::Waited(w));
                 }
                 if peer_gone {
-                    out.emit(Item::Warn(
-                        "the peer has closed (this socket is in CLOSE_WAIT): the send works, but its kernel \
-                         will answer with RST, and the next send fails with BrokenPipeError"
-                            .into(),
-                    ));
+                    out.emit(match &ctx.peer {
+                        // The other end is a socket of this shell, still open:
+                        // it only shut down its writing.
+                        Some((_, name)) => Item::Note(format!(
+                            "{name} only shut down its writing (half-close): it still receives what is sent here"
+                        )),
+                        None => Item::Warn(
+                            "the peer has closed its sending side (this socket is in CLOSE_WAIT): if it closed \
+                             the socket, not just shut down writing, its kernel answers with RST and the next \
+                             send fails with BrokenPipeError"
+                                .into(),
+                        ),
+                    });
                 }
                 let mut msg = format!("sent {}", plural(n, "byte", "bytes"));
                 if n < bytes.len() {
@@ -889,7 +915,7 @@ impl Session {
                 if let Some(w) = waited {
                     out.emit(Item::Waited(w));
                 }
-                let (after, pieces) = after_recv(ctx, buf.len(), n, size, f & libc::MSG_PEEK != 0);
+                let (after, pieces) = after_recv(ctx, buf.len(), n, size, f);
                 // Python gives None as the address of a TCP recvfrom.
                 let addr = if dgram { addr_value(from) } else { Value::None };
                 let mut ret = Ret::two(Value::Bytes(buf), addr);
@@ -1123,7 +1149,7 @@ fn recv_work(
     if let Some(w) = waited_total {
         out.emit(Item::Waited(w));
     }
-    let (after, pieces) = after_recv(ctx, total.len(), real, size, f & libc::MSG_PEEK != 0);
+    let (after, pieces) = after_recv(ctx, total.len(), real, size, f);
     let mut ret = Ret::one(Value::Bytes(total));
     ret.view = view;
     ret.after = after;

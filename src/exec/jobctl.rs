@@ -56,13 +56,20 @@ impl Session {
         }
         let words = words_used(text);
         for id in self.jobs.binding_any(&words) {
-            if !self.jobs.iter().any(|j| j.id == id && j.is_finished()) {
-                let names = self
-                    .jobs
-                    .iter()
-                    .find(|j| j.id == id)
-                    .map(|j| j.targets.join(", "))
-                    .unwrap_or_default();
+            let running = !self.jobs.iter().any(|j| j.id == id && j.is_finished());
+            let names = self
+                .jobs
+                .iter()
+                .find(|j| j.id == id)
+                .map(|j| j.targets.join(", "))
+                .unwrap_or_default();
+            if self.job_printer.is_none() {
+                // A script says the same whether the job has ended yet or
+                // not: it prints the same every time.
+                out.emit(Item::Note(format!(
+                    "`{names}` comes from job [{id}]: its report first (waiting for it if it still runs)"
+                )));
+            } else if running {
                 out.emit(Item::Note(format!(
                     "`{names}` comes from job [{id}], still running: waiting for it (Ctrl-C stops waiting, not the job)"
                 )));
@@ -85,12 +92,30 @@ impl Session {
         if let Some(report) = c.report {
             out.emit(report);
         }
-        if let Ok(ret) = c.result {
-            self.adopt_and_bind(&c.targets, ret);
+        match c.result {
+            Ok(ret) => self.adopt_and_bind(&c.targets, ret, c.id, out),
+            Err(_) => {
+                for t in &c.targets {
+                    self.failed_names.insert(t.clone(), c.id);
+                }
+            }
         }
     }
 
-    fn adopt_and_bind(&mut self, targets: &[String], ret: Ret) {
+    fn adopt_and_bind(&mut self, targets: &[String], ret: Ret, id: usize, out: &mut dyn Sink) {
+        // A name bound since the job began, to a socket still open, loses
+        // it: say so rather than leave that socket nameless in silence.
+        for (t, v) in targets.iter().zip(ret.values.iter()) {
+            if let Some(crate::value::Value::Socket(old)) = self.vars.get(t)
+                && self.table.get(*old).is_some()
+                && !matches!(v, crate::value::Value::Socket(h) if h == old)
+            {
+                out.emit(Item::Warn(format!(
+                    "job [{id}] binds `{t}` now: the socket it named before (fd {}) has no name any more",
+                    old.fd
+                )));
+            }
+        }
         for a in ret.adopt {
             self.table
                 .adopt(a.handle, a.sock, a.family, a.kind, a.origin);
@@ -145,7 +170,9 @@ impl Session {
             .copied()
             .filter(|id| self.jobs.iter().any(|j| j.id == *id && !j.is_finished()))
             .collect();
-        if !running.is_empty() {
+        // The wait is announced in the interactive shell only: in a script
+        // whether a job has ended by now is a matter of timing.
+        if !running.is_empty() && self.job_printer.is_some() {
             let list: Vec<String> = running.iter().map(|id| format!("[{id}]")).collect();
             out.emit(Item::Waiting {
                 call: "wait".into(),

@@ -224,6 +224,8 @@ pub struct Session {
     last_state: std::collections::HashMap<u64, String>,
     /// When the session began.
     started: std::time::Instant,
+    /// Names a failed job would have bound (for a better NameError).
+    failed_names: std::collections::HashMap<String, usize>,
     /// The names of closed sockets by their address, so `states` can name
     /// both ends of a connection that is gone.
     closed_labels: std::collections::HashMap<std::net::SocketAddr, String>,
@@ -345,6 +347,7 @@ impl Session {
             last_state: Default::default(),
             started: std::time::Instant::now(),
             closed_labels: Default::default(),
+            failed_names: Default::default(),
             told_peers: false,
         }
     }
@@ -358,6 +361,19 @@ impl Session {
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
         let Some((desc, targets)) = self.background.take() else {
+            let racing: Vec<String> = self
+                .jobs
+                .iter()
+                .filter(|j| j.fd == ctx.h.fd && !j.is_finished())
+                .map(|j| format!("[{}]", j.id))
+                .collect();
+            if !racing.is_empty() {
+                out.emit(Item::Note(format!(
+                    "job {} waits on {} too: whichever call the kernel serves first gets the data",
+                    racing.join(" "),
+                    ctx.label
+                )));
+            }
             return work(&ctx, out);
         };
         let printer = self.job_printer.clone();
@@ -499,14 +515,14 @@ impl Session {
         }
     }
 
-    /// Remembers that the last socket used has had a peer.
+    /// Remembers that the last socket used has had a peer, and which.
     fn note_connected(&mut self) {
         if let Some(h) = self.table.last
             && let Some(e) = self.table.get_mut(h)
-            && !e.was_connected
-            && e.sock.peer_addr().is_ok()
+            && let Ok(p) = e.sock.peer_addr()
         {
             e.was_connected = true;
+            e.last_peer = p.as_socket().or(e.last_peer);
         }
     }
 
@@ -546,6 +562,7 @@ impl Session {
 
     /// Binds a name, keeping the table's names in step.
     pub fn assign(&mut self, name: &str, v: Value) {
+        self.failed_names.remove(name);
         let h = match &v {
             Value::Socket(h) => Some(*h),
             _ => None,

@@ -16,6 +16,10 @@ type Ready = (SockHandle, libc::c_short);
 
 /// Why a socket is readable, in terms of the next call on it.
 fn why_readable(e: &Entry, revents: libc::c_short) -> String {
+    let listening = e.sock.is_listener().unwrap_or(false);
+    if e.kind == SockKind::Stream && !listening && e.sock.peer_addr().is_err() && !e.was_connected {
+        return "it is not connected, so a recv fails at once (ENOTCONN): poll counts that as ready".into();
+    }
     if let Some((q, max)) = super::calls::accept_queue(e) {
         return format!(
             "{q} connection{} waiting in the accept queue ({q}/{max}): accept will not block",

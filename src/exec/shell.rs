@@ -97,6 +97,28 @@ impl Session {
             });
         }
         out.emit(Item::Table(rows));
+        // A socket still open whose connection has ended: the kernel shows
+        // the socket CLOSED, the connection may sit in TIME_WAIT.
+        for e in self.table.iter() {
+            if let Some(peer) = e.last_peer
+                && e.is_tcp()
+                && table::tcp_state(e) == Some("CLOSED")
+                && let Some(local) = e.sock.local_addr().ok().and_then(|a| a.as_socket())
+            {
+                let kernel = if kernel.is_empty() {
+                    table::kernel_tcp()
+                } else {
+                    kernel.clone()
+                };
+                if let Some(k) = kernel.iter().find(|k| k.local == local && k.remote == peer) {
+                    out.emit(Item::Note(format!(
+                        "{} is CLOSED (its connection ended), yet the kernel keeps that connection in {} until it times out",
+                        e.label(),
+                        table::tcp_state_name(k.state)
+                    )));
+                }
+            }
+        }
         if ghosts.iter().any(|(_, st)| *st == 6) {
             out.emit(Item::Note(
                 "TIME_WAIT: the side that closed first keeps the connection about 60 s, so late packets of it cannot \

@@ -160,6 +160,20 @@ impl Session {
                 seen.push((e.handle.serial, e.label(), st.to_string()));
             }
         }
+        // Closed sockets go on in the kernel (FIN_WAIT, TIME_WAIT, LAST_ACK)
+        // until it forgets them; then they are CLOSED.
+        if !self.table.ghosts.is_empty() {
+            let kernel = table::kernel_tcp();
+            for g in self.table.ghosts.clone() {
+                let key = u64::MAX - u64::from(g.local.port()) * 65536 - u64::from(g.peer.port());
+                let st = kernel
+                    .iter()
+                    .find(|k| k.local == g.local && k.remote == g.peer)
+                    .map_or("CLOSED", |k| table::tcp_state_name(k.state));
+                seen.push((key, format!("{} (closed)", g.label), st.to_string()));
+            }
+            self.table.ghosts_now(&kernel);
+        }
         for (serial, label, state) in seen {
             if self.last_state.get(&serial) != Some(&state) {
                 self.last_state.insert(serial, state.clone());

@@ -550,7 +550,7 @@ impl<'a> Parser_<'a> {
                     _ => None,
                 };
                 if let Some(g) = g
-                    && r2.starts_with(|c: char| c.is_whitespace())
+                    && (lex::at_end(r2) || r2.starts_with(|c: char| c.is_whitespace()))
                 {
                     current = g;
                     r = r2;
