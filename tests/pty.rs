@@ -372,3 +372,30 @@ fn tab_completes_peer_kinds_and_ctrl_d_stops_the_peers() {
     p.exp_eof().expect("the shell ends after Ctrl-D");
     assert_eq!(exit_code(&mut p), 0);
 }
+
+#[test]
+fn a_command_without_arguments_asks_for_them() {
+    let home = Home::new("prompts");
+    let mut p = home.spawn(false);
+    run(&mut p, "s = socket tcp", "s = <socket fd=");
+    send_line(&mut p, "bind");
+    // The socket: Enter takes the last one used.
+    expect(&mut p, "socket [s]: ");
+    send_line(&mut p, "");
+    expect(&mut p, "host [0.0.0.0]: ");
+    send_line(&mut p, "127.0.0.1");
+    expect(&mut p, "port [0]: ");
+    send_line(&mut p, "");
+    // The whole command is shown, then run.
+    expect(&mut p, "-> bind s 127.0.0.1 0");
+    expect(&mut p, "bound s to 127.0.0.1:");
+    wait_prompt(&mut p);
+    // Ctrl-C at a prompt cancels the command: nothing runs.
+    send_line(&mut p, "listen");
+    expect(&mut p, "socket [s]: ");
+    p.send_control('c').expect("ctrl-c");
+    wait_prompt(&mut p);
+    let out = run(&mut p, "sockets", "blocking");
+    assert!(out.contains("CLOSED"), "the listen ran after all: {out}");
+    assert_eq!(leave(&mut p), 0);
+}
