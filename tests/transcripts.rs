@@ -191,6 +191,7 @@ transcripts!(
     errors_nonblocking_accept,
     errors_nonblocking_recv,
     errors_timeout,
+    multicast,
     serve_echo,
     serve_discard,
     serve_daytime,

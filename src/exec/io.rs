@@ -173,6 +173,11 @@ impl Ctx {
                  this socket is now dead"
                     .into(),
             );
+        } else if x.is_errno(libc::EACCES) && self.kind == SockKind::Dgram {
+            x.hint = Some(format!(
+                "sending to a broadcast address needs permission first: setsockopt {} SO_BROADCAST 1",
+                self.label
+            ));
         } else if x.is_errno(libc::ECONNREFUSED) && self.kind == SockKind::Dgram {
             x.hint = Some(
                 "an earlier datagram to that port came back as ICMP port unreachable: nothing listens there; \
