@@ -1,0 +1,2 @@
+# 01-names
+echo "todo"

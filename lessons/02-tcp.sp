@@ -1,0 +1,2 @@
+# 02-tcp
+echo "todo"

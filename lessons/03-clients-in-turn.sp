@@ -1,0 +1,2 @@
+# 03-clients-in-turn
+echo "todo"

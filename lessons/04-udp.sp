@@ -1,0 +1,2 @@
+# 04-udp
+echo "todo"

@@ -1,0 +1,2 @@
+# 05-sticky
+echo "todo"

@@ -1,0 +1,2 @@
+# 06-broken-pipe
+echo "todo"

@@ -1,0 +1,2 @@
+# 07-options
+echo "todo"

@@ -1,0 +1,2 @@
+# 08-unix
+echo "todo"

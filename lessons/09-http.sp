@@ -1,0 +1,2 @@
+# 09-http
+echo "todo"

@@ -1,0 +1,2 @@
+# 10-handshake
+echo "todo"

@@ -1,0 +1,2 @@
+# 11-blocking
+echo "todo"

@@ -1,0 +1,2 @@
+# 12-chat
+echo "todo"
