@@ -47,12 +47,13 @@ expect "waits for data"
 send k b"##"
 wait
 expect "data = b'##'"
-# Closing: the client closes its socket; the server's recv would now return
-# b'' at once. The server closes c, then the listening socket s.
+# Closing: the client closes its socket (the program ends).
 close k
 expect state c CLOSE_WAIT
+# The server's recv now returns b'' at once: the client has left.
 recv c 1024
 expect "b''"
+# The server closes c, then (when it stops) the listening socket s.
 close c
 close s
 # Both programs are done: socket, bind, listen, accept, recv/send, close on

@@ -34,8 +34,8 @@ expect "data = b''"
 # reset: nobody is there to read them)...
 send c b"Receive your message"
 expect "sent 20 bytes"
-# ...and the next send raises BrokenPipeError (EPIPE). Rust and sockplay
-# ignore SIGPIPE as Python does, so it is an exception, not a crash.
+# ...and the next send raises BrokenPipeError (EPIPE). Python ignores the
+# SIGPIPE signal, so this is an exception, not the end of the program.
 send c b"Receive your message"
 expect error EPIPE
 expect error BrokenPipeError

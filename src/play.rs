@@ -205,6 +205,8 @@ impl Runner {
             if !started {
                 started = true;
                 if let Some(m) = init.take() {
+                    // The file's opening words come before what init does.
+                    self.show_narration(&mut narration);
                     self.begin_unit("$init");
                     let end = self.run_macro(&m, &[]);
                     self.end_unit();
@@ -262,6 +264,10 @@ impl Runner {
             return;
         }
         let mut out = std::io::stdout().lock();
+        // A blank line sets each step's title apart from the step before.
+        if self.step_hint_shown {
+            let _ = writeln!(out);
+        }
         for l in narration.drain(..) {
             let _ = writeln!(out, "{}", render::narration(&l, true));
         }
@@ -270,7 +276,15 @@ impl Runner {
 
     /// Step mode: the command as if typed, then a wait for Enter.
     fn step_prompt(&mut self, text: &str) -> Key {
+        use std::os::fd::AsRawFd;
         let stdout_tty = std::io::stdout().is_terminal();
+        // Keys come from the terminal, else from stdin.
+        let tty = std::fs::File::open("/dev/tty").ok();
+        let fd = tty.as_ref().map_or(0, |f| f.as_raw_fd());
+        // Keys pressed while the command is typed out would be echoed into
+        // its middle and count for the wait: no echo meanwhile, and they
+        // are dropped once it is shown.
+        let quiet = EchoOff::new(fd);
         {
             let mut out = std::io::stdout().lock();
             if !self.step_hint_shown {
@@ -283,17 +297,20 @@ impl Runner {
                 // Typed out, at most about half a second per command.
                 let n = shown.chars().count().max(1) as u64;
                 let delay = Duration::from_millis((500 / n).clamp(2, 25));
-                for c in shown.chars() {
+                for (k, c) in shown.chars().enumerate() {
+                    if k > 0 {
+                        std::thread::sleep(delay);
+                    }
                     let _ = write!(out, "{}", render::typed(c));
                     let _ = out.flush();
-                    std::thread::sleep(delay);
                 }
             } else {
                 let _ = write!(out, "{}", render::typed_line(&shown));
             }
             let _ = out.flush();
         }
-        let (key, echoed) = wait_for_enter(&self.session.interrupt);
+        drop(quiet);
+        let (key, echoed) = wait_for_enter(fd, &self.session.interrupt);
         if !(echoed && stdout_tty) {
             println!();
         }
@@ -556,14 +573,48 @@ enum Key {
     Interrupted,
 }
 
-/// Waits for a line from the terminal (/dev/tty, else stdin): `q` leaves,
+/// Terminal echo turned off while it lives (on a terminal); typed-ahead
+/// input is dropped when it ends, and the echo comes back.
+struct EchoOff {
+    fd: i32,
+    saved: Option<libc::termios>,
+}
+
+impl EchoOff {
+    fn new(fd: i32) -> EchoOff {
+        // SAFETY: termios is plain data; tcgetattr fills it or fails (not a
+        // terminal), and then nothing is changed.
+        let saved = unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(fd, &mut t) != 0 {
+                None
+            } else {
+                let mut quiet = t;
+                quiet.c_lflag &= !libc::ECHO;
+                (libc::tcsetattr(fd, libc::TCSANOW, &quiet) == 0).then_some(t)
+            }
+        };
+        EchoOff { fd, saved }
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        if let Some(t) = &self.saved {
+            // SAFETY: the settings read in `new`, on the same descriptor.
+            unsafe {
+                libc::tcflush(self.fd, libc::TCIFLUSH);
+                libc::tcsetattr(self.fd, libc::TCSANOW, t);
+            }
+        }
+    }
+}
+
+/// Waits for a line on `fd` (the terminal, else stdin): `q` leaves,
 /// anything else goes on; the end of input leaves too. Ctrl-C is seen
 /// within 100 ms (a plain read would be restarted after the signal).
 /// Returns the key and whether the terminal echoed it.
-fn wait_for_enter(interrupt: &AtomicBool) -> (Key, bool) {
-    use std::os::fd::AsRawFd;
-    let tty = std::fs::File::open("/dev/tty").ok();
-    let fd = tty.as_ref().map_or(0, |f| f.as_raw_fd());
+fn wait_for_enter(fd: i32, interrupt: &AtomicBool) -> (Key, bool) {
     // SAFETY: isatty only looks at the descriptor.
     let echoed = unsafe { libc::isatty(fd) } == 1;
     let mut line = Vec::new();

@@ -686,7 +686,9 @@ fn lessons_list(list: &[(usize, String)]) -> String {
 pub fn narration(text: &str, title: bool) -> String {
     let shown = value::escape_controls(text);
     if title {
-        let body = shown.trim_start().trim_start_matches('#').trim();
+        // `#` and one blank go; the indentation after them stays.
+        let body = shown.trim_start().trim_start_matches('#');
+        let body = body.strip_prefix(' ').unwrap_or(body).trim_end();
         format!("{}", body.bold())
     } else {
         format!("{}", shown.dimmed())

@@ -362,6 +362,22 @@ fn expect_gives_no_value_to_bind() {
     assert_has(&run, "`expect` gives no value to bind");
 }
 
+/// The example in docs/lessons.md runs and its expects hold.
+#[test]
+fn the_documented_example_runs() {
+    let doc = include_str!("../docs/lessons.md");
+    let start = doc.find("## An example\n\n```\n").expect("the example") + 18;
+    let len = doc[start..].find("```").expect("its end");
+    let run = play(
+        "doc-example",
+        "example.sp",
+        &doc[start..start + len],
+        &["--check"],
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert_has(&run, "✓ example.sp: every command ran and 5 expects held");
+}
+
 #[test]
 fn the_lesson_command_lists_the_bundled_lessons() {
     let scratch = Scratch::new("lesson-list");
