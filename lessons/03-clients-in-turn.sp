@@ -19,7 +19,8 @@ s = socket tcp
 bind s 127.0.0.1 0
 listen s 5
 expect state s LISTEN
-# Two clients connect at once ($client NAME: a socket, then connect).
+# Two clients connect, one after the other, before the server accepts
+# ($client NAME: a socket, then connect).
 # The kernel completes both handshakes by itself: both connections wait
 # in s's accept queue (2 of 5).
 $client k1
