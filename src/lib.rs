@@ -28,11 +28,17 @@
 //! - [`render`]: items and errors to text; the only module that colours.
 //! - [`repl`]: the interactive shell (rustyline: completion, hints,
 //!   highlighting, history, prompts for missing arguments).
-//! - [`script`]: files, `-c` and piped stdin through the same path.
+//! - [`script`]: the runner every input goes through (parse, execute,
+//!   render), which also captures each command's output for `expect`.
+//! - [`play`]: lesson scripts: narration, `macdef`/`$NAME`, `expect`, and
+//!   replaying at full speed, one step per Enter, or as a check.
+//! - [`lessons`]: the bundled lessons (`lessons/*.sp`, compiled in).
 pub mod errors;
 pub mod exec;
 pub mod jobs;
+pub mod lessons;
 pub mod peers;
+pub mod play;
 pub mod render;
 pub mod repl;
 pub mod script;

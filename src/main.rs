@@ -4,6 +4,7 @@
 
 use clap::{Parser, ValueEnum};
 use sockplay::exec::Session;
+use sockplay::play::PlayOptions;
 use sockplay::script::{Runner, lines_of};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -20,14 +21,30 @@ enum When {
 #[derive(Parser, Debug)]
 #[command(name = "sockplay", version, about)]
 struct Args {
-    /// A script to replay (one command per line; `#` starts a comment).
+    /// A script to replay (one command per line; `#` lines are narration;
+    /// see docs/lessons.md).
     file: Option<PathBuf>,
 
     /// Run these commands (separated by `;` or newlines) and exit.
     #[arg(short = 'c', value_name = "COMMANDS", conflicts_with = "file")]
     commands: Option<String>,
 
-    /// In a script, go on after a failing command (the status is still 1).
+    /// Run bundled lesson N (`lesson` in the shell lists them).
+    #[arg(long, value_name = "N", conflicts_with_all = ["file", "commands"])]
+    lesson: Option<i64>,
+
+    /// Teacher mode: show each command, then wait for Enter before running
+    /// it (q then Enter leaves). Keys are read from the terminal.
+    #[arg(long, conflicts_with = "check")]
+    step: bool,
+
+    /// Stop with status 1 at the first failing command or failed expect;
+    /// quiet about the expects that hold.
+    #[arg(long, conflicts_with = "keep_going")]
+    check: bool,
+
+    /// In a script, go on after a failing command or expect (the status is
+    /// still 1).
     #[arg(long)]
     keep_going: bool,
 
@@ -76,21 +93,43 @@ fn main() {
     let mut runner = Runner::new(Session::new(interrupt));
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
 
-    let status = if let Some(cmds) = &args.commands {
+    let opts = PlayOptions {
+        step: args.step,
+        check: args.check,
+        keep_going: args.keep_going,
+    };
+    let status = if let Some(n) = args.lesson {
+        match sockplay::lessons::get(n) {
+            Some(lesson) => {
+                let mut lines = lesson.text.lines().map(str::to_string);
+                runner.run_lines(&mut lines, &lesson.path(), opts)
+            }
+            None => {
+                eprintln!(
+                    "sockplay: there is no lesson {n}: they are numbered 1 to {} (`lesson` in the shell lists them)",
+                    sockplay::lessons::LESSONS.len()
+                );
+                2
+            }
+        }
+    } else if let Some(cmds) = &args.commands {
         let mut lines = cmds.lines().map(str::to_string);
-        runner.run_lines(&mut lines, "-c", args.keep_going)
+        runner.run_lines(&mut lines, "-c", opts)
     } else if let Some(file) = &args.file {
         match std::fs::read(file) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 let mut lines = text.lines().map(str::to_string);
-                runner.run_lines(&mut lines, &file.display().to_string(), args.keep_going)
+                runner.run_lines(&mut lines, &file.display().to_string(), opts)
             }
             Err(e) => {
                 eprintln!("sockplay: cannot read {}: {e}", file.display());
                 2
             }
         }
+    } else if std::io::stdin().is_terminal() && (args.step || args.check) {
+        eprintln!("sockplay: --step and --check replay a script: give a FILE or --lesson N");
+        2
     } else if std::io::stdin().is_terminal() {
         let rc = config_dir()
             .map(|d| d.join("sockplayrc"))
@@ -100,7 +139,7 @@ fn main() {
     } else {
         let stdin = std::io::stdin();
         let mut lines = lines_of(stdin.lock());
-        runner.run_lines(&mut lines, "<stdin>", args.keep_going)
+        runner.run_lines(&mut lines, "<stdin>", opts)
     };
     // exit() runs no destructors: stop the peers' threads (bounded) here.
     runner.session.stop_peers();

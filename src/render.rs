@@ -31,6 +31,13 @@ pub fn prompt_styled() -> String {
     PROMPT.bold().blue().to_string()
 }
 
+/// The prompt while a `macdef` typed in the shell collects its lines.
+pub const MACRO_PROMPT: &str = "  macro> ";
+
+pub fn macro_prompt_styled() -> String {
+    MACRO_PROMPT.dimmed().to_string()
+}
+
 /// A socket, Python-like: `<socket c fd=5 AF_INET SOCK_STREAM laddr=... raddr=... ESTABLISHED>`.
 pub fn sock_desc(d: &SockDesc) -> String {
     if d.closed {
@@ -530,6 +537,7 @@ fn help_all() -> String {
         Group::Names,
         Group::Jobs,
         Group::Peers,
+        Group::Scripts,
         Group::Shell,
     ] {
         let _ = writeln!(out, "{IND}{}", group.title().bold());
@@ -668,6 +676,7 @@ pub fn item(it: &Item) -> String {
             lines.join("\n")
         }
         Item::Peers(rows) => peers_table(rows),
+        Item::Lessons(list) => lessons_list(list),
         Item::PeerLog(log) => peer_log(log),
         Item::Settings(list) => {
             let mut lines = Vec::new();
@@ -677,6 +686,148 @@ pub fn item(it: &Item) -> String {
             lines.join("\n")
         }
     }
+}
+
+/// `lesson`: number and title of each bundled lesson.
+fn lessons_list(list: &[(usize, String)]) -> String {
+    let mut out = format!("{IND}{}", "Lessons".bold());
+    for (n, title) in list {
+        let _ = write!(out, "\n{IND}{}  {}", format!("{n:>3}").cyan().bold(), title);
+    }
+    let _ = write!(
+        out,
+        "\n{IND}{}",
+        "# lesson N runs one; lesson N step waits for Enter before each command (q leaves); lesson N check shows only what fails"
+            .dimmed()
+    );
+    out
+}
+
+/// A narration line of a script: dimmed; in step mode the title of the
+/// next step, in bold so that a class can read it from afar.
+pub fn narration(text: &str, title: bool) -> String {
+    let shown = value::escape_controls(text);
+    if title {
+        // `#` and one blank go; the indentation after them stays.
+        let body = shown.trim_start().trim_start_matches('#');
+        let body = body.strip_prefix(' ').unwrap_or(body).trim_end();
+        format!("{}", body.bold())
+    } else {
+        format!("{}", shown.dimmed())
+    }
+}
+
+/// Step mode's first words.
+pub fn step_hint() -> String {
+    format!(
+        "{IND}{}",
+        "# step mode: each command is shown first; Enter runs it, q then Enter leaves".dimmed()
+    )
+}
+
+/// One character of a command typed out in step mode.
+pub fn typed(c: char) -> String {
+    c.to_string()
+}
+
+/// A command shown at once in step mode (when not on a terminal).
+pub fn typed_line(text: &str) -> String {
+    text.to_string()
+}
+
+/// Step mode: the teacher left.
+pub fn left_note(file: &str, line: usize) -> String {
+    format!(
+        "{IND}{}",
+        format!("# left {file} before line {line}").dimmed()
+    )
+}
+
+/// Ctrl-C between the lines of a script.
+pub fn keyboard_interrupt() -> String {
+    format!("{IND}{}", "KeyboardInterrupt".red().bold())
+}
+
+/// An `expect` that held, in words.
+pub fn expect_held(said: &str) -> String {
+    format!(
+        "{IND}{} {}",
+        "✓".green().bold(),
+        value::escape_controls(said).green()
+    )
+}
+
+/// An `expect` that did not hold: where, what was expected, what came.
+pub fn expect_failed(origin: &Origin<'_>, what: &str, expected: &str, got: &[String]) -> String {
+    let at = match origin.file {
+        Some(f) => format!("{f}:{}: ", origin.line),
+        None => String::new(),
+    };
+    let mut out = format!("{IND}{}{}", at.red().bold(), "expect failed".red().bold());
+    let _ = write!(
+        out,
+        "\n{IND}{IND}{} {}",
+        "expected:".bold(),
+        value::escape_controls(expected)
+    );
+    let whose = if what.is_empty() {
+        "got:".to_string()
+    } else {
+        format!("got, from `{}`:", value::escape_controls(what))
+    };
+    let _ = write!(out, "\n{IND}{IND}{}", whose.bold());
+    const SHOWN: usize = 24;
+    for l in got.iter().take(SHOWN) {
+        let _ = write!(
+            out,
+            "\n{IND}{IND}{IND}{} {}",
+            "|".dimmed(),
+            value::escape_controls(l)
+        );
+    }
+    if got.len() > SHOWN {
+        let _ = write!(
+            out,
+            "\n{IND}{IND}{IND}{}",
+            format!("... {} more lines", got.len() - SHOWN).dimmed()
+        );
+    }
+    out
+}
+
+/// The end of a `--check` run that passed.
+pub fn check_summary(name: &str, expects: usize) -> String {
+    format!(
+        "{IND}{} {}",
+        "✓".green().bold(),
+        format!(
+            "{name}: every command ran and {expects} expect{} held",
+            if expects == 1 { "" } else { "s" }
+        )
+        .green()
+    )
+}
+
+/// Text without its colour (ANSI escape sequences).
+pub fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // Parameters, then one final byte in @..~.
+                for d in chars.by_ref() {
+                    if ('@'..='~').contains(&d) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Columns aligned under their heads.
@@ -875,6 +1026,12 @@ mod tests {
             c.ends_with(&format!("{}^", " ".repeat(4 + "echo \"你\\x07\" ".width()))),
             "{c}"
         );
+    }
+
+    #[test]
+    fn colour_is_stripped() {
+        assert_eq!(strip_ansi("\u{1b}[1;32mok\u{1b}[0m done"), "ok done");
+        assert_eq!(strip_ansi("plain"), "plain");
     }
 
     #[test]

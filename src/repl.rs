@@ -175,6 +175,17 @@ impl ShellHelper {
                 v
             }
             Some(ArgKind::Number) if s.cmd == spec::Cmd::Peers => names.all_peers.clone(),
+            Some(ArgKind::Number) if s.cmd == spec::Cmd::Lesson => (1..=crate::lessons::LESSONS
+                .len())
+                .map(|n| n.to_string())
+                .collect(),
+            Some(ArgKind::LessonMode) => words(spec::LESSON_MODES),
+            Some(ArgKind::Expectation) => {
+                let mut v = words(spec::EXPECT_WORDS);
+                v.extend(names.sockets.iter().cloned());
+                v
+            }
+            Some(ArgKind::MacroName) => Vec::new(),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }
@@ -511,17 +522,32 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
         crate::render::PROMPT.to_string(),
         crate::render::prompt_styled(),
     );
+    let macro_prompt = (
+        crate::render::MACRO_PROMPT.to_string(),
+        crate::render::macro_prompt_styled(),
+    );
     let mut line_no = 0;
     let status = loop {
         if let Ok(mut n) = names.lock() {
             *n = names_of(&runner);
         }
-        match rl.readline(&prompt) {
+        // The lines of a macro being defined get a prompt of their own.
+        let read = if runner.collecting_macro() {
+            rl.readline(&macro_prompt)
+        } else {
+            rl.readline(&prompt)
+        };
+        match read {
             Ok(line) => {
                 line_no += 1;
                 // `bind` alone asks for the socket, host and port.
-                let Some(line) = fill_missing(&mut rl, &runner, line) else {
-                    continue;
+                let line = if runner.collecting_macro() {
+                    line
+                } else {
+                    let Some(line) = fill_missing(&mut rl, &runner, line) else {
+                        continue;
+                    };
+                    line
                 };
                 if !line.trim().is_empty() {
                     let _ = rl.add_history_entry(line.as_str());
@@ -532,7 +558,7 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
                 if let Ok(mut h) = held.lock() {
                     h.busy = true;
                 }
-                let end = runner.run_line(&line, None, line_no, false);
+                let end = runner.run_unit(&line, None, line_no);
                 if let Ok(mut h) = held.lock() {
                     h.busy = false;
                     for text in h.pending.drain(..) {
@@ -543,7 +569,10 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
                     break code;
                 }
             }
-            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Interrupted) => {
+                runner.cancel_macro();
+                continue;
+            }
             Err(ReadlineError::Eof) => break 0,
             Err(e) => {
                 eprintln!("sockplay: {e}");

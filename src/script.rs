@@ -1,14 +1,22 @@
 //! Running text through the one path every input takes: parse, execute,
 //! render. Files, `-c`, piped stdin and the rc file use it directly; the
-//! interactive shell ([`crate::repl`]) calls [`Runner::run_line`] for each
+//! interactive shell ([`crate::repl`]) calls [`Runner::run_unit`] for each
 //! line it reads.
+//!
+//! The runner also keeps what a lesson script needs around the session
+//! (see [`crate::play`] for the script format): the macros, and the output
+//! of the previous command, captured as plain text while it is printed, so
+//! that `expect` can check it.
 
+use crate::errors::{self, ExecError};
 use crate::exec::{Flow, Item, Session, Sink};
 use crate::render::{self, Origin};
+use crate::syntax::ast::{Command, Expectation, SockRef, Statement};
 use crate::syntax::parse_line;
-use colored::Colorize;
+use std::collections::HashMap;
 use std::io::{self, BufRead, Write};
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 /// Prints items as they happen, flushing so a wait notice is on screen
 /// before the wait starts. A progress line rewrites itself on a terminal
@@ -21,30 +29,69 @@ static PROGRESS_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::Atomic
 
 impl Sink for PrintSink {
     fn emit(&mut self, item: Item) {
-        use std::io::IsTerminal;
-        let mut out = io::stdout().lock();
-        if let Item::Progress(_) = item {
-            if out.is_terminal() {
-                let _ = write!(out, "\r\x1b[2K{}", render::item(&item));
-                let _ = out.flush();
-                PROGRESS_SHOWN.store(true, Ordering::SeqCst);
-            }
-            return;
-        }
-        if PROGRESS_SHOWN.swap(false, Ordering::SeqCst) {
-            let _ = write!(out, "\r\x1b[2K");
-        }
-        let _ = writeln!(out, "{}", render::item(&item));
-        let _ = out.flush();
+        print_item(&item);
     }
 }
 
-/// Drops items (the rc file runs quietly).
-struct QuietSink;
-
-impl Sink for QuietSink {
-    fn emit(&mut self, _item: Item) {}
+fn print_item(item: &Item) -> Option<String> {
+    use std::io::IsTerminal;
+    let mut out = io::stdout().lock();
+    if let Item::Progress(_) = item {
+        if out.is_terminal() {
+            let _ = write!(out, "\r\x1b[2K{}", render::item(item));
+            let _ = out.flush();
+            PROGRESS_SHOWN.store(true, Ordering::SeqCst);
+        }
+        return None;
+    }
+    if PROGRESS_SHOWN.swap(false, Ordering::SeqCst) {
+        let _ = write!(out, "\r\x1b[2K");
+    }
+    let text = render::item(item);
+    let _ = writeln!(out, "{text}");
+    let _ = out.flush();
+    Some(text)
 }
+
+/// Prints items (unless quiet) and copies their text, without colour, into
+/// every open capture.
+struct TeeSink<'a> {
+    captures: &'a mut Vec<Capture>,
+    quiet: bool,
+}
+
+impl Sink for TeeSink<'_> {
+    fn emit(&mut self, item: Item) {
+        let text = if self.quiet {
+            match item {
+                Item::Progress(_) => None,
+                _ => Some(render::item(&item)),
+            }
+        } else {
+            print_item(&item)
+        };
+        if let Some(t) = text {
+            append(self.captures, &t);
+        }
+    }
+}
+
+fn append(captures: &mut [Capture], text: &str) {
+    if captures.is_empty() {
+        return;
+    }
+    let plain = render::strip_ansi(text);
+    for c in captures.iter_mut() {
+        // A runaway output (a flood in a loop) must not grow without end.
+        if c.text.len() < CAPTURE_LIMIT {
+            c.text.push_str(&plain);
+            c.text.push('\n');
+        }
+    }
+}
+
+/// How much output one capture keeps (expect looks at the first 1 MiB).
+const CAPTURE_LIMIT: usize = 1 << 20;
 
 /// How a line ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,16 +101,84 @@ pub enum LineEnd {
     Quit(i32),
     /// Ctrl-C arrived between statements (scripts stop).
     Interrupted,
+    /// An `expect` did not hold.
+    ExpectFailed,
+    /// The teacher left a stepped script (`q`).
+    Left,
 }
 
 /// The status a run ends with after Ctrl-C, as shells report SIGINT.
 pub const STATUS_INTERRUPTED: i32 = 130;
 
-pub struct Runner {
-    pub session: Session,
+/// The output of one command (a line, or a whole macro call or sourced
+/// file), as plain text, and how it failed if it did.
+#[derive(Clone, Debug, Default)]
+pub struct Capture {
+    /// The command as written.
+    pub what: String,
+    pub text: String,
+    /// The first error of the command.
+    pub failure: Option<Failure>,
 }
 
-fn print_error(text: String) {
+/// How a command failed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Failure {
+    /// `ConnectionRefusedError`, `TimeoutError`, `SyntaxError`...
+    pub exception: String,
+    pub errno: Option<i32>,
+    /// The error's first line, as shown.
+    pub shown: String,
+}
+
+impl Failure {
+    fn of(e: &ExecError) -> Failure {
+        Failure {
+            exception: e.exception.clone(),
+            errno: e.errno,
+            shown: e.to_string(),
+        }
+    }
+}
+
+/// A macro: the lines after `macdef NAME` up to the next empty line.
+#[derive(Clone, Debug)]
+pub struct Macro {
+    pub name: String,
+    /// The file it was defined in (its lines report errors there).
+    pub file: String,
+    /// Each line with its number in that file.
+    pub lines: Vec<(usize, String)>,
+}
+
+/// The most macro calls, sourced files and lessons inside one another.
+pub const MAX_DEPTH: usize = 16;
+
+pub struct Runner {
+    pub session: Session,
+    /// Macros by name (from `macdef`, in a file or typed in the shell).
+    pub macros: HashMap<String, Macro>,
+    /// Captures of the commands running now, innermost last: output goes
+    /// to each.
+    pub(crate) captures: Vec<Capture>,
+    /// The capture of the last command that finished: what `expect`
+    /// checks.
+    pub last: Capture,
+    /// A `macdef` typed in the shell, collecting its lines.
+    pub(crate) collecting: Option<Macro>,
+    /// How scripts run (set while one plays; inherited by `source`).
+    pub(crate) opts: crate::play::PlayOptions,
+    /// Scripts, macros and lessons running inside one another now.
+    pub(crate) depth: usize,
+    /// Expects that held (for the --check summary).
+    pub expects_passed: usize,
+    /// Step mode has said how it works.
+    pub(crate) step_hint_shown: bool,
+}
+
+/// Prints an error (or any report meant for stderr) after flushing stdout,
+/// so the two stay in order.
+pub(crate) fn print_error(text: &str) {
     let _ = io::stdout().flush();
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "{text}");
@@ -72,7 +187,95 @@ fn print_error(text: String) {
 
 impl Runner {
     pub fn new(session: Session) -> Self {
-        Runner { session }
+        Runner {
+            session,
+            macros: HashMap::new(),
+            captures: Vec::new(),
+            last: Capture::default(),
+            collecting: None,
+            opts: crate::play::PlayOptions::default(),
+            depth: 0,
+            expects_passed: 0,
+            step_hint_shown: false,
+        }
+    }
+
+    /// True while a `macdef` typed in the shell collects lines.
+    pub fn collecting_macro(&self) -> bool {
+        self.collecting.is_some()
+    }
+
+    /// Ctrl-C while a `macdef` typed in the shell collects lines: the
+    /// macro is dropped.
+    pub fn cancel_macro(&mut self) {
+        if let Some(m) = self.collecting.take() {
+            let _ = print_item(&Item::Note(format!("macro {} not defined", m.name)));
+        }
+    }
+
+    /// Starts capturing the output of a command.
+    pub(crate) fn begin_unit(&mut self, what: &str) {
+        self.captures.push(Capture {
+            what: what.trim().to_string(),
+            ..Capture::default()
+        });
+    }
+
+    /// Ends the capture begun last: it becomes what `expect` checks.
+    pub(crate) fn end_unit(&mut self) {
+        if let Some(c) = self.captures.pop() {
+            self.last = c;
+        }
+    }
+
+    /// Records a failure in every open capture (the first one counts) and
+    /// its text.
+    fn record_failure(&mut self, f: Failure, text: &str) {
+        append(&mut self.captures, text);
+        for c in &mut self.captures {
+            if c.failure.is_none() {
+                c.failure = Some(f.clone());
+            }
+        }
+    }
+
+    /// One line as the shell reads it: a macro call (`$name args`), a line
+    /// of `expect`s (checking the previous command), a line of a `macdef`
+    /// being typed, or a command line (captured for the next `expect`).
+    pub fn run_unit(&mut self, text: &str, file: Option<&str>, line: usize) -> LineEnd {
+        if let Some(m) = &mut self.collecting {
+            if text.trim().is_empty() {
+                let name = m.name.clone();
+                let n = m.lines.len();
+                if let Some(m) = self.collecting.take() {
+                    self.macros.insert(m.name.clone(), m);
+                }
+                let _ = print_item(&Item::Note(format!(
+                    "macro {name} defined ({n} line{}): ${name} ARGS runs it",
+                    if n == 1 { "" } else { "s" }
+                )));
+            } else {
+                m.lines.push((line, text.to_string()));
+            }
+            return LineEnd::Ok;
+        }
+        let t = text.trim();
+        if t.is_empty() || t.starts_with('#') {
+            return LineEnd::Ok;
+        }
+        if t.starts_with('$') {
+            self.begin_unit(t);
+            let end = self.call_macro(t, file, line);
+            self.end_unit();
+            return end;
+        }
+        if is_expect_line(t) {
+            return self.run_line_in(text, file, line, false, false);
+        }
+        self.begin_unit(t);
+        let end = self.run_line_in(text, file, line, false, true);
+        self.end_unit();
+        end
     }
 
     /// Parses and runs one line (which may hold several statements). A
@@ -84,83 +287,321 @@ impl Runner {
         line: usize,
         quiet: bool,
     ) -> LineEnd {
+        self.run_line_in(text, file, line, quiet, false)
+    }
+
+    /// `unit_open`: this line has a capture of its own open (an `expect`
+    /// later in the line checks the statements before it).
+    fn run_line_in(
+        &mut self,
+        text: &str,
+        file: Option<&str>,
+        line: usize,
+        quiet: bool,
+        unit_open: bool,
+    ) -> LineEnd {
         let origin = Origin { file, line, text };
         let stmts = match parse_line(text) {
             Ok(s) => s,
             Err(e) => {
-                print_error(render::parse_error(&e, &origin));
+                let shown = render::parse_error(&e, &origin);
+                print_error(&shown);
+                let f = Failure {
+                    exception: "SyntaxError".into(),
+                    errno: None,
+                    shown: e.to_string(),
+                };
+                self.record_failure(f, &shown);
                 return LineEnd::Failed;
             }
         };
-        let mut print = PrintSink;
-        let mut quiet_sink = QuietSink;
-        let sink: &mut dyn Sink = if quiet { &mut quiet_sink } else { &mut print };
-        for st in &stmts {
+        for (k, st) in stmts.iter().enumerate() {
             if file.is_some() && self.session.interrupt.load(Ordering::SeqCst) {
                 return LineEnd::Interrupted;
             }
-            match self.session.run(st, text, sink) {
-                Ok(Flow::Continue) => {}
-                Ok(Flow::Quit(code)) => return LineEnd::Quit(code),
-                Err(e) => {
-                    if e.exception == "KeyboardInterrupt" && file.is_none() {
-                        // The terminal echoed ^C; start the report on its own line.
-                        println!();
-                    }
-                    print_error(render::exec_error(&e, &origin));
-                    self.session.explain_after(&e, sink);
-                    if e.exception == "KeyboardInterrupt" && file.is_some() {
-                        return LineEnd::Interrupted;
-                    }
-                    return LineEnd::Failed;
-                }
+            let ran = match self.directive(st, &origin, quiet, unit_open) {
+                Some(end) => end,
+                None => self.statement(st, &origin, quiet),
+            };
+            match ran {
+                LineEnd::Ok => {}
+                // An error the next statement expects is no reason to stop.
+                LineEnd::Failed if stmts.get(k + 1).is_some_and(expects_error) => {}
+                other => return other,
             }
         }
         LineEnd::Ok
     }
 
-    /// Replays a script: each line is shown after the prompt, then run.
-    /// Returns the exit status: 0, 1 on the first failure (unless
-    /// `keep_going`), the code given to `quit`, or 130 after Ctrl-C.
+    /// One statement of the session (not a directive).
+    fn statement(&mut self, st: &Statement, origin: &Origin<'_>, quiet: bool) -> LineEnd {
+        let Runner {
+            session, captures, ..
+        } = self;
+        let mut sink = TeeSink { captures, quiet };
+        match session.run(st, origin.text, &mut sink) {
+            Ok(Flow::Continue) => LineEnd::Ok,
+            Ok(Flow::Quit(code)) => LineEnd::Quit(code),
+            Err(e) => {
+                if e.exception == "KeyboardInterrupt" && origin.file.is_none() {
+                    // The terminal echoed ^C; start the report on its own line.
+                    println!();
+                }
+                let shown = render::exec_error(&e, origin);
+                print_error(&shown);
+                self.record_failure(Failure::of(&e), &shown);
+                let Runner {
+                    session, captures, ..
+                } = self;
+                session.explain_after(
+                    &e,
+                    &mut TeeSink {
+                        captures,
+                        quiet: false,
+                    },
+                );
+                if e.exception == "KeyboardInterrupt" && origin.file.is_some() {
+                    return LineEnd::Interrupted;
+                }
+                LineEnd::Failed
+            }
+        }
+    }
+
+    /// The commands the runner carries out itself (they read files, replay
+    /// lines and check captured output); None for the session's own.
+    fn directive(
+        &mut self,
+        st: &Statement,
+        origin: &Origin<'_>,
+        quiet: bool,
+        unit_open: bool,
+    ) -> Option<LineEnd> {
+        let word = match &st.command {
+            Command::Expect(_) => "expect",
+            Command::MacDef { .. } => "macdef",
+            Command::Source { step: true, .. } => "step",
+            Command::Source { .. } => "source",
+            Command::Lesson { .. } => "lesson",
+            _ => return None,
+        };
+        if !st.targets.is_empty() || st.background.is_some() {
+            let span = st
+                .background
+                .unwrap_or_else(|| st.targets[0].span.to(st.command_span));
+            let e = ExecError::usage(format!(
+                "`{word}` gives no value to bind and does not run in the background"
+            ))
+            .at(span);
+            let shown = render::exec_error(&e, origin);
+            print_error(&shown);
+            self.record_failure(Failure::of(&e), &shown);
+            return Some(LineEnd::Failed);
+        }
+        Some(match &st.command {
+            Command::Expect(x) => {
+                let x = x.clone();
+                self.expect(&x, origin, unit_open)
+            }
+            Command::MacDef { name } => {
+                if self.collecting.is_none() {
+                    self.collecting = Some(Macro {
+                        name: name.node.clone(),
+                        file: origin.file.unwrap_or("<shell>").to_string(),
+                        lines: Vec::new(),
+                    });
+                    if !quiet && origin.file.is_none() {
+                        let _ = print_item(&Item::Note(format!(
+                            "defining macro {}: its lines follow, an empty line ends it",
+                            name.node
+                        )));
+                    }
+                }
+                LineEnd::Ok
+            }
+            Command::Source { path, step } => {
+                let path = path.clone();
+                let step = *step;
+                self.source_cmd(&path, step, origin)
+            }
+            Command::Lesson { number, mode } => {
+                let number = number.clone();
+                let mode = *mode;
+                self.lesson_cmd(number.as_ref(), mode, origin)
+            }
+            _ => LineEnd::Ok,
+        })
+    }
+
+    /// Reports an error of the runner's own (a file that cannot be read, a
+    /// missing macro) as a failing command.
+    pub(crate) fn fail(&mut self, e: ExecError, origin: &Origin<'_>) -> LineEnd {
+        let shown = render::exec_error(&e, origin);
+        print_error(&shown);
+        self.record_failure(Failure::of(&e), &shown);
+        LineEnd::Failed
+    }
+
+    /// `expect`: checks the previous command (or the statements before it
+    /// on the same line).
+    fn expect(&mut self, x: &Expectation, origin: &Origin<'_>, unit_open: bool) -> LineEnd {
+        let cap = if unit_open {
+            self.captures.last().cloned().unwrap_or_default()
+        } else {
+            self.last.clone()
+        };
+        let verdict = match self.judge(x, &cap) {
+            Ok(v) => v,
+            Err(e) => return self.fail(e, origin),
+        };
+        match verdict {
+            Verdict::Held(said) => {
+                self.expects_passed += 1;
+                if !self.opts.check {
+                    let mut out = io::stdout().lock();
+                    let _ = writeln!(out, "{}", render::expect_held(&said));
+                    let _ = out.flush();
+                }
+                LineEnd::Ok
+            }
+            Verdict::Broken { expected, got } => {
+                let mut got = got;
+                if got.is_empty() {
+                    got.push("nothing".into());
+                }
+                print_error(&render::expect_failed(origin, &cap.what, &expected, &got));
+                LineEnd::ExpectFailed
+            }
+        }
+    }
+
+    fn judge(&mut self, x: &Expectation, cap: &Capture) -> Result<Verdict, ExecError> {
+        let output_lines = || -> Vec<String> {
+            // The output's own two-space indent goes: `got` indents it.
+            let mut v: Vec<String> = cap
+                .text
+                .lines()
+                .map(|l| l.strip_prefix("  ").unwrap_or(l).to_string())
+                .collect();
+            if v.is_empty() {
+                v.push("(no output)".into());
+            }
+            v
+        };
+        Ok(match x {
+            Expectation::Output(s) => {
+                if cap.text.contains(&s.node) {
+                    Verdict::Held(format!("output has {}", quote(&s.node)))
+                } else {
+                    Verdict::Broken {
+                        expected: format!("output containing {}", quote(&s.node)),
+                        got: output_lines(),
+                    }
+                }
+            }
+            Expectation::Regex(r) => {
+                let re = regex::Regex::new(&r.node).map_err(|e| {
+                    ExecError::usage(format!("not a regular expression: {e}"))
+                        .at(r.span)
+                        .hint("the syntax is Rust's regex crate (Perl-like); \\/ is a slash")
+                })?;
+                if re.is_match(&cap.text) {
+                    Verdict::Held(format!("output matches /{}/", r.node))
+                } else {
+                    Verdict::Broken {
+                        expected: format!("output matching /{}/", r.node),
+                        got: output_lines(),
+                    }
+                }
+            }
+            Expectation::Error(name) => {
+                let wanted = match name {
+                    Some(n) => {
+                        let known = errors::errno_by_name(&n.node).is_some()
+                            || n.node.ends_with("Error")
+                            || n.node == "KeyboardInterrupt";
+                        if !known {
+                            return Err(ExecError::usage(format!(
+                                "`{}` is neither an errno name nor an exception",
+                                n.node
+                            ))
+                            .at(n.span)
+                            .hint("e.g. expect error ECONNREFUSED, expect error TimeoutError"));
+                        }
+                        Some(n.node.clone())
+                    }
+                    None => None,
+                };
+                let desc = wanted.as_deref().unwrap_or("an error");
+                match (&cap.failure, &wanted) {
+                    (None, _) => Verdict::Broken {
+                        expected: format!("a failure with {desc}"),
+                        got: vec!["it succeeded".into()],
+                    },
+                    (Some(f), None) => Verdict::Held(format!("failed as expected: {}", f.shown)),
+                    (Some(f), Some(w)) => {
+                        let by_errno = errors::errno_by_name(w).is_some_and(|n| f.errno == Some(n));
+                        if by_errno || f.exception.eq_ignore_ascii_case(w) {
+                            Verdict::Held(format!("failed with {w}, as expected"))
+                        } else {
+                            Verdict::Broken {
+                                expected: format!("a failure with {w}"),
+                                got: vec![format!("it failed with {}", f.shown)],
+                            }
+                        }
+                    }
+                }
+            }
+            Expectation::State { sock, state } => {
+                // States change as segments arrive (a FIN's ACK may be
+                // delayed): give the kernel a moment before calling it.
+                let deadline = Instant::now() + STATE_PATIENCE;
+                let label = sock_label(&sock.node);
+                loop {
+                    let now = self.session.state_of(sock).map_err(|e| e.at(sock.span))?;
+                    if state_matches(&state.node, &now) {
+                        break Verdict::Held(format!("{label} is {now}"));
+                    }
+                    if Instant::now() >= deadline {
+                        break Verdict::Broken {
+                            expected: format!("{label} in state {}", state.node),
+                            got: vec![format!(
+                                "{label} is {now} (still after {} ms)",
+                                STATE_PATIENCE.as_millis()
+                            )],
+                        };
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
+        })
+    }
+
+    /// Replays a script at top level and closes everything after it.
+    /// Returns the exit status: 0, 1 on the first failure or failed expect
+    /// (unless `keep_going`), the code given to `quit`, or 130 after Ctrl-C.
     pub fn run_lines(
         &mut self,
         lines: &mut dyn Iterator<Item = String>,
         name: &str,
-        keep_going: bool,
+        opts: crate::play::PlayOptions,
     ) -> i32 {
-        let status = self.replay(lines, name, keep_going);
+        let end = self.play(lines, name, opts);
         // Jobs still pending at the end are reported (or cancelled) before
         // the sockets close.
         self.session.close_all(&mut PrintSink);
-        status
-    }
-
-    fn replay(
-        &mut self,
-        lines: &mut dyn Iterator<Item = String>,
-        name: &str,
-        keep_going: bool,
-    ) -> i32 {
-        let mut failed = false;
-        for (k, line) in lines.enumerate() {
-            let text = line.trim_end_matches(['\r', '\n']);
-            if text.trim().is_empty() {
-                continue;
-            }
-            if self.session.interrupt.load(Ordering::SeqCst) {
-                print_error(format!("  {}", "KeyboardInterrupt".red().bold()));
-                return STATUS_INTERRUPTED;
-            }
-            echo_line(text);
-            match self.run_line(text, Some(name), k + 1, false) {
-                LineEnd::Ok => {}
-                LineEnd::Failed if keep_going => failed = true,
-                LineEnd::Failed => return 1,
-                LineEnd::Quit(code) => return code,
-                LineEnd::Interrupted => return STATUS_INTERRUPTED,
-            }
+        let status = match end {
+            crate::play::Played::Done { failed: false } => 0,
+            crate::play::Played::Done { failed: true } => 1,
+            crate::play::Played::Stopped(LineEnd::Quit(code)) => code,
+            crate::play::Played::Stopped(LineEnd::Interrupted) => STATUS_INTERRUPTED,
+            crate::play::Played::Stopped(LineEnd::Left | LineEnd::Ok) => 0,
+            crate::play::Played::Stopped(LineEnd::Failed | LineEnd::ExpectFailed) => 1,
+        };
+        if opts.check && status == 0 {
+            println!("{}", render::check_summary(name, self.expects_passed));
         }
-        i32::from(failed)
+        status
     }
 
     /// Runs the rc file quietly; errors are shown, nothing stops.
@@ -176,13 +617,79 @@ impl Runner {
     }
 }
 
+/// How long `expect state` waits for a state to come.
+const STATE_PATIENCE: Duration = Duration::from_millis(1000);
+
+enum Verdict {
+    /// It held: what was seen, in words.
+    Held(String),
+    Broken {
+        expected: String,
+        got: Vec<String>,
+    },
+}
+
+fn quote(s: &str) -> String {
+    format!(
+        "\"{}\"",
+        crate::value::escape_controls(s).replace('"', "\\\"")
+    )
+}
+
+fn sock_label(r: &SockRef) -> String {
+    match r {
+        SockRef::Name(n) => n.clone(),
+        SockRef::Fd(fd) => format!("fd {fd}"),
+        SockRef::Last => "the last socket".into(),
+    }
+}
+
+/// `FIN_WAIT` matches FIN_WAIT1 and FIN_WAIT2 (which one a socket is in
+/// depends on when the peer's ACK arrives); otherwise the names must be
+/// equal, case aside.
+pub fn state_matches(expected: &str, actual: &str) -> bool {
+    let e = expected.to_ascii_uppercase().replace('-', "_");
+    let a = actual.to_ascii_uppercase();
+    e == a || (e == "FIN_WAIT" && a.starts_with("FIN_WAIT"))
+}
+
+/// A line of nothing but `expect` statements.
+pub fn is_expect_line(text: &str) -> bool {
+    match parse_line(text) {
+        Ok(stmts) => {
+            !stmts.is_empty()
+                && stmts
+                    .iter()
+                    .all(|s| matches!(s.command, Command::Expect(_)))
+        }
+        Err(_) => false,
+    }
+}
+
+/// An `expect error` statement.
+fn expects_error(st: &Statement) -> bool {
+    matches!(st.command, Command::Expect(Expectation::Error(_)))
+}
+
+/// A line whose first statement is `expect error`: the command before it
+/// may fail.
+pub fn is_expect_error_line(text: &str) -> bool {
+    parse_line(text)
+        .ok()
+        .and_then(|s| s.first().map(expects_error))
+        .unwrap_or(false)
+}
+
 /// The prompt and the line, as if typed (comments dimmed).
 pub fn echo_line(text: &str) {
-    let shown = crate::value::escape_controls(text);
     let line = if text.trim_start().starts_with('#') {
-        format!("{}", shown.dimmed())
+        render::narration(text, false)
     } else {
-        format!("{}{}", render::prompt_styled(), shown)
+        format!(
+            "{}{}",
+            render::prompt_styled(),
+            crate::value::escape_controls(text)
+        )
     };
     let mut out = io::stdout().lock();
     let _ = writeln!(out, "{line}");
@@ -200,4 +707,28 @@ pub fn lines_of(reader: impl BufRead) -> impl Iterator<Item = String> {
             Ok(_) => Some(String::from_utf8_lossy(&buf).into_owned()),
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fin_wait_matches_both() {
+        assert!(state_matches("FIN_WAIT", "FIN_WAIT1"));
+        assert!(state_matches("fin_wait", "FIN_WAIT2"));
+        assert!(state_matches("CLOSE_WAIT", "CLOSE_WAIT"));
+        assert!(!state_matches("FIN_WAIT1", "FIN_WAIT2"));
+        assert!(state_matches("connected", "connected"));
+        assert!(!state_matches("ESTABLISHED", "CLOSE_WAIT"));
+    }
+
+    #[test]
+    fn expect_lines_are_told_apart() {
+        assert!(is_expect_line("expect \"x\""));
+        assert!(is_expect_line("expect state c CLOSE_WAIT; expect /a/"));
+        assert!(!is_expect_line("send c \"x\"; expect \"sent\""));
+        assert!(is_expect_error_line("expect error ECONNREFUSED"));
+        assert!(!is_expect_error_line("expect \"x\""));
+    }
 }

@@ -71,6 +71,11 @@ pub enum Cmd {
     Serve,
     Peers,
     Stop,
+    Source,
+    Step,
+    Lesson,
+    Expect,
+    MacDef,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -124,6 +129,13 @@ pub enum ArgKind {
     PeerAddr,
     /// `log` after `peers`: one of [`PEERS_VIEWS`].
     PeersView,
+    /// What `expect` checks: `"text"`, `/regex/`, `error [NAME]` or
+    /// `state SOCK STATE`.
+    Expectation,
+    /// A macro's name (for `macdef`).
+    MacroName,
+    /// How `lesson N` runs: one of [`LESSON_MODES`].
+    LessonMode,
 }
 
 /// One argument of a command.
@@ -158,6 +170,7 @@ pub enum Group {
     Names,
     Jobs,
     Peers,
+    Scripts,
     Shell,
 }
 
@@ -169,6 +182,7 @@ impl Group {
             Group::Names => "Names, addresses and byte order",
             Group::Jobs => "Waiting on several sockets, and background jobs",
             Group::Peers => "Built-in peers",
+            Group::Scripts => "Scripts and lessons",
             Group::Shell => "The shell",
         }
     }
@@ -821,6 +835,59 @@ pub static SPECS: &[CmdSpec] = &[
         "kill %1. Closing the socket a job waits on cancels the job too.",
         ""
     ),
+    spec!(
+        Source,
+        "source",
+        [],
+        [req("file", K::Text)],
+        Scripts,
+        "run the commands of a script file here",
+        "In this shell, with its sockets and names: what the file creates stays. It stops at the first failing command or failed expect. Narration (# lines), macdef, $MACRO and expect work as in `sockplay FILE`.",
+        "exec(open('file').read())"
+    ),
+    spec!(
+        Step,
+        "step",
+        [],
+        [req("file", K::Text)],
+        Scripts,
+        "run a script one command per Enter (teacher mode)",
+        "Shows each step's narration and its command as if typed, then waits: Enter runs it, q then Enter leaves.",
+        ""
+    ),
+    spec!(
+        Lesson,
+        "lesson",
+        [],
+        [opt("n", K::Number), opt("step | check", K::LessonMode)],
+        Scripts,
+        "list the bundled lessons, or run one",
+        "lesson alone lists them; lesson 2 runs lesson 2 here at full speed; lesson 2 step waits for Enter before each command; lesson 2 check shows only what fails.",
+        ""
+    ),
+    spec!(
+        Expect,
+        "expect",
+        [],
+        [req(
+            "\"text\" | /regex/ | error [ERRNO] | state sock STATE",
+            K::Expectation
+        )],
+        Scripts,
+        "check what the previous command did",
+        "expect \"text\" (in its output), expect /regex/, expect error ECONNREFUSED (it failed with that errno or exception), expect state c CLOSE_WAIT (c's state now; FIN_WAIT matches FIN_WAIT1 and FIN_WAIT2). A failed expect stops a script with status 1.",
+        "assert"
+    ),
+    spec!(
+        MacDef,
+        "macdef",
+        [],
+        [req("name", K::MacroName)],
+        Scripts,
+        "define a macro: the lines up to the next empty line",
+        "$name arg... runs it with $1...$9 replaced by the arguments; a macro named init runs when its file is loaded, before the first command.",
+        "def name(*args): ..."
+    ),
 ];
 
 /// The settings `set` knows, with their allowed values (empty = any).
@@ -1140,6 +1207,10 @@ pub static RECV_FLAG_WORDS: &[&str] =
 pub static PEER_KINDS: &[&str] = &["echo", "discard", "daytime", "chat", "http"];
 /// The words after `peers`.
 pub static PEERS_VIEWS: &[&str] = &["log"];
+/// How `lesson N` runs.
+pub static LESSON_MODES: &[&str] = &["step", "check"];
+/// The kinds of `expect`.
+pub static EXPECT_WORDS: &[&str] = &["error", "state"];
 pub static BOOL_WORDS: &[&str] = &["true", "false", "on", "off", "yes", "no"];
 
 /// The spec of a command word or alias (case-insensitive).

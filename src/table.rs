@@ -260,6 +260,8 @@ pub fn move_high(fd: std::os::fd::OwnedFd) -> std::os::fd::OwnedFd {
 pub struct Ghost {
     pub label: String,
     pub fd: RawFd,
+    /// The serial of the socket that was closed (its handle's).
+    pub serial: u64,
     pub local: std::net::SocketAddr,
     pub peer: std::net::SocketAddr,
     pub closed_at: Instant,

@@ -1514,6 +1514,83 @@ fn command_table() -> Vec<(&'static str, Command)> {
         ),
         ("stop 1", C::Stop { peer: int(1) }),
         ("stop all", C::Stop { peer: var("all") }),
+        // scripts and lessons
+        (
+            "source lesson.sp",
+            C::Source {
+                path: word("lesson.sp"),
+                step: false,
+            },
+        ),
+        (
+            r#"step "my lesson.sp""#,
+            C::Source {
+                path: string("my lesson.sp"),
+                step: true,
+            },
+        ),
+        (
+            "lesson",
+            C::Lesson {
+                number: None,
+                mode: None,
+            },
+        ),
+        (
+            "lesson 2 step",
+            C::Lesson {
+                number: Some(int(2)),
+                mode: Some(LessonMode::Step),
+            },
+        ),
+        (
+            "lesson 10 CHECK",
+            C::Lesson {
+                number: Some(int(10)),
+                mode: Some(LessonMode::Check),
+            },
+        ),
+        (
+            r#"expect "sent 5 bytes""#,
+            C::Expect(Expectation::Output(name("sent 5 bytes"))),
+        ),
+        (
+            r#"expect b"b'hi'""#,
+            C::Expect(Expectation::Output(name("b'hi'"))),
+        ),
+        (
+            r"expect /sent \d+ bytes/",
+            C::Expect(Expectation::Regex(name(r"sent \d+ bytes"))),
+        ),
+        (
+            r"expect /a\/b#c/",
+            C::Expect(Expectation::Regex(name("a/b#c"))),
+        ),
+        ("expect error", C::Expect(Expectation::Error(None))),
+        (
+            "expect error ECONNREFUSED",
+            C::Expect(Expectation::Error(Some(name("ECONNREFUSED")))),
+        ),
+        (
+            "expect state c CLOSE_WAIT",
+            C::Expect(Expectation::State {
+                sock: sock("c"),
+                state: name("CLOSE_WAIT"),
+            }),
+        ),
+        (
+            "expect state 5 FIN_WAIT",
+            C::Expect(Expectation::State {
+                sock: fd(5),
+                state: name("FIN_WAIT"),
+            }),
+        ),
+        (
+            "macdef server",
+            C::MacDef {
+                name: name("server"),
+            },
+        ),
         // plain values
         ("x", C::Value(var("x"))),
         (r#""hello""#, C::Value(string("hello"))),
@@ -2198,6 +2275,18 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
         ArgKind::Groups => one_of(&["s", "read s k write c 2", "in s out c 100", "s except c"]),
         ArgKind::Framing => one_of(&["framed", "marker b\"\\n\"", "marker \"##\""]),
         ArgKind::PeerKind => one_of(&["echo", "discard", "daytime", "chat", "http", "HTTP"]),
+        ArgKind::Expectation => one_of(&[
+            r#""text""#,
+            "/re(gex)?/",
+            r"/a\/b/",
+            "error",
+            "error ECONNREFUSED",
+            "error TimeoutError",
+            "state c CLOSE_WAIT",
+            "state 5 connected",
+        ]),
+        ArgKind::MacroName => one_of(&["init", "server", "m_1"]),
+        ArgKind::LessonMode => one_of(&["step", "check", "STEP"]),
         ArgKind::PeersView => one_of(&["log", "LOG"]),
         // Also `* 9000`: after a kind word the `*` is not repetition.
         ArgKind::PeerAddr => one_of(&[
@@ -2366,6 +2455,11 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Serve { .. } => Cmd::Serve,
         C::Peers { .. } => Cmd::Peers,
         C::Stop { .. } => Cmd::Stop,
+        C::Source { step: false, .. } => Cmd::Source,
+        C::Source { step: true, .. } => Cmd::Step,
+        C::Lesson { .. } => Cmd::Lesson,
+        C::Expect(_) => Cmd::Expect,
+        C::MacDef { .. } => Cmd::MacDef,
         C::Value(_) => return None,
     })
 }
@@ -2392,6 +2486,9 @@ const ALL_KINDS: &[ArgKind] = &[
     ArgKind::PeerKind,
     ArgKind::PeerAddr,
     ArgKind::PeersView,
+    ArgKind::Expectation,
+    ArgKind::MacroName,
+    ArgKind::LessonMode,
 ];
 
 /// Random argument tokens after a real command word: valid-looking lines

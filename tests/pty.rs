@@ -399,3 +399,131 @@ fn a_command_without_arguments_asks_for_them() {
     assert!(out.contains("CLOSED"), "the listen ran after all: {out}");
     assert_eq!(leave(&mut p), 0);
 }
+
+impl Home {
+    /// Starts `sockplay ARGS` (a script, not the shell) in a PTY.
+    fn spawn_args(&self, args: &[&str]) -> PtySession {
+        let mut cmd = Command::new(common::BIN);
+        cmd.args(["--color", "never"])
+            .args(args)
+            .current_dir(self.scratch.path())
+            .env("TERM", "xterm")
+            .env("NO_COLOR", "1")
+            .env("SOCKPLAY_HISTORY", self.history())
+            .env("SOCKPLAY_CONFIG_DIR", self.config_dir());
+        let opts = Options::new()
+            .timeout_ms(Some(TIMEOUT_MS))
+            .strip_ansi_escape_codes(true);
+        spawn_with_options(cmd, opts).expect("spawn sockplay in a pty")
+    }
+}
+
+const STEPS: &str = "\
+# Step one: a value
+echo \"first output\"
+expect \"first output\"
+# Step two: another
+echo \"second output\"
+# Step three
+echo \"third output\"
+";
+
+#[test]
+fn step_mode_shows_each_step_and_waits_for_enter() {
+    let home = Home::new("step");
+    std::fs::write(home.scratch.path().join("steps.sp"), STEPS).expect("write script");
+    let mut p = home.spawn_args(&["--step", "steps.sp"]);
+    // The narration is the step's title; the command is shown, not run.
+    expect(&mut p, "Step one: a value");
+    expect(&mut p, "Enter runs it, q then Enter leaves");
+    let shown = expect(&mut p, "echo \"first output\"");
+    assert!(
+        shown.contains(PROMPT),
+        "the command follows a prompt: {shown:?}"
+    );
+    // Nothing ran yet: the output comes only after Enter.
+    std::thread::sleep(Duration::from_millis(300));
+    send_line(&mut p, "");
+    let before = expect(&mut p, "first output");
+    assert!(
+        !before.contains("second"),
+        "step two is not shown before step one ran: {before:?}"
+    );
+    // The expect after it runs without a key press.
+    expect(&mut p, "output has \"first output\"");
+    expect(&mut p, "Step two: another");
+    expect(&mut p, "echo \"second output\"");
+    // Keys pressed while a command is typed out are dropped: wait for the
+    // end of it.
+    std::thread::sleep(Duration::from_millis(100));
+    send_line(&mut p, "");
+    expect(&mut p, "  second output");
+    // q then Enter leaves before step three runs, with status 0.
+    expect(&mut p, "echo \"third output\"");
+    std::thread::sleep(Duration::from_millis(100));
+    send_line(&mut p, "q");
+    expect(&mut p, "# left steps.sp before line 7");
+    let rest = p.exp_eof().expect("sockplay ends after q");
+    assert!(
+        !rest.contains("  third output"),
+        "step three did not run: {rest:?}"
+    );
+    assert_eq!(exit_code(&mut p), 0);
+}
+
+#[test]
+fn a_bundled_lesson_steps_to_its_end() {
+    let home = Home::new("step-lesson");
+    let mut p = home.spawn_args(&["--lesson", "1", "--step"]);
+    expect(&mut p, "Host names, addresses, ports and byte order");
+    // Each command of the lesson is shown, then run on Enter.
+    let text = sockplay::lessons::get(1).expect("lesson 1").text;
+    let commands: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("expect"))
+        .collect();
+    assert!(
+        commands.len() >= 10,
+        "lesson 1 has {} steps",
+        commands.len()
+    );
+    for c in &commands {
+        expect(&mut p, &format!("{PROMPT}{c}"));
+        // Keys pressed while a command is typed out are dropped: it is
+        // shown in full now.
+        std::thread::sleep(Duration::from_millis(50));
+        send_line(&mut p, "");
+    }
+    expect(&mut p, "needs no htons");
+    p.exp_eof().expect("the lesson ends");
+    assert_eq!(exit_code(&mut p), 0);
+}
+
+#[test]
+fn the_shell_defines_macros_and_checks_expects() {
+    let home = Home::new("shell-macro");
+    let mut p = home.spawn(false);
+    send_line(&mut p, "macdef twice");
+    expect(&mut p, "defining macro twice");
+    expect(&mut p, "macro> ");
+    send_line(&mut p, "echo $1");
+    expect(&mut p, "macro> ");
+    send_line(&mut p, "echo $1");
+    expect(&mut p, "macro> ");
+    send_line(&mut p, "");
+    expect(&mut p, "macro twice defined (2 lines)");
+    wait_prompt(&mut p);
+    send_line(&mut p, "$twice \"hey\"");
+    expect(&mut p, "hey");
+    expect(&mut p, "hey");
+    wait_prompt(&mut p);
+    run(&mut p, "expect \"hey\"", "output has \"hey\"");
+    send_line(&mut p, "expect \"nope\"");
+    expect(&mut p, "expect failed");
+    expect(&mut p, "expected: output containing \"nope\"");
+    wait_prompt(&mut p);
+    // The shell goes on after a failed expect.
+    run(&mut p, "htons 1", "-> 256");
+    assert_eq!(leave(&mut p), 0);
+}

@@ -228,6 +228,7 @@ impl Session {
             self.table.ghosts.push(table::Ghost {
                 label: label.clone(),
                 fd: h.fd,
+                serial: h.serial,
                 local,
                 peer,
                 closed_at: std::time::Instant::now(),

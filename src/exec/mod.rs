@@ -143,6 +143,8 @@ pub enum Item {
     Peers(Vec<crate::peers::PeerRow>),
     /// `peers log N`: what one peer received.
     PeerLog(crate::peers::PeerLog),
+    /// `lesson`: the bundled lessons, by number and title.
+    Lessons(Vec<(usize, String)>),
 }
 
 /// How a background job ended.
@@ -751,6 +753,11 @@ impl Session {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
             }
+            // The script runner (crate::script) carries these out: they
+            // read files, replay lines and check captured output.
+            C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(
+                ExecError::usage("this command is run by the script runner, not the session"),
+            ),
         }
     }
 

@@ -389,4 +389,35 @@ impl Session {
         out.emit(Item::Vars(list));
         Ok(Ret::none())
     }
+
+    /// A socket's state now, for `expect state`: the TCP state
+    /// (`CLOSE_WAIT`), or for other sockets a word (`listening`,
+    /// `connected`, `bound`, `unbound`). A TCP socket the learner closed is
+    /// still in the kernel's hands for a while (FIN_WAIT2, TIME_WAIT...):
+    /// that state is given; once the kernel has forgotten it, `CLOSED`.
+    pub fn state_of(&self, r: &Spanned<SockRef>) -> Result<String, ExecError> {
+        if let Ok(e) = self.entry(r) {
+            return Ok(table::snapshot(e).state);
+        }
+        let h = match &r.node {
+            SockRef::Name(n) => match self.vars.get(n) {
+                Some(Value::Socket(h)) => *h,
+                _ => return self.sock(r).map(|_| "CLOSED".to_string()),
+            },
+            _ => return self.sock(r).map(|_| "CLOSED".to_string()),
+        };
+        if let Some(g) = self
+            .table
+            .ghosts
+            .iter()
+            .rev()
+            .find(|g| g.serial == h.serial)
+            && let Some(k) = table::kernel_tcp()
+                .iter()
+                .find(|k| k.local == g.local && k.remote == g.peer)
+        {
+            return Ok(table::tcp_state_name(k.state).to_string());
+        }
+        Ok("CLOSED".into())
+    }
 }

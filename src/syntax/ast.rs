@@ -451,8 +451,51 @@ pub enum Command {
     Stop {
         peer: Spanned<Expr>,
     },
+    /// `source FILE` (or `step FILE`): run a script in this shell.
+    Source {
+        path: Spanned<Expr>,
+        step: bool,
+    },
+    /// `lesson [N] [step|check]`: list the bundled lessons, or run one.
+    Lesson {
+        number: Option<Spanned<Expr>>,
+        mode: Option<LessonMode>,
+    },
+    /// `expect ...`: check what the previous command did.
+    Expect(Expectation),
+    /// `macdef NAME`: the lines up to the next empty line are a macro.
+    MacDef {
+        name: Spanned<String>,
+    },
     /// A plain expression (`x = "ab" * 3`, or just `x` to show it).
     Value(Spanned<Expr>),
+}
+
+/// How a bundled lesson runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LessonMode {
+    /// One command per Enter.
+    Step,
+    /// Quiet about passing expects.
+    Check,
+}
+
+/// What `expect` checks about the previous command.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expectation {
+    /// Its output contains this text.
+    Output(Spanned<String>),
+    /// Its output matches this regular expression.
+    Regex(Spanned<String>),
+    /// It failed: with this errno (`ECONNREFUSED`) or exception
+    /// (`TimeoutError`), or with any error when None.
+    Error(Option<Spanned<String>>),
+    /// The socket's state now (`CLOSE_WAIT`; `FIN_WAIT` matches both
+    /// FIN_WAIT1 and FIN_WAIT2).
+    State {
+        sock: Spanned<SockRef>,
+        state: Spanned<String>,
+    },
 }
 
 impl fmt::Display for Family {

@@ -61,6 +61,8 @@ enum Arg {
     Jobs(Vec<Spanned<i64>>),
     Groups([Vec<Spanned<SockRef>>; 3], Option<Spanned<Expr>>),
     Framing(Framing),
+    Expect(Expectation),
+    LessonMode(LessonMode),
 }
 
 struct Parser_<'a> {
@@ -490,8 +492,93 @@ impl<'a> Parser_<'a> {
                 let (r, a) = self.addr(i)?;
                 (r, Arg::Addr(self.explicit_any(i, a)))
             }
+            ArgKind::Expectation => {
+                let (r, e) = self.expectation(i)?;
+                (r, Arg::Expect(e))
+            }
+            ArgKind::MacroName => {
+                let (r, w) = self.ident_word(i, "a macro name (letters, digits, _)")?;
+                (r, Arg::Word(w))
+            }
+            ArgKind::LessonMode => {
+                let (r, w) = self.word_from(i, spec::LESSON_MODES, "step or check")?;
+                let mode = if w.node.eq_ignore_ascii_case("check") {
+                    LessonMode::Check
+                } else {
+                    LessonMode::Step
+                };
+                (r, Arg::LessonMode(mode))
+            }
         };
         Ok((r, Some(arg)))
+    }
+
+    /// What `expect` checks: `"text"`, `/regex/` (`\/` is a slash inside
+    /// it), `error [NAME]`, or `state SOCK STATE`.
+    fn expectation(&self, i: &'a str) -> Result<(&'a str, Expectation), ParseError> {
+        const WHAT: &str = "what to expect: \"text\", /regex/, error ERRNO or state SOCK STATE";
+        if let Some(body) = i.strip_prefix('/') {
+            let mut escaped = false;
+            for (k, c) in body.char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '/' if !escaped => {
+                        let re = body[..k].replace("\\/", "/");
+                        let r = &body[k + 1..];
+                        return Ok((r, Expectation::Regex(Spanned::new(re, self.span(i, r)))));
+                    }
+                    '\n' => break,
+                    _ => escaped = false,
+                }
+            }
+            let end = i.find('\n').unwrap_or(i.len());
+            return Err(ParseError::new(
+                self.span_len(i, end),
+                ErrorKind::Expected {
+                    expected: "`/` closing the regular expression".into(),
+                    found: "the end of the line".into(),
+                    suggestion: None,
+                },
+            ));
+        }
+        match lex::string_lit(i) {
+            Ok((r, lit)) => {
+                let text = match lit {
+                    Lit::Str(s) => s,
+                    Lit::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+                };
+                return Ok((r, Expectation::Output(Spanned::new(text, self.span(i, r)))));
+            }
+            Err(e @ nom::Err::Failure(_)) => return Err(self.lex_error(e, i, WHAT)),
+            Err(_) => {}
+        }
+        let (r, w) = self.word_from(i, spec::EXPECT_WORDS, WHAT)?;
+        if w.node.eq_ignore_ascii_case("error") {
+            let t = skip_blanks(r);
+            if lex::at_end(t) || t.starts_with('&') {
+                return Ok((r, Expectation::Error(None)));
+            }
+            let (r2, name) = self.ident_word(
+                t,
+                "an errno name (ECONNREFUSED) or an exception (TimeoutError)",
+            )?;
+            return Ok((r2, Expectation::Error(Some(name))));
+        }
+        let t = skip_blanks(r);
+        if lex::at_end(t) {
+            return Err(self.expected(
+                t,
+                "a socket after `state` (expect state c CLOSE_WAIT)",
+                None,
+            ));
+        }
+        let (r2, sock) = self.sock(t)?;
+        let t2 = skip_blanks(r2);
+        if lex::at_end(t2) {
+            return Err(self.expected(t2, "a state such as ESTABLISHED or CLOSE_WAIT", None));
+        }
+        let (r3, state) = self.ident_word(t2, "a state such as ESTABLISHED or CLOSE_WAIT")?;
+        Ok((r3, Expectation::State { sock, state }))
     }
 
     /// `.`, an fd number, or a name.
@@ -1358,5 +1445,26 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             peer: a.opt_expr(1),
         },
         Cmd::Stop => Command::Stop { peer: a.expr(0) },
+        Cmd::Source | Cmd::Step => Command::Source {
+            path: a.expr(0),
+            step: cmd == Cmd::Step,
+        },
+        Cmd::Lesson => {
+            let number = a.opt_expr(0);
+            let mode = match a.get(1) {
+                Some(Arg::LessonMode(m)) => Some(m),
+                _ => None,
+            };
+            Command::Lesson { number, mode }
+        }
+        Cmd::Expect => match a.get(0) {
+            Some(Arg::Expect(e)) => Command::Expect(e),
+            _ => Command::Expect(Expectation::Error(None)),
+        },
+        Cmd::MacDef => Command::MacDef {
+            name: a
+                .word(0)
+                .unwrap_or(Spanned::new(String::new(), Span::default())),
+        },
     }
 }
