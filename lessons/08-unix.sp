@@ -1,9 +1,9 @@
 # Lesson 8: AF_UNIX stream sockets (本地套接字)
 # A UNIX socket connects two programs on the same machine. Its address is
 # a file path instead of (host, port); no network is involved.
-# (If ./lesson8.sock is left over from an earlier run, remove it first:
-# rm lesson8.sock. The course does os.unlink(path) before bind.)
-#
+# A socket file left by an earlier run would make bind fail
+# (EADDRINUSE): like the course's os.unlink(path), remove it first.
+unlink ./lesson8.sock
 s = socket unix
 expect "AF_UNIX SOCK_STREAM"
 # bind creates the socket file ./lesson8.sock in the current directory.

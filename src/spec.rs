@@ -58,6 +58,7 @@ pub enum Cmd {
     Quit,
     Set,
     Vars,
+    Unlink,
     Jobs,
     Wait,
     Kill,
@@ -771,6 +772,16 @@ pub static SPECS: &[CmdSpec] = &[
         "show or change a setting",
         "set display repr | hex | text: how received bytes are shown; set explain on | off: the explanations of the classic moments; set color auto | always | never.",
         ""
+    ),
+    spec!(
+        Unlink,
+        "unlink",
+        [],
+        [req("path", K::Text)],
+        Calls,
+        "remove a UNIX socket file",
+        "What the course does before binding a path again: bind fails with EADDRINUSE while the file of an earlier run is there. Only socket files are removed; a missing file is not an error.",
+        "if os.path.exists(path): os.unlink(path)"
     ),
     spec!(
         Vars,

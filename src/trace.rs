@@ -174,6 +174,10 @@ fn open_lo() -> std::io::Result<Socket> {
             Ok(())
         })
     }?;
+    // The kernel keeps only the first SNAP bytes of each frame (a classic
+    // BPF program of one instruction: "accept SNAP bytes"), so a burst of
+    // 64 KiB loopback frames costs the buffer little and nothing is lost.
+    sock.attach_filter(&[socket2::SockFilter::new(0x06, 0, 0, SNAP as u32)])?;
     sock.bind(&addr)?;
     sock.set_nonblocking(true)?;
     // Out of the learner's way: their first socket is fd 3, as in a fresh
@@ -196,8 +200,22 @@ impl Trace {
     /// Starts capturing on `lo`; Err when not permitted (not root).
     pub fn start() -> std::io::Result<Trace> {
         let sock = open_lo()?;
-        // Room for bursts of other programs' traffic on lo.
-        let _ = sock.set_recv_buffer_size(4 << 20);
+        // Room for bursts of other programs' traffic on lo (root may go
+        // past net.core.rmem_max with SO_RCVBUFFORCE).
+        let size: libc::c_int = 8 << 20;
+        // SAFETY: an int option on a socket we own.
+        let forced = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUFFORCE,
+                (&size as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if forced != 0 {
+            let _ = sock.set_recv_buffer_size(4 << 20);
+        }
         let segments: Arc<Mutex<VecDeque<Segment>>> = Arc::default();
         let ports = Arc::new(Ports::new());
         let stop = Arc::new(AtomicBool::new(false));

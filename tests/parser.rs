@@ -1314,6 +1314,12 @@ fn command_table() -> Vec<(&'static str, Command)> {
             },
         ),
         ("vars", C::Vars),
+        (
+            "unlink ./app.sock",
+            C::Unlink {
+                path: word("./app.sock"),
+            },
+        ),
         ("jobs", C::Jobs),
         ("states", C::States { sock: None }),
         (
@@ -2442,6 +2448,7 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Quit { .. } => Cmd::Quit,
         C::Set { .. } => Cmd::Set,
         C::Vars => Cmd::Vars,
+        C::Unlink { .. } => Cmd::Unlink,
         C::States { .. } => Cmd::States,
         C::Membership { join: true, .. } => Cmd::Join,
         C::Membership { join: false, .. } => Cmd::Leave,

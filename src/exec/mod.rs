@@ -718,6 +718,7 @@ impl Session {
             C::Quit { .. } => Ok(Ret::none()),
             C::Set { key, value } => self.set(key.as_ref(), value.as_ref(), out),
             C::Vars => self.vars_cmd(out),
+            C::Unlink { path } => self.unlink(path, out),
             C::Select {
                 read,
                 write,

@@ -420,4 +420,34 @@ impl Session {
         }
         Ok("CLOSED".into())
     }
+
+    /// `unlink PATH`: removes a socket file left by an earlier bind. Only
+    /// socket files: a teaching tool must not delete anything else.
+    pub(super) fn unlink(
+        &mut self,
+        path: &Spanned<Expr>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        use std::os::unix::fs::FileTypeExt;
+        let p = self.text(path)?;
+        match std::fs::symlink_metadata(&p) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                out.emit(Item::Note(format!(
+                    "there is no file {p}: nothing to remove"
+                )));
+            }
+            Err(e) => return Err(ExecError::from(e).at(path.span)),
+            Ok(m) if !m.file_type().is_socket() => {
+                return Err(ExecError::usage(format!(
+                    "{p} is not a socket file: unlink removes socket files only"
+                ))
+                .at(path.span));
+            }
+            Ok(_) => {
+                std::fs::remove_file(&p).map_err(|e| ExecError::from(e).at(path.span))?;
+                out.emit(Item::Done(format!("removed the socket file {p}")));
+            }
+        }
+        Ok(Ret::none())
+    }
 }

@@ -385,6 +385,10 @@ pub enum Command {
     },
     /// The variables and what they hold.
     Vars,
+    /// Remove a UNIX socket file.
+    Unlink {
+        path: Spanned<Expr>,
+    },
     /// `select read s k write c 2.5`: which sockets are ready (Python's
     /// select.select), waiting up to `timeout` seconds (forever if None).
     Select {

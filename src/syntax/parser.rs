@@ -1380,6 +1380,7 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             }
         }
         Cmd::Vars => Command::Vars,
+        Cmd::Unlink => Command::Unlink { path: a.expr(0) },
         Cmd::Join | Cmd::Leave => Command::Membership {
             join: cmd == Cmd::Join,
             sock: a.sock(0),
