@@ -23,7 +23,10 @@ sockets
 expect "1/5"
 c, addr = accept s
 expect state c ESTABLISHED
+# states reads the segments off the loopback interface (as root; without
+# it, the states sampled after each command):
 states
+expect /handshake 3\/3|no capture/
 # The four-way close (四次挥手). k closes first (the active side, 主动方):
 #   1. k sends FIN: "I am done sending"          k FIN_WAIT1
 #   2. c's kernel ACKs at once                   k FIN_WAIT2, c CLOSE_WAIT
@@ -44,4 +47,5 @@ sockets
 expect "TIME_WAIT"
 # The whole story: every state each end went through.
 states
+expect /close 4\/4|no capture/
 close s
