@@ -786,12 +786,12 @@ fn run_case(ops: &[Op]) -> Result<(), TestCaseError> {
     }
     prop_assert_eq!(session.table.len(), 0, "every socket closed");
     // The shell's own descriptors (the capture, as root) are at
-    // table::FD_BASE or above while the session lives: below it, the
+    // table::fd_base() or above while the session lives: below it, the
     // process has what it had before.
     let low = |v: &[RawFd]| -> Vec<RawFd> {
         v.iter()
             .copied()
-            .filter(|&fd| fd < sockplay::table::FD_BASE)
+            .filter(|&fd| fd < sockplay::table::fd_base())
             .collect()
     };
     prop_assert_eq!(
