@@ -1129,6 +1129,7 @@ fn recv_work(
             } else {
                 0
             };
+            let have = !total.is_empty();
             ctx.wait_call(
                 Wait {
                     events: libc::POLLIN | pri,
@@ -1137,7 +1138,16 @@ fn recv_work(
                 },
                 |ctx| recv_waiting(ctx, false),
                 out,
-                |s| recv_buf(s, want, f),
+                |s| {
+                    // MSG_WAITALL with bytes in hand and the connection
+                    // failed (reset): the kernel returns those bytes and
+                    // leaves the error for the next call; so do we (a recv
+                    // would take the error and lose the bytes).
+                    if have && error_pending(ctx.h.fd) {
+                        return Ok((Vec::new(), 0));
+                    }
+                    recv_buf(s, want, f)
+                },
             )?
         };
         if let Some(w) = waited {
@@ -1160,6 +1170,12 @@ fn recv_work(
     ret.after = after;
     ret.pieces = pieces;
     Ok(ret)
+}
+
+/// An error (a reset) waits on the socket, and nothing is left to read
+/// before it.
+fn error_pending(fd: i32) -> bool {
+    table::poll_now(fd) & libc::POLLERR != 0 && table::recv_queue(fd).unwrap_or(0) == 0
 }
 
 /// A socket the shell does not hold yet (a job's accept), described from
