@@ -627,7 +627,7 @@ pub fn item(it: &Item) -> String {
         Item::JobStarted { id, desc, state } => format!(
             "{IND}{} {}\n{IND}    {}",
             format!("[{id}]").bold().blue(),
-            desc,
+            value::escape_controls(desc),
             state.dimmed()
         ),
         Item::JobEnded {
@@ -643,7 +643,7 @@ pub fn item(it: &Item) -> String {
                 lines.push(format!(
                     "{IND}{} {}  {}  {}",
                     format!("[{id}]").bold().blue(),
-                    desc,
+                    value::escape_controls(desc),
                     state,
                     format!("({})", wait::human(*elapsed)).dimmed()
                 ));
@@ -755,6 +755,9 @@ fn job_report(
     items: &[Item],
 ) -> String {
     let tag = format!("[{id}]").bold().blue();
+    // The statement as typed: a control character in a string literal is
+    // shown escaped.
+    let desc = value::escape_controls(desc);
     let head = match how {
         JobEnd::Done => format!("{IND}{tag} done after {}: {desc}", wait::human(elapsed)),
         JobEnd::Failed(_) => format!(
@@ -776,8 +779,10 @@ fn job_report(
         }
     }
     if let JobEnd::Failed(e) = how {
-        let _ = write!(out, "\n{IND}{IND}{}", e.to_string().red().bold());
+        let shown = value::escape_controls(&e.to_string());
+        let _ = write!(out, "\n{IND}{IND}{}", shown.red().bold());
         if let Some(h) = &e.hint {
+            let h = value::escape_controls(h);
             let _ = write!(out, "\n{IND}{IND}{}", format!("hint: {h}").yellow());
         }
     }
@@ -834,7 +839,9 @@ pub fn parse_error(e: &ParseError, origin: &Origin<'_>) -> String {
         "{IND}{}{} {}",
         location(origin, Some(e.span)),
         "error:".red().bold(),
-        e.to_string().red()
+        // The message quotes the offending token: a control character in
+        // it (an ESC from a script file) is shown escaped, never sent raw.
+        value::escape_controls(&e.to_string()).red()
     );
     let _ = write!(out, "\n{}", caret(origin.text, e.span));
     if let Some(u) = e.usage() {
@@ -847,12 +854,13 @@ pub fn exec_error(e: &ExecError, origin: &Origin<'_>) -> String {
     let mut out = format!(
         "{IND}{}{}",
         location(origin, e.span),
-        e.to_string().red().bold()
+        value::escape_controls(&e.to_string()).red().bold()
     );
     if let Some(span) = e.span {
         let _ = write!(out, "\n{}", caret(origin.text, span));
     }
     if let Some(h) = &e.hint {
+        let h = value::escape_controls(h);
         let _ = write!(out, "\n{IND}{}", format!("hint: {h}").yellow());
     }
     out
@@ -874,6 +882,30 @@ mod tests {
         assert!(
             c.ends_with(&format!("{}^", " ".repeat(4 + "echo \"你\\x07\" ".width()))),
             "{c}"
+        );
+    }
+
+    #[test]
+    fn a_control_character_in_an_error_is_shown_escaped() {
+        colored::control::set_override(false);
+        let text = "\x1b[2J\x07 x";
+        let e = crate::syntax::parse_line(text).expect_err("not a statement");
+        let origin = Origin {
+            file: Some("a.sp"),
+            line: 1,
+            text,
+        };
+        let shown = parse_error(&e, &origin);
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\x07'),
+            "{shown:?}"
+        );
+        assert!(shown.contains(r"\x1b[2J"), "{shown:?}");
+        let x = ExecError::new("NameError", "name '\x1b[2J' is not defined").hint("\x07");
+        let shown = exec_error(&x, &origin);
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\x07'),
+            "{shown:?}"
         );
     }
 
