@@ -992,8 +992,12 @@ fn connect_work(ctx: &Ctx, target: &SockAddr, out: &mut dyn Sink) -> Result<Ret,
     let mut waited = None;
     match sock.connect(target) {
         Ok(()) => {}
+        // EALREADY: an earlier connect (interrupted by Ctrl-C) is still
+        // going on; a blocking socket's connect waits for it, as the
+        // kernel's blocking connect does (with a timeout Python raises it).
         Err(err)
             if err.raw_os_error() == Some(libc::EINPROGRESS)
+                || (err.raw_os_error() == Some(libc::EALREADY) && ctx.mode == Mode::Blocking)
                 || (would_block(&err) && ctx.family == Family::Unix) =>
         {
             let unix_full = ctx.family == Family::Unix;
