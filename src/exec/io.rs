@@ -451,6 +451,14 @@ fn after_recv(
         ));
         return (out, Vec::new());
     }
+    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.was_reset {
+        // Not the peer's FIN: the end of a connection that was reset.
+        out.push(Item::Note(
+            "b'': this connection was reset (the ConnectionResetError before); every recv from now on returns b''"
+                .into(),
+        ));
+        return (out, Vec::new());
+    }
     if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 {
         out.push(Item::Note(
             "b'' is end of stream: the peer closed (or shut down) its sending side; every recv from now on returns b''".into(),
