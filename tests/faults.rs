@@ -878,3 +878,44 @@ fn a_connect_waits_while_the_accept_queue_is_full_then_times_out() {
     assert_eq!(status, Some(1), "{all}");
     assert_clean(all.as_bytes());
 }
+
+#[test]
+fn the_capture_starts_once_descriptors_are_free_again() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: the capture of segments needs root");
+        return;
+    }
+    let scratch = Scratch::new("fault-emfile-capture");
+    let mut sh = shell(&scratch, Some(64));
+    // No descriptor left when the first TCP socket (and with it the
+    // capture) is made.
+    for n in 1..=70 {
+        sh.line(&format!("f{n} = socket udp"));
+    }
+    sh.lines(&["s = socket tcp", "close f1", "close f2", "close f3"]);
+    let out = sync(&mut sh, "full");
+    assert_has(&out, &["Too many open files (EMFILE)"]);
+    sh.lines(&[
+        "s = socket tcp",
+        "bind s 127.0.0.1 0",
+        "listen s 1",
+        "k = socket tcp",
+        "connect k s",
+    ]);
+    // The capture thread files the segments a moment after they pass (a
+    // `states` at once may find none yet under load: see the report), so
+    // look again, a bounded number of times.
+    let mut out = String::new();
+    for k in 0..40 {
+        sh.lines(&["sleep 0.05", "states"]);
+        out = sync(&mut sh, &format!("states {k}"));
+        assert!(!out.contains("no capture"), "{out}");
+        if out.contains("handshake 1/3: connect sends SYN") {
+            break;
+        }
+    }
+    assert_has(&out, &["handshake 1/3: connect sends SYN"]);
+    let (status, all) = sh.end();
+    assert_eq!(status, Some(1), "{}", tail_of(&all, 2000));
+}
