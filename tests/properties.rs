@@ -531,17 +531,17 @@ fn proc_net_tcp() -> Vec<(SocketAddr, SocketAddr, u8)> {
 
 /// The state /proc/net/tcp (read once, in `all`) lists for a socket:
 /// found by its address pair, or by its local address alone while it has
-/// no peer yet (a listener, a connect in SYN_SENT).
+/// no peer yet (a listener, a connect in SYN_SENT). A listener's remote
+/// address is usually 0.0.0.0:0, but not always: a socket whose connect
+/// failed keeps the address it tried (127.0.0.1:0) when it listens after.
 fn proc_state(
     all: &[(SocketAddr, SocketAddr, u8)],
     local: SocketAddr,
     peer: Option<SocketAddr>,
     state: u8,
 ) -> Option<u8> {
-    let unspec = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0);
     match peer {
         Some(p) => all.iter().find(|(l, r, _)| *l == local && *r == p),
-        None if state == 10 => all.iter().find(|(l, r, _)| *l == local && *r == unspec),
         None => all.iter().find(|(l, _, st)| *l == local && *st == state),
     }
     .map(|(_, _, st)| *st)
