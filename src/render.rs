@@ -635,7 +635,7 @@ pub fn item(it: &Item) -> String {
         Item::JobStarted { id, desc, state } => format!(
             "{IND}{} {}\n{IND}    {}",
             format!("[{id}]").bold().blue(),
-            desc,
+            value::escape_controls(desc),
             state.dimmed()
         ),
         Item::JobEnded {
@@ -651,7 +651,7 @@ pub fn item(it: &Item) -> String {
                 lines.push(format!(
                     "{IND}{} {}  {}  {}",
                     format!("[{id}]").bold().blue(),
-                    desc,
+                    value::escape_controls(desc),
                     state,
                     format!("({})", wait::human(*elapsed)).dimmed()
                 ));
@@ -906,6 +906,9 @@ fn job_report(
     items: &[Item],
 ) -> String {
     let tag = format!("[{id}]").bold().blue();
+    // The statement as typed: a control character in a string literal is
+    // shown escaped.
+    let desc = value::escape_controls(desc);
     let head = match how {
         JobEnd::Done => format!("{IND}{tag} done after {}: {desc}", wait::human(elapsed)),
         JobEnd::Failed(_) => format!(
@@ -927,8 +930,10 @@ fn job_report(
         }
     }
     if let JobEnd::Failed(e) = how {
-        let _ = write!(out, "\n{IND}{IND}{}", e.to_string().red().bold());
+        let shown = value::escape_controls(&e.to_string());
+        let _ = write!(out, "\n{IND}{IND}{}", shown.red().bold());
         if let Some(h) = &e.hint {
+            let h = value::escape_controls(h);
             let _ = write!(out, "\n{IND}{IND}{}", format!("hint: {h}").yellow());
         }
     }
@@ -985,7 +990,9 @@ pub fn parse_error(e: &ParseError, origin: &Origin<'_>) -> String {
         "{IND}{}{} {}",
         location(origin, Some(e.span)),
         "error:".red().bold(),
-        e.to_string().red()
+        // The message quotes the offending token: a control character in
+        // it (an ESC from a script file) is shown escaped, never sent raw.
+        value::escape_controls(&e.to_string()).red()
     );
     let _ = write!(out, "\n{}", caret(origin.text, e.span));
     if let Some(u) = e.usage() {
@@ -998,12 +1005,13 @@ pub fn exec_error(e: &ExecError, origin: &Origin<'_>) -> String {
     let mut out = format!(
         "{IND}{}{}",
         location(origin, e.span),
-        e.to_string().red().bold()
+        value::escape_controls(&e.to_string()).red().bold()
     );
     if let Some(span) = e.span {
         let _ = write!(out, "\n{}", caret(origin.text, span));
     }
     if let Some(h) = &e.hint {
+        let h = value::escape_controls(h);
         let _ = write!(out, "\n{IND}{}", format!("hint: {h}").yellow());
     }
     out
@@ -1032,6 +1040,30 @@ mod tests {
     fn colour_is_stripped() {
         assert_eq!(strip_ansi("\u{1b}[1;32mok\u{1b}[0m done"), "ok done");
         assert_eq!(strip_ansi("plain"), "plain");
+    }
+
+    #[test]
+    fn a_control_character_in_an_error_is_shown_escaped() {
+        colored::control::set_override(false);
+        let text = "\x1b[2J\x07 x";
+        let e = crate::syntax::parse_line(text).expect_err("not a statement");
+        let origin = Origin {
+            file: Some("a.sp"),
+            line: 1,
+            text,
+        };
+        let shown = parse_error(&e, &origin);
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\x07'),
+            "{shown:?}"
+        );
+        assert!(shown.contains(r"\x1b[2J"), "{shown:?}");
+        let x = ExecError::new("NameError", "name '\x1b[2J' is not defined").hint("\x07");
+        let shown = exec_error(&x, &origin);
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\x07'),
+            "{shown:?}"
+        );
     }
 
     #[test]

@@ -1292,8 +1292,14 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         3..=5 => 2,
         _ => 3,
     };
+    // The distance is at least the difference in length: a candidate
+    // too long or too short is skipped without the O(len²) table, so a
+    // 1 MiB word costs one pass, not one table per command.
+    let len = |s: &str| s.chars().flat_map(char::to_lowercase).count();
+    let n = len(word);
     candidates
         .into_iter()
+        .filter(|c| len(c).abs_diff(n) <= limit)
         .map(|c| (distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -1337,6 +1343,15 @@ mod tests {
         );
         assert_eq!(option("so_rcvbuf").map(|o| o.number), Some(libc::SO_RCVBUF));
         assert_eq!(level("SOL_TCP"), Some(libc::IPPROTO_TCP));
+    }
+
+    #[test]
+    fn a_huge_word_is_near_nothing() {
+        // A 1 MiB word (a pasted blob): no command is near, and no
+        // distance table is built for it (it once took 47 s in debug).
+        let word = "x".repeat(1 << 20);
+        assert_eq!(nearest(&word, command_words()), None);
+        assert_eq!(nearest(&format!("{word}bind"), ["bind"]), None);
     }
 
     #[test]

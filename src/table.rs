@@ -239,14 +239,34 @@ impl Table {
 /// to this number or above.
 pub const FD_BASE: libc::c_int = 256;
 
-/// `fd`, moved to [`FD_BASE`] or above when the limit allows (else left
+/// Room kept at the top of a low limit for the shell's own descriptors.
+const FD_ROOM: libc::c_int = 16;
+
+/// Where the shell's own descriptors go: [`FD_BASE`], or under a limit too
+/// low for it (`ulimit -n 64`) the top [`FD_ROOM`] numbers of the range.
+pub fn fd_base() -> libc::c_int {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct it is given.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) };
+    let cur = libc::c_int::try_from(lim.rlim_cur).unwrap_or(libc::c_int::MAX);
+    if rc != 0 || cur >= FD_BASE + FD_ROOM {
+        FD_BASE
+    } else {
+        (cur - FD_ROOM).max(3)
+    }
+}
+
+/// `fd`, moved to [`fd_base`] or above when the limit allows (else left
 /// where it is: only the numbering is at stake), so that the learner's
 /// sockets get the numbers a fresh Python process would give them.
 pub fn move_high(fd: std::os::fd::OwnedFd) -> std::os::fd::OwnedFd {
     use std::os::fd::FromRawFd;
     // SAFETY: F_DUPFD_CLOEXEC on a descriptor we own returns a new one
     // (or -1), which we then own.
-    let new = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, FD_BASE) };
+    let new = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, fd_base()) };
     if new < 0 {
         return fd;
     }

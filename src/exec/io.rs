@@ -451,6 +451,14 @@ fn after_recv(
         ));
         return (out, Vec::new());
     }
+    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.was_reset {
+        // Not the peer's FIN: the end of a connection that was reset.
+        out.push(Item::Note(
+            "b'': this connection was reset (the ConnectionResetError before); every recv from now on returns b''"
+                .into(),
+        ));
+        return (out, Vec::new());
+    }
     if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 {
         out.push(Item::Note(
             "b'' is end of stream: the peer closed (or shut down) its sending side; every recv from now on returns b''".into(),
@@ -992,8 +1000,12 @@ fn connect_work(ctx: &Ctx, target: &SockAddr, out: &mut dyn Sink) -> Result<Ret,
     let mut waited = None;
     match sock.connect(target) {
         Ok(()) => {}
+        // EALREADY: an earlier connect (interrupted by Ctrl-C) is still
+        // going on; a blocking socket's connect waits for it, as the
+        // kernel's blocking connect does (with a timeout Python raises it).
         Err(err)
             if err.raw_os_error() == Some(libc::EINPROGRESS)
+                || (err.raw_os_error() == Some(libc::EALREADY) && ctx.mode == Mode::Blocking)
                 || (would_block(&err) && ctx.family == Family::Unix) =>
         {
             let unix_full = ctx.family == Family::Unix;
@@ -1129,6 +1141,7 @@ fn recv_work(
             } else {
                 0
             };
+            let have = !total.is_empty();
             ctx.wait_call(
                 Wait {
                     events: libc::POLLIN | pri,
@@ -1137,7 +1150,16 @@ fn recv_work(
                 },
                 |ctx| recv_waiting(ctx, false),
                 out,
-                |s| recv_buf(s, want, f),
+                |s| {
+                    // MSG_WAITALL with bytes in hand and the connection
+                    // failed (reset): the kernel returns those bytes and
+                    // leaves the error for the next call; so do we (a recv
+                    // would take the error and lose the bytes).
+                    if have && error_pending(ctx.h.fd) {
+                        return Ok((Vec::new(), 0));
+                    }
+                    recv_buf(s, want, f)
+                },
             )?
         };
         if let Some(w) = waited {
@@ -1160,6 +1182,12 @@ fn recv_work(
     ret.after = after;
     ret.pieces = pieces;
     Ok(ret)
+}
+
+/// An error (a reset) waits on the socket, and nothing is left to read
+/// before it.
+fn error_pending(fd: i32) -> bool {
+    table::poll_now(fd) & libc::POLLERR != 0 && table::recv_queue(fd).unwrap_or(0) == 0
 }
 
 /// A socket the shell does not hold yet (a job's accept), described from

@@ -483,6 +483,9 @@ impl Session {
         {
             entry.was_reset = true;
         }
+        if e.is_errno(libc::EMFILE) {
+            e.hint = Some(self.emfile_hint(matches!(stmt.command, Command::Accept { .. })));
+        }
         if e.span.is_none() {
             e = e.at(stmt.command_span);
         }
@@ -497,6 +500,31 @@ impl Session {
             e.hint = Some(h.replace("{s}", &label));
         }
         e
+    }
+
+    /// EMFILE in numbers: the limit, how many descriptors this shell's
+    /// sockets hold, and what to do.
+    fn emfile_hint(&self, accept: bool) -> String {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit fills the struct it is given.
+        let limit = (unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0)
+            .then_some(lim.rlim_cur);
+        let n = self.table.len();
+        let mut hint = match limit {
+            Some(l) => format!(
+                "this process may have {l} descriptors open (ulimit -n {l}) and all are in use: \
+                 {n} by the sockets in this shell, the rest by stdin, stdout, stderr and the shell itself; \
+                 close a socket and the next call gets its number"
+            ),
+            None => "this process has no descriptors left (ulimit -n): close a socket".into(),
+        };
+        if accept {
+            hint.push_str("; the connection stays in the accept queue until an accept succeeds");
+        }
+        hint
     }
 
     /// Has the capture keep the segments of the last socket used (its own

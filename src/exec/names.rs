@@ -68,6 +68,11 @@ fn lookup_flags(
             &mut res,
         )
     };
+    if rc == libc::EAI_SYSTEM {
+        // The real error is in errno (EMFILE: /etc/hosts could not be
+        // opened); Python raises it as an OSError, not a gaierror.
+        return Err(std::io::Error::last_os_error().into());
+    }
     if rc != 0 {
         return Err(gai_error(rc));
     }

@@ -137,6 +137,9 @@ impl Session {
         if self.trace.is_none() && self.trace_error.is_none() {
             match trace::Trace::start() {
                 Ok(t) => self.trace = Some(t),
+                // Out of descriptors (EMFILE): not for good; the next TCP
+                // socket tries again.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {}
                 Err(e) => self.trace_error = Some(e.to_string()),
             }
         }

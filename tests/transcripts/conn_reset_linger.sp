@@ -1,3 +1,4 @@
+# flags: --keep-going
 # SO_LINGER on with 0 seconds: close aborts the connection with RST
 # (Python: c.setsockopt(SOL_SOCKET, SO_LINGER, struct.pack('ii', 1, 0))).
 s = socket tcp
@@ -12,3 +13,7 @@ close c
 # data that arrived before the RST can still be read
 data = recv k 1024
 n = send k b"hello?"
+# no TIME_WAIT: the table has no row for c, whose close was a RST; k is CLOSED
+sockets
+# the reset was reported once: from now on k reads end of stream
+recv k
