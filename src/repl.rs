@@ -168,6 +168,7 @@ impl ShellHelper {
                 v
             }
             Some(ArgKind::Number) if s.cmd == spec::Cmd::Peers => names.all_peers.clone(),
+            Some(ArgKind::Path) => Vec::new(),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }

@@ -10,6 +10,7 @@
 //! honouring the mode the learner chose, and returns what the kernel did.
 
 use super::bounds::{Boundaries, Piece};
+use super::eval::Payload;
 use super::explain::Moment;
 use super::{Adopt, Item, Ret, Session, Sink, describe_socket};
 use crate::errors::ExecError;
@@ -140,7 +141,7 @@ pub(crate) fn accept_queue_of(sock: &Socket, family: Family, kind: SockKind) -> 
     (t.state == 10).then_some((t.unacked, t.sacked))
 }
 
-fn ip_pair(sock: &Socket) -> Option<(SocketAddr, SocketAddr)> {
+pub(super) fn ip_pair(sock: &Socket) -> Option<(SocketAddr, SocketAddr)> {
     let l = sock.local_addr().ok()?.as_socket()?;
     let p = sock.peer_addr().ok()?.as_socket()?;
     Some((l, p))
@@ -601,11 +602,22 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.table.last = Some(h);
-        let bytes = self.data(data)?;
-        self.note_str_encoding(data, out);
         let f = send_flags(flags);
-        let oob = flags.contains(&SendFlag::Oob);
         let ctx = self.ctx(h)?;
+        let bytes = match self.payload(data, ctx.kind)? {
+            Payload::Zeros(n) => {
+                return self.call(
+                    ctx,
+                    Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                        super::bulk::zeros_work(ctx, n, f, false, out)
+                    }),
+                    out,
+                );
+            }
+            Payload::Bytes(b) => b,
+        };
+        self.note_str_encoding(data, out);
+        let oob = flags.contains(&SendFlag::Oob);
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
@@ -646,9 +658,20 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.table.last = Some(h);
-        let bytes = self.data(data)?;
-        self.note_str_encoding(data, out);
         let ctx = self.ctx(h)?;
+        let bytes = match self.payload(data, ctx.kind)? {
+            Payload::Zeros(n) => {
+                return self.call(
+                    ctx,
+                    Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                        super::bulk::zeros_work(ctx, n, libc::MSG_NOSIGNAL, true, out)
+                    }),
+                    out,
+                );
+            }
+            Payload::Bytes(b) => b,
+        };
+        self.note_str_encoding(data, out);
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {

@@ -6,6 +6,7 @@
 //! renderer turns items into text; tests collect them.
 
 pub(crate) mod bounds;
+mod bulk;
 mod calls;
 mod eval;
 pub(crate) mod explain;
@@ -577,6 +578,8 @@ impl Session {
                 flags,
                 view,
             } => self.recvfrom(sock, size.as_ref(), flags, *view, out),
+            C::SendFile { sock, path } => self.sendfile(sock, path, out),
+            C::RecvBulk { sock, into, limit } => self.recv_bulk(sock, into, limit.as_ref(), out),
             C::Close { sock } => self.close(sock, out),
             C::Shutdown { sock, how } => self.shutdown(sock, *how, out),
             C::SetSockOpt {
