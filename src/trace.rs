@@ -2,12 +2,24 @@
 //! the three-way handshake and the four-way close can be read off.
 //!
 //! A packet socket (AF_PACKET, root only) bound to `lo` sees every frame
-//! twice: once going out and once coming in; only the outgoing copy is kept.
-//! Only the headers are read (the first bytes of each frame), so a bulk
-//! transfer costs one small read per segment. Memory is bounded: the last
-//! [`KEEP`] segments are kept. Without the privilege the capture does not
-//! start and the `states` view falls back to states sampled after each
-//! command.
+//! twice: once going out and once coming in. It is kept cheap, because a
+//! bulk transfer (`send c zeros 1G`) puts tens of thousands of segments a
+//! second on `lo`:
+//!
+//! - PACKET_IGNORE_OUTGOING: the kernel does not even clone outgoing
+//!   frames for us; the incoming copy of each is the one read;
+//! - a classic BPF filter ([`filter`]) runs in the kernel and keeps only
+//!   TCP segments that are SYN, FIN or RST, or smaller than 32 KiB: the
+//!   full-size data segments of a bulk transfer (64 KiB on `lo`) are never
+//!   queued, and `states` tells their bytes from the sequence numbers;
+//! - the filter keeps only the headers ([`SNAP`] bytes) of what it passes;
+//! - a run of pure ACKs in one direction (what a bulk receiver sends) is
+//!   kept as one segment with a count ([`Segment::repeats`]).
+//!
+//! So a lesson's handshake, its small sends and its close are all there,
+//! and a 1 GiB transfer adds a few rows rather than flooding [`KEEP`].
+//! Without the privilege the capture does not start and the `states` view
+//! falls back to states sampled after each command.
 
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::collections::VecDeque;
@@ -41,6 +53,14 @@ pub struct Segment {
     pub ack: u32,
     /// Payload bytes (from the IP length, not from what was read).
     pub len: u32,
+    /// How many more segments of this connection followed this one in a
+    /// burst (a bulk transfer) and were counted here instead of kept.
+    pub more: u32,
+    /// Where `seq` is in its direction's stream, unwrapped to 64 bits (the
+    /// capture follows the sequence and acknowledgment numbers it sees), so
+    /// that the bytes of segments it never kept can be counted, past 4 GiB
+    /// too. Starts at the first `seq` seen.
+    pub pos: u64,
 }
 
 impl Segment {
@@ -118,18 +138,151 @@ pub fn parse_frame(frame: &[u8], at: Instant) -> Option<Segment> {
         seq: tcp.sequence_number(),
         ack: tcp.acknowledgment_number(),
         len: ip_payload_len.saturating_sub(header),
+        more: 0,
+        pos: u64::from(tcp.sequence_number()),
     })
+}
+
+/// The last segment of a send is kept when smaller than this (IP length).
+pub const BULK: u32 = 32 * 1024;
+/// A connection's segments more than this many in a burst (each less than
+/// [`BURST_GAP`] after the one before) are counted, not kept one by one.
+pub const BURST_KEEP: u32 = 48;
+const BURST_GAP: Duration = Duration::from_millis(50);
+
+/// PACKET_IGNORE_OUTGOING (linux/if_packet.h; Linux 4.20).
+const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+
+/// One classic BPF instruction.
+const fn op(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
+    libc::sock_filter { code, jt, jf, k }
+}
+
+// cBPF opcodes (linux/filter.h): class | size | mode, class | op | src.
+const LD_W_ABS: u16 = 0x20;
+const LD_H_ABS: u16 = 0x28;
+const LD_B_ABS: u16 = 0x30;
+const LD_B_IND: u16 = 0x50;
+const LDX_B_MSH: u16 = 0xb1;
+const JEQ_K: u16 = 0x15;
+const JGT_K: u16 = 0x25;
+const JGE_K: u16 = 0x35;
+const JSET_K: u16 = 0x45;
+const RET_K: u16 = 0x06;
+/// The packet type, an ancillary word (SKF_AD_OFF + SKF_AD_PKTTYPE).
+const AD_PKTTYPE: u32 = (-0x1000i32 + 4) as u32;
+
+/// The filter: frames of packet type `want` holding an IPv4 or IPv6 TCP
+/// segment that is
+///
+/// - SYN, FIN or RST (the states), or
+/// - a pure ACK (an IP length of at most 80 bytes: headers with options), or
+/// - the last segment of a send (PSH) under [`BULK`] bytes;
+///
+/// of those, the first [`SNAP`] bytes. So a bulk transfer's data segments
+/// (64 KiB ones, and the pieces between them) never leave the kernel;
+/// `states` counts their bytes from the sequence numbers. Offsets are of
+/// an Ethernet frame (the loopback's header is 14 zero bytes and the type).
+pub fn filter(want: u8) -> Vec<libc::sock_filter> {
+    let snap = SNAP as u32;
+    vec![
+        /* 0 */ op(LD_W_ABS, 0, 0, AD_PKTTYPE),
+        /* 1 */ op(JEQ_K, 0, 25, u32::from(want)), // else drop
+        /* 2 */ op(LD_H_ABS, 0, 0, 12), // ethertype
+        /* 3 */ op(JEQ_K, 0, 12, 0x0800), // IPv4, else 16
+        /* 4 */ op(LD_B_ABS, 0, 0, 14 + 9), // protocol
+        /* 5 */ op(JEQ_K, 0, 21, 6), // TCP, else drop
+        /* 6 */ op(LD_H_ABS, 0, 0, 14 + 6), // fragment offset
+        /* 7 */ op(JSET_K, 19, 0, 0x1fff), // a fragment: drop
+        /* 8 */ op(LDX_B_MSH, 0, 0, 14), // X = IP header length
+        /* 9 */ op(LD_B_IND, 0, 0, 14 + 13), // TCP flags
+        /* 10 */ op(JSET_K, 15, 0, 0x07), // FIN|SYN|RST: keep
+        /* 11 */ op(JSET_K, 0, 2, 0x08), // PSH, else 14
+        /* 12 */ op(LD_H_ABS, 0, 0, 14 + 2), // IP total length
+        /* 13 */ op(JGE_K, 13, 12, BULK), // bulk: drop, else keep
+        /* 14 */ op(LD_H_ABS, 0, 0, 14 + 2), // IP total length
+        /* 15 */ op(JGT_K, 11, 10, 80), // data: drop; a pure ACK: keep
+        /* 16 */ op(JEQ_K, 0, 10, 0x86dd), // IPv6, else drop
+        /* 17 */ op(LD_B_ABS, 0, 0, 14 + 6), // next header
+        /* 18 */ op(JEQ_K, 0, 8, 6), // TCP, else drop
+        /* 19 */ op(LD_B_ABS, 0, 0, 14 + 40 + 13), // TCP flags
+        /* 20 */ op(JSET_K, 5, 0, 0x07), // FIN|SYN|RST: keep
+        /* 21 */ op(JSET_K, 0, 2, 0x08), // PSH, else 24
+        /* 22 */ op(LD_H_ABS, 0, 0, 14 + 4), // payload length
+        /* 23 */ op(JGE_K, 3, 2, BULK), // bulk: drop, else keep
+        /* 24 */ op(LD_H_ABS, 0, 0, 14 + 4), // payload length
+        /* 25 */ op(JGT_K, 1, 0, 60), // data: drop; a pure ACK: keep
+        /* 26 */ op(RET_K, 0, 0, snap),
+        /* 27 */ op(RET_K, 0, 0, 0),
+    ]
+}
+
+fn attach(sock: &Socket, prog: &[libc::sock_filter]) -> std::io::Result<()> {
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(prog.len()).map_err(std::io::Error::other)?,
+        filter: prog.as_ptr().cast_mut(),
+    };
+    // SAFETY: a valid program of `len` instructions, copied by the kernel.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_ATTACH_FILTER,
+            (&fprog as *const libc::sock_fprog).cast(),
+            std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+fn set_int(sock: &Socket, level: libc::c_int, name: libc::c_int, v: libc::c_int) -> bool {
+    // SAFETY: an int option.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            level,
+            name,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        ) == 0
+    }
 }
 
 /// A running capture.
 pub struct Trace {
-    segments: Arc<Mutex<VecDeque<Segment>>>,
+    shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
-/// The packet socket bound to `lo`.
-fn open_lo() -> std::io::Result<Socket> {
+/// What the capture thread and `states` share: the packet socket (either
+/// may drain it) and what was read from it.
+struct Shared {
+    sock: Socket,
+    /// The packet type of the copy of each frame that is read.
+    want: u8,
+    kept: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    segments: VecDeque<Segment>,
+    keeper: Keeper,
+}
+
+/// How long the capture thread lets frames queue between two reads: one
+/// wakeup per pause rather than one per segment, which is most of what a
+/// capture costs a bulk transfer. `states` reads what is queued itself, so
+/// it never misses the last segments; times are the kernel's.
+const PAUSE: Duration = Duration::from_millis(10);
+
+/// The packet socket bound to `lo`, and the packet type of the copy of
+/// each frame it reads.
+fn open_lo() -> std::io::Result<(Socket, u8)> {
     let proto = Protocol::from(i32::from((libc::ETH_P_ALL as u16).to_be()));
     let sock = Socket::new(Domain::PACKET, Type::RAW, Some(proto))?;
     let name = std::ffi::CString::new("lo").map_err(std::io::Error::other)?;
@@ -150,58 +303,243 @@ fn open_lo() -> std::io::Result<Socket> {
             Ok(())
         })
     }?;
+    // The incoming copy of each frame when the kernel can skip the
+    // outgoing ones for us (no clone on the sending path), else the
+    // outgoing copy.
+    let want = if set_int(&sock, libc::SOL_PACKET, PACKET_IGNORE_OUTGOING, 1) {
+        libc::PACKET_HOST
+    } else {
+        libc::PACKET_OUTGOING
+    };
+    attach(&sock, &filter(want))?;
     sock.bind(&addr)?;
     sock.set_nonblocking(true)?;
+    // Each frame's arrival time, from the kernel (read in batches later).
+    set_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1);
+    // Room for bursts of small segments (root may exceed rmem_max).
+    if !set_int(&sock, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, 4 << 20) {
+        set_int(&sock, libc::SOL_SOCKET, libc::SO_RCVBUF, 4 << 20);
+    }
     // Out of the learner's way: their first socket is fd 3, as in a fresh
     // Python process.
-    Ok(Socket::from(crate::table::move_high(
-        std::os::fd::OwnedFd::from(sock),
-    )))
-}
-
-/// The packet type of a sockaddr_ll (PACKET_OUTGOING = 4).
-fn pkttype(a: &SockAddr) -> u8 {
-    if usize::try_from(a.len()).unwrap_or(0) < std::mem::size_of::<libc::sockaddr_ll>() {
-        return 0;
-    }
-    // SAFETY: the address is a sockaddr_ll of full length (checked above).
-    unsafe { (*a.as_ptr().cast::<libc::sockaddr_ll>()).sll_pkttype }
+    let sock = Socket::from(crate::table::move_high(std::os::fd::OwnedFd::from(sock)));
+    Ok((sock, want))
 }
 
 impl Trace {
     /// Starts capturing on `lo`; Err when not permitted (not root).
     pub fn start() -> std::io::Result<Trace> {
-        let sock = open_lo()?;
-        let segments: Arc<Mutex<VecDeque<Segment>>> = Arc::default();
+        let (sock, want) = open_lo()?;
+        let shared = Arc::new(Shared {
+            sock,
+            want,
+            kept: Mutex::default(),
+        });
         let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let segments = Arc::clone(&segments);
+            let shared = Arc::clone(&shared);
             let stop = Arc::clone(&stop);
             std::thread::Builder::new()
                 .name("trace".into())
-                .spawn(move || capture(&sock, &segments, &stop))?
+                .spawn(move || capture(&shared, &stop))?
         };
         Ok(Trace {
-            segments,
+            shared,
             stop,
             thread: Some(thread),
         })
     }
 
-    /// The segments between any two of `addrs` (either way).
+    /// The segments that `pred` selects, including those still queued.
     pub fn between(&self, pred: &dyn Fn(&Segment) -> bool) -> Vec<Segment> {
-        self.segments
+        self.shared.drain();
+        self.shared
+            .kept
             .lock()
-            .map(|s| s.iter().filter(|x| pred(x)).cloned().collect())
+            .map(|k| k.segments.iter().filter(|x| pred(x)).cloned().collect())
             .unwrap_or_default()
     }
 }
 
-fn capture(sock: &Socket, segments: &Mutex<VecDeque<Segment>>, stop: &AtomicBool) {
-    let mut buf: Vec<u8> = Vec::with_capacity(SNAP);
+/// A connection's burst so far.
+struct Burst {
+    kept: u32,
+    last: Instant,
+}
+
+/// One direction's byte stream: a 32-bit sequence number unwrapped.
+struct Stream {
+    pos: u64,
+    mark: u32,
+}
+
+impl Stream {
+    /// The 64-bit position of sequence number `p` (seen shortly after the
+    /// last one: segments and ACKs come far more often than every 2 GiB).
+    fn at(&mut self, p: u32) -> u64 {
+        let ahead = p.wrapping_sub(self.mark);
+        if ahead < 1 << 31 {
+            self.pos += u64::from(ahead);
+            self.mark = p;
+            self.pos
+        } else {
+            self.pos
+                .saturating_sub(u64::from(self.mark.wrapping_sub(p)))
+        }
+    }
+}
+
+/// Keeps a segment, or counts it on the connection's last kept one when it
+/// is deep in a burst of plain segments (no SYN, FIN or RST).
+#[derive(Default)]
+struct Keeper {
+    bursts: std::collections::HashMap<(SocketAddr, SocketAddr), Burst>,
+    /// By direction (from, to).
+    streams: std::collections::HashMap<(SocketAddr, SocketAddr), Stream>,
+}
+
+impl Keeper {
+    fn key(s: &Segment) -> (SocketAddr, SocketAddr) {
+        if s.src <= s.dst {
+            (s.src, s.dst)
+        } else {
+            (s.dst, s.src)
+        }
+    }
+
+    /// Follows both directions' positions through this segment.
+    fn follow(&mut self, s: &mut Segment) {
+        if self.streams.len() > 8192 {
+            self.streams.clear();
+        }
+        let own = self.streams.entry((s.src, s.dst)).or_insert(Stream {
+            pos: u64::from(s.seq),
+            mark: s.seq,
+        });
+        s.pos = own.at(s.seq);
+        own.at(s.seq.wrapping_add(s.len));
+        if s.has(ACK)
+            && let Some(back) = self.streams.get_mut(&(s.dst, s.src))
+        {
+            back.at(s.ack);
+        }
+    }
+
+    fn keep(&mut self, mut s: Segment, segs: &mut VecDeque<Segment>) {
+        self.follow(&mut s);
+        let key = Self::key(&s);
+        if s.has(SYN) || s.has(FIN) || s.has(RST) {
+            self.bursts.remove(&key);
+        } else {
+            let b = self.bursts.entry(key).or_insert(Burst {
+                kept: 0,
+                last: s.at,
+            });
+            if s.at.saturating_duration_since(b.last) >= BURST_GAP {
+                b.kept = 0;
+            }
+            b.last = s.at;
+            if b.kept >= BURST_KEEP
+                && let Some(prev) = segs
+                    .iter_mut()
+                    .rev()
+                    .take(4096)
+                    .find(|p| Self::key(p) == key)
+            {
+                prev.more = prev.more.saturating_add(1);
+                return;
+            }
+            b.kept += 1;
+        }
+        if self.bursts.len() > 4096 {
+            self.bursts.clear();
+        }
+        if s.has(RST) {
+            self.streams.remove(&(s.src, s.dst));
+            self.streams.remove(&(s.dst, s.src));
+        }
+        if segs.len() >= KEEP {
+            segs.pop_front();
+        }
+        segs.push_back(s);
+    }
+}
+
+/// One frame read: its first [`SNAP`] bytes, its packet type and the
+/// kernel's time of arrival.
+fn recv_frame(sock: &Socket, buf: &mut [u8; SNAP]) -> Option<(usize, u8, Option<libc::timespec>)> {
+    // SAFETY: zeroed sockaddr_ll and control buffer are valid; recvmsg
+    // writes within the lengths given; the cmsg walk stays inside the
+    // control buffer (CMSG_NXTHDR checks msg_controllen).
+    unsafe {
+        let mut from: libc::sockaddr_ll = std::mem::zeroed();
+        let mut control = [0u64; 8];
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: SNAP,
+        };
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_name = (&mut from as *mut libc::sockaddr_ll).cast();
+        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+        let n = libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT);
+        if n < 0 {
+            return None;
+        }
+        let mut ts = None;
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                ts = Some(std::ptr::read_unaligned(
+                    libc::CMSG_DATA(c).cast::<libc::timespec>(),
+                ));
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+        Some(((n as usize).min(SNAP), from.sll_pkttype, ts))
+    }
+}
+
+impl Shared {
+    /// Reads every frame queued now.
+    fn drain(&self) {
+        let Ok(mut kept) = self.kept.lock() else {
+            return;
+        };
+        let kept = &mut *kept;
+        // To turn the kernel's wall-clock times into Instants.
+        let (now, wall) = (Instant::now(), std::time::SystemTime::now());
+        let mut buf = [0u8; SNAP];
+        while let Some((n, pkttype, ts)) = recv_frame(&self.sock, &mut buf) {
+            // The filter checked it already.
+            if pkttype != self.want {
+                continue;
+            }
+            let at = ts
+                .and_then(|t| {
+                    let t = std::time::UNIX_EPOCH
+                        + Duration::new(
+                            u64::try_from(t.tv_sec).ok()?,
+                            u32::try_from(t.tv_nsec).ok()?,
+                        );
+                    wall.duration_since(t).ok()
+                })
+                .and_then(|ago| now.checked_sub(ago))
+                .unwrap_or(now);
+            if let Some(seg) = parse_frame(&buf[..n], at) {
+                kept.keeper.keep(seg, &mut kept.segments);
+            }
+        }
+    }
+}
+
+fn capture(shared: &Shared, stop: &AtomicBool) {
     while !stop.load(Ordering::Relaxed) {
         let mut p = libc::pollfd {
-            fd: sock.as_raw_fd(),
+            fd: shared.sock.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };
@@ -210,28 +548,8 @@ fn capture(sock: &Socket, segments: &Mutex<VecDeque<Segment>>, stop: &AtomicBool
         if rc <= 0 {
             continue;
         }
-        // Drain what is queued.
-        loop {
-            buf.clear();
-            match sock.recv_from(buf.spare_capacity_mut()) {
-                Ok((n, from)) => {
-                    // SAFETY: the kernel wrote min(n, SNAP) bytes.
-                    unsafe { buf.set_len(n.min(SNAP)) };
-                    if pkttype(&from) != libc::PACKET_OUTGOING {
-                        continue;
-                    }
-                    if let Some(seg) = parse_frame(&buf, Instant::now())
-                        && let Ok(mut s) = segments.lock()
-                    {
-                        if s.len() >= KEEP {
-                            s.pop_front();
-                        }
-                        s.push_back(seg);
-                    }
-                }
-                Err(_) => break,
-            }
-        }
+        shared.drain();
+        std::thread::sleep(PAUSE);
     }
 }
 
@@ -287,6 +605,122 @@ mod tests {
         assert_eq!(s.dst, "127.0.0.1:9900".parse().expect("addr"));
         assert_eq!(s.flag_names(), "SYN");
         assert_eq!((s.seq, s.len), (7, 0));
+    }
+
+    /// Runs a classic BPF program the way the kernel does, for the few
+    /// opcodes [`filter`] uses.
+    fn run(prog: &[libc::sock_filter], frame: &[u8], pkttype: u8) -> u32 {
+        let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
+        let byte = |k: usize| u32::from(frame.get(k).copied().unwrap_or(0));
+        loop {
+            let i = prog[pc];
+            pc += 1;
+            let k = i.k as usize;
+            match i.code {
+                LD_W_ABS if i.k == AD_PKTTYPE => a = u32::from(pkttype),
+                LD_H_ABS => a = byte(k) << 8 | byte(k + 1),
+                LD_B_ABS => a = byte(k),
+                LD_B_IND => a = byte(x as usize + k),
+                LDX_B_MSH => x = (byte(k) & 0xf) * 4,
+                JEQ_K | JGT_K | JGE_K | JSET_K => {
+                    let yes = match i.code {
+                        JEQ_K => a == i.k,
+                        JGT_K => a > i.k,
+                        JGE_K => a >= i.k,
+                        _ => a & i.k != 0,
+                    };
+                    pc += usize::from(if yes { i.jt } else { i.jf });
+                }
+                RET_K => return i.k,
+                other => panic!("opcode {other:#x}"),
+            }
+        }
+    }
+
+    /// A TCP segment from 127.0.0.1:40000 to :9900 with `flags` and `len`
+    /// payload bytes (only the headers are built; lengths say the rest).
+    fn frame4(flags: u8, len: u16) -> Vec<u8> {
+        let mut f = syn_frame();
+        f[16..18].copy_from_slice(&(40 + len).to_be_bytes());
+        f[14 + 20 + 13] = flags;
+        f
+    }
+
+    fn frame6(flags: u8, len: u16) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 40 + 20];
+        f[12] = 0x86;
+        f[13] = 0xdd;
+        f[14] = 0x60;
+        f[18..20].copy_from_slice(&(20 + len).to_be_bytes());
+        f[20] = 6;
+        f[14 + 40 + 12] = 5 << 4;
+        f[14 + 40 + 13] = flags;
+        f
+    }
+
+    #[test]
+    fn the_filter_keeps_what_states_needs_and_drops_bulk() {
+        let prog = filter(libc::PACKET_HOST);
+        let snap = SNAP as u32;
+        for frame in [frame4 as fn(u8, u16) -> Vec<u8>, frame6] {
+            assert_eq!(run(&prog, &frame(SYN, 0), 0), snap, "SYN");
+            assert_eq!(run(&prog, &frame(SYN | ACK, 0), 0), snap, "SYN-ACK");
+            assert_eq!(run(&prog, &frame(ACK, 0), 0), snap, "ACK");
+            assert_eq!(run(&prog, &frame(FIN | ACK, 0), 0), snap, "FIN");
+            assert_eq!(run(&prog, &frame(RST, 0), 0), snap, "RST");
+            assert_eq!(run(&prog, &frame(PSH | ACK, 5), 0), snap, "a small send");
+            assert_eq!(run(&prog, &frame(PSH | ACK, 30000), 0), snap, "a send");
+            assert_eq!(run(&prog, &frame(FIN | PSH | ACK, 65000), 0), snap);
+            assert_eq!(run(&prog, &frame(ACK, 65483), 0), 0, "bulk");
+            assert_eq!(run(&prog, &frame(PSH | ACK, 65483), 0), 0, "bulk end");
+            assert_eq!(run(&prog, &frame(ACK, 53), 0), 0, "a piece of bulk");
+            // The other copy of each frame is not read.
+            assert_eq!(run(&prog, &frame(SYN, 0), libc::PACKET_OUTGOING), 0);
+        }
+        // Not TCP.
+        let mut udp = frame4(0, 10);
+        udp[23] = 17;
+        assert_eq!(run(&prog, &udp, 0), 0);
+    }
+
+    #[test]
+    fn a_burst_is_counted_after_its_first_segments() {
+        let mut k = Keeper::default();
+        let mut segs = VecDeque::new();
+        let t = Instant::now();
+        let mut seg = parse_frame(&frame4(ACK, 0), t).expect("segment");
+        for n in 0..1000u32 {
+            seg.at = t + Duration::from_micros(u64::from(n));
+            k.keep(seg.clone(), &mut segs);
+        }
+        assert_eq!(segs.len(), BURST_KEEP as usize);
+        assert_eq!(segs.back().map(|s| s.more), Some(1000 - BURST_KEEP));
+        // A FIN is always kept, and after a pause segments are kept again.
+        k.keep(
+            parse_frame(&frame4(FIN | ACK, 0), t).expect("fin"),
+            &mut segs,
+        );
+        seg.at = t + Duration::from_secs(1);
+        k.keep(seg, &mut segs);
+        assert_eq!(segs.len(), BURST_KEEP as usize + 2);
+    }
+
+    #[test]
+    fn positions_unwrap_past_4_gib() {
+        let mut st = Stream {
+            pos: u64::from(u32::MAX - 10),
+            mark: u32::MAX - 10,
+        };
+        assert_eq!(st.at(5), u64::from(u32::MAX) + 6);
+        let mut p = 5u32;
+        for _ in 0..10 {
+            p = p.wrapping_add(1 << 30);
+            st.at(p);
+        }
+        assert_eq!(st.pos, u64::from(u32::MAX) + 6 + 10 * (1 << 30));
+        // An old (retransmitted) number does not move it back.
+        assert_eq!(st.at(p.wrapping_sub(100)), st.pos - 100);
+        assert_eq!(st.mark, p);
     }
 
     #[test]

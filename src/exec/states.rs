@@ -290,6 +290,9 @@ impl Session {
             let label_of_addr: HashMap<SocketAddr, String> =
                 [(a, la.clone()), (b, lb.clone())].into_iter().collect();
             let mut rows = Vec::new();
+            // Where each direction's next byte is, to tell the bytes of
+            // bulk segments the capture left out.
+            let mut next: HashMap<SocketAddr, u64> = HashMap::new();
             for s in &segs {
                 let (changes, step) = conn.apply(s);
                 let who = format!(
@@ -297,6 +300,24 @@ impl Session {
                     label_of_addr.get(&s.src).cloned().unwrap_or_default(),
                     label_of_addr.get(&s.dst).cloned().unwrap_or_default()
                 );
+                if let Some(gap) = next.get(&s.src).map(|n| s.pos.saturating_sub(*n))
+                    && gap > 0
+                {
+                    rows.push(vec![
+                        String::new(),
+                        "...".into(),
+                        who.clone(),
+                        String::new(),
+                        format!(
+                            "{gap} bytes of data ({}) in segments not captured one by one (a bulk transfer)",
+                            crate::value::human_size(gap),
+                        ),
+                    ]);
+                }
+                let end = s.pos + u64::from(s.len) + u64::from(s.has(SYN)) + u64::from(s.has(FIN));
+                if next.get(&s.src).is_none_or(|n| end > *n) {
+                    next.insert(s.src, end);
+                }
                 let mut seg = s.flag_names();
                 if s.len > 0 {
                     seg.push_str(&format!(" {}B", s.len));
@@ -308,6 +329,18 @@ impl Session {
                     changes.join(", "),
                     step.unwrap_or_default(),
                 ]);
+                if s.more > 0 {
+                    rows.push(vec![
+                        String::new(),
+                        "...".into(),
+                        format!("{la} <-> {lb}"),
+                        String::new(),
+                        format!(
+                            "{} more segments in a burst (a bulk transfer), counted, not shown one by one",
+                            s.more
+                        ),
+                    ]);
+                }
             }
             out.emit(Item::Timeline {
                 title,
