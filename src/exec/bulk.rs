@@ -138,6 +138,8 @@ fn would_block(e: &io::Error) -> bool {
 pub(crate) struct Meter {
     /// `sendfile(fd 4)`: who is moving bytes (for the progress line).
     call: String,
+    /// What is counted: `bytes`, `zero bytes`.
+    noun: &'static str,
     total: Option<u64>,
     pub(crate) done: u64,
     start: Instant,
@@ -148,6 +150,7 @@ impl Meter {
     pub(crate) fn new(call: String, total: Option<u64>) -> Meter {
         Meter {
             call,
+            noun: "bytes",
             total,
             done: 0,
             start: Instant::now(),
@@ -215,11 +218,7 @@ impl Meter {
 
     /// `1073741824 bytes (1.0 GiB) in 452.1 ms, 2375.0 MB/s`
     pub(crate) fn summary(&self) -> String {
-        self.summary_of("bytes")
-    }
-
-    /// The summary, counting `noun` (`zero bytes`).
-    pub(crate) fn summary_of(&self, noun: &str) -> String {
+        let noun = self.noun;
         let bytes = if self.done == 1 {
             format!("1 {}", noun.trim_end_matches('s'))
         } else {
@@ -434,9 +433,15 @@ fn conclude(
                     meter.summary()
                 )));
                 let so_far = format!("{} had moved", human_size(meter.done));
-                x.hint = Some(match x.hint.take() {
-                    Some(h) => format!("{so_far}; {h}"),
-                    None => so_far,
+                x.hint = Some(if x.exception == "KeyboardInterrupt" {
+                    format!(
+                        "{so_far} when it stopped: those bytes are in the stream, and the connection goes on"
+                    )
+                } else {
+                    match x.hint.take() {
+                        Some(h) => format!("{so_far}; {h}"),
+                        None => so_far,
+                    }
                 });
             }
             Err(x)
@@ -513,6 +518,7 @@ pub(super) fn zeros_work(
     };
     let call = if all { "sendall" } else { "send" };
     let mut meter = Meter::new(format!("{call}(fd {})", ctx.h.fd), Some(n));
+    meter.noun = "zero bytes";
     let fd = ctx.h.fd;
     // sendfile takes no flags: MSG_MORE / MSG_OOB need send().
     let plain = flags & !(libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT) == 0;
@@ -537,7 +543,7 @@ pub(super) fn zeros_work(
     let result = conclude(&meter, "sent", result, out);
     note_bounds(ctx, meter.done, true);
     let stop = result?;
-    let mut msg = format!("sent {}", meter.summary_of("zero bytes"));
+    let mut msg = format!("sent {}", meter.summary());
     if stop == Stop::Partial && meter.done < n {
         msg.push_str(&format!(
             " (of {}: {})",

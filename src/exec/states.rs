@@ -309,7 +309,7 @@ impl Session {
                         who.clone(),
                         String::new(),
                         format!(
-                            "{gap} bytes of data ({}) in segments not captured one by one (a bulk transfer)",
+                            "{gap} bytes of data ({}) in segments not captured one by one (the large segments of a long send)",
                             crate::value::human_size(gap),
                         ),
                     ]);
