@@ -516,7 +516,11 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
                 // Saved at once, so a closed terminal loses nothing.
                 save_history(&mut rl, history.as_deref());
                 runner.session.interrupt.store(false, Ordering::SeqCst);
-                if let LineEnd::Quit(code) = runner.run_line(&line, None, line_no, false) {
+                let end = runner.run_line(&line, None, line_no, false);
+                // Before the prompt (stdout may be a file while the shell
+                // reads a terminal).
+                crate::script::flush_out();
+                if let LineEnd::Quit(code) = end {
                     break code;
                 }
             }

@@ -10,32 +10,92 @@ use colored::Colorize;
 use std::io::{self, BufRead, Write};
 use std::sync::atomic::Ordering;
 
-/// Prints items as they happen, flushing so a wait notice is on screen
-/// before the wait starts. A progress line rewrites itself on a terminal
-/// and is left out elsewhere (a transcript keeps only what lasts).
+/// Prints items as they happen. A progress line rewrites itself on a
+/// terminal and is left out elsewhere (a transcript keeps only what lasts).
 pub struct PrintSink;
 
 /// Whether a progress line is on screen (it is cleared before the next
 /// line).
 static PROGRESS_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// What goes to stdout. On a terminal each line is written at once. To a
+/// file or a pipe lines are gathered and written in large pieces (a
+/// 10,000-line script would otherwise cost a write call per line, more than
+/// the socket calls themselves), but never held back while something waits:
+/// they are written before a wait is announced or a call goes quiet for a
+/// while ([`Sink::idle`], a progress line), before an error goes to stderr
+/// (so the two stay in order), before input is read from a pipe that has
+/// nothing more yet, and at the end.
+struct Out {
+    buf: Vec<u8>,
+    /// stdout is a terminal (asked once).
+    tty: Option<bool>,
+}
+
+static OUT: std::sync::Mutex<Out> = std::sync::Mutex::new(Out {
+    buf: Vec::new(),
+    tty: None,
+});
+
+/// Gathered output is written when it reaches this size.
+const OUT_CHUNK: usize = 64 * 1024;
+
+impl Out {
+    fn tty(&mut self) -> bool {
+        use std::io::IsTerminal;
+        *self.tty.get_or_insert_with(|| io::stdout().is_terminal())
+    }
+
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(&self.buf);
+            let _ = out.flush();
+            self.buf.clear();
+        }
+    }
+
+    /// Adds text; written at once on a terminal, when `now`, or when much
+    /// has gathered.
+    fn put(&mut self, text: &str, now: bool) {
+        self.buf.extend_from_slice(text.as_bytes());
+        if now || self.buf.len() >= OUT_CHUNK || self.tty() {
+            self.flush();
+        }
+    }
+}
+
+/// Writes what stdout has gathered.
+pub fn flush_out() {
+    if let Ok(mut o) = OUT.lock() {
+        o.flush();
+    }
+}
+
 impl Sink for PrintSink {
     fn emit(&mut self, item: Item) {
-        use std::io::IsTerminal;
-        let mut out = io::stdout().lock();
+        let Ok(mut o) = OUT.lock() else { return };
         if let Item::Progress(_) = item {
-            if out.is_terminal() {
-                let _ = write!(out, "\r\x1b[2K{}", render::item(&item));
-                let _ = out.flush();
+            if o.tty() {
+                o.put(&format!("\r\x1b[2K{}", render::item(&item)), true);
                 PROGRESS_SHOWN.store(true, Ordering::SeqCst);
+            } else {
+                // Time passes: what was said so far should be seen.
+                o.flush();
             }
             return;
         }
         if PROGRESS_SHOWN.swap(false, Ordering::SeqCst) {
-            let _ = write!(out, "\r\x1b[2K");
+            o.put("\r\x1b[2K", false);
         }
-        let _ = writeln!(out, "{}", render::item(&item));
-        let _ = out.flush();
+        let waits = matches!(item, Item::Waiting { .. } | Item::JobStarted { .. });
+        let mut text = render::item(&item);
+        text.push('\n');
+        o.put(&text, waits);
+    }
+
+    fn idle(&mut self) {
+        flush_out();
     }
 }
 
@@ -64,7 +124,7 @@ pub struct Runner {
 }
 
 fn print_error(text: String) {
-    let _ = io::stdout().flush();
+    flush_out();
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "{text}");
     let _ = err.flush();
@@ -105,7 +165,9 @@ impl Runner {
                 Err(e) => {
                     if e.exception == "KeyboardInterrupt" && file.is_none() {
                         // The terminal echoed ^C; start the report on its own line.
-                        println!();
+                        if let Ok(mut o) = OUT.lock() {
+                            o.put("\n", true);
+                        }
                     }
                     print_error(render::exec_error(&e, &origin));
                     self.session.explain_after(&e, sink);
@@ -132,6 +194,7 @@ impl Runner {
         // Jobs still pending at the end are reported (or cancelled) before
         // the sockets close.
         self.session.close_all(&mut PrintSink);
+        flush_out();
         status
     }
 
@@ -184,9 +247,10 @@ pub fn echo_line(text: &str) {
     } else {
         format!("{}{}", render::prompt_styled(), shown)
     };
-    let mut out = io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+    if let Ok(mut o) = OUT.lock() {
+        o.put(&line, false);
+        o.put("\n", false);
+    }
 }
 
 /// Lines of a reader, read as they come (so a pipe works live), invalid
@@ -194,6 +258,10 @@ pub fn echo_line(text: &str) {
 pub fn lines_of(reader: impl BufRead) -> impl Iterator<Item = String> {
     let mut reader = reader;
     std::iter::from_fn(move || {
+        // Reading may wait for the writer of the pipe: show what was
+        // said first (one write a line; a file given by name is read
+        // without this).
+        flush_out();
         let mut buf = Vec::new();
         match reader.read_until(b'\n', &mut buf) {
             Ok(0) | Err(_) => None,

@@ -294,6 +294,8 @@ impl Pump<'_> {
     ) -> Result<Stop, ExecError> {
         let fd = self.ctx.h.fd;
         let mut announced = false;
+        // A transfer takes a while: what was said before it should be seen.
+        out.idle();
         loop {
             let remaining = meter.total.map(|t| t.saturating_sub(meter.done));
             if remaining == Some(0) {

@@ -158,6 +158,10 @@ pub enum JobEnd {
 /// Where items go.
 pub trait Sink {
     fn emit(&mut self, item: Item);
+
+    /// The call is about to take a while without saying anything (a long
+    /// transfer, `sleep`): a sink that gathers output writes it out now.
+    fn idle(&mut self) {}
 }
 
 impl Sink for Vec<Item> {
@@ -673,7 +677,7 @@ impl Session {
             }
             C::Help { topic } => self.help(topic.as_ref(), out),
             C::Echo { values } => self.echo(values, out),
-            C::Sleep { seconds } => self.sleep(seconds),
+            C::Sleep { seconds } => self.sleep(seconds, out),
             C::Quit { .. } => Ok(Ret::none()),
             C::Set { key, value } => self.set(key.as_ref(), value.as_ref(), out),
             C::Vars => self.vars_cmd(out),

@@ -281,7 +281,11 @@ impl Session {
         Ok(Ret::none())
     }
 
-    pub(super) fn sleep(&mut self, secs: &Spanned<Expr>) -> Result<Ret, ExecError> {
+    pub(super) fn sleep(
+        &mut self,
+        secs: &Spanned<Expr>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let s = self.float_or_none(secs)?.unwrap_or(0.0);
         if !(0.0..=86_400.0).contains(&s) {
             return Err(ExecError::new(
@@ -290,6 +294,7 @@ impl Session {
             )
             .at(secs.span));
         }
+        out.idle();
         wait::sleep(Duration::from_secs_f64(s), &self.cancel())
             .map_err(|_| ExecError::interrupted())?;
         Ok(Ret::none())
