@@ -12,7 +12,8 @@
 use crate::syntax::ast::{Family, SockKind};
 use crate::value::SockHandle;
 use socket2::{SockAddr, Socket};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -86,6 +87,9 @@ pub struct Entry {
     pub was_connected: bool,
     /// `shutdown write` (or both) was called on it.
     pub shut_write: bool,
+    /// A TCP connection's (local, peer) addresses, once it has them (they
+    /// never change after): found once, not asked of the kernel again.
+    pub conn: Option<(SocketAddr, SocketAddr)>,
 }
 
 impl Entry {
@@ -110,6 +114,12 @@ impl Entry {
 #[derive(Debug, Default)]
 pub struct Table {
     entries: BTreeMap<RawFd, Entry>,
+    /// Connected TCP sockets by (local, peer): the other end of a
+    /// connection is found in one look-up, not by asking the kernel for the
+    /// addresses of every socket (a table may hold thousands).
+    by_conn: HashMap<(SocketAddr, SocketAddr), RawFd>,
+    /// Which socket each name means (a name is on at most one).
+    by_name: HashMap<String, RawFd>,
     /// TCP connections this shell closed, kept while the kernel still
     /// has them (FIN_WAIT1/2, CLOSING, LAST_ACK, TIME_WAIT).
     pub ghosts: Vec<Ghost>,
@@ -122,7 +132,7 @@ impl Table {
         Table::default()
     }
 
-    /// Adds a socket; it is switched to O_NONBLOCK (see the module doc).
+    /// Adds a socket made with SOCK_NONBLOCK (see the module doc).
     pub fn insert(
         &mut self,
         sock: Socket,
@@ -130,7 +140,6 @@ impl Table {
         kind: SockKind,
         origin: Origin,
     ) -> std::io::Result<SockHandle> {
-        sock.set_nonblocking(true)?;
         let handle = SockHandle {
             fd: sock.as_raw_fd(),
             serial: next_serial(),
@@ -150,6 +159,8 @@ impl Table {
         origin: Origin,
     ) {
         let was_connected = matches!(origin, Origin::Accepted { .. });
+        let old = self.entries.remove(&handle.fd);
+        self.forget(old);
         self.entries.insert(
             handle.fd,
             Entry {
@@ -165,8 +176,63 @@ impl Table {
                 was_connected,
                 shut_write: false,
                 bound_path: None,
+                conn: None,
             },
         );
+        if was_connected {
+            self.note_conn(handle);
+        }
+    }
+
+    /// Records the addresses of a TCP socket that has connected (once; it
+    /// costs the kernel two calls, later look-ups none). Returns whether it
+    /// is connected.
+    pub fn note_conn(&mut self, h: SockHandle) -> bool {
+        let Some(e) = self.get_mut(h) else {
+            return false;
+        };
+        if e.conn.is_some() {
+            return true;
+        }
+        if !e.is_tcp() {
+            return false;
+        }
+        let Some(pair) = conn_pair(&e.sock) else {
+            return false;
+        };
+        e.conn = Some(pair);
+        e.was_connected = true;
+        self.by_conn.insert(pair, h.fd);
+        true
+    }
+
+    /// The socket of this table at the other end of `h`'s connection.
+    pub fn peer_of(&self, h: SockHandle) -> Option<&Entry> {
+        let e = self.get(h)?;
+        let (l, p) = match e.conn {
+            Some(pair) => pair,
+            None if e.is_tcp() => conn_pair(&e.sock)?,
+            None => return None,
+        };
+        let fd = *self.by_conn.get(&(p, l))?;
+        self.entries
+            .get(&fd)
+            .filter(|o| o.handle != h && o.conn == Some((p, l)))
+    }
+
+    /// Drops what the indexes know of a socket leaving the table.
+    fn forget(&mut self, e: Option<Entry>) {
+        let Some(e) = e else { return };
+        if let Some(pair) = e.conn
+            && self.by_conn.get(&pair) == Some(&e.handle.fd)
+        {
+            self.by_conn.remove(&pair);
+        }
+        for n in &e.names {
+            if self.by_name.get(n) == Some(&e.handle.fd) {
+                self.by_name.remove(n);
+            }
+        }
     }
 
     pub fn get(&self, h: SockHandle) -> Option<&Entry> {
@@ -192,7 +258,18 @@ impl Table {
             if self.last == Some(h) {
                 self.last = None;
             }
-            self.entries.remove(&h.fd)
+            let e = self.entries.remove(&h.fd)?;
+            if let Some(pair) = e.conn
+                && self.by_conn.get(&pair) == Some(&h.fd)
+            {
+                self.by_conn.remove(&pair);
+            }
+            for n in &e.names {
+                if self.by_name.get(n) == Some(&h.fd) {
+                    self.by_name.remove(n);
+                }
+            }
+            Some(e)
         } else {
             None
         }
@@ -213,17 +290,23 @@ impl Table {
     /// Closes every socket (at exit).
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.by_conn.clear();
+        self.by_name.clear();
         self.ghosts.clear();
         self.last = None;
     }
 
     /// Records that `name` now means `h` (and no longer whatever it meant).
     pub fn name(&mut self, name: &str, h: Option<SockHandle>) {
-        for e in self.entries.values_mut() {
+        if let Some(fd) = self.by_name.remove(name)
+            && let Some(e) = self.entries.get_mut(&fd)
+        {
             e.names.retain(|n| n != name);
         }
         if let Some(e) = h.and_then(|h| self.get_mut(h)) {
             e.names.push(name.to_string());
+            let fd = e.handle.fd;
+            self.by_name.insert(name.to_string(), fd);
         }
     }
 }
@@ -442,6 +525,13 @@ pub fn snapshot(e: &Entry) -> Snapshot {
         tcp,
         listening,
     }
+}
+
+/// An IP socket's (local, peer) addresses, when it has both.
+pub fn conn_pair(sock: &Socket) -> Option<(SocketAddr, SocketAddr)> {
+    let l = sock.local_addr().ok()?.as_socket()?;
+    let p = sock.peer_addr().ok()?.as_socket()?;
+    Some((l, p))
 }
 
 /// A local address counts as bound when it has a port or a path.

@@ -21,7 +21,7 @@
 //! Without the privilege the capture does not start and the `states` view
 //! falls back to states sampled after each command.
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, SockAddr, Socket, Type};
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::fd::AsRawFd;
@@ -283,8 +283,10 @@ const PAUSE: Duration = Duration::from_millis(10);
 /// The packet socket bound to `lo`, and the packet type of the copy of
 /// each frame it reads.
 fn open_lo() -> std::io::Result<(Socket, u8)> {
-    let proto = Protocol::from(i32::from((libc::ETH_P_ALL as u16).to_be()));
-    let sock = Socket::new(Domain::PACKET, Type::RAW, Some(proto))?;
+    // Protocol 0: no frames until bind, which hooks it to `lo` once.
+    // (Made with ETH_P_ALL, it would be hooked to every interface first and
+    // bind would unhook it, which waits for an RCU grace period.)
+    let sock = Socket::new(Domain::PACKET, Type::RAW, None)?;
     let name = std::ffi::CString::new("lo").map_err(std::io::Error::other)?;
     // SAFETY: a NUL-terminated name.
     let index = unsafe { libc::if_nametoindex(name.as_ptr()) };

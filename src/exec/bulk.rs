@@ -24,7 +24,7 @@
 //! [`Meter`]: a progress line on a terminal once a transfer has run for a
 //! second, and always a last line with the bytes and the rate.
 
-use super::io::{Ctx, ip_pair, stopped};
+use super::io::{Ctx, stopped};
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
 use crate::syntax::ast::{BulkInto, Expr, SockKind, SockRef, Spanned};
@@ -479,7 +479,7 @@ fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool) {
     if bytes == 0 || ctx.kind != SockKind::Stream {
         return;
     }
-    if let Some((l, p)) = ip_pair(&ctx.sock)
+    if let Some((l, p)) = ctx.pair
         && let Ok(mut b) = ctx.bounds.lock()
     {
         let n = usize::try_from(bytes).unwrap_or(usize::MAX);
@@ -765,7 +765,7 @@ impl Session {
                 "{what} works on a stream (TCP or UNIX stream); a datagram socket has no stream to read to its end: use sendto/recvfrom"
             )));
         }
-        if ctx.sock.is_listener().unwrap_or(false) {
+        if ctx.listening {
             return Err(ExecError::os(libc::ENOTCONN)
                 .at(r.span)
                 .hint("a listening socket only accepts: use the socket accept returned"));

@@ -47,6 +47,11 @@ pub(crate) struct Ctx {
     /// It has had a peer / its writing side was shut down (for hints).
     pub was_connected: bool,
     pub shut_write: bool,
+    /// A TCP connection's (local, peer) addresses (message boundaries are
+    /// kept by them).
+    pub pair: Option<(SocketAddr, SocketAddr)>,
+    /// `listen` was called on it.
+    pub listening: bool,
 }
 
 /// The half of a call that may wait.
@@ -139,12 +144,6 @@ pub(crate) fn accept_queue_of(sock: &Socket, family: Family, kind: SockKind) -> 
     }
     let t = table::tcp_info(sock)?;
     (t.state == 10).then_some((t.unacked, t.sacked))
-}
-
-pub(super) fn ip_pair(sock: &Socket) -> Option<(SocketAddr, SocketAddr)> {
-    let l = sock.local_addr().ok()?.as_socket()?;
-    let p = sock.peer_addr().ok()?.as_socket()?;
-    Some((l, p))
 }
 
 impl Ctx {
@@ -255,7 +254,8 @@ impl Ctx {
         let stream = self.kind == SockKind::Stream;
         let nonblock = self.mode == Mode::NonBlocking || flags & libc::MSG_DONTWAIT != 0;
         let start = Instant::now();
-        let (deadline, kernel) = deadline(self.mode, kernel_timeout(&self.sock, true), start);
+        // SO_SNDTIMEO is asked for only when a send has to wait.
+        let mut limits: Option<(Option<Instant>, bool)> = None;
         let mut sent = 0usize;
         let mut calls = 0usize;
         let mut announced = false;
@@ -307,6 +307,9 @@ impl Ctx {
                             self.send_waiting(sent, data.len())
                         )));
                     }
+                    let (deadline, kernel) = *limits.get_or_insert_with(|| {
+                        deadline(self.mode, kernel_timeout(&self.sock, true), start)
+                    });
                     // Wake at least every PROGRESS_EVERY to refresh the
                     // progress line.
                     let slice = Instant::now() + PROGRESS_EVERY;
@@ -347,7 +350,7 @@ impl Ctx {
         if stream
             && sent > 0
             && flags & libc::MSG_OOB == 0
-            && let Some((l, p)) = ip_pair(&self.sock)
+            && let Some((l, p)) = self.pair
             && let Ok(mut b) = self.bounds.lock()
         {
             b.sent(l, p, sent);
@@ -437,7 +440,7 @@ fn after_recv(
     let mut pieces = Vec::new();
     if ctx.kind == SockKind::Stream
         && bytes > 0
-        && let Some((l, p)) = ip_pair(&ctx.sock)
+        && let Some((l, p)) = ctx.pair
         && let Ok(mut b) = ctx.bounds.lock()
     {
         pieces = b.received(l, p, bytes, peek);
@@ -503,7 +506,13 @@ impl Session {
             .table
             .get(h)
             .ok_or_else(|| ExecError::os(libc::EBADF))?;
-        let peer = self.peer_entry(h).map(|p| (p.fd(), p.label()));
+        let peer = self.table.peer_of(h).map(|p| (p.fd(), p.label()));
+        let pair = match e.conn {
+            Some(pair) => Some(pair),
+            // Not noted yet (a non-blocking connect that completed since).
+            None if e.is_tcp() => table::conn_pair(&e.sock),
+            None => None,
+        };
         Ok(Ctx {
             h,
             sock: Arc::clone(&e.sock),
@@ -514,19 +523,10 @@ impl Session {
             cancel: self.cancel(),
             peer,
             bounds: Arc::clone(&self.bounds),
-            was_connected: e.was_connected || e.sock.peer_addr().is_ok(),
+            was_connected: e.was_connected || pair.is_some() || e.sock.peer_addr().is_ok(),
             shut_write: e.shut_write,
-        })
-    }
-
-    /// The socket at the other end of a connection, if this shell holds it.
-    pub(crate) fn peer_entry(&self, h: SockHandle) -> Option<&table::Entry> {
-        let e = self.table.get(h)?;
-        let (ls, ps) = ip_pair(&e.sock)?;
-        self.table.iter().find(|o| {
-            o.handle != h
-                && o.sock.local_addr().ok().and_then(|a| a.as_socket()) == Some(ps)
-                && o.sock.peer_addr().ok().and_then(|a| a.as_socket()) == Some(ls)
+            pair,
+            listening: e.backlog.is_some(),
         })
     }
 
@@ -538,7 +538,7 @@ impl Session {
         let h = self.sock(r)?;
         self.table.last = Some(h);
         let ctx = self.ctx(h)?;
-        if !ctx.sock.is_listener().unwrap_or(false) {
+        if !ctx.listening {
             let mut x = ExecError::os(libc::EINVAL);
             x.hint = Some(if ctx.kind == SockKind::Dgram {
                 "UDP sockets do not accept: recvfrom receives datagrams from anyone".into()
@@ -569,6 +569,10 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.table.last = Some(h);
+        if self.table.get(h).is_some_and(|e| e.is_tcp()) {
+            // Before the SYN goes out (see start_trace).
+            self.start_trace();
+        }
         let ctx = self.ctx(h)?;
         let target = self.address(addr, ctx.family, true).map_err(|x| {
             if x.span.is_none() {
@@ -716,8 +720,10 @@ impl Session {
     /// What was queued before a recv (said when it did not have to wait).
     fn queued_before(ctx: &Ctx, out: &mut dyn Sink) {
         let q = table::recv_queue(ctx.h.fd).unwrap_or(0);
-        let bound = ctx.sock.local_addr().is_ok_and(|a| table::is_bound(&a));
-        if q == 0 && ctx.kind == SockKind::Dgram && !bound {
+        if q == 0
+            && ctx.kind == SockKind::Dgram
+            && !ctx.sock.local_addr().is_ok_and(|a| table::is_bound(&a))
+        {
             out.emit(Item::Warn(format!(
                 "{} has no address yet, so no datagram can reach it: bind it first (or send from it: that binds it to a port the kernel picks)",
                 ctx.label
@@ -766,7 +772,7 @@ impl Session {
         if ctx.kind == SockKind::Dgram {
             f |= libc::MSG_TRUNC;
         }
-        if ctx.sock.is_listener().unwrap_or(false) {
+        if ctx.listening {
             return Err(ExecError::os(libc::ENOTCONN)
                 .hint("a listening socket only accepts: recv on the socket accept returned")
                 .at(r.span));
@@ -871,7 +877,7 @@ impl Session {
             f |= libc::MSG_TRUNC;
         }
         f &= !libc::MSG_DONTWAIT;
-        if ctx.sock.is_listener().unwrap_or(false) {
+        if ctx.listening {
             return Err(ExecError::os(libc::ENOTCONN)
                 .hint("a listening socket only accepts")
                 .at(r.span));

@@ -88,6 +88,10 @@ impl Session {
         if let Ok(ret) = c.result {
             self.adopt_and_bind(&c.targets, ret);
         }
+        // A job's connect has connected its socket.
+        if let Some(h) = self.table.by_fd(c.fd).map(|e| e.handle) {
+            self.note_connected_h(h);
+        }
     }
 
     fn adopt_and_bind(&mut self, targets: &[String], ret: Ret) {

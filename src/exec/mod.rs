@@ -455,7 +455,14 @@ impl Session {
             return Ok(Flow::Continue);
         }
         self.finish(&targets, ret, out);
-        self.note_connected();
+        // Only these can leave a socket newly connected (accept's sockets
+        // are noted as they are added).
+        if matches!(
+            stmt.command,
+            Command::Connect { .. } | Command::Select { .. } | Command::Poll { .. }
+        ) {
+            self.note_connected();
+        }
         self.sample_states();
         Ok(Flow::Continue)
     }
@@ -479,11 +486,21 @@ impl Session {
         e
     }
 
-    /// Remembers that the last socket used has had a peer.
+    /// Remembers that the last socket used has had a peer (and, for TCP,
+    /// the connection's addresses).
     fn note_connected(&mut self) {
-        if let Some(h) = self.table.last
-            && let Some(e) = self.table.get_mut(h)
+        if let Some(h) = self.table.last {
+            self.note_connected_h(h);
+        }
+    }
+
+    pub(crate) fn note_connected_h(&mut self, h: crate::value::SockHandle) {
+        if self.table.note_conn(h) {
+            return;
+        }
+        if let Some(e) = self.table.get_mut(h)
             && !e.was_connected
+            && !e.is_tcp()
             && e.sock.peer_addr().is_ok()
         {
             e.was_connected = true;
@@ -756,6 +773,20 @@ pub(crate) fn describe_socket(
     names: Vec<String>,
 ) -> SockDesc {
     let local = sock.local_addr().ok().filter(crate::table::is_bound);
+    // An IP socket with no port has no peer and no TCP state worth showing
+    // (CLOSED): two calls saved on every new socket.
+    if local.is_none() && family != Family::Unix {
+        return SockDesc {
+            fd,
+            names,
+            family,
+            kind,
+            local: None,
+            peer: None,
+            state: String::new(),
+            closed: false,
+        };
+    }
     let peer = sock.peer_addr().ok().filter(crate::table::is_bound);
     let state = if family != Family::Unix && kind == SockKind::Stream {
         crate::table::tcp_info(sock)

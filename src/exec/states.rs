@@ -132,7 +132,11 @@ impl Connection {
 }
 
 impl Session {
-    /// Starts the capture the first time a TCP socket is made (if allowed).
+    /// Starts the capture (if allowed) the first time a TCP socket listens
+    /// or connects: before the first handshake, and not in a session that
+    /// never makes a connection. (Opening it costs little; closing it costs
+    /// the process one RCU grace period at exit, in the kernel's
+    /// packet_release, some tens of milliseconds.)
     pub(super) fn start_trace(&mut self) {
         if self.trace.is_none() && self.trace_error.is_none() {
             match trace::Trace::start() {
