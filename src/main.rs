@@ -68,7 +68,26 @@ fn history_path() -> Option<PathBuf> {
     }
 }
 
+/// Raises the soft limit on open descriptors to the hard limit. The soft
+/// limit is often 1024, and a learner (or the scale benchmark) may hold
+/// 10,000 sockets at once; the hard limit is the administrator's, and is
+/// left alone. Failing leaves the limit as it was (EMFILE then says so).
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write one rlimit we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
 fn main() {
+    raise_fd_limit();
     let args = Args::parse();
     let color = use_color(args.color);
     colored::control::set_override(color);
