@@ -490,9 +490,14 @@ fn is_listener(sock: &Socket) -> bool {
 pub fn snapshot(e: &Entry) -> Snapshot {
     let sock = &e.sock;
     let fd = e.fd();
-    let local = sock.local_addr().ok();
-    let peer = sock.peer_addr().ok();
-    let listening = is_listener(sock);
+    // A connected TCP socket's addresses are known already (they do not
+    // change), and so is whether it listens: a table of 10,000 sockets asks
+    // the kernel only for what changes (state, queues, readiness).
+    let (local, peer) = match e.conn {
+        Some((l, p)) => (Some(SockAddr::from(l)), Some(SockAddr::from(p))),
+        None => (sock.local_addr().ok(), sock.peer_addr().ok()),
+    };
+    let listening = e.backlog.is_some() || (e.kind == SockKind::Stream && is_listener(sock));
     let tcp = if e.is_tcp() { tcp_info(sock) } else { None };
     let revents = poll_now(fd);
     let state = match (&tcp, e.kind) {
