@@ -52,6 +52,9 @@ pub(crate) struct Ctx {
     pub pair: Option<(SocketAddr, SocketAddr)>,
     /// `listen` was called on it.
     pub listening: bool,
+    /// The other end is a socket of this shell that has neither closed nor
+    /// shut down its writing side (so this one is not in CLOSE_WAIT).
+    pub peer_open: bool,
 }
 
 /// The half of a call that may wait.
@@ -177,7 +180,8 @@ impl Ctx {
 
     /// True for a TCP socket whose peer has closed (CLOSE_WAIT).
     pub(super) fn peer_closed(&self) -> bool {
-        self.family != Family::Unix
+        !self.peer_open
+            && self.family != Family::Unix
             && self.kind == SockKind::Stream
             && table::tcp_info(&self.sock).is_some_and(|t| t.state == 8)
     }
@@ -415,12 +419,16 @@ pub(super) fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
 }
 
 /// Notes shown after the received value, and the sends its bytes came from.
+/// `left`: the bytes still queued when the caller knows it without asking
+/// the kernel (what was queued before a recv that did not wait, less what
+/// it took).
 fn after_recv(
     ctx: &Ctx,
     bytes: usize,
     real: usize,
     size: usize,
     peek: bool,
+    left: Option<u32>,
 ) -> (Vec<Item>, Vec<Piece>) {
     let mut out = Vec::new();
     if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 {
@@ -489,7 +497,9 @@ fn after_recv(
     let split_noted = pieces.last().is_some_and(|l| l.offset + l.len < l.send_len);
     if ctx.kind == SockKind::Stream
         && !split_noted
-        && let Some(rem) = table::recv_queue(ctx.h.fd).filter(|&n| n > 0)
+        && let Some(rem) = left
+            .or_else(|| table::recv_queue(ctx.h.fd))
+            .filter(|&n| n > 0)
     {
         out.push(Item::Note(format!(
             "{} still queued",
@@ -506,7 +516,9 @@ impl Session {
             .table
             .get(h)
             .ok_or_else(|| ExecError::os(libc::EBADF))?;
-        let peer = self.table.peer_of(h).map(|p| (p.fd(), p.label()));
+        let peer_entry = self.table.peer_of(h);
+        let peer = peer_entry.map(|p| (p.fd(), p.label()));
+        let peer_open = peer_entry.is_some_and(|p| !p.shut_write);
         let pair = match e.conn {
             Some(pair) => Some(pair),
             // Not noted yet (a non-blocking connect that completed since).
@@ -527,6 +539,7 @@ impl Session {
             shut_write: e.shut_write,
             pair,
             listening: e.backlog.is_some(),
+            peer_open,
         })
     }
 
@@ -717,8 +730,9 @@ impl Session {
         Ok(n as usize)
     }
 
-    /// What was queued before a recv (said when it did not have to wait).
-    fn queued_before(ctx: &Ctx, out: &mut dyn Sink) {
+    /// What was queued before a recv (said when it did not have to wait);
+    /// returns it.
+    fn queued_before(ctx: &Ctx, out: &mut dyn Sink) -> u32 {
         let q = table::recv_queue(ctx.h.fd).unwrap_or(0);
         if q == 0
             && ctx.kind == SockKind::Dgram
@@ -754,6 +768,7 @@ impl Session {
                 ));
             }
         }
+        q
     }
 
     pub(super) fn recv(
@@ -780,13 +795,13 @@ impl Session {
         // MSG_DONTWAIT makes this one call non-blocking, whatever the mode.
         let dontwait = f & libc::MSG_DONTWAIT != 0;
         f &= !libc::MSG_DONTWAIT;
-        Self::queued_before(&ctx, out);
+        let queued = Self::queued_before(&ctx, out);
         let view = view.unwrap_or(self.settings.display);
         let oob = f & libc::MSG_OOB != 0;
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
-                recv_work(ctx, size, f, waitall, dontwait, view, out).map_err(|mut x| {
+                recv_work(ctx, size, f, waitall, dontwait, view, queued, out).map_err(|mut x| {
                     if oob && x.is_errno(libc::EINVAL) {
                         x.hint = Some(
                             "no urgent (OOB) data is waiting: it was read already, or the peer sent none \
@@ -900,7 +915,8 @@ impl Session {
                 if let Some(w) = waited {
                     out.emit(Item::Waited(w));
                 }
-                let (after, pieces) = after_recv(ctx, buf.len(), n, size, f & libc::MSG_PEEK != 0);
+                let (after, pieces) =
+                    after_recv(ctx, buf.len(), n, size, f & libc::MSG_PEEK != 0, None);
                 // Python gives None as the address of a TCP recvfrom.
                 let addr = if dgram { addr_value(from) } else { Value::None };
                 let mut ret = Ret::two(Value::Bytes(buf), addr);
@@ -1079,6 +1095,7 @@ fn connect_work(ctx: &Ctx, target: &SockAddr, out: &mut dyn Sink) -> Result<Ret,
     Ok(Ret::none())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn recv_work(
     ctx: &Ctx,
     size: usize,
@@ -1086,6 +1103,7 @@ fn recv_work(
     waitall: bool,
     dontwait: bool,
     view: View,
+    queued: u32,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
     let nonblock_hint =
@@ -1134,7 +1152,14 @@ fn recv_work(
     if let Some(w) = waited_total {
         out.emit(Item::Waited(w));
     }
-    let (after, pieces) = after_recv(ctx, total.len(), real, size, f & libc::MSG_PEEK != 0);
+    // One call that did not wait took bytes that were queued already: the
+    // rest is known without asking again (urgent data is not in the count).
+    let left = (waited_total.is_none() && f & libc::MSG_OOB == 0)
+        .then(|| u32::try_from(total.len()).ok())
+        .flatten()
+        .filter(|&t| t <= queued)
+        .map(|t| queued - t);
+    let (after, pieces) = after_recv(ctx, total.len(), real, size, f & libc::MSG_PEEK != 0, left);
     let mut ret = Ret::one(Value::Bytes(total));
     ret.view = view;
     ret.after = after;
