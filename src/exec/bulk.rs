@@ -202,7 +202,8 @@ impl Meter {
         s
     }
 
-    /// `1073741824 bytes (1.0 GiB) in 452.1 ms, 2375.0 MB/s`
+    /// `1073741824 bytes (1.0 GiB) in 452.1 ms, 2375.0 MB/s`: the time
+    /// from the first byte.
     pub(crate) fn summary(&self) -> String {
         let noun = self.noun;
         let bytes = if self.done == 1 {
@@ -263,7 +264,7 @@ struct Pump<'a> {
     /// it moved (or EAGAIN), not with TimeoutError.
     kernel: bool,
     /// What a wait before the first byte is announced with.
-    waiting: Option<fn(&Ctx) -> Item>,
+    waiting: Option<fn(&Ctx, &str) -> Item>,
     /// What a stall is, for the progress line.
     stall: fn(&Ctx) -> String,
 }
@@ -292,9 +293,15 @@ impl Pump<'_> {
                 return Err(ExecError::interrupted());
             }
             let want = remaining.map_or(usize::MAX, |r| usize::try_from(r).unwrap_or(usize::MAX));
+            let tried = Instant::now();
             match step(want) {
                 Ok(0) => return Ok(Stop::Eof),
                 Ok(n) => {
+                    // The clock runs from the first byte: a receiver
+                    // started long before its sender is not slow.
+                    if meter.done == 0 {
+                        meter.start = tried;
+                    }
                     meter.done += n as u64;
                     if self.one_call {
                         return Ok(Stop::Partial);
@@ -313,7 +320,7 @@ impl Pump<'_> {
                         && let Some(w) = &self.waiting
                     {
                         announced = true;
-                        out.emit(w(self.ctx));
+                        out.emit(w(self.ctx, &meter.call));
                     }
                     if let Some(stop) = self.wait(fd, meter, out)? {
                         return Ok(stop);
@@ -400,8 +407,19 @@ fn send_stall(ctx: &Ctx) -> String {
     s
 }
 
-fn recv_stall(_ctx: &Ctx) -> String {
-    "data (the sender is slower than this receiver)".into()
+fn send_waiting(ctx: &Ctx, call: &str) -> Item {
+    Item::Waiting {
+        call: call.to_string(),
+        what: "buffer space (the peer is not reading fast enough)".into(),
+        queue: send_stall(ctx),
+    }
+}
+
+fn recv_stall(ctx: &Ctx) -> String {
+    match ctx.pair {
+        Some((_, p)) => format!("data from {p} (none for a while)"),
+        None => "data (none for a while)".into(),
+    }
 }
 
 /// The end of a transfer: the last line (also when it failed half way,
@@ -497,11 +515,7 @@ pub(super) fn zeros_work(
         total_deadline,
         per_wait,
         kernel,
-        waiting: Some(|ctx: &Ctx| Item::Waiting {
-            call: format!("send(fd {})", ctx.h.fd),
-            what: "buffer space (the peer is not reading fast enough)".into(),
-            queue: send_stall(ctx),
-        }),
+        waiting: Some(send_waiting),
         stall: send_stall,
     };
     let call = if all { "sendall" } else { "send" };
@@ -547,11 +561,7 @@ fn sendfile_work(
         total_deadline,
         per_wait,
         kernel,
-        waiting: Some(|ctx: &Ctx| Item::Waiting {
-            call: format!("sendfile(fd {})", ctx.h.fd),
-            what: "buffer space (the peer is not reading fast enough)".into(),
-            queue: send_stall(ctx),
-        }),
+        waiting: Some(send_waiting),
         stall: send_stall,
     };
     let mut meter = Meter::new(format!("sendfile(fd {})", ctx.h.fd), Some(len));
@@ -619,7 +629,13 @@ fn recv_bulk_work(
         total_deadline,
         per_wait,
         kernel,
-        waiting: Some(|ctx: &Ctx| super::io::recv_waiting(ctx, false)),
+        waiting: Some(|ctx: &Ctx, call: &str| {
+            let mut item = super::io::recv_waiting(ctx, false);
+            if let Item::Waiting { call: c, .. } = &mut item {
+                *c = call.to_string();
+            }
+            item
+        }),
         stall: recv_stall,
     };
     let call = match dest {
