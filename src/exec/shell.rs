@@ -25,9 +25,8 @@ fn opt_bytes(n: Option<u32>) -> String {
     n.map_or("-".into(), |n| n.to_string())
 }
 
-/// One row of the table, from what the kernel says now.
-pub fn row(e: &Entry) -> Row {
-    let s = table::snapshot(e);
+/// One row of the table, from what the kernel says now (its snapshot).
+pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
     let local = s
         .local
         .as_ref()
@@ -77,7 +76,13 @@ impl Session {
             ));
             return Ok(Ret::none());
         }
-        let mut rows: Vec<Row> = self.table.iter().map(row).collect();
+        let entries: Vec<&Entry> = self.table.iter().collect();
+        let snaps = table::snapshots(&entries);
+        let mut rows: Vec<Row> = entries
+            .iter()
+            .zip(snaps)
+            .map(|(e, s)| row_of(e, s))
+            .collect();
         for (g, state) in &ghosts {
             rows.push(Row {
                 fd: "-".into(),
