@@ -187,6 +187,15 @@ impl Completer for ShellHelper {
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let (cmd, arg, start) = context(line, pos);
+        // A file's path (sendfile, recvfile): the file system's names.
+        if cmd
+            .as_deref()
+            .and_then(spec::lookup)
+            .and_then(|s| s.args.get(arg))
+            .is_some_and(|a| a.kind == ArgKind::Path)
+        {
+            return rustyline::completion::FilenameCompleter::new().complete_path(line, pos);
+        }
         let start = start.min(pos);
         let prefix = &line[start..pos];
         if let Ok(mut k) = self.set_key.lock() {
