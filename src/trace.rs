@@ -147,7 +147,7 @@ pub fn parse_frame(frame: &[u8], at: Instant) -> Option<Segment> {
 pub const BULK: u32 = 32 * 1024;
 /// A connection's segments more than this many in a burst (each less than
 /// [`BURST_GAP`] after the one before) are counted, not kept one by one.
-pub const BURST_KEEP: u32 = 48;
+pub const BURST_KEEP: u32 = 24;
 const BURST_GAP: Duration = Duration::from_millis(50);
 
 /// PACKET_IGNORE_OUTGOING (linux/if_packet.h; Linux 4.20).
