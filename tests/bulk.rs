@@ -474,3 +474,35 @@ fn states_after_a_bulk_transfer_keeps_the_handshake_and_the_close() {
     // A few dozen rows, not one per segment of 256 MiB.
     assert!(states.lines().count() < 200, "{states}");
 }
+
+#[test]
+fn unix_streams_carry_bulk_transfers_too() {
+    for env in PATHS {
+        let scratch = Scratch::new("bulk-unix");
+        let data = pattern(2 * 1024 * 1024 + 3);
+        std::fs::write(scratch.path().join("src.bin"), &data).expect("write src");
+        let script = "s = socket unix\n\
+                      bind s ./u.sock\n\
+                      listen s\n\
+                      k = socket unix\n\
+                      connect k ./u.sock\n\
+                      c, addr = accept s\n\
+                      r = recv c discard &\n\
+                      send k zeros 8M\n\
+                      close k\n\
+                      wait\n\
+                      k = socket unix\n\
+                      connect k ./u.sock\n\
+                      c2, addr = accept s\n\
+                      w = recvfile c2 copy.bin &\n\
+                      sendfile k src.bin\n\
+                      close k\n\
+                      wait\n";
+        let (out, status) = run(scratch.path(), script, env);
+        assert_eq!(status, Some(0), "{env:?}:\n{out}");
+        has(&out, "r = 8388608");
+        has(&out, "w = 2097155");
+        let copy = std::fs::read(scratch.path().join("copy.bin")).expect("copy");
+        assert!(copy == data, "{env:?}: the copy over a UNIX socket differs");
+    }
+}
