@@ -10,8 +10,19 @@ mod common;
 use common::Scratch;
 use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// A child killed and reaped when dropped, so that a failing test leaves
+/// no process behind (a sockplay waiting in accept would run on).
+struct Reap(Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 
 /// The start of every script: `k` connected to `c` through listener `s`.
 const PAIR: &str = "s = socket tcp\n\
@@ -164,16 +175,17 @@ fn interrupted(dir: &Path, script: &str, after: Duration) -> (String, Option<i32
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
+        .map(Reap)
         .expect("spawn sockplay");
     std::thread::sleep(after);
     // SAFETY: a signal to our own child.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    let status = common::wait_bounded(&mut child, Duration::from_secs(20));
+    unsafe { libc::kill(child.0.id() as libc::pid_t, libc::SIGINT) };
+    let status = common::wait_bounded(&mut child.0, Duration::from_secs(20));
     let mut text = String::new();
-    if let Some(mut o) = child.stdout.take() {
+    if let Some(mut o) = child.0.stdout.take() {
         let _ = o.read_to_string(&mut text);
     }
-    if let Some(mut e) = child.stderr.take() {
+    if let Some(mut e) = child.0.stderr.take() {
         let _ = e.read_to_string(&mut text);
     }
     (text, status)
@@ -325,9 +337,10 @@ fn recvfile_from_netcat() {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
+        .map(Reap)
         .expect("spawn sockplay");
-    let mut stdin = shell.stdin.take().expect("stdin");
-    let mut stdout = shell.stdout.take().expect("stdout");
+    let mut stdin = shell.0.stdin.take().expect("stdin");
+    let mut stdout = shell.0.stdout.take().expect("stdout");
     use std::io::Write;
     writeln!(stdin, "s = socket tcp\nbind s 127.0.0.1 0\nlisten s").expect("write");
     stdin.flush().expect("flush");
@@ -364,13 +377,14 @@ fn recvfile_from_netcat() {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(Reap)
         .expect("spawn nc");
     assert_eq!(
-        common::wait_bounded(&mut nc, Duration::from_secs(20)),
+        common::wait_bounded(&mut nc.0, Duration::from_secs(20)),
         Some(0)
     );
     assert_eq!(
-        common::wait_bounded(&mut shell, Duration::from_secs(20)),
+        common::wait_bounded(&mut shell.0, Duration::from_secs(20)),
         Some(0)
     );
     let mut rest = String::new();
@@ -419,8 +433,9 @@ fn sendfile_to_a_python_receiver() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
+        .map(Reap)
         .expect("spawn python3");
-    let mut out = py.stdout.take().expect("stdout");
+    let mut out = py.0.stdout.take().expect("stdout");
     let mut port = String::new();
     let mut byte = [0u8; 1];
     while out.read(&mut byte).expect("read") == 1 && byte[0] != b'\n' {
@@ -432,7 +447,7 @@ fn sendfile_to_a_python_receiver() {
     assert_eq!(status, Some(0), "{text}");
     has(&text, "n = 4194305");
     assert_eq!(
-        common::wait_bounded(&mut py, Duration::from_secs(20)),
+        common::wait_bounded(&mut py.0, Duration::from_secs(20)),
         Some(0)
     );
     let mut rest = String::new();
