@@ -86,6 +86,14 @@ fn raise_fd_limit() {
     }
 }
 
+/// Whether a script (known whole: a file or `-c`) may ask for `states`:
+/// if it never says the word, the packet capture (root) and the sampled
+/// states behind that view are not kept, and each statement is cheaper.
+/// The interactive shell and piped input keep them always.
+fn mentions_states(text: &str) -> bool {
+    text.to_ascii_lowercase().contains("states")
+}
+
 fn main() {
     raise_fd_limit();
     let args = Args::parse();
@@ -96,12 +104,14 @@ fn main() {
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
 
     let status = if let Some(cmds) = &args.commands {
+        runner.session.watch_states = mentions_states(cmds);
         let mut lines = cmds.lines().map(str::to_string);
         runner.run_lines(&mut lines, "-c", args.keep_going)
     } else if let Some(file) = &args.file {
         match std::fs::read(file) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
+                runner.session.watch_states = mentions_states(&text);
                 let mut lines = text.lines().map(str::to_string);
                 runner.run_lines(&mut lines, &file.display().to_string(), args.keep_going)
             }

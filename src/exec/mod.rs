@@ -234,6 +234,9 @@ pub struct Session {
     closed_labels: std::collections::HashMap<std::net::SocketAddr, String>,
     /// Told once: how to list, inspect and stop peers.
     told_peers: bool,
+    /// Keep what `states` shows (the capture, or the sampled states). A
+    /// script that never says `states` does not pay for them.
+    pub watch_states: bool,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -351,6 +354,7 @@ impl Session {
             started: std::time::Instant::now(),
             closed_labels: Default::default(),
             told_peers: false,
+            watch_states: true,
         }
     }
 

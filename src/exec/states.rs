@@ -138,7 +138,7 @@ impl Session {
     /// the process one RCU grace period at exit, in the kernel's
     /// packet_release, some tens of milliseconds.)
     pub(super) fn start_trace(&mut self) {
-        if self.trace.is_none() && self.trace_error.is_none() {
+        if self.watch_states && self.trace.is_none() && self.trace_error.is_none() {
             match trace::Trace::start() {
                 Ok(t) => self.trace = Some(t),
                 Err(e) => self.trace_error = Some(e.to_string()),
@@ -149,7 +149,7 @@ impl Session {
     /// Records the TCP states that changed since the last command.
     pub(super) fn sample_states(&mut self) {
         // With the capture, `states` reads the segments: nothing to sample.
-        if self.trace.is_some() {
+        if self.trace.is_some() || !self.watch_states {
             return;
         }
         let now = Instant::now();
