@@ -128,6 +128,8 @@ impl Sink for JobSink {
 /// A job's result, collected by the session.
 pub(crate) struct Collected {
     pub(crate) id: usize,
+    /// The socket the job worked on.
+    pub(crate) fd: i32,
     pub(crate) targets: Vec<String>,
     pub(crate) result: Result<Ret, ExecError>,
     /// The report, when it was not printed yet.
@@ -373,6 +375,7 @@ impl Jobs {
         let fin = j.shared.lock().ok()?.finished.take()?;
         Some(Collected {
             id,
+            fd: j.fd,
             targets: j.targets,
             result: fin.result,
             report: (!fin.printed).then_some(fin.report),

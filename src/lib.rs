@@ -12,13 +12,16 @@
 //!   parser, `help`, completion, hints and did-you-mean.
 //! - [`exec`]: one function per command over the session; reports
 //!   [`exec::Item`]s through a sink, never prints. `exec/io.rs` holds the
-//!   calls that may wait, detached so they can run as jobs.
+//!   calls that may wait, detached so they can run as jobs; `exec/bulk.rs` the
+//!   bulk transfers (`sendfile`, `recvfile`, `send c zeros`, `recv c
+//!   discard`) and their progress line.
 //! - [`table`]: the socket table by descriptor, and what the kernel says of
 //!   each socket (TCP_INFO, queues, readiness, /proc/net/tcp).
 //! - [`wait`]: blocking made visible: poll in slices with a deadline and the
 //!   Ctrl-C flag.
 //! - [`jobs`]: background jobs (`c = accept s &`) and their reports.
-//! - [`trace`]: the TCP segments on the loopback interface, for `states`.
+//! - [`trace`]: the capture of TCP segments on `lo` behind `states` (root
+//!   only), filtered in the kernel so that bulk transfers stay cheap.
 //! - [`peers`]: the built-in peers `serve` starts (echo, discard, daytime,
 //!   chat, http), each a thread with a `poll()` loop over non-blocking
 //!   sockets; the executor's `serve`, `peers` and `stop` (in `exec/serve.rs`)

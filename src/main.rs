@@ -85,7 +85,38 @@ fn history_path() -> Option<PathBuf> {
     }
 }
 
+/// Raises the soft limit on open descriptors to the hard limit. The soft
+/// limit is often 1024, and a learner (or the scale benchmark) may hold
+/// 10,000 sockets at once; the hard limit is the administrator's, and is
+/// left alone. Failing leaves the limit as it was (EMFILE then says so).
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read and write one rlimit we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+/// Whether a script (known whole: a file or `-c`) may ask for `states`,
+/// itself or through a lesson or a file it runs: if it never says any of
+/// those words, the packet capture (root) and the sampled states behind
+/// that view are not kept, and each statement is cheaper. The interactive
+/// shell, piped input and `--lesson` keep them always.
+fn mentions_states(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    ["states", "lesson", "source", "step"]
+        .iter()
+        .any(|w| t.contains(w))
+}
+
 fn main() {
+    raise_fd_limit();
     let args = Args::parse();
     let color = use_color(args.color);
     colored::control::set_override(color);
@@ -113,12 +144,14 @@ fn main() {
             }
         }
     } else if let Some(cmds) = &args.commands {
+        runner.session.watch_states = mentions_states(cmds);
         let mut lines = cmds.lines().map(str::to_string);
         runner.run_lines(&mut lines, "-c", opts)
     } else if let Some(file) = &args.file {
         match std::fs::read(file) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
+                runner.session.watch_states = mentions_states(&text);
                 let mut lines = text.lines().map(str::to_string);
                 runner.run_lines(&mut lines, &file.display().to_string(), opts)
             }
@@ -143,5 +176,6 @@ fn main() {
     };
     // exit() runs no destructors: stop the peers' threads (bounded) here.
     runner.session.stop_peers();
+    sockplay::script::flush_out();
     std::process::exit(status);
 }

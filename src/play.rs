@@ -233,7 +233,7 @@ impl Runner {
                 match self.step_prompt(text) {
                     Key::Go => {}
                     Key::Quit => {
-                        println!("{}", render::left_note(name, no));
+                        crate::script::say(&render::left_note(name, no));
                         return Played::Stopped(LineEnd::Left);
                     }
                     Key::Interrupted => {
@@ -263,6 +263,7 @@ impl Runner {
         if narration.is_empty() {
             return;
         }
+        crate::script::flush_out();
         let mut out = std::io::stdout().lock();
         // A blank line sets each step's title apart from the step before.
         if self.step_hint_shown {
@@ -285,6 +286,7 @@ impl Runner {
         // its middle and count for the wait: no echo meanwhile, and they
         // are dropped once it is shown.
         let quiet = EchoOff::new(fd);
+        crate::script::flush_out();
         {
             let mut out = std::io::stdout().lock();
             if !self.step_hint_shown {
@@ -312,7 +314,7 @@ impl Runner {
         drop(quiet);
         let (key, echoed) = wait_for_enter(fd, &self.session.interrupt);
         if !(echoed && stdout_tty) {
-            println!();
+            crate::script::say("");
         }
         key
     }
@@ -471,7 +473,7 @@ impl Runner {
                 .map(|(k, l)| (k + 1, l.title().to_string()))
                 .collect();
             let item = Item::Lessons(list);
-            println!("{}", render::item(&item));
+            crate::script::say(&render::item(&item));
             return LineEnd::Ok;
         };
         let n = match self.session.int(number) {
@@ -497,10 +499,10 @@ impl Runner {
         let passed = self.expects_passed;
         let end = self.play_nested(lesson.text, &lesson.path(), opts, origin);
         if opts.check && end == LineEnd::Ok && self.depth == 0 {
-            println!(
-                "{}",
-                render::check_summary(&lesson.path(), self.expects_passed - passed)
-            );
+            crate::script::say(&render::check_summary(
+                &lesson.path(),
+                self.expects_passed - passed,
+            ));
         }
         end
     }

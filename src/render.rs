@@ -194,51 +194,60 @@ fn table(rows: &[Row]) -> String {
     let head = [
         "FD", "NAME", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE", "READY",
     ];
-    let cells: Vec<[String; 10]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.fd.clone(),
-                r.names.clone(),
-                r.proto.clone(),
-                r.local.clone(),
-                r.peer.clone(),
-                r.state.clone(),
-                r.recv_q.clone(),
-                r.send_q.clone(),
-                r.mode.clone(),
-                r.ready.clone(),
-            ]
-        })
-        .collect();
+    fn cells(r: &Row) -> [&str; 10] {
+        [
+            &r.fd, &r.names, &r.proto, &r.local, &r.peer, &r.state, &r.recv_q, &r.send_q, &r.mode,
+            &r.ready,
+        ]
+    }
     let mut width = head.map(|h| h.width());
-    for c in &cells {
-        for (k, cell) in c.iter().enumerate() {
+    for r in rows {
+        for (k, cell) in cells(r).iter().enumerate() {
             width[k] = width[k].max(cell.width());
         }
     }
-    let mut out = String::new();
+    // One buffer for the whole table (10,000 rows make a megabyte): the
+    // cells are borrowed, not copied, and colour codes are made only when
+    // colour is on.
+    let colour = colored::control::SHOULD_COLORIZE.should_colorize();
+    let line_len: usize = width.iter().map(|w| w + 2).sum::<usize>() + IND.len() + 1;
+    let mut out = String::with_capacity(line_len * (rows.len() + 1) + 64);
     let mut line = String::from(IND);
     for (k, h) in head.iter().enumerate() {
         let _ = write!(line, "{:w$}  ", h, w = width[k]);
     }
     let _ = writeln!(out, "{}", line.trim_end().bold());
-    for c in &cells {
-        let mut line = String::from(IND);
-        for (k, cell) in c.iter().enumerate() {
+    for r in rows {
+        let start = out.len();
+        out.push_str(IND);
+        for (k, cell) in cells(r).iter().enumerate() {
             let pad = width[k].saturating_sub(cell.width());
-            let shown = match k {
-                0 => format!("{}{}", " ".repeat(pad), cell),
-                1 => format!("{}{}", cell.cyan(), " ".repeat(pad)),
-                5 => format!("{}{}", state_colored(cell), " ".repeat(pad)),
-                _ => format!("{}{}", cell, " ".repeat(pad)),
-            };
-            line.push_str(&shown);
-            line.push_str("  ");
+            match k {
+                0 => {
+                    out.extend(std::iter::repeat_n(' ', pad));
+                    out.push_str(cell);
+                }
+                1 if colour => {
+                    let _ = write!(out, "{}", cell.cyan());
+                    out.extend(std::iter::repeat_n(' ', pad));
+                }
+                5 if colour => {
+                    out.push_str(&state_colored(cell));
+                    out.extend(std::iter::repeat_n(' ', pad));
+                }
+                _ => {
+                    out.push_str(cell);
+                    out.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            out.push_str("  ");
         }
-        let _ = writeln!(out, "{}", line.trim_end());
+        let kept = out[start..].trim_end().len();
+        out.truncate(start + kept);
+        out.push('\n');
     }
-    out.trim_end().to_string()
+    out.truncate(out.trim_end().len());
+    out
 }
 
 /// Columns padded to their widest cell; `right` columns are numbers.

@@ -186,6 +186,7 @@ impl ShellHelper {
                 v
             }
             Some(ArgKind::MacroName) => Vec::new(),
+            Some(ArgKind::Path) => Vec::new(),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }
@@ -204,6 +205,15 @@ impl Completer for ShellHelper {
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
         let (cmd, arg, start) = context(line, pos);
+        // A file's path (sendfile, recvfile): the file system's names.
+        if cmd
+            .as_deref()
+            .and_then(spec::lookup)
+            .and_then(|s| s.args.get(arg))
+            .is_some_and(|a| a.kind == ArgKind::Path)
+        {
+            return rustyline::completion::FilenameCompleter::new().complete_path(line, pos);
+        }
         let start = start.min(pos);
         let prefix = &line[start..pos];
         if let Ok(mut k) = self.set_key.lock() {
@@ -559,11 +569,15 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
                     h.busy = true;
                 }
                 let end = runner.run_unit(&line, None, line_no);
+                // Before the prompt (stdout may be a file while the shell
+                // reads a terminal).
+                crate::script::flush_out();
                 if let Ok(mut h) = held.lock() {
                     h.busy = false;
                     for text in h.pending.drain(..) {
-                        print!("{text}");
+                        crate::script::say(text.trim_end_matches('\n'));
                     }
+                    crate::script::flush_out();
                 }
                 if let LineEnd::Quit(code) = end {
                     break code;
@@ -583,18 +597,19 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
     let n = runner.session.table.len();
     runner.session.close_all(&mut crate::script::PrintSink);
     if n > 0 {
-        println!(
+        crate::script::say(&format!(
             "  {}",
             format!("# closed {n} socket{}", if n == 1 { "" } else { "s" }).dimmed()
-        );
+        ));
     }
     let p = runner.session.stop_peers();
     if p > 0 {
-        println!(
+        crate::script::say(&format!(
             "  {}",
             format!("# stopped {p} peer{}", if p == 1 { "" } else { "s" }).dimmed()
-        );
+        ));
     }
+    crate::script::flush_out();
     save_history(&mut rl, history.as_deref());
     status
 }
@@ -627,7 +642,7 @@ fn fill_missing(
         asked = true;
     }
     if asked {
-        println!("  {}", format!("-> {line}").dimmed());
+        crate::script::say(&format!("  {}", format!("-> {line}").dimmed()));
     }
     Some(line)
 }

@@ -18,38 +18,108 @@ use std::io::{self, BufRead, Write};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-/// Prints items as they happen, flushing so a wait notice is on screen
-/// before the wait starts. A progress line rewrites itself on a terminal
-/// and is left out elsewhere (a transcript keeps only what lasts).
+/// Prints items as they happen. A progress line rewrites itself on a
+/// terminal and is left out elsewhere (a transcript keeps only what lasts).
 pub struct PrintSink;
 
 /// Whether a progress line is on screen (it is cleared before the next
 /// line).
 static PROGRESS_SHOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// What goes to stdout. On a terminal each line is written at once. To a
+/// file or a pipe lines are gathered and written in large pieces (a
+/// 10,000-line script would otherwise cost a write call per line, more than
+/// the socket calls themselves), but never held back while something waits:
+/// they are written before a wait is announced or a call goes quiet for a
+/// while ([`Sink::idle`], a progress line), before an error goes to stderr
+/// (so the two stay in order), before input is read from a pipe that has
+/// nothing more yet, and at the end.
+struct Out {
+    buf: Vec<u8>,
+    /// stdout is a terminal (asked once).
+    tty: Option<bool>,
+}
+
+static OUT: std::sync::Mutex<Out> = std::sync::Mutex::new(Out {
+    buf: Vec::new(),
+    tty: None,
+});
+
+/// Gathered output is written when it reaches this size.
+const OUT_CHUNK: usize = 64 * 1024;
+
+impl Out {
+    fn tty(&mut self) -> bool {
+        use std::io::IsTerminal;
+        *self.tty.get_or_insert_with(|| io::stdout().is_terminal())
+    }
+
+    fn flush(&mut self) {
+        if !self.buf.is_empty() {
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(&self.buf);
+            let _ = out.flush();
+            self.buf.clear();
+        }
+    }
+
+    /// Adds text; written at once on a terminal, when `now`, or when much
+    /// has gathered.
+    fn put(&mut self, text: &str, now: bool) {
+        self.buf.extend_from_slice(text.as_bytes());
+        if now || self.buf.len() >= OUT_CHUNK || self.tty() {
+            self.flush();
+        }
+    }
+}
+
+/// Writes a line to stdout, in order with the items around it.
+pub fn say(text: &str) {
+    if let Ok(mut o) = OUT.lock() {
+        o.put(text, false);
+        o.put("\n", false);
+    }
+}
+
+/// Writes what stdout has gathered.
+pub fn flush_out() {
+    if let Ok(mut o) = OUT.lock() {
+        o.flush();
+    }
+}
+
 impl Sink for PrintSink {
     fn emit(&mut self, item: Item) {
         print_item(&item);
     }
+
+    fn idle(&mut self) {
+        flush_out();
+    }
 }
 
+/// Prints an item; its text, unless it is a progress line (a transcript
+/// keeps only what lasts).
 fn print_item(item: &Item) -> Option<String> {
-    use std::io::IsTerminal;
-    let mut out = io::stdout().lock();
+    let Ok(mut o) = OUT.lock() else {
+        return None;
+    };
     if let Item::Progress(_) = item {
-        if out.is_terminal() {
-            let _ = write!(out, "\r\x1b[2K{}", render::item(item));
-            let _ = out.flush();
+        if o.tty() {
+            o.put(&format!("\r\x1b[2K{}", render::item(item)), true);
             PROGRESS_SHOWN.store(true, Ordering::SeqCst);
+        } else {
+            // Time passes: what was said so far should be seen.
+            o.flush();
         }
         return None;
     }
     if PROGRESS_SHOWN.swap(false, Ordering::SeqCst) {
-        let _ = write!(out, "\r\x1b[2K");
+        o.put("\r\x1b[2K", false);
     }
+    let waits = matches!(item, Item::Waiting { .. } | Item::JobStarted { .. });
     let text = render::item(item);
-    let _ = writeln!(out, "{text}");
-    let _ = out.flush();
+    o.put(&format!("{text}\n"), waits);
     Some(text)
 }
 
@@ -72,6 +142,12 @@ impl Sink for TeeSink<'_> {
         };
         if let Some(t) = text {
             append(self.captures, &t);
+        }
+    }
+
+    fn idle(&mut self) {
+        if !self.quiet {
+            flush_out();
         }
     }
 }
@@ -179,7 +255,7 @@ pub struct Runner {
 /// Prints an error (or any report meant for stderr) after flushing stdout,
 /// so the two stay in order.
 pub(crate) fn print_error(text: &str) {
-    let _ = io::stdout().flush();
+    flush_out();
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "{text}");
     let _ = err.flush();
@@ -345,7 +421,7 @@ impl Runner {
             Err(e) => {
                 if e.exception == "KeyboardInterrupt" && origin.file.is_none() {
                     // The terminal echoed ^C; start the report on its own line.
-                    println!();
+                    say("");
                 }
                 let shown = render::exec_error(&e, origin);
                 print_error(&shown);
@@ -458,9 +534,7 @@ impl Runner {
             Verdict::Held(said) => {
                 self.expects_passed += 1;
                 if !self.opts.check {
-                    let mut out = io::stdout().lock();
-                    let _ = writeln!(out, "{}", render::expect_held(&said));
-                    let _ = out.flush();
+                    say(&render::expect_held(&said));
                 }
                 LineEnd::Ok
             }
@@ -599,8 +673,9 @@ impl Runner {
             crate::play::Played::Stopped(LineEnd::Failed | LineEnd::ExpectFailed) => 1,
         };
         if opts.check && status == 0 {
-            println!("{}", render::check_summary(name, self.expects_passed));
+            say(&render::check_summary(name, self.expects_passed));
         }
+        flush_out();
         status
     }
 
@@ -691,9 +766,10 @@ pub fn echo_line(text: &str) {
             crate::value::escape_controls(text)
         )
     };
-    let mut out = io::stdout().lock();
-    let _ = writeln!(out, "{line}");
-    let _ = out.flush();
+    if let Ok(mut o) = OUT.lock() {
+        o.put(&line, false);
+        o.put("\n", false);
+    }
 }
 
 /// Lines of a reader, read as they come (so a pipe works live), invalid
@@ -701,6 +777,10 @@ pub fn echo_line(text: &str) {
 pub fn lines_of(reader: impl BufRead) -> impl Iterator<Item = String> {
     let mut reader = reader;
     std::iter::from_fn(move || {
+        // Reading may wait for the writer of the pipe: show what was
+        // said first (one write a line; a file given by name is read
+        // without this).
+        flush_out();
         let mut buf = Vec::new();
         match reader.read_until(b'\n', &mut buf) {
             Ok(0) | Err(_) => None,

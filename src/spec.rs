@@ -22,6 +22,8 @@ pub enum Cmd {
     Recv,
     SendTo,
     RecvFrom,
+    SendFile,
+    RecvFile,
     Close,
     Shutdown,
     SetSockOpt,
@@ -137,6 +139,9 @@ pub enum ArgKind {
     MacroName,
     /// How `lesson N` runs: one of [`LESSON_MODES`].
     LessonMode,
+    /// A file's path: a bare token taken as written (`./big.bin`), or a
+    /// quoted string; completed from the file system.
+    Path,
 }
 
 /// One argument of a command.
@@ -283,7 +288,7 @@ pub static SPECS: &[CmdSpec] = &[
         [SOCK, req("data", K::Data), opt("flags", K::SendFlags)],
         Calls,
         "send bytes, once",
-        "Prints how many bytes the kernel took. Text is sent as UTF-8. Flags: oob (urgent data), dontwait, nosignal, more.",
+        "Prints how many bytes the kernel took. Text is sent as UTF-8. Flags: oob (urgent data), dontwait, nosignal, more. `send c zeros 1G` sends that many zero bytes, made as they go (a load generator).",
         "n = c.send(b'hello')"
     ),
     spec!(
@@ -303,7 +308,7 @@ pub static SPECS: &[CmdSpec] = &[
         [SOCK, opt("size", K::Number), opt("flags", K::RecvFlags)],
         Calls,
         "receive up to size bytes",
-        "Default size 1024. Waits while the receive queue is empty; b'' means the peer closed. Flags: peek waitall oob dontwait; views: hex repr text.",
+        "Default size 1024. Waits while the receive queue is empty; b'' means the peer closed. Flags: peek waitall oob dontwait; views: hex repr text. `recv c discard [size]` reads until end of stream (or size bytes, 512K, 1G) and drops the bytes: a load generator's sink.",
         "data = c.recv(1024)"
     ),
     spec!(
@@ -330,6 +335,26 @@ pub static SPECS: &[CmdSpec] = &[
         "receive one datagram and its sender",
         "data, addr = recvfrom u 1024. A datagram longer than size is cut, and the rest is lost.",
         "data, addr = u.recvfrom(1024)"
+    ),
+    spec!(
+        SendFile,
+        "sendfile",
+        [],
+        [SOCK, req("path", K::Path)],
+        Calls,
+        "send a whole file, zero-copy",
+        "sendfile(2): the file's pages go from the page cache to the socket without passing through the shell. A stream socket, blocking or with a timeout (as Python's socket.sendfile). A progress bar on a terminal, the rate at the end; Ctrl-C interrupts.",
+        "c.sendfile(open('big.bin', 'rb'))"
+    ),
+    spec!(
+        RecvFile,
+        "recvfile",
+        [],
+        [SOCK, req("path", K::Path), opt("size", K::Number)],
+        Calls,
+        "receive into a file until end of stream (or size bytes)",
+        "Creates or empties the file (as open(path, 'wb')), then writes what arrives until the peer closes its side, or until size bytes (512K, 1G: binary units). splice(2) moves the bytes to the file without copying them through the shell.",
+        "while (d := c.recv(1 << 20)): f.write(d)"
     ),
     spec!(
         Close,
@@ -1212,8 +1237,13 @@ pub static TYPE_WORDS: &[&str] = &["stream", "dgram", "SOCK_STREAM", "SOCK_DGRAM
 pub static SHORTHANDS: &[&str] = &["tcp", "udp", "tcp6", "udp6", "unix-dgram", "unix-stream"];
 pub static HOW_WORDS: &[&str] = &["read", "write", "both", "SHUT_RD", "SHUT_WR", "SHUT_RDWR"];
 pub static SEND_FLAG_WORDS: &[&str] = &["oob", "dontwait", "nosignal", "more"];
-pub static RECV_FLAG_WORDS: &[&str] =
-    &["peek", "waitall", "oob", "dontwait", "hex", "repr", "text"];
+pub static RECV_FLAG_WORDS: &[&str] = &[
+    "peek", "waitall", "oob", "dontwait", "hex", "repr", "text", "discard",
+];
+/// `recv c discard`: read to the end of the stream and drop the bytes.
+pub const DISCARD: &str = "discard";
+/// The data form `zeros SIZE` (zero bytes, made as they are sent).
+pub const ZEROS: &str = "zeros";
 /// The kinds of built-in peer `serve` starts.
 pub static PEER_KINDS: &[&str] = &["echo", "discard", "daytime", "chat", "http"];
 /// The words after `peers`.

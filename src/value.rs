@@ -31,6 +31,8 @@ pub enum Value {
     List(Vec<Value>),
     /// A constant shown as Python shows it (`<SocketKind.SOCK_RAW: 3>`).
     Named(String),
+    /// `zeros 1G`: that many zero bytes, generated as they are sent.
+    Zeros(u64),
 }
 
 impl PartialEq for Value {
@@ -49,6 +51,7 @@ impl PartialEq for Value {
             (Kind(a), Kind(b)) => a == b,
             (Tuple(a), Tuple(b)) | (List(a), List(b)) => a == b,
             (Named(a), Named(b)) => a == b,
+            (Zeros(a), Zeros(b)) => a == b,
             _ => false,
         }
     }
@@ -71,6 +74,7 @@ impl Value {
             Value::Tuple(_) => "tuple",
             Value::List(_) => "list",
             Value::Named(_) => "constant",
+            Value::Zeros(_) => "bytes",
         }
     }
 
@@ -102,6 +106,11 @@ impl Value {
                 format!("[{}]", inner.join(", "))
             }
             Value::Named(s) => s.clone(),
+            Value::Zeros(n) if *n < 1024 => format!("<{n} zero bytes, made as they are sent>"),
+            Value::Zeros(n) => format!(
+                "<{n} zero bytes ({}), made as they are sent>",
+                human_size(*n)
+            ),
         }
     }
 
@@ -112,6 +121,22 @@ impl Value {
             Value::Str(s) => escape_controls(s),
             other => other.repr(),
         }
+    }
+}
+
+/// A byte count in binary units, for people: `512 bytes`, `64.0 KiB`,
+/// `1.5 GiB`.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [(&str, u32); 4] = [("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)];
+    for (unit, shift) in UNITS {
+        if n >= 1 << shift {
+            return format!("{:.1} {unit}", n as f64 / (1u64 << shift) as f64);
+        }
+    }
+    if n == 1 {
+        "1 byte".into()
+    } else {
+        format!("{n} bytes")
     }
 }
 

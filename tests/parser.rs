@@ -116,6 +116,9 @@ mod u {
     pub fn word(w: &str) -> Spanned<Expr> {
         n(Expr::Word(w.into()))
     }
+    pub fn zeros(size: Spanned<Expr>) -> Spanned<Expr> {
+        n(Expr::Zeros(Box::new(size)))
+    }
     pub fn boolean(b: bool) -> Spanned<Expr> {
         n(Expr::Bool(b))
     }
@@ -746,6 +749,11 @@ fn command_table() -> Vec<(&'static str, Command)> {
         flags,
         view,
     };
+    let discard = |limit: Option<Spanned<Expr>>| C::RecvBulk {
+        sock: sock("c"),
+        into: BulkInto::Discard,
+        limit,
+    };
     let shutdown = |how: How| C::Shutdown {
         sock: sock("c"),
         how,
@@ -903,6 +911,60 @@ fn command_table() -> Vec<(&'static str, Command)> {
         ),
         // recv: size optional, flags and views after it (or instead of it)
         ("recv c", recv(None, vec![], None)),
+        // bulk transfers: zeros made as they are sent, sizes in binary units
+        ("send c zeros 1G", send(zeros(int(1 << 30)))),
+        ("send c ZEROS 512K", send(zeros(int(512 << 10)))),
+        ("send c zeros n", send(zeros(var("n")))),
+        (
+            "send c zeros (2 * 1M)",
+            send(zeros(u::repeat(int(2), int(1 << 20)))),
+        ),
+        (
+            "sendall c zeros 1.5M",
+            C::SendAll {
+                sock: sock("c"),
+                data: zeros(int(3 << 19)),
+            },
+        ),
+        (
+            "send c zeros 4 + b\"x\"",
+            send(concat(vec![zeros(int(4)), bytes(b"x")])),
+        ),
+        ("recv c 64K", recv(Some(int(65536)), vec![], None)),
+        ("recv c discard", discard(None)),
+        ("recv c DISCARD 1G", discard(Some(int(1 << 30)))),
+        ("recv c 2MiB discard", discard(Some(int(2 << 20)))),
+        ("recv c discard n", discard(Some(var("n")))),
+        (
+            "sendfile c ./big.bin",
+            C::SendFile {
+                sock: sock("c"),
+                path: word("./big.bin"),
+            },
+        ),
+        (
+            "sendfile c \"my file.bin\"",
+            C::SendFile {
+                sock: sock("c"),
+                path: string("my file.bin"),
+            },
+        ),
+        (
+            "recvfile c out.bin",
+            C::RecvBulk {
+                sock: sock("c"),
+                into: BulkInto::File(word("out.bin")),
+                limit: None,
+            },
+        ),
+        (
+            "recvfile c /tmp/out.bin 10M",
+            C::RecvBulk {
+                sock: sock("c"),
+                into: BulkInto::File(word("/tmp/out.bin")),
+                limit: Some(int(10 << 20)),
+            },
+        ),
         ("recv c 1024", recv(Some(int(1024)), vec![], None)),
         ("recv c peek", recv(None, vec![RecvFlag::Peek], None)),
         (
@@ -1664,6 +1726,9 @@ fn the_tables_cover_every_command_and_alias() {
 const VALUE: &str = "a value: \"text\", b\"bytes\", x\"hex\", a number or a name";
 const SOCKET: &str = "a socket (its name, or its fd number)";
 const END: &str = "the end of the statement (`;` or a new line)";
+const ZEROS_SIZE: &str = "a size after `zeros`: a number of bytes, or with K, M or G (zeros 1G)";
+const DISCARD_ALONE: &str =
+    "`discard` alone: it drops what it reads, so no flag or view goes with it";
 
 fn expected(what: &str, found: &str, suggestion: Option<&str>) -> ErrorKind {
     ErrorKind::Expected {
@@ -1716,6 +1781,74 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
             unknown("c", Some("recv c [size] [flags]")),
         ),
         ("x y", (0, 1), unknown("x", None)),
+        // sizes and bulk transfers
+        (
+            "send c zeros 1GB",
+            (13, 16),
+            E::BadSize("`1GB`: sizes are binary, write 1G (1G = 1 GiB)".into()),
+        ),
+        (
+            "recv c 0.3K",
+            (7, 11),
+            E::BadSize("`0.3K` is not a whole number of bytes".into()),
+        ),
+        (
+            "recvfile c x 99999999999G",
+            (13, 25),
+            E::BadSize("`99999999999G` is too large".into()),
+        ),
+        (
+            "send c zeros",
+            (12, 12),
+            expected(ZEROS_SIZE, "the end of the line", None),
+        ),
+        (
+            "send c zeros \"x\"",
+            (13, 16),
+            expected(ZEROS_SIZE, "`\"x\"`", None),
+        ),
+        (
+            "send c zeros 10abc",
+            (13, 18),
+            expected(ZEROS_SIZE, "`10abc`", None),
+        ),
+        ("zeros = 1", (0, 5), E::ReservedName("zeros".into())),
+        (
+            "recv c discard peek",
+            (15, 19),
+            expected(DISCARD_ALONE, "`peek`", None),
+        ),
+        (
+            "recv c hex discard",
+            (11, 18),
+            expected(DISCARD_ALONE, "`discard`", None),
+        ),
+        (
+            "recv c 1K discard 2K",
+            (18, 20),
+            expected(
+                "one size: before `discard` or after it",
+                "a second one (the first is at column 8)",
+                None,
+            ),
+        ),
+        (
+            "recvfrom u discard",
+            (11, 18),
+            expected(
+                "a recv flag (peek, waitall, oob, dontwait) or a view (hex, repr, text)",
+                "`discard`, which goes with recv (recv c discard)",
+                None,
+            ),
+        ),
+        (
+            "recv c discard 1GB",
+            (15, 18),
+            E::BadSize("`1GB`: sizes are binary, write 1G (1G = 1 GiB)".into()),
+        ),
+        ("sendfile c", (10, 10), missing("sendfile", "path")),
+        ("recvfile c", (10, 10), missing("recvfile", "path")),
+        ("recvfile c x 1K 2", (16, 17), too_many("recvfile")),
         // missing and extra arguments
         ("bind s", (6, 6), missing("bind", "addr")),
         ("bind", (4, 4), missing("bind", "sock")),
@@ -1782,7 +1915,7 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
             "recv c 10 peak",
             (10, 14),
             expected(
-                "a recv flag (peek, waitall, oob, dontwait) or a view (hex, repr, text)",
+                "a recv flag (peek, waitall, oob, dontwait), a view (hex, repr, text) or discard",
                 "`peak`",
                 Some("peek"),
             ),
@@ -2024,6 +2157,14 @@ fn error_messages() {
     assert_eq!(
         msg("send = 3"),
         "`send` is a command; choose another name for the variable"
+    );
+    assert_eq!(
+        msg("zeros = 1"),
+        "`zeros` makes zero bytes (zeros 1G); choose another name for the variable"
+    );
+    assert_eq!(
+        msg("send c zeros 1GB"),
+        "bad size: `1GB`: sizes are binary, write 1G (1G = 1 GiB)"
     );
     assert_eq!(
         msg("a, b, c, d = select s"),
@@ -2274,7 +2415,11 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
             "socket.SOL_SOCKET socket.SO_LINGER",
         ]),
         ArgKind::SendFlags => some_of(spec::SEND_FLAG_WORDS),
-        ArgKind::RecvFlags => some_of(spec::RECV_FLAG_WORDS),
+        // `discard` stands alone (the tables cover it).
+        ArgKind::RecvFlags => {
+            some_of(&["peek", "waitall", "oob", "dontwait", "hex", "repr", "text"])
+        }
+        ArgKind::Path => one_of(&["./big.bin", "/tmp/x.bin", "out.bin", r#""a b.bin""#, "~/x"]),
         ArgKind::Topic => one_of(&["bind", "SO_REUSEADDR", "?", "set", "ls"]),
         ArgKind::SetKey => one_of(&["display", "color"]),
         ArgKind::Jobs => one_of(&["%1", "2", "%1 %2"]),
@@ -2410,6 +2555,15 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Recv { .. } => Cmd::Recv,
         C::SendTo { .. } => Cmd::SendTo,
         C::RecvFrom { .. } => Cmd::RecvFrom,
+        C::SendFile { .. } => Cmd::SendFile,
+        C::RecvBulk {
+            into: BulkInto::Discard,
+            ..
+        } => Cmd::Recv,
+        C::RecvBulk {
+            into: BulkInto::File(_),
+            ..
+        } => Cmd::RecvFile,
         C::Close { .. } => Cmd::Close,
         C::Shutdown { .. } => Cmd::Shutdown,
         C::SetSockOpt { .. } => Cmd::SetSockOpt,
@@ -2496,6 +2650,7 @@ const ALL_KINDS: &[ArgKind] = &[
     ArgKind::Expectation,
     ArgKind::MacroName,
     ArgKind::LessonMode,
+    ArgKind::Path,
 ];
 
 /// Random argument tokens after a real command word: valid-looking lines

@@ -77,6 +77,20 @@ fn normalize_line(line: &str) -> String {
     if let Some(k) = line.find("returned after ") {
         return format!("{}returned after [TIME]", &line[..k]);
     }
+    // A transfer's last line: `... in 412.7 ms, 2601.7 MB/s (...)`.
+    let rated;
+    let line = match line.find(" MB/s") {
+        Some(m) if !line.contains("[RATE]") && line[..m].rfind(" in ").is_some() => {
+            let k = line[..m].rfind(" in ").unwrap_or(m);
+            rated = format!("{} in [TIME], [RATE] MB/s{}", &line[..k], &line[m + 5..]);
+            rated.as_str()
+        }
+        _ => line,
+    };
+    // A relative path's folder (a scratch directory).
+    if let Some(k) = line.find("a relative path starts in ") {
+        return format!("{}a relative path starts in [DIR]", &line[..k]);
+    }
     let line = &normalize_dates(line);
     // `info`'s age, a job's run time.
     if line.trim_start().starts_with("age ") {
@@ -204,7 +218,9 @@ transcripts!(
     buffers,
     lifecycle,
     explain,
-    oob
+    oob,
+    bulk_zeros,
+    bulk_missing_file
 );
 
 #[test]
@@ -225,6 +241,18 @@ fn job_times_are_normalized() {
     assert_eq!(
         normalize_line("  [1] done after 804 µs: c = accept s"),
         "  [1] done after [TIME]: c = accept s"
+    );
+}
+
+#[test]
+fn rates_and_times_are_normalized() {
+    assert_eq!(
+        normalize_line("  sent 1024 zero bytes (1.0 KiB) in 100 µs, 10.1 MB/s"),
+        "  sent 1024 zero bytes (1.0 KiB) in [TIME], [RATE] MB/s"
+    );
+    assert_eq!(
+        normalize_line("    wrote x.bin: 5 bytes in 2.31 s, 0.0 MB/s (end of stream)"),
+        "    wrote x.bin: 5 bytes in [TIME], [RATE] MB/s (end of stream)"
     );
 }
 

@@ -47,10 +47,8 @@ impl Session {
             SockKind::Stream => Type::STREAM,
             SockKind::Dgram => Type::DGRAM,
         };
-        if kind == SockKind::Stream && family != Family::Unix {
-            self.start_trace();
-        }
-        let sock = Socket::new(domain, ty, None)?;
+        // Non-blocking from the start (see table.rs): one call, not three.
+        let sock = Socket::new(domain, ty.nonblocking(), None)?;
         let h = self.table.insert(sock, family, kind, Origin::Created)?;
         self.used(h);
         Ok(Ret::one(Value::Socket(h)))
@@ -161,6 +159,10 @@ impl Session {
             }
             None => DEFAULT_BACKLOG,
         };
+        if self.entry_h(h)?.is_tcp() {
+            // Before any handshake can reach it (see start_trace).
+            self.start_trace();
+        }
         let e = self.entry_h(h)?;
         let was_unbound =
             e.family != Family::Unix && !e.sock.local_addr().is_ok_and(|a| table::is_bound(&a));
@@ -211,19 +213,36 @@ impl Session {
         // descriptor that the next socket may reuse.
         self.cancel_jobs_on(h.fd, &label, out);
         let e = self.entry_h(h)?;
-        let before = table::tcp_state(e);
+        // Only what the messages below need is asked of the kernel: an
+        // unconnected socket costs one call besides close itself.
         let is_tcp = e.is_tcp();
-        let rst_linger = is_tcp && matches!(e.sock.linger(), Ok(Some(d)) if d.is_zero());
-        let pair = (
-            e.sock.local_addr().ok().and_then(|a| a.as_socket()),
-            e.sock.peer_addr().ok().and_then(|a| a.as_socket()),
-        );
-        let unread = if e.kind == SockKind::Stream && !e.sock.is_listener().unwrap_or(false) {
+        let info = if is_tcp {
+            table::tcp_info(&e.sock)
+        } else {
+            None
+        };
+        let before = info.map(|t| table::tcp_state_name(t.state));
+        let queued_conns = match info {
+            Some(t) if t.state == 10 => t.unacked,
+            _ => 0,
+        };
+        // CLOSED (never connected, or reset) and LISTEN have no peer.
+        let connected = info.is_some_and(|t| t.state != 7 && t.state != 10);
+        let (local, peer) = match e.conn {
+            Some((l, p)) => (Some(l), Some(p)),
+            None if connected => match table::conn_pair(&e.sock) {
+                Some((l, p)) => (Some(l), Some(p)),
+                None => (None, None),
+            },
+            None => (None, None),
+        };
+        let pair = (local, peer);
+        let rst_linger = connected && matches!(e.sock.linger(), Ok(Some(d)) if d.is_zero());
+        let unread = if before == Some("ESTABLISHED") {
             table::recv_queue(e.fd()).unwrap_or(0)
         } else {
             0
         };
-        let queued_conns = accept_queue(e).map_or(0, |(q, _)| q);
         if let (true, Some(local), Some(peer)) = (is_tcp && !rst_linger, pair.0, pair.1) {
             self.table.ghosts.push(table::Ghost {
                 label: label.clone(),

@@ -5,7 +5,7 @@
 use super::Session;
 use crate::errors::ExecError;
 use crate::spec;
-use crate::syntax::ast::{AddrExpr, Expr, Family, SockRef, Spanned};
+use crate::syntax::ast::{AddrExpr, Expr, Family, SockKind, SockRef, Spanned};
 use crate::table::Entry;
 use crate::value::{SockHandle, Value};
 use socket2::SockAddr;
@@ -14,6 +14,30 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 /// Data built with `*` may not exceed this (a typo like `"x" * 10**12`
 /// must not take the machine's memory).
 pub const MAX_DATA: usize = 256 << 20;
+
+/// What a send sends.
+pub(crate) enum Payload {
+    Bytes(Vec<u8>),
+    /// Zero bytes, made as they are sent.
+    Zeros(u64),
+}
+
+/// `zeros N` as real bytes, where bytes are needed (`zeros 4 + b"x"`, a
+/// datagram): only up to [`MAX_DATA`].
+fn materialize(v: Value, span: crate::syntax::ast::Span) -> Result<Value, ExecError> {
+    match v {
+        Value::Zeros(n) => match usize::try_from(n).ok().filter(|&n| n <= MAX_DATA) {
+            Some(n) => Ok(Value::Bytes(vec![0; n])),
+            None => Err(ExecError::new(
+                "MemoryError",
+                format!("{n} zero bytes are more than this shell builds at once (256 MiB)"),
+            )
+            .at(span)
+            .hint("on a stream socket, send c zeros N and sendall c zeros N make them as they are sent")),
+        },
+        v => Ok(v),
+    }
+}
 
 impl Session {
     pub(crate) fn eval(&self, e: &Spanned<Expr>) -> Result<Value, ExecError> {
@@ -29,8 +53,12 @@ impl Session {
                 None => Value::Str(w.clone()),
             },
             Expr::Var(name) => return self.lookup(name, e),
+            Expr::Zeros(size) => Value::Zeros(self.size(size)?),
             Expr::Repeat(a, b) => {
-                let (va, vb) = (self.eval(a)?, self.eval(b)?);
+                let (va, vb) = (
+                    materialize(self.eval(a)?, a.span)?,
+                    materialize(self.eval(b)?, b.span)?,
+                );
                 let (seq, n, n_span) = match (&va, &vb) {
                     (_, Value::Int(n)) => (va.clone(), *n, b.span),
                     (Value::Int(n), _) => (vb.clone(), *n, a.span),
@@ -64,7 +92,8 @@ impl Session {
                             "{unit} x {n} bytes is more than this shell builds at once (256 MiB)"
                         ),
                     )
-                    .at(n_span));
+                    .at(n_span)
+                    .hint("for a load, send zeros made as they are sent: send c zeros 1G"));
                 }
                 match seq {
                     Value::Str(s) => Value::Str(s.repeat(n)),
@@ -75,7 +104,7 @@ impl Session {
             Expr::Concat(parts) => {
                 let vals: Vec<Value> = parts
                     .iter()
-                    .map(|p| self.eval(p))
+                    .map(|p| self.eval(p).and_then(|v| materialize(v, p.span)))
                     .collect::<Result<_, _>>()?;
                 if vals.iter().all(|v| matches!(v, Value::Str(_))) {
                     let mut s = String::new();
@@ -141,9 +170,23 @@ impl Session {
         err
     }
 
+    /// What a send sends: `zeros N` stays a count on a stream socket (made
+    /// as it is sent); everything else is bytes.
+    pub(crate) fn payload(&self, e: &Spanned<Expr>, kind: SockKind) -> Result<Payload, ExecError> {
+        match self.eval(e)? {
+            Value::Zeros(n) if kind == SockKind::Stream => Ok(Payload::Zeros(n)),
+            v => self.data_of(v, e).map(Payload::Bytes),
+        }
+    }
+
     /// Bytes to send: bytes as they are, text as UTF-8.
     pub(crate) fn data(&self, e: &Spanned<Expr>) -> Result<Vec<u8>, ExecError> {
-        match self.eval(e)? {
+        let v = self.eval(e)?;
+        self.data_of(v, e)
+    }
+
+    fn data_of(&self, v: Value, e: &Spanned<Expr>) -> Result<Vec<u8>, ExecError> {
+        match materialize(v, e.span)? {
             Value::Bytes(b) => Ok(b),
             Value::Str(s) => Ok(s.into_bytes()),
             other => Err(ExecError::new(
@@ -159,7 +202,7 @@ impl Session {
 
     /// Bytes only, as Python's functions that take packed addresses want.
     pub(crate) fn bytes_only(&self, e: &Spanned<Expr>) -> Result<Vec<u8>, ExecError> {
-        match self.eval(e)? {
+        match materialize(self.eval(e)?, e.span)? {
             Value::Bytes(b) => Ok(b),
             other => Err(ExecError::new(
                 "TypeError",

@@ -99,6 +99,10 @@ pub(super) struct Explainer<'a> {
 }
 
 impl Sink for Explainer<'_> {
+    fn idle(&mut self) {
+        self.out.idle();
+    }
+
     fn emit(&mut self, item: Item) {
         match item {
             Item::Moment(m) => {

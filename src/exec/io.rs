@@ -10,6 +10,7 @@
 //! honouring the mode the learner chose, and returns what the kernel did.
 
 use super::bounds::{Boundaries, Piece};
+use super::eval::Payload;
 use super::explain::Moment;
 use super::{Adopt, Item, Ret, Session, Sink, describe_socket};
 use crate::errors::ExecError;
@@ -48,6 +49,14 @@ pub(crate) struct Ctx {
     pub was_connected: bool,
     pub shut_write: bool,
     pub was_reset: bool,
+    /// A TCP connection's (local, peer) addresses (message boundaries are
+    /// kept by them).
+    pub pair: Option<(SocketAddr, SocketAddr)>,
+    /// `listen` was called on it.
+    pub listening: bool,
+    /// The other end is a socket of this shell that has neither closed nor
+    /// shut down its writing side (so this one is not in CLOSE_WAIT).
+    pub peer_open: bool,
 }
 
 /// The half of a call that may wait.
@@ -142,12 +151,6 @@ pub(crate) fn accept_queue_of(sock: &Socket, family: Family, kind: SockKind) -> 
     (t.state == 10).then_some((t.unacked, t.sacked))
 }
 
-fn ip_pair(sock: &Socket) -> Option<(SocketAddr, SocketAddr)> {
-    let l = sock.local_addr().ok()?.as_socket()?;
-    let p = sock.peer_addr().ok()?.as_socket()?;
-    Some((l, p))
-}
-
 impl Ctx {
     /// A better hint for an error, knowing the socket it happened on.
     pub(crate) fn in_context(&self, mut x: ExecError) -> ExecError {
@@ -190,7 +193,8 @@ impl Ctx {
 
     /// True for a TCP socket whose peer has closed (CLOSE_WAIT).
     pub(super) fn peer_closed(&self) -> bool {
-        self.family != Family::Unix
+        !self.peer_open
+            && self.family != Family::Unix
             && self.kind == SockKind::Stream
             && table::tcp_info(&self.sock).is_some_and(|t| t.state == 8)
     }
@@ -267,7 +271,8 @@ impl Ctx {
         let stream = self.kind == SockKind::Stream;
         let nonblock = self.mode == Mode::NonBlocking || flags & libc::MSG_DONTWAIT != 0;
         let start = Instant::now();
-        let (deadline, kernel) = deadline(self.mode, kernel_timeout(&self.sock, true), start);
+        // SO_SNDTIMEO is asked for only when a send has to wait.
+        let mut limits: Option<(Option<Instant>, bool)> = None;
         let mut sent = 0usize;
         let mut calls = 0usize;
         let mut announced = false;
@@ -322,6 +327,9 @@ impl Ctx {
                             self.send_waiting(sent, data.len())
                         )));
                     }
+                    let (deadline, kernel) = *limits.get_or_insert_with(|| {
+                        deadline(self.mode, kernel_timeout(&self.sock, true), start)
+                    });
                     // Wake at least every PROGRESS_EVERY to refresh the
                     // progress line.
                     let slice = Instant::now() + PROGRESS_EVERY;
@@ -365,7 +373,7 @@ impl Ctx {
         if stream
             && sent > 0
             && flags & libc::MSG_OOB == 0
-            && let Some((l, p)) = ip_pair(&self.sock)
+            && let Some((l, p)) = self.pair
             && let Ok(mut b) = self.bounds.lock()
         {
             b.sent(l, p, sent);
@@ -435,12 +443,16 @@ pub(super) fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
 }
 
 /// Notes shown after the received value, and the sends its bytes came from.
+/// `left`: the bytes still queued when the caller knows it without asking
+/// the kernel (what was queued before a recv that did not wait, less what
+/// it took).
 fn after_recv(
     ctx: &Ctx,
     bytes: usize,
     real: usize,
     size: usize,
     flags: i32,
+    left: Option<u32>,
 ) -> (Vec<Item>, Vec<Piece>) {
     let peek = flags & libc::MSG_PEEK != 0;
     let mut out = Vec::new();
@@ -476,7 +488,7 @@ fn after_recv(
     let mut pieces = Vec::new();
     if ctx.kind == SockKind::Stream
         && bytes > 0
-        && let Some((l, p)) = ip_pair(&ctx.sock)
+        && let Some((l, p)) = ctx.pair
         && let Ok(mut b) = ctx.bounds.lock()
     {
         pieces = b.received(l, p, bytes, peek);
@@ -526,7 +538,9 @@ fn after_recv(
     let split_noted = pieces.last().is_some_and(|l| l.offset + l.len < l.send_len);
     if ctx.kind == SockKind::Stream
         && !split_noted
-        && let Some(rem) = table::recv_queue(ctx.h.fd).filter(|&n| n > 0)
+        && let Some(rem) = left
+            .or_else(|| table::recv_queue(ctx.h.fd))
+            .filter(|&n| n > 0)
     {
         out.push(Item::Note(format!(
             "{} still queued",
@@ -543,7 +557,15 @@ impl Session {
             .table
             .get(h)
             .ok_or_else(|| ExecError::os(libc::EBADF))?;
-        let peer = self.peer_entry(h).map(|p| (p.fd(), p.label()));
+        let peer_entry = self.table.peer_of(h);
+        let peer = peer_entry.map(|p| (p.fd(), p.label()));
+        let peer_open = peer_entry.is_some_and(|p| !p.shut_write);
+        let pair = match e.conn {
+            Some(pair) => Some(pair),
+            // Not noted yet (a non-blocking connect that completed since).
+            None if e.is_tcp() => table::conn_pair(&e.sock),
+            None => None,
+        };
         Ok(Ctx {
             h,
             sock: Arc::clone(&e.sock),
@@ -554,20 +576,12 @@ impl Session {
             cancel: self.cancel(),
             peer,
             bounds: Arc::clone(&self.bounds),
-            was_connected: e.was_connected || e.sock.peer_addr().is_ok(),
+            was_connected: e.was_connected || pair.is_some() || e.sock.peer_addr().is_ok(),
             shut_write: e.shut_write,
             was_reset: e.was_reset,
-        })
-    }
-
-    /// The socket at the other end of a connection, if this shell holds it.
-    pub(crate) fn peer_entry(&self, h: SockHandle) -> Option<&table::Entry> {
-        let e = self.table.get(h)?;
-        let (ls, ps) = ip_pair(&e.sock)?;
-        self.table.iter().find(|o| {
-            o.handle != h
-                && o.sock.local_addr().ok().and_then(|a| a.as_socket()) == Some(ps)
-                && o.sock.peer_addr().ok().and_then(|a| a.as_socket()) == Some(ls)
+            pair,
+            listening: e.backlog.is_some(),
+            peer_open,
         })
     }
 
@@ -579,7 +593,7 @@ impl Session {
         let h = self.sock(r)?;
         self.table.last = Some(h);
         let ctx = self.ctx(h)?;
-        if !ctx.sock.is_listener().unwrap_or(false) {
+        if !ctx.listening {
             let mut x = ExecError::os(libc::EINVAL);
             x.hint = Some(if ctx.kind == SockKind::Dgram {
                 "UDP sockets do not accept: recvfrom receives datagrams from anyone".into()
@@ -610,6 +624,10 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.table.last = Some(h);
+        if self.table.get(h).is_some_and(|e| e.is_tcp()) {
+            // Before the SYN goes out (see start_trace).
+            self.start_trace();
+        }
         let ctx = self.ctx(h)?;
         let target = self.address(addr, ctx.family, true).map_err(|x| {
             if x.span.is_none() {
@@ -648,11 +666,22 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.table.last = Some(h);
-        let bytes = self.data(data)?;
-        self.note_str_encoding(data, out);
         let f = send_flags(flags);
-        let oob = flags.contains(&SendFlag::Oob);
         let ctx = self.ctx(h)?;
+        let bytes = match self.payload(data, ctx.kind)? {
+            Payload::Zeros(n) => {
+                return self.call(
+                    ctx,
+                    Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                        super::bulk::zeros_work(ctx, n, f, false, out)
+                    }),
+                    out,
+                );
+            }
+            Payload::Bytes(b) => b,
+        };
+        self.note_str_encoding(data, out);
+        let oob = flags.contains(&SendFlag::Oob);
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
@@ -701,9 +730,20 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
         self.table.last = Some(h);
-        let bytes = self.data(data)?;
-        self.note_str_encoding(data, out);
         let ctx = self.ctx(h)?;
+        let bytes = match self.payload(data, ctx.kind)? {
+            Payload::Zeros(n) => {
+                return self.call(
+                    ctx,
+                    Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                        super::bulk::zeros_work(ctx, n, libc::MSG_NOSIGNAL, true, out)
+                    }),
+                    out,
+                );
+            }
+            Payload::Bytes(b) => b,
+        };
+        self.note_str_encoding(data, out);
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
@@ -745,14 +785,17 @@ impl Session {
         Ok(n as usize)
     }
 
-    /// What was queued before a recv (said when it did not have to wait).
-    fn queued_before(ctx: &Ctx, out: &mut dyn Sink) {
+    /// What was queued before a recv (said when it did not have to wait);
+    /// returns it.
+    fn queued_before(ctx: &Ctx, out: &mut dyn Sink) -> u32 {
         // Readiness first, then the count: data that lands between the two
         // looks are counted, never taken for the peer's close.
         let ev = table::poll_now(ctx.h.fd);
         let q = table::recv_queue(ctx.h.fd).unwrap_or(0);
-        let bound = ctx.sock.local_addr().is_ok_and(|a| table::is_bound(&a));
-        if q == 0 && ctx.kind == SockKind::Dgram && !bound {
+        if q == 0
+            && ctx.kind == SockKind::Dgram
+            && !ctx.sock.local_addr().is_ok_and(|a| table::is_bound(&a))
+        {
             out.emit(Item::Warn(format!(
                 "{} has no address yet, so no datagram can reach it: bind it first (or send from it: that binds it to a port the kernel picks)",
                 ctx.label
@@ -782,6 +825,7 @@ impl Session {
                 ));
             }
         }
+        q
     }
 
     pub(super) fn recv(
@@ -800,7 +844,7 @@ impl Session {
         if ctx.kind == SockKind::Dgram {
             f |= libc::MSG_TRUNC;
         }
-        if ctx.sock.is_listener().unwrap_or(false) {
+        if ctx.listening {
             return Err(ExecError::os(libc::ENOTCONN)
                 .hint("a listening socket only accepts: recv on the socket accept returned")
                 .at(r.span));
@@ -808,13 +852,13 @@ impl Session {
         // MSG_DONTWAIT makes this one call non-blocking, whatever the mode.
         let dontwait = f & libc::MSG_DONTWAIT != 0;
         f &= !libc::MSG_DONTWAIT;
-        Self::queued_before(&ctx, out);
+        let queued = Self::queued_before(&ctx, out);
         let view = view.unwrap_or(self.settings.display);
         let oob = f & libc::MSG_OOB != 0;
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
-                recv_work(ctx, size, f, waitall, dontwait, view, out).map_err(|mut x| {
+                recv_work(ctx, size, f, waitall, dontwait, view, queued, out).map_err(|mut x| {
                     if oob && x.is_errno(libc::EINVAL) {
                         x.hint = Some(
                             "no urgent (OOB) data is waiting: it was read already, or the peer sent none \
@@ -905,7 +949,7 @@ impl Session {
             f |= libc::MSG_TRUNC;
         }
         f &= !libc::MSG_DONTWAIT;
-        if ctx.sock.is_listener().unwrap_or(false) {
+        if ctx.listening {
             return Err(ExecError::os(libc::ENOTCONN)
                 .hint("a listening socket only accepts")
                 .at(r.span));
@@ -928,7 +972,7 @@ impl Session {
                 if let Some(w) = waited {
                     out.emit(Item::Waited(w));
                 }
-                let (after, pieces) = after_recv(ctx, buf.len(), n, size, f);
+                let (after, pieces) = after_recv(ctx, buf.len(), n, size, f, None);
                 // Python gives None as the address of a TCP recvfrom.
                 let addr = if dgram { addr_value(from) } else { Value::None };
                 let mut ret = Ret::two(Value::Bytes(buf), addr);
@@ -1111,6 +1155,7 @@ fn connect_work(ctx: &Ctx, target: &SockAddr, out: &mut dyn Sink) -> Result<Ret,
     Ok(Ret::none())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn recv_work(
     ctx: &Ctx,
     size: usize,
@@ -1118,6 +1163,7 @@ fn recv_work(
     waitall: bool,
     dontwait: bool,
     view: View,
+    queued: u32,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
     let nonblock_hint =
@@ -1176,7 +1222,14 @@ fn recv_work(
     if let Some(w) = waited_total {
         out.emit(Item::Waited(w));
     }
-    let (after, pieces) = after_recv(ctx, total.len(), real, size, f);
+    // One call that did not wait took bytes that were queued already: the
+    // rest is known without asking again (urgent data is not in the count).
+    let left = (waited_total.is_none() && f & libc::MSG_OOB == 0)
+        .then(|| u32::try_from(total.len()).ok())
+        .flatten()
+        .filter(|&t| t <= queued)
+        .map(|t| queued - t);
+    let (after, pieces) = after_recv(ctx, total.len(), real, size, f, left);
     let mut ret = Ret::one(Value::Bytes(total));
     ret.view = view;
     ret.after = after;

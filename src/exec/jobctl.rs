@@ -100,6 +100,10 @@ impl Session {
                 }
             }
         }
+        // A job's connect has connected its socket.
+        if let Some(h) = self.table.by_fd(c.fd).map(|e| e.handle) {
+            self.note_connected_h(h);
+        }
     }
 
     fn adopt_and_bind(&mut self, targets: &[String], ret: Ret, id: usize, out: &mut dyn Sink) {

@@ -6,6 +6,7 @@
 //! renderer turns items into text; tests collect them.
 
 pub(crate) mod bounds;
+mod bulk;
 mod calls;
 mod eval;
 pub(crate) mod explain;
@@ -159,6 +160,10 @@ pub enum JobEnd {
 /// Where items go.
 pub trait Sink {
     fn emit(&mut self, item: Item);
+
+    /// The call is about to take a while without saying anything (a long
+    /// transfer, `sleep`): a sink that gathers output writes it out now.
+    fn idle(&mut self) {}
 }
 
 impl Sink for Vec<Item> {
@@ -233,6 +238,9 @@ pub struct Session {
     closed_labels: std::collections::HashMap<std::net::SocketAddr, String>,
     /// Told once: how to list, inspect and stop peers.
     told_peers: bool,
+    /// Keep what `states` shows (the capture, or the sampled states). A
+    /// script that never says `states` does not pay for them.
+    pub watch_states: bool,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -351,6 +359,7 @@ impl Session {
             closed_labels: Default::default(),
             failed_names: Default::default(),
             told_peers: false,
+            watch_states: true,
         }
     }
 
@@ -545,14 +554,24 @@ impl Session {
         }
     }
 
-    /// Remembers that the last socket used has had a peer, and which.
+    /// Remembers that the last socket used has had a peer (and, for TCP,
+    /// the connection's addresses).
     fn note_connected(&mut self) {
-        if let Some(h) = self.table.last
-            && let Some(e) = self.table.get_mut(h)
-            && let Ok(p) = e.sock.peer_addr()
+        if let Some(h) = self.table.last {
+            self.note_connected_h(h);
+        }
+    }
+
+    pub(crate) fn note_connected_h(&mut self, h: crate::value::SockHandle) {
+        if self.table.note_conn(h) {
+            return;
+        }
+        if let Some(e) = self.table.get_mut(h)
+            && !e.was_connected
+            && !e.is_tcp()
+            && e.sock.peer_addr().is_ok()
         {
             e.was_connected = true;
-            e.last_peer = p.as_socket().or(e.last_peer);
         }
     }
 
@@ -649,6 +668,8 @@ impl Session {
                 flags,
                 view,
             } => self.recvfrom(sock, size.as_ref(), flags, *view, out),
+            C::SendFile { sock, path } => self.sendfile(sock, path, out),
+            C::RecvBulk { sock, into, limit } => self.recv_bulk(sock, into, limit.as_ref(), out),
             C::Close { sock } => self.close(sock, out),
             C::Shutdown { sock, how } => self.shutdown(sock, *how, out),
             C::SetSockOpt {
@@ -742,7 +763,7 @@ impl Session {
             }
             C::Help { topic } => self.help(topic.as_ref(), out),
             C::Echo { values } => self.echo(values, out),
-            C::Sleep { seconds } => self.sleep(seconds),
+            C::Sleep { seconds } => self.sleep(seconds, out),
             C::Quit { .. } => Ok(Ret::none()),
             C::Set { key, value } => self.set(key.as_ref(), value.as_ref(), out),
             C::Vars => self.vars_cmd(out),
@@ -827,6 +848,20 @@ pub(crate) fn describe_socket(
     names: Vec<String>,
 ) -> SockDesc {
     let local = sock.local_addr().ok().filter(crate::table::is_bound);
+    // An IP socket with no port has no peer and no TCP state worth showing
+    // (CLOSED): two calls saved on every new socket.
+    if local.is_none() && family != Family::Unix {
+        return SockDesc {
+            fd,
+            names,
+            family,
+            kind,
+            local: None,
+            peer: None,
+            state: String::new(),
+            closed: false,
+        };
+    }
     let peer = sock.peer_addr().ok().filter(crate::table::is_bound);
     let state = if family != Family::Unix && kind == SockKind::Stream {
         crate::table::tcp_info(sock)

@@ -173,6 +173,12 @@ impl Session {
         self.table.last = Some(h);
         let (o, mismatch) = self.resolve_option(level, option)?;
         let o = &o;
+        if o.level == libc::SOL_SOCKET
+            && o.number == libc::SO_RCVLOWAT
+            && let Some(e) = self.table.get_mut(h)
+        {
+            e.rcvlowat = true;
+        }
         let fd = h.fd;
         let label = self.entry(r)?.label();
         let first = values

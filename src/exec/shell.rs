@@ -25,9 +25,8 @@ fn opt_bytes(n: Option<u32>) -> String {
     n.map_or("-".into(), |n| n.to_string())
 }
 
-/// One row of the table, from what the kernel says now.
-pub fn row(e: &Entry) -> Row {
-    let s = table::snapshot(e);
+/// One row of the table, from what the kernel says now (its snapshot).
+pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
     let local = s
         .local
         .as_ref()
@@ -77,7 +76,13 @@ impl Session {
             ));
             return Ok(Ret::none());
         }
-        let mut rows: Vec<Row> = self.table.iter().map(row).collect();
+        let entries: Vec<&Entry> = self.table.iter().collect();
+        let snaps = table::snapshots(&entries);
+        let mut rows: Vec<Row> = entries
+            .iter()
+            .zip(snaps)
+            .map(|(e, s)| row_of(e, s))
+            .collect();
         for (g, state) in &ghosts {
             rows.push(Row {
                 fd: "-".into(),
@@ -103,10 +108,10 @@ impl Session {
         // 10,000 times, half a minute).
         let mut listed: Option<Vec<table::KernelTcp>> = (!kernel.is_empty()).then_some(kernel);
         for e in self.table.iter() {
-            if let Some(peer) = e.last_peer
-                && e.is_tcp()
+            // The kernel forgets a closed connection's addresses; the
+            // table noted them when it connected.
+            if let Some((local, peer)) = e.conn
                 && table::tcp_state(e) == Some("CLOSED")
-                && let Some(local) = e.sock.local_addr().ok().and_then(|a| a.as_socket())
             {
                 let kernel = listed.get_or_insert_with(table::kernel_tcp);
                 if let Some(k) = kernel.iter().find(|k| k.local == local && k.remote == peer) {
@@ -302,7 +307,11 @@ impl Session {
         Ok(Ret::none())
     }
 
-    pub(super) fn sleep(&mut self, secs: &Spanned<Expr>) -> Result<Ret, ExecError> {
+    pub(super) fn sleep(
+        &mut self,
+        secs: &Spanned<Expr>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let s = self.float_or_none(secs)?.unwrap_or(0.0);
         if !(0.0..=86_400.0).contains(&s) {
             return Err(ExecError::new(
@@ -311,6 +320,7 @@ impl Session {
             )
             .at(secs.span));
         }
+        out.idle();
         wait::sleep(Duration::from_secs_f64(s), &self.cancel())
             .map_err(|_| ExecError::interrupted())?;
         Ok(Ret::none())

@@ -132,9 +132,13 @@ impl Connection {
 }
 
 impl Session {
-    /// Starts the capture the first time a TCP socket is made (if allowed).
+    /// Starts the capture (if allowed) the first time a TCP socket listens
+    /// or connects: before the first handshake, and not in a session that
+    /// never makes a connection. (Opening it costs little; closing it costs
+    /// the process one RCU grace period at exit, in the kernel's
+    /// packet_release, some tens of milliseconds.)
     pub(super) fn start_trace(&mut self) {
-        if self.trace.is_none() && self.trace_error.is_none() {
+        if self.watch_states && self.trace.is_none() && self.trace_error.is_none() {
             match trace::Trace::start() {
                 Ok(t) => self.trace = Some(t),
                 // Out of descriptors (EMFILE): not for good; the next TCP
@@ -148,7 +152,7 @@ impl Session {
     /// Records the TCP states that changed since the last command.
     pub(super) fn sample_states(&mut self) {
         // With the capture, `states` reads the segments: nothing to sample.
-        if self.trace.is_some() {
+        if self.trace.is_some() || !self.watch_states {
             return;
         }
         let now = Instant::now();
@@ -307,6 +311,9 @@ impl Session {
             let label_of_addr: HashMap<SocketAddr, String> =
                 [(a, la.clone()), (b, lb.clone())].into_iter().collect();
             let mut rows = Vec::new();
+            // Where each direction's next byte is, to tell the bytes of
+            // bulk segments the capture left out.
+            let mut next: HashMap<SocketAddr, u64> = HashMap::new();
             for s in &segs {
                 let (changes, step) = conn.apply(s);
                 let who = format!(
@@ -314,6 +321,24 @@ impl Session {
                     label_of_addr.get(&s.src).cloned().unwrap_or_default(),
                     label_of_addr.get(&s.dst).cloned().unwrap_or_default()
                 );
+                if let Some(gap) = next.get(&s.src).map(|n| s.pos.saturating_sub(*n))
+                    && gap > 0
+                {
+                    rows.push(vec![
+                        String::new(),
+                        "...".into(),
+                        who.clone(),
+                        String::new(),
+                        format!(
+                            "{gap} bytes of data ({}) in segments not captured one by one (the large segments of a long send)",
+                            crate::value::human_size(gap),
+                        ),
+                    ]);
+                }
+                let end = s.pos + u64::from(s.len) + u64::from(s.has(SYN)) + u64::from(s.has(FIN));
+                if next.get(&s.src).is_none_or(|n| end > *n) {
+                    next.insert(s.src, end);
+                }
                 let mut seg = s.flag_names();
                 if s.len > 0 {
                     seg.push_str(&format!(" {}B", s.len));
@@ -325,6 +350,18 @@ impl Session {
                     changes.join(", "),
                     step.unwrap_or_default(),
                 ]);
+                if s.more > 0 {
+                    rows.push(vec![
+                        String::new(),
+                        "...".into(),
+                        format!("{la} <-> {lb}"),
+                        String::new(),
+                        format!(
+                            "{} more segments in a burst (a bulk transfer), counted, not shown one by one",
+                            s.more
+                        ),
+                    ]);
+                }
             }
             out.emit(Item::Timeline {
                 title,

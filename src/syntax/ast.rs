@@ -87,10 +87,21 @@ pub enum Expr {
     Repeat(Box<Spanned<Expr>>, Box<Spanned<Expr>>),
     /// `a + b + c`.
     Concat(Vec<Spanned<Expr>>),
-    /// A generator of bulk data (`zeros 1G` style) is expressed with Repeat;
-    /// a bare word that is not a variable stays a Word so commands that take
-    /// literal text (host names, option names) can use it.
+    /// `zeros 1G`: that many zero bytes, made as they are sent (never held
+    /// in memory whole). The size is an expression (`zeros n`).
+    Zeros(Box<Spanned<Expr>>),
+    /// A bare word that is not a variable stays a Word so commands that take
+    /// literal text (host names, option names, paths) can use it.
     Word(String),
+}
+
+/// Where the bytes of a bulk receive go.
+#[derive(Clone, Debug, PartialEq)]
+pub enum BulkInto {
+    /// Read and dropped (`recv c discard`): a load generator's sink.
+    Discard,
+    /// Written to a file, created or truncated first (`recvfile c PATH`).
+    File(Spanned<Expr>),
 }
 
 /// Where to bind, connect or send to.
@@ -270,6 +281,18 @@ pub enum Command {
         size: Option<Spanned<Expr>>,
         flags: Vec<RecvFlag>,
         view: Option<View>,
+    },
+    /// A whole file to a stream socket (`socket.sendfile`).
+    SendFile {
+        sock: Spanned<SockRef>,
+        path: Spanned<Expr>,
+    },
+    /// Receive until end of stream, or until `limit` bytes, into a file or
+    /// nowhere.
+    RecvBulk {
+        sock: Spanned<SockRef>,
+        into: BulkInto,
+        limit: Option<Spanned<Expr>>,
     },
     Close {
         sock: Spanned<SockRef>,

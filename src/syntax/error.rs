@@ -39,6 +39,8 @@ pub enum ErrorKind {
     NonAsciiBytes,
     BadHex(String),
     BadNumber(String),
+    /// A size written wrong (`1GB`, `0.3K`).
+    BadSize(String),
     /// An assignment to a command's own name.
     ReservedName(String),
     /// More names on the left of `=` than any command returns.
@@ -98,6 +100,11 @@ impl fmt::Display for ParseError {
             ),
             ErrorKind::BadHex(why) => write!(f, "bad hex bytes: {why}"),
             ErrorKind::BadNumber(why) => write!(f, "bad number: {why}"),
+            ErrorKind::BadSize(why) => write!(f, "bad size: {why}"),
+            ErrorKind::ReservedName(n) if n.eq_ignore_ascii_case("zeros") => write!(
+                f,
+                "`{n}` makes zero bytes (zeros 1G); choose another name for the variable"
+            ),
             ErrorKind::ReservedName(n) => {
                 write!(
                     f,

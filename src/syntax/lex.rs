@@ -325,6 +325,9 @@ pub fn number(i: &str) -> Res<'_, Num> {
         Some(d) => (true, d),
         None => (false, text),
     };
+    if let Some(size) = size_literal(i, text, neg, digits) {
+        return size.map(|(r, n)| (r, Num::Int(n)));
+    }
     let clean: String = digits.chars().filter(|&c| c != '_').collect();
     let lower = clean.to_ascii_lowercase();
     let radix = [("0x", 16), ("0o", 8), ("0b", 2)]
@@ -369,6 +372,79 @@ pub fn number(i: &str) -> Res<'_, Num> {
             }
         }
     }
+}
+
+/// The binary multiples a size may end with: `K` = 1024 bytes, `M` and `G`
+/// (also written `KiB`, `MiB`, `GiB`; any case). `1G` is 1 GiB.
+const SIZE_SUFFIXES: &[(&str, u32)] = &[
+    ("kib", 10),
+    ("mib", 20),
+    ("gib", 30),
+    ("k", 10),
+    ("m", 20),
+    ("g", 30),
+];
+
+/// `64K`, `1.5M`, `1G`: a number of bytes with a binary suffix. None when
+/// `digits` has no such suffix (the caller goes on with plain numbers);
+/// Some(Err) for a size that is written wrong (`1GB`, `0.3K`, too big).
+fn size_literal<'a>(i: &'a str, text: &str, neg: bool, digits: &str) -> Option<Res<'a, i64>> {
+    let lower = digits.to_ascii_lowercase();
+    if lower.starts_with("0x") || lower.starts_with("0o") || lower.starts_with("0b") {
+        return None;
+    }
+    let bad = |why: String| failure(i, text.len(), ErrorKind::BadSize(why));
+    // `1GB`, `10mb`: decimal-looking units are refused rather than guessed.
+    for unit in ["kb", "mb", "gb", "tb"] {
+        if let Some(m) = lower.strip_suffix(unit)
+            && !m.is_empty()
+            && m.chars()
+                .all(|c| c.is_ascii_digit() || c == '.' || c == '_')
+        {
+            let letter = unit[..1].to_ascii_uppercase();
+            return Some(bad(format!(
+                "`{text}`: sizes are binary, write {m}{letter} (1{letter} = 1 {letter}iB)"
+            )));
+        }
+    }
+    let (mantissa, shift) = SIZE_SUFFIXES.iter().find_map(|(suffix, shift)| {
+        lower
+            .strip_suffix(suffix)
+            .filter(|m| !m.is_empty() && m.starts_with(|c: char| c.is_ascii_digit()))
+            .map(|m| (m, *shift))
+    })?;
+    let clean: String = mantissa.chars().filter(|&c| c != '_').collect();
+    if !clean.chars().all(|c| c.is_ascii_digit() || c == '.') || clean.matches('.').count() > 1 {
+        return None;
+    }
+    let unit: i128 = 1 << shift;
+    let bytes: Option<i128> = if clean.contains('.') {
+        // A fraction must come to whole bytes: 1.5K is 1536, 0.3K is not.
+        let (whole, frac) = clean.split_once('.').unwrap_or((&clean, ""));
+        let scale = 10i128.checked_pow(u32::try_from(frac.len()).ok()?)?;
+        let w: i128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let f: i128 = if frac.is_empty() {
+            0
+        } else {
+            frac.parse().ok()?
+        };
+        let num = w.checked_mul(scale)?.checked_add(f)?.checked_mul(unit)?;
+        if num % scale != 0 {
+            return Some(bad(format!("`{text}` is not a whole number of bytes")));
+        }
+        Some(num / scale)
+    } else {
+        clean.parse::<i128>().ok().and_then(|n| n.checked_mul(unit))
+    };
+    let signed = bytes.map(|b| if neg { -b } else { b });
+    Some(match signed.and_then(|b| i64::try_from(b).ok()) {
+        Some(n) => Ok((&i[text.len()..], n)),
+        None => bad(format!("`{text}` is too large")),
+    })
 }
 
 #[cfg(test)]
@@ -428,6 +504,34 @@ mod tests {
             number("99999999999999999999"),
             Err(nom::Err::Failure(_))
         ));
+    }
+
+    #[test]
+    fn sizes_are_binary_multiples() {
+        fn n(s: &str) -> (&str, Num) {
+            number(s).expect("a size")
+        }
+        assert_eq!(n("64K"), ("", Num::Int(65536)));
+        assert_eq!(n("1G rest"), (" rest", Num::Int(1 << 30)));
+        assert_eq!(n("1g"), ("", Num::Int(1 << 30)));
+        assert_eq!(n("2MiB"), ("", Num::Int(2 << 20)));
+        assert_eq!(n("1.5M"), ("", Num::Int(3 << 19)));
+        assert_eq!(n("-1K"), ("", Num::Int(-1024)));
+        assert_eq!(n("1_024K"), ("", Num::Int(1 << 20)));
+        let kind = |s: &str| match number(s) {
+            Err(nom::Err::Failure(e)) => (e.len, e.kind),
+            other => panic!("{s}: {other:?}"),
+        };
+        assert!(matches!(kind("1GB"), (3, Some(ErrorKind::BadSize(_)))));
+        assert!(matches!(kind("0.3K"), (4, Some(ErrorKind::BadSize(_)))));
+        assert!(matches!(
+            kind("99999999999G"),
+            (12, Some(ErrorKind::BadSize(_)))
+        ));
+        // Not sizes: a word, hex, a float with an exponent.
+        assert!(number("1x").is_err());
+        assert_eq!(n("0x1f"), ("", Num::Int(31)));
+        assert_eq!(n("1e3"), ("", Num::Float(1000.0)));
     }
 
     #[test]

@@ -56,7 +56,7 @@ enum Arg {
     How(How),
     LevelOpt(Option<Spanned<String>>, Spanned<String>),
     SendFlags(Vec<SendFlag>),
-    RecvFlags(Vec<RecvFlag>, Option<View>),
+    RecvFlags(Vec<RecvFlag>, Option<View>, Option<Discard>),
     Word(Spanned<String>),
     Jobs(Vec<Spanned<i64>>),
     Groups([Vec<Spanned<SockRef>>; 3], Option<Spanned<Expr>>),
@@ -64,6 +64,16 @@ enum Arg {
     Expect(Expectation),
     LessonMode(LessonMode),
 }
+
+/// `discard [limit]` among the words after `recv`.
+#[derive(Debug, Clone)]
+struct Discard {
+    span: Span,
+    limit: Option<Spanned<Expr>>,
+}
+
+/// What may follow `zeros`.
+const SIZE_WHAT: &str = "a size after `zeros`: a number of bytes, or with K, M or G (zeros 1G)";
 
 struct Parser_<'a> {
     base: &'a str,
@@ -238,7 +248,7 @@ impl<'a> Parser_<'a> {
             return Ok((i, Vec::new()));
         }
         for n in &names {
-            if spec::lookup(&n.node).is_some() {
+            if spec::lookup(&n.node).is_some() || n.node.eq_ignore_ascii_case(spec::ZEROS) {
                 return Err(ParseError::new(
                     n.span,
                     ErrorKind::ReservedName(n.node.clone()),
@@ -289,8 +299,45 @@ impl<'a> Parser_<'a> {
             args.push(arg);
             rest = r2;
         }
+        self.check_discard(spec, &args)?;
         let cmd = build(spec.cmd, args);
         Ok((rest, cmd))
+    }
+
+    /// `discard` belongs to `recv` alone, and takes one limit: before it
+    /// (`recv c 1G discard`) or after it (`recv c discard 1G`).
+    fn check_discard(&self, spec: &CmdSpec, args: &[Option<Arg>]) -> Result<(), ParseError> {
+        let discard = args.iter().find_map(|a| match a {
+            Some(Arg::RecvFlags(_, _, Some(d))) => Some(d),
+            _ => None,
+        });
+        let Some(d) = discard else { return Ok(()) };
+        if spec.cmd != Cmd::Recv {
+            return Err(ParseError::new(
+                d.span,
+                ErrorKind::Expected {
+                    expected:
+                        "a recv flag (peek, waitall, oob, dontwait) or a view (hex, repr, text)"
+                            .into(),
+                    found: "`discard`, which goes with recv (recv c discard)".into(),
+                    suggestion: None,
+                },
+            ));
+        }
+        if let (Some(limit), Some(Some(Arg::Expr(size)))) = (&d.limit, args.get(1)) {
+            return Err(ParseError::new(
+                limit.span,
+                ErrorKind::Expected {
+                    expected: "one size: before `discard` or after it".into(),
+                    found: format!(
+                        "a second one (the first is at column {})",
+                        size.span.start + 1
+                    ),
+                    suggestion: None,
+                },
+            ));
+        }
+        Ok(())
     }
 
     fn next_is_flag(&self, i: &str, next: &ArgSpec) -> bool {
@@ -325,7 +372,7 @@ impl<'a> Parser_<'a> {
                 let (r, e) = self.expr(i, true)?;
                 (r, Arg::Expr(e))
             }
-            ArgKind::Text => {
+            ArgKind::Text | ArgKind::Path => {
                 let (r, e) = self.text(i)?;
                 (r, Arg::Expr(e))
             }
@@ -407,14 +454,57 @@ impl<'a> Parser_<'a> {
             ArgKind::RecvFlags => {
                 let mut flags = Vec::new();
                 let mut view = None;
+                let mut discard: Option<Discard> = None;
+                // The first word that is not `discard` (they do not mix).
+                let mut other: Option<Span> = None;
                 let mut r = i;
                 while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
-                    let (r2, w) = self.word_from(
+                    let (mut r2, w) = self.word_from(
                         skip_blanks(r),
                         spec::RECV_FLAG_WORDS,
-                        "a recv flag (peek, waitall, oob, dontwait) or a view (hex, repr, text)",
+                        if spec.cmd == Cmd::Recv {
+                            "a recv flag (peek, waitall, oob, dontwait), a view (hex, repr, text) or discard"
+                        } else {
+                            "a recv flag (peek, waitall, oob, dontwait) or a view (hex, repr, text)"
+                        },
                     )?;
-                    match w.node.to_ascii_lowercase().as_str() {
+                    let lower = w.node.to_ascii_lowercase();
+                    let clash = if lower == spec::DISCARD {
+                        discard.is_some() || other.is_some()
+                    } else {
+                        other.get_or_insert(w.span);
+                        discard.is_some()
+                    };
+                    if clash {
+                        return Err(ParseError::new(
+                            w.span,
+                            ErrorKind::Expected {
+                                expected: "`discard` alone: it drops what it reads, so no flag or view goes with it".into(),
+                                found: format!("`{}`", w.node),
+                                suggestion: None,
+                            },
+                        ));
+                    }
+                    match lower.as_str() {
+                        "discard" => {
+                            // An optional limit right after it: `discard 1G`.
+                            let t = skip_blanks(r2);
+                            let limit = if lex::at_end(t) || t.starts_with('&') {
+                                None
+                            } else if lex::number(t).is_ok() || self.is_plain_name(t) {
+                                let (r3, e) = self.expr(t, false)?;
+                                r2 = r3;
+                                Some(e)
+                            } else if let Err(e @ nom::Err::Failure(_)) = lex::number(t) {
+                                return Err(self.lex_error(e, t, "a size"));
+                            } else {
+                                None
+                            };
+                            discard = Some(Discard {
+                                span: w.span,
+                                limit,
+                            });
+                        }
                         "peek" => flags.push(RecvFlag::Peek),
                         "waitall" => flags.push(RecvFlag::WaitAll),
                         "oob" => flags.push(RecvFlag::Oob),
@@ -425,7 +515,7 @@ impl<'a> Parser_<'a> {
                     }
                     r = r2;
                 }
-                (r, Arg::RecvFlags(flags, view))
+                (r, Arg::RecvFlags(flags, view, discard))
             }
             ArgKind::Topic => {
                 let (r, w) = lex::bare(i).map_err(|e| self.lex_error(e, i, "a command name"))?;
@@ -966,6 +1056,9 @@ impl<'a> Parser_<'a> {
                     lex::is_delimiter(c) || matches!(c, '*' | '+' | ')' | '#')
                 }))
         {
+            if w.eq_ignore_ascii_case(spec::ZEROS) {
+                return self.zeros(i, r);
+            }
             let e = match w.to_ascii_lowercase().as_str() {
                 "none" => Expr::None,
                 "true" => Expr::Bool(true),
@@ -977,6 +1070,41 @@ impl<'a> Parser_<'a> {
             return Ok((r, Spanned::new(e, self.span(i, r))));
         }
         Err(self.expected(i, WHAT, None))
+    }
+
+    /// A name that is not a flag word (a variable holding a size).
+    fn is_plain_name(&self, i: &str) -> bool {
+        match lex::ident(i) {
+            Ok((r, w)) => {
+                (r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c) || c == '#'))
+                    && !spec::RECV_FLAG_WORDS
+                        .iter()
+                        .any(|f| f.eq_ignore_ascii_case(w))
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// `zeros SIZE`: the size is one atom (a number, a name, or an
+    /// expression in parentheses).
+    fn zeros(
+        &self,
+        start: &'a str,
+        after: &'a str,
+    ) -> Result<(&'a str, Spanned<Expr>), ParseError> {
+        let t = skip_blanks(after);
+        let is_size = t.starts_with('(')
+            || lex::number(t).is_ok()
+            || matches!(lex::number(t), Err(nom::Err::Failure(_)))
+            || self.is_plain_name(t);
+        if lex::at_end(t) || !is_size {
+            return Err(self.expected(t, SIZE_WHAT, None));
+        }
+        let (r, size) = self.atom(t, false)?;
+        Ok((
+            r,
+            Spanned::new(Expr::Zeros(Box::new(size)), self.span(start, r)),
+        ))
     }
 
     fn ident_word(&self, i: &'a str, what: &str) -> Result<(&'a str, Spanned<String>), ParseError> {
@@ -1208,10 +1336,10 @@ impl Take {
             _ => Vec::new(),
         }
     }
-    fn recv_flags(&mut self, k: usize) -> (Vec<RecvFlag>, Option<View>) {
+    fn recv_flags(&mut self, k: usize) -> (Vec<RecvFlag>, Option<View>, Option<Discard>) {
         match self.get(k) {
-            Some(Arg::RecvFlags(f, v)) => (f, v),
-            _ => (Vec::new(), None),
+            Some(Arg::RecvFlags(f, v, d)) => (f, v, d),
+            _ => (Vec::new(), None, None),
         }
     }
 }
@@ -1249,7 +1377,14 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
         Cmd::Recv => {
             let sock = a.sock(0);
             let size = a.opt_expr(1);
-            let (flags, view) = a.recv_flags(2);
+            let (flags, view, discard) = a.recv_flags(2);
+            if let Some(d) = discard {
+                return Command::RecvBulk {
+                    sock,
+                    into: BulkInto::Discard,
+                    limit: size.or(d.limit),
+                };
+            }
             Command::Recv {
                 sock,
                 size,
@@ -1266,12 +1401,25 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
         Cmd::RecvFrom => {
             let sock = a.sock(0);
             let size = a.opt_expr(1);
-            let (flags, view) = a.recv_flags(2);
+            let (flags, view, _) = a.recv_flags(2);
             Command::RecvFrom {
                 sock,
                 size,
                 flags,
                 view,
+            }
+        }
+        Cmd::SendFile => Command::SendFile {
+            sock: a.sock(0),
+            path: a.expr(1),
+        },
+        Cmd::RecvFile => {
+            let sock = a.sock(0);
+            let path = a.expr(1);
+            Command::RecvBulk {
+                sock,
+                into: BulkInto::File(path),
+                limit: a.opt_expr(2),
             }
         }
         Cmd::Close => Command::Close { sock: a.sock(0) },
