@@ -16,6 +16,7 @@ use crate::value::{self, Value};
 use crate::wait;
 use colored::Colorize;
 use std::fmt::Write as _;
+use unicode_width::UnicodeWidthChar as _;
 use unicode_width::UnicodeWidthStr;
 
 const IND: &str = "  ";
@@ -960,24 +961,68 @@ pub struct Origin<'a> {
     pub text: &'a str,
 }
 
-/// The line with `^^^` under `span`.
+/// The widest source line shown whole under an error; a longer one (a
+/// 1 MiB line from a file) is shown as a window around the token.
+const CARET_LINE: usize = 100;
+/// Columns of the line kept before the token, and of the token itself, in
+/// such a window.
+const CARET_BEFORE: usize = 40;
+const CARET_TOKEN: usize = 50;
+
+/// The last `cols` columns of `s`.
+fn tail_cols(s: &str, cols: usize) -> &str {
+    let mut w = 0;
+    for (k, c) in s.char_indices().rev() {
+        w += c.width().unwrap_or(0);
+        if w > cols {
+            return &s[k + c.len_utf8()..];
+        }
+    }
+    s
+}
+
+/// The first `cols` columns of `s`.
+fn head_cols(s: &str, cols: usize) -> &str {
+    let mut w = 0;
+    for (k, c) in s.char_indices() {
+        w += c.width().unwrap_or(0);
+        if w > cols {
+            return &s[..k];
+        }
+    }
+    s
+}
+
+/// The line with `^^^` under `span`. The line is shown with its control
+/// characters escaped, and a wide character takes two columns.
 fn caret(text: &str, span: Span) -> String {
     let start = span.start.min(text.len());
     let end = span.end.clamp(start, text.len());
-    // Columns on screen: the line is shown with its control characters
-    // escaped, and a wide character takes two columns.
-    let col = text
-        .get(..start)
-        .map_or(start, |s| value::escape_controls(s).width());
-    let width = text
-        .get(start..end)
-        .map_or(1, |s| value::escape_controls(s).width())
-        .max(1);
-    let shown = value::escape_controls(text);
+    let part = |r: std::ops::Range<usize>| text.get(r).map(value::escape_controls);
+    let (Some(mut pre), Some(mut tok), Some(mut post)) =
+        (part(0..start), part(start..end), part(end..text.len()))
+    else {
+        // Not on character boundaries (never made by the parser): the
+        // line alone.
+        return format!("{IND}{IND}{}", value::escape_controls(text));
+    };
+    if pre.width() + tok.width() + post.width() > CARET_LINE {
+        if pre.width() > CARET_BEFORE {
+            pre = format!("...{}", tail_cols(&pre, CARET_BEFORE));
+        }
+        if tok.width() > CARET_TOKEN {
+            tok = head_cols(&tok, CARET_TOKEN).to_string();
+            post = "...".into();
+        }
+        let room = CARET_LINE.saturating_sub(pre.width() + tok.width());
+        if post.width() > room {
+            post = format!("{}...", head_cols(&post, room.saturating_sub(3)));
+        }
+    }
     format!(
-        "{IND}{IND}{shown}\n{IND}{IND}{}{}",
-        " ".repeat(col),
-        "^".repeat(width).red().bold()
+        "{IND}{IND}{pre}{tok}{post}\n{IND}{IND}{}{}",
+        " ".repeat(pre.width()),
+        "^".repeat(tok.width().max(1)).red().bold()
     )
 }
 
@@ -1043,6 +1088,31 @@ mod tests {
             c.ends_with(&format!("{}^", " ".repeat(4 + "echo \"你\\x07\" ".width()))),
             "{c}"
         );
+    }
+
+    #[test]
+    fn a_long_line_is_shown_as_a_window_around_the_token() {
+        colored::control::set_override(false);
+        let t = format!(
+            "echo \"{}\" bnid \"{}\"",
+            "a".repeat(5000),
+            "b".repeat(5000)
+        );
+        let k = t.find("bnid").unwrap_or(0);
+        let c = caret(&t, Span::new(k, k + 4));
+        let lines: Vec<&str> = c.lines().collect();
+        assert_eq!(lines.len(), 2, "{c}");
+        assert!(lines[0].width() <= CARET_LINE + 8, "{}", lines[0].width());
+        assert!(lines[0].starts_with("    ...aaa") && lines[0].ends_with("bbb..."));
+        // The caret is under the token still.
+        let col = lines[1].find('^').unwrap_or(0);
+        assert_eq!(&lines[0][col..col + 4], "bnid");
+        assert!(lines[1].ends_with("^^^^"));
+        // A huge token: its start, marked, then "...".
+        let t = format!("echo {}", "x".repeat(3000));
+        let c = caret(&t, Span::new(5, t.len()));
+        assert!(c.lines().all(|l| l.width() <= CARET_LINE + 8), "{c}");
+        assert!(c.lines().next().is_some_and(|l| l.ends_with("x...")));
     }
 
     #[test]
