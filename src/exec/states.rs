@@ -277,7 +277,15 @@ impl Session {
             let segs = trace.between(&|s| (s.src == a && s.dst == b) || (s.src == b && s.dst == a));
             let la = self.label_of(a, &ghosts);
             let lb = self.label_of(b, &ghosts);
-            let title = format!("connection {la} {a} <-> {lb} {b}");
+            // An end outside this shell is labelled by its address alone.
+            let end = |l: &str, x: SocketAddr| {
+                if l == x.to_string() {
+                    l.to_string()
+                } else {
+                    format!("{l} {x}")
+                }
+            };
+            let title = format!("connection {} <-> {}", end(&la, a), end(&lb, b));
             let Some(first) = segs.first().map(|s| s.at) else {
                 out.emit(Item::Note(format!("{title}: no segments captured")));
                 continue;
