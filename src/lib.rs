@@ -7,7 +7,9 @@
 //! the executor nothing of terminals, the renderer nothing of syscalls.
 //!
 //! - [`syntax`]: the nom grammar; text to [`syntax::ast`] statements, with
-//!   spans on every token; no I/O.
+//!   spans on every token; no I/O. Two surfaces give the same statements:
+//!   the shell's words (`bind s 127.0.0.1 9000`) and the course's Python
+//!   lines (`s.bind(('127.0.0.1', 9000))`, `syntax/python.rs`).
 //! - [`spec`]: the one table of commands (and of socket options) feeding the
 //!   parser, `help`, completion, hints and did-you-mean.
 //! - [`exec`]: one function per command over the session; reports

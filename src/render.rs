@@ -566,7 +566,8 @@ fn help_all() -> String {
     let _ = write!(
         out,
         "{IND}{}",
-        "help COMMAND explains one; a socket is its name or fd; `;` separates statements; Tab completes".dimmed()
+        "help COMMAND explains one; a socket is its name or fd; `;` separates statements; Tab completes; \
+         `help python` lists the Python lines it takes too (sk.bind(('127.0.0.1', 9000)))".dimmed()
     );
     out
 }
@@ -1051,6 +1052,9 @@ pub fn parse_error(e: &ParseError, origin: &Origin<'_>) -> String {
     let _ = write!(out, "\n{}", caret(origin.text, e.span));
     if let Some(u) = e.usage() {
         let _ = write!(out, "\n{IND}{IND}{} {}", "usage:".dimmed(), u.cyan());
+    }
+    if let Some(h) = e.hint() {
+        let _ = write!(out, "\n{IND}{}", format!("hint: {h}").yellow());
     }
     out
 }

@@ -56,6 +56,35 @@ impl ShellHelper {
     }
 }
 
+/// Tab after `sk.` or `socket.ge` in a Python line: the methods of a
+/// socket, or the functions of the module, each with its `(`.
+fn python_attribute(line: &str, pos: usize) -> Option<(usize, Vec<Pair>)> {
+    let upto = line.get(..pos)?;
+    let word_start = upto
+        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .map_or(0, |k| k + 1);
+    // Only where a Python call can start: not inside a host name or a
+    // path (`connect k localhost.`, `bind x ./app.s`).
+    let before = upto[..word_start].trim_end();
+    if !(before.is_empty() || before.ends_with([';', '=', '(', ',', '['])) {
+        return None;
+    }
+    let word = &upto[word_start..];
+    let (name, partial) = word.rsplit_once('.')?;
+    if name.is_empty() || name.contains('.') || name.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let pairs = crate::syntax::python_attributes(name)
+        .iter()
+        .filter(|a| a.starts_with(partial))
+        .map(|a| Pair {
+            display: (*a).to_string(),
+            replacement: format!("{a}("),
+        })
+        .collect();
+    Some((pos - partial.len(), pairs))
+}
+
 /// Splits the statement being typed: (the command word, the index of the
 /// argument under the cursor, the start of the word under the cursor).
 fn context(line: &str, pos: usize) -> (Option<String>, usize, usize) {
@@ -204,6 +233,9 @@ impl Completer for ShellHelper {
         pos: usize,
         _ctx: &Context<'_>,
     ) -> rustyline::Result<(usize, Vec<Pair>)> {
+        if let Some(found) = python_attribute(line, pos) {
+            return Ok(found);
+        }
         let (cmd, arg, start) = context(line, pos);
         // A file's path (sendfile, recvfile): the file system's names.
         if cmd

@@ -396,6 +396,21 @@ pub fn addr_short(a: &SockAddr) -> String {
     }
 }
 
+/// Python's words for bytes that are not UTF-8 (`bytes.decode()`):
+/// `'utf-8' codec can't decode byte 0xff in position 2: invalid start byte`.
+pub fn utf8_error_text(bytes: &[u8], e: std::str::Utf8Error) -> String {
+    let at = e.valid_up_to();
+    let byte = bytes.get(at).copied().unwrap_or(0);
+    let why = match e.error_len() {
+        None => "unexpected end of data",
+        Some(_) if (0x80..0xc0).contains(&byte) || byte >= 0xf5 || byte == 0xc0 || byte == 0xc1 => {
+            "invalid start byte"
+        }
+        Some(_) => "invalid continuation byte",
+    };
+    format!("'utf-8' codec can't decode byte 0x{byte:02x} in position {at}: {why}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

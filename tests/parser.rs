@@ -415,6 +415,7 @@ fn statement_table() -> Vec<(&'static str, Statement)> {
                     size: Some(int(10, 7, 9)),
                     flags: vec![],
                     view: None,
+                    decode: false,
                 },
                 command_span: sp(0, 9),
                 background: Some(sp(9, 10)),
@@ -568,6 +569,7 @@ fn statement_table() -> Vec<(&'static str, Statement)> {
                     size: Some(int(64, 7, 9)),
                     flags: vec![],
                     view: Some(View::Hex),
+                    decode: false,
                 },
             ),
         ),
@@ -748,6 +750,7 @@ fn command_table() -> Vec<(&'static str, Command)> {
         size,
         flags,
         view,
+        decode: false,
     };
     let discard = |limit: Option<Spanned<Expr>>| C::RecvBulk {
         sock: sock("c"),
@@ -1769,17 +1772,66 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
         ("lisen s 5", (0, 5), unknown("lisen", Some("listen"))),
         ("acept s", (0, 5), unknown("acept", Some("accept"))),
         ("xyzzy s 1", (0, 5), unknown("xyzzy", None)),
-        // Python's call syntax is not this surface (yet); no silly `=` hint.
+        // The Python surface: a misspelt method, a missing or extra
+        // argument, and what it does not take, each at its token.
         (
-            r#"s.bind(("", 9900))"#,
-            (0, 1),
-            unknown("s", Some("bind s addr")),
+            r#"s.bnid(("", 9900))"#,
+            (2, 6),
+            expected("a socket method sockplay knows", "`bnid`", Some("bind")),
         ),
         (
-            "c.recv(1024)",
-            (0, 1),
-            unknown("c", Some("recv c [size] [flags]")),
+            "s.bind()",
+            (7, 8),
+            expected("the argument `address` of s.bind(address)", "`)`", None),
         ),
+        (
+            "s.listen(5, 6)",
+            (12, 13),
+            E::TooManyArguments {
+                usage: "s.listen(backlog)".into(),
+            },
+        ),
+        (
+            "s = socket.socket(socket.AF_INTE)",
+            (25, 32),
+            expected("AF_INET, AF_INET6 or AF_UNIX", "`AF_INTE`", Some("AF_INET")),
+        ),
+        (
+            "c.send(dat=b'x')",
+            (7, 10),
+            expected("a parameter of c.send(data, flags)", "`dat=`", Some("data")),
+        ),
+        (
+            "c.send(b'Hi %s' % name)",
+            (16, 17),
+            E::Python {
+                what: "sockplay does not do Python's `%` formatting".into(),
+                instead: "join the pieces with +: b'Hello, ' + data + b'!'".into(),
+            },
+        ),
+        (
+            "while True:",
+            (0, 5),
+            E::Python {
+                what: "`while` opens a block of Python; sockplay runs one call a line".into(),
+                instead: "type the calls of the block one by one (a macro repeats them: see `help macdef`); `&` runs a blocking call in the background".into(),
+            },
+        ),
+        (
+            "c.recv(1024)[0]",
+            (12, 13),
+            E::Python {
+                what: "sockplay does not index or slice values".into(),
+                instead: "name the whole value (recvfrom gives data, addr = u.recvfrom(1024))".into(),
+            },
+        ),
+        (
+            "c.connect(('127.0.0.1', 9000)",
+            (29, 29),
+            expected("`,` or `)`", "the end of the line", None),
+        ),
+        // A dotted word that is no call stays the shell's.
+        ("c.recv", (0, 1), unknown("c", Some("recv c [size] [flags]"))),
         ("x y", (0, 1), unknown("x", None)),
         // sizes and bulk transfers
         (
@@ -2621,7 +2673,7 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Lesson { .. } => Cmd::Lesson,
         C::Expect(_) => Cmd::Expect,
         C::MacDef { .. } => Cmd::MacDef,
-        C::Value(_) => return None,
+        C::Value(_) | C::Import { .. } => return None,
     })
 }
 

@@ -220,7 +220,11 @@ transcripts!(
     explain,
     oob,
     bulk_zeros,
-    bulk_missing_file
+    bulk_missing_file,
+    python_tcp,
+    python_udp,
+    python_unix,
+    python_errors
 );
 
 #[test]
@@ -266,4 +270,98 @@ fn dates_and_ports_are_normalized() {
         normalize_line("try nc 127.0.0.1 40123 or 127.0.0.1:40124"),
         "try nc 127.0.0.1 [PORT] or 127.0.0.1:[PORT]"
     );
+}
+
+/// One session typed twice, in the shell's words and as the course's
+/// Python lines: both print the same, line for line (the echoed commands
+/// aside), because both become the same statements.
+#[test]
+fn python_lines_print_what_the_words_print() {
+    let words = r#"
+s = socket inet stream
+setsockopt s SOL_SOCKET SO_REUSEADDR 1
+bind s 127.0.0.1 0
+listen s 5
+a = getsockname s
+k = socket
+connect k a
+c, addr = accept s
+send k b"hello"
+sendall k b"world"
+data = recv c 1024
+sendall c b"Receive your message"
+msg = recv k 1024
+getsockopt k SOL_SOCKET SO_REUSEADDR
+settimeout c 0.05
+gettimeout c
+shutdown k write
+recv c 1024 peek
+recv c 1024
+r, w, x = select read c s write c 0
+u = socket inet dgram
+bind u 127.0.0.1 0
+v = socket inet dgram
+sendto v b"ping" u
+d, frm = recvfrom u 2
+inet_aton "192.168.1.2"
+htons 1
+getservbyname "http" "tcp"
+close c
+close k
+close s
+close u
+close v
+"#;
+    let python = r#"
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('127.0.0.1', 0))
+s.listen(5)
+a = s.getsockname()
+k = socket.socket()
+k.connect(a)
+c, addr = s.accept()
+k.send(b'hello')
+k.sendall(b'world')
+data = c.recv(1024)
+c.sendall(b'Receive your message')
+msg = k.recv(1024)
+k.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
+c.settimeout(0.05)
+c.gettimeout()
+k.shutdown(socket.SHUT_WR)
+c.recv(1024, socket.MSG_PEEK)
+c.recv(1024)
+r, w, x = select.select([c, s], [c], [], 0)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(('127.0.0.1', 0))
+v = socket.socket(type=socket.SOCK_DGRAM)
+v.sendto(b'ping', u.getsockname())
+d, frm = u.recvfrom(2)
+socket.inet_aton('192.168.1.2')
+socket.htons(1)
+socket.getservbyname('http', 'tcp')
+c.close()
+k.close()
+s.close()
+u.close()
+v.close()
+"#;
+    let scratch = common::Scratch::new("python_twin");
+    let run = |name: &str, text: &str| -> String {
+        let file = format!("{name}.sp");
+        std::fs::write(scratch.path().join(&file), text).expect("write script");
+        let run = common::run_in(scratch.path(), &[&file], None);
+        assert_eq!(run.status, Some(0), "{name} failed:\n{}", run.output);
+        normalize(&run.output)
+            .lines()
+            .filter(|l| !l.starts_with("sockplay> "))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let (w, p) = (run("words", words), run("python", python));
+    assert!(w.contains("data = b'hello' + b'world'"), "{w}");
+    assert!(w.contains("2 sends merged"), "{w}");
+    assert!(w.contains("truncated to 2"), "{w}");
+    assert_eq!(w, p, "the Python lines printed otherwise than the words");
 }

@@ -54,6 +54,44 @@ impl Session {
             },
             Expr::Var(name) => return self.lookup(name, e),
             Expr::Zeros(size) => Value::Zeros(self.size(size)?),
+            Expr::Tuple(items) => Value::Tuple(
+                items
+                    .iter()
+                    .map(|x| self.eval(x).and_then(|v| materialize(v, x.span)))
+                    .collect::<Result<_, _>>()?,
+            ),
+            // Lenient, as the shell is with bytes + str: `.encode()` of
+            // bytes and `.decode()` of a str keep the value as it is (a
+            // name typed in the shell's words may hold either where the
+            // course's program holds one).
+            Expr::Encode(x) => match materialize(self.eval(x)?, x.span)? {
+                Value::Str(s) => Value::Bytes(s.into_bytes()),
+                v @ Value::Bytes(_) => v,
+                other => {
+                    return Err(ExecError::new(
+                        "AttributeError",
+                        format!("'{}' object has no attribute 'encode'", other.type_name()),
+                    )
+                    .at(e.span));
+                }
+            },
+            Expr::Decode(x) => match materialize(self.eval(x)?, x.span)? {
+                Value::Bytes(b) => Value::Str(String::from_utf8(b).map_err(|er| {
+                    ExecError::new(
+                        "UnicodeDecodeError",
+                        crate::value::utf8_error_text(er.as_bytes(), er.utf8_error()),
+                    )
+                    .at(e.span)
+                })?),
+                v @ Value::Str(_) => v,
+                other => {
+                    return Err(ExecError::new(
+                        "AttributeError",
+                        format!("'{}' object has no attribute 'decode'", other.type_name()),
+                    )
+                    .at(e.span));
+                }
+            },
             Expr::Repeat(a, b) => {
                 let (va, vb) = (
                     materialize(self.eval(a)?, a.span)?,
@@ -402,6 +440,10 @@ impl Session {
                 unix_addr_bytes(&b).map_err(|e| e.at(n.span))
             }
             AddrExpr::Word(w) => self.word_address(w, family, for_connect),
+            AddrExpr::Value(e) => {
+                let v = self.eval(e)?;
+                self.value_address(&v, "this value", e.span, family, for_connect)
+            }
         }
     }
 
@@ -411,24 +453,47 @@ impl Session {
         family: Family,
         for_connect: bool,
     ) -> Result<SockAddr, ExecError> {
-        match self.vars.get(&w.node) {
-            Some(Value::Addr(a)) => return Ok(a.clone()),
-            Some(Value::Socket(h)) => {
+        if let Some(v) = self.vars.get(&w.node) {
+            return self.value_address(v, &format!("`{}`", w.node), w.span, family, for_connect);
+        }
+        if family == Family::Unix {
+            return unix_addr(&w.node).map_err(|e| e.at(w.span));
+        }
+        Err(ExecError::usage(format!(
+            "`{}` is not an address: write host and port (127.0.0.1 9900), or name a variable holding an address or a bound socket",
+            w.node
+        ))
+        .at(w.span))
+    }
+
+    /// The address a value means: an address, a bound socket, a
+    /// `(host, port)` tuple, or (for AF_UNIX) a path. `what` names the
+    /// value in errors.
+    fn value_address(
+        &self,
+        v: &Value,
+        what: &str,
+        span: crate::syntax::ast::Span,
+        family: Family,
+        for_connect: bool,
+    ) -> Result<SockAddr, ExecError> {
+        match v {
+            Value::Addr(a) => return Ok(a.clone()),
+            Value::Socket(h) => {
                 let Some(e) = self.table.get(*h) else {
                     return Err(ExecError::os(libc::EBADF)
-                        .at(w.span)
-                        .hint(format!("`{}` is closed", w.node)));
+                        .at(span)
+                        .hint(format!("{what} is closed")));
                 };
                 let local = e
                     .sock
                     .local_addr()
-                    .map_err(|er| ExecError::from(er).at(w.span))?;
+                    .map_err(|er| ExecError::from(er).at(span))?;
                 if !crate::table::is_bound(&local) {
                     return Err(ExecError::usage(format!(
-                        "`{}` has no address yet: bind it (or listen) first",
-                        w.node
+                        "{what} has no address yet: bind it (or listen) first"
                     ))
-                    .at(w.span));
+                    .at(span));
                 }
                 // A server bound to 0.0.0.0 is reached at 127.0.0.1.
                 return Ok(match local.as_socket() {
@@ -441,41 +506,33 @@ impl Session {
                     _ => local,
                 });
             }
-            Some(Value::Str(s)) if family == Family::Unix => {
-                return unix_addr(s).map_err(|e| e.at(w.span));
+            Value::Str(s) if family == Family::Unix => {
+                return unix_addr(s).map_err(|e| e.at(span));
             }
-            Some(Value::Tuple(items)) if items.len() >= 2 => {
+            Value::Tuple(items) if items.len() >= 2 => {
                 if let (Value::Str(h), Value::Int(p)) = (&items[0], &items[1]) {
-                    let port = u16::try_from(*p).map_err(|_| port_range().at(w.span))?;
+                    let port = u16::try_from(*p).map_err(|_| port_range().at(span))?;
                     let ip = if h.is_empty() {
                         any_ip(family, for_connect)
                     } else {
-                        resolve_host(h, family).map_err(|e| e.at(w.span))?
+                        resolve_host(h, family).map_err(|e| e.at(span))?
                     };
                     return Ok(SockAddr::from(SocketAddr::new(ip, port)));
                 }
             }
-            Some(other) => {
+            other => {
                 return Err(ExecError::new(
                     "TypeError",
-                    format!(
-                        "`{}` is {}, not an address",
-                        w.node,
-                        crate::value::a_type(other)
-                    ),
+                    format!("{what} is {}, not an address", crate::value::a_type(other)),
                 )
-                .at(w.span));
+                .at(span));
             }
-            None => {}
         }
-        if family == Family::Unix {
-            return unix_addr(&w.node).map_err(|e| e.at(w.span));
-        }
-        Err(ExecError::usage(format!(
-            "`{}` is not an address: write host and port (127.0.0.1 9900), or name a variable holding an address or a bound socket",
-            w.node
-        ))
-        .at(w.span))
+        Err(ExecError::new(
+            "TypeError",
+            format!("{what} is {}, not an address", crate::value::a_type(v)),
+        )
+        .at(span))
     }
 
     fn port(&self, e: &Spanned<Expr>) -> Result<u16, ExecError> {

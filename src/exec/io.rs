@@ -834,6 +834,7 @@ impl Session {
         size: Option<&Spanned<Expr>>,
         flags: &[RecvFlag],
         view: Option<View>,
+        decode: bool,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
         let h = self.sock(r)?;
@@ -858,16 +859,18 @@ impl Session {
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
-                recv_work(ctx, size, f, waitall, dontwait, view, queued, out).map_err(|mut x| {
-                    if oob && x.is_errno(libc::EINVAL) {
-                        x.hint = Some(
-                            "no urgent (OOB) data is waiting: it was read already, or the peer sent none \
-                             (select ... except s tells when some arrives)"
-                                .into(),
-                        );
-                    }
-                    x
-                })
+                let ret = recv_work(ctx, size, f, waitall, dontwait, view, queued, out)
+                    .map_err(|mut x| {
+                        if oob && x.is_errno(libc::EINVAL) {
+                            x.hint = Some(
+                                "no urgent (OOB) data is waiting: it was read already, or the peer sent none \
+                                 (select ... except s tells when some arrives)"
+                                    .into(),
+                            );
+                        }
+                        x
+                    })?;
+                if decode { decoded(ret) } else { Ok(ret) }
             }),
             out,
         )
@@ -1247,4 +1250,30 @@ fn error_pending(fd: i32) -> bool {
 /// the socket itself.
 pub(crate) fn describe_adopt(a: &Adopt) -> super::SockDesc {
     describe_socket(a.handle.fd, &a.sock, a.family, a.kind, Vec::new())
+}
+
+/// `.decode()` after a recv: the bytes received become a str, or Python's
+/// UnicodeDecodeError (the bytes are gone from the queue either way, as in
+/// Python).
+fn decoded(mut ret: Ret) -> Result<Ret, ExecError> {
+    if let Some(v @ Value::Bytes(_)) = ret.values.first_mut() {
+        let Value::Bytes(b) = std::mem::replace(v, Value::None) else {
+            return Ok(ret);
+        };
+        match String::from_utf8(b) {
+            Ok(s) => *v = Value::Str(s),
+            Err(e) => {
+                return Err(ExecError::new(
+                    "UnicodeDecodeError",
+                    crate::value::utf8_error_text(e.as_bytes(), e.utf8_error()),
+                )
+                .hint(format!(
+                    "the {} bytes received are not UTF-8 text; receive without .decode() to see them",
+                    e.as_bytes().len()
+                )));
+            }
+        }
+        ret.view = View::Repr;
+    }
+    Ok(ret)
 }

@@ -655,7 +655,8 @@ impl Session {
                 size,
                 flags,
                 view,
-            } => self.recv(sock, size.as_ref(), flags, *view, out),
+                decode,
+            } => self.recv(sock, size.as_ref(), flags, *view, *decode, out),
             C::SendTo {
                 sock,
                 data,
@@ -763,6 +764,12 @@ impl Session {
             }
             C::Help { topic } => self.help(topic.as_ref(), out),
             C::Echo { values } => self.echo(values, out),
+            C::Import { modules } => {
+                for m in modules {
+                    out.emit(Item::Note(shell::import_note(&m.node)));
+                }
+                Ok(Ret::none())
+            }
             C::Sleep { seconds } => self.sleep(seconds, out),
             C::Quit { .. } => Ok(Ret::none()),
             C::Set { key, value } => self.set(key.as_ref(), value.as_ref(), out),

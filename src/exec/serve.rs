@@ -168,6 +168,7 @@ impl Session {
                 Some(Value::Addr(sa)) => Ok(sa.clone()),
                 _ => self.address(a, Family::Inet, true),
             },
+            AddrExpr::Value(_) => self.address(a, Family::Inet, true),
         }
     }
 

@@ -267,6 +267,21 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         match topic {
             None => out.emit(Item::Help(None)),
+            Some(t) if t.node.eq_ignore_ascii_case("python") => {
+                out.emit(Item::Fields(
+                    "Python lines, as the course writes them, run as the commands on the right"
+                        .into(),
+                    PYTHON_FORMS
+                        .iter()
+                        .map(|(py, sh)| (py.to_string(), sh.to_string()))
+                        .collect(),
+                ));
+                out.emit(Item::Note(
+                    "one call a line (no loops or blocks); end a blocking call with & to run it in the background; \
+                     `import` lines are taken and say what is built in"
+                        .into(),
+                ));
+            }
             Some(t) => match spec::lookup(&t.node) {
                 Some(s) => out.emit(Item::Help(Some(s.cmd))),
                 None => {
@@ -460,3 +475,75 @@ impl Session {
         Ok(Ret::none())
     }
 }
+
+/// What `import M` means here: the socket, select and time modules are
+/// built in; the others a course program imports have a shell way.
+pub(super) fn import_note(module: &str) -> String {
+    match module {
+        "socket" | "select" | "time" | "sys" => {
+            format!("{module}: built in, nothing to import")
+        }
+        "threading" | "multiprocessing" | "socketserver" => format!(
+            "{module}: not needed; one shell plays every end, and a call ended with & runs in the background (conn, addr = sk.accept() &)"
+        ),
+        "os" => {
+            format!("{module}: only os.unlink(path) and os.remove(path) are taken (unlink PATH)")
+        }
+        "struct" => format!(
+            "{module}: not here; for length-prefixed messages use sendmsg c DATA framed / recvmsg c framed"
+        ),
+        _ => format!("{module}: sockplay has no `{module}`; it speaks the socket module only"),
+    }
+}
+
+/// `help python`: the Python forms the second surface takes, each with
+/// the shell's own words for it.
+const PYTHON_FORMS: &[(&str, &str)] = &[
+    ("sk = socket.socket()", "sk = socket"),
+    (
+        "u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
+        "u = socket inet dgram",
+    ),
+    ("sk.bind(('127.0.0.1', 9000))", "bind sk 127.0.0.1 9000"),
+    ("sk.listen(5)", "listen sk 5"),
+    ("conn, addr = sk.accept()", "conn, addr = accept sk"),
+    (
+        "sk.connect(('127.0.0.1', 9000))",
+        "connect sk 127.0.0.1 9000",
+    ),
+    (
+        "conn.send(b'hi')  conn.sendall(msg.encode())",
+        "send conn b\"hi\"  sendall conn msg",
+    ),
+    (
+        "msg = conn.recv(1024).decode('utf-8')",
+        "msg = recv conn 1024 (bound as a str)",
+    ),
+    (
+        "data, addr = u.recvfrom(1024)",
+        "data, addr = recvfrom u 1024",
+    ),
+    ("u.sendto(data, addr)", "sendto u data addr"),
+    (
+        "sk.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+        "setsockopt sk SO_REUSEADDR 1",
+    ),
+    ("conn.shutdown(socket.SHUT_WR)", "shutdown conn write"),
+    (
+        "sk.settimeout(2)  sk.setblocking(False)",
+        "settimeout sk 2  setblocking sk false",
+    ),
+    (
+        "r, w, x = select.select([sk, conn], [], [], 1)",
+        "r, w, x = select read sk conn 1",
+    ),
+    (
+        "socket.gethostbyname('localhost')",
+        "gethostbyname localhost",
+    ),
+    ("print(x)  time.sleep(1)", "echo x  sleep 1"),
+    (
+        "ADDR = ('127.0.0.1', 9000)",
+        "a tuple; sk.bind(ADDR) takes it",
+    ),
+];

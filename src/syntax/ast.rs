@@ -90,6 +90,12 @@ pub enum Expr {
     /// `zeros 1G`: that many zero bytes, made as they are sent (never held
     /// in memory whole). The size is an expression (`zeros n`).
     Zeros(Box<Spanned<Expr>>),
+    /// `(a, b)`: a tuple (Python's address `('127.0.0.1', 9000)`).
+    Tuple(Vec<Spanned<Expr>>),
+    /// `x.encode()`: a str as its UTF-8 bytes.
+    Encode(Box<Spanned<Expr>>),
+    /// `x.decode()`: bytes as UTF-8 text.
+    Decode(Box<Spanned<Expr>>),
     /// A bare word that is not a variable stays a Word so commands that take
     /// literal text (host names, option names, paths) can use it.
     Word(String),
@@ -121,6 +127,9 @@ pub enum AddrExpr {
     /// address is meant (`connect c s`), or a UNIX path when the socket is
     /// AF_UNIX. The executor decides, because only it knows the names.
     Word(Spanned<String>),
+    /// Any other value that evaluates to an address: a `(HOST, PORT)`
+    /// tuple of variables, from the Python surface.
+    Value(Spanned<Expr>),
 }
 
 impl AddrExpr {
@@ -131,6 +140,7 @@ impl AddrExpr {
                 None => port.span,
             },
             AddrExpr::Path(p) | AddrExpr::Abstract(p) | AddrExpr::Word(p) => p.span,
+            AddrExpr::Value(e) => e.span,
         }
     }
 }
@@ -269,6 +279,8 @@ pub enum Command {
         size: Option<Spanned<Expr>>,
         flags: Vec<RecvFlag>,
         view: Option<View>,
+        /// Python's `.recv(n).decode()`: the bytes bound as a str.
+        decode: bool,
     },
     SendTo {
         sock: Spanned<SockRef>,
@@ -496,6 +508,10 @@ pub enum Command {
     },
     /// A plain expression (`x = "ab" * 3`, or just `x` to show it).
     Value(Spanned<Expr>),
+    /// Python's `import socket`: the modules are built in; says so.
+    Import {
+        modules: Vec<Spanned<String>>,
+    },
 }
 
 /// How a bundled lesson runs.

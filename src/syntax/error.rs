@@ -45,6 +45,11 @@ pub enum ErrorKind {
     ReservedName(String),
     /// More names on the left of `=` than any command returns.
     TooManyTargets,
+    /// Python the second surface does not take, and what to write instead.
+    Python {
+        what: String,
+        instead: String,
+    },
 }
 
 impl ParseError {
@@ -59,6 +64,14 @@ impl ParseError {
             ErrorKind::MissingArgument { usage, .. } | ErrorKind::TooManyArguments { usage } => {
                 Some(usage)
             }
+            _ => None,
+        }
+    }
+
+    /// What to write instead, shown under the caret.
+    pub fn hint(&self) -> Option<&str> {
+        match &self.kind {
+            ErrorKind::Python { instead, .. } => Some(instead),
             _ => None,
         }
     }
@@ -111,6 +124,7 @@ impl fmt::Display for ParseError {
                     "`{n}` is a command; choose another name for the variable"
                 )
             }
+            ErrorKind::Python { what, .. } => f.write_str(what),
             ErrorKind::TooManyTargets => {
                 write!(
                     f,

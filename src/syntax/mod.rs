@@ -1,12 +1,15 @@
 //! The command language: text in, typed statements out. No I/O here.
 //!
 //! `ast` holds the tree, `lex` the nom lexemes, `parser` the statement
-//! grammar driven by [`crate::spec`], `error` the spans and kinds of errors.
+//! grammar driven by [`crate::spec`], `error` the spans and kinds of errors, `python` the second surface
+//! (the course's Python lines, parsed into the same statements).
 
 pub mod ast;
 pub mod error;
 pub mod lex;
 mod parser;
+mod python;
 
 pub use error::{ErrorKind, ParseError};
 pub use parser::parse_line;
+pub use python::attributes as python_attributes;

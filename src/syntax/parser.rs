@@ -40,7 +40,7 @@ pub fn parse_line(src: &str) -> Result<Vec<Statement>, ParseError> {
     Ok(out)
 }
 
-fn skip_blanks(i: &str) -> &str {
+pub(super) fn skip_blanks(i: &str) -> &str {
     i.trim_start_matches([' ', '\t', '\r'])
 }
 
@@ -75,33 +75,33 @@ struct Discard {
 /// What may follow `zeros`.
 const SIZE_WHAT: &str = "a size after `zeros`: a number of bytes, or with K, M or G (zeros 1G)";
 
-struct Parser_<'a> {
+pub(super) struct Parser_<'a> {
     base: &'a str,
     /// How many `(` the expression parser is inside: it recurses on them,
     /// so a line of 100 000 `(` would overflow the stack without a limit.
-    depth: std::cell::Cell<usize>,
+    pub(super) depth: std::cell::Cell<usize>,
 }
 
 /// Parentheses nest at most this deep (far more than anyone writes).
-const MAX_DEPTH: usize = 32;
+pub(super) const MAX_DEPTH: usize = 32;
 
 impl<'a> Parser_<'a> {
-    fn off(&self, rest: &str) -> usize {
+    pub(super) fn off(&self, rest: &str) -> usize {
         // Every slice we see is a suffix of `base`.
         (rest.as_ptr() as usize).saturating_sub(self.base.as_ptr() as usize)
     }
 
-    fn span(&self, from: &str, to: &str) -> Span {
+    pub(super) fn span(&self, from: &str, to: &str) -> Span {
         Span::new(self.off(from), self.off(to))
     }
 
-    fn span_len(&self, at: &str, len: usize) -> Span {
+    pub(super) fn span_len(&self, at: &str, len: usize) -> Span {
         let s = self.off(at);
         Span::new(s, s + len)
     }
 
     /// The span of the next token (for "found X" errors).
-    fn next_token(&self, i: &'a str) -> (Span, String) {
+    pub(super) fn next_token(&self, i: &'a str) -> (Span, String) {
         let i = skip_blanks(i);
         if i.is_empty() || i.starts_with('\n') {
             return (self.span_len(i, 0), "the end of the line".into());
@@ -117,7 +117,7 @@ impl<'a> Parser_<'a> {
         (self.span_len(i, len), format!("`{}`", &i[..len]))
     }
 
-    fn lex_error(
+    pub(super) fn lex_error(
         &self,
         e: nom::Err<LexError<'a>>,
         fallback: &'a str,
@@ -133,7 +133,12 @@ impl<'a> Parser_<'a> {
         }
     }
 
-    fn expected(&self, at: &'a str, expected: &str, suggestion: Option<String>) -> ParseError {
+    pub(super) fn expected(
+        &self,
+        at: &'a str,
+        expected: &str,
+        suggestion: Option<String>,
+    ) -> ParseError {
         let (span, found) = self.next_token(at);
         ParseError::new(
             span,
@@ -151,6 +156,9 @@ impl<'a> Parser_<'a> {
         let i = skip_blanks(i);
         if lex::at_end(i) {
             return Err(self.expected(i, "a command or a value after `=`", None));
+        }
+        if super::python::looks_like(i) {
+            return self.python_statement(start, targets, i);
         }
         let cmd_start = i;
         // The command word: `=` and `?` are one-character aliases.
@@ -185,6 +193,28 @@ impl<'a> Parser_<'a> {
                 (r, Command::Value(e))
             }
         };
+        self.end_statement(
+            start,
+            targets,
+            command,
+            cmd_start,
+            i,
+            spec.map(|s| s.usage()),
+        )
+    }
+
+    /// The end of a statement whose command ended at `i`: an optional `&`,
+    /// then the end of the line or a `;`. `usage` is the command's, for
+    /// "too many arguments".
+    pub(super) fn end_statement(
+        &self,
+        start: &'a str,
+        targets: Vec<Spanned<String>>,
+        command: Command,
+        cmd_start: &'a str,
+        i: &'a str,
+        usage: Option<String>,
+    ) -> Result<(&'a str, Statement), ParseError> {
         let command_span = self.span(cmd_start, i);
         let i = skip_blanks(i);
         let (i, background) = match i.strip_prefix('&') {
@@ -192,9 +222,8 @@ impl<'a> Parser_<'a> {
             None => (i, None),
         };
         if !lex::at_end(i) {
-            let usage = spec.map(|s| s.usage()).unwrap_or_default();
             let (span, _) = self.next_token(i);
-            let kind = if spec.is_some() {
+            let kind = if let Some(usage) = usage {
                 ErrorKind::TooManyArguments { usage }
             } else {
                 let (_, found) = self.next_token(i);
@@ -1216,7 +1245,7 @@ fn python_call(sock: &str, after: &str) -> Option<String> {
     )
 }
 
-fn family_of(w: &str) -> Option<Family> {
+pub(super) fn family_of(w: &str) -> Option<Family> {
     match w.to_ascii_lowercase().as_str() {
         "inet" | "af_inet" | "ipv4" => Some(Family::Inet),
         "inet6" | "af_inet6" | "ipv6" => Some(Family::Inet6),
@@ -1225,7 +1254,7 @@ fn family_of(w: &str) -> Option<Family> {
     }
 }
 
-fn kind_of(w: &str) -> Option<SockKind> {
+pub(super) fn kind_of(w: &str) -> Option<SockKind> {
     match w.to_ascii_lowercase().as_str() {
         "stream" | "sock_stream" => Some(SockKind::Stream),
         "dgram" | "sock_dgram" => Some(SockKind::Dgram),
@@ -1390,6 +1419,7 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
                 size,
                 flags,
                 view,
+                decode: false,
             }
         }
         Cmd::SendTo => Command::SendTo {

@@ -1,0 +1,21 @@
+# The course's TCP server and client (sockfd, connfd), typed as the
+# course's own Python lines; both ends in one shell.
+from socket import *
+sockfd = socket(AF_INET,SOCK_STREAM)
+sockfd.setsockopt(SOL_SOCKET,SO_REUSEADDR,1)
+sockfd.bind(('127.0.0.1',0))
+sockfd.listen(5)
+ADDR = sockfd.getsockname()
+client = socket()
+client.connect(ADDR)
+connfd,addr = sockfd.accept()
+client.sendall('你好'.encode())
+data = connfd.recv(1024)
+print("Receive:",data.decode())
+n = connfd.send(b"Receive your message")
+msg = client.recv(1024).decode()
+print(msg)
+client.close()
+data = connfd.recv(1024)
+connfd.close()
+sockfd.close()
