@@ -42,7 +42,7 @@ pub fn start_shell(mut cmd: Command, timeout_ms: u64) -> PtySession {
     cmd.env_remove("COLUMNS").env_remove("LINES");
     let mut p = start(cmd, timeout_ms);
     expect(&mut p, "Ctrl-D leaves.");
-    expect(&mut p, PROMPT);
+    wait_prompt(&mut p);
     p
 }
 
@@ -66,6 +66,13 @@ pub fn expect(p: &mut PtySession, needle: &str) -> String {
     }
 }
 
+/// Waits for the prompt; returns what came before it. Keys sent before the
+/// prompt is drawn can be lost (rustyline drops its read-ahead buffer
+/// between lines), so every line is typed only after this.
+pub fn wait_prompt(p: &mut PtySession) -> String {
+    expect(p, PROMPT)
+}
+
 /// Types keys without Enter.
 pub fn send(p: &mut PtySession, text: &str) {
     p.send(text).expect("write to the pty");
@@ -83,7 +90,7 @@ pub fn send_line(p: &mut PtySession, line: &str) {
 pub fn run(p: &mut PtySession, line: &str, needle: &str) -> String {
     send_line(p, line);
     let before = expect(p, needle);
-    expect(p, PROMPT);
+    wait_prompt(p);
     before
 }
 
