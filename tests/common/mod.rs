@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod proc;
 pub mod pty;
 
 use std::fs::File;
