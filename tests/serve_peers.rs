@@ -7,30 +7,20 @@
 //! read as it is written, so the test learns the port the kernel chose
 //! (`peer 1: http server on 127.0.0.1:PORT`). Only 127.0.0.1 is used;
 //! every wait has a deadline, every loop a bound, and every child is
-//! killed when its test ends (`common::proc::Proc`, `Reap`).
+//! killed when its test ends (`common::proc::Proc`, `common::Reap`).
 
 mod common;
 
-use common::Scratch;
 use common::proc::{Proc, port_after};
+use common::{Reap, Scratch};
 use socket2::{Domain, Socket, Type};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long any one step may take.
 const LIMIT: Duration = Duration::from_secs(15);
-
-/// A child killed and reaped when dropped.
-struct Reap(Child);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// sockplay reading commands from a pipe, `--keep-going`; its stdout and
 /// stderr on one pipe, so errors stay in order.

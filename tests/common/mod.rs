@@ -38,6 +38,17 @@ impl Drop for Scratch {
     }
 }
 
+/// A child killed and reaped when dropped, so that a failing test leaves
+/// no process behind (a sockplay waiting in accept would run on).
+pub struct Reap(pub Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Waits for a child at most `limit`, killing it after.
 pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
     let start = Instant::now();
