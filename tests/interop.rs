@@ -47,6 +47,16 @@ fn python(scratch: &Scratch, name: &str, program: &str, args: &[&str]) -> Proc {
     Proc::spawn(name, &mut cmd, LIMIT)
 }
 
+/// A UDP socket `u` in sockplay bound to 127.0.0.1, port chosen by the
+/// kernel; returns the port.
+fn bind_udp(shell: &mut Proc) -> u16 {
+    shell.lines(&["u = socket udp", "bind u 127.0.0.1 0"]);
+    port_after(
+        &shell.wait_for("chosen by the kernel"),
+        "bound u to 127.0.0.1:",
+    )
+}
+
 /// Waits until a UNIX stream socket at `path` accepts connections: a
 /// connection that closes at once (the course's server reads b'' from it,
 /// prints nothing and goes back to accept).
@@ -349,11 +359,7 @@ fn course_udp_client_against_a_sockplay_server_reading_5_bytes() {
     }
     let scratch = Scratch::new("interop-udp-client");
     let mut shell = sockplay(&scratch);
-    shell.lines(&["u = socket udp", "bind u 127.0.0.1 0"]);
-    let port = port_after(
-        &shell.wait_for("chosen by the kernel"),
-        "bound u to 127.0.0.1:",
-    );
+    let port = bind_udp(&mut shell);
     // The course server's loop, twice, with its recvfrom(5).
     shell.lines(&[
         "data, addr = recvfrom u 5",
@@ -406,11 +412,7 @@ fn sockplay_client_against_the_course_udp_server_reading_5_bytes() {
     let port = port_after(&server.wait_for("\n"), "port ");
 
     let mut shell = sockplay(&scratch);
-    shell.lines(&["u = socket udp", "bind u 127.0.0.1 0"]);
-    let my_port = port_after(
-        &shell.wait_for("chosen by the kernel"),
-        "bound u to 127.0.0.1:",
-    );
+    let my_port = bind_udp(&mut shell);
     let answer = r"data = b'\xe6\x94\xb6\xe5\x88\xb0\xe4\xbd\xa0\xe7\x9a\x84\xe6\xb6\x88\xe6\x81\xaf'  (18 bytes)";
     let from_server = format!("addr = ('127.0.0.1', {port})");
 
@@ -682,11 +684,7 @@ fn socat_udp_client_against_a_sockplay_udp_server() {
     }
     let scratch = Scratch::new("interop-socat-udp");
     let mut shell = sockplay(&scratch);
-    shell.lines(&["u = socket udp", "bind u 127.0.0.1 0"]);
-    let port = port_after(
-        &shell.wait_for("chosen by the kernel"),
-        "bound u to 127.0.0.1:",
-    );
+    let port = bind_udp(&mut shell);
     shell.lines(&[
         "data, addr = recvfrom u 1024",
         "sendto u b\"pong\\n\" addr",
