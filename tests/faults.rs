@@ -160,6 +160,14 @@ print("sent")
 sys.stdin.read()
 "#;
 
+/// QUIET_CLIENT connected to `port`, once it has sent its `bytes`.
+fn quiet_client(scratch: &Scratch, port: u16, bytes: usize) -> Proc {
+    let args = [port.to_string(), bytes.to_string()];
+    let mut client = python(scratch, "client.py", QUIET_CLIENT, &[&args[0], &args[1]]);
+    client.wait_for("sent");
+    client
+}
+
 #[test]
 fn peer_killed_while_a_recv_waits() {
     if !common::have_peer("python3") {
@@ -168,13 +176,7 @@ fn peer_killed_while_a_recv_waits() {
     let scratch = Scratch::new("fault-kill-recv");
     let mut sh = shell(&scratch, None);
     let port = sh.listen_tcp(5);
-    let mut client = python(
-        &scratch,
-        "client.py",
-        QUIET_CLIENT,
-        &[&port.to_string(), "0"],
-    );
-    client.wait_for("sent");
+    let mut client = quiet_client(&scratch, port, 0);
     // Bytes the client never reads: its kernel resets the connection when
     // the process dies.
     sh.lines(&["c, addr = accept s", "send c b\"unread\"", "recv c"]);
@@ -212,13 +214,7 @@ fn peer_killed_during_a_recv_waitall_keeps_the_bytes_that_came() {
     let scratch = Scratch::new("fault-kill-waitall");
     let mut sh = shell(&scratch, None);
     let port = sh.listen_tcp(5);
-    let mut client = python(
-        &scratch,
-        "client.py",
-        QUIET_CLIENT,
-        &[&port.to_string(), "100"],
-    );
-    client.wait_for("sent");
+    let mut client = quiet_client(&scratch, port, 100);
     sh.lines(&[
         "c, addr = accept s",
         "send c b\"unread\"",
