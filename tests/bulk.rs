@@ -7,22 +7,11 @@
 
 mod common;
 
-use common::Scratch;
+use common::{Reap, Scratch};
 use std::io::Read;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A child killed and reaped when dropped, so that a failing test leaves
-/// no process behind (a sockplay waiting in accept would run on).
-struct Reap(Child);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The start of every script: `k` connected to `c` through listener `s`.
 const PAIR: &str = "s = socket tcp\n\

@@ -31,178 +31,12 @@
 mod common;
 
 use common::Scratch;
-use std::io::{Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use common::proc::{Proc, assert_has, assert_no_raw, port_after, python_command, tail_of};
+use std::process::Command;
+use std::time::Duration;
 
 /// How long any one step may take before the test is declared hung.
 const LIMIT: Duration = Duration::from_secs(30);
-
-/// The output of a child, read by a thread as it is written.
-struct Stream {
-    rx: Receiver<Vec<u8>>,
-    seen: Vec<u8>,
-}
-
-impl Stream {
-    fn new(reader: Option<Box<dyn Read + Send>>) -> Stream {
-        let (tx, rx) = mpsc::channel();
-        if let Some(mut r) = reader {
-            std::thread::spawn(move || {
-                let mut buf = vec![0u8; 1 << 16];
-                while let Ok(n) = r.read(&mut buf) {
-                    if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        Stream {
-            rx,
-            seen: Vec::new(),
-        }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.seen).into_owned()
-    }
-
-    /// Waits until the output after byte `from` contains `needle`; returns
-    /// the output from `from` on. Panics after `LIMIT`.
-    fn wait_from(&mut self, who: &str, from: usize, needle: &str) -> String {
-        let end = Instant::now() + LIMIT;
-        // Only the new part (and a needle's length before it) is searched
-        // each time, so a long output costs no more than reading it.
-        let mut looked = from;
-        loop {
-            let start = looked.saturating_sub(needle.len()).max(from);
-            let tail = String::from_utf8_lossy(&self.seen[start.min(self.seen.len())..]);
-            if tail.contains(needle) {
-                return String::from_utf8_lossy(&self.seen[from.min(self.seen.len())..])
-                    .into_owned();
-            }
-            looked = self.seen.len();
-            let left = end.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(chunk) => self.seen.extend(chunk),
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "{who}: no {needle:?} within {LIMIT:?}; the output so far ends:\n{}",
-                    tail_of(&self.text(), 3000)
-                ),
-                Err(RecvTimeoutError::Disconnected) => panic!(
-                    "{who}: the output ended without {needle:?}; it ends:\n{}",
-                    tail_of(&self.text(), 3000)
-                ),
-            }
-        }
-    }
-
-    /// Reads until the stream ends (or `LIMIT`); returns all its bytes.
-    fn finish(&mut self) -> Vec<u8> {
-        let end = Instant::now() + LIMIT;
-        while let Ok(chunk) = self
-            .rx
-            .recv_timeout(end.saturating_duration_since(Instant::now()))
-        {
-            self.seen.extend(chunk);
-        }
-        self.seen.clone()
-    }
-}
-
-/// The last `n` bytes of a text (on a char boundary), for messages.
-fn tail_of(text: &str, n: usize) -> &str {
-    let mut k = text.len().saturating_sub(n);
-    while !text.is_char_boundary(k) {
-        k += 1;
-    }
-    &text[k..]
-}
-
-/// A child with its stdin piped and its output read as it comes; killed
-/// and reaped when dropped.
-struct Proc {
-    name: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    out: Stream,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proc {
-    /// Spawns `cmd` with stdin piped and stdout and stderr together on
-    /// one pipe (so they stay in order).
-    fn spawn(name: &str, cmd: &mut Command) -> Proc {
-        let (reader, writer) = std::io::pipe().expect("a pipe");
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(writer.try_clone().expect("clone the pipe"))
-            .stderr(writer)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
-        // The parent's copies of the write end are gone with `cmd`'s
-        // Stdio, so the reader sees the end when the child exits.
-        let stdin = child.stdin.take();
-        Proc {
-            name: name.to_string(),
-            child,
-            stdin,
-            out: Stream::new(Some(Box::new(reader))),
-        }
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let stdin = self.stdin.as_mut().expect("stdin is open");
-        stdin.write_all(bytes).expect("write to the child's stdin");
-        stdin.flush().expect("flush");
-    }
-
-    fn line(&mut self, line: &str) {
-        self.write(format!("{line}\n").as_bytes());
-    }
-
-    fn lines(&mut self, lines: &[&str]) {
-        for l in lines {
-            self.line(l);
-        }
-    }
-
-    /// Where the output is now: `wait_from` looks after this point.
-    fn mark(&self) -> usize {
-        self.out.seen.len()
-    }
-
-    fn wait_from(&mut self, from: usize, needle: &str) -> String {
-        let who = self.name.clone();
-        self.out.wait_from(&who, from, needle)
-    }
-
-    fn wait_for(&mut self, needle: &str) -> String {
-        self.wait_from(0, needle)
-    }
-
-    /// SIGKILL, and the reaping.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Closes stdin, waits for the exit (at most `LIMIT`, then kills) and
-    /// returns the status and all the output.
-    fn end(&mut self) -> (Option<i32>, String) {
-        drop(self.stdin.take());
-        let status = common::wait_bounded(&mut self.child, LIMIT);
-        let out = String::from_utf8_lossy(&self.out.finish()).into_owned();
-        (status, out)
-    }
-}
 
 /// sockplay reading commands from a pipe as they arrive, `--keep-going`
 /// (a failing command does not end it); `ulimit` sets `ulimit -n` first
@@ -224,80 +58,26 @@ fn shell(scratch: &Scratch, ulimit: Option<u64>) -> Proc {
             c
         }
     };
-    cmd.current_dir(scratch.path())
-        .env("SOCKPLAY_CONFIG_DIR", scratch.path().join(".config"))
-        .env("SOCKPLAY_HISTORY", scratch.path().join(".history"))
-        .env_remove("NO_COLOR");
-    Proc::spawn("sockplay", &mut cmd)
+    common::seal(&mut cmd, scratch.path());
+    Proc::spawn_merged("sockplay", &mut cmd, LIMIT)
 }
 
 /// python3 running `program` in the scratch directory, unbuffered.
 fn python(scratch: &Scratch, name: &str, program: &str, args: &[&str]) -> Proc {
-    let path = scratch.path().join(name);
-    std::fs::write(&path, program).expect("write the python program");
-    Proc::spawn(
-        name,
-        Command::new("python3")
-            .arg("-u")
-            .arg(&path)
-            .args(args)
-            .current_dir(scratch.path()),
-    )
-}
-
-/// The port in `<marker>PORT`.
-fn port_after(text: &str, marker: &str) -> u16 {
-    let at = text
-        .find(marker)
-        .unwrap_or_else(|| panic!("no {marker:?} in:\n{text}"));
-    let digits: String = text[at + marker.len()..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits
-        .parse()
-        .unwrap_or_else(|_| panic!("no port after {marker:?} in:\n{text}"))
-}
-
-/// A listening TCP socket `s` on 127.0.0.1 in the shell; returns its port.
-fn listen_tcp(sh: &mut Proc, backlog: u32) -> u16 {
-    let at = sh.mark();
-    sh.lines(&[
-        "s = socket tcp",
-        "bind s 127.0.0.1 0",
-        &format!("listen s {backlog}"),
-    ]);
-    let text = sh.wait_from(at, "(LISTEN)");
-    port_after(&text, "bound s to 127.0.0.1:")
+    let mut cmd = python_command(scratch.path(), name, program, args);
+    Proc::spawn_merged(name, &mut cmd, LIMIT)
 }
 
 /// Runs a marker `echo` and waits for it: every line before it has run.
 fn sync(sh: &mut Proc, tag: &str) -> String {
-    let at = sh.mark();
-    sh.line(&format!("echo \"--- {tag} ---\""));
-    sh.wait_from(at, &format!("  --- {tag} ---\n"))
-}
-
-fn assert_has(text: &str, wants: &[&str]) {
-    for want in wants {
-        assert!(
-            text.contains(want),
-            "{want:?} is missing from the output:\n{text}"
-        );
-    }
+    sh.sync(&format!("--- {tag} ---"))
 }
 
 /// Nothing panicked and no raw control byte reached the terminal.
 fn assert_clean(out: &[u8]) {
     let text = String::from_utf8_lossy(out);
     assert!(!text.contains("panicked"), "a panic:\n{text}");
-    for raw in [0x1b_u8, 0x07, 0x00] {
-        assert!(
-            !out.contains(&raw),
-            "raw byte {raw:#04x} in sockplay's output:\n{:?}",
-            tail_of(&text, 3000)
-        );
-    }
+    assert_no_raw(out, &[0x1b, 0x07, 0x00]);
 }
 
 // ---------------------------------------------------------------------
@@ -355,8 +135,9 @@ fn peer_killed_during_a_large_sendall() {
         "getsockname k2",
     ]);
     let out = sync(&mut sh, "after the kill");
-    let (status, all) = sh.end();
+    let (status, all, _) = sh.end();
     assert_has(
+        "sockplay",
         &out,
         &[
             "CLOSED",
@@ -379,6 +160,14 @@ print("sent")
 sys.stdin.read()
 "#;
 
+/// QUIET_CLIENT connected to `port`, once it has sent its `bytes`.
+fn quiet_client(scratch: &Scratch, port: u16, bytes: usize) -> Proc {
+    let args = [port.to_string(), bytes.to_string()];
+    let mut client = python(scratch, "client.py", QUIET_CLIENT, &[&args[0], &args[1]]);
+    client.wait_for("sent");
+    client
+}
+
 #[test]
 fn peer_killed_while_a_recv_waits() {
     if !common::have_peer("python3") {
@@ -386,14 +175,8 @@ fn peer_killed_while_a_recv_waits() {
     }
     let scratch = Scratch::new("fault-kill-recv");
     let mut sh = shell(&scratch, None);
-    let port = listen_tcp(&mut sh, 5);
-    let mut client = python(
-        &scratch,
-        "client.py",
-        QUIET_CLIENT,
-        &[&port.to_string(), "0"],
-    );
-    client.wait_for("sent");
+    let port = sh.listen_tcp(5);
+    let mut client = quiet_client(&scratch, port, 0);
     // Bytes the client never reads: its kernel resets the connection when
     // the process dies.
     sh.lines(&["c, addr = accept s", "send c b\"unread\"", "recv c"]);
@@ -401,12 +184,14 @@ fn peer_killed_while_a_recv_waits() {
     client.kill();
     let after = sh.wait_from(at, "hint:");
     assert_has(
+        "sockplay",
         &after,
         &["ConnectionResetError: [Errno 104] Connection reset by peer (ECONNRESET)"],
     );
     sh.lines(&["recv c", "send c b\"x\"", "sockets", "getsockname s"]);
     let out = sync(&mut sh, "after the kill");
     assert_has(
+        "sockplay",
         &out,
         &[
             "-> b''",
@@ -416,7 +201,7 @@ fn peer_killed_while_a_recv_waits() {
             &format!("-> ('127.0.0.1', {port})"),
         ],
     );
-    let (status, all) = sh.end();
+    let (status, all, _) = sh.end();
     assert_eq!(status, Some(1), "{all}");
     assert_clean(all.as_bytes());
 }
@@ -428,14 +213,8 @@ fn peer_killed_during_a_recv_waitall_keeps_the_bytes_that_came() {
     }
     let scratch = Scratch::new("fault-kill-waitall");
     let mut sh = shell(&scratch, None);
-    let port = listen_tcp(&mut sh, 5);
-    let mut client = python(
-        &scratch,
-        "client.py",
-        QUIET_CLIENT,
-        &[&port.to_string(), "100"],
-    );
-    client.wait_for("sent");
+    let port = sh.listen_tcp(5);
+    let mut client = quiet_client(&scratch, port, 100);
     sh.lines(&[
         "c, addr = accept s",
         "send c b\"unread\"",
@@ -449,7 +228,7 @@ fn peer_killed_during_a_recv_waitall_keeps_the_bytes_that_came() {
     sh.lines(&["recv c", "recv c", "echo \"--- after the kill ---\""]);
     let tail = sh.wait_from(at, "  --- after the kill ---\n");
     let got = format!("d = b'{}'  (100 bytes)", "y".repeat(100));
-    assert_has(&tail, &[&got]);
+    assert_has("sockplay", &tail, &[&got]);
     let reset = tail
         .find("ConnectionResetError: [Errno 104] Connection reset by peer (ECONNRESET)")
         .unwrap_or_else(|| panic!("the next recv raises the reset:\n{tail}"));
@@ -461,7 +240,7 @@ fn peer_killed_during_a_recv_waitall_keeps_the_bytes_that_came() {
         tail[reset..].contains("-> b''"),
         "then end of stream:\n{tail}"
     );
-    let (status, all) = sh.end();
+    let (status, all, _) = sh.end();
     assert_eq!(status, Some(1), "{all}");
     assert_clean(all.as_bytes());
 }
@@ -473,7 +252,7 @@ fn peer_killed_during_a_recv_waitall_keeps_the_bytes_that_came() {
 fn emfile_under_ulimit_64_is_explained_and_closing_one_frees_one() {
     let scratch = Scratch::new("fault-emfile");
     let mut sh = shell(&scratch, Some(64));
-    listen_tcp(&mut sh, 5);
+    sh.listen_tcp(5);
     sh.lines(&["k = socket tcp", "connect k s"]);
     // Far more sockets than the limit leaves.
     for n in 1..=70 {
@@ -481,6 +260,7 @@ fn emfile_under_ulimit_64_is_explained_and_closing_one_frees_one() {
     }
     let out = sync(&mut sh, "full");
     assert_has(
+        "sockplay",
         &out,
         &[
             "OSError: [Errno 24] Too many open files (EMFILE)",
@@ -490,12 +270,17 @@ fn emfile_under_ulimit_64_is_explained_and_closing_one_frees_one() {
     );
     // The learner's numbering is Python's: s is fd 3 even under this limit.
     let before = sh.out.text();
-    assert_has(&before, &["s = <socket fd=3 AF_INET SOCK_STREAM>"]);
+    assert_has(
+        "sockplay",
+        &before,
+        &["s = <socket fd=3 AF_INET SOCK_STREAM>"],
+    );
 
     // accept fails too, and the connection waits in the queue.
     sh.lines(&["c, addr = accept s", "sockets"]);
     let out = sync(&mut sh, "accept");
     assert_has(
+        "sockplay",
         &out,
         &[
             "OSError: [Errno 24] Too many open files (EMFILE)",
@@ -525,6 +310,7 @@ fn emfile_under_ulimit_64_is_explained_and_closing_one_frees_one() {
     let out = sync(&mut sh, "freed");
     let fd_of_f1: u32 = port_after(&out, "\n  n = ").into();
     assert_has(
+        "sockplay",
         &out,
         &[
             "accepted a connection from 127.0.0.1:",
@@ -541,7 +327,7 @@ fn emfile_under_ulimit_64_is_explained_and_closing_one_frees_one() {
         2,
         "one socket and one gethostbyname fail before a close:\n{out}"
     );
-    let (status, all) = sh.end();
+    let (status, all, _) = sh.end();
     assert_eq!(status, Some(1), "{all}");
     assert_clean(all.as_bytes());
 }
@@ -650,6 +436,7 @@ fn check_hostile(out: &[u8], status: Option<i32>) {
     assert_clean(out);
     // Invalid bytes are read as U+FFFD, as Python's errors="replace".
     assert_has(
+        "sockplay",
         &text,
         &[
             "  caf\u{e9} \u{fffd}\u{fffd} end\n",
@@ -676,8 +463,7 @@ fn invalid_utf8_and_escapes_in_a_script_file_and_on_stdin() {
     let mut sh = shell(&scratch, None);
     sh.write(HOSTILE_SCRIPT);
     sh.wait_for("  --- end ---\n");
-    let (status, _) = sh.end();
-    let out = sh.out.seen.clone();
+    let (status, out) = sh.end_bytes();
     check_hostile(&out, status);
 }
 
@@ -733,16 +519,17 @@ fn ten_thousand_connections_queued_and_accepted() {
     let scratch = Scratch::new("fault-10k");
     let mut sh = shell(&scratch, Some(need));
     // The kernel caps the backlog at net.core.somaxconn; a batch is less.
-    let port = listen_tcp(&mut sh, 4096);
+    let port = sh.listen_tcp(4096);
     let path = scratch.path().join("clients.py");
     std::fs::write(&path, MANY_CLIENTS).expect("write the clients");
-    let mut clients = Proc::spawn(
+    let mut clients = Proc::spawn_merged(
         "clients.py",
         Command::new("sh")
             .arg("-c")
             .arg(format!("ulimit -n {need} && exec python3 -u \"$0\" {port}"))
             .arg(&path)
             .current_dir(scratch.path()),
+        LIMIT,
     );
     // In batches: the clients connect (the connections wait in the accept
     // queue), then sockplay runs a generated script of as many accepts.
@@ -789,14 +576,14 @@ fn ten_thousand_connections_queued_and_accepted() {
         "{}",
         tail_of(&after, 2000)
     );
-    let (status, all) = sh.end();
+    let (status, all, _) = sh.end();
     assert_eq!(status, Some(1), "{}", tail_of(&all, 2000));
     assert_eq!(
         all.matches("accepted a connection from 127.0.0.1:").count(),
         N
     );
     assert!(!all.contains("panicked"));
-    let (status, _) = clients.end();
+    let (status, _, _) = clients.end();
     assert_eq!(status, Some(0));
 }
 
@@ -808,7 +595,7 @@ fn a_connect_waits_while_the_accept_queue_is_full_then_times_out() {
     let scratch = Scratch::new("fault-full-queue");
     let mut sh = shell(&scratch, None);
     // Backlog 0: the queue holds one connection; the next SYN is dropped.
-    let port = listen_tcp(&mut sh, 0);
+    let port = sh.listen_tcp(0);
     sh.lines(&[
         "k1 = socket tcp",
         "connect k1 s",
@@ -818,6 +605,7 @@ fn a_connect_waits_while_the_accept_queue_is_full_then_times_out() {
     ]);
     let out = sync(&mut sh, "tcp");
     assert_has(
+        "sockplay",
         &out,
         &[
             "connected k1 from 127.0.0.1:",
@@ -838,6 +626,7 @@ fn a_connect_waits_while_the_accept_queue_is_full_then_times_out() {
     ]);
     let out = sync(&mut sh, "after");
     assert_has(
+        "sockplay",
         &out,
         &[
             "SYN_SENT",
@@ -863,6 +652,7 @@ fn a_connect_waits_while_the_accept_queue_is_full_then_times_out() {
     ]);
     let out = sync(&mut sh, "unix");
     assert_has(
+        "sockplay",
         &out,
         &[
             "connected k4 to ./q.sock",
@@ -873,8 +663,12 @@ fn a_connect_waits_while_the_accept_queue_is_full_then_times_out() {
     // Room again after an accept: the same socket connects.
     sh.lines(&["c4, a4 = accept u", "connect k5 u", "send k5 b\"in\""]);
     let out = sync(&mut sh, "unix after");
-    assert_has(&out, &["connected k5 to ./q.sock", "sent 2 bytes"]);
-    let (status, all) = sh.end();
+    assert_has(
+        "sockplay",
+        &out,
+        &["connected k5 to ./q.sock", "sent 2 bytes"],
+    );
+    let (status, all, _) = sh.end();
     assert_eq!(status, Some(1), "{all}");
     assert_clean(all.as_bytes());
 }
@@ -895,7 +689,7 @@ fn the_capture_starts_once_descriptors_are_free_again() {
     }
     sh.lines(&["s = socket tcp", "close f1", "close f2", "close f3"]);
     let out = sync(&mut sh, "full");
-    assert_has(&out, &["Too many open files (EMFILE)"]);
+    assert_has("sockplay", &out, &["Too many open files (EMFILE)"]);
     sh.lines(&[
         "s = socket tcp",
         "bind s 127.0.0.1 0",
@@ -915,7 +709,7 @@ fn the_capture_starts_once_descriptors_are_free_again() {
             break;
         }
     }
-    assert_has(&out, &["handshake 1/3: connect sends SYN"]);
-    let (status, all) = sh.end();
+    assert_has("sockplay", &out, &["handshake 1/3: connect sends SYN"]);
+    let (status, all, _) = sh.end();
     assert_eq!(status, Some(1), "{}", tail_of(&all, 2000));
 }

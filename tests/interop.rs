@@ -26,270 +26,34 @@
 mod common;
 
 use common::Scratch;
-use std::io::{Read, Write};
+use common::proc::{Proc, assert_has, assert_no_raw, port_after, python_command};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// How long any one step may take.
 const LIMIT: Duration = Duration::from_secs(15);
 
-/// One output stream of a child, read by a thread as it is written.
-struct Stream {
-    rx: Receiver<Vec<u8>>,
-    seen: Vec<u8>,
-}
-
-impl Stream {
-    fn new(reader: Option<Box<dyn Read + Send>>) -> Stream {
-        let (tx, rx) = mpsc::channel();
-        if let Some(mut r) = reader {
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                while let Ok(n) = r.read(&mut buf) {
-                    if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        Stream {
-            rx,
-            seen: Vec::new(),
-        }
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.seen).into_owned()
-    }
-
-    /// Waits until the output after byte `from` contains `needle`; returns
-    /// the output from `from` on. Panics after `LIMIT`.
-    fn wait_from(&mut self, who: &str, from: usize, needle: &str) -> String {
-        let end = Instant::now() + LIMIT;
-        loop {
-            let text = String::from_utf8_lossy(&self.seen[from.min(self.seen.len())..]);
-            if text.contains(needle) {
-                return text.into_owned();
-            }
-            let left = end.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(chunk) => self.seen.extend(chunk),
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "{who}: no {needle:?} within {LIMIT:?}; the output so far:\n{}",
-                    self.text()
-                ),
-                Err(RecvTimeoutError::Disconnected) => panic!(
-                    "{who}: the output ended without {needle:?}:\n{}",
-                    self.text()
-                ),
-            }
-        }
-    }
-
-    /// Reads until the stream ends (or `LIMIT`); returns all its bytes.
-    fn finish(&mut self) -> Vec<u8> {
-        let end = Instant::now() + LIMIT;
-        while let Ok(chunk) = self
-            .rx
-            .recv_timeout(end.saturating_duration_since(Instant::now()))
-        {
-            self.seen.extend(chunk);
-        }
-        self.seen.clone()
-    }
-}
-
-/// A child with its stdin piped and its stdout and stderr read as they
-/// come; killed and reaped when dropped.
-struct Proc {
-    name: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    out: Stream,
-    err: Stream,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Proc {
-    /// Spawns `cmd` (stdin, stdout and stderr piped).
-    fn spawn(name: &str, cmd: &mut Command) -> Proc {
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {name}: {e}"));
-        let stdin = child.stdin.take();
-        let out = Stream::new(
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        );
-        let err = Stream::new(
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        );
-        Proc {
-            name: name.to_string(),
-            child,
-            stdin,
-            out,
-            err,
-        }
-    }
-
-    /// Writes to the child's stdin.
-    fn write(&mut self, bytes: &[u8]) {
-        let stdin = self.stdin.as_mut().expect("stdin is open");
-        stdin.write_all(bytes).expect("write to the child's stdin");
-        stdin.flush().expect("flush");
-    }
-
-    /// Closes the child's stdin (end of its input).
-    fn close_stdin(&mut self) {
-        drop(self.stdin.take());
-    }
-
-    /// Waits until stdout contains `needle`.
-    fn wait_out(&mut self, needle: &str) -> String {
-        let who = format!("{} (stdout)", self.name);
-        self.out.wait_from(&who, 0, needle)
-    }
-
-    /// Waits until stderr contains `needle`.
-    fn wait_err(&mut self, needle: &str) -> String {
-        let who = format!("{} (stderr)", self.name);
-        self.err.wait_from(&who, 0, needle)
-    }
-
-    /// Closes stdin, waits for the exit (at most `LIMIT`, then kills) and
-    /// returns the status with all of stdout and stderr.
-    fn end(&mut self) -> (Option<i32>, String, String) {
-        self.close_stdin();
-        let status = common::wait_bounded(&mut self.child, LIMIT);
-        let out = String::from_utf8_lossy(&self.out.finish()).into_owned();
-        let err = String::from_utf8_lossy(&self.err.finish()).into_owned();
-        (status, out, err)
-    }
-}
-
 /// sockplay reading its commands from a pipe, one line at a time, as they
 /// arrive; its stdout and stderr go to one pipe, so they stay in order.
-struct Shell(Proc);
-
-impl Shell {
-    fn start(scratch: &Scratch) -> Shell {
-        let (reader, writer) = std::io::pipe().expect("a pipe");
-        let mut child = Command::new(common::BIN)
-            .args(["--color", "never"])
-            .current_dir(scratch.path())
-            .env("SOCKPLAY_CONFIG_DIR", scratch.path().join(".config"))
-            .env("SOCKPLAY_HISTORY", scratch.path().join(".history"))
-            .env_remove("NO_COLOR")
-            .stdin(Stdio::piped())
-            .stdout(writer.try_clone().expect("clone the pipe"))
-            .stderr(writer)
-            .spawn()
-            .expect("spawn sockplay");
-        let stdin = child.stdin.take();
-        Shell(Proc {
-            name: "sockplay".to_string(),
-            child,
-            stdin,
-            out: Stream::new(Some(Box::new(reader))),
-            err: Stream::new(None),
-        })
-    }
-
-    /// Where the output is now: `wait_from` looks after this point.
-    fn mark(&self) -> usize {
-        self.0.out.seen.len()
-    }
-
-    /// Sends one command line.
-    fn line(&mut self, line: &str) {
-        self.0.write(format!("{line}\n").as_bytes());
-    }
-
-    /// Sends command lines; sockplay runs them in turn as they arrive.
-    fn lines(&mut self, lines: &[&str]) {
-        for line in lines {
-            self.line(line);
-        }
-    }
-
-    /// Waits until the output after `from` contains `needle`.
-    fn wait_from(&mut self, from: usize, needle: &str) -> String {
-        self.0.out.wait_from("sockplay", from, needle)
-    }
-
-    /// Waits until the output contains `needle`.
-    fn wait_for(&mut self, needle: &str) -> String {
-        self.wait_from(0, needle)
-    }
-
-    /// A listening TCP socket `s` on 127.0.0.1, port chosen by the kernel;
-    /// returns the port.
-    fn listen_tcp(&mut self) -> u16 {
-        self.lines(&["s = socket tcp", "bind s 127.0.0.1 0", "listen s 5"]);
-        let text = self.wait_for("(LISTEN)");
-        port_after(&text, "bound s to 127.0.0.1:")
-    }
-
-    /// Ends the script (closes stdin): sockplay must exit by itself.
-    /// Returns the status and the whole transcript, as bytes.
-    fn end(mut self) -> (Option<i32>, Vec<u8>) {
-        self.0.close_stdin();
-        let status = common::wait_bounded(&mut self.0.child, LIMIT);
-        (status, self.0.out.finish())
-    }
-}
-
-/// The port in `<marker>PORT`.
-fn port_after(text: &str, marker: &str) -> u16 {
-    let at = text
-        .find(marker)
-        .unwrap_or_else(|| panic!("no {marker:?} in:\n{text}"));
-    let digits: String = text[at + marker.len()..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits
-        .parse()
-        .unwrap_or_else(|_| panic!("no port after {marker:?} in:\n{text}"))
-}
-
-/// Asserts that `text` contains each of `wants`.
-fn assert_has(who: &str, text: &str, wants: &[&str]) {
-    for want in wants {
-        assert!(text.contains(want), "{want:?} in {who}'s output:\n{text}");
-    }
+fn sockplay(scratch: &Scratch) -> Proc {
+    common::proc::sockplay(scratch.path(), &[], LIMIT)
 }
 
 /// python3 running `program` (written to `name` in the scratch directory,
 /// which is its working directory), unbuffered, its stdio in UTF-8.
 fn python(scratch: &Scratch, name: &str, program: &str, args: &[&str]) -> Proc {
-    let path = scratch.path().join(name);
-    std::fs::write(&path, program).expect("write the python program");
-    Proc::spawn(
-        name,
-        Command::new("python3")
-            .arg("-u")
-            .arg(&path)
-            .args(args)
-            .current_dir(scratch.path())
-            .env("PYTHONIOENCODING", "utf-8"),
+    let mut cmd = python_command(scratch.path(), name, program, args);
+    Proc::spawn(name, &mut cmd, LIMIT)
+}
+
+/// A UDP socket `u` in sockplay bound to 127.0.0.1, port chosen by the
+/// kernel; returns the port.
+fn bind_udp(shell: &mut Proc) -> u16 {
+    shell.lines(&["u = socket udp", "bind u 127.0.0.1 0"]);
+    port_after(
+        &shell.wait_for("chosen by the kernel"),
+        "bound u to 127.0.0.1:",
     )
 }
 
@@ -479,8 +243,8 @@ fn course_tcp_client_against_a_sockplay_server() {
         return;
     }
     let scratch = Scratch::new("interop-tcp-client");
-    let mut shell = Shell::start(&scratch);
-    let port = shell.listen_tcp();
+    let mut shell = sockplay(&scratch);
+    let port = shell.listen_tcp(5);
     // The server's side, queued: each call waits for the client in turn.
     shell.lines(&[
         "c, addr = accept s",
@@ -503,8 +267,7 @@ fn course_tcp_client_against_a_sockplay_server() {
         &[&port.to_string()],
     );
     client.write("hello\n你好 sockplay\n##\n".as_bytes());
-    let (status, out, err) = client.end();
-    assert_eq!(status, Some(0), "the client ran:\n{out}{err}");
+    let out = client.end_ok();
     assert_eq!(
         out,
         "发送>>接受到: Receive your message\n\
@@ -513,9 +276,7 @@ fn course_tcp_client_against_a_sockplay_server() {
         "the client got sockplay's answers"
     );
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     assert_has(
         "sockplay",
         &text,
@@ -539,9 +300,9 @@ fn sockplay_client_against_the_course_tcp_server() {
     }
     let scratch = Scratch::new("interop-tcp-server");
     let mut server = python(&scratch, "tcp_server.py", COURSE_TCP_SERVER, &[]);
-    let port = port_after(&server.wait_out("Waiting for connect..."), "port ");
+    let port = port_after(&server.wait_for("Waiting for connect..."), "port ");
 
-    let mut shell = Shell::start(&scratch);
+    let mut shell = sockplay(&scratch);
     shell.lines(&[
         "k = socket tcp",
         &format!("connect k 127.0.0.1 {port}"),
@@ -556,8 +317,7 @@ fn sockplay_client_against_the_course_tcp_server() {
     let connected = shell.wait_for(&format!(" to 127.0.0.1:{port} (ESTABLISHED)"));
     let client_port = port_after(&connected, "connected k from 127.0.0.1:");
 
-    let (status, out, err) = server.end();
-    assert_eq!(status, Some(0), "the server ran:\n{out}{err}");
+    let out = server.end_ok();
     assert_eq!(
         out,
         format!(
@@ -572,9 +332,7 @@ fn sockplay_client_against_the_course_tcp_server() {
         "the server got sockplay's bytes"
     );
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     assert_eq!(
         text.matches("data = b'Receive your message'  (20 bytes)")
             .count(),
@@ -600,12 +358,8 @@ fn course_udp_client_against_a_sockplay_server_reading_5_bytes() {
         return;
     }
     let scratch = Scratch::new("interop-udp-client");
-    let mut shell = Shell::start(&scratch);
-    shell.lines(&["u = socket udp", "bind u 127.0.0.1 0"]);
-    let port = port_after(
-        &shell.wait_for("chosen by the kernel"),
-        "bound u to 127.0.0.1:",
-    );
+    let mut shell = sockplay(&scratch);
+    let port = bind_udp(&mut shell);
     // The course server's loop, twice, with its recvfrom(5).
     shell.lines(&[
         "data, addr = recvfrom u 5",
@@ -623,8 +377,7 @@ fn course_udp_client_against_a_sockplay_server_reading_5_bytes() {
     // The client waits for each answer before the next line; the empty
     // line ends it.
     client.write(b"hello world\nhi\n\n");
-    let (status, out, err) = client.end();
-    assert_eq!(status, Some(0), "the client ran:\n{out}{err}");
+    let out = client.end_ok();
     assert_eq!(
         out,
         "消息:从服务器收到: 收到你的消息\n\
@@ -633,9 +386,7 @@ fn course_udp_client_against_a_sockplay_server_reading_5_bytes() {
         "the client got sockplay's datagrams"
     );
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     let client_port = port_after(&text, "addr = ('127.0.0.1', ");
     assert_has(
         "sockplay",
@@ -658,14 +409,10 @@ fn sockplay_client_against_the_course_udp_server_reading_5_bytes() {
     }
     let scratch = Scratch::new("interop-udp-server");
     let mut server = python(&scratch, "udp_server.py", COURSE_UDP_SERVER, &[]);
-    let port = port_after(&server.wait_out("\n"), "port ");
+    let port = port_after(&server.wait_for("\n"), "port ");
 
-    let mut shell = Shell::start(&scratch);
-    shell.lines(&["u = socket udp", "bind u 127.0.0.1 0"]);
-    let my_port = port_after(
-        &shell.wait_for("chosen by the kernel"),
-        "bound u to 127.0.0.1:",
-    );
+    let mut shell = sockplay(&scratch);
+    let my_port = bind_udp(&mut shell);
     let answer = r"data = b'\xe6\x94\xb6\xe5\x88\xb0\xe4\xbd\xa0\xe7\x9a\x84\xe6\xb6\x88\xe6\x81\xaf'  (18 bytes)";
     let from_server = format!("addr = ('127.0.0.1', {port})");
 
@@ -677,7 +424,7 @@ fn sockplay_client_against_the_course_udp_server_reading_5_bytes() {
     // The address comes after the data.
     let text = shell.wait_from(at, &from_server);
     assert_has("sockplay", &text, &["sent 2 bytes", answer]);
-    server.wait_out(&format!("Receive from ('127.0.0.1', {my_port}):hi\n"));
+    server.wait_for(&format!("Receive from ('127.0.0.1', {my_port}):hi\n"));
 
     let at = shell.mark();
     shell.lines(&[
@@ -687,7 +434,7 @@ fn sockplay_client_against_the_course_udp_server_reading_5_bytes() {
     let text = shell.wait_from(at, &from_server);
     assert_has("sockplay", &text, &["sent 11 bytes", answer]);
     // The course's recvfrom(5) kept 5 of the 11 bytes.
-    let out = server.wait_out(&format!("Receive from ('127.0.0.1', {my_port}):hello\n"));
+    let out = server.wait_for(&format!("Receive from ('127.0.0.1', {my_port}):hello\n"));
     assert_eq!(
         out,
         format!(
@@ -698,9 +445,7 @@ fn sockplay_client_against_the_course_udp_server_reading_5_bytes() {
     );
 
     shell.line("close u");
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     assert_eq!(text.matches(answer).count(), 2, "{text}");
     assert_eq!(text.matches(&from_server).count(), 2, "{text}");
     // The server loops forever: `server` is killed when dropped.
@@ -712,7 +457,7 @@ fn course_unix_client_against_a_sockplay_server() {
         return;
     }
     let scratch = Scratch::new("interop-unix-client");
-    let mut shell = Shell::start(&scratch);
+    let mut shell = sockplay(&scratch);
     shell.lines(&["s = socket unix", "bind s ./sock", "listen s 5"]);
     shell.wait_for("s is listening on ./sock");
     shell.lines(&["c, addr = accept s", "data = recv c 1024"]);
@@ -735,14 +480,11 @@ fn course_unix_client_against_a_sockplay_server() {
     shell.line("recv c");
     client.write(b"\n");
     shell.wait_from(at, "-> b''  (0 bytes)");
-    let (status, out, err) = client.end();
-    assert_eq!(status, Some(0), "the client ran:\n{out}{err}");
+    let out = client.end_ok();
     assert_eq!(out, "Msg>>Msg>>Msg>>");
 
     shell.lines(&["close c", "close s"]);
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    shell.end_ok();
 }
 
 #[test]
@@ -754,7 +496,7 @@ fn sockplay_client_against_the_course_unix_server() {
     let mut server = python(&scratch, "unix_server.py", COURSE_UNIX_SERVER, &[]);
     wait_unix_listening(&scratch.path().join("sock"), &mut server);
 
-    let mut shell = Shell::start(&scratch);
+    let mut shell = sockplay(&scratch);
     shell.lines(&[
         "k = socket unix",
         "connect k ./sock",
@@ -763,20 +505,18 @@ fn sockplay_client_against_the_course_unix_server() {
     ]);
     shell.wait_for("connected k to ./sock");
     // The server prints each recv: the two sends may come as one.
-    server.wait_out("from sockplay\n");
+    server.wait_for("from sockplay\n");
     let at = shell.mark();
     shell.line("send k \"你好 unix\"");
     shell.wait_from(at, "sent 11 bytes");
-    let out = server.wait_out("你好 unix\n");
+    let out = server.wait_for("你好 unix\n");
     assert!(
         out == "hello\nfrom sockplay\n你好 unix\n" || out == "hellofrom sockplay\n你好 unix\n",
         "the server got sockplay's bytes:\n{out}"
     );
     shell.line("close k");
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     assert_has(
         "sockplay",
         &text,
@@ -794,32 +534,30 @@ fn nc_client_against_a_sockplay_server() {
         return;
     }
     let scratch = Scratch::new("interop-nc-client");
-    let mut shell = Shell::start(&scratch);
-    let port = shell.listen_tcp();
+    let mut shell = sockplay(&scratch);
+    let port = shell.listen_tcp(5);
     shell.lines(&["c, addr = accept s", "data = recv c 1024"]);
 
     // -N: at the end of its stdin nc shuts down its sending side.
     let mut nc = Proc::spawn(
         "nc",
         Command::new("nc").args(["-N", "127.0.0.1", &port.to_string()]),
+        LIMIT,
     );
     nc.write(b"hello from nc\n");
     shell.wait_for(r"data = b'hello from nc\n'  (14 bytes)");
     shell.line("sendall c b\"hi from sockplay\\r\\n\"");
-    nc.wait_out("hi from sockplay\r\n");
+    nc.wait_for("hi from sockplay\r\n");
 
     let at = shell.mark();
     shell.line("recv c");
     nc.close_stdin();
     shell.wait_from(at, "-> b''  (0 bytes)");
     shell.line("close c");
-    let (status, out, err) = nc.end();
-    assert_eq!(status, Some(0), "nc ran:\n{out}{err}");
+    let out = nc.end_ok();
     assert_eq!(out, "hi from sockplay\r\n");
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     assert_has("sockplay", &text, &["sent all 18 bytes"]);
 }
 
@@ -834,17 +572,18 @@ fn sockplay_client_against_an_nc_server() {
     let mut nc = Proc::spawn(
         "nc",
         Command::new("nc").args(["-n", "-v", "-l", "127.0.0.1", "0"]),
+        LIMIT,
     );
     let port = port_after(&nc.wait_err("\n"), "Listening on 127.0.0.1 ");
 
-    let mut shell = Shell::start(&scratch);
+    let mut shell = sockplay(&scratch);
     shell.lines(&[
         "k = socket tcp",
         &format!("connect k 127.0.0.1:{port}"),
         "sendall k b\"hello nc\\x00\\xff\\n\"",
         "data = recv k 1024",
     ]);
-    nc.wait_out("\n");
+    nc.wait_for("\n");
     nc.write("hi from nc 你好\n".as_bytes());
     shell.wait_for(r"data = b'hi from nc \xe4\xbd\xa0\xe5\xa5\xbd\n'  (18 bytes)");
 
@@ -856,9 +595,7 @@ fn sockplay_client_against_an_nc_server() {
     assert_eq!(out, b"hello nc\x00\xff\n", "nc got sockplay's bytes");
     assert_eq!(status, Some(0), "nc ended when sockplay closed");
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     assert_has("sockplay", &text, &["sent all 11 bytes"]);
 }
 
@@ -868,13 +605,14 @@ fn socat_client_against_a_sockplay_server() {
         return;
     }
     let scratch = Scratch::new("interop-socat-client");
-    let mut shell = Shell::start(&scratch);
-    let port = shell.listen_tcp();
+    let mut shell = sockplay(&scratch);
+    let port = shell.listen_tcp(5);
     shell.lines(&["c, addr = accept s", "data = recv c 1024"]);
 
     let mut socat = Proc::spawn(
         "socat",
         Command::new("socat").args(["-", &format!("TCP:127.0.0.1:{port}")]),
+        LIMIT,
     );
     socat.write(b"hello from socat\n");
     let text = shell.wait_for(r"data = b'hello from socat\n'  (17 bytes)");
@@ -890,20 +628,17 @@ fn socat_client_against_a_sockplay_server() {
     shell.line("sendall c b\"hi from sockplay\\n\"");
     // socat gives up the other way 0.5 s after its stdin ends: close it
     // only once the answer is there.
-    socat.wait_out("hi from sockplay\n");
+    socat.wait_for("hi from sockplay\n");
 
     let at = shell.mark();
     shell.line("recv c");
     socat.close_stdin();
     shell.wait_from(at, "-> b''  (0 bytes)");
     shell.line("close c");
-    let (status, out, err) = socat.end();
-    assert_eq!(status, Some(0), "socat ran:\n{out}{err}");
+    let out = socat.end_ok();
     assert_eq!(out, "hi from sockplay\n");
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    shell.end_ok();
 }
 
 #[test]
@@ -916,17 +651,18 @@ fn sockplay_client_against_a_socat_server() {
     let mut socat = Proc::spawn(
         "socat",
         Command::new("socat").args(["-d", "-d", "TCP-LISTEN:0,bind=127.0.0.1", "-"]),
+        LIMIT,
     );
     let port = port_after(&socat.wait_err("listening on"), "AF=2 127.0.0.1:");
 
-    let mut shell = Shell::start(&scratch);
+    let mut shell = sockplay(&scratch);
     shell.lines(&[
         "k = socket tcp",
         &format!("connect k 127.0.0.1 {port}"),
         "send k b\"hello socat\\r\\n\"",
         "data = recv k 1024",
     ]);
-    socat.wait_out("hello socat\r\n");
+    socat.wait_for("hello socat\r\n");
     socat.write(b"hi from socat\n");
     shell.wait_for(r"data = b'hi from socat\n'  (14 bytes)");
 
@@ -934,13 +670,10 @@ fn sockplay_client_against_a_socat_server() {
     let at = shell.mark();
     shell.line("close k");
     shell.wait_from(at, "closed k");
-    let (status, out, err) = socat.end();
-    assert_eq!(status, Some(0), "socat ran:\n{out}{err}");
+    let out = socat.end_ok();
     assert_eq!(out, "hello socat\r\n", "socat got sockplay's bytes");
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     assert_has("sockplay", &text, &["sent 13 bytes"]);
 }
 
@@ -950,12 +683,8 @@ fn socat_udp_client_against_a_sockplay_udp_server() {
         return;
     }
     let scratch = Scratch::new("interop-socat-udp");
-    let mut shell = Shell::start(&scratch);
-    shell.lines(&["u = socket udp", "bind u 127.0.0.1 0"]);
-    let port = port_after(
-        &shell.wait_for("chosen by the kernel"),
-        "bound u to 127.0.0.1:",
-    );
+    let mut shell = sockplay(&scratch);
+    let port = bind_udp(&mut shell);
     shell.lines(&[
         "data, addr = recvfrom u 1024",
         "sendto u b\"pong\\n\" addr",
@@ -967,20 +696,18 @@ fn socat_udp_client_against_a_sockplay_udp_server() {
     let mut socat = Proc::spawn(
         "socat",
         Command::new("socat").args(["-", &format!("UDP:127.0.0.1:{port}")]),
+        LIMIT,
     );
     socat.write(b"ping from socat\n");
     shell.wait_for(r"data = b'ping from socat\n'  (16 bytes)");
-    socat.wait_out("pong\n");
+    socat.wait_for("pong\n");
     socat.write(b"second\n");
     shell.wait_for(r"data = b'second\n'  (7 bytes)");
-    socat.wait_out("pong again\n");
-    let (status, out, err) = socat.end();
-    assert_eq!(status, Some(0), "socat ran:\n{out}{err}");
+    socat.wait_for("pong again\n");
+    let out = socat.end_ok();
     assert_eq!(out, "pong\npong again\n", "socat got sockplay's datagrams");
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     let client_port = port_after(&text, "addr = ('127.0.0.1', ");
     assert_has(
         "sockplay",
@@ -1002,8 +729,8 @@ fn curl_against_an_http_server_typed_in_sockplay() {
         return;
     }
     let scratch = Scratch::new("interop-curl");
-    let mut shell = Shell::start(&scratch);
-    let port = shell.listen_tcp();
+    let mut shell = sockplay(&scratch);
+    let port = shell.listen_tcp(5);
     // The course's HTTP server: read the request, send the status line,
     // the headers, a blank line and the body, close.
     shell.lines(&[
@@ -1023,17 +750,15 @@ fn curl_against_an_http_server_typed_in_sockplay() {
             "10",
             &format!("http://127.0.0.1:{port}/index.html"),
         ]),
+        LIMIT,
     );
-    let (status, out, err) = curl.end();
-    assert_eq!(status, Some(0), "curl ran:\n{out}{err}");
+    let out = curl.end_ok();
     assert_eq!(
         out, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<h1>hi</h1>",
         "curl's status line, headers and body"
     );
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     let request = format!(r"request = b'GET /index.html HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n");
     assert_has(
         "sockplay",
@@ -1051,8 +776,8 @@ fn telnet_lines_end_in_crlf() {
         return;
     }
     let scratch = Scratch::new("interop-telnet");
-    let mut shell = Shell::start(&scratch);
-    let port = shell.listen_tcp();
+    let mut shell = sockplay(&scratch);
+    let port = shell.listen_tcp(5);
     shell.lines(&[
         "c, addr = accept s",
         "sendall c b\"Receive your message\\r\\n\"",
@@ -1062,9 +787,10 @@ fn telnet_lines_end_in_crlf() {
     let mut telnet = Proc::spawn(
         "telnet",
         Command::new("telnet").args(["127.0.0.1", &port.to_string()]),
+        LIMIT,
     );
     // Connected once sockplay's greeting is on telnet's stdout.
-    telnet.wait_out("Receive your message");
+    telnet.wait_for("Receive your message");
     telnet.write(b"hello\n");
     shell.wait_for(r"data = b'hello\r\n'  (7 bytes)");
 
@@ -1074,8 +800,7 @@ fn telnet_lines_end_in_crlf() {
     telnet.close_stdin();
     shell.wait_from(at, "-> b''  (0 bytes)");
     shell.line("close c");
-    let (status, out, err) = telnet.end();
-    assert_eq!(status, Some(0), "telnet ran:\n{out}{err}");
+    let out = telnet.end_ok();
     assert_has(
         "telnet",
         &out,
@@ -1083,9 +808,7 @@ fn telnet_lines_end_in_crlf() {
         &["Connected to ", "\nReceive your message\n"],
     );
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     assert_has("sockplay", &text, &["sent all 22 bytes"]);
 }
 
@@ -1115,8 +838,8 @@ fn hostile_client_bytes_are_shown_escaped() {
         return;
     }
     let scratch = Scratch::new("interop-hostile");
-    let mut shell = Shell::start(&scratch);
-    let port = shell.listen_tcp();
+    let mut shell = sockplay(&scratch);
+    let port = shell.listen_tcp(5);
     shell.lines(&[
         "c, addr = accept s",
         // The same bytes in every view, then sent back as they came.
@@ -1131,13 +854,10 @@ fn hostile_client_bytes_are_shown_escaped() {
         "close c",
     ]);
     let mut client = python(&scratch, "hostile.py", HOSTILE_CLIENT, &[&port.to_string()]);
-    let (status, out, err) = client.end();
-    assert_eq!(status, Some(0), "the client ran:\n{out}{err}");
+    let out = client.end_ok();
     assert_eq!(out, "echo ok\n", "sockplay sent the bytes back unchanged");
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     let repr = r"b'\x1b[2J\x1b]0;pwned\x07 bad \xff\xfe \xc3( nul\x00 end\r\n'";
     assert_has(
         "sockplay",
@@ -1158,12 +878,7 @@ fn hostile_client_bytes_are_shown_escaped() {
     assert!(text.matches(repr).count() >= 4, "{text}");
     // Nothing the peer sent reaches the terminal raw: no ESC, BEL or NUL,
     // and no byte that is never in UTF-8.
-    for raw in [0x1b_u8, 0x07, 0x00, 0xff, 0xfe] {
-        assert!(
-            !out.contains(&raw),
-            "raw byte {raw:#04x} in sockplay's output:\n{text:?}"
-        );
-    }
+    assert_no_raw(&shell.out.seen, &[0x1b, 0x07, 0x00, 0xff, 0xfe]);
 }
 
 /// AF_UNIX clients whose own addresses are hostile: a path with an escape
@@ -1187,11 +902,11 @@ fn hostile_unix_client_addresses_are_shown_escaped() {
         return;
     }
     let scratch = Scratch::new("interop-hostile-unix");
-    let mut shell = Shell::start(&scratch);
+    let mut shell = sockplay(&scratch);
     shell.lines(&["s = socket unix", "bind s ./sock", "listen s 5"]);
     shell.wait_for("s is listening on ./sock");
     let mut clients = python(&scratch, "clients.py", HOSTILE_UNIX_CLIENTS, &[]);
-    clients.wait_out("connected\n");
+    clients.wait_for("connected\n");
     shell.lines(&[
         "c, addr = accept s",
         "c2, a2 = accept s",
@@ -1203,12 +918,9 @@ fn hostile_unix_client_addresses_are_shown_escaped() {
     let at = shell.mark();
     shell.line("echo \"end\"");
     shell.wait_from(at, "\n  end\n");
-    let (status, out, err) = clients.end();
-    assert_eq!(status, Some(0), "the clients ran:\n{out}{err}");
+    clients.end_ok();
 
-    let (status, out) = shell.end();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    assert_eq!(status, Some(0), "sockplay ran the script:\n{text}");
+    let text = shell.end_ok();
     assert_has(
         "sockplay",
         &text,
@@ -1224,10 +936,5 @@ fn hostile_unix_client_addresses_are_shown_escaped() {
     );
     // (How the invalid UTF-8 byte of the path is shown is left out: see
     // the report; Python writes it '\udcff'.)
-    for raw in [0x1b_u8, 0x07, 0x00, 0xff] {
-        assert!(
-            !out.contains(&raw),
-            "raw byte {raw:#04x} in sockplay's output:\n{text:?}"
-        );
-    }
+    assert_no_raw(&shell.out.seen, &[0x1b, 0x07, 0x00, 0xff]);
 }

@@ -9,22 +9,19 @@
 //! timeout, and a session still alive when a test ends is killed (rexpect
 //! kills the child when the session is dropped).
 //!
-//! The shell drops keys typed ahead of its prompt (see `wait_prompt`), so a
-//! test always waits for the prompt before it types the next line.
+//! The shell drops keys typed ahead of its prompt (see
+//! `common::pty::wait_prompt`), so a test always waits for the prompt
+//! before it types the next line.
 
 mod common;
 
 use common::Scratch;
+use common::pty::{PROMPT, TIMEOUT_MS, expect, run, send, send_line, wait_prompt};
 use rexpect::process::WaitStatus;
-use rexpect::session::{Options, PtySession, spawn_with_options};
+use rexpect::session::PtySession;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// How long one expectation may wait.
-const TIMEOUT_MS: u64 = 5_000;
-
-const PROMPT: &str = "sockplay> ";
 
 /// Where a session keeps its files.
 struct Home {
@@ -47,61 +44,21 @@ impl Home {
         self.scratch.path().join("config")
     }
 
+    /// `sockplay ARGS` with its files here.
+    fn command(&self, args: &[&str]) -> Command {
+        common::pty::command(
+            self.scratch.path(),
+            &self.history(),
+            &self.config_dir(),
+            args,
+        )
+    }
+
     /// Starts the shell in a PTY and waits for its first prompt.
     fn spawn(&self, with_rc: bool) -> PtySession {
-        let mut cmd = Command::new(common::BIN);
-        cmd.args(["--color", "never"]);
-        if !with_rc {
-            cmd.arg("--no-rc");
-        }
-        cmd.current_dir(self.scratch.path())
-            .env("TERM", "xterm")
-            .env("NO_COLOR", "1")
-            .env("SOCKPLAY_HISTORY", self.history())
-            .env("SOCKPLAY_CONFIG_DIR", self.config_dir())
-            .env_remove("COLUMNS")
-            .env_remove("LINES");
-        let opts = Options::new()
-            .timeout_ms(Some(TIMEOUT_MS))
-            .strip_ansi_escape_codes(true);
-        let mut p = spawn_with_options(cmd, opts).expect("spawn sockplay in a pty");
-        expect(&mut p, "Ctrl-D leaves.");
-        wait_prompt(&mut p);
-        p
+        let args: &[&str] = if with_rc { &[] } else { &["--no-rc"] };
+        common::pty::start_shell(self.command(args), TIMEOUT_MS)
     }
-}
-
-/// Waits for `needle`; returns what came before it. Fails with what was seen.
-fn expect(p: &mut PtySession, needle: &str) -> String {
-    match p.exp_string(needle) {
-        Ok(before) => before,
-        Err(e) => panic!("expected {needle:?} on the screen: {e}"),
-    }
-}
-
-/// Waits for the prompt. Keys sent before the prompt is drawn can be lost
-/// (rustyline drops its read-ahead buffer between lines), so every line is
-/// typed only after this.
-fn wait_prompt(p: &mut PtySession) -> String {
-    expect(p, PROMPT)
-}
-
-fn send(p: &mut PtySession, text: &str) {
-    p.send(text).expect("write to the pty");
-    p.flush().expect("flush the pty");
-}
-
-fn send_line(p: &mut PtySession, line: &str) {
-    p.send_line(line).expect("write a line to the pty");
-}
-
-/// Types `line`, waits for `needle` in its output, then for the next
-/// prompt; returns the output up to the needle.
-fn run(p: &mut PtySession, line: &str, needle: &str) -> String {
-    send_line(p, line);
-    let before = expect(p, needle);
-    wait_prompt(p);
-    before
 }
 
 /// Waits (bounded) for the shell to exit; returns its exit code.
@@ -121,8 +78,7 @@ fn exit_code(p: &mut PtySession) -> i32 {
 
 /// Ctrl-D at an empty prompt, then EOF and the status.
 fn leave(p: &mut PtySession) -> i32 {
-    p.send_control('d').expect("send Ctrl-D");
-    p.exp_eof().expect("the shell ends after Ctrl-D");
+    common::pty::leave(p);
     exit_code(p)
 }
 
@@ -403,18 +359,7 @@ fn a_command_without_arguments_asks_for_them() {
 impl Home {
     /// Starts `sockplay ARGS` (a script, not the shell) in a PTY.
     fn spawn_args(&self, args: &[&str]) -> PtySession {
-        let mut cmd = Command::new(common::BIN);
-        cmd.args(["--color", "never"])
-            .args(args)
-            .current_dir(self.scratch.path())
-            .env("TERM", "xterm")
-            .env("NO_COLOR", "1")
-            .env("SOCKPLAY_HISTORY", self.history())
-            .env("SOCKPLAY_CONFIG_DIR", self.config_dir());
-        let opts = Options::new()
-            .timeout_ms(Some(TIMEOUT_MS))
-            .strip_ansi_escape_codes(true);
-        spawn_with_options(cmd, opts).expect("spawn sockplay in a pty")
+        common::pty::start(self.command(args), TIMEOUT_MS)
     }
 }
 

@@ -16,61 +16,13 @@
 mod common;
 
 use common::Scratch;
-use rexpect::session::{Options, PtySession, spawn_with_options};
-use std::process::Command;
-
-/// How long one expectation may wait.
-const TIMEOUT_MS: u64 = 5_000;
-
-const PROMPT: &str = "sockplay> ";
-
-/// Starts the shell in a PTY in `scratch` and waits for its first prompt.
-fn spawn(scratch: &Scratch) -> PtySession {
-    spawn_with(scratch, TIMEOUT_MS)
-}
-
-/// The same, each expectation waiting at most `timeout_ms`.
-fn spawn_with(scratch: &Scratch, timeout_ms: u64) -> PtySession {
-    let mut cmd = Command::new(common::BIN);
-    cmd.args(["--color", "never", "--no-rc"])
-        .current_dir(scratch.path())
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1")
-        .env("SOCKPLAY_HISTORY", scratch.path().join("history"))
-        .env("SOCKPLAY_CONFIG_DIR", scratch.path().join("config"))
-        .env_remove("COLUMNS")
-        .env_remove("LINES");
-    let opts = Options::new()
-        .timeout_ms(Some(timeout_ms))
-        .strip_ansi_escape_codes(true);
-    let mut p = spawn_with_options(cmd, opts).expect("spawn sockplay in a pty");
-    expect(&mut p, "Ctrl-D leaves.");
-    expect(&mut p, PROMPT);
-    p
-}
-
-/// Waits for `needle`; returns what came before it. Fails with what was seen.
-fn expect(p: &mut PtySession, needle: &str) -> String {
-    match p.exp_string(needle) {
-        Ok(before) => before,
-        Err(e) => panic!("expected {needle:?} on the screen: {e}"),
-    }
-}
-
-/// Types `line` and Enter, waits for `needle` and then the next prompt
-/// (keys typed before the prompt can be lost). Returns the output up to
-/// the needle.
-fn run(p: &mut PtySession, line: &str, needle: &str) -> String {
-    p.send_line(line).expect("write a line to the pty");
-    let before = expect(p, needle);
-    expect(p, PROMPT);
-    before
-}
+use common::pty::{PROMPT, expect, leave, run, send_line, spawn, spawn_with};
+use rexpect::session::PtySession;
 
 /// Types `line`, waits until it says it waits (`waiting`), presses
 /// Ctrl-C, and checks the interruption and the prompt after it.
 fn interrupt(p: &mut PtySession, line: &str, waiting: &str) {
-    p.send_line(line).expect("write a line to the pty");
+    send_line(p, line);
     expect(p, waiting);
     expect(p, "Ctrl-C to interrupt");
     p.send_control('c').expect("send Ctrl-C");
@@ -81,7 +33,7 @@ fn interrupt(p: &mut PtySession, line: &str, waiting: &str) {
 
 /// Types `line` and returns all it printed before the next prompt.
 fn output(p: &mut PtySession, line: &str) -> String {
-    p.send_line(line).expect("write a line to the pty");
+    send_line(p, line);
     expect(p, PROMPT)
 }
 
@@ -90,7 +42,7 @@ fn output(p: &mut PtySession, line: &str) -> String {
 /// reports the interruption, since a key pressed before the call began
 /// is no interruption of it.
 fn interrupt_quiet(p: &mut PtySession, line: &str) {
-    p.send_line(line).expect("write a line to the pty");
+    send_line(p, line);
     // The line is accepted (the editor moves to the next line).
     expect(p, "\r\n");
     let mut seen = String::new();
@@ -117,12 +69,6 @@ fn interrupt_quiet(p: &mut PtySession, line: &str) {
     }
 }
 
-/// Ctrl-D: the shell ends with status 0.
-fn leave(p: &mut PtySession) {
-    p.send_control('d').expect("send Ctrl-D");
-    p.exp_eof().expect("the shell ends after Ctrl-D");
-}
-
 /// A listener `s`, a client `k` connected to it and the accepted `c`.
 fn connected_pair(p: &mut PtySession) {
     run(p, "s = socket tcp", "s = <socket fd=");
@@ -138,7 +84,7 @@ fn ctrl_c_during_a_connect_to_a_full_accept_queue() {
     let scratch = Scratch::new("pty-fault-connect");
     // Connecting again waits for the client's kernel to send its SYN again
     // (1 s after the first, then 3 s, 7 s...): room for two of those.
-    let mut p = spawn_with(&scratch, 15_000);
+    let mut p = spawn_with(scratch.path(), 15_000);
     run(&mut p, "s = socket tcp", "s = <socket fd=");
     run(&mut p, "bind s 127.0.0.1 0", "chosen by the kernel");
     // Backlog 0: one connection fills the queue; the next SYN is dropped.
@@ -170,7 +116,7 @@ fn ctrl_c_during_a_connect_to_a_full_accept_queue() {
 #[test]
 fn ctrl_c_during_a_unix_connect_to_a_full_accept_queue() {
     let scratch = Scratch::new("pty-fault-uconnect");
-    let mut p = spawn(&scratch);
+    let mut p = spawn(scratch.path());
     run(&mut p, "u = socket unix", "u = <socket fd=");
     run(&mut p, "bind u ./q.sock", "bound u to ./q.sock");
     run(&mut p, "listen u 0", "backlog 0");
@@ -192,7 +138,7 @@ fn ctrl_c_during_a_unix_connect_to_a_full_accept_queue() {
 #[test]
 fn ctrl_c_during_recv_and_recvmsg() {
     let scratch = Scratch::new("pty-fault-recv");
-    let mut p = spawn(&scratch);
+    let mut p = spawn(scratch.path());
     connected_pair(&mut p);
     interrupt(&mut p, "recv c", "waits for data from 127.0.0.1:");
     run(&mut p, "send k b\"x\"", "sent 1 byte");
@@ -208,7 +154,7 @@ fn ctrl_c_during_recv_and_recvmsg() {
 #[test]
 fn ctrl_c_during_recvfrom() {
     let scratch = Scratch::new("pty-fault-recvfrom");
-    let mut p = spawn(&scratch);
+    let mut p = spawn(scratch.path());
     run(&mut p, "u = socket udp", "u = <socket fd=");
     run(&mut p, "bind u 127.0.0.1 0", "chosen by the kernel");
     interrupt(
@@ -228,7 +174,7 @@ fn ctrl_c_during_recvfrom() {
 #[test]
 fn ctrl_c_during_sendall_on_a_full_buffer() {
     let scratch = Scratch::new("pty-fault-sendall");
-    let mut p = spawn(&scratch);
+    let mut p = spawn(scratch.path());
     connected_pair(&mut p);
     // c never reads: once both buffers are full the sendall waits.
     interrupt(
@@ -247,7 +193,7 @@ fn ctrl_c_during_sendall_on_a_full_buffer() {
 #[test]
 fn ctrl_c_during_select_poll_and_sleep() {
     let scratch = Scratch::new("pty-fault-select");
-    let mut p = spawn(&scratch);
+    let mut p = spawn(scratch.path());
     connected_pair(&mut p);
     interrupt(&mut p, "r, w, x = select read c", "select");
     interrupt(&mut p, "poll in c", "poll");

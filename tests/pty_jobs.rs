@@ -12,62 +12,13 @@
 mod common;
 
 use common::Scratch;
-use rexpect::session::{Options, PtySession, spawn_with_options};
-use std::process::Command;
-
-/// How long one expectation may wait.
-const TIMEOUT_MS: u64 = 5_000;
-
-const PROMPT: &str = "sockplay> ";
-
-/// Starts the shell in a PTY in `scratch` and waits for its first prompt.
-fn spawn(scratch: &Scratch) -> PtySession {
-    let mut cmd = Command::new(common::BIN);
-    cmd.args(["--color", "never", "--no-rc"])
-        .current_dir(scratch.path())
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1")
-        .env("SOCKPLAY_HISTORY", scratch.path().join("history"))
-        .env("SOCKPLAY_CONFIG_DIR", scratch.path().join("config"))
-        .env_remove("COLUMNS")
-        .env_remove("LINES");
-    let opts = Options::new()
-        .timeout_ms(Some(TIMEOUT_MS))
-        .strip_ansi_escape_codes(true);
-    let mut p = spawn_with_options(cmd, opts).expect("spawn sockplay in a pty");
-    expect(&mut p, "Ctrl-D leaves.");
-    expect(&mut p, PROMPT);
-    p
-}
-
-/// Waits for `needle`; returns what came before it. Fails with what was seen.
-fn expect(p: &mut PtySession, needle: &str) -> String {
-    match p.exp_string(needle) {
-        Ok(before) => before,
-        Err(e) => panic!("expected {needle:?} on the screen: {e}"),
-    }
-}
-
-/// Types `line` and Enter, waits for `needle` and then the next prompt
-/// (the shell drops keys typed before its prompt, so every line waits for
-/// it). Returns the output up to the needle.
-fn run(p: &mut PtySession, line: &str, needle: &str) -> String {
-    p.send_line(line).expect("write a line to the pty");
-    let before = expect(p, needle);
-    expect(p, PROMPT);
-    before
-}
-
-/// Types keys without Enter.
-fn type_keys(p: &mut PtySession, text: &str) {
-    p.send(text).expect("write to the pty");
-    p.flush().expect("flush the pty");
-}
+use common::pty::{PROMPT, expect, leave, run, send, send_line, spawn};
+use rexpect::session::PtySession;
 
 /// A listener `s` on 127.0.0.1 with a port the kernel picks; returns the port.
 fn listener(p: &mut PtySession) -> u16 {
     run(p, "s = socket tcp", "s = <socket fd=");
-    p.send_line("bind s 127.0.0.1 0").expect("write a line");
+    send_line(p, "bind s 127.0.0.1 0");
     let (_, bound) = p
         .exp_regex(r"bound s to 127\.0\.0\.1:\d+")
         .expect("bind says the address");
@@ -86,22 +37,16 @@ fn connected_pair(p: &mut PtySession) {
     run(p, "c = accept s", "accepted a connection");
 }
 
-/// Ctrl-D at an empty prompt; the shell ends.
-fn leave(p: &mut PtySession) {
-    p.send_control('d').expect("send Ctrl-D");
-    p.exp_eof().expect("the shell ends after Ctrl-D");
-}
-
 #[test]
 fn a_jobs_report_appears_while_typing_and_the_line_survives() {
     let scratch = Scratch::new("pty-job-report");
-    let mut p = spawn(&scratch);
+    let mut p = spawn(scratch.path());
     let port = listener(&mut p);
     run(&mut p, "c = accept s &", "[1] c = accept s");
 
     // Half a line, no Enter. (Its echo is split by cursor moves and the
     // hint: wait for its last word.)
-    type_keys(&mut p, "echo \"half");
+    send(&mut p, "echo \"half");
     expect(&mut p, "half");
 
     // A client from outside the shell: the job's accept returns.
@@ -116,7 +61,7 @@ fn a_jobs_report_appears_while_typing_and_the_line_survives() {
     );
 
     // The rest of the line: what was typed before the report is intact.
-    p.send_line(" way\"").expect("write the rest of the line");
+    send_line(&mut p, " way\"");
     p.exp_regex(r"\n  half way\r?\n")
         .expect("echo prints the whole line typed around the report");
     expect(&mut p, PROMPT);
@@ -132,11 +77,11 @@ fn a_jobs_report_appears_while_typing_and_the_line_survives() {
 #[test]
 fn ctrl_c_during_wait_stops_waiting_not_the_job() {
     let scratch = Scratch::new("pty-wait-ctrl-c");
-    let mut p = spawn(&scratch);
+    let mut p = spawn(scratch.path());
     connected_pair(&mut p);
     run(&mut p, "r = recv c &", "[1] r = recv c");
 
-    p.send_line("wait").expect("write a line");
+    send_line(&mut p, "wait");
     expect(&mut p, "wait waits for job [1]");
     expect(&mut p, "Ctrl-C to interrupt");
     p.send_control('c').expect("send Ctrl-C");
@@ -152,7 +97,7 @@ fn ctrl_c_during_wait_stops_waiting_not_the_job() {
     );
     // Data arrives: the job ends and reports above the prompt. The job's
     // thread may print its report before or after the send's own line.
-    p.send_line("send k b\"late\"").expect("write a line");
+    send_line(&mut p, "send k b\"late\"");
     p.exp_regex(r"(?s)sent 4 bytes.*\[1\] done after.*r = b'late'|\[1\] done after.*r = b'late'.*sent 4 bytes")
         .expect("the send's line and the job's report, in either order");
     expect(&mut p, PROMPT);
@@ -163,12 +108,11 @@ fn ctrl_c_during_wait_stops_waiting_not_the_job() {
 #[test]
 fn ctrl_c_interrupts_a_blocking_send_and_the_shell_goes_on() {
     let scratch = Scratch::new("pty-send-ctrl-c");
-    let mut p = spawn(&scratch);
+    let mut p = spawn(scratch.path());
     connected_pair(&mut p);
 
     // c never reads: once both buffers are full the send waits.
-    p.send_line("send k b\"a\" * 50000000")
-        .expect("write a line");
+    send_line(&mut p, "send k b\"a\" * 50000000");
     expect(&mut p, "send(fd ");
     expect(&mut p, "waits for buffer space");
     // Progress lines may follow; they are not checked.

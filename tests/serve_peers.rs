@@ -7,152 +7,46 @@
 //! read as it is written, so the test learns the port the kernel chose
 //! (`peer 1: http server on 127.0.0.1:PORT`). Only 127.0.0.1 is used;
 //! every wait has a deadline, every loop a bound, and every child is
-//! killed when its test ends (`Reap`).
+//! killed when its test ends (`common::proc::Proc`, `common::Reap`).
 
 mod common;
 
-use common::Scratch;
+use common::proc::{Proc, port_after};
+use common::{Reap, Scratch};
 use socket2::{Domain, Socket, Type};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long any one step may take.
 const LIMIT: Duration = Duration::from_secs(15);
 
-/// A child killed and reaped when dropped.
-struct Reap(Child);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// sockplay reading commands from a pipe, `--keep-going`; its stdout and
+/// stderr on one pipe, so errors stay in order.
+fn sockplay(scratch: &Scratch) -> Proc {
+    common::proc::sockplay(scratch.path(), &["--keep-going"], LIMIT)
 }
 
-/// sockplay reading commands from a pipe; its output read by a thread.
-struct Shell {
-    child: Reap,
-    stdin: Option<ChildStdin>,
-    rx: Receiver<Vec<u8>>,
-    seen: Vec<u8>,
+/// Runs one command and waits for the prompt of a marker command after
+/// it (`echo` prints its text once everything before it is done).
+fn run(shell: &mut Proc, cmd: &str) -> String {
+    static MARK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = MARK.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let from = shell.mark();
+    shell.line(cmd);
+    shell.line(&format!("echo \"done-{n}\""));
+    let text = shell.wait_from(from, &format!("\n  done-{n}\n"));
+    text.split(&format!("sockplay> echo \"done-{n}\""))
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
 
-impl Shell {
-    fn start(scratch: &Scratch) -> Shell {
-        // stdout and stderr into one pipe, so errors stay in order.
-        let (mut reader, writer) = std::io::pipe().expect("a pipe");
-        let mut child = Command::new(common::BIN)
-            .args(["--color", "never", "--keep-going"])
-            .current_dir(scratch.path())
-            .env("SOCKPLAY_CONFIG_DIR", scratch.path().join(".config"))
-            .env("SOCKPLAY_HISTORY", scratch.path().join(".history"))
-            .env_remove("NO_COLOR")
-            .stdin(Stdio::piped())
-            .stdout(writer.try_clone().expect("clone the pipe"))
-            .stderr(writer)
-            .spawn()
-            .expect("spawn sockplay");
-        let stdin = child.stdin.take();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
-        Shell {
-            child: Reap(child),
-            stdin,
-            rx,
-            seen: Vec::new(),
-        }
-    }
-
-    fn line(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().expect("stdin is open");
-        writeln!(stdin, "{line}").expect("write a line to sockplay");
-        stdin.flush().expect("flush");
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.seen).into_owned()
-    }
-
-    /// Waits until the output after byte `from` contains `needle`; returns
-    /// the output from `from` on.
-    fn wait_for_after(&mut self, from: usize, needle: &str) -> String {
-        let end = Instant::now() + LIMIT;
-        loop {
-            let text =
-                String::from_utf8_lossy(&self.seen[from.min(self.seen.len())..]).into_owned();
-            if text.contains(needle) {
-                return text;
-            }
-            let left = end.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left) {
-                Ok(chunk) => self.seen.extend(chunk),
-                Err(RecvTimeoutError::Timeout) => {
-                    panic!(
-                        "no {needle:?} within {LIMIT:?}; the output so far:\n{}",
-                        self.text()
-                    )
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    panic!("the output ended without {needle:?}:\n{}", self.text())
-                }
-            }
-        }
-    }
-
-    /// Runs one command and waits for the prompt of a marker command after
-    /// it (`echo` prints its text once everything before it is done).
-    fn run(&mut self, cmd: &str) -> String {
-        static MARK: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = MARK.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let from = self.seen.len();
-        self.line(cmd);
-        self.line(&format!("echo \"done-{n}\""));
-        let text = self.wait_for_after(from, &format!("\n  done-{n}\n"));
-        text.split(&format!("sockplay> echo \"done-{n}\""))
-            .next()
-            .unwrap_or("")
-            .to_string()
-    }
-
-    /// `serve ...`; returns the port of the new peer.
-    fn serve(&mut self, cmd: &str) -> u16 {
-        let out = self.run(cmd);
-        let marker = " server on 127.0.0.1:";
-        let at = out
-            .find(marker)
-            .unwrap_or_else(|| panic!("no {marker:?} after {cmd:?}:\n{out}"));
-        out[at + marker.len()..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect::<String>()
-            .parse()
-            .unwrap_or_else(|_| panic!("no port in:\n{out}"))
-    }
-
-    /// Closes stdin (the end of the script): sockplay must stop its peers
-    /// and exit by itself. Returns the whole output and the status.
-    fn end(mut self) -> (String, Option<i32>) {
-        drop(self.stdin.take());
-        let status = common::wait_bounded(&mut self.child.0, LIMIT);
-        let end = Instant::now() + LIMIT;
-        while let Ok(chunk) = self
-            .rx
-            .recv_timeout(end.saturating_duration_since(Instant::now()))
-        {
-            self.seen.extend(chunk);
-        }
-        (self.text(), status)
-    }
+/// `serve ...`; returns the port of the new peer.
+fn serve(shell: &mut Proc, cmd: &str) -> u16 {
+    let out = run(shell, cmd);
+    port_after(&out, " server on 127.0.0.1:")
 }
 
 /// Clients now and connections served, from peer `n`'s row of `peers`.
@@ -214,8 +108,11 @@ fn curl_gets_status_headers_and_body_exactly() {
     }
     let scratch = Scratch::new("serve-curl");
     let dir = www(&scratch);
-    let mut shell = Shell::start(&scratch);
-    let port = shell.serve(&format!("serve http 127.0.0.1 0 \"{}\"", dir.display()));
+    let mut shell = sockplay(&scratch);
+    let port = serve(
+        &mut shell,
+        &format!("serve http 127.0.0.1 0 \"{}\"", dir.display()),
+    );
     let url = |path: &str| format!("http://127.0.0.1:{port}{path}");
 
     let (out, status) = curl(&["-i", &url("/hello.txt")]);
@@ -293,7 +190,7 @@ fn curl_gets_status_headers_and_body_exactly() {
     );
     assert!(text.contains("\r\nAllow: GET, HEAD\r\n"), "{text}");
 
-    let log = shell.run("peers log 1");
+    let log = run(&mut shell, "peers log 1");
     for want in [
         r"client 1 -> b'GET /hello.txt HTTP/1.1\r\nHost: 127.0.0.1:",
         "client 1 GET /hello.txt -> 200 OK (text/plain; charset=utf-8, 18 bytes)",
@@ -303,8 +200,7 @@ fn curl_gets_status_headers_and_body_exactly() {
     ] {
         assert!(log.contains(want), "{want:?} in:\n{log}");
     }
-    let (text, status) = shell.end();
-    assert_eq!(status, Some(0), "{text}");
+    shell.end_ok();
 }
 
 #[test]
@@ -314,8 +210,11 @@ fn hostile_http_clients_do_not_stop_another_one() {
     }
     let scratch = Scratch::new("serve-hostile");
     let dir = www(&scratch);
-    let mut shell = Shell::start(&scratch);
-    let port = shell.serve(&format!("serve http 127.0.0.1 0 \"{}\"", dir.display()));
+    let mut shell = sockplay(&scratch);
+    let port = serve(
+        &mut shell,
+        &format!("serve http 127.0.0.1 0 \"{}\"", dir.display()),
+    );
 
     // 1: a request head that never ends, and then silence.
     let mut stall = connect(port);
@@ -352,7 +251,7 @@ fn hostile_http_clients_do_not_stop_another_one() {
         "the flood was not cut off: {sent} bytes sent, {err:?}"
     );
 
-    let log = shell.run("peers log 1");
+    let log = run(&mut shell, "peers log 1");
     assert!(
         log.contains("a request head -> 431 Request Header Fields Too Large"),
         "{log}"
@@ -370,8 +269,7 @@ fn hostile_http_clients_do_not_stop_another_one() {
     assert!(
         matches!(stall.read(&mut b), Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut))
     );
-    let (text, status) = shell.end();
-    assert_eq!(status, Some(0), "{text}");
+    shell.end_ok();
     // Stopping the peer closed it.
     stall.set_read_timeout(Some(LIMIT)).expect("timeout");
     assert!(matches!(stall.read(&mut b), Ok(0) | Err(_)));
@@ -386,8 +284,8 @@ fn a_slow_http_reader_does_not_block_another_download() {
     let dir = www(&scratch);
     let big: Vec<u8> = (0..8 * 1024 * 1024u32).map(|k| (k % 251) as u8).collect();
     std::fs::write(dir.join("big.bin"), &big).expect("big file");
-    let mut shell = Shell::start(&scratch);
-    let port = shell.serve(&format!("serve http \"{}\"", dir.display()));
+    let mut shell = sockplay(&scratch);
+    let port = serve(&mut shell, &format!("serve http \"{}\"", dir.display()));
 
     let mut slow = connect(port);
     slow.write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -409,22 +307,21 @@ fn a_slow_http_reader_does_not_block_another_download() {
         "the download differs"
     );
 
-    let rows = shell.run("peers");
+    let rows = run(&mut shell, "peers");
     assert_eq!(
         clients_served(&rows, 1),
         (1, 2),
         "the slow one is still connected:\n{rows}"
     );
     drop(slow);
-    let (text, status) = shell.end();
-    assert_eq!(status, Some(0), "{text}");
+    shell.end_ok();
 }
 
 #[test]
 fn echo_stops_reading_a_flood_and_still_serves_others() {
     let scratch = Scratch::new("serve-echo-flood");
-    let mut shell = Shell::start(&scratch);
-    let port = shell.serve("serve echo");
+    let mut shell = sockplay(&scratch);
+    let port = serve(&mut shell, "serve echo");
 
     // Sends 10 MB and never reads the echo. Its receive buffer is small, so
     // the echo backs up in the peer, which then stops reading from it.
@@ -465,7 +362,7 @@ fn echo_stops_reading_a_flood_and_still_serves_others() {
     other.read_exact(&mut got).expect("the echo");
     assert_eq!(&got, b"ping\n");
 
-    let log = shell.run("peers log 1");
+    let log = run(&mut shell, "peers log 1");
     assert!(
         log.contains(
             "client 1 1 MiB of echo waits for it to read: not reading from it until it does"
@@ -473,15 +370,14 @@ fn echo_stops_reading_a_flood_and_still_serves_others() {
         "{log}"
     );
     assert!(log.contains(r"client 2 -> b'ping\n'  (5 bytes)"), "{log}");
-    let (text, status) = shell.end();
-    assert_eq!(status, Some(0), "{text}");
+    shell.end_ok();
 }
 
 #[test]
 fn chat_disconnects_a_client_that_does_not_read() {
     let scratch = Scratch::new("serve-chat-slow");
-    let mut shell = Shell::start(&scratch);
-    let port = shell.serve("serve chat");
+    let mut shell = sockplay(&scratch);
+    let port = serve(&mut shell, "serve chat");
 
     // user1 never reads, and asks for a small receive buffer.
     let slow = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
@@ -537,7 +433,7 @@ fn chat_disconnects_a_client_that_does_not_read() {
             .expect("the writer is never held up");
     }
     let relayed = reading.join().expect("the reading thread");
-    let log = shell.run("peers log 1");
+    let log = run(&mut shell, "peers log 1");
     let events: Vec<&str> = log.lines().filter(|l| !l.contains(" -> b'")).collect();
     let events = events.join("\n");
     assert_eq!(relayed, lines, "user2 got every line of user3:\n{events}");
@@ -552,12 +448,11 @@ fn chat_disconnects_a_client_that_does_not_read() {
     );
     // user1 was disconnected, user2's thread has closed its socket: only
     // user3 is left.
-    let rows = shell.run("peers");
+    let rows = run(&mut shell, "peers");
     assert_eq!(clients_served(&rows, 1), (1, 3), "{rows}");
     drop(slow);
     drop(writer);
-    let (text, status) = shell.end();
-    assert_eq!(status, Some(0), "{text}");
+    shell.end_ok();
 }
 
 #[test]
@@ -565,14 +460,14 @@ fn stop_closes_the_clients_and_mistakes_are_explained() {
     let scratch = Scratch::new("serve-stop");
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to take");
     let taken_port = taken.local_addr().expect("its port").port();
-    let mut shell = Shell::start(&scratch);
-    let port = shell.serve("serve echo");
+    let mut shell = sockplay(&scratch);
+    let port = serve(&mut shell, "serve echo");
     let mut client = connect(port);
     client.write_all(b"x").expect("send");
     let mut b = [0u8; 1];
     client.read_exact(&mut b).expect("echo");
 
-    let out = shell.run("stop 1");
+    let out = run(&mut shell, "stop 1");
     assert!(
         out.contains("closed its listening socket and 1 client connection"),
         "{out}"
@@ -597,18 +492,18 @@ fn stop_closes_the_clients_and_mistakes_are_explained() {
         ("serve http ./nowhere", "FileNotFoundError"),
         ("peers log 9", "there is no peer 9"),
     ] {
-        let out = shell.run(cmd);
+        let out = run(&mut shell, cmd);
         assert!(out.contains(want), "{cmd}: {want:?} in:\n{out}");
     }
-    shell.serve("serve daytime");
-    let out = shell.run("peers log");
+    serve(&mut shell, "serve daytime");
+    let out = run(&mut shell, "peers log");
     assert!(out.contains("which peer? peers log N"), "{out}");
-    let out = shell.run("stop all");
+    let out = run(&mut shell, "stop all");
     assert!(
         out.contains("stopped peer 2 (daytime on 127.0.0.1:"),
         "{out}"
     );
-    let (text, status) = shell.end();
+    let (status, text, _) = shell.end();
     // --keep-going: the errors above make the status 1.
     assert_eq!(status, Some(1), "{text}");
     drop(taken);

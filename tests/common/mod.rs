@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod proc;
+pub mod pty;
+
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -35,6 +38,17 @@ impl Drop for Scratch {
     }
 }
 
+/// A child killed and reaped when dropped, so that a failing test leaves
+/// no process behind (a sockplay waiting in accept would run on).
+pub struct Reap(pub Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Waits for a child at most `limit`, killing it after.
 pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<i32> {
     let start = Instant::now();
@@ -58,18 +72,30 @@ pub struct Run {
     pub status: Option<i32>,
 }
 
+/// Seals a command that runs sockplay from the user's own setup: it runs
+/// in `dir`, which holds its config directory and history file, and
+/// NO_COLOR is unset.
+pub fn seal<'a>(cmd: &'a mut Command, dir: &Path) -> &'a mut Command {
+    cmd.current_dir(dir)
+        .env("SOCKPLAY_CONFIG_DIR", dir.join(".config"))
+        .env("SOCKPLAY_HISTORY", dir.join(".history"))
+        .env_remove("NO_COLOR")
+}
+
+/// sockplay with `--color never` and `args`, sealed in `dir` (`seal`).
+pub fn command(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.args(["--color", "never"]).args(args);
+    seal(&mut cmd, dir);
+    cmd
+}
+
 /// Runs sockplay with `args` in `dir`, no colour, no rc file, at most 30 s.
 pub fn run_in(dir: &Path, args: &[&str], stdin: Option<&str>) -> Run {
     let out_path = dir.join(".output");
     let f = File::create(&out_path).expect("output file");
-    let mut cmd = Command::new(BIN);
-    cmd.args(["--color", "never"])
-        .args(args)
-        .current_dir(dir)
-        .env("SOCKPLAY_CONFIG_DIR", dir.join(".config"))
-        .env("SOCKPLAY_HISTORY", dir.join(".history"))
-        .env_remove("NO_COLOR")
-        .stdout(Stdio::from(f.try_clone().expect("clone")))
+    let mut cmd = command(dir, args);
+    cmd.stdout(Stdio::from(f.try_clone().expect("clone")))
         .stderr(Stdio::from(f));
     cmd.stdin(if stdin.is_some() {
         Stdio::piped()
