@@ -74,9 +74,14 @@ fn python_attribute(line: &str, pos: usize) -> Option<(usize, Vec<Pair>)> {
     if name.is_empty() || name.contains('.') || name.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
-    let pairs = crate::syntax::python_attributes(name)
+    let mut names: Vec<&str> = crate::syntax::python_attributes(name)
         .iter()
+        .copied()
         .filter(|a| a.starts_with(partial))
+        .collect();
+    names.sort_unstable();
+    let pairs = names
+        .into_iter()
         .map(|a| Pair {
             display: (*a).to_string(),
             replacement: format!("{a}("),

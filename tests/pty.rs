@@ -164,6 +164,53 @@ fn tab_completes_socket_names_and_options() {
     assert_eq!(leave(&mut p), 0);
 }
 
+/// The course's Python lines typed into the shell: Tab completes a
+/// socket's methods and the socket module's functions, and a blocking
+/// `sk.accept()` is interrupted by Ctrl-C like the shell's own accept.
+#[test]
+fn python_lines_complete_and_run() {
+    let home = Home::new("python-lines");
+    let mut p = home.spawn(false);
+    run(&mut p, "sk = socket.socket()", "sk = <socket fd=");
+
+    // `sk.bi` Tab: the method, with its parenthesis.
+    send(&mut p, "sk.bi\t");
+    expect(&mut p, "sk.bind(");
+    run(&mut p, "('127.0.0.1', 0))", "chosen by the kernel");
+    run(&mut p, "sk.listen(5)", "(LISTEN)");
+
+    // `socket.gethost` Tab Tab lists the four gethost* functions.
+    send(&mut p, "socket.gethost\t\t");
+    let listed = expect(&mut p, "gethostname");
+    for w in ["gethostbyaddr", "gethostbyname", "gethostbyname_ex"] {
+        assert!(listed.contains(w), "{w} is listed: {listed:?}");
+    }
+    send(&mut p, "\x15"); // Ctrl-U: kill the line
+    run(
+        &mut p,
+        "socket.gethostbyname('localhost')",
+        "-> '127.0.0.1'",
+    );
+
+    send_line(&mut p, "conn, addr = sk.accept()");
+    expect(&mut p, "waits for a client");
+    expect(&mut p, "Ctrl-C to interrupt");
+    p.send_control('c').expect("send Ctrl-C");
+    expect(&mut p, "KeyboardInterrupt");
+    wait_prompt(&mut p);
+
+    // A Python loop gets an error that says what to do, and the shell lives.
+    send_line(&mut p, "while True:");
+    let err = wait_prompt(&mut p);
+    assert!(err.contains("one call a line"), "{err:?}");
+    assert!(
+        err.contains("\n    ^^^^^\r"),
+        "the caret is under `while`: {err:?}"
+    );
+    run(&mut p, "sk.close()", "closed sk");
+    assert_eq!(leave(&mut p), 0);
+}
+
 #[test]
 fn ctrl_c_interrupts_a_blocking_accept() {
     let home = Home::new("ctrl-c-accept");
