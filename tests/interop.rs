@@ -352,6 +352,68 @@ fn sockplay_client_against_the_course_tcp_server() {
     );
 }
 
+/// The course's client, typed into sockplay as its own Python lines (the
+/// loop unrolled), against the course's server in python3.
+#[test]
+fn the_course_client_lines_typed_in_python_against_the_course_tcp_server() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let scratch = Scratch::new("interop-tcp-server-python-lines");
+    let mut server = python(&scratch, "tcp_server.py", COURSE_TCP_SERVER, &[]);
+    let port = port_after(&server.wait_for("Waiting for connect..."), "port ");
+
+    let mut shell = sockplay(&scratch);
+    shell.lines(&[
+        "import socket",
+        "sk = socket.socket()",
+        &format!("sk.connect(('127.0.0.1', {port}))"),
+        "sk.send('hello'.encode('utf-8'))",
+        "msg = sk.recv(1024).decode('utf-8')",
+        "sk.send('你好'.encode('utf-8'))",
+        "msg = sk.recv(1024).decode('utf-8')",
+        "sk.send(b'##')",
+        "sk.recv(1024)",
+        "sk.close()",
+    ]);
+    let connected = shell.wait_for(&format!(" to 127.0.0.1:{port} (ESTABLISHED)"));
+    let client_port = port_after(&connected, "connected sk from 127.0.0.1:");
+
+    let out = server.end_ok();
+    assert_eq!(
+        out,
+        format!(
+            "port {port}\n\
+             Waiting for connect...\n\
+             Connect from ('127.0.0.1', {client_port})\n\
+             hello\n\
+             发送了20字节\n\
+             你好\n\
+             发送了20字节\n"
+        ),
+        "the server got the bytes of sockplay's Python lines"
+    );
+
+    let text = shell.end_ok();
+    assert_eq!(
+        text.matches("msg = 'Receive your message'").count(),
+        2,
+        "both answers were bound as str:\n{text}"
+    );
+    assert_has(
+        "sockplay",
+        &text,
+        &[
+            "socket: built in, nothing to import",
+            "sent 5 bytes",
+            "sent 6 bytes",
+            "sent 2 bytes",
+            "-> b''  (0 bytes)",
+            "closed sk",
+        ],
+    );
+}
+
 #[test]
 fn course_udp_client_against_a_sockplay_server_reading_5_bytes() {
     if !common::have_peer("python3") {
