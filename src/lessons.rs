@@ -32,6 +32,7 @@ pub static LESSONS: &[Lesson] = lessons!(
     "10-handshake.sp",
     "11-blocking.sp",
     "12-chat.sp",
+    "13-python-lines.sp",
 );
 
 impl Lesson {
@@ -71,7 +72,7 @@ mod tests {
 
     #[test]
     fn every_lesson_has_a_title_and_a_number() {
-        assert_eq!(LESSONS.len(), 12);
+        assert_eq!(LESSONS.len(), 13);
         for (k, l) in LESSONS.iter().enumerate() {
             assert!(!l.title().is_empty(), "{} has no title", l.file);
             assert!(
@@ -81,7 +82,7 @@ mod tests {
             );
         }
         assert!(get(0).is_none());
-        assert!(get(13).is_none());
+        assert!(get(14).is_none());
         assert_eq!(get(1).map(|l| l.file), Some("01-names.sp"));
     }
 }

@@ -397,7 +397,7 @@ fn a_lesson_runs_from_the_shell_language_too() {
     assert_has(&run, "✓ lessons/01-names.sp: every command ran and");
     assert_has(
         &run,
-        "-c:2:8: there is no lesson 99: they are numbered 1 to 12",
+        "-c:2:8: there is no lesson 99: they are numbered 1 to 13",
     );
 }
 
@@ -452,6 +452,7 @@ lessons!(
     lesson_10_handshake = 10,
     lesson_11_blocking = 11,
     lesson_12_chat = 12,
+    lesson_13_python_lines = 13,
 );
 
 /// Lesson 10's `states` shows captured segments as root and sampled
@@ -492,5 +493,5 @@ fn lesson_10_holds_without_root_too() {
 
 #[test]
 fn every_bundled_lesson_is_checked_here() {
-    assert_eq!(sockplay::lessons::LESSONS.len(), 12);
+    assert_eq!(sockplay::lessons::LESSONS.len(), 13);
 }
