@@ -306,10 +306,15 @@ fn peers_table(rows: &[PeerRow]) -> String {
         .map(|r| {
             vec![
                 r.n.to_string(),
-                r.kind.name().to_string(),
+                r.label.clone(),
                 value::escape_controls(&r.addr),
                 r.state.clone(),
-                r.clients.to_string(),
+                // UDP has no connections: its senders are in SERVED.
+                if r.udp {
+                    "-".to_string()
+                } else {
+                    r.clients.to_string()
+                },
                 r.served.to_string(),
                 r.bytes_in.to_string(),
                 r.bytes_out.to_string(),
@@ -441,12 +446,14 @@ fn peer_log(log: &PeerLog) -> String {
         format!(
             "peer {}: {} server on {} ({}) - {}, {} received",
             r.n,
-            r.kind.name(),
+            r.label,
             value::escape_controls(&r.addr),
             r.state,
-            match r.served {
-                1 => "1 connection".to_string(),
-                n => format!("{n} connections"),
+            match (r.served, r.udp) {
+                (1, false) => "1 connection".to_string(),
+                (n, false) => format!("{n} connections"),
+                (1, true) => "1 sender".to_string(),
+                (n, true) => format!("{n} senders"),
             },
             byte_count(usize::try_from(r.bytes_in).unwrap_or(usize::MAX))
         )
@@ -482,14 +489,19 @@ fn peer_log(log: &PeerLog) -> String {
         let _ = write!(
             out,
             "\n{IND}{IND}{}",
-            "# nothing yet: no client has connected".dimmed()
+            if r.udp {
+                "# nothing yet: no datagram has come"
+            } else {
+                "# nothing yet: no client has connected"
+            }
+            .dimmed()
         );
     }
     for l in lines {
         let line = match l {
             LogLine::Skipped(client, n, bytes) => format!(
                 "{} {}",
-                format!("client {client}").cyan(),
+                format!("{} {client}", if r.udp { "sender" } else { "client" }).cyan(),
                 format!(
                     "... {n} more chunk{} ({}) ...",
                     if n == 1 { "" } else { "s" },
@@ -497,19 +509,25 @@ fn peer_log(log: &PeerLog) -> String {
                 )
                 .dimmed()
             ),
-            LogLine::Event(e) | LogLine::Chunk(e) => log_entry(e),
+            LogLine::Event(e) | LogLine::Chunk(e) => log_entry(e, r.udp),
         };
         let _ = write!(out, "\n{IND}{IND}{line}");
     }
     out
 }
 
-fn log_entry(e: &LogEntry) -> String {
+fn log_entry(e: &LogEntry, udp: bool) -> String {
     let who = match e.client {
+        Some(c) if udp => format!("sender {c}"),
         Some(c) => format!("client {c}"),
         None => "peer".to_string(),
     };
     match &e.what {
+        What::Sender(from) => format!(
+            "{} is {} (its first datagram)",
+            who.cyan(),
+            value::escape_controls(from)
+        ),
         What::Connected(from) => format!(
             "{} connected from {}",
             who.cyan(),

@@ -724,8 +724,8 @@ pub static SPECS: &[CmdSpec] = &[
             opt("dir", K::Text)
         ],
         Peers,
-        "start a built-in peer in the background: echo, discard, daytime, chat or http",
-        "It listens on 127.0.0.1, port chosen by the kernel, unless an address is given (`serve echo 9000`; `* 9000` for every address; a path for a UNIX socket). Its address is the value: a = serve echo, then connect k a. echo sends back what it gets; discard drops it; daytime sends the time and closes; chat relays each line to the other clients as <userN> line; http answers GET and HEAD with the files of DIR (`serve http 127.0.0.1 0 ./www`, or `serve http ./www`), or a built-in page.",
+        "start a built-in peer in the background: echo, discard, daytime, chat or http (echo, discard, daytime also over udp)",
+        "It listens on 127.0.0.1, port chosen by the kernel, unless an address is given (`serve echo 9000`; `* 9000` for every address; a path for a UNIX socket). Its address is the value: a = serve echo, then connect k a. echo sends back what it gets; discard drops it; daytime sends the time and closes; chat relays each line to the other clients as <userN> line; http answers GET and HEAD with the files of DIR (`serve http 127.0.0.1 0 ./www`, or `serve http ./www`), or a built-in page. `udp` after the kind serves datagrams instead (`a = serve echo udp`, then sendto u b\"hi\" a; recvfrom u): echo sends each datagram back to its sender, discard drops it, daytime answers it with the time; with a path, on a UNIX datagram socket.",
         ""
     ),
     spec!(

@@ -1501,6 +1501,34 @@ fn command_table() -> Vec<(&'static str, Command)> {
             "serve echo",
             C::Serve {
                 kind: PeerKind::Echo,
+                udp: false,
+                addr: None,
+                dir: None,
+            },
+        ),
+        (
+            "serve echo udp",
+            C::Serve {
+                kind: PeerKind::Echo,
+                udp: true,
+                addr: None,
+                dir: None,
+            },
+        ),
+        (
+            "serve daytime UDP 9000",
+            C::Serve {
+                kind: PeerKind::Daytime,
+                udp: true,
+                addr: Some(host_port(None, int(9000))),
+                dir: None,
+            },
+        ),
+        (
+            "serve echo tcp",
+            C::Serve {
+                kind: PeerKind::Echo,
+                udp: false,
                 addr: None,
                 dir: None,
             },
@@ -1509,6 +1537,7 @@ fn command_table() -> Vec<(&'static str, Command)> {
             "a = serve CHAT 9000",
             C::Serve {
                 kind: PeerKind::Chat,
+                udp: false,
                 addr: Some(host_port(None, int(9000))),
                 dir: None,
             },
@@ -1517,6 +1546,7 @@ fn command_table() -> Vec<(&'static str, Command)> {
             "serve discard * 9000",
             C::Serve {
                 kind: PeerKind::Discard,
+                udp: false,
                 addr: Some(host_port(Some("0.0.0.0"), int(9000))),
                 dir: None,
             },
@@ -1525,6 +1555,7 @@ fn command_table() -> Vec<(&'static str, Command)> {
             "serve daytime *:13",
             C::Serve {
                 kind: PeerKind::Daytime,
+                udp: false,
                 addr: Some(host_port(Some("0.0.0.0"), int(13))),
                 dir: None,
             },
@@ -1533,6 +1564,7 @@ fn command_table() -> Vec<(&'static str, Command)> {
             r#"serve echo "" 7"#,
             C::Serve {
                 kind: PeerKind::Echo,
+                udp: false,
                 addr: Some(host_port(Some("0.0.0.0"), int(7))),
                 dir: None,
             },
@@ -1541,6 +1573,7 @@ fn command_table() -> Vec<(&'static str, Command)> {
             "serve http 127.0.0.1 0 ./www",
             C::Serve {
                 kind: PeerKind::Http,
+                udp: false,
                 addr: Some(host_port(Some("127.0.0.1"), int(0))),
                 dir: Some(word("./www")),
             },
@@ -1550,6 +1583,7 @@ fn command_table() -> Vec<(&'static str, Command)> {
             "serve http ./www",
             C::Serve {
                 kind: PeerKind::Http,
+                udp: false,
                 addr: Some(path("./www")),
                 dir: None,
             },
@@ -1558,6 +1592,7 @@ fn command_table() -> Vec<(&'static str, Command)> {
             "serve echo ./echo.sock",
             C::Serve {
                 kind: PeerKind::Echo,
+                udp: false,
                 addr: Some(path("./echo.sock")),
                 dir: None,
             },

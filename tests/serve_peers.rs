@@ -508,3 +508,69 @@ fn stop_closes_the_clients_and_mistakes_are_explained() {
     assert_eq!(status, Some(1), "{text}");
     drop(taken);
 }
+
+/// `serve echo udp`: every datagram goes back to its sender; a sender that
+/// floods it and never reads holds up nobody; nc -u gets its echo too.
+#[test]
+fn udp_echo_answers_each_sender_even_during_a_flood() {
+    let scratch = Scratch::new("serve-echo-udp");
+    let mut shell = sockplay(&scratch);
+    let out = run(&mut shell, "serve echo udp");
+    let port = port_after(&out, " server (UDP) on 127.0.0.1:");
+
+    // 3,000 datagrams of 1,000 bytes, never reading the echoes.
+    let flood = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind the flood");
+    let chunk = vec![b'f'; 1000];
+    for _ in 0..3000 {
+        // A full send buffer may refuse one; UDP may drop any.
+        let _ = flood.send_to(&chunk, addr(port));
+    }
+
+    // Another sender gets its echo. Its datagram may be dropped while the
+    // flood fills the peer's queue, so it asks again, at most 10 times.
+    let other = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    other
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        other.send_to(b"ping", addr(port)).expect("sendto");
+        let mut buf = [0u8; 64];
+        if let Ok((n, from)) = other.recv_from(&mut buf) {
+            assert_eq!(from, addr(port), "the echo comes from the peer's address");
+            got = buf[..n].to_vec();
+            break;
+        }
+    }
+    assert_eq!(got, b"ping", "the second sender got its echo");
+
+    if common::have_peer("nc") {
+        // openbsd nc: -u datagrams, -w1 ends a second after the last answer.
+        let out = Command::new("nc")
+            .args(["-u", "-w1", "127.0.0.1", &port.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .and_then(|mut c| {
+                if let Some(mut i) = c.stdin.take() {
+                    i.write_all(b"hello from nc\n")?;
+                }
+                c.wait_with_output()
+            })
+            .expect("run nc -u");
+        assert_eq!(out.stdout, b"hello from nc\n", "nc -u got the echo");
+    }
+
+    let table = run(&mut shell, "peers");
+    assert!(table.contains("echo/udp"), "{table}");
+    let log = run(&mut shell, "peers log 1");
+    assert!(log.contains("sender 1 is 127.0.0.1:"), "{log}");
+    assert!(log.contains("-> b'ping'  (4 bytes)"), "{log}");
+    if common::have_peer("nc") {
+        assert!(log.contains(r"-> b'hello from nc\n'  (14 bytes)"), "{log}");
+    }
+    let stop = run(&mut shell, "stop 1");
+    assert!(stop.contains("closed its socket"), "{stop}");
+    shell.end_ok();
+}

@@ -224,7 +224,8 @@ transcripts!(
     python_tcp,
     python_udp,
     python_unix,
-    python_errors
+    python_errors,
+    serve_udp
 );
 
 #[test]

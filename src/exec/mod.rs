@@ -803,7 +803,12 @@ impl Session {
             C::Jobs => self.jobs_cmd(out),
             C::Wait { jobs } => self.wait_cmd(jobs, out),
             C::Kill { jobs } => self.kill_cmd(jobs, out),
-            C::Serve { kind, addr, dir } => self.serve(*kind, addr.as_ref(), dir.as_ref(), out),
+            C::Serve {
+                kind,
+                udp,
+                addr,
+                dir,
+            } => self.serve(*kind, *udp, addr.as_ref(), dir.as_ref(), out),
             C::Peers { log, peer } => self.peers_cmd(*log, peer.as_ref(), out),
             C::Stop { peer } => self.stop_cmd(peer, out),
             C::Value(e) => {

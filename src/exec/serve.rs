@@ -13,8 +13,11 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
 /// What each kind does, for the line after `serve`.
-fn what_it_does(kind: PeerKind) -> &'static str {
+fn what_it_does(kind: PeerKind, udp: bool) -> &'static str {
     match kind {
+        PeerKind::Echo if udp => "it sends every datagram back to its sender",
+        PeerKind::Discard if udp => "it drops every datagram (RFC 863)",
+        PeerKind::Daytime if udp => "it answers every datagram with the date and time (RFC 867)",
         PeerKind::Echo => "it sends back every byte it receives",
         PeerKind::Discard => "it reads and drops every byte (RFC 863)",
         PeerKind::Daytime => "it sends the date and time to each client, then closes (RFC 867)",
@@ -37,10 +40,18 @@ impl Session {
     pub(super) fn serve(
         &mut self,
         kind: PeerKind,
+        udp: bool,
         addr: Option<&AddrExpr>,
         dir: Option<&Spanned<Expr>>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
+        if udp && matches!(kind, PeerKind::Chat | PeerKind::Http) {
+            return Err(ExecError::usage(format!(
+                "a {} peer speaks TCP; echo, discard and daytime serve UDP",
+                kind.name()
+            ))
+            .hint(format!("serve {} (TCP), or serve echo udp", kind.name())));
+        }
         let mut target = addr;
         let mut dir_arg: Option<(String, Span)> = match dir {
             Some(d) => Some((self.text(d)?, d.span)),
@@ -105,7 +116,7 @@ impl Session {
         let span = addr.map(AddrExpr::span);
         let started = self
             .peers
-            .start(kind, &sockaddr, dir_path.as_deref())
+            .start(kind, udp, &sockaddr, dir_path.as_deref())
             .map_err(|e| {
                 let mut x = ExecError::from(e);
                 if let Some(s) = span {
@@ -134,13 +145,18 @@ impl Session {
             _ => String::new(),
         };
         out.emit(Item::Done(format!(
-            "peer {n}: {} server on {shown}{serving}",
-            kind.name()
+            "peer {n}: {} server{} on {shown}{serving}",
+            kind.name(),
+            match (udp, started.addr.domain() == socket2::Domain::UNIX) {
+                (false, _) => "",
+                (true, false) => " (UDP)",
+                (true, true) => " (UNIX datagrams)",
+            }
         )));
         out.emit(Item::Note(format!(
             "{}; try: {}",
-            what_it_does(kind),
-            try_line(kind, &started.addr)
+            what_it_does(kind, udp),
+            try_line(kind, udp, &started.addr)
         )));
         if !self.told_peers {
             self.told_peers = true;
@@ -263,13 +279,20 @@ fn no_peer(n: u32, at: Option<&Spanned<Expr>>) -> ExecError {
 }
 
 fn report_stop(r: &StopReport, out: &mut dyn Sink) {
-    out.emit(Item::Done(format!(
-        "stopped peer {} ({} on {}): closed its listening socket and {}",
-        r.row.n,
-        r.row.kind.name(),
-        r.row.addr,
-        plural(r.closed, "client connection")
-    )));
+    out.emit(Item::Done(if r.row.udp {
+        format!(
+            "stopped peer {} ({} on {}): closed its socket",
+            r.row.n, r.row.label, r.row.addr
+        )
+    } else {
+        format!(
+            "stopped peer {} ({} on {}): closed its listening socket and {}",
+            r.row.n,
+            r.row.label,
+            r.row.addr,
+            plural(r.closed, "client connection")
+        )
+    }));
     if r.closed > 0 {
         out.emit(Item::Note(
             "each of those clients now reads b'' (the end of the stream), or gets a reset if it sends".into(),
@@ -289,9 +312,14 @@ fn report_stop(r: &StopReport, out: &mut dyn Sink) {
 }
 
 /// How to reach a peer from sockplay or from another terminal.
-fn try_line(kind: PeerKind, a: &SockAddr) -> String {
+fn try_line(kind: PeerKind, udp: bool, a: &SockAddr) -> String {
     if let Some(p) = a.as_pathname() {
         let p = escape_controls(&p.display().to_string());
+        if udp {
+            return format!(
+                "u = socket unix-dgram; bind u ./me.sock; sendto u b\"hi\" {p}; recvfrom u"
+            );
+        }
         return format!("k = socket unix; connect k {p} (or nc -U {p} in another terminal)");
     }
     if a.as_abstract_namespace().is_some() {
@@ -312,6 +340,12 @@ fn try_line(kind: PeerKind, a: &SockAddr) -> String {
     } else {
         host.clone()
     };
+    if udp {
+        let sock = if host.contains(':') { "udp6" } else { "udp" };
+        return format!(
+            "u = socket {sock}; sendto u b\"hi\" {bracketed}:{port}; recvfrom u (or nc -u {host} {port})"
+        );
+    }
     let sock = if host.contains(':') { "tcp6" } else { "tcp" };
     match kind {
         PeerKind::Http => format!("curl -i http://{bracketed}:{port}/"),

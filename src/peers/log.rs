@@ -32,6 +32,8 @@ pub struct LogEntry {
 pub enum What {
     /// A client connected from this address.
     Connected(String),
+    /// A UDP peer's first datagram from this address: a new sender.
+    Sender(String),
     /// One read: the first bytes kept, and how many were read in all.
     Data { bytes: Vec<u8>, total: usize },
     /// The connection ended, and why.

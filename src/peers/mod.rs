@@ -100,6 +100,11 @@ impl Shared {
 pub struct PeerRow {
     pub n: u32,
     pub kind: PeerKind,
+    /// A UDP peer: datagrams, senders instead of connections.
+    pub udp: bool,
+    /// The kind as shown: `echo`, `echo/udp`, or `echo/dgram` for a UNIX
+    /// datagram peer.
+    pub label: String,
     /// Where it listens (`127.0.0.1:40123`, `./echo.sock`).
     pub addr: String,
     /// `running`, `stopped`, or why it ended.
@@ -147,6 +152,7 @@ pub enum StopError {
 struct Peer {
     n: u32,
     kind: PeerKind,
+    udp: bool,
     addr: SockAddr,
     dir: Option<String>,
     shared: Arc<Shared>,
@@ -204,6 +210,12 @@ impl Peer {
         PeerRow {
             n: self.n,
             kind: self.kind,
+            udp: self.udp,
+            label: match (self.udp, self.addr.domain() == Domain::UNIX) {
+                (false, _) => self.kind.name().to_string(),
+                (true, false) => format!("{}/udp", self.kind.name()),
+                (true, true) => format!("{}/dgram", self.kind.name()),
+            },
             addr: crate::value::addr_short(&self.addr),
             state,
             clients: s.clients_now.load(Ordering::SeqCst),
@@ -276,14 +288,25 @@ pub struct Started {
 
 impl Peers {
     /// Starts a peer of `kind` listening on `addr` (an http peer serves
-    /// `dir`, or its built-in page). Errors are the kernel's (bind) or the
+    /// `dir`, or its built-in page); `udp`: on a datagram socket (echo,
+    /// discard and daytime only). Errors are the kernel's (bind) or the
     /// directory's.
     pub fn start(
         &mut self,
         kind: PeerKind,
+        udp: bool,
         addr: &SockAddr,
         dir: Option<&Path>,
     ) -> io::Result<Started> {
+        if udp && matches!(kind, PeerKind::Chat | PeerKind::Http) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a {} peer speaks TCP: only echo, discard and daytime serve UDP",
+                    kind.name()
+                ),
+            ));
+        }
         if self.running() >= MAX_PEERS {
             return Err(io::Error::other(format!(
                 "{MAX_PEERS} peers are running already: stop one first"
@@ -293,9 +316,8 @@ impl Peers {
             Some(d) => Some(http::root_of(d)?),
             None => None,
         };
-        let sock = Socket::from(move_high(
-            Socket::new(addr.domain(), Type::STREAM, None)?.into(),
-        ));
+        let ty = if udp { Type::DGRAM } else { Type::STREAM };
+        let sock = Socket::from(move_high(Socket::new(addr.domain(), ty, None)?.into()));
         if addr.domain() != Domain::UNIX {
             // A peer stopped and started again on the same port must not
             // wait for its old connections' TIME_WAIT.
@@ -310,7 +332,9 @@ impl Peers {
             }
             e
         };
-        sock.listen(128).map_err(cleanup)?;
+        if !udp {
+            sock.listen(128).map_err(cleanup)?;
+        }
         sock.set_nonblocking(true).map_err(cleanup)?;
         let (wake_tx, wake_rx) = UnixStream::pair().map_err(cleanup)?;
         let wake_tx = UnixStream::from(move_high(wake_tx.into()));
@@ -333,7 +357,11 @@ impl Peers {
             .spawn(move || {
                 let s = &*thread_shared;
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    server::run(sock, wake_rx, kind, root, s)
+                    if udp {
+                        server::run_udp(&sock, &wake_rx, kind, s)
+                    } else {
+                        server::run(sock, wake_rx, kind, root, s)
+                    }
                 }));
                 match r {
                     Ok(open) => {
@@ -350,6 +378,7 @@ impl Peers {
         self.list.push(Peer {
             n,
             kind,
+            udp,
             addr: local.clone(),
             dir: dir.map(|d| d.display().to_string()),
             shared,
@@ -468,7 +497,7 @@ mod tests {
         let mut last = 0;
         for _ in 0..MAX_STOPPED + 5 {
             let s = peers
-                .start(PeerKind::Discard, &loopback(), None)
+                .start(PeerKind::Discard, false, &loopback(), None)
                 .expect("start");
             assert!(s.n > last);
             last = s.n;
@@ -480,11 +509,15 @@ mod tests {
         for _ in 0..MAX_PEERS {
             running.push(
                 peers
-                    .start(PeerKind::Echo, &loopback(), None)
+                    .start(PeerKind::Echo, false, &loopback(), None)
                     .expect("start"),
             );
         }
-        assert!(peers.start(PeerKind::Echo, &loopback(), None).is_err());
+        assert!(
+            peers
+                .start(PeerKind::Echo, false, &loopback(), None)
+                .is_err()
+        );
         assert_eq!(peers.stop_all(), MAX_PEERS);
         assert_eq!(peers.stop(running[0].n), Err(StopError::AlreadyStopped));
         assert_eq!(peers.stop(9999), Err(StopError::NoSuchPeer));

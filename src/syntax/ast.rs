@@ -478,6 +478,8 @@ pub enum Command {
     /// parsed as host `0.0.0.0`). `addr` None means 127.0.0.1, port 0.
     Serve {
         kind: PeerKind,
+        /// `serve echo udp`: on a UDP socket (echo, discard, daytime).
+        udp: bool,
         addr: Option<AddrExpr>,
         dir: Option<Spanned<Expr>>,
     },

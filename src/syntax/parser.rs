@@ -63,6 +63,8 @@ enum Arg {
     Framing(Framing),
     Expect(Expectation),
     LessonMode(LessonMode),
+    /// A peer's kind, and whether `udp` followed it.
+    Peer(Spanned<String>, bool),
 }
 
 /// `discard [limit]` among the words after `recv`.
@@ -601,7 +603,13 @@ impl<'a> Parser_<'a> {
                     spec::PEER_KINDS,
                     "a kind of peer: echo, discard, daytime, chat or http",
                 )?;
-                (r, Arg::Word(w))
+                // `serve echo udp`: the transport, after the kind.
+                let t = skip_blanks(r);
+                match lex::bare(t) {
+                    Ok((r2, p)) if p.eq_ignore_ascii_case("udp") => (r2, Arg::Peer(w, true)),
+                    Ok((r2, p)) if p.eq_ignore_ascii_case("tcp") => (r2, Arg::Peer(w, false)),
+                    _ => (r, Arg::Peer(w, false)),
+                }
             }
             ArgKind::PeersView => {
                 let (r, w) = self.word_from(i, spec::PEERS_VIEWS, "`log` (or nothing)")?;
@@ -1602,7 +1610,11 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
         Cmd::Wait => Command::Wait { jobs: a.jobs(0) },
         Cmd::Kill => Command::Kill { jobs: a.jobs(0) },
         Cmd::Serve => {
-            let kind = match a.word(0).map(|w| w.node.to_ascii_lowercase()).as_deref() {
+            let (word, udp) = match a.get(0) {
+                Some(Arg::Peer(w, udp)) => (Some(w), udp),
+                _ => (None, false),
+            };
+            let kind = match word.map(|w| w.node.to_ascii_lowercase()).as_deref() {
                 Some("discard") => PeerKind::Discard,
                 Some("daytime") => PeerKind::Daytime,
                 Some("chat") => PeerKind::Chat,
@@ -1615,6 +1627,7 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             };
             Command::Serve {
                 kind,
+                udp,
                 addr,
                 dir: a.opt_expr(2),
             }
