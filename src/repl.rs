@@ -161,6 +161,10 @@ impl ShellHelper {
             Some(ArgKind::PeersView) => words(spec::PEERS_VIEWS),
             Some(ArgKind::Addr | ArgKind::PeerAddr) => {
                 let mut v = names.sockets.clone();
+                // `serve echo udp`: the transport comes before the address.
+                if kind == Some(ArgKind::PeerAddr) {
+                    v.extend(words(&["udp", "tcp"]));
+                }
                 v.extend(names.others.iter().cloned());
                 v.extend(["127.0.0.1", "0.0.0.0", "localhost", "::1"].map(String::from));
                 v
