@@ -60,9 +60,13 @@ impl ShellHelper {
 /// socket, or the functions of the module, each with its `(`.
 fn python_attribute(line: &str, pos: usize) -> Option<(usize, Vec<Pair>)> {
     let upto = line.get(..pos)?;
+    // After the last character that is not part of `name.attr` (its whole
+    // width: it may be `é`).
     let word_start = upto
-        .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-        .map_or(0, |k| k + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
+        .map_or(0, |(k, c)| k + c.len_utf8());
     // Only where a Python call can start: not inside a host name or a
     // path (`connect k localhost.`, `bind x ./app.s`).
     let before = upto[..word_start].trim_end();
@@ -795,6 +799,30 @@ mod tests {
             (Some("accept".into()), 0, 14)
         );
         assert_eq!(context("ls; send c", 10), (Some("send".into()), 0, 9));
+    }
+
+    #[test]
+    fn tab_after_a_dot_lists_methods_and_never_splits_a_character() {
+        let names = |line: &str| -> Option<(usize, Vec<String>)> {
+            python_attribute(line, line.len())
+                .map(|(at, pairs)| (at, pairs.into_iter().map(|p| p.replacement).collect()))
+        };
+        assert_eq!(
+            names("sk.re"),
+            Some((3, vec!["recv(".to_string(), "recvfrom(".to_string()]))
+        );
+        assert_eq!(
+            names("x = socket.htons"),
+            Some((11, vec!["htons(".to_string()]))
+        );
+        // A host name or a path is no Python call.
+        assert_eq!(names("connect k localhost."), None);
+        assert_eq!(names("bind x ./app.s"), None);
+        // A character of several bytes before the dot (the crash found in
+        // review: `print('é.` Tab).
+        for line in ["print('é.", "sk.send('café.", "é.", "ü.re", "'ß'.x"] {
+            let _ = names(line);
+        }
     }
 
     #[test]

@@ -2799,3 +2799,24 @@ proptest! {
         prop_assert_eq!(stmts.len(), if g.second { 2 } else { 1 });
     }
 }
+
+/// Lines found in review of the Python surface: long chains of `.name`
+/// and calls are refused before they can overflow the stack, a literal
+/// with a letter prefix starts a value, and a variable named like a block
+/// keyword stays a variable.
+#[test]
+fn python_surface_edges() {
+    let chain = format!("x = a{}()", ".b".repeat(20_000));
+    assert!(parse_line(&chain).is_err());
+    let calls = format!("print(1{})", ")(1".repeat(200_000));
+    assert!(parse_line(&calls).is_err());
+    for line in ["b'x' * 3", "x\"41\"", "else = 3", "else", "r'\\n'"] {
+        let stmts = parse_line(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
+        assert_eq!(stmts.len(), 1, "{line:?}");
+    }
+    assert!(matches!(
+        parse_line("ADDR = ('127.0.0.1', 9000)").map(|s| s[0].command.clone()),
+        Ok(Command::Value(_))
+    ));
+    assert!(parse_line("while True:").is_err());
+}

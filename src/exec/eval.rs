@@ -509,6 +509,9 @@ impl Session {
             Value::Str(s) if family == Family::Unix => {
                 return unix_addr(s).map_err(|e| e.at(span));
             }
+            Value::Bytes(b) if family == Family::Unix => {
+                return unix_addr_bytes(b).map_err(|e| e.at(span));
+            }
             Value::Tuple(items) if items.len() >= 2 => {
                 if let (Value::Str(h), Value::Int(p)) = (&items[0], &items[1]) {
                     let port = u16::try_from(*p).map_err(|_| port_range().at(span))?;

@@ -1268,8 +1268,12 @@ fn decoded(mut ret: Ret) -> Result<Ret, ExecError> {
                     crate::value::utf8_error_text(e.as_bytes(), e.utf8_error()),
                 )
                 .hint(format!(
-                    "the {} bytes received are not UTF-8 text; receive without .decode() to see them",
-                    e.as_bytes().len()
+                    "the {} received {} not UTF-8 text; receive without .decode() to see them",
+                    match e.as_bytes().len() {
+                        1 => "1 byte".to_string(),
+                        n => format!("{n} bytes"),
+                    },
+                    if e.as_bytes().len() == 1 { "is" } else { "are" }
                 )));
             }
         }

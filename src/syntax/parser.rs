@@ -162,10 +162,32 @@ impl<'a> Parser_<'a> {
         if super::python::looks_like(i) {
             return self.python_statement(start, targets, i);
         }
+        if targets.is_empty() {
+            return self.word_statement(start, targets, i);
+        }
+        // An assignment the shell's grammar refuses may be Python's
+        // (`ADDR = ('127.0.0.1', 9000)`, `x = 'hi'.encode()`); when neither
+        // takes it, the shell's own error is the one shown.
+        match self.word_statement(start, targets.clone(), i) {
+            Ok(x) => Ok(x),
+            Err(e) => self.python_statement(start, targets, i).map_err(|_| e),
+        }
+    }
+
+    /// A statement in the shell's words, after its targets.
+    fn word_statement(
+        &self,
+        start: &'a str,
+        targets: Vec<Spanned<String>>,
+        i: &'a str,
+    ) -> Result<(&'a str, Statement), ParseError> {
         let cmd_start = i;
         // The command word: `=` and `?` are one-character aliases.
         let word_end = if targets.is_empty() && (i.starts_with('=') || i.starts_with('?')) {
             Some(&i[1..])
+        } else if lex::string_lit(i).is_ok() {
+            // `b"x" * 3`, `x"41"`: a literal whose prefix is a letter.
+            None
         } else {
             lex::ident(i).ok().map(|(r, _)| r)
         };

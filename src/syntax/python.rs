@@ -39,6 +39,8 @@ enum Kind {
     Add(Vec<Node>),
     /// `a * b`
     Mul(Box<Node>, Box<Node>),
+    /// `a | b | c`: flags joined (`socket.MSG_PEEK | socket.MSG_WAITALL`).
+    Or(Vec<Node>),
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +48,10 @@ struct PyArg {
     key: Option<Spanned<String>>,
     value: Node,
 }
+
+/// `.name` and `(...)` after one value, at most (`conn.recv(1024).decode()`
+/// has three).
+const MAX_TRAILERS: usize = 16;
 
 /// The socket methods understood, for "did you mean".
 const METHODS: &[&str] = &[
@@ -100,6 +106,7 @@ pub fn attributes(name: &str) -> &'static [&'static str] {
         "select" => &["select"],
         "time" => &["sleep"],
         "os" => &["unlink", "remove"],
+        "sys" => &["exit"],
         _ => METHODS,
     }
 }
@@ -112,17 +119,23 @@ const BLOCKS: &[&str] = &[
 /// Whether the statement at `i` (after its targets) is written in Python:
 /// `import ...`, `from ... import ...`, a block keyword, `name.attr(...)`
 /// or `name.family`, or one of Python's functions called as `f(...)`
-/// (`echo (1)` with a blank stays the shell's own). Every such line was an
-/// error in the shell's own language or means the same in both
-/// (`gethostbyname('localhost')`).
+/// (`echo (1)` with a blank stays the shell's own). Such a line was an
+/// error in the shell's own language, or a call that means the same in
+/// both (`gethostbyname('localhost')`, `print('a')`); an assignment the
+/// shell's grammar refuses is tried as Python too (`ADDR = ('h', 1)`, see
+/// the parser's `statement`).
 pub(super) fn looks_like(i: &str) -> bool {
+    // `'hi'.encode()`, `b'\xff'.decode()`: a method of a literal.
+    if let Ok((after, _)) = lex::string_lit(i) {
+        return after.starts_with('.');
+    }
     let Ok((after, first)) = lex::ident(i) else {
         return false;
     };
     if (first == "import" || first == "from") && after.starts_with([' ', '\t']) {
         return true;
     }
-    if BLOCKS.contains(&first) && (after.starts_with([' ', '\t', ':'])) {
+    if BLOCKS.contains(&first) && after.starts_with([' ', '\t', ':']) && opens_block(after) {
         return true;
     }
     if after.starts_with('(') {
@@ -143,6 +156,15 @@ pub(super) fn looks_like(i: &str) -> bool {
     rest.starts_with('(')
         || (matches!(last, "family" | "type")
             && (lex::at_end(rest) || skip_blanks(rest).starts_with('&')))
+}
+
+/// Whether the rest of a statement ends with `:` (before a comment), as a
+/// Python line that opens a block does (`while True:`); `else = 3` and a
+/// variable named `else` stay the shell's.
+fn opens_block(rest: &str) -> bool {
+    let line = rest.split(['\n', ';']).next().unwrap_or("");
+    let line = line.split('#').next().unwrap_or("");
+    line.trim_end().ends_with(':')
 }
 
 /// How a call's result is shown: `.decode()` after `recv` shows text.
@@ -167,6 +189,7 @@ impl<'a> Parser_<'a> {
         } else {
             if let Ok((after, w)) = lex::ident(i)
                 && BLOCKS.contains(&w)
+                && opens_block(after)
             {
                 return Err(self.py_error(
                     self.span(i, after),
@@ -177,6 +200,20 @@ impl<'a> Parser_<'a> {
             let (r, node) = self.py_expr(i)?;
             (r, self.py_command(node)?)
         };
+        if let [one] = targets.as_slice()
+            && let Some(pair) = match command {
+                Command::Accept { .. } => Some("conn, addr"),
+                Command::RecvFrom { .. } => Some("data, addr"),
+                Command::Select { .. } => Some("r, w, x"),
+                _ => None,
+            }
+        {
+            return Err(self.py_error(
+                one.span,
+                format!("this call returns a tuple ({pair}); sockplay binds its parts by name"),
+                &format!("write {pair} = ... as the course does"),
+            ));
+        }
         if matches!(command, Command::Import { .. }) && !targets.is_empty() {
             return Err(self.py_error(
                 targets[0].span,
@@ -250,16 +287,37 @@ impl<'a> Parser_<'a> {
 
     // ---- expressions ------------------------------------------------
 
-    /// `expr := term ('+' term)*`
+    /// `expr := sum ('|' sum)*`, `sum := term ('+' term)*`
     fn py_expr(&self, i: &'a str) -> Result<(&'a str, Node), ParseError> {
         self.depth.set(self.depth.get() + 1);
         let result = if self.depth.get() > super::parser::MAX_DEPTH {
             Err(self.expected(i, "less nesting", None))
         } else {
-            self.py_sum(i)
+            self.py_or(i)
         };
         self.depth.set(self.depth.get() - 1);
         result
+    }
+
+    fn py_or(&self, i: &'a str) -> Result<(&'a str, Node), ParseError> {
+        let (mut r, first) = self.py_sum(i)?;
+        let mut parts = vec![first];
+        while let Some(after) = skip_blanks(r).strip_prefix('|') {
+            let (r2, next) = self.py_sum(skip_blanks(after))?;
+            parts.push(next);
+            r = r2;
+        }
+        if parts.len() == 1 {
+            return Ok((r, parts.remove(0)));
+        }
+        let span = parts[0].span.to(parts[parts.len() - 1].span);
+        Ok((
+            r,
+            Node {
+                kind: Kind::Or(parts),
+                span,
+            },
+        ))
     }
 
     fn py_sum(&self, i: &'a str) -> Result<(&'a str, Node), ParseError> {
@@ -311,7 +369,21 @@ impl<'a> Parser_<'a> {
     /// `postfix := atom ('.' name | '(' args ')')*`
     fn py_postfix(&self, i: &'a str) -> Result<(&'a str, Node), ParseError> {
         let (mut r, mut node) = self.py_atom(i)?;
+        // Each `.name` or `(...)` nests the node one deeper, and the tree
+        // is walked (and dropped) recursively: a line of 20 000 `.b` would
+        // overflow the stack without a bound.
+        let mut trailers = 0;
         loop {
+            if r.starts_with(['.', '(']) {
+                trailers += 1;
+                if trailers > MAX_TRAILERS {
+                    return Err(self.py_error(
+                        self.span_len(r, 1),
+                        format!("more than {MAX_TRAILERS} `.name` and calls in a row"),
+                        "one call a line: name a result, then use the name",
+                    ));
+                }
+            }
             if let Some(after) = r.strip_prefix('.') {
                 let Ok((r2, name)) = lex::ident(after) else {
                     return Err(self.expected(after, "a name after `.`", None));
@@ -519,7 +591,26 @@ impl<'a> Parser_<'a> {
                     path: self.py_value(self.need(a[0], *close)?)?,
                 });
             }
-            ["socket", f] => return self.py_function(&node, f, func, args, *close),
+            ["socket", f] if FUNCTIONS.contains(f) => {
+                return self.py_function(&node, f, func, args, *close);
+            }
+            [m @ ("socket" | "time" | "select" | "os" | "sys"), f] => {
+                let known = attributes(m);
+                let Kind::Attr(_, name) = &func.kind else {
+                    return Err(self.expected_at(func.span, "a function"));
+                };
+                return Err(ParseError::new(
+                    name.span,
+                    ErrorKind::Expected {
+                        expected: format!(
+                            "one of the functions of {m} sockplay takes ({})",
+                            known.join(", ")
+                        ),
+                        found: format!("`{m}.{f}`"),
+                        suggestion: spec::nearest(f, known.iter().copied()).map(str::to_string),
+                    },
+                ));
+            }
             [f] if FUNCTIONS.contains(f) => return self.py_function(&node, f, func, args, *close),
             [m, ..] if matches!(*m, "threading" | "multiprocessing" | "os") => {
                 return Err(self.py_error(
@@ -545,7 +636,7 @@ impl<'a> Parser_<'a> {
             && let Kind::Attr(sock, m) = &inner_func.kind
         {
             if method.node == "decode" && m.node == "recv" {
-                self.py_params(&node, args, *close, &[], &["encoding", "errors"])?;
+                self.py_codec(&node, args, *close)?;
                 return self.py_method(base, sock, m, inner_args, *inner_close, Shown::Text);
             }
             return Err(self.py_error(
@@ -951,6 +1042,39 @@ impl<'a> Parser_<'a> {
 
     // ---- arguments --------------------------------------------------
 
+    /// The arguments of `.encode()` / `.decode()`: UTF-8 alone, strict, as
+    /// the course writes them (`'utf-8'`, `'utf8'`, or none); another
+    /// codec or `errors=` is refused rather than ignored.
+    fn py_codec(&self, call: &Node, args: &[PyArg], close: Span) -> Result<(), ParseError> {
+        let a = self.py_params(call, args, close, &[], &["encoding", "errors"])?;
+        if let Some(e) = a[0] {
+            let utf8 = match &e.kind {
+                Kind::Lit(Expr::Str(s)) => {
+                    matches!(
+                        s.to_ascii_lowercase().replace('_', "-").as_str(),
+                        "utf-8" | "utf8"
+                    )
+                }
+                _ => false,
+            };
+            if !utf8 {
+                return Err(self.py_error(
+                    e.span,
+                    "sockplay encodes and decodes UTF-8 only".into(),
+                    "write 'utf-8', or leave the encoding out",
+                ));
+            }
+        }
+        if let Some(x) = a[1] {
+            return Err(self.py_error(
+                x.span,
+                "errors= is not taken: bytes that are not UTF-8 raise UnicodeDecodeError, as Python's default ('strict') does".into(),
+                "leave it out",
+            ));
+        }
+        Ok(())
+    }
+
     /// A required argument py_params has already checked.
     fn need<'n>(&self, n: Option<&'n Node>, close: Span) -> Result<&'n Node, ParseError> {
         n.ok_or_else(|| self.expected_at(close, "an argument"))
@@ -1007,7 +1131,8 @@ impl<'a> Parser_<'a> {
                 Some(name) => Ok(AddrExpr::Abstract(Spanned::new(name.to_string(), n.span))),
                 None => Ok(AddrExpr::Path(Spanned::new(s.clone(), n.span))),
             },
-            Kind::Name(w) => Ok(AddrExpr::Word(Spanned::new(w.clone(), n.span))),
+            // A name is a variable, as in Python (never a file name).
+            Kind::Name(_) => Ok(AddrExpr::Value(self.py_value(n)?)),
             // `u.getsockname()`: the address socket u is bound to, which
             // is what the shell's `sendto v data u` means.
             Kind::Call(..) if let Some((w, span)) = getsockname_of(n) => {
@@ -1039,7 +1164,7 @@ impl<'a> Parser_<'a> {
             }
             Kind::Call(func, args, close) => match &func.kind {
                 Kind::Attr(base, m) if m.node == "encode" || m.node == "decode" => {
-                    self.py_params(n, args, *close, &[], &["encoding", "errors"])?;
+                    self.py_codec(n, args, *close)?;
                     let inner = Box::new(self.py_value(base)?);
                     if m.node == "encode" {
                         Expr::Encode(inner)
@@ -1065,6 +1190,13 @@ impl<'a> Parser_<'a> {
                     ));
                 }
             },
+            Kind::Or(_) => {
+                return Err(self.py_error(
+                    n.span,
+                    "`|` joins flags only here".into(),
+                    "write it where a call takes flags: conn.recv(1024, socket.MSG_PEEK | socket.MSG_WAITALL)",
+                ));
+            }
             Kind::List(_) => {
                 return Err(self.py_error(
                     n.span,
@@ -1087,7 +1219,11 @@ impl<'a> Parser_<'a> {
             Kind::Attr(base, c) if matches!(&base.kind, Kind::Name(m) if m == "socket") => {
                 Ok(Spanned::new(c.node.clone(), c.span))
             }
-            Kind::Lit(Expr::Int(v)) => Ok(Spanned::new(v.to_string(), n.span)),
+            Kind::Lit(Expr::Int(_)) => Err(self.py_error(
+                n.span,
+                format!("expected {what}, by its name"),
+                "write the constant's name, as the course does (socket.SOL_SOCKET): sockplay shows names, not numbers",
+            )),
             _ => Err(self.py_error(
                 n.span,
                 format!("expected {what}"),
@@ -1127,7 +1263,10 @@ impl<'a> Parser_<'a> {
     }
 
     fn py_how(&self, n: &Node) -> Result<How, ParseError> {
-        let c = self.py_const(n, "socket.SHUT_RD, SHUT_WR or SHUT_RDWR")?;
+        let c = match &n.kind {
+            Kind::Lit(Expr::Int(v)) => Spanned::new(v.to_string(), n.span),
+            _ => self.py_const(n, "socket.SHUT_RD, SHUT_WR or SHUT_RDWR")?,
+        };
         match c.node.to_ascii_uppercase().as_str() {
             "SHUT_RD" | "0" => Ok(How::Read),
             "SHUT_WR" | "1" => Ok(How::Write),
@@ -1149,7 +1288,14 @@ impl<'a> Parser_<'a> {
         if matches!(n.kind, Kind::Lit(Expr::Int(0))) {
             return Ok(Vec::new());
         }
-        Ok(vec![self.py_const(n, "a flag such as socket.MSG_PEEK")?])
+        let parts = match &n.kind {
+            Kind::Or(parts) => parts.iter().collect(),
+            _ => vec![n],
+        };
+        parts
+            .into_iter()
+            .map(|p| self.py_const(p, "a flag such as socket.MSG_PEEK"))
+            .collect()
     }
 
     fn py_send_flags(&self, n: Option<&Node>) -> Result<Vec<SendFlag>, ParseError> {

@@ -16,5 +16,13 @@ sk.send(dat=b'x')
 sk.connect(('127.0.0.1', 9)
 data = b'\xff\xfe'
 data.decode()
+d = sk.accept()
+sk.setsockopt(1, 2, 1)
+socket.setdefaulttimeout(2)
+b'\xff'.decode('latin-1')
+else = 3
+else
+ADDR = ('127.0.0.1', 0)
+sk.bind(ADDR)
 sk.close()
 help python
