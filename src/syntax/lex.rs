@@ -98,6 +98,19 @@ pub enum Lit {
     Bytes(Vec<u8>),
 }
 
+/// Whether `i` may start a string literal: a quote, after at most two
+/// prefix letters. A quick look before [`string_lit`], which the parser
+/// would otherwise try on every statement.
+pub fn starts_literal(i: &str) -> bool {
+    let b = i.as_bytes();
+    let k = b
+        .iter()
+        .take(2)
+        .take_while(|c| matches!(c, b'b' | b'B' | b'r' | b'R' | b'x' | b'X'))
+        .count();
+    matches!(b.get(k), Some(b'"' | b'\''))
+}
+
 /// `"text"`, `'text'`, `b"bytes"`, `r"raw"`, `rb"raw"`, `x"de ad be ef"`.
 pub fn string_lit(i: &str) -> Res<'_, Lit> {
     let (after_prefix, prefix) =

@@ -168,9 +168,13 @@ impl<'a> Parser_<'a> {
         // An assignment the shell's grammar refuses may be Python's
         // (`ADDR = ('127.0.0.1', 9000)`, `x = 'hi'.encode()`); when neither
         // takes it, the shell's own error is the one shown.
-        match self.word_statement(start, targets.clone(), i) {
+        match self.word_statement(start, targets, i) {
             Ok(x) => Ok(x),
-            Err(e) => self.python_statement(start, targets, i).map_err(|_| e),
+            Err(e) => {
+                // The targets again (they went to the first attempt).
+                let (_, targets) = self.targets(start)?;
+                self.python_statement(start, targets, i).map_err(|_| e)
+            }
         }
     }
 
@@ -185,7 +189,7 @@ impl<'a> Parser_<'a> {
         // The command word: `=` and `?` are one-character aliases.
         let word_end = if targets.is_empty() && (i.starts_with('=') || i.starts_with('?')) {
             Some(&i[1..])
-        } else if lex::string_lit(i).is_ok() {
+        } else if lex::starts_literal(i) && lex::string_lit(i).is_ok() {
             // `b"x" * 3`, `x"41"`: a literal whose prefix is a letter.
             None
         } else {
@@ -217,19 +221,12 @@ impl<'a> Parser_<'a> {
                 (r, Command::Value(e))
             }
         };
-        self.end_statement(
-            start,
-            targets,
-            command,
-            cmd_start,
-            i,
-            spec.map(|s| s.usage()),
-        )
+        self.end_statement(start, targets, command, cmd_start, i, spec)
     }
 
     /// The end of a statement whose command ended at `i`: an optional `&`,
-    /// then the end of the line or a `;`. `usage` is the command's, for
-    /// "too many arguments".
+    /// then the end of the line or a `;`. `spec` is the command's, for the
+    /// usage under "too many arguments" (made only then: it is a String).
     pub(super) fn end_statement(
         &self,
         start: &'a str,
@@ -237,7 +234,7 @@ impl<'a> Parser_<'a> {
         command: Command,
         cmd_start: &'a str,
         i: &'a str,
-        usage: Option<String>,
+        spec: Option<&CmdSpec>,
     ) -> Result<(&'a str, Statement), ParseError> {
         let command_span = self.span(cmd_start, i);
         let i = skip_blanks(i);
@@ -247,8 +244,10 @@ impl<'a> Parser_<'a> {
         };
         if !lex::at_end(i) {
             let (span, _) = self.next_token(i);
-            let kind = if let Some(usage) = usage {
-                ErrorKind::TooManyArguments { usage }
+            let kind = if let Some(spec) = spec {
+                ErrorKind::TooManyArguments {
+                    usage: spec.usage(),
+                }
             } else {
                 let (_, found) = self.next_token(i);
                 ErrorKind::Expected {

@@ -126,8 +126,8 @@ const BLOCKS: &[&str] = &[
 /// the parser's `statement`).
 pub(super) fn looks_like(i: &str) -> bool {
     // `'hi'.encode()`, `b'\xff'.decode()`: a method of a literal.
-    if let Ok((after, _)) = lex::string_lit(i) {
-        return after.starts_with('.');
+    if lex::starts_literal(i) {
+        return lex::string_lit(i).is_ok_and(|(after, _)| after.starts_with('.'));
     }
     let Ok((after, first)) = lex::ident(i) else {
         return false;
