@@ -17,6 +17,9 @@ use super::lex::{self, Lit, Num};
 use super::parser::{Parser_, family_of, kind_of, skip_blanks};
 use crate::spec;
 
+/// What a Python expression parser returns: the rest, and the node.
+type PyResult<'a> = Result<(&'a str, Node), ParseError>;
+
 /// A Python expression, as written.
 #[derive(Debug, Clone)]
 struct Node {
@@ -300,31 +303,25 @@ impl<'a> Parser_<'a> {
     }
 
     fn py_or(&self, i: &'a str) -> Result<(&'a str, Node), ParseError> {
-        let (mut r, first) = self.py_sum(i)?;
-        let mut parts = vec![first];
-        while let Some(after) = skip_blanks(r).strip_prefix('|') {
-            let (r2, next) = self.py_sum(skip_blanks(after))?;
-            parts.push(next);
-            r = r2;
-        }
-        if parts.len() == 1 {
-            return Ok((r, parts.remove(0)));
-        }
-        let span = parts[0].span.to(parts[parts.len() - 1].span);
-        Ok((
-            r,
-            Node {
-                kind: Kind::Or(parts),
-                span,
-            },
-        ))
+        self.py_joined(i, '|', Self::py_sum, Kind::Or)
     }
 
     fn py_sum(&self, i: &'a str) -> Result<(&'a str, Node), ParseError> {
-        let (mut r, first) = self.py_term(i)?;
+        self.py_joined(i, '+', Self::py_term, Kind::Add)
+    }
+
+    /// `part (op part)*`: one part is itself, more are `join`ed.
+    fn py_joined(
+        &self,
+        i: &'a str,
+        op: char,
+        part: fn(&Self, &'a str) -> PyResult<'a>,
+        join: fn(Vec<Node>) -> Kind,
+    ) -> Result<(&'a str, Node), ParseError> {
+        let (mut r, first) = part(self, i)?;
         let mut parts = vec![first];
-        while let Some(after) = skip_blanks(r).strip_prefix('+') {
-            let (r2, next) = self.py_term(skip_blanks(after))?;
+        while let Some(after) = skip_blanks(r).strip_prefix(op) {
+            let (r2, next) = part(self, skip_blanks(after))?;
             parts.push(next);
             r = r2;
         }
@@ -335,7 +332,7 @@ impl<'a> Parser_<'a> {
         Ok((
             r,
             Node {
-                kind: Kind::Add(parts),
+                kind: join(parts),
                 span,
             },
         ))
