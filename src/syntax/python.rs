@@ -561,7 +561,7 @@ impl<'a> Parser_<'a> {
         let path = node_path(func);
         let path: Vec<&str> = path.iter().flatten().map(String::as_str).collect();
         match path.as_slice() {
-            ["print"] => return self.py_print(&node, args),
+            ["print"] => return self.py_print(args),
             ["exit"] | ["quit"] | ["sys", "exit"] => {
                 let a = self.py_params(&node, args, *close, &[], &["code"])?;
                 return Ok(Command::Quit {
@@ -589,7 +589,7 @@ impl<'a> Parser_<'a> {
                 });
             }
             ["socket", f] if FUNCTIONS.contains(f) => {
-                return self.py_function(&node, f, func, args, *close);
+                return self.py_function(&node, f, args, *close);
             }
             [m @ ("socket" | "time" | "select" | "os" | "sys"), f] => {
                 let known = attributes(m);
@@ -608,7 +608,7 @@ impl<'a> Parser_<'a> {
                     },
                 ));
             }
-            [f] if FUNCTIONS.contains(f) => return self.py_function(&node, f, func, args, *close),
+            [f] if FUNCTIONS.contains(f) => return self.py_function(&node, f, args, *close),
             [m, ..] if matches!(*m, "threading" | "multiprocessing" | "os") => {
                 return Err(self.py_error(
                     func.span,
@@ -650,7 +650,7 @@ impl<'a> Parser_<'a> {
 
     /// `print(x)`: a call inside is the call (the shell prints what it
     /// returns); values are echoed.
-    fn py_print(&self, node: &Node, args: &[PyArg]) -> Result<Command, ParseError> {
+    fn py_print(&self, args: &[PyArg]) -> Result<Command, ParseError> {
         if let [one] = args
             && one.key.is_none()
             && matches!(one.value.kind, Kind::Call(..))
@@ -669,7 +669,6 @@ impl<'a> Parser_<'a> {
             }
             values.push(self.py_value(&a.value)?);
         }
-        let _ = node;
         Ok(Command::Echo { values })
     }
 
@@ -892,7 +891,6 @@ impl<'a> Parser_<'a> {
         &self,
         call: &Node,
         f: &str,
-        func: &Node,
         args: &[PyArg],
         close: Span,
     ) -> Result<Command, ParseError> {
@@ -996,7 +994,6 @@ impl<'a> Parser_<'a> {
                     "htonl" => ByteOrderOp::Htonl,
                     _ => ByteOrderOp::Ntohl,
                 };
-                let _ = func;
                 Command::ByteOrder {
                     op,
                     value: one("x")?,
