@@ -938,7 +938,9 @@ impl<'a> Parser_<'a> {
                 let a = p(&["host", "port"], &["family", "type"])?;
                 Command::GetAddrInfo {
                     host: first(&a)?,
-                    port: self.py_opt_value(a[1])?,
+                    // `getaddrinfo('localhost', None)`: no port, as Python's.
+                    port: self
+                        .py_opt_value(a[1].filter(|n| !matches!(n.kind, Kind::Lit(Expr::None))))?,
                     family: a[2]
                         .filter(|n| !matches!(n.kind, Kind::Lit(Expr::Int(0))))
                         .map(|n| self.py_family(n))
