@@ -765,8 +765,7 @@ impl Session {
         path: &Spanned<Expr>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         let ctx = self.ctx(h)?;
         self.bulk_socket(&ctx, r, "sendfile")?;
         if ctx.mode == Mode::NonBlocking {
@@ -815,8 +814,7 @@ impl Session {
         limit: Option<&Spanned<Expr>>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         let ctx = self.ctx(h)?;
         let what = match into {
             BulkInto::Discard => "recv ... discard",

@@ -23,10 +23,6 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 impl Session {
-    fn used(&mut self, h: SockHandle) {
-        self.table.last = Some(h);
-    }
-
     fn entry_h(&self, h: SockHandle) -> Result<&Entry, ExecError> {
         self.table.get(h).ok_or_else(|| ExecError::os(libc::EBADF))
     }
@@ -50,7 +46,7 @@ impl Session {
         // Non-blocking from the start (see table.rs): one call, not three.
         let sock = Socket::new(domain, ty.nonblocking(), None)?;
         let h = self.table.insert(sock, family, kind, Origin::Created)?;
-        self.used(h);
+        self.table.last = Some(h);
         Ok(Ret::one(Value::Socket(h)))
     }
 
@@ -60,8 +56,7 @@ impl Session {
         addr: &AddrExpr,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.used(h);
+        let h = self.use_sock(r)?;
         let e = self.entry_h(h)?;
         let target = self.address(addr, e.family, false)?;
         let asked_port = target.as_socket().map(|s| s.port());
@@ -151,8 +146,7 @@ impl Session {
         backlog: Option<&Spanned<Expr>>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.used(h);
+        let h = self.use_sock(r)?;
         let n = match backlog {
             Some(b) => {
                 i32::try_from(self.int(b)?.clamp(0, i64::from(i32::MAX))).unwrap_or(i32::MAX)
@@ -309,8 +303,7 @@ impl Session {
         how: How,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.used(h);
+        let h = self.use_sock(r)?;
         let e = self.entry_h(h)?;
         let was_listening = e.sock.is_listener().unwrap_or(false);
         let std_how = match how {
@@ -356,8 +349,7 @@ impl Session {
         flag: &Spanned<Expr>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.used(h);
+        let h = self.use_sock(r)?;
         let b = self.boolean(flag)?;
         let mode = if b { Mode::Blocking } else { Mode::NonBlocking };
         self.set_mode(h, mode, out)
@@ -369,8 +361,7 @@ impl Session {
         secs: &Spanned<Expr>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.used(h);
+        let h = self.use_sock(r)?;
         let mode = match self.float_or_none(secs)? {
             None => Mode::Blocking,
             Some(s) if s < 0.0 => {
@@ -426,8 +417,7 @@ impl Session {
     }
 
     pub(super) fn getsockname(&mut self, r: &Spanned<SockRef>) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.used(h);
+        let h = self.use_sock(r)?;
         let e = self.entry_h(h)?;
         let a = e.sock.local_addr()?;
         Ok(Ret::one(match a.as_socket() {
@@ -437,8 +427,7 @@ impl Session {
     }
 
     pub(super) fn getpeername(&mut self, r: &Spanned<SockRef>) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.used(h);
+        let h = self.use_sock(r)?;
         let e = self.entry_h(h)?;
         let a = e.sock.peer_addr().map_err(|err| {
             let mut x = ExecError::from(err).at(r.span);

@@ -327,6 +327,14 @@ impl Session {
         }
     }
 
+    /// The socket a command acts on: as [`Session::sock`], and it becomes
+    /// the last socket used (what `.` means next).
+    pub(crate) fn use_sock(&mut self, r: &Spanned<SockRef>) -> Result<SockHandle, ExecError> {
+        let h = self.sock(r)?;
+        self.table.last = Some(h);
+        Ok(h)
+    }
+
     /// Which socket a reference means (it must be open).
     pub(crate) fn sock(&self, r: &Spanned<SockRef>) -> Result<SockHandle, ExecError> {
         let h = match &r.node {

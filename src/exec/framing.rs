@@ -88,8 +88,7 @@ impl Session {
         framing: &Framing,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         let body = self.data(data)?;
         let (wire, what, python) = match framing {
             Framing::Length => {
@@ -153,8 +152,7 @@ impl Session {
         framing: &Framing,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         let ctx = self.ctx(h)?;
         if ctx.kind != SockKind::Stream {
             return Err(ExecError::usage(

@@ -590,8 +590,7 @@ impl Session {
         r: &Spanned<SockRef>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         let ctx = self.ctx(h)?;
         if !ctx.listening {
             let mut x = ExecError::os(libc::EINVAL);
@@ -622,8 +621,7 @@ impl Session {
         addr: &AddrExpr,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         if self.table.get(h).is_some_and(|e| e.is_tcp()) {
             // Before the SYN goes out (see start_trace).
             self.start_trace();
@@ -664,8 +662,7 @@ impl Session {
         flags: &[SendFlag],
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         let f = send_flags(flags);
         let ctx = self.ctx(h)?;
         let bytes = match self.payload(data, ctx.kind)? {
@@ -728,8 +725,7 @@ impl Session {
         data: &Spanned<Expr>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         let ctx = self.ctx(h)?;
         let bytes = match self.payload(data, ctx.kind)? {
             Payload::Zeros(n) => {
@@ -837,8 +833,7 @@ impl Session {
         decode: bool,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         let size = self.recv_size(size)?;
         let (mut f, waitall) = recv_flags(flags);
         let ctx = self.ctx(h)?;
@@ -884,8 +879,7 @@ impl Session {
         flags: &[SendFlag],
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         let bytes = self.data(data)?;
         let ctx = self.ctx(h)?;
         let target = self.address(addr, ctx.family, true)?;
@@ -942,8 +936,7 @@ impl Session {
         view: Option<View>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         let size = self.recv_size(size)?;
         let (mut f, _) = recv_flags(flags);
         let ctx = self.ctx(h)?;

@@ -169,8 +169,7 @@ impl Session {
         values: &[Spanned<Expr>],
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         let (o, mismatch) = self.resolve_option(level, option)?;
         let o = &o;
         if o.level == libc::SOL_SOCKET
@@ -322,8 +321,7 @@ impl Session {
         option: &Spanned<String>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        let h = self.use_sock(r)?;
         let (o, mismatch) = self.resolve_option(level, option)?;
         let o = &o;
         let v = read_option(h.fd, o).map_err(|x| {
@@ -374,8 +372,7 @@ impl Session {
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
         use std::net::{IpAddr, Ipv4Addr};
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        self.use_sock(r)?;
         let e = self.entry(r)?;
         let label = e.label();
         let g: IpAddr = self.text(group)?.parse().map_err(|_| {

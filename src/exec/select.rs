@@ -62,20 +62,27 @@ impl Session {
         refs.iter().map(|r| self.sock(r)).collect()
     }
 
-    /// The sockets, polled for their groups' events until one is ready.
-    /// Returns the handles and their revents (empty on timeout).
+    /// The sockets of the three groups (read, write, urgent), polled for
+    /// their groups' events until one is ready; a real wait is reported.
+    /// Returns the groups' handles, and the ready ones with their revents
+    /// (none on timeout).
     fn poll_groups(
         &mut self,
-        groups: [&[SockHandle]; 3],
+        refs: [&[Spanned<SockRef>]; 3],
         timeout: Option<Duration>,
         call: &str,
         out: &mut dyn Sink,
-    ) -> Result<(Vec<Ready>, Option<Duration>), ExecError> {
+    ) -> Result<([Vec<SockHandle>; 3], Vec<Ready>), ExecError> {
+        let groups = [
+            self.group(refs[0])?,
+            self.group(refs[1])?,
+            self.group(refs[2])?,
+        ];
         let events = [libc::POLLIN | libc::POLLRDHUP, libc::POLLOUT, libc::POLLPRI];
         let mut handles: Vec<SockHandle> = Vec::new();
         let mut fds: Vec<libc::pollfd> = Vec::new();
         for (g, list) in groups.iter().enumerate() {
-            for h in *list {
+            for h in list {
                 match handles.iter().position(|x| x == h) {
                     Some(k) => fds[k].events |= events[g],
                     None => {
@@ -110,7 +117,7 @@ impl Session {
                     .enumerate()
                 {
                     if !groups[g].is_empty() {
-                        what.push(format!("{} {word}", names(groups[g])));
+                        what.push(format!("{} {word}", names(&groups[g])));
                     }
                 }
                 out.emit(Item::Waiting {
@@ -138,7 +145,10 @@ impl Session {
             .zip(fds.iter().map(|p| p.revents))
             .filter(|(_, r)| *r != 0)
             .collect();
-        Ok((ready, waited))
+        if let Some(d) = waited {
+            out.emit(Item::Waited(d));
+        }
+        Ok((groups, ready))
     }
 
     fn timeout_secs(
@@ -166,14 +176,8 @@ impl Session {
         timeout: Option<&Spanned<Expr>>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let r = self.group(groups[0])?;
-        let w = self.group(groups[1])?;
-        let x = self.group(groups[2])?;
         let t = self.timeout_secs(timeout, 1.0)?;
-        let (ready, waited) = self.poll_groups([&r, &w, &x], t, "select", out)?;
-        if let Some(d) = waited {
-            out.emit(Item::Waited(d));
-        }
+        let ([r, w, x], ready) = self.poll_groups(groups, t, "select", out)?;
         let mut lists: [Vec<Value>; 3] = Default::default();
         for (h, rev) in &ready {
             let Some(e) = self.table.get(*h) else {
@@ -227,14 +231,8 @@ impl Session {
         timeout: Option<&Spanned<Expr>>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let r = self.group(groups[0])?;
-        let w = self.group(groups[1])?;
-        let x = self.group(groups[2])?;
         let t = self.timeout_secs(timeout, 0.001)?;
-        let (ready, waited) = self.poll_groups([&r, &w, &x], t, "poll", out)?;
-        if let Some(d) = waited {
-            out.emit(Item::Waited(d));
-        }
+        let (_, ready) = self.poll_groups(groups, t, "poll", out)?;
         let mut list = Vec::new();
         for (h, rev) in &ready {
             let Some(e) = self.table.get(*h) else {

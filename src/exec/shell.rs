@@ -138,8 +138,7 @@ impl Session {
         r: &Spanned<SockRef>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let h = self.sock(r)?;
-        self.table.last = Some(h);
+        self.use_sock(r)?;
         let e = self.entry(r)?;
         let s = table::snapshot(e);
         let mut f: Vec<(String, String)> = Vec::new();
