@@ -68,6 +68,16 @@ fn addr(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }
 
+/// A client of the peer on `port` with a 4 KiB receive buffer (set before
+/// connect, so the window is small from the start): what it does not read
+/// backs up in the peer at once.
+fn small_reader(port: u16) -> Socket {
+    let s = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
+    s.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    s.connect(&addr(port).into()).expect("connect");
+    s
+}
+
 fn connect(port: u16) -> TcpStream {
     let s = TcpStream::connect_timeout(&addr(port), LIMIT).expect("connect to the peer");
     s.set_read_timeout(Some(LIMIT)).expect("read timeout");
@@ -325,9 +335,7 @@ fn echo_stops_reading_a_flood_and_still_serves_others() {
 
     // Sends 10 MB and never reads the echo. Its receive buffer is small, so
     // the echo backs up in the peer, which then stops reading from it.
-    let flood = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-    flood.set_recv_buffer_size(4096).expect("SO_RCVBUF");
-    flood.connect(&addr(port).into()).expect("connect");
+    let flood = small_reader(port);
     flood.set_nonblocking(true).expect("non-blocking");
     let chunk = vec![b'e'; 64 * 1024];
     let mut sent = 0usize;
@@ -380,9 +388,7 @@ fn chat_disconnects_a_client_that_does_not_read() {
     let port = serve(&mut shell, "serve chat");
 
     // user1 never reads, and asks for a small receive buffer.
-    let slow = Socket::new(Domain::IPV4, Type::STREAM, None).expect("socket");
-    slow.set_recv_buffer_size(4096).expect("SO_RCVBUF");
-    slow.connect(&addr(port).into()).expect("connect");
+    let slow = small_reader(port);
     std::thread::sleep(Duration::from_millis(50));
 
     // user2 reads everything, in a thread.
