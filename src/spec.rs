@@ -238,7 +238,7 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("family type", K::SockSpec)],
         Calls,
         "create a socket",
-        "family inet | inet6 | unix, type stream | dgram; or one of tcp udp tcp6 udp6 unix unix-dgram. Bare `socket` is inet stream (TCP), as in Python.",
+        "family inet | inet6 | unix, type stream | dgram | seqpacket | raw, then a protocol if the type needs one; or one of tcp udp tcp6 udp6 unix unix-dgram unix-seqpacket. `socket inet6 tcp` is tcp6 (the family written wins). Bare `socket` is inet stream (TCP), as in Python. `socket unix seqpacket`: connected like a stream, each message kept whole like a datagram. `socket raw icmp` (or `socket inet raw icmp`, `socket inet6 raw icmpv6`, a protocol number): whole IP packets, root only (PermissionError otherwise); recvfrom shows the IP header.",
         "s = socket.socket(AF_INET, SOCK_STREAM)"
     ),
     spec!(
@@ -288,7 +288,7 @@ pub static SPECS: &[CmdSpec] = &[
         [SOCK, req("data", K::Data), opt("flags", K::SendFlags)],
         Calls,
         "send bytes, once",
-        "Prints how many bytes the kernel took. Text is sent as UTF-8. Flags: oob (urgent data), dontwait, nosignal, more. `send c zeros 1G` sends that many zero bytes, made as they go (a load generator).",
+        "Prints how many bytes the kernel took. Text is sent as UTF-8. Flags: oob (urgent data), dontwait, nosignal, more, or Python's names MSG_OOB, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE, joined with | if you like (MSG_DONTWAIT|MSG_NOSIGNAL). `send c zeros 1G` sends that many zero bytes, made as they go (a load generator).",
         "n = c.send(b'hello')"
     ),
     spec!(
@@ -308,7 +308,7 @@ pub static SPECS: &[CmdSpec] = &[
         [SOCK, opt("size", K::Number), opt("flags", K::RecvFlags)],
         Calls,
         "receive up to size bytes",
-        "Default size 1024. Waits while the receive queue is empty; b'' means the peer closed. Flags: peek waitall oob dontwait; views: hex repr text. `recv c discard [size]` reads until end of stream (or size bytes, 512K, 1G) and drops the bytes: a load generator's sink.",
+        "Default size 1024. Waits while the receive queue is empty; b'' means the peer closed. Flags: peek waitall oob dontwait, or Python's names MSG_PEEK MSG_WAITALL MSG_OOB MSG_DONTWAIT (joined with | if you like: MSG_PEEK|MSG_DONTWAIT); views: hex repr text. `recv c discard [size]` reads until end of stream (or size bytes, 512K, 1G) and drops the bytes: a load generator's sink.",
         "data = c.recv(1024)"
     ),
     spec!(
@@ -1232,14 +1232,43 @@ pub fn level(name: &str) -> Option<i32> {
 /// Family words accepted after `socket` and by `inet_pton`.
 pub static FAMILY_WORDS: &[&str] = &["inet", "inet6", "unix", "AF_INET", "AF_INET6", "AF_UNIX"];
 /// Type words accepted after `socket`.
-pub static TYPE_WORDS: &[&str] = &["stream", "dgram", "SOCK_STREAM", "SOCK_DGRAM"];
+pub static TYPE_WORDS: &[&str] = &[
+    "stream",
+    "dgram",
+    "seqpacket",
+    "raw",
+    "SOCK_STREAM",
+    "SOCK_DGRAM",
+    "SOCK_SEQPACKET",
+    "SOCK_RAW",
+];
 /// One-word shorthands for a family and a type together.
-pub static SHORTHANDS: &[&str] = &["tcp", "udp", "tcp6", "udp6", "unix-dgram", "unix-stream"];
+pub static SHORTHANDS: &[&str] = &[
+    "tcp",
+    "udp",
+    "tcp6",
+    "udp6",
+    "unix-dgram",
+    "unix-stream",
+    "unix-seqpacket",
+];
+/// Protocol words after a type (`socket raw icmp`).
+pub static PROTOCOL_WORDS: &[&str] = &["icmp", "igmp", "tcp", "udp", "icmpv6", "raw", "sctp"];
 pub static HOW_WORDS: &[&str] = &["read", "write", "both", "SHUT_RD", "SHUT_WR", "SHUT_RDWR"];
 pub static SEND_FLAG_WORDS: &[&str] = &["oob", "dontwait", "nosignal", "more"];
 pub static RECV_FLAG_WORDS: &[&str] = &[
     "peek", "waitall", "oob", "dontwait", "hex", "repr", "text", "discard",
 ];
+/// Whether `w` is one of `words`, or Python's name for it (`MSG_PEEK`,
+/// `socket.MSG_PEEK` for `peek`).
+pub fn is_flag_word(w: &str, words: &[&str]) -> bool {
+    let w = w.strip_prefix("socket.").unwrap_or(w);
+    let w = match w.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("msg_") => &w[4..],
+        _ => w,
+    };
+    words.iter().any(|f| f.eq_ignore_ascii_case(w))
+}
 /// `recv c discard`: read to the end of the stream and drop the bytes.
 pub const DISCARD: &str = "discard";
 /// The data form `zeros SIZE` (zero bytes, made as they are sent).

@@ -94,6 +94,8 @@ pub struct Entry {
     pub conn: Option<(SocketAddr, SocketAddr)>,
     /// SO_RCVLOWAT was set on it: readable no longer means "bytes queued".
     pub rcvlowat: bool,
+    /// The protocol it was made with (`socket raw icmp`), 0 by default.
+    pub protocol: i32,
 }
 
 impl Entry {
@@ -183,6 +185,7 @@ impl Table {
                 bound_path: None,
                 conn: None,
                 rcvlowat: false,
+                protocol: 0,
             },
         );
         if was_connected {

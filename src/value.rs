@@ -163,6 +163,8 @@ pub fn kind_number(k: SockKind) -> i32 {
     match k {
         SockKind::Stream => libc::SOCK_STREAM,
         SockKind::Dgram => libc::SOCK_DGRAM,
+        SockKind::SeqPacket => libc::SOCK_SEQPACKET,
+        SockKind::Raw => libc::SOCK_RAW,
     }
 }
 

@@ -198,6 +198,7 @@ fn statement_table() -> Vec<(&'static str, Statement)> {
                 C::Socket {
                     family: Some(Family::Inet),
                     kind: Some(SockKind::Stream),
+                    proto: None,
                 },
             ),
         ),
@@ -210,6 +211,7 @@ fn statement_table() -> Vec<(&'static str, Statement)> {
                 C::Socket {
                     family: Some(Family::Inet),
                     kind: Some(SockKind::Dgram),
+                    proto: None,
                 },
             ),
         ),
@@ -220,6 +222,7 @@ fn statement_table() -> Vec<(&'static str, Statement)> {
                 C::Socket {
                     family: None,
                     kind: None,
+                    proto: None,
                 },
             ),
         ),
@@ -744,7 +747,16 @@ fn several_statements_on_a_line() {
 fn command_table() -> Vec<(&'static str, Command)> {
     use Command as C;
     use u::*;
-    let sockets = |fam: Option<Family>, kind: Option<SockKind>| C::Socket { family: fam, kind };
+    let sockets = |fam: Option<Family>, kind: Option<SockKind>| C::Socket {
+        family: fam,
+        kind,
+        proto: None,
+    };
+    let sockets_p = |fam: Option<Family>, kind: Option<SockKind>, proto: i32| C::Socket {
+        family: fam,
+        kind,
+        proto: Some(proto),
+    };
     let recv = |size: Option<Spanned<Expr>>, flags: Vec<RecvFlag>, view: Option<View>| C::Recv {
         sock: sock("c"),
         size,
@@ -798,6 +810,15 @@ fn command_table() -> Vec<(&'static str, Command)> {
         ("socket unix", sockets(unix, None)),
         ("socket unix-dgram", sockets(unix, dgram)),
         ("socket unix-stream", sockets(unix, stream)),
+        // Python's pair written out: the family written wins.
+        ("socket inet6 tcp", sockets(inet6, stream)),
+        ("socket inet6 udp", sockets(inet6, dgram)),
+        ("socket unix seqpacket", sockets(unix, Some(SockKind::SeqPacket))),
+        ("socket AF_UNIX SOCK_SEQPACKET", sockets(unix, Some(SockKind::SeqPacket))),
+        ("socket raw icmp", sockets_p(None, Some(SockKind::Raw), libc::IPPROTO_ICMP)),
+        ("socket inet raw 17", sockets_p(inet, Some(SockKind::Raw), 17)),
+        ("socket inet6 raw IPPROTO_ICMPV6", sockets_p(inet6, Some(SockKind::Raw), 58)),
+        ("socket inet dgram icmp", sockets_p(inet, dgram, 1)),
         ("SOCKET TCP", sockets(inet, stream)),
         (
             "socket socket.AF_INET socket.SOCK_STREAM",
@@ -970,6 +991,28 @@ fn command_table() -> Vec<(&'static str, Command)> {
         ),
         ("recv c 1024", recv(Some(int(1024)), vec![], None)),
         ("recv c peek", recv(None, vec![RecvFlag::Peek], None)),
+        // Python's names, joined with `|` (with or without blanks)
+        ("recv c MSG_PEEK", recv(None, vec![RecvFlag::Peek], None)),
+        (
+            "recv c 10 MSG_PEEK|MSG_DONTWAIT",
+            recv(Some(int(10)), vec![RecvFlag::Peek, RecvFlag::DontWait], None),
+        ),
+        (
+            "recv c 10 socket.MSG_WAITALL | MSG_OOB hex",
+            recv(
+                Some(int(10)),
+                vec![RecvFlag::WaitAll, RecvFlag::Oob],
+                Some(View::Hex),
+            ),
+        ),
+        (
+            "send c b\"x\" MSG_DONTWAIT|MSG_NOSIGNAL",
+            C::Send {
+                sock: sock("c"),
+                data: bytes(b"x"),
+                flags: vec![SendFlag::DontWait, SendFlag::NoSignal],
+            },
+        ),
         (
             "recv c 10 waitall",
             recv(Some(int(10)), vec![RecvFlag::WaitAll], None),
@@ -1993,7 +2036,7 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
             r#"send c "x" ob"#,
             (11, 13),
             expected(
-                "a send flag: oob, dontwait, nosignal or more",
+                "a send flag: oob, dontwait, nosignal or more (or MSG_OOB, MSG_DONTWAIT...)",
                 "`ob`",
                 Some("oob"),
             ),
@@ -2011,7 +2054,7 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
             "socket tpc",
             (7, 10),
             expected(
-                "a family (inet, inet6, unix), a type (stream, dgram) or tcp, udp, tcp6, udp6, unix-dgram",
+                "a family (inet, inet6, unix), a type (stream, dgram, seqpacket, raw) or tcp, udp, tcp6, udp6, unix-dgram",
                 "`tpc`",
                 Some("tcp"),
             ),
@@ -2019,7 +2062,7 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
         (
             "socket inet inet",
             (12, 16),
-            expected("a type (stream, dgram)", "`inet`", None),
+            expected("a type (stream, dgram, seqpacket, raw)", "`inet`", None),
         ),
         (
             "inet_pton inte ::1",

@@ -427,6 +427,8 @@ pub(super) fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
     let what = match (ctx.kind, ctx.sock.peer_addr().ok()) {
         (SockKind::Stream, Some(p)) if named(&p) => format!("data from {}", addr_short(&p)),
         (SockKind::Stream, Some(_)) => "data from the peer (an unnamed socket)".into(),
+        (SockKind::SeqPacket, _) => "a message from the peer".into(),
+        (SockKind::Raw, _) => format!("a packet on {}", local_text(&ctx.sock)),
         (SockKind::Dgram, Some(p)) => format!("a datagram from {}", addr_short(&p)),
         (SockKind::Dgram, None) => format!("a datagram on {}", local_text(&ctx.sock)),
         (SockKind::Stream, None) => "data".into(),
@@ -478,11 +480,18 @@ fn after_recv(
         out.push(Item::Moment(Moment::EndOfStream));
         return (out, Vec::new());
     }
-    if ctx.kind == SockKind::Dgram && real > bytes {
-        out.push(Item::Warn(format!(
-            "datagram of {real} bytes truncated to {bytes}: {} lost (UDP delivers a datagram whole or cut, never in parts)",
-            plural(real - bytes, "byte", "bytes")
-        )));
+    if ctx.kind.keeps_boundaries() && real > bytes {
+        out.push(Item::Warn(if ctx.kind == SockKind::SeqPacket {
+            format!(
+                "message of {real} bytes truncated to {bytes}: {} lost (SOCK_SEQPACKET delivers a message whole or cut, never in parts)",
+                plural(real - bytes, "byte", "bytes")
+            )
+        } else {
+            format!(
+                "datagram of {real} bytes truncated to {bytes}: {} lost (UDP delivers a datagram whole or cut, never in parts)",
+                plural(real - bytes, "byte", "bytes")
+            )
+        }));
         out.push(Item::Moment(Moment::Truncated));
     }
     let mut pieces = Vec::new();
@@ -837,7 +846,7 @@ impl Session {
         let size = self.recv_size(size)?;
         let (mut f, waitall) = recv_flags(flags);
         let ctx = self.ctx(h)?;
-        if ctx.kind == SockKind::Dgram {
+        if ctx.kind.keeps_boundaries() {
             f |= libc::MSG_TRUNC;
         }
         if ctx.listening {
@@ -940,7 +949,7 @@ impl Session {
         let size = self.recv_size(size)?;
         let (mut f, _) = recv_flags(flags);
         let ctx = self.ctx(h)?;
-        let dgram = ctx.kind == SockKind::Dgram;
+        let dgram = ctx.kind.keeps_boundaries();
         if dgram {
             f |= libc::MSG_TRUNC;
         }
@@ -968,7 +977,12 @@ impl Session {
                 if let Some(w) = waited {
                     out.emit(Item::Waited(w));
                 }
-                let (after, pieces) = after_recv(ctx, buf.len(), n, size, f, None);
+                let (mut after, pieces) = after_recv(ctx, buf.len(), n, size, f, None);
+                if ctx.kind == SockKind::Raw
+                    && let Some(note) = ip_header_note(&buf)
+                {
+                    after.insert(0, Item::Note(note));
+                }
                 // Python gives None as the address of a TCP recvfrom.
                 let addr = if dgram { addr_value(from) } else { Value::None };
                 let mut ret = Ret::two(Value::Bytes(buf), addr);
@@ -1028,7 +1042,8 @@ fn accept_work(ctx: &Ctx, out: &mut dyn Sink) -> Result<Ret, ExecError> {
         handle,
         sock,
         family: ctx.family,
-        kind: SockKind::Stream,
+        // SOCK_SEQPACKET listeners accept SOCK_SEQPACKET connections.
+        kind: ctx.kind,
         origin: Origin::Accepted { listener: ctx.h.fd },
     });
     Ok(ret)
@@ -1231,6 +1246,46 @@ fn recv_work(
     ret.after = after;
     ret.pieces = pieces;
     Ok(ret)
+}
+
+/// What a raw IPv4 socket's packet starts with, in words: its IP header
+/// (and, for ICMP, the message type).
+fn ip_header_note(b: &[u8]) -> Option<String> {
+    let first = *b.first()?;
+    if first >> 4 != 4 {
+        return None;
+    }
+    let ihl = usize::from(first & 0x0f) * 4;
+    if ihl < 20 || b.len() < ihl {
+        return None;
+    }
+    let proto = b[9];
+    let src = std::net::Ipv4Addr::new(b[12], b[13], b[14], b[15]);
+    let dst = std::net::Ipv4Addr::new(b[16], b[17], b[18], b[19]);
+    let name = match i32::from(proto) {
+        libc::IPPROTO_ICMP => "ICMP",
+        libc::IPPROTO_TCP => "TCP",
+        libc::IPPROTO_UDP => "UDP",
+        _ => "protocol",
+    };
+    let mut s = format!(
+        "the first {ihl} bytes are the IP header: from {src} to {dst}, TTL {}, {name} ({proto}), total length {}",
+        b[8],
+        u16::from_be_bytes([b[2], b[3]])
+    );
+    if i32::from(proto) == libc::IPPROTO_ICMP
+        && let Some(&t) = b.get(ihl)
+    {
+        let what = match t {
+            0 => "echo reply (the answer to a ping)",
+            3 => "destination unreachable",
+            8 => "echo request (a ping)",
+            11 => "time exceeded",
+            _ => "another ICMP message",
+        };
+        s.push_str(&format!("; then ICMP type {t}: {what}"));
+    }
+    Some(s)
 }
 
 /// An error (a reset) waits on the socket, and nothing is left to read

@@ -643,7 +643,11 @@ impl Session {
     fn command(&mut self, cmd: &Command, out: &mut dyn Sink) -> Result<Ret, ExecError> {
         use Command as C;
         match cmd {
-            C::Socket { family, kind } => self.socket(*family, *kind),
+            C::Socket {
+                family,
+                kind,
+                proto,
+            } => self.socket(*family, *kind, *proto, out),
             C::Bind { sock, addr } => self.bind(sock, addr, out),
             C::Listen { sock, backlog } => self.listen(sock, backlog.as_ref(), out),
             C::Accept { sock } => self.accept(sock, out),
@@ -859,7 +863,11 @@ pub(crate) fn describe_socket(
     kind: SockKind,
     names: Vec<String>,
 ) -> SockDesc {
-    let local = sock.local_addr().ok().filter(crate::table::is_bound);
+    let local = sock
+        .local_addr()
+        .ok()
+        .filter(crate::table::is_bound)
+        .filter(|a| kind != SockKind::Raw || a.as_socket().is_some_and(|s| !s.ip().is_unspecified()));
     // An IP socket with no port has no peer and no TCP state worth showing
     // (CLOSED): two calls saved on every new socket.
     if local.is_none() && family != Family::Unix {

@@ -251,7 +251,8 @@ fn kind_value(t: i32) -> Value {
     match t {
         libc::SOCK_STREAM => Value::Kind(SockKind::Stream),
         libc::SOCK_DGRAM => Value::Kind(SockKind::Dgram),
-        libc::SOCK_RAW => Value::Named("<SocketKind.SOCK_RAW: 3>".into()),
+        libc::SOCK_RAW => Value::Kind(SockKind::Raw),
+        libc::SOCK_SEQPACKET => Value::Kind(SockKind::SeqPacket),
         other => Value::Int(i64::from(other)),
     }
 }
@@ -272,6 +273,8 @@ pub fn getaddrinfo(
     let st = match kind {
         Some(SockKind::Stream) => libc::SOCK_STREAM,
         Some(SockKind::Dgram) => libc::SOCK_DGRAM,
+        Some(SockKind::SeqPacket) => libc::SOCK_SEQPACKET,
+        Some(SockKind::Raw) => libc::SOCK_RAW,
         None => 0,
     };
     let list = lookup(host, port, fam, st)?;

@@ -32,9 +32,10 @@ fn why_readable(e: &Entry, revents: libc::c_short) -> String {
     let q = table::recv_queue(e.fd()).unwrap_or(0);
     if q > 0 {
         return match e.kind {
-            SockKind::Dgram => {
+            SockKind::Dgram | SockKind::Raw => {
                 format!("a datagram of {q} bytes is queued: recvfrom will not block")
             }
+            SockKind::SeqPacket => format!("a message of {q} bytes is queued: recv will not block"),
             SockKind::Stream => format!("{q} bytes queued: recv will not block"),
         };
     }

@@ -13,11 +13,37 @@ use std::time::Duration;
 fn proto(e: &Entry) -> &'static str {
     match (e.family, e.kind) {
         (Family::Inet, SockKind::Stream) => "TCP",
+        (Family::Inet, SockKind::Dgram) if e.protocol == libc::IPPROTO_ICMP => "ICMP-DG",
         (Family::Inet, SockKind::Dgram) => "UDP",
         (Family::Inet6, SockKind::Stream) => "TCP6",
+        (Family::Inet6, SockKind::Dgram) if e.protocol == libc::IPPROTO_ICMPV6 => "ICMP6-DG",
         (Family::Inet6, SockKind::Dgram) => "UDP6",
         (Family::Unix, SockKind::Stream) => "UNIX",
         (Family::Unix, SockKind::Dgram) => "UNIX-DG",
+        (Family::Unix, SockKind::SeqPacket) => "UNIX-SEQ",
+        (_, SockKind::SeqPacket) => "SEQPACKET",
+        (Family::Inet6, SockKind::Raw) => match e.protocol {
+            libc::IPPROTO_ICMPV6 => "RAW6/ICMP6",
+            libc::IPPROTO_TCP => "RAW6/TCP",
+            libc::IPPROTO_UDP => "RAW6/UDP",
+            _ => "RAW6",
+        },
+        (_, SockKind::Raw) => match e.protocol {
+            libc::IPPROTO_ICMP => "RAW/ICMP",
+            libc::IPPROTO_TCP => "RAW/TCP",
+            libc::IPPROTO_UDP => "RAW/UDP",
+            libc::IPPROTO_RAW => "RAW/IP",
+            _ => "RAW",
+        },
+    }
+}
+
+/// A raw socket's local address: the kernel puts the protocol where the
+/// port would be, so only the address is shown (`-` when it has none).
+pub(crate) fn raw_local(a: Option<&socket2::SockAddr>) -> String {
+    match a.and_then(|a| a.as_socket()) {
+        Some(sa) if !sa.ip().is_unspecified() => sa.ip().to_string(),
+        _ => "-".into(),
     }
 }
 
@@ -27,11 +53,14 @@ fn opt_bytes(n: Option<u32>) -> String {
 
 /// One row of the table, from what the kernel says now (its snapshot).
 pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
-    let local = s
-        .local
-        .as_ref()
-        .filter(|a| table::is_bound(a))
-        .map_or("-".into(), addr_short);
+    let local = if e.kind == SockKind::Raw {
+        raw_local(s.local.as_ref())
+    } else {
+        s.local
+            .as_ref()
+            .filter(|a| table::is_bound(a))
+            .map_or("-".into(), addr_short)
+    };
     let peer = s.peer.as_ref().map_or("-".into(), addr_short);
     let (recv_q, send_q) = match s.accept_q {
         Some((q, max)) => (format!("{q}/{max}"), "-".into()),

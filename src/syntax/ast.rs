@@ -158,6 +158,18 @@ pub enum Family {
 pub enum SockKind {
     Stream,
     Dgram,
+    /// SOCK_SEQPACKET: connected like a stream, each message kept whole
+    /// like a datagram (AF_UNIX on Linux).
+    SeqPacket,
+    /// SOCK_RAW: whole IP packets (root or CAP_NET_RAW).
+    Raw,
+}
+
+impl SockKind {
+    /// Each receive returns one message whole (or cut): no byte stream.
+    pub fn keeps_boundaries(self) -> bool {
+        self != SockKind::Stream
+    }
 }
 
 /// `shutdown` direction.
@@ -249,6 +261,8 @@ pub enum Command {
     Socket {
         family: Option<Family>,
         kind: Option<SockKind>,
+        /// The protocol (`socket raw icmp`: IPPROTO_ICMP); None is 0.
+        proto: Option<i32>,
     },
     Bind {
         sock: Spanned<SockRef>,
@@ -558,6 +572,8 @@ impl fmt::Display for SockKind {
         f.write_str(match self {
             SockKind::Stream => "SOCK_STREAM",
             SockKind::Dgram => "SOCK_DGRAM",
+            SockKind::SeqPacket => "SOCK_SEQPACKET",
+            SockKind::Raw => "SOCK_RAW",
         })
     }
 }

@@ -51,7 +51,7 @@ enum Arg {
     Addr(AddrExpr),
     Expr(Spanned<Expr>),
     Exprs(Vec<Spanned<Expr>>),
-    SockSpec(Option<Family>, Option<SockKind>),
+    SockSpec(Option<Family>, Option<SockKind>, Option<i32>),
     Family(Family),
     How(How),
     LevelOpt(Option<Spanned<String>>, Spanned<String>),
@@ -398,7 +398,7 @@ impl<'a> Parser_<'a> {
             ArgKind::SendFlags => spec::SEND_FLAG_WORDS,
             _ => return false,
         };
-        lex::ident(i).is_ok_and(|(_, w)| words.iter().any(|f| f.eq_ignore_ascii_case(w)))
+        lex::ident(i).is_ok_and(|(_, w)| spec::is_flag_word(w, words))
     }
 
     fn arg(
@@ -439,8 +439,8 @@ impl<'a> Parser_<'a> {
                 (r, Arg::Exprs(values))
             }
             ArgKind::SockSpec => {
-                let (r, fam, kind) = self.sock_spec(i)?;
-                (r, Arg::SockSpec(fam, kind))
+                let (r, fam, kind, proto) = self.sock_spec(i)?;
+                (r, Arg::SockSpec(fam, kind, proto))
             }
             ArgKind::Family => {
                 let (r, w) =
@@ -488,12 +488,12 @@ impl<'a> Parser_<'a> {
                 let mut flags = Vec::new();
                 let mut r = i;
                 while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
-                    let (r2, w) = self.word_from(
+                    let (r2, w) = self.flag_word(
                         skip_blanks(r),
                         spec::SEND_FLAG_WORDS,
-                        "a send flag: oob, dontwait, nosignal or more",
+                        "a send flag: oob, dontwait, nosignal or more (or MSG_OOB, MSG_DONTWAIT...)",
                     )?;
-                    flags.push(match w.node.to_ascii_lowercase().as_str() {
+                    flags.push(match w.node.as_str() {
                         "oob" => SendFlag::Oob,
                         "dontwait" => SendFlag::DontWait,
                         "nosignal" => SendFlag::NoSignal,
@@ -511,7 +511,7 @@ impl<'a> Parser_<'a> {
                 let mut other: Option<Span> = None;
                 let mut r = i;
                 while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
-                    let (mut r2, w) = self.word_from(
+                    let (mut r2, w) = self.flag_word(
                         skip_blanks(r),
                         spec::RECV_FLAG_WORDS,
                         if spec.cmd == Cmd::Recv {
@@ -965,11 +965,9 @@ impl<'a> Parser_<'a> {
                 // A name holding the port (or an address to take it from),
                 // unless it is a flag word that may follow an address.
                 let (r2, w) = lex::ident(r).ok()?;
-                let flag = spec::SEND_FLAG_WORDS
-                    .iter()
-                    .chain(spec::RECV_FLAG_WORDS)
-                    .chain(["framed", "marker"].iter())
-                    .any(|f| f.eq_ignore_ascii_case(w));
+                let flag = spec::is_flag_word(w, spec::SEND_FLAG_WORDS)
+                    || spec::is_flag_word(w, spec::RECV_FLAG_WORDS)
+                    || ["framed", "marker"].iter().any(|f| f.eq_ignore_ascii_case(w));
                 let ends =
                     r2.is_empty() || r2.starts_with(|c: char| lex::is_delimiter(c) || c == '#');
                 (!flag && ends)
@@ -1187,6 +1185,61 @@ impl<'a> Parser_<'a> {
         Ok((r, Spanned::new(w.node, self.span(i, r))))
     }
 
+    /// One flag of a send or a receive: a word of `words`, or Python's
+    /// name for it (`MSG_PEEK`, `socket.MSG_PEEK`); flags may be joined
+    /// with `|` (`MSG_PEEK|MSG_DONTWAIT`, or with blanks around it). Returns
+    /// the shell's word in lower case (`peek`), spanning what was written.
+    fn flag_word(
+        &self,
+        i: &'a str,
+        words: &'static [&'static str],
+        what: &str,
+    ) -> Result<(&'a str, Spanned<String>), ParseError> {
+        // A `|` joining this flag to the one before.
+        let t = match i.strip_prefix('|') {
+            Some(rest) => skip_blanks(rest),
+            None => i,
+        };
+        let Ok((_, tok)) = lex::bare(t) else {
+            return Err(self.expected(t, what, None));
+        };
+        // One flag: up to the next `|`.
+        let len = tok.find('|').unwrap_or(tok.len());
+        let w = &tok[..len];
+        let base = w.strip_prefix("socket.").unwrap_or(w);
+        let base = if base.len() > 4 && base[..4].eq_ignore_ascii_case("msg_") {
+            &base[4..]
+        } else {
+            base
+        };
+        let lower = base.to_ascii_lowercase();
+        if w.is_empty() || !words.iter().any(|x| x.eq_ignore_ascii_case(&lower)) {
+            let suggestion = spec::nearest(w, words.iter().copied()).map(str::to_string);
+            return Err(ParseError::new(
+                self.span_len(t, w.len().max(1)),
+                ErrorKind::Expected {
+                    expected: what.into(),
+                    found: if w.is_empty() {
+                        "nothing after `|`".into()
+                    } else {
+                        format!("`{w}`")
+                    },
+                    suggestion,
+                },
+            ));
+        }
+        let after = &t[len..];
+        // `MSG_PEEK |MSG_DONTWAIT`: the `|` after blanks stays for the next.
+        let rest = if after.starts_with('|') {
+            after
+        } else if skip_blanks(after).starts_with('|') {
+            skip_blanks(after)
+        } else {
+            after
+        };
+        Ok((rest, Spanned::new(lower, self.span_len(t, len))))
+    }
+
     /// One word out of a fixed set (case-insensitive), with did-you-mean.
     fn word_from(
         &self,
@@ -1208,13 +1261,18 @@ impl<'a> Parser_<'a> {
     fn sock_spec(
         &self,
         i: &'a str,
-    ) -> Result<(&'a str, Option<Family>, Option<SockKind>), ParseError> {
-        const WHAT: &str = "a family (inet, inet6, unix), a type (stream, dgram) or tcp, udp, tcp6, udp6, unix-dgram";
-        let mut fam = None;
+    ) -> Result<(&'a str, Option<Family>, Option<SockKind>, Option<i32>), ParseError> {
+        const WHAT: &str = "a family (inet, inet6, unix), a type (stream, dgram, seqpacket, raw) or tcp, udp, tcp6, udp6, unix-dgram";
+        let mut fam: Option<Family> = None;
         let mut kind = None;
+        let mut proto = None;
+        // A shorthand gave the family (`tcp6`): a family word may not follow.
+        let mut fam_fixed = false;
         let mut r = i;
         let mut n = 0;
-        while !lex::at_end(r) && !skip_blanks(r).starts_with('&') && n < 2 {
+        // Nothing follows a shorthand (`tcp6`): the rest is left to the
+        // end-of-statement check.
+        while !lex::at_end(r) && !skip_blanks(r).starts_with('&') && n < 3 && !fam_fixed {
             let t = skip_blanks(r);
             let all: Vec<&'static str> = spec::FAMILY_WORDS
                 .iter()
@@ -1225,9 +1283,19 @@ impl<'a> Parser_<'a> {
             let Ok((r2, w)) = lex::bare(t) else { break };
             let lw = w.to_ascii_lowercase();
             let lw = lw.strip_prefix("socket.").unwrap_or(&lw).to_string();
+            // After the type, a protocol: `socket raw icmp`, `socket inet raw 1`.
+            if kind.is_some()
+                && proto.is_none()
+                && let Some(p) = protocol_of(&lw)
+            {
+                proto = Some(p);
+                r = r2;
+                n += 1;
+                continue;
+            }
             if let Some(f) = family_of(&lw) {
                 if fam.is_some() {
-                    return Err(self.expected(t, "a type (stream, dgram)", None));
+                    return Err(self.expected(t, "a type (stream, dgram, seqpacket, raw)", None));
                 }
                 fam = Some(f);
             } else if let Some(k) = kind_of(&lw) {
@@ -1236,12 +1304,30 @@ impl<'a> Parser_<'a> {
                 }
                 kind = Some(k);
             } else if let Some((f, k)) = shorthand(&lw) {
-                if fam.is_some() || kind.is_some() {
+                if kind.is_some() {
                     return Err(self.expected(t, "the end of the statement", None));
                 }
-                fam = Some(f);
+                // `socket inet6 tcp`: the family written wins over the
+                // shorthand's own (tcp, udp), as Python's AF_INET6 +
+                // SOCK_STREAM; `unix tcp` makes no sense.
+                match fam {
+                    Some(Family::Unix) if f != Family::Unix => {
+                        return Err(self.expected(
+                            t,
+                            "a type for a UNIX socket: stream, dgram or seqpacket (tcp and udp are IP protocols)",
+                            None,
+                        ));
+                    }
+                    Some(written) if matches!(lw.as_str(), "tcp" | "udp") => {
+                        fam = Some(written);
+                    }
+                    Some(written) if written != f => {
+                        return Err(self.expected(t, "the end of the statement", None));
+                    }
+                    _ => fam = Some(f),
+                }
+                fam_fixed = true;
                 kind = Some(k);
-                n += 1;
             } else {
                 // Not one of ours: a word is a misspelling (`strem`);
                 // anything else is left to the end-of-statement check.
@@ -1254,7 +1340,7 @@ impl<'a> Parser_<'a> {
             r = r2;
             n += 1;
         }
-        Ok((r, fam, kind))
+        Ok((r, fam, kind, proto))
     }
 }
 
@@ -1287,8 +1373,32 @@ pub(super) fn kind_of(w: &str) -> Option<SockKind> {
     match w.to_ascii_lowercase().as_str() {
         "stream" | "sock_stream" => Some(SockKind::Stream),
         "dgram" | "sock_dgram" => Some(SockKind::Dgram),
+        "seqpacket" | "sock_seqpacket" => Some(SockKind::SeqPacket),
+        "raw" | "sock_raw" => Some(SockKind::Raw),
         _ => None,
     }
+}
+
+/// A protocol after the type (`socket raw icmp`): its name, Python's
+/// IPPROTO_ name, or its number (0 to 255).
+pub(super) fn protocol_of(w: &str) -> Option<i32> {
+    let l = w.to_ascii_lowercase();
+    let l = l.strip_prefix("ipproto_").unwrap_or(&l);
+    Some(match l {
+        "ip" => 0,
+        "icmp" => libc::IPPROTO_ICMP,
+        "igmp" => libc::IPPROTO_IGMP,
+        "tcp" => libc::IPPROTO_TCP,
+        "udp" => libc::IPPROTO_UDP,
+        "icmpv6" | "icmp6" | "ipv6-icmp" => libc::IPPROTO_ICMPV6,
+        "sctp" => libc::IPPROTO_SCTP,
+        "udplite" => libc::IPPROTO_UDPLITE,
+        "raw" => libc::IPPROTO_RAW,
+        n => match n.parse::<i32>() {
+            Ok(v) if (0..=255).contains(&v) => v,
+            _ => return None,
+        },
+    })
 }
 
 fn shorthand(w: &str) -> Option<(Family, SockKind)> {
@@ -1299,6 +1409,7 @@ fn shorthand(w: &str) -> Option<(Family, SockKind)> {
         "udp6" => (Family::Inet6, SockKind::Dgram),
         "unix-stream" => (Family::Unix, SockKind::Stream),
         "unix-dgram" => (Family::Unix, SockKind::Dgram),
+        "unix-seqpacket" => (Family::Unix, SockKind::SeqPacket),
         _ => return None,
     })
 }
@@ -1364,10 +1475,10 @@ impl Take {
             _ => None,
         }
     }
-    fn sock_spec(&mut self, k: usize) -> (Option<Family>, Option<SockKind>) {
+    fn sock_spec(&mut self, k: usize) -> (Option<Family>, Option<SockKind>, Option<i32>) {
         match self.get(k) {
-            Some(Arg::SockSpec(f, t)) => (f, t),
-            _ => (None, None),
+            Some(Arg::SockSpec(f, t, p)) => (f, t, p),
+            _ => (None, None, None),
         }
     }
     fn family(&mut self, k: usize) -> Family {
@@ -1407,8 +1518,12 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
     let mut a = Take(args);
     match cmd {
         Cmd::Socket => {
-            let (family, kind) = a.sock_spec(0);
-            Command::Socket { family, kind }
+            let (family, kind, proto) = a.sock_spec(0);
+            Command::Socket {
+                family,
+                kind,
+                proto,
+            }
         }
         Cmd::Bind => Command::Bind {
             sock: a.sock(0),
@@ -1528,7 +1643,7 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
         Cmd::GetAddrInfo => {
             let host = a.expr(0);
             let port = a.opt_expr(1);
-            let (family, kind) = a.sock_spec(2);
+            let (family, kind, _) = a.sock_spec(2);
             Command::GetAddrInfo {
                 host,
                 port,
