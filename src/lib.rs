@@ -38,12 +38,17 @@
 //! - [`play`]: lesson scripts: narration, `macdef`/`$NAME`, `expect`, and
 //!   replaying at full speed, one step per Enter, or as a check.
 //! - [`lessons`]: the bundled lessons (`lessons/*.sp`, compiled in).
+//! - [`proto`]: debugging a protocol by hand: receives that stop at a
+//!   delimiter or a count (`recvuntil`, `recvline`, `recvn`, `recvall`)
+//!   with one timeout budget per call, and the bytes they read past it,
+//!   held per socket for the next receive.
 pub mod errors;
 pub mod exec;
 pub mod jobs;
 pub mod lessons;
 pub mod peers;
 pub mod play;
+pub mod proto;
 pub mod render;
 pub mod repl;
 pub mod script;

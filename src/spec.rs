@@ -79,6 +79,10 @@ pub enum Cmd {
     Lesson,
     Expect,
     MacDef,
+    RecvUntil,
+    RecvLine,
+    RecvN,
+    RecvAll,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -142,6 +146,9 @@ pub enum ArgKind {
     /// A file's path: a bare token taken as written (`./big.bin`), or a
     /// quoted string; completed from the file system.
     Path,
+    /// The words after `recvuntil`, `recvline`, `recvn`, `recvall`: `drop`,
+    /// `timeout SECONDS`, a view (hex, repr, text).
+    UntilOpts,
 }
 
 /// One argument of a command.
@@ -215,7 +222,7 @@ use ArgKind as K;
 const SOCK: ArgSpec = req("sock", K::Sock);
 
 macro_rules! spec {
-    ($cmd:ident, $name:literal, [$($alias:literal),*], [$($arg:expr),*], $group:ident, $summary:literal, $details:literal, $python:literal) => {
+    ($cmd:ident, $name:literal, [$($alias:literal),*], [$($arg:expr),*], $group:ident, $summary:literal, $details:expr, $python:literal) => {
         CmdSpec {
             cmd: Cmd::$cmd,
             name: $name,
@@ -226,6 +233,14 @@ macro_rules! spec {
             python: $python,
             group: Group::$group,
         }
+    };
+}
+
+/// What `help` says of the timeout of the receives that stop at a
+/// delimiter or a count (the rule pwntools users ask about).
+macro_rules! budget {
+    () => {
+        " The timeout is one budget for the whole call: the socket's (settimeout), or `timeout S` here, counted from the start across every read; pwntools restarts its timeout at each read, sockplay does not. When the time is up (TimeoutError), the peer closes first (EOFError) or no delimiter comes within 1 MiB (ValueError), what arrived is held for the next receive, never lost."
     };
 }
 
@@ -409,6 +424,54 @@ pub static SPECS: &[CmdSpec] = &[
         "receive exactly one framed message",
         "framed reads the 4-byte length, then that many bytes; marker M reads up to M (and removes it), leaving the next message queued. (The shell's helper, not Python's socket.recvmsg.)",
         "n, = struct.unpack('!I', recv_exactly(c, 4)); data = recv_exactly(c, n)"
+    ),
+    spec!(
+        RecvUntil,
+        "recvuntil",
+        [],
+        [
+            SOCK,
+            req("delim", K::Data),
+            opt("drop | timeout S | hex", K::UntilOpts)
+        ],
+        Calls,
+        "receive up to and including a delimiter (pwntools' recvuntil)",
+        concat!("Reads as often as needed until DELIM arrives, and returns the bytes up to it (with it; `drop` leaves it out). The bytes read past it are held for the socket's next receive: every receive takes held bytes first, and sockets shows them in RECV-Q as held+kernel (3+12).", budget!()),
+        "data = tube.recvuntil(b'\\r\\n\\r\\n')  # pwntools"
+    ),
+    spec!(
+        RecvLine,
+        "recvline",
+        [],
+        [SOCK, opt("drop | timeout S | hex", K::UntilOpts)],
+        Calls,
+        "receive one line, up to and including \\n",
+        concat!("recvuntil sock b\"\\n\": the line with its \\n (a \\r before it stays; `drop` leaves the \\n out). Bytes past the line are held for the next receive.", budget!()),
+        "line = tube.recvline()  # pwntools; f = sock.makefile('rb'); f.readline()"
+    ),
+    spec!(
+        RecvN,
+        "recvn",
+        [],
+        [
+            SOCK,
+            req("n", K::Number),
+            opt("timeout S | hex", K::UntilOpts)
+        ],
+        Calls,
+        "receive exactly n bytes",
+        concat!("Reads until n bytes have come (however the peer's sends were cut or merged) and takes no more. EOFError if the peer closes first.", budget!()),
+        "data = tube.recvn(n)  # pwntools; in Python, a loop of recv"
+    ),
+    spec!(
+        RecvAll,
+        "recvall",
+        [],
+        [SOCK, opt("timeout S | hex", K::UntilOpts)],
+        Calls,
+        "receive everything until the peer closes",
+        concat!("Reads until the end of the stream (b''), up to 256 MiB (recvfile or recv c discard for more).", budget!()),
+        "data = tube.recvall()  # pwntools; in Python: while (d := s.recv(4096)): ..."
     ),
     spec!(
         GetSockOpt,
@@ -925,6 +988,9 @@ pub static SPECS: &[CmdSpec] = &[
         "def name(*args): ..."
     ),
 ];
+
+/// The words after `recvuntil`, `recvline`, `recvn` and `recvall`.
+pub static UNTIL_WORDS: &[&str] = &["drop", "timeout", "hex", "repr", "text"];
 
 /// The settings `set` knows, with their allowed values (empty = any).
 pub static SETTINGS: &[(&str, &[&str], &str)] = &[

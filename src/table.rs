@@ -96,6 +96,16 @@ pub struct Entry {
     pub rcvlowat: bool,
     /// The protocol it was made with (`socket raw icmp`), 0 by default.
     pub protocol: i32,
+    /// Bytes read from the kernel and not returned yet (past a delimiter):
+    /// the next receive takes them first.
+    pub held: crate::proto::held::SharedHeld,
+}
+
+impl Entry {
+    /// How many bytes are held for the next receive.
+    pub fn held_len(&self) -> usize {
+        self.held.lock().map_or(0, |h| h.len())
+    }
 }
 
 impl Entry {
@@ -186,6 +196,7 @@ impl Table {
                 conn: None,
                 rcvlowat: false,
                 protocol: 0,
+                held: Default::default(),
             },
         );
         if was_connected {

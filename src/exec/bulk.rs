@@ -643,6 +643,28 @@ fn recv_bulk_work(
         Dest::File(..) => "recvfile",
     };
     let mut meter = Meter::new(format!("{call}(fd {})", ctx.h.fd), limit);
+    // Bytes held from an earlier recvuntil come first.
+    let pre = super::io::take_held(
+        ctx,
+        limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX)),
+        false,
+    );
+    if !pre.is_empty() {
+        if let Dest::File(file, shown) = &dest {
+            (&*file)
+                .write_all(&pre.bytes)
+                .map_err(|e| file_error(e, shown))?;
+        }
+        meter.done += pre.len() as u64;
+        out.emit(Item::NoWait(format!(
+            "{} held from an earlier receive (read past a delimiter) come first",
+            if pre.len() == 1 {
+                "1 byte".to_string()
+            } else {
+                format!("{} bytes", pre.len())
+            }
+        )));
+    }
     let fd = ctx.h.fd;
     let tcp = ctx.family != crate::syntax::ast::Family::Unix;
     let result = match &dest {
@@ -709,7 +731,8 @@ fn recv_bulk_work(
         Dest::File(..) => "wrote",
     };
     let result = conclude(&meter, what, result, out);
-    note_bounds(ctx, meter.done, false);
+    // The held bytes were taken off the record when they were read.
+    note_bounds(ctx, meter.done - pre.len() as u64, false);
     let stop = result?;
     let why = match stop {
         Stop::Eof => "end of stream: the peer closed its sending side".to_string(),

@@ -265,6 +265,7 @@ impl Session {
         }
         let entry = self.table.remove(h);
         let path = entry.as_ref().and_then(|e| e.bound_path.clone());
+        let held = entry.as_ref().map_or(0, |e| e.held_len());
         drop(entry);
         out.emit(Item::Done(format!(
             "closed {label} (fd {} is free again)",
@@ -291,6 +292,12 @@ impl Session {
                 plural(queued_conns as usize, "queued connection was", "queued connections were")
             ))),
             _ => {}
+        }
+        if held > 0 {
+            out.emit(Item::Note(format!(
+                "{} held for its next receive (read past a delimiter) went with it",
+                plural(held, "byte", "bytes")
+            )));
         }
         if let Some(p) = path
             && p.exists()

@@ -57,6 +57,8 @@ pub(crate) struct Ctx {
     /// The other end is a socket of this shell that has neither closed nor
     /// shut down its writing side (so this one is not in CLOSE_WAIT).
     pub peer_open: bool,
+    /// Bytes held for the next receive (see [`crate::proto::held`]).
+    pub held: crate::proto::held::SharedHeld,
 }
 
 /// The half of a call that may wait.
@@ -85,7 +87,7 @@ pub(crate) fn stopped(s: Stopped) -> ExecError {
 /// recv into a fresh buffer of `size` bytes; returns the bytes and the
 /// length the kernel reported (larger than the buffer for a truncated
 /// datagram when MSG_TRUNC is given).
-pub(super) fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize)> {
+pub(crate) fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize)> {
     let mut buf: Vec<u8> = Vec::with_capacity(size);
     let n = sock.recv_with_flags(buf.spare_capacity_mut(), flags)?;
     // SAFETY: the kernel initialised the first min(n, size) bytes.
@@ -591,6 +593,7 @@ impl Session {
             pair,
             listening: e.backlog.is_some(),
             peer_open,
+            held: Arc::clone(&e.held),
         })
     }
 
@@ -797,6 +800,19 @@ impl Session {
         // looks are counted, never taken for the peer's close.
         let ev = table::poll_now(ctx.h.fd);
         let q = table::recv_queue(ctx.h.fd).unwrap_or(0);
+        let held = ctx.held.lock().map_or(0, |h| h.len());
+        if held > 0 {
+            out.emit(Item::NoWait(format!(
+                "{} held from an earlier receive (read past a delimiter) come first{}",
+                plural(held, "byte", "bytes"),
+                if q > 0 {
+                    format!(", then {} in the kernel's queue", plural(q as usize, "byte", "bytes"))
+                } else {
+                    String::new()
+                }
+            )));
+            return q;
+        }
         if q == 0
             && ctx.kind == SockKind::Dgram
             && !ctx.sock.local_addr().is_ok_and(|a| table::is_bound(&a))
@@ -964,6 +980,23 @@ impl Session {
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                // Held bytes (the rest of a datagram or of a stream read
+                // past a delimiter) come first, with their sender.
+                let from = ctx.held.lock().ok().and_then(|h| h.from());
+                let pre = take_held(ctx, size, f & libc::MSG_PEEK != 0);
+                if !pre.is_empty() {
+                    let n = pre.len();
+                    let (after, pieces) = after_recv_held(ctx, &pre, n, n, size, f, None);
+                    let addr = match from {
+                        Some(a) if dgram => addr_value(a),
+                        _ => Value::None,
+                    };
+                    let mut ret = Ret::two(Value::Bytes(pre.bytes), addr);
+                    ret.view = view;
+                    ret.after = after;
+                    ret.pieces = pieces;
+                    return Ok(ret);
+                }
                 let ((buf, n, from), waited) = ctx.wait_call(
                     Wait {
                         events: libc::POLLIN,
@@ -1179,10 +1212,35 @@ fn recv_work(
 ) -> Result<Ret, ExecError> {
     let nonblock_hint =
         "nothing is queued and the socket is non-blocking (with settimeout it would wait)";
-    let mut total: Vec<u8> = Vec::new();
+    let peek = f & libc::MSG_PEEK != 0;
+    // Bytes held from an earlier recvuntil come first (urgent data is
+    // beside the stream, so not for it).
+    let pre = if f & libc::MSG_OOB == 0 {
+        take_held(ctx, size, peek)
+    } else {
+        Default::default()
+    };
+    let mut total: Vec<u8> = pre.bytes.clone();
     let mut real = 0;
     let mut waited_total: Option<Duration> = None;
+    if !pre.is_empty() && total.len() < size && !ctx.kind.keeps_boundaries() {
+        // The kernel's queue after them, as one recv would take it; no
+        // wait (unless waitall, below).
+        if table::recv_queue(ctx.h.fd).unwrap_or(0) > 0 {
+            if let Ok((buf, n)) = recv_buf(&ctx.sock, size - total.len(), f | libc::MSG_DONTWAIT) {
+                real = n;
+                total.extend_from_slice(&buf);
+            }
+        }
+    }
+    let mut first = true;
     loop {
+        if !pre.is_empty() && first {
+            first = false;
+            if !waitall || peek || total.len() >= size || ctx.kind.keeps_boundaries() {
+                break;
+            }
+        }
         let want = size - total.len();
         let ((buf, n), waited) = if dontwait {
             match recv_buf(&ctx.sock, want, f | libc::MSG_DONTWAIT) {
@@ -1240,12 +1298,56 @@ fn recv_work(
         .flatten()
         .filter(|&t| t <= queued)
         .map(|t| queued - t);
-    let (after, pieces) = after_recv(ctx, total.len(), real, size, f, left);
+    let (after, pieces) = after_recv_held(ctx, &pre, total.len(), real, size, f, left);
     let mut ret = Ret::one(Value::Bytes(total));
     ret.view = view;
     ret.after = after;
     ret.pieces = pieces;
     Ok(ret)
+}
+
+/// Takes (or peeks at) up to `size` held bytes of a socket.
+pub(crate) fn take_held(ctx: &Ctx, size: usize, peek: bool) -> crate::proto::held::Attributed {
+    ctx.held
+        .lock()
+        .map(|mut h| h.take(size, peek))
+        .unwrap_or_default()
+}
+
+/// [`after_recv`] for a receive whose first bytes were held ones (`pre`):
+/// their sends come first, and the notes count them.
+fn after_recv_held(
+    ctx: &Ctx,
+    pre: &crate::proto::held::Attributed,
+    bytes: usize,
+    real: usize,
+    size: usize,
+    flags: i32,
+    left: Option<u32>,
+) -> (Vec<Item>, Vec<Piece>) {
+    if pre.is_empty() {
+        return after_recv(ctx, bytes, real, size, flags, left);
+    }
+    let kernel = bytes - pre.len();
+    let (mut after, pieces) = if kernel > 0 {
+        after_recv(ctx, kernel, real, size, flags, left)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut all = pre.clone();
+    all.append(crate::proto::held::Attributed::new(Vec::new(), pieces));
+    let still = ctx.held.lock().map_or(0, |h| h.len());
+    if flags & libc::MSG_PEEK != 0 && kernel == 0 {
+        after.push(Item::Note(
+            "peeked: these bytes are still held; the next recv returns them again".into(),
+        ));
+    } else if still > 0 {
+        after.push(Item::Note(format!(
+            "{} still held for the next receive",
+            plural(still, "more byte is", "more bytes are")
+        )));
+    }
+    (after, all.pieces)
 }
 
 /// What a raw IPv4 socket's packet starts with, in words: its IP header

@@ -21,6 +21,7 @@ mod shell;
 mod states;
 
 pub use bounds::Piece;
+pub use eval::MAX_DATA;
 
 use crate::errors::ExecError;
 use crate::jobs::{JobPrinter, Jobs};
@@ -275,7 +276,7 @@ pub(crate) struct Ret {
 }
 
 impl Ret {
-    fn none() -> Ret {
+    pub(crate) fn none() -> Ret {
         Ret {
             values: vec![Value::None],
             view: View::Repr,
@@ -287,7 +288,7 @@ impl Ret {
             none_shown: false,
         }
     }
-    fn one(v: Value) -> Ret {
+    pub(crate) fn one(v: Value) -> Ret {
         Ret {
             values: vec![v],
             view: View::Repr,
@@ -299,7 +300,7 @@ impl Ret {
             none_shown: false,
         }
     }
-    fn two(a: Value, b: Value) -> Ret {
+    pub(crate) fn two(a: Value, b: Value) -> Ret {
         Ret {
             values: vec![a, b],
             view: View::Repr,
@@ -312,12 +313,12 @@ impl Ret {
         }
     }
     /// A value shown even when it is None.
-    fn answer(v: Value) -> Ret {
+    pub(crate) fn answer(v: Value) -> Ret {
         let mut r = Ret::one(v);
         r.none_shown = true;
         r
     }
-    fn said(v: Value) -> Ret {
+    pub(crate) fn said(v: Value) -> Ret {
         Ret {
             values: vec![v],
             view: View::Repr,
@@ -819,6 +820,13 @@ impl Session {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
             }
+            C::RecvUntil {
+                sock,
+                until,
+                drop,
+                timeout,
+                view,
+            } => self.recv_until(sock, until, *drop, timeout.as_ref(), *view, out),
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
             C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(

@@ -59,6 +59,23 @@ fn why_writable(e: &Entry) -> String {
 }
 
 impl Session {
+    /// Held bytes are the shell's, not the kernel's: select, poll and
+    /// epoll do not see them. Says so for the sockets asked about.
+    pub(super) fn note_held(&self, read: &[SockHandle], out: &mut dyn Sink) {
+        for h in read {
+            if let Some(e) = self.table.get(*h) {
+                let n = e.held_len();
+                if n > 0 {
+                    out.emit(Item::Note(format!(
+                        "{} has {n} bytes held by sockplay (read past a delimiter): a receive returns them at once, \
+                         but the kernel, and so this call, does not count them",
+                        e.label()
+                    )));
+                }
+            }
+        }
+    }
+
     fn group(&mut self, refs: &[Spanned<SockRef>]) -> Result<Vec<SockHandle>, ExecError> {
         refs.iter().map(|r| self.sock(r)).collect()
     }
@@ -149,6 +166,7 @@ impl Session {
         if let Some(d) = waited {
             out.emit(Item::Waited(d));
         }
+        self.note_held(&groups[0], out);
         Ok((groups, ready))
     }
 

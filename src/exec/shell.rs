@@ -66,8 +66,17 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         Some((q, max)) => (format!("{q}/{max}"), "-".into()),
         // A closed (or reset) TCP socket has no queues: the kernel's
         // leftover count would be bytes it threw away.
-        None if s.state == "CLOSED" => ("-".into(), "-".into()),
-        None => (opt_bytes(s.recv_q), opt_bytes(s.send_q)),
+        None if s.state == "CLOSED" && e.held_len() == 0 => ("-".into(), "-".into()),
+        None if s.state == "CLOSED" => (format!("{}+0", e.held_len()), "-".into()),
+        // Bytes held by the shell (read past a delimiter) come before the
+        // kernel's: held+kernel.
+        None => match e.held_len() {
+            0 => (opt_bytes(s.recv_q), opt_bytes(s.send_q)),
+            held => (
+                format!("{held}+{}", opt_bytes(s.recv_q)),
+                opt_bytes(s.send_q),
+            ),
+        },
     };
     let mut ready = String::new();
     ready.push(if s.readable { 'R' } else { '-' });
@@ -131,6 +140,14 @@ impl Session {
             });
         }
         out.emit(Item::Table(rows));
+        if let Some(e) = self.table.iter().find(|e| e.held_len() > 0) {
+            let held = e.held_len();
+            out.emit(Item::Note(format!(
+                "RECV-Q {held}+N: {held} bytes held by sockplay for {}'s next receive (read past a delimiter by \
+                 recvuntil or recvline, or gathered by a receive that failed), then N in the kernel's queue",
+                e.label()
+            )));
+        }
         // A socket still open whose connection has ended: the kernel shows
         // the socket CLOSED, the connection may sit in TIME_WAIT. The
         // kernel's list is read once (10,000 reset connections read it
@@ -203,6 +220,15 @@ impl Session {
             Some((q, max)) => add("accept queue", format!("{q} of {max} connections waiting")),
             None => {
                 add("receive queue", format!("{} bytes", opt_bytes(s.recv_q)));
+                let held = e.held_len();
+                if held > 0 {
+                    add(
+                        "held",
+                        format!(
+                            "{held} bytes read past a delimiter, returned first by the next receive"
+                        ),
+                    );
+                }
                 add("send queue", format!("{} bytes", opt_bytes(s.send_q)));
             }
         }

@@ -218,6 +218,19 @@ pub enum Framing {
     Marker(Spanned<Expr>),
 }
 
+/// Where `recvuntil`, `recvline`, `recvn` and `recvall` stop.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Until {
+    /// After this delimiter (`recvuntil`).
+    Delim(Spanned<Expr>),
+    /// After `\n` (`recvline`).
+    Line,
+    /// After exactly this many bytes (`recvn`).
+    Count(Spanned<Expr>),
+    /// At the end of the stream (`recvall`).
+    All,
+}
+
 /// What a built-in peer (`serve`) does with its clients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeerKind {
@@ -527,6 +540,17 @@ pub enum Command {
     /// Python's `import socket`: the modules are built in; says so.
     Import {
         modules: Vec<Spanned<String>>,
+    },
+    /// `recvuntil`, `recvline`, `recvn`, `recvall`: receive until a
+    /// delimiter, a count or the end, within one timeout budget.
+    RecvUntil {
+        sock: Spanned<SockRef>,
+        until: Until,
+        /// Leave the delimiter out of the answer.
+        drop: bool,
+        /// The budget for the whole call (else the socket's timeout).
+        timeout: Option<Spanned<Expr>>,
+        view: Option<View>,
     },
 }
 

@@ -65,6 +65,8 @@ enum Arg {
     LessonMode(LessonMode),
     /// A peer's kind, and whether `udp` followed it.
     Peer(Spanned<String>, bool),
+    /// After recvuntil and friends: drop, the timeout, the view.
+    UntilOpts(bool, Option<Spanned<Expr>>, Option<View>),
 }
 
 /// `discard [limit]` among the words after `recv`.
@@ -648,6 +650,10 @@ impl<'a> Parser_<'a> {
                 let (r, w) = self.ident_word(i, "a macro name (letters, digits, _)")?;
                 (r, Arg::Word(w))
             }
+            ArgKind::UntilOpts => {
+                let (r, drop, timeout, view) = self.until_opts(spec, i)?;
+                (r, Arg::UntilOpts(drop, timeout, view))
+            }
             ArgKind::LessonMode => {
                 let (r, w) = self.word_from(i, spec::LESSON_MODES, "step or check")?;
                 let mode = if w.node.eq_ignore_ascii_case("check") {
@@ -659,6 +665,62 @@ impl<'a> Parser_<'a> {
             }
         };
         Ok((r, Some(arg)))
+    }
+
+    /// `drop`, `timeout SECONDS` and a view, in any order, after
+    /// recvuntil, recvline, recvn and recvall.
+    #[allow(clippy::type_complexity)]
+    fn until_opts(
+        &self,
+        spec: &CmdSpec,
+        i: &'a str,
+    ) -> Result<(&'a str, bool, Option<Spanned<Expr>>, Option<View>), ParseError> {
+        let delimited = matches!(spec.cmd, Cmd::RecvUntil | Cmd::RecvLine);
+        let what = if delimited {
+            "drop, timeout SECONDS, or a view (hex, repr, text)"
+        } else {
+            "timeout SECONDS, or a view (hex, repr, text)"
+        };
+        let mut drop = false;
+        let mut timeout = None;
+        let mut view = None;
+        let mut r = i;
+        while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
+            let t = skip_blanks(r);
+            let (r2, w) = self.word_from(t, spec::UNTIL_WORDS, what)?;
+            match w.node.to_ascii_lowercase().as_str() {
+                "drop" if !delimited => {
+                    return Err(ParseError::new(
+                        w.span,
+                        ErrorKind::Expected {
+                            expected: what.into(),
+                            found: "`drop`, which goes with recvuntil and recvline (it leaves the delimiter out)".into(),
+                            suggestion: None,
+                        },
+                    ));
+                }
+                "drop" => drop = true,
+                "timeout" => {
+                    let t2 = skip_blanks(r2);
+                    if lex::at_end(t2) || t2.starts_with('&') {
+                        return Err(self.expected(
+                            t2,
+                            "the seconds after `timeout` (timeout 2.5; none waits forever)",
+                            None,
+                        ));
+                    }
+                    let (r3, e) = self.expr(t2, false)?;
+                    timeout = Some(e);
+                    r = r3;
+                    continue;
+                }
+                "hex" => view = Some(View::Hex),
+                "text" => view = Some(View::Text),
+                _ => view = Some(View::Repr),
+            }
+            r = r2;
+        }
+        Ok((r, drop, timeout, view))
     }
 
     /// What `expect` checks: `"text"`, `/regex/` (`\/` is a slash inside
@@ -1789,6 +1851,26 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             Some(Arg::Expect(e)) => Command::Expect(e),
             _ => Command::Expect(Expectation::Error(None)),
         },
+        Cmd::RecvUntil | Cmd::RecvLine | Cmd::RecvN | Cmd::RecvAll => {
+            let sock = a.sock(0);
+            let (until, opts_at) = match cmd {
+                Cmd::RecvUntil => (Until::Delim(a.expr(1)), 2),
+                Cmd::RecvN => (Until::Count(a.expr(1)), 2),
+                Cmd::RecvLine => (Until::Line, 1),
+                _ => (Until::All, 1),
+            };
+            let (drop, timeout, view) = match a.get(opts_at) {
+                Some(Arg::UntilOpts(d, t, v)) => (d, t, v),
+                _ => (false, None, None),
+            };
+            Command::RecvUntil {
+                sock,
+                until,
+                drop,
+                timeout,
+                view,
+            }
+        }
         Cmd::MacDef => Command::MacDef {
             name: a
                 .word(0)

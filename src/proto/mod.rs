@@ -1,0 +1,12 @@
+//! Debugging a protocol by hand, as one would with nc, socat or pwntools.
+//!
+//! In: the shell's sockets (through the executor's detached [`Ctx`]), and
+//! the statements `recvuntil`, `recvline`, `recvn`, `recvall`. Out: the
+//! same [`Item`]s every call reports, and the bytes read past what a
+//! receive returned, held per socket for the next receive ([`held`]).
+//!
+//! [`Ctx`]: crate::exec::io::Ctx
+//! [`Item`]: crate::exec::Item
+
+pub mod held;
+pub mod until;
