@@ -143,8 +143,13 @@ impl Session {
         if let Some(e) = self.table.iter().find(|e| e.held_len() > 0) {
             let held = e.held_len();
             out.emit(Item::Note(format!(
-                "RECV-Q {held}+N: {held} bytes held by sockplay for {}'s next receive (read past a delimiter by \
+                "RECV-Q {held}+N: {} held by sockplay for {}'s next receive (read past a delimiter by \
                  recvuntil or recvline, or gathered by a receive that failed), then N in the kernel's queue",
+                if held == 1 {
+                    "1 byte".to_string()
+                } else {
+                    format!("{held} bytes")
+                },
                 e.label()
             )));
         }

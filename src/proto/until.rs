@@ -533,10 +533,11 @@ fn until_work(
     ret.view = view;
     ret.pieces = answer.pieces;
     if kept > 0 {
-        ret.after.push(Item::Note(format!(
-            "{} after it are held for the next receive (sockets shows them in RECV-Q)",
-            plural(kept)
-        )));
+        ret.after.push(Item::Note(if kept == 1 {
+            "1 byte after it is held for the next receive (sockets shows it in RECV-Q)".to_string()
+        } else {
+            format!("{kept} bytes after it are held for the next receive (sockets shows them in RECV-Q)")
+        }));
     }
     if lost > 0 {
         ret.after.push(Item::Warn(format!(
