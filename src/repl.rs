@@ -230,6 +230,7 @@ impl ShellHelper {
             Some(ArgKind::MacroName) => Vec::new(),
             Some(ArgKind::Path) => Vec::new(),
             Some(ArgKind::UntilOpts) => words(spec::UNTIL_WORDS),
+            Some(ArgKind::LogView) => words(&["hex", "text"]),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }

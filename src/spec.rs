@@ -83,6 +83,7 @@ pub enum Cmd {
     RecvLine,
     RecvN,
     RecvAll,
+    Log,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -149,6 +150,8 @@ pub enum ArgKind {
     /// The words after `recvuntil`, `recvline`, `recvn`, `recvall`: `drop`,
     /// `timeout SECONDS`, a view (hex, repr, text).
     UntilOpts,
+    /// How `log` writes: `hex` or `text`.
+    LogView,
 }
 
 /// One argument of a command.
@@ -472,6 +475,16 @@ pub static SPECS: &[CmdSpec] = &[
         "receive everything until the peer closes",
         concat!("Reads until the end of the stream (b''), up to 256 MiB (recvfile or recv c discard for more).", budget!()),
         "data = tube.recvall()  # pwntools; in Python: while (d := s.recv(4096)): ..."
+    ),
+    spec!(
+        Log,
+        "log",
+        [],
+        [opt("file | off", K::Path), opt("hex", K::LogView)],
+        Shell,
+        "log every byte sent and received to a file (like socat -v)",
+        "log FILE: from now on every byte any command sends or receives is written to FILE, with its direction (> sent, < received), the time, the socket and its peer, as text like socat -v (a newline of the data ends a line; \\r \\t \\\\ \\xNN stand for the other bytes; length= says how many). log FILE hex writes hexdumps instead (like socat -x). The file must be new: an existing file (or a link) is never written over. The zero-copy transfers (sendfile, send zeros, recvfile, recv discard) get one line with their size. log shows what is being logged; log off ends it.",
+        "socat -v TCP-LISTEN:... TCP:..."
     ),
     spec!(
         GetSockOpt,

@@ -197,3 +197,175 @@ fn the_timeout_is_one_budget_across_every_read() {
     let (status, _, _) = shell.end();
     assert_eq!(status, Some(1), "the timeout was an error");
 }
+
+/// One chunk of a traffic log: direction (`>` or `<`), the socket's name,
+/// and its bytes read back from the text or hexdump view.
+struct Chunk {
+    dir: char,
+    name: String,
+    bytes: Vec<u8>,
+}
+
+/// Reads a traffic log back: each header line gives the direction, the
+/// socket and the length; the bytes follow, as text (`\r`, `\t`, `\\`,
+/// `\xNN` escapes, a newline of the data ending a line) or as a hexdump
+/// ended by `--`.
+fn read_log(text: &str, hex: bool) -> Vec<Chunk> {
+    let mut chunks = Vec::new();
+    let b = text.as_bytes();
+    let mut at = 0;
+    while at < b.len() {
+        let end = text[at..].find('\n').map_or(b.len(), |k| at + k);
+        let line = &text[at..end];
+        at = end + 1;
+        if line.starts_with('#') {
+            continue;
+        }
+        let dir = line.chars().next().expect("a header");
+        assert!(dir == '>' || dir == '<', "a header line: {line:?}");
+        // `> 2025/06/01 12:34:56.123456  k (fd 4) to ...  length=6 ...`
+        let after_time = &line[line.find("  ").expect("two blanks") + 2..];
+        let name = after_time.split(" (fd").next().expect("name").to_string();
+        let length: usize = line
+            .split("length=")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .expect("length=");
+        let mut bytes = Vec::new();
+        if hex {
+            loop {
+                let end = text[at..].find('\n').map_or(b.len(), |k| at + k);
+                let l = &text[at..end];
+                at = end + 1;
+                if l == "--" {
+                    break;
+                }
+                // `00000000  61 62 63  ...  |abc|`
+                let body = l.get(10..58).unwrap_or("");
+                bytes.extend(
+                    body.split_whitespace()
+                        .map(|h| u8::from_str_radix(h, 16).expect("hex byte")),
+                );
+            }
+        } else {
+            while bytes.len() < length {
+                let c = b[at];
+                if c == b'\\' {
+                    match b[at + 1] {
+                        b'r' => bytes.push(b'\r'),
+                        b't' => bytes.push(b'\t'),
+                        b'\\' => bytes.push(b'\\'),
+                        b'x' => {
+                            let h = std::str::from_utf8(&b[at + 2..at + 4]).expect("hex");
+                            bytes.push(u8::from_str_radix(h, 16).expect("hex"));
+                            at += 2;
+                        }
+                        other => panic!("unknown escape \\{}", other as char),
+                    }
+                    at += 2;
+                } else {
+                    bytes.push(c);
+                    at += 1;
+                }
+            }
+            // The line break that ends the chunk (the data's own, or one
+            // added after it).
+            if bytes.last() != Some(&b'\n') {
+                assert_eq!(b.get(at), Some(&b'\n'), "a chunk ends its line");
+                at += 1;
+            }
+        }
+        assert_eq!(bytes.len(), length, "{line}");
+        chunks.push(Chunk { dir, name, bytes });
+    }
+    chunks
+}
+
+/// Every byte each socket sent (`>`) or received (`<`), in order.
+fn stream_of(chunks: &[Chunk], dir: char, name: &str) -> Vec<u8> {
+    chunks
+        .iter()
+        .filter(|c| c.dir == dir && c.name == name)
+        .flat_map(|c| c.bytes.iter().copied())
+        .collect()
+}
+
+#[test]
+fn the_log_holds_every_byte_sent_and_received() {
+    let scratch = Scratch::new("proto-log");
+    let every_byte: String = (0..=255u8).map(|b| format!("\\x{b:02x}")).collect();
+    for (file, hex) in [("traffic.log", false), ("traffic-hex.log", true)] {
+        let mut shell = sockplay(&scratch);
+        shell.lines(&[
+            &format!("log {file}{}", if hex { " hex" } else { "" }),
+            "s = socket tcp",
+            "bind s 127.0.0.1 0",
+            "listen s",
+            "k = socket tcp",
+            "connect k s",
+            "c = accept s",
+            "send k b\"GET / HTTP/1.0\\r\\n\\r\\n\"",
+            &format!("sendall k b\"{every_byte}\""),
+            "send k \"中文 back\\\\slash \\\\x41 no newline\"",
+            // A peek takes nothing: it is not in the log.
+            "recv c 4 peek",
+            "line = recvline c",
+            "rest = recvn c 291",
+            "send c b\"answer\\n\" * 3",
+            "recv k 5",
+            "recvall k timeout 0.2",
+            "a = serve echo",
+            "e = socket tcp",
+            "connect e a",
+            "sendall e b\"echo me\\x00\\xff\"",
+            "recvn e 9 timeout 10",
+            "u = socket udp",
+            "bind u 127.0.0.1 0",
+            "sendto u b\"one datagram\\r\\n\" u",
+            "recvfrom u",
+            "log off",
+            // After log off nothing more is written.
+            "send k b\"unlogged\"",
+        ]);
+        shell.sync("done");
+        shell.end();
+        let text = std::fs::read_to_string(scratch.path().join(file)).expect("the log");
+        let chunks = read_log(&text, hex);
+        let mut sent_by_k = b"GET / HTTP/1.0\r\n\r\n".to_vec();
+        sent_by_k.extend(0..=255u8);
+        sent_by_k.extend("中文 back\\slash \\x41 no newline".as_bytes());
+        assert_eq!(stream_of(&chunks, '>', "k"), sent_by_k, "k's sends ({file})");
+        assert_eq!(stream_of(&chunks, '<', "c"), sent_by_k, "c's receives ({file})");
+        assert_eq!(stream_of(&chunks, '>', "c"), b"answer\n".repeat(3), "{file}");
+        assert_eq!(stream_of(&chunks, '<', "k"), b"answer\n".repeat(3), "{file}");
+        assert_eq!(stream_of(&chunks, '>', "e"), b"echo me\x00\xff", "{file}");
+        assert_eq!(stream_of(&chunks, '<', "e"), b"echo me\x00\xff", "{file}");
+        assert_eq!(stream_of(&chunks, '>', "u"), b"one datagram\r\n", "{file}");
+        assert_eq!(stream_of(&chunks, '<', "u"), b"one datagram\r\n", "{file}");
+        assert!(!text.contains("unlogged"), "{text}");
+        assert!(text.ends_with('\n') && text.lines().last().is_some_and(|l| l.starts_with("# log off")));
+        // The log is plain ASCII: nothing from the network reaches a
+        // terminal that shows it raw.
+        assert!(text.bytes().all(|b| b == b'\n' || (0x20..0x7f).contains(&b)), "{file}");
+    }
+}
+
+#[test]
+fn the_log_never_writes_over_a_file_or_through_a_link() {
+    let scratch = Scratch::new("proto-log-new");
+    std::fs::write(scratch.path().join("old.log"), b"keep me").expect("old file");
+    let target = scratch.path().join("elsewhere.txt");
+    std::os::unix::fs::symlink(&target, scratch.path().join("link.log")).expect("symlink");
+    let run = common::run_in(
+        scratch.path(),
+        &["--keep-going", "-c", "log old.log\nlog link.log\nlog"],
+        None,
+    );
+    assert_eq!(run.status, Some(1), "{}", run.output);
+    assert_eq!(run.output.matches("FileExistsError").count(), 2, "{}", run.output);
+    assert!(run.output.contains("never over an existing one"), "{}", run.output);
+    assert!(run.output.contains("no traffic log"), "{}", run.output);
+    assert_eq!(std::fs::read(scratch.path().join("old.log")).expect("old"), b"keep me");
+    assert!(!target.exists(), "the link was not followed");
+}

@@ -32,6 +32,7 @@
 use super::io::{Ctx, stopped};
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
+use crate::proto::log::Dir;
 use crate::syntax::ast::{BulkInto, Expr, SockKind, SockRef, Spanned};
 use crate::table::{self, Mode};
 use crate::value::{Value, human_size};
@@ -528,6 +529,7 @@ pub(super) fn zeros_work(
     });
     let result = conclude(&meter, "sent", result, out);
     note_bounds(ctx, meter.done, true);
+    ctx.log_bulk(Dir::Sent, meter.done, "zero bytes (send zeros)");
     let stop = result?;
     let mut msg = format!("sent {}", meter.summary());
     if stop == Stop::Partial && meter.done < n {
@@ -596,6 +598,11 @@ fn sendfile_work(
     });
     let result = conclude(&meter, "sent", result, out);
     note_bounds(ctx, meter.done, true);
+    ctx.log_bulk(
+        Dir::Sent,
+        meter.done,
+        &format!("the bytes of {shown} (sendfile)"),
+    );
     let stop = result?;
     let mut msg = format!("sent {shown}: {}", meter.summary());
     if stop == Stop::Eof && meter.done < len {
@@ -731,8 +738,17 @@ fn recv_bulk_work(
         Dest::File(..) => "wrote",
     };
     let result = conclude(&meter, what, result, out);
-    // The held bytes were taken off the record when they were read.
+    // The held bytes were taken off the record (and logged) when they
+    // were read.
     note_bounds(ctx, meter.done - pre.len() as u64, false);
+    ctx.log_bulk(
+        Dir::Received,
+        meter.done - pre.len() as u64,
+        &match &dest {
+            Dest::Discard => "bytes dropped (recv discard)".to_string(),
+            Dest::File(_, shown) => format!("bytes written to {shown} (recvfile)"),
+        },
+    );
     let stop = result?;
     let why = match stop {
         Stop::Eof => "end of stream: the peer closed its sending side".to_string(),

@@ -19,6 +19,7 @@ use crate::syntax::ast::{
 };
 use crate::table::{self, Mode, Origin};
 use crate::value::{SockHandle, Value, addr_short};
+use crate::proto::log::Dir;
 use crate::wait::{self, Cancel, Stopped};
 use socket2::{SockAddr, Socket};
 use std::io;
@@ -59,6 +60,8 @@ pub(crate) struct Ctx {
     pub peer_open: bool,
     /// Bytes held for the next receive (see [`crate::proto::held`]).
     pub held: crate::proto::held::SharedHeld,
+    /// The traffic log (`log FILE`), when it is on.
+    pub log: crate::proto::log::SharedLog,
 }
 
 /// The half of a call that may wait.
@@ -286,6 +289,7 @@ impl Ctx {
             calls += 1;
             match self.sock.send_with_flags(&data[sent..], flags) {
                 Ok(n) => {
+                    self.log_bytes(Dir::Sent, &data[sent..sent + n], None);
                     sent += n;
                     // A blocking stream send (or sendall) continues until
                     // all is sent; a timeout-mode send returns what one
@@ -594,6 +598,7 @@ impl Session {
             listening: e.backlog.is_some(),
             peer_open,
             held: Arc::clone(&e.held),
+            log: Arc::clone(&self.log),
         })
     }
 
@@ -930,7 +935,11 @@ impl Session {
                             ),
                         },
                         out,
-                        |s| s.send_to_with_flags(&bytes, &target, f),
+                        |s| {
+                            let n = s.send_to_with_flags(&bytes, &target, f)?;
+                            ctx.log_bytes(Dir::Sent, &bytes[..n], Some(&target));
+                            Ok(n)
+                        },
                     )
                     .map_err(|x| {
                         if x.is_errno(libc::EMSGSIZE) {
@@ -1007,6 +1016,9 @@ impl Session {
                     out,
                     |s| recv_from_buf(s, size, f),
                 )?;
+                if f & libc::MSG_PEEK == 0 {
+                    ctx.log_bytes(Dir::Received, &buf, Some(&from));
+                }
                 if let Some(w) = waited {
                     out.emit(Item::Waited(w));
                 }
@@ -1228,6 +1240,9 @@ fn recv_work(
         // wait (unless waitall, below).
         if table::recv_queue(ctx.h.fd).unwrap_or(0) > 0 {
             if let Ok((buf, n)) = recv_buf(&ctx.sock, size - total.len(), f | libc::MSG_DONTWAIT) {
+                if !peek {
+                    ctx.log_bytes(Dir::Received, &buf, None);
+                }
                 real = n;
                 total.extend_from_slice(&buf);
             }
@@ -1279,6 +1294,9 @@ fn recv_work(
         };
         if let Some(w) = waited {
             waited_total = Some(waited_total.unwrap_or_default() + w);
+        }
+        if !peek {
+            ctx.log_bytes(Dir::Received, &buf, None);
         }
         let got = buf.len();
         real = real.max(n);

@@ -242,6 +242,8 @@ pub struct Session {
     /// Keep what `states` shows (the capture, or the sampled states). A
     /// script that never says `states` does not pay for them.
     pub watch_states: bool,
+    /// The traffic log (`log FILE`), shared with the calls in flight.
+    pub(crate) log: crate::proto::log::SharedLog,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -361,6 +363,7 @@ impl Session {
             failed_names: Default::default(),
             told_peers: false,
             watch_states: true,
+            log: Default::default(),
         }
     }
 
@@ -827,6 +830,7 @@ impl Session {
                 timeout,
                 view,
             } => self.recv_until(sock, until, *drop, timeout.as_ref(), *view, out),
+            C::Log { path, hex } => self.log_cmd(path.as_ref(), *hex, out),
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
             C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(
@@ -840,6 +844,10 @@ impl Session {
     pub fn close_all(&mut self, out: &mut dyn Sink) {
         self.end_jobs(out);
         self.table.clear();
+        // The log says where it ended.
+        if let Some(l) = self.log.lock().ok().and_then(|mut g| g.take()) {
+            l.close();
+        }
     }
 
     /// Stops every built-in peer (Ctrl-D, quit, end of a script); returns

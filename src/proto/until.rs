@@ -12,6 +12,7 @@
 //! nothing is lost: what it gathered is held for the next receive.
 
 use super::held::Attributed;
+use super::log::Dir;
 use crate::errors::ExecError;
 use crate::exec::io::{Ctx, recv_buf, stopped};
 use crate::exec::{Item, Piece, Ret, Session, Sink};
@@ -233,6 +234,7 @@ fn read_once(ctx: &Ctx, want: usize) -> io::Result<Read> {
         // A SOCK_SEQPACKET connection ends like a stream; a datagram of 0
         // bytes is a datagram.
         let eof = n == 0 && ctx.kind == SockKind::SeqPacket;
+        ctx.log_bytes(Dir::Received, &buf, Some(&from));
         return Ok(Read {
             bytes: buf,
             real: n,
@@ -241,6 +243,7 @@ fn read_once(ctx: &Ctx, want: usize) -> io::Result<Read> {
         });
     }
     let (bytes, n) = recv_buf(&ctx.sock, want, 0)?;
+    ctx.log_bytes(Dir::Received, &bytes, None);
     Ok(Read {
         eof: bytes.is_empty() && want > 0,
         bytes,

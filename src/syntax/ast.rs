@@ -552,6 +552,11 @@ pub enum Command {
         timeout: Option<Spanned<Expr>>,
         view: Option<View>,
     },
+    /// `log FILE [hex]`, `log off`, `log`: the traffic log.
+    Log {
+        path: Option<Spanned<Expr>>,
+        hex: bool,
+    },
 }
 
 /// How a bundled lesson runs.

@@ -650,6 +650,10 @@ impl<'a> Parser_<'a> {
                 let (r, w) = self.ident_word(i, "a macro name (letters, digits, _)")?;
                 (r, Arg::Word(w))
             }
+            ArgKind::LogView => {
+                let (r, w) = self.word_from(i, &["hex", "text"], "hex (or text, the default)")?;
+                (r, Arg::Word(w))
+            }
             ArgKind::UntilOpts => {
                 let (r, drop, timeout, view) = self.until_opts(spec, i)?;
                 (r, Arg::UntilOpts(drop, timeout, view))
@@ -1870,6 +1874,11 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
                 timeout,
                 view,
             }
+        }
+        Cmd::Log => {
+            let path = a.opt_expr(0);
+            let hex = a.word(1).is_some_and(|w| w.node.eq_ignore_ascii_case("hex"));
+            Command::Log { path, hex }
         }
         Cmd::MacDef => Command::MacDef {
             name: a
