@@ -171,6 +171,7 @@ fn main() {
         std::process::exit(sockplay::repl::run(runner, history_path(), rc, color))
     } else {
         let stdin = std::io::stdin();
+        runner.session.stdin_is_script = true;
         let mut lines = lines_of(stdin.lock());
         runner.run_lines(&mut lines, "<stdin>", opts)
     };

@@ -231,6 +231,7 @@ impl ShellHelper {
             Some(ArgKind::Path) => Vec::new(),
             Some(ArgKind::UntilOpts) => words(spec::UNTIL_WORDS),
             Some(ArgKind::LogView) => words(&["hex", "text"]),
+            Some(ArgKind::LineEnd) => words(&["crlf", "lf"]),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }

@@ -84,6 +84,7 @@ pub enum Cmd {
     RecvN,
     RecvAll,
     Log,
+    Interactive,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -152,6 +153,8 @@ pub enum ArgKind {
     UntilOpts,
     /// How `log` writes: `hex` or `text`.
     LogView,
+    /// How `interactive` ends the lines it sends: `crlf` or `lf`.
+    LineEnd,
 }
 
 /// One argument of a command.
@@ -475,6 +478,16 @@ pub static SPECS: &[CmdSpec] = &[
         "receive everything until the peer closes",
         concat!("Reads until the end of the stream (b''), up to 256 MiB (recvfile or recv c discard for more).", budget!()),
         "data = tube.recvall()  # pwntools; in Python: while (d := s.recv(4096)): ..."
+    ),
+    spec!(
+        Interactive,
+        "interactive",
+        [],
+        [SOCK, opt("crlf", K::LineEnd)],
+        Calls,
+        "talk to the socket from the keyboard, like nc",
+        "Each line typed is sent with \\n (crlf: with \\r\\n, as telnet and HTTP want); what arrives is shown as it arrives, escaped (a peer's control bytes never reach the terminal raw). Ctrl-D at the start of a line, Ctrl-] then Enter (telnet's escape), or Ctrl-C returns to the prompt; the socket stays open. Bytes held by recvuntil show first. When the input is a file or a pipe (sockplay -c ... < request.txt), its lines are sent, then what arrives is shown until the peer closes. Every byte goes to the log, if one is on.",
+        "nc HOST PORT"
     ),
     spec!(
         Log,

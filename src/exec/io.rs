@@ -266,7 +266,7 @@ impl Ctx {
     /// Sends `data`: for a blocking stream socket (and for sendall) it goes
     /// on until every byte is taken, as the kernel's blocking send does;
     /// otherwise one call. Returns (bytes sent, time waited, send calls).
-    pub(super) fn send_bytes(
+    pub(crate) fn send_bytes(
         &self,
         data: &[u8],
         flags: i32,

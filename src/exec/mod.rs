@@ -147,6 +147,13 @@ pub enum Item {
     PeerLog(crate::peers::PeerLog),
     /// `lesson`: the bundled lessons, by number and title.
     Lessons(Vec<(usize, String)>),
+    /// `interactive`: bytes as they went (sent) or arrived (received), and
+    /// the sends of this shell they came from.
+    Traffic {
+        sent: bool,
+        bytes: Vec<u8>,
+        pieces: Vec<Piece>,
+    },
 }
 
 /// How a background job ended.
@@ -244,6 +251,9 @@ pub struct Session {
     pub watch_states: bool,
     /// The traffic log (`log FILE`), shared with the calls in flight.
     pub(crate) log: crate::proto::log::SharedLog,
+    /// The commands come from stdin (piped): `interactive` cannot read
+    /// the keyboard there.
+    pub stdin_is_script: bool,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -364,6 +374,7 @@ impl Session {
             told_peers: false,
             watch_states: true,
             log: Default::default(),
+            stdin_is_script: false,
         }
     }
 
@@ -397,6 +408,11 @@ impl Session {
         let mut ret = Ret::none();
         ret.job = true;
         Ok(ret)
+    }
+
+    /// The statement running now ends with `&`.
+    pub(crate) fn in_background(&self) -> bool {
+        self.background.is_some()
     }
 
     /// The cancel flags of a foreground call.
@@ -831,6 +847,7 @@ impl Session {
                 view,
             } => self.recv_until(sock, until, *drop, timeout.as_ref(), *view, out),
             C::Log { path, hex } => self.log_cmd(path.as_ref(), *hex, out),
+            C::Interactive { sock, crlf } => self.interactive(sock, *crlf, out),
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
             C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(

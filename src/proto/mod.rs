@@ -10,5 +10,6 @@
 //! [`Item`]: crate::exec::Item
 
 pub mod held;
+pub mod interactive;
 pub mod log;
 pub mod until;

@@ -557,6 +557,11 @@ pub enum Command {
         path: Option<Spanned<Expr>>,
         hex: bool,
     },
+    /// `interactive sock [crlf]`: the keyboard talks to the socket.
+    Interactive {
+        sock: Spanned<SockRef>,
+        crlf: bool,
+    },
 }
 
 /// How a bundled lesson runs.

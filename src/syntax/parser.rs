@@ -650,6 +650,10 @@ impl<'a> Parser_<'a> {
                 let (r, w) = self.ident_word(i, "a macro name (letters, digits, _)")?;
                 (r, Arg::Word(w))
             }
+            ArgKind::LineEnd => {
+                let (r, w) = self.word_from(i, &["crlf", "lf"], "crlf (or lf, the default)")?;
+                (r, Arg::Word(w))
+            }
             ArgKind::LogView => {
                 let (r, w) = self.word_from(i, &["hex", "text"], "hex (or text, the default)")?;
                 (r, Arg::Word(w))
@@ -1875,6 +1879,10 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
                 view,
             }
         }
+        Cmd::Interactive => Command::Interactive {
+            sock: a.sock(0),
+            crlf: a.word(1).is_some_and(|w| w.node.eq_ignore_ascii_case("crlf")),
+        },
         Cmd::Log => {
             let path = a.opt_expr(0);
             let hex = a.word(1).is_some_and(|w| w.node.eq_ignore_ascii_case("hex"));
