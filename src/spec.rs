@@ -85,6 +85,10 @@ pub enum Cmd {
     RecvAll,
     Log,
     Interactive,
+    SocketPair,
+    Dup,
+    GetNameInfo,
+    GetProtoByName,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -414,22 +418,22 @@ pub static SPECS: &[CmdSpec] = &[
         [
             SOCK,
             req("data", K::Data),
-            opt("framed | marker M", K::Framing)
+            opt("framed | marker M | fds SOCK... | creds", K::Framing)
         ],
         Calls,
-        "send one message, framed so it keeps its boundary",
-        "The course's remedies for sticky packets: framed (the default) puts a 4-byte big-endian length first, marker M puts M after the data. recvmsg reads exactly one message back. (The shell's helper, not Python's socket.sendmsg.)",
-        "c.sendall(struct.pack('!I', len(data)) + data)"
+        "send one message, framed so it keeps its boundary; or with ancillary data",
+        "Two kinds. The course's remedies for sticky packets (the shell's helpers, plain bytes on the wire): framed (the default) puts a 4-byte big-endian length first, marker M puts M after the data; recvmsg reads exactly one message back. The real sendmsg(2) with ancillary data, on a UNIX socket: fds SOCK... passes those sockets' descriptors to the process at the other end (SCM_RIGHTS, as socket.send_fds): what it then sends on them, their other ends here receive; creds sends this process's pid, uid and gid (SCM_CREDENTIALS), which a receiver with SO_PASSCRED set sees.",
+        "c.sendall(struct.pack('!I', len(data)) + data); socket.send_fds(u, [data], [k.fileno()])"
     ),
     spec!(
         RecvMsg,
         "recvmsg",
         [],
-        [SOCK, opt("framed | marker M", K::Framing)],
+        [SOCK, opt("framed | marker M | fds [N]", K::Framing)],
         Calls,
-        "receive exactly one framed message",
-        "framed reads the 4-byte length, then that many bytes; marker M reads up to M (and removes it), leaving the next message queued. (The shell's helper, not Python's socket.recvmsg.)",
-        "n, = struct.unpack('!I', recv_exactly(c, 4)); data = recv_exactly(c, n)"
+        "receive exactly one framed message; or a message with its ancillary data",
+        "framed reads the 4-byte length, then that many bytes; marker M reads up to M (and removes it), holding the next message for the next receive (the shell's helpers). fds [N] is the real recvmsg(2) on a UNIX socket: data, fds = recvmsg u fds reads one message (up to 64 KiB) with room for N descriptors (16 by default; more make MSG_CTRUNC, and the kernel closes them), as socket.recv_fds. Each socket received joins the table (its fd, or `.` for the last); any other descriptor (a file, a pipe) is named and closed. Credentials (SCM_CREDENTIALS, with SO_PASSCRED set) and other control messages are shown.",
+        "n, = struct.unpack('!I', recv_exactly(c, 4)); data = recv_exactly(c, n); msg, fds, flags, addr = socket.recv_fds(u, 1024, 16)"
     ),
     spec!(
         RecvUntil,
@@ -478,6 +482,26 @@ pub static SPECS: &[CmdSpec] = &[
         "receive everything until the peer closes",
         concat!("Reads until the end of the stream (b''), up to 256 MiB (recvfile or recv c discard for more).", budget!()),
         "data = tube.recvall()  # pwntools; in Python: while (d := s.recv(4096)): ..."
+    ),
+    spec!(
+        SocketPair,
+        "socketpair",
+        [],
+        [opt("unix type", K::SockSpec)],
+        Calls,
+        "two connected sockets, no address needed",
+        "a, b = socketpair: two AF_UNIX stream sockets already connected to each other (socketpair unix dgram or seqpacket for the other types): what one sends the other receives. Linux makes them of UNIX sockets only. What a parent process and its child talk over; one end can be given to another program with sendmsg ... fds.",
+        "a, b = socket.socketpair()"
+    ),
+    spec!(
+        Dup,
+        "dup",
+        [],
+        [SOCK],
+        Calls,
+        "a second descriptor of the same socket",
+        "d = dup s: a new fd (the lowest free) for s's socket, with s's timeout. Both send and receive on the one socket; close one and the socket lives on while the other is open (close says so); shutdown through either shuts it for both.",
+        "d = s.dup()"
     ),
     spec!(
         Interactive,
@@ -762,6 +786,26 @@ pub static SPECS: &[CmdSpec] = &[
         "the service of a port",
         "From /etc/services.",
         "socket.getservbyport(80)"
+    ),
+    spec!(
+        GetNameInfo,
+        "getnameinfo",
+        [],
+        [req("addr", K::Addr), opt("flags", K::Text)],
+        Names,
+        "the host and service names of an address",
+        "getnameinfo 127.0.0.1 80 gives ('localhost', 'http'): the reverse of getaddrinfo, from /etc/hosts, DNS and /etc/services. Flags (joined with |): NI_NUMERICHOST, NI_NUMERICSERV (numbers, no look-up), NI_NAMEREQD (an error rather than a number), NI_NOFQDN, NI_DGRAM (the UDP service).",
+        "socket.getnameinfo(('127.0.0.1', 80), 0)"
+    ),
+    spec!(
+        GetProtoByName,
+        "getprotobyname",
+        [],
+        [req("name", K::Text)],
+        Names,
+        "the number of a protocol",
+        "From /etc/protocols: tcp is 6, udp 17, icmp 1. The number is what socket's third argument takes (socket inet raw 1).",
+        "socket.getprotobyname('tcp')"
     ),
     spec!(
         Htons,
@@ -1194,6 +1238,12 @@ pub static OPTIONS: &[OptSpec] = &[
         SOL_SOCKET,
         ReadOnly,
         "the protocol: 6 TCP, 17 UDP"
+    ),
+    opt!(
+        SO_PASSCRED,
+        SOL_SOCKET,
+        Bool,
+        "a UNIX socket receives the sender's credentials (pid, uid, gid) with each message: recvmsg ... fds shows them"
     ),
     opt!(
         SO_PRIORITY,

@@ -61,6 +61,10 @@ pub enum Origin {
     Accepted {
         listener: RawFd,
     },
+    /// Received with SCM_RIGHTS (`recvmsg ... fds`) on this socket's fd.
+    Received {
+        via: RawFd,
+    },
 }
 
 /// One socket the shell holds.
@@ -141,6 +145,9 @@ pub struct Table {
     pub ghosts: Vec<Ghost>,
     /// The socket the last command used (`.`).
     pub last: Option<SockHandle>,
+    /// Some descriptors may share a socket (`dup`, descriptors received
+    /// with SCM_RIGHTS): `close` then asks which.
+    pub shared_sockets: bool,
 }
 
 impl Table {

@@ -1522,6 +1522,120 @@ fn command_table() -> Vec<(&'static str, Command)> {
                 framing: Framing::Length,
             },
         ),
+        // The real sendmsg/recvmsg, with ancillary data.
+        (
+            "sendmsg u b\"x\" fds k 5",
+            C::SendMsg {
+                sock: sock("u"),
+                data: bytes(b"x"),
+                framing: Framing::Fds(vec![sock("k"), fd(5)]),
+            },
+        ),
+        (
+            "sendmsg u b\"x\" creds",
+            C::SendMsg {
+                sock: sock("u"),
+                data: bytes(b"x"),
+                framing: Framing::Creds,
+            },
+        ),
+        (
+            "recvmsg u fds",
+            C::RecvMsg {
+                sock: sock("u"),
+                framing: Framing::Ancillary(None),
+            },
+        ),
+        (
+            "recvmsg u fds 4",
+            C::RecvMsg {
+                sock: sock("u"),
+                framing: Framing::Ancillary(Some(int(4))),
+            },
+        ),
+        // Receives that stop where a protocol stops.
+        (
+            "recvuntil c b\"\\r\\n\" drop timeout 2",
+            C::RecvUntil {
+                sock: sock("c"),
+                until: Until::Delim(bytes(b"\r\n")),
+                drop: true,
+                timeout: Some(int(2)),
+                view: None,
+            },
+        ),
+        (
+            "recvline c hex",
+            C::RecvUntil {
+                sock: sock("c"),
+                until: Until::Line,
+                drop: false,
+                timeout: None,
+                view: Some(View::Hex),
+            },
+        ),
+        (
+            "recvn c 10",
+            C::RecvUntil {
+                sock: sock("c"),
+                until: Until::Count(int(10)),
+                drop: false,
+                timeout: None,
+                view: None,
+            },
+        ),
+        (
+            "recvall c timeout none",
+            C::RecvUntil {
+                sock: sock("c"),
+                until: Until::All,
+                drop: false,
+                timeout: Some(none()),
+                view: None,
+            },
+        ),
+        (
+            "log out.log hex",
+            C::Log {
+                path: Some(word("out.log")),
+                hex: true,
+            },
+        ),
+        (
+            "log off",
+            C::Log {
+                path: Some(word("off")),
+                hex: false,
+            },
+        ),
+        (
+            "interactive c crlf",
+            C::Interactive {
+                sock: sock("c"),
+                crlf: true,
+            },
+        ),
+        (
+            "socketpair unix dgram",
+            C::SocketPair {
+                family: Some(Family::Unix),
+                kind: Some(SockKind::Dgram),
+            },
+        ),
+        ("dup s", C::Dup { sock: sock("s") }),
+        (
+            "getnameinfo 127.0.0.1 80 NI_NUMERICHOST|NI_NUMERICSERV",
+            C::GetNameInfo {
+                addr: host_port(Some("127.0.0.1"), int(80)),
+                flags: Some(word("NI_NUMERICHOST|NI_NUMERICSERV")),
+            },
+        ),
+        (
+            "getprotobyname tcp",
+            C::GetProtoByName {
+                name: word("tcp"),
+            },
+        ),
         ("wait", C::Wait { jobs: vec![] }),
         (
             "wait %1 2",
@@ -2555,6 +2669,9 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
         ArgKind::Jobs => one_of(&["%1", "2", "%1 %2"]),
         ArgKind::Groups => one_of(&["s", "read s k write c 2", "in s out c 100", "s except c"]),
         ArgKind::Framing => one_of(&["framed", "marker b\"\\n\"", "marker \"##\""]),
+        ArgKind::UntilOpts => one_of(&["timeout 2", "hex", "timeout 0.5 text"]),
+        ArgKind::LogView => one_of(&["hex", "text", "HEX"]),
+        ArgKind::LineEnd => one_of(&["crlf", "lf", "CRLF"]),
         ArgKind::PeerKind => one_of(&["echo", "discard", "daytime", "chat", "http", "HTTP"]),
         ArgKind::Expectation => one_of(&[
             r#""text""#,
@@ -2751,6 +2868,18 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Lesson { .. } => Cmd::Lesson,
         C::Expect(_) => Cmd::Expect,
         C::MacDef { .. } => Cmd::MacDef,
+        C::RecvUntil { until, .. } => match until {
+            Until::Delim(_) => Cmd::RecvUntil,
+            Until::Line => Cmd::RecvLine,
+            Until::Count(_) => Cmd::RecvN,
+            Until::All => Cmd::RecvAll,
+        },
+        C::Log { .. } => Cmd::Log,
+        C::Interactive { .. } => Cmd::Interactive,
+        C::SocketPair { .. } => Cmd::SocketPair,
+        C::Dup { .. } => Cmd::Dup,
+        C::GetNameInfo { .. } => Cmd::GetNameInfo,
+        C::GetProtoByName { .. } => Cmd::GetProtoByName,
         C::Value(_) | C::Import { .. } => return None,
     })
 }

@@ -369,3 +369,77 @@ fn the_log_never_writes_over_a_file_or_through_a_link() {
     assert_eq!(std::fs::read(scratch.path().join("old.log")).expect("old"), b"keep me");
     assert!(!target.exists(), "the link was not followed");
 }
+
+/// A Python program receives a TCP socket of the shell over a UNIX socket
+/// (SCM_RIGHTS, socket.recv_fds) and writes through it: the other end, in
+/// the shell, reads what Python wrote. Then Python passes one end of its
+/// own socket pair back, and the shell talks to Python over it.
+#[test]
+fn a_descriptor_passed_to_python_and_one_passed_back() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let scratch = Scratch::new("proto-fds");
+    let program = "import socket\n\
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n\
+        srv.bind('./fd.sock')\n\
+        srv.listen()\n\
+        print('ready', flush=True)\n\
+        c, _ = srv.accept()\n\
+        msg, fds, flags, addr = socket.recv_fds(c, 1024, 4)\n\
+        print('got', msg, len(fds), flush=True)\n\
+        s = socket.socket(fileno=fds[0])\n\
+        print('passed', s.family.name, s.type.name, flush=True)\n\
+        s.sendall(b'written by python through the passed fd\\n')\n\
+        a, b = socket.socketpair()\n\
+        socket.send_fds(c, [b'for you'], [b.fileno()])\n\
+        b.close()\n\
+        a.sendall(b'from python over its socketpair\\n')\n\
+        print('answer', a.recv(100), 'end', flush=True)\n";
+    let mut py = Proc::spawn(
+        "fd-python",
+        &mut python_command(scratch.path(), "fds.py", program, &[]),
+        LIMIT,
+    );
+    py.wait_for("ready");
+    let mut shell = sockplay(&scratch);
+    shell.lines(&[
+        "s = socket tcp",
+        "bind s 127.0.0.1 0",
+        "listen s",
+        "k = socket tcp",
+        "connect k s",
+        "c = accept s",
+        "u = socket unix",
+        "connect u ./fd.sock",
+        "sendmsg u b\"take this\" fds k",
+        "line = recvline c timeout 10",
+        "data, fds = recvmsg u fds",
+        "l2 = recvline . timeout 10",
+        "send . b\"thanks\\n\"",
+    ]);
+    let text = shell.sync("done");
+    py.wait_for("' end");
+    assert_has(
+        "python",
+        &py.out.text(),
+        &[
+            "got b'take this' 1",
+            "passed AF_INET SOCK_STREAM",
+            "answer b'thanks\\n'",
+        ],
+    );
+    assert_has(
+        "sockplay",
+        &text,
+        &[
+            "sendmsg: 9 bytes and 1 descriptor (k (fd 4)) with SCM_RIGHTS",
+            "line = b'written by python through the passed fd\\n'",
+            "recvmsg: 7 bytes from ./fd.sock and 1 descriptor (SCM_RIGHTS)",
+            "data = b'for you'",
+            "AF_UNIX SOCK_STREAM>: a socket from the other process, now in the table",
+            "l2 = b'from python over its socketpair\\n'",
+        ],
+    );
+    shell.end_ok();
+}

@@ -212,6 +212,30 @@ impl Session {
         // A job waiting on this socket would otherwise go on polling a
         // descriptor that the next socket may reuse.
         self.cancel_jobs_on(h.fd, &label, out);
+        // Another descriptor of the same socket (dup, or received with
+        // SCM_RIGHTS): closing this one ends nothing.
+        let others = self.same_socket(h.fd);
+        if !others.is_empty() {
+            let held = self.table.get(h).map_or(0, |e| e.held_len());
+            self.table.remove(h);
+            out.emit(Item::Done(format!(
+                "closed {label} (fd {} is free again)",
+                h.fd
+            )));
+            out.emit(Item::Note(format!(
+                "the socket itself stays open: {} still refer{} to it, so nothing is sent to the peer \
+                 (the connection ends when its last descriptor closes)",
+                others.join(", "),
+                if others.len() == 1 { "s" } else { "" }
+            )));
+            if held > 0 {
+                out.emit(Item::Note(format!(
+                    "{} held for its next receive went with this descriptor",
+                    plural(held, "byte", "bytes")
+                )));
+            }
+            return Ok(Ret::none());
+        }
         let e = self.entry_h(h)?;
         // Only what the messages below need is asked of the kernel: an
         // unconnected socket costs one call besides close itself.

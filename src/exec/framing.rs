@@ -42,6 +42,9 @@ impl Session {
         framing: &Framing,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
+        if let Framing::Fds(_) | Framing::Creds = framing {
+            return self.sendmsg_ancillary(r, data, framing, out);
+        }
         let h = self.use_sock(r)?;
         let body = self.data(data)?;
         let (wire, what, python) = match framing {
@@ -77,6 +80,11 @@ impl Session {
                 wire.extend_from_slice(&m);
                 (wire, what, "{s}.sendall(data + marker)")
             }
+            Framing::Fds(_) | Framing::Creds | Framing::Ancillary(_) => {
+                return Err(ExecError::usage(
+                    "sendmsg takes framed, marker M, fds SOCK... or creds",
+                ));
+            }
         };
         let ctx = self.ctx(h)?;
         self.call(
@@ -106,6 +114,9 @@ impl Session {
         framing: &Framing,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
+        if let Framing::Ancillary(max) = framing {
+            return self.recvmsg_ancillary(r, max.as_ref(), out);
+        }
         let h = self.use_sock(r)?;
         let ctx = self.ctx(h)?;
         if ctx.kind != SockKind::Stream {
@@ -165,6 +176,9 @@ impl Session {
                 }),
                 out,
             ),
+            Framing::Fds(_) | Framing::Creds | Framing::Ancillary(_) => Err(ExecError::usage(
+                "recvmsg takes framed, marker M, or fds [N]",
+            )),
             Framing::Marker(m) => {
                 let m = marker_bytes(self, m)?;
                 self.call(

@@ -6,6 +6,7 @@
 //! renderer turns items into text; tests collect them.
 
 pub(crate) mod bounds;
+mod ancillary;
 mod bulk;
 mod calls;
 mod eval;
@@ -15,6 +16,7 @@ pub(crate) mod io;
 mod jobctl;
 mod names;
 mod opts;
+mod pair;
 mod select;
 mod serve;
 mod shell;
@@ -848,6 +850,22 @@ impl Session {
             } => self.recv_until(sock, until, *drop, timeout.as_ref(), *view, out),
             C::Log { path, hex } => self.log_cmd(path.as_ref(), *hex, out),
             C::Interactive { sock, crlf } => self.interactive(sock, *crlf, out),
+            C::SocketPair { family, kind } => self.socketpair(*family, *kind, out),
+            C::Dup { sock } => self.dup(sock, out),
+            C::GetNameInfo { addr, flags } => {
+                let f = match flags {
+                    Some(e) => names::ni_flags(&self.text(e)?).map_err(|x| x.at(e.span))?,
+                    None => 0,
+                };
+                let sa = self
+                    .address(addr, Family::Inet, true)
+                    .or_else(|_| self.address(addr, Family::Inet6, true))
+                    .map_err(|x| if x.span.is_none() { x.at(addr.span()) } else { x })?;
+                names::getnameinfo(&sa, f).map_err(|x| x.at(addr.span()))
+            }
+            C::GetProtoByName { name } => {
+                names::getprotobyname(&self.text(name)?).map_err(|e| e.at(name.span))
+            }
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
             C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(
@@ -879,6 +897,11 @@ fn returns(cmd: &Command) -> usize {
     match cmd {
         Command::Accept { .. } | Command::RecvFrom { .. } => 2,
         Command::Select { .. } => 3,
+        Command::SocketPair { .. } => 2,
+        Command::RecvMsg {
+            framing: crate::syntax::ast::Framing::Ancillary(_),
+            ..
+        } => 2,
         _ => 1,
     }
 }

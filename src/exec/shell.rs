@@ -211,6 +211,10 @@ impl Session {
         match &e.origin {
             Origin::Created => {}
             Origin::Accepted { listener } => add("origin", format!("accepted on fd {listener}")),
+            Origin::Received { via } => add(
+                "origin",
+                format!("received from another process over fd {via} (SCM_RIGHTS)"),
+            ),
         }
         add(
             "local",

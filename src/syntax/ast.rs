@@ -209,13 +209,20 @@ pub enum View {
     Text,
 }
 
-/// How `sendmsg`/`recvmsg` mark where a message ends.
+/// How `sendmsg`/`recvmsg` mark where a message ends, or (the real
+/// sendmsg(2)/recvmsg(2)) what ancillary data goes with it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Framing {
     /// A 4-byte big-endian length before the bytes.
     Length,
     /// A marker after the bytes.
     Marker(Spanned<Expr>),
+    /// sendmsg(2) with SCM_RIGHTS: these sockets' descriptors go along.
+    Fds(Vec<Spanned<SockRef>>),
+    /// sendmsg(2) with SCM_CREDENTIALS: this process's pid, uid and gid.
+    Creds,
+    /// recvmsg(2) with room for this many descriptors (and credentials).
+    Ancillary(Option<Spanned<Expr>>),
 }
 
 /// Where `recvuntil`, `recvline`, `recvn` and `recvall` stop.
@@ -561,6 +568,24 @@ pub enum Command {
     Interactive {
         sock: Spanned<SockRef>,
         crlf: bool,
+    },
+    /// `a, b = socketpair [unix] [stream|dgram|seqpacket]`.
+    SocketPair {
+        family: Option<Family>,
+        kind: Option<SockKind>,
+    },
+    /// `d = dup s`: a second descriptor of the same socket.
+    Dup {
+        sock: Spanned<SockRef>,
+    },
+    /// `getnameinfo ADDR [flags]`.
+    GetNameInfo {
+        addr: AddrExpr,
+        flags: Option<Spanned<Expr>>,
+    },
+    /// `getprotobyname NAME`.
+    GetProtoByName {
+        name: Spanned<Expr>,
     },
 }
 

@@ -580,12 +580,49 @@ impl<'a> Parser_<'a> {
                 (r, Arg::Word(w))
             }
             ArgKind::Framing => {
+                let send = spec.cmd == Cmd::SendMsg;
                 let (r, w) = self.word_from(
                     i,
-                    &["framed", "marker"],
-                    "framed, or marker followed by the marker",
+                    if send {
+                        &["framed", "marker", "fds", "creds"]
+                    } else {
+                        &["framed", "marker", "fds", "ancillary"]
+                    },
+                    if send {
+                        "framed, marker M, fds SOCK... (SCM_RIGHTS) or creds (SCM_CREDENTIALS)"
+                    } else {
+                        "framed, marker M, or fds [N] (recvmsg(2) with ancillary data)"
+                    },
                 )?;
-                if w.node.eq_ignore_ascii_case("marker") {
+                let lw = w.node.to_ascii_lowercase();
+                if send && lw == "fds" {
+                    // One socket or more, to the end of the statement.
+                    let mut socks = Vec::new();
+                    let mut r2 = r;
+                    while !lex::at_end(r2) && !skip_blanks(r2).starts_with('&') {
+                        let (r3, s) = self.sock(skip_blanks(r2))?;
+                        socks.push(s);
+                        r2 = r3;
+                    }
+                    if socks.is_empty() {
+                        return Err(self.expected(
+                            r2,
+                            "the sockets whose descriptors go along (sendmsg u b\"x\" fds a)",
+                            None,
+                        ));
+                    }
+                    (r2, Arg::Framing(Framing::Fds(socks)))
+                } else if lw == "creds" {
+                    (r, Arg::Framing(Framing::Creds))
+                } else if lw == "fds" || lw == "ancillary" {
+                    let t = skip_blanks(r);
+                    if lex::at_end(t) || t.starts_with('&') {
+                        (r, Arg::Framing(Framing::Ancillary(None)))
+                    } else {
+                        let (r2, n) = self.expr(t, false)?;
+                        (r2, Arg::Framing(Framing::Ancillary(Some(n))))
+                    }
+                } else if w.node.eq_ignore_ascii_case("marker") {
                     let t = skip_blanks(r);
                     if lex::at_end(t) {
                         return Err(self.expected(
@@ -1879,6 +1916,16 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
                 view,
             }
         }
+        Cmd::SocketPair => {
+            let (family, kind, _) = a.sock_spec(0);
+            Command::SocketPair { family, kind }
+        }
+        Cmd::Dup => Command::Dup { sock: a.sock(0) },
+        Cmd::GetNameInfo => Command::GetNameInfo {
+            addr: a.addr(0),
+            flags: a.opt_expr(1),
+        },
+        Cmd::GetProtoByName => Command::GetProtoByName { name: a.expr(0) },
         Cmd::Interactive => Command::Interactive {
             sock: a.sock(0),
             crlf: a.word(1).is_some_and(|w| w.node.eq_ignore_ascii_case("crlf")),
