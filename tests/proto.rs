@@ -443,3 +443,81 @@ fn a_descriptor_passed_to_python_and_one_passed_back() {
     );
     shell.end_ok();
 }
+
+fn is_root() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// As root, a raw ICMP socket pings 127.0.0.1: the echo request goes out
+/// behind an IP header the kernel writes, and the packets read back start
+/// with their IP header, which sockplay reads out.
+#[test]
+fn a_raw_socket_pings_loopback_as_root() {
+    if !is_root() {
+        eprintln!("skipped: raw sockets need root");
+        return;
+    }
+    let scratch = Scratch::new("proto-raw");
+    // A raw ICMP socket sees every ICMP packet of the machine (other
+    // tests' port-unreachables too): a few reads, the reply among them.
+    let run = common::run_in(
+        scratch.path(),
+        &[
+            "--keep-going",
+            "-c",
+            "r = socket raw icmp\n\
+             settimeout r 0.5\n\
+             sendto r x\"08 00 f7 ff 00 00 00 00\" 127.0.0.1 0\n\
+             data, addr = recvfrom r\n\
+             data, addr = recvfrom r\n\
+             data, addr = recvfrom r\n\
+             data, addr = recvfrom r\n\
+             sockets",
+        ],
+        None,
+    );
+    assert_has(
+        "sockplay",
+        &run.output,
+        &[
+            "r = <socket fd=3 AF_INET SOCK_RAW>",
+            "sent 8 bytes to 127.0.0.1:0",
+            "the first 20 bytes are the IP header: from 127.0.0.1 to 127.0.0.1",
+            "ICMP (1)",
+            "then ICMP type 0: echo reply",
+            "RAW/ICMP",
+        ],
+    );
+}
+
+/// Without root, a raw socket is refused with Python's PermissionError and
+/// a hint (the shell runs as nobody, through setpriv).
+#[test]
+fn a_raw_socket_without_root_is_a_permission_error() {
+    if !is_root() || !common::have_peer("setpriv") {
+        eprintln!("skipped: needs root to become nobody");
+        return;
+    }
+    let scratch = Scratch::new("proto-raw-nobody");
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+        .arg(common::BIN)
+        .args(["--color", "never", "-c", "r = socket raw icmp"])
+        .current_dir(std::env::temp_dir())
+        .env("SOCKPLAY_CONFIG_DIR", scratch.path().join(".config"))
+        .env("SOCKPLAY_HISTORY", scratch.path().join(".history"))
+        .output()
+        .expect("setpriv");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned()
+        + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_has(
+        "sockplay as nobody",
+        &text,
+        &[
+            "PermissionError: [Errno 1] Operation not permitted (EPERM)",
+            "raw sockets need root (or the CAP_NET_RAW capability)",
+        ],
+    );
+}
