@@ -117,6 +117,11 @@ fn mentions_states(text: &str) -> bool {
 
 fn main() {
     raise_fd_limit();
+    // The helper process of `c10k` (this program again): it holds the
+    // other ends of the connections.
+    if std::env::var_os(sockplay::exec::HOLD_ENV).is_some() {
+        sockplay::exec::hold_connections();
+    }
     let args = Args::parse();
     let color = use_color(args.color);
     colored::control::set_override(color);

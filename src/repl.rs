@@ -232,6 +232,12 @@ impl ShellHelper {
             Some(ArgKind::UntilOpts) => words(spec::UNTIL_WORDS),
             Some(ArgKind::LogView) => words(&["hex", "text"]),
             Some(ArgKind::LineEnd) => words(&["crlf", "lf"]),
+            Some(ArgKind::EpollOp) => {
+                let mut v = names.others.clone();
+                v.extend(names.sockets.iter().cloned());
+                v.extend(words(&["add", "mod", "del", "wait", "close", "in", "out", "pri", "rdhup", "et", "oneshot"]));
+                v
+            }
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }

@@ -89,6 +89,8 @@ pub enum Cmd {
     Dup,
     GetNameInfo,
     GetProtoByName,
+    Epoll,
+    C10k,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -159,6 +161,9 @@ pub enum ArgKind {
     LogView,
     /// How `interactive` ends the lines it sends: `crlf` or `lf`.
     LineEnd,
+    /// After `epoll`: nothing (create), or the instance's name and an
+    /// operation (add, mod, del, wait, close) with its socket and events.
+    EpollOp,
 }
 
 /// One argument of a command.
@@ -973,6 +978,29 @@ pub static SPECS: &[CmdSpec] = &[
         "poll several sockets for events",
         "Python's poll object in one go: poll in s k out c 2500 registers POLLIN for s and k, POLLOUT for c, and waits up to 2500 ms. Returns [(fd, events)].",
         "p = select.poll(); p.register(s, POLLIN); p.poll(2500)"
+    ),
+    spec!(
+        Epoll,
+        "epoll",
+        [],
+        [opt(
+            "ep add|mod|del sock [in out pri rdhup et oneshot] | ep wait [timeout] | ep close",
+            K::EpollOp
+        )],
+        Jobs,
+        "epoll: a kernel list of sockets to watch, and a wait on it",
+        "ep = epoll creates one (Python's select.epoll()); epoll ep add s in registers s for EPOLLIN (out, pri, rdhup; et makes it edge-triggered, oneshot disarms it after one report); epoll ep mod s out changes the events; epoll ep del s removes it; events = epoll ep wait 2.5 waits up to 2.5 s (none or nothing: forever) and returns [(fd, events)], saying why each socket is ready, as select does; epoll ep lists what it watches; epoll ep close. Unlike select and poll the kernel keeps the list between waits, so a wait costs the ready sockets, not the watched ones: c10k measures it.",
+        "ep = select.epoll(); ep.register(s, select.EPOLLIN); ep.poll(2.5)"
+    ),
+    spec!(
+        C10k,
+        "c10k",
+        [],
+        [opt("n", K::Number)],
+        Jobs,
+        "open n connections (10,000) and measure select, poll and epoll waiting on them",
+        "The C10K question, measured live: n TCP connections to 127.0.0.1 (their other ends in a helper process, so that this shell holds n descriptors, not 2n), plus one socket with data waiting. select cannot take them (fd_set holds descriptors 0 to 1023: Python's ValueError: filedescriptor out of range in select()); poll and epoll wait on all of them, and each is timed, median of many calls. The soft limit on descriptors was raised to the hard one at start; when the hard limit is lower than n needs, c10k says so and measures as many as fit. Everything is closed at the end.",
+        ""
     ),
     spec!(
         Jobs,

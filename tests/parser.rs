@@ -1631,6 +1631,35 @@ fn command_table() -> Vec<(&'static str, Command)> {
             },
         ),
         (
+            "ep = epoll",
+            C::Epoll {
+                ep: None,
+                op: EpollOp::Show,
+            },
+        ),
+        (
+            "epoll ep add c in|out et",
+            C::Epoll {
+                ep: Some(name("ep")),
+                op: EpollOp::Add(sock("c"), vec![name("in"), name("out"), name("et")]),
+            },
+        ),
+        (
+            "epoll ep wait 2.5",
+            C::Epoll {
+                ep: Some(name("ep")),
+                op: EpollOp::Wait(Some(float(2.5))),
+            },
+        ),
+        (
+            "epoll ep unregister c",
+            C::Epoll {
+                ep: Some(name("ep")),
+                op: EpollOp::Delete(sock("c")),
+            },
+        ),
+        ("c10k 500", C::C10k { n: Some(int(500)) }),
+        (
             "getprotobyname tcp",
             C::GetProtoByName {
                 name: word("tcp"),
@@ -2672,6 +2701,16 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
         ArgKind::UntilOpts => one_of(&["timeout 2", "hex", "timeout 0.5 text"]),
         ArgKind::LogView => one_of(&["hex", "text", "HEX"]),
         ArgKind::LineEnd => one_of(&["crlf", "lf", "CRLF"]),
+        ArgKind::EpollOp => one_of(&[
+            "ep",
+            "ep add s",
+            "ep add c in out",
+            "ep mod c EPOLLIN|EPOLLET",
+            "ep del 5",
+            "ep wait",
+            "ep wait 2.5",
+            "ep close",
+        ]),
         ArgKind::PeerKind => one_of(&["echo", "discard", "daytime", "chat", "http", "HTTP"]),
         ArgKind::Expectation => one_of(&[
             r#""text""#,
@@ -2880,6 +2919,8 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Dup { .. } => Cmd::Dup,
         C::GetNameInfo { .. } => Cmd::GetNameInfo,
         C::GetProtoByName { .. } => Cmd::GetProtoByName,
+        C::Epoll { .. } => Cmd::Epoll,
+        C::C10k { .. } => Cmd::C10k,
         C::Value(_) | C::Import { .. } => return None,
     })
 }

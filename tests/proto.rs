@@ -521,3 +521,127 @@ fn a_raw_socket_without_root_is_a_permission_error() {
         ],
     );
 }
+
+/// `c10k` on 2,000 connections: select cannot take them, poll and epoll
+/// wait on all of them, and the helper process is gone when it ends.
+#[test]
+fn epoll_poll_and_select_on_many_sockets() {
+    let scratch = Scratch::new("proto-c10k");
+    let run = common::run_in(scratch.path(), &["-c", "c10k 2000\nsockets"], None);
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert_has(
+        "sockplay",
+        &run.output,
+        &[
+            "2000 TCP connections open",
+            "watching 2001 sockets",
+            "ValueError: filedescriptor out of range in select(): fd_set holds fds 0 to 1023 (FD_SETSIZE)",
+            "poll on 2001 sockets: ",
+            "epoll on 2001 sockets: ",
+            "closed the 2000 connections and the helper",
+            "no sockets open",
+        ],
+    );
+    let at = run.output.find("a helper process (pid ").expect("the helper's pid") + 22;
+    let pid: u32 = run.output[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("a pid");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    assert!(
+        stat.is_empty() || !stat.contains("sockplay"),
+        "the helper {pid} is still there: {stat}"
+    );
+}
+
+/// A hard limit too low for the connections asked: c10k says so, and
+/// measures as many as fit.
+#[test]
+fn c10k_says_when_the_hard_limit_is_too_low() {
+    use std::os::unix::process::CommandExt;
+    let scratch = Scratch::new("proto-c10k-limit");
+    let mut cmd = common::command(scratch.path(), &["-c", "c10k 2000"]);
+    // SAFETY: setrlimit only, between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: 700,
+                rlim_max: 700,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("sockplay");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_has(
+        "sockplay",
+        &text,
+        &[
+            "this process may open 700",
+            "the hard limit on descriptors is 700: 2000 connections need about",
+            "TCP connections open",
+            "poll on ",
+        ],
+    );
+    assert!(!text.contains("2000 TCP connections open"), "{text}");
+}
+
+/// epoll by hand on a few sockets: add, wait (with the reason each is
+/// ready), mod, del, close, and the errors a learner meets.
+#[test]
+fn epoll_by_hand() {
+    let scratch = Scratch::new("proto-epoll");
+    let mut shell = sockplay(&scratch);
+    shell.lines(&[
+        "s = socket tcp",
+        "bind s 127.0.0.1 0",
+        "listen s",
+        "k = socket tcp",
+        "connect k s",
+        "c = accept s",
+        "ep = epoll",
+        "epoll ep add c in",
+        "epoll ep add c in",
+        "epoll ep add k EPOLLOUT|EPOLLET",
+        "ev = epoll ep wait 0",
+        "send k b\"abc\"",
+        "ev = epoll ep wait 5",
+        "epoll ep mod k in",
+        "epoll ep del c",
+        "epoll ep del c",
+        "recvuntil c b\"b\"",
+        "ev = epoll ep wait 0.1",
+        "epoll ep close",
+        "epoll ep wait",
+        "epoll k wait",
+    ]);
+    let text = shell.sync("done");
+    assert_has(
+        "sockplay",
+        &text,
+        &[
+            "ep = <select.epoll fd=",
+            "ep now watches c for EPOLLIN (1 socket watched)",
+            "FileExistsError: [Errno 17] File exists (EEXIST)",
+            "c is watched already: epoll ep mod c ... changes its events",
+            "ep now watches k for EPOLLOUT|EPOLLET",
+            "edge-triggered (et)",
+            "(k): EPOLLOUT - ",
+            "(c): EPOLLIN - 3 bytes queued: recv will not block",
+            "ep no longer watches c",
+            "FileNotFoundError: [Errno 2] No such file or directory (ENOENT)",
+            "nothing ready: ep.poll timed out and returns []",
+            "closed the epoll ep",
+            "this epoll was closed",
+            "TypeError: 'k' is a socket, not an epoll",
+        ],
+    );
+    let (status, _, _) = shell.end();
+    assert_eq!(status, Some(1));
+}

@@ -8,7 +8,9 @@
 pub(crate) mod bounds;
 mod ancillary;
 mod bulk;
+mod c10k;
 mod calls;
+mod epoll;
 mod eval;
 pub(crate) mod explain;
 mod framing;
@@ -23,6 +25,7 @@ mod shell;
 mod states;
 
 pub use bounds::Piece;
+pub use c10k::{HOLD_ENV, hold_connections};
 pub use eval::MAX_DATA;
 
 use crate::errors::ExecError;
@@ -256,6 +259,9 @@ pub struct Session {
     /// The commands come from stdin (piped): `interactive` cannot read
     /// the keyboard there.
     pub stdin_is_script: bool,
+    /// The epoll instances (`ep = epoll`), by their id.
+    pub(crate) epolls: std::collections::HashMap<u64, epoll::EpollSet>,
+    pub(crate) next_epoll: u64,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -377,6 +383,8 @@ impl Session {
             watch_states: true,
             log: Default::default(),
             stdin_is_script: false,
+            epolls: Default::default(),
+            next_epoll: 0,
         }
     }
 
@@ -863,6 +871,8 @@ impl Session {
                     .map_err(|x| if x.span.is_none() { x.at(addr.span()) } else { x })?;
                 names::getnameinfo(&sa, f).map_err(|x| x.at(addr.span()))
             }
+            C::Epoll { ep, op } => self.epoll_cmd(ep.as_ref(), op, out),
+            C::C10k { n } => self.c10k(n.as_ref(), out),
             C::GetProtoByName { name } => {
                 names::getprotobyname(&self.text(name)?).map_err(|e| e.at(name.span))
             }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 type Ready = (SockHandle, libc::c_short);
 
 /// Why a socket is readable, in terms of the next call on it.
-fn why_readable(e: &Entry, revents: libc::c_short) -> String {
+pub(super) fn why_readable(e: &Entry, revents: libc::c_short) -> String {
     let listening = e.sock.is_listener().unwrap_or(false);
     if e.kind == SockKind::Stream && !listening && e.sock.peer_addr().is_err() && !e.was_connected {
         return "it is not connected, so a recv fails at once (ENOTCONN): poll counts that as ready".into();
@@ -45,7 +45,7 @@ fn why_readable(e: &Entry, revents: libc::c_short) -> String {
     "readable".into()
 }
 
-fn why_writable(e: &Entry) -> String {
+pub(super) fn why_writable(e: &Entry) -> String {
     let sndbuf = e.sock.send_buffer_size().unwrap_or(0);
     let queued = table::send_queue(e.fd()).unwrap_or(0) as usize;
     if sndbuf > 0 {

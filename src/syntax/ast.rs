@@ -238,6 +238,23 @@ pub enum Until {
     All,
 }
 
+/// What `epoll EP ...` does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EpollOp {
+    /// `epoll ep`: what it watches.
+    Show,
+    /// `epoll ep add s in out`: register.
+    Add(Spanned<SockRef>, Vec<Spanned<String>>),
+    /// `epoll ep mod s out`: modify.
+    Modify(Spanned<SockRef>, Vec<Spanned<String>>),
+    /// `epoll ep del s`: unregister.
+    Delete(Spanned<SockRef>),
+    /// `epoll ep wait [seconds]`: poll.
+    Wait(Option<Spanned<Expr>>),
+    /// `epoll ep close`.
+    Close,
+}
+
 /// What a built-in peer (`serve`) does with its clients.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeerKind {
@@ -586,6 +603,16 @@ pub enum Command {
     /// `getprotobyname NAME`.
     GetProtoByName {
         name: Spanned<Expr>,
+    },
+    /// `ep = epoll` (no name: create), or `epoll ep OP ...`.
+    Epoll {
+        ep: Option<Spanned<String>>,
+        op: EpollOp,
+    },
+    /// `c10k [N]`: N connections, and what select, poll and epoll cost
+    /// waiting on them, measured.
+    C10k {
+        n: Option<Spanned<Expr>>,
     },
 }
 

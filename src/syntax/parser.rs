@@ -67,6 +67,8 @@ enum Arg {
     Peer(Spanned<String>, bool),
     /// After recvuntil and friends: drop, the timeout, the view.
     UntilOpts(bool, Option<Spanned<Expr>>, Option<View>),
+    /// After epoll: the instance's name and what to do with it.
+    Epoll(Spanned<String>, EpollOp),
 }
 
 /// `discard [limit]` among the words after `recv`.
@@ -687,6 +689,10 @@ impl<'a> Parser_<'a> {
                 let (r, w) = self.ident_word(i, "a macro name (letters, digits, _)")?;
                 (r, Arg::Word(w))
             }
+            ArgKind::EpollOp => {
+                let (r, name, op) = self.epoll_op(i)?;
+                (r, Arg::Epoll(name, op))
+            }
             ArgKind::LineEnd => {
                 let (r, w) = self.word_from(i, &["crlf", "lf"], "crlf (or lf, the default)")?;
                 (r, Arg::Word(w))
@@ -710,6 +716,80 @@ impl<'a> Parser_<'a> {
             }
         };
         Ok((r, Some(arg)))
+    }
+
+    /// `NAME [add|mod|del SOCK [EVENTS...] | wait [SECONDS] | close]`
+    /// after `epoll`. Events are words (`in out`, `EPOLLIN`), joined with
+    /// blanks or `|`.
+    fn epoll_op(&self, i: &'a str) -> Result<(&'a str, Spanned<String>, EpollOp), ParseError> {
+        const OPS: &[&str] = &[
+            "add",
+            "register",
+            "mod",
+            "modify",
+            "del",
+            "delete",
+            "remove",
+            "unregister",
+            "wait",
+            "poll",
+            "close",
+        ];
+        let (r, name) = self.ident_word(i, "the name of an epoll (ep = epoll makes one)")?;
+        let t = skip_blanks(r);
+        if lex::at_end(t) || t.starts_with('&') {
+            return Ok((r, name, EpollOp::Show));
+        }
+        let (r, w) = self.word_from(
+            t,
+            OPS,
+            "add, mod, del (with a socket), wait [seconds] or close",
+        )?;
+        let op = w.node.to_ascii_lowercase();
+        match op.as_str() {
+            "wait" | "poll" => {
+                let t = skip_blanks(r);
+                if lex::at_end(t) || t.starts_with('&') {
+                    return Ok((r, name, EpollOp::Wait(None)));
+                }
+                let (r2, e) = self.expr(t, false)?;
+                Ok((r2, name, EpollOp::Wait(Some(e))))
+            }
+            "close" => Ok((r, name, EpollOp::Close)),
+            _ => {
+                let t = skip_blanks(r);
+                if lex::at_end(t) {
+                    return Err(self.expected(t, "the socket after the operation", None));
+                }
+                let (mut r2, sock) = self.sock(t)?;
+                if matches!(op.as_str(), "del" | "delete" | "remove" | "unregister") {
+                    return Ok((r2, name, EpollOp::Delete(sock)));
+                }
+                let mut events = Vec::new();
+                loop {
+                    let t = skip_blanks(r2);
+                    let t = match t.strip_prefix('|') {
+                        Some(rest) => skip_blanks(rest),
+                        None => t,
+                    };
+                    if lex::at_end(t) || t.starts_with('&') {
+                        break;
+                    }
+                    let Ok((_, tok)) = lex::bare(t) else { break };
+                    let len = tok.find('|').unwrap_or(tok.len());
+                    if len == 0 {
+                        return Err(self.expected(t, "an event: in, out, pri, rdhup, et or oneshot", None));
+                    }
+                    events.push(Spanned::new(tok[..len].to_string(), self.span_len(t, len)));
+                    r2 = &t[len..];
+                }
+                if matches!(op.as_str(), "add" | "register") {
+                    Ok((r2, name, EpollOp::Add(sock, events)))
+                } else {
+                    Ok((r2, name, EpollOp::Modify(sock, events)))
+                }
+            }
+        }
     }
 
     /// `drop`, `timeout SECONDS` and a view, in any order, after
@@ -1926,6 +2006,14 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             flags: a.opt_expr(1),
         },
         Cmd::GetProtoByName => Command::GetProtoByName { name: a.expr(0) },
+        Cmd::Epoll => match a.get(0) {
+            Some(Arg::Epoll(name, op)) => Command::Epoll { ep: Some(name), op },
+            _ => Command::Epoll {
+                ep: None,
+                op: EpollOp::Show,
+            },
+        },
+        Cmd::C10k => Command::C10k { n: a.opt_expr(0) },
         Cmd::Interactive => Command::Interactive {
             sock: a.sock(0),
             crlf: a.word(1).is_some_and(|w| w.node.eq_ignore_ascii_case("crlf")),
