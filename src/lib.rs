@@ -16,7 +16,10 @@
 //!   [`exec::Item`]s through a sink, never prints. `exec/io.rs` holds the
 //!   calls that may wait, detached so they can run as jobs; `exec/bulk.rs` the
 //!   bulk transfers (`sendfile`, `recvfile`, `send c zeros`, `recv c
-//!   discard`) and their progress line.
+//!   discard`) and their progress line; `exec/pair.rs` socketpair and dup;
+//!   `exec/ancillary.rs` the real sendmsg/recvmsg with SCM_RIGHTS and
+//!   SCM_CREDENTIALS; `exec/epoll.rs` epoll; `exec/c10k.rs` the C10K
+//!   measurement and its helper process.
 //! - [`table`]: the socket table by descriptor, and what the kernel says of
 //!   each socket (TCP_INFO, queues, readiness, /proc/net/tcp).
 //! - [`wait`]: blocking made visible: poll in slices with a deadline and the
