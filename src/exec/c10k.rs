@@ -263,13 +263,21 @@ impl Session {
         listener.bind(&SockAddr::from(std::net::SocketAddr::from(([127, 0, 0, 1], 0))))?;
         listener.listen(count.min(65535) as i32)?;
         let addr = listener.local_addr()?;
-        let exe = std::env::current_exe()?;
-        let child = Command::new(exe)
+        // This very program, even if its file was replaced since it
+        // started (/proc/self/exe still names the running one).
+        let child = Command::new("/proc/self/exe")
             .env(HOLD_ENV, "1")
             .stdin(Stdio::from(OwnedFd::from(listener)))
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
-            .spawn()?;
+            .spawn()
+            .map_err(|e| {
+                let mut x = ExecError::from(e);
+                x.hint = Some(
+                    "the helper process that holds the other ends (sockplay itself) could not start".into(),
+                );
+                x
+            })?;
         let helper = Helper { child };
         out.emit(Item::Done(format!(
             "a helper process (pid {}) accepts on {} and holds the other ends, so this shell holds only its own",

@@ -330,6 +330,14 @@ impl crate::exec::io::Ctx {
     }
 }
 
+fn count(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 impl crate::exec::Session {
     /// `log FILE [hex]`, `log off`, `log` (what is being logged).
     pub(crate) fn log_cmd(
@@ -347,11 +355,11 @@ impl crate::exec::Session {
         let Some(p) = path else {
             match guard.as_ref() {
                 Some(l) => out.emit(Item::Done(format!(
-                    "logging to {} ({}): {} chunks, {} bytes so far{}",
+                    "logging to {} ({}): {}, {} so far{}",
                     crate::value::str_repr(&l.path.display().to_string()),
                     if l.hex { "hexdumps" } else { "text" },
-                    l.chunks,
-                    l.bytes,
+                    count(l.chunks, "chunk", "chunks"),
+                    count(l.bytes, "byte", "bytes"),
                     l.failed
                         .as_ref()
                         .map(|e| format!("; writing it failed ({e}), so it stopped"))
@@ -369,7 +377,9 @@ impl crate::exec::Session {
                 Some(l) => {
                     let (path, chunks, bytes, failed) = l.close();
                     out.emit(Item::Done(format!(
-                        "log off: {chunks} chunks, {bytes} bytes in {}",
+                        "log off: {}, {} in {}",
+                        count(chunks, "chunk", "chunks"),
+                        count(bytes, "byte", "bytes"),
                         crate::value::str_repr(&path.display().to_string())
                     )));
                     if let Some(e) = failed {
