@@ -229,6 +229,7 @@ impl ShellHelper {
             }
             Some(ArgKind::MacroName) => Vec::new(),
             Some(ArgKind::Path) => Vec::new(),
+            Some(ArgKind::FileFlags) => words(spec::file_flags(s.cmd)),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }

@@ -124,10 +124,11 @@ fn print_item(item: &Item) -> Option<String> {
 }
 
 /// Prints items (unless quiet) and copies their text, without colour, into
-/// every open capture.
+/// every open capture (and what `export` needs into the journal).
 struct TeeSink<'a> {
     captures: &'a mut Vec<Capture>,
     quiet: bool,
+    journal: Option<&'a mut crate::export::Journal>,
 }
 
 impl Sink for TeeSink<'_> {
@@ -140,6 +141,9 @@ impl Sink for TeeSink<'_> {
         } else {
             print_item(&item)
         };
+        if let Some(j) = &mut self.journal {
+            j.item(&item, text.as_deref());
+        }
         if let Some(t) = text {
             append(self.captures, &t);
         }
@@ -250,6 +254,10 @@ pub struct Runner {
     pub expects_passed: usize,
     /// Step mode has said how it works.
     pub(crate) step_hint_shown: bool,
+    /// What ran, for `export` and `record` (src/export).
+    pub journal: crate::export::Journal,
+    /// A recording (`record FILE.sp`) in progress.
+    pub recorder: Option<crate::export::Recorder>,
 }
 
 /// Prints an error (or any report meant for stderr) after flushing stdout,
@@ -273,6 +281,8 @@ impl Runner {
             depth: 0,
             expects_passed: 0,
             step_hint_shown: false,
+            journal: crate::export::Journal::default(),
+            recorder: None,
         }
     }
 
@@ -380,6 +390,7 @@ impl Runner {
         let stmts = match parse_line(text) {
             Ok(s) => s,
             Err(e) => {
+                self.journal.unread(text, e.to_string());
                 let shown = render::parse_error(&e, &origin);
                 print_error(&shown);
                 let f = Failure {
@@ -411,11 +422,22 @@ impl Runner {
 
     /// One statement of the session (not a directive).
     fn statement(&mut self, st: &Statement, origin: &Origin<'_>, quiet: bool) -> LineEnd {
+        self.journal
+            .begin(&self.session, st, origin.text, self.depth);
         let Runner {
-            session, captures, ..
+            session,
+            captures,
+            journal,
+            ..
         } = self;
-        let mut sink = TeeSink { captures, quiet };
-        match session.run(st, origin.text, &mut sink) {
+        let mut sink = TeeSink {
+            captures,
+            quiet,
+            journal: Some(journal),
+        };
+        let ran = session.run(st, origin.text, &mut sink);
+        self.journal.end(&mut self.session, ran.as_ref().err());
+        match ran {
             Ok(Flow::Continue) => LineEnd::Ok,
             Ok(Flow::Quit(code)) => LineEnd::Quit(code),
             Err(e) => {
@@ -434,6 +456,7 @@ impl Runner {
                     &mut TeeSink {
                         captures,
                         quiet: false,
+                        journal: None,
                     },
                 );
                 if e.exception == "KeyboardInterrupt" && origin.file.is_some() {
@@ -459,6 +482,8 @@ impl Runner {
             Command::Source { step: true, .. } => "step",
             Command::Source { .. } => "source",
             Command::Lesson { .. } => "lesson",
+            Command::Export { .. } => "export",
+            Command::Record { .. } => "record",
             _ => return None,
         };
         if !st.targets.is_empty() || st.background.is_some() {
@@ -504,6 +529,24 @@ impl Runner {
                 let number = number.clone();
                 let mode = *mode;
                 self.lesson_cmd(number.as_ref(), mode, origin)
+            }
+            Command::Export { .. } | Command::Record { .. } => {
+                match crate::export::run(self, &st.command, origin.file.is_some()) {
+                    Ok(items) => {
+                        for it in &items {
+                            if let Some(t) = print_item(it) {
+                                append(&mut self.captures, &t);
+                            }
+                        }
+                        LineEnd::Ok
+                    }
+                    Err(mut e) => {
+                        if e.span.is_none() {
+                            e = e.at(st.command_span);
+                        }
+                        self.fail(e, origin)
+                    }
+                }
             }
             _ => LineEnd::Ok,
         })

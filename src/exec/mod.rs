@@ -241,6 +241,10 @@ pub struct Session {
     /// Keep what `states` shows (the capture, or the sampled states). A
     /// script that never says `states` does not pay for them.
     pub watch_states: bool,
+    /// The reports of the jobs collected since the runner last took them
+    /// (`JobEnded` items, printed or not): the journal behind `export`
+    /// and `record` (src/export) takes them after each statement.
+    pub ended_jobs: Vec<Item>,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -360,6 +364,7 @@ impl Session {
             failed_names: Default::default(),
             told_peers: false,
             watch_states: true,
+            ended_jobs: Vec::new(),
         }
     }
 
@@ -817,9 +822,14 @@ impl Session {
             }
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
-            C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(
-                ExecError::usage("this command is run by the script runner, not the session"),
-            ),
+            C::Source { .. }
+            | C::Lesson { .. }
+            | C::Expect(_)
+            | C::MacDef { .. }
+            | C::Export { .. }
+            | C::Record { .. } => Err(ExecError::usage(
+                "this command is run by the script runner, not the session",
+            )),
         }
     }
 

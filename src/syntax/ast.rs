@@ -514,6 +514,20 @@ pub enum Command {
     Import {
         modules: Vec<Spanned<String>>,
     },
+    /// `export FILE.py [split] [force]`: the session so far as a Python
+    /// program (src/export).
+    Export {
+        path: Spanned<Expr>,
+        split: bool,
+        force: bool,
+    },
+    /// `record FILE.sp [force]` starts saving the session as a lesson,
+    /// `record stop` (the bare word) ends it, `record` alone says whether
+    /// one is on.
+    Record {
+        path: Option<Spanned<Expr>>,
+        force: bool,
+    },
 }
 
 /// How a bundled lesson runs.

@@ -65,6 +65,8 @@ enum Arg {
     LessonMode(LessonMode),
     /// A peer's kind, and whether `udp` followed it.
     Peer(Spanned<String>, bool),
+    /// Words of [`spec::file_flags`].
+    Flags(Vec<Spanned<String>>),
 }
 
 /// `discard [limit]` among the words after `recv`.
@@ -647,6 +649,18 @@ impl<'a> Parser_<'a> {
             ArgKind::MacroName => {
                 let (r, w) = self.ident_word(i, "a macro name (letters, digits, _)")?;
                 (r, Arg::Word(w))
+            }
+            ArgKind::FileFlags => {
+                let known = spec::file_flags(spec.cmd);
+                let what = format!("one of {}", known.join(", "));
+                let mut words = Vec::new();
+                let mut r = i;
+                while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
+                    let (r2, w) = self.word_from(skip_blanks(r), known, &what)?;
+                    words.push(w);
+                    r = r2;
+                }
+                (r, Arg::Flags(words))
             }
             ArgKind::LessonMode => {
                 let (r, w) = self.word_from(i, spec::LESSON_MODES, "step or check")?;
@@ -1679,5 +1693,25 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
                 .word(0)
                 .unwrap_or(Spanned::new(String::new(), Span::default())),
         },
+        Cmd::Export | Cmd::Record => {
+            let path = a.opt_expr(0);
+            let flags = match a.get(1) {
+                Some(Arg::Flags(w)) => w,
+                _ => Vec::new(),
+            };
+            let has = |f: &str| flags.iter().any(|w| w.node.eq_ignore_ascii_case(f));
+            if cmd == Cmd::Export {
+                Command::Export {
+                    path: path.unwrap_or(Spanned::new(Expr::None, Span::default())),
+                    split: has("split"),
+                    force: has("force"),
+                }
+            } else {
+                Command::Record {
+                    path,
+                    force: has("force"),
+                }
+            }
+        }
     }
 }
