@@ -640,6 +640,7 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             }
         }
     };
+    runner.end_recording();
     let n = runner.session.table.len();
     runner.session.close_all(&mut crate::script::PrintSink);
     if n > 0 {

@@ -328,7 +328,33 @@ impl Runner {
     /// One line as the shell reads it: a macro call (`$name args`), a line
     /// of `expect`s (checking the previous command), a line of a `macdef`
     /// being typed, or a command line (captured for the next `expect`).
+    /// While `record` is on, the line is saved to the lesson after it ran.
     pub fn run_unit(&mut self, text: &str, file: Option<&str>, line: usize) -> LineEnd {
+        if self.depth > 0 || self.recorder.is_none() {
+            return self.run_unit_inner(text, file, line);
+        }
+        if let Some(r) = &mut self.recorder {
+            r.begin(&self.journal);
+        }
+        let end = self.run_unit_inner(text, file, line);
+        if let Some(mut r) = self.recorder.take() {
+            r.line(text, &self.last, &self.journal, &self.session);
+            self.recorder = Some(r);
+        }
+        end
+    }
+
+    /// Ends a recording still on (quit, Ctrl-D, the end of a script) and
+    /// says what it saved.
+    pub fn end_recording(&mut self) {
+        if let Some(items) = crate::export::record::stop(self) {
+            for it in &items {
+                print_item(it);
+            }
+        }
+    }
+
+    fn run_unit_inner(&mut self, text: &str, file: Option<&str>, line: usize) -> LineEnd {
         if let Some(m) = &mut self.collecting {
             if text.trim().is_empty() {
                 let name = m.name.clone();
@@ -704,6 +730,7 @@ impl Runner {
         opts: crate::play::PlayOptions,
     ) -> i32 {
         let end = self.play(lines, name, opts);
+        self.end_recording();
         // Jobs still pending at the end are reported (or cancelled) before
         // the sockets close.
         self.session.close_all(&mut PrintSink);

@@ -140,6 +140,8 @@ pub struct Step {
     pub joined: Vec<JobReport>,
     /// A built-in peer it started: (number, address).
     pub peer: Option<(u32, AddrVal)>,
+    /// It waited (for a client, for data...) before it returned.
+    pub waited: bool,
 }
 
 /// A local port (or path) a socket or peer got, and whether the kernel
@@ -230,6 +232,7 @@ impl Journal {
             error: None,
             joined: Vec::new(),
             peer: None,
+            waited: false,
         });
     }
 
@@ -248,6 +251,7 @@ impl Journal {
                     .flatten(),
             }),
             Item::JobStarted { id, .. } => step.job = Some(*id),
+            Item::Waited(_) => step.waited = true,
             _ => {}
         }
     }
