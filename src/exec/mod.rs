@@ -15,6 +15,7 @@ pub(crate) mod io;
 mod jobctl;
 mod names;
 mod opts;
+mod print;
 mod select;
 mod serve;
 mod shell;
@@ -245,6 +246,8 @@ pub struct Session {
     /// (`JobEnded` items, printed or not): the journal behind `export`
     /// and `record` (src/export) takes them after each statement.
     pub ended_jobs: Vec<Item>,
+    /// Told once: print() shows an enum as its number.
+    told_print_enum: bool,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -365,6 +368,7 @@ impl Session {
             told_peers: false,
             watch_states: true,
             ended_jobs: Vec::new(),
+            told_print_enum: false,
         }
     }
 
@@ -769,6 +773,7 @@ impl Session {
             }
             C::Help { topic } => self.help(topic.as_ref(), out),
             C::Echo { values } => self.echo(values, out),
+            C::Print { args } => self.print_cmd(args, out),
             C::Import { modules } => {
                 for m in modules {
                     out.emit(Item::Note(shell::import_note(&m.node)));

@@ -61,17 +61,6 @@ pub fn data(e: &Expr, kinds: &Kinds) -> String {
     }
 }
 
-/// Whether a value is text (a str) when the program runs.
-pub fn is_text(e: &Expr, kinds: &Kinds) -> bool {
-    match e {
-        Expr::Str(_) | Expr::Decode(_) => true,
-        Expr::Var(v) | Expr::Word(v) => kinds.get(v) == Some(&Val::Str),
-        Expr::Repeat(a, _) => is_text(&a.node, kinds),
-        Expr::Concat(parts) => parts.first().is_some_and(|p| is_text(&p.node, kinds)),
-        _ => false,
-    }
-}
-
 /// A data operand of `+` or `*`: parenthesised when it is itself a sum.
 fn data_operand(e: &Expr, kinds: &Kinds) -> String {
     let s = data(e, kinds);

@@ -277,8 +277,7 @@ impl Recorder {
             let Some(note) = journal
                 .ports
                 .iter()
-                .filter(|n| n.by_kernel && i64::from(n.addr.port()) == p)
-                .next_back()
+                .rfind(|n| n.by_kernel && i64::from(n.addr.port()) == p)
             else {
                 continue;
             };

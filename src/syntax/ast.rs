@@ -521,6 +521,12 @@ pub enum Command {
         split: bool,
         force: bool,
     },
+    /// Python's `print(a, s.recv(1024).decode(), s.family)`: the calls run
+    /// (with their waits shown), then the line Python prints: each part's
+    /// str(), separated by blanks.
+    Print {
+        args: Vec<PrintArg>,
+    },
     /// `record FILE.sp [force]` starts saving the session as a lesson,
     /// `record stop` (the bare word) ends it, `record` alone says whether
     /// one is on.
@@ -528,6 +534,15 @@ pub enum Command {
         path: Option<Spanned<Expr>>,
         force: bool,
     },
+}
+
+/// One argument of Python's `print()`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PrintArg {
+    /// A value (`'from'`, `data`).
+    Value(Spanned<Expr>),
+    /// A call whose result is printed (`c.getpeername()`).
+    Call(Box<Command>),
 }
 
 /// How a bundled lesson runs.

@@ -90,6 +90,11 @@ pub(super) struct Parser_<'a> {
 pub(super) const MAX_DEPTH: usize = 32;
 
 impl<'a> Parser_<'a> {
+    /// The whole text being parsed.
+    pub(super) fn base_text(&self) -> &'a str {
+        self.base
+    }
+
     pub(super) fn off(&self, rest: &str) -> usize {
         // Every slice we see is a suffix of `base`.
         (rest.as_ptr() as usize).saturating_sub(self.base.as_ptr() as usize)
@@ -156,6 +161,22 @@ impl<'a> Parser_<'a> {
 
     fn statement(&self, i: &'a str) -> Result<(&'a str, Statement), ParseError> {
         let start = i;
+        // `data += x`, `data == "##"`, `if not data: break`: a whole
+        // program's Python, said so before anything else is tried (a
+        // line of the shell's own starts with its command word).
+        let first = lex::ident(i).ok();
+        let shell = first.is_some_and(|(after, w)| {
+            spec::lookup(w).is_some() && !after.starts_with('(') && w != "if"
+        });
+        if !shell && let Some((at, len, what)) = super::pyprogram::program_construct(i) {
+            return Err(ParseError::new(
+                self.span_len(&i[at..], len),
+                ErrorKind::Python {
+                    what,
+                    instead: super::pyprogram::WHOLE_PROGRAM.into(),
+                },
+            ));
+        }
         let (i, targets) = self.targets(i)?;
         let i = skip_blanks(i);
         if lex::at_end(i) {
@@ -175,7 +196,13 @@ impl<'a> Parser_<'a> {
             Err(e) => {
                 // The targets again (they went to the first attempt).
                 let (_, targets) = self.targets(start)?;
-                self.python_statement(start, targets, i).map_err(|_| e)
+                // Python's own complaint wins when it says what the line
+                // is (`x = data[0]` is indexing, not a bad value).
+                self.python_statement(start, targets, i)
+                    .map_err(|pe| match pe.kind {
+                        ErrorKind::Python { .. } => pe,
+                        _ => e,
+                    })
             }
         }
     }
@@ -301,8 +328,12 @@ impl<'a> Parser_<'a> {
             }
             return Ok((i, Vec::new()));
         }
+        // A command's word may name a variable (`info = ...`, as the
+        // course's HTTP server writes): the command comes first where a
+        // statement starts, the variable everywhere a value is read.
+        // `zeros` is a data form, never a name.
         for n in &names {
-            if spec::lookup(&n.node).is_some() || n.node.eq_ignore_ascii_case(spec::ZEROS) {
+            if n.node.eq_ignore_ascii_case(spec::ZEROS) {
                 return Err(ParseError::new(
                     n.span,
                     ErrorKind::ReservedName(n.node.clone()),
