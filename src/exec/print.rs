@@ -86,7 +86,11 @@ impl Session {
             enum_shown |= matches!(v, Value::Family(_) | Value::Kind(_));
             parts.push(self.py_str(&v));
         }
-        out.emit(Item::Echo(parts.join(" ")));
+        // Python's print ends a line at each newline of a str; every other
+        // control character stays escaped (this goes to a terminal).
+        for line in parts.join(" ").split('\n') {
+            out.emit(Item::Echo(escape_controls(line)));
+        }
         for it in after {
             out.emit(it);
         }
@@ -102,7 +106,8 @@ impl Session {
     /// Python's `str()` of a value, safe for the terminal.
     fn py_str(&self, v: &Value) -> String {
         match v {
-            Value::Str(s) => escape_controls(s),
+            // Escaped line by line when printed.
+            Value::Str(s) => s.clone(),
             Value::Family(f) => family_number(*f).to_string(),
             Value::Kind(k) => kind_number(*k).to_string(),
             Value::Socket(h) => self.socket_repr(*h),

@@ -36,6 +36,8 @@ pub enum Val {
     List(Vec<Val>),
     Named,
     Zeros,
+    /// A line `print()` or `echo` printed.
+    Printed,
 }
 
 /// An address value.
@@ -80,7 +82,10 @@ impl Val {
 
     /// Python's print() shows it as its repr (not a str or an enum).
     pub fn prints_as_repr(&self) -> bool {
-        !matches!(self, Val::Str | Val::Family | Val::Kind | Val::Named)
+        !matches!(
+            self,
+            Val::Str | Val::Family | Val::Kind | Val::Named | Val::Printed
+        )
     }
 }
 
@@ -250,6 +255,11 @@ impl Journal {
                     .then(|| text.map(|t| keep(&crate::render::strip_ansi(t))))
                     .flatten(),
             }),
+            Item::Echo(line) => step.values.push(Shown {
+                name: None,
+                val: Val::Printed,
+                text: self.keep_text.then(|| keep(line)),
+            }),
             Item::JobStarted { id, .. } => step.job = Some(*id),
             Item::Waited(_) => step.waited = true,
             _ => {}
@@ -351,7 +361,9 @@ impl Journal {
             let Some(sa) = e.sock.local_addr().ok().and_then(|a| a.as_socket()) else {
                 continue;
             };
-            if sa.port() == 0 {
+            // An accepted socket has its listener's address: the port is
+            // the listener's, noted already.
+            if sa.port() == 0 || self.ports.iter().any(|n| n.addr == sa) {
                 continue;
             }
             self.seen.insert(h.serial);

@@ -462,8 +462,10 @@ impl<F: Filter> W<'_, F> {
         if let Some(class) = python_raises(e) {
             let mut out = vec!["try:".to_string()];
             out.extend(lines.iter().map(|l| format!("    {l}")));
-            out.push(format!("except {class} as e:"));
-            out.push(format!("    print(f'{}: {{e}}')", e.exception));
+            // Not a name of the session: `except ... as e` unbinds it.
+            let var = self.made("e");
+            out.push(format!("except {class} as {var}:"));
+            out.push(format!("    print(f'{}: {{{var}}}')", e.exception));
             return out;
         }
         self.commented += 1;
@@ -999,7 +1001,6 @@ fn is_keyword(s: &str) -> bool {
             | "with"
             | "yield"
             | "print"
-            | "e"
     )
 }
 

@@ -11,7 +11,7 @@
 //! times never), the bytes it sent, and the TCP state it left. The file is
 //! written again after each line, so a closed terminal loses nothing.
 
-use super::journal::{Journal, Owner, Shown, Step, Val, host_port_span};
+use super::journal::{Journal, Owner, Shown, Step, host_port_span};
 use crate::errors::ExecError;
 use crate::exec::{Item, Session};
 use crate::script::{Capture, Runner};
@@ -38,6 +38,9 @@ pub struct Recorder {
     start: usize,
     /// Ports written as numbers by the teacher (kept as they are).
     chosen: HashSet<u16>,
+    /// Of those, the ones a socket or peer was bound to (the lesson binds
+    /// them again when it plays).
+    bound: HashSet<u16>,
     /// UNIX paths the lesson unlinks or was given an unlink for.
     unlinked: HashSet<String>,
     /// Commands recorded.
@@ -84,12 +87,15 @@ pub fn command(
     }
     let path = super::path_of(p)?;
     let file = super::files::create(&path, force, scripted).map_err(|e| e.at(p.span))?;
+    // Out of the learner's way: their first socket is still fd 3.
+    let file = File::from(crate::table::move_high(file.into()));
     let mut r = Recorder {
         path: path.clone(),
         file,
         lines: Vec::new(),
         start: runner.journal.steps.len(),
         chosen: HashSet::new(),
+        bound: HashSet::new(),
         unlinked: HashSet::new(),
         commands: 0,
         waited: Vec::new(),
@@ -133,7 +139,7 @@ pub fn stop(runner: &mut Runner) -> Option<Vec<Item>> {
             at.join(", ")
         )));
     }
-    let mut fixed: Vec<u16> = r.chosen.iter().copied().collect();
+    let mut fixed: Vec<u16> = r.bound.iter().copied().collect();
     fixed.sort_unstable();
     if !fixed.is_empty() {
         let ports: Vec<String> = fixed.iter().map(u16::to_string).collect();
@@ -199,8 +205,17 @@ impl Recorder {
                     .iter()
                     .all(|s| matches!(s.command, Command::Expect(_)))
             {
-                // The teacher's own check: as typed.
-                self.lines.push(t.to_string());
+                // The teacher's own check: as typed (once, when it is the
+                // one just generated).
+                if self
+                    .lines
+                    .iter()
+                    .rev()
+                    .take_while(|l| l.starts_with("expect"))
+                    .all(|l| l != t)
+                {
+                    self.lines.push(t.to_string());
+                }
                 self.save();
                 return;
             }
@@ -249,18 +264,22 @@ impl Recorder {
     /// Ports the teacher wrote as numbers (not the kernel's).
     fn note_chosen(&mut self, steps: &[Step], journal: &Journal) {
         for s in steps {
-            let port = match &s.stmt.command {
-                Command::Bind { addr, .. }
-                | Command::Connect { addr, .. }
-                | Command::SendTo { addr, .. } => literal_port(addr),
-                Command::Serve { addr: Some(a), .. } => literal_port(a),
-                _ => None,
+            let (port, binds) = match &s.stmt.command {
+                Command::Bind { addr, .. } => (literal_port(addr), true),
+                Command::Connect { addr, .. } | Command::SendTo { addr, .. } => {
+                    (literal_port(addr), false)
+                }
+                Command::Serve { addr: Some(a), .. } => (literal_port(a), true),
+                _ => (None, false),
             };
             if let Some(p) = port
                 && p != 0
                 && !kernel_port(journal, p)
             {
                 self.chosen.insert(p);
+                if binds && s.error.is_none() {
+                    self.bound.insert(p);
+                }
             }
         }
     }
@@ -439,19 +458,29 @@ impl Recorder {
             return None;
         }
         let text = cut(&text, MAX_EXPECT);
-        let ports = ports_in(&v.val);
-        let varying: Vec<u16> = ports
-            .into_iter()
-            .filter(|p| !self.chosen.contains(p) || kernel_port(journal, *p))
-            .collect();
-        if varying.is_empty() {
+        // A port in an address as Python shows it (`('127.0.0.1', 40123)`)
+        // varies when the kernel chose it.
+        let mut re = String::new();
+        let mut varies = false;
+        let mut rest = text.as_str();
+        while let Some(k) = rest.find("', ") {
+            re.push_str(&regex::escape(&rest[..k + 3]));
+            rest = &rest[k + 3..];
+            let digits = rest.chars().take_while(char::is_ascii_digit).count();
+            let port = rest[..digits].parse::<u16>().ok();
+            if port.is_some_and(|p| !self.chosen.contains(&p) || kernel_port(journal, p)) {
+                re.push_str("\\d+");
+                varies = true;
+            } else {
+                re.push_str(&rest[..digits]);
+            }
+            rest = &rest[digits..];
+        }
+        re.push_str(&regex::escape(rest));
+        if !varies {
             return Some(expect_text(&text));
         }
-        let mut re = regex::escape(&text).replace('/', "\\/");
-        for p in varying {
-            re = re.replace(&format!("', {p}"), "', \\d+");
-        }
-        Some(format!("expect /{re}/"))
+        Some(format!("expect /{}/", re.replace('/', "\\/")))
     }
 
     /// Writes the lesson (the whole file, again).
@@ -501,15 +530,6 @@ fn cut(s: &str, max: usize) -> String {
         end -= 1;
     }
     s[..end].to_string()
-}
-
-/// The ports in a value's addresses.
-fn ports_in(v: &Val) -> Vec<u16> {
-    match v {
-        Val::Addr(super::journal::AddrVal::Inet(sa)) => vec![sa.port()],
-        Val::Tuple(items) | Val::List(items) => items.iter().flat_map(ports_in).collect(),
-        _ => Vec::new(),
-    }
 }
 
 /// The kernel chose this port for some socket or peer of the session.
