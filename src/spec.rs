@@ -947,7 +947,7 @@ pub static SPECS: &[CmdSpec] = &[
         [req("file.py", K::Path), opt("split | force", K::FileFlags)],
         Scripts,
         "write the session so far as a Python program",
-        "Each command that ran becomes its Python call (the form `help CMD` shows), with the same names; each value the shell showed is printed; a job (`&`) becomes a thread, joined where the shell took its result; a built-in peer becomes a socketserver in a thread; a call that failed is kept in try/except that prints the same error, so the program runs to its end as the session did (a line that never ran is a comment). `split` writes one program per end, FILE_server.py and FILE_client.py, to run together: the server first. An existing file is replaced only with `force`, a symbolic link never; a script or lesson may only create new files under the current directory. Then: python3 FILE.py.",
+        "Each command that ran becomes its Python call (the form `help CMD` shows), with the same names; each value the shell showed is printed; a job (`&`) becomes a thread, joined where the shell took its result; a built-in peer becomes a socketserver in a thread; a call that failed is kept in try/except that prints the same error, so the program runs to its end as the session did (an error Python would not raise, and a call interrupted with Ctrl-C, are comments). `split` writes one program per end, FILE_server.py and FILE_client.py, to run together: the server first. An existing file is replaced only with `force`, a symbolic link never; a script or lesson may only create new files under the current directory. Then: python3 FILE.py.",
         ""
     ),
     spec!(

@@ -84,6 +84,8 @@ struct W<'a, F: Filter> {
     family: HashMap<u64, Family>,
     /// Stream sockets, by serial.
     stream: HashSet<u64>,
+    /// The sockets this program makes, in order.
+    mine: Vec<u64>,
     closed: HashSet<u64>,
     used: HashSet<String>,
     imports: BTreeSet<&'static str>,
@@ -132,6 +134,7 @@ pub fn write<F: Filter>(input: &Input<'_>, filter: &F, preamble: &[String]) -> P
         names: HashMap::new(),
         family: HashMap::new(),
         stream: HashSet::new(),
+        mine: Vec::new(),
         closed: HashSet::new(),
         used,
         imports: BTreeSet::new(),
@@ -171,6 +174,24 @@ pub fn write<F: Filter>(input: &Input<'_>, filter: &F, preamble: &[String]) -> P
     for (_, t) in left {
         w.body.push(w.join_line(&t));
     }
+    // What the session still had open, closed as the shell closes it when
+    // it leaves (and as the course's programs end).
+    let mut closes = Vec::new();
+    for serial in w.mine.clone() {
+        if w.closed.contains(&serial) {
+            continue;
+        }
+        if let Some(n) = w.names.get(&serial)
+            && matches!(w.kinds.get(n), Some(Val::Socket(h)) if h.serial == serial)
+            && !closes.contains(&format!("{n}.close()"))
+        {
+            closes.push(format!("{n}.close()"));
+        }
+    }
+    if !closes.is_empty() {
+        w.body.push(String::new());
+        w.body.extend(closes);
+    }
     w.finish()
 }
 
@@ -192,12 +213,16 @@ impl<F: Filter> W<'_, F> {
                     x.1 = true;
                 }
             }
+            if self.threads.contains_key(&r.id) {
+                self.note_mine(&r.values);
+            }
             self.learn(&r.values, self.job_step_targets(r.id).as_deref());
         }
         if !keep {
             self.learn_step(step);
             return;
         }
+        self.note_mine(&step.values);
         match step.job {
             Some(id) if step.error.is_none() => self.job(step, id),
             _ => {
@@ -272,6 +297,23 @@ impl<F: Filter> W<'_, F> {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The sockets among values this program made.
+    fn note_mine(&mut self, values: &[Shown]) {
+        for v in values {
+            let items: Vec<&Val> = match &v.val {
+                Val::Tuple(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for i in items {
+                if let Val::Socket(h) = i
+                    && !self.mine.contains(&h.serial)
+                {
+                    self.mine.push(h.serial);
+                }
+            }
         }
     }
 
