@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 
 /// Statements kept at most: past this, the journal stops and `export`
 /// says the session is too long (it is for sessions a person typed).
-pub const MAX_STEPS: usize = 50_000;
+pub const MAX_STEPS: usize = 20_000;
 
 /// The rendered text kept of one value (for `record`), at most.
 const TEXT_KEEP: usize = 4096;
@@ -177,9 +177,22 @@ pub struct Unread {
     pub error: String,
 }
 
+/// Whether a script (known whole) may ask for `export` or `record`,
+/// itself or through a file or lesson it runs: if it never says any of
+/// those words, no journal is kept and each statement is cheaper (a
+/// 10,000-statement script pays nothing for it). The interactive shell
+/// and piped input always keep one.
+pub fn wanted_by(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    ["export", "record", "source", "step", "lesson"]
+        .iter()
+        .any(|w| t.contains(w))
+}
+
 /// The journal of a session.
-#[derive(Default)]
 pub struct Journal {
+    /// Kept at all (see [`wanted_by`]).
+    pub on: bool,
     pub steps: Vec<Step>,
     pub ports: Vec<PortNote>,
     pub unread: Vec<Unread>,
@@ -193,9 +206,27 @@ pub struct Journal {
     pub full: bool,
 }
 
+impl Default for Journal {
+    fn default() -> Self {
+        Journal {
+            on: true,
+            steps: Vec::new(),
+            ports: Vec::new(),
+            unread: Vec::new(),
+            seen: HashSet::new(),
+            current: None,
+            keep_text: false,
+            full: false,
+        }
+    }
+}
+
 impl Journal {
     /// Before a statement runs: resolves its socket arguments.
     pub fn begin(&mut self, session: &Session, st: &Statement, src: &str, depth: usize) {
+        if !self.on {
+            return;
+        }
         if self.steps.len() >= MAX_STEPS {
             self.full = true;
             self.current = None;
@@ -270,6 +301,9 @@ impl Journal {
     /// the ports its sockets got.
     pub fn end(&mut self, session: &mut Session, error: Option<&ExecError>) {
         let ended = std::mem::take(&mut session.ended_jobs);
+        if !self.on {
+            return;
+        }
         let Some(mut step) = self.current.take() else {
             return;
         };
@@ -311,7 +345,7 @@ impl Journal {
 
     /// A line that did not parse.
     pub fn unread(&mut self, text: &str, error: String) {
-        if self.steps.len() < MAX_STEPS {
+        if self.on && self.steps.len() < MAX_STEPS {
             self.unread.push(Unread {
                 before: self.steps.len(),
                 text: text.trim().to_string(),
@@ -323,6 +357,19 @@ impl Journal {
     /// Records the local port of each socket the step touched that has
     /// one for the first time.
     fn note_ports(&mut self, session: &Session, step: &Step) {
+        // Only these give a socket its port (a job's accept comes back in
+        // `joined`): the other statements cost no look-up.
+        let may_bind = matches!(
+            step.stmt.command,
+            Command::Bind { .. }
+                | Command::Listen { .. }
+                | Command::Connect { .. }
+                | Command::SendTo { .. }
+                | Command::Accept { .. }
+        ) || !step.joined.is_empty();
+        if !may_bind || step.job.is_some() {
+            return;
+        }
         let mut handles: Vec<SockHandle> = Vec::new();
         handles.extend(session.table.last);
         for r in sock_refs(&step.stmt.command) {
@@ -502,5 +549,19 @@ pub fn host_port_span(c: &Command) -> Option<(Span, Option<&str>, &Spanned<Expr>
             Some((addr.span(), host.as_ref().map(|h| h.node.as_str()), port))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_script_that_never_exports_keeps_no_journal() {
+        assert!(!wanted_by("s = socket tcp\nbind s 127.0.0.1 0\nclose s\n"));
+        assert!(wanted_by("s = socket tcp\nexport talk.py\n"));
+        assert!(wanted_by("RECORD x.sp"));
+        assert!(wanted_by("source more.sp"));
+        assert!(wanted_by("lesson 2"));
     }
 }

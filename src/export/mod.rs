@@ -68,6 +68,13 @@ fn export(
     force: bool,
     scripted: bool,
 ) -> Result<Vec<Item>, ExecError> {
+    if !runner.journal.on {
+        // Not reachable from a script (it says `export`), but said rather
+        // than written empty.
+        return Err(ExecError::usage(
+            "this run keeps no journal of its statements",
+        ));
+    }
     if runner.journal.full {
         return Err(ExecError::usage(format!(
             "the session ran more than {} statements: export writes sessions typed by hand",
