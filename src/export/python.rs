@@ -432,8 +432,18 @@ impl<F: Filter> W<'_, F> {
                 return Vec::new();
             }
             Command::Wait { .. } => return Vec::new(),
-            Command::Kill { jobs } => {
-                let ids: Vec<String> = jobs.iter().map(|j| format!("%{}", j.node)).collect();
+            Command::Kill { .. } => {
+                // A job that had ended is joined above; one still waiting
+                // cannot be stopped in Python.
+                let ids: Vec<String> = step
+                    .joined
+                    .iter()
+                    .filter(|r| matches!(r.how, JobHow::Cancelled(_)))
+                    .map(|r| format!("%{}", r.id))
+                    .collect();
+                if ids.is_empty() {
+                    return Vec::new();
+                }
                 return vec![format!(
                     "# kill {}: a Python thread cannot be killed; the job's thread is a daemon thread and ends with the program",
                     ids.join(" ")
@@ -674,9 +684,12 @@ impl<F: Filter> W<'_, F> {
             }),
             _ => None,
         });
+        // poll's answer is said in words (`fd 4 (k): POLLOUT`): the
+        // program prints the list.
         let shown_unbound = values
             .iter()
-            .any(|v| v.name.is_none() && !v.val.has_socket());
+            .any(|v| v.name.is_none() && !v.val.has_socket())
+            || matches!(step.stmt.command, Command::Poll { .. });
         // The shell shows a value as Python's REPL does (its repr); print()
         // shows a str bare and an enum as its number.
         let print = |call: &str| {
@@ -819,9 +832,12 @@ impl<F: Filter> W<'_, F> {
             lines.push(format!("if os.path.exists({q}): os.unlink({q})"));
         }
         let make = match (kind, &dir_text) {
-            (PeerKind::Http, Some(d)) => format!(
-                "http.server.ThreadingHTTPServer({where_}, functools.partial(http.server.SimpleHTTPRequestHandler, directory={d}))"
-            ),
+            (PeerKind::Http, Some(d)) => {
+                self.class("Files", peers::files_def().to_string());
+                format!(
+                    "http.server.ThreadingHTTPServer({where_}, functools.partial(Files, directory={d}))"
+                )
+            }
             (PeerKind::Http, None) => {
                 self.class("Page", peers::handler_def(kind, udp));
                 format!("http.server.ThreadingHTTPServer({where_}, Page)")
