@@ -742,3 +742,32 @@ fn unicode_decode_errors_are_python3s_words() {
     assert_eq!(ours, theirs, "{}", run.output);
     assert_eq!(ours.len(), cases.len());
 }
+
+#[test]
+fn export_in_the_shell_right_after_a_job_ended_joins_it() {
+    if !has_python() {
+        return;
+    }
+    let dir = Scratch::new("export-pty");
+    let mut p = pty::spawn(dir.path());
+    pty::run(&mut p, "s = socket tcp", "s = <socket");
+    pty::run(&mut p, "bind s 127.0.0.1 0", "chosen by the kernel");
+    pty::run(&mut p, "listen s", "(LISTEN)");
+    pty::run(&mut p, "c, addr = accept s &", "waits for a client");
+    pty::run(&mut p, "k = socket tcp", "k = <socket");
+    // The job's report is printed above the prompt as it ends.
+    pty::run(&mut p, "connect k s", "addr = ('127.0.0.1'");
+    pty::run(&mut p, "export job.py", "run it: python3 job.py");
+    pty::leave(&mut p);
+    let program = std::fs::read_to_string(dir.path().join("job.py")).expect("program");
+    for want in [
+        "def job1():\n    global c, addr\n    c, addr = s.accept()\n    print(f'addr = {addr!r}')",
+        "k.connect(s.getsockname())\nt1.join()",
+        "c.close()",
+    ] {
+        assert!(program.contains(want), "{want:?} is not in:\n{program}");
+    }
+    let (status, out, err) = python(dir.path(), "job.py", &[]);
+    assert_eq!(status, Some(0), "{program}\n{out}{err}");
+    assert!(out.starts_with("addr = ('127.0.0.1', "), "{out}");
+}

@@ -204,6 +204,9 @@ pub struct Journal {
     pub keep_text: bool,
     /// More than [`MAX_STEPS`] statements ran: the journal stopped.
     pub full: bool,
+    /// Jobs collected between statements (by `export` itself): the next
+    /// statement's, or the program's end.
+    pub pending: Vec<JobReport>,
 }
 
 impl Default for Journal {
@@ -217,6 +220,7 @@ impl Default for Journal {
             current: None,
             keep_text: false,
             full: false,
+            pending: Vec::new(),
         }
     }
 }
@@ -308,6 +312,7 @@ impl Journal {
             return;
         };
         step.error = error.cloned();
+        step.joined.append(&mut self.pending);
         for it in ended {
             if let Some(r) = job_report(&it, self.keep_text) {
                 step.joined.push(r);
@@ -341,6 +346,17 @@ impl Journal {
         }
         self.note_ports(session, &step);
         self.steps.push(step);
+    }
+
+    /// Takes the reports of jobs collected outside a statement.
+    pub fn take_ended(&mut self, session: &mut Session) {
+        for it in std::mem::take(&mut session.ended_jobs) {
+            if self.on
+                && let Some(r) = job_report(&it, self.keep_text)
+            {
+                self.pending.push(r);
+            }
+        }
     }
 
     /// A line that did not parse.

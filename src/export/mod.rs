@@ -81,6 +81,9 @@ fn export(
             journal::MAX_STEPS
         )));
     }
+    // A job the shell has printed the end of is the session's already.
+    runner.session.collect_printed_jobs();
+    runner.journal.take_ended(&mut runner.session);
     let finished = runner
         .session
         .jobs

@@ -122,10 +122,13 @@ pub fn write<F: Filter>(input: &Input<'_>, filter: &F, preamble: &[String]) -> P
         }
     }
     let mut reports = HashMap::new();
-    for s in &j.steps {
-        for r in &s.joined {
-            reports.insert(r.id, r.clone());
-        }
+    for r in j
+        .steps
+        .iter()
+        .flat_map(|s| s.joined.iter())
+        .chain(&j.pending)
+    {
+        reports.insert(r.id, r.clone());
     }
     let mut w = W {
         input,
@@ -162,6 +165,17 @@ pub fn write<F: Filter>(input: &Input<'_>, filter: &F, preamble: &[String]) -> P
     for k in filter.order(j.steps.len()) {
         w.step = k;
         w.one(&j.steps[k]);
+    }
+    // Jobs collected since the last statement: joined at the end.
+    for r in &j.pending {
+        if let Some((t, false)) = w.threads.get(&r.id).cloned() {
+            w.body.push(w.join_line(&t));
+            if let Some(x) = w.threads.get_mut(&r.id) {
+                x.1 = true;
+            }
+            w.note_mine(&r.values);
+        }
+        w.learn(&r.values, None);
     }
     // Jobs that ended without being collected: wait for them here.
     let mut left: Vec<(usize, String)> = w
