@@ -41,6 +41,7 @@
 pub mod errors;
 pub mod exec;
 pub mod jobs;
+pub mod lab;
 pub mod lessons;
 pub mod peers;
 pub mod play;

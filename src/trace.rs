@@ -559,7 +559,7 @@ impl Stream {
 /// Keeps a segment, or counts it on the connection's last kept one when it
 /// is deep in a burst of plain segments (no SYN, FIN or RST).
 #[derive(Default)]
-struct Keeper {
+pub(crate) struct Keeper {
     bursts: std::collections::HashMap<(SocketAddr, SocketAddr), Burst>,
     /// By direction (from, to).
     streams: std::collections::HashMap<(SocketAddr, SocketAddr), Stream>,
@@ -592,7 +592,7 @@ impl Keeper {
         }
     }
 
-    fn keep(&mut self, mut s: Segment, segs: &mut VecDeque<Segment>) {
+    pub(crate) fn keep(&mut self, mut s: Segment, segs: &mut VecDeque<Segment>) {
         self.follow(&mut s);
         let key = Self::key(&s);
         if s.has(SYN) || s.has(FIN) || s.has(RST) {
