@@ -236,7 +236,9 @@ impl Rng {
         let got = unsafe { libc::getrandom(seed.as_mut_ptr().cast(), seed.len(), 0) };
         let mut s = u64::from_ne_bytes(seed);
         if got != 8 || s == 0 {
-            s = Instant::now().elapsed().as_nanos() as u64 | 1;
+            s = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64 | 1);
         }
         Rng(s)
     }
@@ -411,7 +413,10 @@ fn run(ports: &[Port], shared: &Shared, stop: &AtomicBool, wake: &OwnedFd) {
                     lock(&shared.counts)[k].sent += 1;
                     if rng.chance(net.loss) {
                         lock(&shared.counts)[k].lost += 1;
-                        record(shared, frame, now, Some(Mark::Lost(port.host.clone())));
+                        // Shown when it would have arrived, among the
+                        // segments that did (they are shown as they arrive).
+                        let when = now + net.delay;
+                        record(shared, frame, when, Some(Mark::Lost(port.host.clone())));
                         continue;
                     }
                     let copies = if rng.chance(net.duplicate) {
@@ -463,7 +468,9 @@ fn run(ports: &[Port], shared: &Shared, stop: &AtomicBool, wake: &OwnedFd) {
             queued[h.from] = queued[h.from].saturating_sub(1);
             deliver(ports, h.from, &h.frame);
             let mark = h.dup.then(|| Mark::Duplicate(ports[h.from].host.clone()));
-            record(shared, &h.frame, Instant::now(), mark);
+            // Its due time (not the moment the loop got to it), so segments
+            // read in one batch keep the order they were sent in.
+            record(shared, &h.frame, h.at, mark);
         }
     }
 }

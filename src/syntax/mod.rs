@@ -7,6 +7,7 @@
 pub mod ast;
 pub mod error;
 pub mod lex;
+mod lab;
 mod parser;
 mod python;
 
