@@ -328,6 +328,17 @@ impl Session {
             head: vec!["host", "address", "mac", "link", "faults (on what it sends)", "it sent"],
             rows,
         });
+        let fds: Vec<String> = lab
+            .hosts()
+            .iter()
+            .map(|h| format!("{}: fd {}", h.name, h.net_fd()))
+            .collect();
+        let pid = std::process::id();
+        let first = lab.hosts().first().map_or(0, |h| h.net_fd());
+        out.emit(Item::Note(format!(
+            "each host is a network namespace that sockplay holds open ({}); to look inside one from a shell: nsenter --net=/proc/{pid}/fd/{first} ip addr",
+            fds.join(", ")
+        )));
         let socks: Vec<String> = self
             .table
             .iter()

@@ -86,7 +86,15 @@ impl Host {
             .join(":")
     }
 
-    /// The inode of its network namespace (as `lsns -t net` shows it).
+    /// The descriptor that holds its network namespace (for `nsenter
+    /// --net=/proc/PID/fd/N`).
+    pub fn net_fd(&self) -> i32 {
+        use std::os::fd::AsRawFd;
+        self.ns.net.as_raw_fd()
+    }
+
+    /// The inode of its network namespace (as `ip netns identify` and
+    /// /proc/PID/fd/N show it).
     pub fn ns_inode(&self) -> Option<u64> {
         self.ns.net_inode()
     }
