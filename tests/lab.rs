@@ -104,7 +104,10 @@ fn machine_untouched() {
         .output()
         .expect("ip link (iproute2)");
     let links = String::from_utf8_lossy(&out.stdout);
-    assert!(!links.contains("sw-"), "a lab link in the root namespace:\n{links}");
+    assert!(
+        !links.contains("sw-"),
+        "a lab link in the root namespace:\n{links}"
+    );
     let named = std::process::Command::new("ip")
         .args(["netns", "list"])
         .output()
@@ -177,7 +180,11 @@ fn sockplays_own_sockets_cannot_reach_the_lab() {
         None,
     );
     assert_eq!(run.status, Some(0), "{}", run.output);
-    assert!(run.output.contains("b (10.99.0.2) is in the lab"), "{}", run.output);
+    assert!(
+        run.output.contains("b (10.99.0.2) is in the lab"),
+        "{}",
+        run.output
+    );
     assert!(run.output.contains("on a k = socket tcp"), "{}", run.output);
 }
 
@@ -240,7 +247,11 @@ fn a_delay_shows_in_the_measured_rtt() {
         .and_then(|t| t.split(" ms").next())
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no rtt in:\n{}", run.output));
-    assert!(rtt >= 100.0, "rtt {rtt} ms, under the 100 ms delay:\n{}", run.output);
+    assert!(
+        rtt >= 100.0,
+        "rtt {rtt} ms, under the 100 ms delay:\n{}",
+        run.output
+    );
 }
 
 #[test]
@@ -249,8 +260,16 @@ fn bad_values_are_pointed_at() {
     let scratch = Scratch::new("lab-bad");
     for (line, caret, what) in [
         ("lab net b loss 130%", "               ^^^^", "a percentage"),
-        ("lab net delay 100", "              ^^^", "a time with its unit"),
-        ("lab net a rate fast", "               ^^^^", "a rate with its unit"),
+        (
+            "lab net delay 100",
+            "              ^^^",
+            "a time with its unit",
+        ),
+        (
+            "lab net a rate fast",
+            "               ^^^^",
+            "a rate with its unit",
+        ),
         ("lab net a los 3%", "          ^^^", "did you mean `loss`"),
         ("lab upp a", "    ^^^", "did you mean `up`"),
     ] {
@@ -332,7 +351,12 @@ fn ends_with(sig: libc::c_int, tag: &str) {
     }
     let scratch = Scratch::new(tag);
     let (mut sp, inodes) = live_lab(&scratch);
-    sp.lines(&["on b s = socket tcp", "bind s b 9000", "listen s", "lab net loss 30%"]);
+    sp.lines(&[
+        "on b s = socket tcp",
+        "bind s b 9000",
+        "listen s",
+        "lab net loss 30%",
+    ]);
     sp.sync("ready");
     let pid = libc::pid_t::try_from(sp.child.id()).expect("pid");
     // SAFETY: a signal to our own child.
@@ -436,7 +460,11 @@ fn the_lab_works_without_root_in_a_user_namespace() {
         return;
     };
     assert_eq!(run.status, Some(0), "{}", run.output);
-    assert!(run.output.contains("lab down: closed s, k, c"), "{}", run.output);
+    assert!(
+        run.output.contains("lab down: closed s, k, c"),
+        "{}",
+        run.output
+    );
 }
 
 #[test]
@@ -468,7 +496,10 @@ fn a_lab_up_that_fails_midway_leaves_nothing() {
     let mut sp = Proc::spawn_merged("sockplay", &mut cmd, LIMIT);
     sp.line("lab up a b c");
     let text = sp.wait_for("nothing of it is left");
-    assert!(text.contains("lab up failed making a namespace for host b"), "{text}");
+    assert!(
+        text.contains("lab up failed making a namespace for host b"),
+        "{text}"
+    );
     assert!(text.contains("user.max_net_namespaces"), "{text}");
     sp.sync("after");
     // sockplay (the sh it became) holds no namespace, and every thread is
@@ -476,8 +507,14 @@ fn a_lab_up_that_fails_midway_leaves_nothing() {
     let pid = sp.child.id();
     assert!(held_ns(pid).is_empty(), "{:?}", held_ns(pid));
     let own = std::fs::read_link(format!("/proc/{pid}/ns/net")).expect("own ns");
-    for t in std::fs::read_dir(format!("/proc/{pid}/task")).expect("tasks").flatten() {
-        assert_eq!(std::fs::read_link(t.path().join("ns/net")).ok(), Some(own.clone()));
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .expect("tasks")
+        .flatten()
+    {
+        assert_eq!(
+            std::fs::read_link(t.path().join("ns/net")).ok(),
+            Some(own.clone())
+        );
     }
     sp.line("lab");
     sp.wait_for("no lab is up");

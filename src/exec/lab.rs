@@ -102,8 +102,10 @@ impl Session {
 
     pub(super) fn lab_cmd(&mut self, cmd: &LabCmd, out: &mut dyn Sink) -> Result<Ret, ExecError> {
         if self.lab.inside.is_some() {
-            return Err(ExecError::usage("`lab` runs in sockplay itself, not on a host")
-                .hint("write it without `on`"));
+            return Err(
+                ExecError::usage("`lab` runs in sockplay itself, not on a host")
+                    .hint("write it without `on`"),
+            );
         }
         match cmd {
             LabCmd::Show => self.lab_show(out),
@@ -142,15 +144,13 @@ impl Session {
             .hint("lab down first, then lab up with every host you want"));
         }
         if names.len() > lab::MAX_HOSTS {
-            return Err(ExecError::usage(format!(
-                "a lab has at most {} hosts",
-                lab::MAX_HOSTS
-            ))
-            .at(names[lab::MAX_HOSTS].span));
+            return Err(
+                ExecError::usage(format!("a lab has at most {} hosts", lab::MAX_HOSTS))
+                    .at(names[lab::MAX_HOSTS].span),
+            );
         }
         for (k, n) in names.iter().enumerate() {
-            lab::check_name(&n.node)
-                .map_err(|why| ExecError::new("ValueError", why).at(n.span))?;
+            lab::check_name(&n.node).map_err(|why| ExecError::new("ValueError", why).at(n.span))?;
             if names[..k].iter().any(|m| m.node == n.node) {
                 return Err(ExecError::new(
                     "ValueError",
@@ -169,7 +169,10 @@ impl Session {
         let lab = Lab::up(&list).map_err(|e| {
             let mut x = ExecError::from(e.error);
             x.message = format!("lab up failed making {}: {}", e.step, x.message);
-            if let Some(why) = x.errno.and_then(|n| lab::ns::explain(&std::io::Error::from_raw_os_error(n))) {
+            if let Some(why) = x
+                .errno
+                .and_then(|n| lab::ns::explain(&std::io::Error::from_raw_os_error(n)))
+            {
                 x.hint = Some(why);
             }
             x.hint = Some(format!(
@@ -325,7 +328,14 @@ impl Session {
                 lab::SUBNET[2],
                 lab::PREFIX
             ),
-            head: vec!["host", "address", "mac", "link", "faults (on what it sends)", "it sent"],
+            head: vec![
+                "host",
+                "address",
+                "mac",
+                "link",
+                "faults (on what it sends)",
+                "it sent",
+            ],
             rows,
         });
         let fds: Vec<String> = lab
@@ -345,7 +355,10 @@ impl Session {
             .filter_map(|e| e.host.as_ref().map(|h| format!("{} on {h}", e.label())))
             .collect();
         if !socks.is_empty() {
-            out.emit(Item::Note(format!("sockets in the lab: {}", socks.join(", "))));
+            out.emit(Item::Note(format!(
+                "sockets in the lab: {}",
+                socks.join(", ")
+            )));
         }
         Ok(Ret::none())
     }

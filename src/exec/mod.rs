@@ -843,7 +843,9 @@ impl Session {
             }
             C::Lab(l) => self.lab_cmd(l, out),
             // Carried out by run_inner (it wraps a whole statement).
-            C::On { .. } => Err(ExecError::usage("`on` takes a statement: on b s = socket tcp")),
+            C::On { .. } => Err(ExecError::usage(
+                "`on` takes a statement: on b s = socket tcp",
+            )),
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
             C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(

@@ -6,9 +6,9 @@
 
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
+use crate::lab::Mark;
 use crate::syntax::ast::{SockRef, Spanned};
 use crate::table::{self, Ghost};
-use crate::lab::Mark;
 use crate::trace::{self, ACK, FIN, RST, SYN, Segment};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -356,7 +356,9 @@ impl Session {
                     // A lost segment reached nobody: no state moved.
                     Some(Mark::Lost(h)) => (
                         Vec::new(),
-                        Some(format!("LOST on {h}'s link (lab net): the receiver never sees it")),
+                        Some(format!(
+                            "LOST on {h}'s link (lab net): the receiver never sees it"
+                        )),
                     ),
                     _ => conn.apply(s),
                 };

@@ -140,7 +140,9 @@ pub fn check_name(name: &str) -> Result<(), String> {
         ));
     }
     if RESERVED.contains(&name) {
-        return Err(format!("`{name}` is a word of the lab's own; name the host otherwise"));
+        return Err(format!(
+            "`{name}` is a word of the lab's own; name the host otherwise"
+        ));
     }
     Ok(())
 }
@@ -162,10 +164,13 @@ impl Lab {
         });
         let mut hosts = Vec::with_capacity(names.len());
         for (k, name) in names.iter().enumerate() {
-            let ns = ns::create(name).map_err(UpError::at(format!("a namespace for host {name}")))?;
+            let ns =
+                ns::create(name).map_err(UpError::at(format!("a namespace for host {name}")))?;
             // The lab speaks IPv4: eth0 gets no IPv6 link-local address
             // (whose announcements would cross the switch). `lo` keeps ::1.
-            let _ = ns::within(&ns, || netlink::sysctl("ipv6/conf/default/disable_ipv6", "1"));
+            let _ = ns::within(&ns, || {
+                netlink::sysctl("ipv6/conf/default/disable_ipv6", "1")
+            });
             let ip = Ipv4Addr::new(SUBNET[0], SUBNET[1], SUBNET[2], (k + 1) as u8);
             hosts.push(Host {
                 name: name.clone(),
@@ -200,7 +205,11 @@ impl Lab {
         let neighbours: Vec<(Ipv4Addr, [u8; 6])> = hosts.iter().map(|h| (h.ip, h.mac)).collect();
         for h in &hosts {
             let ip = h.ip;
-            let others: Vec<_> = neighbours.iter().filter(|(i, _)| *i != ip).copied().collect();
+            let others: Vec<_> = neighbours
+                .iter()
+                .filter(|(i, _)| *i != ip)
+                .copied()
+                .collect();
             ns::within(&h.ns, || {
                 let mut rtnl = netlink::Rtnl::open()?;
                 rtnl.link_up(netlink::index_of("lo")?)?;
@@ -295,10 +304,7 @@ mod tests {
 
     #[test]
     fn the_mac_carries_the_address() {
-        assert_eq!(
-            mac_of(Ipv4Addr::new(10, 99, 0, 2)),
-            [2, 0, 10, 99, 0, 2]
-        );
+        assert_eq!(mac_of(Ipv4Addr::new(10, 99, 0, 2)), [2, 0, 10, 99, 0, 2]);
     }
 }
 
@@ -332,12 +338,16 @@ mod live {
             let _in = lab.enter(0).expect("enter a");
             UdpSocket::bind("0.0.0.0:0").expect("bind in a")
         };
-        rx.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        rx.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         tx.send_to(b"hi", "10.99.0.2:9999").expect("send");
         let mut buf = [0u8; 16];
         let (n, from) = rx.recv_from(&mut buf).expect("recv");
         assert_eq!(&buf[..n], b"hi");
-        assert_eq!(from.ip(), "10.99.0.1".parse::<std::net::IpAddr>().expect("ip"));
+        assert_eq!(
+            from.ip(),
+            "10.99.0.1".parse::<std::net::IpAddr>().expect("ip")
+        );
         assert_eq!(lab.counts(0).sent, 1);
         // A host has no route but its subnet's: nothing leaves the lab.
         let _in = lab.enter(0).expect("enter a");

@@ -143,14 +143,7 @@ impl Rtnl {
         m.buf[8..12].copy_from_slice(&self.seq.to_ne_bytes());
         // SAFETY: sending a buffer of its length to the kernel (the
         // socket is unbound: the kernel is the only peer).
-        let n = unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                m.buf.as_ptr().cast(),
-                m.buf.len(),
-                0,
-            )
-        };
+        let n = unsafe { libc::send(self.fd.as_raw_fd(), m.buf.as_ptr().cast(), m.buf.len(), 0) };
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -158,23 +151,24 @@ impl Rtnl {
         // Bounded: the kernel answers each request with one message.
         for _ in 0..16 {
             // SAFETY: receiving into a buffer of its length.
-            let n = unsafe {
-                libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0)
-            };
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n < 0 {
                 return Err(io::Error::last_os_error());
             }
             let got = &buf[..n as usize];
             let mut at = 0;
             while at + 16 <= got.len() {
-                let mlen = u32::from_ne_bytes(got[at..at + 4].try_into().unwrap_or([0; 4])) as usize;
+                let mlen =
+                    u32::from_ne_bytes(got[at..at + 4].try_into().unwrap_or([0; 4])) as usize;
                 let kind = u16::from_ne_bytes([got[at + 4], got[at + 5]]);
                 let seq = u32::from_ne_bytes(got[at + 8..at + 12].try_into().unwrap_or([0; 4]));
                 if mlen < 16 || at + mlen > got.len() {
                     break;
                 }
                 if kind == NLMSG_ERROR && seq == self.seq && mlen >= 20 {
-                    let code = i32::from_ne_bytes(got[at + 16..at + 20].try_into().unwrap_or([0; 4]));
+                    let code =
+                        i32::from_ne_bytes(got[at + 16..at + 20].try_into().unwrap_or([0; 4]));
                     return if code == 0 {
                         Ok(())
                     } else {
@@ -184,7 +178,9 @@ impl Rtnl {
                 at += align(mlen);
             }
         }
-        Err(io::Error::other("the kernel did not answer a netlink request"))
+        Err(io::Error::other(
+            "the kernel did not answer a netlink request",
+        ))
     }
 
     /// A veth pair: `name` here, `peer` (with MAC `peer_mac`) in the
@@ -199,7 +195,9 @@ impl Rtnl {
         let mut m = Msg::new(RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
         m.ifinfo(0, 0, 0).attr_str(IFLA_IFNAME, name);
         m.begin(IFLA_LINKINFO).attr_str(IFLA_INFO_KIND, "veth");
-        m.begin(IFLA_INFO_DATA).begin(VETH_INFO_PEER).ifinfo(0, 0, 0);
+        m.begin(IFLA_INFO_DATA)
+            .begin(VETH_INFO_PEER)
+            .ifinfo(0, 0, 0);
         m.attr_str(IFLA_IFNAME, peer)
             .attr(IFLA_ADDRESS, &peer_mac)
             .attr(IFLA_NET_NS_FD, &peer_ns.as_raw_fd().to_ne_bytes());

@@ -78,10 +78,7 @@ pub fn create(hostname: &str) -> io::Result<Ns> {
 
 /// Runs `f` on a fresh thread inside `ns`'s network namespace (the thread
 /// ends with it, so nothing needs joining back).
-pub fn within<T: Send>(
-    ns: &Ns,
-    f: impl FnOnce() -> io::Result<T> + Send,
-) -> io::Result<T> {
+pub fn within<T: Send>(ns: &Ns, f: impl FnOnce() -> io::Result<T> + Send) -> io::Result<T> {
     let net = ns.net.as_fd();
     std::thread::scope(|s| {
         s.spawn(move || {
@@ -156,9 +153,7 @@ pub fn explain(e: &io::Error) -> Option<String> {
              is reached (sysctl user.max_net_namespaces)"
                 .into(),
         ),
-        Some(libc::EINVAL) => {
-            Some("this kernel has no network namespaces (CONFIG_NET_NS)".into())
-        }
+        Some(libc::EINVAL) => Some("this kernel has no network namespaces (CONFIG_NET_NS)".into()),
         Some(libc::ENOENT) => Some("/proc is not mounted: namespaces are opened there".into()),
         _ => None,
     }

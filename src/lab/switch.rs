@@ -91,7 +91,11 @@ fn ms(d: Duration) -> String {
 
 /// `1mbit`, `64kbit`, `1500bit`.
 pub fn rate_text(bits: u64) -> String {
-    for (unit, n) in [("gbit", 1_000_000_000), ("mbit", 1_000_000), ("kbit", 1_000)] {
+    for (unit, n) in [
+        ("gbit", 1_000_000_000),
+        ("mbit", 1_000_000),
+        ("kbit", 1_000),
+    ] {
         if bits >= n && bits % n == 0 {
             return format!("{}{unit}", bits / n);
         }
@@ -266,7 +270,9 @@ impl Switch {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: fresh descriptor.
-        let wake = Arc::new(crate::table::move_high(unsafe { OwnedFd::from_raw_fd(efd) }));
+        let wake = Arc::new(crate::table::move_high(unsafe {
+            OwnedFd::from_raw_fd(efd)
+        }));
         let shared = Arc::new(Shared {
             nets: Mutex::new(vec![Net::default(); ports.len()]),
             counts: Mutex::new(vec![Counts::default(); ports.len()]),
@@ -296,7 +302,10 @@ impl Switch {
     }
 
     pub fn net(&self, port: usize) -> Net {
-        lock(&self.shared.nets).get(port).copied().unwrap_or_default()
+        lock(&self.shared.nets)
+            .get(port)
+            .copied()
+            .unwrap_or_default()
     }
 
     pub fn counts(&self, port: usize) -> Counts {

@@ -26,7 +26,8 @@ fn bad(expected: &str, found: &str) -> ErrorKind {
 
 const PERCENT: &str = "a percentage from 0% to 100% (30%)";
 const TIME: &str = "a time with its unit: 100ms, 1.5s or 500us (at most 60s)";
-const RATE: &str = "a rate with its unit: 1mbit, 64kbit, 1gbit (or bytes per second: 125kbps), at least 1kbit";
+const RATE: &str =
+    "a rate with its unit: 1mbit, 64kbit, 1gbit (or bytes per second: 125kbps), at least 1kbit";
 
 /// `30%` -> 0.3.
 pub fn percent(t: &str) -> Result<f64, ErrorKind> {
@@ -118,7 +119,8 @@ impl<'a> Parser_<'a> {
             "down" => Ok((r, LabCmd::Down)),
             "net" => self.lab_net(r),
             _ => {
-                let suggestion = spec::nearest(w, spec::LAB_WORDS.iter().copied()).map(str::to_string);
+                let suggestion =
+                    spec::nearest(w, spec::LAB_WORDS.iter().copied()).map(str::to_string);
                 Err(self.expected(i, WHAT, suggestion))
             }
         }
@@ -133,11 +135,8 @@ impl<'a> Parser_<'a> {
             return Err(self.expected(r, WHAT, None));
         }
         let is_word = |t: &str| {
-            lex::bare(t).is_ok_and(|(_, w)| {
-                spec::NET_WORDS
-                    .iter()
-                    .any(|x| x.eq_ignore_ascii_case(w))
-            })
+            lex::bare(t)
+                .is_ok_and(|(_, w)| spec::NET_WORDS.iter().any(|x| x.eq_ignore_ascii_case(w)))
         };
         let host = if is_word(r) {
             None
@@ -161,7 +160,11 @@ impl<'a> Parser_<'a> {
             }
             if word == "clear" {
                 if !settings.is_empty() {
-                    return Err(self.expected(t, "a fault: clear goes alone (lab net clear)", None));
+                    return Err(self.expected(
+                        t,
+                        "a fault: clear goes alone (lab net clear)",
+                        None,
+                    ));
                 }
                 return Ok((r2, LabCmd::Clear { host }));
             }

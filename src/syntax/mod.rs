@@ -6,8 +6,8 @@
 
 pub mod ast;
 pub mod error;
-pub mod lex;
 mod lab;
+pub mod lex;
 mod parser;
 mod python;
 
