@@ -216,6 +216,15 @@ impl Session {
         if let Some(g) = ghosts.iter().find(|g| g.local == a) {
             return g.label.clone();
         }
+        // A socket still connecting (SYN_SENT) has its address, no peer.
+        for e in self.table.iter() {
+            if e.sock.local_addr().ok().and_then(|x| x.as_socket()) == Some(a)
+                && e.sock.peer_addr().is_err()
+                && !e.sock.is_listener().unwrap_or(false)
+            {
+                return e.label();
+            }
+        }
         if let Some(l) = self.closed_labels.get(&a) {
             return l.clone();
         }

@@ -96,7 +96,7 @@ pub fn rate_text(bits: u64) -> String {
         ("mbit", 1_000_000),
         ("kbit", 1_000),
     ] {
-        if bits >= n && bits % n == 0 {
+        if bits >= n && bits.is_multiple_of(n) {
             return format!("{}{unit}", bits / n);
         }
     }
