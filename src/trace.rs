@@ -575,7 +575,7 @@ impl Keeper {
     }
 
     /// Follows both directions' positions through this segment.
-    fn follow(&mut self, s: &mut Segment) {
+    pub(crate) fn follow(&mut self, s: &mut Segment) {
         if self.streams.len() > 8192 {
             self.streams.clear();
         }
@@ -592,7 +592,7 @@ impl Keeper {
         }
     }
 
-    pub(crate) fn keep(&mut self, mut s: Segment, segs: &mut VecDeque<Segment>) {
+    fn keep(&mut self, mut s: Segment, segs: &mut VecDeque<Segment>) {
         self.follow(&mut s);
         let key = Self::key(&s);
         if s.has(SYN) || s.has(FIN) || s.has(RST) {

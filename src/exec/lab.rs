@@ -293,6 +293,7 @@ impl Session {
             ));
             return Ok(Ret::none());
         };
+        lab.sync();
         let rows = lab
             .hosts()
             .iter()

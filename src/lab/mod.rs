@@ -267,11 +267,17 @@ impl Lab {
         self.switch.counts(k)
     }
 
+    /// Until the switch has read every frame sent so far.
+    pub fn sync(&self) {
+        self.switch.sync();
+    }
+
     /// The TCP segments the switch saw that `pred` selects, with marks.
     pub fn segments(
         &self,
         pred: &dyn Fn(&crate::trace::Segment) -> bool,
     ) -> Vec<(crate::trace::Segment, Option<Mark>)> {
+        self.switch.sync();
         self.switch.segments(pred)
     }
 

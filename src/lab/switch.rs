@@ -149,6 +149,8 @@ pub struct Port {
 
 /// What the thread and the shell share.
 struct Shared {
+    /// Rounds of the thread's loop so far (see [`Switch::sync`]).
+    rounds: std::sync::atomic::AtomicU64,
     nets: Mutex<Vec<Net>>,
     counts: Mutex<Vec<Counts>>,
     capture: Mutex<Capture>,
@@ -274,6 +276,7 @@ impl Switch {
             OwnedFd::from_raw_fd(efd)
         }));
         let shared = Arc::new(Shared {
+            rounds: std::sync::atomic::AtomicU64::new(0),
             nets: Mutex::new(vec![Net::default(); ports.len()]),
             counts: Mutex::new(vec![Counts::default(); ports.len()]),
             capture: Mutex::default(),
@@ -308,6 +311,29 @@ impl Switch {
             .unwrap_or_default()
     }
 
+    /// Waits (at most half a second) until the thread has read every
+    /// frame sent before this call: a host's frames are queued on its
+    /// port by the time its send returns, and the counts and the capture
+    /// must include them.
+    pub fn sync(&self) {
+        let start = self.shared.rounds.load(Ordering::SeqCst);
+        self.wake();
+        let deadline = Instant::now() + Duration::from_millis(500);
+        // Two rounds: the one running now may have polled before the
+        // last frames came.
+        while self.shared.rounds.load(Ordering::SeqCst) < start + 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    fn wake(&self) {
+        let one: u64 = 1;
+        // SAFETY: an 8-byte write to our eventfd.
+        unsafe {
+            libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8);
+        }
+    }
+
     pub fn counts(&self, port: usize) -> Counts {
         lock(&self.shared.counts)
             .get(port)
@@ -334,11 +360,7 @@ impl Switch {
 impl Drop for Switch {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let one: u64 = 1;
-        // SAFETY: an 8-byte write to our eventfd.
-        unsafe {
-            libc::write(self.wake.as_raw_fd(), (&one as *const u64).cast(), 8);
-        }
+        self.wake();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -398,8 +420,9 @@ fn run(ports: &[Port], shared: &Shared, stop: &AtomicBool, wake: &OwnedFd) {
                 if fds[k].revents & libc::POLLIN == 0 {
                     continue;
                 }
-                // A bounded batch per port, so no host starves the others.
-                for _ in 0..64 {
+                // A bounded batch per port, so no host starves the others
+                // (a port with more is read again next round).
+                for _ in 0..1024 {
                     // SAFETY: receiving into a buffer of its length.
                     let got = unsafe {
                         libc::recv(
@@ -481,6 +504,7 @@ fn run(ports: &[Port], shared: &Shared, stop: &AtomicBool, wake: &OwnedFd) {
             // read in one batch keep the order they were sent in.
             record(shared, &h.frame, h.at, mark);
         }
+        shared.rounds.fetch_add(1, Ordering::SeqCst);
     }
 }
 
@@ -511,8 +535,12 @@ fn deliver(ports: &[Port], from: usize, frame: &[u8]) {
 }
 
 /// Keeps the TCP segment in `frame` for `states`, with its mark.
+///
+/// Every segment is kept, none folded into a burst as the capture on `lo`
+/// does with bulk transfers: on a lossy link the one segment lost, and
+/// its retransmission, are what a lesson is about. The oldest go first.
 fn record(shared: &Shared, frame: &[u8], at: Instant, mark: Option<Mark>) {
-    let Some(seg) = trace::parse_frame(frame, at) else {
+    let Some(mut seg) = trace::parse_frame(frame, at) else {
         return;
     };
     let mut c = lock(&shared.capture);
@@ -522,10 +550,11 @@ fn record(shared: &Shared, frame: &[u8], at: Instant, mark: Option<Mark>) {
         }
         c.marks.insert(key(&seg), m);
     }
-    let Capture {
-        segments, keeper, ..
-    } = &mut *c;
-    keeper.keep(seg, segments);
+    c.keeper.follow(&mut seg);
+    if c.segments.len() >= trace::KEEP {
+        c.segments.pop_front();
+    }
+    c.segments.push_back(seg);
 }
 
 #[cfg(test)]
