@@ -24,6 +24,10 @@
 //! - [`jobs`]: background jobs (`c = accept s &`) and their reports.
 //! - [`trace`]: the capture of TCP segments on `lo` behind `states` (root
 //!   only), filtered in the kernel so that bulk transfers stay cheap.
+//! - [`lab`]: hosts in network namespaces on a switch of sockplay's own
+//!   whose links lose, delay and reorder (`lab up a b`, `on b ...`, `lab
+//!   net`); `exec/lab.rs` is the executor's side (host names, the HOST of
+//!   each socket, `on`). Nothing of it outlives sockplay.
 //! - [`peers`]: the built-in peers `serve` starts (echo, discard, daytime,
 //!   chat, http), each a thread with a `poll()` loop over non-blocking
 //!   sockets; the executor's `serve`, `peers` and `stop` (in `exec/serve.rs`)
@@ -45,6 +49,7 @@ pub mod errors;
 pub mod exec;
 pub mod export;
 pub mod jobs;
+pub mod lab;
 pub mod lessons;
 pub mod peers;
 pub mod play;

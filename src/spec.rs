@@ -81,6 +81,8 @@ pub enum Cmd {
     MacDef,
     Export,
     Record,
+    Lab,
+    On,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -146,6 +148,13 @@ pub enum ArgKind {
     Path,
     /// Zero or more words of [`file_flags`] (`split`, `force`).
     FileFlags,
+    /// What `lab` does: nothing (show), `up NAMES`, `down`, `net [HOST]
+    /// SETTINGS` or `net [HOST] clear`.
+    Lab,
+    /// A lab host's name.
+    Host,
+    /// A whole statement (after `on HOST`).
+    Statement,
 }
 
 /// One argument of a command.
@@ -194,6 +203,7 @@ pub enum Group {
     Peers,
     Scripts,
     Shell,
+    Lab,
 }
 
 impl Group {
@@ -206,6 +216,7 @@ impl Group {
             Group::Peers => "Built-in peers",
             Group::Scripts => "Scripts and lessons",
             Group::Shell => "The shell",
+            Group::Lab => "The lab: hosts, and a network that loses, delays and reorders",
         }
     }
 }
@@ -960,6 +971,26 @@ pub static SPECS: &[CmdSpec] = &[
         "From now on each line is saved to FILE.sp as a lesson (docs/lessons.md): the commands as typed, a line starting with # as narration, and after each command `expect` lines for what it showed that will show again (values, errors, states; never ports the kernel picked, descriptors or times). A port the kernel picked, typed back as a number, is saved as the socket's name (connect k s), so the lesson runs again anywhere. `record stop` ends it (quit and Ctrl-D too); `record` alone says whether one is on. Check it with sockplay FILE.sp --check. An existing file is replaced only with `force`.",
         ""
     ),
+    spec!(
+        Lab,
+        "lab",
+        [],
+        [opt("up HOSTS | down | net [HOST] FAULTS", K::Lab)],
+        Lab,
+        "hosts on a network of their own, whose links lose, delay and reorder packets",
+        "lab up a b [c ...] makes one host per name, each a network namespace with its own address (10.99.0.1, 10.99.0.2, ... in order) on a link to a switch; the names resolve in sockplay (connect k b 9000, gethostbyname b). `on HOST` runs a statement there. lab alone shows the hosts, addresses, links, faults and what each link did. lab net [HOST] loss N% delay Dms [jitter Jms] reorder N% duplicate N% rate R sets faults on what HOST sends (every host's without HOST), as tc-netem does on a host's eth0; settings not named stay; lab net [HOST] clear removes them. Rates as tc writes them: 1mbit, 64kbit (bps, kbps, mbps are bytes per second). lab down closes the lab's sockets and peers and removes everything; quit, the end of a script, Ctrl-D and a signal do too. Works as root, or inside a user namespace (sockplay --lab, unshare -Urn).",
+        "(ip netns; ip link add ... type veth; tc qdisc add dev eth0 root netem loss 30%)"
+    ),
+    spec!(
+        On,
+        "on",
+        [],
+        [req("host", K::Host), req("statement", K::Statement)],
+        Lab,
+        "run one statement inside a lab host",
+        "on b s = socket tcp makes s on host b: it stays there, and later calls on it need no `on` (bind s b 9000, listen s). Sockets made without `on` are sockplay's own, on this machine's network, which does not reach the lab. `sockets` shows each socket's HOST while a lab is up. on b gethostname answers b.",
+        ""
+    ),
 ];
 
 /// The words `export` and `record` take after the file.
@@ -1295,6 +1326,18 @@ pub static PEER_KINDS: &[&str] = &["echo", "discard", "daytime", "chat", "http"]
 pub static PEERS_VIEWS: &[&str] = &["log"];
 /// How `lesson N` runs.
 pub static LESSON_MODES: &[&str] = &["step", "check"];
+/// The words after `lab`.
+pub static LAB_WORDS: &[&str] = &["up", "down", "net"];
+/// The faults of `lab net` (and `clear`).
+pub static NET_WORDS: &[&str] = &[
+    "loss",
+    "delay",
+    "jitter",
+    "reorder",
+    "duplicate",
+    "rate",
+    "clear",
+];
 /// The kinds of `expect`.
 pub static EXPECT_WORDS: &[&str] = &["error", "state"];
 pub static BOOL_WORDS: &[&str] = &["true", "false", "on", "off", "yes", "no"];

@@ -635,6 +635,7 @@ impl Session {
             }
         })?;
         let span = addr.span();
+        self.lab_route(h, &target, span)?;
         // The handshake is captured for `states` even when the server is
         // not a socket of this shell.
         if let (Some(t), Some(sa)) = (&self.trace, target.as_socket()) {
@@ -883,6 +884,7 @@ impl Session {
         let bytes = self.data(data)?;
         let ctx = self.ctx(h)?;
         let target = self.address(addr, ctx.family, true)?;
+        self.lab_route(h, &target, addr.span())?;
         self.note_str_encoding(data, out);
         let f = send_flags(flags);
         let data_span = data.span;

@@ -100,7 +100,7 @@ impl Session {
 
     /// A collected job: its report (if not printed yet), then its sockets
     /// and names.
-    fn apply(&mut self, c: Collected, out: &mut dyn Sink) {
+    pub(super) fn apply(&mut self, c: Collected, out: &mut dyn Sink) {
         // What `export` and `record` need to know of the job (src/export).
         self.ended_jobs.push(c.ended);
         if let Some(report) = c.report {

@@ -13,6 +13,7 @@ pub(crate) mod explain;
 mod framing;
 pub(crate) mod io;
 mod jobctl;
+pub(crate) mod lab;
 mod names;
 mod opts;
 mod print;
@@ -64,6 +65,9 @@ pub struct Row {
     pub send_q: String,
     pub mode: String,
     pub ready: String,
+    /// The lab host it is on (`-`: sockplay's own); empty while no lab is
+    /// up, and then the column is not shown.
+    pub host: String,
 }
 
 /// What a statement reports, in order.
@@ -248,6 +252,8 @@ pub struct Session {
     pub ended_jobs: Vec<Item>,
     /// Told once: print() shows an enum as its number.
     told_print_enum: bool,
+    /// The lab (`lab up`), and the host the current statement runs on.
+    pub(crate) lab: lab::LabState,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -369,6 +375,7 @@ impl Session {
             watch_states: true,
             ended_jobs: Vec::new(),
             told_print_enum: false,
+            lab: lab::LabState::default(),
         }
     }
 
@@ -462,6 +469,9 @@ impl Session {
             )
             .at(t.span)
             .hint("accept and recvfrom return two values (c, addr = accept s), select three"));
+        }
+        if let Command::On { host, stmt: inner } = &stmt.command {
+            return self.on_host(host, inner, &stmt.targets, src, out);
         }
         if let Command::Quit { code } = &stmt.command {
             let code = match code {
@@ -714,13 +724,29 @@ impl Session {
             C::Info { sock } => self.info(sock, out),
             C::GetHostName => names::gethostname(),
             C::GetHostByName { host } => {
-                names::gethostbyname(&self.text(host)?).map_err(|e| e.at(host.span))
+                let name = self.text(host)?;
+                if let Some(ip) = self.lab_host_ip(&name) {
+                    return Ok(Ret::one(Value::Str(ip.to_string())));
+                }
+                names::gethostbyname(&name).map_err(|e| e.at(host.span))
             }
             C::GetHostByNameEx { host } => {
-                names::gethostbyname_ex(&self.text(host)?).map_err(|e| e.at(host.span))
+                let name = self.text(host)?;
+                if let Some(ip) = self.lab_host_ip(&name) {
+                    return Ok(Ret::one(names::host_entry(&name, ip)));
+                }
+                names::gethostbyname_ex(&name).map_err(|e| e.at(host.span))
             }
             C::GetHostByAddr { host } => {
-                names::gethostbyaddr(&self.text(host)?).map_err(|e| e.at(host.span))
+                let text = self.text(host)?;
+                let lab_name = match text.parse::<std::net::IpAddr>() {
+                    Ok(ip) => self.lab_host_of(ip).map(|n| (n, ip)),
+                    Err(_) => self.lab_host_ip(&text).map(|ip| (text.clone(), ip)),
+                };
+                if let Some((name, ip)) = lab_name {
+                    return Ok(Ret::one(names::host_entry(&name, ip)));
+                }
+                names::gethostbyaddr(&text).map_err(|e| e.at(host.span))
             }
             C::GetAddrInfo {
                 host,
@@ -825,6 +851,11 @@ impl Session {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
             }
+            C::Lab(l) => self.lab_cmd(l, out),
+            // Carried out by run_inner (it wraps a whole statement).
+            C::On { .. } => Err(ExecError::usage(
+                "`on` takes a statement: on b s = socket tcp",
+            )),
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
             C::Source { .. }
@@ -842,6 +873,7 @@ impl Session {
     /// the background jobs.
     pub fn close_all(&mut self, out: &mut dyn Sink) {
         self.end_jobs(out);
+        self.lab_down(out);
         self.table.clear();
     }
 

@@ -67,6 +67,8 @@ enum Arg {
     Peer(Spanned<String>, bool),
     /// Words of [`spec::file_flags`].
     Flags(Vec<Spanned<String>>),
+    Lab(LabCmd),
+    Stmt(Box<Statement>),
 }
 
 /// `discard [limit]` among the words after `recv`.
@@ -159,7 +161,7 @@ impl<'a> Parser_<'a> {
         )
     }
 
-    fn statement(&self, i: &'a str) -> Result<(&'a str, Statement), ParseError> {
+    pub(super) fn statement(&self, i: &'a str) -> Result<(&'a str, Statement), ParseError> {
         let start = i;
         // `data += x`, `data == "##"`, `if not data: break`: a whole
         // program's Python, said so before anything else is tried (a
@@ -692,6 +694,18 @@ impl<'a> Parser_<'a> {
                     r = r2;
                 }
                 (r, Arg::Flags(words))
+            }
+            ArgKind::Lab => {
+                let (r, l) = self.lab_args(i)?;
+                (r, Arg::Lab(l))
+            }
+            ArgKind::Host => {
+                let (r, w) = self.host_word(i)?;
+                (r, Arg::Word(w))
+            }
+            ArgKind::Statement => {
+                let (r, s) = self.inner_statement(i)?;
+                (r, Arg::Stmt(s))
             }
             ArgKind::LessonMode => {
                 let (r, w) = self.word_from(i, spec::LESSON_MODES, "step or check")?;
@@ -1719,6 +1733,26 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             Some(Arg::Expect(e)) => Command::Expect(e),
             _ => Command::Expect(Expectation::Error(None)),
         },
+        Cmd::Lab => Command::Lab(match a.get(0) {
+            Some(Arg::Lab(l)) => l,
+            _ => LabCmd::Show,
+        }),
+        Cmd::On => {
+            let host = a
+                .word(0)
+                .unwrap_or(Spanned::new(String::new(), Span::default()));
+            let stmt = match a.get(1) {
+                Some(Arg::Stmt(s)) => s,
+                _ => Box::new(Statement {
+                    targets: Vec::new(),
+                    command: Command::Value(Spanned::new(Expr::None, Span::default())),
+                    command_span: Span::default(),
+                    background: None,
+                    span: Span::default(),
+                }),
+            };
+            Command::On { host, stmt }
+        }
         Cmd::MacDef => Command::MacDef {
             name: a
                 .word(0)
