@@ -27,6 +27,10 @@
 //! - [`jobs`]: background jobs (`c = accept s &`) and their reports.
 //! - [`trace`]: the capture of TCP segments on `lo` behind `states` (root
 //!   only), filtered in the kernel so that bulk transfers stay cheap.
+//! - [`lab`]: hosts in network namespaces on a switch of sockplay's own
+//!   whose links lose, delay and reorder (`lab up a b`, `on b ...`, `lab
+//!   net`); `exec/lab.rs` is the executor's side (host names, the HOST of
+//!   each socket, `on`). Nothing of it outlives sockplay.
 //! - [`peers`]: the built-in peers `serve` starts (echo, discard, daytime,
 //!   chat, http), each a thread with a `poll()` loop over non-blocking
 //!   sockets; the executor's `serve`, `peers` and `stop` (in `exec/serve.rs`)
@@ -41,13 +45,18 @@
 //! - [`play`]: lesson scripts: narration, `macdef`/`$NAME`, `expect`, and
 //!   replaying at full speed, one step per Enter, or as a check.
 //! - [`lessons`]: the bundled lessons (`lessons/*.sp`, compiled in).
+//! - [`export`]: the session written out: `export FILE.py` (a Python
+//!   program, from the command table's Python forms) and `record FILE.sp`
+//!   (a lesson with generated `expect`s), from the runner's journal.
 //! - [`proto`]: debugging a protocol by hand: receives that stop at a
 //!   delimiter or a count (`recvuntil`, `recvline`, `recvn`, `recvall`)
 //!   with one timeout budget per call, and the bytes they read past it,
 //!   held per socket for the next receive.
 pub mod errors;
 pub mod exec;
+pub mod export;
 pub mod jobs;
+pub mod lab;
 pub mod lessons;
 pub mod peers;
 pub mod play;

@@ -150,6 +150,7 @@ fn main() {
         }
     } else if let Some(cmds) = &args.commands {
         runner.session.watch_states = mentions_states(cmds);
+        runner.journal.on = sockplay::export::journal::wanted_by(cmds);
         let mut lines = cmds.lines().map(str::to_string);
         runner.run_lines(&mut lines, "-c", opts)
     } else if let Some(file) = &args.file {
@@ -157,6 +158,7 @@ fn main() {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 runner.session.watch_states = mentions_states(&text);
+                runner.journal.on = sockplay::export::journal::wanted_by(&text);
                 let mut lines = text.lines().map(str::to_string);
                 runner.run_lines(&mut lines, &file.display().to_string(), opts)
             }

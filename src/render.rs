@@ -192,18 +192,36 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
 }
 
 fn table(rows: &[Row]) -> String {
-    let head = [
-        "FD", "NAME", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE", "READY",
-    ];
-    fn cells(r: &Row) -> [&str; 10] {
-        [
-            &r.fd, &r.names, &r.proto, &r.local, &r.peer, &r.state, &r.recv_q, &r.send_q, &r.mode,
+    // HOST (after NAME) only while a lab is up: the rows say so.
+    let hosts = rows.iter().any(|r| !r.host.is_empty());
+    let head: Vec<&str> = [
+        "FD", "NAME", "HOST", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE",
+        "READY",
+    ]
+    .into_iter()
+    .filter(|h| hosts || *h != "HOST")
+    .collect();
+    let state_col = if hosts { 6 } else { 5 };
+    fn cells(r: &Row, hosts: bool) -> Vec<&str> {
+        let mut v: Vec<&str> = vec![&r.fd, &r.names];
+        if hosts {
+            v.push(if r.host.is_empty() { "-" } else { &r.host });
+        }
+        v.extend([
+            r.proto.as_str(),
+            &r.local,
+            &r.peer,
+            &r.state,
+            &r.recv_q,
+            &r.send_q,
+            &r.mode,
             &r.ready,
-        ]
+        ]);
+        v
     }
-    let mut width = head.map(|h| h.width());
+    let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
-        for (k, cell) in cells(r).iter().enumerate() {
+        for (k, cell) in cells(r, hosts).iter().enumerate() {
             width[k] = width[k].max(cell.width());
         }
     }
@@ -221,7 +239,7 @@ fn table(rows: &[Row]) -> String {
     for r in rows {
         let start = out.len();
         out.push_str(IND);
-        for (k, cell) in cells(r).iter().enumerate() {
+        for (k, cell) in cells(r, hosts).iter().enumerate() {
             let pad = width[k].saturating_sub(cell.width());
             match k {
                 0 => {
@@ -232,7 +250,7 @@ fn table(rows: &[Row]) -> String {
                     let _ = write!(out, "{}", cell.cyan());
                     out.extend(std::iter::repeat_n(' ', pad));
                 }
-                5 if colour => {
+                k if k == state_col && colour => {
                     out.push_str(&state_colored(cell));
                     out.extend(std::iter::repeat_n(' ', pad));
                 }
@@ -567,6 +585,7 @@ fn help_all() -> String {
         Group::Peers,
         Group::Scripts,
         Group::Shell,
+        Group::Lab,
     ] {
         let _ = writeln!(out, "{IND}{}", group.title().bold());
         for s in spec::SPECS.iter().filter(|s| s.group == group) {
@@ -595,8 +614,19 @@ fn help_one(s: &CmdSpec) -> String {
     if !s.details.is_empty() {
         let _ = write!(out, "\n{IND}{IND}{}", s.details);
     }
-    if !s.python.is_empty() {
-        let _ = write!(out, "\n{IND}{IND}{} {}", "python:".dimmed(), s.python);
+    for (k, line) in s.python_example(None).iter().enumerate() {
+        let label = if k == 0 { "python:" } else { "       " };
+        let _ = write!(out, "\n{IND}{IND}{} {line}", label.dimmed());
+    }
+    for v in s.python_variants() {
+        for (k, line) in s.python_example(Some(v)).iter().enumerate() {
+            let label = if k == 0 {
+                format!("python, {v}:")
+            } else {
+                " ".repeat(v.len() + 9)
+            };
+            let _ = write!(out, "\n{IND}{IND}{} {line}", label.dimmed());
+        }
     }
     if !s.aliases.is_empty() {
         let _ = write!(

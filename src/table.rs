@@ -98,6 +98,9 @@ pub struct Entry {
     pub conn: Option<(SocketAddr, SocketAddr)>,
     /// SO_RCVLOWAT was set on it: readable no longer means "bytes queued".
     pub rcvlowat: bool,
+    /// The lab host it was made on (`on b ...`; an accepted socket is on
+    /// its listener's); None: sockplay's own network.
+    pub host: Option<String>,
     /// The protocol it was made with (`socket raw icmp`), 0 by default.
     pub protocol: i32,
     /// Bytes read from the kernel and not returned yet (past a delimiter):
@@ -182,6 +185,14 @@ impl Table {
         origin: Origin,
     ) {
         let was_connected = matches!(origin, Origin::Accepted { .. });
+        let host = match origin {
+            Origin::Accepted { listener } => {
+                self.entries.get(&listener).and_then(|l| l.host.clone())
+            }
+            // A descriptor passed over a socket is on that socket's host.
+            Origin::Received { via } => self.entries.get(&via).and_then(|l| l.host.clone()),
+            Origin::Created => None,
+        };
         let old = self.entries.remove(&handle.fd);
         self.forget(old);
         self.entries.insert(
@@ -204,6 +215,7 @@ impl Table {
                 rcvlowat: false,
                 protocol: 0,
                 held: Default::default(),
+                host,
             },
         );
         if was_connected {

@@ -559,7 +559,7 @@ impl Stream {
 /// Keeps a segment, or counts it on the connection's last kept one when it
 /// is deep in a burst of plain segments (no SYN, FIN or RST).
 #[derive(Default)]
-struct Keeper {
+pub(crate) struct Keeper {
     bursts: std::collections::HashMap<(SocketAddr, SocketAddr), Burst>,
     /// By direction (from, to).
     streams: std::collections::HashMap<(SocketAddr, SocketAddr), Stream>,
@@ -575,7 +575,7 @@ impl Keeper {
     }
 
     /// Follows both directions' positions through this segment.
-    fn follow(&mut self, s: &mut Segment) {
+    pub(crate) fn follow(&mut self, s: &mut Segment) {
         if self.streams.len() > 8192 {
             self.streams.clear();
         }

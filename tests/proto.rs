@@ -133,7 +133,9 @@ fn chat_lines_with_recvline_and_recvuntil_and_their_timeouts() {
     // The held byte of the second line, in RECV-Q, before l3 took it.
     let table = &text[text.find("l2 = ").expect("l2")..text.find("l3 = ").expect("l3")];
     assert!(
-        table.lines().any(|l| l.contains(" k2 ") && l.contains(" 1+0 ")),
+        table
+            .lines()
+            .any(|l| l.contains(" k2 ") && l.contains(" 1+0 ")),
         "k2's RECV-Q shows 1 held byte:\n{table}"
     );
     assert_eq!(text.matches("TimeoutError: timed out").count(), 2, "{text}");
@@ -175,7 +177,11 @@ fn the_timeout_is_one_budget_across_every_read() {
         "sockets",
     ]);
     let text = shell.sync("after");
-    assert_has("sockplay", &text, &["TimeoutError: timed out", "recvline had 1.00 s in all"]);
+    assert_has(
+        "sockplay",
+        &text,
+        &["TimeoutError: timed out", "recvline had 1.00 s in all"],
+    );
     assert!(!text.contains("EOFError"), "{text}");
     let row = text
         .lines()
@@ -335,19 +341,45 @@ fn the_log_holds_every_byte_sent_and_received() {
         let mut sent_by_k = b"GET / HTTP/1.0\r\n\r\n".to_vec();
         sent_by_k.extend(0..=255u8);
         sent_by_k.extend("中文 back\\slash \\x41 no newline".as_bytes());
-        assert_eq!(stream_of(&chunks, '>', "k"), sent_by_k, "k's sends ({file})");
-        assert_eq!(stream_of(&chunks, '<', "c"), sent_by_k, "c's receives ({file})");
-        assert_eq!(stream_of(&chunks, '>', "c"), b"answer\n".repeat(3), "{file}");
-        assert_eq!(stream_of(&chunks, '<', "k"), b"answer\n".repeat(3), "{file}");
+        assert_eq!(
+            stream_of(&chunks, '>', "k"),
+            sent_by_k,
+            "k's sends ({file})"
+        );
+        assert_eq!(
+            stream_of(&chunks, '<', "c"),
+            sent_by_k,
+            "c's receives ({file})"
+        );
+        assert_eq!(
+            stream_of(&chunks, '>', "c"),
+            b"answer\n".repeat(3),
+            "{file}"
+        );
+        assert_eq!(
+            stream_of(&chunks, '<', "k"),
+            b"answer\n".repeat(3),
+            "{file}"
+        );
         assert_eq!(stream_of(&chunks, '>', "e"), b"echo me\x00\xff", "{file}");
         assert_eq!(stream_of(&chunks, '<', "e"), b"echo me\x00\xff", "{file}");
         assert_eq!(stream_of(&chunks, '>', "u"), b"one datagram\r\n", "{file}");
         assert_eq!(stream_of(&chunks, '<', "u"), b"one datagram\r\n", "{file}");
         assert!(!text.contains("unlogged"), "{text}");
-        assert!(text.ends_with('\n') && text.lines().last().is_some_and(|l| l.starts_with("# log off")));
+        assert!(
+            text.ends_with('\n')
+                && text
+                    .lines()
+                    .last()
+                    .is_some_and(|l| l.starts_with("# log off"))
+        );
         // The log is plain ASCII: nothing from the network reaches a
         // terminal that shows it raw.
-        assert!(text.bytes().all(|b| b == b'\n' || (0x20..0x7f).contains(&b)), "{file}");
+        assert!(
+            text.bytes()
+                .all(|b| b == b'\n' || (0x20..0x7f).contains(&b)),
+            "{file}"
+        );
     }
 }
 
@@ -363,10 +395,22 @@ fn the_log_never_writes_over_a_file_or_through_a_link() {
         None,
     );
     assert_eq!(run.status, Some(1), "{}", run.output);
-    assert_eq!(run.output.matches("FileExistsError").count(), 2, "{}", run.output);
-    assert!(run.output.contains("never over an existing one"), "{}", run.output);
+    assert_eq!(
+        run.output.matches("FileExistsError").count(),
+        2,
+        "{}",
+        run.output
+    );
+    assert!(
+        run.output.contains("never over an existing one"),
+        "{}",
+        run.output
+    );
     assert!(run.output.contains("no traffic log"), "{}", run.output);
-    assert_eq!(std::fs::read(scratch.path().join("old.log")).expect("old"), b"keep me");
+    assert_eq!(
+        std::fs::read(scratch.path().join("old.log")).expect("old"),
+        b"keep me"
+    );
     assert!(!target.exists(), "the link was not followed");
 }
 
@@ -509,8 +553,8 @@ fn a_raw_socket_without_root_is_a_permission_error() {
         .env("SOCKPLAY_HISTORY", scratch.path().join(".history"))
         .output()
         .expect("setpriv");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert_has(
         "sockplay as nobody",
@@ -542,7 +586,11 @@ fn epoll_poll_and_select_on_many_sockets() {
             "no sockets open",
         ],
     );
-    let at = run.output.find("a helper process (pid ").expect("the helper's pid") + 22;
+    let at = run
+        .output
+        .find("a helper process (pid ")
+        .expect("the helper's pid")
+        + 22;
     let pid: u32 = run.output[at..]
         .chars()
         .take_while(char::is_ascii_digit)
@@ -577,7 +625,8 @@ fn c10k_says_when_the_hard_limit_is_too_low() {
         });
     }
     let out = cmd.output().expect("sockplay");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_has(
         "sockplay",

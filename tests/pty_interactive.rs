@@ -55,7 +55,11 @@ fn the_keyboard_talks_to_a_peer_and_each_way_out_keeps_the_socket() {
     let (port, got) = peer();
     let mut p = spawn(scratch.path());
     run(&mut p, "k = socket tcp", "k = <socket fd=");
-    run(&mut p, &format!("connect k 127.0.0.1 {port}"), "(ESTABLISHED)");
+    run(
+        &mut p,
+        &format!("connect k 127.0.0.1 {port}"),
+        "(ESTABLISHED)",
+    );
 
     send_line(&mut p, "interactive k");
     expect(&mut p, "Ctrl-D at the start of a line");
@@ -64,7 +68,9 @@ fn the_keyboard_talks_to_a_peer_and_each_way_out_keeps_the_socket() {
 
     send_line(&mut p, "hello there");
     expect(&mut p, "< HELLO THERE");
-    let line = got.recv_timeout(Duration::from_secs(10)).expect("peer line");
+    let line = got
+        .recv_timeout(Duration::from_secs(10))
+        .expect("peer line");
     assert_eq!(line, b"hello there\n");
 
     // Ctrl-D at the start of a line: back to the prompt, k open.
@@ -78,7 +84,9 @@ fn the_keyboard_talks_to_a_peer_and_each_way_out_keeps_the_socket() {
     expect(&mut p, "sent with \\r\\n");
     send_line(&mut p, "get / http/1.0");
     expect(&mut p, "< GET / HTTP/1.0\\r");
-    let line = got.recv_timeout(Duration::from_secs(10)).expect("peer line");
+    let line = got
+        .recv_timeout(Duration::from_secs(10))
+        .expect("peer line");
     assert_eq!(line, b"get / http/1.0\r\n");
     send(&mut p, "\x1d");
     send_line(&mut p, "");
@@ -96,9 +104,14 @@ fn the_keyboard_talks_to_a_peer_and_each_way_out_keeps_the_socket() {
     send_line(&mut p, "interactive k");
     expect(&mut p, "Ctrl-D at the start of a line");
     send_line(&mut p, "bye");
-    expect(&mut p, "the peer closed its side (recv returned b''): back to the prompt");
+    expect(
+        &mut p,
+        "the peer closed its side (recv returned b''): back to the prompt",
+    );
     expect(&mut p, PROMPT);
-    let line = got.recv_timeout(Duration::from_secs(10)).expect("peer line");
+    let line = got
+        .recv_timeout(Duration::from_secs(10))
+        .expect("peer line");
     assert_eq!(line, b"bye\n");
     run(&mut p, "sockets", "CLOSE_WAIT");
     leave(&mut p);

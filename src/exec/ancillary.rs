@@ -216,7 +216,9 @@ impl Session {
                 "send at least one byte with the ancillary data",
             )
             .at(data.span)
-            .hint("on a stream the ancillary data rides on the bytes: with none, nothing arrives"));
+            .hint(
+                "on a stream the ancillary data rides on the bytes: with none, nothing arrives",
+            ));
         }
         let (kind, payload, what, python) = match framing {
             Framing::Fds(socks) => {
@@ -224,7 +226,10 @@ impl Session {
                 let mut names = Vec::new();
                 for s in socks {
                     let sh = self.sock(s)?;
-                    let e = self.table.get(sh).ok_or_else(|| ExecError::os(libc::EBADF))?;
+                    let e = self
+                        .table
+                        .get(sh)
+                        .ok_or_else(|| ExecError::os(libc::EBADF))?;
                     fds.push(sh.fd);
                     names.push(format!("{} (fd {})", e.label(), sh.fd));
                 }
@@ -415,7 +420,10 @@ fn received(ctx: &Ctx, got: Received, maxfds: usize, out: &mut dyn Sink) -> Resu
     }
     msg.push_str(&match got.fds.len() {
         0 => " and no descriptor".to_string(),
-        k => format!(" and {} (SCM_RIGHTS)", plural(k, "descriptor", "descriptors")),
+        k => format!(
+            " and {} (SCM_RIGHTS)",
+            plural(k, "descriptor", "descriptors")
+        ),
     });
     out.emit(Item::Done(msg));
     let mut ret = Ret::two(Value::Bytes(got.data), Value::None);

@@ -58,7 +58,9 @@ pub fn hold_connections() -> ! {
         ) != 0
             || listening == 0
         {
-            eprintln!("sockplay: {HOLD_ENV} is for the helper of c10k (stdin must be a listening socket)");
+            eprintln!(
+                "sockplay: {HOLD_ENV} is for the helper of c10k (stdin must be a listening socket)"
+            );
             libc::_exit(2);
         }
         let mut held: Vec<RawFd> = Vec::new();
@@ -218,7 +220,11 @@ impl Drop for Helper {
 }
 
 impl Session {
-    pub(super) fn c10k(&mut self, n: Option<&Spanned<Expr>>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn c10k(
+        &mut self,
+        n: Option<&Spanned<Expr>>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let asked = match n {
             Some(e) => {
                 let v = self.int(e)?;
@@ -260,7 +266,10 @@ impl Session {
         // The listener, handed to the helper as its stdin.
         let listener = Socket::new(Domain::IPV4, Type::STREAM, None)?;
         listener.set_reuse_address(true)?;
-        listener.bind(&SockAddr::from(std::net::SocketAddr::from(([127, 0, 0, 1], 0))))?;
+        listener.bind(&SockAddr::from(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            0,
+        ))))?;
         listener.listen(count.min(65535) as i32)?;
         let addr = listener.local_addr()?;
         // This very program, even if its file was replaced since it
@@ -301,12 +310,18 @@ impl Session {
             let batch = BATCH.min(count - conns.len());
             let mut pending = Vec::with_capacity(batch);
             for _ in 0..batch {
-                let s = Socket::new(Domain::IPV4, Type::STREAM.nonblocking(), None)
-                    .map_err(|e| ExecError::from(e).hint(format!("after {} connections", conns.len())))?;
+                let s =
+                    Socket::new(Domain::IPV4, Type::STREAM.nonblocking(), None).map_err(|e| {
+                        ExecError::from(e).hint(format!("after {} connections", conns.len()))
+                    })?;
                 match s.connect(&addr) {
                     Ok(()) => {}
                     Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
-                    Err(e) => return Err(ExecError::from(e).hint(format!("after {} connections", conns.len()))),
+                    Err(e) => {
+                        return Err(
+                            ExecError::from(e).hint(format!("after {} connections", conns.len()))
+                        );
+                    }
                 }
                 pending.push(s);
             }
@@ -330,7 +345,9 @@ impl Session {
                 match wait::wait_fds(&mut open, Some(deadline), &cancel) {
                     Ok(_) => {}
                     Err(wait::Stopped::Interrupted) => {
-                        return Err(ExecError::interrupted().hint("the connections made so far are closed"));
+                        return Err(
+                            ExecError::interrupted().hint("the connections made so far are closed")
+                        );
                     }
                     Err(wait::Stopped::TimedOut) => {
                         return Err(ExecError::timeout().hint(format!(
@@ -348,7 +365,9 @@ impl Session {
             }
             for s in pending {
                 if let Ok(Some(e)) = s.take_error() {
-                    return Err(ExecError::from(e).hint(format!("connection {} failed", conns.len() + 1)));
+                    return Err(
+                        ExecError::from(e).hint(format!("connection {} failed", conns.len() + 1))
+                    );
                 }
                 conns.push(s);
             }
@@ -419,23 +438,44 @@ impl Session {
             "select(2) with a larger bitmap".into(),
             all.len().to_string(),
             us(t_sel_big),
-            format!("Linux takes {} bits; C's fd_set type and Python cannot", max_fd + 1),
+            format!(
+                "Linux takes {} bits; C's fd_set type and Python cannot",
+                max_fd + 1
+            ),
         ]);
         // poll: the whole array goes to the kernel, every call.
         let mut pfd_small: Vec<libc::pollfd> = small
             .iter()
-            .map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 })
+            .map(|&fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
             .collect();
         let (t_poll_small, _) = median_of(|| found = poll_once(&mut pfd_small));
         check("poll", found)?;
         let mut pfd_all: Vec<libc::pollfd> = all
             .iter()
-            .map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 })
+            .map(|&fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
             .collect();
         let (t_poll_all, calls) = median_of(|| found = poll_once(&mut pfd_all));
         check("poll", found)?;
-        rows.push(vec!["poll".into(), small.len().to_string(), us(t_poll_small), "every pollfd copied in and checked, every call".into()]);
-        rows.push(vec!["poll".into(), all.len().to_string(), us(t_poll_all), format!("median of {calls} calls")]);
+        rows.push(vec![
+            "poll".into(),
+            small.len().to_string(),
+            us(t_poll_small),
+            "every pollfd copied in and checked, every call".into(),
+        ]);
+        rows.push(vec![
+            "poll".into(),
+            all.len().to_string(),
+            us(t_poll_all),
+            format!("median of {calls} calls"),
+        ]);
         // epoll: the kernel keeps the list; a wait looks at the ready ones.
         let (ep_small, _) = epoll_of(&small)?;
         let (ep_all, t_add) = epoll_of(&all)?;
@@ -444,13 +484,26 @@ impl Session {
         check("epoll_wait", found)?;
         let (t_ep_all, calls) = median_of(|| found = epoll_once(ep_all.as_raw_fd(), &mut events));
         check("epoll_wait", found)?;
-        rows.push(vec!["epoll_wait".into(), small.len().to_string(), us(t_ep_small), "only the ready list is looked at".into()]);
-        rows.push(vec!["epoll_wait".into(), all.len().to_string(), us(t_ep_all), format!("median of {calls} calls")]);
+        rows.push(vec![
+            "epoll_wait".into(),
+            small.len().to_string(),
+            us(t_ep_small),
+            "only the ready list is looked at".into(),
+        ]);
+        rows.push(vec![
+            "epoll_wait".into(),
+            all.len().to_string(),
+            us(t_ep_all),
+            format!("median of {calls} calls"),
+        ]);
         rows.push(vec![
             "epoll_ctl ADD, once".into(),
             all.len().to_string(),
             format!("{} in all", wait::human(t_add)),
-            format!("{} per socket, paid once", us(t_add / all.len().max(1) as u32)),
+            format!(
+                "{} per socket, paid once",
+                us(t_add / all.len().max(1) as u32)
+            ),
         ]);
         out.emit(Item::Timeline {
             title: format!(
@@ -461,9 +514,21 @@ impl Session {
             rows,
         });
         // The lines the benchmark script reads.
-        out.emit(Item::Done(format!("select on {} sockets: {}", all.len(), us(t_sel_big))));
-        out.emit(Item::Done(format!("poll on {} sockets: {}", all.len(), us(t_poll_all))));
-        out.emit(Item::Done(format!("epoll on {} sockets: {}", all.len(), us(t_ep_all))));
+        out.emit(Item::Done(format!(
+            "select on {} sockets: {}",
+            all.len(),
+            us(t_sel_big)
+        )));
+        out.emit(Item::Done(format!(
+            "poll on {} sockets: {}",
+            all.len(),
+            us(t_poll_all)
+        )));
+        out.emit(Item::Done(format!(
+            "epoll on {} sockets: {}",
+            all.len(),
+            us(t_ep_all)
+        )));
         let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
         out.emit(Item::Note(format!(
             "with {}x the sockets poll took {:.0}x as long and epoll_wait {:.1}x: poll and select hand the kernel the whole \

@@ -42,7 +42,9 @@ impl Session {
         let sock = Socket::new(domain, ty.nonblocking(), proto.map(socket2::Protocol::from))
             .map_err(|err| socket_error(err.into(), family, kind, proto))?;
         let h = self.table.insert(sock, family, kind, Origin::Created)?;
+        let host = self.current_host();
         if let Some(e) = self.table.get_mut(h) {
+            e.host = host;
             e.protocol = proto.unwrap_or(0);
         }
         self.table.last = Some(h);

@@ -69,7 +69,10 @@ fn events_of(words: &[Spanned<String>]) -> Result<u32, ExecError> {
             None => {
                 return Err(ExecError::new(
                     "ValueError",
-                    format!("`{}` is not an epoll event", crate::value::escape_controls(&w.node)),
+                    format!(
+                        "`{}` is not an epoll event",
+                        crate::value::escape_controls(&w.node)
+                    ),
                 )
                 .at(w.span)
                 .hint("in, out, pri, rdhup, et (edge-triggered) or oneshot (or EPOLLIN...)"));
@@ -89,14 +92,19 @@ impl Session {
                 .hint("this epoll was closed; ep = epoll makes a new one")),
             Some(other) => Err(ExecError::new(
                 "TypeError",
-                format!("'{}' is {}, not an epoll", name.node, crate::value::a_type(other)),
+                format!(
+                    "'{}' is {}, not an epoll",
+                    name.node,
+                    crate::value::a_type(other)
+                ),
             )
             .at(name.span)),
-            None => Err(
-                ExecError::new("NameError", format!("name '{}' is not defined", name.node))
-                    .at(name.span)
-                    .hint("ep = epoll makes one"),
-            ),
+            None => Err(ExecError::new(
+                "NameError",
+                format!("name '{}' is not defined", name.node),
+            )
+            .at(name.span)
+            .hint("ep = epoll makes one")),
         }
     }
 
@@ -112,7 +120,9 @@ impl Session {
         let r = self.epoll_of(name)?;
         match op {
             EpollOp::Show => self.epoll_show(r, &name.node, out),
-            EpollOp::Add(s, words) => self.epoll_ctl(r, &name.node, libc::EPOLL_CTL_ADD, s, words, out),
+            EpollOp::Add(s, words) => {
+                self.epoll_ctl(r, &name.node, libc::EPOLL_CTL_ADD, s, words, out)
+            }
             EpollOp::Modify(s, words) => {
                 self.epoll_ctl(r, &name.node, libc::EPOLL_CTL_MOD, s, words, out)
             }
@@ -156,8 +166,16 @@ impl Session {
         Ok(Ret::one(Value::Epoll(r)))
     }
 
-    fn epoll_show(&mut self, r: EpollRef, name: &str, out: &mut dyn Sink) -> Result<Ret, ExecError> {
-        let set = self.epolls.get(&r.id).ok_or_else(|| ExecError::os(libc::EBADF))?;
+    fn epoll_show(
+        &mut self,
+        r: EpollRef,
+        name: &str,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let set = self
+            .epolls
+            .get(&r.id)
+            .ok_or_else(|| ExecError::os(libc::EBADF))?;
         if set.interest.is_empty() {
             out.emit(Item::Note(format!(
                 "{name} (fd {}) watches nothing yet: epoll {name} add s in",
@@ -169,14 +187,20 @@ impl Session {
             .interest
             .values()
             .map(|(h, ev)| {
-                let label = self
-                    .table
-                    .get(*h)
-                    .map_or_else(|| "(closed: the kernel dropped it)".to_string(), |e| e.label());
-                (format!("fd {}", h.fd), format!("{label}: {}", event_names(*ev)))
+                let label = self.table.get(*h).map_or_else(
+                    || "(closed: the kernel dropped it)".to_string(),
+                    |e| e.label(),
+                );
+                (
+                    format!("fd {}", h.fd),
+                    format!("{label}: {}", event_names(*ev)),
+                )
             })
             .collect();
-        out.emit(Item::Fields(format!("{name} (epoll fd {}) watches", r.fd), rows));
+        out.emit(Item::Fields(
+            format!("{name} (epoll fd {}) watches", r.fd),
+            rows,
+        ));
         Ok(Ret::none())
     }
 
@@ -191,8 +215,15 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         let h = self.use_sock(s)?;
         let label = self.table.get(h).map_or_else(String::new, |e| e.label());
-        let events = if op == libc::EPOLL_CTL_DEL { 0 } else { events_of(words)? };
-        let set = self.epolls.get_mut(&r.id).ok_or_else(|| ExecError::os(libc::EBADF))?;
+        let events = if op == libc::EPOLL_CTL_DEL {
+            0
+        } else {
+            events_of(words)?
+        };
+        let set = self
+            .epolls
+            .get_mut(&r.id)
+            .ok_or_else(|| ExecError::os(libc::EBADF))?;
         // A socket closed since (its fd maybe reused) left the kernel's
         // list with its close: forget it here too.
         if let Some((old, _)) = set.interest.get(&h.fd)
@@ -209,7 +240,9 @@ impl Session {
         if rc < 0 {
             let mut x = ExecError::from(std::io::Error::last_os_error()).at(s.span);
             x.hint = Some(if x.is_errno(libc::EEXIST) {
-                format!("{label} is watched already: epoll {name} mod {label} ... changes its events")
+                format!(
+                    "{label} is watched already: epoll {name} mod {label} ... changes its events"
+                )
             } else if x.is_errno(libc::ENOENT) {
                 format!("{label} is not watched: epoll {name} add {label} in")
             } else {
@@ -271,7 +304,10 @@ impl Session {
                 })?),
             },
         };
-        let set = self.epolls.get(&r.id).ok_or_else(|| ExecError::os(libc::EBADF))?;
+        let set = self
+            .epolls
+            .get(&r.id)
+            .ok_or_else(|| ExecError::os(libc::EBADF))?;
         let epfd = set.fd.as_raw_fd();
         let watched = set.interest.len();
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; watched.clamp(1, 1024)];
@@ -335,7 +371,9 @@ impl Session {
             };
             let mut why = Vec::new();
             let pollish = rev as i16;
-            if rev & (libc::EPOLLIN | libc::EPOLLERR | libc::EPOLLHUP | libc::EPOLLRDHUP) as u32 != 0 {
+            if rev & (libc::EPOLLIN | libc::EPOLLERR | libc::EPOLLHUP | libc::EPOLLRDHUP) as u32
+                != 0
+            {
                 why.push(super::select::why_readable(entry, pollish));
             }
             if rev & libc::EPOLLOUT as u32 != 0 {

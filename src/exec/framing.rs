@@ -8,9 +8,9 @@
 //! (which send scatter/gather buffers and ancillary data).
 
 use super::io::Ctx;
-use crate::proto::until::{Stop, gather, mode_budget};
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
+use crate::proto::until::{Stop, gather, mode_budget};
 use crate::syntax::ast::{Expr, Framing, SockKind, SockRef, Spanned};
 use crate::value::{Value, bytes_repr};
 

@@ -14,12 +14,12 @@ use super::eval::Payload;
 use super::explain::Moment;
 use super::{Adopt, Item, Ret, Session, Sink, describe_socket};
 use crate::errors::ExecError;
+use crate::proto::log::Dir;
 use crate::syntax::ast::{
     AddrExpr, Expr, Family, RecvFlag, SendFlag, SockKind, SockRef, Spanned, View,
 };
 use crate::table::{self, Mode, Origin};
 use crate::value::{SockHandle, Value, addr_short};
-use crate::proto::log::Dir;
 use crate::wait::{self, Cancel, Stopped};
 use socket2::{SockAddr, Socket};
 use std::io;
@@ -652,6 +652,7 @@ impl Session {
             }
         })?;
         let span = addr.span();
+        self.lab_route(h, &target, span)?;
         // The handshake is captured for `states` even when the server is
         // not a socket of this shell.
         if let (Some(t), Some(sa)) = (&self.trace, target.as_socket()) {
@@ -811,7 +812,10 @@ impl Session {
                 "{} held from an earlier receive (read past a delimiter) come first{}",
                 plural(held, "byte", "bytes"),
                 if q > 0 {
-                    format!(", then {} in the kernel's queue", plural(q as usize, "byte", "bytes"))
+                    format!(
+                        ", then {} in the kernel's queue",
+                        plural(q as usize, "byte", "bytes")
+                    )
                 } else {
                     String::new()
                 }
@@ -913,6 +917,7 @@ impl Session {
         let bytes = self.data(data)?;
         let ctx = self.ctx(h)?;
         let target = self.address(addr, ctx.family, true)?;
+        self.lab_route(h, &target, addr.span())?;
         self.note_str_encoding(data, out);
         let f = send_flags(flags);
         let data_span = data.span;

@@ -5,8 +5,8 @@
 //! returns how the shell should go on ([`Flow`]) or an [`ExecError`]. The
 //! renderer turns items into text; tests collect them.
 
-pub(crate) mod bounds;
 mod ancillary;
+pub(crate) mod bounds;
 mod bulk;
 mod c10k;
 mod calls;
@@ -16,9 +16,11 @@ pub(crate) mod explain;
 mod framing;
 pub(crate) mod io;
 mod jobctl;
+pub(crate) mod lab;
 mod names;
 mod opts;
 mod pair;
+mod print;
 mod select;
 mod serve;
 mod shell;
@@ -69,6 +71,9 @@ pub struct Row {
     pub send_q: String,
     pub mode: String,
     pub ready: String,
+    /// The lab host it is on (`-`: sockplay's own); empty while no lab is
+    /// up, and then the column is not shown.
+    pub host: String,
 }
 
 /// What a statement reports, in order.
@@ -262,6 +267,14 @@ pub struct Session {
     /// The epoll instances (`ep = epoll`), by their id.
     pub(crate) epolls: std::collections::HashMap<u64, epoll::EpollSet>,
     pub(crate) next_epoll: u64,
+    /// The reports of the jobs collected since the runner last took them
+    /// (`JobEnded` items, printed or not): the journal behind `export`
+    /// and `record` (src/export) takes them after each statement.
+    pub ended_jobs: Vec<Item>,
+    /// Told once: print() shows an enum as its number.
+    told_print_enum: bool,
+    /// The lab (`lab up`), and the host the current statement runs on.
+    pub(crate) lab: lab::LabState,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -385,6 +398,9 @@ impl Session {
             stdin_is_script: false,
             epolls: Default::default(),
             next_epoll: 0,
+            ended_jobs: Vec::new(),
+            told_print_enum: false,
+            lab: lab::LabState::default(),
         }
     }
 
@@ -483,6 +499,9 @@ impl Session {
             )
             .at(t.span)
             .hint("accept and recvfrom return two values (c, addr = accept s), select three"));
+        }
+        if let Command::On { host, stmt: inner } = &stmt.command {
+            return self.on_host(host, inner, &stmt.targets, src, out);
         }
         if let Command::Quit { code } = &stmt.command {
             let code = match code {
@@ -739,13 +758,29 @@ impl Session {
             C::Info { sock } => self.info(sock, out),
             C::GetHostName => names::gethostname(),
             C::GetHostByName { host } => {
-                names::gethostbyname(&self.text(host)?).map_err(|e| e.at(host.span))
+                let name = self.text(host)?;
+                if let Some(ip) = self.lab_host_ip(&name) {
+                    return Ok(Ret::one(Value::Str(ip.to_string())));
+                }
+                names::gethostbyname(&name).map_err(|e| e.at(host.span))
             }
             C::GetHostByNameEx { host } => {
-                names::gethostbyname_ex(&self.text(host)?).map_err(|e| e.at(host.span))
+                let name = self.text(host)?;
+                if let Some(ip) = self.lab_host_ip(&name) {
+                    return Ok(Ret::one(names::host_entry(&name, ip)));
+                }
+                names::gethostbyname_ex(&name).map_err(|e| e.at(host.span))
             }
             C::GetHostByAddr { host } => {
-                names::gethostbyaddr(&self.text(host)?).map_err(|e| e.at(host.span))
+                let text = self.text(host)?;
+                let lab_name = match text.parse::<std::net::IpAddr>() {
+                    Ok(ip) => self.lab_host_of(ip).map(|n| (n, ip)),
+                    Err(_) => self.lab_host_ip(&text).map(|ip| (text.clone(), ip)),
+                };
+                if let Some((name, ip)) = lab_name {
+                    return Ok(Ret::one(names::host_entry(&name, ip)));
+                }
+                names::gethostbyaddr(&text).map_err(|e| e.at(host.span))
             }
             C::GetAddrInfo {
                 host,
@@ -798,6 +833,7 @@ impl Session {
             }
             C::Help { topic } => self.help(topic.as_ref(), out),
             C::Echo { values } => self.echo(values, out),
+            C::Print { args } => self.print_cmd(args, out),
             C::Import { modules } => {
                 for m in modules {
                     out.emit(Item::Note(shell::import_note(&m.node)));
@@ -868,7 +904,13 @@ impl Session {
                 let sa = self
                     .address(addr, Family::Inet, true)
                     .or_else(|_| self.address(addr, Family::Inet6, true))
-                    .map_err(|x| if x.span.is_none() { x.at(addr.span()) } else { x })?;
+                    .map_err(|x| {
+                        if x.span.is_none() {
+                            x.at(addr.span())
+                        } else {
+                            x
+                        }
+                    })?;
                 names::getnameinfo(&sa, f).map_err(|x| x.at(addr.span()))
             }
             C::Epoll { ep, op } => self.epoll_cmd(ep.as_ref(), op, out),
@@ -876,11 +918,21 @@ impl Session {
             C::GetProtoByName { name } => {
                 names::getprotobyname(&self.text(name)?).map_err(|e| e.at(name.span))
             }
+            C::Lab(l) => self.lab_cmd(l, out),
+            // Carried out by run_inner (it wraps a whole statement).
+            C::On { .. } => Err(ExecError::usage(
+                "`on` takes a statement: on b s = socket tcp",
+            )),
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
-            C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(
-                ExecError::usage("this command is run by the script runner, not the session"),
-            ),
+            C::Source { .. }
+            | C::Lesson { .. }
+            | C::Expect(_)
+            | C::MacDef { .. }
+            | C::Export { .. }
+            | C::Record { .. } => Err(ExecError::usage(
+                "this command is run by the script runner, not the session",
+            )),
         }
     }
 
@@ -888,6 +940,7 @@ impl Session {
     /// the background jobs.
     pub fn close_all(&mut self, out: &mut dyn Sink) {
         self.end_jobs(out);
+        self.lab_down(out);
         self.table.clear();
         // The log says where it ended.
         if let Some(l) = self.log.lock().ok().and_then(|mut g| g.take()) {
@@ -933,7 +986,9 @@ pub(crate) fn describe_socket(
         .local_addr()
         .ok()
         .filter(crate::table::is_bound)
-        .filter(|a| kind != SockKind::Raw || a.as_socket().is_some_and(|s| !s.ip().is_unspecified()));
+        .filter(|a| {
+            kind != SockKind::Raw || a.as_socket().is_some_and(|s| !s.ip().is_unspecified())
+        });
     // An IP socket with no port has no peer and no TCP state worth showing
     // (CLOSED): two calls saved on every new socket.
     if local.is_none() && family != Family::Unix {

@@ -129,6 +129,16 @@ pub fn gethostname() -> Result<Ret, ExecError> {
     Ok(Ret::one(Value::Str(hostname()?)))
 }
 
+/// `(name, [], [address])`, as gethostbyname_ex and gethostbyaddr answer
+/// for a lab host.
+pub fn host_entry(name: &str, ip: IpAddr) -> Value {
+    Value::Tuple(vec![
+        Value::Str(name.to_string()),
+        str_list(Vec::new()),
+        str_list(vec![ip.to_string()]),
+    ])
+}
+
 /// The first IPv4 address of a name.
 pub fn gethostbyname(host: &str) -> Result<Ret, ExecError> {
     if let Ok(ip) = host.parse::<Ipv4Addr>() {
@@ -507,10 +517,7 @@ pub fn ni_flags(text: &str) -> Result<i32, ExecError> {
             flags |= n;
             continue;
         }
-        match NI_FLAGS
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        {
+        match NI_FLAGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
             Some((_, v)) => flags |= v,
             None => {
                 return Err(ExecError::new(
@@ -554,7 +561,11 @@ pub fn getnameinfo(addr: &SockAddr, flags: i32) -> Result<Ret, ExecError> {
         return Err(x);
     }
     // SAFETY: NUL-terminated by getnameinfo.
-    let text = |b: &[libc::c_char]| unsafe { CStr::from_ptr(b.as_ptr()) }.to_string_lossy().into_owned();
+    let text = |b: &[libc::c_char]| {
+        unsafe { CStr::from_ptr(b.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    };
     Ok(Ret::one(Value::Tuple(vec![
         Value::Str(text(&host)),
         Value::Str(text(&serv)),
@@ -574,19 +585,18 @@ unsafe extern "C" {
 
 /// getprotobyname(3): the number of a protocol, from /etc/protocols.
 pub fn getprotobyname(name: &str) -> Result<Ret, ExecError> {
-    let c = CString::new(name).map_err(|_| ExecError::new("ValueError", "embedded null character"))?;
+    let c =
+        CString::new(name).map_err(|_| ExecError::new("ValueError", "embedded null character"))?;
     // SAFETY: the result buffer outlives the call; the entry it fills
     // points into that buffer, and is read before it is dropped.
     let mut ent: libc::protoent = unsafe { std::mem::zeroed() };
     let mut buf = vec![0 as libc::c_char; 4096];
     let mut res: *mut libc::protoent = std::ptr::null_mut();
-    let rc = unsafe {
-        getprotobyname_r(c.as_ptr(), &mut ent, buf.as_mut_ptr(), buf.len(), &mut res)
-    };
+    let rc =
+        unsafe { getprotobyname_r(c.as_ptr(), &mut ent, buf.as_mut_ptr(), buf.len(), &mut res) };
     if rc != 0 || res.is_null() {
-        return Err(ExecError::new("OSError", "protocol not found").hint(
-            "the name is not in /etc/protocols (try tcp, udp, icmp, ipv6-icmp)",
-        ));
+        return Err(ExecError::new("OSError", "protocol not found")
+            .hint("the name is not in /etc/protocols (try tcp, udp, icmp, ipv6-icmp)"));
     }
     Ok(Ret::one(Value::Int(i64::from(ent.p_proto))))
 }

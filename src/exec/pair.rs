@@ -78,9 +78,16 @@ impl Session {
         Ok(Ret::two(Value::Socket(ha), Value::Socket(hb)))
     }
 
-    pub(super) fn dup(&mut self, r: &Spanned<SockRef>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+    pub(super) fn dup(
+        &mut self,
+        r: &Spanned<SockRef>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
         let h = self.use_sock(r)?;
-        let e = self.table.get(h).ok_or_else(|| ExecError::os(libc::EBADF))?;
+        let e = self
+            .table
+            .get(h)
+            .ok_or_else(|| ExecError::os(libc::EBADF))?;
         // The lowest free number from 3, as os.dup gives it.
         // SAFETY: F_DUPFD_CLOEXEC on a descriptor we hold returns a new
         // one (or -1), which we then own.

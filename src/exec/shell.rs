@@ -97,6 +97,7 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         send_q,
         mode: e.mode.label(),
         ready,
+        host: e.host.clone().unwrap_or_default(),
     }
 }
 
@@ -121,6 +122,11 @@ impl Session {
             .zip(snaps)
             .map(|(e, s)| row_of(e, s))
             .collect();
+        if self.lab.lab.is_some() {
+            for r in rows.iter_mut().filter(|r| r.host.is_empty()) {
+                r.host = "-".into();
+            }
+        }
         for (g, state) in &ghosts {
             rows.push(Row {
                 fd: "-".into(),
@@ -137,6 +143,7 @@ impl Session {
                 send_q: "-".into(),
                 mode: "closed by you".into(),
                 ready: "-".into(),
+                host: self.lab_host_of(g.local.ip()).unwrap_or_default(),
             });
         }
         out.emit(Item::Table(rows));

@@ -6,6 +6,7 @@
 
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
+use crate::lab::Mark;
 use crate::syntax::ast::{SockRef, Spanned};
 use crate::table::{self, Ghost};
 use crate::trace::{self, ACK, FIN, RST, SYN, Segment};
@@ -138,7 +139,13 @@ impl Session {
     /// the process one RCU grace period at exit, in the kernel's
     /// packet_release, some tens of milliseconds.)
     pub(super) fn start_trace(&mut self) {
-        if self.watch_states && self.trace.is_none() && self.trace_error.is_none() {
+        // Inside a lab host the capture would open on the host's `lo`; the
+        // lab's switch captures its traffic anyway.
+        if self.watch_states
+            && self.lab.inside.is_none()
+            && self.trace.is_none()
+            && self.trace_error.is_none()
+        {
             match trace::Trace::start() {
                 Ok(t) => self.trace = Some(t),
                 // Out of descriptors (EMFILE): not for good; the next TCP
@@ -196,18 +203,27 @@ impl Session {
         }
     }
 
-    /// The name to show for an address: the socket of this shell bound to
-    /// it, else the address.
-    fn label_of(&self, a: SocketAddr, ghosts: &[Ghost]) -> String {
+    /// The name to show for an address, one end of a connection with
+    /// `other`: the socket of this shell connected there, else the address.
+    fn label_of(&self, a: SocketAddr, other: SocketAddr, ghosts: &[Ghost]) -> String {
         for e in self.table.iter() {
             let local = e.sock.local_addr().ok().and_then(|x| x.as_socket());
             let peer = e.sock.peer_addr().ok().and_then(|x| x.as_socket());
-            if local == Some(a) && peer.is_some() {
+            if local == Some(a) && peer == Some(other) {
                 return e.label();
             }
         }
         if let Some(g) = ghosts.iter().find(|g| g.local == a) {
             return g.label.clone();
+        }
+        // A socket still connecting (SYN_SENT) has its address, no peer.
+        for e in self.table.iter() {
+            if e.sock.local_addr().ok().and_then(|x| x.as_socket()) == Some(a)
+                && e.sock.peer_addr().is_err()
+                && !e.sock.is_listener().unwrap_or(false)
+            {
+                return e.label();
+            }
         }
         if let Some(l) = self.closed_labels.get(&a) {
             return l.clone();
@@ -263,10 +279,17 @@ impl Session {
             for g in &ghosts {
                 add(g.local, g.peer);
             }
+            // Every conversation the lab's switch saw: a SYN never
+            // answered has no socket that could name it afterwards.
+            if let Some(segs) = self.lab_segments(&|_| true) {
+                for (s, _) in segs {
+                    add(s.src, s.dst);
+                }
+            }
         }
-        let Some(trace) = &self.trace else {
+        if self.trace.is_none() && self.lab.lab.is_none() {
             return self.sampled_states(only, out);
-        };
+        }
         if conns.is_empty() {
             out.emit(Item::Note(
                 "no TCP connection to show: connect two sockets first".into(),
@@ -274,9 +297,18 @@ impl Session {
             return Ok(Ret::none());
         }
         for (a, b) in conns {
-            let segs = trace.between(&|s| (s.src == a && s.dst == b) || (s.src == b && s.dst == a));
-            let la = self.label_of(a, &ghosts);
-            let lb = self.label_of(b, &ghosts);
+            let pred = |s: &Segment| (s.src == a && s.dst == b) || (s.src == b && s.dst == a);
+            let mut segs: Vec<(Segment, Option<Mark>)> = self
+                .trace
+                .as_ref()
+                .map(|t| t.between(&pred).into_iter().map(|s| (s, None)).collect())
+                .unwrap_or_default();
+            if let Some(lab) = self.lab_segments(&pred) {
+                segs.extend(lab);
+                segs.sort_by_key(|(s, _)| s.at);
+            }
+            let la = self.label_of(a, b, &ghosts);
+            let lb = self.label_of(b, a, &ghosts);
             // An end outside this shell is labelled by its address alone.
             let end = |l: &str, x: SocketAddr| {
                 if l == x.to_string() {
@@ -286,7 +318,7 @@ impl Session {
                 }
             };
             let title = format!("connection {} <-> {}", end(&la, a), end(&lb, b));
-            let Some(first) = segs.first().map(|s| s.at) else {
+            let Some(first) = segs.first().map(|(s, _)| s.at) else {
                 out.emit(Item::Note(format!("{title}: no segments captured")));
                 continue;
             };
@@ -309,7 +341,7 @@ impl Session {
                 closing: 0,
             };
             // The side that sent the first SYN is the client.
-            if let Some(syn) = segs.iter().find(|s| s.has(SYN) && !s.has(ACK))
+            if let Some((syn, _)) = segs.iter().find(|(s, _)| s.has(SYN) && !s.has(ACK))
                 && syn.src == b
             {
                 conn.ends.swap(0, 1);
@@ -322,8 +354,34 @@ impl Session {
             // Where each direction's next byte is, to tell the bytes of
             // bulk segments the capture left out.
             let mut next: HashMap<SocketAddr, u64> = HashMap::new();
-            for s in &segs {
-                let (changes, step) = conn.apply(s);
+            // What each direction sent already, to tell a retransmission.
+            let mut sent: std::collections::HashSet<(SocketAddr, u64, u32, u8)> =
+                Default::default();
+            for (s, mark) in &segs {
+                let again = (s.len > 0 || s.has(SYN) || s.has(FIN))
+                    && !matches!(mark, Some(Mark::Duplicate(_)))
+                    && !sent.insert((s.src, s.pos, s.len, s.flags & (SYN | FIN)));
+                let (changes, step) = match mark {
+                    // A lost segment reached nobody: no state moved.
+                    Some(Mark::Lost(h)) => (
+                        Vec::new(),
+                        Some(format!(
+                            "LOST on {h}'s link (lab net): the receiver never sees it"
+                        )),
+                    ),
+                    _ => conn.apply(s),
+                };
+                let step = match (again, mark) {
+                    (_, Some(Mark::Duplicate(h))) => Some(format!(
+                        "a duplicate made by {h}'s link (lab net){}",
+                        step.map(|x| format!("; {x}")).unwrap_or_default()
+                    )),
+                    (true, _) => Some(format!(
+                        "RETRANSMISSION: sent again, its first copy unacknowledged{}",
+                        step.map(|x| format!("; {x}")).unwrap_or_default()
+                    )),
+                    _ => step,
+                };
                 let who = format!(
                     "{} -> {}",
                     label_of_addr.get(&s.src).cloned().unwrap_or_default(),

@@ -174,7 +174,10 @@ mod tests {
 
     #[test]
     fn split_cuts_the_piece_that_straddles() {
-        let mut a = Attributed::new(b"hello world".to_vec(), vec![piece(1, 5, 5, 0), piece(2, 6, 6, 0)]);
+        let mut a = Attributed::new(
+            b"hello world".to_vec(),
+            vec![piece(1, 5, 5, 0), piece(2, 6, 6, 0)],
+        );
         let rest = a.split_off(7);
         assert_eq!(a.bytes, b"hello w");
         assert_eq!(a.pieces, vec![piece(1, 5, 5, 0), piece(2, 2, 6, 0)]);
@@ -185,8 +188,14 @@ mod tests {
     #[test]
     fn take_and_put_back_keep_order_and_provenance() {
         let mut h = Held::default();
-        h.put_front(Attributed::new(b"world".to_vec(), vec![piece(2, 5, 5, 0)]), None);
-        h.put_front(Attributed::new(b"hi ".to_vec(), vec![piece(1, 3, 3, 0)]), None);
+        h.put_front(
+            Attributed::new(b"world".to_vec(), vec![piece(2, 5, 5, 0)]),
+            None,
+        );
+        h.put_front(
+            Attributed::new(b"hi ".to_vec(), vec![piece(1, 3, 3, 0)]),
+            None,
+        );
         assert_eq!(h.len(), 8);
         let peeked = h.take(4, true);
         assert_eq!(peeked.bytes, b"hi w");

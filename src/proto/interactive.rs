@@ -76,12 +76,10 @@ impl Session {
                 .hint("a listening socket only accepts: interactive talks over the socket accept returned"));
         }
         if ctx.sock.peer_addr().is_err() {
-            return Err(ExecError::os(libc::ENOTCONN)
-                .at(r.span)
-                .hint(format!(
-                    "interactive sends to the peer: connect {} first",
-                    ctx.label
-                )));
+            return Err(ExecError::os(libc::ENOTCONN).at(r.span).hint(format!(
+                "interactive sends to the peer: connect {} first",
+                ctx.label
+            )));
         }
         let tty = is_tty(0);
         let peer = ctx

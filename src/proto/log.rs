@@ -242,12 +242,23 @@ impl TrafficLog {
 
     /// Records bytes that did not pass through the shell (zero-copy
     /// transfers): how many, and where they came from or went.
-    pub fn record_bulk(&mut self, dir: Dir, serial: u64, who: &str, peer: Option<&str>, n: u64, what: &str) {
+    pub fn record_bulk(
+        &mut self,
+        dir: Dir,
+        serial: u64,
+        who: &str,
+        peer: Option<&str>,
+        n: u64,
+        what: &str,
+    ) {
         if n == 0 {
             return;
         }
         let mut text = self.header(dir, serial, who, peer, n);
-        let _ = writeln!(text, "  [{what}: not copied through sockplay, so not shown]");
+        let _ = writeln!(
+            text,
+            "  [{what}: not copied through sockplay, so not shown]"
+        );
         if self.hex {
             text.push_str("--\n");
         }
@@ -348,10 +359,9 @@ impl crate::exec::Session {
     ) -> Result<crate::exec::Ret, ExecError> {
         use crate::exec::{Item, Ret};
         use crate::syntax::ast::Expr;
-        let mut guard = self
-            .log
-            .lock()
-            .map_err(|_| ExecError::usage("the log is unusable (a call panicked while writing it)"))?;
+        let mut guard = self.log.lock().map_err(|_| {
+            ExecError::usage("the log is unusable (a call panicked while writing it)")
+        })?;
         let Some(p) = path else {
             match guard.as_ref() {
                 Some(l) => out.emit(Item::Done(format!(

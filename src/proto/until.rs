@@ -148,13 +148,16 @@ impl Session {
                 let d = self.data(e)?;
                 if d.is_empty() {
                     return Err(
-                        ExecError::new("ValueError", "the delimiter must not be empty").at(e.span)
+                        ExecError::new("ValueError", "the delimiter must not be empty").at(e.span),
                     );
                 }
                 if d.len() > MAX_UNTIL / 2 {
                     return Err(ExecError::new(
                         "ValueError",
-                        format!("a delimiter of {} is longer than this shell looks", plural(d.len())),
+                        format!(
+                            "a delimiter of {} is longer than this shell looks",
+                            plural(d.len())
+                        ),
                     )
                     .at(e.span));
                 }
@@ -174,7 +177,9 @@ impl Session {
                         "more than 256 MiB is more than this shell receives at once",
                     )
                     .at(e.span)
-                    .hint("recvfile c PATH N writes that much to a file; recv c discard N drops it"));
+                    .hint(
+                        "recvfile c PATH N writes that much to a file; recv c discard N drops it",
+                    ));
                 }
                 Stop::Count(n as usize)
             }
@@ -410,13 +415,21 @@ pub(crate) fn gather(
                             "{} of {} are there, and the socket is non-blocking{}",
                             plural(n),
                             stop.what(),
-                            if n > 0 { " (they are held for the next receive)" } else { "" }
+                            if n > 0 {
+                                " (they are held for the next receive)"
+                            } else {
+                                ""
+                            }
                         ))
                     } else {
                         ExecError::timeout().hint(format!(
                             "timeout 0 takes only what is there: {} so far{}",
                             plural(n),
-                            if n > 0 { ", held for the next receive" } else { "" }
+                            if n > 0 {
+                                ", held for the next receive"
+                            } else {
+                                ""
+                            }
                         ))
                     });
                 }
@@ -430,8 +443,7 @@ pub(crate) fn gather(
                 }
                 let slice = Instant::now() + PROGRESS_EVERY;
                 let until = Some(deadline.map_or(slice, |d| d.min(slice)));
-                match wait::wait_fd(ctx.h.fd, libc::POLLIN | libc::POLLRDHUP, until, &ctx.cancel)
-                {
+                match wait::wait_fd(ctx.h.fd, libc::POLLIN | libc::POLLRDHUP, until, &ctx.cancel) {
                     Ok(_) => {}
                     Err(Stopped::TimedOut) if deadline.is_none_or(|d| Instant::now() < d) => {}
                     Err(s) => {
@@ -449,7 +461,10 @@ pub(crate) fn gather(
                                     n => format!("its {n} reads"),
                                 },
                                 if n > 0 {
-                                    format!("the {} received are held: the next receive returns them", plural(n))
+                                    format!(
+                                        "the {} received are held: the next receive returns them",
+                                        plural(n)
+                                    )
                                 } else {
                                     "nothing arrived".into()
                                 }
@@ -519,7 +534,11 @@ fn until_work(
         Stop::Delim(d) => format!(
             "{call}: {} up to {} {} ({reads_text})",
             plural(answer.len()),
-            if dropped { "the delimiter" } else { "and including" },
+            if dropped {
+                "the delimiter"
+            } else {
+                "and including"
+            },
             bytes_repr(d)
         ),
         Stop::Count(n) => format!("{call}: exactly {} ({reads_text})", plural(*n)),
@@ -539,7 +558,9 @@ fn until_work(
         ret.after.push(Item::Note(if kept == 1 {
             "1 byte after it is held for the next receive (sockets shows it in RECV-Q)".to_string()
         } else {
-            format!("{kept} bytes after it are held for the next receive (sockets shows them in RECV-Q)")
+            format!(
+                "{kept} bytes after it are held for the next receive (sockets shows them in RECV-Q)"
+            )
         }));
     }
     if lost > 0 {

@@ -69,6 +69,10 @@ enum Arg {
     UntilOpts(bool, Option<Spanned<Expr>>, Option<View>),
     /// After epoll: the instance's name and what to do with it.
     Epoll(Spanned<String>, EpollOp),
+    /// Words of [`spec::file_flags`].
+    Flags(Vec<Spanned<String>>),
+    Lab(LabCmd),
+    Stmt(Box<Statement>),
 }
 
 /// `discard [limit]` among the words after `recv`.
@@ -92,6 +96,11 @@ pub(super) struct Parser_<'a> {
 pub(super) const MAX_DEPTH: usize = 32;
 
 impl<'a> Parser_<'a> {
+    /// The whole text being parsed.
+    pub(super) fn base_text(&self) -> &'a str {
+        self.base
+    }
+
     pub(super) fn off(&self, rest: &str) -> usize {
         // Every slice we see is a suffix of `base`.
         (rest.as_ptr() as usize).saturating_sub(self.base.as_ptr() as usize)
@@ -156,8 +165,24 @@ impl<'a> Parser_<'a> {
         )
     }
 
-    fn statement(&self, i: &'a str) -> Result<(&'a str, Statement), ParseError> {
+    pub(super) fn statement(&self, i: &'a str) -> Result<(&'a str, Statement), ParseError> {
         let start = i;
+        // `data += x`, `data == "##"`, `if not data: break`: a whole
+        // program's Python, said so before anything else is tried (a
+        // line of the shell's own starts with its command word).
+        let first = lex::ident(i).ok();
+        let shell = first.is_some_and(|(after, w)| {
+            spec::lookup(w).is_some() && !after.starts_with('(') && w != "if"
+        });
+        if !shell && let Some((at, len, what)) = super::pyprogram::program_construct(i) {
+            return Err(ParseError::new(
+                self.span_len(&i[at..], len),
+                ErrorKind::Python {
+                    what,
+                    instead: super::pyprogram::WHOLE_PROGRAM.into(),
+                },
+            ));
+        }
         let (i, targets) = self.targets(i)?;
         let i = skip_blanks(i);
         if lex::at_end(i) {
@@ -177,7 +202,13 @@ impl<'a> Parser_<'a> {
             Err(e) => {
                 // The targets again (they went to the first attempt).
                 let (_, targets) = self.targets(start)?;
-                self.python_statement(start, targets, i).map_err(|_| e)
+                // Python's own complaint wins when it says what the line
+                // is (`x = data[0]` is indexing, not a bad value).
+                self.python_statement(start, targets, i)
+                    .map_err(|pe| match pe.kind {
+                        ErrorKind::Python { .. } => pe,
+                        _ => e,
+                    })
             }
         }
     }
@@ -303,8 +334,12 @@ impl<'a> Parser_<'a> {
             }
             return Ok((i, Vec::new()));
         }
+        // A command's word may name a variable (`info = ...`, as the
+        // course's HTTP server writes): the command comes first where a
+        // statement starts, the variable everywhere a value is read.
+        // `zeros` is a data form, never a name.
         for n in &names {
-            if spec::lookup(&n.node).is_some() || n.node.eq_ignore_ascii_case(spec::ZEROS) {
+            if n.node.eq_ignore_ascii_case(spec::ZEROS) {
                 return Err(ParseError::new(
                     n.span,
                     ErrorKind::ReservedName(n.node.clone()),
@@ -705,6 +740,30 @@ impl<'a> Parser_<'a> {
                 let (r, drop, timeout, view) = self.until_opts(spec, i)?;
                 (r, Arg::UntilOpts(drop, timeout, view))
             }
+            ArgKind::FileFlags => {
+                let known = spec::file_flags(spec.cmd);
+                let what = format!("one of {}", known.join(", "));
+                let mut words = Vec::new();
+                let mut r = i;
+                while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
+                    let (r2, w) = self.word_from(skip_blanks(r), known, &what)?;
+                    words.push(w);
+                    r = r2;
+                }
+                (r, Arg::Flags(words))
+            }
+            ArgKind::Lab => {
+                let (r, l) = self.lab_args(i)?;
+                (r, Arg::Lab(l))
+            }
+            ArgKind::Host => {
+                let (r, w) = self.host_word(i)?;
+                (r, Arg::Word(w))
+            }
+            ArgKind::Statement => {
+                let (r, s) = self.inner_statement(i)?;
+                (r, Arg::Stmt(s))
+            }
             ArgKind::LessonMode => {
                 let (r, w) = self.word_from(i, spec::LESSON_MODES, "step or check")?;
                 let mode = if w.node.eq_ignore_ascii_case("check") {
@@ -778,7 +837,11 @@ impl<'a> Parser_<'a> {
                     let Ok((_, tok)) = lex::bare(t) else { break };
                     let len = tok.find('|').unwrap_or(tok.len());
                     if len == 0 {
-                        return Err(self.expected(t, "an event: in, out, pri, rdhup, et or oneshot", None));
+                        return Err(self.expected(
+                            t,
+                            "an event: in, out, pri, rdhup, et or oneshot",
+                            None,
+                        ));
                     }
                     events.push(Spanned::new(tok[..len].to_string(), self.span_len(t, len)));
                     r2 = &t[len..];
@@ -1154,7 +1217,9 @@ impl<'a> Parser_<'a> {
                 let (r2, w) = lex::ident(r).ok()?;
                 let flag = spec::is_flag_word(w, spec::SEND_FLAG_WORDS)
                     || spec::is_flag_word(w, spec::RECV_FLAG_WORDS)
-                    || ["framed", "marker"].iter().any(|f| f.eq_ignore_ascii_case(w));
+                    || ["framed", "marker"]
+                        .iter()
+                        .any(|f| f.eq_ignore_ascii_case(w));
                 let ends =
                     r2.is_empty() || r2.starts_with(|c: char| lex::is_delimiter(c) || c == '#');
                 (!flag && ends)
@@ -2016,17 +2081,61 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
         Cmd::C10k => Command::C10k { n: a.opt_expr(0) },
         Cmd::Interactive => Command::Interactive {
             sock: a.sock(0),
-            crlf: a.word(1).is_some_and(|w| w.node.eq_ignore_ascii_case("crlf")),
+            crlf: a
+                .word(1)
+                .is_some_and(|w| w.node.eq_ignore_ascii_case("crlf")),
         },
         Cmd::Log => {
             let path = a.opt_expr(0);
-            let hex = a.word(1).is_some_and(|w| w.node.eq_ignore_ascii_case("hex"));
+            let hex = a
+                .word(1)
+                .is_some_and(|w| w.node.eq_ignore_ascii_case("hex"));
             Command::Log { path, hex }
+        }
+        Cmd::Lab => Command::Lab(match a.get(0) {
+            Some(Arg::Lab(l)) => l,
+            _ => LabCmd::Show,
+        }),
+        Cmd::On => {
+            let host = a
+                .word(0)
+                .unwrap_or(Spanned::new(String::new(), Span::default()));
+            let stmt = match a.get(1) {
+                Some(Arg::Stmt(s)) => s,
+                _ => Box::new(Statement {
+                    targets: Vec::new(),
+                    command: Command::Value(Spanned::new(Expr::None, Span::default())),
+                    command_span: Span::default(),
+                    background: None,
+                    span: Span::default(),
+                }),
+            };
+            Command::On { host, stmt }
         }
         Cmd::MacDef => Command::MacDef {
             name: a
                 .word(0)
                 .unwrap_or(Spanned::new(String::new(), Span::default())),
         },
+        Cmd::Export | Cmd::Record => {
+            let path = a.opt_expr(0);
+            let flags = match a.get(1) {
+                Some(Arg::Flags(w)) => w,
+                _ => Vec::new(),
+            };
+            let has = |f: &str| flags.iter().any(|w| w.node.eq_ignore_ascii_case(f));
+            if cmd == Cmd::Export {
+                Command::Export {
+                    path: path.unwrap_or(Spanned::new(Expr::None, Span::default())),
+                    split: has("split"),
+                    force: has("force"),
+                }
+            } else {
+                Command::Record {
+                    path,
+                    force: has("force"),
+                }
+            }
+        }
     }
 }

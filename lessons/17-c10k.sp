@@ -1,4 +1,4 @@
-# Lesson 14: Ten thousand connections: select, poll and epoll (C10K)
+# Lesson 17: Ten thousand connections: select, poll and epoll (C10K)
 # A server with many clients waits on all of them at once and serves the
 # ones that are ready. select and poll take the whole list at every call;
 # epoll keeps the list in the kernel. With a few sockets it makes no
