@@ -1243,14 +1243,14 @@ fn recv_work(
     if !pre.is_empty() && total.len() < size && !ctx.kind.keeps_boundaries() {
         // The kernel's queue after them, as one recv would take it; no
         // wait (unless waitall, below).
-        if table::recv_queue(ctx.h.fd).unwrap_or(0) > 0 {
-            if let Ok((buf, n)) = recv_buf(&ctx.sock, size - total.len(), f | libc::MSG_DONTWAIT) {
-                if !peek {
-                    ctx.log_bytes(Dir::Received, &buf, None);
-                }
-                real = n;
-                total.extend_from_slice(&buf);
+        if table::recv_queue(ctx.h.fd).unwrap_or(0) > 0
+            && let Ok((buf, n)) = recv_buf(&ctx.sock, size - total.len(), f | libc::MSG_DONTWAIT)
+        {
+            if !peek {
+                ctx.log_bytes(Dir::Received, &buf, None);
             }
+            real = n;
+            total.extend_from_slice(&buf);
         }
     }
     let mut first = true;

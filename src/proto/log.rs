@@ -274,29 +274,6 @@ impl TrafficLog {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_text_view_reads_back_exactly() {
-        let all: Vec<u8> = (0u8..=255).collect();
-        for sample in [
-            &b"GET / HTTP/1.0\r\n\r\n"[..],
-            b"no newline",
-            b"back\\slash \\x41",
-            &all,
-            b"\n\n",
-            "中文".as_bytes(),
-        ] {
-            let text = text_view(sample);
-            assert!(text.ends_with('\n'));
-            assert!(!text.contains('\r'));
-            assert_eq!(from_text_view(&text, sample.len()), sample, "{text:?}");
-        }
-    }
-}
-
 impl crate::exec::io::Ctx {
     /// The socket's name and fd, and its peer, as a log line names them.
     fn log_names(&self, peer: Option<&socket2::SockAddr>) -> (String, Option<String>) {
@@ -426,5 +403,28 @@ impl crate::exec::Session {
             *g = Some(log);
         }
         Ok(Ret::none())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_text_view_reads_back_exactly() {
+        let all: Vec<u8> = (0u8..=255).collect();
+        for sample in [
+            &b"GET / HTTP/1.0\r\n\r\n"[..],
+            b"no newline",
+            b"back\\slash \\x41",
+            &all,
+            b"\n\n",
+            "中文".as_bytes(),
+        ] {
+            let text = text_view(sample);
+            assert!(text.ends_with('\n'));
+            assert!(!text.contains('\r'));
+            assert_eq!(from_text_view(&text, sample.len()), sample, "{text:?}");
+        }
     }
 }

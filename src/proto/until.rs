@@ -201,7 +201,7 @@ impl Session {
                         ExecError::new("ValueError", "timeout must be non-negative").at(t.span)
                     );
                 }
-                Some(s) if s == 0.0 => Budget::NoWait,
+                Some(0.0) => Budget::NoWait,
                 Some(s) => Budget::Within(Duration::try_from_secs_f64(s).map_err(|_| {
                     ExecError::new("OverflowError", "timeout is too large").at(t.span)
                 })?),

@@ -1509,7 +1509,8 @@ impl<'a> Parser_<'a> {
         Err(self.expected(i, what, None))
     }
 
-    /// `socket [family] [type]` words, or one shorthand.
+    /// `socket [family] [type] [protocol]` words, or one shorthand.
+    #[allow(clippy::type_complexity)]
     fn sock_spec(
         &self,
         i: &'a str,
