@@ -147,7 +147,11 @@ fn ctrl_c_during_recv_and_recvmsg() {
     run(&mut p, "send k x\"00 00 00 05\" + b\"ab\"", "sent 6 bytes");
     // It waits for the body with what came of it so far; after Ctrl-C
     // those bytes are held for the next receive.
-    interrupt(&mut p, "recvmsg c framed", "waits for 5 bytes - 2 bytes so far");
+    interrupt(
+        &mut p,
+        "recvmsg c framed",
+        "waits for 5 bytes - 2 bytes so far",
+    );
     run(&mut p, "send k b\"cde\"", "sent 3 bytes");
     run(&mut p, "recv c", "-> b'ab' + b'cde'");
     leave(&mut p);
