@@ -229,6 +229,11 @@ impl ShellHelper {
             }
             Some(ArgKind::MacroName) => Vec::new(),
             Some(ArgKind::Path) => Vec::new(),
+            Some(ArgKind::WireView) => {
+                let mut v = names.sockets.clone();
+                v.extend(words(spec::WIRE_WORDS));
+                v
+            }
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }
