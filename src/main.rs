@@ -105,12 +105,12 @@ fn raise_fd_limit() {
 
 /// Whether a script (known whole: a file or `-c`) may ask for `states`,
 /// itself or through a lesson or a file it runs: if it never says any of
-/// those words, the packet capture (root) and the sampled states behind
-/// that view are not kept, and each statement is cheaper. The interactive
+/// those words (or `diagram`), the packet capture (root) and the sampled
+/// states behind those views are not kept, and each statement is cheaper. The interactive
 /// shell, piped input and `--lesson` keep them always.
 fn mentions_states(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
-    ["states", "lesson", "source", "step"]
+    ["states", "diagram", "lesson", "source", "step"]
         .iter()
         .any(|w| t.contains(w))
 }

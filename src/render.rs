@@ -689,6 +689,7 @@ pub fn item(it: &Item) -> String {
         }
         Item::Moment(_) => String::new(),
         Item::Timeline { title, head, rows } => timeline(title, head, rows),
+        Item::Diagram(l) => diagram(l),
         Item::Explain(m) => explanation(m.title(), m.text()),
         Item::Help(None) => help_all(),
         Item::Help(Some(cmd)) => help_one(spec::spec_of(*cmd)),
@@ -715,6 +716,60 @@ pub fn item(it: &Item) -> String {
             lines.join("\n")
         }
     }
+}
+
+/// Whether the terminal takes box-drawing characters: a UTF-8 locale
+/// (LC_ALL, else LC_CTYPE, else LANG) and colour on (NO_COLOR, `--color
+/// never` or output to a file mean plain text, which ASCII is).
+fn unicode_ok() -> bool {
+    if !colored::control::SHOULD_COLORIZE.should_colorize() {
+        return false;
+    }
+    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.is_empty())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    locale.contains("utf-8") || locale.contains("utf8")
+}
+
+/// `diagram`: the ladder, 80 columns, coloured by what each piece is.
+fn diagram(l: &crate::wire::ladder::Ladder) -> String {
+    use crate::wire::ladder::{self, ArrowKind, Style};
+    let glyphs = if unicode_ok() {
+        &ladder::UNICODE
+    } else {
+        &ladder::ASCII
+    };
+    let mut out = Vec::new();
+    for line in ladder::lines(l, glyphs) {
+        let mut s = String::from(IND);
+        for (text, style) in line {
+            let text = value::escape_controls(&text);
+            let shown = match style {
+                Style::Plain => text.normal(),
+                Style::Name => text.bold(),
+                Style::Dim => text.dimmed(),
+                Style::State => text.yellow(),
+                Style::Call => text.green().bold(),
+                Style::Failed => text.red().bold(),
+                Style::Arrow(ArrowKind::Control) => text.normal(),
+                Style::Arrow(ArrowKind::Data) => text.cyan(),
+                Style::Arrow(ArrowKind::Reset) => text.red().bold(),
+                Style::Arrow(ArrowKind::Trouble) => text.magenta(),
+            };
+            let _ = write!(s, "{shown}");
+        }
+        out.push(s);
+    }
+    for n in &l.notes {
+        out.push(format!(
+            "{IND}{}",
+            format!("# {}", value::escape_controls(n)).dimmed()
+        ));
+    }
+    out.join("\n")
 }
 
 /// `lesson`: number and title of each bundled lesson.

@@ -8,6 +8,7 @@
 pub(crate) mod bounds;
 mod bulk;
 mod calls;
+mod diagram;
 mod eval;
 pub(crate) mod explain;
 mod framing;
@@ -146,6 +147,8 @@ pub enum Item {
     PeerLog(crate::peers::PeerLog),
     /// `lesson`: the bundled lessons, by number and title.
     Lessons(Vec<(usize, String)>),
+    /// `diagram`: a connection's sequence diagram.
+    Diagram(crate::wire::ladder::Ladder),
 }
 
 /// How a background job ended.

@@ -54,6 +54,25 @@ pub(super) fn call_name(cmd: &Command) -> Option<&'static str> {
     })
 }
 
+/// A file that `states save` or `diagram save` could not make, in words.
+pub(super) fn save_error(
+    e: std::io::Error,
+    cmd: &str,
+    name: &str,
+    path: &Spanned<Expr>,
+) -> ExecError {
+    let mut x = ExecError::from(e).at(path.span);
+    let shown = crate::value::escape_controls(name);
+    x.hint = Some(match x.errno {
+        Some(libc::EEXIST) => format!(
+            "{shown} exists already, and {cmd} never replaces a file: choose another name, or remove it first (unlink {shown})"
+        ),
+        Some(libc::ELOOP) => format!("that name is a symbolic link, which {cmd} never follows"),
+        _ => "the file could not be written there".into(),
+    });
+    x
+}
+
 /// Milliseconds from `first` to `t`.
 fn ms(first: Nanos, t: Nanos) -> String {
     format!("{:.3} ms", t.saturating_sub(first) as f64 / 1e6)
@@ -282,6 +301,26 @@ impl Session {
         };
         if let Some(h) = only {
             let Some(e) = self.table.get(h) else {
+                // Closed: its calls still say which connection it had.
+                let closed = self.calls.select(&|c| c.id == h.serial);
+                for c in closed.iter().rev() {
+                    match (&c.kind, c.peer) {
+                        (CallKind::Connected | CallKind::Accepted, Some(p)) => {
+                            add(View::Tcp(c.local, p));
+                            break;
+                        }
+                        (CallKind::SendTo { .. }, _) => {
+                            add(View::Udp(c.local));
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                if views.is_empty()
+                    && let Some(v) = self.refused_conn(h)
+                {
+                    views.push(v);
+                }
                 return views;
             };
             let local = e.sock.local_addr().ok().and_then(|x| x.as_socket());
@@ -363,7 +402,7 @@ impl Session {
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
         let only = match sock {
-            Some(r) => Some(self.use_sock(r)?),
+            Some(r) => Some(self.wire_sock(r)?),
             None => None,
         };
         // Asked before any connection: whether the capture is possible is
@@ -413,6 +452,19 @@ impl Session {
             }
         }
         Ok(Ret::none())
+    }
+
+    /// The socket `states` or `diagram` is about: an open one, or one
+    /// closed already (its name still holds it), whose connection the
+    /// calls remember.
+    pub(super) fn wire_sock(&mut self, r: &Spanned<SockRef>) -> Result<SockHandle, ExecError> {
+        if let SockRef::Name(n) = &r.node
+            && let Some(crate::value::Value::Socket(h)) = self.vars.get(n)
+            && self.table.get(*h).is_none()
+        {
+            return Ok(*h);
+        }
+        self.use_sock(r)
     }
 
     /// One connection read: the ends' names and the analysis.
@@ -739,21 +791,7 @@ impl Session {
                 )));
                 Ok(Ret::none())
             }
-            Err(e) => {
-                let mut x = ExecError::from(e).at(path.span);
-                x.hint = Some(match x.errno {
-                    Some(libc::EEXIST) => format!(
-                        "{} exists already, and states save never replaces a file: choose another name, or remove it first (unlink {})",
-                        crate::value::escape_controls(&name),
-                        crate::value::escape_controls(&name)
-                    ),
-                    Some(libc::ELOOP) => {
-                        "that name is a symbolic link, which states save never follows".into()
-                    }
-                    _ => "the file could not be written".into(),
-                });
-                Err(x)
-            }
+            Err(e) => Err(save_error(e, "states save", &name, path)),
         }
     }
 
@@ -804,17 +842,5 @@ impl Session {
             rows,
         });
         Ok(Ret::none())
-    }
-}
-
-impl Session {
-    pub(super) fn diagram(
-        &mut self,
-        _sock: Option<&Spanned<SockRef>>,
-        _absolute: bool,
-        _save: Option<&Spanned<Expr>>,
-        _out: &mut dyn Sink,
-    ) -> Result<Ret, ExecError> {
-        todo!()
     }
 }

@@ -11,7 +11,7 @@
 //! [`Analysis`], one [`Row`] per segment, which `states` shows as a table
 //! and the diagram draws.
 
-use super::calls::{Call, CallKind};
+use super::calls::{Call, CallKind, is_end};
 use super::packet::{ACK, FIN, RST, SYN, Segment};
 use std::net::SocketAddr;
 
@@ -340,7 +340,8 @@ pub fn analyze(
             .iter()
             .find(|c| {
                 c.t >= r.seg.t
-                    && (c.local == other || (c.local.port() == 0 && c.peer == Some(ends[r.from])))
+                    && (is_end(c.local, other)
+                        || (c.local.port() == 0 && c.peer == Some(ends[r.from])))
                     && matches!(c.kind, CallKind::Failed { .. })
             })
             .map(|c| format!("{}'s {}", names[1 - r.from], c.text()));
@@ -379,10 +380,9 @@ fn reset_cause(
         return ResetCause::SynToClosedPort;
     }
     // The close of `d` just before the RST, as its calls tell.
-    let close = calls
-        .iter()
-        .rev()
-        .find(|c| c.local == ends[d] && c.t <= s.t && matches!(c.kind, CallKind::Close { .. }));
+    let close = calls.iter().rev().find(|c| {
+        is_end(c.local, ends[d]) && c.t <= s.t && matches!(c.kind, CallKind::Close { .. })
+    });
     if dirs[d].fin.is_some() {
         if prev_other.is_some_and(|p| p.seg.len > 0) {
             return ResetCause::DataToClosedSocket;

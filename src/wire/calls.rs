@@ -92,6 +92,13 @@ impl Call {
     }
 }
 
+/// Whether a call made at `local` is by the end at `end`: the same
+/// address, or its port with the address unspecified (a socket whose
+/// connect failed keeps its port but forgets its address).
+pub fn is_end(local: SocketAddr, end: SocketAddr) -> bool {
+    local == end || (local.port() == end.port() && local.ip().is_unspecified())
+}
+
 /// The calls so far, shared by the shell and its background jobs.
 #[derive(Clone, Default)]
 pub struct Calls(Arc<Mutex<VecDeque<Call>>>);
@@ -141,8 +148,8 @@ impl Calls {
     /// The calls made by either end of the connection `a` <-> `b`.
     pub fn of_conn(&self, a: SocketAddr, b: SocketAddr) -> Vec<Call> {
         self.select(&|c| {
-            (c.local == a && c.peer.is_none_or(|p| p == b))
-                || (c.local == b && c.peer.is_none_or(|p| p == a))
+            (is_end(c.local, a) && c.peer.is_none_or(|p| p == b))
+                || (is_end(c.local, b) && c.peer.is_none_or(|p| p == a))
         })
     }
 }

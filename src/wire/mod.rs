@@ -18,8 +18,10 @@
 pub mod analysis;
 pub mod calls;
 pub mod capture;
+pub mod ladder;
 pub mod packet;
 pub mod pcap;
+pub mod svg;
 
 pub use analysis::{Analysis, analyze};
 pub use calls::{Call, CallKind, Calls};

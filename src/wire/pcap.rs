@@ -49,18 +49,25 @@ pub fn save(path: &Path, records: &[Record]) -> std::io::Result<u64> {
         Format::Pcap => pcap(records),
         Format::PcapNg => pcapng(records),
     };
+    write_new(path, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+/// Creates `path` (never replacing a file, never following a link) and
+/// writes `bytes` into it; a file left half written is removed.
+pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut f = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o644)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
-    if let Err(e) = f.write_all(&bytes).and_then(|()| f.flush()) {
+    if let Err(e) = f.write_all(bytes).and_then(|()| f.flush()) {
         drop(f);
         let _ = std::fs::remove_file(path);
         return Err(e);
     }
-    Ok(bytes.len() as u64)
+    Ok(())
 }
 
 /// A classic pcap file: the global header, then each record's header and
