@@ -915,7 +915,30 @@ pub fn strip_ansi(s: &str) -> String {
 }
 
 /// Columns aligned under their heads.
+/// The last column of a timeline (its words) wraps at this width, under
+/// itself.
+const LAST_COLUMN: usize = 64;
+
 fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
+    // A long last cell becomes more rows, its other cells blank.
+    let mut wrapped: Vec<Vec<String>> = Vec::with_capacity(rows.len());
+    for r in rows {
+        match r.split_last() {
+            Some((last, rest)) if last.width() > LAST_COLUMN => {
+                for (k, piece) in wrap(last, LAST_COLUMN).into_iter().enumerate() {
+                    let mut row: Vec<String> = if k == 0 {
+                        rest.to_vec()
+                    } else {
+                        vec![String::new(); rest.len()]
+                    };
+                    row.push(if k == 0 { piece } else { format!("  {piece}") });
+                    wrapped.push(row);
+                }
+            }
+            _ => wrapped.push(r.clone()),
+        }
+    }
+    let rows = &wrapped;
     let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
         for (k, c) in r.iter().enumerate() {

@@ -73,6 +73,23 @@ pub(super) fn save_error(
     x
 }
 
+/// `k FIN_WAIT2 -> TIME_WAIT, c LAST_ACK`: the states a segment moved the
+/// ends to, each end once, in order.
+fn states_text(states: &[(usize, &'static str)], names: &[String; 2]) -> String {
+    let mut parts: Vec<(usize, Vec<&str>)> = Vec::new();
+    for (k, st) in states {
+        match parts.iter_mut().find(|(j, _)| j == k) {
+            Some((_, v)) => v.push(st),
+            None => parts.push((*k, vec![st])),
+        }
+    }
+    parts
+        .iter()
+        .map(|(k, v)| format!("{} {}", names[*k], v.join(" -> ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Milliseconds from `first` to `t`.
 fn ms(first: Nanos, t: Nanos) -> String {
     format!("{:.3} ms", t.saturating_sub(first) as f64 / 1e6)
@@ -538,8 +555,7 @@ impl Session {
                     String::new(),
                     String::new(),
                     format!(
-                        "{} ({}) in segments not captured one by one (the large segments of a long send)",
-                        plural(r.gap, "byte of data", "bytes of data"),
+                        "{} of a long send, in segments not captured one by one",
                         crate::value::human_size(r.gap),
                     ),
                 ]);
@@ -577,11 +593,7 @@ impl Session {
                 ack.map_or("-".into(), |a| a.to_string()),
                 r.seg.len.to_string(),
                 r.window.to_string(),
-                r.states
-                    .iter()
-                    .map(|(k, st)| format!("{} {st}", an.names[*k]))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                states_text(&r.states, &an.names),
                 what.join("; "),
             ]);
             if r.seg.more > 0 {
@@ -793,6 +805,53 @@ impl Session {
             }
             Err(e) => Err(save_error(e, "states save", &name, path)),
         }
+    }
+
+    /// `set lab on`: a network of the shell's own (see
+    /// [`crate::wire::userns`]), before the first socket.
+    pub(super) fn set_lab(
+        &mut self,
+        value: &Spanned<Expr>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        if let Some(Ok(_)) = &self.lab {
+            out.emit(Item::Note(
+                "lab is on already: this shell has a network of its own".into(),
+            ));
+            return Ok(Ret::none());
+        }
+        let busy = if !self.table.is_empty() {
+            Some("a socket exists already, and it would stay in the machine's network")
+        } else if self.capture.is_some() {
+            Some("the capture runs already, on the machine's loopback")
+        } else if self.peers.running() > 0 {
+            Some("a built-in peer runs already, in the machine's network")
+        } else {
+            None
+        };
+        if let Some(why) = busy {
+            return Err(ExecError::usage(format!(
+                "set lab on comes before the first socket: {why}"
+            ))
+            .at(value.span)
+            .hint("close everything and start again with `sockplay --lab`"));
+        }
+        match crate::wire::userns::enter() {
+            Ok(said) => {
+                self.lab = Some(Ok(said.clone()));
+                // A capture refused before may open now.
+                self.capture_error = None;
+                out.emit(Item::Done("lab = on".into()));
+                out.emit(Item::Note(said));
+            }
+            Err(why) => {
+                out.emit(Item::Warn(format!(
+                    "lab: no network of this shell's own: {why}; `states` shows the TCP states sampled after each command"
+                )));
+                self.lab = Some(Err(why));
+            }
+        }
+        Ok(Ret::none())
     }
 
     /// Why there is no capture, and what to do.

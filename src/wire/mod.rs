@@ -22,6 +22,7 @@ pub mod ladder;
 pub mod packet;
 pub mod pcap;
 pub mod svg;
+pub mod userns;
 
 pub use analysis::{Analysis, analyze};
 pub use calls::{Call, CallKind, Calls};
