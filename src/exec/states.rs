@@ -718,9 +718,9 @@ impl Session {
                     if let Some(f) = failures.iter().find(|c| c.t >= u.t) {
                         what.push_str(&format!("; then {me}'s {}", f.text()));
                     } else {
-                        what.push_str(&format!(
-                            "; a connected UDP socket reports it on its next call (ConnectionRefusedError), an unconnected one never"
-                        ));
+                        what.push_str(
+                            "; a connected UDP socket reports it on its next call (ConnectionRefusedError), an unconnected one never",
+                        );
                     }
                     rows.push(vec![
                         ms(first, u.t),

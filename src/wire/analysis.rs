@@ -34,8 +34,12 @@ pub enum Expert {
     ZeroWindowProbe,
     /// Only the window changed: the receiver read, and has room again.
     WindowUpdate,
-    /// An empty segment one byte behind: "are you still there?".
-    KeepAlive,
+    /// Data up to the right edge of the receiver's window: it is full now.
+    WindowFull,
+    /// An empty segment one byte behind: "are you still there?", or, while
+    /// the peer's window is 0, "is there room yet?" (Linux probes a zero
+    /// window this way).
+    KeepAlive { zero_window: bool },
 }
 
 impl Expert {
@@ -49,7 +53,8 @@ impl Expert {
             Expert::ZeroWindow => "TCP ZeroWindow".into(),
             Expert::ZeroWindowProbe => "TCP ZeroWindowProbe".into(),
             Expert::WindowUpdate => "TCP Window Update".into(),
-            Expert::KeepAlive => "TCP Keep-Alive".into(),
+            Expert::WindowFull => "TCP Window Full".into(),
+            Expert::KeepAlive { .. } => "TCP Keep-Alive".into(),
         }
     }
 
@@ -63,7 +68,13 @@ impl Expert {
             Expert::ZeroWindow => "its receive buffer is full: the sender must wait",
             Expert::ZeroWindowProbe => "the sender asks whether the window opened",
             Expert::WindowUpdate => "only the window changed: it read, so there is room again",
-            Expert::KeepAlive => "one byte behind, empty: is the peer still there?",
+            Expert::WindowFull => "this fills the receiver's window: the sender must stop here",
+            Expert::KeepAlive { zero_window: true } => {
+                "empty, one byte behind: the sender probes the zero window (room yet?)"
+            }
+            Expert::KeepAlive { zero_window: false } => {
+                "empty, one byte behind: is the peer still there?"
+            }
         }
     }
 }
@@ -256,11 +267,8 @@ pub fn analyze(
         if let Some(next) = dirs[d].next {
             if plain && s.len <= 1 && s.seq.wrapping_add(1) == next {
                 is_keepalive = true;
-                let zero = dirs[o].last_win == Some(0);
-                expert.push(if zero {
-                    Expert::ZeroWindowProbe
-                } else {
-                    Expert::KeepAlive
+                expert.push(Expert::KeepAlive {
+                    zero_window: dirs[o].last_win == Some(0),
                 });
             } else if span > 0 && lt(s.seq, next) && !s.has(RST) {
                 let acked = dirs[o].last_ack.is_some_and(|a| !lt(a, end));
@@ -273,6 +281,27 @@ pub fn analyze(
                 });
             } else if plain && s.len == 1 && s.seq == next && dirs[o].last_win == Some(0) {
                 expert.push(Expert::ZeroWindowProbe);
+            }
+        }
+        // The receiver's window, as its last ACK said: full once this
+        // segment's end reaches its right edge (known once both SYNs told
+        // whether windows are scaled).
+        if plain
+            && s.len > 0
+            && let (Some(a), Some(w), Some(_), Some(theirs)) = (
+                dirs[o].last_ack,
+                dirs[o].last_win,
+                dirs[d].wscale,
+                dirs[o].wscale,
+            )
+        {
+            let shift = match (dirs[d].wscale, theirs) {
+                (Some(Some(_)), Some(t)) => t.min(14),
+                _ => 0,
+            };
+            let edge = a.wrapping_add(u32::from(w) << shift);
+            if end == edge {
+                expert.push(Expert::WindowFull);
             }
         }
         if s.window == 0 && plain {

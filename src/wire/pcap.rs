@@ -97,7 +97,7 @@ pub fn pcap(records: &[Record]) -> Vec<u8> {
 
 /// Pads `b` to a multiple of 4 bytes.
 fn pad4(b: &mut Vec<u8>) {
-    while b.len() % 4 != 0 {
+    while !b.len().is_multiple_of(4) {
         b.push(0);
     }
 }
