@@ -33,7 +33,7 @@
 //! namespace (setns) can open a capture there and leave; the packet socket
 //! stays bound to that namespace's interface.
 
-use super::packet::{ACK, FIN, Nanos, Packet, RST, SYN, Segment, parse_frame};
+use super::packet::{ACK, FIN, Frame, Nanos, Packet, RST, SYN, Segment, parse_headers};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -646,7 +646,8 @@ impl Keeper {
         }
     }
 
-    fn keep(&mut self, mut p: Packet, kept: &mut VecDeque<Packet>) {
+    /// Keeps `p` (its frame's first bytes: `bytes`) or counts it.
+    fn keep(&mut self, mut p: Packet, bytes: &[u8], kept: &mut VecDeque<Packet>) {
         if let Packet::Tcp(s) = &mut p {
             self.follow(s);
         }
@@ -694,6 +695,11 @@ impl Keeper {
         if kept.len() >= KEEP {
             kept.pop_front();
         }
+        let len = p.frame().len;
+        *p.frame_mut() = Frame {
+            bytes: bytes.into(),
+            len,
+        };
         kept.push_back(p);
     }
 }
@@ -712,10 +718,10 @@ impl Shared {
                     .unwrap_or(0)
                     .saturating_mul(1_000_000_000)
                     .saturating_add(u64::try_from(ts.tv_nsec).unwrap_or(0));
-                if let Some(p) = parse_frame(bytes, len, t) {
+                if let Some(p) = parse_headers(bytes, len, t) {
                     let (a, b) = p.ports();
                     if self.ports.watched(a) || self.ports.watched(b) {
-                        kept.keeper.keep(p, &mut kept.packets);
+                        kept.keeper.keep(p, bytes, &mut kept.packets);
                     }
                 }
             }
@@ -909,7 +915,7 @@ mod tests {
             if let Packet::Tcp(t) = &mut s {
                 t.t = n * 1000;
             }
-            k.keep(s, &mut kept);
+            k.keep(s, &f, &mut kept);
         }
         assert_eq!(kept.len(), BURST_KEEP as usize);
         let more = |p: Option<&Packet>| p.and_then(Packet::as_tcp).map(|s| s.more);
@@ -918,13 +924,14 @@ mod tests {
         let fin = tcp4(FIN | ACK, 0);
         k.keep(
             parse_frame(&fin, fin.len() as u32, 0).expect("fin"),
+            &fin,
             &mut kept,
         );
         let mut s = seg.clone();
         if let Packet::Tcp(t) = &mut s {
             t.t = 2_000_000_000;
         }
-        k.keep(s, &mut kept);
+        k.keep(s, &f, &mut kept);
         assert_eq!(kept.len(), BURST_KEEP as usize + 2);
     }
 

@@ -231,6 +231,14 @@ impl Packet {
         }
     }
 
+    pub fn frame_mut(&mut self) -> &mut Frame {
+        match self {
+            Packet::Tcp(s) => &mut s.frame,
+            Packet::Udp(d) => &mut d.frame,
+            Packet::Unreachable(u) => &mut u.frame,
+        }
+    }
+
     pub fn as_tcp(&self) -> Option<&Segment> {
         match self {
             Packet::Tcp(s) => Some(s),
@@ -246,8 +254,20 @@ const ICMP: u8 = 1;
 const ICMP6: u8 = 58;
 
 /// Parses the packet in an Ethernet frame; `len` is the frame's length on
-/// the wire (`bytes` may be only its start), `t` when it passed.
+/// the wire (`bytes` may be only its start), `t` when it passed. The
+/// packet keeps a copy of the bytes.
 pub fn parse_frame(bytes: &[u8], len: u32, t: Nanos) -> Option<Packet> {
+    let mut p = parse_headers(bytes, len, t)?;
+    *p.frame_mut() = Frame {
+        bytes: bytes.into(),
+        len,
+    };
+    Some(p)
+}
+
+/// As [`parse_frame`], without the copy of the bytes (the capture makes it
+/// only for the packets it keeps: most of a bulk transfer's are counted).
+pub fn parse_headers(bytes: &[u8], len: u32, t: Nanos) -> Option<Packet> {
     let p = etherparse::LaxSlicedPacket::from_ethernet(bytes).ok()?;
     let net = p.net.as_ref()?;
     let (src_ip, dst_ip, ip_payload_len) = match net {
@@ -277,7 +297,7 @@ pub fn parse_frame(bytes: &[u8], len: u32, t: Nanos) -> Option<Packet> {
         return None;
     }
     let frame = Frame {
-        bytes: bytes.into(),
+        bytes: Box::default(),
         len,
     };
     let body = payload.payload;
