@@ -915,30 +915,11 @@ pub fn strip_ansi(s: &str) -> String {
 }
 
 /// Columns aligned under their heads.
-/// The last column of a timeline (its words) wraps at this width, under
-/// itself.
-const LAST_COLUMN: usize = 64;
+/// A timeline wider than this puts its last column (the words) under each
+/// row instead, so that it reads on an 80-column terminal.
+const TIMELINE_WIDTH: usize = 80;
 
 fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
-    // A long last cell becomes more rows, its other cells blank.
-    let mut wrapped: Vec<Vec<String>> = Vec::with_capacity(rows.len());
-    for r in rows {
-        match r.split_last() {
-            Some((last, rest)) if last.width() > LAST_COLUMN => {
-                for (k, piece) in wrap(last, LAST_COLUMN).into_iter().enumerate() {
-                    let mut row: Vec<String> = if k == 0 {
-                        rest.to_vec()
-                    } else {
-                        vec![String::new(); rest.len()]
-                    };
-                    row.push(if k == 0 { piece } else { format!("  {piece}") });
-                    wrapped.push(row);
-                }
-            }
-            _ => wrapped.push(r.clone()),
-        }
-    }
-    let rows = &wrapped;
     let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
         for (k, c) in r.iter().enumerate() {
@@ -947,9 +928,13 @@ fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
             }
         }
     }
-    let line = |cells: Vec<String>| {
+    let total = 2 * IND.len() + width.iter().map(|w| w + 2).sum::<usize>();
+    // The words go under their row, from the second column on.
+    let below = total > TIMELINE_WIDTH && head.len() > 3;
+    let shown = if below { head.len() - 1 } else { head.len() };
+    let line = |cells: &[String]| {
         let mut l = format!("{IND}{IND}");
-        for (k, c) in cells.iter().enumerate() {
+        for (k, c) in cells.iter().take(shown).enumerate() {
             let pad = width.get(k).copied().unwrap_or(0).saturating_sub(c.width());
             l.push_str(c);
             l.push_str(&" ".repeat(pad + 2));
@@ -957,13 +942,16 @@ fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
         l.trim_end().to_string()
     };
     let mut out = format!("{IND}{}", title.bold());
-    let _ = write!(
-        out,
-        "\n{}",
-        line(head.iter().map(|h| h.to_string()).collect()).bold()
-    );
+    let heads: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+    let _ = write!(out, "\n{}", line(&heads).bold());
+    let indent = 2 * IND.len() + width.first().map_or(0, |w| w + 2);
     for r in rows {
-        let _ = write!(out, "\n{}", line(r.clone()));
+        let _ = write!(out, "\n{}", line(r));
+        if below && let Some(words) = r.get(shown).filter(|w| !w.is_empty()) {
+            for piece in wrap(words, TIMELINE_WIDTH.saturating_sub(indent).max(20)) {
+                let _ = write!(out, "\n{}{piece}", " ".repeat(indent));
+            }
+        }
     }
     out
 }

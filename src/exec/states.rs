@@ -637,7 +637,7 @@ impl Session {
                 if isn.is_empty() {
                     String::new()
                 } else {
-                    format!(" (its ISN, chosen at random: {})", isn.join(", "))
+                    format!(" (its ISN: {})", isn.join(", "))
                 },
                 an.names[0].split(' ').next().unwrap_or("SOCK"),
             )));
