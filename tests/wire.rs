@@ -924,6 +924,9 @@ set";
         .env("SOCKPLAY_CONFIG_DIR", scratch.path().join(".config"))
         .env("SOCKPLAY_HISTORY", scratch.path().join(".history"));
     let mut p = common::proc::Proc::spawn_merged("refuse.py", &mut cmd, Duration::from_secs(30));
+    // The command holds a copy of the pipe's write end: gone, the reader
+    // sees the end when the child exits.
+    drop(cmd);
     let (status, out) = p.end_bytes();
     let out = String::from_utf8_lossy(&out).into_owned();
     if out.contains("unshare:") {
