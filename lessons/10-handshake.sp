@@ -34,7 +34,7 @@ expect /handshake 3\/3|no capture/
 # ack: the next byte it expects from the other side. A SYN counts as one
 # byte, so the SYN-ACK acknowledges the client's ISN + 1: shown relative
 # to the ISN (as Wireshark shows them), its seq is 0 and its ack is 1.
-expect /SYN,ACK\s+0\s+1\s|no capture/
+expect /SYN,ACK\s+c -> k\s+0\s+1\s|no capture/
 # The four-way close (四次挥手). k closes first (the active side, 主动方):
 #   1. k sends FIN: "I am done sending"          k FIN_WAIT1
 #   2. c's kernel ACKs at once                   k FIN_WAIT2, c CLOSE_WAIT

@@ -87,14 +87,14 @@ fn seg_rows(lines: &[&str]) -> Vec<SegRow> {
     let mut rows: Vec<SegRow> = Vec::new();
     for l in lines {
         let t: Vec<&str> = l.split_whitespace().collect();
-        if t.len() >= 10 && t[1] == "ms" && t[3] == "->" {
+        if t.len() >= 10 && t[1] == "ms" && t[4] == "->" {
             let num = |s: &str| {
                 s.parse::<u64>()
                     .unwrap_or_else(|_| panic!("{s:?} in {l:?}"))
             };
             rows.push(SegRow {
-                from: t[2].to_string(),
-                flags: t[5].to_string(),
+                from: t[3].to_string(),
+                flags: t[2].to_string(),
                 seq: num(t[6]),
                 ack: (t[7] != "-").then(|| num(t[7])),
                 len: num(t[8]),

@@ -547,8 +547,8 @@ impl Session {
             if r.gap > 0 {
                 rows.push(vec![
                     String::new(),
-                    who.clone(),
                     "...".into(),
+                    who.clone(),
                     String::new(),
                     String::new(),
                     r.gap.to_string(),
@@ -587,8 +587,8 @@ impl Session {
             }
             rows.push(vec![
                 ms(first, r.seg.t),
-                who,
                 r.seg.flag_names(),
+                who,
                 seq.to_string(),
                 ack.map_or("-".into(), |a| a.to_string()),
                 r.seg.len.to_string(),
@@ -599,8 +599,8 @@ impl Session {
             if r.seg.more > 0 {
                 rows.push(vec![
                     String::new(),
-                    format!("{n0} <-> {n1}"),
                     "...".into(),
+                    format!("{n0} <-> {n1}"),
                     String::new(),
                     String::new(),
                     String::new(),
@@ -617,8 +617,8 @@ impl Session {
             title,
             head: vec![
                 "time",
-                "from -> to",
                 "segment",
+                "from -> to",
                 "seq",
                 "ack",
                 "len",
@@ -686,8 +686,8 @@ impl Session {
                 Packet::Udp(d) => {
                     rows.push(vec![
                         ms(first, d.t),
-                        format!("{} -> {}", name(d.src), name(d.dst)),
                         "UDP".into(),
+                        format!("{} -> {}", name(d.src), name(d.dst)),
                         d.len.to_string(),
                         if d.len == 1 {
                             "a datagram of 1 byte".into()
@@ -698,8 +698,8 @@ impl Session {
                     if d.more > 0 {
                         rows.push(vec![
                             String::new(),
-                            String::new(),
                             "...".into(),
+                            String::new(),
                             String::new(),
                             format!(
                                 "{} more datagrams in a burst, counted, not shown one by one",
@@ -724,8 +724,8 @@ impl Session {
                     }
                     rows.push(vec![
                         ms(first, u.t),
-                        format!("{} -> {}", u.from, me),
                         if u.v6 { "ICMPv6" } else { "ICMP" }.into(),
+                        format!("{} -> {}", u.from, me),
                         String::new(),
                         what,
                     ]);
@@ -735,7 +735,7 @@ impl Session {
         }
         out.emit(Item::Timeline {
             title,
-            head: vec!["time", "from -> to", "packet", "len", "what"],
+            head: vec!["time", "packet", "from -> to", "len", "what"],
             rows,
         });
     }
