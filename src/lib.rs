@@ -28,6 +28,10 @@
 //!   Wireshark reads it (relative numbers, windows, retransmissions, why a
 //!   reset came); pcap files; the sequence diagram as text and SVG; the
 //!   user and network namespace of `--lab`.
+//! - [`lab`]: hosts in network namespaces on a switch of sockplay's own
+//!   whose links lose, delay and reorder (`lab up a b`, `on b ...`, `lab
+//!   net`); `exec/lab.rs` is the executor's side (host names, the HOST of
+//!   each socket, `on`). Nothing of it outlives sockplay.
 //! - [`peers`]: the built-in peers `serve` starts (echo, discard, daytime,
 //!   chat, http), each a thread with a `poll()` loop over non-blocking
 //!   sockets; the executor's `serve`, `peers` and `stop` (in `exec/serve.rs`)
@@ -45,6 +49,7 @@
 pub mod errors;
 pub mod exec;
 pub mod jobs;
+pub mod lab;
 pub mod lessons;
 pub mod peers;
 pub mod play;

@@ -141,7 +141,7 @@ fn main() {
             )),
         };
         sockplay::script::say(&sockplay::render::item(&item));
-        runner.session.lab = Some(lab);
+        runner.session.own_net = Some(lab);
     }
 
     let opts = PlayOptions {

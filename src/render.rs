@@ -192,18 +192,36 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
 }
 
 fn table(rows: &[Row]) -> String {
-    let head = [
-        "FD", "NAME", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE", "READY",
-    ];
-    fn cells(r: &Row) -> [&str; 10] {
-        [
-            &r.fd, &r.names, &r.proto, &r.local, &r.peer, &r.state, &r.recv_q, &r.send_q, &r.mode,
+    // HOST (after NAME) only while a lab is up: the rows say so.
+    let hosts = rows.iter().any(|r| !r.host.is_empty());
+    let head: Vec<&str> = [
+        "FD", "NAME", "HOST", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE",
+        "READY",
+    ]
+    .into_iter()
+    .filter(|h| hosts || *h != "HOST")
+    .collect();
+    let state_col = if hosts { 6 } else { 5 };
+    fn cells(r: &Row, hosts: bool) -> Vec<&str> {
+        let mut v: Vec<&str> = vec![&r.fd, &r.names];
+        if hosts {
+            v.push(if r.host.is_empty() { "-" } else { &r.host });
+        }
+        v.extend([
+            r.proto.as_str(),
+            &r.local,
+            &r.peer,
+            &r.state,
+            &r.recv_q,
+            &r.send_q,
+            &r.mode,
             &r.ready,
-        ]
+        ]);
+        v
     }
-    let mut width = head.map(|h| h.width());
+    let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
-        for (k, cell) in cells(r).iter().enumerate() {
+        for (k, cell) in cells(r, hosts).iter().enumerate() {
             width[k] = width[k].max(cell.width());
         }
     }
@@ -221,7 +239,7 @@ fn table(rows: &[Row]) -> String {
     for r in rows {
         let start = out.len();
         out.push_str(IND);
-        for (k, cell) in cells(r).iter().enumerate() {
+        for (k, cell) in cells(r, hosts).iter().enumerate() {
             let pad = width[k].saturating_sub(cell.width());
             match k {
                 0 => {
@@ -232,7 +250,7 @@ fn table(rows: &[Row]) -> String {
                     let _ = write!(out, "{}", cell.cyan());
                     out.extend(std::iter::repeat_n(' ', pad));
                 }
-                5 if colour => {
+                k if k == state_col && colour => {
                     out.push_str(&state_colored(cell));
                     out.extend(std::iter::repeat_n(' ', pad));
                 }
@@ -567,6 +585,7 @@ fn help_all() -> String {
         Group::Peers,
         Group::Scripts,
         Group::Shell,
+        Group::Lab,
     ] {
         let _ = writeln!(out, "{IND}{}", group.title().bold());
         for s in spec::SPECS.iter().filter(|s| s.group == group) {
@@ -758,6 +777,7 @@ fn diagram(l: &crate::wire::ladder::Ladder) -> String {
                 Style::Arrow(ArrowKind::Data) => text.cyan(),
                 Style::Arrow(ArrowKind::Reset) => text.red().bold(),
                 Style::Arrow(ArrowKind::Trouble) => text.magenta(),
+                Style::Arrow(ArrowKind::Lost) => text.red(),
             };
             let _ = write!(s, "{shown}");
         }
@@ -915,8 +935,9 @@ pub fn strip_ansi(s: &str) -> String {
 }
 
 /// Columns aligned under their heads.
-/// A timeline wider than this puts its last column (the words) under each
-/// row instead, so that it reads on an 80-column terminal.
+/// A timeline wider than this whose last column is `what` (the words of
+/// `states`) puts that column under each row instead, so that it reads on
+/// an 80-column terminal. Other tables keep their columns.
 const TIMELINE_WIDTH: usize = 80;
 
 fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
@@ -930,7 +951,7 @@ fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
     }
     let total = 2 * IND.len() + width.iter().map(|w| w + 2).sum::<usize>();
     // The words go under their row, from the second column on.
-    let below = total > TIMELINE_WIDTH && head.len() > 3;
+    let below = total > TIMELINE_WIDTH && head.len() > 3 && head.last() == Some(&"what");
     let shown = if below { head.len() - 1 } else { head.len() };
     let line = |cells: &[String]| {
         let mut l = format!("{IND}{IND}");
@@ -948,12 +969,42 @@ fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
     for r in rows {
         let _ = write!(out, "\n{}", line(r));
         if below && let Some(words) = r.get(shown).filter(|w| !w.is_empty()) {
-            for piece in wrap(words, TIMELINE_WIDTH.saturating_sub(indent).max(20)) {
+            for piece in wrap_names(words, TIMELINE_WIDTH.saturating_sub(indent).max(20)) {
                 let _ = write!(out, "\n{}{piece}", " ".repeat(indent));
             }
         }
     }
     out
+}
+
+/// As [`wrap`], keeping a bracketed name (`[TCP Dup ACK 5#1]`) on one
+/// line, so that it can be read (and searched for) whole.
+fn wrap_names(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut words = text.split_whitespace().peekable();
+    while let Some(first) = words.next() {
+        let mut word = first.to_string();
+        if word.starts_with('[') {
+            while !word.contains(']')
+                && let Some(next) = words.next()
+            {
+                word.push(' ');
+                word.push_str(next);
+            }
+        }
+        if !line.is_empty() && line.width() + 1 + word.width() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// Words wrapped to `width` columns.

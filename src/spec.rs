@@ -80,6 +80,8 @@ pub enum Cmd {
     Lesson,
     Expect,
     MacDef,
+    Lab,
+    On,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -145,6 +147,13 @@ pub enum ArgKind {
     Path,
     /// What `states` and `diagram` show: `[sock] [absolute] [save FILE]`.
     WireView,
+    /// What `lab` does: nothing (show), `up NAMES`, `down`, `net [HOST]
+    /// SETTINGS` or `net [HOST] clear`.
+    Lab,
+    /// A lab host's name.
+    Host,
+    /// A whole statement (after `on HOST`).
+    Statement,
 }
 
 /// One argument of a command.
@@ -181,6 +190,7 @@ pub enum Group {
     Peers,
     Scripts,
     Shell,
+    Lab,
 }
 
 impl Group {
@@ -193,6 +203,7 @@ impl Group {
             Group::Peers => "Built-in peers",
             Group::Scripts => "Scripts and lessons",
             Group::Shell => "The shell",
+            Group::Lab => "The lab: hosts, and a network that loses, delays and reorders",
         }
     }
 }
@@ -937,6 +948,26 @@ pub static SPECS: &[CmdSpec] = &[
         "$name arg... runs it with $1...$9 replaced by the arguments; a macro named init runs when its file is loaded, before the first command.",
         "def name(*args): ..."
     ),
+    spec!(
+        Lab,
+        "lab",
+        [],
+        [opt("up HOSTS | down | net [HOST] FAULTS", K::Lab)],
+        Lab,
+        "hosts on a network of their own, whose links lose, delay and reorder packets",
+        "lab up a b [c ...] makes one host per name, each a network namespace with its own address (10.99.0.1, 10.99.0.2, ... in order) on a link to a switch; the names resolve in sockplay (connect k b 9000, gethostbyname b). `on HOST` runs a statement there. lab alone shows the hosts, addresses, links, faults and what each link did. lab net [HOST] loss N% delay Dms [jitter Jms] reorder N% duplicate N% rate R sets faults on what HOST sends (every host's without HOST), as tc-netem does on a host's eth0; settings not named stay; lab net [HOST] clear removes them. Rates as tc writes them: 1mbit, 64kbit (bps, kbps, mbps are bytes per second). lab down closes the lab's sockets and peers and removes everything; quit, the end of a script, Ctrl-D and a signal do too. Works as root, or inside a user namespace (sockplay --lab, unshare -Urn).",
+        "(ip netns; ip link add ... type veth; tc qdisc add dev eth0 root netem loss 30%)"
+    ),
+    spec!(
+        On,
+        "on",
+        [],
+        [req("host", K::Host), req("statement", K::Statement)],
+        Lab,
+        "run one statement inside a lab host",
+        "on b s = socket tcp makes s on host b: it stays there, and later calls on it need no `on` (bind s b 9000, listen s). Sockets made without `on` are sockplay's own, on this machine's network, which does not reach the lab. `sockets` shows each socket's HOST while a lab is up. on b gethostname answers b.",
+        ""
+    ),
 ];
 
 /// The settings `set` knows, with their allowed values (empty = any).
@@ -1270,6 +1301,18 @@ pub static PEERS_VIEWS: &[&str] = &["log"];
 pub static WIRE_WORDS: &[&str] = &["absolute", "save"];
 /// How `lesson N` runs.
 pub static LESSON_MODES: &[&str] = &["step", "check"];
+/// The words after `lab`.
+pub static LAB_WORDS: &[&str] = &["up", "down", "net"];
+/// The faults of `lab net` (and `clear`).
+pub static NET_WORDS: &[&str] = &[
+    "loss",
+    "delay",
+    "jitter",
+    "reorder",
+    "duplicate",
+    "rate",
+    "clear",
+];
 /// The kinds of `expect`.
 pub static EXPECT_WORDS: &[&str] = &["error", "state"];
 pub static BOOL_WORDS: &[&str] = &["true", "false", "on", "off", "yes", "no"];

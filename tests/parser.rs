@@ -1753,7 +1753,73 @@ fn command_table() -> Vec<(&'static str, Command)> {
         ("x = ls", C::Sockets),
         (r#"n = send c "x""#, send(string("x"))),
         ("fd = fileno s", C::Fileno { sock: sock("s") }),
+        // the lab
+        ("lab", C::Lab(LabCmd::Show)),
+        ("lab up a b", C::Lab(LabCmd::Up(vec![text("a"), text("b")]))),
+        ("lab down", C::Lab(LabCmd::Down)),
+        ("lab net clear", C::Lab(LabCmd::Clear { host: None })),
+        (
+            "lab net b clear",
+            C::Lab(LabCmd::Clear {
+                host: Some(text("b")),
+            }),
+        ),
+        (
+            "lab net b loss 30% delay 100ms jitter 10ms reorder 25% duplicate 0.5% rate 1mbit",
+            C::Lab(LabCmd::Net {
+                host: Some(text("b")),
+                settings: vec![
+                    setting(NetSetting::Loss(0.3)),
+                    setting(NetSetting::Delay(std::time::Duration::from_millis(100))),
+                    setting(NetSetting::Jitter(std::time::Duration::from_millis(10))),
+                    setting(NetSetting::Reorder(0.25)),
+                    setting(NetSetting::Duplicate(0.005)),
+                    setting(NetSetting::Rate(1_000_000)),
+                ],
+            }),
+        ),
+        (
+            "lab net loss 100%",
+            C::Lab(LabCmd::Net {
+                host: None,
+                settings: vec![setting(NetSetting::Loss(1.0))],
+            }),
+        ),
+        (
+            "on b gethostname",
+            C::On {
+                host: text("b"),
+                stmt: Box::new(Statement {
+                    targets: Vec::new(),
+                    command: C::GetHostName,
+                    command_span: Span::default(),
+                    background: None,
+                    span: Span::default(),
+                }),
+            },
+        ),
+        (
+            "on b c, addr = accept s &",
+            C::On {
+                host: text("b"),
+                stmt: Box::new(Statement {
+                    targets: vec![text("c"), text("addr")],
+                    command: C::Accept { sock: sock("s") },
+                    command_span: Span::default(),
+                    background: Some(Span::default()),
+                    span: Span::default(),
+                }),
+            },
+        ),
     ]
+}
+
+fn text(s: &str) -> Spanned<String> {
+    Spanned::new(s.to_string(), Span::default())
+}
+
+fn setting(s: NetSetting) -> Spanned<NetSetting> {
+    Spanned::new(s, Span::default())
 }
 
 #[test]
@@ -2575,6 +2641,24 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
         ArgKind::MacroName => one_of(&["init", "server", "m_1"]),
         ArgKind::LessonMode => one_of(&["step", "check", "STEP"]),
         ArgKind::PeersView => one_of(&["log", "LOG"]),
+        ArgKind::Lab => one_of(&[
+            "up a b",
+            "up a",
+            "down",
+            "net loss 30%",
+            "net b delay 100ms jitter 10ms",
+            "net a reorder 25% delay 10ms duplicate 1% rate 1mbit",
+            "net clear",
+            "net b clear",
+        ]),
+        ArgKind::Host => one_of(&["a", "b", "server-1"]),
+        ArgKind::Statement => one_of(&[
+            "s = socket tcp",
+            "bind s b 9000",
+            "gethostname",
+            "c, addr = accept s",
+            "s.bind(('', 9000))",
+        ]),
         // Also `* 9000`: after a kind word the `*` is not repetition.
         ArgKind::PeerAddr => one_of(&[
             "127.0.0.1 0",
@@ -2758,6 +2842,8 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Lesson { .. } => Cmd::Lesson,
         C::Expect(_) => Cmd::Expect,
         C::MacDef { .. } => Cmd::MacDef,
+        C::Lab(_) => Cmd::Lab,
+        C::On { .. } => Cmd::On,
         C::Value(_) | C::Import { .. } => return None,
     })
 }
@@ -2788,6 +2874,9 @@ const ALL_KINDS: &[ArgKind] = &[
     ArgKind::MacroName,
     ArgKind::LessonMode,
     ArgKind::Path,
+    ArgKind::Lab,
+    ArgKind::Host,
+    ArgKind::Statement,
 ];
 
 /// Random argument tokens after a real command word: valid-looking lines
@@ -2843,7 +2932,12 @@ proptest! {
             g.targets.clone()
         );
         prop_assert_eq!(st.command_span.start, g.cmd_start);
-        prop_assert_eq!(st.background.is_some(), g.background);
+        // After `on HOST` the `&` belongs to the statement it runs.
+        let background = match &st.command {
+            Command::On { stmt, .. } => stmt.background.is_some(),
+            _ => st.background.is_some(),
+        };
+        prop_assert_eq!(background, g.background);
         prop_assert_eq!(st.span.start, 0);
         // `; vars` adds a second statement.
         prop_assert_eq!(stmts.len(), if g.second { 2 } else { 1 });

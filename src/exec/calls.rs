@@ -46,6 +46,10 @@ impl Session {
         // Non-blocking from the start (see table.rs): one call, not three.
         let sock = Socket::new(domain, ty.nonblocking(), None)?;
         let h = self.table.insert(sock, family, kind, Origin::Created)?;
+        let host = self.current_host();
+        if let Some(e) = self.table.get_mut(h) {
+            e.host = host;
+        }
         self.table.last = Some(h);
         Ok(Ret::one(Value::Socket(h)))
     }

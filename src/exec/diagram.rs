@@ -23,7 +23,7 @@ impl Session {
             None => None,
         };
         self.start_capture();
-        if self.capture.is_none() {
+        if self.capture.is_none() && self.lab.lab.is_none() {
             out.emit(Item::Note(format!(
                 "no diagram without the capture of the segments: {}",
                 self.no_capture_why()
@@ -122,7 +122,10 @@ impl Session {
         let calls = self.calls.select(&|c| mine(c.local));
         Some(ladder::build_udp(
             [local, peer],
-            [self.label_of(local, ghosts), self.label_of(peer, ghosts)],
+            [
+                self.label_of(local, None, ghosts),
+                self.label_of(peer, None, ghosts),
+            ],
             &packets,
             &calls,
         ))

@@ -694,6 +694,7 @@ impl Session {
             }
         })?;
         let span = addr.span();
+        self.lab_route(h, &target, span)?;
         // The handshake is captured for `states` even when the server is
         // not a socket of this shell.
         if let (Some(t), Some(sa)) = (&self.capture, target.as_socket()) {
@@ -942,6 +943,7 @@ impl Session {
         let bytes = self.data(data)?;
         let ctx = self.ctx(h)?;
         let target = self.address(addr, ctx.family, true)?;
+        self.lab_route(h, &target, addr.span())?;
         if let Some(to) = target.as_socket() {
             // The datagram, and an ICMP error that may answer it, are
             // captured for `states` (the port is known before the call).

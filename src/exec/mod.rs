@@ -14,6 +14,7 @@ pub(crate) mod explain;
 mod framing;
 pub(crate) mod io;
 mod jobctl;
+pub(crate) mod lab;
 mod names;
 mod opts;
 mod select;
@@ -64,6 +65,9 @@ pub struct Row {
     pub send_q: String,
     pub mode: String,
     pub ready: String,
+    /// The lab host it is on (`-`: sockplay's own); empty while no lab is
+    /// up, and then the column is not shown.
+    pub host: String,
 }
 
 /// What a statement reports, in order.
@@ -233,7 +237,7 @@ pub struct Session {
     pub calls: crate::wire::Calls,
     /// `sockplay --lab` (or `set lab on`): the shell runs in a network
     /// namespace of its own (Ok, with what was said), or could not (why).
-    pub lab: Option<Result<String, String>>,
+    pub own_net: Option<Result<String, String>>,
     /// TCP states sampled after each command, and the last state seen per
     /// socket (by serial).
     samples: std::collections::VecDeque<states::Sample>,
@@ -250,6 +254,8 @@ pub struct Session {
     /// Keep what `states` shows (the capture, or the sampled states). A
     /// script that never says `states` does not pay for them.
     pub watch_states: bool,
+    /// The lab (`lab up`), and the host the current statement runs on.
+    pub(crate) lab: lab::LabState,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -363,7 +369,7 @@ impl Session {
             capture: None,
             capture_error: None,
             calls: crate::wire::Calls::default(),
-            lab: None,
+            own_net: None,
             samples: Default::default(),
             last_state: Default::default(),
             started: std::time::Instant::now(),
@@ -371,6 +377,7 @@ impl Session {
             failed_names: Default::default(),
             told_peers: false,
             watch_states: true,
+            lab: lab::LabState::default(),
         }
     }
 
@@ -464,6 +471,9 @@ impl Session {
             )
             .at(t.span)
             .hint("accept and recvfrom return two values (c, addr = accept s), select three"));
+        }
+        if let Command::On { host, stmt: inner } = &stmt.command {
+            return self.on_host(host, inner, &stmt.targets, src, out);
         }
         if let Command::Quit { code } = &stmt.command {
             let code = match code {
@@ -717,13 +727,29 @@ impl Session {
             C::Info { sock } => self.info(sock, out),
             C::GetHostName => names::gethostname(),
             C::GetHostByName { host } => {
-                names::gethostbyname(&self.text(host)?).map_err(|e| e.at(host.span))
+                let name = self.text(host)?;
+                if let Some(ip) = self.lab_host_ip(&name) {
+                    return Ok(Ret::one(Value::Str(ip.to_string())));
+                }
+                names::gethostbyname(&name).map_err(|e| e.at(host.span))
             }
             C::GetHostByNameEx { host } => {
-                names::gethostbyname_ex(&self.text(host)?).map_err(|e| e.at(host.span))
+                let name = self.text(host)?;
+                if let Some(ip) = self.lab_host_ip(&name) {
+                    return Ok(Ret::one(names::host_entry(&name, ip)));
+                }
+                names::gethostbyname_ex(&name).map_err(|e| e.at(host.span))
             }
             C::GetHostByAddr { host } => {
-                names::gethostbyaddr(&self.text(host)?).map_err(|e| e.at(host.span))
+                let text = self.text(host)?;
+                let lab_name = match text.parse::<std::net::IpAddr>() {
+                    Ok(ip) => self.lab_host_of(ip).map(|n| (n, ip)),
+                    Err(_) => self.lab_host_ip(&text).map(|ip| (text.clone(), ip)),
+                };
+                if let Some((name, ip)) = lab_name {
+                    return Ok(Ret::one(names::host_entry(&name, ip)));
+                }
+                names::gethostbyaddr(&text).map_err(|e| e.at(host.span))
             }
             C::GetAddrInfo {
                 host,
@@ -836,6 +862,11 @@ impl Session {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
             }
+            C::Lab(l) => self.lab_cmd(l, out),
+            // Carried out by run_inner (it wraps a whole statement).
+            C::On { .. } => Err(ExecError::usage(
+                "`on` takes a statement: on b s = socket tcp",
+            )),
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
             C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(
@@ -848,6 +879,7 @@ impl Session {
     /// the background jobs.
     pub fn close_all(&mut self, out: &mut dyn Sink) {
         self.end_jobs(out);
+        self.lab_down(out);
         self.table.clear();
     }
 

@@ -59,6 +59,7 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         send_q,
         mode: e.mode.label(),
         ready,
+        host: e.host.clone().unwrap_or_default(),
     }
 }
 
@@ -83,6 +84,11 @@ impl Session {
             .zip(snaps)
             .map(|(e, s)| row_of(e, s))
             .collect();
+        if self.lab.lab.is_some() {
+            for r in rows.iter_mut().filter(|r| r.host.is_empty()) {
+                r.host = "-".into();
+            }
+        }
         for (g, state) in &ghosts {
             rows.push(Row {
                 fd: "-".into(),
@@ -99,6 +105,7 @@ impl Session {
                 send_q: "-".into(),
                 mode: "closed by you".into(),
                 ready: "-".into(),
+                host: self.lab_host_of(g.local.ip()).unwrap_or_default(),
             });
         }
         out.emit(Item::Table(rows));
@@ -361,7 +368,7 @@ impl Session {
                 ),
                 (
                     "lab".into(),
-                    match &self.lab {
+                    match &self.own_net {
                         Some(Ok(_)) => "on (a network of this shell's own)".into(),
                         Some(Err(why)) => format!("off ({why})"),
                         None => "off".into(),

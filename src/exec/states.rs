@@ -110,12 +110,18 @@ impl Session {
     /// closing it costs the process one RCU grace period at exit, in the
     /// kernel's packet_release, some tens of milliseconds.)
     pub(super) fn start_capture(&mut self) {
-        if self.watch_states && self.capture.is_none() && self.capture_error.is_none() {
+        // Inside a lab host the capture would open on the host's `lo`; the
+        // lab's switch captures its traffic anyway.
+        if self.watch_states
+            && self.lab.inside.is_none()
+            && self.capture.is_none()
+            && self.capture_error.is_none()
+        {
             match wire::Capture::loopback() {
                 Ok(c) => {
                     // In a network of the shell's own, every packet is the
                     // learner's.
-                    if matches!(self.lab, Some(Ok(_))) {
+                    if matches!(self.own_net, Some(Ok(_))) {
                         c.watch_all();
                     }
                     self.capture = Some(c);
@@ -239,22 +245,41 @@ impl Session {
         }
     }
 
-    /// The name to show for an address: the socket of this shell at that
-    /// end, else the address.
-    pub(super) fn label_of(&self, a: SocketAddr, ghosts: &[Ghost]) -> String {
+    /// The name to show for an address, one end of a connection with
+    /// `other` (when known): the socket of this shell at that end, else the
+    /// address. (Two lab hosts may have sockets with the same address: the
+    /// pair tells them apart.)
+    pub(super) fn label_of(
+        &self,
+        a: SocketAddr,
+        other: Option<SocketAddr>,
+        ghosts: &[Ghost],
+    ) -> String {
+        let matches = |p: SocketAddr| other.is_none_or(|o| o == p);
         for e in self.table.iter() {
-            if e.conn.is_some_and(|c| c.0 == a) {
+            if e.conn.is_some_and(|c| c.0 == a && matches(c.1)) {
                 return e.label();
             }
         }
         for e in self.table.iter() {
             let local = e.sock.local_addr().ok().and_then(|x| x.as_socket());
-            if local == Some(a) && (e.sock.peer_addr().is_ok() || !e.is_tcp()) {
+            let peer = e.sock.peer_addr().ok().and_then(|x| x.as_socket());
+            if local == Some(a) && (peer.is_some_and(matches) || !e.is_tcp()) {
                 return e.label();
             }
         }
-        if let Some(g) = ghosts.iter().find(|g| g.local == a) {
+        if let Some(g) = ghosts.iter().find(|g| g.local == a && matches(g.peer)) {
             return g.label.clone();
+        }
+        // A socket still connecting (SYN_SENT) has its address, no peer.
+        for e in self.table.iter() {
+            if e.is_tcp()
+                && e.sock.local_addr().ok().and_then(|x| x.as_socket()) == Some(a)
+                && e.sock.peer_addr().is_err()
+                && !e.sock.is_listener().unwrap_or(false)
+            {
+                return e.label();
+            }
         }
         if let Some(l) = self.closed_labels.get(&a) {
             return l.clone();
@@ -366,7 +391,9 @@ impl Session {
             }
             return views;
         }
-        // Every connection this shell's calls name, then the live ones.
+        // Every connection this shell's calls name, then the live ones,
+        // then every conversation the lab's switch saw (a SYN never
+        // answered has no socket that could name it afterwards).
         let mut pairs: Vec<(Nanos, View)> = Vec::new();
         for c in self.calls.select(&|c| {
             matches!(
@@ -392,6 +419,11 @@ impl Session {
         }
         for g in &ghosts {
             pairs.push((Nanos::MAX, View::Tcp(g.local, g.peer)));
+        }
+        if let Some(segs) = self.lab_segments(&|_| true) {
+            for (s, _) in segs {
+                pairs.push((s.t, View::Tcp(s.src, s.dst)));
+            }
         }
         for (_, v) in pairs {
             add(v);
@@ -428,7 +460,7 @@ impl Session {
         if let Some(path) = save {
             return self.states_save(path, out);
         }
-        if self.capture.is_none() {
+        if self.capture.is_none() && self.lab.lab.is_none() {
             return self.sampled_states(only, out);
         }
         let views = self.views(only);
@@ -456,7 +488,7 @@ impl Session {
         for v in views.into_iter().skip(skipped) {
             match v {
                 View::Tcp(a, b) => self.tcp_timeline(a, b, absolute, &ghosts, out),
-                View::Udp(l) => self.udp_timeline(l, &ghosts, out),
+                View::Udp(l) => self.udp_timeline(l, only.is_some(), &ghosts, out),
             }
         }
         if let Some(c) = &self.capture {
@@ -491,20 +523,49 @@ impl Session {
         b: SocketAddr,
         ghosts: &[Ghost],
     ) -> Option<Analysis> {
-        let cap = self.capture.as_ref()?;
-        let segs = cap.segments(a, b);
+        let (segs, marks) = self.conn_segments(a, b);
         if segs.is_empty() {
             return None;
         }
-        let names = [self.label_of(a, ghosts), self.label_of(b, ghosts)];
-        let mut calls = self.calls.of_conn(a, b);
-        // A refused connect's calls name no port of their own.
-        calls.extend(
-            self.calls
-                .select(&|c| c.local.port() == 0 && (c.peer == Some(a) || c.peer == Some(b))),
-        );
-        calls.sort_by_key(|c| c.t);
-        Some(analysis::analyze([a, b], names, &segs, &calls))
+        let names = [
+            self.label_of(a, Some(b), ghosts),
+            self.label_of(b, Some(a), ghosts),
+        ];
+        let calls = self.conn_calls(a, b);
+        Some(analysis::analyze_marked(
+            [a, b],
+            names,
+            &segs,
+            &marks,
+            &calls,
+        ))
+    }
+
+    /// The segments between `a` and `b`: those of the capture on `lo` and
+    /// those the lab's switch saw (with what its links did to them), in
+    /// the order they passed.
+    fn conn_segments(
+        &self,
+        a: SocketAddr,
+        b: SocketAddr,
+    ) -> (Vec<wire::Segment>, Vec<Option<analysis::LinkMark>>) {
+        let mut all: Vec<(wire::Segment, Option<analysis::LinkMark>)> = self
+            .capture
+            .as_ref()
+            .map(|c| c.segments(a, b).into_iter().map(|s| (s, None)).collect())
+            .unwrap_or_default();
+        let pred = |s: &wire::Segment| (s.src == a && s.dst == b) || (s.src == b && s.dst == a);
+        if let Some(lab) = self.lab_segments(&pred) {
+            all.extend(lab.into_iter().map(|(s, m)| {
+                let mark = m.map(|m| match m {
+                    crate::lab::Mark::Lost(h) => analysis::LinkMark::Lost(h),
+                    crate::lab::Mark::Duplicate(h) => analysis::LinkMark::Duplicate(h),
+                });
+                (s, mark)
+            }));
+            all.sort_by_key(|(s, _)| s.t);
+        }
+        all.into_iter().unzip()
     }
 
     fn tcp_timeline(
@@ -515,8 +576,8 @@ impl Session {
         ghosts: &[Ghost],
         out: &mut dyn Sink,
     ) {
-        let la = self.label_of(a, ghosts);
-        let lb = self.label_of(b, ghosts);
+        let la = self.label_of(a, Some(b), ghosts);
+        let lb = self.label_of(b, Some(a), ghosts);
         // An end outside this shell is labelled by its address alone.
         let end = |l: &str, x: SocketAddr| {
             if l == x.to_string() {
@@ -593,7 +654,15 @@ impl Session {
                 ack.map_or("-".into(), |a| a.to_string()),
                 r.seg.len.to_string(),
                 r.window.to_string(),
-                states_text(&r.states, &an.names),
+                match &r.link {
+                    Some(analysis::LinkMark::Lost(h)) if r.states.is_empty() => {
+                        format!("LOST on {h}'s link")
+                    }
+                    Some(analysis::LinkMark::Lost(h)) => {
+                        format!("LOST on {h}'s link; {}", states_text(&r.states, &an.names))
+                    }
+                    _ => states_text(&r.states, &an.names),
+                },
                 what.join("; "),
             ]);
             if r.seg.more > 0 {
@@ -645,7 +714,9 @@ impl Session {
     }
 
     /// A UDP socket's datagrams, and the ICMP errors that answered them.
-    fn udp_timeline(&self, local: SocketAddr, ghosts: &[Ghost], out: &mut dyn Sink) {
+    /// `asked`: this socket was named (`states u`): say so when nothing
+    /// was captured; among all of them, such a socket is left out.
+    fn udp_timeline(&self, local: SocketAddr, asked: bool, ghosts: &[Ghost], out: &mut dyn Sink) {
         let Some(cap) = &self.capture else { return };
         let mine = |a: SocketAddr| {
             a.port() == local.port() && wire::capture::same_host(a.ip(), local.ip())
@@ -655,21 +726,23 @@ impl Session {
             Packet::Unreachable(u) => u.proto == 17 && mine(u.orig_src),
             Packet::Tcp(_) => false,
         });
-        let me = self.label_of(local, ghosts);
+        let me = self.label_of(local, None, ghosts);
         let title = if me == local.to_string() {
             format!("UDP {local}")
         } else {
             format!("UDP {me} {local}")
         };
         let Some(first) = packets.first().map(Packet::t) else {
-            out.emit(Item::Note(format!("{title}: no datagrams captured")));
+            if asked {
+                out.emit(Item::Note(format!("{title}: no datagrams captured")));
+            }
             return;
         };
         let name = |a: SocketAddr| {
             if mine(a) {
                 me.clone()
             } else {
-                let l = self.label_of(a, ghosts);
+                let l = self.label_of(a, None, ghosts);
                 if l == a.to_string() {
                     l
                 } else {
@@ -744,13 +817,22 @@ impl Session {
     /// connections and UDP sockets, as pcap (or pcapng).
     fn states_save(&mut self, path: &Spanned<Expr>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
         let name = self.text(path)?;
-        let Some(cap) = &self.capture else {
+        if self.capture.is_none() && self.lab.lab.is_none() {
             let mut x =
                 ExecError::usage("nothing was captured, so there is nothing to save").at(path.span);
             x.hint = Some(self.no_capture_why());
             return Err(x);
-        };
-        let packets = cap.packets(&|_| true);
+        }
+        // The capture on `lo`, and what the lab's switch saw.
+        let mut packets: Vec<Packet> = self
+            .capture
+            .as_ref()
+            .map(|c| c.packets(&|_| true))
+            .unwrap_or_default();
+        if let Some(lab) = self.lab_segments(&|_| true) {
+            packets.extend(lab.into_iter().map(|(s, _)| Packet::Tcp(s)));
+            packets.sort_by_key(Packet::t);
+        }
         // Comments (pcapng): the steps and notes `states` shows.
         let mut comments: HashMap<(Nanos, SocketAddr), String> = HashMap::new();
         let ghosts = self.table.ghosts.clone();
@@ -814,7 +896,7 @@ impl Session {
         value: &Spanned<Expr>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        if let Some(Ok(_)) = &self.lab {
+        if let Some(Ok(_)) = &self.own_net {
             out.emit(Item::Note(
                 "lab is on already: this shell has a network of its own".into(),
             ));
@@ -838,7 +920,7 @@ impl Session {
         }
         match crate::wire::userns::enter() {
             Ok(said) => {
-                self.lab = Some(Ok(said.clone()));
+                self.own_net = Some(Ok(said.clone()));
                 // A capture refused before may open now.
                 self.capture_error = None;
                 out.emit(Item::Done("lab = on".into()));
@@ -848,7 +930,7 @@ impl Session {
                 out.emit(Item::Warn(format!(
                     "lab: no network of this shell's own: {why}; `states` shows the TCP states sampled after each command"
                 )));
-                self.lab = Some(Err(why));
+                self.own_net = Some(Err(why));
             }
         }
         Ok(Ret::none())
@@ -856,7 +938,7 @@ impl Session {
 
     /// Why there is no capture, and what to do.
     pub(super) fn no_capture_why(&self) -> String {
-        if let Some(Err(why)) = &self.lab {
+        if let Some(Err(why)) = &self.own_net {
             return format!("--lab could not give this shell a network of its own: {why}");
         }
         match &self.capture_error {

@@ -527,6 +527,45 @@ pub enum Command {
     Import {
         modules: Vec<Spanned<String>>,
     },
+    /// `lab ...`: the lab's hosts and network.
+    Lab(LabCmd),
+    /// `on HOST STATEMENT`: one statement inside a lab host.
+    On {
+        host: Spanned<String>,
+        stmt: Box<Statement>,
+    },
+}
+
+/// What `lab` does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LabCmd {
+    /// `lab`: the hosts, their addresses and links, the faults.
+    Show,
+    /// `lab up a b c`: one host per name.
+    Up(Vec<Spanned<String>>),
+    /// `lab down`: everything goes.
+    Down,
+    /// `lab net [HOST] loss 30% delay 100ms ...`: faults on a host's link
+    /// (every host's without HOST); settings not named stay as they were.
+    Net {
+        host: Option<Spanned<String>>,
+        settings: Vec<Spanned<NetSetting>>,
+    },
+    /// `lab net [HOST] clear`: no faults.
+    Clear { host: Option<Spanned<String>> },
+}
+
+/// One fault of `lab net`, as tc-netem(8) names it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NetSetting {
+    /// Chance of loss, 0..=1 (written as a percentage).
+    Loss(f64),
+    Delay(std::time::Duration),
+    Jitter(std::time::Duration),
+    Reorder(f64),
+    Duplicate(f64),
+    /// Bits per second.
+    Rate(u64),
 }
 
 /// How a bundled lesson runs.

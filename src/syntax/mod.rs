@@ -6,6 +6,7 @@
 
 pub mod ast;
 pub mod error;
+mod lab;
 pub mod lex;
 mod parser;
 mod python;

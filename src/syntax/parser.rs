@@ -67,6 +67,8 @@ enum Arg {
     Peer(Spanned<String>, bool),
     /// `[sock] [absolute] [save FILE]` after `states` and `diagram`.
     Wire(Option<Spanned<SockRef>>, bool, Option<Spanned<Expr>>),
+    Lab(LabCmd),
+    Stmt(Box<Statement>),
 }
 
 /// `discard [limit]` among the words after `recv`.
@@ -154,7 +156,7 @@ impl<'a> Parser_<'a> {
         )
     }
 
-    fn statement(&self, i: &'a str) -> Result<(&'a str, Statement), ParseError> {
+    pub(super) fn statement(&self, i: &'a str) -> Result<(&'a str, Statement), ParseError> {
         let start = i;
         let (i, targets) = self.targets(i)?;
         let i = skip_blanks(i);
@@ -653,6 +655,18 @@ impl<'a> Parser_<'a> {
             ArgKind::WireView => {
                 let (r, sock, absolute, save) = self.wire_view(i)?;
                 (r, Arg::Wire(sock, absolute, save))
+            }
+            ArgKind::Lab => {
+                let (r, l) = self.lab_args(i)?;
+                (r, Arg::Lab(l))
+            }
+            ArgKind::Host => {
+                let (r, w) = self.host_word(i)?;
+                (r, Arg::Word(w))
+            }
+            ArgKind::Statement => {
+                let (r, s) = self.inner_statement(i)?;
+                (r, Arg::Stmt(s))
             }
             ArgKind::LessonMode => {
                 let (r, w) = self.word_from(i, spec::LESSON_MODES, "step or check")?;
@@ -1755,6 +1769,26 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             Some(Arg::Expect(e)) => Command::Expect(e),
             _ => Command::Expect(Expectation::Error(None)),
         },
+        Cmd::Lab => Command::Lab(match a.get(0) {
+            Some(Arg::Lab(l)) => l,
+            _ => LabCmd::Show,
+        }),
+        Cmd::On => {
+            let host = a
+                .word(0)
+                .unwrap_or(Spanned::new(String::new(), Span::default()));
+            let stmt = match a.get(1) {
+                Some(Arg::Stmt(s)) => s,
+                _ => Box::new(Statement {
+                    targets: Vec::new(),
+                    command: Command::Value(Spanned::new(Expr::None, Span::default())),
+                    command_span: Span::default(),
+                    background: None,
+                    span: Span::default(),
+                }),
+            };
+            Command::On { host, stmt }
+        }
         Cmd::MacDef => Command::MacDef {
             name: a
                 .word(0)

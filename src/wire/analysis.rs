@@ -79,6 +79,16 @@ impl Expert {
     }
 }
 
+/// What a lab's link did to a segment (its switch sees every frame on the
+/// way, and says).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkMark {
+    /// Lost on this host's link: the receiver never saw it.
+    Lost(String),
+    /// A second copy, made by this host's link.
+    Duplicate(String),
+}
+
 /// Why a reset came.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResetCause {
@@ -149,6 +159,8 @@ pub struct Row {
     /// Bytes of its direction sent before it that no captured segment
     /// holds (the large segments of a bulk transfer are not captured).
     pub gap: u64,
+    /// What a lab's link did to it.
+    pub link: Option<LinkMark>,
 }
 
 impl Row {
@@ -204,6 +216,19 @@ pub fn analyze(
     segs: &[Segment],
     calls: &[Call],
 ) -> Analysis {
+    analyze_marked(ends, names, segs, &[], calls)
+}
+
+/// As [`analyze`], with what a lab's links did to each segment (`marks`,
+/// by index; missing ones are none). A lost segment moves no state: the
+/// receiver never saw it; a duplicate the link made is no retransmission.
+pub fn analyze_marked(
+    ends: [SocketAddr; 2],
+    names: [String; 2],
+    segs: &[Segment],
+    marks: &[Option<LinkMark>],
+    calls: &[Call],
+) -> Analysis {
     let mut ends = ends;
     let mut names = names;
     // The side that sent the first SYN is the client.
@@ -234,10 +259,11 @@ pub fn analyze(
     let initial = fsm.state;
     let mut dirs = [Dir::default(); 2];
     let mut rows: Vec<Row> = Vec::with_capacity(segs.len());
-    for s in segs {
+    for (i, s) in segs.iter().enumerate() {
         let Some(d) = ends.iter().position(|e| *e == s.src) else {
             continue;
         };
+        let link = marks.get(i).cloned().flatten();
         let o = 1 - d;
         // Relative numbers: from the SYN's sequence number, or from the
         // first one seen when the SYN was not captured.
@@ -345,7 +371,35 @@ pub fn analyze(
         let reset = s
             .has(RST)
             .then(|| reset_cause(d, s, &rows, &dirs, ends, calls));
-        let (states, steps) = fsm.apply(d, s, &mut dirs, &names);
+        let (states, steps) = match &link {
+            Some(LinkMark::Lost(h)) => {
+                // Its sender sent it (SYN_SENT, FIN_WAIT1...); the
+                // receiver never saw it, and stays as it was.
+                let theirs = fsm.state[o];
+                let (changes, _) = fsm.apply(d, s, &mut dirs, &names);
+                fsm.state[o] = theirs;
+                (
+                    changes.into_iter().filter(|(k, _)| *k == d).collect(),
+                    vec![format!(
+                        "LOST on {h}'s link (lab net): the receiver never sees it"
+                    )],
+                )
+            }
+            Some(LinkMark::Duplicate(h)) => {
+                expert.retain(|x| {
+                    !matches!(
+                        x,
+                        Expert::Retransmission
+                            | Expert::FastRetransmission
+                            | Expert::SpuriousRetransmission
+                    )
+                });
+                let (st, mut steps) = fsm.apply(d, s, &mut dirs, &names);
+                steps.insert(0, format!("a duplicate made by {h}'s link (lab net)"));
+                (st, steps)
+            }
+            None => fsm.apply(d, s, &mut dirs, &names),
+        };
         rows.push(Row {
             seg: s.clone(),
             from: d,
@@ -359,6 +413,7 @@ pub fn analyze(
             reset,
             reset_effect: None,
             gap,
+            link,
         });
     }
     // What a reset did at the other end: the first call there that failed
@@ -796,6 +851,34 @@ mod tests {
             an.rows.last().and_then(|r| r.reset.clone()),
             Some(ResetCause::Abort)
         );
+    }
+
+    #[test]
+    fn a_lost_segment_moves_no_state_and_its_resend_is_a_retransmission() {
+        let mut s = story();
+        s.truncate(3);
+        let (i, j) = (1000u32, 5000u32);
+        s.push(seg(4, K, PSH | ACK, i + 1, j + 1, 5, 512));
+        s.push(seg(5, K, PSH | ACK, i + 1, j + 1, 5, 512));
+        s.push(seg(6, K, PSH | ACK, i + 1, j + 1, 5, 512));
+        let marks = vec![
+            None,
+            None,
+            None,
+            Some(LinkMark::Lost("k".into())),
+            None,
+            Some(LinkMark::Duplicate("k".into())),
+        ];
+        let an = analyze_marked([a(K), a(C)], names(), &s, &marks, &[]);
+        // Data moves no state: nor does its loss.
+        assert!(an.rows[3].states.is_empty());
+        assert_eq!(
+            an.rows[3].steps,
+            vec!["LOST on k's link (lab net): the receiver never sees it"]
+        );
+        assert_eq!(an.rows[4].expert, vec![Expert::Retransmission]);
+        assert!(an.rows[5].expert.is_empty(), "{:?}", an.rows[5]);
+        assert!(an.rows[5].steps[0].contains("a duplicate made by k's link"));
     }
 
     #[test]

@@ -607,7 +607,7 @@ impl Stream {
 /// Keeps a packet, or counts it on its flow's last kept one when it is
 /// deep in a burst of plain segments (no SYN, FIN or RST) or datagrams.
 #[derive(Default)]
-struct Keeper {
+pub(crate) struct Keeper {
     bursts: std::collections::HashMap<(SocketAddr, SocketAddr), Burst>,
     /// By direction (from, to).
     streams: std::collections::HashMap<(SocketAddr, SocketAddr), Stream>,
@@ -629,7 +629,7 @@ fn flow(p: &Packet) -> Option<(SocketAddr, SocketAddr)> {
 
 impl Keeper {
     /// Follows both directions' positions through this segment.
-    fn follow(&mut self, s: &mut Segment) {
+    pub(crate) fn follow(&mut self, s: &mut Segment) {
         if self.streams.len() > 8192 {
             self.streams.clear();
         }

@@ -28,6 +28,8 @@ pub enum ArrowKind {
     /// Something Wireshark would flag (retransmission, dup ACK, zero
     /// window).
     Trouble,
+    /// Lost on the way (a lab's link): it stops halfway.
+    Lost,
 }
 
 /// One segment's arrow.
@@ -159,7 +161,16 @@ pub fn build(an: &Analysis, calls: &[Call], absolute: bool) -> Ladder {
         if let Some(c) = &r.reset {
             notes.push(reset_words(c).to_string());
         }
-        let kind = if r.seg.has(RST) {
+        match &r.link {
+            Some(super::analysis::LinkMark::Lost(h)) => notes.push(format!("lost on {h}'s link")),
+            Some(super::analysis::LinkMark::Duplicate(h)) => {
+                notes.push(format!("a duplicate made by {h}'s link"))
+            }
+            None => {}
+        }
+        let kind = if matches!(r.link, Some(super::analysis::LinkMark::Lost(_))) {
+            ArrowKind::Lost
+        } else if r.seg.has(RST) {
             ArrowKind::Reset
         } else if r.expert.iter().any(|x| !matches!(x, Expert::WindowUpdate)) {
             ArrowKind::Trouble
@@ -356,6 +367,8 @@ pub type Line = Vec<(String, Style)>;
 /// The characters the lines are drawn with.
 #[derive(Clone, Copy, Debug)]
 pub struct Glyphs {
+    /// Where a lost segment stops.
+    pub lost: char,
     pub line: char,
     pub gap: char,
     pub dash: char,
@@ -366,6 +379,7 @@ pub struct Glyphs {
 }
 
 pub const UNICODE: Glyphs = Glyphs {
+    lost: '✕',
     line: '│',
     gap: '┆',
     dash: '─',
@@ -376,6 +390,7 @@ pub const UNICODE: Glyphs = Glyphs {
 };
 
 pub const ASCII: Glyphs = Glyphs {
+    lost: 'X',
     line: '|',
     gap: ':',
     dash: '-',
@@ -552,7 +567,20 @@ pub fn lines(l: &Ladder, g: &Glyphs) -> Vec<Line> {
                 let mut c = Canvas::new();
                 c.lifelines(g.line);
                 let body: String = std::iter::repeat_n(g.dash, RIGHT - LEFT - 2).collect();
-                if a.from == 0 {
+                let half = (RIGHT - LEFT) / 2;
+                if a.kind == ArrowKind::Lost {
+                    // It leaves its sender and stops halfway: nobody got it.
+                    let part: String = std::iter::repeat_n(g.dash, half - 1).collect();
+                    if a.from == 0 {
+                        c.put(LEFT, &g.tee_right.to_string(), style);
+                        c.put(LEFT + 1, &part, style);
+                        c.put(LEFT + half, &g.lost.to_string(), style);
+                    } else {
+                        c.put(RIGHT - half, &g.lost.to_string(), style);
+                        c.put(RIGHT - half + 1, &part, style);
+                        c.put(RIGHT, &g.tee_left.to_string(), style);
+                    }
+                } else if a.from == 0 {
                     c.put(LEFT, &g.tee_right.to_string(), style);
                     c.put(LEFT + 1, &body, style);
                     c.put(RIGHT - 1, &g.right.to_string(), style);

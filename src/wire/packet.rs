@@ -23,6 +23,18 @@ pub fn now_ns() -> Nanos {
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
+/// The wall-clock time of an [`std::time::Instant`] (taken now: the two
+/// clocks are read together).
+pub fn nanos_at(at: std::time::Instant) -> Nanos {
+    let (now, wall) = (std::time::Instant::now(), now_ns());
+    match now.checked_duration_since(at) {
+        Some(ago) => wall.saturating_sub(u64::try_from(ago.as_nanos()).unwrap_or(u64::MAX)),
+        None => wall.saturating_add(
+            u64::try_from(at.saturating_duration_since(now).as_nanos()).unwrap_or(u64::MAX),
+        ),
+    }
+}
+
 /// The bytes of a frame that were read (the first ones), and its length on
 /// the wire.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]

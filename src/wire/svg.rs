@@ -39,6 +39,7 @@ fn colour(k: ArrowKind) -> &'static str {
         ArrowKind::Data => "#1565c0",
         ArrowKind::Reset => "#c62828",
         ArrowKind::Trouble => "#d97706",
+        ArrowKind::Lost => "#8e24aa",
     }
 }
 
@@ -48,6 +49,7 @@ fn marker_id(k: ArrowKind) -> &'static str {
         ArrowKind::Data => "head-data",
         ArrowKind::Reset => "head-reset",
         ArrowKind::Trouble => "head-trouble",
+        ArrowKind::Lost => "head-lost",
     }
 }
 
@@ -138,12 +140,30 @@ pub fn render(l: &Ladder) -> String {
                 } else {
                     ""
                 };
-                let _ = writeln!(
-                    body,
-                    r#"<line class="arrow {}" x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="{c}" stroke-width="2"{dash} marker-end="url(#{})"/>"#,
-                    marker_id(a.kind).trim_start_matches("head-"),
-                    marker_id(a.kind)
-                );
+                if a.kind == ArrowKind::Lost {
+                    // Halfway, then a cross: nobody got it.
+                    let (mx, my) = ((x1 + x2) / 2.0, (y1 + y2) / 2.0);
+                    let _ = writeln!(
+                        body,
+                        r#"<line class="arrow lost" x1="{x1:.1}" y1="{y1:.1}" x2="{mx:.1}" y2="{my:.1}" stroke="{c}" stroke-width="2" stroke-dasharray="7 4"/>
+<path class="cross" d="M{:.1},{:.1} L{:.1},{:.1} M{:.1},{:.1} L{:.1},{:.1}" stroke="{c}" stroke-width="3"/>"#,
+                        mx - 7.0,
+                        my - 7.0,
+                        mx + 7.0,
+                        my + 7.0,
+                        mx - 7.0,
+                        my + 7.0,
+                        mx + 7.0,
+                        my - 7.0
+                    );
+                } else {
+                    let _ = writeln!(
+                        body,
+                        r#"<line class="arrow {}" x1="{x1:.1}" y1="{y1:.1}" x2="{x2:.1}" y2="{y2:.1}" stroke="{c}" stroke-width="2"{dash} marker-end="url(#{})"/>"#,
+                        marker_id(a.kind).trim_start_matches("head-"),
+                        marker_id(a.kind)
+                    );
+                }
                 // The sender's state changes as it sends, the receiver's
                 // as the segment arrives.
                 let to = 1 - a.from;
@@ -184,6 +204,7 @@ pub fn render(l: &Ladder) -> String {
         ArrowKind::Data,
         ArrowKind::Reset,
         ArrowKind::Trouble,
+        ArrowKind::Lost,
     ] {
         let _ = writeln!(
             out,
