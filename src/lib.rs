@@ -46,8 +46,12 @@
 //! - [`play`]: lesson scripts: narration, `macdef`/`$NAME`, `expect`, and
 //!   replaying at full speed, one step per Enter, or as a check.
 //! - [`lessons`]: the bundled lessons (`lessons/*.sp`, compiled in).
+//! - [`export`]: the session written out: `export FILE.py` (a Python
+//!   program, from the command table's Python forms) and `record FILE.sp`
+//!   (a lesson with generated `expect`s), from the runner's journal.
 pub mod errors;
 pub mod exec;
+pub mod export;
 pub mod jobs;
 pub mod lab;
 pub mod lessons;

@@ -110,11 +110,11 @@ fn raise_fd_limit() {
     }
 }
 
-/// Whether a script (known whole: a file or `-c`) may ask for `states`,
-/// itself or through a lesson or a file it runs: if it never says any of
-/// those words (or `diagram`), the packet capture (root) and the sampled
-/// states behind those views are not kept, and each statement is cheaper. The interactive
-/// shell, piped input and `--lesson` keep them always.
+/// Whether a script (known whole: a file or `-c`) may ask for `states` or
+/// `diagram`, itself or through a lesson or a file it runs: if it never
+/// says any of those words, the packet capture (root) and the sampled
+/// states behind those views are not kept, and each statement is cheaper.
+/// The interactive shell, piped input and `--lesson` keep them always.
 fn mentions_states(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
     ["states", "diagram", "lesson", "source", "step"]
@@ -165,6 +165,7 @@ fn main() {
         }
     } else if let Some(cmds) = &args.commands {
         runner.session.watch_states = mentions_states(cmds);
+        runner.journal.on = sockplay::export::journal::wanted_by(cmds);
         let mut lines = cmds.lines().map(str::to_string);
         runner.run_lines(&mut lines, "-c", opts)
     } else if let Some(file) = &args.file {
@@ -172,6 +173,7 @@ fn main() {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 runner.session.watch_states = mentions_states(&text);
+                runner.journal.on = sockplay::export::journal::wanted_by(&text);
                 let mut lines = text.lines().map(str::to_string);
                 runner.run_lines(&mut lines, &file.display().to_string(), opts)
             }

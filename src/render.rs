@@ -614,8 +614,19 @@ fn help_one(s: &CmdSpec) -> String {
     if !s.details.is_empty() {
         let _ = write!(out, "\n{IND}{IND}{}", s.details);
     }
-    if !s.python.is_empty() {
-        let _ = write!(out, "\n{IND}{IND}{} {}", "python:".dimmed(), s.python);
+    for (k, line) in s.python_example(None).iter().enumerate() {
+        let label = if k == 0 { "python:" } else { "       " };
+        let _ = write!(out, "\n{IND}{IND}{} {line}", label.dimmed());
+    }
+    for v in s.python_variants() {
+        for (k, line) in s.python_example(Some(v)).iter().enumerate() {
+            let label = if k == 0 {
+                format!("python, {v}:")
+            } else {
+                " ".repeat(v.len() + 9)
+            };
+            let _ = write!(out, "\n{IND}{IND}{} {line}", label.dimmed());
+        }
     }
     if !s.aliases.is_empty() {
         let _ = write!(

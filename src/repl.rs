@@ -261,6 +261,7 @@ impl ShellHelper {
                 v.extend(words(spec::WIRE_WORDS));
                 v
             }
+            Some(ArgKind::FileFlags) => words(spec::file_flags(s.cmd)),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }
@@ -673,6 +674,7 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             }
         }
     };
+    runner.end_recording();
     let n = runner.session.table.len();
     runner.session.close_all(&mut crate::script::PrintSink);
     if n > 0 {

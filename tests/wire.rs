@@ -539,7 +539,10 @@ states save e.pcap",
         .lines()
         .map(|l| l.split('\t').map(|f| !f.is_empty()).collect())
         .collect();
-    assert_eq!(frames.len(), rows.len(), "{frames:?}\n{out}");
+    // The pcap was written after `states`: the window is still closed,
+    // and a probe and its answer may have come in between.
+    assert!(frames.len() >= rows.len(), "{frames:?}\n{out}");
+    assert!(frames.len() <= rows.len() + 6, "{frames:?}\n{out}");
     let names = [
         "[TCP Retransmission]",
         "[TCP ZeroWindow]",

@@ -17,6 +17,7 @@ mod jobctl;
 pub(crate) mod lab;
 mod names;
 mod opts;
+mod print;
 mod select;
 mod serve;
 mod shell;
@@ -254,6 +255,12 @@ pub struct Session {
     /// Keep what `states` shows (the capture, or the sampled states). A
     /// script that never says `states` does not pay for them.
     pub watch_states: bool,
+    /// The reports of the jobs collected since the runner last took them
+    /// (`JobEnded` items, printed or not): the journal behind `export`
+    /// and `record` (src/export) takes them after each statement.
+    pub ended_jobs: Vec<Item>,
+    /// Told once: print() shows an enum as its number.
+    told_print_enum: bool,
     /// The lab (`lab up`), and the host the current statement runs on.
     pub(crate) lab: lab::LabState,
 }
@@ -377,6 +384,8 @@ impl Session {
             failed_names: Default::default(),
             told_peers: false,
             watch_states: true,
+            ended_jobs: Vec::new(),
+            told_print_enum: false,
             lab: lab::LabState::default(),
         }
     }
@@ -802,6 +811,7 @@ impl Session {
             }
             C::Help { topic } => self.help(topic.as_ref(), out),
             C::Echo { values } => self.echo(values, out),
+            C::Print { args } => self.print_cmd(args, out),
             C::Import { modules } => {
                 for m in modules {
                     out.emit(Item::Note(shell::import_note(&m.node)));
@@ -869,9 +879,14 @@ impl Session {
             )),
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
-            C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(
-                ExecError::usage("this command is run by the script runner, not the session"),
-            ),
+            C::Source { .. }
+            | C::Lesson { .. }
+            | C::Expect(_)
+            | C::MacDef { .. }
+            | C::Export { .. }
+            | C::Record { .. } => Err(ExecError::usage(
+                "this command is run by the script runner, not the session",
+            )),
         }
     }
 

@@ -823,11 +823,38 @@ impl Session {
             x.hint = Some(self.no_capture_why());
             return Err(x);
         }
+        // This shell's connections and UDP sockets, as `states` shows them
+        // (another program on `lo` may use one of their port numbers with
+        // another peer: its packets are not this shell's).
+        let views = self.views(None);
+        let conns: std::collections::HashSet<(SocketAddr, SocketAddr)> = views
+            .iter()
+            .filter_map(|v| match v {
+                View::Tcp(a, b) => Some((*a, *b)),
+                View::Udp(_) => None,
+            })
+            .collect();
+        let udp: Vec<SocketAddr> = views
+            .iter()
+            .filter_map(|v| match v {
+                View::Udp(l) => Some(*l),
+                View::Tcp(..) => None,
+            })
+            .collect();
+        let mine = |a: SocketAddr| {
+            udp.iter()
+                .any(|l| l.port() == a.port() && wire::capture::same_host(l.ip(), a.ip()))
+        };
+        let ours = |p: &Packet| match p {
+            Packet::Tcp(s) => conns.contains(&(s.src, s.dst)) || conns.contains(&(s.dst, s.src)),
+            Packet::Udp(d) => mine(d.src) || mine(d.dst),
+            Packet::Unreachable(u) => mine(u.orig_src),
+        };
         // The capture on `lo`, and what the lab's switch saw.
         let mut packets: Vec<Packet> = self
             .capture
             .as_ref()
-            .map(|c| c.packets(&|_| true))
+            .map(|c| c.packets(&ours))
             .unwrap_or_default();
         if let Some(lab) = self.lab_segments(&|_| true) {
             packets.extend(lab.into_iter().map(|(s, _)| Packet::Tcp(s)));
@@ -836,7 +863,7 @@ impl Session {
         // Comments (pcapng): the steps and notes `states` shows.
         let mut comments: HashMap<(Nanos, SocketAddr), String> = HashMap::new();
         let ghosts = self.table.ghosts.clone();
-        for v in self.views(None) {
+        for v in views {
             if let View::Tcp(a, b) = v
                 && let Some(an) = self.read_conn(a, b, &ghosts)
             {

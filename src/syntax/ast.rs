@@ -527,6 +527,26 @@ pub enum Command {
     Import {
         modules: Vec<Spanned<String>>,
     },
+    /// `export FILE.py [split] [force]`: the session so far as a Python
+    /// program (src/export).
+    Export {
+        path: Spanned<Expr>,
+        split: bool,
+        force: bool,
+    },
+    /// Python's `print(a, s.recv(1024).decode(), s.family)`: the calls run
+    /// (with their waits shown), then the line Python prints: each part's
+    /// str(), separated by blanks.
+    Print {
+        args: Vec<PrintArg>,
+    },
+    /// `record FILE.sp [force]` starts saving the session as a lesson,
+    /// `record stop` (the bare word) ends it, `record` alone says whether
+    /// one is on.
+    Record {
+        path: Option<Spanned<Expr>>,
+        force: bool,
+    },
     /// `lab ...`: the lab's hosts and network.
     Lab(LabCmd),
     /// `on HOST STATEMENT`: one statement inside a lab host.
@@ -534,6 +554,15 @@ pub enum Command {
         host: Spanned<String>,
         stmt: Box<Statement>,
     },
+}
+
+/// One argument of Python's `print()`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PrintArg {
+    /// A value (`'from'`, `data`).
+    Value(Spanned<Expr>),
+    /// A call whose result is printed (`c.getpeername()`).
+    Call(Box<Command>),
 }
 
 /// What `lab` does.

@@ -67,6 +67,8 @@ enum Arg {
     Peer(Spanned<String>, bool),
     /// `[sock] [absolute] [save FILE]` after `states` and `diagram`.
     Wire(Option<Spanned<SockRef>>, bool, Option<Spanned<Expr>>),
+    /// Words of [`spec::file_flags`].
+    Flags(Vec<Spanned<String>>),
     Lab(LabCmd),
     Stmt(Box<Statement>),
 }
@@ -92,6 +94,11 @@ pub(super) struct Parser_<'a> {
 pub(super) const MAX_DEPTH: usize = 32;
 
 impl<'a> Parser_<'a> {
+    /// The whole text being parsed.
+    pub(super) fn base_text(&self) -> &'a str {
+        self.base
+    }
+
     pub(super) fn off(&self, rest: &str) -> usize {
         // Every slice we see is a suffix of `base`.
         (rest.as_ptr() as usize).saturating_sub(self.base.as_ptr() as usize)
@@ -158,6 +165,22 @@ impl<'a> Parser_<'a> {
 
     pub(super) fn statement(&self, i: &'a str) -> Result<(&'a str, Statement), ParseError> {
         let start = i;
+        // `data += x`, `data == "##"`, `if not data: break`: a whole
+        // program's Python, said so before anything else is tried (a
+        // line of the shell's own starts with its command word).
+        let first = lex::ident(i).ok();
+        let shell = first.is_some_and(|(after, w)| {
+            spec::lookup(w).is_some() && !after.starts_with('(') && w != "if"
+        });
+        if !shell && let Some((at, len, what)) = super::pyprogram::program_construct(i) {
+            return Err(ParseError::new(
+                self.span_len(&i[at..], len),
+                ErrorKind::Python {
+                    what,
+                    instead: super::pyprogram::WHOLE_PROGRAM.into(),
+                },
+            ));
+        }
         let (i, targets) = self.targets(i)?;
         let i = skip_blanks(i);
         if lex::at_end(i) {
@@ -177,7 +200,13 @@ impl<'a> Parser_<'a> {
             Err(e) => {
                 // The targets again (they went to the first attempt).
                 let (_, targets) = self.targets(start)?;
-                self.python_statement(start, targets, i).map_err(|_| e)
+                // Python's own complaint wins when it says what the line
+                // is (`x = data[0]` is indexing, not a bad value).
+                self.python_statement(start, targets, i)
+                    .map_err(|pe| match pe.kind {
+                        ErrorKind::Python { .. } => pe,
+                        _ => e,
+                    })
             }
         }
     }
@@ -303,8 +332,12 @@ impl<'a> Parser_<'a> {
             }
             return Ok((i, Vec::new()));
         }
+        // A command's word may name a variable (`info = ...`, as the
+        // course's HTTP server writes): the command comes first where a
+        // statement starts, the variable everywhere a value is read.
+        // `zeros` is a data form, never a name.
         for n in &names {
-            if spec::lookup(&n.node).is_some() || n.node.eq_ignore_ascii_case(spec::ZEROS) {
+            if n.node.eq_ignore_ascii_case(spec::ZEROS) {
                 return Err(ParseError::new(
                     n.span,
                     ErrorKind::ReservedName(n.node.clone()),
@@ -655,6 +688,18 @@ impl<'a> Parser_<'a> {
             ArgKind::WireView => {
                 let (r, sock, absolute, save) = self.wire_view(i)?;
                 (r, Arg::Wire(sock, absolute, save))
+            }
+            ArgKind::FileFlags => {
+                let known = spec::file_flags(spec.cmd);
+                let what = format!("one of {}", known.join(", "));
+                let mut words = Vec::new();
+                let mut r = i;
+                while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
+                    let (r2, w) = self.word_from(skip_blanks(r), known, &what)?;
+                    words.push(w);
+                    r = r2;
+                }
+                (r, Arg::Flags(words))
             }
             ArgKind::Lab => {
                 let (r, l) = self.lab_args(i)?;
@@ -1794,5 +1839,25 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
                 .word(0)
                 .unwrap_or(Spanned::new(String::new(), Span::default())),
         },
+        Cmd::Export | Cmd::Record => {
+            let path = a.opt_expr(0);
+            let flags = match a.get(1) {
+                Some(Arg::Flags(w)) => w,
+                _ => Vec::new(),
+            };
+            let has = |f: &str| flags.iter().any(|w| w.node.eq_ignore_ascii_case(f));
+            if cmd == Cmd::Export {
+                Command::Export {
+                    path: path.unwrap_or(Spanned::new(Expr::None, Span::default())),
+                    split: has("split"),
+                    force: has("force"),
+                }
+            } else {
+                Command::Record {
+                    path,
+                    force: has("force"),
+                }
+            }
+        }
     }
 }
