@@ -8,6 +8,7 @@
 pub(crate) mod bounds;
 mod bulk;
 mod calls;
+mod capture;
 mod diagram;
 mod eval;
 pub(crate) mod explain;
