@@ -256,6 +256,11 @@ impl ShellHelper {
             Some(ArgKind::Host) => names.hosts.clone(),
             Some(ArgKind::Statement) => Vec::new(),
             Some(ArgKind::Path) => Vec::new(),
+            Some(ArgKind::WireView) => {
+                let mut v = names.sockets.clone();
+                v.extend(words(spec::WIRE_WORDS));
+                v
+            }
             Some(ArgKind::FileFlags) => words(spec::file_flags(s.cmd)),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()

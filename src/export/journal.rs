@@ -522,7 +522,12 @@ pub fn sock_refs(c: &Command) -> Vec<&Spanned<SockRef>> {
         | C::SendMsg { sock, .. }
         | C::RecvMsg { sock, .. }
         | C::Membership { sock, .. } => vec![sock],
-        C::States { sock: Some(sock) } => vec![sock],
+        C::States {
+            sock: Some(sock), ..
+        }
+        | C::Diagram {
+            sock: Some(sock), ..
+        } => vec![sock],
         C::Select {
             read,
             write,

@@ -275,8 +275,8 @@ impl Lab {
     /// The TCP segments the switch saw that `pred` selects, with marks.
     pub fn segments(
         &self,
-        pred: &dyn Fn(&crate::trace::Segment) -> bool,
-    ) -> Vec<(crate::trace::Segment, Option<Mark>)> {
+        pred: &dyn Fn(&crate::wire::Segment) -> bool,
+    ) -> Vec<(crate::wire::Segment, Option<Mark>)> {
         self.switch.sync();
         self.switch.segments(pred)
     }
