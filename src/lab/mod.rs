@@ -224,6 +224,19 @@ impl Lab {
             })
             .map_err(UpError::at(format!("host {}'s address and link", h.name)))?;
         }
+        // Every link running, on both sides, before the first frame.
+        let limit = std::time::Duration::from_secs(5);
+        ns::within(&switch_ns, || {
+            for p in &ports {
+                netlink::wait_running(&format!("sw-{}", p.host), limit)?;
+            }
+            Ok(())
+        })
+        .map_err(UpError::at("the links (veth pairs) to the switch"))?;
+        for h in &hosts {
+            ns::within(&h.ns, || netlink::wait_running("eth0", limit))
+                .map_err(UpError::at(format!("host {}'s address and link", h.name)))?;
+        }
         let switch = switch::Switch::start(ports).map_err(UpError::at("the switch's thread"))?;
         Ok(Lab {
             switch,

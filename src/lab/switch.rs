@@ -173,6 +173,9 @@ pub struct Switch {
 /// PACKET_IGNORE_OUTGOING (linux/if_packet.h): the port's socket does not
 /// read back the frames it writes.
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+/// PACKET_QDISC_BYPASS (linux/if_packet.h): the port's sends go straight
+/// to the link.
+const PACKET_QDISC_BYPASS: libc::c_int = 20;
 
 /// Opens the port on link `index` (call it inside the switch's namespace).
 pub fn open_port(index: u32) -> io::Result<Socket> {
@@ -184,6 +187,20 @@ pub fn open_port(index: u32) -> io::Result<Socket> {
             sock.as_raw_fd(),
             libc::SOL_PACKET,
             PACKET_IGNORE_OUTGOING,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+    // The switch's own sends skip the port's queueing discipline: what a
+    // lab's link does to a frame is the switch's business (loss, delay),
+    // never a qdisc's, and a port's qdisc may still be the one that drops
+    // everything for a moment after the link comes up.
+    // SAFETY: an int option.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_PACKET,
+            PACKET_QDISC_BYPASS,
             (&one as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         );
