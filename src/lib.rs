@@ -25,8 +25,12 @@
 //! - [`wait`]: blocking made visible: poll in slices with a deadline and the
 //!   Ctrl-C flag.
 //! - [`jobs`]: background jobs (`c = accept s &`) and their reports.
-//! - [`trace`]: the capture of TCP segments on `lo` behind `states` (root
-//!   only), filtered in the kernel so that bulk transfers stay cheap.
+//! - [`wire`]: what passes on the wire: the capture of the packets on `lo`
+//!   behind `states` and `diagram` (root, or `sockplay --lab`), filtered in
+//!   the kernel so that bulk transfers stay cheap; each connection read as
+//!   Wireshark reads it (relative numbers, windows, retransmissions, why a
+//!   reset came); pcap files; the sequence diagram as text and SVG; the
+//!   user and network namespace of `--lab`.
 //! - [`lab`]: hosts in network namespaces on a switch of sockplay's own
 //!   whose links lose, delay and reorder (`lab up a b`, `on b ...`, `lab
 //!   net`); `exec/lab.rs` is the executor's side (host names, the HOST of
@@ -67,6 +71,6 @@ pub mod script;
 pub mod spec;
 pub mod syntax;
 pub mod table;
-pub mod trace;
 pub mod value;
 pub mod wait;
+pub mod wire;

@@ -268,6 +268,11 @@ impl ShellHelper {
                 ]));
                 v
             }
+            Some(ArgKind::WireView) => {
+                let mut v = names.sockets.clone();
+                v.extend(words(spec::WIRE_WORDS));
+                v
+            }
             Some(ArgKind::FileFlags) => words(spec::file_flags(s.cmd)),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()

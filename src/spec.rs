@@ -69,6 +69,7 @@ pub enum Cmd {
     SendMsg,
     RecvMsg,
     States,
+    Diagram,
     Join,
     Leave,
     Serve,
@@ -168,6 +169,8 @@ pub enum ArgKind {
     /// After `epoll`: nothing (create), or the instance's name and an
     /// operation (add, mod, del, wait, close) with its socket and events.
     EpollOp,
+    /// What `states` and `diagram` show: `[sock] [absolute] [save FILE]`.
+    WireView,
     /// Zero or more words of [`file_flags`] (`split`, `force`).
     FileFlags,
     /// What `lab` does: nothing (show), `up NAMES`, `down`, `net [HOST]
@@ -701,11 +704,21 @@ pub static SPECS: &[CmdSpec] = &[
         States,
         "states",
         [],
-        [opt("sock", K::Sock)],
+        [opt("sock", K::WireView)],
         Options,
-        "each connection's TCP states over time",
-        "Every TCP segment between two sockets of this shell, with the states it moves each end to: the three-way handshake (SYN, SYN-ACK, ACK) and the four-way close (FIN, ACK, FIN, ACK) read off step by step. It captures on the loopback interface, which needs root; otherwise the states sampled after each command are shown.",
-        "(tcpdump -i lo; ss -tan)"
+        "each connection's segments, numbers and TCP states over time",
+        "Every TCP segment of this shell's connections, as tcpdump and Wireshark read it: sequence and acknowledgment numbers relative to each side's first (`absolute` shows them as sent), the length, the window (scaled), a SYN's options (MSS, window scale, SACK permitted, timestamps), the states each segment moves the two ends to (the three-way handshake, the four-way close), and Wireshark's names for retransmissions, duplicate ACKs, zero windows and window updates. A reset keeps its rows, with why it came (data to a closed socket, SO_LINGER 0, a SYN to a closed port). A UDP socket shows its datagrams, and the ICMP port unreachable behind a ConnectionRefusedError. `states save FILE.pcap` writes what was captured for Wireshark (FILE.pcapng: with comments); it never replaces a file. It captures on the loopback interface, which needs root, or `sockplay --lab` (a network of the shell's own); otherwise the states sampled after each command are shown.",
+        "(tcpdump -i lo -n; ss -tan)"
+    ),
+    spec!(
+        Diagram,
+        "diagram",
+        [],
+        [opt("sock", K::WireView)],
+        Options,
+        "a connection's sequence diagram (ladder), as text or SVG",
+        "A column for each end, named as in this shell, an arrow for each segment with its flags, seq, ack and length, the calls on each side that caused them (connect, accept returned, send #1, recv took #1 #2, close) and each end's state in between: the ladder textbooks draw. Without a socket, the last connection used. It fits 80 columns, in ASCII when the terminal has no UTF-8 or colour. `diagram save FILE.svg` writes it as a picture for slides (never replacing a file). Needs the capture (root, or `sockplay --lab`).",
+        "(Wireshark: Statistics > Flow Graph)"
     ),
     spec!(
         GetHostName,
@@ -1195,6 +1208,11 @@ pub static SETTINGS: &[(&str, &[&str], &str)] = &[
         &["on", "off"],
         "explain the classic moments the first time they happen",
     ),
+    (
+        "lab",
+        &["on"],
+        "a network of the shell's own, where `states` may capture without root (before the first socket)",
+    ),
 ];
 
 /// Option levels, as Python names them.
@@ -1535,6 +1553,8 @@ pub const ZEROS: &str = "zeros";
 pub static PEER_KINDS: &[&str] = &["echo", "discard", "daytime", "chat", "http"];
 /// The words after `peers`.
 pub static PEERS_VIEWS: &[&str] = &["log"];
+/// The words after `states` and `diagram` (besides a socket).
+pub static WIRE_WORDS: &[&str] = &["absolute", "save"];
 /// How `lesson N` runs.
 pub static LESSON_MODES: &[&str] = &["step", "check"];
 /// The words after `lab`.
@@ -1571,6 +1591,10 @@ impl CmdSpec {
     pub fn usage(&self) -> String {
         let mut out = String::from(self.name);
         for a in self.args {
+            if a.kind == K::WireView {
+                out.push_str(" [sock] [absolute] [save FILE]");
+                continue;
+            }
             let name = match a.kind {
                 K::LevelOpt => "[level] option".to_string(),
                 K::Values if !a.optional => format!("{}...", a.name),

@@ -1451,7 +1451,46 @@ fn command_table() -> Vec<(&'static str, Command)> {
             },
         ),
         ("jobs", C::Jobs),
-        ("states", C::States { sock: None }),
+        (
+            "states",
+            C::States {
+                sock: None,
+                absolute: false,
+                save: None,
+            },
+        ),
+        (
+            "states k absolute",
+            C::States {
+                sock: Some(sock("k")),
+                absolute: true,
+                save: None,
+            },
+        ),
+        (
+            "states save lo.pcap",
+            C::States {
+                sock: None,
+                absolute: false,
+                save: Some(word("lo.pcap")),
+            },
+        ),
+        (
+            "diagram",
+            C::Diagram {
+                sock: None,
+                absolute: false,
+                save: None,
+            },
+        ),
+        (
+            "diagram c abs save \"talk.svg\"",
+            C::Diagram {
+                sock: Some(sock("c")),
+                absolute: true,
+                save: Some(string("talk.svg")),
+            },
+        ),
         (
             "join u 224.1.1.1 127.0.0.1",
             C::Membership {
@@ -1492,6 +1531,8 @@ fn command_table() -> Vec<(&'static str, Command)> {
             "states c",
             C::States {
                 sock: Some(sock("c")),
+                absolute: false,
+                save: None,
             },
         ),
         (
@@ -2901,6 +2942,14 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
             "unix-stream",
         ]),
         ArgKind::Family => one_of(&["inet", "inet6", "unix", "AF_INET6", "af_unix"]),
+        ArgKind::WireView => one_of(&[
+            "c",
+            "5",
+            "absolute",
+            "c abs",
+            "save lo.pcap",
+            "k absolute save \"a b.svg\"",
+        ]),
         ArgKind::How => one_of(&["read", "write", "both", "SHUT_RDWR", "0", "1", "2"]),
         ArgKind::LevelOpt => one_of(&[
             "SO_REUSEADDR",
@@ -3132,6 +3181,7 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Vars => Cmd::Vars,
         C::Unlink { .. } => Cmd::Unlink,
         C::States { .. } => Cmd::States,
+        C::Diagram { .. } => Cmd::Diagram,
         C::Membership { join: true, .. } => Cmd::Join,
         C::Membership { join: false, .. } => Cmd::Leave,
         C::Select { .. } => Cmd::Select,

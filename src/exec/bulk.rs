@@ -480,7 +480,8 @@ fn file_error(e: io::Error, path: &str) -> ExecError {
 
 /// Records a bulk send as one send of the connection (message boundaries),
 /// or takes received bytes off it.
-fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool) {
+/// The call is noted for `diagram` (a send from `t0`, when it began).
+fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool, t0: crate::wire::Nanos) {
     if bytes == 0 || ctx.kind != SockKind::Stream {
         return;
     }
@@ -489,9 +490,27 @@ fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool) {
     {
         let n = usize::try_from(bytes).unwrap_or(usize::MAX);
         if sent {
-            b.sent(l, p, n);
+            let no = b.sent(l, p, n);
+            drop(b);
+            ctx.note(
+                t0,
+                crate::wire::CallKind::Send {
+                    no,
+                    len: n,
+                    all: false,
+                },
+            );
         } else {
-            b.received(l, p, n, false);
+            let sends = b
+                .received(l, p, n, false)
+                .iter()
+                .map(|x| x.send_no)
+                .collect();
+            drop(b);
+            ctx.note(
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Recv { sends, len: n },
+            );
         }
     }
 }
@@ -504,6 +523,7 @@ pub(super) fn zeros_work(
     all: bool,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
+    let t0 = crate::wire::now_ns();
     let nonblock = ctx.mode == Mode::NonBlocking || flags & libc::MSG_DONTWAIT != 0;
     let (total_deadline, per_wait, kernel) = limits(ctx, true, true);
     let pump = Pump {
@@ -528,7 +548,7 @@ pub(super) fn zeros_work(
             .send_with_flags(&buf[..want.min(buf.len())], flags | libc::MSG_NOSIGNAL)
     });
     let result = conclude(&meter, "sent", result, out);
-    note_bounds(ctx, meter.done, true);
+    note_bounds(ctx, meter.done, true, t0);
     ctx.log_bulk(Dir::Sent, meter.done, "zero bytes (send zeros)");
     let stop = result?;
     let mut msg = format!("sent {}", meter.summary());
@@ -554,6 +574,7 @@ fn sendfile_work(
     shown: &str,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
+    let t0 = crate::wire::now_ns();
     let (total_deadline, per_wait, kernel) = limits(ctx, true, false);
     let pump = Pump {
         ctx,
@@ -597,7 +618,7 @@ fn sendfile_work(
         sendfile(fd, ffd, &mut offset, count)
     });
     let result = conclude(&meter, "sent", result, out);
-    note_bounds(ctx, meter.done, true);
+    note_bounds(ctx, meter.done, true, t0);
     ctx.log_bulk(
         Dir::Sent,
         meter.done,
@@ -740,7 +761,7 @@ fn recv_bulk_work(
     let result = conclude(&meter, what, result, out);
     // The held bytes were taken off the record (and logged) when they
     // were read.
-    note_bounds(ctx, meter.done - pre.len() as u64, false);
+    note_bounds(ctx, meter.done - pre.len() as u64, false, 0);
     ctx.log_bulk(
         Dir::Received,
         meter.done - pre.len() as u64,

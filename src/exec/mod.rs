@@ -10,6 +10,8 @@ pub(crate) mod bounds;
 mod bulk;
 mod c10k;
 mod calls;
+mod capture;
+mod diagram;
 mod epoll;
 mod eval;
 pub(crate) mod explain;
@@ -164,6 +166,8 @@ pub enum Item {
         bytes: Vec<u8>,
         pieces: Vec<Piece>,
     },
+    /// `diagram`: a connection's sequence diagram.
+    Diagram(crate::wire::ladder::Ladder),
 }
 
 /// How a background job ended.
@@ -239,10 +243,16 @@ pub struct Session {
     background: Option<(String, Vec<String>)>,
     /// The moments explained already.
     explained: std::collections::HashSet<explain::Moment>,
-    /// The capture of TCP segments on lo (started with the first TCP
-    /// socket), or why it could not start.
-    trace: Option<crate::trace::Trace>,
-    trace_error: Option<String>,
+    /// The capture of the packets on lo (started with the first TCP
+    /// listen or connect, or UDP send), or why it could not start.
+    capture: Option<crate::wire::Capture>,
+    capture_error: Option<std::io::Error>,
+    /// The calls of this shell's sockets, for `states` and `diagram`
+    /// (shared with background jobs).
+    pub calls: crate::wire::Calls,
+    /// `sockplay --lab` (or `set lab on`): the shell runs in a network
+    /// namespace of its own (Ok, with what was said), or could not (why).
+    pub own_net: Option<Result<String, String>>,
     /// TCP states sampled after each command, and the last state seen per
     /// socket (by serial).
     samples: std::collections::VecDeque<states::Sample>,
@@ -385,8 +395,10 @@ impl Session {
             job_printer: None,
             background: None,
             explained: Default::default(),
-            trace: None,
-            trace_error: None,
+            capture: None,
+            capture_error: None,
+            calls: crate::wire::Calls::default(),
+            own_net: None,
             samples: Default::default(),
             last_state: Default::default(),
             started: std::time::Instant::now(),
@@ -535,6 +547,7 @@ impl Session {
     /// An error of a statement, pointed at the statement when it has no
     /// place of its own, its hint naming the socket the statement used.
     fn placed(&mut self, mut e: ExecError, stmt: &Statement) -> ExecError {
+        self.note_failure(&stmt.command, &e);
         if e.is_errno(libc::ECONNRESET)
             && let Some(h) = self.table.last
             && let Some(entry) = self.table.get_mut(h)
@@ -588,7 +601,7 @@ impl Session {
     /// Has the capture keep the segments of the last socket used (its own
     /// port and its peer's).
     fn watch_ports(&mut self) {
-        let (Some(trace), Some(h)) = (&self.trace, self.table.last) else {
+        let (Some(trace), Some(h)) = (&self.capture, self.table.last) else {
             return;
         };
         if let Some(e) = self.table.get(h) {
@@ -863,7 +876,16 @@ impl Session {
                 framing,
             } => self.sendmsg(sock, data, framing, out),
             C::RecvMsg { sock, framing } => self.recvmsg(sock, framing, out),
-            C::States { sock } => self.states(sock.as_ref(), out),
+            C::States {
+                sock,
+                absolute,
+                save,
+            } => self.states(sock.as_ref(), *absolute, save.as_ref(), out),
+            C::Diagram {
+                sock,
+                absolute,
+                save,
+            } => self.diagram(sock.as_ref(), *absolute, save.as_ref(), out),
             C::Membership {
                 join,
                 sock,

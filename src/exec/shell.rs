@@ -430,6 +430,14 @@ impl Session {
                     "explain".into(),
                     if self.settings.explain { "on" } else { "off" }.into(),
                 ),
+                (
+                    "lab".into(),
+                    match &self.own_net {
+                        Some(Ok(_)) => "on (a network of this shell's own)".into(),
+                        Some(Err(why)) => format!("off ({why})"),
+                        None => "off".into(),
+                    },
+                ),
             ]));
             return Ok(Ret::none());
         };
@@ -449,6 +457,11 @@ impl Session {
             )));
         };
         let v = self.text(value)?.to_ascii_lowercase();
+        if *name == "lab" && v != "on" {
+            return Err(ExecError::usage(format!("`{v}` is not a value of lab"))
+                .at(value.span)
+                .hint("a shell cannot leave its network namespace: quit, and start sockplay without --lab"));
+        }
         if !allowed.is_empty() && !allowed.contains(&v.as_str()) {
             return Err(ExecError::usage(format!("`{v}` is not a value of {name}"))
                 .at(value.span)
@@ -464,6 +477,7 @@ impl Session {
             }
             "color" => self.settings.color = v.clone(),
             "explain" => self.settings.explain = v == "on",
+            "lab" => return self.set_lab(value, out),
             _ => {}
         }
         out.emit(Item::Done(format!("{name} = {v}")));

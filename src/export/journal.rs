@@ -530,7 +530,12 @@ pub fn sock_refs(c: &Command) -> Vec<&Spanned<SockRef>> {
             op: EpollOp::Add(sock, _) | EpollOp::Modify(sock, _) | EpollOp::Delete(sock),
             ..
         } => vec![sock],
-        C::States { sock: Some(sock) } => vec![sock],
+        C::States {
+            sock: Some(sock), ..
+        }
+        | C::Diagram {
+            sock: Some(sock), ..
+        } => vec![sock],
         C::Select {
             read,
             write,

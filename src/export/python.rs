@@ -426,6 +426,7 @@ impl<F: Filter> W<'_, F> {
             Command::Sockets
             | Command::Info { .. }
             | Command::States { .. }
+            | Command::Diagram { .. }
             | Command::Help { .. }
             | Command::Set { .. }
             | Command::Vars

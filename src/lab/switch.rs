@@ -18,7 +18,8 @@
 //! lab's TCP segments that `states` reads: each one as it is delivered,
 //! and the ones lost, marked.
 
-use crate::trace::{self, Segment};
+use crate::wire::capture;
+use crate::wire::packet::{self, Packet, Segment};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
@@ -127,16 +128,16 @@ pub enum Mark {
     Duplicate(String),
 }
 
-type Key = (SocketAddr, SocketAddr, u32, u8, Instant);
+type Key = (SocketAddr, SocketAddr, u32, u8, packet::Nanos);
 
 fn key(s: &Segment) -> Key {
-    (s.src, s.dst, s.seq, s.flags, s.at)
+    (s.src, s.dst, s.seq, s.flags, s.t)
 }
 
 #[derive(Default)]
 struct Capture {
     segments: VecDeque<Segment>,
-    keeper: trace::Keeper,
+    keeper: capture::Keeper,
     marks: HashMap<Key, Mark>,
 }
 
@@ -172,6 +173,9 @@ pub struct Switch {
 /// PACKET_IGNORE_OUTGOING (linux/if_packet.h): the port's socket does not
 /// read back the frames it writes.
 const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+/// PACKET_QDISC_BYPASS (linux/if_packet.h): the port's sends go straight
+/// to the link.
+const PACKET_QDISC_BYPASS: libc::c_int = 20;
 
 /// Opens the port on link `index` (call it inside the switch's namespace).
 pub fn open_port(index: u32) -> io::Result<Socket> {
@@ -183,6 +187,20 @@ pub fn open_port(index: u32) -> io::Result<Socket> {
             sock.as_raw_fd(),
             libc::SOL_PACKET,
             PACKET_IGNORE_OUTGOING,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+    // The switch's own sends skip the port's queueing discipline: what a
+    // lab's link does to a frame is the switch's business (loss, delay),
+    // never a qdisc's, and a port's qdisc may still be the one that drops
+    // everything for a moment after the link comes up.
+    // SAFETY: an int option.
+    unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_PACKET,
+            PACKET_QDISC_BYPASS,
             (&one as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         );
@@ -540,18 +558,23 @@ fn deliver(ports: &[Port], from: usize, frame: &[u8]) {
 /// does with bulk transfers: on a lossy link the one segment lost, and
 /// its retransmission, are what a lesson is about. The oldest go first.
 fn record(shared: &Shared, frame: &[u8], at: Instant, mark: Option<Mark>) {
-    let Some(mut seg) = trace::parse_frame(frame, at) else {
+    // The headers and the start of the data, as the capture on `lo` keeps
+    // them (for `states save`).
+    let first = &frame[..frame.len().min(capture::SNAP)];
+    let Some(Packet::Tcp(mut seg)) =
+        packet::parse_frame(first, frame.len() as u32, packet::nanos_at(at))
+    else {
         return;
     };
     let mut c = lock(&shared.capture);
     if let Some(m) = mark {
-        if c.marks.len() >= trace::KEEP {
+        if c.marks.len() >= capture::KEEP {
             c.marks.clear();
         }
         c.marks.insert(key(&seg), m);
     }
     c.keeper.follow(&mut seg);
-    if c.segments.len() >= trace::KEEP {
+    if c.segments.len() >= capture::KEEP {
         c.segments.pop_front();
     }
     c.segments.push_back(seg);

@@ -509,9 +509,22 @@ pub enum Command {
         group: Spanned<Expr>,
         interface: Option<Spanned<Expr>>,
     },
-    /// The TCP states over time, read off the segments.
+    /// The TCP states over time, read off the segments: `states [sock]
+    /// [absolute] [save FILE.pcap]`.
     States {
         sock: Option<Spanned<SockRef>>,
+        /// Sequence numbers as sent, not relative.
+        absolute: bool,
+        /// Write the captured packets to this pcap file instead.
+        save: Option<Spanned<Expr>>,
+    },
+    /// A connection's sequence diagram: `diagram [sock] [absolute] [save
+    /// FILE.svg]`.
+    Diagram {
+        sock: Option<Spanned<SockRef>>,
+        absolute: bool,
+        /// Write it as SVG to this file instead.
+        save: Option<Spanned<Expr>>,
     },
     /// The background jobs.
     Jobs,

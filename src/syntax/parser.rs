@@ -69,6 +69,8 @@ enum Arg {
     UntilOpts(bool, Option<Spanned<Expr>>, Option<View>),
     /// After epoll: the instance's name and what to do with it.
     Epoll(Spanned<String>, EpollOp),
+    /// `[sock] [absolute] [save FILE]` after `states` and `diagram`.
+    Wire(Option<Spanned<SockRef>>, bool, Option<Spanned<Expr>>),
     /// Words of [`spec::file_flags`].
     Flags(Vec<Spanned<String>>),
     Lab(LabCmd),
@@ -740,6 +742,10 @@ impl<'a> Parser_<'a> {
                 let (r, drop, timeout, view) = self.until_opts(spec, i)?;
                 (r, Arg::UntilOpts(drop, timeout, view))
             }
+            ArgKind::WireView => {
+                let (r, sock, absolute, save) = self.wire_view(i)?;
+                (r, Arg::Wire(sock, absolute, save))
+            }
             ArgKind::FileFlags => {
                 let known = spec::file_flags(spec.cmd);
                 let what = format!("one of {}", known.join(", "));
@@ -909,6 +915,68 @@ impl<'a> Parser_<'a> {
             r = r2;
         }
         Ok((r, drop, timeout, view))
+    }
+
+    /// `[sock] [absolute] [save FILE]`, each optional (`save FILE` last). A
+    /// socket named `save` or `absolute` is written by its fd number.
+    #[allow(clippy::type_complexity)]
+    fn wire_view(
+        &self,
+        i: &'a str,
+    ) -> Result<
+        (
+            &'a str,
+            Option<Spanned<SockRef>>,
+            bool,
+            Option<Spanned<Expr>>,
+        ),
+        ParseError,
+    > {
+        const WHAT: &str = "a socket, `absolute` or `save FILE`";
+        let is_word = |t: &str, w: &str| {
+            lex::ident(t).is_ok_and(|(r, x)| {
+                x.eq_ignore_ascii_case(w)
+                    && (r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c) || c == '#'))
+            })
+        };
+        let mut r = i;
+        let mut sock = None;
+        let mut absolute = false;
+        let mut save = None;
+        loop {
+            let t = skip_blanks(r);
+            if lex::at_end(t) || t.starts_with('&') {
+                break;
+            }
+            if is_word(t, "save") {
+                let (r2, _) = lex::ident(t).map_err(|e| self.lex_error(e, t, WHAT))?;
+                let p = skip_blanks(r2);
+                if lex::at_end(p) || p.starts_with('&') {
+                    return Err(self.expected(
+                        p,
+                        "a file name after `save` (states save lo.pcap)",
+                        None,
+                    ));
+                }
+                let (r3, e) = self.text(p)?;
+                save = Some(e);
+                r = r3;
+                break;
+            }
+            if is_word(t, "absolute") || is_word(t, "abs") {
+                let (r2, _) = lex::ident(t).map_err(|e| self.lex_error(e, t, WHAT))?;
+                absolute = true;
+                r = r2;
+                continue;
+            }
+            if sock.is_some() {
+                return Err(self.expected(t, "`absolute` or `save FILE`", None));
+            }
+            let (r2, s) = self.sock(t).map_err(|_| self.expected(t, WHAT, None))?;
+            sock = Some(s);
+            r = r2;
+        }
+        Ok((r, sock, absolute, save))
     }
 
     /// What `expect` checks: `"text"`, `/regex/` (`\/` is a slash inside
@@ -1962,12 +2030,25 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             group: a.expr(1),
             interface: a.opt_expr(2),
         },
-        Cmd::States => Command::States {
-            sock: match a.get(0) {
-                Some(Arg::Sock(s)) => Some(s),
-                _ => None,
-            },
-        },
+        Cmd::States | Cmd::Diagram => {
+            let (sock, absolute, save) = match a.get(0) {
+                Some(Arg::Wire(s, abs, save)) => (s, abs, save),
+                _ => (None, false, None),
+            };
+            if cmd == Cmd::States {
+                Command::States {
+                    sock,
+                    absolute,
+                    save,
+                }
+            } else {
+                Command::Diagram {
+                    sock,
+                    absolute,
+                    save,
+                }
+            }
+        }
         Cmd::SendMsg => Command::SendMsg {
             sock: a.sock(0),
             data: a.expr(1),
