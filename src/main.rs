@@ -124,6 +124,11 @@ fn mentions_states(text: &str) -> bool {
 
 fn main() {
     raise_fd_limit();
+    // The helper process of `c10k` (this program again): it holds the
+    // other ends of the connections.
+    if std::env::var_os(sockplay::exec::HOLD_ENV).is_some() {
+        sockplay::exec::hold_connections();
+    }
     let args = Args::parse();
     // First, while the process has one thread: the kernel makes a user
     // namespace only for such a process.
@@ -193,6 +198,7 @@ fn main() {
         std::process::exit(sockplay::repl::run(runner, history_path(), rc, color))
     } else {
         let stdin = std::io::stdin();
+        runner.session.stdin_is_script = true;
         let mut lines = lines_of(stdin.lock());
         runner.run_lines(&mut lines, "<stdin>", opts)
     };
