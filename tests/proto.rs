@@ -694,3 +694,36 @@ fn epoll_by_hand() {
     let (status, _, _) = shell.end();
     assert_eq!(status, Some(1));
 }
+
+/// The budget counts between reads too, not only while waiting: data that
+/// is all there already (a UNIX socket pair, 100 KB queued before the
+/// call) with the delimiter at its end is more than one read (64 KiB), and
+/// a budget that has run out after the first read ends the call with
+/// TimeoutError, the bytes read held, instead of reading on as long as the
+/// peer keeps data coming (a flooding peer kept recvall going for 256 MiB).
+#[test]
+fn the_budget_counts_between_reads_that_never_wait() {
+    let scratch = Scratch::new("proto-budget-reads");
+    let mut shell = sockplay(&scratch);
+    shell.lines(&[
+        "a, b = socketpair",
+        "sendall a b\"x\" * 100000 + b\"END\"",
+        "recvuntil b b\"END\" timeout 0.000001",
+        "sockets",
+    ]);
+    let text = shell.sync("after");
+    assert_has(
+        "sockplay",
+        &text,
+        &[
+            "TimeoutError: timed out",
+            "the 65536 bytes received are held",
+        ],
+    );
+    assert!(!text.contains("up to and including"), "{text}");
+    // Nothing is lost: the rest comes by the next receives.
+    shell.line("got = recvuntil b b\"END\" timeout 10");
+    shell.wait_for("recvuntil: 100003 bytes up to and including b'END'");
+    let (status, _, _) = shell.end();
+    assert_eq!(status, Some(1), "the timeout was an error");
+}
