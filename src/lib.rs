@@ -52,6 +52,10 @@
 //! - [`export`]: the session written out: `export FILE.py` (a Python
 //!   program, from the command table's Python forms) and `record FILE.sp`
 //!   (a lesson with generated `expect`s), from the runner's journal.
+//! - [`files`]: the one way the shell creates the files it is asked to
+//!   write (export, record, states save, diagram save, log): new files
+//!   only unless forced, never through a link, and from a script only
+//!   under the current directory.
 //! - [`proto`]: debugging a protocol by hand: receives that stop at a
 //!   delimiter or a count (`recvuntil`, `recvline`, `recvn`, `recvall`)
 //!   with one timeout budget per call, and the bytes they read past it,
@@ -59,6 +63,7 @@
 pub mod errors;
 pub mod exec;
 pub mod export;
+pub mod files;
 pub mod jobs;
 pub mod lab;
 pub mod lessons;

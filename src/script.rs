@@ -463,6 +463,7 @@ impl Runner {
             journal,
             ..
         } = self;
+        session.scripted = origin.file.is_some();
         let mut sink = TeeSink {
             captures,
             quiet,

@@ -285,6 +285,10 @@ pub struct Session {
     told_print_enum: bool,
     /// The lab (`lab up`), and the host the current statement runs on.
     pub(crate) lab: lab::LabState,
+    /// The statement being run comes from a script, `-c` or a lesson (not
+    /// typed): files it writes follow a script's rules (see
+    /// [`crate::files`]). Set by the runner before each statement.
+    pub scripted: bool,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -413,6 +417,7 @@ impl Session {
             ended_jobs: Vec::new(),
             told_print_enum: false,
             lab: lab::LabState::default(),
+            scripted: false,
         }
     }
 

@@ -54,25 +54,6 @@ pub(super) fn call_name(cmd: &Command) -> Option<&'static str> {
     })
 }
 
-/// A file that `states save` or `diagram save` could not make, in words.
-pub(super) fn save_error(
-    e: std::io::Error,
-    cmd: &str,
-    name: &str,
-    path: &Spanned<Expr>,
-) -> ExecError {
-    let mut x = ExecError::from(e).at(path.span);
-    let shown = crate::value::escape_controls(name);
-    x.hint = Some(match x.errno {
-        Some(libc::EEXIST) => format!(
-            "{shown} exists already, and {cmd} never replaces a file: choose another name, or remove it first (unlink {shown})"
-        ),
-        Some(libc::ELOOP) => format!("that name is a symbolic link, which {cmd} never follows"),
-        _ => "the file could not be written there".into(),
-    });
-    x
-}
-
 /// `k FIN_WAIT2 -> TIME_WAIT, c LAST_ACK`: the states a segment moved the
 /// ends to, each end once, in order.
 fn states_text(states: &[(usize, &'static str)], names: &[String; 2]) -> String {
@@ -862,28 +843,26 @@ impl Session {
             .collect();
         let file = std::path::PathBuf::from(&name);
         let format = wire::pcap::Format::of(&file);
-        match wire::pcap::save(&file, &records) {
-            Ok(n) => {
-                out.emit(Item::Done(format!(
-                    "wrote {} ({}, {}) to {}",
-                    plural(records.len() as u64, "packet", "packets"),
-                    if format == wire::pcap::Format::PcapNg {
-                        "pcapng, with the steps as comments"
-                    } else {
-                        "pcap"
-                    },
-                    crate::value::human_size(n),
-                    crate::value::escape_controls(&name)
-                )));
-                out.emit(Item::Note(format!(
-                    "open it with Wireshark, or: tshark -r {} (the first {} bytes of each frame are kept; the large segments of a bulk transfer are not captured)",
-                    crate::value::escape_controls(&name),
-                    wire::capture::SNAP
-                )));
-                Ok(Ret::none())
-            }
-            Err(e) => Err(save_error(e, "states save", &name, path)),
-        }
+        let bytes = wire::pcap::file_bytes(&file, &records);
+        crate::files::write_new(&file, &bytes, self.scripted, "states save")
+            .map_err(|e| e.at(path.span))?;
+        out.emit(Item::Done(format!(
+            "wrote {} ({}, {}) to {}",
+            plural(records.len() as u64, "packet", "packets"),
+            if format == wire::pcap::Format::PcapNg {
+                "pcapng, with the steps as comments"
+            } else {
+                "pcap"
+            },
+            crate::value::human_size(bytes.len() as u64),
+            crate::value::escape_controls(&name)
+        )));
+        out.emit(Item::Note(format!(
+            "open it with Wireshark, or: tshark -r {} (the first {} bytes of each frame are kept; the large segments of a bulk transfer are not captured)",
+            crate::value::escape_controls(&name),
+            wire::capture::SNAP
+        )));
+        Ok(Ret::none())
     }
 
     /// Without a capture: the states each socket had after each command.

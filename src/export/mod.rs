@@ -7,7 +7,7 @@
 //! collected, the ports the kernel chose), and, for `record`, each line
 //! as typed with the output it printed. What flows out: text (a Python
 //! program, or lines of a lesson) and the files it is written to (through
-//! [`files::create`] alone), and items saying what was written. Nothing
+//! [`crate::files::create`] alone), and items saying what was written. Nothing
 //! here makes a socket call.
 //!
 //! The Python of each command is the `python` template of its row in
@@ -21,7 +21,6 @@
 //! - `files.rs`: creating a file without replacing or following anything
 //!   it should not.
 
-pub mod files;
 pub mod journal;
 mod peers;
 mod pyexpr;
@@ -120,7 +119,7 @@ pub(crate) fn write_file(
     force: bool,
     scripted: bool,
 ) -> Result<(), ExecError> {
-    let mut f = files::create(path, force, scripted)?;
+    let mut f = crate::files::create(path, force, scripted)?;
     f.write_all(text.as_bytes()).map_err(ExecError::from)?;
     f.flush().map_err(ExecError::from)
 }

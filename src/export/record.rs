@@ -86,7 +86,7 @@ pub fn command(
         );
     }
     let path = super::path_of(p)?;
-    let file = super::files::create(&path, force, scripted).map_err(|e| e.at(p.span))?;
+    let file = crate::files::create(&path, force, scripted).map_err(|e| e.at(p.span))?;
     // Out of the learner's way: their first socket is still fd 3.
     let file = File::from(crate::table::move_high(file.into()));
     let mut r = Recorder {
