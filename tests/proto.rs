@@ -734,3 +734,47 @@ fn the_budget_counts_between_reads_that_never_wait() {
     let (status, _, _) = shell.end();
     assert_eq!(status, Some(1), "the timeout was an error");
 }
+
+/// The disk fills (here: a file size limit, `ulimit -f`, with SIGXFSZ
+/// ignored so that the write fails with EFBIG): the log stops, and the
+/// command whose bytes could not be written says so at once, not only a
+/// later `log off`.
+#[test]
+fn a_log_that_cannot_be_written_says_so_at_once() {
+    let scratch = Scratch::new("proto-log-full");
+    let script = "log t.log\n\
+                  a, b = socketpair\n\
+                  sendall a b\"x\" * 6000\n\
+                  echo \"sent\"\n\
+                  send a b\"more\"\n\
+                  log off";
+    let out_path = scratch.path().join(".out");
+    let out = std::fs::File::create(&out_path).expect("out");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 4; exec \"$0\" --color never --keep-going -c \"$1\"")
+        .arg(common::BIN)
+        .arg(script)
+        .current_dir(scratch.path())
+        .env("SOCKPLAY_CONFIG_DIR", scratch.path().join(".config"))
+        .env("SOCKPLAY_HISTORY", scratch.path().join(".history"))
+        .stdout(out.try_clone().expect("clone"))
+        .stderr(out)
+        .spawn()
+        .expect("sh");
+    let status = common::wait_bounded(&mut child, LIMIT);
+    let text = std::fs::read_to_string(&out_path).expect("output");
+    assert!(status.is_some(), "{text}");
+    let sendall = &text[text.find("sockplay> sendall").expect("sendall")
+        ..text.find("sockplay> echo").expect("echo")];
+    assert!(
+        sendall.contains("writing the log t.log failed") && sendall.contains("it stopped"),
+        "{text}"
+    );
+    // Said once.
+    assert_eq!(
+        text.matches("writing the log t.log failed").count(),
+        1,
+        "{text}"
+    );
+}

@@ -483,6 +483,7 @@ impl Session {
             self.run_inner(stmt, src, &mut ex)
         };
         self.explained = seen;
+        self.log_trouble(out);
         result
     }
 
