@@ -778,3 +778,41 @@ fn a_log_that_cannot_be_written_says_so_at_once() {
         "{text}"
     );
 }
+
+/// SCM_RIGHTS carries at most 253 descriptors a message (the kernel's
+/// SCM_MAX_FD): a longer list is a ValueError pointing at the first that
+/// does not fit, said before anything is sent, rather than the kernel's
+/// bare EINVAL.
+#[test]
+fn more_descriptors_than_one_message_carries_are_refused_by_name() {
+    let scratch = Scratch::new("proto-many-fds");
+    let mut script = String::from("a, b = socketpair\n");
+    for k in 1..=254 {
+        script.push_str(&format!("x{k} = socket udp\n"));
+    }
+    let names: Vec<String> = (1..=254).map(|k| format!("x{k}")).collect();
+    script.push_str(&format!("sendmsg a \"hi\" fds {}\n", names.join(" ")));
+    script.push_str(&format!(
+        "sendmsg a \"hi\" fds {}\n",
+        names[..253].join(" ")
+    ));
+    script.push_str("data, fds = recvmsg b fds 253\n");
+    let run = common::run_in(scratch.path(), &["--keep-going", "-c", &script], None);
+    let out = &run.output;
+    assert!(
+        out.contains("ValueError: at most 253 descriptors go in one message"),
+        "{}",
+        proc_tail(out)
+    );
+    assert!(!out.contains("EINVAL"), "{}", proc_tail(out));
+    assert!(out.contains("^^^^"), "{}", proc_tail(out));
+    assert!(
+        out.contains("and 253 descriptors (SCM_RIGHTS)"),
+        "{}",
+        proc_tail(out)
+    );
+}
+
+fn proc_tail(out: &str) -> &str {
+    common::proc::tail_of(out, 3000)
+}
