@@ -115,11 +115,13 @@ fn open(
         };
         if !replace {
             return Err(named(ExecError::os(libc::EEXIST), path).hint(match force {
-                _ if scripted => format!("{shown} exists: a script or lesson only creates new files"),
-                Some(_) => format!("{shown} exists: add force to replace it, or pick another name"),
                 None => format!(
                     "{shown} exists, and {cmd} never replaces a file: pick another name, or remove it first"
                 ),
+                Some(_) if scripted => {
+                    format!("{shown} exists: a script or lesson only creates new files")
+                }
+                Some(_) => format!("{shown} exists: add force to replace it, or pick another name"),
             }));
         }
     }

@@ -105,7 +105,7 @@ fn states_save_and_diagram_save_follow_the_same_rules() {
     );
     assert!(
         after(&out, "states save old.pcap")
-            .contains("old.pcap exists: a script or lesson only creates new files"),
+            .contains("old.pcap exists, and states save never replaces a file"),
         "{out}"
     );
     // /dev/full is outside the current directory: refused before anything

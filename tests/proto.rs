@@ -403,7 +403,7 @@ fn the_log_never_writes_over_a_file_or_through_a_link() {
     );
     assert!(
         run.output
-            .contains("old.log exists: a script or lesson only creates new files"),
+            .contains("old.log exists, and log never replaces a file"),
         "{}",
         run.output
     );
