@@ -991,6 +991,9 @@ impl Session {
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                // Stamped before the call, as a send is: the datagram it
+                // sends comes after it (and the kernel's answer after that).
+                let t0 = crate::wire::now_ns();
                 let (n, waited) = ctx
                     .wait_call(
                         Wait {
@@ -1015,10 +1018,7 @@ impl Session {
                     )
                     .inspect(|(n, _)| {
                         if let Some(to) = target.as_socket() {
-                            ctx.note(
-                                crate::wire::now_ns(),
-                                crate::wire::CallKind::SendTo { len: *n, to },
-                            );
+                            ctx.note(t0, crate::wire::CallKind::SendTo { len: *n, to });
                         }
                     })
                     .map_err(|x| {
