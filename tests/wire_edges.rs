@@ -65,3 +65,47 @@ states u",
     let st = section(&out, "states u").join("\n");
     assert!(!st.contains("u -> t"), "{st}");
 }
+
+/// `states` on an 80-column terminal with names longer than `k` and `c`:
+/// every line fits (the states an arrow moves the ends to wrap in their
+/// column), and nothing is lost.
+#[test]
+fn states_with_long_names_fit_80_columns() {
+    let scratch = Scratch::new("wire-states-80");
+    let Some(out) = run(
+        &scratch,
+        "s = socket tcp
+bind s 127.0.0.1 0
+listen s
+client_connection = socket tcp
+connect client_connection s
+server_side = accept s
+send client_connection b\"hello\"
+recv server_side
+close client_connection
+close server_side
+states client_connection",
+    ) else {
+        return;
+    };
+    let lines = section(&out, "states client_connection");
+    for l in &lines {
+        // The note under the table is words, wrapped by the terminal.
+        if !l.trim_start().starts_with('#') {
+            assert!(
+                l.chars().count() <= 80,
+                "{l:?} is over 80 columns:\n{}",
+                lines.join("\n")
+            );
+        }
+    }
+    let all: String = lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+    for want in [
+        "client_connection SYN_SENT, server_side SYN_RECV",
+        "client_connection FIN_WAIT1, server_side CLOSE_WAIT",
+        "handshake 1/3",
+        "close 4/4",
+    ] {
+        assert!(all.contains(want), "{want:?} in:\n{}", lines.join("\n"));
+    }
+}
