@@ -685,7 +685,7 @@ fn recv_bulk_work(
         }
         meter.done += pre.len() as u64;
         out.emit(Item::NoWait(format!(
-            "{} held from an earlier receive (read past a delimiter) come first",
+            "{} held from an earlier receive come first",
             if pre.len() == 1 {
                 "1 byte".to_string()
             } else {

@@ -331,7 +331,7 @@ impl Session {
         }
         if held > 0 {
             out.emit(Item::Note(format!(
-                "{} held for its next receive (read past a delimiter) went with it",
+                "{} held for its next receive went with it",
                 plural(held, "byte", "bytes")
             )));
         }

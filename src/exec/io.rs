@@ -868,7 +868,7 @@ impl Session {
         let held = ctx.held.lock().map_or(0, |h| h.len());
         if held > 0 {
             out.emit(Item::NoWait(format!(
-                "{} held from an earlier receive (read past a delimiter) come first{}",
+                "{} held from an earlier receive come first{}",
                 plural(held, "byte", "bytes"),
                 if q > 0 {
                     format!(

@@ -67,7 +67,7 @@ impl Session {
                 let n = e.held_len();
                 if n > 0 {
                     out.emit(Item::Note(format!(
-                        "{} has {n} bytes held by sockplay (read past a delimiter): a receive returns them at once, \
+                        "{} has {n} bytes held by sockplay (read by an earlier receive): a receive returns them at once, \
                          but the kernel, and so this call, does not count them",
                         e.label()
                     )));

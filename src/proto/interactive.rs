@@ -112,7 +112,7 @@ impl Session {
             }
         }));
         out.idle();
-        // Held bytes (read past a delimiter) are the first to show.
+        // Held bytes (read by an earlier receive) are the first to show.
         let pre = ctx
             .held
             .lock()
