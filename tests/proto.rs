@@ -673,6 +673,8 @@ fn epoll_by_hand() {
         "epoll ep del c",
         "recvuntil c b\"b\"",
         "ev = epoll ep wait 0.1",
+        // Python's ep.close() is epoll ep close: close is for sockets.
+        "close ep",
         "epoll ep close",
         "epoll ep wait",
         "epoll k wait",
@@ -693,6 +695,7 @@ fn epoll_by_hand() {
             "ep no longer watches c",
             "FileNotFoundError: [Errno 2] No such file or directory (ENOENT)",
             "nothing ready: ep.poll timed out and returns []",
+            "an epoll has its own words: epoll ep close",
             "closed the epoll ep",
             "this epoll was closed",
             "TypeError: 'k' is a socket, not an epoll",
