@@ -43,19 +43,7 @@ fn chars_in(room: f64, size: f64) -> usize {
 
 /// Text made safe inside XML.
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::value::markup_escape(s)
 }
 
 fn colour(k: ArrowKind) -> &'static str {
