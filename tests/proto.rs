@@ -819,3 +819,45 @@ fn more_descriptors_than_one_message_carries_are_refused_by_name() {
 fn proc_tail(out: &str) -> &str {
     common::proc::tail_of(out, 3000)
 }
+
+/// epoll watches the open socket, not its number: a socket closed while
+/// another descriptor (dup) keeps it open is still reported, under the
+/// number it was added with, even after a new socket took that number.
+/// The report names the closed socket and why, never the newcomer.
+#[test]
+fn epoll_reports_a_closed_descriptor_whose_socket_lives_on() {
+    let scratch = Scratch::new("proto-epoll-dup");
+    let run = common::run_in(
+        scratch.path(),
+        &[
+            "--keep-going",
+            "-c",
+            "a, b = socketpair\n\
+             a2 = dup a\n\
+             ep = epoll\n\
+             epoll ep add a in\n\
+             close a\n\
+             n = socket udp\n\
+             send b \"x\"\n\
+             ev = epoll ep wait 1\n\
+             epoll ep\n\
+             close a2\n\
+             epoll ep",
+        ],
+        None,
+    );
+    let out = &run.output;
+    let wait = &out[out.find("sockplay> ev = epoll").expect("wait")..];
+    let wait = &wait[..wait.find("sockplay> epoll ep\n").expect("show")];
+    assert!(!wait.contains("(n)"), "{out}");
+    assert!(wait.contains("fd 3 (a, closed): EPOLLIN"), "{out}");
+    assert!(wait.contains("still open as a2 (fd 5)"), "{out}");
+    assert!(wait.contains("ev = [(3, 1)]"), "{out}");
+    let show = &out[out.find("sockplay> epoll ep\n").expect("show")..];
+    let (first, second) = show.split_at(show.find("sockplay> close a2").expect("close"));
+    assert!(
+        first.contains("a (closed; its socket is still open as a2 (fd 5), so still watched)"),
+        "{out}"
+    );
+    assert!(second.contains("(closed: the kernel dropped it)"), "{out}");
+}
