@@ -38,6 +38,10 @@
 //! - [`play`]: lesson scripts: narration, `macdef`/`$NAME`, `expect`, and
 //!   replaying at full speed, one step per Enter, or as a check.
 //! - [`lessons`]: the bundled lessons (`lessons/*.sp`, compiled in).
+//! - [`watch`]: real programs under sockplay's eye (`sockplay watch`,
+//!   `run ... [&]`): a start-up module given to python3 reports each socket
+//!   call, and the reports become the same items as the shell's calls;
+//!   other programs' sockets are read from /proc.
 pub mod errors;
 pub mod exec;
 pub mod jobs;
@@ -53,3 +57,4 @@ pub mod table;
 pub mod trace;
 pub mod value;
 pub mod wait;
+pub mod watch;

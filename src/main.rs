@@ -2,7 +2,7 @@
 //! from `-c`, or piped on stdin. All of them go through the same
 //! parse -> execute -> render path.
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use sockplay::exec::Session;
 use sockplay::play::PlayOptions;
 use sockplay::script::{Runner, lines_of};
@@ -19,8 +19,11 @@ enum When {
 /// An interactive playground for BSD sockets: type the calls of a socket
 /// program one at a time and see what the kernel does.
 #[derive(Parser, Debug)]
-#[command(name = "sockplay", version, about)]
+#[command(name = "sockplay", version, about, args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    sub: Option<Sub>,
+
     /// A script to replay (one command per line; `#` lines are narration;
     /// see docs/lessons.md).
     file: Option<PathBuf>,
@@ -50,12 +53,37 @@ struct Args {
 
     /// Colour the output: auto (when stdout is a terminal and NO_COLOR is
     /// unset), always, or never.
-    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN", global = true)]
     color: When,
 
     /// Do not run the sockplayrc file at start.
     #[arg(long)]
     no_rc: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Sub {
+    /// Run a program (a Python program: python3 FILE.py, or FILE.py) and
+    /// show each socket call it makes as it makes it, with its file:line
+    /// and the line itself. Its stdin, stdout and stderr are the terminal;
+    /// the status is the program's.
+    Watch {
+        /// Only each call and what it returned (or raised).
+        #[arg(short, long, conflicts_with = "verbose")]
+        quiet: bool,
+        /// Also the waits that are not on sockets (sleep, join, input) and
+        /// the polls a library makes for the program (socketserver's).
+        #[arg(short, long)]
+        verbose: bool,
+        /// The program and its arguments.
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "PROGRAM [ARGS]..."
+        )]
+        program: Vec<String>,
+    },
 }
 
 fn use_color(when: When) -> bool {
@@ -121,6 +149,22 @@ fn main() {
     let color = use_color(args.color);
     colored::control::set_override(color);
     let interrupt = sockplay::wait::install_sigint();
+    if let Some(Sub::Watch {
+        quiet,
+        verbose,
+        program,
+    }) = &args.sub
+    {
+        use sockplay::watch::Level;
+        let level = match (quiet, verbose) {
+            (true, _) => Level::Quiet,
+            (_, true) => Level::Verbose,
+            _ => Level::Normal,
+        };
+        let status = sockplay::watch::cli(program, level, &interrupt);
+        sockplay::script::flush_out();
+        std::process::exit(status);
+    }
     let mut runner = Runner::new(Session::new(interrupt));
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
 

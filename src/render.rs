@@ -192,18 +192,22 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
 }
 
 fn table(rows: &[Row]) -> String {
-    let head = [
+    // The OWNER column only when programs run from the shell own some rows.
+    let owned = rows.iter().any(|r| !r.owner.is_empty());
+    let n = if owned { 11 } else { 10 };
+    let head = &[
         "FD", "NAME", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE", "READY",
-    ];
-    fn cells(r: &Row) -> [&str; 10] {
+        "OWNER",
+    ][..n];
+    fn cells(r: &Row) -> [&str; 11] {
         [
             &r.fd, &r.names, &r.proto, &r.local, &r.peer, &r.state, &r.recv_q, &r.send_q, &r.mode,
-            &r.ready,
+            &r.ready, &r.owner,
         ]
     }
-    let mut width = head.map(|h| h.width());
+    let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
-        for (k, cell) in cells(r).iter().enumerate() {
+        for (k, cell) in cells(r).iter().take(n).enumerate() {
             width[k] = width[k].max(cell.width());
         }
     }
@@ -221,7 +225,7 @@ fn table(rows: &[Row]) -> String {
     for r in rows {
         let start = out.len();
         out.push_str(IND);
-        for (k, cell) in cells(r).iter().enumerate() {
+        for (k, cell) in cells(r).iter().take(n).enumerate() {
             let pad = width[k].saturating_sub(cell.width());
             match k {
                 0 => {
@@ -703,6 +707,36 @@ pub fn item(it: &Item) -> String {
                 ));
             }
             lines.join("\n")
+        }
+        Item::Call { who, at, source } => {
+            let who = if who.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", who.bold().blue())
+            };
+            format!("{who}{}  {}", at.cyan(), source.bold())
+        }
+        Item::ProgramWaiting {
+            call,
+            what,
+            queue,
+            stop,
+        } => format!(
+            "{IND}{}",
+            format!("{call} waits for {what} - {queue} - {stop}").yellow()
+        ),
+        Item::Raised(e) => {
+            let shown = value::escape_controls(&e.to_string());
+            let mut out = format!("{IND}{}", shown.red().bold());
+            if let Some(h) = &e.hint {
+                let h = value::escape_controls(h);
+                let _ = write!(out, "\n{IND}{}", format!("hint: {h}").yellow());
+            }
+            out
+        }
+        Item::Output { who, text, err } => {
+            let bar = if *err { "!".red().bold() } else { "|".dimmed() };
+            format!("{} {bar} {text}", who.bold().blue())
         }
         Item::Peers(rows) => peers_table(rows),
         Item::Lessons(list) => lessons_list(list),

@@ -151,44 +151,69 @@ pub(crate) fn accept_queue_of(sock: &Socket, family: Family, kind: SockKind) -> 
     (t.state == 10).then_some((t.unacked, t.sacked))
 }
 
+/// What is known of a socket when one of its calls fails, for a better
+/// hint (the shell's sockets and a watched program's alike).
+pub(crate) struct ErrorContext<'a> {
+    pub label: &'a str,
+    pub kind: SockKind,
+    /// It has (or has had) a peer.
+    pub connected: bool,
+    pub shut_write: bool,
+    pub was_reset: bool,
+}
+
+/// A better hint for an error, knowing the socket it happened on.
+pub(crate) fn hint_in_context(mut x: ExecError, c: &ErrorContext<'_>) -> ExecError {
+    if x.is_errno(libc::EPIPE) && c.shut_write {
+        x.hint = Some(format!(
+            "{} shut down its own writing side (shutdown write): it can still recv, but not send",
+            c.label
+        ));
+    } else if x.is_errno(libc::EPIPE) && c.was_reset {
+        x.hint = Some(
+            "the peer reset this connection (the ConnectionResetError before): a reset connection is dead, \
+             every send fails with EPIPE"
+                .into(),
+        );
+    } else if x.is_errno(libc::EPIPE) && !c.connected {
+        x.hint = Some(
+            "this socket is not connected: connect it first (a TCP send without a connection fails with EPIPE)".into(),
+        );
+    } else if x.is_errno(libc::ECONNRESET) {
+        x.hint = Some(
+            "the peer reset the connection: it closed with data unread (or with SO_LINGER 0), so its kernel sent RST; \
+             this socket is now dead"
+                .into(),
+        );
+    } else if x.is_errno(libc::EACCES) && c.kind == SockKind::Dgram {
+        x.hint = Some(format!(
+            "sending to a broadcast address needs permission first: setsockopt {} SO_BROADCAST 1",
+            c.label
+        ));
+    } else if x.is_errno(libc::ECONNREFUSED) && c.kind == SockKind::Dgram {
+        x.hint = Some(
+            "an earlier datagram to that port came back as ICMP port unreachable: nothing listens there; \
+             a connected UDP socket reports it on its next call"
+                .into(),
+        );
+    }
+    x
+}
+
 impl Ctx {
     /// A better hint for an error, knowing the socket it happened on.
-    pub(crate) fn in_context(&self, mut x: ExecError) -> ExecError {
+    pub(crate) fn in_context(&self, x: ExecError) -> ExecError {
         let connected = self.was_connected || self.sock.peer_addr().is_ok();
-        if x.is_errno(libc::EPIPE) && self.shut_write {
-            x.hint = Some(format!(
-                "{} shut down its own writing side (shutdown write): it can still recv, but not send",
-                self.label
-            ));
-        } else if x.is_errno(libc::EPIPE) && self.was_reset {
-            x.hint = Some(
-                "the peer reset this connection (the ConnectionResetError before): a reset connection is dead, \
-                 every send fails with EPIPE"
-                    .into(),
-            );
-        } else if x.is_errno(libc::EPIPE) && !connected {
-            x.hint = Some(
-                "this socket is not connected: connect it first (a TCP send without a connection fails with EPIPE)".into(),
-            );
-        } else if x.is_errno(libc::ECONNRESET) {
-            x.hint = Some(
-                "the peer reset the connection: it closed with data unread (or with SO_LINGER 0), so its kernel sent RST; \
-                 this socket is now dead"
-                    .into(),
-            );
-        } else if x.is_errno(libc::EACCES) && self.kind == SockKind::Dgram {
-            x.hint = Some(format!(
-                "sending to a broadcast address needs permission first: setsockopt {} SO_BROADCAST 1",
-                self.label
-            ));
-        } else if x.is_errno(libc::ECONNREFUSED) && self.kind == SockKind::Dgram {
-            x.hint = Some(
-                "an earlier datagram to that port came back as ICMP port unreachable: nothing listens there; \
-                 a connected UDP socket reports it on its next call"
-                    .into(),
-            );
-        }
-        x
+        hint_in_context(
+            x,
+            &ErrorContext {
+                label: &self.label,
+                kind: self.kind,
+                connected,
+                shut_write: self.shut_write,
+                was_reset: self.was_reset,
+            },
+        )
     }
 
     /// True for a TCP socket whose peer has closed (CLOSE_WAIT).
@@ -422,15 +447,20 @@ fn recv_flags(flags: &[RecvFlag]) -> (i32, bool) {
     (f, waitall)
 }
 
-pub(super) fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
-    let named = |p: &SockAddr| table::is_bound(p);
-    let what = match (ctx.kind, ctx.sock.peer_addr().ok()) {
-        (SockKind::Stream, Some(p)) if named(&p) => format!("data from {}", addr_short(&p)),
+/// What a recv waits for, from the socket's kind and addresses.
+pub(crate) fn recv_wait_what(kind: SockKind, peer: Option<&SockAddr>, local: &str) -> String {
+    match (kind, peer) {
+        (SockKind::Stream, Some(p)) if table::is_bound(p) => format!("data from {}", addr_short(p)),
         (SockKind::Stream, Some(_)) => "data from the peer (an unnamed socket)".into(),
-        (SockKind::Dgram, Some(p)) => format!("a datagram from {}", addr_short(&p)),
-        (SockKind::Dgram, None) => format!("a datagram on {}", local_text(&ctx.sock)),
+        (SockKind::Dgram, Some(p)) => format!("a datagram from {}", addr_short(p)),
+        (SockKind::Dgram, None) => format!("a datagram on {local}"),
         (SockKind::Stream, None) => "data".into(),
-    };
+    }
+}
+
+pub(super) fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
+    let peer = ctx.sock.peer_addr().ok();
+    let what = recv_wait_what(ctx.kind, peer.as_ref(), &local_text(&ctx.sock));
     Item::Waiting {
         call: format!(
             "{}(fd {})",
@@ -454,6 +484,53 @@ fn after_recv(
     flags: i32,
     left: Option<u32>,
 ) -> (Vec<Item>, Vec<Piece>) {
+    let mut pieces = Vec::new();
+    if ctx.kind == SockKind::Stream
+        && bytes > 0
+        && flags & libc::MSG_OOB == 0
+        && let Some((l, p)) = ctx.pair
+    {
+        pieces = super::bounds::received_synced(&ctx.bounds, l, p, bytes, flags & libc::MSG_PEEK != 0);
+    }
+    let fd = ctx.h.fd;
+    let out = recv_notes(
+        &RecvFacts {
+            kind: ctx.kind,
+            was_reset: ctx.was_reset,
+            bytes,
+            real,
+            size,
+            flags,
+        },
+        &pieces,
+        &mut || left.or_else(|| table::recv_queue(fd)),
+    );
+    (out, pieces)
+}
+
+/// What a recv did, for its notes.
+pub(crate) struct RecvFacts {
+    pub kind: SockKind,
+    /// The connection was reset before (its b'' is not the peer's FIN).
+    pub was_reset: bool,
+    /// Bytes returned, and the datagram's real length (larger when cut).
+    pub bytes: usize,
+    pub real: usize,
+    /// The size asked for.
+    pub size: usize,
+    pub flags: i32,
+}
+
+/// The notes after a received value: the end of the stream, a cut
+/// datagram, sends merged or split (`pieces`: the sends the bytes came
+/// from), a peek, and the bytes still queued (`queued`, asked only when
+/// needed).
+pub(crate) fn recv_notes(
+    f: &RecvFacts,
+    pieces: &[Piece],
+    queued: &mut dyn FnMut() -> Option<u32>,
+) -> Vec<Item> {
+    let (bytes, real, size, flags) = (f.bytes, f.real, f.size, f.flags);
     let peek = flags & libc::MSG_PEEK != 0;
     let mut out = Vec::new();
     if flags & libc::MSG_OOB != 0 {
@@ -461,37 +538,31 @@ fn after_recv(
         out.push(Item::Note(
             "urgent (OOB) data: one byte beside the stream; the normal bytes around it are untouched".into(),
         ));
-        return (out, Vec::new());
+        return out;
     }
-    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.was_reset {
+    if f.kind == SockKind::Stream && bytes == 0 && size > 0 && f.was_reset {
         // Not the peer's FIN: the end of a connection that was reset.
         out.push(Item::Note(
             "b'': this connection was reset (the ConnectionResetError before); every recv from now on returns b''"
                 .into(),
         ));
-        return (out, Vec::new());
+        return out;
     }
-    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 {
+    if f.kind == SockKind::Stream && bytes == 0 && size > 0 {
         out.push(Item::Note(
             "b'' is end of stream: the peer closed (or shut down) its sending side; every recv from now on returns b''".into(),
         ));
         out.push(Item::Moment(Moment::EndOfStream));
-        return (out, Vec::new());
+        return out;
     }
-    if ctx.kind == SockKind::Dgram && real > bytes {
+    if f.kind == SockKind::Dgram && real > bytes {
         out.push(Item::Warn(format!(
             "datagram of {real} bytes truncated to {bytes}: {} lost (UDP delivers a datagram whole or cut, never in parts)",
             plural(real - bytes, "byte", "bytes")
         )));
         out.push(Item::Moment(Moment::Truncated));
     }
-    let mut pieces = Vec::new();
-    if ctx.kind == SockKind::Stream
-        && bytes > 0
-        && let Some((l, p)) = ctx.pair
-        && let Ok(mut b) = ctx.bounds.lock()
-    {
-        pieces = b.received(l, p, bytes, peek);
+    if f.kind == SockKind::Stream && bytes > 0 {
         let sends: Vec<u64> = pieces.iter().map(|p| p.send_no).collect();
         if pieces.len() > 1 {
             out.push(Item::Note(format!(
@@ -533,21 +604,19 @@ fn after_recv(
         out.push(Item::Note(
             "peeked: these bytes are still queued; the next recv returns them again".into(),
         ));
-        return (out, pieces);
+        return out;
     }
     let split_noted = pieces.last().is_some_and(|l| l.offset + l.len < l.send_len);
-    if ctx.kind == SockKind::Stream
+    if f.kind == SockKind::Stream
         && !split_noted
-        && let Some(rem) = left
-            .or_else(|| table::recv_queue(ctx.h.fd))
-            .filter(|&n| n > 0)
+        && let Some(rem) = queued().filter(|&n| n > 0)
     {
         out.push(Item::Note(format!(
             "{} still queued",
             plural(rem as usize, "more byte", "more bytes")
         )));
     }
-    (out, pieces)
+    out
 }
 
 impl Session {

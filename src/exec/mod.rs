@@ -7,7 +7,7 @@
 
 pub(crate) mod bounds;
 mod bulk;
-mod calls;
+pub(crate) mod calls;
 mod eval;
 pub(crate) mod explain;
 mod framing;
@@ -17,7 +17,7 @@ mod names;
 mod opts;
 mod select;
 mod serve;
-mod shell;
+pub(crate) mod shell;
 mod states;
 
 pub use bounds::Piece;
@@ -63,6 +63,9 @@ pub struct Row {
     pub send_q: String,
     pub mode: String,
     pub ready: String,
+    /// Which program holds it (`[1] tcp_server.py`), for the sockets of
+    /// programs run from the shell; empty for the shell's own.
+    pub owner: String,
 }
 
 /// What a statement reports, in order.
@@ -146,6 +149,29 @@ pub enum Item {
     PeerLog(crate::peers::PeerLog),
     /// `lesson`: the bundled lessons, by number and title.
     Lessons(Vec<(usize, String)>),
+    /// A watched program's call (see [`crate::watch`]): who made it (the
+    /// job, a forked process, the thread, when there are several), where
+    /// (`file:line`) and the program's line itself. The call's report
+    /// follows as the shell's own items.
+    Call {
+        who: String,
+        at: String,
+        source: String,
+    },
+    /// A watched program's call waits: the call, what it waits for, the
+    /// queue that matters, and how to stop it (the program's wait, not the
+    /// shell's: Ctrl-C is not always the way).
+    ProgramWaiting {
+        call: String,
+        what: String,
+        queue: String,
+        stop: String,
+    },
+    /// A watched program's call raised: the exception in Python's words.
+    Raised(ExecError),
+    /// A line a background program wrote (stdout, or stderr when `err`),
+    /// already escaped, shown after its job's tag.
+    Output { who: String, text: String, err: bool },
 }
 
 /// How a background job ended.
@@ -219,8 +245,9 @@ pub struct Session {
     pub job_printer: Option<JobPrinter>,
     /// Set while a statement with `&` runs: its text and names.
     background: Option<(String, Vec<String>)>,
-    /// The moments explained already.
-    explained: std::collections::HashSet<explain::Moment>,
+    /// The moments explained already (shared with the watched programs,
+    /// whose reports are turned into items on threads of their own).
+    pub(crate) explained: Arc<Mutex<std::collections::HashSet<explain::Moment>>>,
     /// The capture of TCP segments on lo (started with the first TCP
     /// socket), or why it could not start.
     trace: Option<crate::trace::Trace>,
@@ -275,7 +302,7 @@ pub(crate) struct Ret {
 }
 
 impl Ret {
-    fn none() -> Ret {
+    pub(crate) fn none() -> Ret {
         Ret {
             values: vec![Value::None],
             view: View::Repr,
@@ -409,18 +436,14 @@ impl Session {
         src: &str,
         out: &mut dyn Sink,
     ) -> Result<Flow, ExecError> {
-        let mut seen = std::mem::take(&mut self.explained);
+        let seen = Arc::clone(&self.explained);
         let on = self.settings.explain;
-        let result = {
-            let mut ex = explain::Explainer {
-                out,
-                on,
-                seen: &mut seen,
-            };
-            self.run_inner(stmt, src, &mut ex)
+        let mut ex = explain::Explainer {
+            out,
+            on,
+            seen: &seen,
         };
-        self.explained = seen;
-        result
+        self.run_inner(stmt, src, &mut ex)
     }
 
     /// After an error was printed: its explanation, the first time.

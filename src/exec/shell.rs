@@ -59,6 +59,7 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         send_q,
         mode: e.mode.label(),
         ready,
+        owner: String::new(),
     }
 }
 
@@ -99,6 +100,7 @@ impl Session {
                 send_q: "-".into(),
                 mode: "closed by you".into(),
                 ready: "-".into(),
+                owner: String::new(),
             });
         }
         out.emit(Item::Table(rows));
