@@ -19,7 +19,12 @@ enum When {
 /// An interactive playground for BSD sockets: type the calls of a socket
 /// program one at a time and see what the kernel does.
 #[derive(Parser, Debug)]
-#[command(name = "sockplay", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "sockplay",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
     #[command(subcommand)]
     sub: Option<Sub>,
@@ -53,7 +58,13 @@ struct Args {
 
     /// Colour the output: auto (when stdout is a terminal and NO_COLOR is
     /// unset), always, or never.
-    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN", global = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN",
+        global = true
+    )]
     color: When,
 
     /// Do not run the sockplayrc file at start.
@@ -214,6 +225,9 @@ fn main() {
         // The shell stops the peers itself (and says so).
         std::process::exit(sockplay::repl::run(runner, history_path(), rc, color))
     } else {
+        // The commands come from stdin: a program `run` in the foreground
+        // must not read them.
+        runner.session.program_stdin = false;
         let stdin = std::io::stdin();
         let mut lines = lines_of(stdin.lock());
         runner.run_lines(&mut lines, "<stdin>", opts)

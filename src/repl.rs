@@ -228,6 +228,8 @@ impl ShellHelper {
                 v
             }
             Some(ArgKind::MacroName) => Vec::new(),
+            Some(ArgKind::Job) => names.jobs.clone(),
+            Some(ArgKind::Argv) => Vec::new(),
             Some(ArgKind::Path) => Vec::new(),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
@@ -255,7 +257,14 @@ impl Completer for ShellHelper {
             .as_deref()
             .and_then(spec::lookup)
             .and_then(|s| s.args.get(arg))
-            .is_some_and(|a| a.kind == ArgKind::Path)
+            .or_else(|| {
+                // A command line: every word after `run` is a path.
+                cmd.as_deref()
+                    .and_then(spec::lookup)
+                    .and_then(|s| s.args.last())
+                    .filter(|a| a.kind == ArgKind::Argv)
+            })
+            .is_some_and(|a| a.kind == ArgKind::Path || a.kind == ArgKind::Argv)
         {
             return rustyline::completion::FilenameCompleter::new().complete_path(line, pos);
         }

@@ -117,7 +117,10 @@ fn print_item(item: &Item) -> Option<String> {
     if PROGRESS_SHOWN.swap(false, Ordering::SeqCst) {
         o.put("\r\x1b[2K", false);
     }
-    let waits = matches!(item, Item::Waiting { .. } | Item::JobStarted { .. });
+    let waits = matches!(
+        item,
+        Item::Waiting { .. } | Item::JobStarted { .. } | Item::ProgramWaiting { .. }
+    );
     let text = render::item(item);
     o.put(&format!("{text}\n"), waits);
     Some(text)

@@ -517,6 +517,17 @@ impl Trace {
         }
     }
 
+    /// A function that does [`Trace::watch`] from another thread (a
+    /// watched program's ports, learnt from its reports).
+    pub fn port_watcher(&self) -> std::sync::Arc<dyn Fn(u16) + Send + Sync> {
+        let shared = Arc::clone(&self.shared);
+        std::sync::Arc::new(move |port: u16| {
+            if port != 0 {
+                shared.ports.watch(port);
+            }
+        })
+    }
+
     /// The segments that `pred` selects, including those still queued.
     pub fn between(&self, pred: &dyn Fn(&Segment) -> bool) -> Vec<Segment> {
         self.shared.drain();

@@ -143,7 +143,6 @@ pub(crate) fn port_in_use_hint(port: u16) -> String {
 }
 
 impl Session {
-
     pub(super) fn listen(
         &mut self,
         r: &Spanned<SockRef>,

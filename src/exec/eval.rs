@@ -464,6 +464,9 @@ impl Session {
         if let Some(v) = self.vars.get(&w.node) {
             return self.value_address(v, &format!("`{}`", w.node), w.span, family, for_connect);
         }
+        if let Some(id) = w.node.strip_prefix('%') {
+            return self.program_address(id, family, w.span);
+        }
         if family == Family::Unix {
             return unix_addr(&w.node).map_err(|e| e.at(w.span));
         }

@@ -91,7 +91,10 @@ impl Moment {
 }
 
 /// Records that `m` is explained now; false when it was before.
-pub(crate) fn first_time(seen: &std::sync::Mutex<std::collections::HashSet<Moment>>, m: Moment) -> bool {
+pub(crate) fn first_time(
+    seen: &std::sync::Mutex<std::collections::HashSet<Moment>>,
+    m: Moment,
+) -> bool {
     seen.lock().is_ok_and(|mut s| s.insert(m))
 }
 

@@ -490,7 +490,8 @@ fn after_recv(
         && flags & libc::MSG_OOB == 0
         && let Some((l, p)) = ctx.pair
     {
-        pieces = super::bounds::received_synced(&ctx.bounds, l, p, bytes, flags & libc::MSG_PEEK != 0);
+        pieces =
+            super::bounds::received_synced(&ctx.bounds, l, p, bytes, flags & libc::MSG_PEEK != 0);
     }
     let fd = ctx.h.fd;
     let out = recv_notes(

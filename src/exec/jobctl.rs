@@ -89,6 +89,10 @@ impl Session {
     /// A collected job: its report (if not printed yet), then its sockets
     /// and names.
     fn apply(&mut self, c: Collected, out: &mut dyn Sink) {
+        // A program's last lines come before its job's report.
+        for it in self.programs.remove(c.id) {
+            out.emit(it);
+        }
         if let Some(report) = c.report {
             out.emit(report);
         }

@@ -15,6 +15,7 @@ pub(crate) mod io;
 mod jobctl;
 mod names;
 mod opts;
+mod programs;
 mod select;
 mod serve;
 pub(crate) mod shell;
@@ -171,7 +172,11 @@ pub enum Item {
     Raised(ExecError),
     /// A line a background program wrote (stdout, or stderr when `err`),
     /// already escaped, shown after its job's tag.
-    Output { who: String, text: String, err: bool },
+    Output {
+        who: String,
+        text: String,
+        err: bool,
+    },
 }
 
 /// How a background job ended.
@@ -268,6 +273,11 @@ pub struct Session {
     /// Keep what `states` shows (the capture, or the sampled states). A
     /// script that never says `states` does not pay for them.
     pub watch_states: bool,
+    /// The programs run in the background (`run ... &`).
+    pub programs: crate::watch::Programs,
+    /// A program run in the foreground may read sockplay's stdin (false
+    /// when the shell's own commands come from it, a pipe).
+    pub program_stdin: bool,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -387,6 +397,8 @@ impl Session {
             failed_names: Default::default(),
             told_peers: false,
             watch_states: true,
+            programs: Default::default(),
+            program_stdin: true,
         }
     }
 
@@ -443,7 +455,10 @@ impl Session {
             on,
             seen: &seen,
         };
-        self.run_inner(stmt, src, &mut ex)
+        let result = self.run_inner(stmt, src, &mut ex);
+        // What programs running in the background did meanwhile.
+        self.settle_programs(&mut ex);
+        result
     }
 
     /// After an error was printed: its explanation, the first time.
@@ -838,6 +853,8 @@ impl Session {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
             }
+            C::Run { argv } => self.run_cmd(argv, out),
+            C::Input { job, data } => self.input_cmd(job, data.as_ref(), out),
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
             C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(

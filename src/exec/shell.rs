@@ -71,7 +71,9 @@ impl Session {
             table::kernel_tcp()
         };
         let ghosts = self.table.ghosts_now(&kernel);
-        if self.table.is_empty() && ghosts.is_empty() {
+        // The sockets of programs run from the shell (`run ... &`).
+        let theirs = self.programs.rows();
+        if self.table.is_empty() && ghosts.is_empty() && theirs.is_empty() {
             out.emit(Item::Note(
                 "no sockets open: s = socket tcp creates one".into(),
             ));
@@ -102,6 +104,12 @@ impl Session {
                 ready: "-".into(),
                 owner: String::new(),
             });
+        }
+        if !theirs.is_empty() {
+            for r in &mut rows {
+                r.owner = "this shell".into();
+            }
+            rows.extend(theirs);
         }
         out.emit(Item::Table(rows));
         // A socket still open whose connection has ended: the kernel shows

@@ -264,6 +264,13 @@ impl Session {
                 add(g.local, g.peer);
             }
         }
+        // The connections of programs run from the shell, and their names.
+        let theirs = self.programs.connections();
+        if only.is_none() {
+            for (l, p, _) in &theirs {
+                add(*l, *p);
+            }
+        }
         let Some(trace) = &self.trace else {
             return self.sampled_states(only, out);
         };
@@ -275,8 +282,14 @@ impl Session {
         }
         for (a, b) in conns {
             let segs = trace.between(&|s| (s.src == a && s.dst == b) || (s.src == b && s.dst == a));
-            let la = self.label_of(a, &ghosts);
-            let lb = self.label_of(b, &ghosts);
+            let named = |x: SocketAddr| {
+                theirs
+                    .iter()
+                    .find(|(l, _, _)| *l == x)
+                    .map(|(_, _, label)| label.clone())
+            };
+            let la = named(a).unwrap_or_else(|| self.label_of(a, &ghosts));
+            let lb = named(b).unwrap_or_else(|| self.label_of(b, &ghosts));
             // An end outside this shell is labelled by its address alone.
             let end = |l: &str, x: SocketAddr| {
                 if l == x.to_string() {

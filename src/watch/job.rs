@@ -48,7 +48,7 @@ pub struct Program {
     pub name: String,
     pub pid: i32,
     watched: Mutex<Watched>,
-    stdin: Mutex<Option<std::process::ChildStdin>>,
+    stdin: Mutex<Option<std::fs::File>>,
     buffer: Mutex<Buffered>,
     printer: Option<JobPrinter>,
     ended: AtomicBool,
@@ -124,8 +124,10 @@ impl Program {
         data.push(b'\n');
         match pipe.write_all(&data) {
             Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(ExecError::os(libc::EAGAIN)
-                .hint("the program is not reading its input: its pipe is full (64 KiB waiting)")),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(ExecError::os(
+                libc::EAGAIN,
+            )
+            .hint("the program is not reading its input: its pipe is full (64 KiB waiting)")),
             Err(e) => {
                 let mut x = ExecError::from(e);
                 if x.is_errno(libc::EPIPE) {
@@ -174,11 +176,15 @@ impl Program {
         if self.is_ended() {
             return true;
         }
-        if self
-            .activity
-            .lock()
-            .is_ok_and(|t| t.elapsed() < QUIET)
+        // A program starting: until its start-up module has said hello (a
+        // Python program), or for a moment (any other), it is busy.
+        if let Ok(w) = self.watched.lock()
+            && !w.tracker.hooked
+            && w.started.elapsed() < Duration::from_millis(700)
         {
+            return false;
+        }
+        if self.activity.lock().is_ok_and(|t| t.elapsed() < QUIET) {
             return false;
         }
         let Ok(w) = self.watched.lock() else {
@@ -188,6 +194,28 @@ impl Program {
             return false;
         }
         let waits = w.tracker.waits();
+        // A wait whose socket (or input) is ready now is about to end: the
+        // statement just made it so.
+        for (&(pid, _), wait) in waits {
+            if wait.fds.is_empty() {
+                continue;
+            }
+            let own;
+            let pidfd = if pid == w.tracker.setup.main_pid {
+                w.pidfd()
+            } else {
+                own = super::launch::pidfd_open(pid);
+                own.as_ref().map(std::os::fd::AsRawFd::as_raw_fd)
+            };
+            if let Some(pidfd) = pidfd
+                && wait
+                    .fds
+                    .iter()
+                    .any(|&(fd, ev)| super::peek::ready(pidfd, fd, ev))
+            {
+                return false;
+            }
+        }
         for &pid in w.tracker.pids.keys() {
             let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
                 continue;
@@ -234,6 +262,10 @@ pub struct Programs {
 impl Programs {
     pub fn is_empty(&self) -> bool {
         self.list.is_empty()
+    }
+
+    pub fn push(&mut self, p: Arc<Program>) {
+        self.list.push(p);
     }
 
     pub fn get(&self, id: usize) -> Option<&Arc<Program>> {
@@ -296,13 +328,21 @@ impl Sink for ToProgram<'_> {
 impl ToProgram<'_> {
     fn send(&mut self) {
         let b = std::mem::take(&mut self.batch);
+        if b.is_empty() {
+            return;
+        }
         self.p.emit(b);
+        // The shell's own lines may come next: the program's next call
+        // says where it is again.
+        if let Ok(mut w) = self.p.watched.lock() {
+            w.tracker.break_continuity();
+        }
     }
 }
 
 /// Starts `argv` in the background as job `id`: returns its handle and
 /// the task its job's thread runs.
-pub fn start(
+pub(crate) fn start(
     id: usize,
     argv: &[String],
     level: Level,
@@ -310,7 +350,7 @@ pub fn start(
     printer: Option<JobPrinter>,
 ) -> Result<(Arc<Program>, Task), ExecError> {
     let argv = launch::resolve(argv);
-    let launched = launch::launch(&argv, Stdio3::Pipes, false)
+    let launched = launch::launch(&argv, Stdio3::Pipes)
         .map_err(|e| super::launch_error(e, argv.first().map_or("", String::as_str)))?;
     let setup = Setup {
         job: Some(id),
@@ -342,7 +382,11 @@ pub fn start(
 }
 
 /// The job's thread: follows the program until it ends or is killed.
-fn follow(p: &Program, cancel: &Cancel, sink: &mut dyn Sink) -> Result<crate::exec::Ret, ExecError> {
+fn follow(
+    p: &Program,
+    cancel: &Cancel,
+    sink: &mut dyn Sink,
+) -> Result<crate::exec::Ret, ExecError> {
     let mut out = ToProgram {
         p,
         batch: Vec::new(),
@@ -401,4 +445,3 @@ fn follow(p: &Program, cancel: &Cancel, sink: &mut dyn Sink) -> Result<crate::ex
         }
     }
 }
-

@@ -6,7 +6,7 @@ use std::ffi::OsString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The start-up module, given to python3 as `sitecustomize.py`.
@@ -38,10 +38,8 @@ impl PrivateDir {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos())
             .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "sockplay-watch-{}-{n}-{nanos}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("sockplay-watch-{}-{n}-{nanos}", std::process::id()));
         std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
         Ok(PrivateDir(dir))
     }
@@ -62,9 +60,11 @@ pub struct Launched {
     pub pidfd: Option<OwnedFd>,
     /// sockplay's end of the report channel (non-blocking).
     pub reports: OwnedFd,
-    pub stdin: Option<ChildStdin>,
-    pub stdout: Option<ChildStdout>,
-    pub stderr: Option<ChildStderr>,
+    /// The pipes of a background program (non-blocking, on sockplay's
+    /// side).
+    pub stdin: Option<std::fs::File>,
+    pub stdout: Option<std::fs::File>,
+    pub stderr: Option<std::fs::File>,
     /// Where it started (file names in reports are shown relative to it).
     pub cwd: PathBuf,
     /// The start-up module's directory, removed when this is dropped.
@@ -144,10 +144,11 @@ fn set_nonblocking(fd: RawFd) {
     }
 }
 
-/// Starts `argv` (resolved already) watched. `sync`: the program asks
-/// sockplay to show its reports before each write to the terminal (the
-/// foreground).
-pub fn launch(argv: &[String], stdio: Stdio3, sync: bool) -> std::io::Result<Launched> {
+/// Starts `argv` (resolved already) watched. In the foreground the
+/// program asks sockplay to show its reports before each of its prints (it
+/// writes to the terminal itself); with pipes, its prints come over the
+/// report channel, in order with its calls.
+pub fn launch(argv: &[String], stdio: Stdio3) -> std::io::Result<Launched> {
     let Some(program) = argv.first() else {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
@@ -157,6 +158,9 @@ pub fn launch(argv: &[String], stdio: Stdio3, sync: bool) -> std::io::Result<Lau
     let dir = PrivateDir::new()?;
     std::fs::write(dir.0.join("sitecustomize.py"), HOOK)?;
     let (ours, theirs) = socketpair()?;
+    // sockplay's own descriptors go high: the shell's next socket is
+    // numbered as if the program had not started.
+    let ours = crate::table::move_high(ours);
     set_nonblocking(ours.as_raw_fd());
     let target = channel_fd();
     // SAFETY: fstat fills the struct it is given.
@@ -179,11 +183,14 @@ pub fn launch(argv: &[String], stdio: Stdio3, sync: bool) -> std::io::Result<Lau
         // Its prints and its calls in the order they happen, whatever its
         // stdout is.
         .env("PYTHONUNBUFFERED", "1");
-    if sync {
-        cmd.env("SOCKPLAY_WATCH_SYNC", "1");
-    } else {
-        cmd.env_remove("SOCKPLAY_WATCH_SYNC");
-    }
+    cmd.env(
+        "SOCKPLAY_WATCH_OUT",
+        if stdio == Stdio3::Pipes {
+            "report"
+        } else {
+            "sync"
+        },
+    );
     match stdio {
         Stdio3::Inherit => {}
         Stdio3::NoInput => {
@@ -215,20 +222,15 @@ pub fn launch(argv: &[String], stdio: Stdio3, sync: bool) -> std::io::Result<Lau
     let mut child = cmd.spawn()?;
     drop(theirs);
     let pid = child.id() as i32;
-    let pidfd = pidfd_open(pid);
-    let stdin = child.stdin.take();
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    for fd in [
-        stdout.as_ref().map(AsRawFd::as_raw_fd),
-        stderr.as_ref().map(AsRawFd::as_raw_fd),
-        stdin.as_ref().map(AsRawFd::as_raw_fd),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        set_nonblocking(fd);
-    }
+    let pidfd = pidfd_open(pid).map(crate::table::move_high);
+    let high = |fd: OwnedFd| {
+        let fd = crate::table::move_high(fd);
+        set_nonblocking(fd.as_raw_fd());
+        std::fs::File::from(fd)
+    };
+    let stdin = child.stdin.take().map(|p| high(OwnedFd::from(p)));
+    let stdout = child.stdout.take().map(|p| high(OwnedFd::from(p)));
+    let stderr = child.stderr.take().map(|p| high(OwnedFd::from(p)));
     Ok(Launched {
         child,
         pid,

@@ -29,7 +29,7 @@
 //! wait costs a few microseconds (its report is queued and written in
 //! batches), a call that waits says so before it waits.
 
-mod job;
+pub mod job;
 pub mod launch;
 pub mod peek;
 pub mod proto;
@@ -119,7 +119,7 @@ pub fn foreground(
     out: &mut dyn Sink,
 ) -> Result<Ended, ExecError> {
     let argv = launch::resolve(argv);
-    let launched = launch::launch(&argv, stdio, true)
+    let launched = launch::launch(&argv, stdio)
         .map_err(|e| launch_error(e, argv.first().map_or("", String::as_str)))?;
     let setup = Setup {
         job: None,

@@ -35,11 +35,35 @@ pub fn getfd(pidfd: RawFd, fd: i32) -> Option<OwnedFd> {
     Some(unsafe { OwnedFd::from_raw_fd(dup as RawFd) })
 }
 
+/// Whether descriptor `fd` of a program has `events` now (looked at
+/// through a duplicate, closed at once).
+pub fn ready(pidfd: RawFd, fd: i32, events: i16) -> bool {
+    let Some(dup) = getfd(pidfd, fd) else {
+        return false;
+    };
+    let mut p = libc::pollfd {
+        fd: dup.as_raw_fd(),
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, no waiting.
+    let rc = unsafe { libc::poll(&mut p, 1, 0) };
+    rc > 0 && p.revents & (events | libc::POLLHUP | libc::POLLERR) != 0
+}
+
 fn sockopt_int(fd: RawFd, level: i32, opt: i32) -> Option<i32> {
     let mut v: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: `v` is writable for `len` bytes.
-    let rc = unsafe { libc::getsockopt(fd, level, opt, (&mut v as *mut libc::c_int).cast(), &mut len) };
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            level,
+            opt,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
     (rc == 0).then_some(v)
 }
 
@@ -162,7 +186,8 @@ pub fn proc_sockets(pid: i32) -> HashMap<u64, ProcSock> {
             if f.len() < 10 {
                 continue;
             }
-            let (Some(local), Some(peer)) = (table::parse_proc_addr(f[1]), table::parse_proc_addr(f[2]))
+            let (Some(local), Some(peer)) =
+                (table::parse_proc_addr(f[1]), table::parse_proc_addr(f[2]))
             else {
                 continue;
             };
@@ -194,8 +219,16 @@ pub fn proc_sockets(pid: i32) -> HashMap<u64, ProcSock> {
                     },
                     state,
                     // A listener's queues are its accept queue and limit.
-                    recv_q: if listening { format!("{rx}/{tx}") } else { rx.to_string() },
-                    send_q: if listening { "-".into() } else { tx.to_string() },
+                    recv_q: if listening {
+                        format!("{rx}/{tx}")
+                    } else {
+                        rx.to_string()
+                    },
+                    send_q: if listening {
+                        "-".into()
+                    } else {
+                        tx.to_string()
+                    },
                 },
             );
         }
@@ -212,7 +245,9 @@ pub fn proc_sockets(pid: i32) -> HashMap<u64, ProcSock> {
             let flags = u32::from_str_radix(f[3], 16).unwrap_or(0);
             let ty = u32::from_str_radix(f[4], 16).unwrap_or(0);
             let st = u32::from_str_radix(f[5], 16).unwrap_or(0);
-            let path = f.get(7).map_or(String::from("-"), |p| crate::value::escape_controls(p));
+            let path = f
+                .get(7)
+                .map_or(String::from("-"), |p| crate::value::escape_controls(p));
             out.insert(
                 ino,
                 ProcSock {
@@ -303,11 +338,11 @@ pub fn program_rows(t: &Tracker, main_pidfd: Option<RawFd>, owner: &str) -> Vec<
             format!("{owner} pid {pid}")
         };
         let channel = super::launch::channel_fd();
-        rows.extend(
-            proc_rows(pid, &who, &names)
-                .into_iter()
-                .filter(|r| !r.fd.parse::<i32>().is_ok_and(|fd| skip.contains(&fd) || fd == channel)),
-        );
+        rows.extend(proc_rows(pid, &who, &names).into_iter().filter(|r| {
+            !r.fd
+                .parse::<i32>()
+                .is_ok_and(|fd| skip.contains(&fd) || fd == channel)
+        }));
     }
     rows.sort_by_key(|r| (r.owner.clone(), r.fd.parse::<i32>().unwrap_or(i32::MAX)));
     rows
@@ -359,12 +394,14 @@ impl ProcWatch {
             if *fd == channel {
                 continue;
             }
-            let now = all.get(ino).map_or_else(|| "a socket".to_string(), ProcSock::words);
+            let now = all
+                .get(ino)
+                .map_or_else(|| "a socket".to_string(), ProcSock::words);
             match self.seen.get(fd) {
                 Some((i, before)) if i == ino && *before == now => {}
-                Some((i, before)) if i == ino => out.push(Item::Done(format!(
-                    "{prefix}fd {fd}: {before} -> {now}"
-                ))),
+                Some((i, before)) if i == ino => {
+                    out.push(Item::Done(format!("{prefix}fd {fd}: {before} -> {now}")))
+                }
                 _ => out.push(Item::Done(format!("{prefix}fd {fd} is a socket: {now}"))),
             }
             self.seen.insert(*fd, (*ino, now));

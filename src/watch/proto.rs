@@ -34,6 +34,9 @@ pub enum Report {
     /// The program is about to write to the terminal: everything before
     /// must be shown first (sockplay answers one byte).
     Sync { pid: i32 },
+    /// What a background program printed (fd 1 or 2), in order with its
+    /// calls.
+    Output { pid: i32, fd: i32, data: Vec<u8> },
 }
 
 /// Where a call is in its life.
@@ -238,6 +241,11 @@ pub fn parse(frame: &[u8]) -> Result<Report, Garbage> {
         "Y" => Ok(Report::Sync {
             pid: num(f.next(), "pid")?,
         }),
+        "O" => Ok(Report::Output {
+            pid: num(f.next(), "pid")?,
+            fd: num(f.next(), "fd")?,
+            data: data.to_vec(),
+        }),
         "W" | "B" | "R" => {
             let pid = num(f.next(), "pid")?;
             let tid = num(f.next(), "tid")?;
@@ -319,7 +327,9 @@ mod tests {
     #[test]
     fn frames_come_whole_whatever_the_reads() {
         let mut all = frame(b"H\t1\t0\t/tmp\n");
-        all.extend(frame(b"R\t1\t1\tMain\t0\t\trecv\t4\t-1\tok\t1024\t0\t-1\t5\t0\nhello"));
+        all.extend(frame(
+            b"R\t1\t1\tMain\t0\t\trecv\t4\t-1\tok\t1024\t0\t-1\t5\t0\nhello",
+        ));
         let mut fr = Frames::default();
         let mut got = Vec::new();
         for chunk in all.chunks(3) {

@@ -46,6 +46,31 @@ impl Lines {
         self.pipe.as_ref().map(AsRawFd::as_raw_fd)
     }
 
+    /// Text the program printed, sent over the report channel.
+    fn push(&mut self, data: &[u8], who: &str) -> Vec<Item> {
+        self.buf.extend_from_slice(data);
+        self.last = Instant::now();
+        self.lines(who, false)
+    }
+
+    /// The whole lines gathered (and the rest, at the end).
+    fn lines(&mut self, who: &str, ended: bool) -> Vec<Item> {
+        let mut out = Vec::new();
+        while let Some(k) = self.buf.iter().position(|&c| c == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=k).collect();
+            self.push_line(&line[..line.len() - 1], who, &mut out);
+        }
+        while self.buf.len() >= LINE_MAX {
+            let line: Vec<u8> = self.buf.drain(..LINE_MAX).collect();
+            self.push_line(&line, who, &mut out);
+        }
+        if ended && !self.buf.is_empty() {
+            let line = std::mem::take(&mut self.buf);
+            self.push_line(&line, who, &mut out);
+        }
+        out
+    }
+
     /// Reads what is there; returns the whole lines as items.
     fn read(&mut self, who: &str) -> Vec<Item> {
         let Some(p) = &mut self.pipe else {
@@ -71,20 +96,7 @@ impl Lines {
         if ended {
             self.pipe = None;
         }
-        let mut out = Vec::new();
-        while let Some(k) = self.buf.iter().position(|&c| c == b'\n') {
-            let line: Vec<u8> = self.buf.drain(..=k).collect();
-            self.push_line(&line[..line.len() - 1], who, &mut out);
-        }
-        while self.buf.len() >= LINE_MAX {
-            let line: Vec<u8> = self.buf.drain(..LINE_MAX).collect();
-            self.push_line(&line, who, &mut out);
-        }
-        if ended && !self.buf.is_empty() {
-            let line = std::mem::take(&mut self.buf);
-            self.push_line(&line, who, &mut out);
-        }
-        out
+        self.lines(who, ended)
     }
 
     /// A partial line left alone long enough (a prompt).
@@ -164,8 +176,8 @@ pub struct Watched {
 
 impl Watched {
     pub fn new(mut launched: Launched, tracker: Tracker, who: String) -> Watched {
-        let out = launched.stdout.take().map(|p| std::fs::File::from(std::os::fd::OwnedFd::from(p)));
-        let err = launched.stderr.take().map(|p| std::fs::File::from(std::os::fd::OwnedFd::from(p)));
+        let out = launched.stdout.take();
+        let err = launched.stderr.take();
         Watched {
             launched,
             tracker,
@@ -219,6 +231,15 @@ impl Watched {
                 // The program's output written before this report.
                 self.read_output(out);
                 let (items, sync) = match proto::parse(&frame) {
+                    Ok(proto::Report::Output { fd, data, .. }) => {
+                        let who = self.who.clone();
+                        let l = if fd == 2 {
+                            &mut self.err
+                        } else {
+                            &mut self.out
+                        };
+                        (l.push(&data, &who), false)
+                    }
                     Ok(r) => self.tracker.feed(r),
                     Err(g) => (self.tracker.garbage(&g.0), false),
                 };
@@ -234,9 +255,10 @@ impl Watched {
                 }
             }
             if self.frames.broken {
-                for it in self.tracker.garbage(
-                    "a frame longer than any report: the rest of its reports are not read",
-                ) {
+                for it in self
+                    .tracker
+                    .garbage("a frame longer than any report: the rest of its reports are not read")
+                {
                     out.emit(it);
                 }
                 self.reports_done = true;

@@ -37,6 +37,8 @@
 #   R pid tid thread loc via call fd waited_us status args... results...
 #   Y pid tid                           sync: sockplay answers one byte once
 #                                       it has shown every report before it
+#   O pid fd                            what the program printed (then the
+#                                       text), in a background job
 #
 # status: ok (the call's results follow its args) or err (exception class,
 # errno, message follow the args). `via` is FILE:FUNCTION of the library
@@ -73,7 +75,12 @@ def _sockplay_install():
     import _thread
     from collections import deque
 
-    SYNC = _os.environ.get("SOCKPLAY_WATCH_SYNC") == "1"
+    # How the program's own prints reach the screen: "sync" (it writes to
+    # the terminal itself, after sockplay has shown every report before),
+    # "report" (they go over the channel, in order with the reports: a
+    # background job), or "" (as they are).
+    OUT = _os.environ.get("SOCKPLAY_WATCH_OUT", "")
+    SYNC = OUT == "sync"
     DATA_MAX = 65536
     BATCH = 64
     MSG_DONTWAIT = int(getattr(_sm, "MSG_DONTWAIT", 0))
@@ -249,12 +256,23 @@ def _sockplay_install():
         if k is None:
             k = kind_of(code)
         lib = None
+        inner = None
         while k != 2:
             if k == 1:
                 lib = code
+                if inner is None:
+                    inner = f
             f = f.f_back
             if f is None:
-                return 0, b""
+                # No frame of the program (a library's thread, as
+                # socketserver's handler finishing a request): the library's
+                # line that made the call.
+                if inner is None:
+                    return 0, b""
+                f = inner
+                code = f.f_code
+                lib = None
+                break
             code = f.f_code
             k = kinds.get(code)
             if k is None:
@@ -320,15 +338,20 @@ def _sockplay_install():
         put(msg + b"\n", data)
 
     def failed(h, t0, waited, args, e):
-        w = (now() - t0) // 1000 if waited else -1
-        errno = getattr(e, "errno", None)
-        msg = h + b"\t%d\terr" % w
-        if args:
-            msg += b"\t" + fields(args)
-        put(msg + b"\t%b\t%b\t%b\n" % (
-            b(type(e).__name__), b"" if errno is None else str(errno).encode(), b(str(e)[:500])))
-        # An exception may end the program: said now.
-        flush()
+        # The caller re-raises `e`: nothing here may replace it (not even a
+        # second Ctrl-C arriving meanwhile).
+        try:
+            w = (now() - t0) // 1000 if waited else -1
+            errno = getattr(e, "errno", None)
+            msg = h + b"\t%d\terr" % w
+            if args:
+                msg += b"\t" + fields(args)
+            put(msg + b"\t%b\t%b\t%b\n" % (
+                b(type(e).__name__), b"" if errno is None else str(errno).encode(), b(str(e)[:500])))
+            # An exception may end the program: said now.
+            flush()
+        except BaseException:
+            pass
 
     # --- values -------------------------------------------------------------------
     def addr(a):
@@ -852,10 +875,13 @@ def _sockplay_install():
             return
 
         def fn(*a, **k):
-            if not on[0]:
+            f = getframe(1)
+            # Reported when the program asks, not when the library does
+            # (create_connection's getaddrinfo).
+            if not on[0] or f.f_code.co_filename.startswith(libs):
                 return orig(*a, **k)
             try:
-                h = head(b"R", name.encode(), -1, getframe(1))
+                h = head(b"R", name.encode(), -1, f)
                 shown = ", ".join([repr(x) for x in a] + ["%s=%r" % kv for kv in k.items()])
             except Exception:
                 off()
@@ -1079,27 +1105,86 @@ def _sockplay_install():
                 sync_on[0] = False
 
     class Out:
-        __slots__ = ("_f",)
+        __slots__ = ("_f", "_n")
 
-        def __init__(self, f):
+        def __init__(self, f, n):
             self._f = f
+            self._n = n
 
         def write(self, s):
+            if OUT == "report" and on[0] and s.__class__ is str:
+                put(b"O\t%d\t%d\n" % (me[0], self._n), s.encode("utf-8", "backslashreplace"))
+                return len(s)
             sync()
             return self._f.write(s)
 
         def writelines(self, lines):
-            sync()
-            return self._f.writelines(lines)
+            for line in lines:
+                self.write(line)
+
+        def flush(self):
+            if OUT == "report":
+                flush()
+            return self._f.flush()
 
         def __getattr__(self, name):
             return getattr(self._f, name)
 
-    if SYNC:
+    if OUT in ("sync", "report"):
         if _sys.stdout is not None:
-            _sys.stdout = Out(_sys.stdout)
+            _sys.stdout = Out(_sys.stdout, 1)
         if _sys.stderr is not None:
-            _sys.stderr = Out(_sys.stderr)
+            _sys.stderr = Out(_sys.stderr, 2)
+
+    # --- tracebacks ----------------------------------------------------------
+    # A traceback shows the program's frames and the library's, not this
+    # module's: the learner sees what Python shows without sockplay.
+    import types
+
+    def strip(tb):
+        kept = []
+        n = 0
+        while tb is not None and n < 10000:
+            if tb.tb_frame.f_code.co_filename != here:
+                kept.append(tb)
+            tb = tb.tb_next
+            n += 1
+        new = None
+        for t in reversed(kept):
+            new = types.TracebackType(new, t.tb_frame, t.tb_lasti, t.tb_lineno)
+        return new
+
+    def clean(v, depth=0):
+        if v is None or depth > 20:
+            return
+        try:
+            v.__traceback__ = strip(v.__traceback__)
+        except Exception:
+            return
+        clean(v.__cause__, depth + 1)
+        clean(v.__context__, depth + 1)
+
+    orig_excepthook = _sys.excepthook
+
+    def excepthook(t, v, tb):
+        try:
+            clean(v)
+            tb = v.__traceback__
+        except Exception:
+            pass
+        orig_excepthook(t, v, tb)
+    _sys.excepthook = excepthook
+    orig_thread_hook = _th.excepthook
+
+    def thread_excepthook(args):
+        try:
+            clean(args.exc_value)
+            args = _th.ExceptHookArgs([args.exc_type, args.exc_value,
+                                       args.exc_value.__traceback__, args.thread])
+        except Exception:
+            pass
+        orig_thread_hook(args)
+    _th.excepthook = thread_excepthook
 
     # --- processes -----------------------------------------------------------------------------
     def hello():

@@ -110,7 +110,8 @@ impl Sock {
     }
 
     pub fn is_tcp(&self) -> bool {
-        self.kind == Some(SockKind::Stream) && matches!(self.family, Some(Family::Inet | Family::Inet6))
+        self.kind == Some(SockKind::Stream)
+            && matches!(self.family, Some(Family::Inet | Family::Inet6))
     }
 
     /// (local, peer) of a TCP connection.
@@ -118,7 +119,10 @@ impl Sock {
         if !self.is_tcp() {
             return None;
         }
-        Some((self.local.as_ref()?.as_socket()?, self.peer.as_ref()?.as_socket()?))
+        Some((
+            self.local.as_ref()?.as_socket()?,
+            self.peer.as_ref()?.as_socket()?,
+        ))
     }
 
     fn desc(&self, state: &str) -> SockDesc {
@@ -131,9 +135,17 @@ impl Sock {
             },
             family: self.family.unwrap_or(Family::Inet),
             kind: self.kind.unwrap_or(SockKind::Stream),
-            local: self.local.as_ref().filter(|a| crate::table::is_bound(a)).map(addr_short),
+            local: self
+                .local
+                .as_ref()
+                .filter(|a| crate::table::is_bound(a))
+                .map(addr_short),
             peer: self.peer.as_ref().map(addr_short),
-            state: if self.is_tcp() { state.to_string() } else { String::new() },
+            state: if self.is_tcp() {
+                state.to_string()
+            } else {
+                String::new()
+            },
             closed: false,
         }
     }
@@ -160,6 +172,9 @@ pub struct Wait {
     /// It waits for something outside (a socket, a line, another thread):
     /// false for a sleep, which ends by itself.
     pub settled: bool,
+    /// The program's descriptors it waits on, and for what (poll events):
+    /// when one is ready, the wait is about to end.
+    pub fds: Vec<(i32, i16)>,
 }
 
 /// A connect that may wait (shown as waiting only after [`GRACE`]).
@@ -258,9 +273,10 @@ fn paddr(s: &str) -> PAddr {
                 None => PAddr::Text(format!("{}:{port}", escape_controls(host))),
             }
         }
-        "u" if rest.is_empty() => PAddr::Sock(SockAddr::unix("").unwrap_or_else(|_| {
-            SockAddr::from(SocketAddr::from(([0, 0, 0, 0], 0)))
-        })),
+        "u" if rest.is_empty() => PAddr::Sock(
+            SockAddr::unix("")
+                .unwrap_or_else(|_| SockAddr::from(SocketAddr::from(([0, 0, 0, 0], 0)))),
+        ),
         "u" => unix_addr(rest.as_bytes()).map_or(PAddr::Text(escape_controls(rest)), PAddr::Sock),
         "a" => hex(rest)
             .and_then(|mut b| {
@@ -307,14 +323,19 @@ fn targets(source: &str) -> Vec<String> {
     let s = source.trim();
     let ok = |w: &str| {
         !w.is_empty()
-            && w.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '.')
+            && w.chars()
+                .all(|c| c.is_alphanumeric() || c == '_' || c == '.')
             && !w.starts_with(|c: char| c.is_ascii_digit())
     };
     if let Some(rest) = s.strip_prefix("with ")
         && let Some(k) = rest.rfind(" as ")
     {
         let name = rest[k + 4..].trim().trim_end_matches(':').trim();
-        return if ok(name) { vec![name.to_string()] } else { Vec::new() };
+        return if ok(name) {
+            vec![name.to_string()]
+        } else {
+            Vec::new()
+        };
     }
     let b = s.as_bytes();
     let mut k = 0;
@@ -322,12 +343,30 @@ fn targets(source: &str) -> Vec<String> {
         match b[k] {
             b'=' if b.get(k + 1) != Some(&b'=') => {
                 let before = b.get(k.wrapping_sub(1)).copied().unwrap_or(b' ');
-                if matches!(before, b'!' | b'<' | b'>' | b'=' | b'+' | b'-' | b'*' | b'/' | b'%' | b'&' | b'|' | b'^' | b':') {
+                if matches!(
+                    before,
+                    b'!' | b'<'
+                        | b'>'
+                        | b'='
+                        | b'+'
+                        | b'-'
+                        | b'*'
+                        | b'/'
+                        | b'%'
+                        | b'&'
+                        | b'|'
+                        | b'^'
+                        | b':'
+                ) {
                     return Vec::new();
                 }
                 let lhs = s[..k].trim().trim_start_matches('(').trim_end_matches(')');
                 let names: Vec<String> = lhs.split(',').map(|w| w.trim().to_string()).collect();
-                return if names.iter().all(|n| ok(n)) { names } else { Vec::new() };
+                return if names.iter().all(|n| ok(n)) {
+                    names
+                } else {
+                    Vec::new()
+                };
             }
             b'(' | b'"' | b'\'' | b'[' => return Vec::new(),
             _ => k += 1,
@@ -399,7 +438,11 @@ impl Tracker {
     /// The address a client would connect to (a listening TCP socket), or
     /// send to (a bound UDP socket); a wildcard address becomes loopback.
     pub fn service_address(&self, udp: bool) -> Option<SockAddr> {
-        let want = if udp { SockKind::Dgram } else { SockKind::Stream };
+        let want = if udp {
+            SockKind::Dgram
+        } else {
+            SockKind::Stream
+        };
         let s = self.socks.values().find(|s| {
             s.kind == Some(want)
                 && (udp || s.listening)
@@ -491,8 +534,17 @@ impl Tracker {
                 (Vec::new(), false)
             }
             Report::Sync { .. } => (Vec::new(), true),
+            // The loop shows what programs print.
+            Report::Output { .. } => (Vec::new(), false),
             Report::Call(c) => (self.call(c), false),
         }
+    }
+
+    /// Something else was shown since this program's last line: its next
+    /// call gets its header again.
+    pub fn break_continuity(&mut self) {
+        self.last = None;
+        self.last_was_wait = false;
     }
 
     /// A report that did not parse.
@@ -592,16 +644,6 @@ impl Tracker {
         }
     }
 
-    /// A call made by a library for the program (socketserver's accept),
-    /// or by the socket module around the program's call (the socket and
-    /// connect of create_connection).
-    fn internal(c: &Call) -> bool {
-        match c.via.rsplit_once(':') {
-            None => false,
-            Some((_, func)) => func != c.name && !(func == "close" && c.name == "close"),
-        }
-    }
-
     /// A poll made by a library (not by the program's own selector).
     fn library_poll(c: &Call) -> bool {
         matches!(c.name.as_str(), "select" | "poll" | "epoll")
@@ -649,7 +691,9 @@ impl Tracker {
 
     fn call(&mut self, c: Call) -> Vec<Item> {
         if self.threads.len() < 10_000 {
-            self.threads.entry((c.pid, c.tid)).or_insert_with(|| c.thread.clone());
+            self.threads
+                .entry((c.pid, c.tid))
+                .or_insert_with(|| c.thread.clone());
         }
         let key = (c.pid, c.tid);
         let verbose = self.setup.level == Level::Verbose;
@@ -662,6 +706,7 @@ impl Tracker {
                     Wait {
                         text,
                         settled: c.name != "sleep",
+                        fds: wait_fds(&c),
                     },
                 );
                 if items.is_empty() || (self.hidden(&c) && !verbose) {
@@ -679,6 +724,7 @@ impl Tracker {
                     Wait {
                         text,
                         settled: true,
+                        fds: Vec::new(),
                     },
                 );
                 if self.maybe.len() < 1000 {
@@ -793,13 +839,21 @@ impl Tracker {
                     _ => "accept queue empty".into(),
                 };
                 let local = sock.map_or("?".into(), Sock::local_text);
-                wait(format!("accept(fd {fd})"), format!("a client on {local}"), queue)
+                wait(
+                    format!("accept(fd {fd})"),
+                    format!("a client on {local}"),
+                    queue,
+                )
             }
             "recv" | "recv_into" | "recvfrom" | "recvfrom_into" => {
                 let kind = sock.and_then(|s| s.kind).unwrap_or(SockKind::Stream);
                 let peer = sock.and_then(|s| s.peer.as_ref());
                 let local = sock.map_or("?".into(), Sock::local_text);
-                let name = if c.name.starts_with("recvfrom") { "recvfrom" } else { "recv" };
+                let name = if c.name.starts_with("recvfrom") {
+                    "recvfrom"
+                } else {
+                    "recv"
+                };
                 wait(
                     format!("{name}(fd {fd})"),
                     recv_wait_what(kind, peer, &local),
@@ -844,7 +898,10 @@ impl Tracker {
             }
             "select" => {
                 let mut what = Vec::new();
-                for (k, word) in ["readable", "writable", "with urgent data"].iter().enumerate() {
+                for (k, word) in ["readable", "writable", "with urgent data"]
+                    .iter()
+                    .enumerate()
+                {
                     let fds = self.fd_labels(c.pid, c.field(k));
                     if !fds.is_empty() {
                         what.push(format!("{fds} {word}"));
@@ -889,20 +946,23 @@ impl Tracker {
                 "input()".into(),
                 "a line on its standard input".into(),
                 format!("prompt {}", c.field(0)),
-                )
-                .into_iter()
-                .map(|i| match (i, self.setup.job) {
-                    (Item::ProgramWaiting { call, what, queue, .. }, Some(id)) => {
-                        Item::ProgramWaiting {
-                            call,
-                            what,
-                            queue,
-                            stop: format!("`input %{id} \"text\"` types one"),
-                        }
-                    }
-                    (i, _) => i,
-                })
-                .collect(),
+            )
+            .into_iter()
+            .map(|i| match (i, self.setup.job) {
+                (
+                    Item::ProgramWaiting {
+                        call, what, queue, ..
+                    },
+                    Some(id),
+                ) => Item::ProgramWaiting {
+                    call,
+                    what,
+                    queue,
+                    stop: format!("`input %{id} \"text\"` types one"),
+                },
+                (i, _) => i,
+            })
+            .collect(),
             "sleep" => wait(
                 format!("sleep({})", c.field(0)),
                 "the clock".into(),
@@ -1064,7 +1124,10 @@ impl Tracker {
             "bind" => {
                 let asked = paddr(c.field(0));
                 let got = paddr(c.field(1));
-                let chosen = match (asked.sock().and_then(SockAddr::as_socket), got.sock().and_then(SockAddr::as_socket)) {
+                let chosen = match (
+                    asked.sock().and_then(SockAddr::as_socket),
+                    got.sock().and_then(SockAddr::as_socket),
+                ) {
                     (Some(a), Some(g)) if a.port() == 0 => Some(g.port()),
                     _ => None,
                 };
@@ -1122,7 +1185,9 @@ impl Tracker {
                     .ok()
                     .map(crate::table::tcp_state_name)
                     .filter(|_| state > 0);
-                out.push(Item::Done(format!("closed {label} (fd {fd} is free again)")));
+                out.push(Item::Done(format!(
+                    "closed {label} (fd {fd} is free again)"
+                )));
                 out.extend(calls::close_notes(
                     before,
                     c.int(3) == Some(1),
@@ -1430,7 +1495,11 @@ impl Tracker {
         } else {
             (PAddr::None, c.int(4).unwrap_or(-1))
         };
-        let sock = self.socks.get(&(pid, fd)).cloned().unwrap_or_else(|| Sock::new(fd));
+        let sock = self
+            .socks
+            .get(&(pid, fd))
+            .cloned()
+            .unwrap_or_else(|| Sock::new(fd));
         let kind = sock.kind.unwrap_or(SockKind::Stream);
         if c.waited.is_none() {
             if n > 0 {
@@ -1452,7 +1521,8 @@ impl Tracker {
                 }));
             } else if kind == SockKind::Stream && size > 0 {
                 out.push(Item::NoWait(if sock.was_reset {
-                    "an error is pending on this socket (the connection was reset): no need to wait".into()
+                    "an error is pending on this socket (the connection was reset): no need to wait"
+                        .into()
                 } else {
                     "nothing queued, but the peer has closed: no need to wait".into()
                 }));
@@ -1466,7 +1536,8 @@ impl Tracker {
             && flags & libc::MSG_OOB == 0
             && let Some((l, p)) = sock.pair()
         {
-            pieces = bounds::received_synced(&self.ctx.bounds, l, p, n, flags & libc::MSG_PEEK != 0);
+            pieces =
+                bounds::received_synced(&self.ctx.bounds, l, p, n, flags & libc::MSG_PEEK != 0);
         }
         let real = if kind == SockKind::Dgram {
             usize::try_from(dgram_size).unwrap_or(n).max(n)
@@ -1537,7 +1608,11 @@ impl Tracker {
             .collect();
         let mut any = false;
         for (k, word) in ["readable", "writable", "urgent"].iter().enumerate() {
-            for f in c.field(4 + k).split(',').filter_map(|f| f.parse::<i32>().ok()) {
+            for f in c
+                .field(4 + k)
+                .split(',')
+                .filter_map(|f| f.parse::<i32>().ok())
+            {
                 any = true;
                 let label = self.label(pid, f);
                 let why = match k {
@@ -1586,9 +1661,14 @@ impl Tracker {
             if ev & 4 != 0 {
                 why.push("buffer space: send will not block".into());
             }
+            let label = self.label(pid, f);
+            let named = if label == format!("fd {f}") {
+                String::new()
+            } else {
+                format!(" ({label})")
+            };
             out.push(Item::Done(format!(
-                "fd {f} ({}): {} - {}",
-                self.label(pid, f),
+                "fd {f}{named}: {} - {}",
                 names.join("|"),
                 why.join("; ")
             )));
@@ -1616,6 +1696,42 @@ impl Tracker {
             Some(0) if !dgram => "the peer closed: recv returns b'' at once".into(),
             _ => "readable: the next recv will not block".into(),
         }
+    }
+}
+
+/// What a waiting call waits on: (fd, poll events).
+fn wait_fds(c: &Call) -> Vec<(i32, i16)> {
+    let list = |f: &str, ev: i16| -> Vec<(i32, i16)> {
+        f.split(',')
+            .filter_map(|x| x.parse::<i32>().ok())
+            .map(|fd| (fd, ev))
+            .take(1024)
+            .collect()
+    };
+    match c.name.as_str() {
+        "accept" | "recv" | "recv_into" | "recvfrom" | "recvfrom_into" => {
+            vec![(c.fd, libc::POLLIN)]
+        }
+        "send" | "sendall" | "sendto" => vec![(c.fd, libc::POLLOUT)],
+        "input" => vec![(0, libc::POLLIN)],
+        "select" => {
+            let mut v = list(c.field(0), libc::POLLIN);
+            v.extend(list(c.field(1), libc::POLLOUT));
+            v.extend(list(c.field(2), libc::POLLPRI));
+            v
+        }
+        "poll" | "epoll" => c
+            .field(0)
+            .split(',')
+            .filter_map(|p| {
+                let (f, ev) = p.split_once(':')?;
+                let ev: i64 = ev.parse().ok()?;
+                // POLLIN, POLLPRI and POLLOUT have the same bits in epoll.
+                Some((f.parse().ok()?, (ev & 7) as i16))
+            })
+            .take(1024)
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
