@@ -166,6 +166,7 @@ impl Session {
         for it in self.programs.settle(max, &self.cancel()) {
             out.emit(it);
         }
+
         let gone: Vec<usize> = self
             .programs
             .iter()

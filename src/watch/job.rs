@@ -54,6 +54,8 @@ pub struct Program {
     ended: AtomicBool,
     /// When the program last said or did something.
     activity: Mutex<Instant>,
+    /// The CPU time its threads have used (ns), and since when it is that.
+    cpu: Mutex<(u64, Instant)>,
 }
 
 impl Program {
@@ -193,6 +195,18 @@ impl Program {
         if w.tracker.last_report.is_some_and(|t| t.elapsed() < QUIET) {
             return false;
         }
+        // A program that has used the CPU lately is working (a thread just
+        // woken, between two reports).
+        let used: u64 = w.tracker.pids.keys().map(|&pid| cpu_ns(pid)).sum();
+        if let Ok(mut c) = self.cpu.lock() {
+            if c.0 != used {
+                *c = (used, Instant::now());
+                return false;
+            }
+            if c.1.elapsed() < QUIET {
+                return false;
+            }
+        }
         let waits = w.tracker.waits();
         // A wait whose socket (or input) is ready now is about to end: the
         // statement just made it so.
@@ -251,6 +265,27 @@ impl Program {
             Err(_) => "running".into(),
         }
     }
+}
+
+/// How much every thread of `pid` has run so far: the sum of its run
+/// times (ns) and of the times it was scheduled in
+/// (/proc/PID/task/TID/schedstat, fields 1 and 3). The count changes the
+/// moment a thread is woken and runs; the time only when it stops.
+fn cpu_ns(pid: i32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .take(10_000)
+        .filter_map(|t| {
+            let s = std::fs::read_to_string(t.path().join("schedstat")).ok()?;
+            let mut f = s.split_whitespace();
+            let ran: u64 = f.next()?.parse().ok()?;
+            let runs: u64 = f.nth(1)?.parse().ok()?;
+            Some(ran.wrapping_add(runs.wrapping_mul(1 << 40)))
+        })
+        .fold(0u64, u64::wrapping_add)
 }
 
 /// The programs running in the background, by job number.
@@ -375,6 +410,7 @@ pub(crate) fn start(
         printer,
         ended: AtomicBool::new(false),
         activity: Mutex::new(Instant::now()),
+        cpu: Mutex::new((0, Instant::now())),
     });
     let q = Arc::clone(&p);
     let task: Task = Box::new(move |cancel: &Cancel, sink: &mut dyn Sink| follow(&q, cancel, sink));

@@ -424,3 +424,25 @@ impl ProcWatch {
         Vec::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_program_s_input_is_seen_ready() {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("sleep");
+        let pidfd = crate::watch::launch::pidfd_open(child.id() as i32).expect("pidfd");
+        assert!(!ready(pidfd.as_raw_fd(), 0, libc::POLLIN));
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(b"hi\n").expect("write");
+        assert!(ready(pidfd.as_raw_fd(), 0, libc::POLLIN));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}

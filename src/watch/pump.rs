@@ -230,7 +230,21 @@ impl Watched {
             while let Some(frame) = self.frames.next_frame() {
                 // The program's output written before this report.
                 self.read_output(out);
-                let (items, sync) = match proto::parse(&frame) {
+                let report = proto::parse(&frame);
+                if let Ok(proto::Report::Call(c)) = &report
+                    && c.phase != proto::Phase::Done
+                {
+                    // It is about to wait: what it printed without a
+                    // newline (a prompt) is all there is for now.
+                    let who = self.who.clone();
+                    let now = Instant::now() + PARTIAL_AFTER;
+                    for l in [&mut self.out, &mut self.err] {
+                        for it in l.partial(&who, now) {
+                            out.emit(it);
+                        }
+                    }
+                }
+                let (items, sync) = match report {
                     Ok(proto::Report::Output { fd, data, .. }) => {
                         let who = self.who.clone();
                         let l = if fd == 2 {

@@ -177,20 +177,33 @@ def _sockplay_install():
                 off()
                 queue.clear()
 
+    wake = _thread.allocate_lock()
+    wake.acquire()
+
     def put(msg, data=None):
         if data is None:
             queue.append(((len(msg)).to_bytes(4, "little"), msg))
         else:
             queue.append(((len(msg) + len(data)).to_bytes(4, "little"), msg, data))
-        if len(queue) >= BATCH:
+        n = len(queue)
+        if n >= BATCH:
             flush()
+        elif n == 1 and wake.locked():
+            # The flusher sleeps until there is something to write.
+            try:
+                wake.release()
+            except RuntimeError:
+                pass
 
     def put_now(msg):
         put(msg)
         flush()
 
     def flusher():
+        # Idle (no CPU) until a report is queued; then writes the queue
+        # 10 ms later, in one go.
         while on[0]:
+            wake.acquire()
             orig_sleep(0.01)
             if queue:
                 try:
@@ -1048,9 +1061,15 @@ def _sockplay_install():
                 return orig(*a, **k)
             t0 = now()
             try:
+                shown = args_of(a)
                 if call == b"input":
                     sync()
-                h = begin(b"W", call, -1, args_of(a), getframe(1))
+                    if OUT == "report" and a and _sys.stdout is not None:
+                        # The prompt first, then the wait: the prompt is
+                        # shown before sockplay says the program waits.
+                        _sys.stdout.write(str(a[0]))
+                        a = ()
+                h = begin(b"W", call, -1, shown, getframe(1))
             except Exception:
                 off()
                 return orig(*a, **k)
