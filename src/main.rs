@@ -2,7 +2,7 @@
 //! from `-c`, or piped on stdin. All of them go through the same
 //! parse -> execute -> render path.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, ValueEnum};
 use sockplay::exec::Session;
 use sockplay::play::PlayOptions;
 use sockplay::script::{Runner, lines_of};
@@ -23,12 +23,9 @@ enum When {
     name = "sockplay",
     version,
     about,
-    args_conflicts_with_subcommands = true
+    after_help = "Watch a program of yours: sockplay watch [-q|-v] PROGRAM [ARGS]... (sockplay watch --help)"
 )]
 struct Args {
-    #[command(subcommand)]
-    sub: Option<Sub>,
-
     /// A script to replay (one command per line; `#` lines are narration;
     /// see docs/lessons.md).
     file: Option<PathBuf>,
@@ -58,13 +55,7 @@ struct Args {
 
     /// Colour the output: auto (when stdout is a terminal and NO_COLOR is
     /// unset), always, or never.
-    #[arg(
-        long,
-        value_enum,
-        default_value = "auto",
-        value_name = "WHEN",
-        global = true
-    )]
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
     color: When,
 
     /// Do not run the sockplayrc file at start.
@@ -72,29 +63,62 @@ struct Args {
     no_rc: bool,
 }
 
-#[derive(Subcommand, Debug)]
-enum Sub {
-    /// Run a program (a Python program: python3 FILE.py, or FILE.py) and
-    /// show each socket call it makes as it makes it, with its file:line
-    /// and the line itself. Its stdin, stdout and stderr are the terminal;
-    /// the status is the program's.
-    Watch {
-        /// Only each call and what it returned (or raised).
-        #[arg(short, long, conflicts_with = "verbose")]
-        quiet: bool,
-        /// Also the waits that are not on sockets (sleep, join, input) and
-        /// the polls a library makes for the program (socketserver's).
-        #[arg(short, long)]
-        verbose: bool,
-        /// The program and its arguments.
-        #[arg(
-            required = true,
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            value_name = "PROGRAM [ARGS]..."
-        )]
-        program: Vec<String>,
-    },
+/// `sockplay watch`: run a program (a Python program: python3 FILE.py, or
+/// FILE.py) and show each socket call it makes as it makes it, with its
+/// file:line and the line itself. Its stdin, stdout and stderr are the
+/// terminal; the status is the program's.
+#[derive(Parser, Debug)]
+#[command(name = "sockplay watch", version)]
+struct WatchArgs {
+    /// Only each call and what it returned (or raised).
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also the waits that are not on sockets (sleep, join, input) and the
+    /// polls a library makes for the program (socketserver's).
+    #[arg(short, long)]
+    verbose: bool,
+    /// Colour the output: auto (when stdout is a terminal and NO_COLOR is
+    /// unset), always, or never.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: When,
+    /// The program and its arguments.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PROGRAM [ARGS]..."
+    )]
+    program: Vec<String>,
+}
+
+/// `sockplay [--color WHEN] watch ...`: the arguments of `watch` (with a
+/// colour given before the word), when the command line is that. (A
+/// subcommand of clap would clash with the script FILE positional.)
+fn watch_args() -> Option<WatchArgs> {
+    let args: Vec<String> = std::env::args().collect();
+    let mut k = 1;
+    let mut color: Option<String> = None;
+    while let Some(a) = args.get(k) {
+        if a == "--color" {
+            color = args.get(k + 1).cloned();
+            k += 2;
+        } else if let Some(c) = a.strip_prefix("--color=") {
+            color = Some(c.to_string());
+            k += 1;
+        } else {
+            break;
+        }
+    }
+    if args.get(k).map(String::as_str) != Some("watch") {
+        return None;
+    }
+    let mut rest = vec!["sockplay watch".to_string()];
+    if let Some(c) = color {
+        rest.push("--color".into());
+        rest.push(c);
+    }
+    rest.extend(args[k + 1..].iter().cloned());
+    Some(WatchArgs::parse_from(rest))
 }
 
 fn use_color(when: When) -> bool {
@@ -156,26 +180,23 @@ fn mentions_states(text: &str) -> bool {
 
 fn main() {
     raise_fd_limit();
-    let args = Args::parse();
-    let color = use_color(args.color);
-    colored::control::set_override(color);
-    let interrupt = sockplay::wait::install_sigint();
-    if let Some(Sub::Watch {
-        quiet,
-        verbose,
-        program,
-    }) = &args.sub
-    {
+    if let Some(w) = watch_args() {
         use sockplay::watch::Level;
-        let level = match (quiet, verbose) {
+        colored::control::set_override(use_color(w.color));
+        let interrupt = sockplay::wait::install_sigint();
+        let level = match (w.quiet, w.verbose) {
             (true, _) => Level::Quiet,
             (_, true) => Level::Verbose,
             _ => Level::Normal,
         };
-        let status = sockplay::watch::cli(program, level, &interrupt);
+        let status = sockplay::watch::cli(&w.program, level, &interrupt);
         sockplay::script::flush_out();
         std::process::exit(status);
     }
+    let args = Args::parse();
+    let color = use_color(args.color);
+    colored::control::set_override(color);
+    let interrupt = sockplay::wait::install_sigint();
     let mut runner = Runner::new(Session::new(interrupt));
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
 

@@ -24,7 +24,12 @@ use std::sync::{Arc, Mutex};
 struct Held {
     busy: bool,
     pending: Vec<String>,
+    /// Reports past [`HELD_MAX`], not kept.
+    dropped: usize,
 }
+
+/// How many job reports are held while a command runs.
+const HELD_MAX: usize = 10_000;
 
 /// What completion needs from the session, refreshed before each prompt.
 #[derive(Default, Clone)]
@@ -560,7 +565,13 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             text.push('\n');
             let Ok(mut h) = held.lock() else { return };
             if h.busy {
-                h.pending.push(text);
+                // A program flooding while a command runs: the first
+                // lines are kept, the rest counted.
+                if h.pending.len() < HELD_MAX {
+                    h.pending.push(text);
+                } else {
+                    h.dropped += 1;
+                }
             } else if let Ok(mut p) = printer.lock() {
                 let _ = rustyline::ExternalPrinter::print(&mut *p, text);
             }
@@ -630,6 +641,17 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
                     h.busy = false;
                     for text in h.pending.drain(..) {
                         crate::script::say(text.trim_end_matches('\n'));
+                    }
+                    if h.dropped > 0 {
+                        crate::script::say(&format!(
+                            "  {}",
+                            format!(
+                                "# {} more lines of the background jobs not shown",
+                                h.dropped
+                            )
+                            .dimmed()
+                        ));
+                        h.dropped = 0;
                     }
                     crate::script::flush_out();
                 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 /// How long a script waits, after a statement, for the programs running
 /// in the background to settle (say what the statement made them do).
-const SETTLE_SCRIPT: Duration = Duration::from_secs(3);
+const SETTLE_SCRIPT: Duration = Duration::from_secs(10);
 
 /// The same in the interactive shell: a moment, so that their lines come
 /// before the prompt (their printer shows what comes later anyway).
@@ -89,7 +89,8 @@ impl Session {
         self.interrupt
             .store(false, std::sync::atomic::Ordering::SeqCst);
         let words = format!("{name} {}", end.words());
-        if end.code() == 0 {
+        // Ctrl-C is how a server is stopped: no failure of the shell's.
+        if end.code() == 0 || end.code() == 128 + libc::SIGINT {
             out.emit(Item::Done(words));
             Ok(Ret::none())
         } else {

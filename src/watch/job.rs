@@ -459,7 +459,7 @@ fn follow(
             Ok(mut w) => (w.step(Duration::ZERO, &mut out), w.tracker.hooked),
             Err(_) => (None, true),
         };
-        if !hooked && started.elapsed() > Duration::from_millis(300) {
+        if !hooked && started.elapsed() > Duration::from_millis(150) {
             for it in proc_watch.poll() {
                 out.emit(it);
             }
@@ -475,6 +475,9 @@ fn follow(
             // The input pipe goes with the program.
             if let Ok(mut s) = p.stdin.lock() {
                 *s = None;
+            }
+            if end.code() != 0 {
+                return Err(ExecError::usage(format!("{} {}", p.name, end.words())));
             }
             sink.emit(Item::Done(format!("{} {}", p.name, end.words())));
             return Ok(crate::exec::Ret::none());

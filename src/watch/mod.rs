@@ -140,7 +140,7 @@ pub fn foreground(
             }
             return Ok(end);
         }
-        if !w.tracker.hooked && w.started.elapsed() > Duration::from_millis(300) {
+        if !w.tracker.hooked && w.started.elapsed() > Duration::from_millis(150) {
             for it in proc_watch.poll() {
                 out.emit(it);
             }

@@ -359,7 +359,7 @@ pub struct ProcWatch {
 }
 
 /// How often /proc is read for such a program.
-const PROC_EVERY: Duration = Duration::from_millis(100);
+const PROC_EVERY: Duration = Duration::from_millis(30);
 
 impl ProcWatch {
     pub fn new(pid: i32, who: String) -> ProcWatch {

@@ -197,7 +197,7 @@ fn num<T: std::str::FromStr>(s: Option<&str>, what: &str) -> Result<T, Garbage> 
 /// its results, or the error).
 pub fn nargs(call: &str) -> usize {
     match call {
-        "socket" | "socketpair" | "getsockname" | "getpeername" => 0,
+        "socket" | "socketpair" | "getsockname" | "getpeername" | "fileno" => 0,
         "bind" | "listen" | "connect" | "connect_ex" | "sendfile" | "shutdown" | "settimeout"
         | "setblocking" => 1,
         "accept" => 2,

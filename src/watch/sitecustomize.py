@@ -227,10 +227,16 @@ def _sockplay_install():
     sources = {}
     nlocs = [0]
 
+    sock_py = _sm.__file__
+
     def kind_of(code):
+        # 0: this module; 1: the library; 2: the program; 3: socket.py (the
+        # library, but part of the call itself, never its place).
         fn = code.co_filename
         if fn == here:
             k = 0
+        elif fn == sock_py:
+            k = 3
         elif fn.startswith(libs) or fn.startswith("<frozen"):
             k = 1
         else:
@@ -271,10 +277,10 @@ def _sockplay_install():
         lib = None
         inner = None
         while k != 2:
-            if k == 1:
+            if k == 1 or k == 3:
                 lib = code
-                if inner is None:
-                    inner = f
+            if k == 1 and inner is None:
+                inner = f
             f = f.f_back
             if f is None:
                 # No frame of the program (a library's thread, as
@@ -844,6 +850,15 @@ def _sockplay_install():
                 return c_setblocking(self, flag)
             return self._wrap(f, b"setblocking", (int(bool(flag)),),
                               lambda: c_setblocking(self, flag), bool)
+
+        def fileno(self):
+            # Called all the time by the library (selectors, socket.py):
+            # reported only when the program asks.
+            f = getframe(1)
+            if not on[0] or f.f_code.co_filename.startswith(libs) or f.f_code.co_filename == here:
+                return c_fileno(self)
+            return self._wrap(f, b"fileno", (), lambda: c_fileno(self), bool,
+                              lambda r: (r,))
 
         def getsockname(self):
             f = getframe(1)

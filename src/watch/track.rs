@@ -582,10 +582,15 @@ impl Tracker {
         out
     }
 
+    /// A file as the header shows it: relative to where the program
+    /// started, else its name alone (a library's, a file elsewhere).
     fn file_shown(&self, file: &str) -> String {
         let p = std::path::Path::new(file);
         let shown = match p.strip_prefix(&self.setup.cwd) {
             Ok(rel) if p.is_absolute() => rel.display().to_string(),
+            _ if p.is_absolute() => p
+                .file_name()
+                .map_or_else(|| file.to_string(), |n| n.to_string_lossy().into_owned()),
             _ => file.to_string(),
         };
         escape_controls(&shown)
@@ -651,8 +656,8 @@ impl Tracker {
             && !c.via.starts_with("selectors.py:")
     }
 
-    fn level(&self, items: Vec<Item>) -> Vec<Item> {
-        match self.setup.level {
+    fn level(&mut self, items: Vec<Item>) -> Vec<Item> {
+        let kept: Vec<Item> = match self.setup.level {
             Level::Quiet => items
                 .into_iter()
                 .filter(|i| {
@@ -667,7 +672,17 @@ impl Tracker {
                 })
                 .collect(),
             _ => items,
+        };
+        // A header with nothing left under it is not shown (nor counted as
+        // shown: the call's end gets its own).
+        if kept.iter().all(|i| matches!(i, Item::Call { .. })) {
+            if !kept.is_empty() {
+                self.last = None;
+                self.last_was_wait = false;
+            }
+            return Vec::new();
         }
+        kept
     }
 
     /// The first time a moment happens: its explanation.
@@ -1259,6 +1274,13 @@ impl Tracker {
                     pieces: Vec::new(),
                 });
             }
+            "fileno" => out.push(Item::Value {
+                name: None,
+                value: Value::Int(c.int(0).unwrap_or(i64::from(fd))),
+                view: View::Repr,
+                sock: None,
+                pieces: Vec::new(),
+            }),
             "getsockopt" => out.push(Item::Value {
                 name: None,
                 value: repr_value(c.field(3)),
