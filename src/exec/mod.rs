@@ -455,10 +455,7 @@ impl Session {
             on,
             seen: &seen,
         };
-        let result = self.run_inner(stmt, src, &mut ex);
-        // What programs running in the background did meanwhile.
-        self.settle_programs(&mut ex);
-        result
+        self.run_inner(stmt, src, &mut ex)
     }
 
     /// After an error was printed: its explanation, the first time.

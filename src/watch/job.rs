@@ -56,6 +56,8 @@ pub struct Program {
     activity: Mutex<Instant>,
     /// The CPU time its threads have used (ns), and since when it is that.
     cpu: Mutex<(u64, Instant)>,
+    /// It runs in python3: it will say hello.
+    python: bool,
 }
 
 impl Program {
@@ -178,11 +180,12 @@ impl Program {
         if self.is_ended() {
             return true;
         }
-        // A program starting: until its start-up module has said hello (a
-        // Python program), or for a moment (any other), it is busy.
+        // A program starting: a Python program until its start-up module
+        // has said hello (python3 may be a shim that runs other programs
+        // first), any other for a moment.
         if let Ok(w) = self.watched.lock()
             && !w.tracker.hooked
-            && w.started.elapsed() < Duration::from_millis(700)
+            && (self.python || w.started.elapsed() < Duration::from_millis(700))
         {
             return false;
         }
@@ -197,7 +200,11 @@ impl Program {
         }
         // A program that has used the CPU lately is working (a thread just
         // woken, between two reports).
-        let used: u64 = w.tracker.pids.keys().map(|&pid| cpu_ns(pid)).sum();
+        let family = family_of(w.tracker.pids.keys().copied());
+        let used: u64 = family
+            .iter()
+            .map(|&pid| cpu_ns(pid))
+            .fold(0, u64::wrapping_add);
         if let Ok(mut c) = self.cpu.lock() {
             if c.0 != used {
                 *c = (used, Instant::now());
@@ -230,7 +237,7 @@ impl Program {
                 return false;
             }
         }
-        for &pid in w.tracker.pids.keys() {
+        for &pid in &family {
             let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
                 continue;
             };
@@ -286,6 +293,31 @@ fn cpu_ns(pid: i32) -> u64 {
             Some(ran.wrapping_add(runs.wrapping_mul(1 << 40)))
         })
         .fold(0u64, u64::wrapping_add)
+}
+
+/// The processes `pids` and their descendants (a shell script's commands,
+/// a server's forked children), from /proc/PID/task/TID/children.
+fn family_of(pids: impl Iterator<Item = i32>) -> Vec<i32> {
+    let mut all: Vec<i32> = pids.collect();
+    let mut k = 0;
+    while k < all.len() && all.len() < 1024 {
+        let pid = all[k];
+        if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+            for t in tasks.flatten().take(1024) {
+                let kids = std::fs::read_to_string(t.path().join("children")).unwrap_or_default();
+                for c in kids
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<i32>().ok())
+                {
+                    if !all.contains(&c) {
+                        all.push(c);
+                    }
+                }
+            }
+        }
+        k += 1;
+    }
+    all
 }
 
 /// The programs running in the background, by job number.
@@ -411,6 +443,11 @@ pub(crate) fn start(
         ended: AtomicBool::new(false),
         activity: Mutex::new(Instant::now()),
         cpu: Mutex::new((0, Instant::now())),
+        python: argv.first().is_some_and(|a| {
+            std::path::Path::new(a)
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("python"))
+        }),
     });
     let q = Arc::clone(&p);
     let task: Task = Box::new(move |cancel: &Cancel, sink: &mut dyn Sink| follow(&q, cancel, sink));

@@ -216,6 +216,12 @@ pub fn launch(argv: &[String], stdio: Stdio3) -> std::io::Result<Launched> {
             if own_group {
                 libc::setpgid(0, 0);
             }
+            // The program ends with sockplay, however sockplay ends (even
+            // SIGKILL): a watched program is never left running unwatched.
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            if libc::getppid() == 1 {
+                libc::_exit(1);
+            }
             Ok(())
         });
     }

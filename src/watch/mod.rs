@@ -133,7 +133,15 @@ pub fn foreground(
     let mut proc_watch = peek::ProcWatch::new(w.launched.pid, String::new());
     let mut first_interrupt: Option<Instant> = None;
     let tty = terminal_sends_sigint();
+    let mut out = Counted { out, n: 0 };
+    let out = &mut out;
     loop {
+        // What a step said is seen now (stdout may be a pipe, which the
+        // printer fills in large pieces).
+        if out.n > 0 {
+            out.n = 0;
+            out.out.idle();
+        }
         if let Some(end) = w.step(Duration::from_millis(20), out) {
             for it in proc_watch.finish() {
                 out.emit(it);
@@ -162,6 +170,23 @@ pub fn foreground(
                 Some(_) => {}
             }
         }
+    }
+}
+
+/// A sink that counts what goes through it.
+struct Counted<'a> {
+    out: &'a mut dyn Sink,
+    n: usize,
+}
+
+impl Sink for Counted<'_> {
+    fn emit(&mut self, item: Item) {
+        self.n += 1;
+        self.out.emit(item);
+    }
+
+    fn idle(&mut self) {
+        self.out.idle();
     }
 }
 

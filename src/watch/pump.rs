@@ -269,12 +269,11 @@ impl Watched {
                 }
             }
             if self.frames.broken {
-                for it in self
-                    .tracker
-                    .garbage("a frame longer than any report: the rest of its reports are not read")
-                {
-                    out.emit(it);
-                }
+                out.emit(Item::Warn(
+                    "the program wrote something that is not a report on sockplay's channel (a frame longer than \
+                     any report): its calls are not shown from here on"
+                        .into(),
+                ));
                 self.reports_done = true;
                 break;
             }
@@ -322,6 +321,13 @@ impl Watched {
         // Whatever it said before it ended.
         self.read_reports(out);
         self.read_output(out);
+        if self.frames.pending() > 0 && !self.frames.broken {
+            out.emit(Item::Warn(format!(
+                "the program's last report was cut short ({} bytes of it came): it ended while writing it, \
+                 or wrote on sockplay's channel itself",
+                self.frames.pending()
+            )));
+        }
         for l in [&mut self.out, &mut self.err] {
             for it in l.partial(&who, now + PARTIAL_AFTER) {
                 out.emit(it);

@@ -1035,7 +1035,10 @@ def _sockplay_install():
                     except BaseException as e:
                         failed(h, t0, True, args, e)
                         raise
-                done(h, t0, waited, args, (",".join("%d:%d" % kv for kv in res).encode(),))
+                # Bytes queued on each readable one, to say why it is.
+                nread = ",".join("%d:%d" % (fd, ioctl_int(fd, FIONREAD))
+                                 for fd, ev in res if ev & 1 and fd >= 0)
+                done(h, t0, waited, args, (",".join("%d:%d" % kv for kv in res).encode(), nread))
                 return res
 
             def __getattr__(self, name):
@@ -1238,6 +1241,19 @@ def _sockplay_install():
         nlocs[0] = 0
         hello()
         _thread.start_new_thread(flusher, ())
+
+    # A forked child often ends with os._exit, which skips atexit: what it
+    # reported is written first.
+    orig_exit = _os._exit
+
+    def _exit(status):
+        try:
+            flush()
+        except BaseException:
+            pass
+        orig_exit(status)
+    _exit.__doc__ = orig_exit.__doc__
+    _os._exit = _exit
 
     _os.register_at_fork(before=before_fork, after_in_child=forked)
     atexit.register(flush)

@@ -1654,6 +1654,14 @@ impl Tracker {
 
     fn polled(&mut self, c: &Call, out: &mut Vec<Item>) {
         let pid = c.pid;
+        let nread: HashMap<i32, i64> = c
+            .field(3)
+            .split(',')
+            .filter_map(|p| {
+                let (f, n) = p.split_once(':')?;
+                Some((f.parse().ok()?, n.parse().ok()?))
+            })
+            .collect();
         let mut any = false;
         for pair in c.field(2).split(',').filter(|p| !p.is_empty()) {
             let Some((f, ev)) = pair.split_once(':') else {
@@ -1678,7 +1686,7 @@ impl Tracker {
             }
             let mut why = Vec::new();
             if ev & (1 | 8 | 16 | 0x2000) != 0 {
-                why.push(self.why_readable(pid, f, None));
+                why.push(self.why_readable(pid, f, nread.get(&f).copied()));
             }
             if ev & 4 != 0 {
                 why.push("buffer space: send will not block".into());
