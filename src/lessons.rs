@@ -33,6 +33,7 @@ pub static LESSONS: &[Lesson] = lessons!(
     "11-blocking.sp",
     "12-chat.sp",
     "13-python-lines.sp",
+    "14-your-program.sp",
 );
 
 impl Lesson {

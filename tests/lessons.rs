@@ -453,6 +453,7 @@ lessons!(
     lesson_11_blocking = 11,
     lesson_12_chat = 12,
     lesson_13_python_lines = 13,
+    lesson_14_your_program = 14,
 );
 
 /// Lesson 10's `states` shows captured segments as root and sampled
@@ -493,5 +494,5 @@ fn lesson_10_holds_without_root_too() {
 
 #[test]
 fn every_bundled_lesson_is_checked_here() {
-    assert_eq!(sockplay::lessons::LESSONS.len(), 13);
+    assert_eq!(sockplay::lessons::LESSONS.len(), 14);
 }

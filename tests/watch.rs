@@ -17,7 +17,7 @@ use common::Scratch;
 use common::proc::{Proc, assert_has, python_command};
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long any one step may take (a loaded machine runs python3 slowly).
 const LIMIT: Duration = Duration::from_secs(20);
@@ -78,16 +78,6 @@ fn python(scratch: &Scratch, name: &str, program: &str, args: &[&str]) -> Proc {
 /// `run ... &` in a script).
 fn shell(scratch: &Scratch) -> Proc {
     common::proc::sockplay(scratch.path(), &[], LIMIT)
-}
-
-/// Waits until a TCP port accepts connections (the program under watch
-/// has reached listen).
-fn wait_listening(port: u16) {
-    let end = Instant::now() + LIMIT;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < end, "nothing listens on port {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// SIGINT to a process (as Ctrl-C would).
@@ -190,7 +180,7 @@ fn the_course_tcp_client_watched_against_the_shell() {
         &out,
         &[
             "tcp_client.py:9  sockfd.connect(server_addr)",
-            &format!("connected sockfd from 127.0.0.1:"),
+            "connected sockfd from 127.0.0.1:",
             &format!("to 127.0.0.1:{port} (ESTABLISHED)"),
             "tcp_client.py:14  sockfd.send(data.encode())",
             "sent 2 bytes: b'hi'",
@@ -240,7 +230,7 @@ fn the_course_udp_server_and_client_run_in_a_script_cut_a_datagram() {
         "the script",
         out,
         &[
-            &format!("[1] udp_server.py:12  data,addr = sockfd.recvfrom(5)"),
+            "[1] udp_server.py:12  data,addr = sockfd.recvfrom(5)",
             &format!("recvfrom(fd 3) waits for a datagram on 127.0.0.1:{p}"),
             "[2] udp_client.py:22  data = input(\"消息:\")",
             "input() waits for a line on its standard input",

@@ -93,7 +93,7 @@ fn socketserver_watched_and_its_create_connection_client() {
             // that called it.
             "client.py:3  sock = socket.create_connection(('127.0.0.1', int(sys.argv[1])))",
             "sock = <socket fd=3 AF_INET SOCK_STREAM>",
-            &format!("connected sock from 127.0.0.1:"),
+            "connected sock from 127.0.0.1:",
             &format!("to 127.0.0.1:{port} (ESTABLISHED)"),
             // makefile: the file's writes and reads are sends and recvs.
             "client.py:6  f.flush()",

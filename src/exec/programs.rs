@@ -58,6 +58,13 @@ impl Session {
         }
         let ctx = self.watch_context();
         if let Some((desc, _)) = self.background.take() {
+            // The job's name in `jobs` and its reports: the command line,
+            // cut (a `python3 -c` program is long).
+            let desc = if desc.chars().count() > 72 {
+                desc.chars().take(69).collect::<String>() + "..."
+            } else {
+                desc
+            };
             let id = self.jobs.next_id();
             let printer = self.job_printer.clone();
             let (prog, task) = crate::watch::job::start(id, &argv, level, ctx, printer.clone())

@@ -291,6 +291,41 @@ impl Session {
                         .into(),
                 ));
             }
+            Some(t) if t.node.eq_ignore_ascii_case("watch") => {
+                out.emit(Item::Fields(
+                    "sockplay watch [-q|-v] PROGRAM [ARGS]...  (outside the shell; in it: run)".into(),
+                    vec![
+                        (
+                            "what".into(),
+                            "runs the program unchanged (python3 FILE.py, or FILE.py) with the terminal as its \
+                             stdin and stdout, and shows each socket call it makes as it makes it: file:line, \
+                             the line, then the shell's words for the call"
+                                .into(),
+                        ),
+                        (
+                            "-q".into(),
+                            "only each call and what it returned (or raised)".into(),
+                        ),
+                        (
+                            "-v".into(),
+                            "also sleeps, joins, input() and the polls a library makes for it".into(),
+                        ),
+                        (
+                            "status".into(),
+                            "the program's (128 + N when a signal N ended it)".into(),
+                        ),
+                        (
+                            "Ctrl-C".into(),
+                            "goes to the program; a second one, a second later, kills it".into(),
+                        ),
+                        (
+                            "see also".into(),
+                            "help run (the same in the shell, in the foreground or as a job), help input"
+                                .into(),
+                        ),
+                    ],
+                ));
+            }
             Some(t) => match spec::lookup(&t.node) {
                 Some(s) => out.emit(Item::Help(Some(s.cmd))),
                 None => {

@@ -123,6 +123,41 @@ fn socketpair() -> std::io::Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
+/// Marks every descriptor from `low` on but `keep` close-on-exec (between
+/// fork and exec: only system calls): the program gets none of them.
+/// close_range(2) with CLOSE_RANGE_CLOEXEC (Linux 5.11), else one by one.
+/// (Closing them outright would also close the pipe on which the standard
+/// library reports a failed exec.)
+fn cloexec_from(low: RawFd, keep: RawFd) {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range and fcntl take plain integers and touch only this
+    // (forked) process's descriptor table.
+    unsafe {
+        let a = libc::syscall(
+            libc::SYS_close_range,
+            low as libc::c_uint,
+            (keep - 1) as libc::c_uint,
+            CLOSE_RANGE_CLOEXEC,
+        );
+        let b = libc::syscall(
+            libc::SYS_close_range,
+            (keep + 1) as libc::c_uint,
+            libc::c_uint::MAX,
+            CLOSE_RANGE_CLOEXEC,
+        );
+        if a != 0 || b != 0 {
+            for fd in low..4096 {
+                if fd != keep {
+                    let fl = libc::fcntl(fd, libc::F_GETFD);
+                    if fl >= 0 {
+                        libc::fcntl(fd, libc::F_SETFD, fl | libc::FD_CLOEXEC);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// pidfd_open(2): a descriptor that turns readable when `pid` ends.
 pub fn pidfd_open(pid: i32) -> Option<OwnedFd> {
     // SAFETY: a plain system call with two integer arguments.
@@ -211,6 +246,9 @@ pub fn launch(argv: &[String], stdio: Stdio3) -> std::io::Result<Launched> {
             if libc::dup2(src, target) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            // Nothing else: a descriptor sockplay was given open (by its
+            // terminal, its parent) would take the program's fd 3.
+            cloexec_from(3, target);
             // A background job has its own process group: Ctrl-C at the
             // shell's prompt does not reach it.
             if own_group {

@@ -69,10 +69,26 @@ pub fn program_name(argv: &[String]) -> String {
     };
     let first = argv.first().map(String::as_str).unwrap_or("");
     let name = if base(first).starts_with("python") {
-        argv.iter()
-            .skip(1)
-            .find(|a| !a.starts_with('-'))
-            .map_or_else(|| base(first), |a| base(a))
+        let mut name = base(first);
+        let mut it = argv.iter().skip(1);
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "-c" => {
+                    name = format!("{} -c", base(first));
+                    break;
+                }
+                "-m" => {
+                    name = it.next().map_or(name, |m| m.clone());
+                    break;
+                }
+                a if a.starts_with('-') => {}
+                a => {
+                    name = base(a);
+                    break;
+                }
+            }
+        }
+        name
     } else {
         base(first)
     };

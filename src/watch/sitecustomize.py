@@ -247,11 +247,17 @@ def _sockplay_install():
     def source_line(fn, n):
         text = sources.get(fn)
         if text is None:
-            try:
-                with open(fn, "rb") as f:
-                    text = f.read(1 << 22).decode("utf-8", "replace").splitlines()
-            except (OSError, ValueError):
-                text = []
+            if fn == "<string>":
+                # python3 -c CODE: the code is on the command line.
+                argv = getattr(_sys, "orig_argv", [])
+                code = argv[argv.index("-c") + 1] if "-c" in argv[:-1] else ""
+                text = code.splitlines()
+            else:
+                try:
+                    with open(fn, "rb") as f:
+                        text = f.read(1 << 22).decode("utf-8", "replace").splitlines()
+                except (OSError, ValueError):
+                    text = []
             if len(sources) < 256:
                 sources[fn] = text
         if 0 < n <= len(text):

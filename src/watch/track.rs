@@ -234,7 +234,7 @@ fn unix_addr(b: &[u8]) -> Option<SockAddr> {
 }
 
 fn hex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 || s.len() > 256 {
+    if !s.len().is_multiple_of(2) || s.len() > 256 {
         return None;
     }
     (0..s.len())
@@ -480,6 +480,7 @@ impl Tracker {
             .or_else(|| self.waits.values().next());
         match w {
             Some(w) => w.text.clone(),
+            None if !self.hooked => "starting".into(),
             None => "working".into(),
         }
     }
