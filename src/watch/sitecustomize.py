@@ -65,6 +65,7 @@ def _sockplay_install():
 
     import atexit
     import builtins
+    from bisect import bisect_right
     import fcntl
     import socket as _sm
     import select as _sel
@@ -264,14 +265,38 @@ def _sockplay_install():
             return text[n - 1].strip()[:400]
         return ""
 
-    def new_loc(f):
+    # Places are found by the instruction (f_lasti: one attribute), not by
+    # f_lineno, which Python computes by walking the code's line table from
+    # its start: in a long module that is most of a call's cost.
+    lines_of = {}  # code -> (instruction starts, their lines)
+    by_line = {}   # code -> {line: id}
+
+    def line_at(code, lasti):
+        m = lines_of.get(code)
+        if m is None:
+            starts, nums = [], []
+            for start, _end, line in code.co_lines():
+                starts.append(start)
+                nums.append(line)
+            m = (starts, nums)
+            lines_of[code] = m
+        k = bisect_right(m[0], lasti) - 1
+        line = m[1][k] if k >= 0 else None
+        return line if line is not None else code.co_firstlineno
+
+    def new_loc(f, d):
         code = f.f_code
-        line = f.f_lineno
-        nlocs[0] += 1
-        i = nlocs[0]
-        locs.setdefault(code, {})[line] = i
-        fn = code.co_filename
-        put(b"L\t%d\t%d\t%b\t%d\t%b\n" % (me[0], i, b(fn), line, b(source_line(fn, line))))
+        lasti = f.f_lasti
+        line = line_at(code, lasti)
+        lines = by_line.setdefault(code, {})
+        i = lines.get(line)
+        if i is None:
+            nlocs[0] += 1
+            i = nlocs[0]
+            lines[line] = i
+            fn = code.co_filename
+            put(b"L\t%d\t%d\t%b\t%d\t%b\n" % (me[0], i, b(fn), line, b(source_line(fn, line))))
+        d[lasti] = i
         return i
 
     def where(f):
@@ -303,9 +328,11 @@ def _sockplay_install():
             if k is None:
                 k = kind_of(code)
         d = locs.get(code)
-        i = d.get(f.f_lineno) if d is not None else None
+        if d is None:
+            d = locs[code] = {}
+        i = d.get(f.f_lasti)
         if i is None:
-            i = new_loc(f)
+            i = new_loc(f, d)
         if lib is None:
             return i, b""
         via = vias.get(lib)
@@ -1244,6 +1271,7 @@ def _sockplay_install():
         me[1] += 1
         queue.clear()
         locs.clear()
+        by_line.clear()
         nlocs[0] = 0
         hello()
         _thread.start_new_thread(flusher, ())
