@@ -361,7 +361,15 @@ impl Jobs {
 
     /// Waits until job `id` finishes, or `cancel` is set (Ctrl-C).
     pub fn wait_for(&self, id: usize, cancel: &Cancel) -> bool {
+        self.wait_until(id, cancel, None)
+    }
+
+    /// As [`Jobs::wait_for`], giving up at `deadline` (false then too).
+    pub fn wait_until(&self, id: usize, cancel: &Cancel, deadline: Option<Instant>) -> bool {
         loop {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
             match self.list.iter().find(|j| j.id == id) {
                 None => return true,
                 Some(j) if j.is_finished() => return true,

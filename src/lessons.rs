@@ -73,7 +73,7 @@ mod tests {
 
     #[test]
     fn every_lesson_has_a_title_and_a_number() {
-        assert_eq!(LESSONS.len(), 13);
+        assert_eq!(LESSONS.len(), 14);
         for (k, l) in LESSONS.iter().enumerate() {
             assert!(!l.title().is_empty(), "{} has no title", l.file);
             assert!(
@@ -83,7 +83,7 @@ mod tests {
             );
         }
         assert!(get(0).is_none());
-        assert!(get(14).is_none());
+        assert!(get(15).is_none());
         assert_eq!(get(1).map(|l| l.file), Some("01-names.sp"));
     }
 }

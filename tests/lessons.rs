@@ -397,7 +397,7 @@ fn a_lesson_runs_from_the_shell_language_too() {
     assert_has(&run, "✓ lessons/01-names.sp: every command ran and");
     assert_has(
         &run,
-        "-c:2:8: there is no lesson 99: they are numbered 1 to 13",
+        "-c:2:8: there is no lesson 99: they are numbered 1 to 14",
     );
 }
 
