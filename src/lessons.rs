@@ -33,7 +33,11 @@ pub static LESSONS: &[Lesson] = lessons!(
     "11-blocking.sp",
     "12-chat.sp",
     "13-python-lines.sp",
-    "14-your-program.sp",
+    "14-loss.sp",
+    "15-any-address.sp",
+    "16-delay.sp",
+    "17-c10k.sp",
+    "18-your-program.sp",
 );
 
 impl Lesson {
@@ -73,7 +77,7 @@ mod tests {
 
     #[test]
     fn every_lesson_has_a_title_and_a_number() {
-        assert_eq!(LESSONS.len(), 14);
+        assert_eq!(LESSONS.len(), 18);
         for (k, l) in LESSONS.iter().enumerate() {
             assert!(!l.title().is_empty(), "{} has no title", l.file);
             assert!(
@@ -83,7 +87,7 @@ mod tests {
             );
         }
         assert!(get(0).is_none());
-        assert!(get(15).is_none());
+        assert!(get(19).is_none());
         assert_eq!(get(1).map(|l| l.file), Some("01-names.sp"));
     }
 }

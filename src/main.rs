@@ -61,6 +61,13 @@ struct Args {
     /// Do not run the sockplayrc file at start.
     #[arg(long)]
     no_rc: bool,
+
+    /// Run in a network of the shell's own (a user and a network
+    /// namespace), where `states` and `diagram` capture without root. Its
+    /// loopback is its own: servers elsewhere on this machine cannot be
+    /// reached from it.
+    #[arg(long)]
+    lab: bool,
 }
 
 /// `sockplay watch`: run a program (a Python program: python3 FILE.py, or
@@ -166,20 +173,25 @@ fn raise_fd_limit() {
     }
 }
 
-/// Whether a script (known whole: a file or `-c`) may ask for `states`,
-/// itself or through a lesson or a file it runs: if it never says any of
-/// those words, the packet capture (root) and the sampled states behind
-/// that view are not kept, and each statement is cheaper. The interactive
-/// shell, piped input and `--lesson` keep them always.
+/// Whether a script (known whole: a file or `-c`) may ask for `states` or
+/// `diagram`, itself or through a lesson or a file it runs: if it never
+/// says any of those words, the packet capture (root) and the sampled
+/// states behind those views are not kept, and each statement is cheaper.
+/// The interactive shell, piped input and `--lesson` keep them always.
 fn mentions_states(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
-    ["states", "lesson", "source", "step"]
+    ["states", "diagram", "lesson", "source", "step"]
         .iter()
         .any(|w| t.contains(w))
 }
 
 fn main() {
     raise_fd_limit();
+    // The helper process of `c10k` (this program again): it holds the
+    // other ends of the connections.
+    if std::env::var_os(sockplay::exec::HOLD_ENV).is_some() {
+        sockplay::exec::hold_connections();
+    }
     if let Some(w) = watch_args() {
         use sockplay::watch::Level;
         colored::control::set_override(use_color(w.color));
@@ -194,11 +206,24 @@ fn main() {
         std::process::exit(status);
     }
     let args = Args::parse();
+    // First, while the process has one thread: the kernel makes a user
+    // namespace only for such a process.
+    let lab = args.lab.then(sockplay::wire::userns::enter);
     let color = use_color(args.color);
     colored::control::set_override(color);
     let interrupt = sockplay::wait::install_sigint();
     let mut runner = Runner::new(Session::new(interrupt));
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
+    if let Some(lab) = lab {
+        let item = match &lab {
+            Ok(said) => sockplay::exec::Item::Note(said.clone()),
+            Err(why) => sockplay::exec::Item::Warn(format!(
+                "lab: no network of this shell's own: {why}; `states` shows the TCP states sampled after each command"
+            )),
+        };
+        sockplay::script::say(&sockplay::render::item(&item));
+        runner.session.own_net = Some(lab);
+    }
 
     let opts = PlayOptions {
         step: args.step,
@@ -221,6 +246,7 @@ fn main() {
         }
     } else if let Some(cmds) = &args.commands {
         runner.session.watch_states = mentions_states(cmds);
+        runner.journal.on = sockplay::export::journal::wanted_by(cmds);
         let mut lines = cmds.lines().map(str::to_string);
         runner.run_lines(&mut lines, "-c", opts)
     } else if let Some(file) = &args.file {
@@ -228,6 +254,7 @@ fn main() {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 runner.session.watch_states = mentions_states(&text);
+                runner.journal.on = sockplay::export::journal::wanted_by(&text);
                 let mut lines = text.lines().map(str::to_string);
                 runner.run_lines(&mut lines, &file.display().to_string(), opts)
             }
@@ -250,6 +277,7 @@ fn main() {
         // must not read them.
         runner.session.program_stdin = false;
         let stdin = std::io::stdin();
+        runner.session.stdin_is_script = true;
         let mut lines = lines_of(stdin.lock());
         runner.run_lines(&mut lines, "<stdin>", opts)
     };

@@ -69,6 +69,7 @@ pub enum Cmd {
     SendMsg,
     RecvMsg,
     States,
+    Diagram,
     Join,
     Leave,
     Serve,
@@ -81,6 +82,22 @@ pub enum Cmd {
     MacDef,
     Run,
     Input,
+    RecvUntil,
+    RecvLine,
+    RecvN,
+    RecvAll,
+    Log,
+    Interactive,
+    SocketPair,
+    Dup,
+    GetNameInfo,
+    GetProtoByName,
+    Epoll,
+    C10k,
+    Export,
+    Record,
+    Lab,
+    On,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -149,6 +166,27 @@ pub enum ArgKind {
     Argv,
     /// One job: `%1` or `1`.
     Job,
+    /// The words after `recvuntil`, `recvline`, `recvn`, `recvall`: `drop`,
+    /// `timeout SECONDS`, a view (hex, repr, text).
+    UntilOpts,
+    /// How `log` writes: `hex` or `text`.
+    LogView,
+    /// How `interactive` ends the lines it sends: `crlf` or `lf`.
+    LineEnd,
+    /// After `epoll`: nothing (create), or the instance's name and an
+    /// operation (add, mod, del, wait, close) with its socket and events.
+    EpollOp,
+    /// What `states` and `diagram` show: `[sock] [absolute] [save FILE]`.
+    WireView,
+    /// Zero or more words of [`file_flags`] (`split`, `force`).
+    FileFlags,
+    /// What `lab` does: nothing (show), `up NAMES`, `down`, `net [HOST]
+    /// SETTINGS` or `net [HOST] clear`.
+    Lab,
+    /// A lab host's name.
+    Host,
+    /// A whole statement (after `on HOST`).
+    Statement,
 }
 
 /// One argument of a command.
@@ -170,7 +208,19 @@ pub struct CmdSpec {
     pub summary: &'static str,
     /// More for `help NAME` (may be empty).
     pub details: &'static str,
-    /// The Python call this mirrors, shown by `help NAME`.
+    /// The Python this command mirrors, as a template: `help NAME` shows it
+    /// with each hole's example, and `export` (src/export) writes it with
+    /// the statement's own values. It is the one place a command's Python
+    /// form is written down.
+    ///
+    /// A hole is `{name}` or `{name:example}`: `{sock:s}` is the socket,
+    /// `{addr:('0.0.0.0', 9900)}` the address, and so on; `{ret:c, addr}`
+    /// stands for the names the call binds, and `{tmp:n}` for a helper
+    /// name. A hole with no example (`{flags}`) is empty in `help`. Lines
+    /// are separated by `\n`; a line starting with `[variant] ` belongs to
+    /// another form of the command (`[discard]` for `recv c discard`), the
+    /// others to its main form. Empty: the command has no Python form (a
+    /// view of the shell's own, such as `sockets`).
     pub python: &'static str,
     /// Which part of the shell's help this belongs to.
     pub group: Group,
@@ -185,6 +235,7 @@ pub enum Group {
     Peers,
     Scripts,
     Shell,
+    Lab,
 }
 
 impl Group {
@@ -197,6 +248,7 @@ impl Group {
             Group::Peers => "Built-in peers",
             Group::Scripts => "Scripts and lessons",
             Group::Shell => "The shell",
+            Group::Lab => "The lab: hosts, and a network that loses, delays and reorders",
         }
     }
 }
@@ -222,7 +274,7 @@ use ArgKind as K;
 const SOCK: ArgSpec = req("sock", K::Sock);
 
 macro_rules! spec {
-    ($cmd:ident, $name:literal, [$($alias:literal),*], [$($arg:expr),*], $group:ident, $summary:literal, $details:literal, $python:literal) => {
+    ($cmd:ident, $name:literal, [$($alias:literal),*], [$($arg:expr),*], $group:ident, $summary:literal, $details:expr, $python:literal) => {
         CmdSpec {
             cmd: Cmd::$cmd,
             name: $name,
@@ -236,6 +288,14 @@ macro_rules! spec {
     };
 }
 
+/// What `help` says of the timeout of the receives that stop at a
+/// delimiter or a count (the rule pwntools users ask about).
+macro_rules! budget {
+    () => {
+        " The timeout is one budget for the whole call: the socket's (settimeout), or `timeout S` here, counted from the start across every read; pwntools restarts its timeout at each read, sockplay does not. When the time is up (TimeoutError), the peer closes first (EOFError) or no delimiter comes within 1 MiB (ValueError), what arrived is held for the next receive, never lost."
+    };
+}
+
 /// The table. Order is the order of `help`.
 pub static SPECS: &[CmdSpec] = &[
     spec!(
@@ -245,8 +305,8 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("family type", K::SockSpec)],
         Calls,
         "create a socket",
-        "family inet | inet6 | unix, type stream | dgram; or one of tcp udp tcp6 udp6 unix unix-dgram. Bare `socket` is inet stream (TCP), as in Python.",
-        "s = socket.socket(AF_INET, SOCK_STREAM)"
+        "family inet | inet6 | unix, type stream | dgram | seqpacket | raw, then a protocol if the type needs one; or one of tcp udp tcp6 udp6 unix unix-dgram unix-seqpacket. `socket inet6 tcp` is tcp6 (the family written wins). Bare `socket` is inet stream (TCP), as in Python. `socket unix seqpacket`: connected like a stream, each message kept whole like a datagram. `socket raw icmp` (or `socket inet raw icmp`, `socket inet6 raw icmpv6`, a protocol number): whole IP packets, root only (PermissionError otherwise); recvfrom shows the IP header.",
+        "{ret:s} = socket.socket({family:AF_INET}, {type:SOCK_STREAM})"
     ),
     spec!(
         Bind,
@@ -256,7 +316,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "give the socket its local address",
         "host port, host:port, [v6]:port, * port (every address), a UNIX path or @name. Port 0 lets the kernel pick a free port.",
-        "s.bind(('0.0.0.0', 9900))"
+        "{sock:s}.bind({addr:('0.0.0.0', 9900)})"
     ),
     spec!(
         Listen,
@@ -266,7 +326,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "make a stream socket wait for connections",
         "The kernel completes handshakes on its own and queues the connections (up to backlog) until accept takes them.",
-        "s.listen(5)"
+        "{sock:s}.listen({backlog:5})"
     ),
     spec!(
         Accept,
@@ -276,7 +336,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "take the next connection from the accept queue",
         "Waits while the accept queue is empty. Returns a new socket for the connection and the client's address: c, addr = accept s.",
-        "c, addr = s.accept()"
+        "{ret:c, addr} = {sock:s}.accept()"
     ),
     spec!(
         Connect,
@@ -286,7 +346,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "connect to a server",
         "The address is host port, a UNIX path, or the name of a socket of this shell (its bound address). For UDP it only fixes the peer.",
-        "s.connect(('127.0.0.1', 9900))"
+        "{sock:s}.connect({addr:('127.0.0.1', 9900)})"
     ),
     spec!(
         Send,
@@ -295,8 +355,8 @@ pub static SPECS: &[CmdSpec] = &[
         [SOCK, req("data", K::Data), opt("flags", K::SendFlags)],
         Calls,
         "send bytes, once",
-        "Prints how many bytes the kernel took. Text is sent as UTF-8. Flags: oob (urgent data), dontwait, nosignal, more. `send c zeros 1G` sends that many zero bytes, made as they go (a load generator).",
-        "n = c.send(b'hello')"
+        "Prints how many bytes the kernel took. Text is sent as UTF-8. Flags: oob (urgent data), dontwait, nosignal, more, or Python's names MSG_OOB, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE, joined with | if you like (MSG_DONTWAIT|MSG_NOSIGNAL). `send c zeros 1G` sends that many zero bytes, made as they go (a load generator).",
+        "{ret:n} = {sock:c}.send({data:b'hello'}{flags})"
     ),
     spec!(
         SendAll,
@@ -306,7 +366,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "send every byte",
         "Calls send until every byte is taken (waiting for buffer space as needed).",
-        "c.sendall(b'hello')"
+        "{sock:c}.sendall({data:b'hello'})"
     ),
     spec!(
         Recv,
@@ -315,8 +375,8 @@ pub static SPECS: &[CmdSpec] = &[
         [SOCK, opt("size", K::Number), opt("flags", K::RecvFlags)],
         Calls,
         "receive up to size bytes",
-        "Default size 1024. Waits while the receive queue is empty; b'' means the peer closed. Flags: peek waitall oob dontwait; views: hex repr text. `recv c discard [size]` reads until end of stream (or size bytes, 512K, 1G) and drops the bytes: a load generator's sink.",
-        "data = c.recv(1024)"
+        "Default size 1024. Waits while the receive queue is empty; b'' means the peer closed. Flags: peek waitall oob dontwait, or Python's names MSG_PEEK MSG_WAITALL MSG_OOB MSG_DONTWAIT (joined with | if you like: MSG_PEEK|MSG_DONTWAIT); views: hex repr text. `recv c discard [size]` reads until end of stream (or size bytes, 512K, 1G) and drops the bytes: a load generator's sink.",
+        "{ret:data} = {sock:c}.recv({size:1024}{flags}){decode}\n[discard] while {sock:c}.recv(65536): pass\n[discard limit] left = {limit:1 << 20}\n[discard limit] while left > 0 and (d := {sock:c}.recv(min(left, 65536))): left -= len(d)"
     ),
     spec!(
         SendTo,
@@ -331,7 +391,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "send one datagram to an address",
         "For UDP (and UNIX datagram) sockets; the address is written as for connect.",
-        "u.sendto(b'hi', ('127.0.0.1', 9999))"
+        "{sock:u}.sendto({data:b'hi'}{flags}, {addr:('127.0.0.1', 9999)})"
     ),
     spec!(
         RecvFrom,
@@ -341,7 +401,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "receive one datagram and its sender",
         "data, addr = recvfrom u 1024. A datagram longer than size is cut, and the rest is lost.",
-        "data, addr = u.recvfrom(1024)"
+        "{ret:data, addr} = {sock:u}.recvfrom({size:1024}{flags})"
     ),
     spec!(
         SendFile,
@@ -351,7 +411,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "send a whole file, zero-copy",
         "sendfile(2): the file's pages go from the page cache to the socket without passing through the shell. A stream socket, blocking or with a timeout (as Python's socket.sendfile). A progress bar on a terminal, the rate at the end; Ctrl-C interrupts.",
-        "c.sendfile(open('big.bin', 'rb'))"
+        "with open({path:'big.bin'}, 'rb') as f: {sock:c}.sendfile(f)"
     ),
     spec!(
         RecvFile,
@@ -361,7 +421,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "receive into a file until end of stream (or size bytes)",
         "Creates or empties the file (as open(path, 'wb')), then writes what arrives until the peer closes its side, or until size bytes (512K, 1G: binary units). splice(2) moves the bytes to the file without copying them through the shell.",
-        "while (d := c.recv(1 << 20)): f.write(d)"
+        "with open({path:'big.bin'}, 'wb') as f:\n    while (d := {sock:c}.recv(1 << 20)): f.write(d)\n[limit] with open({path:'big.bin'}, 'wb') as f:\n[limit]     left = {limit:1 << 20}\n[limit]     while left > 0 and (d := {sock:c}.recv(min(left, 1 << 20))): left -= f.write(d)"
     ),
     spec!(
         Close,
@@ -371,7 +431,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "close the socket",
         "Frees the descriptor. A TCP connection sends FIN (or RST when unread data remains).",
-        "s.close()"
+        "{sock:s}.close()"
     ),
     spec!(
         Shutdown,
@@ -381,7 +441,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "close one direction of a connection",
         "read, write or both. write sends FIN: the peer's recv gets b'' while it can still send back.",
-        "c.shutdown(SHUT_WR)"
+        "{sock:c}.shutdown({how:SHUT_WR})"
     ),
     spec!(
         SetSockOpt,
@@ -391,7 +451,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "set a socket option",
         "setsockopt s SO_REUSEADDR 1; the level may be given as in Python: setsockopt s SOL_SOCKET SO_REUSEADDR 1. SO_LINGER takes two values (on, seconds).",
-        "s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)"
+        "{sock:s}.setsockopt({level:SOL_SOCKET}, {option:SO_REUSEADDR}, {value:1})"
     ),
     spec!(
         SendMsg,
@@ -400,22 +460,122 @@ pub static SPECS: &[CmdSpec] = &[
         [
             SOCK,
             req("data", K::Data),
-            opt("framed | marker M", K::Framing)
+            opt("framed | marker M | fds SOCK... | creds", K::Framing)
         ],
         Calls,
-        "send one message, framed so it keeps its boundary",
-        "The course's remedies for sticky packets: framed (the default) puts a 4-byte big-endian length first, marker M puts M after the data. recvmsg reads exactly one message back. (The shell's helper, not Python's socket.sendmsg.)",
-        "c.sendall(struct.pack('!I', len(data)) + data)"
+        "send one message, framed so it keeps its boundary; or with ancillary data",
+        "Two kinds. The course's remedies for sticky packets (the shell's helpers, plain bytes on the wire): framed (the default) puts a 4-byte big-endian length first, marker M puts M after the data; recvmsg reads exactly one message back. The real sendmsg(2) with ancillary data, on a UNIX socket: fds SOCK... passes those sockets' descriptors to the process at the other end (SCM_RIGHTS, as socket.send_fds): what it then sends on them, their other ends here receive; creds sends this process's pid, uid and gid (SCM_CREDENTIALS), which a receiver with SO_PASSCRED set sees.",
+        "{sock:c}.sendall(struct.pack('!I', len({data:data})) + {data:data})\n[marker] {sock:c}.sendall({data:data} + {marker:b'\\n'})\n[fds] socket.send_fds({sock:u}, [{data:data}], [{fds:k.fileno()}])\n[creds] {sock:u}.sendmsg([{data:data}], [(SOL_SOCKET, SCM_CREDENTIALS, struct.pack('3i', os.getpid(), os.getuid(), os.getgid()))])"
     ),
     spec!(
         RecvMsg,
         "recvmsg",
         [],
-        [SOCK, opt("framed | marker M", K::Framing)],
+        [SOCK, opt("framed | marker M | fds [N]", K::Framing)],
         Calls,
-        "receive exactly one framed message",
-        "framed reads the 4-byte length, then that many bytes; marker M reads up to M (and removes it), leaving the next message queued. (The shell's helper, not Python's socket.recvmsg.)",
-        "n, = struct.unpack('!I', recv_exactly(c, 4)); data = recv_exactly(c, n)"
+        "receive exactly one framed message; or a message with its ancillary data",
+        "framed reads the 4-byte length, then that many bytes; marker M reads up to M (and removes it), holding the next message for the next receive (the shell's helpers). fds [N] is the real recvmsg(2) on a UNIX socket: data, fds = recvmsg u fds reads one message (up to 64 KiB) with room for N descriptors (16 by default; more make MSG_CTRUNC, and the kernel closes them), as socket.recv_fds. Each socket received joins the table (its fd, or `.` for the last); any other descriptor (a file, a pipe) is named and closed. Credentials (SCM_CREDENTIALS, with SO_PASSCRED set) and other control messages are shown.",
+        "{tmp:n}, = struct.unpack('!I', recv_exactly({sock:c}, 4))\n{ret:data} = recv_exactly({sock:c}, {tmp:n})\n[marker] {ret:data} = recv_until({sock:c}, {marker:b'\\n'})\n[fds] {ret:data, fds, flags, addr} = socket.recv_fds({sock:u}, 65536, {maxfds:16})"
+    ),
+    spec!(
+        RecvUntil,
+        "recvuntil",
+        [],
+        [
+            SOCK,
+            req("delim", K::Data),
+            opt("drop | timeout S | hex", K::UntilOpts)
+        ],
+        Calls,
+        "receive up to and including a delimiter (pwntools' recvuntil)",
+        concat!(
+            "pwntools: tube.recvuntil(delim). Reads as often as needed until DELIM arrives, and returns the bytes up to it (with it; `drop` leaves it out). The bytes read past it are held for the socket's next receive: every receive takes held bytes first, and sockets shows them in RECV-Q as held+kernel (3+12).",
+            budget!()
+        ),
+        ""
+    ),
+    spec!(
+        RecvLine,
+        "recvline",
+        [],
+        [SOCK, opt("drop | timeout S | hex", K::UntilOpts)],
+        Calls,
+        "receive one line, up to and including \\n",
+        concat!(
+            "pwntools: tube.recvline(); Python: sock.makefile('rb').readline(). recvuntil sock b\"\\n\": the line with its \\n (a \\r before it stays; `drop` leaves the \\n out). Bytes past the line are held for the next receive.",
+            budget!()
+        ),
+        ""
+    ),
+    spec!(
+        RecvN,
+        "recvn",
+        [],
+        [
+            SOCK,
+            req("n", K::Number),
+            opt("timeout S | hex", K::UntilOpts)
+        ],
+        Calls,
+        "receive exactly n bytes",
+        concat!(
+            "pwntools: tube.recvn(n); Python: a loop of recv. Reads until n bytes have come (however the peer's sends were cut or merged) and takes no more. EOFError if the peer closes first.",
+            budget!()
+        ),
+        ""
+    ),
+    spec!(
+        RecvAll,
+        "recvall",
+        [],
+        [SOCK, opt("timeout S | hex", K::UntilOpts)],
+        Calls,
+        "receive everything until the peer closes",
+        concat!(
+            "pwntools: tube.recvall(); Python: while (d := s.recv(4096)): .... Reads until the end of the stream (b''), up to 256 MiB (recvfile or recv c discard for more).",
+            budget!()
+        ),
+        ""
+    ),
+    spec!(
+        SocketPair,
+        "socketpair",
+        [],
+        [opt("unix type", K::SockSpec)],
+        Calls,
+        "two connected sockets, no address needed",
+        "a, b = socketpair: two AF_UNIX stream sockets already connected to each other (socketpair unix dgram or seqpacket for the other types): what one sends the other receives. Linux makes them of UNIX sockets only. What a parent process and its child talk over; one end can be given to another program with sendmsg ... fds.",
+        "{ret:a, b} = socket.socketpair({family:AF_UNIX}, {type:SOCK_STREAM})"
+    ),
+    spec!(
+        Dup,
+        "dup",
+        [],
+        [SOCK],
+        Calls,
+        "a second descriptor of the same socket",
+        "d = dup s: a new fd (the lowest free) for s's socket, with s's timeout. Both send and receive on the one socket; close one and the socket lives on while the other is open (close says so); shutdown through either shuts it for both.",
+        "{ret:d} = {sock:s}.dup()"
+    ),
+    spec!(
+        Interactive,
+        "interactive",
+        [],
+        [SOCK, opt("crlf", K::LineEnd)],
+        Calls,
+        "talk to the socket from the keyboard, like nc",
+        "Each line typed is sent with \\n (crlf: with \\r\\n, as telnet and HTTP want); what arrives is shown as it arrives, escaped (a peer's control bytes never reach the terminal raw). Ctrl-D at the start of a line, Ctrl-] then Enter (telnet's escape), or Ctrl-C returns to the prompt; the socket stays open. Bytes held by recvuntil show first. When the input is a file or a pipe (sockplay -c ... < request.txt), its lines are sent, then what arrives is shown until the peer closes. Every byte goes to the log, if one is on.",
+        ""
+    ),
+    spec!(
+        Log,
+        "log",
+        [],
+        [opt("file | off", K::Path), opt("hex", K::LogView)],
+        Shell,
+        "log every byte sent and received to a file (like socat -v)",
+        "log FILE: from now on every byte any command sends or receives is written to FILE, with its direction (> sent, < received), the time, the socket and its peer, as text like socat -v (a newline of the data ends a line; \\r \\t \\\\ \\xNN stand for the other bytes; length= says how many). log FILE hex writes hexdumps instead (like socat -x). The file must be new: an existing file (or a link) is never written over. The zero-copy transfers (sendfile, send zeros, recvfile, recv discard) get one line with their size. log shows what is being logged; log off ends it.",
+        ""
     ),
     spec!(
         GetSockOpt,
@@ -425,7 +585,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "read a socket option",
         "getsockopt s SO_RCVBUF (the level may be given as in Python).",
-        "s.getsockopt(SOL_SOCKET, SO_RCVBUF)"
+        "{sock:s}.getsockopt({level:SOL_SOCKET}, {option:SO_RCVBUF})\n[linger] struct.unpack('ii', {sock:s}.getsockopt({level:SOL_SOCKET}, {option:SO_LINGER}, 8))\n[time] struct.unpack('ll', {sock:s}.getsockopt({level:SOL_SOCKET}, {option:SO_RCVTIMEO}, 16))\n[addr] socket.inet_ntoa({sock:s}.getsockopt({level:IPPROTO_IP}, {option:IP_MULTICAST_IF}, 4))"
     ),
     spec!(
         Join,
@@ -435,7 +595,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "join a multicast group",
         "join u 224.1.1.1 127.0.0.1: datagrams sent to the group (and u's port) now reach u. The interface is given by its address (default: any); on one machine use 127.0.0.1, and have the sender set IP_MULTICAST_IF 127.0.0.1.",
-        "u.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, struct.pack('4s4s', inet_aton(group), inet_aton(iface)))"
+        "{sock:u}.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, struct.pack('4s4s', socket.inet_aton({group:'224.1.1.1'}), socket.inet_aton({iface:'127.0.0.1'})))"
     ),
     spec!(
         Leave,
@@ -445,7 +605,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "leave a multicast group",
         "",
-        "u.setsockopt(IPPROTO_IP, IP_DROP_MEMBERSHIP, struct.pack('4s4s', inet_aton(group), inet_aton(iface)))"
+        "{sock:u}.setsockopt(IPPROTO_IP, IP_DROP_MEMBERSHIP, struct.pack('4s4s', socket.inet_aton({group:'224.1.1.1'}), socket.inet_aton({iface:'127.0.0.1'})))"
     ),
     spec!(
         GetSockName,
@@ -455,7 +615,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "the socket's local address",
         "",
-        "s.getsockname()"
+        "{sock:s}.getsockname()"
     ),
     spec!(
         GetPeerName,
@@ -465,7 +625,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "the connected peer's address",
         "",
-        "c.getpeername()"
+        "{sock:c}.getpeername()"
     ),
     spec!(
         Fileno,
@@ -475,7 +635,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "the socket's file descriptor number",
         "",
-        "s.fileno()"
+        "{sock:s}.fileno()"
     ),
     spec!(
         Family,
@@ -485,7 +645,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "the socket's address family",
         "",
-        "s.family"
+        "{sock:s}.family"
     ),
     spec!(
         Type,
@@ -495,7 +655,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "the socket's type",
         "",
-        "s.type"
+        "{sock:s}.type"
     ),
     spec!(
         SetBlocking,
@@ -505,7 +665,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "blocking (true) or non-blocking (false)",
         "A non-blocking socket raises BlockingIOError instead of waiting.",
-        "s.setblocking(False)"
+        "{sock:s}.setblocking({flag:False})"
     ),
     spec!(
         SetTimeout,
@@ -515,7 +675,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "wait at most this long, then TimeoutError",
         "none waits forever (blocking); 0 is non-blocking.",
-        "s.settimeout(2.5)"
+        "{sock:s}.settimeout({seconds:2.5})"
     ),
     spec!(
         GetTimeout,
@@ -525,7 +685,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "the socket's timeout",
         "None when blocking, 0.0 when non-blocking.",
-        "s.gettimeout()"
+        "{sock:s}.gettimeout()"
     ),
     spec!(
         Sockets,
@@ -551,11 +711,21 @@ pub static SPECS: &[CmdSpec] = &[
         States,
         "states",
         [],
-        [opt("sock", K::Sock)],
+        [opt("sock", K::WireView)],
         Options,
-        "each connection's TCP states over time",
-        "Every TCP segment between two sockets of this shell, with the states it moves each end to: the three-way handshake (SYN, SYN-ACK, ACK) and the four-way close (FIN, ACK, FIN, ACK) read off step by step. It captures on the loopback interface, which needs root; otherwise the states sampled after each command are shown.",
-        "(tcpdump -i lo; ss -tan)"
+        "each connection's segments, numbers and TCP states over time",
+        "Every TCP segment of this shell's connections, as tcpdump and Wireshark read it: sequence and acknowledgment numbers relative to each side's first (`absolute` shows them as sent), the length, the window (scaled), a SYN's options (MSS, window scale, SACK permitted, timestamps), the states each segment moves the two ends to (the three-way handshake, the four-way close), and Wireshark's names for retransmissions, duplicate ACKs, zero windows and window updates. A reset keeps its rows, with why it came (data to a closed socket, SO_LINGER 0, a SYN to a closed port). A UDP socket shows its datagrams, and the ICMP port unreachable behind a ConnectionRefusedError. `states save FILE.pcap` writes what was captured for Wireshark (FILE.pcapng: with comments); it never replaces a file. It captures on the loopback interface, which needs root, or `sockplay --lab` (a network of the shell's own); otherwise the states sampled after each command are shown.",
+        "(tcpdump -i lo -n; ss -tan)"
+    ),
+    spec!(
+        Diagram,
+        "diagram",
+        [],
+        [opt("sock", K::WireView)],
+        Options,
+        "a connection's sequence diagram (ladder), as text or SVG",
+        "A column for each end, named as in this shell, an arrow for each segment with its flags, seq, ack and length, the calls on each side that caused them (connect, accept returned, send #1, recv took #1 #2, close) and each end's state in between: the ladder textbooks draw. Without a socket, the last connection used. It fits 80 columns, in ASCII when the terminal has no UTF-8 or colour. `diagram save FILE.svg` writes it as a picture for slides (never replacing a file). Needs the capture (root, or `sockplay --lab`).",
+        "(Wireshark: Statistics > Flow Graph)"
     ),
     spec!(
         GetHostName,
@@ -575,7 +745,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "the IPv4 address of a host name",
         "",
-        "socket.gethostbyname('localhost')"
+        "socket.gethostbyname({host:'localhost'})"
     ),
     spec!(
         GetHostByNameEx,
@@ -585,7 +755,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "(name, aliases, addresses) of a host name",
         "",
-        "socket.gethostbyname_ex('localhost')"
+        "socket.gethostbyname_ex({host:'localhost'})"
     ),
     spec!(
         GetHostByAddr,
@@ -595,7 +765,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "(name, aliases, addresses) of an address",
         "A reverse lookup, in /etc/hosts or DNS.",
-        "socket.gethostbyaddr('127.0.0.1')"
+        "socket.gethostbyaddr({host:'127.0.0.1'})"
     ),
     spec!(
         GetAddrInfo,
@@ -609,7 +779,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "every address a host and port resolve to",
         "Each with its family, type, protocol, canonical name and address.",
-        "socket.getaddrinfo('localhost', 80)"
+        "socket.getaddrinfo({host:'localhost'}, {port:80}{family}{type})"
     ),
     spec!(
         GetFqdn,
@@ -619,7 +789,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "the fully qualified name of a host",
         "This machine by default.",
-        "socket.getfqdn()"
+        "socket.getfqdn({host})"
     ),
     spec!(
         InetAton,
@@ -629,7 +799,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "dotted IPv4 text to 4 packed bytes",
         "",
-        "socket.inet_aton('192.168.1.2')"
+        "socket.inet_aton({ip:'192.168.1.2'})"
     ),
     spec!(
         InetNtoa,
@@ -639,7 +809,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "4 packed bytes to dotted IPv4 text",
         "",
-        "socket.inet_ntoa(b'\\xc0\\xa8\\x01\\x02')"
+        "socket.inet_ntoa({packed:b'\\xc0\\xa8\\x01\\x02'})"
     ),
     spec!(
         InetPton,
@@ -649,7 +819,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "IPv4 or IPv6 text to packed bytes",
         "",
-        "socket.inet_pton(AF_INET6, '::1')"
+        "socket.inet_pton({family:AF_INET6}, {ip:'::1'})"
     ),
     spec!(
         InetNtop,
@@ -659,7 +829,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "packed bytes to IPv4 or IPv6 text",
         "",
-        "socket.inet_ntop(AF_INET6, packed)"
+        "socket.inet_ntop({family:AF_INET6}, {packed:packed})"
     ),
     spec!(
         GetServByName,
@@ -669,7 +839,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "the port of a service",
         "From /etc/services.",
-        "socket.getservbyname('mysql')"
+        "socket.getservbyname({name:'mysql'}{proto})"
     ),
     spec!(
         GetServByPort,
@@ -679,7 +849,27 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "the service of a port",
         "From /etc/services.",
-        "socket.getservbyport(80)"
+        "socket.getservbyport({port:80}{proto})"
+    ),
+    spec!(
+        GetNameInfo,
+        "getnameinfo",
+        [],
+        [req("addr", K::Addr), opt("flags", K::Text)],
+        Names,
+        "the host and service names of an address",
+        "getnameinfo 127.0.0.1 80 gives ('localhost', 'http'): the reverse of getaddrinfo, from /etc/hosts, DNS and /etc/services. Flags (joined with |): NI_NUMERICHOST, NI_NUMERICSERV (numbers, no look-up), NI_NAMEREQD (an error rather than a number), NI_NOFQDN, NI_DGRAM (the UDP service).",
+        "{ret:names} = socket.getnameinfo({addr:('127.0.0.1', 80)}, {flags:0})"
+    ),
+    spec!(
+        GetProtoByName,
+        "getprotobyname",
+        [],
+        [req("name", K::Text)],
+        Names,
+        "the number of a protocol",
+        "From /etc/protocols: tcp is 6, udp 17, icmp 1. The number is what socket's third argument takes (socket inet raw 1).",
+        "{ret:n} = socket.getprotobyname({name:'tcp'})"
     ),
     spec!(
         Htons,
@@ -689,7 +879,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "16-bit host to network byte order",
         "",
-        "socket.htons(9900)"
+        "socket.htons({n:9900})"
     ),
     spec!(
         Ntohs,
@@ -699,7 +889,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "16-bit network to host byte order",
         "",
-        "socket.ntohs(n)"
+        "socket.ntohs({n:n})"
     ),
     spec!(
         Htonl,
@@ -709,7 +899,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "32-bit host to network byte order",
         "",
-        "socket.htonl(n)"
+        "socket.htonl({n:n})"
     ),
     spec!(
         Ntohl,
@@ -719,7 +909,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "32-bit network to host byte order",
         "",
-        "socket.ntohl(n)"
+        "socket.ntohl({n:n})"
     ),
     spec!(
         Serve,
@@ -773,7 +963,7 @@ pub static SPECS: &[CmdSpec] = &[
         Shell,
         "print values",
         "Bytes are shown as b'...'.",
-        "print(...)"
+        "print({values:'hello', data})"
     ),
     spec!(
         Sleep,
@@ -783,7 +973,7 @@ pub static SPECS: &[CmdSpec] = &[
         Shell,
         "pause",
         "Ctrl-C interrupts.",
-        "time.sleep(1)"
+        "time.sleep({seconds:1})"
     ),
     spec!(
         Quit,
@@ -793,7 +983,7 @@ pub static SPECS: &[CmdSpec] = &[
         Shell,
         "close every socket and leave",
         "Ctrl-D does the same.",
-        "sys.exit()"
+        "sys.exit({status})"
     ),
     spec!(
         Set,
@@ -813,7 +1003,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "remove a UNIX socket file",
         "What the course does before binding a path again: bind fails with EADDRINUSE while the file of an earlier run is there. Only socket files are removed; a missing file is not an error.",
-        "if os.path.exists(path): os.unlink(path)"
+        "if os.path.exists({path:path}): os.unlink({path:path})"
     ),
     spec!(
         Vars,
@@ -836,7 +1026,7 @@ pub static SPECS: &[CmdSpec] = &[
         Jobs,
         "wait until one of several sockets is ready",
         "Python's select.select: r, w, x = select read s k write c 2.5 waits up to 2.5 s (forever without a timeout) and says why each socket is ready. Sockets are named, not numbered: a number is the timeout.",
-        "r, w, x = select.select([s, k], [c], [], 2.5)"
+        "{ret:r, w, x} = select.select([{read:s, k}], [{write:c}], [{except}]{timeout:, 2.5})"
     ),
     spec!(
         Poll,
@@ -846,7 +1036,30 @@ pub static SPECS: &[CmdSpec] = &[
         Jobs,
         "poll several sockets for events",
         "Python's poll object in one go: poll in s k out c 2500 registers POLLIN for s and k, POLLOUT for c, and waits up to 2500 ms. Returns [(fd, events)].",
-        "p = select.poll(); p.register(s, POLLIN); p.poll(2500)"
+        "{tmp:p} = select.poll()\n{register:p.register(s, select.POLLIN)}\n{ret:events} = {tmp:p}.poll({timeout:2500})"
+    ),
+    spec!(
+        Epoll,
+        "epoll",
+        [],
+        [opt(
+            "ep add|mod|del sock [in out pri rdhup et oneshot] | ep wait [timeout] | ep close",
+            K::EpollOp
+        )],
+        Jobs,
+        "epoll: a kernel list of sockets to watch, and a wait on it",
+        "ep = epoll creates one (Python's select.epoll()); epoll ep add s in registers s for EPOLLIN (out, pri, rdhup; et makes it edge-triggered, oneshot disarms it after one report); epoll ep mod s out changes the events; epoll ep del s removes it; events = epoll ep wait 2.5 waits up to 2.5 s (none or nothing: forever) and returns [(fd, events)], saying why each socket is ready, as select does; epoll ep lists what it watches; epoll ep close. Unlike select and poll the kernel keeps the list between waits, so a wait costs the ready sockets, not the watched ones: c10k measures it.",
+        "ep = select.epoll()\nep.register(s, select.EPOLLIN)\nevents = ep.poll(2.5)"
+    ),
+    spec!(
+        C10k,
+        "c10k",
+        [],
+        [opt("n", K::Number)],
+        Jobs,
+        "open n connections (10,000) and measure select, poll and epoll waiting on them",
+        "The C10K question, measured live: n TCP connections to 127.0.0.1 (their other ends in a helper process, so that this shell holds n descriptors, not 2n), plus one socket with data waiting. select cannot take them (fd_set holds descriptors 0 to 1023: Python's ValueError: filedescriptor out of range in select()); poll and epoll wait on all of them, and each is timed, median of many calls. The soft limit on descriptors was raised to the hard one at start; when the hard limit is lower than n needs, c10k says so and measures as many as fit. Everything is closed at the end.",
+        ""
     ),
     spec!(
         Jobs,
@@ -856,7 +1069,7 @@ pub static SPECS: &[CmdSpec] = &[
         Jobs,
         "the background jobs and what they wait for",
         "A call ending in `&` runs in the background: c = accept s &. Its result is printed when it ends and its names are bound.",
-        "threading.Thread(target=...)"
+        "{thread:t} = threading.Thread(target={target:job}, daemon=True)\n{thread:t}.start()"
     ),
     spec!(
         Wait,
@@ -866,7 +1079,7 @@ pub static SPECS: &[CmdSpec] = &[
         Jobs,
         "wait until background jobs end",
         "wait waits for all of them, wait %1 for one. Ctrl-C stops waiting (the jobs go on). In a script, wait is where a job's result is printed.",
-        "t.join()"
+        "{thread:t}.join()"
     ),
     spec!(
         Kill,
@@ -951,7 +1164,59 @@ pub static SPECS: &[CmdSpec] = &[
         "input %1 \"hello\" writes hello and a newline to job 1's stdin: its input() returns 'hello'. input %1 \"\" is an empty line; input %1 eof closes its stdin (its next read gets the end of its input).",
         "proc.stdin.write(b'hello\\n')"
     ),
+    spec!(
+        Export,
+        "export",
+        [],
+        [req("file.py", K::Path), opt("split | force", K::FileFlags)],
+        Scripts,
+        "write the session so far as a Python program",
+        "Each command that ran becomes its Python call (the form `help CMD` shows), with the same names; each value the shell showed is printed; a job (`&`) becomes a thread, joined where the shell took its result; a built-in peer becomes a socketserver in a thread; a call that failed is kept in try/except that prints the same error, so the program runs to its end as the session did (an error Python would not raise, and a call interrupted with Ctrl-C, are comments). `split` writes one program per end, FILE_server.py and FILE_client.py, to run together: the server first. An existing file is replaced only with `force`, a symbolic link never; a script or lesson may only create new files under the current directory. Then: python3 FILE.py.",
+        ""
+    ),
+    spec!(
+        Record,
+        "record",
+        [],
+        [opt("file.sp | stop", K::Path), opt("force", K::FileFlags)],
+        Scripts,
+        "save what you type as a lesson: record FILE.sp ... record stop",
+        "From now on each line is saved to FILE.sp as a lesson (docs/lessons.md): the commands as typed, a line starting with # as narration, and after each command `expect` lines for what it showed that will show again (values, errors, states; never ports the kernel picked, descriptors or times). A port the kernel picked, typed back as a number, is saved as the socket's name (connect k s), so the lesson runs again anywhere. `record stop` ends it (quit and Ctrl-D too); `record` alone says whether one is on. Check it with sockplay FILE.sp --check. An existing file is replaced only with `force`.",
+        ""
+    ),
+    spec!(
+        Lab,
+        "lab",
+        [],
+        [opt("up HOSTS | down | net [HOST] FAULTS", K::Lab)],
+        Lab,
+        "hosts on a network of their own, whose links lose, delay and reorder packets",
+        "lab up a b [c ...] makes one host per name, each a network namespace with its own address (10.99.0.1, 10.99.0.2, ... in order) on a link to a switch; the names resolve in sockplay (connect k b 9000, gethostbyname b). `on HOST` runs a statement there. lab alone shows the hosts, addresses, links, faults and what each link did. lab net [HOST] loss N% delay Dms [jitter Jms] reorder N% duplicate N% rate R sets faults on what HOST sends (every host's without HOST), as tc-netem does on a host's eth0; settings not named stay; lab net [HOST] clear removes them. Rates as tc writes them: 1mbit, 64kbit (bps, kbps, mbps are bytes per second). lab down closes the lab's sockets and peers and removes everything; quit, the end of a script, Ctrl-D and a signal do too. Works as root, or inside a user namespace (sockplay --lab, unshare -Urn).",
+        "(ip netns; ip link add ... type veth; tc qdisc add dev eth0 root netem loss 30%)"
+    ),
+    spec!(
+        On,
+        "on",
+        [],
+        [req("host", K::Host), req("statement", K::Statement)],
+        Lab,
+        "run one statement inside a lab host",
+        "on b s = socket tcp makes s on host b: it stays there, and later calls on it need no `on` (bind s b 9000, listen s). Sockets made without `on` are sockplay's own, on this machine's network, which does not reach the lab. `sockets` shows each socket's HOST while a lab is up. on b gethostname answers b.",
+        ""
+    ),
 ];
+
+/// The words after `recvuntil`, `recvline`, `recvn` and `recvall`.
+pub static UNTIL_WORDS: &[&str] = &["drop", "timeout", "hex", "repr", "text"];
+
+/// The words `export` and `record` take after the file.
+pub fn file_flags(cmd: Cmd) -> &'static [&'static str] {
+    match cmd {
+        Cmd::Export => &["split", "force"],
+        Cmd::Record => &["force"],
+        _ => &[],
+    }
+}
 
 /// The settings `set` knows, with their allowed values (empty = any).
 pub static SETTINGS: &[(&str, &[&str], &str)] = &[
@@ -969,6 +1234,11 @@ pub static SETTINGS: &[(&str, &[&str], &str)] = &[
         "explain",
         &["on", "off"],
         "explain the classic moments the first time they happen",
+    ),
+    (
+        "lab",
+        &["on"],
+        "a network of the shell's own, where `states` may capture without root (before the first socket)",
     ),
 ];
 
@@ -1131,6 +1401,12 @@ pub static OPTIONS: &[OptSpec] = &[
         "the protocol: 6 TCP, 17 UDP"
     ),
     opt!(
+        SO_PASSCRED,
+        SOL_SOCKET,
+        Bool,
+        "a UNIX socket receives the sender's credentials (pid, uid, gid) with each message: recvmsg ... fds shows them"
+    ),
+    opt!(
         SO_PRIORITY,
         SOL_SOCKET,
         Int,
@@ -1259,14 +1535,43 @@ pub fn level(name: &str) -> Option<i32> {
 /// Family words accepted after `socket` and by `inet_pton`.
 pub static FAMILY_WORDS: &[&str] = &["inet", "inet6", "unix", "AF_INET", "AF_INET6", "AF_UNIX"];
 /// Type words accepted after `socket`.
-pub static TYPE_WORDS: &[&str] = &["stream", "dgram", "SOCK_STREAM", "SOCK_DGRAM"];
+pub static TYPE_WORDS: &[&str] = &[
+    "stream",
+    "dgram",
+    "seqpacket",
+    "raw",
+    "SOCK_STREAM",
+    "SOCK_DGRAM",
+    "SOCK_SEQPACKET",
+    "SOCK_RAW",
+];
 /// One-word shorthands for a family and a type together.
-pub static SHORTHANDS: &[&str] = &["tcp", "udp", "tcp6", "udp6", "unix-dgram", "unix-stream"];
+pub static SHORTHANDS: &[&str] = &[
+    "tcp",
+    "udp",
+    "tcp6",
+    "udp6",
+    "unix-dgram",
+    "unix-stream",
+    "unix-seqpacket",
+];
+/// Protocol words after a type (`socket raw icmp`).
+pub static PROTOCOL_WORDS: &[&str] = &["icmp", "igmp", "tcp", "udp", "icmpv6", "raw", "sctp"];
 pub static HOW_WORDS: &[&str] = &["read", "write", "both", "SHUT_RD", "SHUT_WR", "SHUT_RDWR"];
 pub static SEND_FLAG_WORDS: &[&str] = &["oob", "dontwait", "nosignal", "more"];
 pub static RECV_FLAG_WORDS: &[&str] = &[
     "peek", "waitall", "oob", "dontwait", "hex", "repr", "text", "discard",
 ];
+/// Whether `w` is one of `words`, or Python's name for it (`MSG_PEEK`,
+/// `socket.MSG_PEEK` for `peek`).
+pub fn is_flag_word(w: &str, words: &[&str]) -> bool {
+    let w = w.strip_prefix("socket.").unwrap_or(w);
+    let w = match w.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("msg_") => &w[4..],
+        _ => w,
+    };
+    words.iter().any(|f| f.eq_ignore_ascii_case(w))
+}
 /// `recv c discard`: read to the end of the stream and drop the bytes.
 pub const DISCARD: &str = "discard";
 /// The data form `zeros SIZE` (zero bytes, made as they are sent).
@@ -1275,8 +1580,22 @@ pub const ZEROS: &str = "zeros";
 pub static PEER_KINDS: &[&str] = &["echo", "discard", "daytime", "chat", "http"];
 /// The words after `peers`.
 pub static PEERS_VIEWS: &[&str] = &["log"];
+/// The words after `states` and `diagram` (besides a socket).
+pub static WIRE_WORDS: &[&str] = &["absolute", "save"];
 /// How `lesson N` runs.
 pub static LESSON_MODES: &[&str] = &["step", "check"];
+/// The words after `lab`.
+pub static LAB_WORDS: &[&str] = &["up", "down", "net"];
+/// The faults of `lab net` (and `clear`).
+pub static NET_WORDS: &[&str] = &[
+    "loss",
+    "delay",
+    "jitter",
+    "reorder",
+    "duplicate",
+    "rate",
+    "clear",
+];
 /// The kinds of `expect`.
 pub static EXPECT_WORDS: &[&str] = &["error", "state"];
 pub static BOOL_WORDS: &[&str] = &["true", "false", "on", "off", "yes", "no"];
@@ -1299,6 +1618,10 @@ impl CmdSpec {
     pub fn usage(&self) -> String {
         let mut out = String::from(self.name);
         for a in self.args {
+            if a.kind == K::WireView {
+                out.push_str(" [sock] [absolute] [save FILE]");
+                continue;
+            }
             let name = match a.kind {
                 K::LevelOpt => "[level] option".to_string(),
                 K::Values if !a.optional => format!("{}...", a.name),
@@ -1313,6 +1636,75 @@ impl CmdSpec {
         }
         out
     }
+}
+
+impl CmdSpec {
+    /// The lines of one form of [`CmdSpec::python`]: the main form
+    /// (`None`), or a variant (`Some("discard")`), its `[variant] ` tags
+    /// removed. Empty when there is no such form.
+    pub fn python_form(&self, variant: Option<&str>) -> Vec<&'static str> {
+        self.python
+            .lines()
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| match (split_variant(l), variant) {
+                ((None, line), None) => Some(line),
+                ((Some(v), line), Some(want)) if v == want => Some(line),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The variants of the Python form, in order of first appearance.
+    pub fn python_variants(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for l in self.python.lines() {
+            if let (Some(v), _) = split_variant(l)
+                && !out.contains(&v)
+            {
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    /// A form with each hole's example in it: what `help` shows.
+    pub fn python_example(&self, variant: Option<&str>) -> Vec<String> {
+        self.python_form(variant)
+            .into_iter()
+            .map(|l| fill_template(l, &mut |_, example| example.to_string()))
+            .collect()
+    }
+}
+
+/// `[discard] line` -> (Some("discard"), "line").
+fn split_variant(line: &'static str) -> (Option<&'static str>, &'static str) {
+    if let Some(rest) = line.strip_prefix('[')
+        && let Some((tag, after)) = rest.split_once("] ")
+    {
+        return (Some(tag), after);
+    }
+    (None, line)
+}
+
+/// A template line with each hole replaced by `fill(name, example)`.
+/// Text outside holes is kept as written; a `{` without its `}` too.
+pub fn fill_template(line: &str, fill: &mut dyn FnMut(&str, &str) -> String) -> String {
+    let mut out = String::with_capacity(line.len() + 16);
+    let mut rest = line;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let hole = &after[..close];
+        let (name, example) = hole.split_once(':').unwrap_or((hole, ""));
+        out.push_str(&fill(name, example));
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Every word the shell knows as a command (names and aliases).
@@ -1429,6 +1821,55 @@ mod tests {
         }
         for o in OPTIONS {
             assert!(doc.contains(o.name), "docs/commands.md lacks {}", o.name);
+        }
+    }
+
+    #[test]
+    fn python_templates_fill_their_examples() {
+        assert_eq!(
+            spec_of(Cmd::Bind).python_example(None),
+            vec!["s.bind(('0.0.0.0', 9900))"]
+        );
+        assert_eq!(
+            spec_of(Cmd::Accept).python_example(None),
+            vec!["c, addr = s.accept()"]
+        );
+        assert_eq!(
+            spec_of(Cmd::Recv).python_example(None),
+            vec!["data = c.recv(1024)"]
+        );
+        assert_eq!(
+            spec_of(Cmd::Recv).python_variants(),
+            vec!["discard", "discard limit"]
+        );
+        assert_eq!(
+            spec_of(Cmd::Recv).python_example(Some("discard")),
+            vec!["while c.recv(65536): pass"]
+        );
+        assert!(spec_of(Cmd::Sockets).python_form(None).is_empty());
+        let mut seen = Vec::new();
+        let line = fill_template("{sock:s}.send({data}{flags}) {x", &mut |n, e| {
+            seen.push((n.to_string(), e.to_string()));
+            n.to_uppercase()
+        });
+        assert_eq!(line, "SOCK.send(DATAFLAGS) {x");
+        assert_eq!(seen[0], ("sock".to_string(), "s".to_string()));
+    }
+
+    #[test]
+    fn every_socket_argument_has_its_hole() {
+        // A command on a socket whose Python form names no socket could
+        // only be exported as the example's own names.
+        for s in SPECS {
+            if s.python.is_empty() || !s.args.iter().any(|a| a.kind == K::Sock && !a.optional) {
+                continue;
+            }
+            let mut forms = vec![None];
+            forms.extend(s.python_variants().into_iter().map(Some));
+            for v in forms {
+                let form = s.python_form(v).join("\n");
+                assert!(form.contains("{sock"), "{} {v:?}: no {{sock}} hole", s.name);
+            }
         }
     }
 

@@ -61,6 +61,10 @@ pub enum Origin {
     Accepted {
         listener: RawFd,
     },
+    /// Received with SCM_RIGHTS (`recvmsg ... fds`) on this socket's fd.
+    Received {
+        via: RawFd,
+    },
 }
 
 /// One socket the shell holds.
@@ -94,6 +98,21 @@ pub struct Entry {
     pub conn: Option<(SocketAddr, SocketAddr)>,
     /// SO_RCVLOWAT was set on it: readable no longer means "bytes queued".
     pub rcvlowat: bool,
+    /// The lab host it was made on (`on b ...`; an accepted socket is on
+    /// its listener's); None: sockplay's own network.
+    pub host: Option<String>,
+    /// The protocol it was made with (`socket raw icmp`), 0 by default.
+    pub protocol: i32,
+    /// Bytes read from the kernel and not returned yet (past a delimiter):
+    /// the next receive takes them first.
+    pub held: crate::proto::held::SharedHeld,
+}
+
+impl Entry {
+    /// How many bytes are held for the next receive.
+    pub fn held_len(&self) -> usize {
+        self.held.lock().map_or(0, |h| h.len())
+    }
 }
 
 impl Entry {
@@ -129,6 +148,9 @@ pub struct Table {
     pub ghosts: Vec<Ghost>,
     /// The socket the last command used (`.`).
     pub last: Option<SockHandle>,
+    /// Some descriptors may share a socket (`dup`, descriptors received
+    /// with SCM_RIGHTS): `close` then asks which.
+    pub shared_sockets: bool,
 }
 
 impl Table {
@@ -163,6 +185,14 @@ impl Table {
         origin: Origin,
     ) {
         let was_connected = matches!(origin, Origin::Accepted { .. });
+        let host = match origin {
+            Origin::Accepted { listener } => {
+                self.entries.get(&listener).and_then(|l| l.host.clone())
+            }
+            // A descriptor passed over a socket is on that socket's host.
+            Origin::Received { via } => self.entries.get(&via).and_then(|l| l.host.clone()),
+            Origin::Created => None,
+        };
         let old = self.entries.remove(&handle.fd);
         self.forget(old);
         self.entries.insert(
@@ -183,6 +213,9 @@ impl Table {
                 bound_path: None,
                 conn: None,
                 rcvlowat: false,
+                protocol: 0,
+                held: Default::default(),
+                host,
             },
         );
         if was_connected {

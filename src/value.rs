@@ -7,6 +7,14 @@ use socket2::SockAddr;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
+/// An epoll instance held by a name: its descriptor, and which of the
+/// session's instances it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EpollRef {
+    pub fd: i32,
+    pub id: u64,
+}
+
 /// A socket held by a name. The serial tells apart two sockets that got the
 /// same descriptor number one after the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,6 +41,8 @@ pub enum Value {
     Named(String),
     /// `zeros 1G`: that many zero bytes, generated as they are sent.
     Zeros(u64),
+    /// `ep = epoll`: an epoll instance (Python's select.epoll).
+    Epoll(EpollRef),
 }
 
 impl PartialEq for Value {
@@ -52,6 +62,7 @@ impl PartialEq for Value {
             (Tuple(a), Tuple(b)) | (List(a), List(b)) => a == b,
             (Named(a), Named(b)) => a == b,
             (Zeros(a), Zeros(b)) => a == b,
+            (Epoll(a), Epoll(b)) => a == b,
             _ => false,
         }
     }
@@ -75,6 +86,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Named(_) => "constant",
             Value::Zeros(_) => "bytes",
+            Value::Epoll(_) => "select.epoll",
         }
     }
 
@@ -111,6 +123,7 @@ impl Value {
                 "<{n} zero bytes ({}), made as they are sent>",
                 human_size(*n)
             ),
+            Value::Epoll(r) => format!("<select.epoll fd={}>", r.fd),
         }
     }
 
@@ -163,6 +176,8 @@ pub fn kind_number(k: SockKind) -> i32 {
     match k {
         SockKind::Stream => libc::SOCK_STREAM,
         SockKind::Dgram => libc::SOCK_DGRAM,
+        SockKind::SeqPacket => libc::SOCK_SEQPACKET,
+        SockKind::Raw => libc::SOCK_RAW,
     }
 }
 
@@ -397,18 +412,33 @@ pub fn addr_short(a: &SockAddr) -> String {
 }
 
 /// Python's words for bytes that are not UTF-8 (`bytes.decode()`):
-/// `'utf-8' codec can't decode byte 0xff in position 2: invalid start byte`.
+/// `'utf-8' codec can't decode byte 0xff in position 2: invalid start byte`,
+/// or for a sequence of several bytes `can't decode bytes in position
+/// 3-4: unexpected end of data`, as CPython's decoder says them.
 pub fn utf8_error_text(bytes: &[u8], e: std::str::Utf8Error) -> String {
     let at = e.valid_up_to();
     let byte = bytes.get(at).copied().unwrap_or(0);
-    let why = match e.error_len() {
-        None => "unexpected end of data",
-        Some(_) if (0x80..0xc0).contains(&byte) || byte >= 0xf5 || byte == 0xc0 || byte == 0xc1 => {
-            "invalid start byte"
+    let (len, why) = match e.error_len() {
+        None => (bytes.len().saturating_sub(at), "unexpected end of data"),
+        Some(n)
+            if n == 1
+                && ((0x80..0xc0).contains(&byte)
+                    || byte >= 0xf5
+                    || byte == 0xc0
+                    || byte == 0xc1) =>
+        {
+            (1, "invalid start byte")
         }
-        Some(_) => "invalid continuation byte",
+        Some(n) => (n, "invalid continuation byte"),
     };
-    format!("'utf-8' codec can't decode byte 0x{byte:02x} in position {at}: {why}")
+    if len <= 1 {
+        format!("'utf-8' codec can't decode byte 0x{byte:02x} in position {at}: {why}")
+    } else {
+        format!(
+            "'utf-8' codec can't decode bytes in position {at}-{}: {why}",
+            at + len - 1
+        )
+    }
 }
 
 #[cfg(test)]

@@ -226,7 +226,8 @@ transcripts!(
     python_unix,
     python_errors,
     serve_udp,
-    run_input
+    run_input,
+    python_program
 );
 
 #[test]
@@ -367,3 +368,6 @@ v.close()
     assert!(w.contains("truncated to 2"), "{w}");
     assert_eq!(w, p, "the Python lines printed otherwise than the words");
 }
+
+// Protocol debugging by hand (recvuntil and friends, the new socket calls).
+transcripts!(recv_until, socket_kinds);

@@ -524,3 +524,52 @@ fn a_forked_child_s_calls_name_its_pid() {
     );
     assert!(out.contains("pid ") && out.contains(" f.py:5"), "{out}");
 }
+
+/// A session that ran a program exports as Python that runs it too (with
+/// subprocess, in a thread for `run ... &`), and connects where it
+/// listened, trying until it listens.
+#[test]
+fn a_session_with_a_program_exports_as_python_that_runs() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    // The port: a free one, chosen by the kernel now (the exported program
+    // connects to the port the session's program had).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let server = format!(
+        "from socket import *\ns = socket(AF_INET, SOCK_STREAM)\ns.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)\ns.bind(('127.0.0.1', {port}))\ns.listen(5)\nc, addr = s.accept()\nprint('got', c.recv(1024))\nc.close()\ns.close()\n"
+    );
+    let scratch = Scratch::new("cases-export");
+    std::fs::write(scratch.path().join("server.py"), &server).expect("write");
+    std::fs::write(
+        scratch.path().join("s.sp"),
+        "run python3 server.py &\nk = socket tcp\nconnect k %1\nsend k b\"hi\"\nwait\nclose k\nexport talk.py\n",
+    )
+    .expect("write");
+    let run = common::run_in(scratch.path(), &["s.sp"], None);
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    let py = std::fs::read_to_string(scratch.path().join("talk.py")).expect("talk.py");
+    assert_has(
+        "talk.py",
+        &py,
+        &[
+            "import subprocess",
+            "subprocess.run(['python3', 'server.py'])",
+            &format!("k.connect(('127.0.0.1', {port}))"),
+            "except ConnectionRefusedError:",
+        ],
+    );
+    let mut p = Proc::spawn_merged(
+        "python3 talk.py",
+        std::process::Command::new("python3")
+            .arg("talk.py")
+            .current_dir(scratch.path()),
+        LIMIT,
+    );
+    let (status, out, _) = p.end();
+    assert_eq!(status, Some(0), "{out}");
+    assert_has("python3 talk.py", &out, &["got b'hi'"]);
+}

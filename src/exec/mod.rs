@@ -5,16 +5,24 @@
 //! returns how the shell should go on ([`Flow`]) or an [`ExecError`]. The
 //! renderer turns items into text; tests collect them.
 
+mod ancillary;
 pub(crate) mod bounds;
 mod bulk;
+mod c10k;
 pub(crate) mod calls;
+mod capture;
+mod diagram;
+mod epoll;
 mod eval;
 pub(crate) mod explain;
 mod framing;
 pub(crate) mod io;
 mod jobctl;
+pub(crate) mod lab;
 mod names;
 mod opts;
+mod pair;
+mod print;
 mod programs;
 mod select;
 mod serve;
@@ -22,6 +30,8 @@ pub(crate) mod shell;
 mod states;
 
 pub use bounds::Piece;
+pub use c10k::{HOLD_ENV, hold_connections};
+pub use eval::MAX_DATA;
 
 use crate::errors::ExecError;
 use crate::jobs::{JobPrinter, Jobs};
@@ -67,6 +77,9 @@ pub struct Row {
     /// Which program holds it (`[1] tcp_server.py`), for the sockets of
     /// programs run from the shell; empty for the shell's own.
     pub owner: String,
+    /// The lab host it is on (`-`: sockplay's own); empty while no lab is
+    /// up, and then the column is not shown.
+    pub host: String,
 }
 
 /// What a statement reports, in order.
@@ -177,6 +190,15 @@ pub enum Item {
         text: String,
         err: bool,
     },
+    /// `interactive`: bytes as they went (sent) or arrived (received), and
+    /// the sends of this shell they came from.
+    Traffic {
+        sent: bool,
+        bytes: Vec<u8>,
+        pieces: Vec<Piece>,
+    },
+    /// `diagram`: a connection's sequence diagram.
+    Diagram(crate::wire::ladder::Ladder),
 }
 
 /// How a background job ended.
@@ -253,10 +275,16 @@ pub struct Session {
     /// The moments explained already (shared with the watched programs,
     /// whose reports are turned into items on threads of their own).
     pub(crate) explained: Arc<Mutex<std::collections::HashSet<explain::Moment>>>,
-    /// The capture of TCP segments on lo (started with the first TCP
-    /// socket), or why it could not start.
-    trace: Option<crate::trace::Trace>,
-    trace_error: Option<String>,
+    /// The capture of the packets on lo (started with the first TCP
+    /// listen or connect, or UDP send), or why it could not start.
+    capture: Option<crate::wire::Capture>,
+    capture_error: Option<std::io::Error>,
+    /// The calls of this shell's sockets, for `states` and `diagram`
+    /// (shared with background jobs).
+    pub calls: crate::wire::Calls,
+    /// `sockplay --lab` (or `set lab on`): the shell runs in a network
+    /// namespace of its own (Ok, with what was said), or could not (why).
+    pub own_net: Option<Result<String, String>>,
     /// TCP states sampled after each command, and the last state seen per
     /// socket (by serial).
     samples: std::collections::VecDeque<states::Sample>,
@@ -278,6 +306,22 @@ pub struct Session {
     /// A program run in the foreground may read sockplay's stdin (false
     /// when the shell's own commands come from it, a pipe).
     pub program_stdin: bool,
+    /// The traffic log (`log FILE`), shared with the calls in flight.
+    pub(crate) log: crate::proto::log::SharedLog,
+    /// The commands come from stdin (piped): `interactive` cannot read
+    /// the keyboard there.
+    pub stdin_is_script: bool,
+    /// The epoll instances (`ep = epoll`), by their id.
+    pub(crate) epolls: std::collections::HashMap<u64, epoll::EpollSet>,
+    pub(crate) next_epoll: u64,
+    /// The reports of the jobs collected since the runner last took them
+    /// (`JobEnded` items, printed or not): the journal behind `export`
+    /// and `record` (src/export) takes them after each statement.
+    pub ended_jobs: Vec<Item>,
+    /// Told once: print() shows an enum as its number.
+    told_print_enum: bool,
+    /// The lab (`lab up`), and the host the current statement runs on.
+    pub(crate) lab: lab::LabState,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -324,7 +368,7 @@ impl Ret {
             none_shown: false,
         }
     }
-    fn one(v: Value) -> Ret {
+    pub(crate) fn one(v: Value) -> Ret {
         Ret {
             values: vec![v],
             view: View::Repr,
@@ -336,7 +380,7 @@ impl Ret {
             none_shown: false,
         }
     }
-    fn two(a: Value, b: Value) -> Ret {
+    pub(crate) fn two(a: Value, b: Value) -> Ret {
         Ret {
             values: vec![a, b],
             view: View::Repr,
@@ -349,12 +393,12 @@ impl Ret {
         }
     }
     /// A value shown even when it is None.
-    fn answer(v: Value) -> Ret {
+    pub(crate) fn answer(v: Value) -> Ret {
         let mut r = Ret::one(v);
         r.none_shown = true;
         r
     }
-    fn said(v: Value) -> Ret {
+    pub(crate) fn said(v: Value) -> Ret {
         Ret {
             values: vec![v],
             view: View::Repr,
@@ -388,8 +432,10 @@ impl Session {
             job_printer: None,
             background: None,
             explained: Default::default(),
-            trace: None,
-            trace_error: None,
+            capture: None,
+            capture_error: None,
+            calls: crate::wire::Calls::default(),
+            own_net: None,
             samples: Default::default(),
             last_state: Default::default(),
             started: std::time::Instant::now(),
@@ -399,6 +445,13 @@ impl Session {
             watch_states: true,
             programs: Default::default(),
             program_stdin: true,
+            log: Default::default(),
+            stdin_is_script: false,
+            epolls: Default::default(),
+            next_epoll: 0,
+            ended_jobs: Vec::new(),
+            told_print_enum: false,
+            lab: lab::LabState::default(),
         }
     }
 
@@ -432,6 +485,11 @@ impl Session {
         let mut ret = Ret::none();
         ret.job = true;
         Ok(ret)
+    }
+
+    /// The statement running now ends with `&`.
+    pub(crate) fn in_background(&self) -> bool {
+        self.background.is_some()
     }
 
     /// The cancel flags of a foreground call.
@@ -489,6 +547,9 @@ impl Session {
             .at(t.span)
             .hint("accept and recvfrom return two values (c, addr = accept s), select three"));
         }
+        if let Command::On { host, stmt: inner } = &stmt.command {
+            return self.on_host(host, inner, &stmt.targets, src, out);
+        }
         if let Command::Quit { code } = &stmt.command {
             let code = match code {
                 Some(e) => self.int(e)? as i32,
@@ -521,6 +582,7 @@ impl Session {
     /// An error of a statement, pointed at the statement when it has no
     /// place of its own, its hint naming the socket the statement used.
     fn placed(&mut self, mut e: ExecError, stmt: &Statement) -> ExecError {
+        self.note_failure(&stmt.command, &e);
         if e.is_errno(libc::ECONNRESET)
             && let Some(h) = self.table.last
             && let Some(entry) = self.table.get_mut(h)
@@ -574,7 +636,7 @@ impl Session {
     /// Has the capture keep the segments of the last socket used (its own
     /// port and its peer's).
     fn watch_ports(&mut self) {
-        let (Some(trace), Some(h)) = (&self.trace, self.table.last) else {
+        let (Some(trace), Some(h)) = (&self.capture, self.table.last) else {
             return;
         };
         if let Some(e) = self.table.get(h) {
@@ -678,7 +740,11 @@ impl Session {
     fn command(&mut self, cmd: &Command, out: &mut dyn Sink) -> Result<Ret, ExecError> {
         use Command as C;
         match cmd {
-            C::Socket { family, kind } => self.socket(*family, *kind),
+            C::Socket {
+                family,
+                kind,
+                proto,
+            } => self.socket(*family, *kind, *proto, out),
             C::Bind { sock, addr } => self.bind(sock, addr, out),
             C::Listen { sock, backlog } => self.listen(sock, backlog.as_ref(), out),
             C::Accept { sock } => self.accept(sock, out),
@@ -740,13 +806,29 @@ impl Session {
             C::Info { sock } => self.info(sock, out),
             C::GetHostName => names::gethostname(),
             C::GetHostByName { host } => {
-                names::gethostbyname(&self.text(host)?).map_err(|e| e.at(host.span))
+                let name = self.text(host)?;
+                if let Some(ip) = self.lab_host_ip(&name) {
+                    return Ok(Ret::one(Value::Str(ip.to_string())));
+                }
+                names::gethostbyname(&name).map_err(|e| e.at(host.span))
             }
             C::GetHostByNameEx { host } => {
-                names::gethostbyname_ex(&self.text(host)?).map_err(|e| e.at(host.span))
+                let name = self.text(host)?;
+                if let Some(ip) = self.lab_host_ip(&name) {
+                    return Ok(Ret::one(names::host_entry(&name, ip)));
+                }
+                names::gethostbyname_ex(&name).map_err(|e| e.at(host.span))
             }
             C::GetHostByAddr { host } => {
-                names::gethostbyaddr(&self.text(host)?).map_err(|e| e.at(host.span))
+                let text = self.text(host)?;
+                let lab_name = match text.parse::<std::net::IpAddr>() {
+                    Ok(ip) => self.lab_host_of(ip).map(|n| (n, ip)),
+                    Err(_) => self.lab_host_ip(&text).map(|ip| (text.clone(), ip)),
+                };
+                if let Some((name, ip)) = lab_name {
+                    return Ok(Ret::one(names::host_entry(&name, ip)));
+                }
+                names::gethostbyaddr(&text).map_err(|e| e.at(host.span))
             }
             C::GetAddrInfo {
                 host,
@@ -799,6 +881,7 @@ impl Session {
             }
             C::Help { topic } => self.help(topic.as_ref(), out),
             C::Echo { values } => self.echo(values, out),
+            C::Print { args } => self.print_cmd(args, out),
             C::Import { modules } => {
                 for m in modules {
                     out.emit(Item::Note(shell::import_note(&m.node)));
@@ -828,7 +911,16 @@ impl Session {
                 framing,
             } => self.sendmsg(sock, data, framing, out),
             C::RecvMsg { sock, framing } => self.recvmsg(sock, framing, out),
-            C::States { sock } => self.states(sock.as_ref(), out),
+            C::States {
+                sock,
+                absolute,
+                save,
+            } => self.states(sock.as_ref(), *absolute, save.as_ref(), out),
+            C::Diagram {
+                sock,
+                absolute,
+                save,
+            } => self.diagram(sock.as_ref(), *absolute, save.as_ref(), out),
             C::Membership {
                 join,
                 sock,
@@ -852,11 +944,54 @@ impl Session {
             }
             C::Run { argv } => self.run_cmd(argv, out),
             C::Input { job, data } => self.input_cmd(job, data.as_ref(), out),
+            C::RecvUntil {
+                sock,
+                until,
+                drop,
+                timeout,
+                view,
+            } => self.recv_until(sock, until, *drop, timeout.as_ref(), *view, out),
+            C::Log { path, hex } => self.log_cmd(path.as_ref(), *hex, out),
+            C::Interactive { sock, crlf } => self.interactive(sock, *crlf, out),
+            C::SocketPair { family, kind } => self.socketpair(*family, *kind, out),
+            C::Dup { sock } => self.dup(sock, out),
+            C::GetNameInfo { addr, flags } => {
+                let f = match flags {
+                    Some(e) => names::ni_flags(&self.text(e)?).map_err(|x| x.at(e.span))?,
+                    None => 0,
+                };
+                let sa = self
+                    .address(addr, Family::Inet, true)
+                    .or_else(|_| self.address(addr, Family::Inet6, true))
+                    .map_err(|x| {
+                        if x.span.is_none() {
+                            x.at(addr.span())
+                        } else {
+                            x
+                        }
+                    })?;
+                names::getnameinfo(&sa, f).map_err(|x| x.at(addr.span()))
+            }
+            C::Epoll { ep, op } => self.epoll_cmd(ep.as_ref(), op, out),
+            C::C10k { n } => self.c10k(n.as_ref(), out),
+            C::GetProtoByName { name } => {
+                names::getprotobyname(&self.text(name)?).map_err(|e| e.at(name.span))
+            }
+            C::Lab(l) => self.lab_cmd(l, out),
+            // Carried out by run_inner (it wraps a whole statement).
+            C::On { .. } => Err(ExecError::usage(
+                "`on` takes a statement: on b s = socket tcp",
+            )),
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
-            C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(
-                ExecError::usage("this command is run by the script runner, not the session"),
-            ),
+            C::Source { .. }
+            | C::Lesson { .. }
+            | C::Expect(_)
+            | C::MacDef { .. }
+            | C::Export { .. }
+            | C::Record { .. } => Err(ExecError::usage(
+                "this command is run by the script runner, not the session",
+            )),
         }
     }
 
@@ -864,7 +999,12 @@ impl Session {
     /// the background jobs.
     pub fn close_all(&mut self, out: &mut dyn Sink) {
         self.end_jobs(out);
+        self.lab_down(out);
         self.table.clear();
+        // The log says where it ended.
+        if let Some(l) = self.log.lock().ok().and_then(|mut g| g.take()) {
+            l.close();
+        }
     }
 
     /// Stops every built-in peer (Ctrl-D, quit, end of a script); returns
@@ -879,6 +1019,11 @@ fn returns(cmd: &Command) -> usize {
     match cmd {
         Command::Accept { .. } | Command::RecvFrom { .. } => 2,
         Command::Select { .. } => 3,
+        Command::SocketPair { .. } => 2,
+        Command::RecvMsg {
+            framing: crate::syntax::ast::Framing::Ancillary(_),
+            ..
+        } => 2,
         _ => 1,
     }
 }
@@ -896,7 +1041,13 @@ pub(crate) fn describe_socket(
     kind: SockKind,
     names: Vec<String>,
 ) -> SockDesc {
-    let local = sock.local_addr().ok().filter(crate::table::is_bound);
+    let local = sock
+        .local_addr()
+        .ok()
+        .filter(crate::table::is_bound)
+        .filter(|a| {
+            kind != SockKind::Raw || a.as_socket().is_some_and(|s| !s.ip().is_unspecified())
+        });
     // An IP socket with no port has no peer and no TCP state worth showing
     // (CLOSED): two calls saved on every new socket.
     if local.is_none() && family != Family::Unix {

@@ -24,8 +24,8 @@ impl Session {
     /// boundaries, the moments explained, the settings, the capture.
     pub(crate) fn watch_context(&mut self) -> Context {
         // A program's connections are captured for `states` too.
-        self.start_trace();
-        let watch_port = self.trace.as_ref().map(|t| t.port_watcher());
+        self.start_capture();
+        let watch_port = self.capture.as_ref().map(|c| c.port_watcher());
         Context {
             bounds: Arc::clone(&self.bounds),
             explained: Arc::clone(&self.explained),
@@ -188,6 +188,36 @@ impl Session {
         }
     }
 
+    /// Where `%N` in `cmd` reaches a program run from the shell (what
+    /// `export` writes for it), if it is one.
+    pub fn program_socket_addr(
+        &self,
+        word: &str,
+        cmd: &crate::syntax::ast::Command,
+    ) -> Option<std::net::SocketAddr> {
+        let id = word.strip_prefix('%')?;
+        let family = match cmd {
+            crate::syntax::ast::Command::Connect { sock, .. }
+            | crate::syntax::ast::Command::SendTo { sock, .. } => {
+                let e = match &sock.node {
+                    crate::syntax::ast::SockRef::Name(n) => match self.vars.get(n) {
+                        Some(crate::value::Value::Socket(h)) => self.table.get(*h),
+                        _ => None,
+                    },
+                    crate::syntax::ast::SockRef::Fd(fd) => self.table.by_fd(*fd),
+                    crate::syntax::ast::SockRef::Last => {
+                        self.table.last.and_then(|h| self.table.get(h))
+                    }
+                };
+                e.map_or(crate::syntax::ast::Family::Inet, |e| e.family)
+            }
+            _ => crate::syntax::ast::Family::Inet,
+        };
+        self.program_address(id, family, Default::default())
+            .ok()?
+            .as_socket()
+    }
+
     /// `connect k %1`: where program job 1 listens (TCP) or is bound
     /// (UDP), a wildcard address made loopback.
     pub(super) fn program_address(
@@ -211,6 +241,11 @@ impl Session {
             .last
             .and_then(|h| self.table.get(h))
             .is_some_and(|e| e.kind == crate::syntax::ast::SockKind::Dgram);
+        if p.is_ended() && p.service_address(udp).is_none() {
+            return Err(ExecError::usage(format!("[{n}] {} has ended", p.name))
+                .at(span)
+                .hint("its last lines say why; `wait` shows how it ended"));
+        }
         let a = p.service_address(udp).ok_or_else(|| {
             ExecError::usage(format!(
                 "[{n}] {} {} yet",

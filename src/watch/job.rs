@@ -324,6 +324,9 @@ fn family_of(pids: impl Iterator<Item = i32>) -> Vec<i32> {
 #[derive(Default)]
 pub struct Programs {
     list: Vec<Arc<Program>>,
+    /// The connections of programs collected since (the last 1024), so
+    /// that `states` still names their ends.
+    gone: std::collections::VecDeque<(SocketAddr, SocketAddr, String)>,
 }
 
 impl Programs {
@@ -348,7 +351,14 @@ impl Programs {
         let Some(k) = self.list.iter().position(|p| p.id == id) else {
             return Vec::new();
         };
-        self.list.remove(k).take()
+        let p = self.list.remove(k);
+        for c in p.connections() {
+            if self.gone.len() >= 1024 {
+                self.gone.pop_front();
+            }
+            self.gone.push_back(c);
+        }
+        p.take()
     }
 
     /// Waits (at most `max`) until every program has settled, then hands
@@ -376,7 +386,11 @@ impl Programs {
 
     /// Every program's TCP connections.
     pub fn connections(&self) -> Vec<(SocketAddr, SocketAddr, String)> {
-        self.list.iter().flat_map(|p| p.connections()).collect()
+        self.list
+            .iter()
+            .flat_map(|p| p.connections())
+            .chain(self.gone.iter().rev().cloned())
+            .collect()
     }
 }
 

@@ -110,6 +110,9 @@ pub fn row_of_program_socket(pidfd: RawFd, s: &Sock, owner: &str) -> Option<Row>
         was_reset: s.was_reset,
         conn: None,
         rcvlowat: false,
+        host: None,
+        protocol: 0,
+        held: Default::default(),
     };
     let snap = table::snapshot(&e);
     let mut row = crate::exec::shell::row_of(&e, snap);
@@ -292,6 +295,7 @@ pub fn proc_rows(pid: i32, owner: &str, names: &HashMap<i32, String>) -> Vec<Row
                 mode: "-".into(),
                 ready: "-".into(),
                 owner: owner.to_string(),
+                host: String::new(),
             }
         })
         .collect()

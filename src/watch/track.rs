@@ -381,6 +381,9 @@ pub struct Tracker {
     ctx: Context,
     places: HashMap<(i32, u32), Place>,
     socks: BTreeMap<(i32, i32), Sock>,
+    /// The connections of sockets closed since (the last 256), so that
+    /// `states` still names their ends.
+    closed: std::collections::VecDeque<(SocketAddr, SocketAddr, String)>,
     /// Processes: pid -> parent.
     pub pids: BTreeMap<i32, i32>,
     /// Threads: (pid, tid) -> name.
@@ -412,6 +415,7 @@ impl Tracker {
             ctx,
             places: HashMap::new(),
             socks: BTreeMap::new(),
+            closed: Default::default(),
             pids,
             threads: HashMap::new(),
             waits: HashMap::new(),
@@ -462,11 +466,13 @@ impl Tracker {
         }
     }
 
-    /// The program's TCP connections: (local, peer, label).
+    /// The program's TCP connections, open then closed: (local, peer,
+    /// label).
     pub fn connections(&self) -> Vec<(SocketAddr, SocketAddr, String)> {
         self.socks
             .values()
             .filter_map(|s| s.pair().map(|(l, p)| (l, p, s.label.clone())))
+            .chain(self.closed.iter().rev().cloned())
             .collect()
     }
 
@@ -1329,9 +1335,14 @@ impl Tracker {
     fn forget(&mut self, pid: i32, fd: i32) {
         if let Some(s) = self.socks.remove(&(pid, fd))
             && let Some((l, p)) = s.pair()
-            && let Ok(mut b) = self.ctx.bounds.lock()
         {
-            b.forget(l, p);
+            if let Ok(mut b) = self.ctx.bounds.lock() {
+                b.forget(l, p);
+            }
+            if self.closed.len() >= 256 {
+                self.closed.pop_front();
+            }
+            self.closed.push_back((l, p, s.label.clone()));
         }
     }
 

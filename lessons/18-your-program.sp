@@ -1,4 +1,4 @@
-# Lesson 14: Your own program, under sockplay's eye
+# Lesson 18: Your own program, under sockplay's eye
 # A real Python program, unchanged, run by sockplay: each socket call it
 # makes is shown as it makes it, with its line, what it waits for and what
 # it got. Here it is the course's tcp_server.py, and this shell plays its
