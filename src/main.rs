@@ -132,6 +132,9 @@ fn main() {
     let status = if let Some(n) = args.lesson {
         match sockplay::lessons::get(n) {
             Some(lesson) => {
+                // Its socket files go when it ends (run_lines closes every
+                // socket, then removes them).
+                runner.session.in_lesson = 1;
                 let mut lines = lesson.text.lines().map(str::to_string);
                 runner.run_lines(&mut lines, &lesson.path(), opts)
             }

@@ -497,7 +497,14 @@ impl Runner {
             keep_going: self.opts.keep_going,
         };
         let passed = self.expects_passed;
+        // The socket files the lesson makes are its own: they go when it
+        // ends, however it ends (a socket it left open keeps its file
+        // until every socket closes).
+        self.session.in_lesson += 1;
         let end = self.play_nested(lesson.text, &lesson.path(), opts, origin);
+        self.session.in_lesson -= 1;
+        self.session
+            .tidy_lesson_files(&mut crate::script::PrintSink);
         if opts.check && end == LineEnd::Ok && self.depth == 0 {
             crate::script::say(&render::check_summary(
                 &lesson.path(),

@@ -241,6 +241,13 @@ pub struct Session {
     /// Keep what `states` shows (the capture, or the sampled states). A
     /// script that never says `states` does not pay for them.
     pub watch_states: bool,
+    /// How many bundled lessons are running now: the socket files their
+    /// binds make are theirs, not the learner's.
+    pub in_lesson: usize,
+    /// Socket files a bundled lesson made, removed once no socket of this
+    /// shell is bound to them (at the lesson's end, or when every socket
+    /// closes), so that a lesson leaves no file behind, however it ends.
+    pub lesson_files: Vec<std::path::PathBuf>,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -360,6 +367,8 @@ impl Session {
             failed_names: Default::default(),
             told_peers: false,
             watch_states: true,
+            in_lesson: 0,
+            lesson_files: Vec::new(),
         }
     }
 
@@ -828,6 +837,7 @@ impl Session {
     pub fn close_all(&mut self, out: &mut dyn Sink) {
         self.end_jobs(out);
         self.table.clear();
+        self.tidy_lesson_files(out);
     }
 
     /// Stops every built-in peer (Ctrl-D, quit, end of a script); returns

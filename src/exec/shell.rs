@@ -471,7 +471,37 @@ impl Session {
                 out.emit(Item::Done(format!("removed the socket file {p}")));
             }
         }
+        let gone = std::path::Path::new(&p);
+        self.lesson_files.retain(|f| f != gone);
         Ok(Ret::none())
+    }
+
+    /// Removes the socket files a bundled lesson made that no open socket
+    /// of this shell is bound to (one still bound keeps its file until
+    /// every socket closes), and says so. Only socket files.
+    pub fn tidy_lesson_files(&mut self, out: &mut dyn Sink) {
+        use std::os::unix::fs::FileTypeExt;
+        if self.lesson_files.is_empty() {
+            return;
+        }
+        let held: Vec<std::path::PathBuf> = self
+            .table
+            .iter()
+            .filter_map(|e| e.bound_path.clone())
+            .collect();
+        self.lesson_files.retain(|p| {
+            if held.contains(p) {
+                return true;
+            }
+            let is_socket = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_socket());
+            if is_socket && std::fs::remove_file(p).is_ok() {
+                out.emit(Item::Note(format!(
+                    "removed the socket file {} that the lesson made",
+                    p.display()
+                )));
+            }
+            false
+        });
     }
 }
 
