@@ -687,9 +687,9 @@ pub fn item(it: &Item) -> String {
             }
             lines.join("\n")
         }
-        Item::Moment(_) => String::new(),
+        Item::Moment(..) => String::new(),
         Item::Timeline { title, head, rows } => timeline(title, head, rows),
-        Item::Explain(m) => explanation(m.title(), m.text()),
+        Item::Explain(m, ends) => explanation(m.title(), &m.text_for(ends)),
         Item::Help(None) => help_all(),
         Item::Help(Some(cmd)) => help_one(spec::spec_of(*cmd)),
         Item::Echo(s) => format!("{IND}{s}"),
@@ -951,7 +951,7 @@ fn job_report(
     let mut out = head;
     for it in items {
         // The job's own timing is in its head line.
-        if matches!(it, Item::Waited(_) | Item::Moment(_)) {
+        if matches!(it, Item::Waited(_) | Item::Moment(..)) {
             continue;
         }
         for line in item(it).lines() {

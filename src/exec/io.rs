@@ -11,7 +11,7 @@
 
 use super::bounds::{Boundaries, Piece};
 use super::eval::Payload;
-use super::explain::Moment;
+use super::explain::{Ends, Moment};
 use super::{Adopt, Item, Ret, Session, Sink, describe_socket};
 use crate::errors::ExecError;
 use crate::syntax::ast::{
@@ -475,7 +475,7 @@ fn after_recv(
         out.push(Item::Note(
             "b'' is end of stream: the peer closed (or shut down) its sending side; every recv from now on returns b''".into(),
         ));
-        out.push(Item::Moment(Moment::EndOfStream));
+        out.push(Item::Moment(Moment::EndOfStream, Ends::none()));
         return (out, Vec::new());
     }
     if ctx.kind == SockKind::Dgram && real > bytes {
@@ -483,7 +483,7 @@ fn after_recv(
             "datagram of {real} bytes truncated to {bytes}: {} lost (UDP delivers a datagram whole or cut, never in parts)",
             plural(real - bytes, "byte", "bytes")
         )));
-        out.push(Item::Moment(Moment::Truncated));
+        out.push(Item::Moment(Moment::Truncated, Ends::none()));
     }
     let mut pieces = Vec::new();
     if ctx.kind == SockKind::Stream
@@ -503,7 +503,15 @@ fn after_recv(
                     .collect::<Vec<_>>()
                     .join(", #")
             )));
-            out.push(Item::Moment(Moment::Sticky));
+            // The sends came from the socket at the other end: the
+            // advice names it when this shell holds it.
+            out.push(Item::Moment(
+                Moment::Sticky,
+                Ends {
+                    sender: ctx.peer.as_ref().map(|(_, label)| label.clone()),
+                    receiver: Some(ctx.label.clone()),
+                },
+            ));
         }
         if let Some(last) = pieces.last() {
             let end = last.offset + last.len;

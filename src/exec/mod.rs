@@ -126,9 +126,9 @@ pub enum Item {
     Echo(String),
     /// A classic moment (BrokenPipe, b'', sticky packets...): the session
     /// explains the first of each kind and drops the rest.
-    Moment(explain::Moment),
+    Moment(explain::Moment, explain::Ends),
     /// The explanation of a moment.
-    Explain(explain::Moment),
+    Explain(explain::Moment, explain::Ends),
     /// A table of events over time (`states`): a title, the column heads
     /// and the rows.
     Timeline {
