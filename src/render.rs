@@ -28,6 +28,10 @@ const SHOWN: usize = 1024;
 /// The prompt.
 pub const PROMPT: &str = "sockplay> ";
 
+/// What `clear` writes to a terminal: the cursor home, the screen erased
+/// (as Ctrl-L does; the scrollback stays).
+pub const CLEAR_SCREEN: &str = "\x1b[H\x1b[2J";
+
 pub fn prompt_styled() -> String {
     PROMPT.bold().blue().to_string()
 }
@@ -706,6 +710,8 @@ pub fn item(it: &Item) -> String {
         }
         Item::Peers(rows) => peers_table(rows),
         Item::Lessons(list) => lessons_list(list),
+        // Written by the printer, on a terminal only (see CLEAR_SCREEN).
+        Item::ClearScreen => String::new(),
         Item::PeerLog(log) => peer_log(log),
         Item::Settings(list) => {
             let mut lines = Vec::new();

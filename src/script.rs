@@ -114,6 +114,14 @@ fn print_item(item: &Item) -> Option<String> {
         }
         return None;
     }
+    if let Item::ClearScreen = item {
+        // A transcript or a pipe gets no escape sequence: only a terminal
+        // is cleared.
+        if o.tty() {
+            o.put(render::CLEAR_SCREEN, true);
+        }
+        return None;
+    }
     if PROGRESS_SHOWN.swap(false, Ordering::SeqCst) {
         o.put("\r\x1b[2K", false);
     }
@@ -134,7 +142,7 @@ impl Sink for TeeSink<'_> {
     fn emit(&mut self, item: Item) {
         let text = if self.quiet {
             match item {
-                Item::Progress(_) => None,
+                Item::Progress(_) | Item::ClearScreen => None,
                 _ => Some(render::item(&item)),
             }
         } else {

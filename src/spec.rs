@@ -79,6 +79,8 @@ pub enum Cmd {
     Lesson,
     Expect,
     MacDef,
+    Clear,
+    Reset,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -923,6 +925,26 @@ pub static SPECS: &[CmdSpec] = &[
         "define a macro: the lines up to the next empty line",
         "$name arg... runs it with $1...$9 replaced by the arguments; a macro named init runs when its file is loaded, before the first command.",
         "def name(*args): ..."
+    ),
+    spec!(
+        Clear,
+        "clear",
+        ["cls"],
+        [],
+        Shell,
+        "clear the screen (Ctrl-L too)",
+        "On a terminal only: in a script or a pipe it writes nothing. The sockets, names and peers stay; `reset` starts again.",
+        ""
+    ),
+    spec!(
+        Reset,
+        "reset",
+        [],
+        [],
+        Shell,
+        "start again: close every socket, stop every peer, forget every name",
+        "Cancels the background jobs, closes every socket (the next one is fd 3 again), stops the built-in peers (numbered from 1 again), and forgets the names you bound; says what it did. The settings, macros and history stay, and the shell does not leave. A port bound before can be bound again at once if SO_REUSEADDR was set on the new socket before bind (connections the old one closed first may be in TIME_WAIT).",
+        ""
     ),
 ];
 

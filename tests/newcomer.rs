@@ -92,3 +92,72 @@ fn sticky_packets_advice_says_the_sending_socket_when_it_is_gone() {
     );
     lacks(&r, "sendmsg c DATA");
 }
+
+#[test]
+fn clear_in_a_script_writes_nothing() {
+    let r = run("clear-script", "clear; echo \"after\"");
+    assert_eq!(r.status, Some(0), "{}", r.output);
+    assert_eq!(r.output, "sockplay> clear; echo \"after\"\n  after\n");
+}
+
+#[test]
+fn a_lone_unknown_word_is_an_unknown_command_not_a_name_error() {
+    let r = run("unknown-word", "exti");
+    assert_eq!(r.status, Some(1), "{}", r.output);
+    has(&r, "error: unknown command `exti`: did you mean `exit`?");
+    lacks(&r, "NameError");
+    lacks(&r, "quote it");
+    // A typo of a name bound is still a NameError that names it.
+    let r = run("typo-name", "data = 1; dta");
+    has(&r, "NameError: name 'dta' is not defined");
+    has(&r, "did you mean `data`?");
+    // In an argument, a word is a name: quote it to make it text.
+    let r = run("arg-name", "echo hello");
+    has(&r, "NameError: name 'hello' is not defined");
+}
+
+/// A free port, chosen by the kernel (the listener closes at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[test]
+fn reset_closes_stops_forgets_and_a_fixed_port_binds_again() {
+    let port = free_port();
+    // The server closes first: its port's connection stays in TIME_WAIT.
+    let cmds = format!(
+        "s = socket tcp; setsockopt s SO_REUSEADDR 1; bind s 127.0.0.1 {port}; listen s; \
+         k = socket tcp; connect k s; c = accept s; close c; recv k; \
+         data = b\"x\"; p = serve discard; reset; sockets; vars; peers; \
+         s = socket tcp; setsockopt s SO_REUSEADDR 1; bind s 127.0.0.1 {port}"
+    );
+    let r = run("reset", &cmds);
+    assert_eq!(r.status, Some(0), "{}", r.output);
+    has(&r, "closed 2 sockets: s (fd 3), k (fd 4)");
+    has(&r, "stopped 1 built-in peer: 1 (discard on 127.0.0.1:");
+    has(&r, "forgot 5 names: c, data, k, p, s");
+    has(&r, "a fresh start, as in a new shell");
+    // Nothing is left: the table, the names, the peers.
+    has(&r, "# no sockets");
+    has(&r, "s = <socket fd=3 AF_INET SOCK_STREAM>");
+    has(&r, &format!("bound s to 127.0.0.1:{port}"));
+    // Without SO_REUSEADDR the same bind fails: TIME_WAIT holds the port.
+    let cmds = format!(
+        "s = socket tcp; setsockopt s SO_REUSEADDR 1; bind s 127.0.0.1 {port}; listen s; \
+         k = socket tcp; connect k s; c = accept s; close c; recv k; reset; \
+         s = socket tcp; bind s 127.0.0.1 {port}"
+    );
+    let r = run("reset-no-reuse", &cmds);
+    assert_eq!(r.status, Some(1), "{}", r.output);
+    has(&r, "Address already in use");
+}
+
+#[test]
+fn reset_with_nothing_says_so() {
+    let r = run("reset-empty", "reset");
+    assert_eq!(r.status, Some(0), "{}", r.output);
+    has(&r, "nothing to reset: no socket, peer, job or name");
+}

@@ -1379,6 +1379,9 @@ fn command_table() -> Vec<(&'static str, Command)> {
             },
         ),
         ("vars", C::Vars),
+        ("clear", C::Clear),
+        ("cls", C::Clear),
+        ("reset", C::Reset),
         (
             "unlink ./app.sock",
             C::Unlink {
@@ -2708,6 +2711,8 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Lesson { .. } => Cmd::Lesson,
         C::Expect(_) => Cmd::Expect,
         C::MacDef { .. } => Cmd::MacDef,
+        C::Clear => Cmd::Clear,
+        C::Reset => Cmd::Reset,
         C::Value(_) | C::Import { .. } => return None,
     })
 }

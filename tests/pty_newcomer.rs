@@ -88,3 +88,89 @@ fn a_lesson_left_half_way_leaves_no_socket_file() {
     p.exp_eof().expect("sockplay ends after q");
     assert!(home.left().is_empty(), "left behind: {:?}", home.left());
 }
+
+/// The shell in a PTY whose escape sequences are kept (to see the screen
+/// being cleared), in `home`'s empty directory.
+fn raw_shell(home: &Home) -> rexpect::session::PtySession {
+    let mut cmd = home.command(&["--no-rc"]);
+    cmd.env_remove("COLUMNS").env_remove("LINES");
+    let opts = rexpect::session::Options::new()
+        .timeout_ms(Some(TIMEOUT_MS))
+        .strip_ansi_escape_codes(false);
+    let mut p = rexpect::session::spawn_with_options(cmd, opts).expect("spawn sockplay");
+    expect(&mut p, "Ctrl-D leaves.");
+    expect(&mut p, "sockplay> ");
+    p
+}
+
+#[test]
+fn a_word_that_is_no_command_is_an_unknown_command_and_clear_clears() {
+    let home = Home::new("clear");
+    let mut p = common::pty::spawn_with(&home.cwd(), TIMEOUT_MS);
+    // Not a NameError that says to quote it: a command with a typo.
+    let out = common::pty::run(&mut p, "clera", "did you mean `clear`?");
+    assert!(out.contains("unknown command `clera`"), "{out:?}");
+    assert!(!out.contains("NameError"), "{out:?}");
+    let out = common::pty::run(&mut p, "frobnicate", "(type `help` for the list)");
+    assert!(out.contains("unknown command `frobnicate`"), "{out:?}");
+    // A name bound is still shown by its name alone.
+    common::pty::run(&mut p, "data = b\"hi\"", "data = b'hi'");
+    common::pty::run(&mut p, "data", "-> b'hi'");
+    // `help` says how to clear the screen.
+    common::pty::run(&mut p, "help", "clear the screen (Ctrl-L too)");
+    common::pty::leave(&mut p);
+}
+
+#[test]
+fn clear_and_ctrl_l_clear_the_screen() {
+    let home = Home::new("clear-raw");
+    let mut p = raw_shell(&home);
+    send_line(&mut p, "clear");
+    // Cursor home, screen erased, then the prompt at the top.
+    expect(&mut p, "\x1b[H\x1b[2J");
+    expect(&mut p, "sockplay> ");
+    // Ctrl-L with a line half typed: the screen is cleared and the line
+    // kept.
+    common::pty::send(&mut p, "echo \"still here\"");
+    // The line is drawn a key at a time: give it a moment.
+    std::thread::sleep(Duration::from_millis(200));
+    p.send_control('l').expect("Ctrl-L");
+    p.exp_regex(r"\x1b\[H\x1b\[2?J")
+        .expect("Ctrl-L clears the screen");
+    send_line(&mut p, "");
+    expect(&mut p, "  still here");
+    expect(&mut p, "sockplay> ");
+    common::pty::leave(&mut p);
+    assert!(home.left().is_empty(), "left behind: {:?}", home.left());
+}
+
+#[test]
+fn reset_starts_again_without_leaving() {
+    let home = Home::new("reset");
+    let mut p = common::pty::spawn_with(&home.cwd(), TIMEOUT_MS);
+    // The first socket's fd (rexpect's child inherits two descriptors,
+    // so it is not 3 here): the same number comes again after reset.
+    send_line(&mut p, "s = socket tcp");
+    expect(&mut p, "s = <socket fd=");
+    let fd = expect(&mut p, " AF_INET");
+    common::pty::wait_prompt(&mut p);
+    common::pty::run(&mut p, "bind s 127.0.0.1 0; listen s", "LISTEN");
+    common::pty::run(&mut p, "c = accept s &", "[1] c = accept s");
+    common::pty::run(&mut p, "a = serve echo", "a = ('127.0.0.1'");
+    send_line(&mut p, "reset");
+    expect(&mut p, "[1] cancelled (reset): c = accept s");
+    expect(&mut p, &format!("closed 1 socket: s (fd {fd})"));
+    expect(&mut p, "stopped 1 built-in peer: 1 (echo on 127.0.0.1:");
+    expect(&mut p, "forgot 2 names: a, s");
+    expect(&mut p, "a fresh start");
+    common::pty::wait_prompt(&mut p);
+    // Still the same shell: the first fd and peer 1 again, one name.
+    common::pty::run(
+        &mut p,
+        "k = socket tcp",
+        &format!("k = <socket fd={fd} AF_INET"),
+    );
+    common::pty::run(&mut p, "serve echo", "peer 1: echo server");
+    common::pty::run(&mut p, "fileno s", "NameError: name 's' is not defined");
+    common::pty::leave(&mut p);
+}

@@ -88,7 +88,7 @@ impl Session {
 
     /// A collected job: its report (if not printed yet), then its sockets
     /// and names.
-    fn apply(&mut self, c: Collected, out: &mut dyn Sink) {
+    pub(super) fn apply(&mut self, c: Collected, out: &mut dyn Sink) {
         if let Some(report) = c.report {
             out.emit(report);
         }

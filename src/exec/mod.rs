@@ -15,6 +15,7 @@ pub(crate) mod io;
 mod jobctl;
 mod names;
 mod opts;
+mod reset;
 mod select;
 mod serve;
 mod shell;
@@ -146,6 +147,8 @@ pub enum Item {
     PeerLog(crate::peers::PeerLog),
     /// `lesson`: the bundled lessons, by number and title.
     Lessons(Vec<(usize, String)>),
+    /// `clear`: the screen is cleared (on a terminal; nothing elsewhere).
+    ClearScreen,
 }
 
 /// How a background job ended.
@@ -450,6 +453,9 @@ impl Session {
             .trim()
             .to_string();
         self.sync_jobs(&text, out)?;
+        if let Some(e) = self.unknown_command(stmt) {
+            return Err(e);
+        }
         let returns = returns(&stmt.command);
         if stmt.targets.len() > 1 && stmt.targets.len() != returns {
             let t = &stmt.targets[1];
@@ -783,6 +789,11 @@ impl Session {
             C::Quit { .. } => Ok(Ret::none()),
             C::Set { key, value } => self.set(key.as_ref(), value.as_ref(), out),
             C::Vars => self.vars_cmd(out),
+            C::Clear => {
+                out.emit(Item::ClearScreen);
+                Ok(Ret::none())
+            }
+            C::Reset => self.reset(out),
             C::Unlink { path } => self.unlink(path, out),
             C::Select {
                 read,
