@@ -37,6 +37,11 @@ pub struct Names {
     /// Numbers of the peers running, and of every peer (for `peers log`).
     pub peers: Vec<String>,
     pub all_peers: Vec<String>,
+    /// Each open socket: its names (empty when it has none) and its fd, in
+    /// fd order, for Tab where a socket goes (`send `).
+    pub open: Vec<(Vec<String>, i32)>,
+    /// The last socket used (what `.` means), as it is labelled.
+    pub last: Option<String>,
 }
 
 pub struct ShellHelper {
@@ -140,6 +145,44 @@ fn context(line: &str, pos: usize) -> (Option<String>, usize, usize) {
 }
 
 impl ShellHelper {
+    /// Tab where a socket goes: each name, with its fd beside it in the
+    /// list (`c  fd 5`); the fd of a socket that has no name (`4  no
+    /// name`); and `.` only with what it stands for (`.  the last used:
+    /// k`). The list shows what each is; the line gets the name alone.
+    fn socket_pairs(&self, prefix: &str) -> Vec<Pair> {
+        let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
+        let mut named: Vec<Pair> = Vec::new();
+        let mut unnamed: Vec<Pair> = Vec::new();
+        for (list, fd) in &names.open {
+            if list.is_empty() {
+                unnamed.push(Pair {
+                    display: format!("{fd}  (fd {fd}, no name)"),
+                    replacement: fd.to_string(),
+                });
+            }
+            for n in list {
+                named.push(Pair {
+                    display: format!("{n}  (fd {fd})"),
+                    replacement: n.clone(),
+                });
+            }
+        }
+        named.sort_by(|a, b| a.replacement.cmp(&b.replacement));
+        let mut pairs: Vec<Pair> = named.into_iter().chain(unnamed).collect();
+        if let Some(last) = &names.last {
+            pairs.push(Pair {
+                display: format!(".  (the last socket used: {last})"),
+                replacement: ".".into(),
+            });
+        }
+        pairs.retain(|p| {
+            p.replacement
+                .to_ascii_lowercase()
+                .starts_with(&prefix.to_ascii_lowercase())
+        });
+        pairs
+    }
+
     fn candidates(&self, cmd: Option<&str>, arg: usize) -> Vec<String> {
         let Some(cmd) = cmd else {
             return spec::command_words()
@@ -155,12 +198,8 @@ impl ShellHelper {
         let kind = s.args.get(arg).or_else(|| s.args.last()).map(|a| a.kind);
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         match kind {
-            Some(ArgKind::Sock) => {
-                let mut v = names.sockets.clone();
-                v.push(".".into());
-                v.extend(names.fds.iter().cloned());
-                v
-            }
+            // Completed by socket_pairs, which shows each socket's fd.
+            Some(ArgKind::Sock) => names.sockets.clone(),
             Some(ArgKind::PeerKind) => words(spec::PEER_KINDS),
             Some(ArgKind::PeersView) => words(spec::PEERS_VIEWS),
             Some(ArgKind::Addr | ArgKind::PeerAddr) => {
@@ -261,6 +300,15 @@ impl Completer for ShellHelper {
         }
         let start = start.min(pos);
         let prefix = &line[start..pos];
+        // A socket's place: names with their fds shown beside them.
+        if cmd
+            .as_deref()
+            .and_then(spec::lookup)
+            .and_then(|s| s.args.get(arg))
+            .is_some_and(|a| a.kind == ArgKind::Sock)
+        {
+            return Ok((start, self.socket_pairs(prefix)));
+        }
         if let Ok(mut k) = self.set_key.lock() {
             *k = line[..start]
                 .split_whitespace()
@@ -509,6 +557,18 @@ pub fn names_of(runner: &Runner) -> Names {
         .iter()
         .map(|e| e.fd().to_string())
         .collect();
+    n.open = runner
+        .session
+        .table
+        .iter()
+        .map(|e| (e.names.clone(), e.fd()))
+        .collect();
+    n.last = runner
+        .session
+        .table
+        .last
+        .and_then(|h| runner.session.table.get(h))
+        .map(|e| e.label());
     n
 }
 

@@ -174,3 +174,43 @@ fn reset_starts_again_without_leaving() {
     common::pty::run(&mut p, "fileno s", "NameError: name 's' is not defined");
     common::pty::leave(&mut p);
 }
+
+#[test]
+fn tab_after_send_lists_the_sockets_with_their_fds() {
+    let home = Home::new("tab-send");
+    let mut p = common::pty::spawn_with(&home.cwd(), TIMEOUT_MS);
+    common::pty::run(&mut p, "s = socket tcp", "s = <socket");
+    common::pty::run(&mut p, "k = socket tcp", "k = <socket");
+    // A socket without a name: its fd is how to name it.
+    send_line(&mut p, "socket udp");
+    expect(&mut p, "<socket fd=");
+    let fd = expect(&mut p, " AF_INET SOCK_DGRAM");
+    common::pty::wait_prompt(&mut p);
+    common::pty::send(&mut p, "send ");
+    std::thread::sleep(Duration::from_millis(100));
+    // Tab twice: the first completes what all share (nothing), the second
+    // lists them.
+    common::pty::send(&mut p, "\t");
+    std::thread::sleep(Duration::from_millis(100));
+    common::pty::send(&mut p, "\t");
+    let k_fd: i32 = fd.trim().parse::<i32>().expect("an fd") - 1;
+    let s_fd = k_fd - 1;
+    let list = expect(&mut p, "(the last socket used: fd ");
+    assert!(list.contains(&format!("k  (fd {k_fd})")), "{list:?}");
+    assert!(list.contains(&format!("s  (fd {s_fd})")), "{list:?}");
+    assert!(
+        list.contains(&format!("{}  (fd {}, no name)", fd.trim(), fd.trim())),
+        "{list:?}"
+    );
+    // A bare `.` with no word of what it is, and names repeated as fds, are
+    // gone.
+    assert!(!list.contains(&format!("{s_fd}  ")), "{list:?}");
+    // The line gets the name alone.
+    common::pty::send(&mut p, "k\t");
+    std::thread::sleep(Duration::from_millis(100));
+    common::pty::send(&mut p, " b\"hi\"\r");
+    // k is not connected: the error quotes the line as completed.
+    expect(&mut p, "    send k b\"hi\"");
+    common::pty::wait_prompt(&mut p);
+    common::pty::leave(&mut p);
+}
