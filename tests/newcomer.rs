@@ -161,3 +161,50 @@ fn reset_with_nothing_says_so() {
     assert_eq!(r.status, Some(0), "{}", r.output);
     has(&r, "nothing to reset: no socket, peer, job or name");
 }
+
+/// The text after `try: ` in a `serve` note, up to ` (or`.
+fn try_line(out: &str) -> String {
+    let at = out.find("try: ").expect("a try line") + "try: ".len();
+    let rest = &out[at..];
+    let end = rest
+        .find(" (or")
+        .unwrap_or_else(|| rest.find('\n').unwrap_or(rest.len()));
+    rest[..end].to_string()
+}
+
+#[test]
+fn serve_suggests_the_documented_host_port_form_and_it_works() {
+    let scratch = Scratch::new("newcomer-serve-try");
+    let limit = std::time::Duration::from_secs(20);
+    let mut sp = common::proc::sockplay(scratch.path(), &[], limit);
+    // TCP: the suggested line, pasted as it is, connects.
+    let at = sp.mark();
+    sp.line("a = serve echo");
+    let out = sp.wait_from(at, "a = ('127.0.0.1'");
+    let tcp = try_line(&out);
+    assert!(
+        regex::Regex::new(r"^k = socket tcp; connect k 127\.0\.0\.1 \d+$")
+            .expect("regex")
+            .is_match(&tcp),
+        "not `connect k HOST PORT`: {tcp:?}"
+    );
+    let at = sp.mark();
+    sp.line(&tcp);
+    sp.wait_from(at, "(ESTABLISHED)");
+    // UDP: sendto u DATA HOST PORT, the same form.
+    let at = sp.mark();
+    sp.line("b = serve echo udp");
+    let out = sp.wait_from(at, "b = ('127.0.0.1'");
+    let udp = try_line(&out);
+    assert!(
+        regex::Regex::new(r#"^u = socket udp; sendto u b"hi" 127\.0\.0\.1 \d+; recvfrom u$"#)
+            .expect("regex")
+            .is_match(&udp),
+        "not `sendto u DATA HOST PORT`: {udp:?}"
+    );
+    let at = sp.mark();
+    sp.line(&udp);
+    sp.wait_from(at, "b'hi'");
+    let out = sp.end_ok();
+    assert!(!out.contains("Error"), "{out}");
+}
