@@ -294,16 +294,18 @@ fn peer_state(s: &str) -> String {
 
 /// `peers`: one row per peer.
 fn peers_table(rows: &[PeerRow]) -> String {
+    // Headings that cannot be read against each other: clients connected
+    // at this moment, and all those served since the start (`help peers`).
     let head = [
         "N",
         "KIND",
         "ADDRESS",
         "STATE",
-        "CLIENTS",
-        "SERVED",
+        "CONNECTED NOW",
+        "SERVED IN ALL",
         "BYTES-IN",
         "BYTES-OUT",
-        "SERVING",
+        "FILES",
     ];
     let cells: Vec<Vec<String>> = rows
         .iter()
@@ -313,7 +315,7 @@ fn peers_table(rows: &[PeerRow]) -> String {
                 r.label.clone(),
                 value::escape_controls(&r.addr),
                 r.state.clone(),
-                // UDP has no connections: its senders are in SERVED.
+                // UDP has no connections: its senders are in SERVED IN ALL.
                 if r.udp {
                     "-".to_string()
                 } else {

@@ -737,7 +737,7 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("log", K::PeersView), opt("n", K::Number)],
         Peers,
         "the built-in peers, or what one received (peers log N)",
-        "The table: number, kind, address, state, clients connected now, connections served, bytes in and out. `peers log N` shows each chunk peer N read from each client, as Python's bytes repr, and its connections and closes (the last 64 KiB are kept).",
+        "The table: N the peer's number (stop N, peers log N); KIND; ADDRESS where it listens; STATE running, stopped, or why it ended; CONNECTED NOW the clients connected at this moment (- for UDP, which has no connections); SERVED IN ALL every connection it accepted since it started, those gone included (for UDP, the senders it heard from); BYTES-IN and BYTES-OUT in all; FILES what an http peer serves (its directory, or its built-in page). `peers log N` shows each chunk peer N read from each client, as Python's bytes repr, and its connections and closes (the last 64 KiB are kept).",
         ""
     ),
     spec!(

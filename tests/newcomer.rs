@@ -208,3 +208,55 @@ fn serve_suggests_the_documented_host_port_form_and_it_works() {
     let out = sp.end_ok();
     assert!(!out.contains("Error"), "{out}");
 }
+
+/// The cells of a table's row under each heading (headings may hold one
+/// blank: `CONNECTED NOW`; cells are parted by two blanks or more, and
+/// right-aligned numbers end where their heading ends).
+fn row_under<'a>(table: &'a str, heading_line: &str, row_start: &str, heading: &str) -> &'a str {
+    let head = table
+        .lines()
+        .find(|l| l.contains(heading_line))
+        .expect("the table's heading");
+    let row = table
+        .lines()
+        .find(|l| l.trim_start().starts_with(row_start))
+        .expect("the row");
+    let at = head.find(heading).expect("the heading");
+    let end = at + heading.len();
+    // From the end of the heading back to the blank before the cell.
+    let cell_end = end.min(row.len());
+    let cell_start = row[..cell_end].rfind("  ").map_or(0, |k| k + 2);
+    row[cell_start..cell_end].trim()
+}
+
+#[test]
+fn peers_columns_say_connected_now_and_served_in_all() {
+    let r = run(
+        "peers-columns",
+        "a = serve echo; k = socket tcp; connect k a; send k b\"hi\"; recv k; \
+         h = serve http; peers; help peers",
+    );
+    assert_eq!(r.status, Some(0), "{}", r.output);
+    let heading = "N  KIND  ADDRESS";
+    has(
+        &r,
+        "STATE    CONNECTED NOW  SERVED IN ALL  BYTES-IN  BYTES-OUT  FILES",
+    );
+    lacks(&r, "SERVING");
+    assert_eq!(
+        row_under(&r.output, heading, "1  echo", "CONNECTED NOW"),
+        "1"
+    );
+    assert_eq!(
+        row_under(&r.output, heading, "1  echo", "SERVED IN ALL"),
+        "1"
+    );
+    assert!(r.output.contains("built-in page"), "{}", r.output);
+    // help peers says what each column counts.
+    has(&r, "CONNECTED NOW the clients connected at this moment");
+    has(
+        &r,
+        "SERVED IN ALL every connection it accepted since it started, those gone included",
+    );
+    has(&r, "FILES what an http peer serves");
+}
