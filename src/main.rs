@@ -121,6 +121,8 @@ fn main() {
     let color = use_color(args.color);
     colored::control::set_override(color);
     let interrupt = sockplay::wait::install_sigint();
+    // `help` fits a terminal's width (80 columns elsewhere).
+    sockplay::render::set_width(sockplay::script::stdout_columns());
     let mut runner = Runner::new(Session::new(interrupt));
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
 

@@ -557,14 +557,52 @@ fn log_entry(e: &LogEntry, udp: bool) -> String {
     }
 }
 
+/// The terminal's width in columns as the front end last measured it (0:
+/// not a terminal, or not known): `help` fits its lines to it.
+static WIDTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The width `help` assumes when the terminal's is not known.
+pub const DEFAULT_WIDTH: usize = 80;
+
+/// Tells the renderer the terminal's width (None: not a terminal).
+pub fn set_width(cols: Option<usize>) {
+    WIDTH.store(cols.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+}
+
+fn width() -> usize {
+    match WIDTH.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => DEFAULT_WIDTH,
+        w => w,
+    }
+}
+
+/// The usages are padded to this many columns at most; a longer usage
+/// (`select read s... [write s...] ...`) stands on its own line and its
+/// summary goes under the column where the others start.
+const USAGE_COLUMN: usize = 34;
+
+/// The fewest columns a summary is wrapped to: on a narrower terminal the
+/// lines are left long rather than cut into a word or two each.
+const MIN_TEXT: usize = 24;
+
 fn help_all() -> String {
+    help_all_in(width())
+}
+
+/// `help`: every command, its usage and summary, grouped; each summary
+/// wrapped within `width` columns, its continuation lines aligned under it.
+fn help_all_in(width: usize) -> String {
     let mut out = String::new();
-    let width = spec::SPECS
+    let usage_w = spec::SPECS
         .iter()
         .map(|s| s.usage().len())
+        .filter(|&n| n <= USAGE_COLUMN)
         .max()
-        .unwrap_or(20)
-        .min(34);
+        .unwrap_or(20);
+    // Where every summary starts: after IND IND, the usage and two blanks.
+    let col = 2 * IND.len() + usage_w + 2;
+    let room = width.saturating_sub(col).max(MIN_TEXT);
+    let under = " ".repeat(col);
     for group in [
         Group::Calls,
         Group::Options,
@@ -577,29 +615,50 @@ fn help_all() -> String {
         let _ = writeln!(out, "{IND}{}", group.title().bold());
         for s in spec::SPECS.iter().filter(|s| s.group == group) {
             let usage = s.usage();
-            let pad = width.saturating_sub(usage.len());
-            let _ = writeln!(
-                out,
-                "{IND}{IND}{}{}  {}",
-                usage.cyan(),
-                " ".repeat(pad),
-                s.summary.dimmed()
-            );
+            let lines = wrap(s.summary, room);
+            let mut lines = lines.iter();
+            if usage.len() <= usage_w {
+                let pad = usage_w - usage.len();
+                let first = lines.next().map_or("", String::as_str);
+                let _ = writeln!(
+                    out,
+                    "{IND}{IND}{}{}  {}",
+                    usage.cyan(),
+                    " ".repeat(pad),
+                    first.dimmed()
+                );
+            } else {
+                let _ = writeln!(out, "{IND}{IND}{}", usage.cyan());
+            }
+            for l in lines {
+                let _ = writeln!(out, "{under}{}", l.dimmed());
+            }
         }
     }
+    let footer = "help COMMAND explains one; a socket is its name or fd; `;` separates statements; \
+                  Tab completes; Ctrl-L (or clear) clears the screen; reset starts again; \
+                  `help python` lists the Python lines it takes too (sk.bind(('127.0.0.1', 9000)))";
+    let lines = wrap(footer, width.saturating_sub(IND.len()).max(MIN_TEXT));
     let _ = write!(
         out,
-        "{IND}{}",
-        "help COMMAND explains one; a socket is its name or fd; `;` separates statements; Tab completes; \
-         `help python` lists the Python lines it takes too (sk.bind(('127.0.0.1', 9000)))".dimmed()
+        "{}",
+        lines
+            .iter()
+            .map(|l| format!("{IND}{}", l.dimmed()))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     out
 }
 
 fn help_one(s: &CmdSpec) -> String {
-    let mut out = format!("{IND}{}\n{IND}{IND}{}", s.usage().cyan().bold(), s.summary);
-    if !s.details.is_empty() {
-        let _ = write!(out, "\n{IND}{IND}{}", s.details);
+    // The prose is wrapped within the terminal (a line of code is not).
+    let room = width().saturating_sub(2 * IND.len()).max(MIN_TEXT);
+    let mut out = format!("{IND}{}", s.usage().cyan().bold());
+    for text in [s.summary, s.details] {
+        for l in wrap(text, room) {
+            let _ = write!(out, "\n{IND}{IND}{l}");
+        }
     }
     if !s.python.is_empty() {
         let _ = write!(out, "\n{IND}{IND}{} {}", "python:".dimmed(), s.python);
@@ -614,12 +673,14 @@ fn help_one(s: &CmdSpec) -> String {
     }
     if s.cmd == spec::Cmd::SetSockOpt || s.cmd == spec::Cmd::GetSockOpt {
         let names: Vec<&str> = spec::OPTIONS.iter().map(|o| o.name).collect();
-        let _ = write!(
-            out,
-            "\n{IND}{IND}{} {}",
-            "options:".dimmed(),
-            names.join(" ")
-        );
+        let lines = wrap(&format!("options: {}", names.join(" ")), room);
+        for (k, l) in lines.iter().enumerate() {
+            let l = match l.strip_prefix("options:") {
+                Some(rest) if k == 0 => format!("{}{rest}", "options:".dimmed()),
+                _ => l.clone(),
+            };
+            let _ = write!(out, "\n{IND}{IND}{l}");
+        }
     }
     out
 }
@@ -1104,6 +1165,57 @@ pub fn exec_error(e: &ExecError, origin: &Origin<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn help_fits_the_width_and_aligns_what_it_wraps() {
+        colored::control::set_override(false);
+        for width in [80, 64, 120] {
+            let text = help_all_in(width);
+            // Where the summaries start: after `bind sock addr` and its pad.
+            let bind = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("bind sock addr"))
+                .expect("bind's line");
+            let col = bind.find("give the socket").expect("bind's summary");
+            for line in text.lines() {
+                assert!(
+                    line.width() <= width,
+                    "{width} columns: {} too wide: {line:?}",
+                    line.width()
+                );
+                // A line that starts with blanks beyond the usage's indent
+                // is a summary's continuation, under its first line.
+                let lead = line.len() - line.trim_start().len();
+                if lead > 4 {
+                    assert_eq!(lead, col, "{width} columns: misaligned {line:?}");
+                }
+            }
+            // A usage longer than the column stands alone; its summary
+            // follows under the column.
+            for (usage, summary) in [
+                (
+                    "select read s... [write s...] [except s...] [timeout]",
+                    "wait until",
+                ),
+                ("sendmsg sock data [framed | marker M]", "send one message"),
+                (
+                    "setsockopt sock [level] option value...",
+                    "set a socket option",
+                ),
+            ] {
+                let lines: Vec<&str> = text.lines().collect();
+                let k = lines
+                    .iter()
+                    .position(|l| l.trim() == usage)
+                    .unwrap_or_else(|| panic!("{usage} is not alone on its line:\n{text}"));
+                let next = lines[k + 1];
+                assert!(
+                    next.starts_with(&" ".repeat(col)) && next.trim().starts_with(summary),
+                    "{width} columns: {usage}'s summary: {next:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn caret_points_at_the_token() {

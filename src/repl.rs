@@ -670,6 +670,8 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
                 // Saved at once, so a closed terminal loses nothing.
                 save_history(&mut rl, history.as_deref());
                 runner.session.interrupt.store(false, Ordering::SeqCst);
+                // The terminal may have been resized since the last line.
+                crate::render::set_width(crate::script::stdout_columns());
                 if let Ok(mut h) = held.lock() {
                     h.busy = true;
                 }

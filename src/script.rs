@@ -73,6 +73,19 @@ impl Out {
     }
 }
 
+/// The width of the terminal stdout is, in columns; None when stdout is no
+/// terminal (or the terminal does not say). `help` fits its lines to it.
+pub fn stdout_columns() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills the winsize it is given, nothing more.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
+}
+
 /// Writes a line to stdout, in order with the items around it.
 pub fn say(text: &str) {
     if let Ok(mut o) = OUT.lock() {

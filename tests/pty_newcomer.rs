@@ -214,3 +214,60 @@ fn tab_after_send_lists_the_sockets_with_their_fds() {
     common::pty::wait_prompt(&mut p);
     common::pty::leave(&mut p);
 }
+
+/// Sets the PTY's size, as a terminal window resized to `cols` does.
+fn set_columns(p: &rexpect::session::PtySession, cols: u16) {
+    use std::os::fd::AsRawFd;
+    let master = p.process().get_file_handle().expect("the pty");
+    let ws = libc::winsize {
+        ws_row: 40,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads the winsize it is given.
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    assert_eq!(rc, 0, "set the window size");
+}
+
+/// `help` (and `help peers`) fit the terminal: at 70 columns and at 100,
+/// no line is wider, and a long usage (`select ...`) has its summary on
+/// the next line.
+#[test]
+fn help_fits_the_terminal() {
+    let home = Home::new("help-width");
+    let mut p = common::pty::spawn_with(&home.cwd(), TIMEOUT_MS);
+    for cols in [70usize, 100] {
+        set_columns(&p, cols as u16);
+        for (cmd, last) in [
+            ("help", "(sk.bind(('127.0.0.1', 9000)))"),
+            ("help peers", "kept)."),
+        ] {
+            send_line(&mut p, cmd);
+            let out = expect(&mut p, last);
+            common::pty::wait_prompt(&mut p);
+            for line in out.lines().skip(1) {
+                let line = line.trim_end_matches('\r');
+                assert!(
+                    line.chars().count() <= cols,
+                    "{cols} columns, `{cmd}`: {line:?}"
+                );
+            }
+            if cmd == "help" {
+                let lines: Vec<&str> = out.lines().map(|l| l.trim_end_matches('\r')).collect();
+                let k = lines
+                    .iter()
+                    .position(|l| l.trim().starts_with("select read s..."))
+                    .expect("select's usage");
+                assert!(
+                    lines[k + 1]
+                        .trim_start()
+                        .starts_with("wait until one of several"),
+                    "{:?}",
+                    &lines[k..k + 2]
+                );
+            }
+        }
+    }
+    common::pty::leave(&mut p);
+}
