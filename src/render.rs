@@ -70,7 +70,7 @@ fn state_colored(s: &str) -> String {
         "CLOSE_WAIT" | "FIN_WAIT1" | "FIN_WAIT2" | "LAST_ACK" | "CLOSING" | "TIME_WAIT" => {
             s.yellow().to_string()
         }
-        "CLOSED" => s.red().to_string(),
+        s if s.starts_with("CLOSED") => s.red().to_string(),
         _ => s.to_string(),
     }
 }

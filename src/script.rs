@@ -741,12 +741,16 @@ fn sock_label(r: &SockRef) -> String {
 }
 
 /// `FIN_WAIT` matches FIN_WAIT1 and FIN_WAIT2 (which one a socket is in
-/// depends on when the peer's ACK arrives); otherwise the names must be
-/// equal, case aside.
+/// depends on when the peer's ACK arrives); a reset connection, `CLOSED
+/// (reset)`, is CLOSED and RESET both; otherwise the names must be equal,
+/// case aside.
 pub fn state_matches(expected: &str, actual: &str) -> bool {
     let e = expected.to_ascii_uppercase().replace('-', "_");
     let a = actual.to_ascii_uppercase();
-    e == a || (e == "FIN_WAIT" && a.starts_with("FIN_WAIT"))
+    let reset = a == crate::table::CLOSED_RESET.to_ascii_uppercase();
+    e == a
+        || (e == "FIN_WAIT" && a.starts_with("FIN_WAIT"))
+        || (reset && (e == "CLOSED" || e == "RESET"))
 }
 
 /// A line of nothing but `expect` statements.
@@ -821,6 +825,10 @@ mod tests {
         assert!(state_matches("CLOSE_WAIT", "CLOSE_WAIT"));
         assert!(!state_matches("FIN_WAIT1", "FIN_WAIT2"));
         assert!(state_matches("connected", "connected"));
+        assert!(state_matches("CLOSED", "CLOSED (reset)"));
+        assert!(state_matches("reset", "CLOSED (reset)"));
+        assert!(!state_matches("RESET", "CLOSED"));
+        assert!(!state_matches("CLOSE_WAIT", "CLOSED (reset)"));
         assert!(!state_matches("ESTABLISHED", "CLOSE_WAIT"));
     }
 

@@ -529,7 +529,7 @@ pub static SPECS: &[CmdSpec] = &[
         [],
         Options,
         "the socket table",
-        "Every socket with its names, addresses, TCP state, queues (accept queue for a listener), mode, and readiness now: R readable, W writable, E error or urgent data.",
+        "Every socket with its names, addresses, TCP state, queues (accept queue for a listener), mode, and readiness now: R readable, W writable, E error or urgent data. CLOSED (reset) is a connection that was reset (RST): it is dead, close it.",
         ""
     ),
     spec!(

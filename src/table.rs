@@ -109,6 +109,19 @@ impl Entry {
         }
     }
 
+    /// Its connection was reset and is dead: the kernel says CLOSED (state
+    /// `tcp_state`) for a TCP socket that was connected and that neither
+    /// closed nor shut down its writing, which only a RST does (or a peer
+    /// given up on after retransmissions). Not CLOSE_WAIT any more, and
+    /// not "the peer has closed": nothing can go either way now.
+    pub fn reset_dead(&self, tcp_state: u8) -> bool {
+        tcp_state == TCP_CLOSED
+            && self.is_tcp()
+            && self.backlog.is_none()
+            && !self.shut_write
+            && (self.conn.is_some() || self.was_connected || self.was_reset)
+    }
+
     pub fn is_tcp(&self) -> bool {
         self.kind == SockKind::Stream && self.family != Family::Unix
     }
@@ -390,6 +403,13 @@ impl Table {
     }
 }
 
+/// The kernel's TCP_CLOSE (TCP_INFO's tcpi_state).
+pub const TCP_CLOSED: u8 = 7;
+
+/// How the table and `expect state` show a connection that was reset
+/// ([`Entry::reset_dead`]): the kernel's state, and why.
+pub const CLOSED_RESET: &str = "CLOSED (reset)";
+
 /// The kernel's TCP states, as `ss` and textbooks name them.
 pub fn tcp_state_name(state: u8) -> &'static str {
     match state {
@@ -577,6 +597,7 @@ fn snapshot_with(e: &Entry, polled: Option<libc::c_short>) -> Snapshot {
         };
     let revents = polled.unwrap_or_else(|| poll_now(fd));
     let state = match (&tcp, e.kind) {
+        (Some(t), _) if e.reset_dead(t.state) => CLOSED_RESET.to_string(),
         (Some(t), _) => tcp_state_name(t.state).to_string(),
         (None, _) if listening => "listening".into(),
         (None, _) if peer.is_some() => "connected".into(),

@@ -15,10 +15,30 @@ fn run(tag: &str, cmds: &str) -> Run {
     run_in(scratch.path(), &["-c", cmds], None)
 }
 
+/// The same with --keep-going, one statement a line: the lines after an
+/// error run too.
+fn run_on(tag: &str, cmds: &str) -> Run {
+    let scratch = Scratch::new(&format!("newcomer-{tag}"));
+    let lines = cmds.replace("; ", "\n");
+    run_in(scratch.path(), &["--keep-going", "-c", &lines], None)
+}
+
 #[track_caller]
 fn has(run: &Run, needle: &str) {
     assert!(
         run.output.contains(needle),
+        "expected {needle:?} in the output:\n{}",
+        run.output
+    );
+}
+
+/// As `has`, the output's blanks and line breaks taken as one blank (help
+/// wraps its prose to the terminal).
+#[track_caller]
+fn has_words(run: &Run, needle: &str) {
+    let flat = run.output.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(needle),
         "expected {needle:?} in the output:\n{}",
         run.output
     );
@@ -253,10 +273,83 @@ fn peers_columns_say_connected_now_and_served_in_all() {
     );
     assert!(r.output.contains("built-in page"), "{}", r.output);
     // help peers says what each column counts.
-    has(&r, "CONNECTED NOW the clients connected at this moment");
-    has(
+    has_words(&r, "CONNECTED NOW the clients connected at this moment");
+    has_words(
         &r,
         "SERVED IN ALL every connection it accepted since it started, those gone included",
     );
-    has(&r, "FILES what an http peer serves");
+    has_words(&r, "FILES what an http peer serves");
+}
+
+/// The table's row of socket `name` (its NAME column).
+fn row_of<'a>(out: &'a str, name: &str) -> Vec<&'a str> {
+    out.lines()
+        .filter(|l| {
+            let mut w = l.split_whitespace();
+            l.starts_with("  ")
+                && w.next()
+                    .is_some_and(|fd| fd == "-" || fd.parse::<i32>().is_ok())
+                && w.next() == Some(name)
+        })
+        .collect()
+}
+
+#[test]
+fn after_a_rst_the_table_and_recv_say_reset_and_dead() {
+    // The tour: the client closes, the server sends twice (the first send
+    // draws the RST, the second fails), then looks and reads.
+    let r = run_on(
+        "rst-tour",
+        &(pair("k = socket tcp; ")
+            // The RST comes back as the send returns, or a moment later:
+            // expect state waits for it (up to a second).
+            + "close k; recv c; send c b\"x\"; expect state c RESET; sockets; recv c; \
+               send c b\"y\"; sockets; recv c"),
+    );
+    assert_eq!(r.status, Some(1), "the last send fails:\n{}", r.output);
+    has(&r, "BrokenPipeError");
+    let rows = row_of(&r.output, "c");
+    assert!(rows.len() >= 2, "{}", r.output);
+    for row in &rows {
+        assert!(row.contains("CLOSED (reset)"), "{row:?}\n{}", r.output);
+        assert!(!row.contains("CLOSE_WAIT"), "{row:?}");
+    }
+    has(
+        &r,
+        "b'': this connection was reset (RST) and is dead: every recv from now on returns b'', every send fails; close it",
+    );
+    // The recv before the RST still says the peer has closed (it had):
+    // once, for the first recv only.
+    assert_eq!(
+        r.output
+            .matches("nothing queued, but the peer has closed")
+            .count(),
+        1,
+        "{}",
+        r.output
+    );
+    assert_eq!(
+        r.output.matches("b'' is end of stream").count(),
+        1,
+        "{}",
+        r.output
+    );
+}
+
+#[test]
+fn a_connection_reset_by_unread_data_is_dead_too() {
+    // The peer closes with bytes unread: its kernel sends RST.
+    let cmds = pair("k = socket tcp; ")
+        + "send k b\"never read\"; close c; recv k; sockets; recv k; expect state k RESET";
+    let r = run_on("rst-unread", &cmds);
+    has(&r, "ConnectionResetError");
+    let rows = row_of(&r.output, "k");
+    assert!(
+        rows.iter().any(|row| row.contains("CLOSED (reset)")),
+        "{}",
+        r.output
+    );
+    has(&r, "reset (RST) and is dead");
+    has(&r, "k is CLOSED (reset)");
+    lacks(&r, "expect failed");
 }

@@ -152,6 +152,21 @@ pub(crate) fn accept_queue_of(sock: &Socket, family: Family, kind: SockKind) -> 
 }
 
 impl Ctx {
+    /// The connection was reset and is dead: a call failed with
+    /// ECONNRESET before, or the kernel says CLOSED for a connected TCP
+    /// socket that did not shut down its writing (see
+    /// [`crate::table::Entry::reset_dead`]). Asked of the kernel only
+    /// when a note depends on it.
+    fn reset_now(&self) -> bool {
+        self.was_reset
+            || (self.kind == SockKind::Stream
+                && self.family != Family::Unix
+                && self.pair.is_some()
+                && !self.listening
+                && !self.shut_write
+                && table::tcp_info(&self.sock).is_some_and(|t| t.state == table::TCP_CLOSED))
+    }
+
     /// A better hint for an error, knowing the socket it happened on.
     pub(crate) fn in_context(&self, mut x: ExecError) -> ExecError {
         let connected = self.was_connected || self.sock.peer_addr().is_ok();
@@ -463,10 +478,10 @@ fn after_recv(
         ));
         return (out, Vec::new());
     }
-    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.was_reset {
+    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.reset_now() {
         // Not the peer's FIN: the end of a connection that was reset.
         out.push(Item::Note(
-            "b'': this connection was reset (the ConnectionResetError before); every recv from now on returns b''"
+            "b'': this connection was reset (RST) and is dead: every recv from now on returns b'', every send fails; close it"
                 .into(),
         ));
         return (out, Vec::new());
@@ -822,6 +837,10 @@ impl Session {
             if ev & libc::POLLERR != 0 {
                 out.emit(Item::NoWait(
                     "an error is pending on this socket (the connection was reset): no need to wait".into(),
+                ));
+            } else if ev & (libc::POLLRDHUP | libc::POLLHUP) != 0 && ctx.reset_now() {
+                out.emit(Item::NoWait(
+                    "nothing queued, and the connection was reset (RST): it is dead, no need to wait".into(),
                 ));
             } else if ev & (libc::POLLRDHUP | libc::POLLHUP) != 0 {
                 out.emit(Item::NoWait(

@@ -37,7 +37,7 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         Some((q, max)) => (format!("{q}/{max}"), "-".into()),
         // A closed (or reset) TCP socket has no queues: the kernel's
         // leftover count would be bytes it threw away.
-        None if s.state == "CLOSED" => ("-".into(), "-".into()),
+        None if s.state.starts_with("CLOSED") => ("-".into(), "-".into()),
         None => (opt_bytes(s.recv_q), opt_bytes(s.send_q)),
     };
     let mut ready = String::new();
