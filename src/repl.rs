@@ -344,6 +344,8 @@ impl Hinter for ShellHelper {
     /// The rest of the usage of the command being typed, after a blank:
     /// `bind s ` hints `addr`, `bind s 127.0.0.1 ` hints `port`.
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
+        // The editor draws its line: it has opened its descriptors.
+        release_low_fds();
         if pos < line.len() || !line.ends_with(' ') {
             return None;
         }
@@ -647,11 +649,13 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             *n = names_of(&runner);
         }
         // The lines of a macro being defined get a prompt of their own.
+        hold_low_fds_for_editor();
         let read = if runner.collecting_macro() {
             rl.readline(&macro_prompt)
         } else {
             rl.readline(&prompt)
         };
+        release_low_fds();
         match read {
             Ok(line) => {
                 line_no += 1;
@@ -768,7 +772,10 @@ fn ask(
             Some(d) => format!("  {label} [{d}]: "),
             None => format!("  {label}: "),
         };
-        let answer = rl.readline(&prompt).ok()?;
+        hold_low_fds_for_editor();
+        let answer = rl.readline(&prompt);
+        release_low_fds();
+        let answer = answer.ok()?;
         let answer = answer.trim().to_string();
         match (answer.is_empty(), default) {
             (false, _) => Some(answer),
@@ -819,6 +826,66 @@ fn ask(
         Some(ArgKind::Data) => read("data (\"text\", b\"bytes\" or a name)", None),
         _ => read(arg, None),
     }
+}
+
+/// Descriptors below this are held while the line editor opens its own at
+/// the start of a line, so that the editor's land above them.
+const LOW_FDS: libc::c_int = 64;
+
+/// The descriptors held for [`hold_low_fds_for_editor`].
+static HELD_LOW: Mutex<Vec<std::os::fd::OwnedFd>> = Mutex::new(Vec::new());
+
+/// Before the line editor reads a line: it opens a socket pair then (for
+/// window resizes), at the lowest numbers free, and keeps it while the
+/// prompt shows. A background job accepting meanwhile would get a number
+/// after the pair (fd 7 for what a Python program numbers 5). So every
+/// free number below [`LOW_FDS`] is held (the pair goes above), and the
+/// descriptor gate is closed (a job's accept waits, see
+/// [`crate::table::fd_gate_wait`]) until the editor draws its line
+/// ([`release_low_fds`], from the hinter).
+fn hold_low_fds_for_editor() {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    crate::table::fd_gate_close();
+    let Ok(mut held) = HELD_LOW.lock() else {
+        crate::table::fd_gate_open();
+        return;
+    };
+    let Ok(null) = std::fs::File::open("/dev/null") else {
+        drop(held);
+        crate::table::fd_gate_open();
+        return;
+    };
+    let null = OwnedFd::from(null);
+    let base = null.as_raw_fd();
+    if base >= LOW_FDS {
+        return;
+    }
+    loop {
+        // SAFETY: F_DUPFD_CLOEXEC on a descriptor we own returns a new one
+        // (or -1), which we then own.
+        let fd = unsafe { libc::fcntl(base, libc::F_DUPFD_CLOEXEC, 3) };
+        if fd < 0 {
+            break;
+        }
+        // SAFETY: `fd` is fresh and nobody else's.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        if fd >= LOW_FDS {
+            break;
+        }
+        held.push(owned);
+    }
+    held.push(null);
+}
+
+/// The editor has its descriptors: the low numbers are free again, and a
+/// job's accept may go on.
+fn release_low_fds() {
+    if let Ok(mut held) = HELD_LOW.lock()
+        && !held.is_empty()
+    {
+        held.clear();
+    }
+    crate::table::fd_gate_open();
 }
 
 /// Opens /dev/null until descriptors 3 to 9 are taken (those free now),

@@ -369,6 +369,54 @@ pub fn move_high(fd: std::os::fd::OwnedFd) -> std::os::fd::OwnedFd {
     unsafe { std::os::fd::OwnedFd::from_raw_fd(new) }
 }
 
+/// The line editor opens descriptors of its own at the start of each line
+/// it reads (a socket pair, for window resizes), at the lowest numbers
+/// free. A background job that accepts while the prompt shows would then
+/// get a number after them: `c` fd 7 where a Python program (and a script)
+/// gets fd 5, depending on whether the job was quicker than the prompt.
+/// So the front end closes this gate while the editor opens its
+/// descriptors (having made it open them high), and a new connection's
+/// descriptor waits for the gate: it gets the number it would get without
+/// the editor.
+struct FdGate {
+    closed: std::sync::Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+static FD_GATE: FdGate = FdGate {
+    closed: std::sync::Mutex::new(false),
+    opened: std::sync::Condvar::new(),
+};
+
+/// The longest a descriptor waits for the gate (the editor takes
+/// microseconds; a gate left closed by mistake must not stall a job).
+const FD_GATE_LIMIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The front end: the line editor is about to open its descriptors.
+pub fn fd_gate_close() {
+    if let Ok(mut c) = FD_GATE.closed.lock() {
+        *c = true;
+    }
+}
+
+/// The front end: the line editor has its descriptors.
+pub fn fd_gate_open() {
+    if let Ok(mut c) = FD_GATE.closed.lock() {
+        *c = false;
+    }
+    FD_GATE.opened.notify_all();
+}
+
+/// Before a call that makes a descriptor (accept): waits while the gate
+/// is closed (at most [`FD_GATE_LIMIT`]).
+pub fn fd_gate_wait() {
+    if let Ok(c) = FD_GATE.closed.lock() {
+        let _ = FD_GATE
+            .opened
+            .wait_timeout_while(c, FD_GATE_LIMIT, |closed| *closed);
+    }
+}
+
 /// A TCP connection closed by the learner, which the kernel may still be
 /// closing (or holding in TIME_WAIT).
 #[derive(Clone, Debug)]

@@ -271,3 +271,35 @@ fn help_fits_the_terminal() {
     }
     common::pty::leave(&mut p);
 }
+
+/// A background accept that completes while the prompt shows gets the
+/// number a script (and a Python program) gives it: the line editor's own
+/// descriptors, opened for each line, do not push it up (it once came out
+/// fd 7 or fd 5 depending on who was quicker). Five times in a row.
+#[test]
+fn a_job_accept_at_the_prompt_gets_the_next_fd() {
+    let home = Home::new("job-fd");
+    let mut p = common::pty::spawn_with(&home.cwd(), TIMEOUT_MS);
+    send_line(&mut p, "s = socket tcp");
+    expect(&mut p, "s = <socket fd=");
+    let s_fd: i32 = expect(&mut p, " AF_INET").trim().parse().expect("s's fd");
+    common::pty::wait_prompt(&mut p);
+    common::pty::run(&mut p, "bind s 127.0.0.1 0; listen s", "LISTEN");
+    for round in 0..5 {
+        common::pty::run(&mut p, "c = accept s &", "accept queue 0/");
+        common::pty::run(
+            &mut p,
+            "k = socket tcp",
+            &format!("k = <socket fd={} AF_INET", s_fd + 1),
+        );
+        send_line(&mut p, "connect k s");
+        let report = expect(&mut p, "c = <socket fd=");
+        assert!(
+            report.contains(&format!("as a new socket, fd {}", s_fd + 2)),
+            "round {round}: {report:?}"
+        );
+        common::pty::wait_prompt(&mut p);
+        common::pty::run(&mut p, "close c; close k", "closed k");
+    }
+    common::pty::leave(&mut p);
+}

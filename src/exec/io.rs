@@ -1025,7 +1025,11 @@ fn accept_work(ctx: &Ctx, out: &mut dyn Sink) -> Result<Ret, ExecError> {
             },
         },
         out,
-        |s| s.accept(),
+        |s| {
+            // Not while the line editor opens its own (see fd_gate_wait).
+            table::fd_gate_wait();
+            s.accept()
+        },
     )?;
     if let Some(w) = waited {
         out.emit(Item::Waited(w));
