@@ -211,6 +211,7 @@ fn table(rows: &[Row]) -> String {
             width[k] = width[k].max(cell.width());
         }
     }
+    let shown = table_columns_shown(&width, terminal_width());
     // One buffer for the whole table (10,000 rows make a megabyte): the
     // cells are borrowed, not copied, and colour codes are made only when
     // colour is on.
@@ -218,7 +219,7 @@ fn table(rows: &[Row]) -> String {
     let line_len: usize = width.iter().map(|w| w + 2).sum::<usize>() + IND.len() + 1;
     let mut out = String::with_capacity(line_len * (rows.len() + 1) + 64);
     let mut line = String::from(IND);
-    for (k, h) in head.iter().enumerate() {
+    for (k, h) in head.iter().enumerate().filter(|(k, _)| shown[*k]) {
         let _ = write!(line, "{:w$}  ", h, w = width[k]);
     }
     let _ = writeln!(out, "{}", line.trim_end().bold());
@@ -226,6 +227,9 @@ fn table(rows: &[Row]) -> String {
         let start = out.len();
         out.push_str(IND);
         for (k, cell) in cells(r).iter().enumerate() {
+            if !shown[k] {
+                continue;
+            }
             let pad = width[k].saturating_sub(cell.width());
             match k {
                 0 => {
@@ -252,7 +256,53 @@ fn table(rows: &[Row]) -> String {
         out.push('\n');
     }
     out.truncate(out.trim_end().len());
+    let left: Vec<&str> = head
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !shown[*k])
+        .map(|(_, h)| *h)
+        .collect();
+    if !left.is_empty() {
+        let _ = write!(
+            out,
+            "\n{IND}{}",
+            format!(
+                "# {} left out to fit the terminal: `info NAME` shows a socket in full",
+                left.join(", ")
+            )
+            .dimmed()
+            .italic()
+        );
+    }
     out
+}
+
+/// The socket table's columns that fit in `width` columns (all of them
+/// when the width is not known: a script's output keeps them all). The
+/// least needed go first, until the rows fit: READY, MODE, PROTO, SEND-Q,
+/// RECV-Q; the fd, names, addresses and state always stay.
+fn table_columns_shown(width: &[usize; 10], term: Option<usize>) -> [bool; 10] {
+    let mut shown = [true; 10];
+    let Some(term) = term else {
+        return shown;
+    };
+    let total = |shown: &[bool; 10]| -> usize {
+        IND.len()
+            + width
+                .iter()
+                .zip(shown)
+                .filter(|(_, s)| **s)
+                .map(|(w, _)| w + 2)
+                .sum::<usize>()
+            - 2
+    };
+    for k in [9, 8, 2, 7, 6] {
+        if total(&shown) <= term {
+            break;
+        }
+        shown[k] = false;
+    }
+    shown
 }
 
 /// Columns padded to their widest cell; `right` columns are numbers.
@@ -561,6 +611,56 @@ fn log_entry(e: &LogEntry, udp: bool) -> String {
 /// not a terminal, or not known): `help` fits its lines to it.
 static WIDTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
+/// Long notes (`# ...`), warnings (`! ...`) and hints (`hint: ...`) of
+/// `text` wrapped at word boundaries within `width` columns, each
+/// continuation under the first word (the terminal would cut them in the
+/// middle of a word). Other lines, and lines that fit, are left as they
+/// are. Only for the screen: a capture (what `expect` reads) keeps the
+/// lines whole.
+pub fn fit(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (k, line) in text.split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        let plain = strip_ansi(line);
+        if plain.width() <= width {
+            out.push_str(line);
+            continue;
+        }
+        // The mark, the continuation's indent, and the line's colour.
+        type Style = (&'static str, &'static str, fn(&str) -> String);
+        let styled: Option<Style> = if plain.starts_with("  # ") {
+            Some(("# ", "  ", |s| s.dimmed().italic().to_string()))
+        } else if plain.starts_with("  ! ") {
+            Some(("! ", "  ", |s| s.yellow().bold().to_string()))
+        } else if plain.starts_with("  hint: ") {
+            Some(("hint: ", "      ", |s| s.yellow().to_string()))
+        } else {
+            None
+        };
+        let Some((mark, hang, style)) = styled else {
+            out.push_str(line);
+            continue;
+        };
+        let body = &plain[IND.len() + mark.len()..];
+        let room = width.saturating_sub(IND.len() + mark.len()).max(MIN_TEXT);
+        for (j, piece) in wrap(body, room).iter().enumerate() {
+            if j > 0 {
+                out.push('\n');
+            }
+            let lead = if j == 0 { mark } else { hang };
+            let _ = write!(out, "{IND}{}", style(&format!("{lead}{piece}")));
+        }
+    }
+    out
+}
+
+/// The terminal's width now, if the output goes to one (for [`fit`]).
+pub fn screen_width() -> Option<usize> {
+    terminal_width()
+}
+
 /// The width `help` assumes when the terminal's is not known.
 pub const DEFAULT_WIDTH: usize = 80;
 
@@ -570,9 +670,14 @@ pub fn set_width(cols: Option<usize>) {
 }
 
 fn width() -> usize {
+    terminal_width().unwrap_or(DEFAULT_WIDTH)
+}
+
+/// The terminal's width, when the output goes to one.
+fn terminal_width() -> Option<usize> {
     match WIDTH.load(std::sync::atomic::Ordering::Relaxed) {
-        0 => DEFAULT_WIDTH,
-        w => w,
+        0 => None,
+        w => Some(w),
     }
 }
 
@@ -1165,6 +1270,56 @@ pub fn exec_error(e: &ExecError, origin: &Origin<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fit_wraps_notes_hints_and_warnings_between_words() {
+        colored::control::set_override(false);
+        let note = format!("  # {}", "word ".repeat(30).trim_end());
+        let text = format!(
+            "  short line\n{note}\n  hint: {}",
+            "abc ".repeat(25).trim_end()
+        );
+        let fitted = fit(&text, 40);
+        let lines: Vec<&str> = fitted.lines().collect();
+        assert_eq!(lines[0], "  short line");
+        assert!(lines[1].starts_with("  # word"));
+        assert!(lines[2].starts_with("    word"));
+        let hint = lines
+            .iter()
+            .position(|l| l.starts_with("  hint: "))
+            .expect("hint");
+        assert!(lines[hint + 1].starts_with("        abc"));
+        for l in &lines {
+            assert!(l.len() <= 40, "{l:?}");
+            assert!(!l.ends_with(' '), "{l:?}");
+        }
+        // The words are all there, in order.
+        let words: Vec<&str> = fitted.split_whitespace().collect();
+        let want: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(words, want);
+        // A table row is not touched, however long.
+        let row = format!("  {}", "x".repeat(100));
+        assert_eq!(fit(&row, 40), row);
+    }
+
+    #[test]
+    fn the_table_leaves_out_the_least_needed_columns_to_fit() {
+        // FD NAME PROTO LOCAL PEER STATE RECV-Q SEND-Q MODE READY
+        let w = [2, 4, 5, 15, 15, 11, 6, 6, 13, 5];
+        assert_eq!(table_columns_shown(&w, None), [true; 10]);
+        assert_eq!(table_columns_shown(&w, Some(200)), [true; 10]);
+        let at80 = table_columns_shown(&w, Some(80));
+        assert_eq!(
+            at80,
+            [true, true, true, true, true, true, true, true, false, false]
+        );
+        let at60 = table_columns_shown(&w, Some(60));
+        // The fd, names, addresses and state always stay.
+        for k in [0, 1, 3, 4, 5] {
+            assert!(at60[k]);
+        }
+        assert!(!at60[2] && !at60[7] && !at60[8] && !at60[9]);
+    }
 
     #[test]
     fn help_fits_the_width_and_aligns_what_it_wraps() {

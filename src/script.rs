@@ -140,7 +140,14 @@ fn print_item(item: &Item) -> Option<String> {
     }
     let waits = matches!(item, Item::Waiting { .. } | Item::JobStarted { .. });
     let text = render::item(item);
-    o.put(&format!("{text}\n"), waits);
+    // On a terminal a long note is wrapped between words; the capture
+    // (what `expect` reads) keeps it whole.
+    match render::screen_width() {
+        Some(w) if matches!(item, Item::Note(_) | Item::Warn(_)) && o.tty() => {
+            o.put(&format!("{}\n", render::fit(&text, w)), waits);
+        }
+        _ => o.put(&format!("{text}\n"), waits),
+    }
     Some(text)
 }
 
@@ -278,7 +285,12 @@ pub struct Runner {
 pub(crate) fn print_error(text: &str) {
     flush_out();
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "{text}");
+    // On a terminal the hint is wrapped between words (see render::fit).
+    let fitted = match render::screen_width() {
+        Some(w) if std::io::IsTerminal::is_terminal(&err) => render::fit(text, w),
+        _ => text.to_string(),
+    };
+    let _ = writeln!(err, "{fitted}");
     let _ = err.flush();
 }
 

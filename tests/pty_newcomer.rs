@@ -303,3 +303,65 @@ fn a_job_accept_at_the_prompt_gets_the_next_fd() {
     }
     common::pty::leave(&mut p);
 }
+
+/// In an 80-column terminal: the socket table leaves out its least needed
+/// columns (and says so) rather than wrap every row; a long note, warning
+/// or hint wraps between words, under its first word; and what `expect`
+/// reads is the whole line still (lesson 8's expects hold).
+#[test]
+fn an_80_column_terminal_gets_tables_and_notes_that_fit() {
+    let home = Home::new("w80");
+    let mut p = common::pty::spawn_with(&home.cwd(), TIMEOUT_MS);
+    set_columns(&p, 80);
+    let lesson = common::pty::run(&mut p, "lesson 8 check", "every command ran and");
+    assert!(!lesson.contains("expect failed"), "{lesson}");
+    common::pty::run(
+        &mut p,
+        "s = socket tcp; bind s 127.0.0.1 0; listen s; k = socket tcp; connect k s; c = accept s",
+        "ESTABLISHED>",
+    );
+    send_line(&mut p, "close k");
+    // The note ends with `shows it`.
+    let note = expect(&mut p, "shows it") + "shows it";
+    common::pty::wait_prompt(&mut p);
+    send_line(&mut p, "sockets");
+    let table = expect(&mut p, "left out to fit the terminal");
+    common::pty::wait_prompt(&mut p);
+    for line in table.lines().skip(1) {
+        let line = line.trim_end_matches('\r');
+        assert!(line.chars().count() <= 80, "too wide: {line:?}");
+    }
+    let head = table
+        .lines()
+        .find(|l| l.contains("  FD  NAME"))
+        .expect("the table's heading");
+    assert!(head.contains("STATE"), "{table}");
+    assert!(!head.contains("READY"), "{table}");
+    assert!(table.contains("# MODE, READY"), "{table}");
+    // The note after `close k`: on several lines, no word cut, and the
+    // same words as the whole note.
+    let lines: Vec<&str> = note
+        .lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let k = lines
+        .iter()
+        .position(|l| l.starts_with("  # FIN sent"))
+        .expect("the note");
+    let mut words = String::new();
+    for (j, l) in lines[k..].iter().enumerate() {
+        assert!(l.chars().count() <= 80, "{l:?}");
+        if j > 0 {
+            assert!(l.starts_with("    ") && !l.starts_with("     "), "{l:?}");
+        }
+        words.push_str(l.trim());
+        words.push(' ');
+    }
+    assert!(lines.len() - k >= 2, "wrapped: {lines:?}");
+    assert!(
+        words.contains("the connection lives on in the kernel (FIN_WAIT, then TIME_WAIT)"),
+        "{words}"
+    );
+    common::pty::leave(&mut p);
+}
