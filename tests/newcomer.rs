@@ -353,3 +353,24 @@ fn a_connection_reset_by_unread_data_is_dead_too() {
     has(&r, "k is CLOSED (reset)");
     lacks(&r, "expect failed");
 }
+
+#[test]
+fn so_reuseaddr_after_bind_says_to_set_it_before() {
+    let r = run(
+        "reuse-after-bind",
+        "s = socket tcp; bind s 127.0.0.1 0; listen s; setsockopt s SO_REUSEADDR 1; \
+         t = socket tcp; setsockopt t SO_REUSEADDR 1; bind t 127.0.0.1 0; \
+         k = socket tcp; connect k s; setsockopt k SO_REUSEADDR 1",
+    );
+    assert_eq!(r.status, Some(0), "{}", r.output);
+    // Once, for s: t set it before bind, k is a connected client.
+    assert_eq!(
+        r.output
+            .matches("is bound already: SO_REUSEADDR helps a bind that comes after it")
+            .count(),
+        1,
+        "{}",
+        r.output
+    );
+    has(&r, "! s is bound already");
+}
