@@ -355,6 +355,21 @@ fn a_connection_reset_by_unread_data_is_dead_too() {
 }
 
 #[test]
+fn the_advice_copied_as_it_is_says_what_data_stands_for() {
+    let r = run(
+        "advice-literally",
+        &(pair("k = socket tcp; ") + "data = b\"x\"; sendmsg k DATA framed"),
+    );
+    assert_eq!(r.status, Some(1), "{}", r.output);
+    has(&r, "NameError: name 'DATA' is not defined");
+    has(
+        &r,
+        "hint: DATA in the usage stands for your bytes: b\"hello\", \"text\", or a name bound to bytes",
+    );
+    lacks(&r, "did you mean `data`");
+}
+
+#[test]
 fn so_reuseaddr_after_bind_says_to_set_it_before() {
     let r = run(
         "reuse-after-bind",

@@ -232,6 +232,19 @@ impl Session {
         if let Some(id) = self.failed_names.get(name) {
             return err.hint(format!("job [{id}] failed, so it did not bind `{name}`"));
         }
+        // A word of the advice and usages, copied as it is (`sendmsg k DATA
+        // framed`): it stands for something to write there.
+        let stands_for = match name {
+            "DATA" => Some("your bytes: b\"hello\", \"text\", or a name bound to bytes"),
+            "SOCK" => Some("a socket: its name (s) or its fd"),
+            "HOST" => Some("an address: 127.0.0.1, localhost"),
+            "PORT" => Some("a port number: 9900"),
+            "ADDR" => Some("an address: 127.0.0.1 9900, or a name bound to one"),
+            _ => None,
+        };
+        if let Some(what) = stands_for {
+            return err.hint(format!("{name} in the usage stands for {what}"));
+        }
         let var = spec::nearest(name, self.vars.keys().map(String::as_str));
         let cmd = spec::nearest(name, spec::command_words());
         if let Some(v) = var {
