@@ -280,7 +280,10 @@ impl Runner {
         use std::os::fd::AsRawFd;
         let stdout_tty = std::io::stdout().is_terminal();
         // Keys come from the terminal, else from stdin.
-        let tty = std::fs::File::open("/dev/tty").ok();
+        // Out of the learner's numbers: a background accept completing
+        // while the step waits for Enter must get fd 5, not the one after
+        // the terminal's.
+        let tty = crate::table::open_high("/dev/tty").ok();
         let fd = tty.as_ref().map_or(0, |f| f.as_raw_fd());
         // Keys pressed while the command is typed out would be echoed into
         // its middle and count for the wait: no echo meanwhile, and they

@@ -417,6 +417,17 @@ pub fn fd_gate_wait() {
     }
 }
 
+/// Opens a file of the shell's own (the terminal, in step mode) at
+/// [`fd_base`] or above, the descriptor gate closed meanwhile, so that it
+/// never takes, even for a moment, a number a learner's socket would get.
+pub fn open_high(path: &str) -> std::io::Result<std::fs::File> {
+    fd_gate_close();
+    let opened = std::fs::File::open(path)
+        .map(|f| std::fs::File::from(move_high(std::os::fd::OwnedFd::from(f))));
+    fd_gate_open();
+    opened
+}
+
 /// A TCP connection closed by the learner, which the kernel may still be
 /// closing (or holding in TIME_WAIT).
 #[derive(Clone, Debug)]

@@ -365,3 +365,35 @@ fn an_80_column_terminal_gets_tables_and_notes_that_fit() {
     );
     common::pty::leave(&mut p);
 }
+
+/// Step mode waits for Enter on the terminal it opens: that descriptor is
+/// the shell's own, so lesson 2's background accept, completing while a
+/// step waits, numbers c right after s and k (it came out one higher).
+#[test]
+fn a_lesson_in_step_mode_numbers_c_after_s_and_k() {
+    let home = Home::new("step-fd");
+    let mut p = common::pty::start(home.command(&["--lesson", "2", "--step"]), TIMEOUT_MS);
+    step(&mut p, "s = socket tcp");
+    expect(&mut p, "s = <socket fd=");
+    let s_fd: i32 = expect(&mut p, " AF_INET").trim().parse().expect("s's fd");
+    for c in [
+        "bind s 127.0.0.1 0",
+        "listen s 5",
+        "c, addr = accept s &",
+        "k = socket tcp",
+        "connect k s",
+        "wait",
+    ] {
+        step(&mut p, c);
+    }
+    let report = expect(&mut p, "c = <socket fd=");
+    assert!(
+        report.contains(&format!("as a new socket, fd {}", s_fd + 2)),
+        "{report:?}"
+    );
+    step(&mut p, "sockets");
+    expect(&mut p, "sockplay> send k b\"hello\"");
+    std::thread::sleep(Duration::from_millis(50));
+    send_line(&mut p, "q");
+    p.exp_eof().expect("sockplay ends after q");
+}
