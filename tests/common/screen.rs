@@ -16,7 +16,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -151,11 +151,6 @@ impl Screen {
     /// Waits (at most `limit`) for the program to end; its exit code.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
         super::wait_bounded(&mut self.child, limit)
-    }
-
-    /// The raw descriptor of the terminal's master side.
-    pub fn master_fd(&self) -> i32 {
-        self.master.as_raw_fd()
     }
 }
 
