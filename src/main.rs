@@ -56,6 +56,13 @@ struct Args {
     /// Do not run the sockplayrc file at start.
     #[arg(long)]
     no_rc: bool,
+
+    /// Run in a network of the shell's own (a user and a network
+    /// namespace), where `states` and `diagram` capture without root. Its
+    /// loopback is its own: servers elsewhere on this machine cannot be
+    /// reached from it.
+    #[arg(long)]
+    lab: bool,
 }
 
 fn use_color(when: When) -> bool {
@@ -103,14 +110,14 @@ fn raise_fd_limit() {
     }
 }
 
-/// Whether a script (known whole: a file or `-c`) may ask for `states`,
-/// itself or through a lesson or a file it runs: if it never says any of
-/// those words, the packet capture (root) and the sampled states behind
-/// that view are not kept, and each statement is cheaper. The interactive
-/// shell, piped input and `--lesson` keep them always.
+/// Whether a script (known whole: a file or `-c`) may ask for `states` or
+/// `diagram`, itself or through a lesson or a file it runs: if it never
+/// says any of those words, the packet capture (root) and the sampled
+/// states behind those views are not kept, and each statement is cheaper.
+/// The interactive shell, piped input and `--lesson` keep them always.
 fn mentions_states(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
-    ["states", "lesson", "source", "step"]
+    ["states", "diagram", "lesson", "source", "step"]
         .iter()
         .any(|w| t.contains(w))
 }
@@ -118,6 +125,9 @@ fn mentions_states(text: &str) -> bool {
 fn main() {
     raise_fd_limit();
     let args = Args::parse();
+    // First, while the process has one thread: the kernel makes a user
+    // namespace only for such a process.
+    let lab = args.lab.then(sockplay::wire::userns::enter);
     let color = use_color(args.color);
     colored::control::set_override(color);
     let interrupt = sockplay::wait::install_sigint();
@@ -125,6 +135,16 @@ fn main() {
     sockplay::render::set_width(sockplay::script::stdout_columns());
     let mut runner = Runner::new(Session::new(interrupt));
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
+    if let Some(lab) = lab {
+        let item = match &lab {
+            Ok(said) => sockplay::exec::Item::Note(said.clone()),
+            Err(why) => sockplay::exec::Item::Warn(format!(
+                "lab: no network of this shell's own: {why}; `states` shows the TCP states sampled after each command"
+            )),
+        };
+        sockplay::script::say(&sockplay::render::item(&item));
+        runner.session.own_net = Some(lab);
+    }
 
     let opts = PlayOptions {
         step: args.step,
@@ -150,6 +170,7 @@ fn main() {
         }
     } else if let Some(cmds) = &args.commands {
         runner.session.watch_states = mentions_states(cmds);
+        runner.journal.on = sockplay::export::journal::wanted_by(cmds);
         let mut lines = cmds.lines().map(str::to_string);
         runner.run_lines(&mut lines, "-c", opts)
     } else if let Some(file) = &args.file {
@@ -157,6 +178,7 @@ fn main() {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
                 runner.session.watch_states = mentions_states(&text);
+                runner.journal.on = sockplay::export::journal::wanted_by(&text);
                 let mut lines = text.lines().map(str::to_string);
                 runner.run_lines(&mut lines, &file.display().to_string(), opts)
             }

@@ -42,6 +42,8 @@ pub struct Names {
     pub open: Vec<(Vec<String>, i32)>,
     /// The last socket used (what `.` means), as it is labelled.
     pub last: Option<String>,
+    /// The lab's hosts (while a lab is up).
+    pub hosts: Vec<String>,
 }
 
 pub struct ShellHelper {
@@ -99,6 +101,20 @@ fn python_attribute(line: &str, pos: usize) -> Option<(usize, Vec<Pair>)> {
     Some((pos - partial.len(), pairs))
 }
 
+/// The length of an `on HOST ` before a statement (0 when there is none).
+fn on_prefix(stmt: &str) -> usize {
+    let t = stmt.trim_start();
+    let lead = stmt.len() - t.len();
+    let Some(rest) = t.strip_prefix("on ").or_else(|| t.strip_prefix("ON ")) else {
+        return 0;
+    };
+    let rest_t = rest.trim_start();
+    let Some(end) = rest_t.find(char::is_whitespace) else {
+        return 0;
+    };
+    lead + 3 + (rest.len() - rest_t.len()) + end + 1
+}
+
 /// Splits the statement being typed: (the command word, the index of the
 /// argument under the cursor, the start of the word under the cursor).
 fn context(line: &str, pos: usize) -> (Option<String>, usize, usize) {
@@ -114,6 +130,8 @@ fn context(line: &str, pos: usize) -> (Option<String>, usize, usize) {
             _ => {}
         }
     }
+    // `on HOST rest`: the rest is a statement of its own.
+    let start = start + on_prefix(&upto[start..]);
     let stmt = &upto[start..];
     // Skip `a, b =`.
     let body_off = match stmt.find('=') {
@@ -267,7 +285,22 @@ impl ShellHelper {
                 v
             }
             Some(ArgKind::MacroName) => Vec::new(),
+            Some(ArgKind::Lab) if arg == 0 => words(spec::LAB_WORDS),
+            Some(ArgKind::Lab) => names
+                .hosts
+                .iter()
+                .cloned()
+                .chain(words(spec::NET_WORDS))
+                .collect(),
+            Some(ArgKind::Host) => names.hosts.clone(),
+            Some(ArgKind::Statement) => Vec::new(),
             Some(ArgKind::Path) => Vec::new(),
+            Some(ArgKind::WireView) => {
+                let mut v = names.sockets.clone();
+                v.extend(words(spec::WIRE_WORDS));
+                v
+            }
+            Some(ArgKind::FileFlags) => words(spec::file_flags(s.cmd)),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }
@@ -376,6 +409,7 @@ impl Hinter for ShellHelper {
 /// typed (`bind s 127.0.0.1 `).
 fn arg_position(s: &spec::CmdSpec, line: &str) -> (usize, bool) {
     let stmt = line.rsplit(';').next().unwrap_or(line);
+    let stmt = &stmt[on_prefix(stmt)..];
     let body = match stmt.find('=') {
         Some(k)
             if stmt[..k]
@@ -571,6 +605,7 @@ pub fn names_of(runner: &Runner) -> Names {
         .last
         .and_then(|h| runner.session.table.get(h))
         .map(|e| e.label());
+    n.hosts = runner.session.lab_hosts();
     n
 }
 
@@ -705,6 +740,7 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             }
         }
     };
+    runner.end_recording();
     let n = runner.session.table.len();
     runner.session.close_all(&mut crate::script::PrintSink);
     if n > 0 {

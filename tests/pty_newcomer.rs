@@ -187,12 +187,11 @@ fn tab_after_send_lists_the_sockets_with_their_fds() {
     let fd = expect(&mut p, " AF_INET SOCK_DGRAM");
     common::pty::wait_prompt(&mut p);
     common::pty::send(&mut p, "send ");
-    std::thread::sleep(Duration::from_millis(100));
+    // The usage's hint shows once the blank is in.
+    expect(&mut p, "# send bytes, once");
     // Tab twice: the first completes what all share (nothing), the second
     // lists them.
-    common::pty::send(&mut p, "\t");
-    std::thread::sleep(Duration::from_millis(100));
-    common::pty::send(&mut p, "\t");
+    common::pty::send(&mut p, "\t\t");
     let k_fd: i32 = fd.trim().parse::<i32>().expect("an fd") - 1;
     let s_fd = k_fd - 1;
     let list = expect(&mut p, "(the last socket used: fd ");
@@ -206,9 +205,7 @@ fn tab_after_send_lists_the_sockets_with_their_fds() {
     // gone.
     assert!(!list.contains(&format!("{s_fd}  ")), "{list:?}");
     // The line gets the name alone.
-    common::pty::send(&mut p, "k\t");
-    std::thread::sleep(Duration::from_millis(100));
-    common::pty::send(&mut p, " b\"hi\"\r");
+    common::pty::send(&mut p, "k\t b\"hi\"\r");
     // k is not connected: the error quotes the line as completed.
     expect(&mut p, "    send k b\"hi\"");
     common::pty::wait_prompt(&mut p);

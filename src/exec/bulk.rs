@@ -479,7 +479,8 @@ fn file_error(e: io::Error, path: &str) -> ExecError {
 
 /// Records a bulk send as one send of the connection (message boundaries),
 /// or takes received bytes off it.
-fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool) {
+/// The call is noted for `diagram` (a send from `t0`, when it began).
+fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool, t0: crate::wire::Nanos) {
     if bytes == 0 || ctx.kind != SockKind::Stream {
         return;
     }
@@ -488,9 +489,27 @@ fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool) {
     {
         let n = usize::try_from(bytes).unwrap_or(usize::MAX);
         if sent {
-            b.sent(l, p, n);
+            let no = b.sent(l, p, n);
+            drop(b);
+            ctx.note(
+                t0,
+                crate::wire::CallKind::Send {
+                    no,
+                    len: n,
+                    all: false,
+                },
+            );
         } else {
-            b.received(l, p, n, false);
+            let sends = b
+                .received(l, p, n, false)
+                .iter()
+                .map(|x| x.send_no)
+                .collect();
+            drop(b);
+            ctx.note(
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Recv { sends, len: n },
+            );
         }
     }
 }
@@ -503,6 +522,7 @@ pub(super) fn zeros_work(
     all: bool,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
+    let t0 = crate::wire::now_ns();
     let nonblock = ctx.mode == Mode::NonBlocking || flags & libc::MSG_DONTWAIT != 0;
     let (total_deadline, per_wait, kernel) = limits(ctx, true, true);
     let pump = Pump {
@@ -527,7 +547,7 @@ pub(super) fn zeros_work(
             .send_with_flags(&buf[..want.min(buf.len())], flags | libc::MSG_NOSIGNAL)
     });
     let result = conclude(&meter, "sent", result, out);
-    note_bounds(ctx, meter.done, true);
+    note_bounds(ctx, meter.done, true, t0);
     let stop = result?;
     let mut msg = format!("sent {}", meter.summary());
     if stop == Stop::Partial && meter.done < n {
@@ -552,6 +572,7 @@ fn sendfile_work(
     shown: &str,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
+    let t0 = crate::wire::now_ns();
     let (total_deadline, per_wait, kernel) = limits(ctx, true, false);
     let pump = Pump {
         ctx,
@@ -595,7 +616,7 @@ fn sendfile_work(
         sendfile(fd, ffd, &mut offset, count)
     });
     let result = conclude(&meter, "sent", result, out);
-    note_bounds(ctx, meter.done, true);
+    note_bounds(ctx, meter.done, true, t0);
     let stop = result?;
     let mut msg = format!("sent {shown}: {}", meter.summary());
     if stop == Stop::Eof && meter.done < len {
@@ -709,7 +730,7 @@ fn recv_bulk_work(
         Dest::File(..) => "wrote",
     };
     let result = conclude(&meter, what, result, out);
-    note_bounds(ctx, meter.done, false);
+    note_bounds(ctx, meter.done, false, 0);
     let stop = result?;
     let why = match stop {
         Stop::Eof => "end of stream: the peer closed its sending side".to_string(),
