@@ -136,6 +136,8 @@ fn main() {
     let color = use_color(args.color);
     colored::control::set_override(color);
     let interrupt = sockplay::wait::install_sigint();
+    // `help` fits a terminal's width (80 columns elsewhere).
+    sockplay::render::set_width(sockplay::script::stdout_columns());
     let mut runner = Runner::new(Session::new(interrupt));
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
     if let Some(lab) = lab {
@@ -157,6 +159,9 @@ fn main() {
     let status = if let Some(n) = args.lesson {
         match sockplay::lessons::get(n) {
             Some(lesson) => {
+                // Its socket files go when it ends (run_lines closes every
+                // socket, then removes them).
+                runner.session.in_lesson = 1;
                 let mut lines = lesson.text.lines().map(str::to_string);
                 runner.run_lines(&mut lines, &lesson.path(), opts)
             }

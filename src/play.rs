@@ -285,7 +285,10 @@ impl Runner {
         use std::os::fd::AsRawFd;
         let stdout_tty = std::io::stdout().is_terminal();
         // Keys come from the terminal, else from stdin.
-        let tty = std::fs::File::open("/dev/tty").ok();
+        // Out of the learner's numbers: a background accept completing
+        // while the step waits for Enter must get fd 5, not the one after
+        // the terminal's.
+        let tty = crate::table::open_high("/dev/tty").ok();
         let fd = tty.as_ref().map_or(0, |f| f.as_raw_fd());
         // Keys pressed while the command is typed out would be echoed into
         // its middle and count for the wait: no echo meanwhile, and they
@@ -502,7 +505,14 @@ impl Runner {
             keep_going: self.opts.keep_going,
         };
         let passed = self.expects_passed;
+        // The socket files the lesson makes are its own: they go when it
+        // ends, however it ends (a socket it left open keeps its file
+        // until every socket closes).
+        self.session.in_lesson += 1;
         let end = self.play_nested(lesson.text, &lesson.path(), opts, origin);
+        self.session.in_lesson -= 1;
+        self.session
+            .tidy_lesson_files(&mut crate::script::PrintSink);
         if opts.check && end == LineEnd::Ok && self.depth == 0 {
             crate::script::say(&render::check_summary(
                 &lesson.path(),

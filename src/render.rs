@@ -28,6 +28,10 @@ const SHOWN: usize = 1024;
 /// The prompt.
 pub const PROMPT: &str = "sockplay> ";
 
+/// What `clear` writes to a terminal: the cursor home, the screen erased
+/// (as Ctrl-L does; the scrollback stays).
+pub const CLEAR_SCREEN: &str = "\x1b[H\x1b[2J";
+
 pub fn prompt_styled() -> String {
     PROMPT.bold().blue().to_string()
 }
@@ -66,7 +70,7 @@ fn state_colored(s: &str) -> String {
         "CLOSE_WAIT" | "FIN_WAIT1" | "FIN_WAIT2" | "LAST_ACK" | "CLOSING" | "TIME_WAIT" => {
             s.yellow().to_string()
         }
-        "CLOSED" => s.red().to_string(),
+        s if s.starts_with("CLOSED") => s.red().to_string(),
         _ => s.to_string(),
     }
 }
@@ -225,6 +229,7 @@ fn table(rows: &[Row]) -> String {
             width[k] = width[k].max(cell.width());
         }
     }
+    let shown = table_columns_shown(&head, &width, terminal_width());
     // One buffer for the whole table (10,000 rows make a megabyte): the
     // cells are borrowed, not copied, and colour codes are made only when
     // colour is on.
@@ -232,7 +237,7 @@ fn table(rows: &[Row]) -> String {
     let line_len: usize = width.iter().map(|w| w + 2).sum::<usize>() + IND.len() + 1;
     let mut out = String::with_capacity(line_len * (rows.len() + 1) + 64);
     let mut line = String::from(IND);
-    for (k, h) in head.iter().enumerate() {
+    for (k, h) in head.iter().enumerate().filter(|(k, _)| shown[*k]) {
         let _ = write!(line, "{:w$}  ", h, w = width[k]);
     }
     let _ = writeln!(out, "{}", line.trim_end().bold());
@@ -240,6 +245,9 @@ fn table(rows: &[Row]) -> String {
         let start = out.len();
         out.push_str(IND);
         for (k, cell) in cells(r, hosts).iter().enumerate() {
+            if !shown[k] {
+                continue;
+            }
             let pad = width[k].saturating_sub(cell.width());
             match k {
                 0 => {
@@ -266,7 +274,56 @@ fn table(rows: &[Row]) -> String {
         out.push('\n');
     }
     out.truncate(out.trim_end().len());
+    let left: Vec<&str> = head
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !shown[*k])
+        .map(|(_, h)| *h)
+        .collect();
+    if !left.is_empty() {
+        let _ = write!(
+            out,
+            "\n{IND}{}",
+            format!(
+                "# {} left out to fit the terminal: `info NAME` shows a socket in full",
+                left.join(", ")
+            )
+            .dimmed()
+            .italic()
+        );
+    }
     out
+}
+
+/// The socket table's columns (`head`, each `width` wide) that fit in
+/// `term` columns (all of them when the width is not known: a script's
+/// output keeps them all). The least needed go first, until the rows fit:
+/// READY, MODE, PROTO, SEND-Q, RECV-Q; the fd, names, host, addresses and
+/// state always stay.
+fn table_columns_shown(head: &[&str], width: &[usize], term: Option<usize>) -> Vec<bool> {
+    let mut shown = vec![true; head.len()];
+    let Some(term) = term else {
+        return shown;
+    };
+    let total = |shown: &[bool]| -> usize {
+        IND.len()
+            + width
+                .iter()
+                .zip(shown)
+                .filter(|(_, s)| **s)
+                .map(|(w, _)| w + 2)
+                .sum::<usize>()
+            - 2
+    };
+    for name in ["READY", "MODE", "PROTO", "SEND-Q", "RECV-Q"] {
+        if total(&shown) <= term {
+            break;
+        }
+        if let Some(k) = head.iter().position(|h| *h == name) {
+            shown[k] = false;
+        }
+    }
+    shown
 }
 
 /// Columns padded to their widest cell; `right` columns are numbers.
@@ -308,16 +365,18 @@ fn peer_state(s: &str) -> String {
 
 /// `peers`: one row per peer.
 fn peers_table(rows: &[PeerRow]) -> String {
+    // Headings that cannot be read against each other: clients connected
+    // at this moment, and all those served since the start (`help peers`).
     let head = [
         "N",
         "KIND",
         "ADDRESS",
         "STATE",
-        "CLIENTS",
-        "SERVED",
+        "CONNECTED NOW",
+        "SERVED IN ALL",
         "BYTES-IN",
         "BYTES-OUT",
-        "SERVING",
+        "FILES",
     ];
     let cells: Vec<Vec<String>> = rows
         .iter()
@@ -327,7 +386,7 @@ fn peers_table(rows: &[PeerRow]) -> String {
                 r.label.clone(),
                 value::escape_controls(&r.addr),
                 r.state.clone(),
-                // UDP has no connections: its senders are in SERVED.
+                // UDP has no connections: its senders are in SERVED IN ALL.
                 if r.udp {
                     "-".to_string()
                 } else {
@@ -569,14 +628,107 @@ fn log_entry(e: &LogEntry, udp: bool) -> String {
     }
 }
 
+/// The terminal's width in columns as the front end last measured it (0:
+/// not a terminal, or not known): `help` fits its lines to it.
+static WIDTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Long notes (`# ...`), warnings (`! ...`) and hints (`hint: ...`) of
+/// `text` wrapped at word boundaries within `width` columns, each
+/// continuation under the first word (the terminal would cut them in the
+/// middle of a word). Other lines, and lines that fit, are left as they
+/// are. Only for the screen: a capture (what `expect` reads) keeps the
+/// lines whole.
+pub fn fit(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (k, line) in text.split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        let plain = strip_ansi(line);
+        if plain.width() <= width {
+            out.push_str(line);
+            continue;
+        }
+        // The mark, the continuation's indent, and the line's colour.
+        type Style = (&'static str, &'static str, fn(&str) -> String);
+        let styled: Option<Style> = if plain.starts_with("  # ") {
+            Some(("# ", "  ", |s| s.dimmed().italic().to_string()))
+        } else if plain.starts_with("  ! ") {
+            Some(("! ", "  ", |s| s.yellow().bold().to_string()))
+        } else if plain.starts_with("  hint: ") {
+            Some(("hint: ", "      ", |s| s.yellow().to_string()))
+        } else {
+            None
+        };
+        let Some((mark, hang, style)) = styled else {
+            out.push_str(line);
+            continue;
+        };
+        let body = &plain[IND.len() + mark.len()..];
+        let room = width.saturating_sub(IND.len() + mark.len()).max(MIN_TEXT);
+        for (j, piece) in wrap(body, room).iter().enumerate() {
+            if j > 0 {
+                out.push('\n');
+            }
+            let lead = if j == 0 { mark } else { hang };
+            let _ = write!(out, "{IND}{}", style(&format!("{lead}{piece}")));
+        }
+    }
+    out
+}
+
+/// The terminal's width now, if the output goes to one (for [`fit`]).
+pub fn screen_width() -> Option<usize> {
+    terminal_width()
+}
+
+/// The width `help` assumes when the terminal's is not known.
+pub const DEFAULT_WIDTH: usize = 80;
+
+/// Tells the renderer the terminal's width (None: not a terminal).
+pub fn set_width(cols: Option<usize>) {
+    WIDTH.store(cols.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+}
+
+fn width() -> usize {
+    terminal_width().unwrap_or(DEFAULT_WIDTH)
+}
+
+/// The terminal's width, when the output goes to one.
+fn terminal_width() -> Option<usize> {
+    match WIDTH.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        w => Some(w),
+    }
+}
+
+/// The usages are padded to this many columns at most; a longer usage
+/// (`select read s... [write s...] ...`) stands on its own line and its
+/// summary goes under the column where the others start.
+const USAGE_COLUMN: usize = 34;
+
+/// The fewest columns a summary is wrapped to: on a narrower terminal the
+/// lines are left long rather than cut into a word or two each.
+const MIN_TEXT: usize = 24;
+
 fn help_all() -> String {
+    help_all_in(width())
+}
+
+/// `help`: every command, its usage and summary, grouped; each summary
+/// wrapped within `width` columns, its continuation lines aligned under it.
+fn help_all_in(width: usize) -> String {
     let mut out = String::new();
-    let width = spec::SPECS
+    let usage_w = spec::SPECS
         .iter()
         .map(|s| s.usage().len())
+        .filter(|&n| n <= USAGE_COLUMN)
         .max()
-        .unwrap_or(20)
-        .min(34);
+        .unwrap_or(20);
+    // Where every summary starts: after IND IND, the usage and two blanks.
+    let col = 2 * IND.len() + usage_w + 2;
+    let room = width.saturating_sub(col).max(MIN_TEXT);
+    let under = " ".repeat(col);
     for group in [
         Group::Calls,
         Group::Options,
@@ -590,29 +742,61 @@ fn help_all() -> String {
         let _ = writeln!(out, "{IND}{}", group.title().bold());
         for s in spec::SPECS.iter().filter(|s| s.group == group) {
             let usage = s.usage();
-            let pad = width.saturating_sub(usage.len());
-            let _ = writeln!(
-                out,
-                "{IND}{IND}{}{}  {}",
-                usage.cyan(),
-                " ".repeat(pad),
-                s.summary.dimmed()
-            );
+            let lines = wrap(s.summary, room);
+            let mut lines = lines.iter();
+            if usage.len() <= usage_w {
+                let pad = usage_w - usage.len();
+                let first = lines.next().map_or("", String::as_str);
+                let _ = writeln!(
+                    out,
+                    "{IND}{IND}{}{}  {}",
+                    usage.cyan(),
+                    " ".repeat(pad),
+                    first.dimmed()
+                );
+            } else if usage.width() + 2 * IND.len() <= width {
+                let _ = writeln!(out, "{IND}{IND}{}", usage.cyan());
+            } else {
+                // A usage too long even for its own line goes on over
+                // several, each part under the first.
+                let cont = format!("{IND}{IND}{IND}");
+                let mut parts =
+                    wrap(&usage, width.saturating_sub(cont.len()).max(MIN_TEXT)).into_iter();
+                let first = parts.next().unwrap_or_default();
+                let _ = writeln!(out, "{IND}{IND}{}", first.cyan());
+                for p in parts {
+                    let _ = writeln!(out, "{cont}{}", p.cyan());
+                }
+            }
+            for l in lines {
+                let _ = writeln!(out, "{under}{}", l.dimmed());
+            }
         }
     }
+    let footer = "help COMMAND explains one; a socket is its name or fd; `;` separates statements; \
+                  Tab completes; Ctrl-L (or clear) clears the screen; reset starts again; \
+                  `help python` lists the Python lines it takes too (sk.bind(('127.0.0.1', 9000)))";
+    let lines = wrap(footer, width.saturating_sub(IND.len()).max(MIN_TEXT));
     let _ = write!(
         out,
-        "{IND}{}",
-        "help COMMAND explains one; a socket is its name or fd; `;` separates statements; Tab completes; \
-         `help python` lists the Python lines it takes too (sk.bind(('127.0.0.1', 9000)))".dimmed()
+        "{}",
+        lines
+            .iter()
+            .map(|l| format!("{IND}{}", l.dimmed()))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     out
 }
 
 fn help_one(s: &CmdSpec) -> String {
-    let mut out = format!("{IND}{}\n{IND}{IND}{}", s.usage().cyan().bold(), s.summary);
-    if !s.details.is_empty() {
-        let _ = write!(out, "\n{IND}{IND}{}", s.details);
+    // The prose is wrapped within the terminal (a line of code is not).
+    let room = width().saturating_sub(2 * IND.len()).max(MIN_TEXT);
+    let mut out = format!("{IND}{}", s.usage().cyan().bold());
+    for text in [s.summary, s.details] {
+        for l in wrap(text, room) {
+            let _ = write!(out, "\n{IND}{IND}{l}");
+        }
     }
     for (k, line) in s.python_example(None).iter().enumerate() {
         let label = if k == 0 { "python:" } else { "       " };
@@ -638,12 +822,14 @@ fn help_one(s: &CmdSpec) -> String {
     }
     if s.cmd == spec::Cmd::SetSockOpt || s.cmd == spec::Cmd::GetSockOpt {
         let names: Vec<&str> = spec::OPTIONS.iter().map(|o| o.name).collect();
-        let _ = write!(
-            out,
-            "\n{IND}{IND}{} {}",
-            "options:".dimmed(),
-            names.join(" ")
-        );
+        let lines = wrap(&format!("options: {}", names.join(" ")), room);
+        for (k, l) in lines.iter().enumerate() {
+            let l = match l.strip_prefix("options:") {
+                Some(rest) if k == 0 => format!("{}{rest}", "options:".dimmed()),
+                _ => l.clone(),
+            };
+            let _ = write!(out, "\n{IND}{IND}{l}");
+        }
     }
     out
 }
@@ -717,10 +903,10 @@ pub fn item(it: &Item) -> String {
             }
             lines.join("\n")
         }
-        Item::Moment(_) => String::new(),
+        Item::Moment(..) => String::new(),
         Item::Timeline { title, head, rows } => timeline(title, head, rows),
         Item::Diagram(l) => diagram(l),
-        Item::Explain(m) => explanation(m.title(), m.text()),
+        Item::Explain(m, ends) => explanation(m.title(), &m.text_for(ends)),
         Item::Help(None) => help_all(),
         Item::Help(Some(cmd)) => help_one(spec::spec_of(*cmd)),
         Item::Echo(s) => format!("{IND}{s}"),
@@ -737,6 +923,8 @@ pub fn item(it: &Item) -> String {
         }
         Item::Peers(rows) => peers_table(rows),
         Item::Lessons(list) => lessons_list(list),
+        // Written by the printer, on a terminal only (see CLEAR_SCREEN).
+        Item::ClearScreen => String::new(),
         Item::PeerLog(log) => peer_log(log),
         Item::Traffic {
             sent,
@@ -1105,7 +1293,7 @@ fn job_report(
     let mut out = head;
     for it in items {
         // The job's own timing is in its head line.
-        if matches!(it, Item::Waited(_) | Item::Moment(_)) {
+        if matches!(it, Item::Waited(_) | Item::Moment(..)) {
             continue;
         }
         for line in item(it).lines() {
@@ -1250,6 +1438,114 @@ pub fn exec_error(e: &ExecError, origin: &Origin<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fit_wraps_notes_hints_and_warnings_between_words() {
+        colored::control::set_override(false);
+        let note = format!("  # {}", "word ".repeat(30).trim_end());
+        let text = format!(
+            "  short line\n{note}\n  hint: {}",
+            "abc ".repeat(25).trim_end()
+        );
+        let fitted = fit(&text, 40);
+        let lines: Vec<&str> = fitted.lines().collect();
+        assert_eq!(lines[0], "  short line");
+        assert!(lines[1].starts_with("  # word"));
+        assert!(lines[2].starts_with("    word"));
+        let hint = lines
+            .iter()
+            .position(|l| l.starts_with("  hint: "))
+            .expect("hint");
+        assert!(lines[hint + 1].starts_with("        abc"));
+        for l in &lines {
+            assert!(l.len() <= 40, "{l:?}");
+            assert!(!l.ends_with(' '), "{l:?}");
+        }
+        // The words are all there, in order.
+        let words: Vec<&str> = fitted.split_whitespace().collect();
+        let want: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(words, want);
+        // A table row is not touched, however long.
+        let row = format!("  {}", "x".repeat(100));
+        assert_eq!(fit(&row, 40), row);
+    }
+
+    #[test]
+    fn the_table_leaves_out_the_least_needed_columns_to_fit() {
+        // FD NAME PROTO LOCAL PEER STATE RECV-Q SEND-Q MODE READY
+        let head = [
+            "FD", "NAME", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE", "READY",
+        ];
+        let w = [2, 4, 5, 15, 15, 11, 6, 6, 13, 5];
+        assert_eq!(table_columns_shown(&head, &w, None), [true; 10]);
+        assert_eq!(table_columns_shown(&head, &w, Some(200)), [true; 10]);
+        let at80 = table_columns_shown(&head, &w, Some(80));
+        assert_eq!(
+            at80,
+            [true, true, true, true, true, true, true, true, false, false]
+        );
+        let at60 = table_columns_shown(&head, &w, Some(60));
+        // The fd, names, addresses and state always stay.
+        for k in [0, 1, 3, 4, 5] {
+            assert!(at60[k]);
+        }
+        assert!(!at60[2] && !at60[7] && !at60[8] && !at60[9]);
+    }
+
+    #[test]
+    fn help_fits_the_width_and_aligns_what_it_wraps() {
+        colored::control::set_override(false);
+        for width in [80, 64, 120] {
+            let text = help_all_in(width);
+            // Where the summaries start: after `bind sock addr` and its pad.
+            let bind = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("bind sock addr"))
+                .expect("bind's line");
+            let col = bind.find("give the socket").expect("bind's summary");
+            for line in text.lines() {
+                assert!(
+                    line.width() <= width,
+                    "{width} columns: {} too wide: {line:?}",
+                    line.width()
+                );
+                // A line that starts with blanks beyond the usage's indent
+                // is a summary's continuation, under its first line.
+                // (A usage too long for one line goes on at three indents.)
+                let lead = line.len() - line.trim_start().len();
+                if lead > 4 && lead != 3 * IND.len() {
+                    assert_eq!(lead, col, "{width} columns: misaligned {line:?}");
+                }
+            }
+            // A usage longer than the column stands alone; its summary
+            // follows under the column.
+            for (usage, summary) in [
+                (
+                    "select read s... [write s...] [except s...] [timeout]",
+                    "wait until",
+                ),
+                (
+                    "sendmsg sock data [framed | marker M | fds SOCK... | creds]",
+                    "send one message",
+                ),
+                (
+                    "setsockopt sock [level] option value...",
+                    "set a socket option",
+                ),
+            ] {
+                let lines: Vec<&str> = text.lines().collect();
+                let k = lines
+                    .iter()
+                    .position(|l| l.trim() == usage)
+                    .unwrap_or_else(|| panic!("{usage} is not alone on its line:\n{text}"));
+                let next = lines[k + 1];
+                assert!(
+                    next.starts_with(&" ".repeat(col)) && next.trim().starts_with(summary),
+                    "{width} columns: {usage}'s summary: {next:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn caret_points_at_the_token() {

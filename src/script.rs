@@ -73,6 +73,19 @@ impl Out {
     }
 }
 
+/// The width of the terminal stdout is, in columns; None when stdout is no
+/// terminal (or the terminal does not say). `help` fits its lines to it.
+pub fn stdout_columns() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills the winsize it is given, nothing more.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
+}
+
 /// Writes a line to stdout, in order with the items around it.
 pub fn say(text: &str) {
     if let Ok(mut o) = OUT.lock() {
@@ -114,12 +127,27 @@ fn print_item(item: &Item) -> Option<String> {
         }
         return None;
     }
+    if let Item::ClearScreen = item {
+        // A transcript or a pipe gets no escape sequence: only a terminal
+        // is cleared.
+        if o.tty() {
+            o.put(render::CLEAR_SCREEN, true);
+        }
+        return None;
+    }
     if PROGRESS_SHOWN.swap(false, Ordering::SeqCst) {
         o.put("\r\x1b[2K", false);
     }
     let waits = matches!(item, Item::Waiting { .. } | Item::JobStarted { .. });
     let text = render::item(item);
-    o.put(&format!("{text}\n"), waits);
+    // On a terminal a long note is wrapped between words; the capture
+    // (what `expect` reads) keeps it whole.
+    match render::screen_width() {
+        Some(w) if matches!(item, Item::Note(_) | Item::Warn(_)) && o.tty() => {
+            o.put(&format!("{}\n", render::fit(&text, w)), waits);
+        }
+        _ => o.put(&format!("{text}\n"), waits),
+    }
     Some(text)
 }
 
@@ -135,7 +163,7 @@ impl Sink for TeeSink<'_> {
     fn emit(&mut self, item: Item) {
         let text = if self.quiet {
             match item {
-                Item::Progress(_) => None,
+                Item::Progress(_) | Item::ClearScreen => None,
                 _ => Some(render::item(&item)),
             }
         } else {
@@ -265,7 +293,12 @@ pub struct Runner {
 pub(crate) fn print_error(text: &str) {
     flush_out();
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "{text}");
+    // On a terminal the hint is wrapped between words (see render::fit).
+    let fitted = match render::screen_width() {
+        Some(w) if std::io::IsTerminal::is_terminal(&err) => render::fit(text, w),
+        _ => text.to_string(),
+    };
+    let _ = writeln!(err, "{fitted}");
     let _ = err.flush();
 }
 
@@ -790,12 +823,16 @@ fn sock_label(r: &SockRef) -> String {
 }
 
 /// `FIN_WAIT` matches FIN_WAIT1 and FIN_WAIT2 (which one a socket is in
-/// depends on when the peer's ACK arrives); otherwise the names must be
-/// equal, case aside.
+/// depends on when the peer's ACK arrives); a reset connection, `CLOSED
+/// (reset)`, is CLOSED and RESET both; otherwise the names must be equal,
+/// case aside.
 pub fn state_matches(expected: &str, actual: &str) -> bool {
     let e = expected.to_ascii_uppercase().replace('-', "_");
     let a = actual.to_ascii_uppercase();
-    e == a || (e == "FIN_WAIT" && a.starts_with("FIN_WAIT"))
+    let reset = a == crate::table::CLOSED_RESET.to_ascii_uppercase();
+    e == a
+        || (e == "FIN_WAIT" && a.starts_with("FIN_WAIT"))
+        || (reset && (e == "CLOSED" || e == "RESET"))
 }
 
 /// A line of nothing but `expect` statements.
@@ -870,6 +907,10 @@ mod tests {
         assert!(state_matches("CLOSE_WAIT", "CLOSE_WAIT"));
         assert!(!state_matches("FIN_WAIT1", "FIN_WAIT2"));
         assert!(state_matches("connected", "connected"));
+        assert!(state_matches("CLOSED", "CLOSED (reset)"));
+        assert!(state_matches("reset", "CLOSED (reset)"));
+        assert!(!state_matches("RESET", "CLOSED"));
+        assert!(!state_matches("CLOSE_WAIT", "CLOSED (reset)"));
         assert!(!state_matches("ESTABLISHED", "CLOSE_WAIT"));
     }
 

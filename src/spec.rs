@@ -96,6 +96,8 @@ pub enum Cmd {
     Record,
     Lab,
     On,
+    Clear,
+    Reset,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -687,7 +689,7 @@ pub static SPECS: &[CmdSpec] = &[
         [],
         Options,
         "the socket table",
-        "Every socket with its names, addresses, TCP state, queues (accept queue for a listener), mode, and readiness now: R readable, W writable, E error or urgent data.",
+        "Every socket with its names, addresses, TCP state, queues (accept queue for a listener), mode, and readiness now: R readable, W writable, E error or urgent data. CLOSED (reset) is a connection that was reset (RST): it is dead, close it.",
         ""
     ),
     spec!(
@@ -925,7 +927,7 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("log", K::PeersView), opt("n", K::Number)],
         Peers,
         "the built-in peers, or what one received (peers log N)",
-        "The table: number, kind, address, state, clients connected now, connections served, bytes in and out. `peers log N` shows each chunk peer N read from each client, as Python's bytes repr, and its connections and closes (the last 64 KiB are kept).",
+        "The table: N the peer's number (stop N, peers log N); KIND; ADDRESS where it listens; STATE running, stopped, or why it ended; CONNECTED NOW the clients connected at this moment (- for UDP, which has no connections); SERVED IN ALL every connection it accepted since it started, those gone included (for UDP, the senders it heard from); BYTES-IN and BYTES-OUT in all; FILES what an http peer serves (its directory, or its built-in page). `peers log N` shows each chunk peer N read from each client, as Python's bytes repr, and its connections and closes (the last 64 KiB are kept).",
         ""
     ),
     spec!(
@@ -1175,6 +1177,26 @@ pub static SPECS: &[CmdSpec] = &[
         Lab,
         "run one statement inside a lab host",
         "on b s = socket tcp makes s on host b: it stays there, and later calls on it need no `on` (bind s b 9000, listen s). Sockets made without `on` are sockplay's own, on this machine's network, which does not reach the lab. `sockets` shows each socket's HOST while a lab is up. on b gethostname answers b.",
+        ""
+    ),
+    spec!(
+        Clear,
+        "clear",
+        ["cls"],
+        [],
+        Shell,
+        "clear the screen (Ctrl-L too)",
+        "On a terminal only: in a script or a pipe it writes nothing. The sockets, names and peers stay; `reset` starts again.",
+        ""
+    ),
+    spec!(
+        Reset,
+        "reset",
+        [],
+        [],
+        Shell,
+        "start again: close every socket, stop every peer, forget every name",
+        "Cancels the background jobs, closes every socket (the next one is fd 3 again), stops the built-in peers (numbered from 1 again), and forgets the names you bound; says what it did. The settings, macros and history stay, and the shell does not leave. A port bound before can be bound again at once if SO_REUSEADDR was set on the new socket before bind (connections the old one closed first may be in TIME_WAIT).",
         ""
     ),
 ];

@@ -101,6 +101,12 @@ impl Session {
                 "bind created the socket file {}; it stays after close until removed",
                 path.display()
             )));
+            // A path bound outside a lesson is the learner's, even if a
+            // lesson made a file there before.
+            self.lesson_files.retain(|p| *p != path);
+            if self.in_lesson > 0 {
+                self.lesson_files.push(path.clone());
+            }
             if let Some(e) = self.table.get_mut(h) {
                 e.bound_path = Some(path);
             }

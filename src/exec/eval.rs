@@ -190,10 +190,60 @@ impl Session {
         Err(self.name_error(name, e.span))
     }
 
+    /// A statement that is one bare word, neither a command nor a name
+    /// bound (nor a typo of one): the learner meant a command (`clear`,
+    /// `exti`), so it is called an unknown command, with the nearest
+    /// command, rather than a NameError that says to quote it.
+    pub(crate) fn unknown_command(
+        &self,
+        stmt: &crate::syntax::ast::Statement,
+    ) -> Option<ExecError> {
+        let crate::syntax::ast::Command::Value(Spanned {
+            node: Expr::Var(word),
+            span,
+        }) = &stmt.command
+        else {
+            return None;
+        };
+        if !stmt.targets.is_empty()
+            || self.vars.contains_key(word)
+            || self.failed_names.contains_key(word)
+            || spec::nearest(word, self.vars.keys().map(String::as_str)).is_some()
+        {
+            return None;
+        }
+        let words = spec::command_words().filter(|w| w.len() > 1);
+        // Worded as the parser words `bnid s 1`.
+        Some(match spec::nearest(word, words) {
+            Some(c) => ExecError::usage(format!(
+                "error: unknown command `{word}`: did you mean `{c}`?"
+            ))
+            .at(*span),
+            None => ExecError::usage(format!(
+                "error: unknown command `{word}` (type `help` for the list)"
+            ))
+            .at(*span)
+            .hint("a name you bound shows its value when typed alone; `vars` lists them"),
+        })
+    }
+
     pub(crate) fn name_error(&self, name: &str, span: crate::syntax::ast::Span) -> ExecError {
         let mut err = ExecError::new("NameError", format!("name '{name}' is not defined")).at(span);
         if let Some(id) = self.failed_names.get(name) {
             return err.hint(format!("job [{id}] failed, so it did not bind `{name}`"));
+        }
+        // A word of the advice and usages, copied as it is (`sendmsg k DATA
+        // framed`): it stands for something to write there.
+        let stands_for = match name {
+            "DATA" => Some("your bytes: b\"hello\", \"text\", or a name bound to bytes"),
+            "SOCK" => Some("a socket: its name (s) or its fd"),
+            "HOST" => Some("an address: 127.0.0.1, localhost"),
+            "PORT" => Some("a port number: 9900"),
+            "ADDR" => Some("an address: 127.0.0.1 9900, or a name bound to one"),
+            _ => None,
+        };
+        if let Some(what) = stands_for {
+            return err.hint(format!("{name} in the usage stands for {what}"));
         }
         let var = spec::nearest(name, self.vars.keys().map(String::as_str));
         let cmd = spec::nearest(name, spec::command_words());

@@ -11,7 +11,7 @@
 
 use super::bounds::{Boundaries, Piece};
 use super::eval::Payload;
-use super::explain::Moment;
+use super::explain::{Ends, Moment};
 use super::{Adopt, Item, Ret, Session, Sink, describe_socket};
 use crate::errors::ExecError;
 use crate::proto::log::Dir;
@@ -184,6 +184,21 @@ pub(crate) fn accept_queue_of(sock: &Socket, family: Family, kind: SockKind) -> 
 }
 
 impl Ctx {
+    /// The connection was reset and is dead: a call failed with
+    /// ECONNRESET before, or the kernel says CLOSED for a connected TCP
+    /// socket that did not shut down its writing (see
+    /// [`crate::table::Entry::reset_dead`]). Asked of the kernel only
+    /// when a note depends on it.
+    fn reset_now(&self) -> bool {
+        self.was_reset
+            || (self.kind == SockKind::Stream
+                && self.family != Family::Unix
+                && self.pair.is_some()
+                && !self.listening
+                && !self.shut_write
+                && table::tcp_info(&self.sock).is_some_and(|t| t.state == table::TCP_CLOSED))
+    }
+
     /// A better hint for an error, knowing the socket it happened on.
     pub(crate) fn in_context(&self, mut x: ExecError) -> ExecError {
         let connected = self.was_connected || self.sock.peer_addr().is_ok();
@@ -519,10 +534,10 @@ fn after_recv(
             );
         }
     }
-    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.was_reset {
+    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.reset_now() {
         // Not the peer's FIN: the end of a connection that was reset.
         out.push(Item::Note(
-            "b'': this connection was reset (the ConnectionResetError before); every recv from now on returns b''"
+            "b'': this connection was reset (RST) and is dead: every recv from now on returns b'', every send fails; close it"
                 .into(),
         ));
         return (out, Vec::new());
@@ -531,7 +546,7 @@ fn after_recv(
         out.push(Item::Note(
             "b'' is end of stream: the peer closed (or shut down) its sending side; every recv from now on returns b''".into(),
         ));
-        out.push(Item::Moment(Moment::EndOfStream));
+        out.push(Item::Moment(Moment::EndOfStream, Ends::none()));
         return (out, Vec::new());
     }
     if ctx.kind.keeps_boundaries() && real > bytes {
@@ -546,7 +561,7 @@ fn after_recv(
                 plural(real - bytes, "byte", "bytes")
             )
         }));
-        out.push(Item::Moment(Moment::Truncated));
+        out.push(Item::Moment(Moment::Truncated, Ends::none()));
     }
     let mut pieces = Vec::new();
     if ctx.kind == SockKind::Stream
@@ -576,7 +591,15 @@ fn after_recv(
                     .collect::<Vec<_>>()
                     .join(", #")
             )));
-            out.push(Item::Moment(Moment::Sticky));
+            // The sends came from the socket at the other end: the
+            // advice names it when this shell holds it.
+            out.push(Item::Moment(
+                Moment::Sticky,
+                Ends {
+                    sender: ctx.peer.as_ref().map(|(_, label)| label.clone()),
+                    receiver: Some(ctx.label.clone()),
+                },
+            ));
         }
         if let Some(last) = pieces.last() {
             let end = last.offset + last.len;
@@ -908,6 +931,10 @@ impl Session {
                 out.emit(Item::NoWait(
                     "an error is pending on this socket (the connection was reset): no need to wait".into(),
                 ));
+            } else if ev & (libc::POLLRDHUP | libc::POLLHUP) != 0 && ctx.reset_now() {
+                out.emit(Item::NoWait(
+                    "nothing queued, and the connection was reset (RST): it is dead, no need to wait".into(),
+                ));
             } else if ev & (libc::POLLRDHUP | libc::POLLHUP) != 0 {
                 out.emit(Item::NoWait(
                     "nothing queued, but the peer has closed: no need to wait".into(),
@@ -1137,7 +1164,11 @@ fn accept_work(ctx: &Ctx, out: &mut dyn Sink) -> Result<Ret, ExecError> {
             },
         },
         out,
-        |s| s.accept(),
+        |s| {
+            // Not while the line editor opens its own (see fd_gate_wait).
+            table::fd_gate_wait();
+            s.accept()
+        },
     )?;
     if let Some(w) = waited {
         out.emit(Item::Waited(w));

@@ -23,6 +23,7 @@ mod names;
 mod opts;
 mod pair;
 mod print;
+mod reset;
 mod select;
 mod serve;
 mod shell;
@@ -139,9 +140,9 @@ pub enum Item {
     Echo(String),
     /// A classic moment (BrokenPipe, b'', sticky packets...): the session
     /// explains the first of each kind and drops the rest.
-    Moment(explain::Moment),
+    Moment(explain::Moment, explain::Ends),
     /// The explanation of a moment.
-    Explain(explain::Moment),
+    Explain(explain::Moment, explain::Ends),
     /// A table of events over time (`states`): a title, the column heads
     /// and the rows.
     Timeline {
@@ -166,6 +167,8 @@ pub enum Item {
         bytes: Vec<u8>,
         pieces: Vec<Piece>,
     },
+    /// `clear`: the screen is cleared (on a terminal; nothing elsewhere).
+    ClearScreen,
     /// `diagram`: a connection's sequence diagram.
     Diagram(crate::wire::ladder::Ladder),
 }
@@ -277,6 +280,13 @@ pub struct Session {
     /// The epoll instances (`ep = epoll`), by their id.
     pub(crate) epolls: std::collections::HashMap<u64, epoll::EpollSet>,
     pub(crate) next_epoll: u64,
+    /// How many bundled lessons are running now: the socket files their
+    /// binds make are theirs, not the learner's.
+    pub in_lesson: usize,
+    /// Socket files a bundled lesson made, removed once no socket of this
+    /// shell is bound to them (at the lesson's end, or when every socket
+    /// closes), so that a lesson leaves no file behind, however it ends.
+    pub lesson_files: Vec<std::path::PathBuf>,
     /// The reports of the jobs collected since the runner last took them
     /// (`JobEnded` items, printed or not): the journal behind `export`
     /// and `record` (src/export) takes them after each statement.
@@ -410,6 +420,8 @@ impl Session {
             stdin_is_script: false,
             epolls: Default::default(),
             next_epoll: 0,
+            in_lesson: 0,
+            lesson_files: Vec::new(),
             ended_jobs: Vec::new(),
             told_print_enum: false,
             lab: lab::LabState::default(),
@@ -499,6 +511,9 @@ impl Session {
             .trim()
             .to_string();
         self.sync_jobs(&text, out)?;
+        if let Some(e) = self.unknown_command(stmt) {
+            return Err(e);
+        }
         let returns = returns(&stmt.command);
         if stmt.targets.len() > 1 && stmt.targets.len() != returns {
             let t = &stmt.targets[1];
@@ -857,6 +872,11 @@ impl Session {
             C::Quit { .. } => Ok(Ret::none()),
             C::Set { key, value } => self.set(key.as_ref(), value.as_ref(), out),
             C::Vars => self.vars_cmd(out),
+            C::Clear => {
+                out.emit(Item::ClearScreen);
+                Ok(Ret::none())
+            }
+            C::Reset => self.reset(out),
             C::Unlink { path } => self.unlink(path, out),
             C::Select {
                 read,
@@ -968,6 +988,7 @@ impl Session {
         if let Some(l) = self.log.lock().ok().and_then(|mut g| g.take()) {
             l.close();
         }
+        self.tidy_lesson_files(out);
     }
 
     /// Stops every built-in peer (Ctrl-D, quit, end of a script); returns

@@ -322,8 +322,9 @@ fn try_line(kind: PeerKind, udp: bool, a: &SockAddr) -> String {
         }
         return format!("k = socket unix; connect k {p} (or nc -U {p} in another terminal)");
     }
-    if a.as_abstract_namespace().is_some() {
-        return "k = socket unix; connect k with its @name".into();
+    if let Some(name) = a.as_abstract_namespace() {
+        let name = escape_controls(&String::from_utf8_lossy(name));
+        return format!("k = socket unix; connect k @{name}");
     }
     let Some(sa) = a.as_socket() else {
         return String::new();
@@ -340,16 +341,17 @@ fn try_line(kind: PeerKind, udp: bool, a: &SockAddr) -> String {
     } else {
         host.clone()
     };
+    // The address as `help connect` documents it: HOST PORT.
     if udp {
         let sock = if host.contains(':') { "udp6" } else { "udp" };
         return format!(
-            "u = socket {sock}; sendto u b\"hi\" {bracketed}:{port}; recvfrom u (or nc -u {host} {port})"
+            "u = socket {sock}; sendto u b\"hi\" {host} {port}; recvfrom u (or nc -u {host} {port})"
         );
     }
     let sock = if host.contains(':') { "tcp6" } else { "tcp" };
     match kind {
         PeerKind::Http => format!("curl -i http://{bracketed}:{port}/"),
         PeerKind::Chat => format!("nc {host} {port} in two other terminals"),
-        _ => format!("k = socket {sock}; connect k {bracketed}:{port} (or nc {host} {port})"),
+        _ => format!("k = socket {sock}; connect k {host} {port} (or nc {host} {port})"),
     }
 }

@@ -66,8 +66,8 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         Some((q, max)) => (format!("{q}/{max}"), "-".into()),
         // A closed (or reset) TCP socket has no queues: the kernel's
         // leftover count would be bytes it threw away.
-        None if s.state == "CLOSED" && e.held_len() == 0 => ("-".into(), "-".into()),
-        None if s.state == "CLOSED" => (format!("{}+0", e.held_len()), "-".into()),
+        None if s.state.starts_with("CLOSED") && e.held_len() == 0 => ("-".into(), "-".into()),
+        None if s.state.starts_with("CLOSED") => (format!("{}+0", e.held_len()), "-".into()),
         // Bytes held by the shell (read past a delimiter) come before the
         // kernel's: held+kernel.
         None => match e.held_len() {
@@ -556,7 +556,37 @@ impl Session {
                 out.emit(Item::Done(format!("removed the socket file {p}")));
             }
         }
+        let gone = std::path::Path::new(&p);
+        self.lesson_files.retain(|f| f != gone);
         Ok(Ret::none())
+    }
+
+    /// Removes the socket files a bundled lesson made that no open socket
+    /// of this shell is bound to (one still bound keeps its file until
+    /// every socket closes), and says so. Only socket files.
+    pub fn tidy_lesson_files(&mut self, out: &mut dyn Sink) {
+        use std::os::unix::fs::FileTypeExt;
+        if self.lesson_files.is_empty() {
+            return;
+        }
+        let held: Vec<std::path::PathBuf> = self
+            .table
+            .iter()
+            .filter_map(|e| e.bound_path.clone())
+            .collect();
+        self.lesson_files.retain(|p| {
+            if held.contains(p) {
+                return true;
+            }
+            let is_socket = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_socket());
+            if is_socket && std::fs::remove_file(p).is_ok() {
+                out.emit(Item::Note(format!(
+                    "removed the socket file {} that the lesson made",
+                    p.display()
+                )));
+            }
+            false
+        });
     }
 }
 
