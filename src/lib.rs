@@ -38,8 +38,15 @@
 //! - [`play`]: lesson scripts: narration, `macdef`/`$NAME`, `expect`, and
 //!   replaying at full speed, one step per Enter, or as a check.
 //! - [`lessons`]: the bundled lessons (`lessons/*.sp`, compiled in).
+//! - [`input`]: reading lines from stdin, script files and `source`,
+//!   bounded in length and strict about UTF-8, and answers to questions.
+//! - [`files`]: every file a command creates, replaces, removes or reads
+//!   for the user, and what a script or a lesson may do to the file system
+//!   (new files under the current directory, no links, no replacing).
 pub mod errors;
 pub mod exec;
+pub mod files;
+pub mod input;
 pub mod jobs;
 pub mod lessons;
 pub mod peers;

@@ -56,6 +56,21 @@ struct Args {
     /// Do not run the sockplayrc file at start.
     #[arg(long)]
     no_rc: bool,
+
+    /// Scripts and lessons may also create files under DIR (by default
+    /// only under the current directory); repeatable.
+    #[arg(long, value_name = "DIR")]
+    allow_write: Vec<PathBuf>,
+
+    /// Scripts and lessons may also read files under DIR (sendfile, serve
+    /// http DIR); repeatable.
+    #[arg(long, value_name = "DIR")]
+    allow_read: Vec<PathBuf>,
+
+    /// Scripts and lessons may replace existing files (never through a
+    /// symbolic link); by default they only create new ones.
+    #[arg(long)]
+    allow_replace: bool,
 }
 
 fn use_color(when: When) -> bool {
@@ -123,6 +138,25 @@ fn main() {
     let interrupt = sockplay::wait::install_sigint();
     let mut runner = Runner::new(Session::new(interrupt));
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
+    let policy = &mut runner.session.files;
+    policy.replace = args.allow_replace;
+    for (dirs, write) in [(&args.allow_write, true), (&args.allow_read, false)] {
+        for d in dirs {
+            let done = if write {
+                policy.allow_write(d)
+            } else {
+                policy.allow_read(d)
+            };
+            if let Err(e) = done {
+                eprintln!(
+                    "sockplay: --allow-{} {}: {e}",
+                    if write { "write" } else { "read" },
+                    sockplay::files::shown(d)
+                );
+                std::process::exit(2);
+            }
+        }
+    }
 
     let opts = PlayOptions {
         step: args.step,

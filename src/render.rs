@@ -746,6 +746,15 @@ pub fn narration(text: &str, title: bool) -> String {
     }
 }
 
+/// The question asked at the prompt before a file is replaced.
+pub fn confirm_question(what: &str) -> String {
+    format!(
+        "{IND}{} {} ",
+        value::escape_controls(what).yellow().bold(),
+        "[y/N]".dimmed()
+    )
+}
+
 /// Step mode's first words.
 pub fn step_hint() -> String {
     format!(

@@ -377,6 +377,13 @@ impl Runner {
         unit_open: bool,
     ) -> LineEnd {
         let origin = Origin { file, line, text };
+        // Only a line typed at the prompt is the user's own; everything
+        // else (files, -c, pipes, macros, lessons) is a script.
+        self.session.who = if file.is_none() {
+            crate::files::Who::Prompt
+        } else {
+            crate::files::Who::Script
+        };
         let stmts = match parse_line(text) {
             Ok(s) => s,
             Err(e) => {

@@ -353,7 +353,7 @@ pub static SPECS: &[CmdSpec] = &[
         [SOCK, req("path", K::Path), opt("size", K::Number)],
         Calls,
         "receive into a file until end of stream (or size bytes)",
-        "Creates or empties the file (as open(path, 'wb')), then writes what arrives until the peer closes its side, or until size bytes (512K, 1G: binary units). splice(2) moves the bytes to the file without copying them through the shell.",
+        "Writes what arrives until the peer closes its side, or until size bytes (512K, 1G: binary units), into a temporary file that becomes the file only when the transfer ends well (a failed one leaves the file as it was). At the prompt, replacing a file asks first; a script only creates new files under the current directory (--allow-write DIR, --allow-replace widen that). splice(2) moves the bytes to the file without copying them through the shell.",
         "while (d := c.recv(1 << 20)): f.write(d)"
     ),
     spec!(
@@ -942,6 +942,11 @@ pub static SETTINGS: &[(&str, &[&str], &str)] = &[
         "explain",
         &["on", "off"],
         "explain the classic moments the first time they happen",
+    ),
+    (
+        "write",
+        &["here", "replace"],
+        "where scripts and lessons may write files: here (new files under the current directory, the default), replace (they may replace files too), or a directory to allow; only at the prompt",
     ),
 ];
 

@@ -320,6 +320,21 @@ pub fn bytes_as_text(b: &[u8]) -> String {
     out
 }
 
+/// A path, an address or a name that came from outside, as text for the
+/// terminal: valid UTF-8 as characters; control characters (newlines too),
+/// bidi overrides and bytes that are not UTF-8 as escapes
+/// (`./a\x1b[31m\xff.sock`). Every path shown goes through here.
+pub fn path_text(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        out.push_str(&escape_controls(chunk.valid()));
+        for &x in chunk.invalid() {
+            let _ = write!(out, "\\x{x:02x}");
+        }
+    }
+    out
+}
+
 /// A hexdump: offset, 16 bytes in hex, and printable ASCII.
 pub fn hexdump(b: &[u8]) -> String {
     let mut out = String::new();
@@ -386,9 +401,9 @@ pub fn addr_short(a: &SockAddr) -> String {
         Some(s) => s.to_string(),
         None => {
             if let Some(p) = a.as_pathname() {
-                bytes_as_text(p.as_os_str().as_encoded_bytes())
+                path_text(p.as_os_str().as_encoded_bytes())
             } else if let Some(name) = a.as_abstract_namespace() {
-                format!("@{}", bytes_as_text(name))
+                format!("@{}", path_text(name))
             } else {
                 "-".into()
             }

@@ -32,6 +32,7 @@
 use super::io::{Ctx, stopped};
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
+use crate::files::{NewFile, file_error};
 use crate::syntax::ast::{BulkInto, Expr, SockKind, SockRef, Spanned};
 use crate::table::{self, Mode};
 use crate::value::{Value, human_size};
@@ -455,28 +456,6 @@ fn conclude(
     }
 }
 
-/// Python's words for a file that cannot be opened:
-/// `FileNotFoundError: [Errno 2] No such file or directory: 'x.bin'`.
-fn file_error(e: io::Error, path: &str) -> ExecError {
-    let mut x = ExecError::from(e);
-    x.message = format!("{}: '{}'", x.message, path);
-    x.hint = match x.errno {
-        Some(libc::ENOENT) => Some(match std::env::current_dir() {
-            Ok(d) => format!(
-                "no such file or folder; a relative path starts in {}",
-                d.display()
-            ),
-            Err(_) => "no such file or folder".into(),
-        }),
-        Some(libc::EISDIR) => Some("that is a folder: give a file's path".into()),
-        Some(libc::EACCES) | Some(libc::EPERM) => {
-            Some("no permission to open that file here".into())
-        }
-        _ => x.hint,
-    };
-    x
-}
-
 /// Records a bulk send as one send of the connection (message boundaries),
 /// or takes received bytes off it.
 fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool) {
@@ -611,7 +590,9 @@ fn sendfile_work(
 /// Where received bytes go.
 enum Dest {
     Discard,
-    File(File, String),
+    /// The file being written (put in place at the end, if all went well)
+    /// and its path as shown.
+    File(NewFile, String),
 }
 
 fn recv_bulk_work(
@@ -640,12 +621,13 @@ fn recv_bulk_work(
     };
     let call = match dest {
         Dest::Discard => "recv",
-        Dest::File(..) => "recvfile",
+        _ => "recvfile",
     };
     let mut meter = Meter::new(format!("{call}(fd {})", ctx.h.fd), limit);
     let fd = ctx.h.fd;
     let tcp = ctx.family != crate::syntax::ast::Family::Unix;
-    let result = match &dest {
+    let mut dest = dest;
+    let result = match &mut dest {
         Dest::Discard if tcp && !copy_only() => pump.run(&mut meter, out, |want| {
             // MSG_TRUNC on TCP drops the bytes in the kernel; no buffer is
             // touched (tcp(7)), so none is given.
@@ -669,7 +651,7 @@ fn recv_bulk_work(
             let pipe = if copy_only() { None } else { pipe().ok() };
             match pipe {
                 Some((pr, pw)) => {
-                    let ffd = file.as_raw_fd();
+                    let ffd = file.file().as_raw_fd();
                     // Bytes in the pipe not yet written to the file.
                     let mut pending = 0usize;
                     pump.run(&mut meter, out, |want| {
@@ -693,7 +675,7 @@ fn recv_bulk_work(
                 }
                 None => {
                     let mut buf = vec![0u8; CHUNK];
-                    let mut f = file;
+                    let f = file.file();
                     pump.run(&mut meter, out, |want| {
                         let want = want.min(CHUNK);
                         let n = std::io::Read::read(&mut &*ctx.sock, &mut buf[..want])?;
@@ -706,19 +688,37 @@ fn recv_bulk_work(
     };
     let what = match &dest {
         Dest::Discard => "discarded",
-        Dest::File(..) => "wrote",
+        _ => "received",
     };
     let result = conclude(&meter, what, result, out);
     note_bounds(ctx, meter.done, false);
+    if let (Err(_), Dest::File(f, shown)) = (&result, &dest) {
+        // The target is left as it was: the bytes went to a temporary
+        // file, which goes with `dest`.
+        out.emit(Item::Note(if f.replaces() {
+            format!(
+                "{shown} was left as it was: a file is replaced only by a transfer that ends well"
+            )
+        } else {
+            format!("{shown} was not created: a file is written only by a transfer that ends well")
+        }));
+    }
     let stop = result?;
+    let shown = match dest {
+        Dest::File(f, shown) => {
+            f.commit()?;
+            Some(shown)
+        }
+        Dest::Discard => None,
+    };
     let why = match stop {
         Stop::Eof => "end of stream: the peer closed its sending side".to_string(),
         Stop::Limit => format!("the {} asked for", human_size(meter.done)),
         Stop::Partial => "what was queued: the socket is non-blocking".to_string(),
     };
-    let msg = match &dest {
-        Dest::Discard => format!("received and discarded {} ({why})", meter.summary()),
-        Dest::File(_, shown) => format!("wrote {shown}: {} ({why})", meter.summary()),
+    let msg = match shown {
+        None => format!("received and discarded {} ({why})", meter.summary()),
+        Some(shown) => format!("wrote {shown}: {} ({why})", meter.summary()),
     };
     out.emit(Item::Done(msg));
     if stop == Stop::Eof && limit.is_some_and(|l| meter.done < l) {
@@ -781,6 +781,7 @@ impl Session {
             )));
         }
         let p = self.text(path)?;
+        crate::files::check_read(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
         let file = File::open(&p).map_err(|e| file_error(e, &p).at(path.span))?;
         let meta = file
             .metadata()
@@ -829,9 +830,11 @@ impl Session {
             BulkInto::Discard => Dest::Discard,
             BulkInto::File(path) => {
                 let p = self.text(path)?;
-                // As Python's open(path, 'wb'): created, or emptied.
-                let file = File::create(&p).map_err(|e| file_error(e, &p).at(path.span))?;
-                Dest::File(file, crate::value::escape_controls(&p))
+                // Written aside and put in place at the end (see files.rs):
+                // a failed transfer leaves the target as it was.
+                let file = self.new_file(&p).map_err(|e| e.at(path.span))?;
+                let shown = file.shown().to_string();
+                Dest::File(file, shown)
             }
         };
         self.call(

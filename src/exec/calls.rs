@@ -59,6 +59,10 @@ impl Session {
         let h = self.use_sock(r)?;
         let e = self.entry_h(h)?;
         let target = self.address(addr, e.family, false)?;
+        if let Some(p) = target.as_pathname() {
+            crate::files::check_socket_path(p.as_os_str().as_encoded_bytes(), &self.file_rules())
+                .map_err(|x| x.at(addr.span()))?;
+        }
         let asked_port = target.as_socket().map(|s| s.port());
         if let Err(err) = e.sock.bind(&target) {
             let mut x = ExecError::from(err).at(addr.span());

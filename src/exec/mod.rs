@@ -241,6 +241,14 @@ pub struct Session {
     /// Keep what `states` shows (the capture, or the sampled states). A
     /// script that never says `states` does not pay for them.
     pub watch_states: bool,
+    /// Who gave the statement running now (the runner sets it): what it
+    /// may do to files depends on it (see [`crate::files`]).
+    pub who: crate::files::Who,
+    /// Where scripts may write and read files (`--allow-write`...).
+    pub files: crate::files::Policy,
+    /// How the prompt asks before a file is replaced (the interactive
+    /// shell sets it; without it, nothing is replaced).
+    pub confirm: Option<Box<dyn crate::files::Confirm>>,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -360,7 +368,40 @@ impl Session {
             failed_names: Default::default(),
             told_peers: false,
             watch_states: true,
+            who: crate::files::Who::Script,
+            files: crate::files::Policy::default(),
+            confirm: None,
         }
+    }
+
+    /// What the statement running now may do to files.
+    pub fn access(&mut self) -> crate::files::Access<'_> {
+        crate::files::Access {
+            who: self.who,
+            policy: &self.files,
+            confirm: self
+                .confirm
+                .as_deref_mut()
+                .map(|c| c as &mut dyn crate::files::Confirm),
+        }
+    }
+
+    /// What the statement running now may do to files, to check a path
+    /// (nobody is asked anything).
+    pub fn file_rules(&self) -> crate::files::Access<'_> {
+        crate::files::Access {
+            who: self.who,
+            policy: &self.files,
+            confirm: None,
+        }
+    }
+
+    /// Opens a file that a command writes (`recvfile`, and any command
+    /// that saves a file): see [`crate::files`] for what a script may do
+    /// and how the file is put in place. Write to it, then `commit()`.
+    pub fn new_file(&mut self, path: &str) -> Result<crate::files::NewFile, ExecError> {
+        let mut access = self.access();
+        crate::files::open_for_writing(path, &mut access)
     }
 
     /// Runs the half of a call that may wait: here, or as a background job

@@ -94,8 +94,14 @@ impl Session {
             None => SockAddr::from(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0)),
             Some(a) => self.peer_address(a)?,
         };
+        if let Some(p) = sockaddr.as_pathname() {
+            let span = addr.map(AddrExpr::span).unwrap_or_default();
+            crate::files::check_socket_path(p.as_os_str().as_encoded_bytes(), &self.file_rules())
+                .map_err(|x| x.at(span))?;
+        }
         let dir_path = match &dir_arg {
             Some((d, span)) => {
+                crate::files::check_read(d, &self.file_rules()).map_err(|x| x.at(*span))?;
                 let p = PathBuf::from(d);
                 match std::fs::metadata(&p) {
                     Ok(m) if m.is_dir() => Some(p),

@@ -359,6 +359,7 @@ impl Session {
                     "explain".into(),
                     if self.settings.explain { "on" } else { "off" }.into(),
                 ),
+                ("write".into(), self.files.describe()),
             ]));
             return Ok(Ret::none());
         };
@@ -377,6 +378,9 @@ impl Session {
                 allowed.join(", ")
             )));
         };
+        if *name == "write" {
+            return self.set_write(value, out);
+        }
         let v = self.text(value)?.to_ascii_lowercase();
         if !allowed.is_empty() && !allowed.contains(&v.as_str()) {
             return Err(ExecError::usage(format!("`{v}` is not a value of {name}"))
@@ -396,6 +400,44 @@ impl Session {
             _ => {}
         }
         out.emit(Item::Done(format!("{name} = {v}")));
+        Ok(Ret::none())
+    }
+
+    /// `set write here|replace|DIR`: where scripts may write. Only the
+    /// person at the prompt decides that: a script that could widen its
+    /// own rights would have none.
+    fn set_write(&mut self, value: &Spanned<Expr>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+        let v = self.text(value)?;
+        if self.who != crate::files::Who::Prompt {
+            let flag = match v.to_ascii_lowercase().as_str() {
+                "replace" => "--allow-replace",
+                "here" => "no flag",
+                _ => "--allow-write DIR",
+            };
+            return Err(ExecError::new(
+                "PermissionError",
+                "a script may not change where scripts write files",
+            )
+            .at(value.span)
+            .hint(format!(
+                "type `set write` at the prompt, or start sockplay with {flag}"
+            )));
+        }
+        match v.to_ascii_lowercase().as_str() {
+            "here" => self.files = crate::files::Policy::default(),
+            "replace" => self.files.replace = true,
+            _ => {
+                let d = self
+                    .files
+                    .allow_write(std::path::Path::new(&v))
+                    .map_err(|e| crate::files::file_error(e, &v).at(value.span))?;
+                out.emit(Item::Note(format!(
+                    "scripts may now create files under {} too",
+                    crate::files::shown(&d)
+                )));
+            }
+        }
+        out.emit(Item::Done(format!("write = {}", self.files.describe())));
         Ok(Ret::none())
     }
 
@@ -453,6 +495,7 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         use std::os::unix::fs::FileTypeExt;
         let p = self.text(path)?;
+        crate::files::check_remove(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
         match std::fs::symlink_metadata(&p) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 out.emit(Item::Note(format!(

@@ -1,0 +1,309 @@
+//! Attacks on sockplay, each kept as a test (issue 12): what a lesson, a
+//! script, piped input or a peer tried, and what must happen instead.
+//! Every run has a deadline; addresses are loopback; files live in a
+//! scratch directory.
+
+mod common;
+
+use common::{Run, Scratch};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// `k` connected to `c` through listener `s`.
+const PAIR: &str = "s = socket tcp\n\
+                    bind s 127.0.0.1 0\n\
+                    listen s\n\
+                    k = socket tcp\n\
+                    connect k s\n\
+                    c, addr = accept s\n";
+
+/// Runs `script` as the file `t.sp` in `dir` (`sockplay ARGS t.sp`).
+fn script(dir: &Path, args: &[&str], text: &str) -> Run {
+    std::fs::write(dir.join("t.sp"), text).expect("write the script");
+    let mut all: Vec<&str> = args.to_vec();
+    all.push("t.sp");
+    common::run_in(dir, &all, None)
+}
+
+fn has(run: &Run, want: &str) {
+    assert!(
+        run.output.contains(want),
+        "{want:?} in the output:\n{}",
+        run.output
+    );
+}
+
+fn read(p: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned()
+}
+
+/// The peer sends `evil` and closes, so a recvfile ends at once.
+fn sending(lines: &str) -> String {
+    format!("{PAIR}send k b\"evil\"\nclose k\n{lines}")
+}
+
+#[test]
+fn a_script_never_replaces_a_file() {
+    let s = Scratch::new("harden-replace");
+    let victim = s.path().join("victim.txt");
+    std::fs::write(&victim, "precious").expect("victim");
+    let run = script(s.path(), &["--check"], &sending("recvfile c victim.txt\n"));
+    assert_eq!(run.status, Some(1), "{}", run.output);
+    has(&run, "FileExistsError");
+    has(&run, "--allow-replace");
+    assert_eq!(read(&victim), "precious");
+    // Allowed by the flag that the error names.
+    let run = script(
+        s.path(),
+        &["--allow-replace"],
+        &sending("recvfile c victim.txt\n"),
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert_eq!(read(&victim), "evil");
+}
+
+#[test]
+fn a_script_never_writes_through_a_symlink() {
+    let s = Scratch::new("harden-link");
+    let outside = Scratch::new("harden-link-outside");
+    let victim = outside.path().join("bashrc");
+    std::fs::write(&victim, "precious").expect("victim");
+    let work = s.path();
+    std::os::unix::fs::symlink(&victim, work.join("link.txt")).expect("link");
+    std::os::unix::fs::symlink(outside.path(), work.join("sub")).expect("dir link");
+    // A dangling link is followed by O_CREAT too: it must be refused.
+    std::os::unix::fs::symlink(outside.path().join("new"), work.join("dangling"))
+        .expect("dangling");
+    for (target, what) in [
+        ("link.txt", "symbolic link"),
+        ("dangling", "symbolic link"),
+        ("sub/new.bin", "symbolic link"),
+    ] {
+        // Even with replacing allowed: a link is never written through.
+        let run = script(
+            work,
+            &["--allow-replace"],
+            &sending(&format!("recvfile c {target}\n")),
+        );
+        assert_eq!(run.status, Some(1), "{target}: {}", run.output);
+        has(&run, what);
+    }
+    assert_eq!(read(&victim), "precious");
+    assert!(!outside.path().join("new").exists());
+    assert!(!outside.path().join("new.bin").exists());
+}
+
+#[test]
+fn a_script_writes_only_under_the_current_directory() {
+    let s = Scratch::new("harden-where");
+    let other = Scratch::new("harden-where-other");
+    let abs = other.path().join("x.bin");
+    let abs = abs.to_str().expect("utf-8 path");
+    for target in [abs, "../x.bin", "./a/../../x.bin"] {
+        let run = script(s.path(), &[], &sending(&format!("recvfile c {target}\n")));
+        assert_eq!(run.status, Some(1), "{target}: {}", run.output);
+        has(&run, "PermissionError");
+        has(&run, "--allow-write");
+    }
+    assert!(!other.path().join("x.bin").exists());
+    assert!(!s.path().parent().is_some_and(|p| p.join("x.bin").exists()));
+    // --allow-write DIR opens that directory to new files.
+    let dir = other.path().to_str().expect("utf-8 path");
+    let run = script(
+        s.path(),
+        &["--allow-write", dir],
+        &sending(&format!("recvfile c {abs}\n")),
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert_eq!(read(&other.path().join("x.bin")), "evil");
+    // New files in the current directory (and in its folders) are fine.
+    std::fs::create_dir(s.path().join("out")).expect("out");
+    let run = script(s.path(), &[], &sending("recvfile c out/new.bin\n"));
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert_eq!(read(&s.path().join("out/new.bin")), "evil");
+}
+
+#[test]
+fn a_script_cannot_widen_where_it_writes() {
+    let s = Scratch::new("harden-widen");
+    let run = script(s.path(), &[], "set write replace\n");
+    assert_eq!(run.status, Some(1), "{}", run.output);
+    has(&run, "--allow-replace");
+    let run = script(s.path(), &[], "set write /\n");
+    assert_eq!(run.status, Some(1), "{}", run.output);
+    has(&run, "--allow-write");
+}
+
+#[test]
+fn a_failed_recvfile_keeps_its_target_and_leaves_nothing() {
+    let s = Scratch::new("harden-keep");
+    let target = s.path().join("target.bin");
+    std::fs::write(&target, "precious").expect("target");
+    // The peer resets the connection: recvfile fails after some bytes.
+    let text = format!(
+        "{PAIR}send k b\"partial data\"\n\
+         setsockopt k SO_LINGER 1 0\n\
+         sleep 0.1\n\
+         close k\n\
+         recvfile c target.bin\n\
+         expect error ECONNRESET\n\
+         recvfile c fresh.bin\n"
+    );
+    let run = script(s.path(), &["--allow-replace", "--keep-going"], &text);
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    has(&run, "ConnectionResetError");
+    has(&run, "target.bin was left as it was");
+    assert_eq!(read(&target), "precious", "{}", run.output);
+    let left: Vec<String> = std::fs::read_dir(s.path())
+        .expect("list")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && n != "t.sp" && n != "target.bin")
+        .collect();
+    // fresh.bin was received whole (b'' at once: the connection is gone,
+    // so 0 bytes) or not at all; no temporary file stays.
+    assert!(
+        left.iter().all(|n| n == "fresh.bin"),
+        "left behind: {left:?}\n{}",
+        run.output
+    );
+    let hidden: Vec<String> = std::fs::read_dir(s.path())
+        .expect("list")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("sockplay"))
+        .collect();
+    assert!(hidden.is_empty(), "temporary files left: {hidden:?}");
+}
+
+/// A file written from a script: sockplay `args` reading `lines` on stdin.
+fn piped(dir: &Path, args: &[&str], lines: &str) -> Run {
+    common::run_in(dir, args, Some(lines))
+}
+
+#[test]
+fn piped_input_and_dash_c_are_scripts_too() {
+    let s = Scratch::new("harden-piped");
+    let victim = s.path().join("victim.txt");
+    std::fs::write(&victim, "precious").expect("victim");
+    let run = piped(s.path(), &[], &sending("recvfile c victim.txt\n"));
+    has(&run, "FileExistsError");
+    let run = common::run_in(s.path(), &["-c", &sending("recvfile c victim.txt\n")], None);
+    has(&run, "FileExistsError");
+    assert_eq!(read(&victim), "precious");
+}
+
+#[allow(dead_code)]
+fn spawn_plain(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = common::command(dir, args);
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+#[test]
+fn typed_at_the_prompt_replacing_a_file_asks_first() {
+    use common::pty;
+    let s = Scratch::new("harden-ask");
+    let victim = s.path().join("v.txt");
+    std::fs::write(&victim, "precious").expect("victim");
+    let mut p = pty::spawn(s.path());
+    for line in sending("").lines() {
+        pty::send_line(&mut p, line);
+        pty::wait_prompt(&mut p);
+    }
+    pty::send_line(&mut p, "recvfile c v.txt");
+    pty::expect(&mut p, "v.txt exists: replace it? [y/N]");
+    pty::send_line(&mut p, "n");
+    pty::expect(&mut p, "FileExistsError");
+    pty::expect(&mut p, "kept as it was");
+    pty::wait_prompt(&mut p);
+    assert_eq!(read(&victim), "precious");
+    pty::send_line(&mut p, "recvfile c v.txt");
+    pty::expect(&mut p, "replace it? [y/N]");
+    pty::send_line(&mut p, "y");
+    pty::expect(&mut p, "wrote v.txt: 4 bytes");
+    pty::wait_prompt(&mut p);
+    assert_eq!(read(&victim), "evil");
+    // At the prompt a path may go anywhere the user can write.
+    let other = Scratch::new("harden-ask-other");
+    let elsewhere = other.path().join("x.bin");
+    pty::run(
+        &mut p,
+        &format!("recvfile c {}", elsewhere.display()),
+        "wrote",
+    );
+    assert!(elsewhere.exists());
+    pty::leave(&mut p);
+}
+
+#[test]
+fn a_script_binds_and_unlinks_socket_files_only_here() {
+    let s = Scratch::new("harden-sock");
+    let other = Scratch::new("harden-sock-other");
+    // Another program's socket, outside the lesson's directory.
+    let theirs = other.path().join("bus.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&theirs).expect("their socket");
+    std::os::unix::fs::symlink(other.path(), s.path().join("sub")).expect("dir link");
+    let theirs_s = theirs.to_str().expect("utf-8");
+    let mine = other.path().join("mine.sock");
+    let mine_s = mine.to_str().expect("utf-8");
+    for (line, want) in [
+        (format!("unlink {theirs_s}"), "PermissionError"),
+        ("unlink sub/bus.sock".to_string(), "symbolic link"),
+        (
+            format!("x = socket unix; bind x {mine_s}"),
+            "PermissionError",
+        ),
+        (
+            "x = socket unix; bind x sub/mine.sock".to_string(),
+            "symbolic link",
+        ),
+        (format!("a = serve echo {mine_s}"), "PermissionError"),
+    ] {
+        let run = script(s.path(), &[], &format!("{line}\n"));
+        assert_eq!(run.status, Some(1), "{line}: {}", run.output);
+        has(&run, want);
+    }
+    assert!(theirs.exists(), "their socket file was removed");
+    assert!(!mine.exists());
+    // Here is fine, and so is a directory allowed by the flag.
+    let run = script(
+        s.path(),
+        &["--allow-write", other.path().to_str().expect("utf-8")],
+        &format!(
+            "x = socket unix\nbind x ./here.sock\nclose x\nunlink ./here.sock\ny = socket unix\nbind y {mine_s}\n"
+        ),
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert!(mine.exists());
+}
+
+#[test]
+fn a_script_reads_files_only_here() {
+    let s = Scratch::new("harden-read");
+    let other = Scratch::new("harden-read-other");
+    let secret = other.path().join("id_rsa");
+    std::fs::write(&secret, "secret").expect("secret");
+    std::os::unix::fs::symlink(&secret, s.path().join("leak")).expect("link");
+    let secret_s = secret.to_str().expect("utf-8");
+    let other_s = other.path().to_str().expect("utf-8");
+    for line in [
+        format!("sendfile k {secret_s}"),
+        "sendfile k leak".to_string(),
+        format!("a = serve http {other_s}"),
+    ] {
+        let run = script(s.path(), &[], &format!("{PAIR}{line}\n"));
+        assert_eq!(run.status, Some(1), "{line}: {}", run.output);
+        has(&run, "PermissionError");
+        has(&run, "--allow-read");
+    }
+    let run = script(
+        s.path(),
+        &["--allow-read", other_s],
+        &format!("{PAIR}sendfile k leak\nclose k\nrecv c\n"),
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    has(&run, "b'secret'");
+}
