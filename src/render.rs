@@ -22,8 +22,12 @@ use unicode_width::UnicodeWidthStr;
 const IND: &str = "  ";
 
 /// Values longer than this are shown cut (a terminal is no place for a
-/// megabyte); the hex view shows everything.
+/// megabyte); the hex and text views show more, up to [`SHOWN_VIEW`].
 const SHOWN: usize = 1024;
+
+/// The most bytes the hex and text views show of one value (a 256 MiB
+/// value in hex would be a gigabyte of text).
+const SHOWN_VIEW: usize = 1 << 20;
 
 /// The prompt.
 pub const PROMPT: &str = "sockplay> ";
@@ -117,7 +121,8 @@ pub fn value_text_pieces(
 ) -> String {
     match (v, view) {
         (Value::Bytes(b), View::Repr)
-            if pieces.len() > 1 || pieces.first().is_some_and(|p| p.len < b.len()) =>
+            if b.len() <= SHOWN
+                && (pieces.len() > 1 || pieces.first().is_some_and(|p| p.len < b.len())) =>
         {
             format!(
                 "{}  {}",
@@ -138,7 +143,7 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
                 View::Repr if b.len() > SHOWN => format!(
                     "{}...  {}",
                     value::bytes_repr(&b[..SHOWN]).green(),
-                    format!("({}, the first {SHOWN} shown; `recv ... hex` or `set display hex` shows all)", byte_count(b.len()))
+                    format!("({}, the first {SHOWN} shown; `recv ... hex` or `set display hex` shows more)", byte_count(b.len()))
                         .dimmed()
                 ),
                 View::Repr => format!(
@@ -150,17 +155,19 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
                 View::Hex => {
                     let mut s =
                         format!("{}", format!("{}, hexdump:", byte_count(b.len())).dimmed());
-                    for line in value::hexdump(b).lines() {
+                    for line in value::hexdump(&b[..b.len().min(SHOWN_VIEW)]).lines() {
                         let _ = write!(s, "\n{IND}{IND}{line}");
                     }
+                    view_cut(&mut s, b.len());
                     s
                 }
                 View::Text => {
                     let mut s = format!("{}", format!("{} as text:", byte_count(b.len())).dimmed());
-                    let text = value::bytes_as_text(b);
+                    let text = value::bytes_as_text(&b[..b.len().min(SHOWN_VIEW)]);
                     for line in text.split('\n') {
                         let _ = write!(s, "\n{IND}{IND}{} {}", "|".dimmed(), line.green());
                     }
+                    view_cut(&mut s, b.len());
                     s
                 }
             };
@@ -172,7 +179,7 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
             if items.len() == 2 && matches!(items[0], Value::Socket(_)) && sock.is_some() =>
         {
             let first = sock.map(sock_desc).unwrap_or_default();
-            format!("({}, {})", first.cyan(), items[1].repr())
+            format!("({}, {})", first.cyan(), items[1].repr_cut(4 * SHOWN).0)
         }
         Value::Str(t) if t.len() > SHOWN => {
             let cut = (0..=SHOWN)
@@ -187,7 +194,34 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
         }
         Value::Str(_) => v.repr().green().to_string(),
         Value::Int(_) | Value::Float(_) => v.repr().magenta().to_string(),
-        _ => v.repr(),
+        _ => {
+            // A tuple may hold large values: its repr is cut too.
+            let (text, cut) = v.repr_cut(4 * SHOWN);
+            if cut {
+                format!(
+                    "{text}...  {}",
+                    format!("({} bytes of data, the first part shown)", v.data_len()).dimmed()
+                )
+            } else {
+                text
+            }
+        }
+    }
+}
+
+/// The line that says a hex or text view was cut.
+fn view_cut(s: &mut String, len: usize) {
+    if len > SHOWN_VIEW {
+        let _ = write!(
+            s,
+            "\n{IND}{IND}{}",
+            format!(
+                "... {} more (the first {} shown)",
+                byte_count(len - SHOWN_VIEW),
+                value::human_size(SHOWN_VIEW as u64)
+            )
+            .dimmed()
+        );
     }
 }
 
@@ -1180,7 +1214,7 @@ mod tests {
     fn bytes_values_show_length() {
         colored::control::set_override(false);
         assert_eq!(
-            value_text(&Value::Bytes(b"hi\r\n".to_vec()), View::Repr, None),
+            value_text(&Value::Bytes(b"hi\r\n".to_vec().into()), View::Repr, None),
             r"b'hi\r\n'  (4 bytes)"
         );
     }

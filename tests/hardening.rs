@@ -307,3 +307,117 @@ fn a_script_reads_files_only_here() {
     assert_eq!(run.status, Some(0), "{}", run.output);
     has(&run, "b'secret'");
 }
+
+/// Runs sockplay on `text` (as the file `t.sp`) with its address space
+/// limited to `kib` KiB (`ulimit -v`), so that a value that is too large
+/// fails an allocation instead of taking the machine's memory.
+fn limited(dir: &Path, kib: u64, args: &[&str], text: &str) -> Run {
+    std::fs::write(dir.join("t.sp"), text).expect("write the script");
+    let mut line = format!("ulimit -v {kib}; exec \"$0\" --color never");
+    for a in args {
+        line.push_str(&format!(" '{a}'"));
+    }
+    line.push_str(" t.sp");
+    let out = Command::new("sh")
+        .args(["-c", &line, common::BIN])
+        .current_dir(dir)
+        .env("SOCKPLAY_CONFIG_DIR", dir.join(".config"))
+        .env("SOCKPLAY_HISTORY", dir.join(".history"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sockplay under ulimit");
+    let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
+    output.push_str(&String::from_utf8_lossy(&out.stderr));
+    Run {
+        output,
+        status: out.status.code(),
+    }
+}
+
+/// No abort, no panic, no allocation failure message from the runtime.
+fn clean(run: &Run) {
+    for bad in [
+        "panicked",
+        "memory allocation of",
+        "Aborted",
+        "RUST_BACKTRACE",
+    ] {
+        assert!(!run.output.contains(bad), "{bad:?} in:\n{}", run.output);
+    }
+    assert!(run.status.is_some(), "killed by a signal:\n{}", run.output);
+}
+
+#[test]
+fn plus_has_the_size_limit_of_star() {
+    let s = Scratch::new("harden-plus");
+    let run = limited(
+        s.path(),
+        2_000_000,
+        &[],
+        "a = b\"x\" * 268435456\na = a + a\na = a + a\necho \"grown\"\n",
+    );
+    clean(&run);
+    assert_eq!(run.status, Some(1), "{}", run.output);
+    has(&run, "MemoryError");
+    has(&run, "    a = a + a\n        ^^^^^");
+    assert!(!run.output.contains("grown"), "{}", run.output);
+    // Every other way of building a value has the same limit.
+    for line in [
+        "s = \"y\" * 268435456\nt = s + \"z\"",
+        "a = b\"x\" * 134217728\nb = a + a + b\"!\"",
+        "a = b\"x\" * 268435456\nt = (a, a, a)\necho t",
+        "a = b\"x\" * 268435456\necho a a a a a a",
+        "s = \"y\" * 268435456\nb = s.encode() + b\"!\"",
+    ] {
+        let run = limited(s.path(), 2_000_000, &["--keep-going"], &format!("{line}\n"));
+        clean(&run);
+        has(&run, "MemoryError");
+    }
+}
+
+#[test]
+fn a_stored_value_costs_its_size_once() {
+    let s = Scratch::new("harden-once");
+    // 256 MiB and a little: one copy fits in 600 MB of address space,
+    // three (the value, its name, the item that showed it) did not.
+    let run = limited(
+        s.path(),
+        600_000,
+        &[],
+        "a = b\"x\" * 268435456\nb = a\nt = (a, b)\nvars\necho \"stored\"\n",
+    );
+    clean(&run);
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    has(&run, "  stored");
+}
+
+#[test]
+fn a_value_that_does_not_fit_is_a_memory_error() {
+    let s = Scratch::new("harden-nofit");
+    // Not even one copy fits: the error says so, and the shell goes on.
+    let run = limited(
+        s.path(),
+        250_000,
+        &["--keep-going"],
+        "a = b\"x\" * 268435456\nz = zeros 200M + b\"x\"\necho \"still here\"\n",
+    );
+    clean(&run);
+    has(&run, "MemoryError");
+    has(&run, "  still here");
+}
+
+#[test]
+fn a_large_recv_into_a_name_takes_only_what_came() {
+    let s = Scratch::new("harden-recv");
+    let run = limited(
+        s.path(),
+        250_000,
+        &[],
+        &format!(
+            "{PAIR}send k b\"hello\"\ndata = recv c 268435456\nsend k b\"again\"\nmore = recv c 268435456 waitall dontwait\necho \"done\"\n"
+        ),
+    );
+    clean(&run);
+    has(&run, "data = b'hello'");
+    has(&run, "  done");
+}

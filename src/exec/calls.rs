@@ -455,7 +455,7 @@ impl NoneAsEmpty for Value {
     /// Python's getsockname of an unbound UNIX socket is ''.
     fn into_str_if_none(self) -> Value {
         match self {
-            Value::None => Value::Str(String::new()),
+            Value::None => Value::Str(String::new().into()),
             v => v,
         }
     }

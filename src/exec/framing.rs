@@ -29,13 +29,32 @@ fn plural(n: usize) -> String {
     }
 }
 
+/// The longest marker (a marker is a few bytes: `\n`, `\r\n\r\n`).
+const MAX_MARKER: usize = 4096;
+
 /// The marker of a `marker M` form.
 fn marker_bytes(s: &Session, m: &Spanned<Expr>) -> Result<Vec<u8>, ExecError> {
     let b = s.data(m)?;
     if b.is_empty() {
         return Err(ExecError::new("ValueError", "the marker must not be empty").at(m.span));
     }
-    Ok(b)
+    if b.len() > MAX_MARKER {
+        return Err(ExecError::new(
+            "ValueError",
+            format!("a marker of {} bytes: at most {MAX_MARKER}", b.len()),
+        )
+        .at(m.span));
+    }
+    Ok(b.to_vec())
+}
+
+/// A buffer for bytes on their way to the wire (the value's own limit was
+/// checked when it was built), or MemoryError.
+fn wire_buffer(n: usize) -> Result<Vec<u8>, ExecError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| crate::value::no_room(n))?;
+    Ok(v)
 }
 
 impl Ctx {
@@ -74,6 +93,8 @@ impl Ctx {
                 return Ok(());
             }
             self.taken(chunk.len());
+            buf.try_reserve(chunk.len())
+                .map_err(|_| crate::value::no_room(buf.len() + chunk.len()))?;
             buf.extend_from_slice(&chunk);
         }
         Ok(())
@@ -102,7 +123,8 @@ impl Session {
                     bytes_repr(&head),
                     plural(body.len())
                 );
-                let mut wire = head.to_vec();
+                let mut wire = wire_buffer(body.len() + 4)?;
+                wire.extend_from_slice(&head);
                 wire.extend_from_slice(&body);
                 (
                     wire,
@@ -119,7 +141,8 @@ impl Session {
                     )));
                 }
                 let what = format!("{} + the marker {}", plural(body.len()), bytes_repr(&m));
-                let mut wire = body.clone();
+                let mut wire = wire_buffer(body.len() + m.len())?;
+                wire.extend_from_slice(&body);
                 wire.extend_from_slice(&m);
                 (wire, what, "{s}.sendall(data + marker)")
             }
@@ -183,7 +206,9 @@ impl Session {
                         )
                         .hint("these 4 bytes are probably not a length: was this message sent with sendmsg ... framed?"));
                     }
-                    let mut body = Vec::with_capacity(len);
+                    // Grown as the bytes come: a peer's length prefix
+                    // alone takes no memory.
+                    let mut body = Vec::new();
                     ctx.fill(&mut body, len, &mut waited, out)?;
                     if body.len() < len {
                         return Err(ExecError::new(
@@ -199,7 +224,7 @@ impl Session {
                         bytes_repr(&head),
                         plural(len)
                     )));
-                    let mut ret = Ret::one(Value::Bytes(body));
+                    let mut ret = Ret::one(Value::Bytes(body.into()));
                     ret.view = view;
                     ret.after.push(Item::Note(format!(
                         "in Python: n, = struct.unpack('!I', recv_exactly({0}, 4)); data = recv_exactly({0}, n)",
@@ -309,7 +334,7 @@ fn recv_to_marker(
             )));
         }
         let rest = crate::table::recv_queue(ctx.h.fd).unwrap_or(0);
-        let mut ret = Ret::one(Value::Bytes(got));
+        let mut ret = Ret::one(Value::Bytes(got.into()));
         ret.view = view;
         if rest > 0 {
             ret.after.push(Item::Note(format!(

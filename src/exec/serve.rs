@@ -72,7 +72,7 @@ impl Session {
                     ) =>
                 {
                     let text = match self.vars.get(&w.node) {
-                        Some(Value::Str(s)) => s.clone(),
+                        Some(Value::Str(s)) => s.to_string(),
                         _ => w.node.clone(),
                     };
                     dir_arg = Some((text, w.span));

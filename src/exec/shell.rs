@@ -313,11 +313,28 @@ impl Session {
         values: &[Spanned<Expr>],
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let mut parts = Vec::new();
-        for v in values {
-            parts.push(self.eval(v)?.display());
+        // The text is built under the values' own limit: the repr of 256
+        // MiB of bytes is up to 1 GiB, and six names of it would be more.
+        let mut text = crate::value::Capped::new(crate::value::MAX_DATA);
+        // The text is at least as long as the data it shows: known too
+        // large before a byte of it is written.
+        let mut at_least = 0usize;
+        for (k, v) in values.iter().enumerate() {
+            let value = self.eval(v)?;
+            at_least = at_least.saturating_add(value.data_len());
+            if k > 0 {
+                let _ = std::fmt::Write::write_char(&mut text, ' ');
+            }
+            if at_least <= crate::value::MAX_DATA {
+                let _ = value.write_display(&mut text);
+            }
+            if text.cut || at_least > crate::value::MAX_DATA {
+                return Err(crate::value::too_large("the text to echo is")
+                    .at(v.span)
+                    .hint("echo shows values whole; `recv c hex` or a value's name alone shows a large one in part"));
+            }
         }
-        out.emit(Item::Echo(parts.join(" ")));
+        out.emit(Item::Echo(text.text));
         Ok(Ret::none())
     }
 
