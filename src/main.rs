@@ -4,8 +4,9 @@
 
 use clap::{Parser, ValueEnum};
 use sockplay::exec::Session;
+use sockplay::input::{Lines, text_lines};
 use sockplay::play::PlayOptions;
-use sockplay::script::{Runner, lines_of};
+use sockplay::script::Runner;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -130,6 +131,15 @@ fn mentions_states(text: &str) -> bool {
         .any(|w| t.contains(w))
 }
 
+/// A script file that cannot be read: said, and status 2.
+fn cannot_read(file: &std::path::Path, e: std::io::Error) -> i32 {
+    eprintln!(
+        "sockplay: cannot read {}: {e}",
+        sockplay::files::shown(file)
+    );
+    2
+}
+
 fn main() {
     raise_fd_limit();
     let args = Args::parse();
@@ -165,10 +175,7 @@ fn main() {
     };
     let status = if let Some(n) = args.lesson {
         match sockplay::lessons::get(n) {
-            Some(lesson) => {
-                let mut lines = lesson.text.lines().map(str::to_string);
-                runner.run_lines(&mut lines, &lesson.path(), opts)
-            }
+            Some(lesson) => runner.run_lines(&mut text_lines(lesson.text), &lesson.path(), opts),
             None => {
                 eprintln!(
                     "sockplay: there is no lesson {n}: they are numbered 1 to {} (`lesson` in the shell lists them)",
@@ -179,20 +186,22 @@ fn main() {
         }
     } else if let Some(cmds) = &args.commands {
         runner.session.watch_states = mentions_states(cmds);
-        let mut lines = cmds.lines().map(str::to_string);
-        runner.run_lines(&mut lines, "-c", opts)
+        runner.run_lines(&mut text_lines(cmds), "-c", opts)
     } else if let Some(file) = &args.file {
-        match std::fs::read(file) {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                runner.session.watch_states = mentions_states(&text);
-                let mut lines = text.lines().map(str::to_string);
-                runner.run_lines(&mut lines, &file.display().to_string(), opts)
+        // Read twice, line by line (never whole: a file may be larger than
+        // the memory): once to see whether it asks for `states`, once to
+        // run it.
+        match Lines::file(file) {
+            Ok(first) => {
+                runner.session.watch_states = first.flatten().any(|l| mentions_states(&l));
+                match Lines::file(file) {
+                    Ok(mut lines) => {
+                        runner.run_lines(&mut lines, &sockplay::files::shown(file), opts)
+                    }
+                    Err(e) => cannot_read(file, e),
+                }
             }
-            Err(e) => {
-                eprintln!("sockplay: cannot read {}: {e}", file.display());
-                2
-            }
+            Err(e) => cannot_read(file, e),
         }
     } else if std::io::stdin().is_terminal() && (args.step || args.check) {
         eprintln!("sockplay: --step and --check replay a script: give a FILE or --lesson N");
@@ -204,8 +213,7 @@ fn main() {
         // The shell stops the peers itself (and says so).
         std::process::exit(sockplay::repl::run(runner, history_path(), rc, color))
     } else {
-        let stdin = std::io::stdin();
-        let mut lines = lines_of(stdin.lock());
+        let mut lines = Lines::stdin(std::sync::Arc::clone(&runner.session.interrupt));
         runner.run_lines(&mut lines, "<stdin>", opts)
     };
     // exit() runs no destructors: stop the peers' threads (bounded) here.

@@ -572,9 +572,9 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
         "- BSD sockets, one call at a time. `help` lists the commands, Tab completes, Ctrl-C interrupts a call, Ctrl-D leaves.".dimmed()
     );
     if let Some(rc) = rc
-        && let Ok(bytes) = std::fs::read(&rc)
+        && let Ok(mut lines) = crate::input::Lines::file(&rc)
     {
-        runner.run_rc(&String::from_utf8_lossy(&bytes), &rc.display().to_string());
+        runner.run_rc(&mut lines, &crate::files::shown(&rc));
     }
     let prompt = (
         crate::render::PROMPT.to_string(),

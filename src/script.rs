@@ -14,7 +14,7 @@ use crate::render::{self, Origin};
 use crate::syntax::ast::{Command, Expectation, SockRef, Statement};
 use crate::syntax::parse_line;
 use std::collections::HashMap;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -663,7 +663,7 @@ impl Runner {
     /// (unless `keep_going`), the code given to `quit`, or 130 after Ctrl-C.
     pub fn run_lines(
         &mut self,
-        lines: &mut dyn Iterator<Item = String>,
+        lines: &mut dyn Iterator<Item = crate::input::Line>,
         name: &str,
         opts: crate::play::PlayOptions,
     ) -> i32 {
@@ -687,8 +687,22 @@ impl Runner {
     }
 
     /// Runs the rc file quietly; errors are shown, nothing stops.
-    pub fn run_rc(&mut self, text: &str, name: &str) {
-        for (k, line) in text.lines().enumerate() {
+    pub fn run_rc(&mut self, lines: &mut dyn Iterator<Item = crate::input::Line>, name: &str) {
+        for (k, line) in lines.enumerate() {
+            let line = match line {
+                Ok(l) => l,
+                Err(bad) => {
+                    let (e, shown) = bad.error();
+                    let origin = Origin {
+                        file: Some(name),
+                        line: k + 1,
+                        text: &shown,
+                    };
+                    self.fail(e, &origin);
+                    continue;
+                }
+            };
+            let line = line.as_str();
             if line.trim().is_empty() {
                 continue;
             }
@@ -777,23 +791,6 @@ pub fn echo_line(text: &str) {
         o.put(&line, false);
         o.put("\n", false);
     }
-}
-
-/// Lines of a reader, read as they come (so a pipe works live), invalid
-/// UTF-8 replaced rather than fatal.
-pub fn lines_of(reader: impl BufRead) -> impl Iterator<Item = String> {
-    let mut reader = reader;
-    std::iter::from_fn(move || {
-        // Reading may wait for the writer of the pipe: show what was
-        // said first (one write a line; a file given by name is read
-        // without this).
-        flush_out();
-        let mut buf = Vec::new();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(String::from_utf8_lossy(&buf).into_owned()),
-        }
-    })
 }
 
 #[cfg(test)]

@@ -421,3 +421,96 @@ fn a_large_recv_into_a_name_takes_only_what_came() {
     has(&run, "data = b'hello'");
     has(&run, "  done");
 }
+
+/// Runs `sh -c LINE` (with `$0` = sockplay) in `dir`, sealed, at most 120 s.
+fn shell(dir: &Path, line: &str) -> Run {
+    let mut child = Command::new("sh")
+        .args(["-c", line, common::BIN])
+        .current_dir(dir)
+        .env("SOCKPLAY_CONFIG_DIR", dir.join(".config"))
+        .env("SOCKPLAY_HISTORY", dir.join(".history"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sh");
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let t = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut s);
+        s
+    });
+    let mut o = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut out, &mut o);
+    let status = common::wait_bounded(&mut child, std::time::Duration::from_secs(120));
+    let mut output = String::from_utf8_lossy(&o).into_owned();
+    output.push_str(&String::from_utf8_lossy(&t.join().unwrap_or_default()));
+    Run { output, status }
+}
+
+#[test]
+fn an_endless_line_on_stdin_is_a_clean_error() {
+    let s = Scratch::new("harden-line");
+    // 300 MB without a newline, then a line that must still run.
+    let run = shell(
+        s.path(),
+        "ulimit -v 2000000; { head -c 300000000 /dev/zero | tr '\\0' a; printf '\\necho \"after\"\\n'; } \
+         | \"$0\" --color never --keep-going",
+    );
+    clean(&run);
+    assert_eq!(run.status, Some(1), "{}", run.output);
+    has(&run, "<stdin>:1:");
+    has(&run, "longer than 4 MiB");
+    has(&run, "  after");
+    // Without --keep-going the script stops there.
+    let run = shell(
+        s.path(),
+        "ulimit -v 2000000; { head -c 5000000 /dev/zero | tr '\\0' a; printf '\\necho \"after\"\\n'; } \
+         | \"$0\" --color never",
+    );
+    clean(&run);
+    assert_eq!(run.status, Some(1), "{}", run.output);
+    assert!(!run.output.contains("  after"), "{}", run.output);
+}
+
+#[test]
+fn a_long_line_in_a_file_or_a_sourced_file_is_the_same_error() {
+    let s = Scratch::new("harden-line-file");
+    let mut long = vec![b'a'; 5 << 20];
+    long.extend_from_slice(b"\necho \"after\"\n");
+    std::fs::write(s.path().join("long.sp"), &long).expect("long.sp");
+    let run = common::run_in(s.path(), &["--keep-going", "long.sp"], None);
+    has(&run, "long.sp:1:");
+    has(&run, "longer than 4 MiB");
+    has(&run, "  after");
+    let run = script(
+        s.path(),
+        &["--keep-going"],
+        "source long.sp\necho \"next\"\n",
+    );
+    has(&run, "long.sp:1:");
+    has(&run, "longer than 4 MiB");
+    has(&run, "  next");
+}
+
+#[test]
+fn invalid_utf8_in_a_script_points_at_the_line_and_byte() {
+    let s = Scratch::new("harden-utf8");
+    std::fs::write(
+        s.path().join("bad.sp"),
+        b"echo \"fine\"\necho \"a\xffb\"\necho \"end\"\n",
+    )
+    .expect("bad.sp");
+    let run = common::run_in(s.path(), &["bad.sp"], None);
+    assert_eq!(run.status, Some(1), "{}", run.output);
+    has(&run, "bad.sp:2:");
+    has(&run, "can't decode byte 0xff in position 7");
+    // Nothing of the line ran as U+FFFD.
+    assert!(!run.output.contains("a\u{fffd}b"), "{}", run.output);
+    assert!(!run.output.contains("  end"), "{}", run.output);
+    // The same on stdin, and through source.
+    let run = common::run_in(s.path(), &[], Some("echo \"fine\"\nsource bad.sp\n"));
+    has(&run, "bad.sp:2:");
+    has(&run, "can't decode byte 0xff");
+}
