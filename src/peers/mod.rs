@@ -272,11 +272,31 @@ impl Peer {
     }
 }
 
+/// Limits that protect a peer from its clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// An HTTP request head must be complete this long after its
+    /// connection (then 408 and close): a client that sends one byte a
+    /// second cannot keep its slot for ever. Long enough for a learner
+    /// typing a request by hand in `nc`.
+    pub head_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            head_deadline: Duration::from_secs(60),
+        }
+    }
+}
+
 /// The shell's peers, numbered from 1 (numbers are not reused).
 #[derive(Default)]
 pub struct Peers {
     list: Vec<Peer>,
     next: u32,
+    /// The limits new peers start with.
+    pub limits: Limits,
 }
 
 /// A peer that started: its number and the address it listens on.
@@ -352,6 +372,7 @@ impl Peers {
         let n = self.next;
         let shared = Arc::new(Shared::default());
         let thread_shared = Arc::clone(&shared);
+        let limits = self.limits;
         let thread = std::thread::Builder::new()
             .name(format!("peer-{n}-{}", kind.name()))
             .spawn(move || {
@@ -360,7 +381,7 @@ impl Peers {
                     if udp {
                         server::run_udp(&sock, &wake_rx, kind, s)
                     } else {
-                        server::run(sock, wake_rx, kind, root, s)
+                        server::run(sock, wake_rx, kind, root, limits, s)
                     }
                 }));
                 match r {

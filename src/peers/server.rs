@@ -13,10 +13,15 @@
 //!   reads a file only as the client takes it;
 //! - a chat line or an HTTP request head longer than 64 KiB closes the
 //!   connection (after a 431 for HTTP);
-//! - at most [`MAX_CLIENTS`] clients at once (more are accepted and closed
-//!   at once, so they do not wait in the backlog), and when the process
-//!   runs out of descriptors accepting pauses for a second instead of
-//!   spinning;
+//! - at most [`MAX_CLIENTS`] clients at once; when all slots are taken, a
+//!   new client is still served: the client that has been quiet longest
+//!   (nothing read from it, nothing taken by it) is closed to make room, so
+//!   idle connections or a slow-loris cannot lock everyone out; when the
+//!   process runs out of descriptors accepting pauses for a second
+//!   instead of spinning;
+//! - an HTTP request head must be complete within a deadline of its
+//!   connection (60 s: a learner typing into `nc` has time), then 408;
+//!   a head over 64 KiB is 431 even when its end came in the same read;
 //! - nothing from the outside world is unwrapped; every error closes the
 //!   one connection it happened on, and is logged.
 //!
@@ -24,9 +29,9 @@
 //! to the wake-up socket (to stop it, or to ask for a pass before `peers`
 //! reads the counters).
 
-use super::Shared;
 use super::http::{self, Body};
 use super::log::What;
+use super::{Limits, Shared};
 use crate::syntax::ast::PeerKind;
 use socket2::Socket;
 use std::fs::File;
@@ -97,6 +102,10 @@ struct Client {
     told_paused: bool,
     /// Since when output has waited for it without any being taken.
     waiting_since: Option<Instant>,
+    /// When it connected.
+    since: Instant,
+    /// When it last did something: sent bytes, or took some.
+    active: Instant,
 }
 
 impl Client {
@@ -160,6 +169,7 @@ const EOF: &str = "the client closed (recv returned b'')";
 struct Loop<'a> {
     kind: PeerKind,
     root: Option<PathBuf>,
+    limits: Limits,
     shared: &'a Shared,
     clients: Vec<Client>,
     next_id: u64,
@@ -176,11 +186,13 @@ pub(super) fn run(
     wake: UnixStream,
     kind: PeerKind,
     root: Option<PathBuf>,
+    limits: Limits,
     shared: &Shared,
 ) -> usize {
     let mut lp = Loop {
         kind,
         root,
+        limits,
         shared,
         clients: Vec::new(),
         next_id: 1,
@@ -431,20 +443,14 @@ impl Loop<'_> {
             } else {
                 "a UNIX socket without a name".into()
             };
-            if self.clients.len() >= MAX_CLIENTS {
-                self.shared.note(
-                    None,
-                    What::Note(format!(
-                        "refused a connection from {from}: {MAX_CLIENTS} clients are connected already"
-                    )),
-                );
-                continue; // dropping `sock` closes it
-            }
             if sock.set_nonblocking(true).is_err() {
                 continue;
             }
             // Each write of the peer leaves at once, as its own segment.
             let _ = sock.set_tcp_nodelay(true);
+            if self.clients.iter().filter(|c| !c.is_dead()).count() >= MAX_CLIENTS {
+                self.make_room();
+            }
             let id = self.next_id;
             self.next_id += 1;
             self.shared.served.fetch_add(1, Ordering::SeqCst);
@@ -460,9 +466,40 @@ impl Loop<'_> {
                 phase: Phase::Open,
                 told_paused: false,
                 waiting_since: None,
+                since: Instant::now(),
+                active: Instant::now(),
             });
             self.greet(self.clients.len() - 1);
         }
+    }
+
+    /// Every slot is taken and a client is coming: the client quiet the
+    /// longest goes (one already closing first: it is done anyway), so a
+    /// new client is always served. Idle connections and a slow-loris
+    /// cannot lock the others out; the log says who made room.
+    fn make_room(&mut self) {
+        let now = Instant::now();
+        let victim = self
+            .clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.is_dead())
+            .min_by_key(|(_, c)| (matches!(c.phase, Phase::Open), c.active))
+            .map(|(k, _)| k);
+        let Some(k) = victim else { return };
+        let c = &mut self.clients[k];
+        let quiet = now.duration_since(c.active);
+        let why = format!(
+            "closed to make room: {MAX_CLIENTS} clients were connected, and this one had been quiet longest ({})",
+            crate::wait::human(quiet)
+        );
+        self.shared.note(
+            Some(c.id),
+            What::Note(format!(
+                "made room for a new client: {MAX_CLIENTS} were connected; it had been quiet longest"
+            )),
+        );
+        c.kill(why);
     }
 
     /// What a new client gets at once.
@@ -578,6 +615,7 @@ impl Loop<'_> {
         }
         let n = n.min(self.buf.len());
         let id = self.clients[k].id;
+        self.clients[k].active = Instant::now();
         self.shared.bytes_in.fetch_add(n as u64, Ordering::SeqCst);
         self.shared.data(id, &self.buf[..n]);
         if let Phase::Draining { left, why, .. } = &mut self.clients[k].phase {
@@ -616,13 +654,24 @@ impl Loop<'_> {
                 let data = self.buf[..n].to_vec();
                 let c = &mut self.clients[k];
                 c.inbuf.extend_from_slice(&data);
-                if let Some(end) = http::head_end(&c.inbuf) {
-                    let head = std::mem::take(&mut c.inbuf);
-                    let resp = http::respond(&head[..end.min(head.len())], self.root.as_deref());
-                    self.answer(k, resp);
-                } else if c.inbuf.len() > http::MAX_HEAD {
-                    c.inbuf = Vec::new();
-                    self.answer(k, http::too_large());
+                // The size first: a head over the limit is 431 even when
+                // its end came in the same read.
+                match http::head_end(&c.inbuf) {
+                    Some(end) if end <= http::MAX_HEAD => {
+                        let head = std::mem::take(&mut c.inbuf);
+                        let resp =
+                            http::respond(&head[..end.min(head.len())], self.root.as_deref());
+                        self.answer(k, resp);
+                    }
+                    Some(_) => {
+                        c.inbuf = Vec::new();
+                        self.answer(k, http::too_large());
+                    }
+                    None if c.inbuf.len() > http::MAX_HEAD => {
+                        c.inbuf = Vec::new();
+                        self.answer(k, http::too_large());
+                    }
+                    None => {}
                 }
             }
         }
@@ -724,6 +773,7 @@ impl Loop<'_> {
                 Ok(n) => {
                     c.sent += n;
                     c.waiting_since = Some(Instant::now());
+                    c.active = Instant::now();
                     shared.bytes_out.fetch_add(n as u64, Ordering::SeqCst);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -748,6 +798,21 @@ impl Loop<'_> {
     /// is all sent shuts its write side (or closes); a drain ends.
     fn tick(&mut self) {
         let now = Instant::now();
+        if self.kind == PeerKind::Http {
+            // Heads that did not end in time: 408, then close.
+            let late: Vec<usize> = (0..self.clients.len())
+                .filter(|&k| {
+                    let c = &self.clients[k];
+                    matches!(c.phase, Phase::Open)
+                        && now.duration_since(c.since) >= self.limits.head_deadline
+                })
+                .collect();
+            for k in late {
+                self.clients[k].inbuf = Vec::new();
+                let resp = http::timed_out(self.limits.head_deadline);
+                self.answer(k, resp);
+            }
+        }
         let chat = self.kind == PeerKind::Chat;
         for c in &mut self.clients {
             if chat
