@@ -235,6 +235,34 @@ fn table(rows: &[Row]) -> String {
             &r.ready,
         ]
     }
+    // Addresses and names come from outside: escaped before they are
+    // measured.
+    let rows: Vec<Row> = rows
+        .iter()
+        .map(|r| {
+            if cells(r)
+                .iter()
+                .any(|c| c.chars().any(value::is_unsafe_char))
+            {
+                let e = |s: &String| safe(s).into_owned();
+                Row {
+                    fd: e(&r.fd),
+                    names: e(&r.names),
+                    proto: e(&r.proto),
+                    local: e(&r.local),
+                    peer: e(&r.peer),
+                    state: e(&r.state),
+                    recv_q: e(&r.recv_q),
+                    send_q: e(&r.send_q),
+                    mode: e(&r.mode),
+                    ready: e(&r.ready),
+                }
+            } else {
+                r.clone()
+            }
+        })
+        .collect();
+    let rows = &rows[..];
     let mut width = head.map(|h| h.width());
     for r in rows {
         for (k, cell) in cells(r).iter().enumerate() {
@@ -652,19 +680,38 @@ fn help_one(s: &CmdSpec) -> String {
     out
 }
 
+/// Text of an item, made safe for the terminal: every text an item carries
+/// may hold a path, an address, a host name or a lesson's words, so all of
+/// it goes through [`value::escape_controls`] here, the one way to the
+/// terminal (the executor escapes what it quotes too; escaping twice
+/// changes nothing).
+fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(value::is_unsafe_char) {
+        std::borrow::Cow::Owned(value::escape_controls(s))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// One item as lines of text (no trailing newline).
 pub fn item(it: &Item) -> String {
     match it {
         Item::Waiting { call, what, queue } => format!(
             "{IND}{}",
-            format!("{call} waits for {what} - {queue} - Ctrl-C to interrupt").yellow()
+            format!(
+                "{} waits for {} - {} - Ctrl-C to interrupt",
+                safe(call),
+                safe(what),
+                safe(queue)
+            )
+            .yellow()
         ),
-        Item::NoWait(why) => format!("{IND}{}", format!("no wait: {why}").cyan()),
+        Item::NoWait(why) => format!("{IND}{}", format!("no wait: {}", safe(why)).cyan()),
         Item::Waited(d) => format!(
             "{IND}{}",
             format!("returned after {}", wait::human(*d)).dimmed()
         ),
-        Item::Done(s) => format!("{IND}{s}"),
+        Item::Done(s) => format!("{IND}{}", safe(s)),
         Item::Value {
             name,
             value,
@@ -674,27 +721,27 @@ pub fn item(it: &Item) -> String {
         } => {
             let v = value_text_pieces(value, *view, sock.as_ref(), pieces);
             match name {
-                Some(n) => format!("{IND}{} = {v}", n.bold()),
+                Some(n) => format!("{IND}{} = {v}", safe(n).bold()),
                 None => format!("{IND}-> {v}"),
             }
         }
-        Item::Note(s) => format!("{IND}{}", format!("# {s}").dimmed().italic()),
-        Item::Warn(s) => format!("{IND}{}", format!("! {s}").yellow().bold()),
+        Item::Note(s) => format!("{IND}{}", format!("# {}", safe(s)).dimmed().italic()),
+        Item::Warn(s) => format!("{IND}{}", format!("! {}", safe(s)).yellow().bold()),
         Item::Table(rows) => table(rows),
         Item::Fields(title, fields) => {
             let w = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-            let mut out = format!("{IND}{}", title.bold());
+            let mut out = format!("{IND}{}", safe(title).bold());
             for (k, v) in fields {
                 let shown = if k == "state" {
                     state_colored(v)
                 } else {
-                    v.clone()
+                    safe(v).into_owned()
                 };
                 let _ = write!(out, "\n{IND}{IND}{:w$}  {}", k.dimmed(), shown, w = w);
             }
             out
         }
-        Item::Progress(s) => format!("{IND}{}", s.yellow()),
+        Item::Progress(s) => format!("{IND}{}", safe(s).yellow()),
         Item::JobStarted { id, desc, state } => format!(
             "{IND}{} {}\n{IND}    {}",
             format!("[{id}]").bold().blue(),
@@ -722,11 +769,17 @@ pub fn item(it: &Item) -> String {
             lines.join("\n")
         }
         Item::Moment(_) => String::new(),
-        Item::Timeline { title, head, rows } => timeline(title, head, rows),
+        Item::Timeline { title, head, rows } => {
+            let rows: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| r.iter().map(|c| safe(c).into_owned()).collect())
+                .collect();
+            timeline(&safe(title), head, &rows)
+        }
         Item::Explain(m) => explanation(m.title(), m.text()),
         Item::Help(None) => help_all(),
         Item::Help(Some(cmd)) => help_one(spec::spec_of(*cmd)),
-        Item::Echo(s) => format!("{IND}{s}"),
+        Item::Echo(s) => format!("{IND}{}", safe(s)),
         Item::Vars(list) => {
             let mut lines = Vec::new();
             for (k, v, d) in list {
@@ -744,7 +797,7 @@ pub fn item(it: &Item) -> String {
         Item::Settings(list) => {
             let mut lines = Vec::new();
             for (k, v) in list {
-                lines.push(format!("{IND}{k} = {v}"));
+                lines.push(format!("{IND}{k} = {}", safe(v)));
             }
             lines.join("\n")
         }
@@ -811,7 +864,7 @@ pub fn typed_line(text: &str) -> String {
 pub fn left_note(file: &str, line: usize) -> String {
     format!(
         "{IND}{}",
-        format!("# left {file} before line {line}").dimmed()
+        format!("# left {} before line {line}", safe(file)).dimmed()
     )
 }
 
@@ -832,7 +885,7 @@ pub fn expect_held(said: &str) -> String {
 /// An `expect` that did not hold: where, what was expected, what came.
 pub fn expect_failed(origin: &Origin<'_>, what: &str, expected: &str, got: &[String]) -> String {
     let at = match origin.file {
-        Some(f) => format!("{f}:{}: ", origin.line),
+        Some(f) => format!("{}:{}: ", safe(f), origin.line),
         None => String::new(),
     };
     let mut out = format!("{IND}{}{}", at.red().bold(), "expect failed".red().bold());
@@ -873,7 +926,8 @@ pub fn check_summary(name: &str, expects: usize) -> String {
         "{IND}{} {}",
         "✓".green().bold(),
         format!(
-            "{name}: every command ran and {expects} expect{} held",
+            "{}: every command ran and {expects} expect{} held",
+            safe(name),
             if expects == 1 { "" } else { "s" }
         )
         .green()
@@ -1096,7 +1150,7 @@ fn location(origin: &Origin<'_>, span: Option<Span>) -> String {
             .map_or(1, |p| p.width() + 1)
     });
     match origin.file {
-        Some(f) => format!("{f}:{}:{col}: ", origin.line),
+        Some(f) => format!("{}:{}:{col}: ", safe(f), origin.line),
         None => String::new(),
     }
 }

@@ -514,3 +514,67 @@ fn invalid_utf8_in_a_script_points_at_the_line_and_byte() {
     has(&run, "bad.sp:2:");
     has(&run, "can't decode byte 0xff");
 }
+
+#[test]
+fn paths_and_addresses_from_outside_reach_the_terminal_escaped() {
+    let s = Scratch::new("harden-esc");
+    // The working directory itself has ESC and BEL in its name (a hint
+    // shows it).
+    let dir = s.path().join("d\x1b[31m\x07");
+    std::fs::create_dir(&dir).expect("dir");
+    let text = format!(
+        "{PAIR}\
+         x = socket unix\n\
+         bind x \"./a\\x1b[31m\\x07.sock\"\n\
+         getsockname x\n\
+         close x\n\
+         unlink \"./a\\x1b[31m\\x07.sock\"\n\
+         unlink \"./a\\x1b[31m\\x07.sock\"\n\
+         u = socket unix-dgram\n\
+         bind u \"./u\\x1b]0;t\\x07.sock\"\n\
+         m = socket unix-dgram\n\
+         bind m \"./m\\x1b[2J\\x07.sock\"\n\
+         sendto m b\"hi\" \"./u\\x1b]0;t\\x07.sock\"\n\
+         data, addr = recvfrom u\n\
+         echo addr\n\
+         unlink addr\n\
+         sockets\n\
+         info m\n\
+         y = socket unix\n\
+         connect y \"./no\\x1b[5m/x.sock\"\n\
+         sendfile k \"missing\\x07.bin\"\n\
+         p = serve echo \"./p\\x1b[1m\\x07.sock\"\n\
+         peers\n\
+         stop 1\n\
+         echo \"--- end ---\"\n"
+    );
+    std::fs::write(dir.join("t.sp"), &text).expect("script");
+    let out = Command::new(common::BIN)
+        .args(["--color", "never", "--keep-going", "t.sp"])
+        .current_dir(&dir)
+        .env("SOCKPLAY_CONFIG_DIR", dir.join(".config"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    let mut all = out.stdout.clone();
+    all.extend_from_slice(&out.stderr);
+    let text = String::from_utf8_lossy(&all);
+    assert!(text.contains("--- end ---"), "{text}");
+    for (k, line) in text.lines().enumerate() {
+        assert!(
+            !line.contains('\x1b') && !line.contains('\x07'),
+            "raw ESC or BEL on line {}: {line:?}\n{text}",
+            k + 1
+        );
+    }
+    for want in [
+        r"bound x to ./a\x1b[31m\x07.sock",
+        r"the socket file ./a\x1b[31m\x07.sock",
+        r"removed the socket file ./a\x1b[31m\x07.sock",
+        r"there is no file ./a\x1b[31m\x07.sock",
+        r"removed the socket file ./m\x1b[2J\x07.sock",
+        r"d\x1b[31m\x07",
+    ] {
+        assert!(text.contains(want), "{want:?} in:\n{text}");
+    }
+}

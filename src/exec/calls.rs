@@ -95,7 +95,7 @@ impl Session {
             let path = path.to_path_buf();
             out.emit(Item::Note(format!(
                 "bind created the socket file {}; it stays after close until removed",
-                path.display()
+                crate::files::shown(&path)
             )));
             if let Some(e) = self.table.get_mut(h) {
                 e.bound_path = Some(path);
@@ -295,7 +295,7 @@ impl Session {
         {
             out.emit(Item::Note(format!(
                 "the socket file {} is still on disk; binding it again needs it removed",
-                p.display()
+                crate::files::shown(&p)
             )));
         }
         Ok(Ret::none())

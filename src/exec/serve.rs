@@ -307,7 +307,7 @@ fn report_stop(r: &StopReport, out: &mut dyn Sink) {
     if let Some(p) = &r.removed {
         out.emit(Item::Note(format!(
             "removed its socket file {}",
-            escape_controls(&p.display().to_string())
+            crate::files::shown(p)
         )));
     }
     if !r.joined {
@@ -320,7 +320,7 @@ fn report_stop(r: &StopReport, out: &mut dyn Sink) {
 /// How to reach a peer from sockplay or from another terminal.
 fn try_line(kind: PeerKind, udp: bool, a: &SockAddr) -> String {
     if let Some(p) = a.as_pathname() {
-        let p = escape_controls(&p.display().to_string());
+        let p = crate::files::shown(p);
         if udp {
             return format!(
                 "u = socket unix-dgram; bind u ./me.sock; sendto u b\"hi\" {p}; recvfrom u"

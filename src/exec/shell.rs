@@ -511,24 +511,32 @@ impl Session {
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
         use std::os::unix::fs::FileTypeExt;
-        let p = self.text(path)?;
+        // The address recvfrom gave (Python's is the path: os.unlink(addr)).
+        let p = match self.eval(path)? {
+            Value::Addr(a) if a.as_pathname().is_some() => a
+                .as_pathname()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            _ => self.text(path)?,
+        };
         crate::files::check_remove(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
+        let shown = crate::value::path_text(p.as_bytes());
         match std::fs::symlink_metadata(&p) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 out.emit(Item::Note(format!(
-                    "there is no file {p}: nothing to remove"
+                    "there is no file {shown}: nothing to remove"
                 )));
             }
             Err(e) => return Err(ExecError::from(e).at(path.span)),
             Ok(m) if !m.file_type().is_socket() => {
                 return Err(ExecError::usage(format!(
-                    "{p} is not a socket file: unlink removes socket files only"
+                    "{shown} is not a socket file: unlink removes socket files only"
                 ))
                 .at(path.span));
             }
             Ok(_) => {
                 std::fs::remove_file(&p).map_err(|e| ExecError::from(e).at(path.span))?;
-                out.emit(Item::Done(format!("removed the socket file {p}")));
+                out.emit(Item::Done(format!("removed the socket file {shown}")));
             }
         }
         Ok(Ret::none())
