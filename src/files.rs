@@ -199,8 +199,11 @@ fn open_dir_at(at: RawFd, name: &[u8], follow: bool) -> io::Result<Dir> {
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: a fresh descriptor nobody else owns.
-    Ok(Dir(unsafe { OwnedFd::from_raw_fd(fd) }))
+    // SAFETY: a fresh descriptor nobody else owns. Moved out of the
+    // learner's numbers (a background recvfile holds it).
+    Ok(Dir(crate::table::move_high(unsafe {
+        OwnedFd::from_raw_fd(fd)
+    })))
 }
 
 /// lstat relative to a directory: None when there is nothing there.
@@ -370,6 +373,8 @@ pub struct NewFile {
     /// The path as shown.
     shown: String,
     committed: bool,
+    /// Removes the temporary file if a signal ends the shell meanwhile.
+    exit_hook: crate::exit::HookId,
 }
 
 static TMP_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -428,6 +433,7 @@ impl NewFile {
             return Err(x);
         }
         self.committed = true;
+        crate::exit::unregister(self.exit_hook);
         // The same open file, for a writer that goes on.
         Ok(self.file.try_clone()?)
     }
@@ -436,10 +442,25 @@ impl NewFile {
 impl Drop for NewFile {
     fn drop(&mut self) {
         if !self.committed {
+            crate::exit::unregister(self.exit_hook);
             // SAFETY: a valid C string relative to our directory.
             unsafe { libc::unlinkat(self.dir.0.as_raw_fd(), self.tmp.as_ptr(), 0) };
         }
     }
+}
+
+/// Registers the removal of a temporary file (relative to a directory it
+/// holds open) for a shell ended by a signal.
+fn remove_at_exit(dir: &Dir, tmp: &CString) -> Result<crate::exit::HookId, ExecError> {
+    let dir = crate::table::move_high(dir.0.try_clone()?);
+    let tmp = tmp.clone();
+    Ok(crate::exit::register(
+        "remove a temporary file",
+        move || {
+            // SAFETY: a valid C string relative to the directory.
+            unsafe { libc::unlinkat(dir.as_raw_fd(), tmp.as_ptr(), 0) };
+        },
+    ))
 }
 
 /// Opens a file to write at `path` (see the module's rules). The target
@@ -508,6 +529,14 @@ pub fn open_for_writing(path: &str, access: &mut Access<'_>) -> Result<NewFile, 
     }
     // SAFETY: a fresh descriptor nobody else owns.
     let file = unsafe { File::from_raw_fd(fd) };
+    let exit_hook = match remove_at_exit(&place.dir, &tmp) {
+        Ok(h) => h,
+        Err(e) => {
+            // SAFETY: as above.
+            unsafe { libc::unlinkat(dfd, tmp.as_ptr(), 0) };
+            return Err(e);
+        }
+    };
     if replace {
         // The umask applied at creation; the old file's bits are wanted.
         // SAFETY: our descriptor.
@@ -522,6 +551,7 @@ pub fn open_for_writing(path: &str, access: &mut Access<'_>) -> Result<NewFile, 
         replace,
         shown: shown_path,
         committed: false,
+        exit_hook,
     })
 }
 

@@ -38,6 +38,9 @@
 //! - [`play`]: lesson scripts: narration, `macdef`/`$NAME`, `expect`, and
 //!   replaying at full speed, one step per Enter, or as a check.
 //! - [`lessons`]: the bundled lessons (`lessons/*.sp`, compiled in).
+//! - [`exit`]: the one way out: every end of the shell (a signal too)
+//!   runs the registered clean-up hooks (peers' socket files, temporary
+//!   files; labs add theirs).
 //! - [`input`]: reading lines from stdin, script files and `source`,
 //!   bounded in length and strict about UTF-8, and answers to questions.
 //! - [`files`]: every file a command creates, replaces, removes or reads
@@ -45,6 +48,7 @@
 //!   (new files under the current directory, no links, no replacing).
 pub mod errors;
 pub mod exec;
+pub mod exit;
 pub mod files;
 pub mod input;
 pub mod jobs;

@@ -143,6 +143,9 @@ fn cannot_read(file: &std::path::Path, e: std::io::Error) -> i32 {
 fn main() {
     raise_fd_limit();
     let args = Args::parse();
+    // SIGTERM, SIGHUP and SIGQUIT end the shell through the same clean-up
+    // as every other way out.
+    sockplay::exit::install();
     let color = use_color(args.color);
     colored::control::set_override(color);
     let interrupt = sockplay::wait::install_sigint();
@@ -163,7 +166,7 @@ fn main() {
                     if write { "write" } else { "read" },
                     sockplay::files::shown(d)
                 );
-                std::process::exit(2);
+                sockplay::exit::exit(2);
             }
         }
     }
@@ -211,13 +214,12 @@ fn main() {
             .map(|d| d.join("sockplayrc"))
             .filter(|_| !args.no_rc);
         // The shell stops the peers itself (and says so).
-        std::process::exit(sockplay::repl::run(runner, history_path(), rc, color))
+        sockplay::exit::exit(sockplay::repl::run(runner, history_path(), rc, color))
     } else {
         let mut lines = Lines::stdin(std::sync::Arc::clone(&runner.session.interrupt));
         runner.run_lines(&mut lines, "<stdin>", opts)
     };
     // exit() runs no destructors: stop the peers' threads (bounded) here.
     runner.session.stop_peers();
-    sockplay::script::flush_out();
-    std::process::exit(status);
+    sockplay::exit::exit(status);
 }

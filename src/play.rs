@@ -291,6 +291,11 @@ impl Runner {
             }
         }
         self.show_narration(&mut narration);
+        if is_file && self.session.interrupt.load(Ordering::SeqCst) {
+            // Ctrl-C while it waited for its next line (a pipe).
+            print_error(&render::keyboard_interrupt());
+            return Played::Stopped(LineEnd::Interrupted);
+        }
         Played::Done { failed }
     }
 

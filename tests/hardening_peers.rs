@@ -205,3 +205,86 @@ fn echo_and_chat_serve_a_new_client_while_idle_ones_hold_every_slot() {
         sh.sync("chat")
     );
 }
+
+/// Sends `sig` to the child and waits (bounded) for it to end.
+fn signal_and_wait(sh: &mut Proc, sig: i32) -> std::process::ExitStatus {
+    let pid = i32::try_from(sh.child.id()).expect("pid");
+    // SAFETY: kill(2) on our own child.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
+    let end = Instant::now() + LIMIT;
+    loop {
+        if let Ok(Some(st)) = sh.child.try_wait() {
+            return st;
+        }
+        assert!(
+            Instant::now() < end,
+            "sockplay did not end after signal {sig}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn every_signal_that_ends_the_shell_removes_the_peers_socket_files() {
+    for sig in [libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGINT] {
+        let scratch = Scratch::new("hp-signal");
+        let mut sh = sockplay(&scratch);
+        let at = sh.mark();
+        sh.lines(&["a = serve echo ./p.sock", "b = serve echo udp ./q.sock"]);
+        sh.wait_from(at, "(UNIX datagrams) on ./q.sock");
+        sh.sync("started");
+        assert!(scratch.path().join("p.sock").exists());
+        let st = signal_and_wait(&mut sh, sig);
+        assert!(!st.success() || sig == libc::SIGINT, "signal {sig}: {st:?}");
+        for f in ["p.sock", "q.sock"] {
+            assert!(
+                !scratch.path().join(f).exists(),
+                "signal {sig} left {f} behind:\n{}",
+                sh.out.text()
+            );
+        }
+        // The next serve on the same path works.
+        let mut again = sockplay(&scratch);
+        let at = again.mark();
+        again.line("a = serve echo ./p.sock");
+        again.wait_from(at, "echo server on ./p.sock");
+    }
+}
+
+#[test]
+fn a_signal_during_recvfile_leaves_no_temporary_file() {
+    let scratch = Scratch::new("hp-signal-recvfile");
+    let mut sh = sockplay(&scratch);
+    let at = sh.mark();
+    sh.lines(&[
+        "s = socket tcp",
+        "bind s 127.0.0.1 0",
+        "listen s",
+        "k = socket tcp",
+        "connect k s",
+        "c, addr = accept s",
+        "send k b\"some\"",
+        "recvfile c out.bin",
+    ]);
+    sh.wait_from(at, "sockplay> recvfile c out.bin");
+    // It has taken the 4 bytes into its temporary file, and waits.
+    let end = Instant::now() + LIMIT;
+    while !std::fs::read_dir(scratch.path())
+        .expect("ls")
+        .filter_map(Result::ok)
+        .any(|e| e.file_name().to_string_lossy().ends_with(".part"))
+    {
+        assert!(Instant::now() < end, "no temporary file");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let st = signal_and_wait(&mut sh, libc::SIGTERM);
+    assert!(!st.success());
+    let left: Vec<String> = std::fs::read_dir(scratch.path())
+        .expect("ls")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("sockplay") || n == "out.bin")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}

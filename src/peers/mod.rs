@@ -160,6 +160,8 @@ struct Peer {
     thread: Option<JoinHandle<usize>>,
     /// The socket file to remove when it stops.
     unix_path: Option<PathBuf>,
+    /// The clean-up of that file if the shell ends by a signal.
+    exit_hook: Option<crate::exit::HookId>,
     stopped: bool,
 }
 
@@ -252,6 +254,9 @@ impl Peer {
         {
             removed = Some(p);
         }
+        if let Some(h) = self.exit_hook.take() {
+            crate::exit::unregister(h);
+        }
         if joined {
             self.shared.clients_now.store(0, Ordering::SeqCst);
         }
@@ -288,6 +293,24 @@ impl Default for Limits {
             head_deadline: Duration::from_secs(60),
         }
     }
+}
+
+/// Registers the removal of a peer's socket file for a shell ended by a
+/// signal: only if the file there is still the socket the peer bound.
+fn remove_at_exit(path: PathBuf) -> crate::exit::HookId {
+    use std::os::unix::fs::MetadataExt;
+    let id = std::fs::symlink_metadata(&path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()));
+    let what = format!("remove the socket file {}", crate::files::shown(&path));
+    crate::exit::register(&what, move || {
+        if let Ok(m) = std::fs::symlink_metadata(&path)
+            && m.file_type().is_socket()
+            && Some((m.dev(), m.ino())) == id
+        {
+            let _ = std::fs::remove_file(&path);
+        }
+    })
 }
 
 /// The shell's peers, numbered from 1 (numbers are not reused).
@@ -346,9 +369,13 @@ impl Peers {
         sock.bind(addr)?;
         let local = sock.local_addr().unwrap_or_else(|_| addr.clone());
         let unix_path = local.as_pathname().map(Path::to_path_buf);
+        let exit_hook = unix_path.as_ref().map(|p| remove_at_exit(p.clone()));
         let cleanup = |e: io::Error| {
             if let Some(p) = &unix_path {
                 let _ = std::fs::remove_file(p);
+            }
+            if let Some(h) = exit_hook {
+                crate::exit::unregister(h);
             }
             e
         };
@@ -406,6 +433,7 @@ impl Peers {
             wake: wake_tx,
             thread: Some(thread),
             unix_path,
+            exit_hook,
             stopped: false,
         });
         Ok(Started { n, addr: local })
