@@ -23,9 +23,9 @@ fn sockplay(scratch: &Scratch) -> Proc {
 fn serve(shell: &mut Proc, cmd: &str) -> u16 {
     let at = shell.mark();
     shell.line(cmd);
-    let out = shell.wait_from(at, "server on 127.0.0.1:");
+    let out = shell.wait_from(at, " on 127.0.0.1:");
     let out = format!("{out}{}", shell.sync("served"));
-    port_after(&out, " server on 127.0.0.1:")
+    port_after(&out, " on 127.0.0.1:")
 }
 
 fn addr(port: u16) -> SocketAddr {
@@ -287,4 +287,79 @@ fn a_signal_during_recvfile_leaves_no_temporary_file() {
         .filter(|n| n.contains("sockplay") || n == "out.bin")
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+/// Sends one UDP datagram to 127.0.0.1:`dst` whose source port is `src`
+/// (a raw socket: root only). False when it cannot (not root).
+fn spoofed_datagram(dir: &std::path::Path, src: u16, dst: u16) -> bool {
+    const SPOOF: &str = r#"
+import socket, struct, sys
+src, dst = int(sys.argv[1]), int(sys.argv[2])
+payload = b"loop?"
+udp = struct.pack("!HHHH", src, dst, 8 + len(payload), 0) + payload
+try:
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+except PermissionError:
+    print("no raw sockets")
+    sys.exit(3)
+s.sendto(udp, ("127.0.0.1", 0))
+print("sent")
+"#;
+    if !common::have_peer("python3") {
+        return false;
+    }
+    let out = common::proc::python_command(
+        dir,
+        "spoof.py",
+        SPOOF,
+        &[&src.to_string(), &dst.to_string()],
+    )
+    .output()
+    .expect("python3");
+    if out.status.code() == Some(3) {
+        eprintln!("skipped: raw sockets need root");
+        return false;
+    }
+    assert!(out.status.success(), "{out:?}");
+    true
+}
+
+/// BYTES-IN of every peer, from `peers`.
+fn bytes_in(sh: &mut Proc) -> Vec<u64> {
+    let at = sh.mark();
+    sh.line("peers");
+    sh.sync("listed");
+    let text = String::from_utf8_lossy(&sh.out.seen[at..]).into_owned();
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() >= 8 && f[0].parse::<u32>().is_ok()).then(|| f[6].parse().unwrap_or(0))
+        })
+        .collect()
+}
+
+#[test]
+fn two_udp_echo_peers_never_answer_each_other_in_a_loop() {
+    let scratch = Scratch::new("hp-loop");
+    let mut sh = sockplay(&scratch);
+    let a = serve(&mut sh, "a = serve echo udp");
+    let b = serve(&mut sh, "b = serve echo udp");
+    // One datagram to b that seems to come from a.
+    if !spoofed_datagram(scratch.path(), a, b) {
+        return;
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let first = bytes_in(&mut sh);
+    std::thread::sleep(Duration::from_millis(1000));
+    let then = bytes_in(&mut sh);
+    assert_eq!(first, then, "the peers still answer each other");
+    assert!(
+        then.iter().sum::<u64>() <= 10,
+        "more than the datagram went round: {then:?}"
+    );
+    let at = sh.mark();
+    sh.line("peers log 2");
+    sh.sync("logged");
+    let log = String::from_utf8_lossy(&sh.out.seen[at..]).into_owned();
+    assert!(log.contains("not answered"), "{log}");
 }

@@ -313,6 +313,11 @@ fn remove_at_exit(path: PathBuf) -> crate::exit::HookId {
     })
 }
 
+/// The addresses the running peers listen on, by peer number: a UDP
+/// peer never answers a datagram that comes (or seems to come) from one of
+/// them, or two echo peers could answer each other for ever.
+pub(crate) type Siblings = Arc<Mutex<Vec<(u32, SockAddr)>>>;
+
 /// The shell's peers, numbered from 1 (numbers are not reused).
 #[derive(Default)]
 pub struct Peers {
@@ -320,6 +325,7 @@ pub struct Peers {
     next: u32,
     /// The limits new peers start with.
     pub limits: Limits,
+    siblings: Siblings,
 }
 
 /// A peer that started: its number and the address it listens on.
@@ -400,13 +406,14 @@ impl Peers {
         let shared = Arc::new(Shared::default());
         let thread_shared = Arc::clone(&shared);
         let limits = self.limits;
+        let siblings = Arc::clone(&self.siblings);
         let thread = std::thread::Builder::new()
             .name(format!("peer-{n}-{}", kind.name()))
             .spawn(move || {
                 let s = &*thread_shared;
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     if udp {
-                        server::run_udp(&sock, &wake_rx, kind, s)
+                        server::run_udp(&sock, &wake_rx, kind, &siblings, s)
                     } else {
                         server::run(sock, wake_rx, kind, root, limits, s)
                     }
@@ -423,6 +430,7 @@ impl Peers {
                 }
             })
             .map_err(cleanup)?;
+        lock(&self.siblings).push((n, local.clone()));
         self.list.push(Peer {
             n,
             kind,
@@ -479,6 +487,7 @@ impl Peers {
             return Err(StopError::AlreadyStopped);
         }
         p.sync();
+        lock(&self.siblings).retain(|(k, _)| *k != n);
         Ok(p.stop())
     }
 
@@ -494,6 +503,7 @@ impl Peers {
             p.stop();
             n += 1;
         }
+        lock(&self.siblings).clear();
         n
     }
 

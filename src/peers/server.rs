@@ -291,9 +291,17 @@ const DATAGRAMS_PER_PASS: usize = 64;
 /// handled whole (up to 64 KiB, the most UDP carries), and nothing waits
 /// for a slow sender: an answer the kernel cannot take now is dropped, as
 /// UDP may drop any datagram. Returns 0: there are no connections to close.
-pub(super) fn run_udp(sock: &Socket, wake: &UnixStream, kind: PeerKind, shared: &Shared) -> usize {
+pub(super) fn run_udp(
+    sock: &Socket,
+    wake: &UnixStream,
+    kind: PeerKind,
+    siblings: &super::Siblings,
+    shared: &Shared,
+) -> usize {
     let mut senders: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut told_full = false;
+    // Senders told why they get no answer (once each).
+    let mut told_unanswered: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut answered = 0;
     loop {
@@ -382,6 +390,12 @@ pub(super) fn run_udp(sock: &Socket, wake: &UnixStream, kind: PeerKind, shared: 
                 );
                 continue;
             }
+            if let Some(why) = loop_risk(&from, siblings) {
+                if told_unanswered.insert(id) {
+                    shared.note(Some(id), What::Note(format!("not answered: {why}")));
+                }
+                continue;
+            }
             match sock.send_to(&answer, &from) {
                 Ok(m) => {
                     shared.bytes_out.fetch_add(m as u64, Ordering::SeqCst);
@@ -394,6 +408,51 @@ pub(super) fn run_udp(sock: &Socket, wake: &UnixStream, kind: PeerKind, shared: 
         }
     }
     0
+}
+
+/// Source ports of the services that answer every datagram (echo,
+/// discard, daytime, qotd, chargen, time) and port 0, which nothing sends
+/// from: an answer to one of them could start a loop (as inetd refuses).
+const LOOP_PORTS: [u16; 7] = [0, 7, 9, 13, 17, 19, 37];
+
+/// Why a datagram from `from` must not be answered: it comes (or seems to
+/// come: a source address can be forged) from a peer of this shell, this
+/// one included, or from a port of a service that answers every datagram.
+fn loop_risk(from: &socket2::SockAddr, siblings: &super::Siblings) -> Option<String> {
+    if let Some(sa) = from.as_socket()
+        && LOOP_PORTS.contains(&sa.port())
+    {
+        return Some(format!(
+            "it came from port {}, a service that answers every datagram (or no port at all): answering could start a loop",
+            sa.port()
+        ));
+    }
+    let list = siblings
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (n, _) = list.iter().find(|(_, a)| same_endpoint(from, a))?;
+    Some(format!(
+        "it came from peer {n} of this shell (or seemed to): two peers answering each other would never stop"
+    ))
+}
+
+/// `from` is the address `peer` listens on (a peer on 0.0.0.0 or :: is on
+/// every address of its port).
+fn same_endpoint(from: &socket2::SockAddr, peer: &socket2::SockAddr) -> bool {
+    match (from.as_socket(), peer.as_socket()) {
+        (Some(f), Some(p)) => {
+            let canon = |ip: std::net::IpAddr| ip.to_canonical();
+            f.port() == p.port() && (p.ip().is_unspecified() || canon(f.ip()) == canon(p.ip()))
+        }
+        (None, None) => match (from.as_pathname(), peer.as_pathname()) {
+            (Some(f), Some(p)) => f == p,
+            _ => match (from.as_abstract_namespace(), peer.as_abstract_namespace()) {
+                (Some(f), Some(p)) => f == p,
+                _ => false,
+            },
+        },
+        _ => false,
+    }
 }
 
 fn pollfd(fd: i32, events: libc::c_short) -> libc::pollfd {
