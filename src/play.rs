@@ -23,7 +23,8 @@ use crate::exec::Item;
 use crate::input::Line;
 use crate::render::{self, Origin};
 use crate::script::{
-    LineEnd, MAX_DEPTH, Macro, Runner, echo_line, is_expect_error_line, is_expect_line, print_error,
+    LineEnd, MAX_DEPTH, MAX_EXPANSION, Macro, Runner, echo_line, is_expect_error_line,
+    is_expect_line, print_error,
 };
 use crate::syntax::ast::{Command, Expr, LessonMode, Spanned};
 use crate::syntax::parse_line;
@@ -141,6 +142,11 @@ impl Runner {
         let mut init: Option<Macro> = None;
         let mut started = !is_file;
         while let Some((no, raw)) = src.next() {
+            if self.runaway && self.depth > 0 {
+                // Past the budget further in: every level stops at once
+                // (the next line at top level has a budget of its own).
+                return Played::Stopped(LineEnd::Failed);
+            }
             let raw = match raw {
                 Ok(raw) => raw,
                 Err(bad) => {
@@ -166,6 +172,27 @@ impl Runner {
             let t = text.trim();
             if t.is_empty() {
                 continue;
+            }
+            if !is_file || self.depth >= 2 {
+                self.expanded += 1;
+                if self.expanded > MAX_EXPANSION {
+                    self.runaway = true;
+                    let origin = Origin {
+                        file: Some(name),
+                        line: no,
+                        text,
+                    };
+                    self.begin_unit("");
+                    let end = self.fail(
+                        ExecError::usage(format!(
+                            "one line expanded into more than {MAX_EXPANSION} lines of macros and nested scripts: stopped here"
+                        ))
+                        .hint("a macro (or script) that calls another several times grows with every level: 10 calls, 10 levels deep, are 10^10 lines"),
+                        &origin,
+                    );
+                    self.end_unit();
+                    return Played::Stopped(end);
+                }
             }
             if self.session.interrupt.load(Ordering::SeqCst) {
                 print_error(&render::keyboard_interrupt());

@@ -230,6 +230,11 @@ pub struct Macro {
 /// The most macro calls, sourced files and lessons inside one another.
 pub const MAX_DEPTH: usize = 16;
 
+/// The most lines one line may run through macros and through scripts
+/// sourced two or more deep. Depth alone does not bound the work: a macro
+/// that calls another ten times per level runs 10^16 lines at depth 16.
+pub const MAX_EXPANSION: usize = 10_000;
+
 pub struct Runner {
     pub session: Session,
     /// Macros by name (from `macdef`, in a file or typed in the shell).
@@ -246,6 +251,11 @@ pub struct Runner {
     pub(crate) opts: crate::play::PlayOptions,
     /// Scripts, macros and lessons running inside one another now.
     pub(crate) depth: usize,
+    /// Lines run through macros and nested scripts for the line running
+    /// at top level now (see [`MAX_EXPANSION`]).
+    pub(crate) expanded: usize,
+    /// The expansion went past the limit: every level stops.
+    pub(crate) runaway: bool,
     /// Expects that held (for the --check summary).
     pub expects_passed: usize,
     /// Step mode has said how it works.
@@ -271,6 +281,8 @@ impl Runner {
             collecting: None,
             opts: crate::play::PlayOptions::default(),
             depth: 0,
+            expanded: 0,
+            runaway: false,
             expects_passed: 0,
             step_hint_shown: false,
         }
@@ -319,6 +331,11 @@ impl Runner {
     /// of `expect`s (checking the previous command), a line of a `macdef`
     /// being typed, or a command line (captured for the next `expect`).
     pub fn run_unit(&mut self, text: &str, file: Option<&str>, line: usize) -> LineEnd {
+        if self.depth == 0 {
+            // A new line at top level: a budget of its own.
+            self.expanded = 0;
+            self.runaway = false;
+        }
         if let Some(m) = &mut self.collecting {
             if text.trim().is_empty() {
                 let name = m.name.clone();

@@ -578,3 +578,29 @@ fn paths_and_addresses_from_outside_reach_the_terminal_escaped() {
         assert!(text.contains(want), "{want:?} in:\n{text}");
     }
 }
+
+#[test]
+fn macro_fan_out_is_bounded() {
+    let s = Scratch::new("harden-fanout");
+    // Ten levels, each calling the next ten times: 10^10 calls.
+    let mut text = String::new();
+    for level in 0..10 {
+        text.push_str(&format!("macdef m{level}\n"));
+        for _ in 0..10 {
+            if level == 9 {
+                text.push_str("echo \"leaf\"\n");
+            } else {
+                text.push_str(&format!("$m{}\n", level + 1));
+            }
+        }
+        text.push('\n');
+    }
+    text.push_str("$m0\necho \"after\"\n");
+    let started = std::time::Instant::now();
+    let run = script(s.path(), &["--keep-going"], &text);
+    assert!(run.status.is_some(), "it had to be killed");
+    assert_eq!(run.status, Some(1), "{}", common::proc::tail_of(&run.output, 2000));
+    has(&run, "expand");
+    has(&run, "  after");
+    eprintln!("stopped after {:?}", started.elapsed());
+}
