@@ -604,3 +604,24 @@ fn macro_fan_out_is_bounded() {
     has(&run, "  after");
     eprintln!("stopped after {:?}", started.elapsed());
 }
+#[test]
+fn sendfile_of_a_procfs_file_sends_its_real_content() {
+    let s = Scratch::new("harden-proc");
+    let run = script(
+        s.path(),
+        &["--allow-read", "/proc"],
+        &format!(
+            "{PAIR}n = sendfile k /proc/self/status\n\
+             m = sendfile k /proc/cpuinfo\n\
+             close k\n\
+             d = recv c 1048576 waitall\n\
+             echo d\n"
+        ),
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    has(&run, "Name:");
+    has(&run, "processor");
+    assert!(!run.output.contains("n = 0"), "{}", run.output);
+    assert!(!run.output.contains("m = 0"), "{}", run.output);
+}
+

@@ -524,10 +524,12 @@ pub(super) fn zeros_work(
     Ok(Ret::said(Value::Int(meter.done as i64)))
 }
 
+/// `len`: the file's size, None when it cannot be trusted (procfs, sysfs:
+/// 0 or 4096 whatever they hold): then it is read to its end.
 fn sendfile_work(
     ctx: &Ctx,
     file: File,
-    len: u64,
+    len: Option<u64>,
     shown: &str,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
@@ -543,18 +545,28 @@ fn sendfile_work(
         waiting: Some(send_waiting),
         stall: send_stall,
     };
-    let mut meter = Meter::new(format!("sendfile(fd {})", ctx.h.fd), Some(len));
+    let mut meter = Meter::new(format!("sendfile(fd {})", ctx.h.fd), len);
     let (fd, ffd) = (ctx.h.fd, file.as_raw_fd());
     let mut offset: libc::off_t = 0;
-    let mut tmp = if copy_only() {
-        vec![0u8; CHUNK]
-    } else {
-        Vec::new()
-    };
+    // Plain reads and sends: asked for, or the file refuses sendfile(2)
+    // (many procfs files: EINVAL).
+    let mut copy = copy_only();
+    let mut tmp: Vec<u8> = Vec::new();
     let result = pump.run(&mut meter, out, |want| {
         // At most 1 GiB a call (the kernel's own cap is just under 2 GiB).
         let count = want.min(1 << 30);
-        if copy_only() {
+        if !copy {
+            match sendfile(fd, ffd, &mut offset, count) {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                    copy = true;
+                }
+                r => return r,
+            }
+        }
+        {
+            if tmp.is_empty() {
+                tmp.resize(CHUNK, 0);
+            }
             let len = count.min(tmp.len());
             // SAFETY: a buffer of at least `len` bytes, our descriptor.
             let r = unsafe { libc::pread(ffd, tmp.as_mut_ptr().cast(), len, offset) };
@@ -569,15 +581,17 @@ fn sendfile_work(
                 .sock
                 .send_with_flags(&tmp[..r as usize], libc::MSG_NOSIGNAL)?;
             offset += n as libc::off_t;
-            return Ok(n);
+            Ok(n)
         }
-        sendfile(fd, ffd, &mut offset, count)
     });
     let result = conclude(&meter, "sent", result, out);
     note_bounds(ctx, meter.done, true);
     let stop = result?;
     let mut msg = format!("sent {shown}: {}", meter.summary());
-    if stop == Stop::Eof && meter.done < len {
+    if let Some(len) = len
+        && stop == Stop::Eof
+        && meter.done < len
+    {
         msg.push_str(&format!(
             " (the file ended early: it was {} when the send began)",
             human_size(len)
@@ -585,6 +599,26 @@ fn sendfile_work(
     }
     out.emit(Item::Done(msg));
     Ok(Ret::said(Value::Int(meter.done as i64)))
+}
+
+/// A file whose st_size says nothing of its content: on procfs or sysfs
+/// (and the like: debugfs, configfs, securityfs, tracefs).
+fn size_is_made_up(file: &File) -> bool {
+    const MADE_UP: [i64; 6] = [
+        0x9fa0,     // PROC_SUPER_MAGIC
+        0x6265_6572, // SYSFS_MAGIC
+        0x6462_6720, // DEBUGFS_MAGIC
+        0x6265_6570, // CONFIGFS_MAGIC
+        0x7363_6673, // SECURITYFS_MAGIC
+        0x7472_6163, // TRACEFS_MAGIC
+    ];
+    // SAFETY: statfs is plain data that fstatfs fills (or fails).
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: our descriptor and our struct.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) } != 0 {
+        return false;
+    }
+    MADE_UP.contains(&(st.f_type as i64))
 }
 
 /// Where received bytes go.
@@ -796,8 +830,10 @@ impl Session {
             .at(path.span)
             .hint("for endless zeros: send c zeros 1G"));
         }
-        let shown = crate::value::escape_controls(&p);
-        let len = meta.len();
+        let shown = crate::value::path_text(p.as_bytes());
+        // procfs and sysfs give a size of 0 or 4096 whatever a file holds:
+        // such a file is read to its end.
+        let len = (meta.len() > 0 && !size_is_made_up(&file)).then(|| meta.len());
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
