@@ -163,6 +163,22 @@ pub fn file_error(e: io::Error, path: &str) -> ExecError {
     x
 }
 
+/// The hint for a UNIX socket path the kernel could not create (ENOENT):
+/// its folder is missing. None when the folder is there.
+pub fn missing_folder_hint(path: &Path) -> Option<String> {
+    let parent = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => return None,
+    };
+    if parent.is_dir() {
+        return None;
+    }
+    Some(format!(
+        "there is no folder {}: create it first (mkdir), or give a path in a folder that exists",
+        shown(parent)
+    ))
+}
+
 /// The refusal of a script's path: PermissionError, why, and the flag.
 fn refused(path: &str, why: &str, flag: &str) -> ExecError {
     ExecError::new(

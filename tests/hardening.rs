@@ -625,3 +625,35 @@ fn sendfile_of_a_procfs_file_sends_its_real_content() {
     assert!(!run.output.contains("m = 0"), "{}", run.output);
 }
 
+#[test]
+fn a_missing_directory_is_said_so_for_serve_bind_and_source() {
+    let s = Scratch::new("harden-nodir");
+    let run = script(
+        s.path(),
+        &["--keep-going"],
+        "a = serve echo ./nodir/e.sock\n\
+         x = socket unix\n\
+         bind x ./nodir/x.sock\n\
+         source ./nodir/lesson.sp\n\
+         source missing.sp\n",
+    );
+    assert!(
+        !run.output.contains("the server must bind the path first"),
+        "{}",
+        run.output
+    );
+    has(&run, "there is no folder nodir");
+    has(&run, "no such file or folder; a relative path starts in");
+    // Typed at the prompt (where the kernel finds the folder missing).
+    use common::pty;
+    let mut p = pty::spawn(s.path());
+    for line in ["a = serve echo ./nodir/e.sock", "x = socket unix; bind x ./nodir/x.sock"] {
+        pty::send_line(&mut p, line);
+        let before = pty::expect(&mut p, "hint:");
+        let hint = pty::wait_prompt(&mut p);
+        assert!(before.contains("FileNotFoundError"), "{before}");
+        assert!(hint.contains("there is no folder ./nodir"), "{hint}");
+        assert!(!hint.contains("must bind"), "{hint}");
+    }
+    pty::leave(&mut p);
+}

@@ -66,7 +66,13 @@ impl Session {
         let asked_port = target.as_socket().map(|s| s.port());
         if let Err(err) = e.sock.bind(&target) {
             let mut x = ExecError::from(err).at(addr.span());
-            if x.is_errno(libc::EADDRINUSE) && e.family == Family::Unix {
+            if x.is_errno(libc::ENOENT)
+                && let Some(h) = target
+                    .as_pathname()
+                    .and_then(crate::files::missing_folder_hint)
+            {
+                x.hint = Some(h);
+            } else if x.is_errno(libc::EADDRINUSE) && e.family == Family::Unix {
                 x.hint = Some("the socket file already exists: remove it (the course does os.unlink(path)) or bind another path".into());
             } else if x.is_errno(libc::EADDRINUSE)
                 && let Some(port) = asked_port

@@ -128,7 +128,13 @@ impl Session {
                 if let Some(s) = span {
                     x = x.at(s);
                 }
-                if x.is_errno(libc::EADDRINUSE) && sockaddr.as_pathname().is_some() {
+                if x.is_errno(libc::ENOENT)
+                    && let Some(h) = sockaddr
+                        .as_pathname()
+                        .and_then(crate::files::missing_folder_hint)
+                {
+                    x.hint = Some(h);
+                } else if x.is_errno(libc::EADDRINUSE) && sockaddr.as_pathname().is_some() {
                     x.hint = Some(
                         "a file is already there (an old socket file?): remove it, or pick another path".into(),
                     );
