@@ -133,7 +133,7 @@ fn http_serves_a_new_client_while_idle_ones_and_a_slow_loris_hold_every_slot() {
         sh.sync("logged");
         String::from_utf8_lossy(&sh.out.seen[at..]).into_owned()
     };
-    assert!(log.contains("made room"), "{log}");
+    assert!(log.contains("closed to make room"), "{log}");
 }
 
 #[test]

@@ -552,12 +552,6 @@ impl Loop<'_> {
             "closed to make room: {MAX_CLIENTS} clients were connected, and this one had been quiet longest ({})",
             crate::wait::human(quiet)
         );
-        self.shared.note(
-            Some(c.id),
-            What::Note(format!(
-                "made room for a new client: {MAX_CLIENTS} were connected; it had been quiet longest"
-            )),
-        );
         c.kill(why);
     }
 
