@@ -112,7 +112,8 @@ fn recv_from_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>,
 /// there). The room is asked for without aborting when there is none.
 fn recv_space(sock: &Socket, size: usize, flags: i32) -> io::Result<Vec<u8>> {
     const FLOOR: usize = 64 * 1024;
-    let queued = if flags & libc::MSG_OOB != 0 {
+    // A small size is taken as it is (no ioctl for the common recv c 1024).
+    let queued = if size <= FLOOR || flags & libc::MSG_OOB != 0 {
         0
     } else {
         table::recv_queue(std::os::fd::AsRawFd::as_raw_fd(sock)).unwrap_or(0) as usize
