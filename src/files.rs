@@ -133,6 +133,9 @@ pub struct Access<'a> {
     pub policy: &'a Policy,
     /// The prompt's way of asking (None: nobody to ask, so no).
     pub confirm: Option<&'a mut dyn Confirm>,
+    /// The command itself says to replace (`export x.py force`): at the
+    /// prompt nothing is asked. A script still needs `--allow-replace`.
+    pub force: bool,
 }
 
 /// A path as shown to the terminal: control characters and bytes that
@@ -450,8 +453,10 @@ impl NewFile {
         }
         self.committed = true;
         crate::exit::unregister(self.exit_hook);
-        // The same open file, for a writer that goes on.
-        Ok(self.file.try_clone()?)
+        // The same open file, for a writer that goes on (its descriptor
+        // out of the learner's way too).
+        let dup = self.file.try_clone()?;
+        Ok(File::from(crate::table::move_high(dup.into())))
     }
 }
 
@@ -510,6 +515,7 @@ pub fn open_for_writing(path: &str, access: &mut Access<'_>) -> Result<NewFile, 
         Some(st) => {
             let allowed = match access.who {
                 Who::Script => access.policy.replace,
+                Who::Prompt if access.force => true,
                 Who::Prompt => match access.confirm.as_deref_mut() {
                     Some(c) => c.confirm(&format!("{shown_path} exists: replace it?")),
                     None => false,
@@ -652,6 +658,7 @@ mod tests {
             who: Who::Prompt,
             policy: &policy,
             confirm: None,
+            force: false,
         };
         let mut f = open_for_writing(target_s, &mut access).expect("open");
         f.file().write_all(b"hello").expect("write");
@@ -664,6 +671,7 @@ mod tests {
             who: Who::Prompt,
             policy: &policy,
             confirm: Some(&mut no),
+            force: false,
         };
         let e = open_for_writing(target_s, &mut access)
             .err()
@@ -675,6 +683,7 @@ mod tests {
             who: Who::Prompt,
             policy: &policy,
             confirm: Some(&mut yes),
+            force: false,
         };
         let mut f = open_for_writing(target_s, &mut access).expect("open");
         f.file().write_all(b"partial").expect("write");

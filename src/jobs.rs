@@ -134,6 +134,8 @@ pub(crate) struct Collected {
     pub(crate) result: Result<Ret, ExecError>,
     /// The report, when it was not printed yet.
     pub(crate) report: Option<Item>,
+    /// The report, printed or not (for the session's journal of jobs).
+    pub(crate) ended: Item,
 }
 
 /// The jobs of a session.
@@ -359,6 +361,14 @@ impl Jobs {
         {
             *how = JobEnd::Cancelled(why.to_string());
         }
+        if was_running
+            && let Item::JobEnded {
+                how: how @ JobEnd::Cancelled(_),
+                ..
+            } = &mut c.ended
+        {
+            *how = JobEnd::Cancelled(why.to_string());
+        }
         Some(c)
     }
 
@@ -378,6 +388,7 @@ impl Jobs {
             fd: j.fd,
             targets: j.targets,
             result: fin.result,
+            ended: fin.report.clone(),
             report: (!fin.printed).then_some(fin.report),
         })
     }

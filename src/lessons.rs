@@ -33,6 +33,9 @@ pub static LESSONS: &[Lesson] = lessons!(
     "11-blocking.sp",
     "12-chat.sp",
     "13-python-lines.sp",
+    "14-loss.sp",
+    "15-any-address.sp",
+    "16-delay.sp",
 );
 
 impl Lesson {
@@ -72,7 +75,7 @@ mod tests {
 
     #[test]
     fn every_lesson_has_a_title_and_a_number() {
-        assert_eq!(LESSONS.len(), 13);
+        assert_eq!(LESSONS.len(), 16);
         for (k, l) in LESSONS.iter().enumerate() {
             assert!(!l.title().is_empty(), "{} has no title", l.file);
             assert!(
@@ -82,7 +85,7 @@ mod tests {
             );
         }
         assert!(get(0).is_none());
-        assert!(get(14).is_none());
+        assert!(get(17).is_none());
         assert_eq!(get(1).map(|l| l.file), Some("01-names.sp"));
     }
 }

@@ -22,8 +22,16 @@
 //! - [`wait`]: blocking made visible: poll in slices with a deadline and the
 //!   Ctrl-C flag.
 //! - [`jobs`]: background jobs (`c = accept s &`) and their reports.
-//! - [`trace`]: the capture of TCP segments on `lo` behind `states` (root
-//!   only), filtered in the kernel so that bulk transfers stay cheap.
+//! - [`wire`]: what passes on the wire: the capture of the packets on `lo`
+//!   behind `states` and `diagram` (root, or `sockplay --lab`), filtered in
+//!   the kernel so that bulk transfers stay cheap; each connection read as
+//!   Wireshark reads it (relative numbers, windows, retransmissions, why a
+//!   reset came); pcap files; the sequence diagram as text and SVG; the
+//!   user and network namespace of `--lab`.
+//! - [`lab`]: hosts in network namespaces on a switch of sockplay's own
+//!   whose links lose, delay and reorder (`lab up a b`, `on b ...`, `lab
+//!   net`); `exec/lab.rs` is the executor's side (host names, the HOST of
+//!   each socket, `on`). Nothing of it outlives sockplay.
 //! - [`peers`]: the built-in peers `serve` starts (echo, discard, daytime,
 //!   chat, http), each a thread with a `poll()` loop over non-blocking
 //!   sockets; the executor's `serve`, `peers` and `stop` (in `exec/serve.rs`)
@@ -46,12 +54,17 @@
 //! - [`files`]: every file a command creates, replaces, removes or reads
 //!   for the user, and what a script or a lesson may do to the file system
 //!   (new files under the current directory, no links, no replacing).
+//! - [`export`]: the session written out: `export FILE.py` (a Python
+//!   program, from the command table's Python forms) and `record FILE.sp`
+//!   (a lesson with generated `expect`s), from the runner's journal.
 pub mod errors;
 pub mod exec;
 pub mod exit;
+pub mod export;
 pub mod files;
 pub mod input;
 pub mod jobs;
+pub mod lab;
 pub mod lessons;
 pub mod peers;
 pub mod play;
@@ -61,6 +74,6 @@ pub mod script;
 pub mod spec;
 pub mod syntax;
 pub mod table;
-pub mod trace;
 pub mod value;
 pub mod wait;
+pub mod wire;

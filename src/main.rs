@@ -72,6 +72,13 @@ struct Args {
     /// symbolic link); by default they only create new ones.
     #[arg(long)]
     allow_replace: bool,
+
+    /// Run in a network of the shell's own (a user and a network
+    /// namespace), where `states` and `diagram` capture without root. Its
+    /// loopback is its own: servers elsewhere on this machine cannot be
+    /// reached from it.
+    #[arg(long)]
+    lab: bool,
 }
 
 fn use_color(when: When) -> bool {
@@ -119,14 +126,14 @@ fn raise_fd_limit() {
     }
 }
 
-/// Whether a script (known whole: a file or `-c`) may ask for `states`,
-/// itself or through a lesson or a file it runs: if it never says any of
-/// those words, the packet capture (root) and the sampled states behind
-/// that view are not kept, and each statement is cheaper. The interactive
-/// shell, piped input and `--lesson` keep them always.
+/// Whether a script (known whole: a file or `-c`) may ask for `states` or
+/// `diagram`, itself or through a lesson or a file it runs: if it never
+/// says any of those words, the packet capture (root) and the sampled
+/// states behind those views are not kept, and each statement is cheaper.
+/// The interactive shell, piped input and `--lesson` keep them always.
 fn mentions_states(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
-    ["states", "lesson", "source", "step"]
+    ["states", "diagram", "lesson", "source", "step"]
         .iter()
         .any(|w| t.contains(w))
 }
@@ -143,8 +150,11 @@ fn cannot_read(file: &std::path::Path, e: std::io::Error) -> i32 {
 fn main() {
     raise_fd_limit();
     let args = Args::parse();
+    // First, while the process has one thread: the kernel makes a user
+    // namespace only for such a process.
+    let lab = args.lab.then(sockplay::wire::userns::enter);
     // SIGTERM, SIGHUP and SIGQUIT end the shell through the same clean-up
-    // as every other way out.
+    // as every other way out (after the lab: its thread is the second).
     sockplay::exit::install();
     let color = use_color(args.color);
     colored::control::set_override(color);
@@ -170,6 +180,16 @@ fn main() {
             }
         }
     }
+    if let Some(lab) = lab {
+        let item = match &lab {
+            Ok(said) => sockplay::exec::Item::Note(said.clone()),
+            Err(why) => sockplay::exec::Item::Warn(format!(
+                "lab: no network of this shell's own: {why}; `states` shows the TCP states sampled after each command"
+            )),
+        };
+        sockplay::script::say(&sockplay::render::item(&item));
+        runner.session.own_net = Some(lab);
+    }
 
     let opts = PlayOptions {
         step: args.step,
@@ -189,14 +209,21 @@ fn main() {
         }
     } else if let Some(cmds) = &args.commands {
         runner.session.watch_states = mentions_states(cmds);
+        runner.journal.on = sockplay::export::journal::wanted_by(cmds);
         runner.run_lines(&mut text_lines(cmds), "-c", opts)
     } else if let Some(file) = &args.file {
         // Read twice, line by line (never whole: a file may be larger than
-        // the memory): once to see whether it asks for `states`, once to
-        // run it.
+        // the memory): once to see whether it asks for `states`, `export`
+        // or `record`, once to run it.
         match Lines::file(file) {
             Ok(first) => {
-                runner.session.watch_states = first.flatten().any(|l| mentions_states(&l));
+                let (mut states, mut journal) = (false, false);
+                for l in first.flatten() {
+                    states |= mentions_states(&l);
+                    journal |= sockplay::export::journal::wanted_by(&l);
+                }
+                runner.session.watch_states = states;
+                runner.journal.on = journal;
                 match Lines::file(file) {
                     Ok(mut lines) => {
                         runner.run_lines(&mut lines, &sockplay::files::shown(file), opts)

@@ -199,6 +199,11 @@ impl Runner {
                 return Played::Stopped(LineEnd::Interrupted);
             }
             if t.starts_with('#') {
+                if self.depth == 0
+                    && let Some(r) = &mut self.recorder
+                {
+                    r.narration(text);
+                }
                 if opts.step {
                     narration.push(text.to_string());
                 } else {

@@ -226,46 +226,63 @@ fn view_cut(s: &mut String, len: usize) {
 }
 
 fn table(rows: &[Row]) -> String {
-    let head = [
-        "FD", "NAME", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE", "READY",
-    ];
-    fn cells(r: &Row) -> [&str; 10] {
-        [
-            &r.fd, &r.names, &r.proto, &r.local, &r.peer, &r.state, &r.recv_q, &r.send_q, &r.mode,
+    // HOST (after NAME) only while a lab is up: the rows say so.
+    let hosts = rows.iter().any(|r| !r.host.is_empty());
+    let head: Vec<&str> = [
+        "FD", "NAME", "HOST", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE",
+        "READY",
+    ]
+    .into_iter()
+    .filter(|h| hosts || *h != "HOST")
+    .collect();
+    let state_col = if hosts { 6 } else { 5 };
+    fn cells(r: &Row, hosts: bool) -> Vec<&str> {
+        let mut v: Vec<&str> = vec![&r.fd, &r.names];
+        if hosts {
+            v.push(if r.host.is_empty() { "-" } else { &r.host });
+        }
+        v.extend([
+            r.proto.as_str(),
+            &r.local,
+            &r.peer,
+            &r.state,
+            &r.recv_q,
+            &r.send_q,
+            &r.mode,
             &r.ready,
-        ]
+        ]);
+        v
     }
     // Addresses and names come from outside: escaped before they are
     // measured.
     let rows: Vec<Row> = rows
         .iter()
         .map(|r| {
-            if cells(r)
-                .iter()
-                .any(|c| c.chars().any(value::is_unsafe_char))
-            {
-                let e = |s: &String| safe(s).into_owned();
-                Row {
-                    fd: e(&r.fd),
-                    names: e(&r.names),
-                    proto: e(&r.proto),
-                    local: e(&r.local),
-                    peer: e(&r.peer),
-                    state: e(&r.state),
-                    recv_q: e(&r.recv_q),
-                    send_q: e(&r.send_q),
-                    mode: e(&r.mode),
-                    ready: e(&r.ready),
+            let mut r = r.clone();
+            for f in [
+                &mut r.fd,
+                &mut r.names,
+                &mut r.host,
+                &mut r.proto,
+                &mut r.local,
+                &mut r.peer,
+                &mut r.state,
+                &mut r.recv_q,
+                &mut r.send_q,
+                &mut r.mode,
+                &mut r.ready,
+            ] {
+                if f.chars().any(value::is_unsafe_char) {
+                    *f = value::escape_controls(f);
                 }
-            } else {
-                r.clone()
             }
+            r
         })
         .collect();
     let rows = &rows[..];
-    let mut width = head.map(|h| h.width());
+    let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
-        for (k, cell) in cells(r).iter().enumerate() {
+        for (k, cell) in cells(r, hosts).iter().enumerate() {
             width[k] = width[k].max(cell.width());
         }
     }
@@ -283,7 +300,7 @@ fn table(rows: &[Row]) -> String {
     for r in rows {
         let start = out.len();
         out.push_str(IND);
-        for (k, cell) in cells(r).iter().enumerate() {
+        for (k, cell) in cells(r, hosts).iter().enumerate() {
             let pad = width[k].saturating_sub(cell.width());
             match k {
                 0 => {
@@ -294,7 +311,7 @@ fn table(rows: &[Row]) -> String {
                     let _ = write!(out, "{}", cell.cyan());
                     out.extend(std::iter::repeat_n(' ', pad));
                 }
-                5 if colour => {
+                k if k == state_col && colour => {
                     out.push_str(&state_colored(cell));
                     out.extend(std::iter::repeat_n(' ', pad));
                 }
@@ -629,6 +646,7 @@ fn help_all() -> String {
         Group::Peers,
         Group::Scripts,
         Group::Shell,
+        Group::Lab,
     ] {
         let _ = writeln!(out, "{IND}{}", group.title().bold());
         for s in spec::SPECS.iter().filter(|s| s.group == group) {
@@ -657,8 +675,19 @@ fn help_one(s: &CmdSpec) -> String {
     if !s.details.is_empty() {
         let _ = write!(out, "\n{IND}{IND}{}", s.details);
     }
-    if !s.python.is_empty() {
-        let _ = write!(out, "\n{IND}{IND}{} {}", "python:".dimmed(), s.python);
+    for (k, line) in s.python_example(None).iter().enumerate() {
+        let label = if k == 0 { "python:" } else { "       " };
+        let _ = write!(out, "\n{IND}{IND}{} {line}", label.dimmed());
+    }
+    for v in s.python_variants() {
+        for (k, line) in s.python_example(Some(v)).iter().enumerate() {
+            let label = if k == 0 {
+                format!("python, {v}:")
+            } else {
+                " ".repeat(v.len() + 9)
+            };
+            let _ = write!(out, "\n{IND}{IND}{} {line}", label.dimmed());
+        }
     }
     if !s.aliases.is_empty() {
         let _ = write!(
@@ -776,6 +805,7 @@ pub fn item(it: &Item) -> String {
                 .collect();
             timeline(&safe(title), head, &rows)
         }
+        Item::Diagram(l) => diagram(l),
         Item::Explain(m) => explanation(m.title(), m.text()),
         Item::Help(None) => help_all(),
         Item::Help(Some(cmd)) => help_one(spec::spec_of(*cmd)),
@@ -802,6 +832,61 @@ pub fn item(it: &Item) -> String {
             lines.join("\n")
         }
     }
+}
+
+/// Whether the terminal takes box-drawing characters: a UTF-8 locale
+/// (LC_ALL, else LC_CTYPE, else LANG) and colour on (NO_COLOR, `--color
+/// never` or output to a file mean plain text, which ASCII is).
+fn unicode_ok() -> bool {
+    if !colored::control::SHOULD_COLORIZE.should_colorize() {
+        return false;
+    }
+    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.is_empty())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    locale.contains("utf-8") || locale.contains("utf8")
+}
+
+/// `diagram`: the ladder, 80 columns, coloured by what each piece is.
+fn diagram(l: &crate::wire::ladder::Ladder) -> String {
+    use crate::wire::ladder::{self, ArrowKind, Style};
+    let glyphs = if unicode_ok() {
+        &ladder::UNICODE
+    } else {
+        &ladder::ASCII
+    };
+    let mut out = Vec::new();
+    for line in ladder::lines(l, glyphs) {
+        let mut s = String::from(IND);
+        for (text, style) in line {
+            let text = value::escape_controls(&text);
+            let shown = match style {
+                Style::Plain => text.normal(),
+                Style::Name => text.bold(),
+                Style::Dim => text.dimmed(),
+                Style::State => text.yellow(),
+                Style::Call => text.green().bold(),
+                Style::Failed => text.red().bold(),
+                Style::Arrow(ArrowKind::Control) => text.normal(),
+                Style::Arrow(ArrowKind::Data) => text.cyan(),
+                Style::Arrow(ArrowKind::Reset) => text.red().bold(),
+                Style::Arrow(ArrowKind::Trouble) => text.magenta(),
+                Style::Arrow(ArrowKind::Lost) => text.red(),
+            };
+            let _ = write!(s, "{shown}");
+        }
+        out.push(s);
+    }
+    for n in &l.notes {
+        out.push(format!(
+            "{IND}{}",
+            format!("# {}", value::escape_controls(n)).dimmed()
+        ));
+    }
+    out.join("\n")
 }
 
 /// `lesson`: number and title of each bundled lesson.
@@ -957,6 +1042,11 @@ pub fn strip_ansi(s: &str) -> String {
 }
 
 /// Columns aligned under their heads.
+/// A timeline wider than this whose last column is `what` (the words of
+/// `states`) puts that column under each row instead, so that it reads on
+/// an 80-column terminal. Other tables keep their columns.
+const TIMELINE_WIDTH: usize = 80;
+
 fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
     let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
@@ -966,9 +1056,13 @@ fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
             }
         }
     }
-    let line = |cells: Vec<String>| {
+    let total = 2 * IND.len() + width.iter().map(|w| w + 2).sum::<usize>();
+    // The words go under their row, from the second column on.
+    let below = total > TIMELINE_WIDTH && head.len() > 3 && head.last() == Some(&"what");
+    let shown = if below { head.len() - 1 } else { head.len() };
+    let line = |cells: &[String]| {
         let mut l = format!("{IND}{IND}");
-        for (k, c) in cells.iter().enumerate() {
+        for (k, c) in cells.iter().take(shown).enumerate() {
             let pad = width.get(k).copied().unwrap_or(0).saturating_sub(c.width());
             l.push_str(c);
             l.push_str(&" ".repeat(pad + 2));
@@ -976,15 +1070,48 @@ fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
         l.trim_end().to_string()
     };
     let mut out = format!("{IND}{}", title.bold());
-    let _ = write!(
-        out,
-        "\n{}",
-        line(head.iter().map(|h| h.to_string()).collect()).bold()
-    );
+    let heads: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+    let _ = write!(out, "\n{}", line(&heads).bold());
+    let indent = 2 * IND.len() + width.first().map_or(0, |w| w + 2);
     for r in rows {
-        let _ = write!(out, "\n{}", line(r.clone()));
+        let _ = write!(out, "\n{}", line(r));
+        if below && let Some(words) = r.get(shown).filter(|w| !w.is_empty()) {
+            for piece in wrap_names(words, TIMELINE_WIDTH.saturating_sub(indent).max(20)) {
+                let _ = write!(out, "\n{}{piece}", " ".repeat(indent));
+            }
+        }
     }
     out
+}
+
+/// As [`wrap`], keeping a bracketed name (`[TCP Dup ACK 5#1]`) on one
+/// line, so that it can be read (and searched for) whole.
+fn wrap_names(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut words = text.split_whitespace().peekable();
+    while let Some(first) = words.next() {
+        let mut word = first.to_string();
+        if word.starts_with('[') {
+            while !word.contains(']')
+                && let Some(next) = words.next()
+            {
+                word.push(' ');
+                word.push_str(next);
+            }
+        }
+        if !line.is_empty() && line.width() + 1 + word.width() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// Words wrapped to `width` columns.

@@ -37,6 +37,8 @@ pub struct Names {
     /// Numbers of the peers running, and of every peer (for `peers log`).
     pub peers: Vec<String>,
     pub all_peers: Vec<String>,
+    /// The lab's hosts (while a lab is up).
+    pub hosts: Vec<String>,
 }
 
 pub struct ShellHelper {
@@ -94,6 +96,20 @@ fn python_attribute(line: &str, pos: usize) -> Option<(usize, Vec<Pair>)> {
     Some((pos - partial.len(), pairs))
 }
 
+/// The length of an `on HOST ` before a statement (0 when there is none).
+fn on_prefix(stmt: &str) -> usize {
+    let t = stmt.trim_start();
+    let lead = stmt.len() - t.len();
+    let Some(rest) = t.strip_prefix("on ").or_else(|| t.strip_prefix("ON ")) else {
+        return 0;
+    };
+    let rest_t = rest.trim_start();
+    let Some(end) = rest_t.find(char::is_whitespace) else {
+        return 0;
+    };
+    lead + 3 + (rest.len() - rest_t.len()) + end + 1
+}
+
 /// Splits the statement being typed: (the command word, the index of the
 /// argument under the cursor, the start of the word under the cursor).
 fn context(line: &str, pos: usize) -> (Option<String>, usize, usize) {
@@ -109,6 +125,8 @@ fn context(line: &str, pos: usize) -> (Option<String>, usize, usize) {
             _ => {}
         }
     }
+    // `on HOST rest`: the rest is a statement of its own.
+    let start = start + on_prefix(&upto[start..]);
     let stmt = &upto[start..];
     // Skip `a, b =`.
     let body_off = match stmt.find('=') {
@@ -228,7 +246,22 @@ impl ShellHelper {
                 v
             }
             Some(ArgKind::MacroName) => Vec::new(),
+            Some(ArgKind::Lab) if arg == 0 => words(spec::LAB_WORDS),
+            Some(ArgKind::Lab) => names
+                .hosts
+                .iter()
+                .cloned()
+                .chain(words(spec::NET_WORDS))
+                .collect(),
+            Some(ArgKind::Host) => names.hosts.clone(),
+            Some(ArgKind::Statement) => Vec::new(),
             Some(ArgKind::Path) => Vec::new(),
+            Some(ArgKind::WireView) => {
+                let mut v = names.sockets.clone();
+                v.extend(words(spec::WIRE_WORDS));
+                v
+            }
+            Some(ArgKind::FileFlags) => words(spec::file_flags(s.cmd)),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()
             }
@@ -326,6 +359,7 @@ impl Hinter for ShellHelper {
 /// typed (`bind s 127.0.0.1 `).
 fn arg_position(s: &spec::CmdSpec, line: &str) -> (usize, bool) {
     let stmt = line.rsplit(';').next().unwrap_or(line);
+    let stmt = &stmt[on_prefix(stmt)..];
     let body = match stmt.find('=') {
         Some(k)
             if stmt[..k]
@@ -509,6 +543,7 @@ pub fn names_of(runner: &Runner) -> Names {
         .iter()
         .map(|e| e.fd().to_string())
         .collect();
+    n.hosts = runner.session.lab_hosts();
     n
 }
 
@@ -642,6 +677,7 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             }
         }
     };
+    runner.end_recording();
     let n = runner.session.table.len();
     runner.session.close_all(&mut crate::script::PrintSink);
     if n > 0 {

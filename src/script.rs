@@ -124,10 +124,11 @@ fn print_item(item: &Item) -> Option<String> {
 }
 
 /// Prints items (unless quiet) and copies their text, without colour, into
-/// every open capture.
+/// every open capture (and what `export` needs into the journal).
 struct TeeSink<'a> {
     captures: &'a mut Vec<Capture>,
     quiet: bool,
+    journal: Option<&'a mut crate::export::Journal>,
 }
 
 impl Sink for TeeSink<'_> {
@@ -140,6 +141,9 @@ impl Sink for TeeSink<'_> {
         } else {
             print_item(&item)
         };
+        if let Some(j) = &mut self.journal {
+            j.item(&item, text.as_deref());
+        }
         if let Some(t) = text {
             append(self.captures, &t);
         }
@@ -260,6 +264,10 @@ pub struct Runner {
     pub expects_passed: usize,
     /// Step mode has said how it works.
     pub(crate) step_hint_shown: bool,
+    /// What ran, for `export` and `record` (src/export).
+    pub journal: crate::export::Journal,
+    /// A recording (`record FILE.sp`) in progress.
+    pub recorder: Option<crate::export::Recorder>,
 }
 
 /// Prints an error (or any report meant for stderr) after flushing stdout,
@@ -285,6 +293,8 @@ impl Runner {
             runaway: false,
             expects_passed: 0,
             step_hint_shown: false,
+            journal: crate::export::Journal::default(),
+            recorder: None,
         }
     }
 
@@ -330,12 +340,38 @@ impl Runner {
     /// One line as the shell reads it: a macro call (`$name args`), a line
     /// of `expect`s (checking the previous command), a line of a `macdef`
     /// being typed, or a command line (captured for the next `expect`).
+    /// While `record` is on, the line is saved to the lesson after it ran.
     pub fn run_unit(&mut self, text: &str, file: Option<&str>, line: usize) -> LineEnd {
         if self.depth == 0 {
             // A new line at top level: a budget of its own.
             self.expanded = 0;
             self.runaway = false;
         }
+        if self.depth > 0 || self.recorder.is_none() {
+            return self.run_unit_inner(text, file, line);
+        }
+        if let Some(r) = &mut self.recorder {
+            r.begin(&self.journal);
+        }
+        let end = self.run_unit_inner(text, file, line);
+        if let Some(mut r) = self.recorder.take() {
+            r.line(text, &self.last, &self.journal, &self.session);
+            self.recorder = Some(r);
+        }
+        end
+    }
+
+    /// Ends a recording still on (quit, Ctrl-D, the end of a script) and
+    /// says what it saved.
+    pub fn end_recording(&mut self) {
+        if let Some(items) = crate::export::record::stop(self) {
+            for it in &items {
+                print_item(it);
+            }
+        }
+    }
+
+    fn run_unit_inner(&mut self, text: &str, file: Option<&str>, line: usize) -> LineEnd {
         if let Some(m) = &mut self.collecting {
             if text.trim().is_empty() {
                 let name = m.name.clone();
@@ -404,6 +440,7 @@ impl Runner {
         let stmts = match parse_line(text) {
             Ok(s) => s,
             Err(e) => {
+                self.journal.unread(text, e.to_string());
                 let shown = render::parse_error(&e, &origin);
                 print_error(&shown);
                 let f = Failure {
@@ -435,11 +472,22 @@ impl Runner {
 
     /// One statement of the session (not a directive).
     fn statement(&mut self, st: &Statement, origin: &Origin<'_>, quiet: bool) -> LineEnd {
+        self.journal
+            .begin(&self.session, st, origin.text, self.depth);
         let Runner {
-            session, captures, ..
+            session,
+            captures,
+            journal,
+            ..
         } = self;
-        let mut sink = TeeSink { captures, quiet };
-        match session.run(st, origin.text, &mut sink) {
+        let mut sink = TeeSink {
+            captures,
+            quiet,
+            journal: Some(journal),
+        };
+        let ran = session.run(st, origin.text, &mut sink);
+        self.journal.end(&mut self.session, ran.as_ref().err());
+        match ran {
             Ok(Flow::Continue) => LineEnd::Ok,
             Ok(Flow::Quit(code)) => LineEnd::Quit(code),
             Err(e) => {
@@ -458,6 +506,7 @@ impl Runner {
                     &mut TeeSink {
                         captures,
                         quiet: false,
+                        journal: None,
                     },
                 );
                 if e.exception == "KeyboardInterrupt" && origin.file.is_some() {
@@ -483,6 +532,8 @@ impl Runner {
             Command::Source { step: true, .. } => "step",
             Command::Source { .. } => "source",
             Command::Lesson { .. } => "lesson",
+            Command::Export { .. } => "export",
+            Command::Record { .. } => "record",
             _ => return None,
         };
         if !st.targets.is_empty() || st.background.is_some() {
@@ -528,6 +579,24 @@ impl Runner {
                 let number = number.clone();
                 let mode = *mode;
                 self.lesson_cmd(number.as_ref(), mode, origin)
+            }
+            Command::Export { .. } | Command::Record { .. } => {
+                match crate::export::run(self, &st.command) {
+                    Ok(items) => {
+                        for it in &items {
+                            if let Some(t) = print_item(it) {
+                                append(&mut self.captures, &t);
+                            }
+                        }
+                        LineEnd::Ok
+                    }
+                    Err(mut e) => {
+                        if e.span.is_none() {
+                            e = e.at(st.command_span);
+                        }
+                        self.fail(e, origin)
+                    }
+                }
             }
             _ => LineEnd::Ok,
         })
@@ -685,6 +754,7 @@ impl Runner {
         opts: crate::play::PlayOptions,
     ) -> i32 {
         let end = self.play(lines, name, opts);
+        self.end_recording();
         // Jobs still pending at the end are reported (or cancelled) before
         // the sockets close.
         self.session.close_all(&mut PrintSink);

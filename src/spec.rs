@@ -69,6 +69,7 @@ pub enum Cmd {
     SendMsg,
     RecvMsg,
     States,
+    Diagram,
     Join,
     Leave,
     Serve,
@@ -79,6 +80,10 @@ pub enum Cmd {
     Lesson,
     Expect,
     MacDef,
+    Export,
+    Record,
+    Lab,
+    On,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -142,6 +147,17 @@ pub enum ArgKind {
     /// A file's path: a bare token taken as written (`./big.bin`), or a
     /// quoted string; completed from the file system.
     Path,
+    /// What `states` and `diagram` show: `[sock] [absolute] [save FILE]`.
+    WireView,
+    /// Zero or more words of [`file_flags`] (`split`, `force`).
+    FileFlags,
+    /// What `lab` does: nothing (show), `up NAMES`, `down`, `net [HOST]
+    /// SETTINGS` or `net [HOST] clear`.
+    Lab,
+    /// A lab host's name.
+    Host,
+    /// A whole statement (after `on HOST`).
+    Statement,
 }
 
 /// One argument of a command.
@@ -163,7 +179,19 @@ pub struct CmdSpec {
     pub summary: &'static str,
     /// More for `help NAME` (may be empty).
     pub details: &'static str,
-    /// The Python call this mirrors, shown by `help NAME`.
+    /// The Python this command mirrors, as a template: `help NAME` shows it
+    /// with each hole's example, and `export` (src/export) writes it with
+    /// the statement's own values. It is the one place a command's Python
+    /// form is written down.
+    ///
+    /// A hole is `{name}` or `{name:example}`: `{sock:s}` is the socket,
+    /// `{addr:('0.0.0.0', 9900)}` the address, and so on; `{ret:c, addr}`
+    /// stands for the names the call binds, and `{tmp:n}` for a helper
+    /// name. A hole with no example (`{flags}`) is empty in `help`. Lines
+    /// are separated by `\n`; a line starting with `[variant] ` belongs to
+    /// another form of the command (`[discard]` for `recv c discard`), the
+    /// others to its main form. Empty: the command has no Python form (a
+    /// view of the shell's own, such as `sockets`).
     pub python: &'static str,
     /// Which part of the shell's help this belongs to.
     pub group: Group,
@@ -178,6 +206,7 @@ pub enum Group {
     Peers,
     Scripts,
     Shell,
+    Lab,
 }
 
 impl Group {
@@ -190,6 +219,7 @@ impl Group {
             Group::Peers => "Built-in peers",
             Group::Scripts => "Scripts and lessons",
             Group::Shell => "The shell",
+            Group::Lab => "The lab: hosts, and a network that loses, delays and reorders",
         }
     }
 }
@@ -239,7 +269,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "create a socket",
         "family inet | inet6 | unix, type stream | dgram; or one of tcp udp tcp6 udp6 unix unix-dgram. Bare `socket` is inet stream (TCP), as in Python.",
-        "s = socket.socket(AF_INET, SOCK_STREAM)"
+        "{ret:s} = socket.socket({family:AF_INET}, {type:SOCK_STREAM})"
     ),
     spec!(
         Bind,
@@ -249,7 +279,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "give the socket its local address",
         "host port, host:port, [v6]:port, * port (every address), a UNIX path or @name. Port 0 lets the kernel pick a free port.",
-        "s.bind(('0.0.0.0', 9900))"
+        "{sock:s}.bind({addr:('0.0.0.0', 9900)})"
     ),
     spec!(
         Listen,
@@ -259,7 +289,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "make a stream socket wait for connections",
         "The kernel completes handshakes on its own and queues the connections (up to backlog) until accept takes them.",
-        "s.listen(5)"
+        "{sock:s}.listen({backlog:5})"
     ),
     spec!(
         Accept,
@@ -269,7 +299,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "take the next connection from the accept queue",
         "Waits while the accept queue is empty. Returns a new socket for the connection and the client's address: c, addr = accept s.",
-        "c, addr = s.accept()"
+        "{ret:c, addr} = {sock:s}.accept()"
     ),
     spec!(
         Connect,
@@ -279,7 +309,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "connect to a server",
         "The address is host port, a UNIX path, or the name of a socket of this shell (its bound address). For UDP it only fixes the peer.",
-        "s.connect(('127.0.0.1', 9900))"
+        "{sock:s}.connect({addr:('127.0.0.1', 9900)})"
     ),
     spec!(
         Send,
@@ -289,7 +319,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "send bytes, once",
         "Prints how many bytes the kernel took. Text is sent as UTF-8. Flags: oob (urgent data), dontwait, nosignal, more. `send c zeros 1G` sends that many zero bytes, made as they go (a load generator).",
-        "n = c.send(b'hello')"
+        "{ret:n} = {sock:c}.send({data:b'hello'}{flags})"
     ),
     spec!(
         SendAll,
@@ -299,7 +329,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "send every byte",
         "Calls send until every byte is taken (waiting for buffer space as needed).",
-        "c.sendall(b'hello')"
+        "{sock:c}.sendall({data:b'hello'})"
     ),
     spec!(
         Recv,
@@ -309,7 +339,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "receive up to size bytes",
         "Default size 1024. Waits while the receive queue is empty; b'' means the peer closed. Flags: peek waitall oob dontwait; views: hex repr text. `recv c discard [size]` reads until end of stream (or size bytes, 512K, 1G) and drops the bytes: a load generator's sink.",
-        "data = c.recv(1024)"
+        "{ret:data} = {sock:c}.recv({size:1024}{flags}){decode}\n[discard] while {sock:c}.recv(65536): pass\n[discard limit] left = {limit:1 << 20}\n[discard limit] while left > 0 and (d := {sock:c}.recv(min(left, 65536))): left -= len(d)"
     ),
     spec!(
         SendTo,
@@ -324,7 +354,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "send one datagram to an address",
         "For UDP (and UNIX datagram) sockets; the address is written as for connect.",
-        "u.sendto(b'hi', ('127.0.0.1', 9999))"
+        "{sock:u}.sendto({data:b'hi'}{flags}, {addr:('127.0.0.1', 9999)})"
     ),
     spec!(
         RecvFrom,
@@ -334,7 +364,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "receive one datagram and its sender",
         "data, addr = recvfrom u 1024. A datagram longer than size is cut, and the rest is lost.",
-        "data, addr = u.recvfrom(1024)"
+        "{ret:data, addr} = {sock:u}.recvfrom({size:1024}{flags})"
     ),
     spec!(
         SendFile,
@@ -344,7 +374,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "send a whole file, zero-copy",
         "sendfile(2): the file's pages go from the page cache to the socket without passing through the shell. A stream socket, blocking or with a timeout (as Python's socket.sendfile). A progress bar on a terminal, the rate at the end; Ctrl-C interrupts.",
-        "c.sendfile(open('big.bin', 'rb'))"
+        "with open({path:'big.bin'}, 'rb') as f: {sock:c}.sendfile(f)"
     ),
     spec!(
         RecvFile,
@@ -354,7 +384,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "receive into a file until end of stream (or size bytes)",
         "Writes what arrives until the peer closes its side, or until size bytes (512K, 1G: binary units), into a temporary file that becomes the file only when the transfer ends well (a failed one leaves the file as it was). At the prompt, replacing a file asks first; a script only creates new files under the current directory (--allow-write DIR, --allow-replace widen that). splice(2) moves the bytes to the file without copying them through the shell.",
-        "while (d := c.recv(1 << 20)): f.write(d)"
+        "with open({path:'big.bin'}, 'wb') as f:\n    while (d := {sock:c}.recv(1 << 20)): f.write(d)\n[limit] with open({path:'big.bin'}, 'wb') as f:\n[limit]     left = {limit:1 << 20}\n[limit]     while left > 0 and (d := {sock:c}.recv(min(left, 1 << 20))): left -= f.write(d)"
     ),
     spec!(
         Close,
@@ -364,7 +394,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "close the socket",
         "Frees the descriptor. A TCP connection sends FIN (or RST when unread data remains).",
-        "s.close()"
+        "{sock:s}.close()"
     ),
     spec!(
         Shutdown,
@@ -374,7 +404,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "close one direction of a connection",
         "read, write or both. write sends FIN: the peer's recv gets b'' while it can still send back.",
-        "c.shutdown(SHUT_WR)"
+        "{sock:c}.shutdown({how:SHUT_WR})"
     ),
     spec!(
         SetSockOpt,
@@ -384,7 +414,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "set a socket option",
         "setsockopt s SO_REUSEADDR 1; the level may be given as in Python: setsockopt s SOL_SOCKET SO_REUSEADDR 1. SO_LINGER takes two values (on, seconds).",
-        "s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)"
+        "{sock:s}.setsockopt({level:SOL_SOCKET}, {option:SO_REUSEADDR}, {value:1})"
     ),
     spec!(
         SendMsg,
@@ -398,7 +428,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "send one message, framed so it keeps its boundary",
         "The course's remedies for sticky packets: framed (the default) puts a 4-byte big-endian length first, marker M puts M after the data. recvmsg reads exactly one message back. (The shell's helper, not Python's socket.sendmsg.)",
-        "c.sendall(struct.pack('!I', len(data)) + data)"
+        "{sock:c}.sendall(struct.pack('!I', len({data:data})) + {data:data})\n[marker] {sock:c}.sendall({data:data} + {marker:b'\\n'})"
     ),
     spec!(
         RecvMsg,
@@ -408,7 +438,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "receive exactly one framed message",
         "framed reads the 4-byte length, then that many bytes; marker M reads up to M (and removes it), leaving the next message queued. (The shell's helper, not Python's socket.recvmsg.)",
-        "n, = struct.unpack('!I', recv_exactly(c, 4)); data = recv_exactly(c, n)"
+        "{tmp:n}, = struct.unpack('!I', recv_exactly({sock:c}, 4))\n{ret:data} = recv_exactly({sock:c}, {tmp:n})\n[marker] {ret:data} = recv_until({sock:c}, {marker:b'\\n'})"
     ),
     spec!(
         GetSockOpt,
@@ -418,7 +448,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "read a socket option",
         "getsockopt s SO_RCVBUF (the level may be given as in Python).",
-        "s.getsockopt(SOL_SOCKET, SO_RCVBUF)"
+        "{sock:s}.getsockopt({level:SOL_SOCKET}, {option:SO_RCVBUF})\n[linger] struct.unpack('ii', {sock:s}.getsockopt({level:SOL_SOCKET}, {option:SO_LINGER}, 8))\n[time] struct.unpack('ll', {sock:s}.getsockopt({level:SOL_SOCKET}, {option:SO_RCVTIMEO}, 16))\n[addr] socket.inet_ntoa({sock:s}.getsockopt({level:IPPROTO_IP}, {option:IP_MULTICAST_IF}, 4))"
     ),
     spec!(
         Join,
@@ -428,7 +458,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "join a multicast group",
         "join u 224.1.1.1 127.0.0.1: datagrams sent to the group (and u's port) now reach u. The interface is given by its address (default: any); on one machine use 127.0.0.1, and have the sender set IP_MULTICAST_IF 127.0.0.1.",
-        "u.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, struct.pack('4s4s', inet_aton(group), inet_aton(iface)))"
+        "{sock:u}.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, struct.pack('4s4s', socket.inet_aton({group:'224.1.1.1'}), socket.inet_aton({iface:'127.0.0.1'})))"
     ),
     spec!(
         Leave,
@@ -438,7 +468,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "leave a multicast group",
         "",
-        "u.setsockopt(IPPROTO_IP, IP_DROP_MEMBERSHIP, struct.pack('4s4s', inet_aton(group), inet_aton(iface)))"
+        "{sock:u}.setsockopt(IPPROTO_IP, IP_DROP_MEMBERSHIP, struct.pack('4s4s', socket.inet_aton({group:'224.1.1.1'}), socket.inet_aton({iface:'127.0.0.1'})))"
     ),
     spec!(
         GetSockName,
@@ -448,7 +478,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "the socket's local address",
         "",
-        "s.getsockname()"
+        "{sock:s}.getsockname()"
     ),
     spec!(
         GetPeerName,
@@ -458,7 +488,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "the connected peer's address",
         "",
-        "c.getpeername()"
+        "{sock:c}.getpeername()"
     ),
     spec!(
         Fileno,
@@ -468,7 +498,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "the socket's file descriptor number",
         "",
-        "s.fileno()"
+        "{sock:s}.fileno()"
     ),
     spec!(
         Family,
@@ -478,7 +508,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "the socket's address family",
         "",
-        "s.family"
+        "{sock:s}.family"
     ),
     spec!(
         Type,
@@ -488,7 +518,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "the socket's type",
         "",
-        "s.type"
+        "{sock:s}.type"
     ),
     spec!(
         SetBlocking,
@@ -498,7 +528,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "blocking (true) or non-blocking (false)",
         "A non-blocking socket raises BlockingIOError instead of waiting.",
-        "s.setblocking(False)"
+        "{sock:s}.setblocking({flag:False})"
     ),
     spec!(
         SetTimeout,
@@ -508,7 +538,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "wait at most this long, then TimeoutError",
         "none waits forever (blocking); 0 is non-blocking.",
-        "s.settimeout(2.5)"
+        "{sock:s}.settimeout({seconds:2.5})"
     ),
     spec!(
         GetTimeout,
@@ -518,7 +548,7 @@ pub static SPECS: &[CmdSpec] = &[
         Options,
         "the socket's timeout",
         "None when blocking, 0.0 when non-blocking.",
-        "s.gettimeout()"
+        "{sock:s}.gettimeout()"
     ),
     spec!(
         Sockets,
@@ -544,11 +574,21 @@ pub static SPECS: &[CmdSpec] = &[
         States,
         "states",
         [],
-        [opt("sock", K::Sock)],
+        [opt("sock", K::WireView)],
         Options,
-        "each connection's TCP states over time",
-        "Every TCP segment between two sockets of this shell, with the states it moves each end to: the three-way handshake (SYN, SYN-ACK, ACK) and the four-way close (FIN, ACK, FIN, ACK) read off step by step. It captures on the loopback interface, which needs root; otherwise the states sampled after each command are shown.",
-        "(tcpdump -i lo; ss -tan)"
+        "each connection's segments, numbers and TCP states over time",
+        "Every TCP segment of this shell's connections, as tcpdump and Wireshark read it: sequence and acknowledgment numbers relative to each side's first (`absolute` shows them as sent), the length, the window (scaled), a SYN's options (MSS, window scale, SACK permitted, timestamps), the states each segment moves the two ends to (the three-way handshake, the four-way close), and Wireshark's names for retransmissions, duplicate ACKs, zero windows and window updates. A reset keeps its rows, with why it came (data to a closed socket, SO_LINGER 0, a SYN to a closed port). A UDP socket shows its datagrams, and the ICMP port unreachable behind a ConnectionRefusedError. `states save FILE.pcap` writes what was captured for Wireshark (FILE.pcapng: with comments); it never follows a link, and replaces a file only if you say yes at the prompt. It captures on the loopback interface, which needs root, or `sockplay --lab` (a network of the shell's own); otherwise the states sampled after each command are shown.",
+        "(tcpdump -i lo -n; ss -tan)"
+    ),
+    spec!(
+        Diagram,
+        "diagram",
+        [],
+        [opt("sock", K::WireView)],
+        Options,
+        "a connection's sequence diagram (ladder), as text or SVG",
+        "A column for each end, named as in this shell, an arrow for each segment with its flags, seq, ack and length, the calls on each side that caused them (connect, accept returned, send #1, recv took #1 #2, close) and each end's state in between: the ladder textbooks draw. Without a socket, the last connection used. It fits 80 columns, in ASCII when the terminal has no UTF-8 or colour. `diagram save FILE.svg` writes it as a picture for slides (never replacing a file). Needs the capture (root, or `sockplay --lab`).",
+        "(Wireshark: Statistics > Flow Graph)"
     ),
     spec!(
         GetHostName,
@@ -568,7 +608,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "the IPv4 address of a host name",
         "",
-        "socket.gethostbyname('localhost')"
+        "socket.gethostbyname({host:'localhost'})"
     ),
     spec!(
         GetHostByNameEx,
@@ -578,7 +618,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "(name, aliases, addresses) of a host name",
         "",
-        "socket.gethostbyname_ex('localhost')"
+        "socket.gethostbyname_ex({host:'localhost'})"
     ),
     spec!(
         GetHostByAddr,
@@ -588,7 +628,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "(name, aliases, addresses) of an address",
         "A reverse lookup, in /etc/hosts or DNS.",
-        "socket.gethostbyaddr('127.0.0.1')"
+        "socket.gethostbyaddr({host:'127.0.0.1'})"
     ),
     spec!(
         GetAddrInfo,
@@ -602,7 +642,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "every address a host and port resolve to",
         "Each with its family, type, protocol, canonical name and address.",
-        "socket.getaddrinfo('localhost', 80)"
+        "socket.getaddrinfo({host:'localhost'}, {port:80}{family}{type})"
     ),
     spec!(
         GetFqdn,
@@ -612,7 +652,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "the fully qualified name of a host",
         "This machine by default.",
-        "socket.getfqdn()"
+        "socket.getfqdn({host})"
     ),
     spec!(
         InetAton,
@@ -622,7 +662,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "dotted IPv4 text to 4 packed bytes",
         "",
-        "socket.inet_aton('192.168.1.2')"
+        "socket.inet_aton({ip:'192.168.1.2'})"
     ),
     spec!(
         InetNtoa,
@@ -632,7 +672,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "4 packed bytes to dotted IPv4 text",
         "",
-        "socket.inet_ntoa(b'\\xc0\\xa8\\x01\\x02')"
+        "socket.inet_ntoa({packed:b'\\xc0\\xa8\\x01\\x02'})"
     ),
     spec!(
         InetPton,
@@ -642,7 +682,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "IPv4 or IPv6 text to packed bytes",
         "",
-        "socket.inet_pton(AF_INET6, '::1')"
+        "socket.inet_pton({family:AF_INET6}, {ip:'::1'})"
     ),
     spec!(
         InetNtop,
@@ -652,7 +692,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "packed bytes to IPv4 or IPv6 text",
         "",
-        "socket.inet_ntop(AF_INET6, packed)"
+        "socket.inet_ntop({family:AF_INET6}, {packed:packed})"
     ),
     spec!(
         GetServByName,
@@ -662,7 +702,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "the port of a service",
         "From /etc/services.",
-        "socket.getservbyname('mysql')"
+        "socket.getservbyname({name:'mysql'}{proto})"
     ),
     spec!(
         GetServByPort,
@@ -672,7 +712,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "the service of a port",
         "From /etc/services.",
-        "socket.getservbyport(80)"
+        "socket.getservbyport({port:80}{proto})"
     ),
     spec!(
         Htons,
@@ -682,7 +722,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "16-bit host to network byte order",
         "",
-        "socket.htons(9900)"
+        "socket.htons({n:9900})"
     ),
     spec!(
         Ntohs,
@@ -692,7 +732,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "16-bit network to host byte order",
         "",
-        "socket.ntohs(n)"
+        "socket.ntohs({n:n})"
     ),
     spec!(
         Htonl,
@@ -702,7 +742,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "32-bit host to network byte order",
         "",
-        "socket.htonl(n)"
+        "socket.htonl({n:n})"
     ),
     spec!(
         Ntohl,
@@ -712,7 +752,7 @@ pub static SPECS: &[CmdSpec] = &[
         Names,
         "32-bit network to host byte order",
         "",
-        "socket.ntohl(n)"
+        "socket.ntohl({n:n})"
     ),
     spec!(
         Serve,
@@ -766,7 +806,7 @@ pub static SPECS: &[CmdSpec] = &[
         Shell,
         "print values",
         "Bytes are shown as b'...'.",
-        "print(...)"
+        "print({values:'hello', data})"
     ),
     spec!(
         Sleep,
@@ -776,7 +816,7 @@ pub static SPECS: &[CmdSpec] = &[
         Shell,
         "pause",
         "Ctrl-C interrupts.",
-        "time.sleep(1)"
+        "time.sleep({seconds:1})"
     ),
     spec!(
         Quit,
@@ -786,7 +826,7 @@ pub static SPECS: &[CmdSpec] = &[
         Shell,
         "close every socket and leave",
         "Ctrl-D does the same.",
-        "sys.exit()"
+        "sys.exit({status})"
     ),
     spec!(
         Set,
@@ -806,7 +846,7 @@ pub static SPECS: &[CmdSpec] = &[
         Calls,
         "remove a UNIX socket file",
         "What the course does before binding a path again: bind fails with EADDRINUSE while the file of an earlier run is there. Only socket files are removed; a missing file is not an error.",
-        "if os.path.exists(path): os.unlink(path)"
+        "if os.path.exists({path:path}): os.unlink({path:path})"
     ),
     spec!(
         Vars,
@@ -829,7 +869,7 @@ pub static SPECS: &[CmdSpec] = &[
         Jobs,
         "wait until one of several sockets is ready",
         "Python's select.select: r, w, x = select read s k write c 2.5 waits up to 2.5 s (forever without a timeout) and says why each socket is ready. Sockets are named, not numbered: a number is the timeout.",
-        "r, w, x = select.select([s, k], [c], [], 2.5)"
+        "{ret:r, w, x} = select.select([{read:s, k}], [{write:c}], [{except}]{timeout:, 2.5})"
     ),
     spec!(
         Poll,
@@ -839,7 +879,7 @@ pub static SPECS: &[CmdSpec] = &[
         Jobs,
         "poll several sockets for events",
         "Python's poll object in one go: poll in s k out c 2500 registers POLLIN for s and k, POLLOUT for c, and waits up to 2500 ms. Returns [(fd, events)].",
-        "p = select.poll(); p.register(s, POLLIN); p.poll(2500)"
+        "{tmp:p} = select.poll()\n{register:p.register(s, select.POLLIN)}\n{ret:events} = {tmp:p}.poll({timeout:2500})"
     ),
     spec!(
         Jobs,
@@ -849,7 +889,7 @@ pub static SPECS: &[CmdSpec] = &[
         Jobs,
         "the background jobs and what they wait for",
         "A call ending in `&` runs in the background: c = accept s &. Its result is printed when it ends and its names are bound.",
-        "threading.Thread(target=...)"
+        "{thread:t} = threading.Thread(target={target:job}, daemon=True)\n{thread:t}.start()"
     ),
     spec!(
         Wait,
@@ -859,7 +899,7 @@ pub static SPECS: &[CmdSpec] = &[
         Jobs,
         "wait until background jobs end",
         "wait waits for all of them, wait %1 for one. Ctrl-C stops waiting (the jobs go on). In a script, wait is where a job's result is printed.",
-        "t.join()"
+        "{thread:t}.join()"
     ),
     spec!(
         Kill,
@@ -924,7 +964,56 @@ pub static SPECS: &[CmdSpec] = &[
         "$name arg... runs it with $1...$9 replaced by the arguments; a macro named init runs when its file is loaded, before the first command.",
         "def name(*args): ..."
     ),
+    spec!(
+        Export,
+        "export",
+        [],
+        [req("file.py", K::Path), opt("split | force", K::FileFlags)],
+        Scripts,
+        "write the session so far as a Python program",
+        "Each command that ran becomes its Python call (the form `help CMD` shows), with the same names; each value the shell showed is printed; a job (`&`) becomes a thread, joined where the shell took its result; a built-in peer becomes a socketserver in a thread; a call that failed is kept in try/except that prints the same error, so the program runs to its end as the session did (an error Python would not raise, and a call interrupted with Ctrl-C, are comments). `split` writes one program per end, FILE_server.py and FILE_client.py, to run together: the server first. An existing file is replaced with `force` (without it the prompt asks), a symbolic link never; a script or lesson may only create new files under the current directory. Then: python3 FILE.py.",
+        ""
+    ),
+    spec!(
+        Record,
+        "record",
+        [],
+        [opt("file.sp | stop", K::Path), opt("force", K::FileFlags)],
+        Scripts,
+        "save what you type as a lesson: record FILE.sp ... record stop",
+        "From now on each line is saved to FILE.sp as a lesson (docs/lessons.md): the commands as typed, a line starting with # as narration, and after each command `expect` lines for what it showed that will show again (values, errors, states; never ports the kernel picked, descriptors or times). A port the kernel picked, typed back as a number, is saved as the socket's name (connect k s), so the lesson runs again anywhere. `record stop` ends it (quit and Ctrl-D too); `record` alone says whether one is on. Check it with sockplay FILE.sp --check. An existing file is replaced with `force` (without it the prompt asks; a script never replaces one).",
+        ""
+    ),
+    spec!(
+        Lab,
+        "lab",
+        [],
+        [opt("up HOSTS | down | net [HOST] FAULTS", K::Lab)],
+        Lab,
+        "hosts on a network of their own, whose links lose, delay and reorder packets",
+        "lab up a b [c ...] makes one host per name, each a network namespace with its own address (10.99.0.1, 10.99.0.2, ... in order) on a link to a switch; the names resolve in sockplay (connect k b 9000, gethostbyname b). `on HOST` runs a statement there. lab alone shows the hosts, addresses, links, faults and what each link did. lab net [HOST] loss N% delay Dms [jitter Jms] reorder N% duplicate N% rate R sets faults on what HOST sends (every host's without HOST), as tc-netem does on a host's eth0; settings not named stay; lab net [HOST] clear removes them. Rates as tc writes them: 1mbit, 64kbit (bps, kbps, mbps are bytes per second). lab down closes the lab's sockets and peers and removes everything; quit, the end of a script, Ctrl-D and a signal do too. Works as root, or inside a user namespace (sockplay --lab, unshare -Urn).",
+        "(ip netns; ip link add ... type veth; tc qdisc add dev eth0 root netem loss 30%)"
+    ),
+    spec!(
+        On,
+        "on",
+        [],
+        [req("host", K::Host), req("statement", K::Statement)],
+        Lab,
+        "run one statement inside a lab host",
+        "on b s = socket tcp makes s on host b: it stays there, and later calls on it need no `on` (bind s b 9000, listen s). Sockets made without `on` are sockplay's own, on this machine's network, which does not reach the lab. `sockets` shows each socket's HOST while a lab is up. on b gethostname answers b.",
+        ""
+    ),
 ];
+
+/// The words `export` and `record` take after the file.
+pub fn file_flags(cmd: Cmd) -> &'static [&'static str] {
+    match cmd {
+        Cmd::Export => &["split", "force"],
+        Cmd::Record => &["force"],
+        _ => &[],
+    }
+}
 
 /// The settings `set` knows, with their allowed values (empty = any).
 pub static SETTINGS: &[(&str, &[&str], &str)] = &[
@@ -947,6 +1036,11 @@ pub static SETTINGS: &[(&str, &[&str], &str)] = &[
         "write",
         &["here", "replace"],
         "where scripts and lessons may write files: here (new files under the current directory, the default), replace (they may replace files too), or a directory to allow; only at the prompt",
+    ),
+    (
+        "lab",
+        &["on"],
+        "a network of the shell's own, where `states` may capture without root (before the first socket)",
     ),
 ];
 
@@ -1253,8 +1347,22 @@ pub const ZEROS: &str = "zeros";
 pub static PEER_KINDS: &[&str] = &["echo", "discard", "daytime", "chat", "http"];
 /// The words after `peers`.
 pub static PEERS_VIEWS: &[&str] = &["log"];
+/// The words after `states` and `diagram` (besides a socket).
+pub static WIRE_WORDS: &[&str] = &["absolute", "save"];
 /// How `lesson N` runs.
 pub static LESSON_MODES: &[&str] = &["step", "check"];
+/// The words after `lab`.
+pub static LAB_WORDS: &[&str] = &["up", "down", "net"];
+/// The faults of `lab net` (and `clear`).
+pub static NET_WORDS: &[&str] = &[
+    "loss",
+    "delay",
+    "jitter",
+    "reorder",
+    "duplicate",
+    "rate",
+    "clear",
+];
 /// The kinds of `expect`.
 pub static EXPECT_WORDS: &[&str] = &["error", "state"];
 pub static BOOL_WORDS: &[&str] = &["true", "false", "on", "off", "yes", "no"];
@@ -1277,6 +1385,10 @@ impl CmdSpec {
     pub fn usage(&self) -> String {
         let mut out = String::from(self.name);
         for a in self.args {
+            if a.kind == K::WireView {
+                out.push_str(" [sock] [absolute] [save FILE]");
+                continue;
+            }
             let name = match a.kind {
                 K::LevelOpt => "[level] option".to_string(),
                 K::Values if !a.optional => format!("{}...", a.name),
@@ -1291,6 +1403,75 @@ impl CmdSpec {
         }
         out
     }
+}
+
+impl CmdSpec {
+    /// The lines of one form of [`CmdSpec::python`]: the main form
+    /// (`None`), or a variant (`Some("discard")`), its `[variant] ` tags
+    /// removed. Empty when there is no such form.
+    pub fn python_form(&self, variant: Option<&str>) -> Vec<&'static str> {
+        self.python
+            .lines()
+            .filter(|l| !l.is_empty())
+            .filter_map(|l| match (split_variant(l), variant) {
+                ((None, line), None) => Some(line),
+                ((Some(v), line), Some(want)) if v == want => Some(line),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The variants of the Python form, in order of first appearance.
+    pub fn python_variants(&self) -> Vec<&'static str> {
+        let mut out: Vec<&'static str> = Vec::new();
+        for l in self.python.lines() {
+            if let (Some(v), _) = split_variant(l)
+                && !out.contains(&v)
+            {
+                out.push(v);
+            }
+        }
+        out
+    }
+
+    /// A form with each hole's example in it: what `help` shows.
+    pub fn python_example(&self, variant: Option<&str>) -> Vec<String> {
+        self.python_form(variant)
+            .into_iter()
+            .map(|l| fill_template(l, &mut |_, example| example.to_string()))
+            .collect()
+    }
+}
+
+/// `[discard] line` -> (Some("discard"), "line").
+fn split_variant(line: &'static str) -> (Option<&'static str>, &'static str) {
+    if let Some(rest) = line.strip_prefix('[')
+        && let Some((tag, after)) = rest.split_once("] ")
+    {
+        return (Some(tag), after);
+    }
+    (None, line)
+}
+
+/// A template line with each hole replaced by `fill(name, example)`.
+/// Text outside holes is kept as written; a `{` without its `}` too.
+pub fn fill_template(line: &str, fill: &mut dyn FnMut(&str, &str) -> String) -> String {
+    let mut out = String::with_capacity(line.len() + 16);
+    let mut rest = line;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let hole = &after[..close];
+        let (name, example) = hole.split_once(':').unwrap_or((hole, ""));
+        out.push_str(&fill(name, example));
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Every word the shell knows as a command (names and aliases).
@@ -1407,6 +1588,55 @@ mod tests {
         }
         for o in OPTIONS {
             assert!(doc.contains(o.name), "docs/commands.md lacks {}", o.name);
+        }
+    }
+
+    #[test]
+    fn python_templates_fill_their_examples() {
+        assert_eq!(
+            spec_of(Cmd::Bind).python_example(None),
+            vec!["s.bind(('0.0.0.0', 9900))"]
+        );
+        assert_eq!(
+            spec_of(Cmd::Accept).python_example(None),
+            vec!["c, addr = s.accept()"]
+        );
+        assert_eq!(
+            spec_of(Cmd::Recv).python_example(None),
+            vec!["data = c.recv(1024)"]
+        );
+        assert_eq!(
+            spec_of(Cmd::Recv).python_variants(),
+            vec!["discard", "discard limit"]
+        );
+        assert_eq!(
+            spec_of(Cmd::Recv).python_example(Some("discard")),
+            vec!["while c.recv(65536): pass"]
+        );
+        assert!(spec_of(Cmd::Sockets).python_form(None).is_empty());
+        let mut seen = Vec::new();
+        let line = fill_template("{sock:s}.send({data}{flags}) {x", &mut |n, e| {
+            seen.push((n.to_string(), e.to_string()));
+            n.to_uppercase()
+        });
+        assert_eq!(line, "SOCK.send(DATAFLAGS) {x");
+        assert_eq!(seen[0], ("sock".to_string(), "s".to_string()));
+    }
+
+    #[test]
+    fn every_socket_argument_has_its_hole() {
+        // A command on a socket whose Python form names no socket could
+        // only be exported as the example's own names.
+        for s in SPECS {
+            if s.python.is_empty() || !s.args.iter().any(|a| a.kind == K::Sock && !a.optional) {
+                continue;
+            }
+            let mut forms = vec![None];
+            forms.extend(s.python_variants().into_iter().map(Some));
+            for v in forms {
+                let form = s.python_form(v).join("\n");
+                assert!(form.contains("{sock"), "{} {v:?}: no {{sock}} hole", s.name);
+            }
         }
     }
 

@@ -94,6 +94,9 @@ pub struct Entry {
     pub conn: Option<(SocketAddr, SocketAddr)>,
     /// SO_RCVLOWAT was set on it: readable no longer means "bytes queued".
     pub rcvlowat: bool,
+    /// The lab host it was made on (`on b ...`; an accepted socket is on
+    /// its listener's); None: sockplay's own network.
+    pub host: Option<String>,
 }
 
 impl Entry {
@@ -163,6 +166,12 @@ impl Table {
         origin: Origin,
     ) {
         let was_connected = matches!(origin, Origin::Accepted { .. });
+        let host = match origin {
+            Origin::Accepted { listener } => {
+                self.entries.get(&listener).and_then(|l| l.host.clone())
+            }
+            Origin::Created => None,
+        };
         let old = self.entries.remove(&handle.fd);
         self.forget(old);
         self.entries.insert(
@@ -183,6 +192,7 @@ impl Table {
                 bound_path: None,
                 conn: None,
                 rcvlowat: false,
+                host,
             },
         );
         if was_connected {

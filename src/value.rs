@@ -732,18 +732,33 @@ pub fn addr_short(a: &SockAddr) -> String {
 }
 
 /// Python's words for bytes that are not UTF-8 (`bytes.decode()`):
-/// `'utf-8' codec can't decode byte 0xff in position 2: invalid start byte`.
+/// `'utf-8' codec can't decode byte 0xff in position 2: invalid start byte`,
+/// or for a sequence of several bytes `can't decode bytes in position
+/// 3-4: unexpected end of data`, as CPython's decoder says them.
 pub fn utf8_error_text(bytes: &[u8], e: std::str::Utf8Error) -> String {
     let at = e.valid_up_to();
     let byte = bytes.get(at).copied().unwrap_or(0);
-    let why = match e.error_len() {
-        None => "unexpected end of data",
-        Some(_) if (0x80..0xc0).contains(&byte) || byte >= 0xf5 || byte == 0xc0 || byte == 0xc1 => {
-            "invalid start byte"
+    let (len, why) = match e.error_len() {
+        None => (bytes.len().saturating_sub(at), "unexpected end of data"),
+        Some(n)
+            if n == 1
+                && ((0x80..0xc0).contains(&byte)
+                    || byte >= 0xf5
+                    || byte == 0xc0
+                    || byte == 0xc1) =>
+        {
+            (1, "invalid start byte")
         }
-        Some(_) => "invalid continuation byte",
+        Some(n) => (n, "invalid continuation byte"),
     };
-    format!("'utf-8' codec can't decode byte 0x{byte:02x} in position {at}: {why}")
+    if len <= 1 {
+        format!("'utf-8' codec can't decode byte 0x{byte:02x} in position {at}: {why}")
+    } else {
+        format!(
+            "'utf-8' codec can't decode bytes in position {at}-{}: {why}",
+            at + len - 1
+        )
+    }
 }
 
 #[cfg(test)]

@@ -599,7 +599,12 @@ fn macro_fan_out_is_bounded() {
     let started = std::time::Instant::now();
     let run = script(s.path(), &["--keep-going"], &text);
     assert!(run.status.is_some(), "it had to be killed");
-    assert_eq!(run.status, Some(1), "{}", common::proc::tail_of(&run.output, 2000));
+    assert_eq!(
+        run.status,
+        Some(1),
+        "{}",
+        common::proc::tail_of(&run.output, 2000)
+    );
     has(&run, "expand");
     has(&run, "  after");
     eprintln!("stopped after {:?}", started.elapsed());
@@ -647,7 +652,10 @@ fn a_missing_directory_is_said_so_for_serve_bind_and_source() {
     // Typed at the prompt (where the kernel finds the folder missing).
     use common::pty;
     let mut p = pty::spawn(s.path());
-    for line in ["a = serve echo ./nodir/e.sock", "x = socket unix; bind x ./nodir/x.sock"] {
+    for line in [
+        "a = serve echo ./nodir/e.sock",
+        "x = socket unix; bind x ./nodir/x.sock",
+    ] {
         pty::send_line(&mut p, line);
         let before = pty::expect(&mut p, "hint:");
         let hint = pty::wait_prompt(&mut p);

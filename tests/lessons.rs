@@ -397,7 +397,7 @@ fn a_lesson_runs_from_the_shell_language_too() {
     assert_has(&run, "✓ lessons/01-names.sp: every command ran and");
     assert_has(
         &run,
-        "-c:2:8: there is no lesson 99: they are numbered 1 to 13",
+        "-c:2:8: there is no lesson 99: they are numbered 1 to 16",
     );
 }
 
@@ -455,6 +455,32 @@ lessons!(
     lesson_13_python_lines = 13,
 );
 
+/// The lab's lessons (14 to 16) make network namespaces: as root (CI), or
+/// skipped with the reason.
+fn check_lab_lesson(n: u32) {
+    // SAFETY: geteuid only reads the process's credentials.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: lesson {n} needs a lab, and a lab needs root (or sockplay --lab)");
+        return;
+    }
+    check_lesson(n);
+}
+
+#[test]
+fn lesson_14_loss() {
+    check_lab_lesson(14);
+}
+
+#[test]
+fn lesson_15_any_address() {
+    check_lab_lesson(15);
+}
+
+#[test]
+fn lesson_16_delay() {
+    check_lab_lesson(16);
+}
+
 /// Lesson 10's `states` shows captured segments as root and sampled
 /// states otherwise: its checks must hold either way. As root, run it once
 /// more as `nobody` (setpriv), where the capture is not permitted.
@@ -493,5 +519,5 @@ fn lesson_10_holds_without_root_too() {
 
 #[test]
 fn every_bundled_lesson_is_checked_here() {
-    assert_eq!(sockplay::lessons::LESSONS.len(), 13);
+    assert_eq!(sockplay::lessons::LESSONS.len(), 16);
 }

@@ -131,6 +131,9 @@ mod u {
     pub fn concat(parts: Vec<Spanned<Expr>>) -> Spanned<Expr> {
         n(Expr::Concat(parts))
     }
+    pub fn decode(x: Spanned<Expr>) -> Spanned<Expr> {
+        n(Expr::Decode(Box::new(x)))
+    }
     pub fn name(s: &str) -> Spanned<String> {
         n(s.to_string())
     }
@@ -1386,7 +1389,46 @@ fn command_table() -> Vec<(&'static str, Command)> {
             },
         ),
         ("jobs", C::Jobs),
-        ("states", C::States { sock: None }),
+        (
+            "states",
+            C::States {
+                sock: None,
+                absolute: false,
+                save: None,
+            },
+        ),
+        (
+            "states k absolute",
+            C::States {
+                sock: Some(sock("k")),
+                absolute: true,
+                save: None,
+            },
+        ),
+        (
+            "states save lo.pcap",
+            C::States {
+                sock: None,
+                absolute: false,
+                save: Some(word("lo.pcap")),
+            },
+        ),
+        (
+            "diagram",
+            C::Diagram {
+                sock: None,
+                absolute: false,
+                save: None,
+            },
+        ),
+        (
+            "diagram c abs save \"talk.svg\"",
+            C::Diagram {
+                sock: Some(sock("c")),
+                absolute: true,
+                save: Some(string("talk.svg")),
+            },
+        ),
         (
             "join u 224.1.1.1 127.0.0.1",
             C::Membership {
@@ -1427,6 +1469,8 @@ fn command_table() -> Vec<(&'static str, Command)> {
             "states c",
             C::States {
                 sock: Some(sock("c")),
+                absolute: false,
+                save: None,
             },
         ),
         (
@@ -1710,9 +1754,168 @@ fn command_table() -> Vec<(&'static str, Command)> {
         ("(1)", C::Value(int(1))),
         // an assignment from any command
         ("x = ls", C::Sockets),
+        // a command's word may name a variable (the course's `info = ...`)
+        ("info = 3", C::Value(int(3))),
+        ("send = b'x'", C::Value(bytes(b"x"))),
+        ("x, exit = accept s", C::Accept { sock: sock("s") }),
+        // Python's print: values, and calls that run
+        (
+            "print('from', c.getpeername())",
+            C::Print {
+                args: vec![
+                    PrintArg::Value(string("from")),
+                    PrintArg::Call(Box::new(C::GetPeerName { sock: sock("c") })),
+                ],
+            },
+        ),
+        (
+            "print(s.family)",
+            C::Print {
+                args: vec![PrintArg::Call(Box::new(C::GetFamily { sock: sock("s") }))],
+            },
+        ),
+        (
+            "print(sock.recv(1024).decode('utf-8'))",
+            C::Print {
+                args: vec![PrintArg::Call(Box::new(C::Recv {
+                    sock: sock("sock"),
+                    size: Some(int(1024)),
+                    flags: vec![],
+                    view: Some(View::Text),
+                    decode: true,
+                }))],
+            },
+        ),
+        (
+            "print(data, b'x'.decode())",
+            C::Print {
+                args: vec![
+                    PrintArg::Value(var("data")),
+                    PrintArg::Value(decode(bytes(b"x"))),
+                ],
+            },
+        ),
+        ("print()", C::Print { args: vec![] }),
+        // the course's clean-up of a socket file
+        (
+            "if os.path.exists(sock_file): os.unlink(sock_file)",
+            C::Unlink {
+                path: var("sock_file"),
+            },
+        ),
+        (
+            "if os.path.exists('./sock'):os.remove('./sock')",
+            C::Unlink {
+                path: string("./sock"),
+            },
+        ),
+        // export and record
+        (
+            "export talk.py",
+            C::Export {
+                path: word("talk.py"),
+                split: false,
+                force: false,
+            },
+        ),
+        (
+            "export talk.py split force",
+            C::Export {
+                path: word("talk.py"),
+                split: true,
+                force: true,
+            },
+        ),
+        (
+            "record lesson.sp FORCE",
+            C::Record {
+                path: Some(word("lesson.sp")),
+                force: true,
+            },
+        ),
+        (
+            "record stop",
+            C::Record {
+                path: Some(word("stop")),
+                force: false,
+            },
+        ),
+        (
+            "record",
+            C::Record {
+                path: None,
+                force: false,
+            },
+        ),
         (r#"n = send c "x""#, send(string("x"))),
         ("fd = fileno s", C::Fileno { sock: sock("s") }),
+        // the lab
+        ("lab", C::Lab(LabCmd::Show)),
+        ("lab up a b", C::Lab(LabCmd::Up(vec![text("a"), text("b")]))),
+        ("lab down", C::Lab(LabCmd::Down)),
+        ("lab net clear", C::Lab(LabCmd::Clear { host: None })),
+        (
+            "lab net b clear",
+            C::Lab(LabCmd::Clear {
+                host: Some(text("b")),
+            }),
+        ),
+        (
+            "lab net b loss 30% delay 100ms jitter 10ms reorder 25% duplicate 0.5% rate 1mbit",
+            C::Lab(LabCmd::Net {
+                host: Some(text("b")),
+                settings: vec![
+                    setting(NetSetting::Loss(0.3)),
+                    setting(NetSetting::Delay(std::time::Duration::from_millis(100))),
+                    setting(NetSetting::Jitter(std::time::Duration::from_millis(10))),
+                    setting(NetSetting::Reorder(0.25)),
+                    setting(NetSetting::Duplicate(0.005)),
+                    setting(NetSetting::Rate(1_000_000)),
+                ],
+            }),
+        ),
+        (
+            "lab net loss 100%",
+            C::Lab(LabCmd::Net {
+                host: None,
+                settings: vec![setting(NetSetting::Loss(1.0))],
+            }),
+        ),
+        (
+            "on b gethostname",
+            C::On {
+                host: text("b"),
+                stmt: Box::new(Statement {
+                    targets: Vec::new(),
+                    command: C::GetHostName,
+                    command_span: Span::default(),
+                    background: None,
+                    span: Span::default(),
+                }),
+            },
+        ),
+        (
+            "on b c, addr = accept s &",
+            C::On {
+                host: text("b"),
+                stmt: Box::new(Statement {
+                    targets: vec![text("c"), text("addr")],
+                    command: C::Accept { sock: sock("s") },
+                    command_span: Span::default(),
+                    background: Some(Span::default()),
+                    span: Span::default(),
+                }),
+            },
+        ),
     ]
+}
+
+fn text(s: &str) -> Spanned<String> {
+    Spanned::new(s.to_string(), Span::default())
+}
+
+fn setting(s: NetSetting) -> Spanned<NetSetting> {
+    Spanned::new(s, Span::default())
 }
 
 #[test]
@@ -1773,6 +1976,14 @@ fn expected(what: &str, found: &str, suggestion: Option<&str>) -> ErrorKind {
         expected: what.into(),
         found: found.into(),
         suggestion: suggestion.map(str::to_string),
+    }
+}
+
+/// A whole program's Python, with the one way out.
+fn program(what: &str) -> ErrorKind {
+    ErrorKind::Python {
+        what: what.into(),
+        instead: "sockplay runs one socket call a line; a whole program runs as it is with `run python3 FILE.py` (sockplay shows its socket calls), or type its calls here one by one".into(),
     }
 }
 
@@ -1849,17 +2060,57 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
             (0, 5),
             E::Python {
                 what: "`while` opens a block of Python; sockplay runs one call a line".into(),
-                instead: "type the calls of the block one by one (a macro repeats them: see `help macdef`); `&` runs a blocking call in the background".into(),
+                instead: "type the calls of the block one by one (a macro repeats them: see `help macdef`); `&` runs a blocking call in the background; a whole program runs as it is with `run python3 FILE.py`".into(),
             },
         ),
         (
             "c.recv(1024)[0]",
             (12, 13),
+            program("`[...]` indexes or slices a value, which a program does with what it received"),
+        ),
+        // A whole program's Python: each says so, and where.
+        ("data += b'x'", (5, 7), program("`+=` changes a variable in place")),
+        ("n  -=1", (3, 5), program("`-=` changes a variable in place")),
+        (
+            "info = request_line.decode().split(' ')[1]",
+            (39, 40),
+            program("`[...]` indexes or slices a value, which a program does with what it received"),
+        ),
+        ("x = data[0]", (8, 9), program("`[...]` indexes or slices a value, which a program does with what it received")),
+        ("users = {}", (8, 9), program("`{...}` makes a dict or a set, which a program keeps its state in")),
+        (
+            "l = []",
+            (4, 6),
+            program("`[...]` makes a list, which a program keeps its state in (here lists go to select.select([sk], [], []))"),
+        ),
+        ("msg = ','.join(parts)", (10, 14), program("`.join()` works on text, which a program does with what it received")),
+        ("data.split(b' ')", (5, 10), program("`.split()` works on text, which a program does with what it received")),
+        ("data == \"##\"", (5, 7), program("`==` compares values, which a program does to decide")),
+        ("ok = n != 0", (7, 9), program("`!=` compares values, which a program does to decide")),
+        ("print(x == 1)", (8, 10), program("`==` compares values, which a program does to decide")),
+        ("if data == '##': break", (0, 2), program("`if ...: ...` is a block of Python on one line")),
+        ("if not data: break", (0, 2), program("`if ...: ...` is a block of Python on one line")),
+        ("while True: c.send(b'x')", (0, 5), program("`while ...: ...` is a block of Python on one line")),
+        ("break", (0, 5), program("`break` belongs in a program's loop or function")),
+        ("return data", (0, 6), program("`return` belongs in a program's loop or function")),
+        (
+            "os.path.exists('./sock')",
+            (0, 14),
             E::Python {
-                what: "sockplay does not index or slice values".into(),
-                instead: "name the whole value (recvfrom gives data, addr = u.recvfrom(1024))".into(),
+                what: "os.path.exists asks the file system, not a socket".into(),
+                instead: "`unlink PATH` removes a socket file an earlier run left (and is no error when there is none): the course's `if os.path.exists(p): os.unlink(p)` in one command, which sockplay also takes as written".into(),
             },
         ),
+        (
+            "if os.path.exists('./a'): os.unlink('./b')",
+            (36, 41),
+            E::Python {
+                what: "this removes another file than the one it checked".into(),
+                instead: "the course's idiom checks and removes the same path: if os.path.exists(p): os.unlink(p)".into(),
+            },
+        ),
+        ("record x.sp split", (12, 17), expected("one of force", "`split`", None)),
+        ("export x.py spilt", (12, 17), expected("one of split, force", "`spilt`", Some("split"))),
         (
             "c.connect(('127.0.0.1', 9000)",
             (29, 29),
@@ -2097,10 +2348,8 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
         ("echo 1e", (5, 7), E::BadNumber("`1e`".into())),
         ("echo 1.2.3", (5, 10), expected(VALUE, "`1.2.3`", None)),
         ("echo 1é", (5, 8), expected(VALUE, "`1é`", None)),
-        // assignments
-        ("send = 3", (0, 4), E::ReservedName("send".into())),
-        ("ls = 1", (0, 2), E::ReservedName("ls".into())),
-        ("x, exit = 1", (3, 7), E::ReservedName("exit".into())),
+        // assignments (a command's word may name a variable: `info = ...`)
+        ("zeros, x = 1", (0, 5), E::ReservedName("zeros".into())),
         ("a, b, c, d = select s", (9, 10), E::TooManyTargets),
         (
             "x =",
@@ -2241,10 +2490,7 @@ fn error_messages() {
         msg(r#"send c x"zz""#),
         "bad hex bytes: `z` is not a hex digit"
     );
-    assert_eq!(
-        msg("send = 3"),
-        "`send` is a command; choose another name for the variable"
-    );
+    assert_eq!(msg("data += x"), "`+=` changes a variable in place");
     assert_eq!(
         msg("zeros = 1"),
         "`zeros` makes zero bytes (zeros 1G); choose another name for the variable"
@@ -2493,6 +2739,14 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
             "unix-stream",
         ]),
         ArgKind::Family => one_of(&["inet", "inet6", "unix", "AF_INET6", "af_unix"]),
+        ArgKind::WireView => one_of(&[
+            "c",
+            "5",
+            "absolute",
+            "c abs",
+            "save lo.pcap",
+            "k absolute save \"a b.svg\"",
+        ]),
         ArgKind::How => one_of(&["read", "write", "both", "SHUT_RDWR", "0", "1", "2"]),
         ArgKind::LevelOpt => one_of(&[
             "SO_REUSEADDR",
@@ -2525,7 +2779,27 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
         ]),
         ArgKind::MacroName => one_of(&["init", "server", "m_1"]),
         ArgKind::LessonMode => one_of(&["step", "check", "STEP"]),
+        // `split` goes with export alone (the tables cover it).
+        ArgKind::FileFlags => one_of(&["force", "FORCE"]),
         ArgKind::PeersView => one_of(&["log", "LOG"]),
+        ArgKind::Lab => one_of(&[
+            "up a b",
+            "up a",
+            "down",
+            "net loss 30%",
+            "net b delay 100ms jitter 10ms",
+            "net a reorder 25% delay 10ms duplicate 1% rate 1mbit",
+            "net clear",
+            "net b clear",
+        ]),
+        ArgKind::Host => one_of(&["a", "b", "server-1"]),
+        ArgKind::Statement => one_of(&[
+            "s = socket tcp",
+            "bind s b 9000",
+            "gethostname",
+            "c, addr = accept s",
+            "s.bind(('', 9000))",
+        ]),
         // Also `* 9000`: after a kind word the `*` is not repetition.
         ArgKind::PeerAddr => one_of(&[
             "127.0.0.1 0",
@@ -2691,6 +2965,7 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Vars => Cmd::Vars,
         C::Unlink { .. } => Cmd::Unlink,
         C::States { .. } => Cmd::States,
+        C::Diagram { .. } => Cmd::Diagram,
         C::Membership { join: true, .. } => Cmd::Join,
         C::Membership { join: false, .. } => Cmd::Leave,
         C::Select { .. } => Cmd::Select,
@@ -2708,7 +2983,11 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Lesson { .. } => Cmd::Lesson,
         C::Expect(_) => Cmd::Expect,
         C::MacDef { .. } => Cmd::MacDef,
-        C::Value(_) | C::Import { .. } => return None,
+        C::Export { .. } => Cmd::Export,
+        C::Record { .. } => Cmd::Record,
+        C::Lab(_) => Cmd::Lab,
+        C::On { .. } => Cmd::On,
+        C::Value(_) | C::Import { .. } | C::Print { .. } => return None,
     })
 }
 
@@ -2738,6 +3017,10 @@ const ALL_KINDS: &[ArgKind] = &[
     ArgKind::MacroName,
     ArgKind::LessonMode,
     ArgKind::Path,
+    ArgKind::FileFlags,
+    ArgKind::Lab,
+    ArgKind::Host,
+    ArgKind::Statement,
 ];
 
 /// Random argument tokens after a real command word: valid-looking lines
@@ -2793,7 +3076,12 @@ proptest! {
             g.targets.clone()
         );
         prop_assert_eq!(st.command_span.start, g.cmd_start);
-        prop_assert_eq!(st.background.is_some(), g.background);
+        // After `on HOST` the `&` belongs to the statement it runs.
+        let background = match &st.command {
+            Command::On { stmt, .. } => stmt.background.is_some(),
+            _ => st.background.is_some(),
+        };
+        prop_assert_eq!(background, g.background);
         prop_assert_eq!(st.span.start, 0);
         // `; vars` adds a second statement.
         prop_assert_eq!(stmts.len(), if g.second { 2 } else { 1 });

@@ -225,7 +225,8 @@ transcripts!(
     python_udp,
     python_unix,
     python_errors,
-    serve_udp
+    serve_udp,
+    python_program
 );
 
 #[test]

@@ -458,7 +458,8 @@ fn conclude(
 
 /// Records a bulk send as one send of the connection (message boundaries),
 /// or takes received bytes off it.
-fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool) {
+/// The call is noted for `diagram` (a send from `t0`, when it began).
+fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool, t0: crate::wire::Nanos) {
     if bytes == 0 || ctx.kind != SockKind::Stream {
         return;
     }
@@ -467,9 +468,27 @@ fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool) {
     {
         let n = usize::try_from(bytes).unwrap_or(usize::MAX);
         if sent {
-            b.sent(l, p, n);
+            let no = b.sent(l, p, n);
+            drop(b);
+            ctx.note(
+                t0,
+                crate::wire::CallKind::Send {
+                    no,
+                    len: n,
+                    all: false,
+                },
+            );
         } else {
-            b.received(l, p, n, false);
+            let sends = b
+                .received(l, p, n, false)
+                .iter()
+                .map(|x| x.send_no)
+                .collect();
+            drop(b);
+            ctx.note(
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Recv { sends, len: n },
+            );
         }
     }
 }
@@ -482,6 +501,7 @@ pub(super) fn zeros_work(
     all: bool,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
+    let t0 = crate::wire::now_ns();
     let nonblock = ctx.mode == Mode::NonBlocking || flags & libc::MSG_DONTWAIT != 0;
     let (total_deadline, per_wait, kernel) = limits(ctx, true, true);
     let pump = Pump {
@@ -506,7 +526,7 @@ pub(super) fn zeros_work(
             .send_with_flags(&buf[..want.min(buf.len())], flags | libc::MSG_NOSIGNAL)
     });
     let result = conclude(&meter, "sent", result, out);
-    note_bounds(ctx, meter.done, true);
+    note_bounds(ctx, meter.done, true, t0);
     let stop = result?;
     let mut msg = format!("sent {}", meter.summary());
     if stop == Stop::Partial && meter.done < n {
@@ -533,6 +553,7 @@ fn sendfile_work(
     shown: &str,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
+    let t0 = crate::wire::now_ns();
     let (total_deadline, per_wait, kernel) = limits(ctx, true, false);
     let pump = Pump {
         ctx,
@@ -585,7 +606,7 @@ fn sendfile_work(
         }
     });
     let result = conclude(&meter, "sent", result, out);
-    note_bounds(ctx, meter.done, true);
+    note_bounds(ctx, meter.done, true, t0);
     let stop = result?;
     let mut msg = format!("sent {shown}: {}", meter.summary());
     if let Some(len) = len
@@ -605,7 +626,7 @@ fn sendfile_work(
 /// (and the like: debugfs, configfs, securityfs, tracefs).
 fn size_is_made_up(file: &File) -> bool {
     const MADE_UP: [i64; 6] = [
-        0x9fa0,     // PROC_SUPER_MAGIC
+        0x9fa0,      // PROC_SUPER_MAGIC
         0x6265_6572, // SYSFS_MAGIC
         0x6462_6720, // DEBUGFS_MAGIC
         0x6265_6570, // CONFIGFS_MAGIC
@@ -725,7 +746,7 @@ fn recv_bulk_work(
         _ => "received",
     };
     let result = conclude(&meter, what, result, out);
-    note_bounds(ctx, meter.done, false);
+    note_bounds(ctx, meter.done, false, 0);
     if let (Err(_), Dest::File(f, shown)) = (&result, &dest) {
         // The target is left as it was: the bytes went to a temporary
         // file, which goes with `dest`.
@@ -833,7 +854,7 @@ impl Session {
         let shown = crate::value::path_text(p.as_bytes());
         // procfs and sysfs give a size of 0 or 4096 whatever a file holds:
         // such a file is read to its end.
-        let len = (meta.len() > 0 && !size_is_made_up(&file)).then(|| meta.len());
+        let len = (meta.len() > 0 && !size_is_made_up(&file)).then_some(meta.len());
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {

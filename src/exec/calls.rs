@@ -46,6 +46,10 @@ impl Session {
         // Non-blocking from the start (see table.rs): one call, not three.
         let sock = Socket::new(domain, ty.nonblocking(), None)?;
         let h = self.table.insert(sock, family, kind, Origin::Created)?;
+        let host = self.current_host();
+        if let Some(e) = self.table.get_mut(h) {
+            e.host = host;
+        }
         self.table.last = Some(h);
         Ok(Ret::one(Value::Socket(h)))
     }
@@ -164,8 +168,8 @@ impl Session {
             None => DEFAULT_BACKLOG,
         };
         if self.entry_h(h)?.is_tcp() {
-            // Before any handshake can reach it (see start_trace).
-            self.start_trace();
+            // Before any handshake can reach it (see start_capture).
+            self.start_capture();
         }
         let e = self.entry_h(h)?;
         let was_unbound =
@@ -267,6 +271,16 @@ impl Session {
         {
             self.closed_labels.insert(l, label.clone());
         }
+        if is_tcp {
+            self.note(
+                h,
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Close {
+                    linger0: rst_linger,
+                    unread,
+                },
+            );
+        }
         let entry = self.table.remove(h);
         let path = entry.as_ref().and_then(|e| e.bound_path.clone());
         drop(entry);
@@ -321,6 +335,18 @@ impl Session {
             How::Write => std::net::Shutdown::Write,
             How::Both => std::net::Shutdown::Both,
         };
+        if e.is_tcp() {
+            self.note(
+                h,
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Shutdown(match how {
+                    How::Read => "read",
+                    How::Write => "write",
+                    How::Both => "both",
+                }),
+            );
+        }
+        let e = self.entry_h(h)?;
         e.sock.shutdown(std_how).map_err(|err| {
             let mut x = ExecError::from(err);
             if x.is_errno(libc::ENOTCONN) {

@@ -479,7 +479,7 @@ impl Session {
                 let ip = match host {
                     None => any_ip(family, for_connect),
                     Some(h) if h.node.is_empty() => any_ip(family, for_connect),
-                    Some(h) => resolve_host(&h.node, family).map_err(|e| e.at(h.span))?,
+                    Some(h) => self.resolve(&h.node, family).map_err(|e| e.at(h.span))?,
                 };
                 Ok(SockAddr::from(SocketAddr::new(ip, p)))
             }
@@ -586,7 +586,7 @@ impl Session {
                     let ip = if h.is_empty() {
                         any_ip(family, for_connect)
                     } else {
-                        resolve_host(h, family).map_err(|e| e.at(span))?
+                        self.resolve(h, family).map_err(|e| e.at(span))?
                     };
                     return Ok(SockAddr::from(SocketAddr::new(ip, port)));
                 }
@@ -604,6 +604,20 @@ impl Session {
             format!("{what} is {}, not an address", crate::value::a_type(v)),
         )
         .at(span))
+    }
+
+    /// A host name or address: a lab host's name first (while a lab is
+    /// up), then the system's resolver.
+    fn resolve(&self, host: &str, family: Family) -> Result<IpAddr, ExecError> {
+        if let Some(ip) = self.lab_host_ip(host) {
+            if family == Family::Inet6 {
+                return Err(ExecError::os(libc::EAFNOSUPPORT).hint(format!(
+                    "the lab speaks IPv4: {host} is {ip}; use an inet socket (socket tcp)"
+                )));
+            }
+            return Ok(ip);
+        }
+        resolve_host(host, family)
     }
 
     fn port(&self, e: &Spanned<Expr>) -> Result<u16, ExecError> {

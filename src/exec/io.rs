@@ -57,6 +57,33 @@ pub(crate) struct Ctx {
     /// The other end is a socket of this shell that has neither closed nor
     /// shut down its writing side (so this one is not in CLOSE_WAIT).
     pub peer_open: bool,
+    /// Where the call is recorded for `states` and `diagram` (None when
+    /// the script never asks for them).
+    pub calls: Option<crate::wire::Calls>,
+}
+
+impl Ctx {
+    /// Records this socket's call, made at `t` (see [`crate::wire::calls`]).
+    pub(crate) fn note(&self, t: crate::wire::Nanos, kind: crate::wire::CallKind) {
+        let Some(calls) = &self.calls else { return };
+        let (local, peer) = match self.pair {
+            Some((l, p)) => (Some(l), Some(p)),
+            None => (
+                self.sock.local_addr().ok().and_then(|a| a.as_socket()),
+                self.sock.peer_addr().ok().and_then(|a| a.as_socket()),
+            ),
+        };
+        if let Some(local) = local {
+            calls.push(crate::wire::Call {
+                t,
+                local,
+                peer,
+                who: self.label.clone(),
+                id: self.h.serial,
+                kind,
+            });
+        }
+    }
 }
 
 /// The half of a call that may wait.
@@ -311,6 +338,8 @@ impl Ctx {
         // What stops the loop with an error; the bytes sent before it still
         // count as a send (for the message boundaries).
         let mut failure: Option<ExecError> = None;
+        // Before the data goes out, for `diagram`.
+        let t0 = crate::wire::now_ns();
         loop {
             calls += 1;
             match self.sock.send_with_flags(&data[sent..], flags) {
@@ -407,7 +436,14 @@ impl Ctx {
             && let Some((l, p)) = self.pair
             && let Ok(mut b) = self.bounds.lock()
         {
-            b.sent(l, p, sent);
+            let no = b.sent(l, p, sent);
+            drop(b);
+            self.note(t0, crate::wire::CallKind::Send { no, len: sent, all });
+        } else if !stream
+            && sent > 0
+            && let Some(to) = self.sock.peer_addr().ok().and_then(|a| a.as_socket())
+        {
+            self.note(t0, crate::wire::CallKind::SendTo { len: sent, to });
         }
         if let Some(x) = failure {
             return Err(x);
@@ -494,6 +530,18 @@ fn after_recv(
         ));
         return (out, Vec::new());
     }
+    if ctx.kind == SockKind::Stream && !peek && (bytes > 0 || size > 0) {
+        // The pieces are known below; b'' is noted here.
+        if bytes == 0 {
+            ctx.note(
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Recv {
+                    sends: Vec::new(),
+                    len: 0,
+                },
+            );
+        }
+    }
     if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.was_reset {
         // Not the peer's FIN: the end of a connection that was reset.
         out.push(Item::Note(
@@ -523,7 +571,17 @@ fn after_recv(
         && let Ok(mut b) = ctx.bounds.lock()
     {
         pieces = b.received(l, p, bytes, peek);
+        drop(b);
         let sends: Vec<u64> = pieces.iter().map(|p| p.send_no).collect();
+        if !peek {
+            ctx.note(
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Recv {
+                    sends: sends.clone(),
+                    len: bytes,
+                },
+            );
+        }
         if pieces.len() > 1 {
             out.push(Item::Note(format!(
                 "{} sends merged into one recv (sends #{}): TCP keeps no message boundaries",
@@ -613,6 +671,7 @@ impl Session {
             pair,
             listening: e.backlog.is_some(),
             peer_open,
+            calls: self.watch_states.then(|| self.calls.clone()),
         })
     }
 
@@ -653,9 +712,9 @@ impl Session {
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
         let h = self.use_sock(r)?;
-        if self.table.get(h).is_some_and(|e| e.is_tcp()) {
-            // Before the SYN goes out (see start_trace).
-            self.start_trace();
+        if self.table.get(h).is_some_and(|e| e.family != Family::Unix) {
+            // Before the SYN goes out (see start_capture).
+            self.start_capture();
         }
         let ctx = self.ctx(h)?;
         let target = self.address(addr, ctx.family, true).map_err(|x| {
@@ -666,9 +725,10 @@ impl Session {
             }
         })?;
         let span = addr.span();
+        self.lab_route(h, &target, span)?;
         // The handshake is captured for `states` even when the server is
         // not a socket of this shell.
-        if let (Some(t), Some(sa)) = (&self.trace, target.as_socket()) {
+        if let (Some(t), Some(sa)) = (&self.capture, target.as_socket()) {
             t.watch(sa.port());
         }
         self.call(
@@ -914,6 +974,15 @@ impl Session {
         let bytes = self.data(data)?;
         let ctx = self.ctx(h)?;
         let target = self.address(addr, ctx.family, true)?;
+        self.lab_route(h, &target, addr.span())?;
+        if let Some(to) = target.as_socket() {
+            // The datagram, and an ICMP error that may answer it, are
+            // captured for `states` (the port is known before the call).
+            self.start_capture();
+            if let Some(c) = &self.capture {
+                c.watch(to.port());
+            }
+        }
         self.note_str_encoding(data, out);
         let f = send_flags(flags);
         let data_span = data.span;
@@ -938,6 +1007,14 @@ impl Session {
                         out,
                         |s| s.send_to_with_flags(&bytes, &target, f),
                     )
+                    .inspect(|(n, _)| {
+                        if let Some(to) = target.as_socket() {
+                            ctx.note(
+                                crate::wire::now_ns(),
+                                crate::wire::CallKind::SendTo { len: *n, to },
+                            );
+                        }
+                    })
                     .map_err(|x| {
                         if x.is_errno(libc::EMSGSIZE) {
                             x.at(data_span)
@@ -1041,6 +1118,16 @@ fn accept_work(ctx: &Ctx, out: &mut dyn Sink) -> Result<Ret, ExecError> {
         fd: std::os::fd::AsRawFd::as_raw_fd(&sock),
         serial: table::next_serial(),
     };
+    if let (Some(calls), Some((l, p))) = (&ctx.calls, table::conn_pair(&sock)) {
+        calls.push(crate::wire::Call {
+            t: crate::wire::now_ns(),
+            local: l,
+            peer: Some(p),
+            who: format!("fd {}", handle.fd),
+            id: handle.serial,
+            kind: crate::wire::CallKind::Accepted,
+        });
+    }
     let from = if peer.as_socket().is_some()
         || peer.as_pathname().is_some()
         || peer.as_abstract_namespace().is_some()
@@ -1069,7 +1156,28 @@ fn connect_work(ctx: &Ctx, target: &SockAddr, out: &mut dyn Sink) -> Result<Ret,
     let sock = &ctx.sock;
     let start = Instant::now();
     let mut waited = None;
-    match sock.connect(target) {
+    // The SYN leaves during the call: the call is noted from before it, by
+    // the address the kernel gave the socket in it.
+    let t0 = crate::wire::now_ns();
+    let first = sock.connect(target);
+    if let (Some(calls), Some(to)) = (&ctx.calls, target.as_socket())
+        && ctx.kind == SockKind::Stream
+    {
+        let local = sock
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .unwrap_or_else(|| std::net::SocketAddr::new(to.ip(), 0));
+        calls.push(crate::wire::Call {
+            t: t0,
+            local,
+            peer: Some(to),
+            who: ctx.label.clone(),
+            id: ctx.h.serial,
+            kind: crate::wire::CallKind::Connect,
+        });
+    }
+    match first {
         Ok(()) => {}
         // EALREADY: an earlier connect (interrupted by Ctrl-C) is still
         // going on; a blocking socket's connect waits for it, as the
@@ -1156,6 +1264,11 @@ fn connect_work(ctx: &Ctx, target: &SockAddr, out: &mut dyn Sink) -> Result<Ret,
     }
     if let Some(w) = waited {
         out.emit(Item::Waited(w));
+    }
+    if ctx.kind == SockKind::Stream && ctx.family != Family::Unix {
+        let mut c = ctx.clone();
+        c.pair = table::conn_pair(sock);
+        c.note(crate::wire::now_ns(), crate::wire::CallKind::Connected);
     }
     let local = sock
         .local_addr()

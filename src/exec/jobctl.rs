@@ -86,9 +86,23 @@ impl Session {
         Ok(())
     }
 
+    /// Collects the jobs whose report the shell printed already (their
+    /// names are bound, their sockets join the table), as the next
+    /// statement would: `export` and `record` see them without one.
+    pub fn collect_printed_jobs(&mut self) {
+        let mut quiet: Vec<Item> = Vec::new();
+        for id in self.jobs.printed_ids() {
+            if let Some(c) = self.jobs.collect(id) {
+                self.apply(c, &mut quiet);
+            }
+        }
+    }
+
     /// A collected job: its report (if not printed yet), then its sockets
     /// and names.
-    fn apply(&mut self, c: Collected, out: &mut dyn Sink) {
+    pub(super) fn apply(&mut self, c: Collected, out: &mut dyn Sink) {
+        // What `export` and `record` need to know of the job (src/export).
+        self.ended_jobs.push(c.ended);
         if let Some(report) = c.report {
             out.emit(report);
         }

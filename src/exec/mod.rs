@@ -8,13 +8,17 @@
 pub(crate) mod bounds;
 mod bulk;
 mod calls;
+mod capture;
+mod diagram;
 mod eval;
 pub(crate) mod explain;
 mod framing;
 pub(crate) mod io;
 mod jobctl;
+pub(crate) mod lab;
 mod names;
 mod opts;
+mod print;
 mod select;
 mod serve;
 mod shell;
@@ -63,6 +67,9 @@ pub struct Row {
     pub send_q: String,
     pub mode: String,
     pub ready: String,
+    /// The lab host it is on (`-`: sockplay's own); empty while no lab is
+    /// up, and then the column is not shown.
+    pub host: String,
 }
 
 /// What a statement reports, in order.
@@ -146,6 +153,8 @@ pub enum Item {
     PeerLog(crate::peers::PeerLog),
     /// `lesson`: the bundled lessons, by number and title.
     Lessons(Vec<(usize, String)>),
+    /// `diagram`: a connection's sequence diagram.
+    Diagram(crate::wire::ladder::Ladder),
 }
 
 /// How a background job ended.
@@ -221,10 +230,16 @@ pub struct Session {
     background: Option<(String, Vec<String>)>,
     /// The moments explained already.
     explained: std::collections::HashSet<explain::Moment>,
-    /// The capture of TCP segments on lo (started with the first TCP
-    /// socket), or why it could not start.
-    trace: Option<crate::trace::Trace>,
-    trace_error: Option<String>,
+    /// The capture of the packets on lo (started with the first TCP
+    /// listen or connect, or UDP send), or why it could not start.
+    capture: Option<crate::wire::Capture>,
+    capture_error: Option<std::io::Error>,
+    /// The calls of this shell's sockets, for `states` and `diagram`
+    /// (shared with background jobs).
+    pub calls: crate::wire::Calls,
+    /// `sockplay --lab` (or `set lab on`): the shell runs in a network
+    /// namespace of its own (Ok, with what was said), or could not (why).
+    pub own_net: Option<Result<String, String>>,
     /// TCP states sampled after each command, and the last state seen per
     /// socket (by serial).
     samples: std::collections::VecDeque<states::Sample>,
@@ -249,6 +264,14 @@ pub struct Session {
     /// How the prompt asks before a file is replaced (the interactive
     /// shell sets it; without it, nothing is replaced).
     pub confirm: Option<Box<dyn crate::files::Confirm>>,
+    /// The reports of the jobs collected since the runner last took them
+    /// (`JobEnded` items, printed or not): the journal behind `export`
+    /// and `record` (src/export) takes them after each statement.
+    pub ended_jobs: Vec<Item>,
+    /// Told once: print() shows an enum as its number.
+    told_print_enum: bool,
+    /// The lab (`lab up`), and the host the current statement runs on.
+    pub(crate) lab: lab::LabState,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -359,8 +382,10 @@ impl Session {
             job_printer: None,
             background: None,
             explained: Default::default(),
-            trace: None,
-            trace_error: None,
+            capture: None,
+            capture_error: None,
+            calls: crate::wire::Calls::default(),
+            own_net: None,
             samples: Default::default(),
             last_state: Default::default(),
             started: std::time::Instant::now(),
@@ -371,6 +396,9 @@ impl Session {
             who: crate::files::Who::Script,
             files: crate::files::Policy::default(),
             confirm: None,
+            ended_jobs: Vec::new(),
+            told_print_enum: false,
+            lab: lab::LabState::default(),
         }
     }
 
@@ -383,6 +411,7 @@ impl Session {
                 .confirm
                 .as_deref_mut()
                 .map(|c| c as &mut dyn crate::files::Confirm),
+            force: false,
         }
     }
 
@@ -393,6 +422,7 @@ impl Session {
             who: self.who,
             policy: &self.files,
             confirm: None,
+            force: false,
         }
     }
 
@@ -400,8 +430,35 @@ impl Session {
     /// that saves a file): see [`crate::files`] for what a script may do
     /// and how the file is put in place. Write to it, then `commit()`.
     pub fn new_file(&mut self, path: &str) -> Result<crate::files::NewFile, ExecError> {
+        self.new_file_forced(path, false)
+    }
+
+    /// [`Session::new_file`] for a command told to replace (`force`): at
+    /// the prompt an existing file is replaced without a question.
+    pub fn new_file_forced(
+        &mut self,
+        path: &str,
+        force: bool,
+    ) -> Result<crate::files::NewFile, ExecError> {
         let mut access = self.access();
+        access.force = force;
         crate::files::open_for_writing(path, &mut access)
+    }
+
+    /// Writes `bytes` as a whole file at `path` (see [`Session::new_file`]):
+    /// the file appears complete or not at all. Returns the path as shown.
+    pub fn save_file(
+        &mut self,
+        path: &str,
+        bytes: &[u8],
+        force: bool,
+    ) -> Result<String, ExecError> {
+        use std::io::Write;
+        let mut f = self.new_file_forced(path, force)?;
+        f.file().write_all(bytes)?;
+        let shown = f.shown().to_string();
+        f.commit()?;
+        Ok(shown)
     }
 
     /// Runs the half of a call that may wait: here, or as a background job
@@ -495,6 +552,9 @@ impl Session {
             .at(t.span)
             .hint("accept and recvfrom return two values (c, addr = accept s), select three"));
         }
+        if let Command::On { host, stmt: inner } = &stmt.command {
+            return self.on_host(host, inner, &stmt.targets, src, out);
+        }
         if let Command::Quit { code } = &stmt.command {
             let code = match code {
                 Some(e) => self.int(e)? as i32,
@@ -527,6 +587,7 @@ impl Session {
     /// An error of a statement, pointed at the statement when it has no
     /// place of its own, its hint naming the socket the statement used.
     fn placed(&mut self, mut e: ExecError, stmt: &Statement) -> ExecError {
+        self.note_failure(&stmt.command, &e);
         if e.is_errno(libc::ECONNRESET)
             && let Some(h) = self.table.last
             && let Some(entry) = self.table.get_mut(h)
@@ -580,7 +641,7 @@ impl Session {
     /// Has the capture keep the segments of the last socket used (its own
     /// port and its peer's).
     fn watch_ports(&mut self) {
-        let (Some(trace), Some(h)) = (&self.trace, self.table.last) else {
+        let (Some(trace), Some(h)) = (&self.capture, self.table.last) else {
             return;
         };
         if let Some(e) = self.table.get(h) {
@@ -746,13 +807,29 @@ impl Session {
             C::Info { sock } => self.info(sock, out),
             C::GetHostName => names::gethostname(),
             C::GetHostByName { host } => {
-                names::gethostbyname(&self.text(host)?).map_err(|e| e.at(host.span))
+                let name = self.text(host)?;
+                if let Some(ip) = self.lab_host_ip(&name) {
+                    return Ok(Ret::one(Value::Str(ip.to_string().into())));
+                }
+                names::gethostbyname(&name).map_err(|e| e.at(host.span))
             }
             C::GetHostByNameEx { host } => {
-                names::gethostbyname_ex(&self.text(host)?).map_err(|e| e.at(host.span))
+                let name = self.text(host)?;
+                if let Some(ip) = self.lab_host_ip(&name) {
+                    return Ok(Ret::one(names::host_entry(&name, ip)));
+                }
+                names::gethostbyname_ex(&name).map_err(|e| e.at(host.span))
             }
             C::GetHostByAddr { host } => {
-                names::gethostbyaddr(&self.text(host)?).map_err(|e| e.at(host.span))
+                let text = self.text(host)?;
+                let lab_name = match text.parse::<std::net::IpAddr>() {
+                    Ok(ip) => self.lab_host_of(ip).map(|n| (n, ip)),
+                    Err(_) => self.lab_host_ip(&text).map(|ip| (text.clone(), ip)),
+                };
+                if let Some((name, ip)) = lab_name {
+                    return Ok(Ret::one(names::host_entry(&name, ip)));
+                }
+                names::gethostbyaddr(&text).map_err(|e| e.at(host.span))
             }
             C::GetAddrInfo {
                 host,
@@ -805,6 +882,7 @@ impl Session {
             }
             C::Help { topic } => self.help(topic.as_ref(), out),
             C::Echo { values } => self.echo(values, out),
+            C::Print { args } => self.print_cmd(args, out),
             C::Import { modules } => {
                 for m in modules {
                     out.emit(Item::Note(shell::import_note(&m.node)));
@@ -834,7 +912,16 @@ impl Session {
                 framing,
             } => self.sendmsg(sock, data, framing, out),
             C::RecvMsg { sock, framing } => self.recvmsg(sock, framing, out),
-            C::States { sock } => self.states(sock.as_ref(), out),
+            C::States {
+                sock,
+                absolute,
+                save,
+            } => self.states(sock.as_ref(), *absolute, save.as_ref(), out),
+            C::Diagram {
+                sock,
+                absolute,
+                save,
+            } => self.diagram(sock.as_ref(), *absolute, save.as_ref(), out),
             C::Membership {
                 join,
                 sock,
@@ -856,11 +943,21 @@ impl Session {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
             }
+            C::Lab(l) => self.lab_cmd(l, out),
+            // Carried out by run_inner (it wraps a whole statement).
+            C::On { .. } => Err(ExecError::usage(
+                "`on` takes a statement: on b s = socket tcp",
+            )),
             // The script runner (crate::script) carries these out: they
             // read files, replay lines and check captured output.
-            C::Source { .. } | C::Lesson { .. } | C::Expect(_) | C::MacDef { .. } => Err(
-                ExecError::usage("this command is run by the script runner, not the session"),
-            ),
+            C::Source { .. }
+            | C::Lesson { .. }
+            | C::Expect(_)
+            | C::MacDef { .. }
+            | C::Export { .. }
+            | C::Record { .. } => Err(ExecError::usage(
+                "this command is run by the script runner, not the session",
+            )),
         }
     }
 
@@ -868,6 +965,7 @@ impl Session {
     /// the background jobs.
     pub fn close_all(&mut self, out: &mut dyn Sink) {
         self.end_jobs(out);
+        self.lab_down(out);
         self.table.clear();
     }
 

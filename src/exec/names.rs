@@ -129,6 +129,16 @@ pub fn gethostname() -> Result<Ret, ExecError> {
     Ok(Ret::one(Value::Str(hostname()?.into())))
 }
 
+/// `(name, [], [address])`, as gethostbyname_ex and gethostbyaddr answer
+/// for a lab host.
+pub fn host_entry(name: &str, ip: IpAddr) -> Value {
+    Value::Tuple(vec![
+        Value::Str(name.into()),
+        str_list(Vec::new()),
+        str_list(vec![ip.to_string()]),
+    ])
+}
+
 /// The first IPv4 address of a name.
 pub fn gethostbyname(host: &str) -> Result<Ret, ExecError> {
     if let Ok(ip) = host.parse::<Ipv4Addr>() {

@@ -59,6 +59,7 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         send_q,
         mode: e.mode.label(),
         ready,
+        host: e.host.clone().unwrap_or_default(),
     }
 }
 
@@ -83,6 +84,11 @@ impl Session {
             .zip(snaps)
             .map(|(e, s)| row_of(e, s))
             .collect();
+        if self.lab.lab.is_some() {
+            for r in rows.iter_mut().filter(|r| r.host.is_empty()) {
+                r.host = "-".into();
+            }
+        }
         for (g, state) in &ghosts {
             rows.push(Row {
                 fd: "-".into(),
@@ -99,6 +105,7 @@ impl Session {
                 send_q: "-".into(),
                 mode: "closed by you".into(),
                 ready: "-".into(),
+                host: self.lab_host_of(g.local.ip()).unwrap_or_default(),
             });
         }
         out.emit(Item::Table(rows));
@@ -377,6 +384,14 @@ impl Session {
                     if self.settings.explain { "on" } else { "off" }.into(),
                 ),
                 ("write".into(), self.files.describe()),
+                (
+                    "lab".into(),
+                    match &self.own_net {
+                        Some(Ok(_)) => "on (a network of this shell's own)".into(),
+                        Some(Err(why)) => format!("off ({why})"),
+                        None => "off".into(),
+                    },
+                ),
             ]));
             return Ok(Ret::none());
         };
@@ -399,6 +414,11 @@ impl Session {
             return self.set_write(value, out);
         }
         let v = self.text(value)?.to_ascii_lowercase();
+        if *name == "lab" && v != "on" {
+            return Err(ExecError::usage(format!("`{v}` is not a value of lab"))
+                .at(value.span)
+                .hint("a shell cannot leave its network namespace: quit, and start sockplay without --lab"));
+        }
         if !allowed.is_empty() && !allowed.contains(&v.as_str()) {
             return Err(ExecError::usage(format!("`{v}` is not a value of {name}"))
                 .at(value.span)
@@ -414,6 +434,7 @@ impl Session {
             }
             "color" => self.settings.color = v.clone(),
             "explain" => self.settings.explain = v == "on",
+            "lab" => return self.set_lab(value, out),
             _ => {}
         }
         out.emit(Item::Done(format!("{name} = {v}")));

@@ -16,7 +16,7 @@ mod http;
 mod log;
 mod server;
 
-pub use self::http::MAX_HEAD;
+pub use self::http::{INDEX_PAGE, MAX_HEAD};
 pub use self::log::{CHUNK_KEEP, LOG_BUDGET, LogEntry, MAX_EVENTS, What};
 pub use self::server::{MAX_CLIENTS, MAX_LINE, MAX_PENDING, daytime};
 
@@ -445,6 +445,11 @@ impl Peers {
             stopped: false,
         });
         Ok(Started { n, addr: local })
+    }
+
+    /// The address peer `n` listens on (no sync: it never changes).
+    pub fn addr(&self, n: u32) -> Option<SockAddr> {
+        self.list.iter().find(|p| p.n == n).map(|p| p.addr.clone())
     }
 
     /// Every peer (running and stopped), each up to date.

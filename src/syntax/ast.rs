@@ -458,9 +458,22 @@ pub enum Command {
         group: Spanned<Expr>,
         interface: Option<Spanned<Expr>>,
     },
-    /// The TCP states over time, read off the segments.
+    /// The TCP states over time, read off the segments: `states [sock]
+    /// [absolute] [save FILE.pcap]`.
     States {
         sock: Option<Spanned<SockRef>>,
+        /// Sequence numbers as sent, not relative.
+        absolute: bool,
+        /// Write the captured packets to this pcap file instead.
+        save: Option<Spanned<Expr>>,
+    },
+    /// A connection's sequence diagram: `diagram [sock] [absolute] [save
+    /// FILE.svg]`.
+    Diagram {
+        sock: Option<Spanned<SockRef>>,
+        absolute: bool,
+        /// Write it as SVG to this file instead.
+        save: Option<Spanned<Expr>>,
     },
     /// The background jobs.
     Jobs,
@@ -514,6 +527,74 @@ pub enum Command {
     Import {
         modules: Vec<Spanned<String>>,
     },
+    /// `export FILE.py [split] [force]`: the session so far as a Python
+    /// program (src/export).
+    Export {
+        path: Spanned<Expr>,
+        split: bool,
+        force: bool,
+    },
+    /// Python's `print(a, s.recv(1024).decode(), s.family)`: the calls run
+    /// (with their waits shown), then the line Python prints: each part's
+    /// str(), separated by blanks.
+    Print {
+        args: Vec<PrintArg>,
+    },
+    /// `record FILE.sp [force]` starts saving the session as a lesson,
+    /// `record stop` (the bare word) ends it, `record` alone says whether
+    /// one is on.
+    Record {
+        path: Option<Spanned<Expr>>,
+        force: bool,
+    },
+    /// `lab ...`: the lab's hosts and network.
+    Lab(LabCmd),
+    /// `on HOST STATEMENT`: one statement inside a lab host.
+    On {
+        host: Spanned<String>,
+        stmt: Box<Statement>,
+    },
+}
+
+/// One argument of Python's `print()`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PrintArg {
+    /// A value (`'from'`, `data`).
+    Value(Spanned<Expr>),
+    /// A call whose result is printed (`c.getpeername()`).
+    Call(Box<Command>),
+}
+
+/// What `lab` does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LabCmd {
+    /// `lab`: the hosts, their addresses and links, the faults.
+    Show,
+    /// `lab up a b c`: one host per name.
+    Up(Vec<Spanned<String>>),
+    /// `lab down`: everything goes.
+    Down,
+    /// `lab net [HOST] loss 30% delay 100ms ...`: faults on a host's link
+    /// (every host's without HOST); settings not named stay as they were.
+    Net {
+        host: Option<Spanned<String>>,
+        settings: Vec<Spanned<NetSetting>>,
+    },
+    /// `lab net [HOST] clear`: no faults.
+    Clear { host: Option<Spanned<String>> },
+}
+
+/// One fault of `lab net`, as tc-netem(8) names it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum NetSetting {
+    /// Chance of loss, 0..=1 (written as a percentage).
+    Loss(f64),
+    Delay(std::time::Duration),
+    Jitter(std::time::Duration),
+    Reorder(f64),
+    Duplicate(f64),
+    /// Bits per second.
+    Rate(u64),
 }
 
 /// How a bundled lesson runs.

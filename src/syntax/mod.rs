@@ -2,12 +2,16 @@
 //!
 //! `ast` holds the tree, `lex` the nom lexemes, `parser` the statement
 //! grammar driven by [`crate::spec`], `error` the spans and kinds of errors, `python` the second surface
-//! (the course's Python lines, parsed into the same statements).
+//! (the course's Python lines, parsed into the same statements), `pyprogram`
+//! what marks a line as a whole program's Python (a loop, a comparison, an
+//! index) rather than one call.
 
 pub mod ast;
 pub mod error;
+mod lab;
 pub mod lex;
 mod parser;
+mod pyprogram;
 mod python;
 
 pub use error::{ErrorKind, ParseError};

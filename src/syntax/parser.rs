@@ -65,6 +65,12 @@ enum Arg {
     LessonMode(LessonMode),
     /// A peer's kind, and whether `udp` followed it.
     Peer(Spanned<String>, bool),
+    /// `[sock] [absolute] [save FILE]` after `states` and `diagram`.
+    Wire(Option<Spanned<SockRef>>, bool, Option<Spanned<Expr>>),
+    /// Words of [`spec::file_flags`].
+    Flags(Vec<Spanned<String>>),
+    Lab(LabCmd),
+    Stmt(Box<Statement>),
 }
 
 /// `discard [limit]` among the words after `recv`.
@@ -88,6 +94,11 @@ pub(super) struct Parser_<'a> {
 pub(super) const MAX_DEPTH: usize = 32;
 
 impl<'a> Parser_<'a> {
+    /// The whole text being parsed.
+    pub(super) fn base_text(&self) -> &'a str {
+        self.base
+    }
+
     pub(super) fn off(&self, rest: &str) -> usize {
         // Every slice we see is a suffix of `base`.
         (rest.as_ptr() as usize).saturating_sub(self.base.as_ptr() as usize)
@@ -152,8 +163,24 @@ impl<'a> Parser_<'a> {
         )
     }
 
-    fn statement(&self, i: &'a str) -> Result<(&'a str, Statement), ParseError> {
+    pub(super) fn statement(&self, i: &'a str) -> Result<(&'a str, Statement), ParseError> {
         let start = i;
+        // `data += x`, `data == "##"`, `if not data: break`: a whole
+        // program's Python, said so before anything else is tried (a
+        // line of the shell's own starts with its command word).
+        let first = lex::ident(i).ok();
+        let shell = first.is_some_and(|(after, w)| {
+            spec::lookup(w).is_some() && !after.starts_with('(') && w != "if"
+        });
+        if !shell && let Some((at, len, what)) = super::pyprogram::program_construct(i) {
+            return Err(ParseError::new(
+                self.span_len(&i[at..], len),
+                ErrorKind::Python {
+                    what,
+                    instead: super::pyprogram::WHOLE_PROGRAM.into(),
+                },
+            ));
+        }
         let (i, targets) = self.targets(i)?;
         let i = skip_blanks(i);
         if lex::at_end(i) {
@@ -173,7 +200,13 @@ impl<'a> Parser_<'a> {
             Err(e) => {
                 // The targets again (they went to the first attempt).
                 let (_, targets) = self.targets(start)?;
-                self.python_statement(start, targets, i).map_err(|_| e)
+                // Python's own complaint wins when it says what the line
+                // is (`x = data[0]` is indexing, not a bad value).
+                self.python_statement(start, targets, i)
+                    .map_err(|pe| match pe.kind {
+                        ErrorKind::Python { .. } => pe,
+                        _ => e,
+                    })
             }
         }
     }
@@ -299,8 +332,12 @@ impl<'a> Parser_<'a> {
             }
             return Ok((i, Vec::new()));
         }
+        // A command's word may name a variable (`info = ...`, as the
+        // course's HTTP server writes): the command comes first where a
+        // statement starts, the variable everywhere a value is read.
+        // `zeros` is a data form, never a name.
         for n in &names {
-            if spec::lookup(&n.node).is_some() || n.node.eq_ignore_ascii_case(spec::ZEROS) {
+            if n.node.eq_ignore_ascii_case(spec::ZEROS) {
                 return Err(ParseError::new(
                     n.span,
                     ErrorKind::ReservedName(n.node.clone()),
@@ -648,6 +685,34 @@ impl<'a> Parser_<'a> {
                 let (r, w) = self.ident_word(i, "a macro name (letters, digits, _)")?;
                 (r, Arg::Word(w))
             }
+            ArgKind::WireView => {
+                let (r, sock, absolute, save) = self.wire_view(i)?;
+                (r, Arg::Wire(sock, absolute, save))
+            }
+            ArgKind::FileFlags => {
+                let known = spec::file_flags(spec.cmd);
+                let what = format!("one of {}", known.join(", "));
+                let mut words = Vec::new();
+                let mut r = i;
+                while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
+                    let (r2, w) = self.word_from(skip_blanks(r), known, &what)?;
+                    words.push(w);
+                    r = r2;
+                }
+                (r, Arg::Flags(words))
+            }
+            ArgKind::Lab => {
+                let (r, l) = self.lab_args(i)?;
+                (r, Arg::Lab(l))
+            }
+            ArgKind::Host => {
+                let (r, w) = self.host_word(i)?;
+                (r, Arg::Word(w))
+            }
+            ArgKind::Statement => {
+                let (r, s) = self.inner_statement(i)?;
+                (r, Arg::Stmt(s))
+            }
             ArgKind::LessonMode => {
                 let (r, w) = self.word_from(i, spec::LESSON_MODES, "step or check")?;
                 let mode = if w.node.eq_ignore_ascii_case("check") {
@@ -659,6 +724,68 @@ impl<'a> Parser_<'a> {
             }
         };
         Ok((r, Some(arg)))
+    }
+
+    /// `[sock] [absolute] [save FILE]`, each optional (`save FILE` last). A
+    /// socket named `save` or `absolute` is written by its fd number.
+    #[allow(clippy::type_complexity)]
+    fn wire_view(
+        &self,
+        i: &'a str,
+    ) -> Result<
+        (
+            &'a str,
+            Option<Spanned<SockRef>>,
+            bool,
+            Option<Spanned<Expr>>,
+        ),
+        ParseError,
+    > {
+        const WHAT: &str = "a socket, `absolute` or `save FILE`";
+        let is_word = |t: &str, w: &str| {
+            lex::ident(t).is_ok_and(|(r, x)| {
+                x.eq_ignore_ascii_case(w)
+                    && (r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c) || c == '#'))
+            })
+        };
+        let mut r = i;
+        let mut sock = None;
+        let mut absolute = false;
+        let mut save = None;
+        loop {
+            let t = skip_blanks(r);
+            if lex::at_end(t) || t.starts_with('&') {
+                break;
+            }
+            if is_word(t, "save") {
+                let (r2, _) = lex::ident(t).map_err(|e| self.lex_error(e, t, WHAT))?;
+                let p = skip_blanks(r2);
+                if lex::at_end(p) || p.starts_with('&') {
+                    return Err(self.expected(
+                        p,
+                        "a file name after `save` (states save lo.pcap)",
+                        None,
+                    ));
+                }
+                let (r3, e) = self.text(p)?;
+                save = Some(e);
+                r = r3;
+                break;
+            }
+            if is_word(t, "absolute") || is_word(t, "abs") {
+                let (r2, _) = lex::ident(t).map_err(|e| self.lex_error(e, t, WHAT))?;
+                absolute = true;
+                r = r2;
+                continue;
+            }
+            if sock.is_some() {
+                return Err(self.expected(t, "`absolute` or `save FILE`", None));
+            }
+            let (r2, s) = self.sock(t).map_err(|_| self.expected(t, WHAT, None))?;
+            sock = Some(s);
+            r = r2;
+        }
+        Ok((r, sock, absolute, save))
     }
 
     /// What `expect` checks: `"text"`, `/regex/` (`\/` is a slash inside
@@ -1594,12 +1721,25 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             group: a.expr(1),
             interface: a.opt_expr(2),
         },
-        Cmd::States => Command::States {
-            sock: match a.get(0) {
-                Some(Arg::Sock(s)) => Some(s),
-                _ => None,
-            },
-        },
+        Cmd::States | Cmd::Diagram => {
+            let (sock, absolute, save) = match a.get(0) {
+                Some(Arg::Wire(s, abs, save)) => (s, abs, save),
+                _ => (None, false, None),
+            };
+            if cmd == Cmd::States {
+                Command::States {
+                    sock,
+                    absolute,
+                    save,
+                }
+            } else {
+                Command::Diagram {
+                    sock,
+                    absolute,
+                    save,
+                }
+            }
+        }
         Cmd::SendMsg => Command::SendMsg {
             sock: a.sock(0),
             data: a.expr(1),
@@ -1674,10 +1814,50 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             Some(Arg::Expect(e)) => Command::Expect(e),
             _ => Command::Expect(Expectation::Error(None)),
         },
+        Cmd::Lab => Command::Lab(match a.get(0) {
+            Some(Arg::Lab(l)) => l,
+            _ => LabCmd::Show,
+        }),
+        Cmd::On => {
+            let host = a
+                .word(0)
+                .unwrap_or(Spanned::new(String::new(), Span::default()));
+            let stmt = match a.get(1) {
+                Some(Arg::Stmt(s)) => s,
+                _ => Box::new(Statement {
+                    targets: Vec::new(),
+                    command: Command::Value(Spanned::new(Expr::None, Span::default())),
+                    command_span: Span::default(),
+                    background: None,
+                    span: Span::default(),
+                }),
+            };
+            Command::On { host, stmt }
+        }
         Cmd::MacDef => Command::MacDef {
             name: a
                 .word(0)
                 .unwrap_or(Spanned::new(String::new(), Span::default())),
         },
+        Cmd::Export | Cmd::Record => {
+            let path = a.opt_expr(0);
+            let flags = match a.get(1) {
+                Some(Arg::Flags(w)) => w,
+                _ => Vec::new(),
+            };
+            let has = |f: &str| flags.iter().any(|w| w.node.eq_ignore_ascii_case(f));
+            if cmd == Cmd::Export {
+                Command::Export {
+                    path: path.unwrap_or(Spanned::new(Expr::None, Span::default())),
+                    split: has("split"),
+                    force: has("force"),
+                }
+            } else {
+                Command::Record {
+                    path,
+                    force: has("force"),
+                }
+            }
+        }
     }
 }

@@ -15,6 +15,7 @@ use super::ast::*;
 use super::error::{ErrorKind, ParseError};
 use super::lex::{self, Lit, Num};
 use super::parser::{Parser_, family_of, kind_of, skip_blanks};
+use super::pyprogram::{STR_METHODS, WHOLE_PROGRAM, program_construct};
 use crate::spec;
 
 /// What a Python expression parser returns: the rest, and the node.
@@ -115,7 +116,7 @@ pub fn attributes(name: &str) -> &'static [&'static str] {
 }
 
 /// Python statements that open a block: sockplay runs one call a line.
-const BLOCKS: &[&str] = &[
+pub(super) const BLOCKS: &[&str] = &[
     "while", "for", "if", "elif", "else", "def", "try", "except", "finally", "with", "class",
 ];
 
@@ -139,6 +140,9 @@ pub(super) fn looks_like(i: &str) -> bool {
         return true;
     }
     if BLOCKS.contains(&first) && after.starts_with([' ', '\t', ':']) && opens_block(after) {
+        return true;
+    }
+    if first == "if" && after.starts_with([' ', '\t']) && after.contains(':') {
         return true;
     }
     if after.starts_with('(') {
@@ -189,6 +193,8 @@ impl<'a> Parser_<'a> {
         let cmd_start = i;
         let (r, command) = if let Some(x) = self.py_import(i)? {
             x
+        } else if let Some(x) = self.py_unlink_idiom(i)? {
+            x
         } else {
             if let Ok((after, w)) = lex::ident(i)
                 && BLOCKS.contains(&w)
@@ -197,8 +203,11 @@ impl<'a> Parser_<'a> {
                 return Err(self.py_error(
                     self.span(i, after),
                     format!("`{w}` opens a block of Python; sockplay runs one call a line"),
-                    "type the calls of the block one by one (a macro repeats them: see `help macdef`); `&` runs a blocking call in the background",
+                    "type the calls of the block one by one (a macro repeats them: see `help macdef`); `&` runs a blocking call in the background; a whole program runs as it is with `run python3 FILE.py`",
                 ));
+            }
+            if let Some((at, len, what)) = program_construct(i) {
+                return Err(self.py_error(self.span_len(&i[at..], len), what, WHOLE_PROGRAM));
             }
             let (r, node) = self.py_expr(i)?;
             (r, self.py_command(node)?)
@@ -237,6 +246,55 @@ impl<'a> Parser_<'a> {
                 instead: instead.to_string(),
             },
         )
+    }
+
+    /// The course's `if os.path.exists(path): os.unlink(path)` is sockplay's
+    /// `unlink path` (which only removes a socket file, and is no error when
+    /// there is none).
+    fn py_unlink_idiom(&self, i: &'a str) -> Result<Option<(&'a str, Command)>, ParseError> {
+        let Ok((after, "if")) = lex::ident(i) else {
+            return Ok(None);
+        };
+        let Ok((r, cond)) = self.py_expr(skip_blanks(after)) else {
+            return Ok(None);
+        };
+        let Some(r) = skip_blanks(r).strip_prefix(':') else {
+            return Ok(None);
+        };
+        let Ok((r, body)) = self.py_expr(skip_blanks(r)) else {
+            return Ok(None);
+        };
+        let arg_of = |n: &Node, names: &[&[&str]]| -> Option<Node> {
+            let Kind::Call(f, args, _) = &n.kind else {
+                return None;
+            };
+            let path = node_path(f)?;
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            match args.as_slice() {
+                [a] if a.key.is_none() && names.contains(&path.as_slice()) => Some(a.value.clone()),
+                _ => None,
+            }
+        };
+        let (Some(p1), Some(p2)) = (
+            arg_of(&cond, &[&["os", "path", "exists"]]),
+            arg_of(&body, &[&["os", "unlink"], &["os", "remove"]]),
+        ) else {
+            return Ok(None);
+        };
+        let text = |n: &Node| &self.base_text()[n.span.start..n.span.end];
+        if text(&p1) != text(&p2) {
+            return Err(self.py_error(
+                p2.span,
+                "this removes another file than the one it checked".into(),
+                "the course's idiom checks and removes the same path: if os.path.exists(p): os.unlink(p)",
+            ));
+        }
+        Ok(Some((
+            r,
+            Command::Unlink {
+                path: self.py_value(&p2)?,
+            },
+        )))
     }
 
     /// `import a, b` or `from a import ...`.
@@ -405,8 +463,9 @@ impl<'a> Parser_<'a> {
             } else if r.starts_with('[') {
                 return Err(self.py_error(
                     self.span_len(r, 1),
-                    "sockplay does not index or slice values".into(),
-                    "name the whole value (recvfrom gives data, addr = u.recvfrom(1024))",
+                    "`[...]` indexes or slices a value, which a program does with what it received"
+                        .into(),
+                    WHOLE_PROGRAM,
                 ));
             } else {
                 return Ok((r, node));
@@ -480,6 +539,13 @@ impl<'a> Parser_<'a> {
                     return Err(self.expected(r, &format!("`,` or `{close}`"), None));
                 }
             }
+        }
+        if i.starts_with('{') {
+            return Err(self.py_error(
+                self.span_len(i, 1),
+                "`{...}` makes a dict or a set, which a program keeps its state in".into(),
+                WHOLE_PROGRAM,
+            ));
         }
         if i.starts_with(['f', 'F']) && i[1..].starts_with(['"', '\'']) {
             return Err(self.py_error(
@@ -582,6 +648,13 @@ impl<'a> Parser_<'a> {
                 });
             }
             ["select", "select"] => return self.py_select(&node, args, *close),
+            ["os", "path", "exists"] => {
+                return Err(self.py_error(
+                    func.span,
+                    "os.path.exists asks the file system, not a socket".into(),
+                    "`unlink PATH` removes a socket file an earlier run left (and is no error when there is none): the course's `if os.path.exists(p): os.unlink(p)` in one command, which sockplay also takes as written",
+                ));
+            }
             ["os", "unlink"] | ["os", "remove"] => {
                 let a = self.py_params(&node, args, *close, &["path"], &[])?;
                 return Ok(Command::Unlink {
@@ -609,7 +682,7 @@ impl<'a> Parser_<'a> {
                 ));
             }
             [f] if FUNCTIONS.contains(f) => return self.py_function(&node, f, args, *close),
-            [m, ..] if matches!(*m, "threading" | "multiprocessing" | "os") => {
+            [m, ..] if matches!(*m, "threading" | "multiprocessing") => {
                 return Err(self.py_error(
                     func.span,
                     format!("sockplay has no `{m}`: one shell plays every end"),
@@ -648,17 +721,10 @@ impl<'a> Parser_<'a> {
         self.py_method(&node, base, method, args, *close, Shown::Bytes)
     }
 
-    /// `print(x)`: a call inside is the call (the shell prints what it
-    /// returns); values are echoed.
+    /// `print(a, b)`: each call inside runs (its waits shown), then the
+    /// line Python prints: each part's str(), separated by blanks.
     fn py_print(&self, args: &[PyArg]) -> Result<Command, ParseError> {
-        if let [one] = args
-            && one.key.is_none()
-            && matches!(one.value.kind, Kind::Call(..))
-            && !is_value_call(&one.value)
-        {
-            return self.py_command(one.value.clone());
-        }
-        let mut values = Vec::new();
+        let mut out = Vec::new();
         for a in args {
             if let Some(k) = &a.key {
                 return Err(self.py_error(
@@ -667,9 +733,15 @@ impl<'a> Parser_<'a> {
                     "print the values alone",
                 ));
             }
-            values.push(self.py_value(&a.value)?);
+            let v = &a.value;
+            let call = (matches!(v.kind, Kind::Call(..)) && !is_value_call(v)) || is_attr_query(v);
+            out.push(if call {
+                PrintArg::Call(Box::new(self.py_command(v.clone())?))
+            } else {
+                PrintArg::Value(self.py_value(v)?)
+            });
         }
-        Ok(Command::Echo { values })
+        Ok(Command::Print { args: out })
     }
 
     /// Matches a call's arguments, positional then by keyword, to the
@@ -744,6 +816,13 @@ impl<'a> Parser_<'a> {
         let p = |req: &[&str], opt: &[&str]| self.py_params(call, args, close, req, opt);
         let req = |n| self.need(n, close);
         let m = method.node.as_str();
+        if STR_METHODS.contains(&m) {
+            return Err(self.py_error(
+                method.span,
+                format!("`.{m}()` works on text, which a program does with what it received"),
+                WHOLE_PROGRAM,
+            ));
+        }
         if !METHODS.contains(&m) {
             let known = METHODS.iter().copied();
             return Err(ParseError::new(
@@ -1196,8 +1275,8 @@ impl<'a> Parser_<'a> {
             Kind::List(_) => {
                 return Err(self.py_error(
                     n.span,
-                    "a list is not a value here".into(),
-                    "lists go to select.select([sk], [], [])",
+                    "`[...]` makes a list, which a program keeps its state in (here lists go to select.select([sk], [], []))".into(),
+                    WHOLE_PROGRAM,
                 ));
             }
         };

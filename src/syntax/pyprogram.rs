@@ -1,0 +1,148 @@
+//! Lines that are a whole program's Python rather than one socket call:
+//! `data += x`, `data == "##"`, `if not data: break`, `break`, and the
+//! methods of text. The Python surface ([`super::python`]) and the parser
+//! send each to the same message: sockplay runs one call a line, and a
+//! whole program runs as it is with `run python3 FILE.py`.
+
+use super::lex;
+use super::python::BLOCKS;
+
+/// Python statements that only make sense inside a program.
+const PROGRAM_WORDS: &[&str] = &[
+    "break", "continue", "pass", "return", "raise", "del", "global", "nonlocal", "yield", "assert",
+    "lambda",
+];
+
+/// Methods of str and bytes: what a program does with the data, not a
+/// socket call.
+pub(super) const STR_METHODS: &[&str] = &[
+    "join",
+    "split",
+    "splitlines",
+    "strip",
+    "lstrip",
+    "rstrip",
+    "startswith",
+    "endswith",
+    "replace",
+    "format",
+    "upper",
+    "lower",
+    "find",
+    "count",
+    "partition",
+    "rpartition",
+    "index",
+    "isdigit",
+    "zfill",
+    "center",
+    "ljust",
+    "rjust",
+    "title",
+    "capitalize",
+    "hex",
+];
+
+/// What the learner is told when a line is part of a whole program
+/// (a loop, a condition, an index...) rather than one socket call.
+pub(super) const WHOLE_PROGRAM: &str = "sockplay runs one socket call a line; a whole program runs as it is with `run python3 FILE.py` (sockplay shows its socket calls), or type its calls here one by one";
+
+/// Where a line is a whole program's Python rather than one call: an
+/// augmented assignment (`data += x`), a comparison (`data == "##"`), a
+/// one-line block (`if not data: break`), or a statement such as
+/// `break`. Returns (offset, length, what it is). Quoted text and
+/// comments are skipped.
+pub(super) fn program_construct(i: &str) -> Option<(usize, usize, String)> {
+    let line_end = statement_end(i);
+    let line = &i[..line_end];
+    // `break`, `return x`...
+    if let Ok((after, w)) = lex::ident(line)
+        && PROGRAM_WORDS.contains(&w)
+        && (after.is_empty() || after.starts_with([' ', '\t', '(']))
+    {
+        return Some((
+            0,
+            w.len(),
+            format!("`{w}` belongs in a program's loop or function"),
+        ));
+    }
+    // `if not data: break`: a block on one line.
+    if let Ok((after, w)) = lex::ident(line)
+        && BLOCKS.contains(&w)
+        && after.starts_with([' ', '\t', ':'])
+        && let Some(colon) = top_level(line, |b, k| b[k] == b':' && !b[k + 1..].starts_with(b"="))
+        && !line[colon + 1..].trim().is_empty()
+        && !is_unlink_idiom(line, colon)
+    {
+        return Some((
+            0,
+            w.len(),
+            format!("`{w} ...: ...` is a block of Python on one line"),
+        ));
+    }
+    // `data += b'x'`
+    if let Ok((after, _)) = lex::ident(line) {
+        let t = after.trim_start_matches([' ', '\t']);
+        for op in [
+            "**=", "//=", ">>=", "<<=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "@=",
+        ] {
+            if t.starts_with(op) {
+                let at = line.len() - t.len();
+                return Some((at, op.len(), format!("`{op}` changes a variable in place")));
+            }
+        }
+    }
+    // `data == '##'`
+    if let Some(k) = top_level(line, |b, k| {
+        matches!(
+            &b[k..],
+            [b'=', b'=', ..] | [b'!', b'=', ..] | [b'<', b'=', ..] | [b'>', b'=', ..]
+        )
+    }) {
+        let op = &line[k..k + 2];
+        return Some((
+            k,
+            2,
+            format!("`{op}` compares values, which a program does to decide"),
+        ));
+    }
+    None
+}
+
+/// `if os.path.exists(p): os.unlink(p)`, which the Python surface takes
+/// as `unlink p` (the colon at `colon`).
+fn is_unlink_idiom(line: &str, colon: usize) -> bool {
+    let cond = line[2..colon].trim();
+    let body = line[colon + 1..].trim();
+    cond.starts_with("os.path.exists(")
+        && (body.starts_with("os.unlink(") || body.starts_with("os.remove("))
+}
+
+/// Where a statement ends: `;`, a new line or a comment, outside quotes.
+fn statement_end(i: &str) -> usize {
+    top_level(i, |b, k| matches!(b[k], b';' | b'\n' | b'#')).unwrap_or(i.len())
+}
+
+/// The first byte offset outside quotes where `hit` holds.
+fn top_level(i: &str, hit: impl Fn(&[u8], usize) -> bool) -> Option<usize> {
+    let b = i.as_bytes();
+    let mut quote: Option<u8> = None;
+    let mut k = 0;
+    while k < b.len() {
+        let c = b[k];
+        match quote {
+            Some(q) => {
+                if c == b'\\' {
+                    k += 1;
+                } else if c == q {
+                    quote = None;
+                }
+            }
+            None if c == b'\'' || c == b'"' => quote = Some(c),
+            None if hit(b, k) => return Some(k),
+            None => {}
+        }
+        k += 1;
+    }
+    None
+}
