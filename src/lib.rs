@@ -16,7 +16,10 @@
 //!   [`exec::Item`]s through a sink, never prints. `exec/io.rs` holds the
 //!   calls that may wait, detached so they can run as jobs; `exec/bulk.rs` the
 //!   bulk transfers (`sendfile`, `recvfile`, `send c zeros`, `recv c
-//!   discard`) and their progress line.
+//!   discard`) and their progress line; `exec/pair.rs` socketpair and dup;
+//!   `exec/ancillary.rs` the real sendmsg/recvmsg with SCM_RIGHTS and
+//!   SCM_CREDENTIALS; `exec/epoll.rs` epoll; `exec/c10k.rs` the C10K
+//!   measurement and its helper process.
 //! - [`table`]: the socket table by descriptor, and what the kernel says of
 //!   each socket (TCP_INFO, queues, readiness, /proc/net/tcp).
 //! - [`wait`]: blocking made visible: poll in slices with a deadline and the
@@ -57,6 +60,10 @@
 //! - [`export`]: the session written out: `export FILE.py` (a Python
 //!   program, from the command table's Python forms) and `record FILE.sp`
 //!   (a lesson with generated `expect`s), from the runner's journal.
+//! - [`proto`]: debugging a protocol by hand: receives that stop at a
+//!   delimiter or a count (`recvuntil`, `recvline`, `recvn`, `recvall`)
+//!   with one timeout budget per call, and the bytes they read past it,
+//!   held per socket for the next receive.
 pub mod errors;
 pub mod exec;
 pub mod exit;
@@ -68,6 +75,7 @@ pub mod lab;
 pub mod lessons;
 pub mod peers;
 pub mod play;
+pub mod proto;
 pub mod render;
 pub mod repl;
 pub mod script;

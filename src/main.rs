@@ -149,6 +149,11 @@ fn cannot_read(file: &std::path::Path, e: std::io::Error) -> i32 {
 
 fn main() {
     raise_fd_limit();
+    // The helper process of `c10k` (this program again): it holds the
+    // other ends of the connections.
+    if std::env::var_os(sockplay::exec::HOLD_ENV).is_some() {
+        sockplay::exec::hold_connections();
+    }
     let args = Args::parse();
     // First, while the process has one thread: the kernel makes a user
     // namespace only for such a process.
@@ -243,6 +248,7 @@ fn main() {
         // The shell stops the peers itself (and says so).
         sockplay::exit::exit(sockplay::repl::run(runner, history_path(), rc, color))
     } else {
+        runner.session.stdin_is_script = true;
         let mut lines = Lines::stdin(std::sync::Arc::clone(&runner.session.interrupt));
         runner.run_lines(&mut lines, "<stdin>", opts)
     };

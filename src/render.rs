@@ -824,6 +824,11 @@ pub fn item(it: &Item) -> String {
         Item::Peers(rows) => peers_table(rows),
         Item::Lessons(list) => lessons_list(list),
         Item::PeerLog(log) => peer_log(log),
+        Item::Traffic {
+            sent,
+            bytes,
+            pieces: _,
+        } => traffic(*sent, bytes),
         Item::Settings(list) => {
             let mut lines = Vec::new();
             for (k, v) in list {
@@ -832,6 +837,27 @@ pub fn item(it: &Item) -> String {
             lines.join("\n")
         }
     }
+}
+
+/// `interactive`: bytes as they went or arrived, one screen line per line
+/// of the data, marked `<` (received) or `>` (sent), every control byte
+/// escaped (`\r`, `\x1b`); a chunk that does not end with a newline says
+/// so (the next chunk goes on the same line of the data).
+fn traffic(sent: bool, bytes: &[u8]) -> String {
+    let mark = if sent { ">".cyan() } else { "<".green() };
+    let text = value::bytes_as_text(bytes);
+    let body = text.strip_suffix('\n').unwrap_or(&text);
+    let mut out = String::new();
+    for (k, line) in body.split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        let _ = write!(out, "{IND}{mark} {line}");
+    }
+    if !text.ends_with('\n') {
+        let _ = write!(out, "{}", " (no newline yet)".dimmed());
+    }
+    out
 }
 
 /// Whether the terminal takes box-drawing characters: a UTF-8 locale

@@ -161,6 +161,14 @@ impl fmt::Display for Text {
     }
 }
 
+/// An epoll instance held by a name: its descriptor, and which of the
+/// session's instances it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EpollRef {
+    pub fd: i32,
+    pub id: u64,
+}
+
 /// A socket held by a name. The serial tells apart two sockets that got the
 /// same descriptor number one after the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -187,6 +195,8 @@ pub enum Value {
     Named(String),
     /// `zeros 1G`: that many zero bytes, generated as they are sent.
     Zeros(u64),
+    /// `ep = epoll`: an epoll instance (Python's select.epoll).
+    Epoll(EpollRef),
 }
 
 impl PartialEq for Value {
@@ -206,6 +216,7 @@ impl PartialEq for Value {
             (Tuple(a), Tuple(b)) | (List(a), List(b)) => a == b,
             (Named(a), Named(b)) => a == b,
             (Zeros(a), Zeros(b)) => a == b,
+            (Epoll(a), Epoll(b)) => a == b,
             _ => false,
         }
     }
@@ -229,6 +240,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Named(_) => "constant",
             Value::Zeros(_) => "bytes",
+            Value::Epoll(_) => "select.epoll",
         }
     }
 
@@ -292,6 +304,7 @@ impl Value {
                 "<{n} zero bytes ({}), made as they are sent>",
                 human_size(*n)
             ),
+            Value::Epoll(r) => write!(out, "<select.epoll fd={}>", r.fd),
         }
     }
 
@@ -411,6 +424,8 @@ pub fn kind_number(k: SockKind) -> i32 {
     match k {
         SockKind::Stream => libc::SOCK_STREAM,
         SockKind::Dgram => libc::SOCK_DGRAM,
+        SockKind::SeqPacket => libc::SOCK_SEQPACKET,
+        SockKind::Raw => libc::SOCK_RAW,
     }
 }
 

@@ -33,6 +33,7 @@ use super::io::{Ctx, stopped};
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
 use crate::files::{NewFile, file_error};
+use crate::proto::log::Dir;
 use crate::syntax::ast::{BulkInto, Expr, SockKind, SockRef, Spanned};
 use crate::table::{self, Mode};
 use crate::value::{Value, human_size};
@@ -527,6 +528,7 @@ pub(super) fn zeros_work(
     });
     let result = conclude(&meter, "sent", result, out);
     note_bounds(ctx, meter.done, true, t0);
+    ctx.log_bulk(Dir::Sent, meter.done, "zero bytes (send zeros)");
     let stop = result?;
     let mut msg = format!("sent {}", meter.summary());
     if stop == Stop::Partial && meter.done < n {
@@ -607,6 +609,11 @@ fn sendfile_work(
     });
     let result = conclude(&meter, "sent", result, out);
     note_bounds(ctx, meter.done, true, t0);
+    ctx.log_bulk(
+        Dir::Sent,
+        meter.done,
+        &format!("the bytes of {shown} (sendfile)"),
+    );
     let stop = result?;
     let mut msg = format!("sent {shown}: {}", meter.summary());
     if let Some(len) = len
@@ -679,6 +686,29 @@ fn recv_bulk_work(
         _ => "recvfile",
     };
     let mut meter = Meter::new(format!("{call}(fd {})", ctx.h.fd), limit);
+    // Bytes held from an earlier recvuntil come first.
+    let pre = super::io::take_held(
+        ctx,
+        limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX)),
+        false,
+    );
+    let mut dest = dest;
+    if !pre.is_empty() {
+        if let Dest::File(file, shown) = &mut dest {
+            file.file()
+                .write_all(&pre.bytes)
+                .map_err(|e| file_error(e, shown))?;
+        }
+        meter.done += pre.len() as u64;
+        out.emit(Item::NoWait(format!(
+            "{} held from an earlier receive (read past a delimiter) come first",
+            if pre.len() == 1 {
+                "1 byte".to_string()
+            } else {
+                format!("{} bytes", pre.len())
+            }
+        )));
+    }
     let fd = ctx.h.fd;
     let tcp = ctx.family != crate::syntax::ast::Family::Unix;
     let mut dest = dest;
@@ -746,7 +776,17 @@ fn recv_bulk_work(
         _ => "received",
     };
     let result = conclude(&meter, what, result, out);
-    note_bounds(ctx, meter.done, false, 0);
+    // The held bytes were taken off the record (and logged) when they
+    // were read.
+    note_bounds(ctx, meter.done - pre.len() as u64, false, 0);
+    ctx.log_bulk(
+        Dir::Received,
+        meter.done - pre.len() as u64,
+        &match &dest {
+            Dest::Discard => "bytes dropped (recv discard)".to_string(),
+            Dest::File(_, shown) => format!("bytes written to {shown} (recvfile)"),
+        },
+    );
     if let (Err(_), Dest::File(f, shown)) = (&result, &dest) {
         // The target is left as it was: the bytes went to a temporary
         // file, which goes with `dest`.

@@ -5,11 +5,14 @@
 //! returns how the shell should go on ([`Flow`]) or an [`ExecError`]. The
 //! renderer turns items into text; tests collect them.
 
+mod ancillary;
 pub(crate) mod bounds;
 mod bulk;
+mod c10k;
 mod calls;
 mod capture;
 mod diagram;
+mod epoll;
 mod eval;
 pub(crate) mod explain;
 mod framing;
@@ -18,6 +21,7 @@ mod jobctl;
 pub(crate) mod lab;
 mod names;
 mod opts;
+mod pair;
 mod print;
 mod select;
 mod serve;
@@ -25,6 +29,8 @@ mod shell;
 mod states;
 
 pub use bounds::Piece;
+pub use c10k::{HOLD_ENV, hold_connections};
+pub use eval::MAX_DATA;
 
 use crate::errors::ExecError;
 use crate::jobs::{JobPrinter, Jobs};
@@ -153,6 +159,13 @@ pub enum Item {
     PeerLog(crate::peers::PeerLog),
     /// `lesson`: the bundled lessons, by number and title.
     Lessons(Vec<(usize, String)>),
+    /// `interactive`: bytes as they went (sent) or arrived (received), and
+    /// the sends of this shell they came from.
+    Traffic {
+        sent: bool,
+        bytes: Vec<u8>,
+        pieces: Vec<Piece>,
+    },
     /// `diagram`: a connection's sequence diagram.
     Diagram(crate::wire::ladder::Ladder),
 }
@@ -264,6 +277,14 @@ pub struct Session {
     /// How the prompt asks before a file is replaced (the interactive
     /// shell sets it; without it, nothing is replaced).
     pub confirm: Option<Box<dyn crate::files::Confirm>>,
+    /// The traffic log (`log FILE`), shared with the calls in flight.
+    pub(crate) log: crate::proto::log::SharedLog,
+    /// The commands come from stdin (piped): `interactive` cannot read
+    /// the keyboard there.
+    pub stdin_is_script: bool,
+    /// The epoll instances (`ep = epoll`), by their id.
+    pub(crate) epolls: std::collections::HashMap<u64, epoll::EpollSet>,
+    pub(crate) next_epoll: u64,
     /// The reports of the jobs collected since the runner last took them
     /// (`JobEnded` items, printed or not): the journal behind `export`
     /// and `record` (src/export) takes them after each statement.
@@ -306,7 +327,7 @@ pub(crate) struct Ret {
 }
 
 impl Ret {
-    fn none() -> Ret {
+    pub(crate) fn none() -> Ret {
         Ret {
             values: vec![Value::None],
             view: View::Repr,
@@ -318,7 +339,7 @@ impl Ret {
             none_shown: false,
         }
     }
-    fn one(v: Value) -> Ret {
+    pub(crate) fn one(v: Value) -> Ret {
         Ret {
             values: vec![v],
             view: View::Repr,
@@ -330,7 +351,7 @@ impl Ret {
             none_shown: false,
         }
     }
-    fn two(a: Value, b: Value) -> Ret {
+    pub(crate) fn two(a: Value, b: Value) -> Ret {
         Ret {
             values: vec![a, b],
             view: View::Repr,
@@ -343,12 +364,12 @@ impl Ret {
         }
     }
     /// A value shown even when it is None.
-    fn answer(v: Value) -> Ret {
+    pub(crate) fn answer(v: Value) -> Ret {
         let mut r = Ret::one(v);
         r.none_shown = true;
         r
     }
-    fn said(v: Value) -> Ret {
+    pub(crate) fn said(v: Value) -> Ret {
         Ret {
             values: vec![v],
             view: View::Repr,
@@ -396,6 +417,10 @@ impl Session {
             who: crate::files::Who::Script,
             files: crate::files::Policy::default(),
             confirm: None,
+            log: Default::default(),
+            stdin_is_script: false,
+            epolls: Default::default(),
+            next_epoll: 0,
             ended_jobs: Vec::new(),
             told_print_enum: false,
             lab: lab::LabState::default(),
@@ -491,6 +516,11 @@ impl Session {
         let mut ret = Ret::none();
         ret.job = true;
         Ok(ret)
+    }
+
+    /// The statement running now ends with `&`.
+    pub(crate) fn in_background(&self) -> bool {
+        self.background.is_some()
     }
 
     /// The cancel flags of a foreground call.
@@ -745,7 +775,11 @@ impl Session {
     fn command(&mut self, cmd: &Command, out: &mut dyn Sink) -> Result<Ret, ExecError> {
         use Command as C;
         match cmd {
-            C::Socket { family, kind } => self.socket(*family, *kind),
+            C::Socket {
+                family,
+                kind,
+                proto,
+            } => self.socket(*family, *kind, *proto, out),
             C::Bind { sock, addr } => self.bind(sock, addr, out),
             C::Listen { sock, backlog } => self.listen(sock, backlog.as_ref(), out),
             C::Accept { sock } => self.accept(sock, out),
@@ -943,6 +977,39 @@ impl Session {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
             }
+            C::RecvUntil {
+                sock,
+                until,
+                drop,
+                timeout,
+                view,
+            } => self.recv_until(sock, until, *drop, timeout.as_ref(), *view, out),
+            C::Log { path, hex } => self.log_cmd(path.as_ref(), *hex, out),
+            C::Interactive { sock, crlf } => self.interactive(sock, *crlf, out),
+            C::SocketPair { family, kind } => self.socketpair(*family, *kind, out),
+            C::Dup { sock } => self.dup(sock, out),
+            C::GetNameInfo { addr, flags } => {
+                let f = match flags {
+                    Some(e) => names::ni_flags(&self.text(e)?).map_err(|x| x.at(e.span))?,
+                    None => 0,
+                };
+                let sa = self
+                    .address(addr, Family::Inet, true)
+                    .or_else(|_| self.address(addr, Family::Inet6, true))
+                    .map_err(|x| {
+                        if x.span.is_none() {
+                            x.at(addr.span())
+                        } else {
+                            x
+                        }
+                    })?;
+                names::getnameinfo(&sa, f).map_err(|x| x.at(addr.span()))
+            }
+            C::Epoll { ep, op } => self.epoll_cmd(ep.as_ref(), op, out),
+            C::C10k { n } => self.c10k(n.as_ref(), out),
+            C::GetProtoByName { name } => {
+                names::getprotobyname(&self.text(name)?).map_err(|e| e.at(name.span))
+            }
             C::Lab(l) => self.lab_cmd(l, out),
             // Carried out by run_inner (it wraps a whole statement).
             C::On { .. } => Err(ExecError::usage(
@@ -967,6 +1034,10 @@ impl Session {
         self.end_jobs(out);
         self.lab_down(out);
         self.table.clear();
+        // The log says where it ended.
+        if let Some(l) = self.log.lock().ok().and_then(|mut g| g.take()) {
+            l.close();
+        }
     }
 
     /// Stops every built-in peer (Ctrl-D, quit, end of a script); returns
@@ -981,6 +1052,11 @@ fn returns(cmd: &Command) -> usize {
     match cmd {
         Command::Accept { .. } | Command::RecvFrom { .. } => 2,
         Command::Select { .. } => 3,
+        Command::SocketPair { .. } => 2,
+        Command::RecvMsg {
+            framing: crate::syntax::ast::Framing::Ancillary(_),
+            ..
+        } => 2,
         _ => 1,
     }
 }
@@ -998,7 +1074,13 @@ pub(crate) fn describe_socket(
     kind: SockKind,
     names: Vec<String>,
 ) -> SockDesc {
-    let local = sock.local_addr().ok().filter(crate::table::is_bound);
+    let local = sock
+        .local_addr()
+        .ok()
+        .filter(crate::table::is_bound)
+        .filter(|a| {
+            kind != SockKind::Raw || a.as_socket().is_some_and(|s| !s.ip().is_unspecified())
+        });
     // An IP socket with no port has no peer and no TCP state worth showing
     // (CLOSED): two calls saved on every new socket.
     if local.is_none() && family != Family::Unix {
