@@ -22,8 +22,12 @@ use unicode_width::UnicodeWidthStr;
 const IND: &str = "  ";
 
 /// Values longer than this are shown cut (a terminal is no place for a
-/// megabyte); the hex view shows everything.
+/// megabyte); the hex and text views show more, up to [`SHOWN_VIEW`].
 const SHOWN: usize = 1024;
+
+/// The most bytes the hex and text views show of one value (a 256 MiB
+/// value in hex would be a gigabyte of text).
+const SHOWN_VIEW: usize = 1 << 20;
 
 /// The prompt.
 pub const PROMPT: &str = "sockplay> ";
@@ -121,7 +125,8 @@ pub fn value_text_pieces(
 ) -> String {
     match (v, view) {
         (Value::Bytes(b), View::Repr)
-            if pieces.len() > 1 || pieces.first().is_some_and(|p| p.len < b.len()) =>
+            if b.len() <= SHOWN
+                && (pieces.len() > 1 || pieces.first().is_some_and(|p| p.len < b.len())) =>
         {
             format!(
                 "{}  {}",
@@ -142,7 +147,7 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
                 View::Repr if b.len() > SHOWN => format!(
                     "{}...  {}",
                     value::bytes_repr(&b[..SHOWN]).green(),
-                    format!("({}, the first {SHOWN} shown; `recv ... hex` or `set display hex` shows all)", byte_count(b.len()))
+                    format!("({}, the first {SHOWN} shown; `recv ... hex` or `set display hex` shows more)", byte_count(b.len()))
                         .dimmed()
                 ),
                 View::Repr => format!(
@@ -154,17 +159,19 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
                 View::Hex => {
                     let mut s =
                         format!("{}", format!("{}, hexdump:", byte_count(b.len())).dimmed());
-                    for line in value::hexdump(b).lines() {
+                    for line in value::hexdump(&b[..b.len().min(SHOWN_VIEW)]).lines() {
                         let _ = write!(s, "\n{IND}{IND}{line}");
                     }
+                    view_cut(&mut s, b.len());
                     s
                 }
                 View::Text => {
                     let mut s = format!("{}", format!("{} as text:", byte_count(b.len())).dimmed());
-                    let text = value::bytes_as_text(b);
+                    let text = value::bytes_as_text(&b[..b.len().min(SHOWN_VIEW)]);
                     for line in text.split('\n') {
                         let _ = write!(s, "\n{IND}{IND}{} {}", "|".dimmed(), line.green());
                     }
+                    view_cut(&mut s, b.len());
                     s
                 }
             };
@@ -176,7 +183,7 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
             if items.len() == 2 && matches!(items[0], Value::Socket(_)) && sock.is_some() =>
         {
             let first = sock.map(sock_desc).unwrap_or_default();
-            format!("({}, {})", first.cyan(), items[1].repr())
+            format!("({}, {})", first.cyan(), items[1].repr_cut(4 * SHOWN).0)
         }
         Value::Str(t) if t.len() > SHOWN => {
             let cut = (0..=SHOWN)
@@ -191,7 +198,34 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
         }
         Value::Str(_) => v.repr().green().to_string(),
         Value::Int(_) | Value::Float(_) => v.repr().magenta().to_string(),
-        _ => v.repr(),
+        _ => {
+            // A tuple may hold large values: its repr is cut too.
+            let (text, cut) = v.repr_cut(4 * SHOWN);
+            if cut {
+                format!(
+                    "{text}...  {}",
+                    format!("({} bytes of data, the first part shown)", v.data_len()).dimmed()
+                )
+            } else {
+                text
+            }
+        }
+    }
+}
+
+/// The line that says a hex or text view was cut.
+fn view_cut(s: &mut String, len: usize) {
+    if len > SHOWN_VIEW {
+        let _ = write!(
+            s,
+            "\n{IND}{IND}{}",
+            format!(
+                "... {} more (the first {} shown)",
+                byte_count(len - SHOWN_VIEW),
+                value::human_size(SHOWN_VIEW as u64)
+            )
+            .dimmed()
+        );
     }
 }
 
@@ -223,6 +257,33 @@ fn table(rows: &[Row]) -> String {
         ]);
         v
     }
+    // Addresses and names come from outside: escaped before they are
+    // measured.
+    let rows: Vec<Row> = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            for f in [
+                &mut r.fd,
+                &mut r.names,
+                &mut r.host,
+                &mut r.proto,
+                &mut r.local,
+                &mut r.peer,
+                &mut r.state,
+                &mut r.recv_q,
+                &mut r.send_q,
+                &mut r.mode,
+                &mut r.ready,
+            ] {
+                if f.chars().any(value::is_unsafe_char) {
+                    *f = value::escape_controls(f);
+                }
+            }
+            r
+        })
+        .collect();
+    let rows = &rows[..];
     let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
         for (k, cell) in cells(r, hosts).iter().enumerate() {
@@ -834,19 +895,38 @@ fn help_one(s: &CmdSpec) -> String {
     out
 }
 
+/// Text of an item, made safe for the terminal: every text an item carries
+/// may hold a path, an address, a host name or a lesson's words, so all of
+/// it goes through [`value::escape_controls`] here, the one way to the
+/// terminal (the executor escapes what it quotes too; escaping twice
+/// changes nothing).
+fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(value::is_unsafe_char) {
+        std::borrow::Cow::Owned(value::escape_controls(s))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 /// One item as lines of text (no trailing newline).
 pub fn item(it: &Item) -> String {
     match it {
         Item::Waiting { call, what, queue } => format!(
             "{IND}{}",
-            format!("{call} waits for {what} - {queue} - Ctrl-C to interrupt").yellow()
+            format!(
+                "{} waits for {} - {} - Ctrl-C to interrupt",
+                safe(call),
+                safe(what),
+                safe(queue)
+            )
+            .yellow()
         ),
-        Item::NoWait(why) => format!("{IND}{}", format!("no wait: {why}").cyan()),
+        Item::NoWait(why) => format!("{IND}{}", format!("no wait: {}", safe(why)).cyan()),
         Item::Waited(d) => format!(
             "{IND}{}",
             format!("returned after {}", wait::human(*d)).dimmed()
         ),
-        Item::Done(s) => format!("{IND}{s}"),
+        Item::Done(s) => format!("{IND}{}", safe(s)),
         Item::Value {
             name,
             value,
@@ -856,27 +936,27 @@ pub fn item(it: &Item) -> String {
         } => {
             let v = value_text_pieces(value, *view, sock.as_ref(), pieces);
             match name {
-                Some(n) => format!("{IND}{} = {v}", n.bold()),
+                Some(n) => format!("{IND}{} = {v}", safe(n).bold()),
                 None => format!("{IND}-> {v}"),
             }
         }
-        Item::Note(s) => format!("{IND}{}", format!("# {s}").dimmed().italic()),
-        Item::Warn(s) => format!("{IND}{}", format!("! {s}").yellow().bold()),
+        Item::Note(s) => format!("{IND}{}", format!("# {}", safe(s)).dimmed().italic()),
+        Item::Warn(s) => format!("{IND}{}", format!("! {}", safe(s)).yellow().bold()),
         Item::Table(rows) => table(rows),
         Item::Fields(title, fields) => {
             let w = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-            let mut out = format!("{IND}{}", title.bold());
+            let mut out = format!("{IND}{}", safe(title).bold());
             for (k, v) in fields {
                 let shown = if k == "state" {
                     state_colored(v)
                 } else {
-                    v.clone()
+                    safe(v).into_owned()
                 };
                 let _ = write!(out, "\n{IND}{IND}{:w$}  {}", k.dimmed(), shown, w = w);
             }
             out
         }
-        Item::Progress(s) => format!("{IND}{}", s.yellow()),
+        Item::Progress(s) => format!("{IND}{}", safe(s).yellow()),
         Item::JobStarted { id, desc, state } => format!(
             "{IND}{} {}\n{IND}    {}",
             format!("[{id}]").bold().blue(),
@@ -904,12 +984,18 @@ pub fn item(it: &Item) -> String {
             lines.join("\n")
         }
         Item::Moment(..) => String::new(),
-        Item::Timeline { title, head, rows } => timeline(title, head, rows),
+        Item::Timeline { title, head, rows } => {
+            let rows: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| r.iter().map(|c| safe(c).into_owned()).collect())
+                .collect();
+            timeline(&safe(title), head, &rows)
+        }
         Item::Diagram(l) => diagram(l),
         Item::Explain(m, ends) => explanation(m.title(), &m.text_for(ends)),
         Item::Help(None) => help_all(),
         Item::Help(Some(cmd)) => help_one(spec::spec_of(*cmd)),
-        Item::Echo(s) => format!("{IND}{s}"),
+        Item::Echo(s) => format!("{IND}{}", safe(s)),
         Item::Vars(list) => {
             let mut lines = Vec::new();
             for (k, v, d) in list {
@@ -934,7 +1020,7 @@ pub fn item(it: &Item) -> String {
         Item::Settings(list) => {
             let mut lines = Vec::new();
             for (k, v) in list {
-                lines.push(format!("{IND}{k} = {v}"));
+                lines.push(format!("{IND}{k} = {}", safe(v)));
             }
             lines.join("\n")
         }
@@ -1046,6 +1132,15 @@ pub fn narration(text: &str, title: bool) -> String {
     }
 }
 
+/// The question asked at the prompt before a file is replaced.
+pub fn confirm_question(what: &str) -> String {
+    format!(
+        "{IND}{} {} ",
+        value::escape_controls(what).yellow().bold(),
+        "[y/N]".dimmed()
+    )
+}
+
 /// Step mode's first words.
 pub fn step_hint() -> String {
     format!(
@@ -1068,7 +1163,7 @@ pub fn typed_line(text: &str) -> String {
 pub fn left_note(file: &str, line: usize) -> String {
     format!(
         "{IND}{}",
-        format!("# left {file} before line {line}").dimmed()
+        format!("# left {} before line {line}", safe(file)).dimmed()
     )
 }
 
@@ -1089,7 +1184,7 @@ pub fn expect_held(said: &str) -> String {
 /// An `expect` that did not hold: where, what was expected, what came.
 pub fn expect_failed(origin: &Origin<'_>, what: &str, expected: &str, got: &[String]) -> String {
     let at = match origin.file {
-        Some(f) => format!("{f}:{}: ", origin.line),
+        Some(f) => format!("{}:{}: ", safe(f), origin.line),
         None => String::new(),
     };
     let mut out = format!("{IND}{}{}", at.red().bold(), "expect failed".red().bold());
@@ -1130,7 +1225,8 @@ pub fn check_summary(name: &str, expects: usize) -> String {
         "{IND}{} {}",
         "✓".green().bold(),
         format!(
-            "{name}: every command ran and {expects} expect{} held",
+            "{}: every command ran and {expects} expect{} held",
+            safe(name),
             if expects == 1 { "" } else { "s" }
         )
         .green()
@@ -1395,7 +1491,7 @@ fn location(origin: &Origin<'_>, span: Option<Span>) -> String {
             .map_or(1, |p| p.width() + 1)
     });
     match origin.file {
-        Some(f) => format!("{f}:{}:{col}: ", origin.line),
+        Some(f) => format!("{}:{}:{col}: ", safe(f), origin.line),
         None => String::new(),
     }
 }
@@ -1621,7 +1717,7 @@ mod tests {
     fn bytes_values_show_length() {
         colored::control::set_override(false);
         assert_eq!(
-            value_text(&Value::Bytes(b"hi\r\n".to_vec()), View::Repr, None),
+            value_text(&Value::Bytes(b"hi\r\n".to_vec().into()), View::Repr, None),
             r"b'hi\r\n'  (4 bytes)"
         );
     }

@@ -667,6 +667,9 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
         }));
     }
     drop(placeholders);
+    runner.session.confirm = Some(Box::new(AskAtPrompt {
+        interrupt: Arc::clone(&runner.session.interrupt),
+    }));
     let names = Arc::new(Mutex::new(Names::default()));
     rl.set_helper(Some(ShellHelper::new(Arc::clone(&names), color)));
     if let Some(h) = &history {
@@ -678,9 +681,9 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
         "- BSD sockets, one call at a time. `help` lists the commands, Tab completes, Ctrl-C interrupts a call, Ctrl-D leaves.".dimmed()
     );
     if let Some(rc) = rc
-        && let Ok(bytes) = std::fs::read(&rc)
+        && let Ok(mut lines) = crate::input::Lines::file(&rc)
     {
-        runner.run_rc(&String::from_utf8_lossy(&bytes), &rc.display().to_string());
+        runner.run_rc(&mut lines, &crate::files::shown(&rc));
     }
     let prompt = (
         crate::render::PROMPT.to_string(),
@@ -934,6 +937,35 @@ fn release_low_fds() {
         held.clear();
     }
     crate::table::fd_gate_open();
+}
+
+/// Asks the person at the prompt before a file is replaced: the question,
+/// then a line from the terminal; only `y` or `yes` is yes (Enter, Ctrl-C
+/// and the end of input are no).
+struct AskAtPrompt {
+    interrupt: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl crate::files::Confirm for AskAtPrompt {
+    fn confirm(&mut self, what: &str) -> bool {
+        crate::script::flush_out();
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "{}", crate::render::confirm_question(what));
+            let _ = out.flush();
+        }
+        let answer = crate::input::read_answer(0, &self.interrupt);
+        let yes = answer
+            .as_deref()
+            .map(|a| a.trim().to_ascii_lowercase())
+            .is_some_and(|a| a == "y" || a == "yes");
+        if answer.is_none() {
+            // Ctrl-C or the end of input: the terminal has no newline yet.
+            crate::script::say("");
+        }
+        yes
+    }
 }
 
 /// Opens /dev/null until descriptors 3 to 9 are taken (those free now),

@@ -14,7 +14,7 @@ use crate::render::{self, Origin};
 use crate::syntax::ast::{Command, Expectation, SockRef, Statement};
 use crate::syntax::parse_line;
 use std::collections::HashMap;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -262,6 +262,11 @@ pub struct Macro {
 /// The most macro calls, sourced files and lessons inside one another.
 pub const MAX_DEPTH: usize = 16;
 
+/// The most lines one line may run through macros and through scripts
+/// sourced two or more deep. Depth alone does not bound the work: a macro
+/// that calls another ten times per level runs 10^16 lines at depth 16.
+pub const MAX_EXPANSION: usize = 10_000;
+
 pub struct Runner {
     pub session: Session,
     /// Macros by name (from `macdef`, in a file or typed in the shell).
@@ -278,6 +283,11 @@ pub struct Runner {
     pub(crate) opts: crate::play::PlayOptions,
     /// Scripts, macros and lessons running inside one another now.
     pub(crate) depth: usize,
+    /// Lines run through macros and nested scripts for the line running
+    /// at top level now (see [`MAX_EXPANSION`]).
+    pub(crate) expanded: usize,
+    /// The expansion went past the limit: every level stops.
+    pub(crate) runaway: bool,
     /// Expects that held (for the --check summary).
     pub expects_passed: usize,
     /// Step mode has said how it works.
@@ -312,6 +322,8 @@ impl Runner {
             collecting: None,
             opts: crate::play::PlayOptions::default(),
             depth: 0,
+            expanded: 0,
+            runaway: false,
             expects_passed: 0,
             step_hint_shown: false,
             journal: crate::export::Journal::default(),
@@ -363,6 +375,11 @@ impl Runner {
     /// being typed, or a command line (captured for the next `expect`).
     /// While `record` is on, the line is saved to the lesson after it ran.
     pub fn run_unit(&mut self, text: &str, file: Option<&str>, line: usize) -> LineEnd {
+        if self.depth == 0 {
+            // A new line at top level: a budget of its own.
+            self.expanded = 0;
+            self.runaway = false;
+        }
         if self.depth > 0 || self.recorder.is_none() {
             return self.run_unit_inner(text, file, line);
         }
@@ -446,6 +463,13 @@ impl Runner {
         unit_open: bool,
     ) -> LineEnd {
         let origin = Origin { file, line, text };
+        // Only a line typed at the prompt is the user's own; everything
+        // else (files, -c, pipes, macros, lessons) is a script.
+        self.session.who = if file.is_none() {
+            crate::files::Who::Prompt
+        } else {
+            crate::files::Who::Script
+        };
         let stmts = match parse_line(text) {
             Ok(s) => s,
             Err(e) => {
@@ -590,7 +614,7 @@ impl Runner {
                 self.lesson_cmd(number.as_ref(), mode, origin)
             }
             Command::Export { .. } | Command::Record { .. } => {
-                match crate::export::run(self, &st.command, origin.file.is_some()) {
+                match crate::export::run(self, &st.command) {
                     Ok(items) => {
                         for it in &items {
                             if let Some(t) = print_item(it) {
@@ -758,7 +782,7 @@ impl Runner {
     /// (unless `keep_going`), the code given to `quit`, or 130 after Ctrl-C.
     pub fn run_lines(
         &mut self,
-        lines: &mut dyn Iterator<Item = String>,
+        lines: &mut dyn Iterator<Item = crate::input::Line>,
         name: &str,
         opts: crate::play::PlayOptions,
     ) -> i32 {
@@ -783,8 +807,22 @@ impl Runner {
     }
 
     /// Runs the rc file quietly; errors are shown, nothing stops.
-    pub fn run_rc(&mut self, text: &str, name: &str) {
-        for (k, line) in text.lines().enumerate() {
+    pub fn run_rc(&mut self, lines: &mut dyn Iterator<Item = crate::input::Line>, name: &str) {
+        for (k, line) in lines.enumerate() {
+            let line = match line {
+                Ok(l) => l,
+                Err(bad) => {
+                    let (e, shown) = bad.error();
+                    let origin = Origin {
+                        file: Some(name),
+                        line: k + 1,
+                        text: &shown,
+                    };
+                    self.fail(e, &origin);
+                    continue;
+                }
+            };
+            let line = line.as_str();
             if line.trim().is_empty() {
                 continue;
             }
@@ -877,23 +915,6 @@ pub fn echo_line(text: &str) {
         o.put(&line, false);
         o.put("\n", false);
     }
-}
-
-/// Lines of a reader, read as they come (so a pipe works live), invalid
-/// UTF-8 replaced rather than fatal.
-pub fn lines_of(reader: impl BufRead) -> impl Iterator<Item = String> {
-    let mut reader = reader;
-    std::iter::from_fn(move || {
-        // Reading may wait for the writer of the pipe: show what was
-        // said first (one write a line; a file given by name is read
-        // without this).
-        flush_out();
-        let mut buf = Vec::new();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(String::from_utf8_lossy(&buf).into_owned()),
-        }
-    })
 }
 
 #[cfg(test)]

@@ -67,10 +67,20 @@ impl Session {
         let h = self.use_sock(r)?;
         let e = self.entry_h(h)?;
         let target = self.address(addr, e.family, false)?;
+        if let Some(p) = target.as_pathname() {
+            crate::files::check_socket_path(p.as_os_str().as_encoded_bytes(), &self.file_rules())
+                .map_err(|x| x.at(addr.span()))?;
+        }
         let asked_port = target.as_socket().map(|s| s.port());
         if let Err(err) = e.sock.bind(&target) {
             let mut x = ExecError::from(err).at(addr.span());
-            if x.is_errno(libc::EADDRINUSE) && e.family == Family::Unix {
+            if x.is_errno(libc::ENOENT)
+                && let Some(h) = target
+                    .as_pathname()
+                    .and_then(crate::files::missing_folder_hint)
+            {
+                x.hint = Some(h);
+            } else if x.is_errno(libc::EADDRINUSE) && e.family == Family::Unix {
                 x.hint = Some("the socket file already exists: remove it (the course does os.unlink(path)) or bind another path".into());
             } else if x.is_errno(libc::EADDRINUSE)
                 && let Some(port) = asked_port
@@ -99,7 +109,7 @@ impl Session {
             let path = path.to_path_buf();
             out.emit(Item::Note(format!(
                 "bind created the socket file {}; it stays after close until removed",
-                path.display()
+                crate::files::shown(&path)
             )));
             // A path bound outside a lesson is the learner's, even if a
             // lesson made a file there before.
@@ -346,7 +356,7 @@ impl Session {
         {
             out.emit(Item::Note(format!(
                 "the socket file {} is still on disk; binding it again needs it removed",
-                p.display()
+                crate::files::shown(&p)
             )));
         }
         Ok(Ret::none())
@@ -518,7 +528,7 @@ impl NoneAsEmpty for Value {
     /// Python's getsockname of an unbound UNIX socket is ''.
     fn into_str_if_none(self) -> Value {
         match self {
-            Value::None => Value::Str(String::new()),
+            Value::None => Value::Str(String::new().into()),
             v => v,
         }
     }

@@ -118,19 +118,50 @@ pub(crate) fn stopped(s: Stopped) -> ExecError {
 /// length the kernel reported (larger than the buffer for a truncated
 /// datagram when MSG_TRUNC is given).
 pub(crate) fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize)> {
-    let mut buf: Vec<u8> = Vec::with_capacity(size);
+    let mut buf = recv_space(sock, size, flags)?;
+    let cap = buf.capacity();
     let n = sock.recv_with_flags(buf.spare_capacity_mut(), flags)?;
-    // SAFETY: the kernel initialised the first min(n, size) bytes.
-    unsafe { buf.set_len(n.min(size)) };
+    // SAFETY: the kernel initialised the first min(n, cap) bytes.
+    unsafe { buf.set_len(n.min(cap)) };
+    fit(&mut buf);
     Ok((buf, n))
 }
 
 fn recv_from_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize, SockAddr)> {
-    let mut buf: Vec<u8> = Vec::with_capacity(size);
+    let mut buf = recv_space(sock, size, flags)?;
+    let cap = buf.capacity();
     let (n, addr) = sock.recv_from_with_flags(buf.spare_capacity_mut(), flags)?;
     // SAFETY: as in recv_buf.
-    unsafe { buf.set_len(n.min(size)) };
+    unsafe { buf.set_len(n.min(cap)) };
+    fit(&mut buf);
     Ok((buf, n, addr))
+}
+
+/// Room for what one recv of at most `size` bytes can return now: what is
+/// queued (the next datagram, for a datagram socket), at least 64 KiB,
+/// never more than `size`. `recv c 256M` with 5 bytes queued takes 64 KiB,
+/// not 256 MiB (the sockets are non-blocking: a call returns what is
+/// there). The room is asked for without aborting when there is none.
+fn recv_space(sock: &Socket, size: usize, flags: i32) -> io::Result<Vec<u8>> {
+    const FLOOR: usize = 64 * 1024;
+    // A small size is taken as it is (no ioctl for the common recv c 1024).
+    let queued = if size <= FLOOR || flags & libc::MSG_OOB != 0 {
+        0
+    } else {
+        table::recv_queue(std::os::fd::AsRawFd::as_raw_fd(sock)).unwrap_or(0) as usize
+    };
+    let want = size.min(queued.max(FLOOR));
+    let mut buf: Vec<u8> = Vec::new();
+    buf.try_reserve_exact(want)
+        .map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))?;
+    Ok(buf)
+}
+
+/// A received value keeps only the memory it uses.
+fn fit(buf: &mut Vec<u8>) {
+    if buf.capacity() - buf.len() > 4096 {
+        buf.shrink_to_fit();
+    }
 }
 
 /// SO_RCVTIMEO / SO_SNDTIMEO, which a real blocking call would honour.
@@ -162,7 +193,7 @@ pub(crate) fn addr_value(a: SockAddr) -> Value {
     if named {
         Value::Addr(a)
     } else if a.family() == libc::AF_UNIX as libc::sa_family_t && a.len() > 0 {
-        Value::Str(String::new())
+        Value::Str(String::new().into())
     } else {
         Value::None
     }
@@ -1107,7 +1138,7 @@ impl Session {
                         Some(a) if dgram => addr_value(a),
                         _ => Value::None,
                     };
-                    let mut ret = Ret::two(Value::Bytes(pre.bytes), addr);
+                    let mut ret = Ret::two(Value::Bytes(pre.bytes.into()), addr);
                     ret.view = view;
                     ret.after = after;
                     ret.pieces = pieces;
@@ -1137,7 +1168,7 @@ impl Session {
                 }
                 // Python gives None as the address of a TCP recvfrom.
                 let addr = if dgram { addr_value(from) } else { Value::None };
-                let mut ret = Ret::two(Value::Bytes(buf), addr);
+                let mut ret = Ret::two(Value::Bytes(buf.into()), addr);
                 ret.view = view;
                 ret.after = after;
                 ret.pieces = pieces;
@@ -1407,6 +1438,8 @@ fn recv_work(
         let ((buf, n), waited) = if dontwait {
             match recv_buf(&ctx.sock, want, f | libc::MSG_DONTWAIT) {
                 Ok(v) => (v, None),
+                // waitall without waiting: what came is the answer.
+                Err(err) if would_block(&err) && !total.is_empty() => break,
                 Err(err) if would_block(&err) => {
                     return Err(ExecError::os(libc::EAGAIN).hint(nonblock_hint));
                 }
@@ -1447,7 +1480,14 @@ fn recv_work(
         }
         let got = buf.len();
         real = real.max(n);
-        total.extend_from_slice(&buf);
+        if total.is_empty() {
+            total = buf;
+        } else {
+            total
+                .try_reserve(got)
+                .map_err(|_| crate::value::no_room(total.len() + got))?;
+            total.extend_from_slice(&buf);
+        }
         // MSG_WAITALL: a blocking socket waits for the whole size.
         if !waitall || got == 0 || total.len() >= size || f & libc::MSG_PEEK != 0 {
             break;
@@ -1464,7 +1504,7 @@ fn recv_work(
         .filter(|&t| t <= queued)
         .map(|t| queued - t);
     let (after, pieces) = after_recv_held(ctx, &pre, total.len(), real, size, f, left);
-    let mut ret = Ret::one(Value::Bytes(total));
+    let mut ret = Ret::one(Value::Bytes(total.into()));
     ret.view = view;
     ret.after = after;
     ret.pieces = pieces;
@@ -1575,8 +1615,8 @@ fn decoded(mut ret: Ret) -> Result<Ret, ExecError> {
         let Value::Bytes(b) = std::mem::replace(v, Value::None) else {
             return Ok(ret);
         };
-        match String::from_utf8(b) {
-            Ok(s) => *v = Value::Str(s),
+        match String::from_utf8(b.into_vec()?) {
+            Ok(s) => *v = Value::Str(s.into()),
             Err(e) => {
                 return Err(ExecError::new(
                     "UnicodeDecodeError",

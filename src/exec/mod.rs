@@ -272,6 +272,14 @@ pub struct Session {
     /// Keep what `states` shows (the capture, or the sampled states). A
     /// script that never says `states` does not pay for them.
     pub watch_states: bool,
+    /// Who gave the statement running now (the runner sets it): what it
+    /// may do to files depends on it (see [`crate::files`]).
+    pub who: crate::files::Who,
+    /// Where scripts may write and read files (`--allow-write`...).
+    pub files: crate::files::Policy,
+    /// How the prompt asks before a file is replaced (the interactive
+    /// shell sets it; without it, nothing is replaced).
+    pub confirm: Option<Box<dyn crate::files::Confirm>>,
     /// The traffic log (`log FILE`), shared with the calls in flight.
     pub(crate) log: crate::proto::log::SharedLog,
     /// The commands come from stdin (piped): `interactive` cannot read
@@ -416,6 +424,9 @@ impl Session {
             failed_names: Default::default(),
             told_peers: false,
             watch_states: true,
+            who: crate::files::Who::Script,
+            files: crate::files::Policy::default(),
+            confirm: None,
             log: Default::default(),
             stdin_is_script: false,
             epolls: Default::default(),
@@ -426,6 +437,65 @@ impl Session {
             told_print_enum: false,
             lab: lab::LabState::default(),
         }
+    }
+
+    /// What the statement running now may do to files.
+    pub fn access(&mut self) -> crate::files::Access<'_> {
+        crate::files::Access {
+            who: self.who,
+            policy: &self.files,
+            confirm: self
+                .confirm
+                .as_deref_mut()
+                .map(|c| c as &mut dyn crate::files::Confirm),
+            force: false,
+        }
+    }
+
+    /// What the statement running now may do to files, to check a path
+    /// (nobody is asked anything).
+    pub fn file_rules(&self) -> crate::files::Access<'_> {
+        crate::files::Access {
+            who: self.who,
+            policy: &self.files,
+            confirm: None,
+            force: false,
+        }
+    }
+
+    /// Opens a file that a command writes (`recvfile`, and any command
+    /// that saves a file): see [`crate::files`] for what a script may do
+    /// and how the file is put in place. Write to it, then `commit()`.
+    pub fn new_file(&mut self, path: &str) -> Result<crate::files::NewFile, ExecError> {
+        self.new_file_forced(path, false)
+    }
+
+    /// [`Session::new_file`] for a command told to replace (`force`): at
+    /// the prompt an existing file is replaced without a question.
+    pub fn new_file_forced(
+        &mut self,
+        path: &str,
+        force: bool,
+    ) -> Result<crate::files::NewFile, ExecError> {
+        let mut access = self.access();
+        access.force = force;
+        crate::files::open_for_writing(path, &mut access)
+    }
+
+    /// Writes `bytes` as a whole file at `path` (see [`Session::new_file`]):
+    /// the file appears complete or not at all. Returns the path as shown.
+    pub fn save_file(
+        &mut self,
+        path: &str,
+        bytes: &[u8],
+        force: bool,
+    ) -> Result<String, ExecError> {
+        use std::io::Write;
+        let mut f = self.new_file_forced(path, force)?;
+        f.file().write_all(bytes)?;
+        let shown = f.shown().to_string();
+        f.commit()?;
+        Ok(shown)
     }
 
     /// Runs the half of a call that may wait: here, or as a background job
@@ -788,7 +858,7 @@ impl Session {
             C::GetHostByName { host } => {
                 let name = self.text(host)?;
                 if let Some(ip) = self.lab_host_ip(&name) {
-                    return Ok(Ret::one(Value::Str(ip.to_string())));
+                    return Ok(Ret::one(Value::Str(ip.to_string().into())));
                 }
                 names::gethostbyname(&name).map_err(|e| e.at(host.span))
             }

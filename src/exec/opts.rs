@@ -75,7 +75,11 @@ pub fn read_option(fd: RawFd, o: &OptSpec) -> Result<Value, ExecError> {
         }
         OptKind::Addr4 => {
             let a = get_raw(fd, o, libc::in_addr { s_addr: 0 })?;
-            Value::Str(std::net::Ipv4Addr::from(a.s_addr.to_ne_bytes()).to_string())
+            Value::Str(
+                std::net::Ipv4Addr::from(a.s_addr.to_ne_bytes())
+                    .to_string()
+                    .into(),
+            )
         }
     })
 }
