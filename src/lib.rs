@@ -53,6 +53,14 @@
 //!   `run ... [&]`): a start-up module given to python3 reports each socket
 //!   call, and the reports become the same items as the shell's calls;
 //!   other programs' sockets are read from /proc.
+//! - [`exit`]: the one way out: every end of the shell (a signal too)
+//!   runs the registered clean-up hooks (peers' socket files, temporary
+//!   files; labs add theirs).
+//! - [`input`]: reading lines from stdin, script files and `source`,
+//!   bounded in length and strict about UTF-8, and answers to questions.
+//! - [`files`]: every file a command creates, replaces, removes or reads
+//!   for the user, and what a script or a lesson may do to the file system
+//!   (new files under the current directory, no links, no replacing).
 //! - [`export`]: the session written out: `export FILE.py` (a Python
 //!   program, from the command table's Python forms) and `record FILE.sp`
 //!   (a lesson with generated `expect`s), from the runner's journal.
@@ -62,7 +70,10 @@
 //!   held per socket for the next receive.
 pub mod errors;
 pub mod exec;
+pub mod exit;
 pub mod export;
+pub mod files;
+pub mod input;
 pub mod jobs;
 pub mod lab;
 pub mod lessons;

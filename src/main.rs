@@ -4,8 +4,9 @@
 
 use clap::{Parser, ValueEnum};
 use sockplay::exec::Session;
+use sockplay::input::{Lines, text_lines};
 use sockplay::play::PlayOptions;
-use sockplay::script::{Runner, lines_of};
+use sockplay::script::Runner;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
@@ -61,6 +62,21 @@ struct Args {
     /// Do not run the sockplayrc file at start.
     #[arg(long)]
     no_rc: bool,
+
+    /// Scripts and lessons may also create files under DIR (by default
+    /// only under the current directory); repeatable.
+    #[arg(long, value_name = "DIR")]
+    allow_write: Vec<PathBuf>,
+
+    /// Scripts and lessons may also read files under DIR (sendfile, serve
+    /// http DIR); repeatable.
+    #[arg(long, value_name = "DIR")]
+    allow_read: Vec<PathBuf>,
+
+    /// Scripts and lessons may replace existing files (never through a
+    /// symbolic link); by default they only create new ones.
+    #[arg(long)]
+    allow_replace: bool,
 
     /// Run in a network of the shell's own (a user and a network
     /// namespace), where `states` and `diagram` capture without root. Its
@@ -185,6 +201,15 @@ fn mentions_states(text: &str) -> bool {
         .any(|w| t.contains(w))
 }
 
+/// A script file that cannot be read: said, and status 2.
+fn cannot_read(file: &std::path::Path, e: std::io::Error) -> i32 {
+    eprintln!(
+        "sockplay: cannot read {}: {e}",
+        sockplay::files::shown(file)
+    );
+    2
+}
+
 fn main() {
     raise_fd_limit();
     // The helper process of `c10k` (this program again): it holds the
@@ -209,11 +234,35 @@ fn main() {
     // First, while the process has one thread: the kernel makes a user
     // namespace only for such a process.
     let lab = args.lab.then(sockplay::wire::userns::enter);
+    // SIGTERM, SIGHUP and SIGQUIT end the shell through the same clean-up
+    // as every other way out (after the lab: its thread is the second).
+    sockplay::exit::install();
     let color = use_color(args.color);
     colored::control::set_override(color);
     let interrupt = sockplay::wait::install_sigint();
+    // `help` fits a terminal's width (80 columns elsewhere).
+    sockplay::render::set_width(sockplay::script::stdout_columns());
     let mut runner = Runner::new(Session::new(interrupt));
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
+    let policy = &mut runner.session.files;
+    policy.replace = args.allow_replace;
+    for (dirs, write) in [(&args.allow_write, true), (&args.allow_read, false)] {
+        for d in dirs {
+            let done = if write {
+                policy.allow_write(d)
+            } else {
+                policy.allow_read(d)
+            };
+            if let Err(e) = done {
+                eprintln!(
+                    "sockplay: --allow-{} {}: {e}",
+                    if write { "write" } else { "read" },
+                    sockplay::files::shown(d)
+                );
+                sockplay::exit::exit(2);
+            }
+        }
+    }
     if let Some(lab) = lab {
         let item = match &lab {
             Ok(said) => sockplay::exec::Item::Note(said.clone()),
@@ -233,8 +282,10 @@ fn main() {
     let status = if let Some(n) = args.lesson {
         match sockplay::lessons::get(n) {
             Some(lesson) => {
-                let mut lines = lesson.text.lines().map(str::to_string);
-                runner.run_lines(&mut lines, &lesson.path(), opts)
+                // Its socket files go when it ends (run_lines closes every
+                // socket, then removes them).
+                runner.session.in_lesson = 1;
+                runner.run_lines(&mut text_lines(lesson.text), &lesson.path(), opts)
             }
             None => {
                 eprintln!(
@@ -247,21 +298,28 @@ fn main() {
     } else if let Some(cmds) = &args.commands {
         runner.session.watch_states = mentions_states(cmds);
         runner.journal.on = sockplay::export::journal::wanted_by(cmds);
-        let mut lines = cmds.lines().map(str::to_string);
-        runner.run_lines(&mut lines, "-c", opts)
+        runner.run_lines(&mut text_lines(cmds), "-c", opts)
     } else if let Some(file) = &args.file {
-        match std::fs::read(file) {
-            Ok(bytes) => {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
-                runner.session.watch_states = mentions_states(&text);
-                runner.journal.on = sockplay::export::journal::wanted_by(&text);
-                let mut lines = text.lines().map(str::to_string);
-                runner.run_lines(&mut lines, &file.display().to_string(), opts)
+        // Read twice, line by line (never whole: a file may be larger than
+        // the memory): once to see whether it asks for `states`, `export`
+        // or `record`, once to run it.
+        match Lines::file(file) {
+            Ok(first) => {
+                let (mut states, mut journal) = (false, false);
+                for l in first.flatten() {
+                    states |= mentions_states(&l);
+                    journal |= sockplay::export::journal::wanted_by(&l);
+                }
+                runner.session.watch_states = states;
+                runner.journal.on = journal;
+                match Lines::file(file) {
+                    Ok(mut lines) => {
+                        runner.run_lines(&mut lines, &sockplay::files::shown(file), opts)
+                    }
+                    Err(e) => cannot_read(file, e),
+                }
             }
-            Err(e) => {
-                eprintln!("sockplay: cannot read {}: {e}", file.display());
-                2
-            }
+            Err(e) => cannot_read(file, e),
         }
     } else if std::io::stdin().is_terminal() && (args.step || args.check) {
         eprintln!("sockplay: --step and --check replay a script: give a FILE or --lesson N");
@@ -271,18 +329,16 @@ fn main() {
             .map(|d| d.join("sockplayrc"))
             .filter(|_| !args.no_rc);
         // The shell stops the peers itself (and says so).
-        std::process::exit(sockplay::repl::run(runner, history_path(), rc, color))
+        sockplay::exit::exit(sockplay::repl::run(runner, history_path(), rc, color))
     } else {
         // The commands come from stdin: a program `run` in the foreground
         // must not read them.
         runner.session.program_stdin = false;
-        let stdin = std::io::stdin();
         runner.session.stdin_is_script = true;
-        let mut lines = lines_of(stdin.lock());
+        let mut lines = Lines::stdin(std::sync::Arc::clone(&runner.session.interrupt));
         runner.run_lines(&mut lines, "<stdin>", opts)
     };
     // exit() runs no destructors: stop the peers' threads (bounded) here.
     runner.session.stop_peers();
-    sockplay::script::flush_out();
-    std::process::exit(status);
+    sockplay::exit::exit(status);
 }

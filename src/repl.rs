@@ -42,6 +42,11 @@ pub struct Names {
     /// Numbers of the peers running, and of every peer (for `peers log`).
     pub peers: Vec<String>,
     pub all_peers: Vec<String>,
+    /// Each open socket: its names (empty when it has none) and its fd, in
+    /// fd order, for Tab where a socket goes (`send `).
+    pub open: Vec<(Vec<String>, i32)>,
+    /// The last socket used (what `.` means), as it is labelled.
+    pub last: Option<String>,
     /// The lab's hosts (while a lab is up).
     pub hosts: Vec<String>,
 }
@@ -163,6 +168,44 @@ fn context(line: &str, pos: usize) -> (Option<String>, usize, usize) {
 }
 
 impl ShellHelper {
+    /// Tab where a socket goes: each name, with its fd beside it in the
+    /// list (`c  fd 5`); the fd of a socket that has no name (`4  no
+    /// name`); and `.` only with what it stands for (`.  the last used:
+    /// k`). The list shows what each is; the line gets the name alone.
+    fn socket_pairs(&self, prefix: &str) -> Vec<Pair> {
+        let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
+        let mut named: Vec<Pair> = Vec::new();
+        let mut unnamed: Vec<Pair> = Vec::new();
+        for (list, fd) in &names.open {
+            if list.is_empty() {
+                unnamed.push(Pair {
+                    display: format!("{fd}  (fd {fd}, no name)"),
+                    replacement: fd.to_string(),
+                });
+            }
+            for n in list {
+                named.push(Pair {
+                    display: format!("{n}  (fd {fd})"),
+                    replacement: n.clone(),
+                });
+            }
+        }
+        named.sort_by(|a, b| a.replacement.cmp(&b.replacement));
+        let mut pairs: Vec<Pair> = named.into_iter().chain(unnamed).collect();
+        if let Some(last) = &names.last {
+            pairs.push(Pair {
+                display: format!(".  (the last socket used: {last})"),
+                replacement: ".".into(),
+            });
+        }
+        pairs.retain(|p| {
+            p.replacement
+                .to_ascii_lowercase()
+                .starts_with(&prefix.to_ascii_lowercase())
+        });
+        pairs
+    }
+
     fn candidates(&self, cmd: Option<&str>, arg: usize) -> Vec<String> {
         let Some(cmd) = cmd else {
             return spec::command_words()
@@ -178,12 +221,8 @@ impl ShellHelper {
         let kind = s.args.get(arg).or_else(|| s.args.last()).map(|a| a.kind);
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         match kind {
-            Some(ArgKind::Sock) => {
-                let mut v = names.sockets.clone();
-                v.push(".".into());
-                v.extend(names.fds.iter().cloned());
-                v
-            }
+            // Completed by socket_pairs, which shows each socket's fd.
+            Some(ArgKind::Sock) => names.sockets.clone(),
             Some(ArgKind::PeerKind) => words(spec::PEER_KINDS),
             Some(ArgKind::PeersView) => words(spec::PEERS_VIEWS),
             Some(ArgKind::Addr | ArgKind::PeerAddr) => {
@@ -320,6 +359,15 @@ impl Completer for ShellHelper {
         }
         let start = start.min(pos);
         let prefix = &line[start..pos];
+        // A socket's place: names with their fds shown beside them.
+        if cmd
+            .as_deref()
+            .and_then(spec::lookup)
+            .and_then(|s| s.args.get(arg))
+            .is_some_and(|a| a.kind == ArgKind::Sock)
+        {
+            return Ok((start, self.socket_pairs(prefix)));
+        }
         if let Ok(mut k) = self.set_key.lock() {
             *k = line[..start]
                 .split_whitespace()
@@ -355,6 +403,8 @@ impl Hinter for ShellHelper {
     /// The rest of the usage of the command being typed, after a blank:
     /// `bind s ` hints `addr`, `bind s 127.0.0.1 ` hints `port`.
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
+        // The editor draws its line: it has opened its descriptors.
+        release_low_fds();
         if pos < line.len() || !line.ends_with(' ') {
             return None;
         }
@@ -569,6 +619,18 @@ pub fn names_of(runner: &Runner) -> Names {
         .iter()
         .map(|e| e.fd().to_string())
         .collect();
+    n.open = runner
+        .session
+        .table
+        .iter()
+        .map(|e| (e.names.clone(), e.fd()))
+        .collect();
+    n.last = runner
+        .session
+        .table
+        .last
+        .and_then(|h| runner.session.table.get(h))
+        .map(|e| e.label());
     n.hosts = runner.session.lab_hosts();
     n
 }
@@ -625,6 +687,9 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
         }));
     }
     drop(placeholders);
+    runner.session.confirm = Some(Box::new(AskAtPrompt {
+        interrupt: Arc::clone(&runner.session.interrupt),
+    }));
     let names = Arc::new(Mutex::new(Names::default()));
     rl.set_helper(Some(ShellHelper::new(Arc::clone(&names), color)));
     if let Some(h) = &history {
@@ -636,9 +701,9 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
         "- BSD sockets, one call at a time. `help` lists the commands, Tab completes, Ctrl-C interrupts a call, Ctrl-D leaves.".dimmed()
     );
     if let Some(rc) = rc
-        && let Ok(bytes) = std::fs::read(&rc)
+        && let Ok(mut lines) = crate::input::Lines::file(&rc)
     {
-        runner.run_rc(&String::from_utf8_lossy(&bytes), &rc.display().to_string());
+        runner.run_rc(&mut lines, &crate::files::shown(&rc));
     }
     let prompt = (
         crate::render::PROMPT.to_string(),
@@ -654,11 +719,13 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             *n = names_of(&runner);
         }
         // The lines of a macro being defined get a prompt of their own.
+        hold_low_fds_for_editor();
         let read = if runner.collecting_macro() {
             rl.readline(&macro_prompt)
         } else {
             rl.readline(&prompt)
         };
+        release_low_fds();
         match read {
             Ok(line) => {
                 line_no += 1;
@@ -677,6 +744,8 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
                 // Saved at once, so a closed terminal loses nothing.
                 save_history(&mut rl, history.as_deref());
                 runner.session.interrupt.store(false, Ordering::SeqCst);
+                // The terminal may have been resized since the last line.
+                crate::render::set_width(crate::script::stdout_columns());
                 if let Ok(mut h) = held.lock() {
                     h.busy = true;
                 }
@@ -785,7 +854,10 @@ fn ask(
             Some(d) => format!("  {label} [{d}]: "),
             None => format!("  {label}: "),
         };
-        let answer = rl.readline(&prompt).ok()?;
+        hold_low_fds_for_editor();
+        let answer = rl.readline(&prompt);
+        release_low_fds();
+        let answer = answer.ok()?;
         let answer = answer.trim().to_string();
         match (answer.is_empty(), default) {
             (false, _) => Some(answer),
@@ -835,6 +907,95 @@ fn ask(
         }
         Some(ArgKind::Data) => read("data (\"text\", b\"bytes\" or a name)", None),
         _ => read(arg, None),
+    }
+}
+
+/// Descriptors below this are held while the line editor opens its own at
+/// the start of a line, so that the editor's land above them.
+const LOW_FDS: libc::c_int = 64;
+
+/// The descriptors held for [`hold_low_fds_for_editor`].
+static HELD_LOW: Mutex<Vec<std::os::fd::OwnedFd>> = Mutex::new(Vec::new());
+
+/// Before the line editor reads a line: it opens a socket pair then (for
+/// window resizes), at the lowest numbers free, and keeps it while the
+/// prompt shows. A background job accepting meanwhile would get a number
+/// after the pair (fd 7 for what a Python program numbers 5). So every
+/// free number below [`LOW_FDS`] is held (the pair goes above), and the
+/// descriptor gate is closed (a job's accept waits, see
+/// [`crate::table::fd_gate_wait`]) until the editor draws its line
+/// ([`release_low_fds`], from the hinter).
+fn hold_low_fds_for_editor() {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    crate::table::fd_gate_close();
+    let Ok(mut held) = HELD_LOW.lock() else {
+        crate::table::fd_gate_open();
+        return;
+    };
+    let Ok(null) = std::fs::File::open("/dev/null") else {
+        drop(held);
+        crate::table::fd_gate_open();
+        return;
+    };
+    let null = OwnedFd::from(null);
+    let base = null.as_raw_fd();
+    if base >= LOW_FDS {
+        return;
+    }
+    loop {
+        // SAFETY: F_DUPFD_CLOEXEC on a descriptor we own returns a new one
+        // (or -1), which we then own.
+        let fd = unsafe { libc::fcntl(base, libc::F_DUPFD_CLOEXEC, 3) };
+        if fd < 0 {
+            break;
+        }
+        // SAFETY: `fd` is fresh and nobody else's.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        if fd >= LOW_FDS {
+            break;
+        }
+        held.push(owned);
+    }
+    held.push(null);
+}
+
+/// The editor has its descriptors: the low numbers are free again, and a
+/// job's accept may go on.
+fn release_low_fds() {
+    if let Ok(mut held) = HELD_LOW.lock()
+        && !held.is_empty()
+    {
+        held.clear();
+    }
+    crate::table::fd_gate_open();
+}
+
+/// Asks the person at the prompt before a file is replaced: the question,
+/// then a line from the terminal; only `y` or `yes` is yes (Enter, Ctrl-C
+/// and the end of input are no).
+struct AskAtPrompt {
+    interrupt: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl crate::files::Confirm for AskAtPrompt {
+    fn confirm(&mut self, what: &str) -> bool {
+        crate::script::flush_out();
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "{}", crate::render::confirm_question(what));
+            let _ = out.flush();
+        }
+        let answer = crate::input::read_answer(0, &self.interrupt);
+        let yes = answer
+            .as_deref()
+            .map(|a| a.trim().to_ascii_lowercase())
+            .is_some_and(|a| a == "y" || a == "yes");
+        if answer.is_none() {
+            // Ctrl-C or the end of input: the terminal has no newline yet.
+            crate::script::say("");
+        }
+        yes
     }
 }
 

@@ -1444,6 +1444,9 @@ fn command_table() -> Vec<(&'static str, Command)> {
             },
         ),
         ("vars", C::Vars),
+        ("clear", C::Clear),
+        ("cls", C::Clear),
+        ("reset", C::Reset),
         (
             "unlink ./app.sock",
             C::Unlink {
@@ -3240,6 +3243,8 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::GetProtoByName { .. } => Cmd::GetProtoByName,
         C::Epoll { .. } => Cmd::Epoll,
         C::C10k { .. } => Cmd::C10k,
+        C::Clear => Cmd::Clear,
+        C::Reset => Cmd::Reset,
         C::Export { .. } => Cmd::Export,
         C::Record { .. } => Cmd::Record,
         C::Lab(_) => Cmd::Lab,

@@ -67,10 +67,20 @@ impl Session {
         let h = self.use_sock(r)?;
         let e = self.entry_h(h)?;
         let target = self.address(addr, e.family, false)?;
+        if let Some(p) = target.as_pathname() {
+            crate::files::check_socket_path(p.as_os_str().as_encoded_bytes(), &self.file_rules())
+                .map_err(|x| x.at(addr.span()))?;
+        }
         let asked_port = target.as_socket().map(|s| s.port());
         if let Err(err) = e.sock.bind(&target) {
             let mut x = ExecError::from(err).at(addr.span());
-            if x.is_errno(libc::EADDRINUSE) && e.family == Family::Unix {
+            if x.is_errno(libc::ENOENT)
+                && let Some(h) = target
+                    .as_pathname()
+                    .and_then(crate::files::missing_folder_hint)
+            {
+                x.hint = Some(h);
+            } else if x.is_errno(libc::EADDRINUSE) && e.family == Family::Unix {
                 x.hint = Some("the socket file already exists: remove it (the course does os.unlink(path)) or bind another path".into());
             } else if x.is_errno(libc::EADDRINUSE)
                 && let Some(port) = asked_port
@@ -94,6 +104,12 @@ impl Session {
         if let Some(path) = target.as_pathname() {
             let path = path.to_path_buf();
             out.emit(socket_file_note(&path));
+            // A path bound outside a lesson is the learner's, even if a
+            // lesson made a file there before.
+            self.lesson_files.retain(|p| *p != path);
+            if self.in_lesson > 0 {
+                self.lesson_files.push(path.clone());
+            }
             if let Some(e) = self.table.get_mut(h) {
                 e.bound_path = Some(path);
             }
@@ -321,7 +337,7 @@ impl Session {
         {
             out.emit(Item::Note(format!(
                 "the socket file {} is still on disk; binding it again needs it removed",
-                p.display()
+                crate::files::shown(&p)
             )));
         }
         Ok(Ret::none())
@@ -474,7 +490,7 @@ pub(crate) fn bound_text(label: &str, shown: &str, chosen: Option<u16>) -> Strin
 pub(crate) fn socket_file_note(path: &std::path::Path) -> Item {
     Item::Note(format!(
         "bind created the socket file {}; it stays after close until removed",
-        path.display()
+        crate::files::shown(path)
     ))
 }
 
@@ -553,7 +569,7 @@ impl NoneAsEmpty for Value {
     /// Python's getsockname of an unbound UNIX socket is ''.
     fn into_str_if_none(self) -> Value {
         match self {
-            Value::None => Value::Str(String::new()),
+            Value::None => Value::Str(String::new().into()),
             v => v,
         }
     }

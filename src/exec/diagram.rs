@@ -70,8 +70,8 @@ impl Session {
             .iter()
             .filter(|s| matches!(s, Step::Arrow(_)))
             .count();
-        match crate::wire::pcap::write_new(std::path::Path::new(&name), svg.as_bytes()) {
-            Ok(()) => {
+        match self.save_file(&name, svg.as_bytes(), false) {
+            Ok(_) => {
                 let shown = crate::value::escape_controls(&name);
                 out.emit(Item::Done(format!(
                     "wrote the diagram of {} <-> {} ({arrows} arrows, SVG) to {shown}",
@@ -82,7 +82,7 @@ impl Session {
                 )));
                 Ok(Ret::none())
             }
-            Err(e) => Err(save_error(e, "diagram save", &name, path)),
+            Err(e) => Err(save_error(e, "diagram save", path)),
         }
     }
 

@@ -11,7 +11,7 @@
 
 use super::bounds::{Boundaries, Piece};
 use super::eval::Payload;
-use super::explain::Moment;
+use super::explain::{Ends, Moment};
 use super::{Adopt, Item, Ret, Session, Sink, describe_socket};
 use crate::errors::ExecError;
 use crate::proto::log::Dir;
@@ -118,19 +118,50 @@ pub(crate) fn stopped(s: Stopped) -> ExecError {
 /// length the kernel reported (larger than the buffer for a truncated
 /// datagram when MSG_TRUNC is given).
 pub(crate) fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize)> {
-    let mut buf: Vec<u8> = Vec::with_capacity(size);
+    let mut buf = recv_space(sock, size, flags)?;
+    let cap = buf.capacity();
     let n = sock.recv_with_flags(buf.spare_capacity_mut(), flags)?;
-    // SAFETY: the kernel initialised the first min(n, size) bytes.
-    unsafe { buf.set_len(n.min(size)) };
+    // SAFETY: the kernel initialised the first min(n, cap) bytes.
+    unsafe { buf.set_len(n.min(cap)) };
+    fit(&mut buf);
     Ok((buf, n))
 }
 
 fn recv_from_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize, SockAddr)> {
-    let mut buf: Vec<u8> = Vec::with_capacity(size);
+    let mut buf = recv_space(sock, size, flags)?;
+    let cap = buf.capacity();
     let (n, addr) = sock.recv_from_with_flags(buf.spare_capacity_mut(), flags)?;
     // SAFETY: as in recv_buf.
-    unsafe { buf.set_len(n.min(size)) };
+    unsafe { buf.set_len(n.min(cap)) };
+    fit(&mut buf);
     Ok((buf, n, addr))
+}
+
+/// Room for what one recv of at most `size` bytes can return now: what is
+/// queued (the next datagram, for a datagram socket), at least 64 KiB,
+/// never more than `size`. `recv c 256M` with 5 bytes queued takes 64 KiB,
+/// not 256 MiB (the sockets are non-blocking: a call returns what is
+/// there). The room is asked for without aborting when there is none.
+fn recv_space(sock: &Socket, size: usize, flags: i32) -> io::Result<Vec<u8>> {
+    const FLOOR: usize = 64 * 1024;
+    // A small size is taken as it is (no ioctl for the common recv c 1024).
+    let queued = if size <= FLOOR || flags & libc::MSG_OOB != 0 {
+        0
+    } else {
+        table::recv_queue(std::os::fd::AsRawFd::as_raw_fd(sock)).unwrap_or(0) as usize
+    };
+    let want = size.min(queued.max(FLOOR));
+    let mut buf: Vec<u8> = Vec::new();
+    buf.try_reserve_exact(want)
+        .map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))?;
+    Ok(buf)
+}
+
+/// A received value keeps only the memory it uses.
+fn fit(buf: &mut Vec<u8>) {
+    if buf.capacity() - buf.len() > 4096 {
+        buf.shrink_to_fit();
+    }
 }
 
 /// SO_RCVTIMEO / SO_SNDTIMEO, which a real blocking call would honour.
@@ -162,7 +193,7 @@ pub(crate) fn addr_value(a: SockAddr) -> Value {
     if named {
         Value::Addr(a)
     } else if a.family() == libc::AF_UNIX as libc::sa_family_t && a.len() > 0 {
-        Value::Str(String::new())
+        Value::Str(String::new().into())
     } else {
         Value::None
     }
@@ -233,6 +264,21 @@ pub(crate) fn hint_in_context(mut x: ExecError, c: &ErrorContext<'_>) -> ExecErr
 }
 
 impl Ctx {
+    /// The connection was reset and is dead: a call failed with
+    /// ECONNRESET before, or the kernel says CLOSED for a connected TCP
+    /// socket that did not shut down its writing (see
+    /// [`crate::table::Entry::reset_dead`]). Asked of the kernel only
+    /// when a note depends on it.
+    fn reset_now(&self) -> bool {
+        self.was_reset
+            || (self.kind == SockKind::Stream
+                && self.family != Family::Unix
+                && self.pair.is_some()
+                && !self.listening
+                && !self.shut_write
+                && table::tcp_info(&self.sock).is_some_and(|t| t.state == table::TCP_CLOSED))
+    }
+
     /// A better hint for an error, knowing the socket it happened on.
     pub(crate) fn in_context(&self, x: ExecError) -> ExecError {
         let connected = self.was_connected || self.sock.peer_addr().is_ok();
@@ -561,7 +607,12 @@ fn after_recv(
     let out = recv_notes(
         &RecvFacts {
             kind: ctx.kind,
-            was_reset: ctx.was_reset,
+            // Asked of the kernel only for a b''.
+            reset: ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.reset_now(),
+            ends: Ends {
+                sender: ctx.peer.as_ref().map(|(_, label)| label.clone()),
+                receiver: Some(ctx.label.clone()),
+            },
             bytes,
             real,
             size,
@@ -576,8 +627,11 @@ fn after_recv(
 /// What a recv did, for its notes.
 pub(crate) struct RecvFacts {
     pub kind: SockKind,
-    /// The connection was reset before (its b'' is not the peer's FIN).
-    pub was_reset: bool,
+    /// The connection was reset (its b'' is not the peer's FIN).
+    pub reset: bool,
+    /// The sockets at both ends, for the advice on merged sends: the
+    /// sender when the shell holds it, the receiver when it is the shell's.
+    pub ends: Ends,
     /// Bytes returned, and the datagram's (or message's) real length
     /// (larger when cut).
     pub bytes: usize,
@@ -606,10 +660,10 @@ pub(crate) fn recv_notes(
         ));
         return out;
     }
-    if f.kind == SockKind::Stream && bytes == 0 && size > 0 && f.was_reset {
+    if f.kind == SockKind::Stream && bytes == 0 && size > 0 && f.reset {
         // Not the peer's FIN: the end of a connection that was reset.
         out.push(Item::Note(
-            "b'': this connection was reset (the ConnectionResetError before); every recv from now on returns b''"
+            "b'': this connection was reset (RST) and is dead: every recv from now on returns b'', every send fails; close it"
                 .into(),
         ));
         return out;
@@ -618,7 +672,7 @@ pub(crate) fn recv_notes(
         out.push(Item::Note(
             "b'' is end of stream: the peer closed (or shut down) its sending side; every recv from now on returns b''".into(),
         ));
-        out.push(Item::Moment(Moment::EndOfStream));
+        out.push(Item::Moment(Moment::EndOfStream, Ends::none()));
         return out;
     }
     if f.kind.keeps_boundaries() && real > bytes {
@@ -633,7 +687,7 @@ pub(crate) fn recv_notes(
                 plural(real - bytes, "byte", "bytes")
             )
         }));
-        out.push(Item::Moment(Moment::Truncated));
+        out.push(Item::Moment(Moment::Truncated, Ends::none()));
     }
     if f.kind == SockKind::Stream && bytes > 0 {
         let sends: Vec<u64> = pieces.iter().map(|p| p.send_no).collect();
@@ -647,7 +701,9 @@ pub(crate) fn recv_notes(
                     .collect::<Vec<_>>()
                     .join(", #")
             )));
-            out.push(Item::Moment(Moment::Sticky));
+            // The sends came from the socket at the other end: the
+            // advice names it when this shell holds it.
+            out.push(Item::Moment(Moment::Sticky, f.ends.clone()));
         }
         if let Some(last) = pieces.last() {
             let end = last.offset + last.len;
@@ -977,6 +1033,10 @@ impl Session {
                 out.emit(Item::NoWait(
                     "an error is pending on this socket (the connection was reset): no need to wait".into(),
                 ));
+            } else if ev & (libc::POLLRDHUP | libc::POLLHUP) != 0 && ctx.reset_now() {
+                out.emit(Item::NoWait(
+                    "nothing queued, and the connection was reset (RST): it is dead, no need to wait".into(),
+                ));
             } else if ev & (libc::POLLRDHUP | libc::POLLHUP) != 0 {
                 out.emit(Item::NoWait(
                     "nothing queued, but the peer has closed: no need to wait".into(),
@@ -1149,7 +1209,7 @@ impl Session {
                         Some(a) if dgram => addr_value(a),
                         _ => Value::None,
                     };
-                    let mut ret = Ret::two(Value::Bytes(pre.bytes), addr);
+                    let mut ret = Ret::two(Value::Bytes(pre.bytes.into()), addr);
                     ret.view = view;
                     ret.after = after;
                     ret.pieces = pieces;
@@ -1179,7 +1239,7 @@ impl Session {
                 }
                 // Python gives None as the address of a TCP recvfrom.
                 let addr = if dgram { addr_value(from) } else { Value::None };
-                let mut ret = Ret::two(Value::Bytes(buf), addr);
+                let mut ret = Ret::two(Value::Bytes(buf.into()), addr);
                 ret.view = view;
                 ret.after = after;
                 ret.pieces = pieces;
@@ -1206,7 +1266,11 @@ fn accept_work(ctx: &Ctx, out: &mut dyn Sink) -> Result<Ret, ExecError> {
             },
         },
         out,
-        |s| s.accept(),
+        |s| {
+            // Not while the line editor opens its own (see fd_gate_wait).
+            table::fd_gate_wait();
+            s.accept()
+        },
     )?;
     if let Some(w) = waited {
         out.emit(Item::Waited(w));
@@ -1445,6 +1509,8 @@ fn recv_work(
         let ((buf, n), waited) = if dontwait {
             match recv_buf(&ctx.sock, want, f | libc::MSG_DONTWAIT) {
                 Ok(v) => (v, None),
+                // waitall without waiting: what came is the answer.
+                Err(err) if would_block(&err) && !total.is_empty() => break,
                 Err(err) if would_block(&err) => {
                     return Err(ExecError::os(libc::EAGAIN).hint(nonblock_hint));
                 }
@@ -1485,7 +1551,14 @@ fn recv_work(
         }
         let got = buf.len();
         real = real.max(n);
-        total.extend_from_slice(&buf);
+        if total.is_empty() {
+            total = buf;
+        } else {
+            total
+                .try_reserve(got)
+                .map_err(|_| crate::value::no_room(total.len() + got))?;
+            total.extend_from_slice(&buf);
+        }
         // MSG_WAITALL: a blocking socket waits for the whole size.
         if !waitall || got == 0 || total.len() >= size || f & libc::MSG_PEEK != 0 {
             break;
@@ -1502,7 +1575,7 @@ fn recv_work(
         .filter(|&t| t <= queued)
         .map(|t| queued - t);
     let (after, pieces) = after_recv_held(ctx, &pre, total.len(), real, size, f, left);
-    let mut ret = Ret::one(Value::Bytes(total));
+    let mut ret = Ret::one(Value::Bytes(total.into()));
     ret.view = view;
     ret.after = after;
     ret.pieces = pieces;
@@ -1613,8 +1686,8 @@ fn decoded(mut ret: Ret) -> Result<Ret, ExecError> {
         let Value::Bytes(b) = std::mem::replace(v, Value::None) else {
             return Ok(ret);
         };
-        match String::from_utf8(b) {
-            Ok(s) => *v = Value::Str(s),
+        match String::from_utf8(b.into_vec()?) {
+            Ok(s) => *v = Value::Str(s.into()),
             Err(e) => {
                 return Err(ExecError::new(
                     "UnicodeDecodeError",

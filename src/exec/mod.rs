@@ -24,6 +24,7 @@ mod opts;
 mod pair;
 mod print;
 mod programs;
+mod reset;
 mod select;
 mod serve;
 pub(crate) mod shell;
@@ -143,9 +144,9 @@ pub enum Item {
     Echo(String),
     /// A classic moment (BrokenPipe, b'', sticky packets...): the session
     /// explains the first of each kind and drops the rest.
-    Moment(explain::Moment),
+    Moment(explain::Moment, explain::Ends),
     /// The explanation of a moment.
-    Explain(explain::Moment),
+    Explain(explain::Moment, explain::Ends),
     /// A table of events over time (`states`): a title, the column heads
     /// and the rows.
     Timeline {
@@ -197,6 +198,8 @@ pub enum Item {
         bytes: Vec<u8>,
         pieces: Vec<Piece>,
     },
+    /// `clear`: the screen is cleared (on a terminal; nothing elsewhere).
+    ClearScreen,
     /// `diagram`: a connection's sequence diagram.
     Diagram(crate::wire::ladder::Ladder),
 }
@@ -306,6 +309,14 @@ pub struct Session {
     /// A program run in the foreground may read sockplay's stdin (false
     /// when the shell's own commands come from it, a pipe).
     pub program_stdin: bool,
+    /// Who gave the statement running now (the runner sets it): what it
+    /// may do to files depends on it (see [`crate::files`]).
+    pub who: crate::files::Who,
+    /// Where scripts may write and read files (`--allow-write`...).
+    pub files: crate::files::Policy,
+    /// How the prompt asks before a file is replaced (the interactive
+    /// shell sets it; without it, nothing is replaced).
+    pub confirm: Option<Box<dyn crate::files::Confirm>>,
     /// The traffic log (`log FILE`), shared with the calls in flight.
     pub(crate) log: crate::proto::log::SharedLog,
     /// The commands come from stdin (piped): `interactive` cannot read
@@ -314,6 +325,13 @@ pub struct Session {
     /// The epoll instances (`ep = epoll`), by their id.
     pub(crate) epolls: std::collections::HashMap<u64, epoll::EpollSet>,
     pub(crate) next_epoll: u64,
+    /// How many bundled lessons are running now: the socket files their
+    /// binds make are theirs, not the learner's.
+    pub in_lesson: usize,
+    /// Socket files a bundled lesson made, removed once no socket of this
+    /// shell is bound to them (at the lesson's end, or when every socket
+    /// closes), so that a lesson leaves no file behind, however it ends.
+    pub lesson_files: Vec<std::path::PathBuf>,
     /// The reports of the jobs collected since the runner last took them
     /// (`JobEnded` items, printed or not): the journal behind `export`
     /// and `record` (src/export) takes them after each statement.
@@ -445,14 +463,78 @@ impl Session {
             watch_states: true,
             programs: Default::default(),
             program_stdin: true,
+            who: crate::files::Who::Script,
+            files: crate::files::Policy::default(),
+            confirm: None,
             log: Default::default(),
             stdin_is_script: false,
             epolls: Default::default(),
             next_epoll: 0,
+            in_lesson: 0,
+            lesson_files: Vec::new(),
             ended_jobs: Vec::new(),
             told_print_enum: false,
             lab: lab::LabState::default(),
         }
+    }
+
+    /// What the statement running now may do to files.
+    pub fn access(&mut self) -> crate::files::Access<'_> {
+        crate::files::Access {
+            who: self.who,
+            policy: &self.files,
+            confirm: self
+                .confirm
+                .as_deref_mut()
+                .map(|c| c as &mut dyn crate::files::Confirm),
+            force: false,
+        }
+    }
+
+    /// What the statement running now may do to files, to check a path
+    /// (nobody is asked anything).
+    pub fn file_rules(&self) -> crate::files::Access<'_> {
+        crate::files::Access {
+            who: self.who,
+            policy: &self.files,
+            confirm: None,
+            force: false,
+        }
+    }
+
+    /// Opens a file that a command writes (`recvfile`, and any command
+    /// that saves a file): see [`crate::files`] for what a script may do
+    /// and how the file is put in place. Write to it, then `commit()`.
+    pub fn new_file(&mut self, path: &str) -> Result<crate::files::NewFile, ExecError> {
+        self.new_file_forced(path, false)
+    }
+
+    /// [`Session::new_file`] for a command told to replace (`force`): at
+    /// the prompt an existing file is replaced without a question.
+    pub fn new_file_forced(
+        &mut self,
+        path: &str,
+        force: bool,
+    ) -> Result<crate::files::NewFile, ExecError> {
+        let mut access = self.access();
+        access.force = force;
+        crate::files::open_for_writing(path, &mut access)
+    }
+
+    /// Writes `bytes` as a whole file at `path` (see [`Session::new_file`]):
+    /// the file appears complete or not at all. Returns the path as shown.
+    pub fn save_file(
+        &mut self,
+        path: &str,
+        bytes: &[u8],
+        force: bool,
+    ) -> Result<String, ExecError> {
+        use std::io::Write;
+        let mut f = self.new_file_forced(path, force)?;
+        f.file().write_all(bytes)?;
+        let shown = f.shown().to_string();
+        f.commit()?;
+        Ok(shown)
     }
 
     /// Runs the half of a call that may wait: here, or as a background job
@@ -534,6 +616,9 @@ impl Session {
             .trim()
             .to_string();
         self.sync_jobs(&text, out)?;
+        if let Some(e) = self.unknown_command(stmt) {
+            return Err(e);
+        }
         let returns = returns(&stmt.command);
         if stmt.targets.len() > 1 && stmt.targets.len() != returns {
             let t = &stmt.targets[1];
@@ -808,7 +893,7 @@ impl Session {
             C::GetHostByName { host } => {
                 let name = self.text(host)?;
                 if let Some(ip) = self.lab_host_ip(&name) {
-                    return Ok(Ret::one(Value::Str(ip.to_string())));
+                    return Ok(Ret::one(Value::Str(ip.to_string().into())));
                 }
                 names::gethostbyname(&name).map_err(|e| e.at(host.span))
             }
@@ -892,6 +977,11 @@ impl Session {
             C::Quit { .. } => Ok(Ret::none()),
             C::Set { key, value } => self.set(key.as_ref(), value.as_ref(), out),
             C::Vars => self.vars_cmd(out),
+            C::Clear => {
+                out.emit(Item::ClearScreen);
+                Ok(Ret::none())
+            }
+            C::Reset => self.reset(out),
             C::Unlink { path } => self.unlink(path, out),
             C::Select {
                 read,
@@ -1005,6 +1095,7 @@ impl Session {
         if let Some(l) = self.log.lock().ok().and_then(|mut g| g.take()) {
             l.close();
         }
+        self.tidy_lesson_files(out);
     }
 
     /// Stops every built-in peer (Ctrl-D, quit, end of a script); returns

@@ -107,7 +107,7 @@ impl Session {
     fn py_str(&self, v: &Value) -> String {
         match v {
             // Escaped line by line when printed.
-            Value::Str(s) => s.clone(),
+            Value::Str(s) => s.to_string(),
             Value::Family(f) => family_number(*f).to_string(),
             Value::Kind(k) => kind_number(*k).to_string(),
             Value::Socket(h) => self.socket_repr(*h),

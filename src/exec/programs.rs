@@ -134,7 +134,7 @@ impl Session {
             Some(e) if matches!(&e.node, Expr::Word(w) | Expr::Var(w) if w == "eof" && !self.vars.contains_key("eof")) => {
                 None
             }
-            Some(e) => Some(self.data(e)?),
+            Some(e) => Some(self.data(e)?.to_vec()),
         };
         if line.as_ref().is_some_and(|l| l.contains(&b'\n')) {
             return Err(

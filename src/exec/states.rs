@@ -55,21 +55,13 @@ pub(super) fn call_name(cmd: &Command) -> Option<&'static str> {
 }
 
 /// A file that `states save` or `diagram save` could not make, in words.
-pub(super) fn save_error(
-    e: std::io::Error,
-    cmd: &str,
-    name: &str,
-    path: &Spanned<Expr>,
-) -> ExecError {
-    let mut x = ExecError::from(e).at(path.span);
-    let shown = crate::value::escape_controls(name);
-    x.hint = Some(match x.errno {
-        Some(libc::EEXIST) => format!(
-            "{shown} exists already, and {cmd} never replaces a file: choose another name, or remove it first (unlink {shown})"
-        ),
-        Some(libc::ELOOP) => format!("that name is a symbolic link, which {cmd} never follows"),
-        _ => "the file could not be written there".into(),
-    });
+/// A file `states save` or `diagram save` could not write: the rules'
+/// own error (crate::files), at the path, saying which command.
+pub(super) fn save_error(e: ExecError, cmd: &str, path: &Spanned<Expr>) -> ExecError {
+    let mut x = e.at(path.span);
+    if x.hint.is_none() {
+        x.hint = Some(format!("{cmd}: the file could not be written there"));
+    }
     x
 }
 
@@ -875,8 +867,15 @@ impl Session {
             .collect();
         let file = std::path::PathBuf::from(&name);
         let format = wire::pcap::Format::of(&file);
-        match wire::pcap::save(&file, &records) {
-            Ok(n) => {
+        let bytes = match format {
+            wire::pcap::Format::PcapNg => wire::pcap::pcapng(&records),
+            _ => wire::pcap::pcap(&records),
+        };
+        let n = bytes.len() as u64;
+        // The shell's file rules (crate::files): a new file, whole or not
+        // at all; at the prompt a file is replaced only if you say so.
+        match self.save_file(&name, &bytes, false) {
+            Ok(_) => {
                 out.emit(Item::Done(format!(
                     "wrote {} ({}, {}) to {}",
                     plural(records.len() as u64, "packet", "packets"),
@@ -895,7 +894,7 @@ impl Session {
                 )));
                 Ok(Ret::none())
             }
-            Err(e) => Err(save_error(e, "states save", &name, path)),
+            Err(e) => Err(save_error(e, "states save", path)),
         }
     }
 

@@ -1,94 +1,28 @@
-//! Creating the files `export` and `record` write, carefully: one small
-//! function, so it can adopt the shell's general file-writing rules when
-//! they come.
-//!
-//! - an existing file is replaced only when asked (`force`), and only a
-//!   regular file;
-//! - a symbolic link is never followed (O_NOFOLLOW on the last part, and
-//!   O_EXCL for a new file, which does not follow one either);
-//! - from a script or a lesson (`scripted`), only a new file under the
-//!   current directory: a relative path, no `..`, no symbolic link on the
-//!   way, never an existing file.
+//! Creating the files `export` and `record` write: by the shell's one set
+//! of file rules ([`crate::files`]): from a script or a lesson, only a new
+//! file under the current directory (or `--allow-write DIR`), never
+//! through a symbolic link, never replacing one (unless `--allow-replace`);
+//! typed at the prompt, an existing file is replaced with `force`, and
+//! without it the prompt asks first.
 
 use crate::errors::ExecError;
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Component, Path};
+use crate::exec::Session;
+use crate::files::NewFile;
+use std::path::Path;
 
-/// Opens `path` for writing as described above.
-pub fn create(path: &Path, force: bool, scripted: bool) -> Result<File, ExecError> {
-    let shown = crate::value::escape_controls(&path.display().to_string());
+/// Opens `path` to be written (a temporary file, put in place by
+/// [`NewFile::commit`]).
+pub fn create(session: &mut Session, path: &Path, force: bool) -> Result<NewFile, ExecError> {
     if path.as_os_str().is_empty() {
         return Err(ExecError::usage("a file name: export talk.py"));
     }
-    if scripted {
-        let inside = path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
-        if !inside {
-            return Err(ExecError::usage(format!(
-                "a script or lesson writes only new files under the current directory, not {shown}"
-            ))
-            .hint("give a relative path without `..` (export talk.py)"));
-        }
-        // No symbolic link on the way (a directory link could lead out).
-        let mut at = std::path::PathBuf::new();
-        let parts: Vec<Component> = path.components().collect();
-        for c in &parts[..parts.len().saturating_sub(1)] {
-            at.push(c);
-            if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
-                return Err(ExecError::usage(format!(
-                    "{} is a symbolic link: a script or lesson does not write through one",
-                    crate::value::escape_controls(&at.display().to_string())
-                )));
-            }
-        }
-    }
-    let existing = std::fs::symlink_metadata(path).ok();
-    if let Some(m) = &existing {
-        if m.file_type().is_symlink() {
-            return Err(ExecError::usage(format!(
-                "{shown} is a symbolic link: sockplay does not write through one"
-            ))
-            .hint("remove the link, or pick another name"));
-        }
-        if !m.is_file() {
-            return Err(ExecError::usage(format!(
-                "{shown} exists and is not a regular file"
-            )));
-        }
-        if scripted {
-            return Err(ExecError::os(libc::EEXIST).hint(format!(
-                "{shown} exists: a script or lesson only creates new files"
-            )));
-        }
-        if !force {
-            return Err(ExecError::os(libc::EEXIST).hint(format!(
-                "{shown} exists: add force to replace it, or pick another name"
-            )));
-        }
-    }
-    let mut o = OpenOptions::new();
-    o.write(true).mode(0o644).custom_flags(libc::O_NOFOLLOW);
-    if existing.is_some() {
-        o.truncate(true);
-    } else {
-        o.create_new(true);
-    }
-    o.open(path).map_err(|e| {
-        let mut x = ExecError::from(e);
-        if x.is_errno(libc::ELOOP) {
-            x.hint = Some(format!(
-                "{shown} is a symbolic link: sockplay does not write through one"
-            ));
-        }
-        x
-    })
+    session.new_file_forced(&path.to_string_lossy(), force)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::files::Who;
     use std::io::Write;
 
     fn scratch(name: &str) -> std::path::PathBuf {
@@ -98,35 +32,38 @@ mod tests {
         d
     }
 
+    fn write(s: &mut Session, p: &Path, force: bool, text: &[u8]) -> Result<(), ExecError> {
+        let mut f = create(s, p, force)?;
+        f.file().write_all(text).expect("write");
+        f.commit().map(|_| ())
+    }
+
     #[test]
     fn new_files_only_unless_forced_and_never_through_a_link() {
         let d = scratch("rules");
+        let mut s = Session::default();
+        s.who = Who::Prompt;
         let f = d.join("a.py");
-        create(&f, false, false)
-            .expect("new")
-            .write_all(b"one")
-            .expect("write");
-        let e = create(&f, false, false).expect_err("exists");
+        write(&mut s, &f, false, b"one").expect("new");
+        // At the prompt, with nobody to ask: not replaced without force.
+        let e = write(&mut s, &f, false, b"x").expect_err("exists");
         assert_eq!(e.errno, Some(libc::EEXIST));
-        create(&f, true, false)
-            .expect("forced")
-            .write_all(b"2")
-            .expect("write");
+        write(&mut s, &f, true, b"2").expect("forced");
         assert_eq!(std::fs::read(&f).expect("read"), b"2");
         let target = d.join("target.txt");
         std::fs::write(&target, b"keep").expect("target");
         let link = d.join("link.py");
         std::os::unix::fs::symlink(&target, &link).expect("link");
-        assert!(create(&link, true, false).is_err());
-        assert!(create(&link, false, false).is_err());
+        assert!(write(&mut s, &link, true, b"x").is_err());
+        assert!(write(&mut s, &link, false, b"x").is_err());
         assert_eq!(std::fs::read(&target).expect("read"), b"keep");
         // A dangling link is not followed either.
         let dangling = d.join("dangling.py");
         std::os::unix::fs::symlink(d.join("nowhere.py"), &dangling).expect("link");
-        assert!(create(&dangling, false, false).is_err());
+        assert!(write(&mut s, &dangling, false, b"x").is_err());
         assert!(!d.join("nowhere.py").exists());
         assert!(
-            create(&d, true, false).is_err(),
+            write(&mut s, &d, true, b"x").is_err(),
             "a directory is not replaced"
         );
         let _ = std::fs::remove_dir_all(&d);
@@ -134,8 +71,10 @@ mod tests {
 
     #[test]
     fn a_script_writes_only_new_files_below_here() {
-        assert!(create(Path::new("/tmp/x.py"), false, true).is_err());
-        assert!(create(Path::new("../x.py"), false, true).is_err());
-        assert!(create(Path::new("a/../../x.py"), false, true).is_err());
+        let mut s = Session::default();
+        s.who = Who::Script;
+        assert!(create(&mut s, Path::new("/tmp/x.py"), false).is_err());
+        assert!(create(&mut s, Path::new("../x.py"), false).is_err());
+        assert!(create(&mut s, Path::new("a/../../x.py"), false).is_err());
     }
 }

@@ -58,7 +58,6 @@ pub fn command(
     runner: &mut Runner,
     path: Option<&Spanned<Expr>>,
     force: bool,
-    scripted: bool,
 ) -> Result<Vec<Item>, ExecError> {
     let Some(p) = path else {
         return Ok(vec![Item::Note(match &runner.recorder {
@@ -86,9 +85,12 @@ pub fn command(
         );
     }
     let path = super::path_of(p)?;
-    let file = super::files::create(&path, force, scripted).map_err(|e| e.at(p.span))?;
-    // Out of the learner's way: their first socket is still fd 3.
-    let file = File::from(crate::table::move_high(file.into()));
+    // Put in place at once (it is rewritten after each line); its
+    // descriptor is out of the learner's way: their first socket is
+    // still fd 3.
+    let file = super::files::create(&mut runner.session, &path, force)
+        .and_then(crate::files::NewFile::commit)
+        .map_err(|e| e.at(p.span))?;
     let mut r = Recorder {
         path: path.clone(),
         file,

@@ -307,7 +307,6 @@ pub fn export(
     runner: &mut Runner,
     path: &Path,
     force: bool,
-    scripted: bool,
     finished: HashSet<usize>,
 ) -> Result<Vec<Item>, ExecError> {
     let j = &runner.journal;
@@ -410,8 +409,8 @@ pub fn export(
             )));
         }
     }
-    super::write_file(&server_path, &server.text, force, scripted)?;
-    super::write_file(&client_path, &client.text, force, scripted)?;
+    super::write_file(&mut runner.session, &server_path, &server.text, force)?;
+    super::write_file(&mut runner.session, &client_path, &client.text, force)?;
     let mut items = super::report(&server_path, &server, &server_run);
     items.truncate(1);
     items.extend(super::report(&client_path, &client, &client_run));

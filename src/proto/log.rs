@@ -56,37 +56,6 @@ pub struct TrafficLog {
 /// write to it too).
 pub type SharedLog = Arc<Mutex<Option<TrafficLog>>>;
 
-/// Creates the log file: it must not exist (nothing is replaced), and a
-/// symbolic link is never followed, even a dangling one. The one place the
-/// log's file is opened (so that it can move to the shell's common way of
-/// writing files).
-pub fn open_new(path: &Path) -> Result<File, ExecError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| {
-            let exists = e.kind() == std::io::ErrorKind::AlreadyExists;
-            let mut x = ExecError::from(e);
-            x.message = format!(
-                "{}: {}",
-                x.message,
-                crate::value::str_repr(&path.display().to_string())
-            );
-            if exists {
-                x.hint = Some(
-                    "the log goes to a new file, never over an existing one (or through a link): \
-                     choose another name, or remove that file first"
-                        .into(),
-                );
-            }
-            x
-        })
-}
-
 /// Local time, `2025/06/01 12:34:56.123456` (socat's format).
 pub fn timestamp() -> String {
     let now = std::time::SystemTime::now()
@@ -164,13 +133,10 @@ pub fn from_text_view(text: &str, length: usize) -> Vec<u8> {
 }
 
 impl TrafficLog {
-    /// Starts a log in a new file at `path`.
-    pub fn create(path: &Path, hex: bool) -> Result<TrafficLog, ExecError> {
-        // The shell's own descriptor goes high, so that the learner's
-        // sockets keep the numbers a Python program would give them.
-        let mut file = File::from(crate::table::move_high(std::os::fd::OwnedFd::from(
-            open_new(path)?,
-        )));
+    /// Starts a log in `file`, opened at `path` by the shell's file rules
+    /// (`Session::new_file`, crate::files: a new file, never through a
+    /// link; its descriptor out of the learner's way).
+    pub fn create(mut file: File, path: &Path, hex: bool) -> Result<TrafficLog, ExecError> {
         let head = format!(
             "# sockplay traffic log, started {}: > sent, < received; {}\n",
             timestamp(),
@@ -389,7 +355,18 @@ impl crate::exec::Session {
         }
         drop(guard);
         let text = self.text(p)?;
-        let log = TrafficLog::create(Path::new(&text), hex).map_err(|e| e.at(p.span))?;
+        // The shell's one way of writing a file (crate::files); the log
+        // may hold private traffic: only its owner reads it.
+        let file = self
+            .new_file(&text)
+            .and_then(|mut f| {
+                use std::os::unix::fs::PermissionsExt;
+                f.file()
+                    .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+                f.commit()
+            })
+            .map_err(|e| e.at(p.span))?;
+        let log = TrafficLog::create(file, Path::new(&text), hex).map_err(|e| e.at(p.span))?;
         out.emit(Item::Done(format!(
             "logging every byte sent and received to {} ({}); `log off` ends it",
             crate::value::str_repr(&text),

@@ -471,6 +471,11 @@ pub enum Command {
     },
     /// The variables and what they hold.
     Vars,
+    /// Clear the terminal's screen.
+    Clear,
+    /// Close every socket, stop every peer, cancel every job, forget every
+    /// name: start again without leaving.
+    Reset,
     /// Remove a UNIX socket file.
     Unlink {
         path: Spanned<Expr>,

@@ -2075,6 +2075,8 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             }
         }
         Cmd::Vars => Command::Vars,
+        Cmd::Clear => Command::Clear,
+        Cmd::Reset => Command::Reset,
         Cmd::Unlink => Command::Unlink { path: a.expr(0) },
         Cmd::Join | Cmd::Leave => Command::Membership {
             join: cmd == Cmd::Join,

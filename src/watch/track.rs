@@ -222,7 +222,7 @@ impl PAddr {
             PAddr::Sock(a) if a.as_socket().is_some() || !addr_short(a).starts_with('-') => {
                 Value::Addr(a.clone())
             }
-            PAddr::Sock(_) => Value::Str(String::new()),
+            PAddr::Sock(_) => Value::Str(String::new().into()),
             PAddr::Text(t) => Value::Named(t.clone()),
         }
     }
@@ -673,7 +673,7 @@ impl Tracker {
                         Item::NoWait(_)
                             | Item::Waited(_)
                             | Item::Note(_)
-                            | Item::Explain(_)
+                            | Item::Explain(..)
                             | Item::ProgramWaiting { .. }
                     )
                 })
@@ -697,12 +697,12 @@ impl Tracker {
         let mut out = Vec::with_capacity(items.len());
         for it in items {
             match it {
-                Item::Moment(m) => {
+                Item::Moment(m, ends) => {
                     if self.ctx.explain
                         && self.setup.level != Level::Quiet
                         && first_time(&self.ctx.explained, m)
                     {
-                        out.push(Item::Explain(m));
+                        out.push(Item::Explain(m, ends));
                     }
                 }
                 other => out.push(other),
@@ -1091,7 +1091,7 @@ impl Tracker {
             let moment = Moment::of_error(&e);
             out.push(Item::Raised(e));
             if let Some(m) = moment {
-                out.push(Item::Moment(m));
+                out.push(Item::Moment(m, Default::default()));
             }
             if c.name == "close" {
                 self.forget(c.pid, c.fd);
@@ -1578,7 +1578,7 @@ impl Tracker {
         } else {
             n
         };
-        let value = Value::Bytes(data.clone());
+        let value = Value::Bytes(data.clone().into());
         let shown_value = if from {
             Value::Tuple(vec![value, addr.value()])
         } else if c.name.ends_with("_into") {
@@ -1619,7 +1619,10 @@ impl Tracker {
         out.extend(recv_notes(
             &RecvFacts {
                 kind,
-                was_reset: sock.was_reset,
+                reset: sock.was_reset,
+                // The sockets are the program's and (maybe) the shell's:
+                // the advice names neither.
+                ends: Default::default(),
                 bytes: n,
                 real,
                 size,

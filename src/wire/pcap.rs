@@ -3,14 +3,12 @@
 //! `.pcapng`, pcapng, whose packets can carry a comment each (what the
 //! shell knows of them: the call that sent them, why a reset came).
 //!
-//! The file is made new: an existing file is never replaced and a symbolic
-//! link is never followed (O_CREAT | O_EXCL | O_NOFOLLOW), so a name typed
-//! by mistake cannot overwrite anything.
+//! The bytes only: the file is written by the shell's one set of file
+//! rules ([`crate::files`], through `Session::save_file`): a new file,
+//! never through a symbolic link, whole or not at all.
 
 use super::capture::SNAP;
 use super::packet::Frame;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// LINKTYPE_ETHERNET: loopback frames carry a (zero) Ethernet header.
@@ -39,35 +37,6 @@ impl Format {
             _ => Format::Pcap,
         }
     }
-}
-
-/// Creates `path` (never replacing a file, never following a link) and
-/// writes the records into it; returns the bytes written. A file left half
-/// written by an error is removed.
-pub fn save(path: &Path, records: &[Record]) -> std::io::Result<u64> {
-    let bytes = match Format::of(path) {
-        Format::Pcap => pcap(records),
-        Format::PcapNg => pcapng(records),
-    };
-    write_new(path, &bytes)?;
-    Ok(bytes.len() as u64)
-}
-
-/// Creates `path` (never replacing a file, never following a link) and
-/// writes `bytes` into it; a file left half written is removed.
-pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?;
-    if let Err(e) = f.write_all(bytes).and_then(|()| f.flush()) {
-        drop(f);
-        let _ = std::fs::remove_file(path);
-        return Err(e);
-    }
-    Ok(())
 }
 
 /// A classic pcap file: the global header, then each record's header and
@@ -216,29 +185,5 @@ mod tests {
         }
         assert_eq!(kinds, vec![0x0a0d_0d0a, 1, 6]);
         assert!(b.windows(7).any(|w| w == b"send #1"));
-    }
-
-    #[test]
-    fn save_never_replaces_a_file_nor_follows_a_link() {
-        let dir = std::env::temp_dir().join(format!("sockplay-pcap-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch");
-        let f = frame();
-        let rec = [Record {
-            t: 1,
-            frame: &f,
-            comment: None,
-        }];
-        let p = dir.join("a.pcap");
-        assert!(save(&p, &rec).is_ok());
-        let e = save(&p, &rec).expect_err("exists");
-        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
-        let target = dir.join("target");
-        std::fs::write(&target, b"keep").expect("target");
-        let link = dir.join("link.pcap");
-        std::os::unix::fs::symlink(&target, &link).expect("link");
-        assert!(save(&link, &rec).is_err());
-        assert_eq!(std::fs::read(&target).expect("read"), b"keep");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

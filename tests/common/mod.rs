@@ -5,6 +5,7 @@
 
 pub mod proc;
 pub mod pty;
+pub mod screen;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
