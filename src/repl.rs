@@ -107,7 +107,10 @@ fn on_prefix(stmt: &str) -> usize {
     let Some(end) = rest_t.find(char::is_whitespace) else {
         return 0;
     };
-    lead + 3 + (rest.len() - rest_t.len()) + end + 1
+    // The blank after the host may be of several bytes (an ideographic
+    // space typed with an input method): step over all of it.
+    let blank = rest_t[end..].chars().next().map_or(1, char::len_utf8);
+    lead + 3 + (rest.len() - rest_t.len()) + end + blank
 }
 
 /// Splits the statement being typed: (the command word, the index of the
@@ -830,6 +833,23 @@ mod tests {
             (Some("accept".into()), 0, 14)
         );
         assert_eq!(context("ls; send c", 10), (Some("send".into()), 0, 9));
+        assert_eq!(context("on b send c", 11), (Some("send".into()), 0, 10));
+    }
+
+    #[test]
+    fn a_blank_of_several_bytes_after_on_host_splits_no_character() {
+        // U+3000, the ideographic space a Chinese input method types (the
+        // crash found in review: `on a\u{3000}s` Tab).
+        for line in [
+            "on a\u{3000}s",
+            "on a\u{3000}",
+            "on\u{3000}a s",
+            "on a\u{85}send ",
+        ] {
+            let _ = context(line, line.len());
+            let _ = on_prefix(line);
+        }
+        assert_eq!(on_prefix("on a\u{3000}s"), "on a\u{3000}".len());
     }
 
     #[test]
