@@ -45,6 +45,55 @@ fn held_ns(pid: u32) -> HashSet<u64> {
     out
 }
 
+/// The network namespaces that `pid`'s sockets belong to. A socket holds
+/// the namespace it was made in for as long as it is open, and its
+/// descriptor shows only `socket:[N]`: each is borrowed with pidfd_getfd
+/// and asked with SIOCGSKNS. Empty where the kernel cannot say (no pidfd).
+fn socket_ns(pid: u32) -> HashSet<u64> {
+    const SIOCGSKNS: libc::c_ulong = 0x894C;
+    let mut out = HashSet::new();
+    let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return out;
+    };
+    // SAFETY: pidfd_open on our own child; the descriptor is closed below.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as i32;
+    if pidfd < 0 {
+        return out;
+    }
+    for e in dir.flatten() {
+        let is_socket =
+            std::fs::read_link(e.path()).is_ok_and(|t| t.to_string_lossy().starts_with("socket:"));
+        let Ok(fd) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if !is_socket {
+            continue;
+        }
+        // SAFETY: a copy of the child's descriptor, closed below.
+        let mine = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) } as i32;
+        if mine < 0 {
+            continue;
+        }
+        // SAFETY: an ioctl without argument on our copy; it returns a new
+        // descriptor of the socket's namespace, closed below.
+        let ns = unsafe { libc::ioctl(mine, SIOCGSKNS) };
+        if ns >= 0 {
+            // SAFETY: fstat fills the struct it is given.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::fstat(ns, &mut st) } == 0 {
+                out.insert(st.st_ino);
+            }
+            // SAFETY: our descriptor.
+            unsafe { libc::close(ns) };
+        }
+        // SAFETY: our descriptor.
+        unsafe { libc::close(mine) };
+    }
+    // SAFETY: our descriptor.
+    unsafe { libc::close(pidfd) };
+    out
+}
+
 fn ns_inode(link: &str) -> Option<u64> {
     link.strip_prefix("net:[")?.strip_suffix(']')?.parse().ok()
 }
@@ -336,6 +385,16 @@ fn nothing_is_left_after_lab_down() {
     assert!(text.contains("closed s, k"), "{text}");
     assert!(text.contains("stopped peer 1"), "{text}");
     gone(&inodes).unwrap_or_else(|h| panic!("still held after lab down: {h:?}"));
+    // Nor by a socket of sockplay's still open in a host (a stopped peer's
+    // wake-up socket once kept its host's namespace alive).
+    let kept: Vec<u64> = socket_ns(sp.child.id())
+        .intersection(&inodes)
+        .copied()
+        .collect();
+    assert!(
+        kept.is_empty(),
+        "sockets still in the lab's namespaces: {kept:?}"
+    );
     machine_untouched();
     // sockplay goes on, and may make a lab again.
     sp.line("lab up a b");

@@ -377,14 +377,25 @@ impl Session {
                 self.apply(c, out);
             }
         }
+        // The jobs on the lab's sockets first: one that has finished
+        // already (`c = accept s &`) hands over the socket it made, which
+        // is on a host too and must go with the others.
+        let on_hosts: Vec<(i32, String)> = self
+            .table
+            .iter()
+            .filter(|e| e.host.is_some())
+            .map(|e| (e.handle.fd, e.label()))
+            .collect();
+        for (fd, label) in &on_hosts {
+            self.cancel_jobs_on(*fd, label, out);
+        }
         let socks: Vec<(SockHandle, String)> = self
             .table
             .iter()
             .filter(|e| e.host.is_some())
             .map(|e| (e.handle, e.label()))
             .collect();
-        for (h, label) in &socks {
-            self.cancel_jobs_on(h.fd, label, out);
+        for (h, _) in &socks {
             self.table.remove(*h);
         }
         let mut stopped = Vec::new();
