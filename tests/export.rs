@@ -771,3 +771,32 @@ fn export_in_the_shell_right_after_a_job_ended_joins_it() {
     assert_eq!(status, Some(0), "{program}\n{out}{err}");
     assert!(out.starts_with("addr = ('127.0.0.1', "), "{out}");
 }
+
+#[test]
+fn record_names_a_typed_kernel_port_on_a_line_typed_indented() {
+    // The port's place in the line is counted from the line as typed,
+    // blanks before it included (found in review: an indented line kept
+    // the port, and its --check connected to whatever held it then).
+    let dir = Scratch::new("record-indent");
+    let mut p = pty::spawn(dir.path());
+    pty::run(&mut p, "record talk.sp", "recording to talk.sp");
+    pty::run(&mut p, "s = socket tcp", "s = <socket");
+    let bound = pty::run(&mut p, "bind s 127.0.0.1 0", "chosen by the kernel");
+    let port = common::proc::port_after(&bound, "bound s to 127.0.0.1:");
+    pty::run(&mut p, "listen s", "(LISTEN)");
+    pty::run(
+        &mut p,
+        &format!("   k = socket tcp; connect k 127.0.0.1 {port}; send k b\"hi\""),
+        "sent 2 bytes",
+    );
+    pty::run(&mut p, "record stop", "check it: sockplay talk.sp --check");
+    pty::leave(&mut p);
+    let lesson = std::fs::read_to_string(dir.path().join("talk.sp")).expect("lesson");
+    assert!(
+        lesson.contains("k = socket tcp; connect k s; send k b\"hi\"\n"),
+        "{lesson}"
+    );
+    assert!(!lesson.contains(&port.to_string()), "{lesson}");
+    let run = run_in(dir.path(), &["talk.sp", "--check"], None);
+    assert_eq!(run.status, Some(0), "{lesson}\n---\n{}", run.output);
+}

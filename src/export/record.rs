@@ -238,7 +238,9 @@ impl Recorder {
             return;
         }
         self.note_chosen(steps, journal);
-        let line = self.rewrite(t, steps, journal, session);
+        // The statements' spans count from the line as typed.
+        let lead = text.len() - text.trim_start().len();
+        let line = self.rewrite(t, lead, steps, journal, session);
         for path in unix_binds(steps) {
             if self.unlinked.insert(path.clone()) {
                 self.lines.push(format!("unlink {}", quote_path(&path)));
@@ -284,9 +286,17 @@ impl Recorder {
         }
     }
 
-    /// The line as typed, with a kernel's port typed back as a number
-    /// replaced by the socket's (or peer's) name.
-    fn rewrite(&mut self, t: &str, steps: &[Step], journal: &Journal, session: &Session) -> String {
+    /// The line as typed (`t`, trimmed of the `lead` bytes of blanks its
+    /// statements' spans count), with a kernel's port typed back as a
+    /// number replaced by the socket's (or peer's) name.
+    fn rewrite(
+        &mut self,
+        t: &str,
+        lead: usize,
+        steps: &[Step],
+        journal: &Journal,
+        session: &Session,
+    ) -> String {
         let mut edits: Vec<(usize, usize, String)> = Vec::new();
         for s in steps.iter().filter(|s| s.depth == 0) {
             let Some((span, _host, port)) = host_port_span(&s.stmt.command) else {
@@ -305,7 +315,11 @@ impl Recorder {
             };
             // The Python surface writes the address as a tuple.
             let python = s.text.contains(".connect(") || s.text.contains(".sendto(");
-            let (mut a, mut b) = (span.start, span.end);
+            let (Some(mut a), Some(mut b)) =
+                (span.start.checked_sub(lead), span.end.checked_sub(lead))
+            else {
+                continue;
+            };
             let replacement = if python {
                 if t[..a].ends_with('(') && t[b..].starts_with(')') {
                     a -= 1;
