@@ -800,3 +800,79 @@ fn record_names_a_typed_kernel_port_on_a_line_typed_indented() {
     let run = run_in(dir.path(), &["talk.sp", "--check"], None);
     assert_eq!(run.status, Some(0), "{lesson}\n---\n{}", run.output);
 }
+
+#[test]
+fn export_split_prints_each_value_at_the_end_that_has_it() {
+    // print(), echo and an assignment that read the server's names go to
+    // the server, those of the client's to the client (found in review:
+    // every print went to the client, which died of NameError).
+    if !has_python() {
+        return;
+    }
+    let dir = Scratch::new("split-prints");
+    session(
+        dir.path(),
+        "split.sp",
+        r#"s = socket tcp
+bind s 127.0.0.1 0
+listen s
+k = socket tcp
+connect k s
+c, addr = accept s
+send k b"hi"
+data = recv c
+print(data)
+reply = data + b"!"
+send c reply
+echo addr
+print("peer", c.getpeername())
+r = recv k
+print("client got", r)
+greeting = b"hello"
+print(greeting)
+export talk.py split
+"#,
+    );
+    let server = std::fs::read_to_string(dir.path().join("talk_server.py")).expect("server");
+    let client = std::fs::read_to_string(dir.path().join("talk_client.py")).expect("client");
+    for want in ["print(data)", "reply = data + b'!'", "print(addr)"] {
+        assert!(
+            server.contains(want),
+            "{want:?} not in the server:\n{server}"
+        );
+        assert!(!client.contains(want), "{want:?} in the client:\n{client}");
+    }
+    assert!(
+        server.contains("print('peer', c.getpeername())"),
+        "{server}"
+    );
+    assert!(client.contains("print('client got', r)"), "{client}");
+    assert!(!server.contains("print('client got', r)"), "{server}");
+    // A literal: both ends have it; its print is the client's.
+    assert!(server.contains("greeting = b'hello'"), "{server}");
+    assert!(client.contains("print(greeting)"), "{client}");
+    let port: u16 = server
+        .lines()
+        .find_map(|l| l.strip_prefix("S_PORT = "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("no S_PORT in:\n{server}"));
+    let out_path = dir.path().join(".server.out");
+    let srv = Command::new("python3")
+        .args(["-u", "talk_server.py"])
+        .current_dir(dir.path())
+        .stdout(std::fs::File::create(&out_path).expect("out"))
+        .stderr(std::fs::File::create(dir.path().join(".server.err")).expect("err"))
+        .spawn()
+        .expect("spawn the server");
+    let mut srv = common::Reap(srv);
+    wait_bound(port, false);
+    let (cstatus, cout, cerr) = python(dir.path(), "talk_client.py", &[]);
+    let sstatus = common::wait_bounded(&mut srv.0, LIMIT);
+    let sout = std::fs::read_to_string(&out_path).unwrap_or_default();
+    let serr = std::fs::read_to_string(dir.path().join(".server.err")).unwrap_or_default();
+    assert_eq!(cstatus, Some(0), "client:\n{client}\n{cout}{cerr}");
+    assert_eq!(sstatus, Some(0), "server:\n{server}\n{sout}{serr}");
+    assert!(sout.contains("b'hi'\n"), "{sout}");
+    assert!(cout.contains("client got b'hi!'"), "{cout}");
+}

@@ -523,6 +523,14 @@ pub fn sock_refs(c: &Command) -> Vec<&Spanned<SockRef>> {
         | C::RecvMsg { sock, .. }
         | C::Membership { sock, .. } => vec![sock],
         C::States { sock: Some(sock) } => vec![sock],
+        // `print(c.getpeername())`: the sockets of the calls printed.
+        C::Print { args } => args
+            .iter()
+            .flat_map(|a| match a {
+                crate::syntax::ast::PrintArg::Call(c) => sock_refs(c),
+                crate::syntax::ast::PrintArg::Value(_) => Vec::new(),
+            })
+            .collect(),
         C::Select {
             read,
             write,
