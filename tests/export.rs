@@ -876,3 +876,30 @@ export talk.py split
     assert!(sout.contains("b'hi'\n"), "{sout}");
     assert!(cout.contains("client got b'hi!'"), "{cout}");
 }
+
+#[test]
+fn export_and_record_refuse_a_name_with_control_characters() {
+    // A newline in the name once became a line of the program (its first
+    // comment is the file's name); an escape went into the lesson's name.
+    let dir = Scratch::new("export-controls");
+    std::fs::write(
+        dir.path().join("w.sp"),
+        "s = socket tcp\nexport \"x\\nprint('INJECTED')\\n.py\"\nrecord \"r\\x1b[31m.sp\"\n",
+    )
+    .expect("script");
+    let run = run_in(dir.path(), &["--keep-going", "w.sp"], None);
+    let made: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "w.sp")
+        .collect();
+    assert!(made.is_empty(), "{made:?}\n{}", run.output);
+    assert_eq!(
+        run.output.matches("has control characters").count(),
+        2,
+        "{}",
+        run.output
+    );
+    assert!(!run.output.contains('\x1b'), "{}", run.output);
+}

@@ -21,6 +21,15 @@ pub fn create(path: &Path, force: bool, scripted: bool) -> Result<File, ExecErro
     if path.as_os_str().is_empty() {
         return Err(ExecError::usage("a file name: export talk.py"));
     }
+    // A newline in the name would end the program's first comment (the
+    // file's name) and start a line of code; no one types an escape or a
+    // newline into a file name on purpose.
+    if path.to_string_lossy().chars().any(char::is_control) {
+        return Err(ExecError::usage(format!(
+            "{shown} has control characters (a newline, an escape) in its name"
+        ))
+        .hint("name the file with printable characters: export talk.py"));
+    }
     if scripted {
         let inside = path
             .components()
@@ -129,6 +138,17 @@ mod tests {
             create(&d, true, false).is_err(),
             "a directory is not replaced"
         );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_name_with_control_characters_is_refused() {
+        let d = scratch("controls");
+        for name in ["x\nprint(1)\n.py", "e\x1b[31m.py", "t\tab.py"] {
+            let p = d.join(name);
+            assert!(create(&p, false, false).is_err(), "{name:?}");
+            assert!(!p.exists(), "{name:?}");
+        }
         let _ = std::fs::remove_dir_all(&d);
     }
 
