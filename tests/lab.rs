@@ -215,6 +215,37 @@ expect \"no sockets open\"
 }
 
 #[test]
+fn a_socket_name_as_the_address_reaches_its_host() {
+    // `connect k s`, s on b bound to every address: b's address, from a
+    // (it was 127.0.0.1, a's own, and refused), and refused with the
+    // lab's words from a socket of sockplay's own (it went to this
+    // machine's 127.0.0.1).
+    if !root() {
+        return;
+    }
+    let scratch = Scratch::new("lab-sockname");
+    let run = run_in(
+        scratch.path(),
+        &[
+            "-c",
+            "lab up a b\non b s = socket tcp\nbind s 0.0.0.0 0\nlisten s\non a k = socket tcp\nconnect k s\nj = socket tcp\nconnect j s\nexpect error OSError",
+        ],
+        None,
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert!(
+        run.output.contains("connected k from 10.99.0.1:") && run.output.contains(" to 10.99.0.2:"),
+        "{}",
+        run.output
+    );
+    assert!(
+        run.output.contains("b (10.99.0.2) is in the lab"),
+        "{}",
+        run.output
+    );
+}
+
+#[test]
 fn sockplays_own_sockets_cannot_reach_the_lab() {
     if !root() {
         return;
