@@ -246,6 +246,40 @@ fn a_socket_name_as_the_address_reaches_its_host() {
 }
 
 #[test]
+fn a_peer_on_a_host_says_how_to_reach_it_from_the_lab() {
+    // Its `try:` once offered a socket of sockplay's own and nc, on this
+    // machine's network, which does not reach the host. Followed as said,
+    // it reaches the peer.
+    if !root() {
+        return;
+    }
+    let scratch = Scratch::new("lab-try");
+    let run = run_in(
+        scratch.path(),
+        &[
+            "-c",
+            "lab up a b\non b serve discard udp * 9999\non b serve echo 127.0.0.1 7\non a u = socket udp; sendto u b\"hi\" b 9999\nsleep 0.2\npeers",
+        ],
+        None,
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    for want in [
+        "try: on a u = socket udp; sendto u b\"hi\" b 9999\n",
+        "try: on b k = socket tcp; connect k 127.0.0.1 7\n",
+    ] {
+        assert!(run.output.contains(want), "{want:?}:\n{}", run.output);
+    }
+    assert!(!run.output.contains("or nc"), "{}", run.output);
+    assert!(
+        run.output
+            .lines()
+            .any(|l| l.contains("discard/udp") && l.contains(" 2 ")),
+        "the datagram arrived:\n{}",
+        run.output
+    );
+}
+
+#[test]
 fn sockplays_own_sockets_cannot_reach_the_lab() {
     if !root() {
         return;
