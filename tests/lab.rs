@@ -408,7 +408,8 @@ fn names_and_settings_are_checked_against_the_lab() {
             "--keep-going",
             "-c",
             "lab up a A\nlab up a a\nlab up a loss\nlab up a b\nlab up c\non c s = socket\n\
-             on bb s = socket\nlab net b reorder 10%\non a lab down",
+             on bb s = socket\nlab net b reorder 10%\non a lab down\non a export x.py\n\
+             on b record x.sp",
         ],
         None,
     );
@@ -421,6 +422,8 @@ fn names_and_settings_are_checked_against_the_lab() {
         "did you mean b?",
         "reorder needs a delay",
         "`lab` runs in sockplay itself, not on a host",
+        "`export` runs in sockplay itself, not on a host",
+        "`record` runs in sockplay itself, not on a host",
     ] {
         assert!(run.output.contains(want), "{want}:\n{}", run.output);
     }

@@ -444,6 +444,8 @@ impl Session {
             Command::Lesson { .. } => Some("lesson"),
             Command::Expect(_) => Some("expect"),
             Command::MacDef { .. } => Some("macdef"),
+            Command::Export { .. } => Some("export"),
+            Command::Record { .. } => Some("record"),
             _ => None,
         };
         if let Some(word) = refused {
