@@ -674,14 +674,20 @@ print(htons(1))
 u = socket(AF_INET, SOCK_DGRAM)
 u.bind(('127.0.0.1', 0))
 u.sendto(b'dgram', u.getsockname())
-print(u.recvfrom(1024))"#;
+print(u.recvfrom(1024))
+if os.path.exists('p.sock'): os.unlink('p.sock')
+x = socket(AF_UNIX, SOCK_STREAM)
+x.bind('p.sock')
+print('at', x.getsockname())
+y = socket(AF_UNIX, SOCK_STREAM)
+print('unbound', y.getsockname(), 'end')"#;
     // The line with indexing is sockplay's refusal; both skip it.
     let lines: Vec<&str> = lines.lines().filter(|l| !l.contains("[0:0]")).collect();
     let dir = Scratch::new("print");
     let mut script = lines.join("\n");
     script.push('\n');
     let out = session(dir.path(), "p.sp", &script);
-    let program = format!("from socket import *\n{script}");
+    let program = format!("from socket import *\nimport os\n{script}");
     std::fs::write(dir.path().join("p.py"), &program).expect("program");
     let (status, pout, perr) = python(dir.path(), "p.py", &[]);
     assert_eq!(status, Some(0), "{pout}{perr}");
