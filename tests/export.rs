@@ -482,7 +482,7 @@ fn export_never_replaces_a_file_nor_follows_a_link() {
         .expect("link");
     std::fs::write(
         dir.path().join("w.sp"),
-        "s = socket tcp\nexport old.py\nexport old.py force\nexport link.py\nexport ../out.py\nexport /tmp/out.py\nexport fresh.py\n",
+        "s = socket tcp\nexport old.py\nexport old.py force\nexport link.py\nexport ../out.py\nexport /tmp/out.py\nexport nodir/x.py\nexport fresh.py\n",
     )
     .expect("script");
     let run = run_in(dir.path(), &["--keep-going", "w.sp"], None);
@@ -504,6 +504,7 @@ fn export_never_replaces_a_file_nor_follows_a_link() {
             "old.py exists: a script or lesson only creates new files",
             "a script or lesson writes only new files under the current directory",
             "wrote fresh.py: 1 statement as Python",
+            "hint: the directory nodir does not exist",
         ],
     );
     assert_eq!(run.status, Some(1), "{}", run.output);

@@ -86,11 +86,24 @@ pub fn create(path: &Path, force: bool, scripted: bool) -> Result<File, ExecErro
     }
     o.open(path).map_err(|e| {
         let mut x = ExecError::from(e);
-        if x.is_errno(libc::ELOOP) {
-            x.hint = Some(format!(
+        // The errno's hint is about sockets (a UNIX path, a port below
+        // 1024): say what it means for a file.
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => {
+                crate::value::escape_controls(&d.display().to_string())
+            }
+            _ => "the current directory".into(),
+        };
+        x.hint = match x.errno {
+            Some(libc::ELOOP) => Some(format!(
                 "{shown} is a symbolic link: sockplay does not write through one"
-            ));
-        }
+            )),
+            Some(libc::ENOENT) => Some(format!("the directory {dir} does not exist")),
+            Some(libc::ENOTDIR) => Some(format!("{dir} is not a directory")),
+            Some(libc::EACCES | libc::EPERM) => Some(format!("you may not create files in {dir}")),
+            Some(libc::EROFS) => Some(format!("{dir} is on a read-only file system")),
+            _ => x.hint,
+        };
         x
     })
 }
@@ -138,6 +151,16 @@ mod tests {
             create(&d, true, false).is_err(),
             "a directory is not replaced"
         );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_missing_directory_is_said_as_such() {
+        let d = scratch("nodir");
+        let e = create(&d.join("nodir").join("x.py"), false, false).expect_err("no dir");
+        assert_eq!(e.errno, Some(libc::ENOENT));
+        let hint = e.hint.unwrap_or_default();
+        assert!(hint.contains("nodir does not exist"), "{hint}");
         let _ = std::fs::remove_dir_all(&d);
     }
 
