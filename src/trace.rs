@@ -154,7 +154,7 @@ pub const BURST_KEEP: u32 = 24;
 const BURST_GAP: Duration = Duration::from_millis(50);
 
 /// PACKET_IGNORE_OUTGOING (linux/if_packet.h; Linux 4.20).
-const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+pub(crate) const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 
 /// One classic BPF instruction.
 const fn op(code: u16, jt: u8, jf: u8, k: u32) -> libc::sock_filter {
@@ -242,7 +242,13 @@ fn attach(sock: &Socket, prog: &[libc::sock_filter]) -> std::io::Result<()> {
     }
 }
 
-fn set_int(sock: &Socket, level: libc::c_int, name: libc::c_int, v: libc::c_int) -> bool {
+/// Sets an int socket option; whether the kernel took it.
+pub(crate) fn set_int(
+    sock: &Socket,
+    level: libc::c_int,
+    name: libc::c_int,
+    v: libc::c_int,
+) -> bool {
     // SAFETY: an int option.
     unsafe {
         libc::setsockopt(
@@ -441,6 +447,25 @@ impl Drop for Ring {
     }
 }
 
+/// The address a packet socket binds to take every frame (ETH_P_ALL) of
+/// link `index` (the capture on `lo`, and the lab switch's ports).
+pub(crate) fn link_addr(index: u32) -> std::io::Result<SockAddr> {
+    let index = i32::try_from(index).map_err(std::io::Error::other)?;
+    // SAFETY: sockaddr_ll fits in sockaddr_storage; every field is set.
+    let ((), addr) = unsafe {
+        SockAddr::try_init(|storage, len| {
+            let ll = storage.cast::<libc::sockaddr_ll>();
+            std::ptr::write_bytes(ll, 0, 1);
+            (*ll).sll_family = libc::AF_PACKET as u16;
+            (*ll).sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+            (*ll).sll_ifindex = index;
+            *len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            Ok(())
+        })
+    }?;
+    Ok(addr)
+}
+
 /// The packet socket bound to `lo`, its ring, and the packet type of the
 /// copy of each frame it reads.
 fn open_lo() -> std::io::Result<(Socket, Ring, u8)> {
@@ -454,18 +479,7 @@ fn open_lo() -> std::io::Result<(Socket, Ring, u8)> {
     if index == 0 {
         return Err(std::io::Error::last_os_error());
     }
-    // SAFETY: sockaddr_ll fits in sockaddr_storage; every field is set.
-    let ((), addr) = unsafe {
-        SockAddr::try_init(|storage, len| {
-            let ll = storage.cast::<libc::sockaddr_ll>();
-            std::ptr::write_bytes(ll, 0, 1);
-            (*ll).sll_family = libc::AF_PACKET as u16;
-            (*ll).sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-            (*ll).sll_ifindex = index as i32;
-            *len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            Ok(())
-        })
-    }?;
+    let addr = link_addr(index)?;
     // The incoming copy of each frame when the kernel can skip the
     // outgoing ones for us (no clone on the sending path), else the
     // outgoing copy.
