@@ -16,7 +16,7 @@ use crate::errors::ExecError;
 use crate::exec::{Item, Session};
 use crate::script::{Capture, Runner};
 use crate::syntax::ast::{AddrExpr, Command, Expr, How, SockRef, Spanned};
-use crate::value::{SockHandle, Value, escape_controls};
+use crate::value::{Value, escape_controls};
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
@@ -258,7 +258,7 @@ impl Recorder {
         if steps.iter().any(|s| s.waited && s.job.is_none()) && capture.failure.is_none() {
             self.waited.push(self.lines.len());
         }
-        let expects = self.expects(t, capture, steps, journal, session);
+        let expects = self.expects(capture, steps, journal, session);
         self.lines.extend(expects);
         self.save();
     }
@@ -363,7 +363,6 @@ impl Recorder {
     /// The expects of one command.
     fn expects(
         &self,
-        t: &str,
         capture: &Capture,
         steps: &[Step],
         journal: &Journal,
@@ -452,7 +451,6 @@ impl Recorder {
                 out.push(e);
             }
         }
-        let _ = t;
         out
     }
 
@@ -626,11 +624,6 @@ fn quote_path(p: &str) -> String {
 
 fn shown(p: &std::path::Path) -> String {
     escape_controls(&p.display().to_string())
-}
-
-#[allow(dead_code)]
-fn handle_name(h: SockHandle) -> String {
-    format!("fd {}", h.fd)
 }
 
 #[cfg(test)]
