@@ -147,6 +147,8 @@ pub struct Step {
     pub peer: Option<(u32, AddrVal)>,
     /// It waited (for a client, for data...) before it returned.
     pub waited: bool,
+    /// It ran on this lab host (`on b ...`; `stmt` is what followed `on b`).
+    pub on: Option<String>,
 }
 
 /// A local port (or path) a socket or peer got, and whether the kernel
@@ -207,6 +209,8 @@ pub struct Journal {
     /// Jobs collected between statements (by `export` itself): the next
     /// statement's, or the program's end.
     pub pending: Vec<JobReport>,
+    /// The lab's hosts and addresses, of every lab the session had up.
+    pub lab_hosts: Vec<(String, std::net::IpAddr)>,
 }
 
 impl Default for Journal {
@@ -221,6 +225,7 @@ impl Default for Journal {
             keep_text: false,
             full: false,
             pending: Vec::new(),
+            lab_hosts: Vec::new(),
         }
     }
 }
@@ -242,6 +247,23 @@ impl Journal {
             .trim_end_matches('&')
             .trim()
             .to_string();
+        // `on b s = socket tcp` is kept as the statement it runs, on b.
+        let (on, inner);
+        let st = match &st.command {
+            Command::On { host, stmt } => {
+                let mut s = (**stmt).clone();
+                if s.targets.is_empty() {
+                    s.targets = st.targets.clone();
+                }
+                on = Some(host.node.clone());
+                inner = s;
+                &inner
+            }
+            _ => {
+                on = None;
+                st
+            }
+        };
         let mut resolved = Vec::new();
         for r in sock_refs(&st.command) {
             let entry = match &r.node {
@@ -273,6 +295,7 @@ impl Journal {
             joined: Vec::new(),
             peer: None,
             waited: false,
+            on,
         });
     }
 
@@ -313,6 +336,13 @@ impl Journal {
         };
         step.error = error.cloned();
         step.joined.append(&mut self.pending);
+        for name in session.lab_hosts() {
+            if let Some(ip) = session.lab_host_ip(&name)
+                && !self.lab_hosts.iter().any(|(n, i)| *n == name && *i == ip)
+            {
+                self.lab_hosts.push((name, ip));
+            }
+        }
         for it in ended {
             if let Some(r) = job_report(&it, self.keep_text) {
                 step.joined.push(r);

@@ -245,6 +245,14 @@ impl Filter for EndFilter<'_> {
             } else {
                 "127.0.0.1".to_string()
             }
+        } else if self
+            .journal
+            .lab_hosts
+            .iter()
+            .any(|(_, ip)| *ip == note.addr.ip())
+        {
+            // A lab host is this machine in the programs.
+            "127.0.0.1".to_string()
         } else {
             note.addr.ip().to_string()
         };

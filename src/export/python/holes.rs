@@ -261,7 +261,7 @@ impl<F: Filter> W<'_, F> {
         Some(match a {
             AddrExpr::HostPort { host, port } => {
                 let h = match host {
-                    Some(h) => h.node.clone(),
+                    Some(h) => self.here(&h.node),
                     None if connect && fam == Family::Inet6 => "::1".into(),
                     None if connect => "127.0.0.1".into(),
                     None if fam == Family::Inet6 => "::".into(),
