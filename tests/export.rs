@@ -910,3 +910,38 @@ fn export_and_record_refuse_a_name_with_control_characters() {
     );
     assert!(!run.output.contains('\x1b'), "{}", run.output);
 }
+
+#[test]
+fn a_long_recording_writes_its_lesson_once() {
+    // The lesson was written whole again after each line: 2000 lines made
+    // tens of megabytes of writes. Each line is now added once; what
+    // sockplay wrote in all (/proc/PID/io, the lesson and its own output)
+    // stays within a small multiple of what it shows and saves.
+    let dir = Scratch::new("record-long");
+    let mut sp = common::proc::sockplay(dir.path(), &[], LIMIT);
+    sp.line("record long.sp");
+    let lines: Vec<String> = (0..2000).map(|k| format!("x{k} = {k}")).collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    sp.lines(&refs);
+    sp.line("record stop");
+    sp.sync("recorded");
+    let io = std::fs::read_to_string(format!("/proc/{}/io", sp.child.id())).expect("io");
+    let wchar: u64 = io
+        .lines()
+        .find_map(|l| l.strip_prefix("wchar: "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("wchar");
+    let lesson = std::fs::read_to_string(dir.path().join("long.sp")).expect("lesson");
+    assert!(
+        lesson.contains("x1999 = 1999\n"),
+        "{}",
+        &lesson[lesson.len().saturating_sub(200)..]
+    );
+    let shown = sp.out.seen.len() as u64;
+    assert!(
+        wchar < 4 * (shown + lesson.len() as u64),
+        "{wchar} bytes written for {shown} shown and a lesson of {}",
+        lesson.len()
+    );
+    sp.end_ok();
+}

@@ -9,7 +9,7 @@
 //! that will show again: its error (which a lesson needs, or it stops),
 //! its values (a port the kernel chose as `\d+`; descriptors, sockets and
 //! times never), the bytes it sent, and the TCP state it left. The file is
-//! written again after each line, so a closed terminal loses nothing.
+//! added to after each line, so a closed terminal loses nothing.
 
 use super::journal::{Journal, Owner, Shown, Step, host_port_span};
 use crate::errors::ExecError;
@@ -19,7 +19,7 @@ use crate::syntax::ast::{AddrExpr, Command, Expr, How, SockRef, Spanned};
 use crate::value::{Value, escape_controls};
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Value expects after one command, at most (a lesson checks the point,
@@ -32,8 +32,10 @@ const MAX_EXPECT: usize = 160;
 pub struct Recorder {
     path: PathBuf,
     file: File,
-    /// The lesson so far, line by line.
+    /// The lesson so far, line by line (only ever added to).
     lines: Vec<String>,
+    /// How many of them are in the file.
+    saved: usize,
     /// Where the line being run began in the journal.
     start: usize,
     /// Ports written as numbers by the teacher (kept as they are).
@@ -93,6 +95,7 @@ pub fn command(
         path: path.clone(),
         file,
         lines: Vec::new(),
+        saved: 0,
         start: runner.journal.steps.len(),
         chosen: HashSet::new(),
         bound: HashSet::new(),
@@ -495,16 +498,20 @@ impl Recorder {
         Some(format!("expect /{}/", re.replace('/', "\\/")))
     }
 
-    /// Writes the lesson (the whole file, again).
+    /// Writes the lines not written yet. Lines are only ever added, so
+    /// the file grows by what each line added (rewriting it whole after
+    /// every line made a long recording's writes grow with its square).
     fn save(&mut self) {
-        let mut text = self.lines.join("\n");
-        if !text.is_empty() {
+        let mut text = String::new();
+        for l in self.lines.get(self.saved..).unwrap_or_default() {
+            text.push_str(l);
             text.push('\n');
         }
-        let _ = self.file.set_len(0);
-        let _ = self.file.seek(SeekFrom::Start(0));
+        // A line that could not be written is not tried again (a part of
+        // it may be in the file already).
         let _ = self.file.write_all(text.as_bytes());
         let _ = self.file.flush();
+        self.saved = self.lines.len();
     }
 }
 
