@@ -44,8 +44,12 @@ pub struct Names {
 pub struct ShellHelper {
     pub names: Arc<Mutex<Names>>,
     pub color: bool,
-    /// The setting word of a `set` being completed (set by `complete`).
+    /// The setting word of a `set` being completed (set by `complete`):
+    /// the word before the one under the cursor.
     set_key: Mutex<String>,
+    /// The `lab` being completed is a `lab up` (set by `complete`): what
+    /// follows are new host names, nothing to offer.
+    lab_up: Mutex<bool>,
 }
 
 impl ShellHelper {
@@ -54,6 +58,7 @@ impl ShellHelper {
             names,
             color,
             set_key: Mutex::new(String::new()),
+            lab_up: Mutex::new(false),
         }
     }
 }
@@ -250,12 +255,37 @@ impl ShellHelper {
             }
             Some(ArgKind::MacroName) => Vec::new(),
             Some(ArgKind::Lab) if arg == 0 => words(spec::LAB_WORDS),
-            Some(ArgKind::Lab) => names
-                .hosts
-                .iter()
-                .cloned()
-                .chain(words(spec::NET_WORDS))
-                .collect(),
+            Some(ArgKind::Lab) => {
+                // What may follow the word before the cursor: a host or a
+                // fault after `net`, a fault after a host or a value, a
+                // value (nothing to offer) after a fault, names of one's
+                // own after `up`.
+                let prev = self.set_key.lock().map(|k| k.clone()).unwrap_or_default();
+                let prev = prev.to_ascii_lowercase();
+                let up = self.lab_up.lock().is_ok_and(|u| *u);
+                let faults = || {
+                    spec::NET_WORDS
+                        .iter()
+                        .filter(|w| **w != "clear")
+                        .map(|w| w.to_string())
+                };
+                if prev == "net" {
+                    names
+                        .hosts
+                        .iter()
+                        .cloned()
+                        .chain(words(spec::NET_WORDS))
+                        .collect()
+                } else if up || prev == "down" || prev == "clear" {
+                    Vec::new()
+                } else if names.hosts.contains(&prev) {
+                    words(spec::NET_WORDS)
+                } else if spec::NET_WORDS.contains(&prev.as_str()) {
+                    Vec::new()
+                } else {
+                    faults().collect()
+                }
+            }
             Some(ArgKind::Host) => names.hosts.clone(),
             Some(ArgKind::Statement) => Vec::new(),
             Some(ArgKind::Path) => Vec::new(),
@@ -298,6 +328,12 @@ impl Completer for ShellHelper {
                 .last()
                 .unwrap_or("")
                 .to_string();
+        }
+        if let Ok(mut u) = self.lab_up.lock() {
+            let stmt = line[..start].rsplit(';').next().unwrap_or("");
+            let mut w = stmt[on_prefix(stmt)..].split_whitespace();
+            *u = w.next().is_some_and(|x| x.eq_ignore_ascii_case("lab"))
+                && w.next().is_some_and(|x| x.eq_ignore_ascii_case("up"));
         }
         // After `level` in setsockopt the option is the same argument.
         let mut list: Vec<String> = self
@@ -912,6 +948,38 @@ mod tests {
         assert_eq!(h.candidates(Some("peers"), 0), ["log"]);
         assert_eq!(h.candidates(Some("peers"), 1), ["1", "2"]);
         assert_eq!(h.candidates(Some("stop"), 0), ["2", "all"]);
+    }
+
+    #[test]
+    fn completion_after_lab_net_follows_the_words_before() {
+        let names = Names {
+            hosts: vec!["a".into(), "b".into()],
+            ..Names::default()
+        };
+        let h = ShellHelper::new(Arc::new(Mutex::new(names)), false);
+        let after = |prev: &str| {
+            if let Ok(mut k) = h.set_key.lock() {
+                *k = prev.to_string();
+            }
+            h.candidates(Some("lab"), 1)
+        };
+        assert_eq!(after("net")[..2], ["a", "b"]);
+        assert!(after("net").contains(&"loss".to_string()));
+        // After a host: its faults (no host again).
+        let v = after("a");
+        assert!(v.contains(&"loss".to_string()) && v.contains(&"clear".to_string()));
+        assert!(!v.contains(&"b".to_string()), "{v:?}");
+        // After a fault: its value, nothing to offer.
+        assert!(after("loss").is_empty());
+        assert!(after("delay").is_empty());
+        // After a value: the other faults.
+        let v = after("30%");
+        assert!(v.contains(&"delay".to_string()) && !v.contains(&"clear".to_string()));
+        if let Ok(mut u) = h.lab_up.lock() {
+            *u = true;
+        }
+        assert!(after("up").is_empty());
+        assert!(after("c").is_empty(), "lab up c ...: names of one's own");
     }
 
     #[test]
