@@ -215,6 +215,40 @@ expect \"no sockets open\"
 }
 
 #[test]
+fn the_first_datagram_crosses_labs_made_side_by_side() {
+    // A switch port came up with a `noop` queueing discipline until the
+    // kernel's linkwatch work ran; with several labs made at once it ran
+    // late, and the first frames the switch forwarded were dropped (about
+    // one lab in six lost its first datagram, in review).
+    if !root() {
+        return;
+    }
+    let script = "lab up a b c d\non b u = socket udp\nbind u b 9\non a k = socket udp\n\
+                  sendto k b\"x\" b 9\nsettimeout u 10\nrecvfrom u\n";
+    // A directory each: a run writes its output there.
+    let dirs: Vec<Scratch> = (0..12)
+        .map(|k| Scratch::new(&format!("lab-first-{k}")))
+        .collect();
+    let runs: Vec<std::thread::JoinHandle<common::Run>> = dirs
+        .iter()
+        .map(|d| {
+            let dir = d.path().to_path_buf();
+            std::fs::write(dir.join("first.sp"), script).expect("script");
+            std::thread::spawn(move || run_in(&dir, &["first.sp"], None))
+        })
+        .collect();
+    for r in runs {
+        let run = r.join().expect("a run");
+        assert_eq!(run.status, Some(0), "{}", run.output);
+        assert!(
+            run.output.contains("-> (b'x', ('10.99.0.1', "),
+            "{}",
+            run.output
+        );
+    }
+}
+
+#[test]
 fn a_socket_name_as_the_address_reaches_its_host() {
     // `connect k s`, s on b bound to every address: b's address, from a
     // (it was 127.0.0.1, a's own, and refused), and refused with the
@@ -258,7 +292,8 @@ fn a_peer_on_a_host_says_how_to_reach_it_from_the_lab() {
         scratch.path(),
         &[
             "-c",
-            "lab up a b\non b serve discard udp * 9999\non b serve echo 127.0.0.1 7\non a u = socket udp; sendto u b\"hi\" b 9999\nsleep 0.2\npeers",
+            "lab up a b\non b serve discard udp * 9999\non b serve echo 127.0.0.1 7\n\
+             on b serve echo udp * 9998\non a u = socket udp; sendto u b\"hi\" b 9998; recvfrom u",
         ],
         None,
     );
@@ -266,80 +301,13 @@ fn a_peer_on_a_host_says_how_to_reach_it_from_the_lab() {
     for want in [
         "try: on a u = socket udp; sendto u b\"hi\" b 9999\n",
         "try: on b k = socket tcp; connect k 127.0.0.1 7\n",
+        "try: on a u = socket udp; sendto u b\"hi\" b 9998; recvfrom u\n",
+        // Followed as said, the answer comes back.
+        "-> (b'hi', ('10.99.0.2', 9998))",
     ] {
         assert!(run.output.contains(want), "{want:?}:\n{}", run.output);
     }
     assert!(!run.output.contains("or nc"), "{}", run.output);
-    assert!(
-        run.output
-            .lines()
-            .any(|l| l.contains("discard/udp") && l.contains(" 2 ")),
-        "the datagram arrived:\n{}",
-        run.output
-    );
-}
-
-#[test]
-fn a_lab_session_exports_as_a_program_of_one_machine() {
-    // `on b s = socket tcp` was written as a comment, so `s` never existed
-    // in the program (NameError), and the hosts' names and addresses were
-    // written as they were: outside sockplay 10.99.0.x is routed out of
-    // the machine. Now each statement is written with its host as a
-    // comment, and every host is 127.0.0.1.
-    if !root() || !common::have_peer("python3") {
-        return;
-    }
-    let scratch = Scratch::new("lab-export");
-    let run = run_in(
-        scratch.path(),
-        &[
-            "-c",
-            "lab up a b\non b s = socket tcp\nbind s b 0\nlisten s\non a k = socket tcp\n\
-             connect k s\nc, addr = accept s\nsend k b\"hi\"\nrecv c\nlab net a loss 10%\n\
-             on b u = socket udp\nbind u b 0\non a v = socket udp\nsendto v b\"dg\" u\nrecvfrom u\n\
-             export lab.py\nexport two.py split",
-        ],
-        None,
-    );
-    assert_eq!(run.status, Some(0), "{}", run.output);
-    assert!(run.output.contains("left out: the lab"), "{}", run.output);
-    let program = std::fs::read_to_string(scratch.path().join("lab.py")).expect("lab.py");
-    for want in [
-        "s = socket(AF_INET, SOCK_STREAM)  # on b",
-        "s.bind(('127.0.0.1', 0))",
-        "k = socket(AF_INET, SOCK_STREAM)  # on a",
-        "It ran in sockplay's lab (hosts a 10.99.0.1, b 10.99.0.2)",
-    ] {
-        assert!(program.contains(want), "{want:?}:\n{program}");
-    }
-    for file in ["lab.py", "two_server.py", "two_client.py"] {
-        let text = std::fs::read_to_string(scratch.path().join(file)).expect(file);
-        let code: String = text
-            .lines()
-            .filter(|l| !l.starts_with('#'))
-            .collect::<Vec<_>>()
-            .join("\n");
-        assert!(!code.contains("10.99."), "{file}:\n{text}");
-        assert!(
-            !code.contains("'b'") && !code.contains("'a'"),
-            "{file}:\n{text}"
-        );
-    }
-    let out = std::process::Command::new("timeout")
-        .args(["20", "python3", "lab.py"])
-        .current_dir(scratch.path())
-        .output()
-        .expect("python3");
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        text.contains("b'hi'") && text.contains("(b'dg', ('127.0.0.1', "),
-        "{text}"
-    );
 }
 
 #[test]

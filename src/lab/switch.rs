@@ -169,6 +169,9 @@ pub struct Switch {
     thread: Option<JoinHandle<()>>,
 }
 
+/// PACKET_QDISC_BYPASS (linux/if_packet.h; Linux 3.14).
+const PACKET_QDISC_BYPASS: libc::c_int = 20;
+
 /// Opens the port on link `index` (call it inside the switch's namespace).
 /// Its socket does not read back the frames it writes
 /// (PACKET_IGNORE_OUTGOING, as the capture on `lo`).
@@ -178,6 +181,14 @@ pub fn open_port(index: u32) -> io::Result<Socket> {
     // forward it again, for ever: no lab rather than a storm (Linux 4.20
     // and later have it).
     if !trace::set_int(&sock, libc::SOL_PACKET, trace::PACKET_IGNORE_OUTGOING, 1) {
+        return Err(io::Error::last_os_error());
+    }
+    // Frames go straight to the link, past its queueing discipline: a
+    // port brought up before its host's end has a `noop` one (which drops
+    // everything) until the kernel's linkwatch work gets round to it,
+    // late on a busy machine, and the first frames across the lab were
+    // lost. The switch does the queueing (delay, rate) itself.
+    if !trace::set_int(&sock, libc::SOL_PACKET, PACKET_QDISC_BYPASS, 1) {
         return Err(io::Error::last_os_error());
     }
     sock.bind(&trace::link_addr(index)?)?;
