@@ -311,6 +311,69 @@ fn a_peer_on_a_host_says_how_to_reach_it_from_the_lab() {
 }
 
 #[test]
+fn a_lab_session_exports_as_a_program_of_one_machine() {
+    // `on b s = socket tcp` was written as a comment, so `s` never existed
+    // in the program (NameError), and the hosts' names and addresses were
+    // written as they were: outside sockplay 10.99.0.x is routed out of
+    // the machine. Now each statement is written with its host as a
+    // comment, and every host is 127.0.0.1.
+    if !root() || !common::have_peer("python3") {
+        return;
+    }
+    let scratch = Scratch::new("lab-export");
+    let run = run_in(
+        scratch.path(),
+        &[
+            "-c",
+            "lab up a b\non b s = socket tcp\nbind s b 0\nlisten s\non a k = socket tcp\n\
+             connect k s\nc, addr = accept s\nsend k b\"hi\"\nrecv c\nlab net a loss 10%\n\
+             on b u = socket udp\nbind u b 0\non a v = socket udp\nsendto v b\"dg\" u\nrecvfrom u\n\
+             export lab.py\nexport two.py split",
+        ],
+        None,
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert!(run.output.contains("left out: the lab"), "{}", run.output);
+    let program = std::fs::read_to_string(scratch.path().join("lab.py")).expect("lab.py");
+    for want in [
+        "s = socket(AF_INET, SOCK_STREAM)  # on b",
+        "s.bind(('127.0.0.1', 0))",
+        "k = socket(AF_INET, SOCK_STREAM)  # on a",
+        "It ran in sockplay's lab (hosts a 10.99.0.1, b 10.99.0.2)",
+    ] {
+        assert!(program.contains(want), "{want:?}:\n{program}");
+    }
+    for file in ["lab.py", "two_server.py", "two_client.py"] {
+        let text = std::fs::read_to_string(scratch.path().join(file)).expect(file);
+        let code: String = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(!code.contains("10.99."), "{file}:\n{text}");
+        assert!(
+            !code.contains("'b'") && !code.contains("'a'"),
+            "{file}:\n{text}"
+        );
+    }
+    let out = std::process::Command::new("timeout")
+        .args(["20", "python3", "lab.py"])
+        .current_dir(scratch.path())
+        .output()
+        .expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("b'hi'") && text.contains("(b'dg', ('127.0.0.1', "),
+        "{text}"
+    );
+}
+
+#[test]
 fn sockplays_own_sockets_cannot_reach_the_lab() {
     if !root() {
         return;
