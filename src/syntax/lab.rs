@@ -87,9 +87,19 @@ pub fn rate(t: &str) -> Result<u64, ErrorKind> {
 impl<'a> Parser_<'a> {
     /// A word that names a host (checked against the lab when it runs).
     pub(super) fn host_word(&self, i: &'a str) -> Result<(&'a str, Spanned<String>), ParseError> {
+        self.host_word_as(i, "a host of the lab (`lab` lists them)")
+    }
+
+    /// A word that names a host; `what` says which (one of the lab's, or
+    /// a new one).
+    fn host_word_as(
+        &self,
+        i: &'a str,
+        what: &str,
+    ) -> Result<(&'a str, Spanned<String>), ParseError> {
         match lex::bare(i) {
             Ok((r, w)) => Ok((r, Spanned::new(w.to_string(), self.span(i, r)))),
-            Err(_) => Err(self.expected(i, "a host of the lab (`lab` lists them)", None)),
+            Err(_) => Err(self.expected(i, what, None)),
         }
     }
 
@@ -103,7 +113,10 @@ impl<'a> Parser_<'a> {
                 let mut r = r;
                 while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
                     let t = skip_blanks(r);
-                    let (r2, name) = self.host_word(t)?;
+                    let (r2, name) = self.host_word_as(
+                        t,
+                        "a name for a new host: lower-case letters, digits and - (lab up a b)",
+                    )?;
                     names.push(name);
                     r = r2;
                 }
