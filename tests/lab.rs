@@ -249,6 +249,39 @@ fn the_first_datagram_crosses_labs_made_side_by_side() {
 }
 
 #[test]
+fn a_send_held_up_by_a_slow_link_blames_the_network_not_the_reader() {
+    // A full send buffer was always "the peer is not reading fast
+    // enough", even with the peer's receive queue empty behind a slow
+    // lab link.
+    if !root() {
+        return;
+    }
+    let scratch = Scratch::new("lab-rate");
+    let script = "\
+lab up a b
+on b s = socket tcp
+bind s b 0
+listen s
+on a k = socket tcp
+connect k s
+c = accept s
+lab net a rate 64kbit
+settimeout k 2
+sendall k b\"x\" * 400000
+expect error TimeoutError
+expect \"still on its way: the network carries it slower than it is sent\"
+";
+    std::fs::write(scratch.path().join("rate.sp"), script).expect("script");
+    let run = run_in(scratch.path(), &["--check", "rate.sp"], None);
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert!(
+        !run.output.contains("not reading fast enough"),
+        "{}",
+        run.output
+    );
+}
+
+#[test]
 fn a_socket_name_as_the_address_reaches_its_host() {
     // `connect k s`, s on b bound to every address: b's address, from a
     // (it was 127.0.0.1, a's own, and refused), and refused with the
