@@ -571,17 +571,25 @@ record stop
     }
 }
 
-#[test]
-fn record_in_the_shell_names_a_typed_kernel_port_and_checks() {
-    let dir = Scratch::new("record-pty");
-    let mut p = pty::spawn(dir.path());
+/// The shell in a PTY in `dir`, recording talk.sp: `narration`, then a
+/// TCP server `s` on 127.0.0.1 listening on a port the kernel chose
+/// (returned).
+fn record_a_server(dir: &Path, narration: &str) -> (rexpect::session::PtySession, u16) {
+    let mut p = pty::spawn(dir);
     pty::run(&mut p, "record talk.sp", "recording to talk.sp");
-    pty::send_line(&mut p, "# A server, and a client typing its port");
+    pty::send_line(&mut p, narration);
     pty::wait_prompt(&mut p);
     pty::run(&mut p, "s = socket tcp", "s = <socket");
     let bound = pty::run(&mut p, "bind s 127.0.0.1 0", "chosen by the kernel");
     let port = common::proc::port_after(&bound, "bound s to 127.0.0.1:");
     pty::run(&mut p, "listen s", "(LISTEN)");
+    (p, port)
+}
+
+#[test]
+fn record_in_the_shell_names_a_typed_kernel_port_and_checks() {
+    let dir = Scratch::new("record-pty");
+    let (mut p, port) = record_a_server(dir.path(), "# A server, and a client typing its port");
     pty::run(&mut p, "k = socket tcp", "k = <socket");
     pty::run(
         &mut p,
@@ -785,12 +793,7 @@ fn record_names_a_typed_kernel_port_on_a_line_typed_indented() {
     // blanks before it included (found in review: an indented line kept
     // the port, and its --check connected to whatever held it then).
     let dir = Scratch::new("record-indent");
-    let mut p = pty::spawn(dir.path());
-    pty::run(&mut p, "record talk.sp", "recording to talk.sp");
-    pty::run(&mut p, "s = socket tcp", "s = <socket");
-    let bound = pty::run(&mut p, "bind s 127.0.0.1 0", "chosen by the kernel");
-    let port = common::proc::port_after(&bound, "bound s to 127.0.0.1:");
-    pty::run(&mut p, "listen s", "(LISTEN)");
+    let (mut p, port) = record_a_server(dir.path(), "# An indented line");
     pty::run(
         &mut p,
         &format!("   k = socket tcp; connect k 127.0.0.1 {port}; send k b\"hi\""),
