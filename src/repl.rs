@@ -50,6 +50,9 @@ pub struct ShellHelper {
     /// The `lab` being completed is a `lab up` (set by `complete`): what
     /// follows are new host names, nothing to offer.
     lab_up: Mutex<bool>,
+    /// The statement being completed follows `on HOST` (set by
+    /// `complete`): the commands that run in sockplay itself are left out.
+    on_host: Mutex<bool>,
 }
 
 impl ShellHelper {
@@ -59,6 +62,7 @@ impl ShellHelper {
             color,
             set_key: Mutex::new(String::new()),
             lab_up: Mutex::new(false),
+            on_host: Mutex::new(false),
         }
     }
 }
@@ -168,8 +172,10 @@ fn context(line: &str, pos: usize) -> (Option<String>, usize, usize) {
 impl ShellHelper {
     fn candidates(&self, cmd: Option<&str>, arg: usize) -> Vec<String> {
         let Some(cmd) = cmd else {
+            let on_host = self.on_host.lock().is_ok_and(|o| *o);
             return spec::command_words()
                 .filter(|w| w.len() > 1)
+                .filter(|w| !on_host || !crate::exec::NOT_ON_A_HOST.contains(w))
                 .map(str::to_string)
                 .collect();
         };
@@ -328,6 +334,10 @@ impl Completer for ShellHelper {
                 .last()
                 .unwrap_or("")
                 .to_string();
+        }
+        if let Ok(mut o) = self.on_host.lock() {
+            let stmt = line[..start].rsplit(';').next().unwrap_or("");
+            *o = on_prefix(stmt) > 0;
         }
         if let Ok(mut u) = self.lab_up.lock() {
             let stmt = line[..start].rsplit(';').next().unwrap_or("");
@@ -948,6 +958,22 @@ mod tests {
         assert_eq!(h.candidates(Some("peers"), 0), ["log"]);
         assert_eq!(h.candidates(Some("peers"), 1), ["1", "2"]);
         assert_eq!(h.candidates(Some("stop"), 0), ["2", "all"]);
+    }
+
+    #[test]
+    fn completion_after_on_host_leaves_out_what_runs_in_sockplay_itself() {
+        let h = ShellHelper::new(Arc::new(Mutex::new(Names::default())), false);
+        assert!(h.candidates(None, 0).contains(&"lab".to_string()));
+        if let Ok(mut o) = h.on_host.lock() {
+            *o = true;
+        }
+        let v = h.candidates(None, 0);
+        for w in ["lab", "on", "quit", "export", "record", "lesson", "source"] {
+            assert!(!v.contains(&w.to_string()), "{w}");
+        }
+        for w in ["socket", "serve", "gethostname", "connect"] {
+            assert!(v.contains(&w.to_string()), "{w}");
+        }
     }
 
     #[test]

@@ -16,6 +16,13 @@ use crate::value::SockHandle;
 use socket2::SockAddr;
 use std::net::{IpAddr, Ipv4Addr};
 
+/// The command words `on HOST` refuses (they run in sockplay itself):
+/// Tab leaves them out after `on HOST`. [`Session::on_host`] refuses their
+/// statements.
+pub const NOT_ON_A_HOST: &[&str] = &[
+    "lab", "on", "quit", "exit", "source", "step", "lesson", "expect", "macdef", "export", "record",
+];
+
 /// What the session keeps of the lab besides the [`Lab`] itself.
 #[derive(Default)]
 pub struct LabState {

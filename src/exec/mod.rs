@@ -23,6 +23,7 @@ mod shell;
 mod states;
 
 pub use bounds::Piece;
+pub use lab::NOT_ON_A_HOST;
 
 use crate::errors::ExecError;
 use crate::jobs::{JobPrinter, Jobs};
