@@ -63,8 +63,9 @@ expect "received and discarded 40000 bytes"
 # TCP_INFO counts the retransmissions ("total").
 info t
 expect /retransmits \d+ \(total [1-9]\d*\)/
-# Each segment as the switch saw it: LOST, then its RETRANSMISSION.
+# Each segment as the switch saw it: LOST, then sent again, which
+# Wireshark names a TCP Retransmission.
 states
 expect "LOST on a's link"
-expect "RETRANSMISSION"
+expect "TCP Retransmission"
 lab down

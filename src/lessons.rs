@@ -36,6 +36,7 @@ pub static LESSONS: &[Lesson] = lessons!(
     "14-loss.sp",
     "15-any-address.sp",
     "16-delay.sp",
+    "17-c10k.sp",
 );
 
 impl Lesson {
@@ -75,7 +76,7 @@ mod tests {
 
     #[test]
     fn every_lesson_has_a_title_and_a_number() {
-        assert_eq!(LESSONS.len(), 16);
+        assert_eq!(LESSONS.len(), 17);
         for (k, l) in LESSONS.iter().enumerate() {
             assert!(!l.title().is_empty(), "{} has no title", l.file);
             assert!(
@@ -85,7 +86,7 @@ mod tests {
             );
         }
         assert!(get(0).is_none());
-        assert!(get(17).is_none());
+        assert!(get(18).is_none());
         assert_eq!(get(1).map(|l| l.file), Some("01-names.sp"));
     }
 }

@@ -16,14 +16,21 @@
 //!   [`exec::Item`]s through a sink, never prints. `exec/io.rs` holds the
 //!   calls that may wait, detached so they can run as jobs; `exec/bulk.rs` the
 //!   bulk transfers (`sendfile`, `recvfile`, `send c zeros`, `recv c
-//!   discard`) and their progress line.
+//!   discard`) and their progress line; `exec/pair.rs` socketpair and dup;
+//!   `exec/ancillary.rs` the real sendmsg/recvmsg with SCM_RIGHTS and
+//!   SCM_CREDENTIALS; `exec/epoll.rs` epoll; `exec/c10k.rs` the C10K
+//!   measurement and its helper process.
 //! - [`table`]: the socket table by descriptor, and what the kernel says of
 //!   each socket (TCP_INFO, queues, readiness, /proc/net/tcp).
 //! - [`wait`]: blocking made visible: poll in slices with a deadline and the
 //!   Ctrl-C flag.
 //! - [`jobs`]: background jobs (`c = accept s &`) and their reports.
-//! - [`trace`]: the capture of TCP segments on `lo` behind `states` (root
-//!   only), filtered in the kernel so that bulk transfers stay cheap.
+//! - [`wire`]: what passes on the wire: the capture of the packets on `lo`
+//!   behind `states` and `diagram` (root, or `sockplay --lab`), filtered in
+//!   the kernel so that bulk transfers stay cheap; each connection read as
+//!   Wireshark reads it (relative numbers, windows, retransmissions, why a
+//!   reset came); pcap files; the sequence diagram as text and SVG; the
+//!   user and network namespace of `--lab`.
 //! - [`lab`]: hosts in network namespaces on a switch of sockplay's own
 //!   whose links lose, delay and reorder (`lab up a b`, `on b ...`, `lab
 //!   net`); `exec/lab.rs` is the executor's side (host names, the HOST of
@@ -45,6 +52,10 @@
 //! - [`export`]: the session written out: `export FILE.py` (a Python
 //!   program, from the command table's Python forms) and `record FILE.sp`
 //!   (a lesson with generated `expect`s), from the runner's journal.
+//! - [`proto`]: debugging a protocol by hand: receives that stop at a
+//!   delimiter or a count (`recvuntil`, `recvline`, `recvn`, `recvall`)
+//!   with one timeout budget per call, and the bytes they read past it,
+//!   held per socket for the next receive.
 pub mod errors;
 pub mod exec;
 pub mod export;
@@ -53,12 +64,13 @@ pub mod lab;
 pub mod lessons;
 pub mod peers;
 pub mod play;
+pub mod proto;
 pub mod render;
 pub mod repl;
 pub mod script;
 pub mod spec;
 pub mod syntax;
 pub mod table;
-pub mod trace;
 pub mod value;
 pub mod wait;
+pub mod wire;

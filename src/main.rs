@@ -56,6 +56,13 @@ struct Args {
     /// Do not run the sockplayrc file at start.
     #[arg(long)]
     no_rc: bool,
+
+    /// Run in a network of the shell's own (a user and a network
+    /// namespace), where `states` and `diagram` capture without root. Its
+    /// loopback is its own: servers elsewhere on this machine cannot be
+    /// reached from it.
+    #[arg(long)]
+    lab: bool,
 }
 
 fn use_color(when: When) -> bool {
@@ -103,26 +110,44 @@ fn raise_fd_limit() {
     }
 }
 
-/// Whether a script (known whole: a file or `-c`) may ask for `states`,
-/// itself or through a lesson or a file it runs: if it never says any of
-/// those words, the packet capture (root) and the sampled states behind
-/// that view are not kept, and each statement is cheaper. The interactive
-/// shell, piped input and `--lesson` keep them always.
+/// Whether a script (known whole: a file or `-c`) may ask for `states` or
+/// `diagram`, itself or through a lesson or a file it runs: if it never
+/// says any of those words, the packet capture (root) and the sampled
+/// states behind those views are not kept, and each statement is cheaper.
+/// The interactive shell, piped input and `--lesson` keep them always.
 fn mentions_states(text: &str) -> bool {
     let t = text.to_ascii_lowercase();
-    ["states", "lesson", "source", "step"]
+    ["states", "diagram", "lesson", "source", "step"]
         .iter()
         .any(|w| t.contains(w))
 }
 
 fn main() {
     raise_fd_limit();
+    // The helper process of `c10k` (this program again): it holds the
+    // other ends of the connections.
+    if std::env::var_os(sockplay::exec::HOLD_ENV).is_some() {
+        sockplay::exec::hold_connections();
+    }
     let args = Args::parse();
+    // First, while the process has one thread: the kernel makes a user
+    // namespace only for such a process.
+    let lab = args.lab.then(sockplay::wire::userns::enter);
     let color = use_color(args.color);
     colored::control::set_override(color);
     let interrupt = sockplay::wait::install_sigint();
     let mut runner = Runner::new(Session::new(interrupt));
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
+    if let Some(lab) = lab {
+        let item = match &lab {
+            Ok(said) => sockplay::exec::Item::Note(said.clone()),
+            Err(why) => sockplay::exec::Item::Warn(format!(
+                "lab: no network of this shell's own: {why}; `states` shows the TCP states sampled after each command"
+            )),
+        };
+        sockplay::script::say(&sockplay::render::item(&item));
+        runner.session.own_net = Some(lab);
+    }
 
     let opts = PlayOptions {
         step: args.step,
@@ -173,6 +198,7 @@ fn main() {
         std::process::exit(sockplay::repl::run(runner, history_path(), rc, color))
     } else {
         let stdin = std::io::stdin();
+        runner.session.stdin_is_script = true;
         let mut lines = lines_of(stdin.lock());
         runner.run_lines(&mut lines, "<stdin>", opts)
     };

@@ -719,6 +719,7 @@ pub fn item(it: &Item) -> String {
         }
         Item::Moment(_) => String::new(),
         Item::Timeline { title, head, rows } => timeline(title, head, rows),
+        Item::Diagram(l) => diagram(l),
         Item::Explain(m) => explanation(m.title(), m.text()),
         Item::Help(None) => help_all(),
         Item::Help(Some(cmd)) => help_one(spec::spec_of(*cmd)),
@@ -737,6 +738,11 @@ pub fn item(it: &Item) -> String {
         Item::Peers(rows) => peers_table(rows),
         Item::Lessons(list) => lessons_list(list),
         Item::PeerLog(log) => peer_log(log),
+        Item::Traffic {
+            sent,
+            bytes,
+            pieces: _,
+        } => traffic(*sent, bytes),
         Item::Settings(list) => {
             let mut lines = Vec::new();
             for (k, v) in list {
@@ -745,6 +751,82 @@ pub fn item(it: &Item) -> String {
             lines.join("\n")
         }
     }
+}
+
+/// `interactive`: bytes as they went or arrived, one screen line per line
+/// of the data, marked `<` (received) or `>` (sent), every control byte
+/// escaped (`\r`, `\x1b`); a chunk that does not end with a newline says
+/// so (the next chunk goes on the same line of the data).
+fn traffic(sent: bool, bytes: &[u8]) -> String {
+    let mark = if sent { ">".cyan() } else { "<".green() };
+    let text = value::bytes_as_text(bytes);
+    let body = text.strip_suffix('\n').unwrap_or(&text);
+    let mut out = String::new();
+    for (k, line) in body.split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        let _ = write!(out, "{IND}{mark} {line}");
+    }
+    if !text.ends_with('\n') {
+        let _ = write!(out, "{}", " (no newline yet)".dimmed());
+    }
+    out
+}
+
+/// Whether the terminal takes box-drawing characters: a UTF-8 locale
+/// (LC_ALL, else LC_CTYPE, else LANG) and colour on (NO_COLOR, `--color
+/// never` or output to a file mean plain text, which ASCII is).
+fn unicode_ok() -> bool {
+    if !colored::control::SHOULD_COLORIZE.should_colorize() {
+        return false;
+    }
+    let locale = ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok())
+        .find(|v| !v.is_empty())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    locale.contains("utf-8") || locale.contains("utf8")
+}
+
+/// `diagram`: the ladder, 80 columns, coloured by what each piece is.
+fn diagram(l: &crate::wire::ladder::Ladder) -> String {
+    use crate::wire::ladder::{self, ArrowKind, Style};
+    let glyphs = if unicode_ok() {
+        &ladder::UNICODE
+    } else {
+        &ladder::ASCII
+    };
+    let mut out = Vec::new();
+    for line in ladder::lines(l, glyphs) {
+        let mut s = String::from(IND);
+        for (text, style) in line {
+            let text = value::escape_controls(&text);
+            let shown = match style {
+                Style::Plain => text.normal(),
+                Style::Name => text.bold(),
+                Style::Dim => text.dimmed(),
+                Style::State => text.yellow(),
+                Style::Call => text.green().bold(),
+                Style::Failed => text.red().bold(),
+                Style::Arrow(ArrowKind::Control) => text.normal(),
+                Style::Arrow(ArrowKind::Data) => text.cyan(),
+                Style::Arrow(ArrowKind::Reset) => text.red().bold(),
+                Style::Arrow(ArrowKind::Trouble) => text.magenta(),
+                Style::Arrow(ArrowKind::Lost) => text.red(),
+            };
+            let _ = write!(s, "{shown}");
+        }
+        out.push(s);
+    }
+    for n in &l.notes {
+        out.push(format!(
+            "{IND}{}",
+            format!("# {}", value::escape_controls(n)).dimmed()
+        ));
+    }
+    out.join("\n")
 }
 
 /// `lesson`: number and title of each bundled lesson.
@@ -890,6 +972,11 @@ pub fn strip_ansi(s: &str) -> String {
 }
 
 /// Columns aligned under their heads.
+/// A timeline wider than this whose last column is `what` (the words of
+/// `states`) puts that column under each row instead, so that it reads on
+/// an 80-column terminal. Other tables keep their columns.
+const TIMELINE_WIDTH: usize = 80;
+
 fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
     let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
@@ -899,9 +986,13 @@ fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
             }
         }
     }
-    let line = |cells: Vec<String>| {
+    let total = 2 * IND.len() + width.iter().map(|w| w + 2).sum::<usize>();
+    // The words go under their row, from the second column on.
+    let below = total > TIMELINE_WIDTH && head.len() > 3 && head.last() == Some(&"what");
+    let shown = if below { head.len() - 1 } else { head.len() };
+    let line = |cells: &[String]| {
         let mut l = format!("{IND}{IND}");
-        for (k, c) in cells.iter().enumerate() {
+        for (k, c) in cells.iter().take(shown).enumerate() {
             let pad = width.get(k).copied().unwrap_or(0).saturating_sub(c.width());
             l.push_str(c);
             l.push_str(&" ".repeat(pad + 2));
@@ -909,15 +1000,48 @@ fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
         l.trim_end().to_string()
     };
     let mut out = format!("{IND}{}", title.bold());
-    let _ = write!(
-        out,
-        "\n{}",
-        line(head.iter().map(|h| h.to_string()).collect()).bold()
-    );
+    let heads: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+    let _ = write!(out, "\n{}", line(&heads).bold());
+    let indent = 2 * IND.len() + width.first().map_or(0, |w| w + 2);
     for r in rows {
-        let _ = write!(out, "\n{}", line(r.clone()));
+        let _ = write!(out, "\n{}", line(r));
+        if below && let Some(words) = r.get(shown).filter(|w| !w.is_empty()) {
+            for piece in wrap_names(words, TIMELINE_WIDTH.saturating_sub(indent).max(20)) {
+                let _ = write!(out, "\n{}{piece}", " ".repeat(indent));
+            }
+        }
     }
     out
+}
+
+/// As [`wrap`], keeping a bracketed name (`[TCP Dup ACK 5#1]`) on one
+/// line, so that it can be read (and searched for) whole.
+fn wrap_names(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut words = text.split_whitespace().peekable();
+    while let Some(first) = words.next() {
+        let mut word = first.to_string();
+        if word.starts_with('[') {
+            while !word.contains(']')
+                && let Some(next) = words.next()
+            {
+                word.push(' ');
+                word.push_str(next);
+            }
+        }
+        if !line.is_empty() && line.width() + 1 + word.width() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// Words wrapped to `width` columns.

@@ -295,6 +295,23 @@ impl ShellHelper {
             Some(ArgKind::Host) => names.hosts.clone(),
             Some(ArgKind::Statement) => Vec::new(),
             Some(ArgKind::Path) => Vec::new(),
+            Some(ArgKind::UntilOpts) => words(spec::UNTIL_WORDS),
+            Some(ArgKind::LogView) => words(&["hex", "text"]),
+            Some(ArgKind::LineEnd) => words(&["crlf", "lf"]),
+            Some(ArgKind::EpollOp) => {
+                let mut v = names.others.clone();
+                v.extend(names.sockets.iter().cloned());
+                v.extend(words(&[
+                    "add", "mod", "del", "wait", "close", "in", "out", "pri", "rdhup", "et",
+                    "oneshot",
+                ]));
+                v
+            }
+            Some(ArgKind::WireView) => {
+                let mut v = names.sockets.clone();
+                v.extend(words(spec::WIRE_WORDS));
+                v
+            }
             Some(ArgKind::FileFlags) => words(spec::file_flags(s.cmd)),
             Some(ArgKind::Data | ArgKind::Values | ArgKind::Number | ArgKind::Text) => {
                 names.others.clone()

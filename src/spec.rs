@@ -69,6 +69,7 @@ pub enum Cmd {
     SendMsg,
     RecvMsg,
     States,
+    Diagram,
     Join,
     Leave,
     Serve,
@@ -79,6 +80,18 @@ pub enum Cmd {
     Lesson,
     Expect,
     MacDef,
+    RecvUntil,
+    RecvLine,
+    RecvN,
+    RecvAll,
+    Log,
+    Interactive,
+    SocketPair,
+    Dup,
+    GetNameInfo,
+    GetProtoByName,
+    Epoll,
+    C10k,
     Export,
     Record,
     Lab,
@@ -146,6 +159,18 @@ pub enum ArgKind {
     /// A file's path: a bare token taken as written (`./big.bin`), or a
     /// quoted string; completed from the file system.
     Path,
+    /// The words after `recvuntil`, `recvline`, `recvn`, `recvall`: `drop`,
+    /// `timeout SECONDS`, a view (hex, repr, text).
+    UntilOpts,
+    /// How `log` writes: `hex` or `text`.
+    LogView,
+    /// How `interactive` ends the lines it sends: `crlf` or `lf`.
+    LineEnd,
+    /// After `epoll`: nothing (create), or the instance's name and an
+    /// operation (add, mod, del, wait, close) with its socket and events.
+    EpollOp,
+    /// What `states` and `diagram` show: `[sock] [absolute] [save FILE]`.
+    WireView,
     /// Zero or more words of [`file_flags`] (`split`, `force`).
     FileFlags,
     /// What `lab` does: nothing (show), `up NAMES`, `down`, `net [HOST]
@@ -242,7 +267,7 @@ use ArgKind as K;
 const SOCK: ArgSpec = req("sock", K::Sock);
 
 macro_rules! spec {
-    ($cmd:ident, $name:literal, [$($alias:literal),*], [$($arg:expr),*], $group:ident, $summary:literal, $details:literal, $python:literal) => {
+    ($cmd:ident, $name:literal, [$($alias:literal),*], [$($arg:expr),*], $group:ident, $summary:literal, $details:expr, $python:literal) => {
         CmdSpec {
             cmd: Cmd::$cmd,
             name: $name,
@@ -256,6 +281,14 @@ macro_rules! spec {
     };
 }
 
+/// What `help` says of the timeout of the receives that stop at a
+/// delimiter or a count (the rule pwntools users ask about).
+macro_rules! budget {
+    () => {
+        " The timeout is one budget for the whole call: the socket's (settimeout), or `timeout S` here, counted from the start across every read; pwntools restarts its timeout at each read, sockplay does not. When the time is up (TimeoutError), the peer closes first (EOFError) or no delimiter comes within 1 MiB (ValueError), what arrived is held for the next receive, never lost."
+    };
+}
+
 /// The table. Order is the order of `help`.
 pub static SPECS: &[CmdSpec] = &[
     spec!(
@@ -265,7 +298,7 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("family type", K::SockSpec)],
         Calls,
         "create a socket",
-        "family inet | inet6 | unix, type stream | dgram; or one of tcp udp tcp6 udp6 unix unix-dgram. Bare `socket` is inet stream (TCP), as in Python.",
+        "family inet | inet6 | unix, type stream | dgram | seqpacket | raw, then a protocol if the type needs one; or one of tcp udp tcp6 udp6 unix unix-dgram unix-seqpacket. `socket inet6 tcp` is tcp6 (the family written wins). Bare `socket` is inet stream (TCP), as in Python. `socket unix seqpacket`: connected like a stream, each message kept whole like a datagram. `socket raw icmp` (or `socket inet raw icmp`, `socket inet6 raw icmpv6`, a protocol number): whole IP packets, root only (PermissionError otherwise); recvfrom shows the IP header.",
         "{ret:s} = socket.socket({family:AF_INET}, {type:SOCK_STREAM})"
     ),
     spec!(
@@ -315,7 +348,7 @@ pub static SPECS: &[CmdSpec] = &[
         [SOCK, req("data", K::Data), opt("flags", K::SendFlags)],
         Calls,
         "send bytes, once",
-        "Prints how many bytes the kernel took. Text is sent as UTF-8. Flags: oob (urgent data), dontwait, nosignal, more. `send c zeros 1G` sends that many zero bytes, made as they go (a load generator).",
+        "Prints how many bytes the kernel took. Text is sent as UTF-8. Flags: oob (urgent data), dontwait, nosignal, more, or Python's names MSG_OOB, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_MORE, joined with | if you like (MSG_DONTWAIT|MSG_NOSIGNAL). `send c zeros 1G` sends that many zero bytes, made as they go (a load generator).",
         "{ret:n} = {sock:c}.send({data:b'hello'}{flags})"
     ),
     spec!(
@@ -335,7 +368,7 @@ pub static SPECS: &[CmdSpec] = &[
         [SOCK, opt("size", K::Number), opt("flags", K::RecvFlags)],
         Calls,
         "receive up to size bytes",
-        "Default size 1024. Waits while the receive queue is empty; b'' means the peer closed. Flags: peek waitall oob dontwait; views: hex repr text. `recv c discard [size]` reads until end of stream (or size bytes, 512K, 1G) and drops the bytes: a load generator's sink.",
+        "Default size 1024. Waits while the receive queue is empty; b'' means the peer closed. Flags: peek waitall oob dontwait, or Python's names MSG_PEEK MSG_WAITALL MSG_OOB MSG_DONTWAIT (joined with | if you like: MSG_PEEK|MSG_DONTWAIT); views: hex repr text. `recv c discard [size]` reads until end of stream (or size bytes, 512K, 1G) and drops the bytes: a load generator's sink.",
         "{ret:data} = {sock:c}.recv({size:1024}{flags}){decode}\n[discard] while {sock:c}.recv(65536): pass\n[discard limit] left = {limit:1 << 20}\n[discard limit] while left > 0 and (d := {sock:c}.recv(min(left, 65536))): left -= len(d)"
     ),
     spec!(
@@ -420,22 +453,122 @@ pub static SPECS: &[CmdSpec] = &[
         [
             SOCK,
             req("data", K::Data),
-            opt("framed | marker M", K::Framing)
+            opt("framed | marker M | fds SOCK... | creds", K::Framing)
         ],
         Calls,
-        "send one message, framed so it keeps its boundary",
-        "The course's remedies for sticky packets: framed (the default) puts a 4-byte big-endian length first, marker M puts M after the data. recvmsg reads exactly one message back. (The shell's helper, not Python's socket.sendmsg.)",
-        "{sock:c}.sendall(struct.pack('!I', len({data:data})) + {data:data})\n[marker] {sock:c}.sendall({data:data} + {marker:b'\\n'})"
+        "send one message, framed so it keeps its boundary; or with ancillary data",
+        "Two kinds. The course's remedies for sticky packets (the shell's helpers, plain bytes on the wire): framed (the default) puts a 4-byte big-endian length first, marker M puts M after the data; recvmsg reads exactly one message back. The real sendmsg(2) with ancillary data, on a UNIX socket: fds SOCK... passes those sockets' descriptors to the process at the other end (SCM_RIGHTS, as socket.send_fds): what it then sends on them, their other ends here receive; creds sends this process's pid, uid and gid (SCM_CREDENTIALS), which a receiver with SO_PASSCRED set sees.",
+        "{sock:c}.sendall(struct.pack('!I', len({data:data})) + {data:data})\n[marker] {sock:c}.sendall({data:data} + {marker:b'\\n'})\n[fds] socket.send_fds({sock:u}, [{data:data}], [{fds:k.fileno()}])\n[creds] {sock:u}.sendmsg([{data:data}], [(SOL_SOCKET, SCM_CREDENTIALS, struct.pack('3i', os.getpid(), os.getuid(), os.getgid()))])"
     ),
     spec!(
         RecvMsg,
         "recvmsg",
         [],
-        [SOCK, opt("framed | marker M", K::Framing)],
+        [SOCK, opt("framed | marker M | fds [N]", K::Framing)],
         Calls,
-        "receive exactly one framed message",
-        "framed reads the 4-byte length, then that many bytes; marker M reads up to M (and removes it), leaving the next message queued. (The shell's helper, not Python's socket.recvmsg.)",
-        "{tmp:n}, = struct.unpack('!I', recv_exactly({sock:c}, 4))\n{ret:data} = recv_exactly({sock:c}, {tmp:n})\n[marker] {ret:data} = recv_until({sock:c}, {marker:b'\\n'})"
+        "receive exactly one framed message; or a message with its ancillary data",
+        "framed reads the 4-byte length, then that many bytes; marker M reads up to M (and removes it), holding the next message for the next receive (the shell's helpers). fds [N] is the real recvmsg(2) on a UNIX socket: data, fds = recvmsg u fds reads one message (up to 64 KiB) with room for N descriptors (16 by default; more make MSG_CTRUNC, and the kernel closes them), as socket.recv_fds. Each socket received joins the table (its fd, or `.` for the last); any other descriptor (a file, a pipe) is named and closed. Credentials (SCM_CREDENTIALS, with SO_PASSCRED set) and other control messages are shown.",
+        "{tmp:n}, = struct.unpack('!I', recv_exactly({sock:c}, 4))\n{ret:data} = recv_exactly({sock:c}, {tmp:n})\n[marker] {ret:data} = recv_until({sock:c}, {marker:b'\\n'})\n[fds] {ret:data, fds, flags, addr} = socket.recv_fds({sock:u}, 65536, {maxfds:16})"
+    ),
+    spec!(
+        RecvUntil,
+        "recvuntil",
+        [],
+        [
+            SOCK,
+            req("delim", K::Data),
+            opt("drop | timeout S | hex", K::UntilOpts)
+        ],
+        Calls,
+        "receive up to and including a delimiter (pwntools' recvuntil)",
+        concat!(
+            "pwntools: tube.recvuntil(delim). Reads as often as needed until DELIM arrives, and returns the bytes up to it (with it; `drop` leaves it out). The bytes read past it are held for the socket's next receive: every receive takes held bytes first, and sockets shows them in RECV-Q as held+kernel (3+12).",
+            budget!()
+        ),
+        ""
+    ),
+    spec!(
+        RecvLine,
+        "recvline",
+        [],
+        [SOCK, opt("drop | timeout S | hex", K::UntilOpts)],
+        Calls,
+        "receive one line, up to and including \\n",
+        concat!(
+            "pwntools: tube.recvline(); Python: sock.makefile('rb').readline(). recvuntil sock b\"\\n\": the line with its \\n (a \\r before it stays; `drop` leaves the \\n out). Bytes past the line are held for the next receive.",
+            budget!()
+        ),
+        ""
+    ),
+    spec!(
+        RecvN,
+        "recvn",
+        [],
+        [
+            SOCK,
+            req("n", K::Number),
+            opt("timeout S | hex", K::UntilOpts)
+        ],
+        Calls,
+        "receive exactly n bytes",
+        concat!(
+            "pwntools: tube.recvn(n); Python: a loop of recv. Reads until n bytes have come (however the peer's sends were cut or merged) and takes no more. EOFError if the peer closes first.",
+            budget!()
+        ),
+        ""
+    ),
+    spec!(
+        RecvAll,
+        "recvall",
+        [],
+        [SOCK, opt("timeout S | hex", K::UntilOpts)],
+        Calls,
+        "receive everything until the peer closes",
+        concat!(
+            "pwntools: tube.recvall(); Python: while (d := s.recv(4096)): .... Reads until the end of the stream (b''), up to 256 MiB (recvfile or recv c discard for more).",
+            budget!()
+        ),
+        ""
+    ),
+    spec!(
+        SocketPair,
+        "socketpair",
+        [],
+        [opt("unix type", K::SockSpec)],
+        Calls,
+        "two connected sockets, no address needed",
+        "a, b = socketpair: two AF_UNIX stream sockets already connected to each other (socketpair unix dgram or seqpacket for the other types): what one sends the other receives. Linux makes them of UNIX sockets only. What a parent process and its child talk over; one end can be given to another program with sendmsg ... fds.",
+        "{ret:a, b} = socket.socketpair({family:AF_UNIX}, {type:SOCK_STREAM})"
+    ),
+    spec!(
+        Dup,
+        "dup",
+        [],
+        [SOCK],
+        Calls,
+        "a second descriptor of the same socket",
+        "d = dup s: a new fd (the lowest free) for s's socket, with s's timeout. Both send and receive on the one socket; close one and the socket lives on while the other is open (close says so); shutdown through either shuts it for both.",
+        "{ret:d} = {sock:s}.dup()"
+    ),
+    spec!(
+        Interactive,
+        "interactive",
+        [],
+        [SOCK, opt("crlf", K::LineEnd)],
+        Calls,
+        "talk to the socket from the keyboard, like nc",
+        "Each line typed is sent with \\n (crlf: with \\r\\n, as telnet and HTTP want); what arrives is shown as it arrives, escaped (a peer's control bytes never reach the terminal raw). Ctrl-D at the start of a line, Ctrl-] then Enter (telnet's escape), or Ctrl-C returns to the prompt; the socket stays open. Bytes held by recvuntil show first. When the input is a file or a pipe (sockplay -c ... < request.txt), its lines are sent, then what arrives is shown until the peer closes. Every byte goes to the log, if one is on.",
+        ""
+    ),
+    spec!(
+        Log,
+        "log",
+        [],
+        [opt("file | off", K::Path), opt("hex", K::LogView)],
+        Shell,
+        "log every byte sent and received to a file (like socat -v)",
+        "log FILE: from now on every byte any command sends or receives is written to FILE, with its direction (> sent, < received), the time, the socket and its peer, as text like socat -v (a newline of the data ends a line; \\r \\t \\\\ \\xNN stand for the other bytes; length= says how many). log FILE hex writes hexdumps instead (like socat -x). The file must be new: an existing file (or a link) is never written over. The zero-copy transfers (sendfile, send zeros, recvfile, recv discard) get one line with their size. log shows what is being logged; log off ends it.",
+        ""
     ),
     spec!(
         GetSockOpt,
@@ -571,11 +704,21 @@ pub static SPECS: &[CmdSpec] = &[
         States,
         "states",
         [],
-        [opt("sock", K::Sock)],
+        [opt("sock", K::WireView)],
         Options,
-        "each connection's TCP states over time",
-        "Every TCP segment between two sockets of this shell, with the states it moves each end to: the three-way handshake (SYN, SYN-ACK, ACK) and the four-way close (FIN, ACK, FIN, ACK) read off step by step. It captures on the loopback interface, which needs root; otherwise the states sampled after each command are shown.",
-        "(tcpdump -i lo; ss -tan)"
+        "each connection's segments, numbers and TCP states over time",
+        "Every TCP segment of this shell's connections, as tcpdump and Wireshark read it: sequence and acknowledgment numbers relative to each side's first (`absolute` shows them as sent), the length, the window (scaled), a SYN's options (MSS, window scale, SACK permitted, timestamps), the states each segment moves the two ends to (the three-way handshake, the four-way close), and Wireshark's names for retransmissions, duplicate ACKs, zero windows and window updates. A reset keeps its rows, with why it came (data to a closed socket, SO_LINGER 0, a SYN to a closed port). A UDP socket shows its datagrams, and the ICMP port unreachable behind a ConnectionRefusedError. `states save FILE.pcap` writes what was captured for Wireshark (FILE.pcapng: with comments); it never replaces a file. It captures on the loopback interface, which needs root, or `sockplay --lab` (a network of the shell's own); otherwise the states sampled after each command are shown.",
+        "(tcpdump -i lo -n; ss -tan)"
+    ),
+    spec!(
+        Diagram,
+        "diagram",
+        [],
+        [opt("sock", K::WireView)],
+        Options,
+        "a connection's sequence diagram (ladder), as text or SVG",
+        "A column for each end, named as in this shell, an arrow for each segment with its flags, seq, ack and length, the calls on each side that caused them (connect, accept returned, send #1, recv took #1 #2, close) and each end's state in between: the ladder textbooks draw. Without a socket, the last connection used. It fits 80 columns, in ASCII when the terminal has no UTF-8 or colour. `diagram save FILE.svg` writes it as a picture for slides (never replacing a file). Needs the capture (root, or `sockplay --lab`).",
+        "(Wireshark: Statistics > Flow Graph)"
     ),
     spec!(
         GetHostName,
@@ -700,6 +843,26 @@ pub static SPECS: &[CmdSpec] = &[
         "the service of a port",
         "From /etc/services.",
         "socket.getservbyport({port:80}{proto})"
+    ),
+    spec!(
+        GetNameInfo,
+        "getnameinfo",
+        [],
+        [req("addr", K::Addr), opt("flags", K::Text)],
+        Names,
+        "the host and service names of an address",
+        "getnameinfo 127.0.0.1 80 gives ('localhost', 'http'): the reverse of getaddrinfo, from /etc/hosts, DNS and /etc/services. Flags (joined with |): NI_NUMERICHOST, NI_NUMERICSERV (numbers, no look-up), NI_NAMEREQD (an error rather than a number), NI_NOFQDN, NI_DGRAM (the UDP service).",
+        "{ret:names} = socket.getnameinfo({addr:('127.0.0.1', 80)}, {flags:0})"
+    ),
+    spec!(
+        GetProtoByName,
+        "getprotobyname",
+        [],
+        [req("name", K::Text)],
+        Names,
+        "the number of a protocol",
+        "From /etc/protocols: tcp is 6, udp 17, icmp 1. The number is what socket's third argument takes (socket inet raw 1).",
+        "{ret:n} = socket.getprotobyname({name:'tcp'})"
     ),
     spec!(
         Htons,
@@ -869,6 +1032,29 @@ pub static SPECS: &[CmdSpec] = &[
         "{tmp:p} = select.poll()\n{register:p.register(s, select.POLLIN)}\n{ret:events} = {tmp:p}.poll({timeout:2500})"
     ),
     spec!(
+        Epoll,
+        "epoll",
+        [],
+        [opt(
+            "ep add|mod|del sock [in out pri rdhup et oneshot] | ep wait [timeout] | ep close",
+            K::EpollOp
+        )],
+        Jobs,
+        "epoll: a kernel list of sockets to watch, and a wait on it",
+        "ep = epoll creates one (Python's select.epoll()); epoll ep add s in registers s for EPOLLIN (out, pri, rdhup; et makes it edge-triggered, oneshot disarms it after one report); epoll ep mod s out changes the events; epoll ep del s removes it; events = epoll ep wait 2.5 waits up to 2.5 s (none or nothing: forever) and returns [(fd, events)], saying why each socket is ready, as select does; epoll ep lists what it watches; epoll ep close. Unlike select and poll the kernel keeps the list between waits, so a wait costs the ready sockets, not the watched ones: c10k measures it.",
+        "ep = select.epoll()\nep.register(s, select.EPOLLIN)\nevents = ep.poll(2.5)"
+    ),
+    spec!(
+        C10k,
+        "c10k",
+        [],
+        [opt("n", K::Number)],
+        Jobs,
+        "open n connections (10,000) and measure select, poll and epoll waiting on them",
+        "The C10K question, measured live: n TCP connections to 127.0.0.1 (their other ends in a helper process, so that this shell holds n descriptors, not 2n), plus one socket with data waiting. select cannot take them (fd_set holds descriptors 0 to 1023: Python's ValueError: filedescriptor out of range in select()); poll and epoll wait on all of them, and each is timed, median of many calls. The soft limit on descriptors was raised to the hard one at start; when the hard limit is lower than n needs, c10k says so and measures as many as fit. Everything is closed at the end.",
+        ""
+    ),
+    spec!(
         Jobs,
         "jobs",
         [],
@@ -993,6 +1179,9 @@ pub static SPECS: &[CmdSpec] = &[
     ),
 ];
 
+/// The words after `recvuntil`, `recvline`, `recvn` and `recvall`.
+pub static UNTIL_WORDS: &[&str] = &["drop", "timeout", "hex", "repr", "text"];
+
 /// The words `export` and `record` take after the file.
 pub fn file_flags(cmd: Cmd) -> &'static [&'static str] {
     match cmd {
@@ -1018,6 +1207,11 @@ pub static SETTINGS: &[(&str, &[&str], &str)] = &[
         "explain",
         &["on", "off"],
         "explain the classic moments the first time they happen",
+    ),
+    (
+        "lab",
+        &["on"],
+        "a network of the shell's own, where `states` may capture without root (before the first socket)",
     ),
 ];
 
@@ -1180,6 +1374,12 @@ pub static OPTIONS: &[OptSpec] = &[
         "the protocol: 6 TCP, 17 UDP"
     ),
     opt!(
+        SO_PASSCRED,
+        SOL_SOCKET,
+        Bool,
+        "a UNIX socket receives the sender's credentials (pid, uid, gid) with each message: recvmsg ... fds shows them"
+    ),
+    opt!(
         SO_PRIORITY,
         SOL_SOCKET,
         Int,
@@ -1308,14 +1508,43 @@ pub fn level(name: &str) -> Option<i32> {
 /// Family words accepted after `socket` and by `inet_pton`.
 pub static FAMILY_WORDS: &[&str] = &["inet", "inet6", "unix", "AF_INET", "AF_INET6", "AF_UNIX"];
 /// Type words accepted after `socket`.
-pub static TYPE_WORDS: &[&str] = &["stream", "dgram", "SOCK_STREAM", "SOCK_DGRAM"];
+pub static TYPE_WORDS: &[&str] = &[
+    "stream",
+    "dgram",
+    "seqpacket",
+    "raw",
+    "SOCK_STREAM",
+    "SOCK_DGRAM",
+    "SOCK_SEQPACKET",
+    "SOCK_RAW",
+];
 /// One-word shorthands for a family and a type together.
-pub static SHORTHANDS: &[&str] = &["tcp", "udp", "tcp6", "udp6", "unix-dgram", "unix-stream"];
+pub static SHORTHANDS: &[&str] = &[
+    "tcp",
+    "udp",
+    "tcp6",
+    "udp6",
+    "unix-dgram",
+    "unix-stream",
+    "unix-seqpacket",
+];
+/// Protocol words after a type (`socket raw icmp`).
+pub static PROTOCOL_WORDS: &[&str] = &["icmp", "igmp", "tcp", "udp", "icmpv6", "raw", "sctp"];
 pub static HOW_WORDS: &[&str] = &["read", "write", "both", "SHUT_RD", "SHUT_WR", "SHUT_RDWR"];
 pub static SEND_FLAG_WORDS: &[&str] = &["oob", "dontwait", "nosignal", "more"];
 pub static RECV_FLAG_WORDS: &[&str] = &[
     "peek", "waitall", "oob", "dontwait", "hex", "repr", "text", "discard",
 ];
+/// Whether `w` is one of `words`, or Python's name for it (`MSG_PEEK`,
+/// `socket.MSG_PEEK` for `peek`).
+pub fn is_flag_word(w: &str, words: &[&str]) -> bool {
+    let w = w.strip_prefix("socket.").unwrap_or(w);
+    let w = match w.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("msg_") => &w[4..],
+        _ => w,
+    };
+    words.iter().any(|f| f.eq_ignore_ascii_case(w))
+}
 /// `recv c discard`: read to the end of the stream and drop the bytes.
 pub const DISCARD: &str = "discard";
 /// The data form `zeros SIZE` (zero bytes, made as they are sent).
@@ -1324,6 +1553,8 @@ pub const ZEROS: &str = "zeros";
 pub static PEER_KINDS: &[&str] = &["echo", "discard", "daytime", "chat", "http"];
 /// The words after `peers`.
 pub static PEERS_VIEWS: &[&str] = &["log"];
+/// The words after `states` and `diagram` (besides a socket).
+pub static WIRE_WORDS: &[&str] = &["absolute", "save"];
 /// How `lesson N` runs.
 pub static LESSON_MODES: &[&str] = &["step", "check"];
 /// The words after `lab`.
@@ -1360,6 +1591,10 @@ impl CmdSpec {
     pub fn usage(&self) -> String {
         let mut out = String::from(self.name);
         for a in self.args {
+            if a.kind == K::WireView {
+                out.push_str(" [sock] [absolute] [save FILE]");
+                continue;
+            }
             let name = match a.kind {
                 K::LevelOpt => "[level] option".to_string(),
                 K::Values if !a.optional => format!("{}...", a.name),

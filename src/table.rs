@@ -61,6 +61,10 @@ pub enum Origin {
     Accepted {
         listener: RawFd,
     },
+    /// Received with SCM_RIGHTS (`recvmsg ... fds`) on this socket's fd.
+    Received {
+        via: RawFd,
+    },
 }
 
 /// One socket the shell holds.
@@ -97,6 +101,18 @@ pub struct Entry {
     /// The lab host it was made on (`on b ...`; an accepted socket is on
     /// its listener's); None: sockplay's own network.
     pub host: Option<String>,
+    /// The protocol it was made with (`socket raw icmp`), 0 by default.
+    pub protocol: i32,
+    /// Bytes read from the kernel and not returned yet (past a delimiter):
+    /// the next receive takes them first.
+    pub held: crate::proto::held::SharedHeld,
+}
+
+impl Entry {
+    /// How many bytes are held for the next receive.
+    pub fn held_len(&self) -> usize {
+        self.held.lock().map_or(0, |h| h.len())
+    }
 }
 
 impl Entry {
@@ -132,6 +148,9 @@ pub struct Table {
     pub ghosts: Vec<Ghost>,
     /// The socket the last command used (`.`).
     pub last: Option<SockHandle>,
+    /// Some descriptors may share a socket (`dup`, descriptors received
+    /// with SCM_RIGHTS): `close` then asks which.
+    pub shared_sockets: bool,
 }
 
 impl Table {
@@ -170,6 +189,8 @@ impl Table {
             Origin::Accepted { listener } => {
                 self.entries.get(&listener).and_then(|l| l.host.clone())
             }
+            // A descriptor passed over a socket is on that socket's host.
+            Origin::Received { via } => self.entries.get(&via).and_then(|l| l.host.clone()),
             Origin::Created => None,
         };
         let old = self.entries.remove(&handle.fd);
@@ -192,6 +213,8 @@ impl Table {
                 bound_path: None,
                 conn: None,
                 rcvlowat: false,
+                protocol: 0,
+                held: Default::default(),
                 host,
             },
         );

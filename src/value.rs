@@ -7,6 +7,14 @@ use socket2::SockAddr;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
+/// An epoll instance held by a name: its descriptor, and which of the
+/// session's instances it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EpollRef {
+    pub fd: i32,
+    pub id: u64,
+}
+
 /// A socket held by a name. The serial tells apart two sockets that got the
 /// same descriptor number one after the other.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -33,6 +41,8 @@ pub enum Value {
     Named(String),
     /// `zeros 1G`: that many zero bytes, generated as they are sent.
     Zeros(u64),
+    /// `ep = epoll`: an epoll instance (Python's select.epoll).
+    Epoll(EpollRef),
 }
 
 impl PartialEq for Value {
@@ -52,6 +62,7 @@ impl PartialEq for Value {
             (Tuple(a), Tuple(b)) | (List(a), List(b)) => a == b,
             (Named(a), Named(b)) => a == b,
             (Zeros(a), Zeros(b)) => a == b,
+            (Epoll(a), Epoll(b)) => a == b,
             _ => false,
         }
     }
@@ -75,6 +86,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Named(_) => "constant",
             Value::Zeros(_) => "bytes",
+            Value::Epoll(_) => "select.epoll",
         }
     }
 
@@ -111,6 +123,7 @@ impl Value {
                 "<{n} zero bytes ({}), made as they are sent>",
                 human_size(*n)
             ),
+            Value::Epoll(r) => format!("<select.epoll fd={}>", r.fd),
         }
     }
 
@@ -163,6 +176,8 @@ pub fn kind_number(k: SockKind) -> i32 {
     match k {
         SockKind::Stream => libc::SOCK_STREAM,
         SockKind::Dgram => libc::SOCK_DGRAM,
+        SockKind::SeqPacket => libc::SOCK_SEQPACKET,
+        SockKind::Raw => libc::SOCK_RAW,
     }
 }
 

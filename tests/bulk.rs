@@ -470,7 +470,7 @@ fn states_after_a_bulk_transfer_keeps_the_handshake_and_the_close() {
         "handshake 2/3",
         "handshake 3/3",
         "5 bytes of data",
-        "in segments not captured one by one (the large segments of a long send)",
+        "in segments not captured one by one",
         "close 1/4: FIN from k",
     ] {
         has(states, want);

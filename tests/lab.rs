@@ -457,7 +457,7 @@ lab
 expect /a .* loss 100% .* lost/
 states
 expect /SYN .*LOST on a's link/
-expect /RETRANSMISSION/
+expect /TCP Retransmission/
 ";
     std::fs::write(scratch.path().join("loss.sp"), script).expect("script");
     let run = run_in(scratch.path(), &["--check", "loss.sp"], None);

@@ -201,6 +201,7 @@ fn statement_table() -> Vec<(&'static str, Statement)> {
                 C::Socket {
                     family: Some(Family::Inet),
                     kind: Some(SockKind::Stream),
+                    proto: None,
                 },
             ),
         ),
@@ -213,6 +214,7 @@ fn statement_table() -> Vec<(&'static str, Statement)> {
                 C::Socket {
                     family: Some(Family::Inet),
                     kind: Some(SockKind::Dgram),
+                    proto: None,
                 },
             ),
         ),
@@ -223,6 +225,7 @@ fn statement_table() -> Vec<(&'static str, Statement)> {
                 C::Socket {
                     family: None,
                     kind: None,
+                    proto: None,
                 },
             ),
         ),
@@ -747,7 +750,16 @@ fn several_statements_on_a_line() {
 fn command_table() -> Vec<(&'static str, Command)> {
     use Command as C;
     use u::*;
-    let sockets = |fam: Option<Family>, kind: Option<SockKind>| C::Socket { family: fam, kind };
+    let sockets = |fam: Option<Family>, kind: Option<SockKind>| C::Socket {
+        family: fam,
+        kind,
+        proto: None,
+    };
+    let sockets_p = |fam: Option<Family>, kind: Option<SockKind>, proto: i32| C::Socket {
+        family: fam,
+        kind,
+        proto: Some(proto),
+    };
     let recv = |size: Option<Spanned<Expr>>, flags: Vec<RecvFlag>, view: Option<View>| C::Recv {
         sock: sock("c"),
         size,
@@ -801,6 +813,30 @@ fn command_table() -> Vec<(&'static str, Command)> {
         ("socket unix", sockets(unix, None)),
         ("socket unix-dgram", sockets(unix, dgram)),
         ("socket unix-stream", sockets(unix, stream)),
+        // Python's pair written out: the family written wins.
+        ("socket inet6 tcp", sockets(inet6, stream)),
+        ("socket inet6 udp", sockets(inet6, dgram)),
+        (
+            "socket unix seqpacket",
+            sockets(unix, Some(SockKind::SeqPacket)),
+        ),
+        (
+            "socket AF_UNIX SOCK_SEQPACKET",
+            sockets(unix, Some(SockKind::SeqPacket)),
+        ),
+        (
+            "socket raw icmp",
+            sockets_p(None, Some(SockKind::Raw), libc::IPPROTO_ICMP),
+        ),
+        (
+            "socket inet raw 17",
+            sockets_p(inet, Some(SockKind::Raw), 17),
+        ),
+        (
+            "socket inet6 raw IPPROTO_ICMPV6",
+            sockets_p(inet6, Some(SockKind::Raw), 58),
+        ),
+        ("socket inet dgram icmp", sockets_p(inet, dgram, 1)),
         ("SOCKET TCP", sockets(inet, stream)),
         (
             "socket socket.AF_INET socket.SOCK_STREAM",
@@ -973,6 +1009,32 @@ fn command_table() -> Vec<(&'static str, Command)> {
         ),
         ("recv c 1024", recv(Some(int(1024)), vec![], None)),
         ("recv c peek", recv(None, vec![RecvFlag::Peek], None)),
+        // Python's names, joined with `|` (with or without blanks)
+        ("recv c MSG_PEEK", recv(None, vec![RecvFlag::Peek], None)),
+        (
+            "recv c 10 MSG_PEEK|MSG_DONTWAIT",
+            recv(
+                Some(int(10)),
+                vec![RecvFlag::Peek, RecvFlag::DontWait],
+                None,
+            ),
+        ),
+        (
+            "recv c 10 socket.MSG_WAITALL | MSG_OOB hex",
+            recv(
+                Some(int(10)),
+                vec![RecvFlag::WaitAll, RecvFlag::Oob],
+                Some(View::Hex),
+            ),
+        ),
+        (
+            "send c b\"x\" MSG_DONTWAIT|MSG_NOSIGNAL",
+            C::Send {
+                sock: sock("c"),
+                data: bytes(b"x"),
+                flags: vec![SendFlag::DontWait, SendFlag::NoSignal],
+            },
+        ),
         (
             "recv c 10 waitall",
             recv(Some(int(10)), vec![RecvFlag::WaitAll], None),
@@ -1389,7 +1451,46 @@ fn command_table() -> Vec<(&'static str, Command)> {
             },
         ),
         ("jobs", C::Jobs),
-        ("states", C::States { sock: None }),
+        (
+            "states",
+            C::States {
+                sock: None,
+                absolute: false,
+                save: None,
+            },
+        ),
+        (
+            "states k absolute",
+            C::States {
+                sock: Some(sock("k")),
+                absolute: true,
+                save: None,
+            },
+        ),
+        (
+            "states save lo.pcap",
+            C::States {
+                sock: None,
+                absolute: false,
+                save: Some(word("lo.pcap")),
+            },
+        ),
+        (
+            "diagram",
+            C::Diagram {
+                sock: None,
+                absolute: false,
+                save: None,
+            },
+        ),
+        (
+            "diagram c abs save \"talk.svg\"",
+            C::Diagram {
+                sock: Some(sock("c")),
+                absolute: true,
+                save: Some(string("talk.svg")),
+            },
+        ),
         (
             "join u 224.1.1.1 127.0.0.1",
             C::Membership {
@@ -1430,6 +1531,8 @@ fn command_table() -> Vec<(&'static str, Command)> {
             "states c",
             C::States {
                 sock: Some(sock("c")),
+                absolute: false,
+                save: None,
             },
         ),
         (
@@ -1481,6 +1584,147 @@ fn command_table() -> Vec<(&'static str, Command)> {
                 sock: sock("c"),
                 framing: Framing::Length,
             },
+        ),
+        // The real sendmsg/recvmsg, with ancillary data.
+        (
+            "sendmsg u b\"x\" fds k 5",
+            C::SendMsg {
+                sock: sock("u"),
+                data: bytes(b"x"),
+                framing: Framing::Fds(vec![sock("k"), fd(5)]),
+            },
+        ),
+        (
+            "sendmsg u b\"x\" creds",
+            C::SendMsg {
+                sock: sock("u"),
+                data: bytes(b"x"),
+                framing: Framing::Creds,
+            },
+        ),
+        (
+            "recvmsg u fds",
+            C::RecvMsg {
+                sock: sock("u"),
+                framing: Framing::Ancillary(None),
+            },
+        ),
+        (
+            "recvmsg u fds 4",
+            C::RecvMsg {
+                sock: sock("u"),
+                framing: Framing::Ancillary(Some(int(4))),
+            },
+        ),
+        // Receives that stop where a protocol stops.
+        (
+            "recvuntil c b\"\\r\\n\" drop timeout 2",
+            C::RecvUntil {
+                sock: sock("c"),
+                until: Until::Delim(bytes(b"\r\n")),
+                drop: true,
+                timeout: Some(int(2)),
+                view: None,
+            },
+        ),
+        (
+            "recvline c hex",
+            C::RecvUntil {
+                sock: sock("c"),
+                until: Until::Line,
+                drop: false,
+                timeout: None,
+                view: Some(View::Hex),
+            },
+        ),
+        (
+            "recvn c 10",
+            C::RecvUntil {
+                sock: sock("c"),
+                until: Until::Count(int(10)),
+                drop: false,
+                timeout: None,
+                view: None,
+            },
+        ),
+        (
+            "recvall c timeout none",
+            C::RecvUntil {
+                sock: sock("c"),
+                until: Until::All,
+                drop: false,
+                timeout: Some(none()),
+                view: None,
+            },
+        ),
+        (
+            "log out.log hex",
+            C::Log {
+                path: Some(word("out.log")),
+                hex: true,
+            },
+        ),
+        (
+            "log off",
+            C::Log {
+                path: Some(word("off")),
+                hex: false,
+            },
+        ),
+        (
+            "interactive c crlf",
+            C::Interactive {
+                sock: sock("c"),
+                crlf: true,
+            },
+        ),
+        (
+            "socketpair unix dgram",
+            C::SocketPair {
+                family: Some(Family::Unix),
+                kind: Some(SockKind::Dgram),
+            },
+        ),
+        ("dup s", C::Dup { sock: sock("s") }),
+        (
+            "getnameinfo 127.0.0.1 80 NI_NUMERICHOST|NI_NUMERICSERV",
+            C::GetNameInfo {
+                addr: host_port(Some("127.0.0.1"), int(80)),
+                flags: Some(word("NI_NUMERICHOST|NI_NUMERICSERV")),
+            },
+        ),
+        (
+            "ep = epoll",
+            C::Epoll {
+                ep: None,
+                op: EpollOp::Show,
+            },
+        ),
+        (
+            "epoll ep add c in|out et",
+            C::Epoll {
+                ep: Some(name("ep")),
+                op: EpollOp::Add(sock("c"), vec![name("in"), name("out"), name("et")]),
+            },
+        ),
+        (
+            "epoll ep wait 2.5",
+            C::Epoll {
+                ep: Some(name("ep")),
+                op: EpollOp::Wait(Some(float(2.5))),
+            },
+        ),
+        (
+            "epoll ep unregister c",
+            C::Epoll {
+                ep: Some(name("ep")),
+                op: EpollOp::Delete(sock("c")),
+            },
+        ),
+        ("c10k 500", C::C10k { n: Some(int(500)) }),
+        (
+            "getprotobyname tcp",
+            C::GetProtoByName { name: word("tcp") },
         ),
         ("wait", C::Wait { jobs: vec![] }),
         (
@@ -2203,7 +2447,7 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
             r#"send c "x" ob"#,
             (11, 13),
             expected(
-                "a send flag: oob, dontwait, nosignal or more",
+                "a send flag: oob, dontwait, nosignal or more (or MSG_OOB, MSG_DONTWAIT...)",
                 "`ob`",
                 Some("oob"),
             ),
@@ -2221,7 +2465,7 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
             "socket tpc",
             (7, 10),
             expected(
-                "a family (inet, inet6, unix), a type (stream, dgram) or tcp, udp, tcp6, udp6, unix-dgram",
+                "a family (inet, inet6, unix), a type (stream, dgram, seqpacket, raw) or tcp, udp, tcp6, udp6, unix-dgram",
                 "`tpc`",
                 Some("tcp"),
             ),
@@ -2229,7 +2473,7 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
         (
             "socket inet inet",
             (12, 16),
-            expected("a type (stream, dgram)", "`inet`", None),
+            expected("a type (stream, dgram, seqpacket, raw)", "`inet`", None),
         ),
         (
             "inet_pton inte ::1",
@@ -2703,6 +2947,14 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
             "unix-stream",
         ]),
         ArgKind::Family => one_of(&["inet", "inet6", "unix", "AF_INET6", "af_unix"]),
+        ArgKind::WireView => one_of(&[
+            "c",
+            "5",
+            "absolute",
+            "c abs",
+            "save lo.pcap",
+            "k absolute save \"a b.svg\"",
+        ]),
         ArgKind::How => one_of(&["read", "write", "both", "SHUT_RDWR", "0", "1", "2"]),
         ArgKind::LevelOpt => one_of(&[
             "SO_REUSEADDR",
@@ -2722,6 +2974,19 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
         ArgKind::Jobs => one_of(&["%1", "2", "%1 %2"]),
         ArgKind::Groups => one_of(&["s", "read s k write c 2", "in s out c 100", "s except c"]),
         ArgKind::Framing => one_of(&["framed", "marker b\"\\n\"", "marker \"##\""]),
+        ArgKind::UntilOpts => one_of(&["timeout 2", "hex", "timeout 0.5 text"]),
+        ArgKind::LogView => one_of(&["hex", "text", "HEX"]),
+        ArgKind::LineEnd => one_of(&["crlf", "lf", "CRLF"]),
+        ArgKind::EpollOp => one_of(&[
+            "ep",
+            "ep add s",
+            "ep add c in out",
+            "ep mod c EPOLLIN|EPOLLET",
+            "ep del 5",
+            "ep wait",
+            "ep wait 2.5",
+            "ep close",
+        ]),
         ArgKind::PeerKind => one_of(&["echo", "discard", "daytime", "chat", "http", "HTTP"]),
         ArgKind::Expectation => one_of(&[
             r#""text""#,
@@ -2921,6 +3186,7 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Vars => Cmd::Vars,
         C::Unlink { .. } => Cmd::Unlink,
         C::States { .. } => Cmd::States,
+        C::Diagram { .. } => Cmd::Diagram,
         C::Membership { join: true, .. } => Cmd::Join,
         C::Membership { join: false, .. } => Cmd::Leave,
         C::Select { .. } => Cmd::Select,
@@ -2938,6 +3204,20 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Lesson { .. } => Cmd::Lesson,
         C::Expect(_) => Cmd::Expect,
         C::MacDef { .. } => Cmd::MacDef,
+        C::RecvUntil { until, .. } => match until {
+            Until::Delim(_) => Cmd::RecvUntil,
+            Until::Line => Cmd::RecvLine,
+            Until::Count(_) => Cmd::RecvN,
+            Until::All => Cmd::RecvAll,
+        },
+        C::Log { .. } => Cmd::Log,
+        C::Interactive { .. } => Cmd::Interactive,
+        C::SocketPair { .. } => Cmd::SocketPair,
+        C::Dup { .. } => Cmd::Dup,
+        C::GetNameInfo { .. } => Cmd::GetNameInfo,
+        C::GetProtoByName { .. } => Cmd::GetProtoByName,
+        C::Epoll { .. } => Cmd::Epoll,
+        C::C10k { .. } => Cmd::C10k,
         C::Export { .. } => Cmd::Export,
         C::Record { .. } => Cmd::Record,
         C::Lab(_) => Cmd::Lab,

@@ -209,6 +209,8 @@ impl Model {
                 (Family::Unix, SockKind::Dgram) => Kind::UnixDgram,
                 (_, SockKind::Stream) => Kind::Tcp,
                 (_, SockKind::Dgram) => Kind::Udp,
+                // Kinds this model never makes (seqpacket, raw).
+                _ => continue,
             };
             let bound = e
                 .sock

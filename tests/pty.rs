@@ -112,8 +112,8 @@ fn tab_completes_command_words() {
     expect(&mut p, "socket");
     send(&mut p, "\t");
     let (_, list) = p
-        .exp_regex(r"socket +sockets")
-        .expect("the second Tab lists socket and sockets");
+        .exp_regex(r"socket +socketpair +sockets")
+        .expect("the second Tab lists socket, socketpair and sockets");
     assert!(list.starts_with("socket"));
     // The typed text is still there: finish it as `sockets`.
     run(&mut p, "s", "RECV-Q");

@@ -367,3 +367,6 @@ v.close()
     assert!(w.contains("truncated to 2"), "{w}");
     assert_eq!(w, p, "the Python lines printed otherwise than the words");
 }
+
+// Protocol debugging by hand (recvuntil and friends, the new socket calls).
+transcripts!(recv_until, socket_kinds);

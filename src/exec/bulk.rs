@@ -32,6 +32,7 @@
 use super::io::{Ctx, stopped};
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
+use crate::proto::log::Dir;
 use crate::syntax::ast::{BulkInto, Expr, SockKind, SockRef, Spanned};
 use crate::table::{self, Mode};
 use crate::value::{Value, human_size};
@@ -479,7 +480,8 @@ fn file_error(e: io::Error, path: &str) -> ExecError {
 
 /// Records a bulk send as one send of the connection (message boundaries),
 /// or takes received bytes off it.
-fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool) {
+/// The call is noted for `diagram` (a send from `t0`, when it began).
+fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool, t0: crate::wire::Nanos) {
     if bytes == 0 || ctx.kind != SockKind::Stream {
         return;
     }
@@ -488,9 +490,27 @@ fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool) {
     {
         let n = usize::try_from(bytes).unwrap_or(usize::MAX);
         if sent {
-            b.sent(l, p, n);
+            let no = b.sent(l, p, n);
+            drop(b);
+            ctx.note(
+                t0,
+                crate::wire::CallKind::Send {
+                    no,
+                    len: n,
+                    all: false,
+                },
+            );
         } else {
-            b.received(l, p, n, false);
+            let sends = b
+                .received(l, p, n, false)
+                .iter()
+                .map(|x| x.send_no)
+                .collect();
+            drop(b);
+            ctx.note(
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Recv { sends, len: n },
+            );
         }
     }
 }
@@ -503,6 +523,7 @@ pub(super) fn zeros_work(
     all: bool,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
+    let t0 = crate::wire::now_ns();
     let nonblock = ctx.mode == Mode::NonBlocking || flags & libc::MSG_DONTWAIT != 0;
     let (total_deadline, per_wait, kernel) = limits(ctx, true, true);
     let pump = Pump {
@@ -527,7 +548,8 @@ pub(super) fn zeros_work(
             .send_with_flags(&buf[..want.min(buf.len())], flags | libc::MSG_NOSIGNAL)
     });
     let result = conclude(&meter, "sent", result, out);
-    note_bounds(ctx, meter.done, true);
+    note_bounds(ctx, meter.done, true, t0);
+    ctx.log_bulk(Dir::Sent, meter.done, "zero bytes (send zeros)");
     let stop = result?;
     let mut msg = format!("sent {}", meter.summary());
     if stop == Stop::Partial && meter.done < n {
@@ -552,6 +574,7 @@ fn sendfile_work(
     shown: &str,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
+    let t0 = crate::wire::now_ns();
     let (total_deadline, per_wait, kernel) = limits(ctx, true, false);
     let pump = Pump {
         ctx,
@@ -595,7 +618,12 @@ fn sendfile_work(
         sendfile(fd, ffd, &mut offset, count)
     });
     let result = conclude(&meter, "sent", result, out);
-    note_bounds(ctx, meter.done, true);
+    note_bounds(ctx, meter.done, true, t0);
+    ctx.log_bulk(
+        Dir::Sent,
+        meter.done,
+        &format!("the bytes of {shown} (sendfile)"),
+    );
     let stop = result?;
     let mut msg = format!("sent {shown}: {}", meter.summary());
     if stop == Stop::Eof && meter.done < len {
@@ -643,6 +671,28 @@ fn recv_bulk_work(
         Dest::File(..) => "recvfile",
     };
     let mut meter = Meter::new(format!("{call}(fd {})", ctx.h.fd), limit);
+    // Bytes held from an earlier recvuntil come first.
+    let pre = super::io::take_held(
+        ctx,
+        limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX)),
+        false,
+    );
+    if !pre.is_empty() {
+        if let Dest::File(file, shown) = &dest {
+            (&*file)
+                .write_all(&pre.bytes)
+                .map_err(|e| file_error(e, shown))?;
+        }
+        meter.done += pre.len() as u64;
+        out.emit(Item::NoWait(format!(
+            "{} held from an earlier receive (read past a delimiter) come first",
+            if pre.len() == 1 {
+                "1 byte".to_string()
+            } else {
+                format!("{} bytes", pre.len())
+            }
+        )));
+    }
     let fd = ctx.h.fd;
     let tcp = ctx.family != crate::syntax::ast::Family::Unix;
     let result = match &dest {
@@ -709,7 +759,17 @@ fn recv_bulk_work(
         Dest::File(..) => "wrote",
     };
     let result = conclude(&meter, what, result, out);
-    note_bounds(ctx, meter.done, false);
+    // The held bytes were taken off the record (and logged) when they
+    // were read.
+    note_bounds(ctx, meter.done - pre.len() as u64, false, 0);
+    ctx.log_bulk(
+        Dir::Received,
+        meter.done - pre.len() as u64,
+        &match &dest {
+            Dest::Discard => "bytes dropped (recv discard)".to_string(),
+            Dest::File(_, shown) => format!("bytes written to {shown} (recvfile)"),
+        },
+    );
     let stop = result?;
     let why = match stop {
         Stop::Eof => "end of stream: the peer closed its sending side".to_string(),

@@ -31,26 +31,30 @@ impl Session {
         &mut self,
         family: Option<Family>,
         kind: Option<SockKind>,
+        proto: Option<i32>,
+        out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
         let family = family.unwrap_or(Family::Inet);
         let kind = kind.unwrap_or(SockKind::Stream);
-        let domain = match family {
-            Family::Inet => Domain::IPV4,
-            Family::Inet6 => Domain::IPV6,
-            Family::Unix => Domain::UNIX,
-        };
-        let ty = match kind {
-            SockKind::Stream => Type::STREAM,
-            SockKind::Dgram => Type::DGRAM,
-        };
+        let domain = domain_of(family);
+        let ty = type_of(kind);
         // Non-blocking from the start (see table.rs): one call, not three.
-        let sock = Socket::new(domain, ty.nonblocking(), None)?;
+        let sock = Socket::new(domain, ty.nonblocking(), proto.map(socket2::Protocol::from))
+            .map_err(|err| socket_error(err.into(), family, kind, proto))?;
         let h = self.table.insert(sock, family, kind, Origin::Created)?;
         let host = self.current_host();
         if let Some(e) = self.table.get_mut(h) {
             e.host = host;
+            e.protocol = proto.unwrap_or(0);
         }
         self.table.last = Some(h);
+        if kind == SockKind::Raw {
+            out.emit(Item::Note(
+                "a raw socket sees whole packets: recvfrom returns the IP header (20 bytes for IPv4) before the payload, \
+                 and sendto sends the payload behind an IP header the kernel writes (the port in the address is ignored)"
+                    .into(),
+            ));
+        }
         Ok(Ret::one(Value::Socket(h)))
     }
 
@@ -158,8 +162,8 @@ impl Session {
             None => DEFAULT_BACKLOG,
         };
         if self.entry_h(h)?.is_tcp() {
-            // Before any handshake can reach it (see start_trace).
-            self.start_trace();
+            // Before any handshake can reach it (see start_capture).
+            self.start_capture();
         }
         let e = self.entry_h(h)?;
         let was_unbound =
@@ -210,6 +214,30 @@ impl Session {
         // A job waiting on this socket would otherwise go on polling a
         // descriptor that the next socket may reuse.
         self.cancel_jobs_on(h.fd, &label, out);
+        // Another descriptor of the same socket (dup, or received with
+        // SCM_RIGHTS): closing this one ends nothing.
+        let others = self.same_socket(h.fd);
+        if !others.is_empty() {
+            let held = self.table.get(h).map_or(0, |e| e.held_len());
+            self.table.remove(h);
+            out.emit(Item::Done(format!(
+                "closed {label} (fd {} is free again)",
+                h.fd
+            )));
+            out.emit(Item::Note(format!(
+                "the socket itself stays open: {} still refer{} to it, so nothing is sent to the peer \
+                 (the connection ends when its last descriptor closes)",
+                others.join(", "),
+                if others.len() == 1 { "s" } else { "" }
+            )));
+            if held > 0 {
+                out.emit(Item::Note(format!(
+                    "{} held for its next receive went with this descriptor",
+                    plural(held, "byte", "bytes")
+                )));
+            }
+            return Ok(Ret::none());
+        }
         let e = self.entry_h(h)?;
         // Only what the messages below need is asked of the kernel: an
         // unconnected socket costs one call besides close itself.
@@ -261,8 +289,19 @@ impl Session {
         {
             self.closed_labels.insert(l, label.clone());
         }
+        if is_tcp {
+            self.note(
+                h,
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Close {
+                    linger0: rst_linger,
+                    unread,
+                },
+            );
+        }
         let entry = self.table.remove(h);
         let path = entry.as_ref().and_then(|e| e.bound_path.clone());
+        let held = entry.as_ref().map_or(0, |e| e.held_len());
         drop(entry);
         out.emit(Item::Done(format!(
             "closed {label} (fd {} is free again)",
@@ -290,6 +329,12 @@ impl Session {
             ))),
             _ => {}
         }
+        if held > 0 {
+            out.emit(Item::Note(format!(
+                "{} held for its next receive (read past a delimiter) went with it",
+                plural(held, "byte", "bytes")
+            )));
+        }
         if let Some(p) = path
             && p.exists()
         {
@@ -315,6 +360,18 @@ impl Session {
             How::Write => std::net::Shutdown::Write,
             How::Both => std::net::Shutdown::Both,
         };
+        if e.is_tcp() {
+            self.note(
+                h,
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Shutdown(match how {
+                    How::Read => "read",
+                    How::Write => "write",
+                    How::Both => "both",
+                }),
+            );
+        }
+        let e = self.entry_h(h)?;
         e.sock.shutdown(std_how).map_err(|err| {
             let mut x = ExecError::from(err);
             if x.is_errno(libc::ENOTCONN) {
@@ -459,6 +516,58 @@ impl NoneAsEmpty for Value {
             v => v,
         }
     }
+}
+
+pub(crate) fn domain_of(family: Family) -> Domain {
+    match family {
+        Family::Inet => Domain::IPV4,
+        Family::Inet6 => Domain::IPV6,
+        Family::Unix => Domain::UNIX,
+    }
+}
+
+pub(crate) fn type_of(kind: SockKind) -> Type {
+    match kind {
+        SockKind::Stream => Type::STREAM,
+        SockKind::Dgram => Type::DGRAM,
+        SockKind::SeqPacket => Type::SEQPACKET,
+        SockKind::Raw => Type::RAW,
+    }
+}
+
+/// socket() refused: what the kernel's refusal means for this family, type
+/// and protocol.
+fn socket_error(mut x: ExecError, family: Family, kind: SockKind, proto: Option<i32>) -> ExecError {
+    if (x.is_errno(libc::EPERM) || x.is_errno(libc::EACCES)) && kind == SockKind::Raw {
+        x.hint = Some(
+            "raw sockets need root (or the CAP_NET_RAW capability): run sockplay as root. \
+             Without it, a ping socket sends ICMP echo requests: socket inet dgram icmp \
+             (when /proc/sys/net/ipv4/ping_group_range lets your group)"
+                .into(),
+        );
+    } else if (x.is_errno(libc::EPERM) || x.is_errno(libc::EACCES)) && kind == SockKind::Dgram {
+        x.hint = Some(
+            "a ping socket (SOCK_DGRAM + IPPROTO_ICMP) is allowed only to the groups in \
+             /proc/sys/net/ipv4/ping_group_range"
+                .into(),
+        );
+    } else if x.is_errno(libc::EPROTONOSUPPORT) && kind == SockKind::Raw && proto.is_none() {
+        x.hint = Some(
+            "a raw IP socket needs its protocol: socket raw icmp (or tcp, udp, a number)".into(),
+        );
+    } else if (x.is_errno(libc::EPROTONOSUPPORT)
+        || x.is_errno(libc::ESOCKTNOSUPPORT)
+        || x.is_errno(libc::EINVAL))
+        && kind == SockKind::SeqPacket
+        && family != Family::Unix
+    {
+        x.hint = Some(
+            "SOCK_SEQPACKET is for UNIX sockets here (socket unix seqpacket); over IP it needs SCTP".into(),
+        );
+    } else if x.is_errno(libc::EPROTONOSUPPORT) || x.is_errno(libc::ESOCKTNOSUPPORT) {
+        x.hint = Some(format!("{family} has no {kind} sockets with that protocol"));
+    }
+    x
 }
 
 /// (queued connections, limit) of a TCP listener.

@@ -7,19 +7,15 @@
 //! These are the shell's helpers, not Python's socket.sendmsg/recvmsg
 //! (which send scatter/gather buffers and ancillary data).
 
-use super::io::{Ctx, Wait, recv_buf, recv_waiting};
+use super::io::Ctx;
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
+use crate::proto::until::{Stop, gather, mode_budget};
 use crate::syntax::ast::{Expr, Framing, SockKind, SockRef, Spanned};
 use crate::value::{Value, bytes_repr};
-use std::time::Duration;
 
 /// A frame longer than this is taken as a sign the stream is not framed.
 const MAX_FRAME: usize = 256 << 20;
-/// How far recvmsg looks for a marker before it gives up.
-const MAX_LINE: usize = 1 << 20;
-
-const NONBLOCK: &str = "nothing (or not a whole message) is queued and the socket is non-blocking";
 
 fn plural(n: usize) -> String {
     if n == 1 {
@@ -38,48 +34,6 @@ fn marker_bytes(s: &Session, m: &Spanned<Expr>) -> Result<Vec<u8>, ExecError> {
     Ok(b)
 }
 
-impl Ctx {
-    /// Takes received bytes off the record of message boundaries.
-    fn taken(&self, n: usize) {
-        if let (Ok(l), Ok(p)) = (self.sock.local_addr(), self.sock.peer_addr())
-            && let (Some(l), Some(p)) = (l.as_socket(), p.as_socket())
-            && let Ok(mut b) = self.bounds.lock()
-        {
-            b.received(l, p, n, false);
-        }
-    }
-
-    /// Receives until `buf` holds `n` bytes, or the peer closes.
-    fn fill(
-        &self,
-        buf: &mut Vec<u8>,
-        n: usize,
-        waited: &mut Duration,
-        out: &mut dyn Sink,
-    ) -> Result<(), ExecError> {
-        while buf.len() < n {
-            let want = n - buf.len();
-            let ((chunk, _), w) = self.wait_call(
-                Wait {
-                    events: libc::POLLIN,
-                    send: false,
-                    nonblock_hint: NONBLOCK,
-                },
-                |ctx| recv_waiting(ctx, false),
-                out,
-                |s| recv_buf(s, want, 0),
-            )?;
-            *waited += w.unwrap_or_default();
-            if chunk.is_empty() {
-                return Ok(());
-            }
-            self.taken(chunk.len());
-            buf.extend_from_slice(&chunk);
-        }
-        Ok(())
-    }
-}
-
 impl Session {
     pub(super) fn sendmsg(
         &mut self,
@@ -88,6 +42,9 @@ impl Session {
         framing: &Framing,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
+        if let Framing::Fds(_) | Framing::Creds = framing {
+            return self.sendmsg_ancillary(r, data, framing, out);
+        }
         let h = self.use_sock(r)?;
         let body = self.data(data)?;
         let (wire, what, python) = match framing {
@@ -123,6 +80,11 @@ impl Session {
                 wire.extend_from_slice(&m);
                 (wire, what, "{s}.sendall(data + marker)")
             }
+            Framing::Fds(_) | Framing::Creds | Framing::Ancillary(_) => {
+                return Err(ExecError::usage(
+                    "sendmsg takes framed, marker M, fds SOCK... or creds",
+                ));
+            }
         };
         let ctx = self.ctx(h)?;
         self.call(
@@ -152,6 +114,9 @@ impl Session {
         framing: &Framing,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
+        if let Framing::Ancillary(max) = framing {
+            return self.recvmsg_ancillary(r, max.as_ref(), out);
+        }
         let h = self.use_sock(r)?;
         let ctx = self.ctx(h)?;
         if ctx.kind != SockKind::Stream {
@@ -165,9 +130,11 @@ impl Session {
             Framing::Length => self.call(
                 ctx,
                 Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
-                    let mut waited = Duration::ZERO;
-                    let mut head = Vec::with_capacity(4);
-                    ctx.fill(&mut head, 4, &mut waited, out)?;
+                    // One budget for the whole message (the socket's timeout).
+                    let budget = mode_budget(ctx.mode);
+                    let call = "recvmsg";
+                    let first = gather(ctx, call, &Stop::Count(4), budget, true, out)?;
+                    let head = first.answer.bytes;
                     if head.len() < 4 {
                         return Err(ExecError::new(
                             "ConnectionError",
@@ -183,14 +150,14 @@ impl Session {
                         )
                         .hint("these 4 bytes are probably not a length: was this message sent with sendmsg ... framed?"));
                     }
-                    let mut body = Vec::with_capacity(len);
-                    ctx.fill(&mut body, len, &mut waited, out)?;
-                    if body.len() < len {
+                    let body = gather(ctx, call, &Stop::Count(len), budget, true, out)?;
+                    if body.answer.len() < len {
                         return Err(ExecError::new(
                             "ConnectionError",
-                            format!("the peer closed inside a frame ({} of {len} bytes)", body.len()),
+                            format!("the peer closed inside a frame ({} of {len} bytes)", body.answer.len()),
                         ));
                     }
+                    let waited = first.waited.unwrap_or_default() + body.waited.unwrap_or_default();
                     if !waited.is_zero() {
                         out.emit(Item::Waited(waited));
                     }
@@ -199,7 +166,7 @@ impl Session {
                         bytes_repr(&head),
                         plural(len)
                     )));
-                    let mut ret = Ret::one(Value::Bytes(body));
+                    let mut ret = Ret::one(Value::Bytes(body.answer.bytes));
                     ret.view = view;
                     ret.after.push(Item::Note(format!(
                         "in Python: n, = struct.unpack('!I', recv_exactly({0}, 4)); data = recv_exactly({0}, n)",
@@ -209,6 +176,9 @@ impl Session {
                 }),
                 out,
             ),
+            Framing::Fds(_) | Framing::Creds | Framing::Ancillary(_) => Err(ExecError::usage(
+                "recvmsg takes framed, marker M, or fds [N]",
+            )),
             Framing::Marker(m) => {
                 let m = marker_bytes(self, m)?;
                 self.call(
@@ -221,102 +191,57 @@ impl Session {
     }
 }
 
-/// Reads up to and including the marker: peeks at what is queued, finds
-/// the marker, then takes exactly that many bytes, so nothing after the
-/// marker is consumed.
+/// Reads up to and including the marker, and removes it; what follows
+/// it is held for the next receive (the next message). A peer that closes
+/// without a last marker gives its last bytes as the last message.
 fn recv_to_marker(
     ctx: &Ctx,
     m: &[u8],
     view: crate::syntax::ast::View,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
-    let mut waited = Duration::ZERO;
-    let mut seen = 0usize;
-    loop {
-        // Wait until more than `seen` bytes are queued (or the peer closed).
-        let ((peek, _), w) = ctx.wait_call(
-            Wait {
-                events: libc::POLLIN,
-                send: false,
-                nonblock_hint: NONBLOCK,
-            },
-            |ctx| {
-                if seen == 0 {
-                    recv_waiting(ctx, false)
-                } else {
-                    Item::Waiting {
-                        call: format!("recvmsg(fd {})", ctx.h.fd),
-                        what: format!("the marker {}", bytes_repr(m)),
-                        queue: format!("{} queued, no marker yet", plural(seen)),
-                    }
-                }
-            },
-            out,
-            |s| {
-                let (b, n) = recv_buf(s, MAX_LINE, libc::MSG_PEEK)?;
-                if b.len() <= seen && !b.is_empty() {
-                    // Nothing new yet: wait for more.
-                    return Err(std::io::Error::from(std::io::ErrorKind::WouldBlock));
-                }
-                Ok((b, n))
-            },
-        )?;
-        waited += w.unwrap_or_default();
-        let found = peek.windows(m.len()).position(|x| x == m);
-        let take = match found {
-            Some(k) => k + m.len(),
-            None if peek.is_empty() => 0,
-            None if peek.len() >= MAX_LINE => {
-                return Err(ExecError::new(
-                    "ValueError",
-                    format!("no marker {} in the first 1 MiB queued", bytes_repr(m)),
-                )
-                .hint("was the message sent with sendmsg ... marker?"));
-            }
-            None => {
-                // Closed without a marker: the rest is the last message.
-                if crate::table::poll_now(ctx.h.fd) & libc::POLLRDHUP != 0 {
-                    peek.len()
-                } else {
-                    seen = peek.len();
-                    continue;
-                }
-            }
-        };
-        let (mut got, _) = if take == 0 {
-            (Vec::new(), 0)
-        } else {
-            recv_buf(&ctx.sock, take, 0)?
-        };
-        ctx.taken(got.len());
-        if !waited.is_zero() {
-            out.emit(Item::Waited(waited));
+    let got = gather(
+        ctx,
+        "recvmsg",
+        &Stop::Delim(m.to_vec()),
+        mode_budget(ctx.mode),
+        true,
+        out,
+    )
+    .map_err(|mut x| {
+        if x.exception == "ValueError" {
+            x.hint = Some("was the message sent with sendmsg ... marker?".into());
         }
-        let complete = found.is_some();
-        if complete {
-            got.truncate(got.len() - m.len());
-            out.emit(Item::Done(format!(
-                "one message: {} up to the marker {} (read and removed)",
-                plural(got.len()),
-                bytes_repr(m)
-            )));
-        } else if take == 0 {
-            out.emit(Item::Done("the peer closed: no more messages (b'')".into()));
-        } else {
-            out.emit(Item::Warn(format!(
-                "the peer closed before a marker: the last {} come without one",
-                plural(got.len())
-            )));
-        }
-        let rest = crate::table::recv_queue(ctx.h.fd).unwrap_or(0);
-        let mut ret = Ret::one(Value::Bytes(got));
-        ret.view = view;
-        if rest > 0 {
-            ret.after.push(Item::Note(format!(
-                "{} still queued: the next message (recvmsg again)",
-                plural(rest as usize)
-            )));
-        }
-        return Ok(ret);
+        x
+    })?;
+    if let Some(w) = got.waited {
+        out.emit(Item::Waited(w));
     }
+    let mut msg = got.answer.bytes;
+    if !got.eof {
+        msg.truncate(msg.len() - m.len());
+        out.emit(Item::Done(format!(
+            "one message: {} up to the marker {} (read and removed)",
+            plural(msg.len()),
+            bytes_repr(m)
+        )));
+    } else if msg.is_empty() {
+        out.emit(Item::Done("the peer closed: no more messages (b'')".into()));
+    } else {
+        out.emit(Item::Warn(format!(
+            "the peer closed before a marker: the last {} come without one",
+            plural(msg.len())
+        )));
+    }
+    let rest = ctx.held.lock().map_or(0, |h| h.len())
+        + crate::table::recv_queue(ctx.h.fd).unwrap_or(0) as usize;
+    let mut ret = Ret::one(Value::Bytes(msg));
+    ret.view = view;
+    if rest > 0 {
+        ret.after.push(Item::Note(format!(
+            "{} still queued: the next message (recvmsg again)",
+            plural(rest)
+        )));
+    }
+    Ok(ret)
 }

@@ -14,6 +14,7 @@ use super::eval::Payload;
 use super::explain::Moment;
 use super::{Adopt, Item, Ret, Session, Sink, describe_socket};
 use crate::errors::ExecError;
+use crate::proto::log::Dir;
 use crate::syntax::ast::{
     AddrExpr, Expr, Family, RecvFlag, SendFlag, SockKind, SockRef, Spanned, View,
 };
@@ -57,6 +58,37 @@ pub(crate) struct Ctx {
     /// The other end is a socket of this shell that has neither closed nor
     /// shut down its writing side (so this one is not in CLOSE_WAIT).
     pub peer_open: bool,
+    /// Where the call is recorded for `states` and `diagram` (None when
+    /// the script never asks for them).
+    pub calls: Option<crate::wire::Calls>,
+    /// Bytes held for the next receive (see [`crate::proto::held`]).
+    pub held: crate::proto::held::SharedHeld,
+    /// The traffic log (`log FILE`), when it is on.
+    pub log: crate::proto::log::SharedLog,
+}
+
+impl Ctx {
+    /// Records this socket's call, made at `t` (see [`crate::wire::calls`]).
+    pub(crate) fn note(&self, t: crate::wire::Nanos, kind: crate::wire::CallKind) {
+        let Some(calls) = &self.calls else { return };
+        let (local, peer) = match self.pair {
+            Some((l, p)) => (Some(l), Some(p)),
+            None => (
+                self.sock.local_addr().ok().and_then(|a| a.as_socket()),
+                self.sock.peer_addr().ok().and_then(|a| a.as_socket()),
+            ),
+        };
+        if let Some(local) = local {
+            calls.push(crate::wire::Call {
+                t,
+                local,
+                peer,
+                who: self.label.clone(),
+                id: self.h.serial,
+                kind,
+            });
+        }
+    }
 }
 
 /// The half of a call that may wait.
@@ -85,7 +117,7 @@ pub(crate) fn stopped(s: Stopped) -> ExecError {
 /// recv into a fresh buffer of `size` bytes; returns the bytes and the
 /// length the kernel reported (larger than the buffer for a truncated
 /// datagram when MSG_TRUNC is given).
-pub(super) fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize)> {
+pub(crate) fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize)> {
     let mut buf: Vec<u8> = Vec::with_capacity(size);
     let n = sock.recv_with_flags(buf.spare_capacity_mut(), flags)?;
     // SAFETY: the kernel initialised the first min(n, size) bytes.
@@ -261,7 +293,7 @@ impl Ctx {
     /// Sends `data`: for a blocking stream socket (and for sendall) it goes
     /// on until every byte is taken, as the kernel's blocking send does;
     /// otherwise one call. Returns (bytes sent, time waited, send calls).
-    pub(super) fn send_bytes(
+    pub(crate) fn send_bytes(
         &self,
         data: &[u8],
         flags: i32,
@@ -280,10 +312,13 @@ impl Ctx {
         // What stops the loop with an error; the bytes sent before it still
         // count as a send (for the message boundaries).
         let mut failure: Option<ExecError> = None;
+        // Before the data goes out, for `diagram`.
+        let t0 = crate::wire::now_ns();
         loop {
             calls += 1;
             match self.sock.send_with_flags(&data[sent..], flags) {
                 Ok(n) => {
+                    self.log_bytes(Dir::Sent, &data[sent..sent + n], None);
                     sent += n;
                     // A blocking stream send (or sendall) continues until
                     // all is sent; a timeout-mode send returns what one
@@ -376,7 +411,14 @@ impl Ctx {
             && let Some((l, p)) = self.pair
             && let Ok(mut b) = self.bounds.lock()
         {
-            b.sent(l, p, sent);
+            let no = b.sent(l, p, sent);
+            drop(b);
+            self.note(t0, crate::wire::CallKind::Send { no, len: sent, all });
+        } else if !stream
+            && sent > 0
+            && let Some(to) = self.sock.peer_addr().ok().and_then(|a| a.as_socket())
+        {
+            self.note(t0, crate::wire::CallKind::SendTo { len: sent, to });
         }
         if let Some(x) = failure {
             return Err(x);
@@ -456,6 +498,8 @@ pub(super) fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
     let what = match (ctx.kind, ctx.sock.peer_addr().ok()) {
         (SockKind::Stream, Some(p)) if named(&p) => format!("data from {}", addr_short(&p)),
         (SockKind::Stream, Some(_)) => "data from the peer (an unnamed socket)".into(),
+        (SockKind::SeqPacket, _) => "a message from the peer".into(),
+        (SockKind::Raw, _) => format!("a packet on {}", local_text(&ctx.sock)),
         (SockKind::Dgram, Some(p)) => format!("a datagram from {}", addr_short(&p)),
         (SockKind::Dgram, None) => format!("a datagram on {}", local_text(&ctx.sock)),
         (SockKind::Stream, None) => "data".into(),
@@ -492,6 +536,18 @@ fn after_recv(
         ));
         return (out, Vec::new());
     }
+    if ctx.kind == SockKind::Stream && !peek && (bytes > 0 || size > 0) {
+        // The pieces are known below; b'' is noted here.
+        if bytes == 0 {
+            ctx.note(
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Recv {
+                    sends: Vec::new(),
+                    len: 0,
+                },
+            );
+        }
+    }
     if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.was_reset {
         // Not the peer's FIN: the end of a connection that was reset.
         out.push(Item::Note(
@@ -507,11 +563,18 @@ fn after_recv(
         out.push(Item::Moment(Moment::EndOfStream));
         return (out, Vec::new());
     }
-    if ctx.kind == SockKind::Dgram && real > bytes {
-        out.push(Item::Warn(format!(
-            "datagram of {real} bytes truncated to {bytes}: {} lost (UDP delivers a datagram whole or cut, never in parts)",
-            plural(real - bytes, "byte", "bytes")
-        )));
+    if ctx.kind.keeps_boundaries() && real > bytes {
+        out.push(Item::Warn(if ctx.kind == SockKind::SeqPacket {
+            format!(
+                "message of {real} bytes truncated to {bytes}: {} lost (SOCK_SEQPACKET delivers a message whole or cut, never in parts)",
+                plural(real - bytes, "byte", "bytes")
+            )
+        } else {
+            format!(
+                "datagram of {real} bytes truncated to {bytes}: {} lost (UDP delivers a datagram whole or cut, never in parts)",
+                plural(real - bytes, "byte", "bytes")
+            )
+        }));
         out.push(Item::Moment(Moment::Truncated));
     }
     let mut pieces = Vec::new();
@@ -521,7 +584,17 @@ fn after_recv(
         && let Ok(mut b) = ctx.bounds.lock()
     {
         pieces = b.received(l, p, bytes, peek);
+        drop(b);
         let sends: Vec<u64> = pieces.iter().map(|p| p.send_no).collect();
+        if !peek {
+            ctx.note(
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Recv {
+                    sends: sends.clone(),
+                    len: bytes,
+                },
+            );
+        }
         if pieces.len() > 1 {
             out.push(Item::Note(format!(
                 "{} sends merged into one recv (sends #{}): TCP keeps no message boundaries",
@@ -611,6 +684,9 @@ impl Session {
             pair,
             listening: e.backlog.is_some(),
             peer_open,
+            held: Arc::clone(&e.held),
+            log: Arc::clone(&self.log),
+            calls: self.watch_states.then(|| self.calls.clone()),
         })
     }
 
@@ -651,9 +727,9 @@ impl Session {
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
         let h = self.use_sock(r)?;
-        if self.table.get(h).is_some_and(|e| e.is_tcp()) {
-            // Before the SYN goes out (see start_trace).
-            self.start_trace();
+        if self.table.get(h).is_some_and(|e| e.family != Family::Unix) {
+            // Before the SYN goes out (see start_capture).
+            self.start_capture();
         }
         let ctx = self.ctx(h)?;
         let target = self.address(addr, ctx.family, true).map_err(|x| {
@@ -667,7 +743,7 @@ impl Session {
         self.lab_route(h, &target, span)?;
         // The handshake is captured for `states` even when the server is
         // not a socket of this shell.
-        if let (Some(t), Some(sa)) = (&self.trace, target.as_socket()) {
+        if let (Some(t), Some(sa)) = (&self.capture, target.as_socket()) {
             t.watch(sa.port());
         }
         self.call(
@@ -818,6 +894,22 @@ impl Session {
         // looks are counted, never taken for the peer's close.
         let ev = table::poll_now(ctx.h.fd);
         let q = table::recv_queue(ctx.h.fd).unwrap_or(0);
+        let held = ctx.held.lock().map_or(0, |h| h.len());
+        if held > 0 {
+            out.emit(Item::NoWait(format!(
+                "{} held from an earlier receive (read past a delimiter) come first{}",
+                plural(held, "byte", "bytes"),
+                if q > 0 {
+                    format!(
+                        ", then {} in the kernel's queue",
+                        plural(q as usize, "byte", "bytes")
+                    )
+                } else {
+                    String::new()
+                }
+            )));
+            return q;
+        }
         if q == 0
             && ctx.kind == SockKind::Dgram
             && !ctx.sock.local_addr().is_ok_and(|a| table::is_bound(&a))
@@ -867,7 +959,7 @@ impl Session {
         let size = self.recv_size(size)?;
         let (mut f, waitall) = recv_flags(flags);
         let ctx = self.ctx(h)?;
-        if ctx.kind == SockKind::Dgram {
+        if ctx.kind.keeps_boundaries() {
             f |= libc::MSG_TRUNC;
         }
         if ctx.listening {
@@ -914,6 +1006,14 @@ impl Session {
         let ctx = self.ctx(h)?;
         let target = self.address(addr, ctx.family, true)?;
         self.lab_route(h, &target, addr.span())?;
+        if let Some(to) = target.as_socket() {
+            // The datagram, and an ICMP error that may answer it, are
+            // captured for `states` (the port is known before the call).
+            self.start_capture();
+            if let Some(c) = &self.capture {
+                c.watch(to.port());
+            }
+        }
         self.note_str_encoding(data, out);
         let f = send_flags(flags);
         let data_span = data.span;
@@ -936,8 +1036,20 @@ impl Session {
                             ),
                         },
                         out,
-                        |s| s.send_to_with_flags(&bytes, &target, f),
+                        |s| {
+                            let n = s.send_to_with_flags(&bytes, &target, f)?;
+                            ctx.log_bytes(Dir::Sent, &bytes[..n], Some(&target));
+                            Ok(n)
+                        },
                     )
+                    .inspect(|(n, _)| {
+                        if let Some(to) = target.as_socket() {
+                            ctx.note(
+                                crate::wire::now_ns(),
+                                crate::wire::CallKind::SendTo { len: *n, to },
+                            );
+                        }
+                    })
                     .map_err(|x| {
                         if x.is_errno(libc::EMSGSIZE) {
                             x.at(data_span)
@@ -971,7 +1083,7 @@ impl Session {
         let size = self.recv_size(size)?;
         let (mut f, _) = recv_flags(flags);
         let ctx = self.ctx(h)?;
-        let dgram = ctx.kind == SockKind::Dgram;
+        let dgram = ctx.kind.keeps_boundaries();
         if dgram {
             f |= libc::MSG_TRUNC;
         }
@@ -986,6 +1098,23 @@ impl Session {
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                // Held bytes (the rest of a datagram or of a stream read
+                // past a delimiter) come first, with their sender.
+                let from = ctx.held.lock().ok().and_then(|h| h.from());
+                let pre = take_held(ctx, size, f & libc::MSG_PEEK != 0);
+                if !pre.is_empty() {
+                    let n = pre.len();
+                    let (after, pieces) = after_recv_held(ctx, &pre, n, n, size, f, None);
+                    let addr = match from {
+                        Some(a) if dgram => addr_value(a),
+                        _ => Value::None,
+                    };
+                    let mut ret = Ret::two(Value::Bytes(pre.bytes), addr);
+                    ret.view = view;
+                    ret.after = after;
+                    ret.pieces = pieces;
+                    return Ok(ret);
+                }
                 let ((buf, n, from), waited) = ctx.wait_call(
                     Wait {
                         events: libc::POLLIN,
@@ -996,10 +1125,18 @@ impl Session {
                     out,
                     |s| recv_from_buf(s, size, f),
                 )?;
+                if f & libc::MSG_PEEK == 0 {
+                    ctx.log_bytes(Dir::Received, &buf, Some(&from));
+                }
                 if let Some(w) = waited {
                     out.emit(Item::Waited(w));
                 }
-                let (after, pieces) = after_recv(ctx, buf.len(), n, size, f, None);
+                let (mut after, pieces) = after_recv(ctx, buf.len(), n, size, f, None);
+                if ctx.kind == SockKind::Raw
+                    && let Some(note) = ip_header_note(&buf)
+                {
+                    after.insert(0, Item::Note(note));
+                }
                 // Python gives None as the address of a TCP recvfrom.
                 let addr = if dgram { addr_value(from) } else { Value::None };
                 let mut ret = Ret::two(Value::Bytes(buf), addr);
@@ -1041,6 +1178,16 @@ fn accept_work(ctx: &Ctx, out: &mut dyn Sink) -> Result<Ret, ExecError> {
         fd: std::os::fd::AsRawFd::as_raw_fd(&sock),
         serial: table::next_serial(),
     };
+    if let (Some(calls), Some((l, p))) = (&ctx.calls, table::conn_pair(&sock)) {
+        calls.push(crate::wire::Call {
+            t: crate::wire::now_ns(),
+            local: l,
+            peer: Some(p),
+            who: format!("fd {}", handle.fd),
+            id: handle.serial,
+            kind: crate::wire::CallKind::Accepted,
+        });
+    }
     let from = if peer.as_socket().is_some()
         || peer.as_pathname().is_some()
         || peer.as_abstract_namespace().is_some()
@@ -1059,7 +1206,8 @@ fn accept_work(ctx: &Ctx, out: &mut dyn Sink) -> Result<Ret, ExecError> {
         handle,
         sock,
         family: ctx.family,
-        kind: SockKind::Stream,
+        // SOCK_SEQPACKET listeners accept SOCK_SEQPACKET connections.
+        kind: ctx.kind,
         origin: Origin::Accepted { listener: ctx.h.fd },
     });
     Ok(ret)
@@ -1069,7 +1217,28 @@ fn connect_work(ctx: &Ctx, target: &SockAddr, out: &mut dyn Sink) -> Result<Ret,
     let sock = &ctx.sock;
     let start = Instant::now();
     let mut waited = None;
-    match sock.connect(target) {
+    // The SYN leaves during the call: the call is noted from before it, by
+    // the address the kernel gave the socket in it.
+    let t0 = crate::wire::now_ns();
+    let first = sock.connect(target);
+    if let (Some(calls), Some(to)) = (&ctx.calls, target.as_socket())
+        && ctx.kind == SockKind::Stream
+    {
+        let local = sock
+            .local_addr()
+            .ok()
+            .and_then(|a| a.as_socket())
+            .unwrap_or_else(|| std::net::SocketAddr::new(to.ip(), 0));
+        calls.push(crate::wire::Call {
+            t: t0,
+            local,
+            peer: Some(to),
+            who: ctx.label.clone(),
+            id: ctx.h.serial,
+            kind: crate::wire::CallKind::Connect,
+        });
+    }
+    match first {
         Ok(()) => {}
         // EALREADY: an earlier connect (interrupted by Ctrl-C) is still
         // going on; a blocking socket's connect waits for it, as the
@@ -1157,6 +1326,11 @@ fn connect_work(ctx: &Ctx, target: &SockAddr, out: &mut dyn Sink) -> Result<Ret,
     if let Some(w) = waited {
         out.emit(Item::Waited(w));
     }
+    if ctx.kind == SockKind::Stream && ctx.family != Family::Unix {
+        let mut c = ctx.clone();
+        c.pair = table::conn_pair(sock);
+        c.note(crate::wire::now_ns(), crate::wire::CallKind::Connected);
+    }
     let local = sock
         .local_addr()
         .ok()
@@ -1195,10 +1369,38 @@ fn recv_work(
 ) -> Result<Ret, ExecError> {
     let nonblock_hint =
         "nothing is queued and the socket is non-blocking (with settimeout it would wait)";
-    let mut total: Vec<u8> = Vec::new();
+    let peek = f & libc::MSG_PEEK != 0;
+    // Bytes held from an earlier recvuntil come first (urgent data is
+    // beside the stream, so not for it).
+    let pre = if f & libc::MSG_OOB == 0 {
+        take_held(ctx, size, peek)
+    } else {
+        Default::default()
+    };
+    let mut total: Vec<u8> = pre.bytes.clone();
     let mut real = 0;
     let mut waited_total: Option<Duration> = None;
+    if !pre.is_empty() && total.len() < size && !ctx.kind.keeps_boundaries() {
+        // The kernel's queue after them, as one recv would take it; no
+        // wait (unless waitall, below).
+        if table::recv_queue(ctx.h.fd).unwrap_or(0) > 0
+            && let Ok((buf, n)) = recv_buf(&ctx.sock, size - total.len(), f | libc::MSG_DONTWAIT)
+        {
+            if !peek {
+                ctx.log_bytes(Dir::Received, &buf, None);
+            }
+            real = n;
+            total.extend_from_slice(&buf);
+        }
+    }
+    let mut first = true;
     loop {
+        if !pre.is_empty() && first {
+            first = false;
+            if !waitall || peek || total.len() >= size || ctx.kind.keeps_boundaries() {
+                break;
+            }
+        }
         let want = size - total.len();
         let ((buf, n), waited) = if dontwait {
             match recv_buf(&ctx.sock, want, f | libc::MSG_DONTWAIT) {
@@ -1238,6 +1440,9 @@ fn recv_work(
         if let Some(w) = waited {
             waited_total = Some(waited_total.unwrap_or_default() + w);
         }
+        if !peek {
+            ctx.log_bytes(Dir::Received, &buf, None);
+        }
         let got = buf.len();
         real = real.max(n);
         total.extend_from_slice(&buf);
@@ -1256,12 +1461,96 @@ fn recv_work(
         .flatten()
         .filter(|&t| t <= queued)
         .map(|t| queued - t);
-    let (after, pieces) = after_recv(ctx, total.len(), real, size, f, left);
+    let (after, pieces) = after_recv_held(ctx, &pre, total.len(), real, size, f, left);
     let mut ret = Ret::one(Value::Bytes(total));
     ret.view = view;
     ret.after = after;
     ret.pieces = pieces;
     Ok(ret)
+}
+
+/// Takes (or peeks at) up to `size` held bytes of a socket.
+pub(crate) fn take_held(ctx: &Ctx, size: usize, peek: bool) -> crate::proto::held::Attributed {
+    ctx.held
+        .lock()
+        .map(|mut h| h.take(size, peek))
+        .unwrap_or_default()
+}
+
+/// [`after_recv`] for a receive whose first bytes were held ones (`pre`):
+/// their sends come first, and the notes count them.
+fn after_recv_held(
+    ctx: &Ctx,
+    pre: &crate::proto::held::Attributed,
+    bytes: usize,
+    real: usize,
+    size: usize,
+    flags: i32,
+    left: Option<u32>,
+) -> (Vec<Item>, Vec<Piece>) {
+    if pre.is_empty() {
+        return after_recv(ctx, bytes, real, size, flags, left);
+    }
+    let kernel = bytes - pre.len();
+    let (mut after, pieces) = if kernel > 0 {
+        after_recv(ctx, kernel, real, size, flags, left)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let mut all = pre.clone();
+    all.append(crate::proto::held::Attributed::new(Vec::new(), pieces));
+    let still = ctx.held.lock().map_or(0, |h| h.len());
+    if flags & libc::MSG_PEEK != 0 && kernel == 0 {
+        after.push(Item::Note(
+            "peeked: these bytes are still held; the next recv returns them again".into(),
+        ));
+    } else if still > 0 {
+        after.push(Item::Note(format!(
+            "{} still held for the next receive",
+            plural(still, "more byte is", "more bytes are")
+        )));
+    }
+    (after, all.pieces)
+}
+
+/// What a raw IPv4 socket's packet starts with, in words: its IP header
+/// (and, for ICMP, the message type).
+fn ip_header_note(b: &[u8]) -> Option<String> {
+    let first = *b.first()?;
+    if first >> 4 != 4 {
+        return None;
+    }
+    let ihl = usize::from(first & 0x0f) * 4;
+    if ihl < 20 || b.len() < ihl {
+        return None;
+    }
+    let proto = b[9];
+    let src = std::net::Ipv4Addr::new(b[12], b[13], b[14], b[15]);
+    let dst = std::net::Ipv4Addr::new(b[16], b[17], b[18], b[19]);
+    let name = match i32::from(proto) {
+        libc::IPPROTO_ICMP => "ICMP",
+        libc::IPPROTO_TCP => "TCP",
+        libc::IPPROTO_UDP => "UDP",
+        _ => "protocol",
+    };
+    let mut s = format!(
+        "the first {ihl} bytes are the IP header: from {src} to {dst}, TTL {}, {name} ({proto}), total length {}",
+        b[8],
+        u16::from_be_bytes([b[2], b[3]])
+    );
+    if i32::from(proto) == libc::IPPROTO_ICMP
+        && let Some(&t) = b.get(ihl)
+    {
+        let what = match t {
+            0 => "echo reply (the answer to a ping)",
+            3 => "destination unreachable",
+            8 => "echo request (a ping)",
+            11 => "time exceeded",
+            _ => "another ICMP message",
+        };
+        s.push_str(&format!("; then ICMP type {t}: {what}"));
+    }
+    Some(s)
 }
 
 /// An error (a reset) waits on the socket, and nothing is left to read

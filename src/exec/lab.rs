@@ -500,8 +500,8 @@ impl Session {
     /// What the lab's switch saw of the segments `pred` selects.
     pub(crate) fn lab_segments(
         &self,
-        pred: &dyn Fn(&crate::trace::Segment) -> bool,
-    ) -> Option<Vec<(crate::trace::Segment, Option<Mark>)>> {
+        pred: &dyn Fn(&crate::wire::Segment) -> bool,
+    ) -> Option<Vec<(crate::wire::Segment, Option<Mark>)>> {
         self.lab.lab.as_ref().map(|l| l.segments(pred))
     }
 }

@@ -5,9 +5,14 @@
 //! returns how the shell should go on ([`Flow`]) or an [`ExecError`]. The
 //! renderer turns items into text; tests collect them.
 
+mod ancillary;
 pub(crate) mod bounds;
 mod bulk;
+mod c10k;
 mod calls;
+mod capture;
+mod diagram;
+mod epoll;
 mod eval;
 pub(crate) mod explain;
 mod framing;
@@ -16,6 +21,7 @@ mod jobctl;
 pub(crate) mod lab;
 mod names;
 mod opts;
+mod pair;
 mod print;
 mod select;
 mod serve;
@@ -23,6 +29,8 @@ mod shell;
 mod states;
 
 pub use bounds::Piece;
+pub use c10k::{HOLD_ENV, hold_connections};
+pub use eval::MAX_DATA;
 pub use lab::NOT_ON_A_HOST;
 
 use crate::errors::ExecError;
@@ -152,6 +160,15 @@ pub enum Item {
     PeerLog(crate::peers::PeerLog),
     /// `lesson`: the bundled lessons, by number and title.
     Lessons(Vec<(usize, String)>),
+    /// `interactive`: bytes as they went (sent) or arrived (received), and
+    /// the sends of this shell they came from.
+    Traffic {
+        sent: bool,
+        bytes: Vec<u8>,
+        pieces: Vec<Piece>,
+    },
+    /// `diagram`: a connection's sequence diagram.
+    Diagram(crate::wire::ladder::Ladder),
 }
 
 /// How a background job ended.
@@ -227,10 +244,16 @@ pub struct Session {
     background: Option<(String, Vec<String>)>,
     /// The moments explained already.
     explained: std::collections::HashSet<explain::Moment>,
-    /// The capture of TCP segments on lo (started with the first TCP
-    /// socket), or why it could not start.
-    trace: Option<crate::trace::Trace>,
-    trace_error: Option<String>,
+    /// The capture of the packets on lo (started with the first TCP
+    /// listen or connect, or UDP send), or why it could not start.
+    capture: Option<crate::wire::Capture>,
+    capture_error: Option<std::io::Error>,
+    /// The calls of this shell's sockets, for `states` and `diagram`
+    /// (shared with background jobs).
+    pub calls: crate::wire::Calls,
+    /// `sockplay --lab` (or `set lab on`): the shell runs in a network
+    /// namespace of its own (Ok, with what was said), or could not (why).
+    pub own_net: Option<Result<String, String>>,
     /// TCP states sampled after each command, and the last state seen per
     /// socket (by serial).
     samples: std::collections::VecDeque<states::Sample>,
@@ -247,6 +270,14 @@ pub struct Session {
     /// Keep what `states` shows (the capture, or the sampled states). A
     /// script that never says `states` does not pay for them.
     pub watch_states: bool,
+    /// The traffic log (`log FILE`), shared with the calls in flight.
+    pub(crate) log: crate::proto::log::SharedLog,
+    /// The commands come from stdin (piped): `interactive` cannot read
+    /// the keyboard there.
+    pub stdin_is_script: bool,
+    /// The epoll instances (`ep = epoll`), by their id.
+    pub(crate) epolls: std::collections::HashMap<u64, epoll::EpollSet>,
+    pub(crate) next_epoll: u64,
     /// The reports of the jobs collected since the runner last took them
     /// (`JobEnded` items, printed or not): the journal behind `export`
     /// and `record` (src/export) takes them after each statement.
@@ -289,7 +320,7 @@ pub(crate) struct Ret {
 }
 
 impl Ret {
-    fn none() -> Ret {
+    pub(crate) fn none() -> Ret {
         Ret {
             values: vec![Value::None],
             view: View::Repr,
@@ -301,7 +332,7 @@ impl Ret {
             none_shown: false,
         }
     }
-    fn one(v: Value) -> Ret {
+    pub(crate) fn one(v: Value) -> Ret {
         Ret {
             values: vec![v],
             view: View::Repr,
@@ -313,7 +344,7 @@ impl Ret {
             none_shown: false,
         }
     }
-    fn two(a: Value, b: Value) -> Ret {
+    pub(crate) fn two(a: Value, b: Value) -> Ret {
         Ret {
             values: vec![a, b],
             view: View::Repr,
@@ -326,12 +357,12 @@ impl Ret {
         }
     }
     /// A value shown even when it is None.
-    fn answer(v: Value) -> Ret {
+    pub(crate) fn answer(v: Value) -> Ret {
         let mut r = Ret::one(v);
         r.none_shown = true;
         r
     }
-    fn said(v: Value) -> Ret {
+    pub(crate) fn said(v: Value) -> Ret {
         Ret {
             values: vec![v],
             view: View::Repr,
@@ -365,8 +396,10 @@ impl Session {
             job_printer: None,
             background: None,
             explained: Default::default(),
-            trace: None,
-            trace_error: None,
+            capture: None,
+            capture_error: None,
+            calls: crate::wire::Calls::default(),
+            own_net: None,
             samples: Default::default(),
             last_state: Default::default(),
             started: std::time::Instant::now(),
@@ -374,6 +407,10 @@ impl Session {
             failed_names: Default::default(),
             told_peers: false,
             watch_states: true,
+            log: Default::default(),
+            stdin_is_script: false,
+            epolls: Default::default(),
+            next_epoll: 0,
             ended_jobs: Vec::new(),
             told_print_enum: false,
             lab: lab::LabState::default(),
@@ -410,6 +447,11 @@ impl Session {
         let mut ret = Ret::none();
         ret.job = true;
         Ok(ret)
+    }
+
+    /// The statement running now ends with `&`.
+    pub(crate) fn in_background(&self) -> bool {
+        self.background.is_some()
     }
 
     /// The cancel flags of a foreground call.
@@ -506,6 +548,7 @@ impl Session {
     /// An error of a statement, pointed at the statement when it has no
     /// place of its own, its hint naming the socket the statement used.
     fn placed(&mut self, mut e: ExecError, stmt: &Statement) -> ExecError {
+        self.note_failure(&stmt.command, &e);
         if e.is_errno(libc::ECONNRESET)
             && let Some(h) = self.table.last
             && let Some(entry) = self.table.get_mut(h)
@@ -559,7 +602,7 @@ impl Session {
     /// Has the capture keep the segments of the last socket used (its own
     /// port and its peer's).
     fn watch_ports(&mut self) {
-        let (Some(trace), Some(h)) = (&self.trace, self.table.last) else {
+        let (Some(trace), Some(h)) = (&self.capture, self.table.last) else {
             return;
         };
         if let Some(e) = self.table.get(h) {
@@ -663,7 +706,11 @@ impl Session {
     fn command(&mut self, cmd: &Command, out: &mut dyn Sink) -> Result<Ret, ExecError> {
         use Command as C;
         match cmd {
-            C::Socket { family, kind } => self.socket(*family, *kind),
+            C::Socket {
+                family,
+                kind,
+                proto,
+            } => self.socket(*family, *kind, *proto, out),
             C::Bind { sock, addr } => self.bind(sock, addr, out),
             C::Listen { sock, backlog } => self.listen(sock, backlog.as_ref(), out),
             C::Accept { sock } => self.accept(sock, out),
@@ -830,7 +877,16 @@ impl Session {
                 framing,
             } => self.sendmsg(sock, data, framing, out),
             C::RecvMsg { sock, framing } => self.recvmsg(sock, framing, out),
-            C::States { sock } => self.states(sock.as_ref(), out),
+            C::States {
+                sock,
+                absolute,
+                save,
+            } => self.states(sock.as_ref(), *absolute, save.as_ref(), out),
+            C::Diagram {
+                sock,
+                absolute,
+                save,
+            } => self.diagram(sock.as_ref(), *absolute, save.as_ref(), out),
             C::Membership {
                 join,
                 sock,
@@ -851,6 +907,39 @@ impl Session {
             C::Value(e) => {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
+            }
+            C::RecvUntil {
+                sock,
+                until,
+                drop,
+                timeout,
+                view,
+            } => self.recv_until(sock, until, *drop, timeout.as_ref(), *view, out),
+            C::Log { path, hex } => self.log_cmd(path.as_ref(), *hex, out),
+            C::Interactive { sock, crlf } => self.interactive(sock, *crlf, out),
+            C::SocketPair { family, kind } => self.socketpair(*family, *kind, out),
+            C::Dup { sock } => self.dup(sock, out),
+            C::GetNameInfo { addr, flags } => {
+                let f = match flags {
+                    Some(e) => names::ni_flags(&self.text(e)?).map_err(|x| x.at(e.span))?,
+                    None => 0,
+                };
+                let sa = self
+                    .address(addr, Family::Inet, true)
+                    .or_else(|_| self.address(addr, Family::Inet6, true))
+                    .map_err(|x| {
+                        if x.span.is_none() {
+                            x.at(addr.span())
+                        } else {
+                            x
+                        }
+                    })?;
+                names::getnameinfo(&sa, f).map_err(|x| x.at(addr.span()))
+            }
+            C::Epoll { ep, op } => self.epoll_cmd(ep.as_ref(), op, out),
+            C::C10k { n } => self.c10k(n.as_ref(), out),
+            C::GetProtoByName { name } => {
+                names::getprotobyname(&self.text(name)?).map_err(|e| e.at(name.span))
             }
             C::Lab(l) => self.lab_cmd(l, out),
             // Carried out by run_inner (it wraps a whole statement).
@@ -876,6 +965,10 @@ impl Session {
         self.end_jobs(out);
         self.lab_down(out);
         self.table.clear();
+        // The log says where it ended.
+        if let Some(l) = self.log.lock().ok().and_then(|mut g| g.take()) {
+            l.close();
+        }
     }
 
     /// Stops every built-in peer (Ctrl-D, quit, end of a script); returns
@@ -890,6 +983,11 @@ fn returns(cmd: &Command) -> usize {
     match cmd {
         Command::Accept { .. } | Command::RecvFrom { .. } => 2,
         Command::Select { .. } => 3,
+        Command::SocketPair { .. } => 2,
+        Command::RecvMsg {
+            framing: crate::syntax::ast::Framing::Ancillary(_),
+            ..
+        } => 2,
         _ => 1,
     }
 }
@@ -907,7 +1005,13 @@ pub(crate) fn describe_socket(
     kind: SockKind,
     names: Vec<String>,
 ) -> SockDesc {
-    let local = sock.local_addr().ok().filter(crate::table::is_bound);
+    let local = sock
+        .local_addr()
+        .ok()
+        .filter(crate::table::is_bound)
+        .filter(|a| {
+            kind != SockKind::Raw || a.as_socket().is_some_and(|s| !s.ip().is_unspecified())
+        });
     // An IP socket with no port has no peer and no TCP state worth showing
     // (CLOSED): two calls saved on every new socket.
     if local.is_none() && family != Family::Unix {

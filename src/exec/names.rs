@@ -261,7 +261,8 @@ fn kind_value(t: i32) -> Value {
     match t {
         libc::SOCK_STREAM => Value::Kind(SockKind::Stream),
         libc::SOCK_DGRAM => Value::Kind(SockKind::Dgram),
-        libc::SOCK_RAW => Value::Named("<SocketKind.SOCK_RAW: 3>".into()),
+        libc::SOCK_RAW => Value::Kind(SockKind::Raw),
+        libc::SOCK_SEQPACKET => Value::Kind(SockKind::SeqPacket),
         other => Value::Int(i64::from(other)),
     }
 }
@@ -282,6 +283,8 @@ pub fn getaddrinfo(
     let st = match kind {
         Some(SockKind::Stream) => libc::SOCK_STREAM,
         Some(SockKind::Dgram) => libc::SOCK_DGRAM,
+        Some(SockKind::SeqPacket) => libc::SOCK_SEQPACKET,
+        Some(SockKind::Raw) => libc::SOCK_RAW,
         None => 0,
     };
     let list = lookup(host, port, fam, st)?;
@@ -494,4 +497,106 @@ mod tests {
         assert!(inet_aton("300.1.1.1").is_err());
         assert!(inet_ntoa(b"abc").is_err());
     }
+}
+
+/// getnameinfo's flags, as Python names them.
+pub static NI_FLAGS: &[(&str, i32)] = &[
+    ("NI_NUMERICHOST", libc::NI_NUMERICHOST),
+    ("NI_NUMERICSERV", libc::NI_NUMERICSERV),
+    ("NI_NAMEREQD", libc::NI_NAMEREQD),
+    ("NI_NOFQDN", libc::NI_NOFQDN),
+    ("NI_DGRAM", libc::NI_DGRAM),
+];
+
+/// `NI_NUMERICHOST|NI_NUMERICSERV` (or a number) to getnameinfo's flags.
+pub fn ni_flags(text: &str) -> Result<i32, ExecError> {
+    let mut flags = 0;
+    for part in text.split('|').map(str::trim) {
+        let name = part.strip_prefix("socket.").unwrap_or(part);
+        if let Ok(n) = name.parse::<i32>() {
+            flags |= n;
+            continue;
+        }
+        match NI_FLAGS.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some((_, v)) => flags |= v,
+            None => {
+                return Err(ExecError::new(
+                    "ValueError",
+                    format!("`{}` is not a getnameinfo flag", crate::value::escape_controls(part)),
+                )
+                .hint("NI_NUMERICHOST, NI_NUMERICSERV, NI_NAMEREQD, NI_NOFQDN or NI_DGRAM, joined with |"));
+            }
+        }
+    }
+    Ok(flags)
+}
+
+/// getnameinfo(3): (host, service) of an address, as Python returns them.
+pub fn getnameinfo(addr: &SockAddr, flags: i32) -> Result<Ret, ExecError> {
+    let mut host = vec![0 as libc::c_char; 1025];
+    let mut serv = vec![0 as libc::c_char; 32];
+    // SAFETY: the address is a valid sockaddr of its length; the buffers
+    // are as long as said, and getnameinfo ends what it writes with NUL.
+    let rc = unsafe {
+        libc::getnameinfo(
+            addr.as_ptr().cast(),
+            addr.len(),
+            host.as_mut_ptr(),
+            host.len() as libc::socklen_t,
+            serv.as_mut_ptr(),
+            serv.len() as libc::socklen_t,
+            flags,
+        )
+    };
+    if rc == libc::EAI_SYSTEM {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    if rc != 0 {
+        let mut x = gai_error(rc);
+        x.hint = Some(if flags & libc::NI_NAMEREQD != 0 {
+            "NI_NAMEREQD: the address has no name in /etc/hosts or DNS, and a number is not taken instead".into()
+        } else {
+            "getnameinfo could not name this address".into()
+        });
+        return Err(x);
+    }
+    // SAFETY: NUL-terminated by getnameinfo.
+    let text = |b: &[libc::c_char]| {
+        unsafe { CStr::from_ptr(b.as_ptr()) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    Ok(Ret::one(Value::Tuple(vec![
+        Value::Str(text(&host)),
+        Value::Str(text(&serv)),
+    ])))
+}
+
+// glibc's reentrant form (the libc crate has only the static one).
+unsafe extern "C" {
+    fn getprotobyname_r(
+        name: *const libc::c_char,
+        result_buf: *mut libc::protoent,
+        buf: *mut libc::c_char,
+        buflen: libc::size_t,
+        result: *mut *mut libc::protoent,
+    ) -> libc::c_int;
+}
+
+/// getprotobyname(3): the number of a protocol, from /etc/protocols.
+pub fn getprotobyname(name: &str) -> Result<Ret, ExecError> {
+    let c =
+        CString::new(name).map_err(|_| ExecError::new("ValueError", "embedded null character"))?;
+    // SAFETY: the result buffer outlives the call; the entry it fills
+    // points into that buffer, and is read before it is dropped.
+    let mut ent: libc::protoent = unsafe { std::mem::zeroed() };
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut res: *mut libc::protoent = std::ptr::null_mut();
+    let rc =
+        unsafe { getprotobyname_r(c.as_ptr(), &mut ent, buf.as_mut_ptr(), buf.len(), &mut res) };
+    if rc != 0 || res.is_null() {
+        return Err(ExecError::new("OSError", "protocol not found")
+            .hint("the name is not in /etc/protocols (try tcp, udp, icmp, ipv6-icmp)"));
+    }
+    Ok(Ret::one(Value::Int(i64::from(ent.p_proto))))
 }

@@ -7,7 +7,7 @@
 use super::{Item, Ret, Session, Sink};
 use crate::errors::{ExecError, errno_name};
 use crate::spec::{self, OptKind, OptSpec};
-use crate::syntax::ast::{Expr, SockRef, Spanned};
+use crate::syntax::ast::{Expr, SockKind, SockRef, Spanned};
 use crate::value::Value;
 use std::os::fd::RawFd;
 
@@ -180,6 +180,20 @@ impl Session {
         }
         let fd = h.fd;
         let label = self.entry(r)?.label();
+        let kind = self.entry(r)?.kind;
+        // IP_MULTICAST_TTL, _IF, _LOOP on a TCP socket: multicast is
+        // datagrams only (the kernel says EINVAL for some, takes others
+        // in silence).
+        let multicast_misuse = o.name.starts_with("IP_MULTICAST") && kind != SockKind::Dgram;
+        let multicast_hint = format!(
+            "IP_MULTICAST_* options are for UDP sockets (socket udp): multicast is datagrams, \
+             a {} socket never sends any",
+            match kind {
+                SockKind::Stream => "TCP (stream)",
+                SockKind::SeqPacket => "SOCK_SEQPACKET",
+                _ => "raw",
+            }
+        );
         let first = values
             .first()
             .ok_or_else(|| ExecError::usage(format!("setsockopt {} needs a value", o.name)))?;
@@ -193,6 +207,8 @@ impl Session {
             let mut x = set_error(x, o).at(option.span);
             if let Some(m) = &mismatch {
                 x.hint = Some(m.clone());
+            } else if multicast_misuse {
+                x.hint = Some(multicast_hint.clone());
             }
             x
         };
@@ -277,6 +293,11 @@ impl Session {
             o.name,
             now.repr()
         )));
+        if multicast_misuse {
+            out.emit(Item::Warn(format!(
+                "{multicast_hint}: the kernel took the value, and it changes nothing"
+            )));
+        }
         let asked = self.int(first).ok();
         match (o.name, &now) {
             ("SO_RCVBUF" | "SO_SNDBUF", Value::Int(got)) if asked.is_some_and(|a| a != *got) => {

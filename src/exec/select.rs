@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 type Ready = (SockHandle, libc::c_short);
 
 /// Why a socket is readable, in terms of the next call on it.
-fn why_readable(e: &Entry, revents: libc::c_short) -> String {
+pub(super) fn why_readable(e: &Entry, revents: libc::c_short) -> String {
     let listening = e.sock.is_listener().unwrap_or(false);
     if e.kind == SockKind::Stream && !listening && e.sock.peer_addr().is_err() && !e.was_connected {
         return "it is not connected, so a recv fails at once (ENOTCONN): poll counts that as ready".into();
@@ -32,9 +32,10 @@ fn why_readable(e: &Entry, revents: libc::c_short) -> String {
     let q = table::recv_queue(e.fd()).unwrap_or(0);
     if q > 0 {
         return match e.kind {
-            SockKind::Dgram => {
+            SockKind::Dgram | SockKind::Raw => {
                 format!("a datagram of {q} bytes is queued: recvfrom will not block")
             }
+            SockKind::SeqPacket => format!("a message of {q} bytes is queued: recv will not block"),
             SockKind::Stream => format!("{q} bytes queued: recv will not block"),
         };
     }
@@ -44,7 +45,7 @@ fn why_readable(e: &Entry, revents: libc::c_short) -> String {
     "readable".into()
 }
 
-fn why_writable(e: &Entry) -> String {
+pub(super) fn why_writable(e: &Entry) -> String {
     let sndbuf = e.sock.send_buffer_size().unwrap_or(0);
     let queued = table::send_queue(e.fd()).unwrap_or(0) as usize;
     if sndbuf > 0 {
@@ -58,6 +59,23 @@ fn why_writable(e: &Entry) -> String {
 }
 
 impl Session {
+    /// Held bytes are the shell's, not the kernel's: select, poll and
+    /// epoll do not see them. Says so for the sockets asked about.
+    pub(super) fn note_held(&self, read: &[SockHandle], out: &mut dyn Sink) {
+        for h in read {
+            if let Some(e) = self.table.get(*h) {
+                let n = e.held_len();
+                if n > 0 {
+                    out.emit(Item::Note(format!(
+                        "{} has {n} bytes held by sockplay (read past a delimiter): a receive returns them at once, \
+                         but the kernel, and so this call, does not count them",
+                        e.label()
+                    )));
+                }
+            }
+        }
+    }
+
     fn group(&mut self, refs: &[Spanned<SockRef>]) -> Result<Vec<SockHandle>, ExecError> {
         refs.iter().map(|r| self.sock(r)).collect()
     }
@@ -148,6 +166,7 @@ impl Session {
         if let Some(d) = waited {
             out.emit(Item::Waited(d));
         }
+        self.note_held(&groups[0], out);
         Ok((groups, ready))
     }
 

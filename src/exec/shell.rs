@@ -13,11 +13,37 @@ use std::time::Duration;
 fn proto(e: &Entry) -> &'static str {
     match (e.family, e.kind) {
         (Family::Inet, SockKind::Stream) => "TCP",
+        (Family::Inet, SockKind::Dgram) if e.protocol == libc::IPPROTO_ICMP => "ICMP-DG",
         (Family::Inet, SockKind::Dgram) => "UDP",
         (Family::Inet6, SockKind::Stream) => "TCP6",
+        (Family::Inet6, SockKind::Dgram) if e.protocol == libc::IPPROTO_ICMPV6 => "ICMP6-DG",
         (Family::Inet6, SockKind::Dgram) => "UDP6",
         (Family::Unix, SockKind::Stream) => "UNIX",
         (Family::Unix, SockKind::Dgram) => "UNIX-DG",
+        (Family::Unix, SockKind::SeqPacket) => "UNIX-SEQ",
+        (_, SockKind::SeqPacket) => "SEQPACKET",
+        (Family::Inet6, SockKind::Raw) => match e.protocol {
+            libc::IPPROTO_ICMPV6 => "RAW6/ICMP6",
+            libc::IPPROTO_TCP => "RAW6/TCP",
+            libc::IPPROTO_UDP => "RAW6/UDP",
+            _ => "RAW6",
+        },
+        (_, SockKind::Raw) => match e.protocol {
+            libc::IPPROTO_ICMP => "RAW/ICMP",
+            libc::IPPROTO_TCP => "RAW/TCP",
+            libc::IPPROTO_UDP => "RAW/UDP",
+            libc::IPPROTO_RAW => "RAW/IP",
+            _ => "RAW",
+        },
+    }
+}
+
+/// A raw socket's local address: the kernel puts the protocol where the
+/// port would be, so only the address is shown (`-` when it has none).
+pub(crate) fn raw_local(a: Option<&socket2::SockAddr>) -> String {
+    match a.and_then(|a| a.as_socket()) {
+        Some(sa) if !sa.ip().is_unspecified() => sa.ip().to_string(),
+        _ => "-".into(),
     }
 }
 
@@ -27,18 +53,30 @@ fn opt_bytes(n: Option<u32>) -> String {
 
 /// One row of the table, from what the kernel says now (its snapshot).
 pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
-    let local = s
-        .local
-        .as_ref()
-        .filter(|a| table::is_bound(a))
-        .map_or("-".into(), addr_short);
+    let local = if e.kind == SockKind::Raw {
+        raw_local(s.local.as_ref())
+    } else {
+        s.local
+            .as_ref()
+            .filter(|a| table::is_bound(a))
+            .map_or("-".into(), addr_short)
+    };
     let peer = s.peer.as_ref().map_or("-".into(), addr_short);
     let (recv_q, send_q) = match s.accept_q {
         Some((q, max)) => (format!("{q}/{max}"), "-".into()),
         // A closed (or reset) TCP socket has no queues: the kernel's
         // leftover count would be bytes it threw away.
-        None if s.state == "CLOSED" => ("-".into(), "-".into()),
-        None => (opt_bytes(s.recv_q), opt_bytes(s.send_q)),
+        None if s.state == "CLOSED" && e.held_len() == 0 => ("-".into(), "-".into()),
+        None if s.state == "CLOSED" => (format!("{}+0", e.held_len()), "-".into()),
+        // Bytes held by the shell (read past a delimiter) come before the
+        // kernel's: held+kernel.
+        None => match e.held_len() {
+            0 => (opt_bytes(s.recv_q), opt_bytes(s.send_q)),
+            held => (
+                format!("{held}+{}", opt_bytes(s.recv_q)),
+                opt_bytes(s.send_q),
+            ),
+        },
     };
     let mut ready = String::new();
     ready.push(if s.readable { 'R' } else { '-' });
@@ -109,6 +147,19 @@ impl Session {
             });
         }
         out.emit(Item::Table(rows));
+        if let Some(e) = self.table.iter().find(|e| e.held_len() > 0) {
+            let held = e.held_len();
+            out.emit(Item::Note(format!(
+                "RECV-Q {held}+N: {} held by sockplay for {}'s next receive (read past a delimiter by \
+                 recvuntil or recvline, or gathered by a receive that failed), then N in the kernel's queue",
+                if held == 1 {
+                    "1 byte".to_string()
+                } else {
+                    format!("{held} bytes")
+                },
+                e.label()
+            )));
+        }
         // A socket still open whose connection has ended: the kernel shows
         // the socket CLOSED, the connection may sit in TIME_WAIT. The
         // kernel's list is read once (10,000 reset connections read it
@@ -167,6 +218,10 @@ impl Session {
         match &e.origin {
             Origin::Created => {}
             Origin::Accepted { listener } => add("origin", format!("accepted on fd {listener}")),
+            Origin::Received { via } => add(
+                "origin",
+                format!("received from another process over fd {via} (SCM_RIGHTS)"),
+            ),
         }
         add(
             "local",
@@ -181,6 +236,15 @@ impl Session {
             Some((q, max)) => add("accept queue", format!("{q} of {max} connections waiting")),
             None => {
                 add("receive queue", format!("{} bytes", opt_bytes(s.recv_q)));
+                let held = e.held_len();
+                if held > 0 {
+                    add(
+                        "held",
+                        format!(
+                            "{held} bytes read past a delimiter, returned first by the next receive"
+                        ),
+                    );
+                }
                 add("send queue", format!("{} bytes", opt_bytes(s.send_q)));
             }
         }
@@ -366,6 +430,14 @@ impl Session {
                     "explain".into(),
                     if self.settings.explain { "on" } else { "off" }.into(),
                 ),
+                (
+                    "lab".into(),
+                    match &self.own_net {
+                        Some(Ok(_)) => "on (a network of this shell's own)".into(),
+                        Some(Err(why)) => format!("off ({why})"),
+                        None => "off".into(),
+                    },
+                ),
             ]));
             return Ok(Ret::none());
         };
@@ -385,6 +457,11 @@ impl Session {
             )));
         };
         let v = self.text(value)?.to_ascii_lowercase();
+        if *name == "lab" && v != "on" {
+            return Err(ExecError::usage(format!("`{v}` is not a value of lab"))
+                .at(value.span)
+                .hint("a shell cannot leave its network namespace: quit, and start sockplay without --lab"));
+        }
         if !allowed.is_empty() && !allowed.contains(&v.as_str()) {
             return Err(ExecError::usage(format!("`{v}` is not a value of {name}"))
                 .at(value.span)
@@ -400,6 +477,7 @@ impl Session {
             }
             "color" => self.settings.color = v.clone(),
             "explain" => self.settings.explain = v == "on",
+            "lab" => return self.set_lab(value, out),
             _ => {}
         }
         out.emit(Item::Done(format!("{name} = {v}")));

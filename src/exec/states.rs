@@ -1,15 +1,20 @@
-//! `states`: each connection's TCP states over time, read off the segments
-//! on the loopback interface (see [`crate::trace`]), so the three-way
-//! handshake and the four-way close can be followed step by step. Without
-//! the capture (it needs root), the states sampled after each command are
-//! shown instead.
+//! `states` and `states save FILE`: each connection's segments with their
+//! numbers and the TCP states they move each end to, and each UDP
+//! socket's datagrams, read off the loopback interface by [`crate::wire`]
+//! (the capture, and the analysis that reads it as Wireshark does). The
+//! calls of this shell's sockets are recorded here too ([`Session::note`]),
+//! so a reset can say which call caused it and which failed because of it.
+//! Without the capture (it needs root, or `sockplay --lab`), the states
+//! sampled after each command are shown instead.
 
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
-use crate::lab::Mark;
-use crate::syntax::ast::{SockRef, Spanned};
+use crate::syntax::ast::{Command, Expr, SockRef, Spanned};
 use crate::table::{self, Ghost};
-use crate::trace::{self, ACK, FIN, RST, SYN, Segment};
+use crate::value::SockHandle;
+use crate::wire::analysis::{self, Analysis};
+use crate::wire::packet::{Packet, SYN};
+use crate::wire::{self, CallKind, Nanos};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -22,144 +27,151 @@ pub struct Sample {
     pub state: String,
 }
 
-/// One end of a connection, as the packets tell its state.
-#[derive(Clone, Debug)]
-struct End {
-    addr: SocketAddr,
-    label: String,
-    state: &'static str,
-    /// Sequence number of its FIN, once sent.
-    fin_seq: Option<u32>,
+/// What `states` (and `diagram`) show: a TCP connection, or a UDP
+/// socket's datagrams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum View {
+    Tcp(SocketAddr, SocketAddr),
+    Udp(SocketAddr),
 }
 
-/// The textbook state machine, driven by the segments both ends send.
-struct Connection {
-    ends: [End; 2],
-    /// Handshake and close steps seen so far.
-    handshake: u8,
-    closing: u8,
+/// At most this many connections are shown by `states` without a socket.
+const MAX_VIEWS: usize = 16;
+
+/// The name of a call, for the record of one that failed.
+pub(super) fn call_name(cmd: &Command) -> Option<&'static str> {
+    Some(match cmd {
+        Command::Connect { .. } => "connect",
+        Command::Accept { .. } => "accept",
+        Command::Send { .. } => "send",
+        Command::SendAll { .. } => "sendall",
+        Command::SendTo { .. } => "sendto",
+        Command::Recv { .. } | Command::RecvBulk { .. } => "recv",
+        Command::RecvFrom { .. } => "recvfrom",
+        Command::SendFile { .. } => "sendfile",
+        Command::Shutdown { .. } => "shutdown",
+        _ => return None,
+    })
 }
 
-impl Connection {
-    fn index(&self, a: SocketAddr) -> Option<usize> {
-        self.ends.iter().position(|e| e.addr == a)
+/// A file that `states save` or `diagram save` could not make, in words.
+pub(super) fn save_error(
+    e: std::io::Error,
+    cmd: &str,
+    name: &str,
+    path: &Spanned<Expr>,
+) -> ExecError {
+    let mut x = ExecError::from(e).at(path.span);
+    let shown = crate::value::escape_controls(name);
+    x.hint = Some(match x.errno {
+        Some(libc::EEXIST) => format!(
+            "{shown} exists already, and {cmd} never replaces a file: choose another name, or remove it first (unlink {shown})"
+        ),
+        Some(libc::ELOOP) => format!("that name is a symbolic link, which {cmd} never follows"),
+        _ => "the file could not be written there".into(),
+    });
+    x
+}
+
+/// `k FIN_WAIT2 -> TIME_WAIT, c LAST_ACK`: the states a segment moved the
+/// ends to, each end once, in order.
+fn states_text(states: &[(usize, &'static str)], names: &[String; 2]) -> String {
+    let mut parts: Vec<(usize, Vec<&str>)> = Vec::new();
+    for (k, st) in states {
+        match parts.iter_mut().find(|(j, _)| j == k) {
+            Some((_, v)) => v.push(st),
+            None => parts.push((*k, vec![st])),
+        }
     }
+    parts
+        .iter()
+        .map(|(k, v)| format!("{} {}", names[*k], v.join(" -> ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
-    /// Applies one segment; returns the state changes it caused and the
-    /// step of the handshake or close it is.
-    fn apply(&mut self, s: &Segment) -> (Vec<String>, Option<String>) {
-        let (Some(x), Some(y)) = (self.index(s.src), self.index(s.dst)) else {
-            return (Vec::new(), None);
-        };
-        let mut changes = Vec::new();
-        let mut steps: Vec<String> = Vec::new();
-        let mut set = |ends: &mut [End; 2], k: usize, st: &'static str| {
-            if ends[k].state != st {
-                ends[k].state = st;
-                changes.push(format!("{} {st}", ends[k].label));
-            }
-        };
-        if s.has(RST) {
-            set(&mut self.ends, x, "CLOSED");
-            set(&mut self.ends, y, "CLOSED");
-            return (changes, Some("reset: the connection is aborted".into()));
-        }
-        if s.has(SYN) && !s.has(ACK) {
-            set(&mut self.ends, x, "SYN_SENT");
-            set(&mut self.ends, y, "SYN_RECV");
-            self.handshake = 1;
-            return (changes, Some("handshake 1/3: connect sends SYN".into()));
-        }
-        if s.has(SYN) && s.has(ACK) {
-            self.handshake = 2;
-            set(&mut self.ends, y, "ESTABLISHED");
-            return (
-                changes,
-                Some("handshake 2/3: the listener's kernel answers SYN-ACK".to_string()),
-            );
-        }
-        // An ACK: of the handshake, of a FIN, or of data.
-        if s.has(ACK) {
-            if self.ends[y].state == "SYN_RECV" && self.handshake == 2 {
-                self.handshake = 3;
-                set(&mut self.ends, y, "ESTABLISHED");
-                steps.push("handshake 3/3: ACK; the connection waits in the accept queue".into());
-            }
-            if let Some(f) = self.ends[y].fin_seq
-                && s.ack == f.wrapping_add(1)
-            {
-                let st = self.ends[y].state;
-                let next = match st {
-                    "FIN_WAIT1" => Some("FIN_WAIT2"),
-                    "CLOSING" => Some("TIME_WAIT"),
-                    "LAST_ACK" => Some("CLOSED"),
-                    _ => None,
-                };
-                if let Some(n) = next {
-                    set(&mut self.ends, y, n);
-                    self.closing += 1;
-                    steps.push(format!("close {}/4: ACK of the FIN", self.closing));
-                }
-            }
-        }
-        if s.has(FIN) {
-            self.ends[x].fin_seq = Some(s.seq.wrapping_add(s.len));
-            let xs = self.ends[x].state;
-            let next_x = match xs {
-                "CLOSE_WAIT" => "LAST_ACK",
-                _ => "FIN_WAIT1",
-            };
-            set(&mut self.ends, x, next_x);
-            let ys = self.ends[y].state;
-            let next_y = match ys {
-                "FIN_WAIT1" => "CLOSING",
-                "FIN_WAIT2" => "TIME_WAIT",
-                "ESTABLISHED" | "SYN_RECV" => "CLOSE_WAIT",
-                other => other,
-            };
-            set(&mut self.ends, y, next_y);
-            self.closing += 1;
-            steps.push(format!(
-                "close {}/4: FIN from {}",
-                self.closing, self.ends[x].label
-            ));
-        }
-        if s.len > 0 {
-            steps.push(format!("{} bytes of data", s.len));
-        }
-        let step = (!steps.is_empty()).then(|| steps.join("; "));
-        (changes, step)
+/// Milliseconds from `first` to `t`.
+fn ms(first: Nanos, t: Nanos) -> String {
+    format!("{:.3} ms", t.saturating_sub(first) as f64 / 1e6)
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
     }
 }
 
 impl Session {
-    /// Starts the capture (if allowed) the first time a TCP socket listens
-    /// or connects: before the first handshake, and not in a session that
-    /// never makes a connection. (Opening it costs little; closing it costs
-    /// the process one RCU grace period at exit, in the kernel's
-    /// packet_release, some tens of milliseconds.)
-    pub(super) fn start_trace(&mut self) {
-        // Inside a lab host the capture would open on the host's `lo`; the
-        // lab's switch captures its traffic anyway.
-        if self.watch_states
-            && self.lab.inside.is_none()
-            && self.trace.is_none()
-            && self.trace_error.is_none()
-        {
-            match trace::Trace::start() {
-                Ok(t) => self.trace = Some(t),
-                // Out of descriptors (EMFILE): not for good; the next TCP
-                // socket tries again.
-                Err(e) if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE)) => {}
-                Err(e) => self.trace_error = Some(e.to_string()),
-            }
+    /// Records a call of socket `h` (made at `t`), when `states` may be
+    /// asked for.
+    pub(super) fn note(&self, h: SockHandle, t: Nanos, kind: CallKind) {
+        if !self.watch_states {
+            return;
         }
+        let Some(e) = self.table.get(h) else { return };
+        let (local, peer) = match e.conn {
+            Some((l, p)) => (Some(l), Some(p)),
+            None => (
+                e.sock.local_addr().ok().and_then(|a| a.as_socket()),
+                e.sock.peer_addr().ok().and_then(|a| a.as_socket()),
+            ),
+        };
+        if let Some(local) = local {
+            self.calls.push(wire::Call {
+                t,
+                local,
+                peer,
+                who: e.label(),
+                id: h.serial,
+                kind,
+            });
+        }
+    }
+
+    /// Records a call that failed (BrokenPipeError, ConnectionRefusedError)
+    /// on the last socket used.
+    pub(super) fn note_failure(&self, cmd: &Command, e: &ExecError) {
+        if e.errno.is_none() || !self.watch_states {
+            return;
+        }
+        let (Some(name), Some(h)) = (call_name(cmd), self.table.last) else {
+            return;
+        };
+        let peer = match cmd {
+            Command::Connect { .. } => self
+                .calls
+                .select(&|c| c.id == h.serial && c.kind == CallKind::Connect)
+                .last()
+                .and_then(|c| c.peer),
+            _ => None,
+        };
+        let Some(entry) = self.table.get(h) else {
+            return;
+        };
+        let local = entry
+            .conn
+            .map(|c| c.0)
+            .or_else(|| entry.sock.local_addr().ok().and_then(|a| a.as_socket()))
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        self.calls.push(wire::Call {
+            t: wire::now_ns(),
+            local,
+            peer: entry.conn.map(|c| c.1).or(peer),
+            who: entry.label(),
+            id: h.serial,
+            kind: CallKind::Failed {
+                call: name.into(),
+                error: e.exception.clone(),
+            },
+        });
     }
 
     /// Records the TCP states that changed since the last command.
     pub(super) fn sample_states(&mut self) {
         // With the capture, `states` reads the segments: nothing to sample.
-        if self.trace.is_some() || !self.watch_states {
+        if self.capture.is_some() || !self.watch_states {
             return;
         }
         let now = Instant::now();
@@ -204,21 +216,35 @@ impl Session {
     }
 
     /// The name to show for an address, one end of a connection with
-    /// `other`: the socket of this shell connected there, else the address.
-    fn label_of(&self, a: SocketAddr, other: SocketAddr, ghosts: &[Ghost]) -> String {
+    /// `other` (when known): the socket of this shell at that end, else the
+    /// address. (Two lab hosts may have sockets with the same address: the
+    /// pair tells them apart.)
+    pub(super) fn label_of(
+        &self,
+        a: SocketAddr,
+        other: Option<SocketAddr>,
+        ghosts: &[Ghost],
+    ) -> String {
+        let matches = |p: SocketAddr| other.is_none_or(|o| o == p);
         for e in self.table.iter() {
-            let local = e.sock.local_addr().ok().and_then(|x| x.as_socket());
-            let peer = e.sock.peer_addr().ok().and_then(|x| x.as_socket());
-            if local == Some(a) && peer == Some(other) {
+            if e.conn.is_some_and(|c| c.0 == a && matches(c.1)) {
                 return e.label();
             }
         }
-        if let Some(g) = ghosts.iter().find(|g| g.local == a) {
+        for e in self.table.iter() {
+            let local = e.sock.local_addr().ok().and_then(|x| x.as_socket());
+            let peer = e.sock.peer_addr().ok().and_then(|x| x.as_socket());
+            if local == Some(a) && (peer.is_some_and(matches) || !e.is_tcp()) {
+                return e.label();
+            }
+        }
+        if let Some(g) = ghosts.iter().find(|g| g.local == a && matches(g.peer)) {
             return g.label.clone();
         }
         // A socket still connecting (SYN_SENT) has its address, no peer.
         for e in self.table.iter() {
-            if e.sock.local_addr().ok().and_then(|x| x.as_socket()) == Some(a)
+            if e.is_tcp()
+                && e.sock.local_addr().ok().and_then(|x| x.as_socket()) == Some(a)
                 && e.sock.peer_addr().is_err()
                 && !e.sock.is_listener().unwrap_or(false)
             {
@@ -228,10 +254,13 @@ impl Session {
         if let Some(l) = self.closed_labels.get(&a) {
             return l.clone();
         }
+        if let Some(c) = self.calls.select(&|c| c.local == a).last() {
+            return c.who.clone();
+        }
         for e in self.table.iter() {
             if let Some(l) = e.sock.local_addr().ok().and_then(|x| x.as_socket())
                 && l.port() == a.port()
-                && trace::same_host(l.ip(), a.ip())
+                && wire::capture::same_host(l.ip(), a.ip())
                 && e.sock.is_listener().unwrap_or(false)
             {
                 return format!("{}'s queue", e.label());
@@ -240,15 +269,31 @@ impl Session {
         a.to_string()
     }
 
-    pub(super) fn states(
-        &mut self,
-        sock: Option<&Spanned<SockRef>>,
-        out: &mut dyn Sink,
-    ) -> Result<Ret, ExecError> {
-        let only = match sock {
-            Some(r) => Some(self.sock(r)?),
-            None => None,
-        };
+    /// The connection a socket's failed connect tried: the SYN it sent,
+    /// found in the capture (a refused connect lets its port go, so the
+    /// socket no longer knows it).
+    fn refused_conn(&self, h: SockHandle) -> Option<View> {
+        let cap = self.capture.as_ref()?;
+        let call = self
+            .calls
+            .select(&|c| c.id == h.serial && c.kind == CallKind::Connect)
+            .pop()?;
+        let target = call.peer?;
+        let port = call.local.port();
+        cap.packets(&|p| {
+            matches!(p, Packet::Tcp(s) if s.dst == target && s.has(SYN) && s.t >= call.t
+                && (port == 0 || s.src.port() == port))
+        })
+        .first()
+        .and_then(Packet::as_tcp)
+        .map(|s| View::Tcp(s.src, s.dst))
+    }
+
+    /// What `states` or `diagram` shows: for one socket, its connection
+    /// (kept after a reset), the one its refused connect tried, the
+    /// connections of a listener, or a UDP socket's datagrams; for none,
+    /// every connection and UDP socket of this shell still in the capture.
+    pub(super) fn views(&mut self, only: Option<SockHandle>) -> Vec<View> {
         let kernel = table::kernel_tcp();
         let ghosts: Vec<Ghost> = self
             .table
@@ -256,192 +301,595 @@ impl Session {
             .into_iter()
             .map(|(g, _)| g)
             .collect();
-        // The connections: (one end, other end), each once.
-        let mut conns: Vec<(SocketAddr, SocketAddr)> = Vec::new();
-        let mut add = |a: SocketAddr, b: SocketAddr| {
-            if !conns.contains(&(a, b)) && !conns.contains(&(b, a)) {
-                conns.push((a, b));
+        let mut views: Vec<View> = Vec::new();
+        let mut add = |v: View| {
+            let dup = views.iter().any(|w| match (w, &v) {
+                (View::Tcp(a, b), View::Tcp(c, d)) => (a, b) == (c, d) || (a, b) == (d, c),
+                (x, y) => x == y,
+            });
+            if !dup {
+                views.push(v);
             }
         };
-        for e in self.table.iter() {
-            if only.is_some_and(|h| h != e.handle) {
-                continue;
-            }
-            if let (Some(l), Some(p)) = (
-                e.sock.local_addr().ok().and_then(|x| x.as_socket()),
-                e.sock.peer_addr().ok().and_then(|x| x.as_socket()),
-            ) && e.is_tcp()
-            {
-                add(l, p);
-            }
-        }
-        if only.is_none() {
-            for g in &ghosts {
-                add(g.local, g.peer);
-            }
-            // Every conversation the lab's switch saw: a SYN never
-            // answered has no socket that could name it afterwards.
-            if let Some(segs) = self.lab_segments(&|_| true) {
-                for (s, _) in segs {
-                    add(s.src, s.dst);
+        if let Some(h) = only {
+            let Some(e) = self.table.get(h) else {
+                // Closed: its calls still say which connection it had.
+                let closed = self.calls.select(&|c| c.id == h.serial);
+                for c in closed.iter().rev() {
+                    match (&c.kind, c.peer) {
+                        (CallKind::Connected | CallKind::Accepted, Some(p)) => {
+                            add(View::Tcp(c.local, p));
+                            break;
+                        }
+                        (CallKind::SendTo { .. }, _) => {
+                            add(View::Udp(c.local));
+                            break;
+                        }
+                        _ => {}
+                    }
                 }
+                if views.is_empty()
+                    && let Some(v) = self.refused_conn(h)
+                {
+                    views.push(v);
+                }
+                return views;
+            };
+            let local = e.sock.local_addr().ok().and_then(|x| x.as_socket());
+            if !e.is_tcp() {
+                if let Some(l) = local.filter(|l| l.port() != 0) {
+                    add(View::Udp(l));
+                }
+                return views;
+            }
+            if let Some((l, p)) = e.conn {
+                add(View::Tcp(l, p));
+            } else if e.sock.is_listener().unwrap_or(false) {
+                // A listener: the connections made to it.
+                if let (Some(cap), Some(l)) = (&self.capture, local) {
+                    for p in cap.packets(&|p| {
+                        matches!(p, Packet::Tcp(s) if s.has(SYN) && s.dst.port() == l.port()
+                            && wire::capture::same_host(l.ip(), s.dst.ip()))
+                    }) {
+                        if let Packet::Tcp(s) = p {
+                            add(View::Tcp(s.src, s.dst));
+                        }
+                    }
+                }
+            } else if let Some(v) = self.refused_conn(h) {
+                add(v);
+            }
+            return views;
+        }
+        // Every connection this shell's calls name, then the live ones,
+        // then every conversation the lab's switch saw (a SYN never
+        // answered has no socket that could name it afterwards).
+        let mut pairs: Vec<(Nanos, View)> = Vec::new();
+        for c in self.calls.select(&|c| {
+            matches!(
+                c.kind,
+                CallKind::Connected | CallKind::Accepted | CallKind::SendTo { .. }
+            )
+        }) {
+            match (c.kind, c.peer) {
+                (CallKind::SendTo { .. }, _) => pairs.push((c.t, View::Udp(c.local))),
+                (_, Some(p)) => pairs.push((c.t, View::Tcp(c.local, p))),
+                _ => {}
             }
         }
-        if self.trace.is_none() && self.lab.lab.is_none() {
+        for e in self.table.iter() {
+            if let Some((l, p)) = e.conn {
+                pairs.push((Nanos::MAX, View::Tcp(l, p)));
+            } else if !e.is_tcp()
+                && let Some(l) = e.sock.local_addr().ok().and_then(|x| x.as_socket())
+                && l.port() != 0
+            {
+                pairs.push((Nanos::MAX, View::Udp(l)));
+            }
+        }
+        for g in &ghosts {
+            pairs.push((Nanos::MAX, View::Tcp(g.local, g.peer)));
+        }
+        if let Some(segs) = self.lab_segments(&|_| true) {
+            for (s, _) in segs {
+                pairs.push((s.t, View::Tcp(s.src, s.dst)));
+            }
+        }
+        for (_, v) in pairs {
+            add(v);
+        }
+        // Refused connects of live sockets.
+        let handles: Vec<SockHandle> = self
+            .table
+            .iter()
+            .filter(|e| e.is_tcp() && e.conn.is_none())
+            .map(|e| e.handle)
+            .collect();
+        for h in handles {
+            if let Some(v) = self.refused_conn(h) {
+                add(v);
+            }
+        }
+        views
+    }
+
+    pub(super) fn states(
+        &mut self,
+        sock: Option<&Spanned<SockRef>>,
+        absolute: bool,
+        save: Option<&Spanned<Expr>>,
+        out: &mut dyn Sink,
+    ) -> Result<Ret, ExecError> {
+        let only = match sock {
+            Some(r) => Some(self.wire_sock(r)?),
+            None => None,
+        };
+        // Asked before any connection: whether the capture is possible is
+        // worth knowing now.
+        self.start_capture();
+        if let Some(path) = save {
+            return self.states_save(path, out);
+        }
+        if self.capture.is_none() && self.lab.lab.is_none() {
             return self.sampled_states(only, out);
         }
-        if conns.is_empty() {
-            out.emit(Item::Note(
-                "no TCP connection to show: connect two sockets first".into(),
-            ));
+        let views = self.views(only);
+        if views.is_empty() {
+            out.emit(Item::Note(match only.and_then(|h| self.table.get(h)) {
+                Some(e) if !e.is_tcp() => {
+                    format!("{} has sent and received no datagram yet", e.label())
+                }
+                Some(e) => format!(
+                    "{} has no connection to show: connect it (or accept on it) first",
+                    e.label()
+                ),
+                None => "no connection to show: connect two sockets first".into(),
+            }));
             return Ok(Ret::none());
         }
-        for (a, b) in conns {
-            let pred = |s: &Segment| (s.src == a && s.dst == b) || (s.src == b && s.dst == a);
-            let mut segs: Vec<(Segment, Option<Mark>)> = self
-                .trace
-                .as_ref()
-                .map(|t| t.between(&pred).into_iter().map(|s| (s, None)).collect())
-                .unwrap_or_default();
-            if let Some(lab) = self.lab_segments(&pred) {
-                segs.extend(lab);
-                segs.sort_by_key(|(s, _)| s.at);
+        let skipped = views.len().saturating_sub(MAX_VIEWS);
+        if skipped > 0 {
+            out.emit(Item::Note(format!(
+                "the last {MAX_VIEWS} connections of {} (`states SOCK` shows one)",
+                views.len()
+            )));
+        }
+        let ghosts: Vec<Ghost> = self.table.ghosts.clone();
+        for v in views.into_iter().skip(skipped) {
+            match v {
+                View::Tcp(a, b) => self.tcp_timeline(a, b, absolute, &ghosts, out),
+                View::Udp(l) => self.udp_timeline(l, only.is_some(), &ghosts, out),
             }
-            let la = self.label_of(a, b, &ghosts);
-            let lb = self.label_of(b, a, &ghosts);
-            // An end outside this shell is labelled by its address alone.
-            let end = |l: &str, x: SocketAddr| {
-                if l == x.to_string() {
-                    l.to_string()
-                } else {
-                    format!("{l} {x}")
-                }
-            };
-            let title = format!("connection {} <-> {}", end(&la, a), end(&lb, b));
-            let Some(first) = segs.first().map(|(s, _)| s.at) else {
-                out.emit(Item::Note(format!("{title}: no segments captured")));
-                continue;
-            };
-            let mut conn = Connection {
-                ends: [
-                    End {
-                        addr: a,
-                        label: la.clone(),
-                        state: "CLOSED",
-                        fin_seq: None,
-                    },
-                    End {
-                        addr: b,
-                        label: lb.clone(),
-                        state: "LISTEN",
-                        fin_seq: None,
-                    },
-                ],
-                handshake: 0,
-                closing: 0,
-            };
-            // The side that sent the first SYN is the client.
-            if let Some((syn, _)) = segs.iter().find(|(s, _)| s.has(SYN) && !s.has(ACK))
-                && syn.src == b
-            {
-                conn.ends.swap(0, 1);
-                conn.ends[0].state = "CLOSED";
-                conn.ends[1].state = "LISTEN";
+        }
+        if let Some(c) = &self.capture {
+            let lost = c.lost();
+            if lost > 0 {
+                out.emit(Item::Warn(format!(
+                    "{} lost: the capture's ring was full (the machine was busy)",
+                    plural(lost, "frame was", "frames were")
+                )));
             }
-            let label_of_addr: HashMap<SocketAddr, String> =
-                [(a, la.clone()), (b, lb.clone())].into_iter().collect();
-            let mut rows = Vec::new();
-            // Where each direction's next byte is, to tell the bytes of
-            // bulk segments the capture left out.
-            let mut next: HashMap<SocketAddr, u64> = HashMap::new();
-            // What each direction sent already, to tell a retransmission.
-            let mut sent: std::collections::HashSet<(SocketAddr, u64, u32, u8)> =
-                Default::default();
-            for (s, mark) in &segs {
-                let again = (s.len > 0 || s.has(SYN) || s.has(FIN))
-                    && !matches!(mark, Some(Mark::Duplicate(_)))
-                    && !sent.insert((s.src, s.pos, s.len, s.flags & (SYN | FIN)));
-                let (changes, step) = match mark {
-                    // A lost segment reached nobody: no state moved.
-                    Some(Mark::Lost(h)) => (
-                        Vec::new(),
-                        Some(format!(
-                            "LOST on {h}'s link (lab net): the receiver never sees it"
-                        )),
-                    ),
-                    _ => conn.apply(s),
-                };
-                let step = match (again, mark) {
-                    (_, Some(Mark::Duplicate(h))) => Some(format!(
-                        "a duplicate made by {h}'s link (lab net){}",
-                        step.map(|x| format!("; {x}")).unwrap_or_default()
-                    )),
-                    (true, _) => Some(format!(
-                        "RETRANSMISSION: sent again, its first copy unacknowledged{}",
-                        step.map(|x| format!("; {x}")).unwrap_or_default()
-                    )),
-                    _ => step,
-                };
-                let who = format!(
-                    "{} -> {}",
-                    label_of_addr.get(&s.src).cloned().unwrap_or_default(),
-                    label_of_addr.get(&s.dst).cloned().unwrap_or_default()
-                );
-                if let Some(gap) = next.get(&s.src).map(|n| s.pos.saturating_sub(*n))
-                    && gap > 0
-                {
-                    rows.push(vec![
-                        String::new(),
-                        "...".into(),
-                        who.clone(),
-                        String::new(),
-                        format!(
-                            "{gap} bytes of data ({}) in segments not captured one by one (the large segments of a long send)",
-                            crate::value::human_size(gap),
-                        ),
-                    ]);
-                }
-                let end = s.pos + u64::from(s.len) + u64::from(s.has(SYN)) + u64::from(s.has(FIN));
-                if next.get(&s.src).is_none_or(|n| end > *n) {
-                    next.insert(s.src, end);
-                }
-                let mut seg = s.flag_names();
-                if s.len > 0 {
-                    seg.push_str(&format!(" {}B", s.len));
-                }
-                rows.push(vec![
-                    format!("{:.3} ms", trace::since(first, s.at).as_secs_f64() * 1000.0),
-                    seg,
-                    who,
-                    changes.join(", "),
-                    step.unwrap_or_default(),
-                ]);
-                if s.more > 0 {
-                    rows.push(vec![
-                        String::new(),
-                        "...".into(),
-                        format!("{la} <-> {lb}"),
-                        String::new(),
-                        format!(
-                            "{} more segments in a burst (a bulk transfer), counted, not shown one by one",
-                            s.more
-                        ),
-                    ]);
-                }
-            }
-            out.emit(Item::Timeline {
-                title,
-                head: vec!["time", "segment", "from -> to", "states after it", "step"],
-                rows,
-            });
         }
         Ok(Ret::none())
+    }
+
+    /// The socket `states` or `diagram` is about: an open one, or one
+    /// closed already (its name still holds it), whose connection the
+    /// calls remember.
+    pub(super) fn wire_sock(&mut self, r: &Spanned<SockRef>) -> Result<SockHandle, ExecError> {
+        if let SockRef::Name(n) = &r.node
+            && let Some(crate::value::Value::Socket(h)) = self.vars.get(n)
+            && self.table.get(*h).is_none()
+        {
+            return Ok(*h);
+        }
+        self.use_sock(r)
+    }
+
+    /// One connection read: the ends' names and the analysis.
+    pub(super) fn read_conn(
+        &self,
+        a: SocketAddr,
+        b: SocketAddr,
+        ghosts: &[Ghost],
+    ) -> Option<Analysis> {
+        let (segs, marks) = self.conn_segments(a, b);
+        if segs.is_empty() {
+            return None;
+        }
+        let names = [
+            self.label_of(a, Some(b), ghosts),
+            self.label_of(b, Some(a), ghosts),
+        ];
+        let calls = self.conn_calls(a, b);
+        Some(analysis::analyze_marked(
+            [a, b],
+            names,
+            &segs,
+            &marks,
+            &calls,
+        ))
+    }
+
+    /// The segments between `a` and `b`: those of the capture on `lo` and
+    /// those the lab's switch saw (with what its links did to them), in
+    /// the order they passed.
+    fn conn_segments(
+        &self,
+        a: SocketAddr,
+        b: SocketAddr,
+    ) -> (Vec<wire::Segment>, Vec<Option<analysis::LinkMark>>) {
+        let mut all: Vec<(wire::Segment, Option<analysis::LinkMark>)> = self
+            .capture
+            .as_ref()
+            .map(|c| c.segments(a, b).into_iter().map(|s| (s, None)).collect())
+            .unwrap_or_default();
+        let pred = |s: &wire::Segment| (s.src == a && s.dst == b) || (s.src == b && s.dst == a);
+        if let Some(lab) = self.lab_segments(&pred) {
+            all.extend(lab.into_iter().map(|(s, m)| {
+                let mark = m.map(|m| match m {
+                    crate::lab::Mark::Lost(h) => analysis::LinkMark::Lost(h),
+                    crate::lab::Mark::Duplicate(h) => analysis::LinkMark::Duplicate(h),
+                });
+                (s, mark)
+            }));
+            all.sort_by_key(|(s, _)| s.t);
+        }
+        all.into_iter().unzip()
+    }
+
+    fn tcp_timeline(
+        &self,
+        a: SocketAddr,
+        b: SocketAddr,
+        absolute: bool,
+        ghosts: &[Ghost],
+        out: &mut dyn Sink,
+    ) {
+        let la = self.label_of(a, Some(b), ghosts);
+        let lb = self.label_of(b, Some(a), ghosts);
+        // An end outside this shell is labelled by its address alone.
+        let end = |l: &str, x: SocketAddr| {
+            if l == x.to_string() {
+                l.to_string()
+            } else {
+                format!("{l} {x}")
+            }
+        };
+        let Some(an) = self.read_conn(a, b, ghosts) else {
+            out.emit(Item::Note(format!(
+                "connection {} <-> {}: no segments captured",
+                end(&la, a),
+                end(&lb, b)
+            )));
+            return;
+        };
+        let [n0, n1] = &an.names;
+        let title = format!(
+            "connection {} <-> {}",
+            end(n0, an.ends[0]),
+            end(n1, an.ends[1])
+        );
+        let first = an.rows.first().map_or(0, |r| r.seg.t);
+        let mut rows = Vec::new();
+        for r in &an.rows {
+            let (from, to) = (&an.names[r.from], &an.names[1 - r.from]);
+            let who = format!("{from} -> {to}");
+            if r.gap > 0 {
+                rows.push(vec![
+                    String::new(),
+                    "...".into(),
+                    who.clone(),
+                    String::new(),
+                    String::new(),
+                    r.gap.to_string(),
+                    String::new(),
+                    String::new(),
+                    format!(
+                        "{} of a long send, in segments not captured one by one",
+                        crate::value::human_size(r.gap),
+                    ),
+                ]);
+            }
+            let (seq, ack) = if absolute {
+                (
+                    r.seg.seq,
+                    r.seg.has(crate::wire::packet::ACK).then_some(r.seg.ack),
+                )
+            } else {
+                (r.seq, r.ack)
+            };
+            let mut what: Vec<String> = r.steps.clone();
+            if r.seg.has(SYN) {
+                let o = analysis::syn_options(&r.seg);
+                if !o.is_empty() {
+                    what.push(o);
+                }
+            }
+            for x in &r.expert {
+                what.push(format!("[{}] {}", x.name(), x.gloss()));
+            }
+            if let Some(cause) = &r.reset {
+                let mut t = format!("why: {}", cause.text(from, to));
+                if let Some(eff) = &r.reset_effect {
+                    t.push_str(&format!("; then {eff}"));
+                }
+                what.push(t);
+            }
+            rows.push(vec![
+                ms(first, r.seg.t),
+                r.seg.flag_names(),
+                who,
+                seq.to_string(),
+                ack.map_or("-".into(), |a| a.to_string()),
+                r.seg.len.to_string(),
+                r.window.to_string(),
+                match &r.link {
+                    Some(analysis::LinkMark::Lost(h)) if r.states.is_empty() => {
+                        format!("LOST on {h}'s link")
+                    }
+                    Some(analysis::LinkMark::Lost(h)) => {
+                        format!("LOST on {h}'s link; {}", states_text(&r.states, &an.names))
+                    }
+                    _ => states_text(&r.states, &an.names),
+                },
+                what.join("; "),
+            ]);
+            if r.seg.more > 0 {
+                rows.push(vec![
+                    String::new(),
+                    "...".into(),
+                    format!("{n0} <-> {n1}"),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    format!(
+                        "{} more segments in a burst (a bulk transfer), counted, not shown one by one",
+                        r.seg.more
+                    ),
+                ]);
+            }
+        }
+        out.emit(Item::Timeline {
+            title,
+            head: vec![
+                "time",
+                "segment",
+                "from -> to",
+                "seq",
+                "ack",
+                "len",
+                "win",
+                "states after it",
+                "what",
+            ],
+            rows,
+        });
+        if !absolute {
+            let isn: Vec<String> = (0..2)
+                .filter_map(|k| an.isn[k].map(|i| format!("{} {i}", an.names[k])))
+                .collect();
+            out.emit(Item::Note(format!(
+                "seq and ack count from each side's first sequence number{}, as Wireshark shows them; `states {} absolute` shows them as sent",
+                if isn.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (its ISN: {})", isn.join(", "))
+                },
+                an.names[0].split(' ').next().unwrap_or("SOCK"),
+            )));
+        }
+    }
+
+    /// A UDP socket's datagrams, and the ICMP errors that answered them.
+    /// `asked`: this socket was named (`states u`): say so when nothing
+    /// was captured; among all of them, such a socket is left out.
+    fn udp_timeline(&self, local: SocketAddr, asked: bool, ghosts: &[Ghost], out: &mut dyn Sink) {
+        let Some(cap) = &self.capture else { return };
+        let mine = |a: SocketAddr| {
+            a.port() == local.port() && wire::capture::same_host(a.ip(), local.ip())
+        };
+        let packets = cap.packets(&|p| match p {
+            Packet::Udp(d) => mine(d.src) || mine(d.dst),
+            Packet::Unreachable(u) => u.proto == 17 && mine(u.orig_src),
+            Packet::Tcp(_) => false,
+        });
+        let me = self.label_of(local, None, ghosts);
+        let title = if me == local.to_string() {
+            format!("UDP {local}")
+        } else {
+            format!("UDP {me} {local}")
+        };
+        let Some(first) = packets.first().map(Packet::t) else {
+            if asked {
+                out.emit(Item::Note(format!("{title}: no datagrams captured")));
+            }
+            return;
+        };
+        let name = |a: SocketAddr| {
+            if mine(a) {
+                me.clone()
+            } else {
+                let l = self.label_of(a, None, ghosts);
+                if l == a.to_string() {
+                    l
+                } else {
+                    format!("{l} {a}")
+                }
+            }
+        };
+        let failures = self
+            .calls
+            .select(&|c| mine(c.local) && matches!(c.kind, CallKind::Failed { .. }));
+        let mut rows = Vec::new();
+        for p in &packets {
+            match p {
+                Packet::Udp(d) => {
+                    rows.push(vec![
+                        ms(first, d.t),
+                        "UDP".into(),
+                        format!("{} -> {}", name(d.src), name(d.dst)),
+                        d.len.to_string(),
+                        if d.len == 1 {
+                            "a datagram of 1 byte".into()
+                        } else {
+                            format!("a datagram of {} bytes", d.len)
+                        },
+                    ]);
+                    if d.more > 0 {
+                        rows.push(vec![
+                            String::new(),
+                            "...".into(),
+                            String::new(),
+                            String::new(),
+                            format!(
+                                "{} more datagrams in a burst, counted, not shown one by one",
+                                d.more
+                            ),
+                        ]);
+                    }
+                }
+                Packet::Unreachable(u) => {
+                    let mut what = format!(
+                        "ICMP {}: nothing receives on {}, so the kernel there answers the datagram {} sent",
+                        u.what(),
+                        u.orig_dst,
+                        me
+                    );
+                    if let Some(f) = failures.iter().find(|c| c.t >= u.t) {
+                        what.push_str(&format!("; then {me}'s {}", f.text()));
+                    } else {
+                        what.push_str(
+                            "; a connected UDP socket reports it on its next call (ConnectionRefusedError), an unconnected one never",
+                        );
+                    }
+                    rows.push(vec![
+                        ms(first, u.t),
+                        if u.v6 { "ICMPv6" } else { "ICMP" }.into(),
+                        format!("{} -> {}", u.from, me),
+                        String::new(),
+                        what,
+                    ]);
+                }
+                Packet::Tcp(_) => {}
+            }
+        }
+        out.emit(Item::Timeline {
+            title,
+            head: vec!["time", "packet", "from -> to", "len", "what"],
+            rows,
+        });
+    }
+
+    /// `states save FILE`: the captured packets of this shell's
+    /// connections and UDP sockets, as pcap (or pcapng).
+    fn states_save(&mut self, path: &Spanned<Expr>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+        let name = self.text(path)?;
+        if self.capture.is_none() && self.lab.lab.is_none() {
+            let mut x =
+                ExecError::usage("nothing was captured, so there is nothing to save").at(path.span);
+            x.hint = Some(self.no_capture_why());
+            return Err(x);
+        }
+        // This shell's connections and UDP sockets, as `states` shows them
+        // (another program on `lo` may use one of their port numbers with
+        // another peer: its packets are not this shell's).
+        let views = self.views(None);
+        let conns: std::collections::HashSet<(SocketAddr, SocketAddr)> = views
+            .iter()
+            .filter_map(|v| match v {
+                View::Tcp(a, b) => Some((*a, *b)),
+                View::Udp(_) => None,
+            })
+            .collect();
+        let udp: Vec<SocketAddr> = views
+            .iter()
+            .filter_map(|v| match v {
+                View::Udp(l) => Some(*l),
+                View::Tcp(..) => None,
+            })
+            .collect();
+        let mine = |a: SocketAddr| {
+            udp.iter()
+                .any(|l| l.port() == a.port() && wire::capture::same_host(l.ip(), a.ip()))
+        };
+        let ours = |p: &Packet| match p {
+            Packet::Tcp(s) => conns.contains(&(s.src, s.dst)) || conns.contains(&(s.dst, s.src)),
+            Packet::Udp(d) => mine(d.src) || mine(d.dst),
+            Packet::Unreachable(u) => mine(u.orig_src),
+        };
+        // The capture on `lo`, and what the lab's switch saw.
+        let mut packets: Vec<Packet> = self
+            .capture
+            .as_ref()
+            .map(|c| c.packets(&ours))
+            .unwrap_or_default();
+        if let Some(lab) = self.lab_segments(&|_| true) {
+            packets.extend(lab.into_iter().map(|(s, _)| Packet::Tcp(s)));
+            packets.sort_by_key(Packet::t);
+        }
+        // Comments (pcapng): the steps and notes `states` shows.
+        let mut comments: HashMap<(Nanos, SocketAddr), String> = HashMap::new();
+        let ghosts = self.table.ghosts.clone();
+        for v in views {
+            if let View::Tcp(a, b) = v
+                && let Some(an) = self.read_conn(a, b, &ghosts)
+            {
+                for r in &an.rows {
+                    let mut c: Vec<String> = r.steps.clone();
+                    c.extend(r.expert.iter().map(|x| x.name()));
+                    if let Some(cause) = &r.reset {
+                        c.push(cause.text(&an.names[r.from], &an.names[1 - r.from]));
+                    }
+                    if !c.is_empty() {
+                        comments.insert((r.seg.t, r.seg.src), c.join("; "));
+                    }
+                }
+            }
+        }
+        let records: Vec<wire::pcap::Record> = packets
+            .iter()
+            .map(|p| wire::pcap::Record {
+                t: p.t(),
+                frame: p.frame(),
+                comment: match p {
+                    Packet::Tcp(s) => comments.get(&(s.t, s.src)).cloned(),
+                    _ => None,
+                },
+            })
+            .collect();
+        let file = std::path::PathBuf::from(&name);
+        let format = wire::pcap::Format::of(&file);
+        match wire::pcap::save(&file, &records) {
+            Ok(n) => {
+                out.emit(Item::Done(format!(
+                    "wrote {} ({}, {}) to {}",
+                    plural(records.len() as u64, "packet", "packets"),
+                    if format == wire::pcap::Format::PcapNg {
+                        "pcapng, with the steps as comments"
+                    } else {
+                        "pcap"
+                    },
+                    crate::value::human_size(n),
+                    crate::value::escape_controls(&name)
+                )));
+                out.emit(Item::Note(format!(
+                    "open it with Wireshark, or: tshark -r {} (the first {} bytes of each frame are kept; the large segments of a bulk transfer are not captured)",
+                    crate::value::escape_controls(&name),
+                    wire::capture::SNAP
+                )));
+                Ok(Ret::none())
+            }
+            Err(e) => Err(save_error(e, "states save", &name, path)),
+        }
     }
 
     /// Without a capture: the states each socket had after each command.
     fn sampled_states(
         &mut self,
-        only: Option<crate::value::SockHandle>,
+        only: Option<SockHandle>,
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
         let label = only.and_then(|h| self.table.get(h)).map(|e| e.label());
@@ -451,15 +899,18 @@ impl Session {
             .filter(|s| label.as_ref().is_none_or(|l| *l == s.label))
             .map(|s| {
                 vec![
-                    format!("{:.3} s", trace::since(self.started, s.at).as_secs_f64()),
+                    format!(
+                        "{:.3} s",
+                        s.at.saturating_duration_since(self.started).as_secs_f64()
+                    ),
                     s.label.clone(),
                     s.state.clone(),
                 ]
             })
             .collect();
-        let why = self.trace_error.clone().unwrap_or_default();
         out.emit(Item::Note(format!(
-            "no capture of the segments ({why}; it needs root): states as sampled after each command"
+            "no capture of the segments: {}. States as sampled after each command:",
+            self.no_capture_why()
         )));
         out.emit(Item::Timeline {
             title: "TCP states".into(),

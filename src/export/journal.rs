@@ -7,7 +7,7 @@
 
 use crate::errors::ExecError;
 use crate::exec::{Item, JobEnd, Session};
-use crate::syntax::ast::{AddrExpr, Command, Expr, SockRef, Span, Spanned, Statement};
+use crate::syntax::ast::{AddrExpr, Command, EpollOp, Expr, SockRef, Span, Spanned, Statement};
 use crate::value::{SockHandle, Value};
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -68,6 +68,7 @@ impl Val {
             Value::List(items) => Val::List(items.iter().map(Val::of).collect()),
             Value::Named(_) => Val::Named,
             Value::Zeros(_) => Val::Zeros,
+            Value::Epoll(_) => Val::Named,
         }
     }
 
@@ -551,8 +552,20 @@ pub fn sock_refs(c: &Command) -> Vec<&Spanned<SockRef>> {
         | C::Info { sock }
         | C::SendMsg { sock, .. }
         | C::RecvMsg { sock, .. }
-        | C::Membership { sock, .. } => vec![sock],
-        C::States { sock: Some(sock) } => vec![sock],
+        | C::Membership { sock, .. }
+        | C::Dup { sock }
+        | C::RecvUntil { sock, .. }
+        | C::Interactive { sock, .. } => vec![sock],
+        C::Epoll {
+            op: EpollOp::Add(sock, _) | EpollOp::Modify(sock, _) | EpollOp::Delete(sock),
+            ..
+        } => vec![sock],
+        C::States {
+            sock: Some(sock), ..
+        }
+        | C::Diagram {
+            sock: Some(sock), ..
+        } => vec![sock],
         // `print(c.getpeername())`: the sockets of the calls printed.
         C::Print { args } => args
             .iter()

@@ -302,7 +302,7 @@ impl<F: Filter> W<'_, F> {
                     self.closed.insert(s);
                 }
             }
-            Command::Socket { family, kind } => {
+            Command::Socket { family, kind, .. } => {
                 for v in &step.values {
                     if let Val::Socket(h) = v.val {
                         self.family.insert(h.serial, family.unwrap_or(Family::Inet));
@@ -458,6 +458,7 @@ impl<F: Filter> W<'_, F> {
             Command::Sockets
             | Command::Info { .. }
             | Command::States { .. }
+            | Command::Diagram { .. }
             | Command::Help { .. }
             | Command::Set { .. }
             | Command::Vars

@@ -257,6 +257,39 @@ pub fn index_of(name: &str) -> io::Result<u32> {
     }
 }
 
+/// Waits, at most `limit`, until link `name` (in the calling thread's
+/// namespace) is running. A veth brought up has no queueing discipline
+/// until the kernel's link watch attaches one, a moment later (longer on
+/// a busy machine); a frame sent before that is dropped without a word,
+/// so a lab must not be handed over until every link runs.
+pub fn wait_running(name: &str, limit: std::time::Duration) -> io::Result<()> {
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::DGRAM, None)?;
+    let start = std::time::Instant::now();
+    loop {
+        // SAFETY: ifreq is plain data; the name fits (IFNAMSIZ - 1 at most).
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        for (k, b) in name.bytes().take(libc::IFNAMSIZ - 1).enumerate() {
+            req.ifr_name[k] = b as libc::c_char;
+        }
+        // SAFETY: SIOCGIFFLAGS with a valid ifreq.
+        if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: SIOCGIFFLAGS filled in the flags.
+        let flags = i32::from(unsafe { req.ifr_ifru.ifru_flags });
+        if flags & libc::IFF_RUNNING != 0 {
+            return Ok(());
+        }
+        if start.elapsed() >= limit {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("link {name} did not start running in {} s", limit.as_secs()),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 // linux/ethtool.h: the legacy one-feature ioctls.
 const ETHTOOL_STXCSUM: u32 = 0x17;
 const ETHTOOL_SSG: u32 = 0x19;

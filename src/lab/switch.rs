@@ -18,7 +18,8 @@
 //! lab's TCP segments that `states` reads: each one as it is delivered,
 //! and the ones lost, marked.
 
-use crate::trace::{self, Segment};
+use crate::wire::capture;
+use crate::wire::packet::{self, Packet, Segment};
 use socket2::{Domain, Socket, Type};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
@@ -127,16 +128,16 @@ pub enum Mark {
     Duplicate(String),
 }
 
-type Key = (SocketAddr, SocketAddr, u32, u8, Instant);
+type Key = (SocketAddr, SocketAddr, u32, u8, packet::Nanos);
 
 fn key(s: &Segment) -> Key {
-    (s.src, s.dst, s.seq, s.flags, s.at)
+    (s.src, s.dst, s.seq, s.flags, s.t)
 }
 
 #[derive(Default)]
 struct Capture {
     segments: VecDeque<Segment>,
-    keeper: trace::Keeper,
+    keeper: capture::Keeper,
     marks: HashMap<Key, Mark>,
 }
 
@@ -169,7 +170,8 @@ pub struct Switch {
     thread: Option<JoinHandle<()>>,
 }
 
-/// PACKET_QDISC_BYPASS (linux/if_packet.h; Linux 3.14).
+/// PACKET_QDISC_BYPASS (linux/if_packet.h; Linux 3.14): the port's sends
+/// go straight to the link.
 const PACKET_QDISC_BYPASS: libc::c_int = 20;
 
 /// Opens the port on link `index` (call it inside the switch's namespace).
@@ -180,7 +182,7 @@ pub fn open_port(index: u32) -> io::Result<Socket> {
     // Without it the switch would read back each frame it forwards and
     // forward it again, for ever: no lab rather than a storm (Linux 4.20
     // and later have it).
-    if !trace::set_int(&sock, libc::SOL_PACKET, trace::PACKET_IGNORE_OUTGOING, 1) {
+    if !capture::set_int(&sock, libc::SOL_PACKET, capture::PACKET_IGNORE_OUTGOING, 1) {
         return Err(io::Error::last_os_error());
     }
     // Frames go straight to the link, past its queueing discipline: a
@@ -188,10 +190,10 @@ pub fn open_port(index: u32) -> io::Result<Socket> {
     // everything) until the kernel's linkwatch work gets round to it,
     // late on a busy machine, and the first frames across the lab were
     // lost. The switch does the queueing (delay, rate) itself.
-    if !trace::set_int(&sock, libc::SOL_PACKET, PACKET_QDISC_BYPASS, 1) {
+    if !capture::set_int(&sock, libc::SOL_PACKET, PACKET_QDISC_BYPASS, 1) {
         return Err(io::Error::last_os_error());
     }
-    sock.bind(&trace::link_addr(index)?)?;
+    sock.bind(&capture::link_addr(index)?)?;
     sock.set_nonblocking(true)?;
     Ok(Socket::from(crate::table::move_high(OwnedFd::from(sock))))
 }
@@ -531,18 +533,23 @@ fn deliver(ports: &[Port], from: usize, frame: &[u8]) {
 /// does with bulk transfers: on a lossy link the one segment lost, and
 /// its retransmission, are what a lesson is about. The oldest go first.
 fn record(shared: &Shared, frame: &[u8], at: Instant, mark: Option<Mark>) {
-    let Some(mut seg) = trace::parse_frame(frame, at) else {
+    // The headers and the start of the data, as the capture on `lo` keeps
+    // them (for `states save`).
+    let first = &frame[..frame.len().min(capture::SNAP)];
+    let Some(Packet::Tcp(mut seg)) =
+        packet::parse_frame(first, frame.len() as u32, packet::nanos_at(at))
+    else {
         return;
     };
     let mut c = lock(&shared.capture);
     if let Some(m) = mark {
-        if c.marks.len() >= trace::KEEP {
+        if c.marks.len() >= capture::KEEP {
             c.marks.clear();
         }
         c.marks.insert(key(&seg), m);
     }
     c.keeper.follow(&mut seg);
-    if c.segments.len() >= trace::KEEP {
+    if c.segments.len() >= capture::KEEP {
         c.segments.pop_front();
     }
     c.segments.push_back(seg);

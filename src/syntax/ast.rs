@@ -158,6 +158,18 @@ pub enum Family {
 pub enum SockKind {
     Stream,
     Dgram,
+    /// SOCK_SEQPACKET: connected like a stream, each message kept whole
+    /// like a datagram (AF_UNIX on Linux).
+    SeqPacket,
+    /// SOCK_RAW: whole IP packets (root or CAP_NET_RAW).
+    Raw,
+}
+
+impl SockKind {
+    /// Each receive returns one message whole (or cut): no byte stream.
+    pub fn keeps_boundaries(self) -> bool {
+        self != SockKind::Stream
+    }
 }
 
 /// `shutdown` direction.
@@ -197,13 +209,50 @@ pub enum View {
     Text,
 }
 
-/// How `sendmsg`/`recvmsg` mark where a message ends.
+/// How `sendmsg`/`recvmsg` mark where a message ends, or (the real
+/// sendmsg(2)/recvmsg(2)) what ancillary data goes with it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Framing {
     /// A 4-byte big-endian length before the bytes.
     Length,
     /// A marker after the bytes.
     Marker(Spanned<Expr>),
+    /// sendmsg(2) with SCM_RIGHTS: these sockets' descriptors go along.
+    Fds(Vec<Spanned<SockRef>>),
+    /// sendmsg(2) with SCM_CREDENTIALS: this process's pid, uid and gid.
+    Creds,
+    /// recvmsg(2) with room for this many descriptors (and credentials).
+    Ancillary(Option<Spanned<Expr>>),
+}
+
+/// Where `recvuntil`, `recvline`, `recvn` and `recvall` stop.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Until {
+    /// After this delimiter (`recvuntil`).
+    Delim(Spanned<Expr>),
+    /// After `\n` (`recvline`).
+    Line,
+    /// After exactly this many bytes (`recvn`).
+    Count(Spanned<Expr>),
+    /// At the end of the stream (`recvall`).
+    All,
+}
+
+/// What `epoll EP ...` does.
+#[derive(Clone, Debug, PartialEq)]
+pub enum EpollOp {
+    /// `epoll ep`: what it watches.
+    Show,
+    /// `epoll ep add s in out`: register.
+    Add(Spanned<SockRef>, Vec<Spanned<String>>),
+    /// `epoll ep mod s out`: modify.
+    Modify(Spanned<SockRef>, Vec<Spanned<String>>),
+    /// `epoll ep del s`: unregister.
+    Delete(Spanned<SockRef>),
+    /// `epoll ep wait [seconds]`: poll.
+    Wait(Option<Spanned<Expr>>),
+    /// `epoll ep close`.
+    Close,
 }
 
 /// What a built-in peer (`serve`) does with its clients.
@@ -249,6 +298,8 @@ pub enum Command {
     Socket {
         family: Option<Family>,
         kind: Option<SockKind>,
+        /// The protocol (`socket raw icmp`: IPPROTO_ICMP); None is 0.
+        proto: Option<i32>,
     },
     Bind {
         sock: Spanned<SockRef>,
@@ -458,9 +509,22 @@ pub enum Command {
         group: Spanned<Expr>,
         interface: Option<Spanned<Expr>>,
     },
-    /// The TCP states over time, read off the segments.
+    /// The TCP states over time, read off the segments: `states [sock]
+    /// [absolute] [save FILE.pcap]`.
     States {
         sock: Option<Spanned<SockRef>>,
+        /// Sequence numbers as sent, not relative.
+        absolute: bool,
+        /// Write the captured packets to this pcap file instead.
+        save: Option<Spanned<Expr>>,
+    },
+    /// A connection's sequence diagram: `diagram [sock] [absolute] [save
+    /// FILE.svg]`.
+    Diagram {
+        sock: Option<Spanned<SockRef>>,
+        absolute: bool,
+        /// Write it as SVG to this file instead.
+        save: Option<Spanned<Expr>>,
     },
     /// The background jobs.
     Jobs,
@@ -540,6 +604,55 @@ pub enum Command {
     On {
         host: Spanned<String>,
         stmt: Box<Statement>,
+    },
+    /// `recvuntil`, `recvline`, `recvn`, `recvall`: receive until a
+    /// delimiter, a count or the end, within one timeout budget.
+    RecvUntil {
+        sock: Spanned<SockRef>,
+        until: Until,
+        /// Leave the delimiter out of the answer.
+        drop: bool,
+        /// The budget for the whole call (else the socket's timeout).
+        timeout: Option<Spanned<Expr>>,
+        view: Option<View>,
+    },
+    /// `log FILE [hex]`, `log off`, `log`: the traffic log.
+    Log {
+        path: Option<Spanned<Expr>>,
+        hex: bool,
+    },
+    /// `interactive sock [crlf]`: the keyboard talks to the socket.
+    Interactive {
+        sock: Spanned<SockRef>,
+        crlf: bool,
+    },
+    /// `a, b = socketpair [unix] [stream|dgram|seqpacket]`.
+    SocketPair {
+        family: Option<Family>,
+        kind: Option<SockKind>,
+    },
+    /// `d = dup s`: a second descriptor of the same socket.
+    Dup {
+        sock: Spanned<SockRef>,
+    },
+    /// `getnameinfo ADDR [flags]`.
+    GetNameInfo {
+        addr: AddrExpr,
+        flags: Option<Spanned<Expr>>,
+    },
+    /// `getprotobyname NAME`.
+    GetProtoByName {
+        name: Spanned<Expr>,
+    },
+    /// `ep = epoll` (no name: create), or `epoll ep OP ...`.
+    Epoll {
+        ep: Option<Spanned<String>>,
+        op: EpollOp,
+    },
+    /// `c10k [N]`: N connections, and what select, poll and epoll cost
+    /// waiting on them, measured.
+    C10k {
+        n: Option<Spanned<Expr>>,
     },
 }
 
@@ -626,6 +739,8 @@ impl fmt::Display for SockKind {
         f.write_str(match self {
             SockKind::Stream => "SOCK_STREAM",
             SockKind::Dgram => "SOCK_DGRAM",
+            SockKind::SeqPacket => "SOCK_SEQPACKET",
+            SockKind::Raw => "SOCK_RAW",
         })
     }
 }

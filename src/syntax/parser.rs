@@ -51,7 +51,7 @@ enum Arg {
     Addr(AddrExpr),
     Expr(Spanned<Expr>),
     Exprs(Vec<Spanned<Expr>>),
-    SockSpec(Option<Family>, Option<SockKind>),
+    SockSpec(Option<Family>, Option<SockKind>, Option<i32>),
     Family(Family),
     How(How),
     LevelOpt(Option<Spanned<String>>, Spanned<String>),
@@ -65,6 +65,12 @@ enum Arg {
     LessonMode(LessonMode),
     /// A peer's kind, and whether `udp` followed it.
     Peer(Spanned<String>, bool),
+    /// After recvuntil and friends: drop, the timeout, the view.
+    UntilOpts(bool, Option<Spanned<Expr>>, Option<View>),
+    /// After epoll: the instance's name and what to do with it.
+    Epoll(Spanned<String>, EpollOp),
+    /// `[sock] [absolute] [save FILE]` after `states` and `diagram`.
+    Wire(Option<Spanned<SockRef>>, bool, Option<Spanned<Expr>>),
     /// Words of [`spec::file_flags`].
     Flags(Vec<Spanned<String>>),
     Lab(LabCmd),
@@ -433,7 +439,7 @@ impl<'a> Parser_<'a> {
             ArgKind::SendFlags => spec::SEND_FLAG_WORDS,
             _ => return false,
         };
-        lex::ident(i).is_ok_and(|(_, w)| words.iter().any(|f| f.eq_ignore_ascii_case(w)))
+        lex::ident(i).is_ok_and(|(_, w)| spec::is_flag_word(w, words))
     }
 
     fn arg(
@@ -474,8 +480,8 @@ impl<'a> Parser_<'a> {
                 (r, Arg::Exprs(values))
             }
             ArgKind::SockSpec => {
-                let (r, fam, kind) = self.sock_spec(i)?;
-                (r, Arg::SockSpec(fam, kind))
+                let (r, fam, kind, proto) = self.sock_spec(i)?;
+                (r, Arg::SockSpec(fam, kind, proto))
             }
             ArgKind::Family => {
                 let (r, w) =
@@ -523,12 +529,12 @@ impl<'a> Parser_<'a> {
                 let mut flags = Vec::new();
                 let mut r = i;
                 while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
-                    let (r2, w) = self.word_from(
+                    let (r2, w) = self.flag_word(
                         skip_blanks(r),
                         spec::SEND_FLAG_WORDS,
-                        "a send flag: oob, dontwait, nosignal or more",
+                        "a send flag: oob, dontwait, nosignal or more (or MSG_OOB, MSG_DONTWAIT...)",
                     )?;
-                    flags.push(match w.node.to_ascii_lowercase().as_str() {
+                    flags.push(match w.node.as_str() {
                         "oob" => SendFlag::Oob,
                         "dontwait" => SendFlag::DontWait,
                         "nosignal" => SendFlag::NoSignal,
@@ -546,7 +552,7 @@ impl<'a> Parser_<'a> {
                 let mut other: Option<Span> = None;
                 let mut r = i;
                 while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
-                    let (mut r2, w) = self.word_from(
+                    let (mut r2, w) = self.flag_word(
                         skip_blanks(r),
                         spec::RECV_FLAG_WORDS,
                         if spec.cmd == Cmd::Recv {
@@ -613,12 +619,49 @@ impl<'a> Parser_<'a> {
                 (r, Arg::Word(w))
             }
             ArgKind::Framing => {
+                let send = spec.cmd == Cmd::SendMsg;
                 let (r, w) = self.word_from(
                     i,
-                    &["framed", "marker"],
-                    "framed, or marker followed by the marker",
+                    if send {
+                        &["framed", "marker", "fds", "creds"]
+                    } else {
+                        &["framed", "marker", "fds", "ancillary"]
+                    },
+                    if send {
+                        "framed, marker M, fds SOCK... (SCM_RIGHTS) or creds (SCM_CREDENTIALS)"
+                    } else {
+                        "framed, marker M, or fds [N] (recvmsg(2) with ancillary data)"
+                    },
                 )?;
-                if w.node.eq_ignore_ascii_case("marker") {
+                let lw = w.node.to_ascii_lowercase();
+                if send && lw == "fds" {
+                    // One socket or more, to the end of the statement.
+                    let mut socks = Vec::new();
+                    let mut r2 = r;
+                    while !lex::at_end(r2) && !skip_blanks(r2).starts_with('&') {
+                        let (r3, s) = self.sock(skip_blanks(r2))?;
+                        socks.push(s);
+                        r2 = r3;
+                    }
+                    if socks.is_empty() {
+                        return Err(self.expected(
+                            r2,
+                            "the sockets whose descriptors go along (sendmsg u b\"x\" fds a)",
+                            None,
+                        ));
+                    }
+                    (r2, Arg::Framing(Framing::Fds(socks)))
+                } else if lw == "creds" {
+                    (r, Arg::Framing(Framing::Creds))
+                } else if lw == "fds" || lw == "ancillary" {
+                    let t = skip_blanks(r);
+                    if lex::at_end(t) || t.starts_with('&') {
+                        (r, Arg::Framing(Framing::Ancillary(None)))
+                    } else {
+                        let (r2, n) = self.expr(t, false)?;
+                        (r2, Arg::Framing(Framing::Ancillary(Some(n))))
+                    }
+                } else if w.node.eq_ignore_ascii_case("marker") {
                     let t = skip_blanks(r);
                     if lex::at_end(t) {
                         return Err(self.expected(
@@ -683,6 +726,26 @@ impl<'a> Parser_<'a> {
                 let (r, w) = self.ident_word(i, "a macro name (letters, digits, _)")?;
                 (r, Arg::Word(w))
             }
+            ArgKind::EpollOp => {
+                let (r, name, op) = self.epoll_op(i)?;
+                (r, Arg::Epoll(name, op))
+            }
+            ArgKind::LineEnd => {
+                let (r, w) = self.word_from(i, &["crlf", "lf"], "crlf (or lf, the default)")?;
+                (r, Arg::Word(w))
+            }
+            ArgKind::LogView => {
+                let (r, w) = self.word_from(i, &["hex", "text"], "hex (or text, the default)")?;
+                (r, Arg::Word(w))
+            }
+            ArgKind::UntilOpts => {
+                let (r, drop, timeout, view) = self.until_opts(spec, i)?;
+                (r, Arg::UntilOpts(drop, timeout, view))
+            }
+            ArgKind::WireView => {
+                let (r, sock, absolute, save) = self.wire_view(i)?;
+                (r, Arg::Wire(sock, absolute, save))
+            }
             ArgKind::FileFlags => {
                 let known = spec::file_flags(spec.cmd);
                 let what = format!("one of {}", known.join(", "));
@@ -718,6 +781,202 @@ impl<'a> Parser_<'a> {
             }
         };
         Ok((r, Some(arg)))
+    }
+
+    /// `NAME [add|mod|del SOCK [EVENTS...] | wait [SECONDS] | close]`
+    /// after `epoll`. Events are words (`in out`, `EPOLLIN`), joined with
+    /// blanks or `|`.
+    fn epoll_op(&self, i: &'a str) -> Result<(&'a str, Spanned<String>, EpollOp), ParseError> {
+        const OPS: &[&str] = &[
+            "add",
+            "register",
+            "mod",
+            "modify",
+            "del",
+            "delete",
+            "remove",
+            "unregister",
+            "wait",
+            "poll",
+            "close",
+        ];
+        let (r, name) = self.ident_word(i, "the name of an epoll (ep = epoll makes one)")?;
+        let t = skip_blanks(r);
+        if lex::at_end(t) || t.starts_with('&') {
+            return Ok((r, name, EpollOp::Show));
+        }
+        let (r, w) = self.word_from(
+            t,
+            OPS,
+            "add, mod, del (with a socket), wait [seconds] or close",
+        )?;
+        let op = w.node.to_ascii_lowercase();
+        match op.as_str() {
+            "wait" | "poll" => {
+                let t = skip_blanks(r);
+                if lex::at_end(t) || t.starts_with('&') {
+                    return Ok((r, name, EpollOp::Wait(None)));
+                }
+                let (r2, e) = self.expr(t, false)?;
+                Ok((r2, name, EpollOp::Wait(Some(e))))
+            }
+            "close" => Ok((r, name, EpollOp::Close)),
+            _ => {
+                let t = skip_blanks(r);
+                if lex::at_end(t) {
+                    return Err(self.expected(t, "the socket after the operation", None));
+                }
+                let (mut r2, sock) = self.sock(t)?;
+                if matches!(op.as_str(), "del" | "delete" | "remove" | "unregister") {
+                    return Ok((r2, name, EpollOp::Delete(sock)));
+                }
+                let mut events = Vec::new();
+                loop {
+                    let t = skip_blanks(r2);
+                    let t = match t.strip_prefix('|') {
+                        Some(rest) => skip_blanks(rest),
+                        None => t,
+                    };
+                    if lex::at_end(t) || t.starts_with('&') {
+                        break;
+                    }
+                    let Ok((_, tok)) = lex::bare(t) else { break };
+                    let len = tok.find('|').unwrap_or(tok.len());
+                    if len == 0 {
+                        return Err(self.expected(
+                            t,
+                            "an event: in, out, pri, rdhup, et or oneshot",
+                            None,
+                        ));
+                    }
+                    events.push(Spanned::new(tok[..len].to_string(), self.span_len(t, len)));
+                    r2 = &t[len..];
+                }
+                if matches!(op.as_str(), "add" | "register") {
+                    Ok((r2, name, EpollOp::Add(sock, events)))
+                } else {
+                    Ok((r2, name, EpollOp::Modify(sock, events)))
+                }
+            }
+        }
+    }
+
+    /// `drop`, `timeout SECONDS` and a view, in any order, after
+    /// recvuntil, recvline, recvn and recvall.
+    #[allow(clippy::type_complexity)]
+    fn until_opts(
+        &self,
+        spec: &CmdSpec,
+        i: &'a str,
+    ) -> Result<(&'a str, bool, Option<Spanned<Expr>>, Option<View>), ParseError> {
+        let delimited = matches!(spec.cmd, Cmd::RecvUntil | Cmd::RecvLine);
+        let what = if delimited {
+            "drop, timeout SECONDS, or a view (hex, repr, text)"
+        } else {
+            "timeout SECONDS, or a view (hex, repr, text)"
+        };
+        let mut drop = false;
+        let mut timeout = None;
+        let mut view = None;
+        let mut r = i;
+        while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
+            let t = skip_blanks(r);
+            let (r2, w) = self.word_from(t, spec::UNTIL_WORDS, what)?;
+            match w.node.to_ascii_lowercase().as_str() {
+                "drop" if !delimited => {
+                    return Err(ParseError::new(
+                        w.span,
+                        ErrorKind::Expected {
+                            expected: what.into(),
+                            found: "`drop`, which goes with recvuntil and recvline (it leaves the delimiter out)".into(),
+                            suggestion: None,
+                        },
+                    ));
+                }
+                "drop" => drop = true,
+                "timeout" => {
+                    let t2 = skip_blanks(r2);
+                    if lex::at_end(t2) || t2.starts_with('&') {
+                        return Err(self.expected(
+                            t2,
+                            "the seconds after `timeout` (timeout 2.5; none waits forever)",
+                            None,
+                        ));
+                    }
+                    let (r3, e) = self.expr(t2, false)?;
+                    timeout = Some(e);
+                    r = r3;
+                    continue;
+                }
+                "hex" => view = Some(View::Hex),
+                "text" => view = Some(View::Text),
+                _ => view = Some(View::Repr),
+            }
+            r = r2;
+        }
+        Ok((r, drop, timeout, view))
+    }
+
+    /// `[sock] [absolute] [save FILE]`, each optional (`save FILE` last). A
+    /// socket named `save` or `absolute` is written by its fd number.
+    #[allow(clippy::type_complexity)]
+    fn wire_view(
+        &self,
+        i: &'a str,
+    ) -> Result<
+        (
+            &'a str,
+            Option<Spanned<SockRef>>,
+            bool,
+            Option<Spanned<Expr>>,
+        ),
+        ParseError,
+    > {
+        const WHAT: &str = "a socket, `absolute` or `save FILE`";
+        let is_word = |t: &str, w: &str| {
+            lex::ident(t).is_ok_and(|(r, x)| {
+                x.eq_ignore_ascii_case(w)
+                    && (r.is_empty() || r.starts_with(|c: char| lex::is_delimiter(c) || c == '#'))
+            })
+        };
+        let mut r = i;
+        let mut sock = None;
+        let mut absolute = false;
+        let mut save = None;
+        loop {
+            let t = skip_blanks(r);
+            if lex::at_end(t) || t.starts_with('&') {
+                break;
+            }
+            if is_word(t, "save") {
+                let (r2, _) = lex::ident(t).map_err(|e| self.lex_error(e, t, WHAT))?;
+                let p = skip_blanks(r2);
+                if lex::at_end(p) || p.starts_with('&') {
+                    return Err(self.expected(
+                        p,
+                        "a file name after `save` (states save lo.pcap)",
+                        None,
+                    ));
+                }
+                let (r3, e) = self.text(p)?;
+                save = Some(e);
+                r = r3;
+                break;
+            }
+            if is_word(t, "absolute") || is_word(t, "abs") {
+                let (r2, _) = lex::ident(t).map_err(|e| self.lex_error(e, t, WHAT))?;
+                absolute = true;
+                r = r2;
+                continue;
+            }
+            if sock.is_some() {
+                return Err(self.expected(t, "`absolute` or `save FILE`", None));
+            }
+            let (r2, s) = self.sock(t).map_err(|_| self.expected(t, WHAT, None))?;
+            sock = Some(s);
+            r = r2;
+        }
+        Ok((r, sock, absolute, save))
     }
 
     /// What `expect` checks: `"text"`, `/regex/` (`\/` is a slash inside
@@ -1024,11 +1283,11 @@ impl<'a> Parser_<'a> {
                 // A name holding the port (or an address to take it from),
                 // unless it is a flag word that may follow an address.
                 let (r2, w) = lex::ident(r).ok()?;
-                let flag = spec::SEND_FLAG_WORDS
-                    .iter()
-                    .chain(spec::RECV_FLAG_WORDS)
-                    .chain(["framed", "marker"].iter())
-                    .any(|f| f.eq_ignore_ascii_case(w));
+                let flag = spec::is_flag_word(w, spec::SEND_FLAG_WORDS)
+                    || spec::is_flag_word(w, spec::RECV_FLAG_WORDS)
+                    || ["framed", "marker"]
+                        .iter()
+                        .any(|f| f.eq_ignore_ascii_case(w));
                 let ends =
                     r2.is_empty() || r2.starts_with(|c: char| lex::is_delimiter(c) || c == '#');
                 (!flag && ends)
@@ -1246,6 +1505,61 @@ impl<'a> Parser_<'a> {
         Ok((r, Spanned::new(w.node, self.span(i, r))))
     }
 
+    /// One flag of a send or a receive: a word of `words`, or Python's
+    /// name for it (`MSG_PEEK`, `socket.MSG_PEEK`); flags may be joined
+    /// with `|` (`MSG_PEEK|MSG_DONTWAIT`, or with blanks around it). Returns
+    /// the shell's word in lower case (`peek`), spanning what was written.
+    fn flag_word(
+        &self,
+        i: &'a str,
+        words: &'static [&'static str],
+        what: &str,
+    ) -> Result<(&'a str, Spanned<String>), ParseError> {
+        // A `|` joining this flag to the one before.
+        let t = match i.strip_prefix('|') {
+            Some(rest) => skip_blanks(rest),
+            None => i,
+        };
+        let Ok((_, tok)) = lex::bare(t) else {
+            return Err(self.expected(t, what, None));
+        };
+        // One flag: up to the next `|`.
+        let len = tok.find('|').unwrap_or(tok.len());
+        let w = &tok[..len];
+        let base = w.strip_prefix("socket.").unwrap_or(w);
+        let base = if base.len() > 4 && base[..4].eq_ignore_ascii_case("msg_") {
+            &base[4..]
+        } else {
+            base
+        };
+        let lower = base.to_ascii_lowercase();
+        if w.is_empty() || !words.iter().any(|x| x.eq_ignore_ascii_case(&lower)) {
+            let suggestion = spec::nearest(w, words.iter().copied()).map(str::to_string);
+            return Err(ParseError::new(
+                self.span_len(t, w.len().max(1)),
+                ErrorKind::Expected {
+                    expected: what.into(),
+                    found: if w.is_empty() {
+                        "nothing after `|`".into()
+                    } else {
+                        format!("`{w}`")
+                    },
+                    suggestion,
+                },
+            ));
+        }
+        let after = &t[len..];
+        // `MSG_PEEK |MSG_DONTWAIT`: the `|` after blanks stays for the next.
+        let rest = if after.starts_with('|') {
+            after
+        } else if skip_blanks(after).starts_with('|') {
+            skip_blanks(after)
+        } else {
+            after
+        };
+        Ok((rest, Spanned::new(lower, self.span_len(t, len))))
+    }
+
     /// One word out of a fixed set (case-insensitive), with did-you-mean.
     fn word_from(
         &self,
@@ -1263,17 +1577,23 @@ impl<'a> Parser_<'a> {
         Err(self.expected(i, what, None))
     }
 
-    /// `socket [family] [type]` words, or one shorthand.
+    /// `socket [family] [type] [protocol]` words, or one shorthand.
+    #[allow(clippy::type_complexity)]
     fn sock_spec(
         &self,
         i: &'a str,
-    ) -> Result<(&'a str, Option<Family>, Option<SockKind>), ParseError> {
-        const WHAT: &str = "a family (inet, inet6, unix), a type (stream, dgram) or tcp, udp, tcp6, udp6, unix-dgram";
-        let mut fam = None;
+    ) -> Result<(&'a str, Option<Family>, Option<SockKind>, Option<i32>), ParseError> {
+        const WHAT: &str = "a family (inet, inet6, unix), a type (stream, dgram, seqpacket, raw) or tcp, udp, tcp6, udp6, unix-dgram";
+        let mut fam: Option<Family> = None;
         let mut kind = None;
+        let mut proto = None;
+        // A shorthand gave the family (`tcp6`): a family word may not follow.
+        let mut fam_fixed = false;
         let mut r = i;
         let mut n = 0;
-        while !lex::at_end(r) && !skip_blanks(r).starts_with('&') && n < 2 {
+        // Nothing follows a shorthand (`tcp6`): the rest is left to the
+        // end-of-statement check.
+        while !lex::at_end(r) && !skip_blanks(r).starts_with('&') && n < 3 && !fam_fixed {
             let t = skip_blanks(r);
             let all: Vec<&'static str> = spec::FAMILY_WORDS
                 .iter()
@@ -1284,9 +1604,19 @@ impl<'a> Parser_<'a> {
             let Ok((r2, w)) = lex::bare(t) else { break };
             let lw = w.to_ascii_lowercase();
             let lw = lw.strip_prefix("socket.").unwrap_or(&lw).to_string();
+            // After the type, a protocol: `socket raw icmp`, `socket inet raw 1`.
+            if kind.is_some()
+                && proto.is_none()
+                && let Some(p) = protocol_of(&lw)
+            {
+                proto = Some(p);
+                r = r2;
+                n += 1;
+                continue;
+            }
             if let Some(f) = family_of(&lw) {
                 if fam.is_some() {
-                    return Err(self.expected(t, "a type (stream, dgram)", None));
+                    return Err(self.expected(t, "a type (stream, dgram, seqpacket, raw)", None));
                 }
                 fam = Some(f);
             } else if let Some(k) = kind_of(&lw) {
@@ -1295,12 +1625,30 @@ impl<'a> Parser_<'a> {
                 }
                 kind = Some(k);
             } else if let Some((f, k)) = shorthand(&lw) {
-                if fam.is_some() || kind.is_some() {
+                if kind.is_some() {
                     return Err(self.expected(t, "the end of the statement", None));
                 }
-                fam = Some(f);
+                // `socket inet6 tcp`: the family written wins over the
+                // shorthand's own (tcp, udp), as Python's AF_INET6 +
+                // SOCK_STREAM; `unix tcp` makes no sense.
+                match fam {
+                    Some(Family::Unix) if f != Family::Unix => {
+                        return Err(self.expected(
+                            t,
+                            "a type for a UNIX socket: stream, dgram or seqpacket (tcp and udp are IP protocols)",
+                            None,
+                        ));
+                    }
+                    Some(written) if matches!(lw.as_str(), "tcp" | "udp") => {
+                        fam = Some(written);
+                    }
+                    Some(written) if written != f => {
+                        return Err(self.expected(t, "the end of the statement", None));
+                    }
+                    _ => fam = Some(f),
+                }
+                fam_fixed = true;
                 kind = Some(k);
-                n += 1;
             } else {
                 // Not one of ours: a word is a misspelling (`strem`);
                 // anything else is left to the end-of-statement check.
@@ -1313,7 +1661,7 @@ impl<'a> Parser_<'a> {
             r = r2;
             n += 1;
         }
-        Ok((r, fam, kind))
+        Ok((r, fam, kind, proto))
     }
 }
 
@@ -1346,8 +1694,32 @@ pub(super) fn kind_of(w: &str) -> Option<SockKind> {
     match w.to_ascii_lowercase().as_str() {
         "stream" | "sock_stream" => Some(SockKind::Stream),
         "dgram" | "sock_dgram" => Some(SockKind::Dgram),
+        "seqpacket" | "sock_seqpacket" => Some(SockKind::SeqPacket),
+        "raw" | "sock_raw" => Some(SockKind::Raw),
         _ => None,
     }
+}
+
+/// A protocol after the type (`socket raw icmp`): its name, Python's
+/// IPPROTO_ name, or its number (0 to 255).
+pub(super) fn protocol_of(w: &str) -> Option<i32> {
+    let l = w.to_ascii_lowercase();
+    let l = l.strip_prefix("ipproto_").unwrap_or(&l);
+    Some(match l {
+        "ip" => 0,
+        "icmp" => libc::IPPROTO_ICMP,
+        "igmp" => libc::IPPROTO_IGMP,
+        "tcp" => libc::IPPROTO_TCP,
+        "udp" => libc::IPPROTO_UDP,
+        "icmpv6" | "icmp6" | "ipv6-icmp" => libc::IPPROTO_ICMPV6,
+        "sctp" => libc::IPPROTO_SCTP,
+        "udplite" => libc::IPPROTO_UDPLITE,
+        "raw" => libc::IPPROTO_RAW,
+        n => match n.parse::<i32>() {
+            Ok(v) if (0..=255).contains(&v) => v,
+            _ => return None,
+        },
+    })
 }
 
 fn shorthand(w: &str) -> Option<(Family, SockKind)> {
@@ -1358,6 +1730,7 @@ fn shorthand(w: &str) -> Option<(Family, SockKind)> {
         "udp6" => (Family::Inet6, SockKind::Dgram),
         "unix-stream" => (Family::Unix, SockKind::Stream),
         "unix-dgram" => (Family::Unix, SockKind::Dgram),
+        "unix-seqpacket" => (Family::Unix, SockKind::SeqPacket),
         _ => return None,
     })
 }
@@ -1423,10 +1796,10 @@ impl Take {
             _ => None,
         }
     }
-    fn sock_spec(&mut self, k: usize) -> (Option<Family>, Option<SockKind>) {
+    fn sock_spec(&mut self, k: usize) -> (Option<Family>, Option<SockKind>, Option<i32>) {
         match self.get(k) {
-            Some(Arg::SockSpec(f, t)) => (f, t),
-            _ => (None, None),
+            Some(Arg::SockSpec(f, t, p)) => (f, t, p),
+            _ => (None, None, None),
         }
     }
     fn family(&mut self, k: usize) -> Family {
@@ -1466,8 +1839,12 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
     let mut a = Take(args);
     match cmd {
         Cmd::Socket => {
-            let (family, kind) = a.sock_spec(0);
-            Command::Socket { family, kind }
+            let (family, kind, proto) = a.sock_spec(0);
+            Command::Socket {
+                family,
+                kind,
+                proto,
+            }
         }
         Cmd::Bind => Command::Bind {
             sock: a.sock(0),
@@ -1587,7 +1964,7 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
         Cmd::GetAddrInfo => {
             let host = a.expr(0);
             let port = a.opt_expr(1);
-            let (family, kind) = a.sock_spec(2);
+            let (family, kind, _) = a.sock_spec(2);
             Command::GetAddrInfo {
                 host,
                 port,
@@ -1653,12 +2030,25 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             group: a.expr(1),
             interface: a.opt_expr(2),
         },
-        Cmd::States => Command::States {
-            sock: match a.get(0) {
-                Some(Arg::Sock(s)) => Some(s),
-                _ => None,
-            },
-        },
+        Cmd::States | Cmd::Diagram => {
+            let (sock, absolute, save) = match a.get(0) {
+                Some(Arg::Wire(s, abs, save)) => (s, abs, save),
+                _ => (None, false, None),
+            };
+            if cmd == Cmd::States {
+                Command::States {
+                    sock,
+                    absolute,
+                    save,
+                }
+            } else {
+                Command::Diagram {
+                    sock,
+                    absolute,
+                    save,
+                }
+            }
+        }
         Cmd::SendMsg => Command::SendMsg {
             sock: a.sock(0),
             data: a.expr(1),
@@ -1733,6 +2123,57 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             Some(Arg::Expect(e)) => Command::Expect(e),
             _ => Command::Expect(Expectation::Error(None)),
         },
+        Cmd::RecvUntil | Cmd::RecvLine | Cmd::RecvN | Cmd::RecvAll => {
+            let sock = a.sock(0);
+            let (until, opts_at) = match cmd {
+                Cmd::RecvUntil => (Until::Delim(a.expr(1)), 2),
+                Cmd::RecvN => (Until::Count(a.expr(1)), 2),
+                Cmd::RecvLine => (Until::Line, 1),
+                _ => (Until::All, 1),
+            };
+            let (drop, timeout, view) = match a.get(opts_at) {
+                Some(Arg::UntilOpts(d, t, v)) => (d, t, v),
+                _ => (false, None, None),
+            };
+            Command::RecvUntil {
+                sock,
+                until,
+                drop,
+                timeout,
+                view,
+            }
+        }
+        Cmd::SocketPair => {
+            let (family, kind, _) = a.sock_spec(0);
+            Command::SocketPair { family, kind }
+        }
+        Cmd::Dup => Command::Dup { sock: a.sock(0) },
+        Cmd::GetNameInfo => Command::GetNameInfo {
+            addr: a.addr(0),
+            flags: a.opt_expr(1),
+        },
+        Cmd::GetProtoByName => Command::GetProtoByName { name: a.expr(0) },
+        Cmd::Epoll => match a.get(0) {
+            Some(Arg::Epoll(name, op)) => Command::Epoll { ep: Some(name), op },
+            _ => Command::Epoll {
+                ep: None,
+                op: EpollOp::Show,
+            },
+        },
+        Cmd::C10k => Command::C10k { n: a.opt_expr(0) },
+        Cmd::Interactive => Command::Interactive {
+            sock: a.sock(0),
+            crlf: a
+                .word(1)
+                .is_some_and(|w| w.node.eq_ignore_ascii_case("crlf")),
+        },
+        Cmd::Log => {
+            let path = a.opt_expr(0);
+            let hex = a
+                .word(1)
+                .is_some_and(|w| w.node.eq_ignore_ascii_case("hex"));
+            Command::Log { path, hex }
+        }
         Cmd::Lab => Command::Lab(match a.get(0) {
             Some(Arg::Lab(l)) => l,
             _ => LabCmd::Show,

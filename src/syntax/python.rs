@@ -986,16 +986,25 @@ impl<'a> Parser_<'a> {
                 let a = p(&[], &["family", "type", "proto"])?;
                 let family = a[0].map(|n| self.py_family(n)).transpose()?;
                 let kind = a[1].map(|n| self.py_kind(n)).transpose()?;
-                if let Some(pr) = a[2]
-                    && !matches!(pr.kind, Kind::Lit(Expr::Int(0)))
-                {
-                    return Err(self.py_error(
-                        pr.span,
-                        "only the default protocol (0) is taken".into(),
-                        "leave proto out",
-                    ));
+                let proto = match a[2] {
+                    None => None,
+                    Some(pr) if matches!(pr.kind, Kind::Lit(Expr::Int(0))) => None,
+                    Some(pr) => {
+                        let c = self.py_const(pr, "a protocol such as socket.IPPROTO_ICMP")?;
+                        Some(super::parser::protocol_of(&c.node).ok_or_else(|| {
+                            self.py_error(
+                                c.span,
+                                format!("`{}` is not a protocol sockplay knows", c.node),
+                                "IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMPV6 or IPPROTO_RAW",
+                            )
+                        })?)
+                    }
+                };
+                Command::Socket {
+                    family,
+                    kind,
+                    proto,
                 }
-                Command::Socket { family, kind }
             }
             "gethostname" => {
                 p(&[], &[])?;
@@ -1328,10 +1337,13 @@ impl<'a> Parser_<'a> {
             ParseError::new(
                 c.span,
                 ErrorKind::Expected {
-                    expected: "SOCK_STREAM or SOCK_DGRAM".into(),
+                    expected: "SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET or SOCK_RAW".into(),
                     found: format!("`{}`", c.node),
-                    suggestion: spec::nearest(&c.node, ["SOCK_STREAM", "SOCK_DGRAM"])
-                        .map(str::to_string),
+                    suggestion: spec::nearest(
+                        &c.node,
+                        ["SOCK_STREAM", "SOCK_DGRAM", "SOCK_SEQPACKET", "SOCK_RAW"],
+                    )
+                    .map(str::to_string),
                 },
             )
         })

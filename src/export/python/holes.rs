@@ -32,6 +32,9 @@ impl<F: Filter> W<'_, F> {
             }
             ("family", C::Socket { family, .. }) => family.unwrap_or(Family::Inet).to_string(),
             ("type", C::Socket { kind, .. }) => kind.unwrap_or(SockKind::Stream).to_string(),
+            ("family", C::SocketPair { family, .. }) => family.unwrap_or(Family::Unix).to_string(),
+            ("type", C::SocketPair { kind, .. }) => kind.unwrap_or(SockKind::Stream).to_string(),
+            ("name", C::GetProtoByName { name }) => v(name),
             ("addr", C::Bind { addr, sock }) => self.addr(addr, step, sock, false)?,
             ("addr", C::Connect { addr, sock }) | ("addr", C::SendTo { addr, sock, .. }) => {
                 self.addr(addr, step, sock, true)?
@@ -455,6 +458,16 @@ pub(super) fn form_of(cmd: &Command) -> (Cmd, Option<&'static str>) {
         C::Unlink { .. } => (Cmd::Unlink, None),
         C::Select { .. } => (Cmd::Select, None),
         C::Poll { .. } => (Cmd::Poll, None),
+        // The real sendmsg/recvmsg with ancillary data have no template:
+        // written as comments, never as the framed helpers.
+        C::SendMsg {
+            framing: Framing::Fds(_) | Framing::Creds,
+            ..
+        }
+        | C::RecvMsg {
+            framing: Framing::Ancillary(_),
+            ..
+        } => (Cmd::Help, None),
         C::SendMsg { framing, .. } => (
             Cmd::SendMsg,
             matches!(framing, Framing::Marker(_)).then_some("marker"),
@@ -464,6 +477,9 @@ pub(super) fn form_of(cmd: &Command) -> (Cmd, Option<&'static str>) {
             matches!(framing, Framing::Marker(_)).then_some("marker"),
         ),
         C::Membership { join, .. } => (if *join { Cmd::Join } else { Cmd::Leave }, None),
+        C::SocketPair { .. } => (Cmd::SocketPair, None),
+        C::Dup { .. } => (Cmd::Dup, None),
+        C::GetProtoByName { .. } => (Cmd::GetProtoByName, None),
         // Written without a template (or not at all).
         _ => (Cmd::Help, None),
     }
