@@ -485,14 +485,19 @@ pub fn python_name(e: &crate::table::Entry) -> String {
 }
 
 fn keep(t: &str) -> String {
-    if t.len() <= TEXT_KEEP {
-        return t.to_string();
+    cut(t, TEXT_KEEP)
+}
+
+/// `s` cut to at most `max` bytes, on a character's boundary.
+pub(super) fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
     }
-    let mut end = TEXT_KEEP;
-    while !t.is_char_boundary(end) {
+    let mut end = max;
+    while !s.is_char_boundary(end) {
         end -= 1;
     }
-    t[..end].to_string()
+    s[..end].to_string()
 }
 
 fn job_report(it: &Item, keep_text: bool) -> Option<JobReport> {

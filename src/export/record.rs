@@ -11,7 +11,7 @@
 //! times never), the bytes it sent, and the TCP state it left. The file is
 //! added to after each line, so a closed terminal loses nothing.
 
-use super::journal::{Journal, Owner, Shown, Step, host_port_span};
+use super::journal::{Journal, Owner, Shown, Step, cut, host_port_span};
 use crate::errors::ExecError;
 use crate::exec::{Item, Session};
 use crate::script::{Capture, Runner};
@@ -538,17 +538,6 @@ fn expect_text(s: &str) -> String {
         "expect \"{}\"",
         s.replace('\\', "\\\\").replace('"', "\\\"")
     )
-}
-
-fn cut(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }
 
 /// The kernel chose this port for some socket or peer of the session.

@@ -39,13 +39,18 @@ pub fn percent(t: &str) -> Result<f64, ErrorKind> {
     Ok(n / 100.0)
 }
 
-/// `100ms` -> 100 ms.
-pub fn time(t: &str) -> Result<Duration, ErrorKind> {
+/// `1.5s` -> (1.5, "s"): the number in front and the unit after it.
+fn number_and_unit(t: &str) -> Option<(f64, &str)> {
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad(TIME, t))?;
+    Some((num.parse().ok()?, unit))
+}
+
+/// `100ms` -> 100 ms.
+pub fn time(t: &str) -> Result<Duration, ErrorKind> {
+    let (n, unit) = number_and_unit(t).ok_or_else(|| bad(TIME, t))?;
     let secs = match unit.to_ascii_lowercase().as_str() {
         "s" | "sec" | "secs" => n,
         "ms" | "msec" | "msecs" => n / 1e3,
@@ -61,11 +66,7 @@ pub fn time(t: &str) -> Result<Duration, ErrorKind> {
 /// `1mbit` -> 1,000,000 bits per second (tc's units: SI multiples; `bps`
 /// is bytes per second).
 pub fn rate(t: &str) -> Result<u64, ErrorKind> {
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad(RATE, t))?;
+    let (n, unit) = number_and_unit(t).ok_or_else(|| bad(RATE, t))?;
     let per_bit = match unit.to_ascii_lowercase().as_str() {
         "bit" => 1.0,
         "kbit" => 1e3,

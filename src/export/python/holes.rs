@@ -495,6 +495,12 @@ fn send_flags(flags: &[SendFlag]) -> String {
             SendFlag::More => "MSG_MORE",
         })
         .collect();
+    flags_arg(&names)
+}
+
+/// `, MSG_PEEK | MSG_WAITALL`: the flags argument of a call (none: no
+/// argument).
+fn flags_arg(names: &[&str]) -> String {
     if names.is_empty() {
         String::new()
     } else {
@@ -512,9 +518,5 @@ fn recv_flags(flags: &[RecvFlag]) -> String {
             RecvFlag::DontWait => "MSG_DONTWAIT",
         })
         .collect();
-    if names.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", names.join(" | "))
-    }
+    flags_arg(&names)
 }
