@@ -295,7 +295,7 @@ fn a_socket_name_as_the_address_reaches_its_host() {
         scratch.path(),
         &[
             "-c",
-            "lab up a b\non b s = socket tcp\nbind s 0.0.0.0 0\nlisten s\non a k = socket tcp\nconnect k s\nj = socket tcp\nconnect j s\nexpect error OSError",
+            "lab up a b\non b s = socket tcp\nbind s 0.0.0.0 0\nlisten s\non a k = socket tcp\nconnect k s\nj = socket tcp\nconnect j s\nexpect error OSError\ngetaddrinfo b 9000 inet stream",
         ],
         None,
     );
@@ -310,6 +310,8 @@ fn a_socket_name_as_the_address_reaches_its_host() {
         "{}",
         run.output
     );
+    // getaddrinfo knows the lab's hosts too (the resolver did not).
+    assert!(run.output.contains("('10.99.0.2', 9000)"), "{}", run.output);
 }
 
 #[test]

@@ -803,6 +803,9 @@ impl Session {
                 kind,
             } => {
                 let h = self.text(host)?;
+                // A lab host's name is its address (the system's resolver
+                // does not know it), as for gethostbyname.
+                let h = self.lab_host_ip(&h).map_or(h, |ip| ip.to_string());
                 let p = match port {
                     Some(p) => Some(self.text(p)?),
                     None => None,
