@@ -91,9 +91,11 @@ impl<F: Filter> W<'_, F> {
             ("flag", C::SetBlocking { flag, .. }) => v(flag),
             ("seconds", C::SetTimeout { seconds, .. } | C::Sleep { seconds }) => v(seconds),
             ("host", C::GetHostByName { host } | C::GetHostByNameEx { host })
-            | ("host", C::GetHostByAddr { host }) => v(host),
-            ("host", C::GetAddrInfo { host, .. }) => v(host),
-            ("host", C::GetFqdn { host }) => host.as_ref().map(v).unwrap_or_default(),
+            | ("host", C::GetHostByAddr { host })
+            | ("host", C::GetAddrInfo { host, .. }) => self.host_name(host),
+            ("host", C::GetFqdn { host }) => {
+                host.as_ref().map(|h| self.host_name(h)).unwrap_or_default()
+            }
             ("port", C::GetAddrInfo { port, .. }) => {
                 port.as_ref().map_or_else(|| "None".to_string(), v)
             }
@@ -244,6 +246,15 @@ impl<F: Filter> W<'_, F> {
                 _ => None,
             },
             other => step.resolved.iter().find(|r| &r.written == other)?.serial,
+        }
+    }
+
+    /// A host name or address argument: a lab host's (as the program
+    /// writes every lab host) is '127.0.0.1'.
+    fn host_name(&self, e: &Spanned<Expr>) -> String {
+        match &e.node {
+            Expr::Word(w) | Expr::Str(w) if self.here(w) != *w => str_repr(&self.here(w)),
+            other => pyexpr::value(other, &self.kinds),
         }
     }
 
