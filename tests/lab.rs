@@ -409,6 +409,35 @@ fn a_lab_session_exports_as_a_program_of_one_machine() {
 }
 
 #[test]
+fn sockplays_own_ipv6_sockets_cannot_reach_the_lab_either() {
+    // ::ffff:10.99.0.2 is the lab's b to an IPv6 socket, and this
+    // machine's default route would take it out of the machine. sockplay
+    // runs in a network namespace of its own with no route at all, so
+    // that nothing can leave even if it were not refused.
+    if !root() || !common::have_peer("unshare") {
+        return;
+    }
+    let scratch = Scratch::new("lab-own6");
+    let out = std::process::Command::new("unshare")
+        .args(["-n", env!("CARGO_BIN_EXE_sockplay"), "--keep-going", "-c"])
+        .arg(
+            "lab up a b\nk = socket tcp6\nconnect k ::ffff:10.99.0.2 9000\n\
+             u = socket udp6\nsendto u b\"x\" ::ffff:10.99.0.1 9",
+        )
+        .current_dir(scratch.path())
+        .output()
+        .expect("unshare -n sockplay");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        text.matches("is in the lab, and this socket is sockplay's own")
+            .count(),
+        2,
+        "{text}"
+    );
+}
+
+#[test]
 fn sockplays_own_sockets_cannot_reach_the_lab() {
     if !root() {
         return;

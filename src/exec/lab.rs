@@ -85,16 +85,22 @@ impl Session {
         let Some(lab) = self.lab.lab.as_ref() else {
             return Ok(());
         };
-        let Some(std::net::SocketAddr::V4(t)) = target.as_socket() else {
-            return Ok(());
+        // An IPv6 socket reaches IPv4 addresses written ::ffff:10.99.0.2.
+        let ip = match target.as_socket() {
+            Some(std::net::SocketAddr::V4(t)) => *t.ip(),
+            Some(std::net::SocketAddr::V6(t)) => match t.ip().to_ipv4_mapped() {
+                Some(v4) => v4,
+                None => return Ok(()),
+            },
+            None => return Ok(()),
         };
         let on_host = self.table.get(h).and_then(|e| e.host.clone());
-        if on_host.is_some() || !in_subnet(*t.ip()) {
+        if on_host.is_some() || !in_subnet(ip) {
             return Ok(());
         }
-        let who = match lab.by_ip(*t.ip()) {
+        let who = match lab.by_ip(ip) {
             Some(host) => format!("{} ({})", host.name, host.ip),
-            None => t.ip().to_string(),
+            None => ip.to_string(),
         };
         let first = lab.hosts().first().map_or("a", |x| x.name.as_str());
         Err(ExecError::new(
