@@ -602,6 +602,10 @@ fn nothing_is_left_after_lab_down() {
         "connect k b 9000",
         "c = accept s &",
         "on b serve echo udp * 7",
+        // A second descriptor of a host's socket, and a pair made on a
+        // host, are the host's too (they stayed open after lab down).
+        "k2 = dup k",
+        "on a p, q = socketpair",
     ]);
     sp.sync("ready");
     assert!(!holders(&inodes).is_empty());
