@@ -154,6 +154,7 @@ fn main() {
     if std::env::var_os(sockplay::exec::HOLD_ENV).is_some() {
         sockplay::exec::hold_connections();
     }
+    sockplay::table::move_inherited_fds();
     let args = Args::parse();
     // First, while the process has one thread: the kernel makes a user
     // namespace only for such a process.
