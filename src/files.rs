@@ -150,13 +150,13 @@ pub fn file_error(e: io::Error, path: &str) -> ExecError {
     let mut x = ExecError::from(e);
     x.message = format!("{}: {}", x.message, crate::value::str_repr(path));
     x.hint = match x.errno {
-        Some(libc::ENOENT) => Some(match std::env::current_dir() {
-            Ok(d) => format!(
-                "no such file or folder; a relative path starts in {}",
-                shown(&d)
-            ),
-            Err(_) => "no such file or folder".into(),
-        }),
+        Some(libc::ENOENT) => {
+            let p = Path::new(path);
+            let missing = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty() && !d.exists());
+            Some(not_found_hint(p, missing))
+        }
         Some(libc::EISDIR) => Some("that is a folder: give a file's path".into()),
         Some(libc::EACCES) | Some(libc::EPERM) => {
             Some("no permission to open that file here".into())
@@ -164,6 +164,21 @@ pub fn file_error(e: io::Error, path: &str) -> ExecError {
         _ => x.hint,
     };
     x
+}
+
+/// The hint for a path that is not there: the first folder of it that is
+/// missing (`missing`), and where a relative path starts.
+fn not_found_hint(p: &Path, missing: Option<&Path>) -> String {
+    let mut hint = match missing {
+        Some(d) => format!("there is no folder {}: create it first (mkdir)", shown(d)),
+        None => "no such file or folder".into(),
+    };
+    if p.is_relative()
+        && let Ok(d) = std::env::current_dir()
+    {
+        hint.push_str(&format!("; a relative path starts in {}", shown(&d)));
+    }
+    hint
 }
 
 /// The hint for a UNIX socket path the kernel could not create (ENOENT):
@@ -318,11 +333,7 @@ fn script_place(path: &str, policy: &Policy, what: &str) -> Result<Place, ExecEr
         match lstat_at(dir.0.as_raw_fd(), &name).map_err(|e| file_error(e, path))? {
             None => {
                 let mut x = file_error(io::Error::from_raw_os_error(libc::ENOENT), path);
-                x.hint = Some(format!(
-                    "{} (there is no folder {})",
-                    x.hint.unwrap_or_default(),
-                    shown(&walked)
-                ));
+                x.hint = Some(not_found_hint(p, Some(&walked)));
                 return Err(x);
             }
             Some(st) if is_kind(&st, libc::S_IFLNK) => {

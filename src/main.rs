@@ -230,6 +230,7 @@ fn main() {
         sockplay::script::flush_out();
         std::process::exit(status);
     }
+    sockplay::table::move_inherited_fds();
     let args = Args::parse();
     // First, while the process has one thread: the kernel makes a user
     // namespace only for such a process.

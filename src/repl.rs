@@ -54,8 +54,15 @@ pub struct Names {
 pub struct ShellHelper {
     pub names: Arc<Mutex<Names>>,
     pub color: bool,
-    /// The setting word of a `set` being completed (set by `complete`).
+    /// The setting word of a `set` being completed (set by `complete`):
+    /// the word before the one under the cursor.
     set_key: Mutex<String>,
+    /// The `lab` being completed is a `lab up` (set by `complete`): what
+    /// follows are new host names, nothing to offer.
+    lab_up: Mutex<bool>,
+    /// The statement being completed follows `on HOST` (set by
+    /// `complete`): the commands that run in sockplay itself are left out.
+    on_host: Mutex<bool>,
 }
 
 impl ShellHelper {
@@ -64,6 +71,8 @@ impl ShellHelper {
             names,
             color,
             set_key: Mutex::new(String::new()),
+            lab_up: Mutex::new(false),
+            on_host: Mutex::new(false),
         }
     }
 }
@@ -117,7 +126,10 @@ fn on_prefix(stmt: &str) -> usize {
     let Some(end) = rest_t.find(char::is_whitespace) else {
         return 0;
     };
-    lead + 3 + (rest.len() - rest_t.len()) + end + 1
+    // The blank after the host may be of several bytes (an ideographic
+    // space typed with an input method): step over all of it.
+    let blank = rest_t[end..].chars().next().map_or(1, char::len_utf8);
+    lead + 3 + (rest.len() - rest_t.len()) + end + blank
 }
 
 /// Splits the statement being typed: (the command word, the index of the
@@ -208,8 +220,10 @@ impl ShellHelper {
 
     fn candidates(&self, cmd: Option<&str>, arg: usize) -> Vec<String> {
         let Some(cmd) = cmd else {
+            let on_host = self.on_host.lock().is_ok_and(|o| *o);
             return spec::command_words()
                 .filter(|w| w.len() > 1)
+                .filter(|w| !on_host || !crate::exec::NOT_ON_A_HOST.contains(w))
                 .map(str::to_string)
                 .collect();
         };
@@ -293,12 +307,37 @@ impl ShellHelper {
             Some(ArgKind::Job) => names.jobs.clone(),
             Some(ArgKind::Argv) => Vec::new(),
             Some(ArgKind::Lab) if arg == 0 => words(spec::LAB_WORDS),
-            Some(ArgKind::Lab) => names
-                .hosts
-                .iter()
-                .cloned()
-                .chain(words(spec::NET_WORDS))
-                .collect(),
+            Some(ArgKind::Lab) => {
+                // What may follow the word before the cursor: a host or a
+                // fault after `net`, a fault after a host or a value, a
+                // value (nothing to offer) after a fault, names of one's
+                // own after `up`.
+                let prev = self.set_key.lock().map(|k| k.clone()).unwrap_or_default();
+                let prev = prev.to_ascii_lowercase();
+                let up = self.lab_up.lock().is_ok_and(|u| *u);
+                let faults = || {
+                    spec::NET_WORDS
+                        .iter()
+                        .filter(|w| **w != "clear")
+                        .map(|w| w.to_string())
+                };
+                if prev == "net" {
+                    names
+                        .hosts
+                        .iter()
+                        .cloned()
+                        .chain(words(spec::NET_WORDS))
+                        .collect()
+                } else if up || prev == "down" || prev == "clear" {
+                    Vec::new()
+                } else if names.hosts.contains(&prev) {
+                    words(spec::NET_WORDS)
+                } else if spec::NET_WORDS.contains(&prev.as_str()) {
+                    Vec::new()
+                } else {
+                    faults().collect()
+                }
+            }
             Some(ArgKind::Host) => names.hosts.clone(),
             Some(ArgKind::Statement) => Vec::new(),
             Some(ArgKind::Path) => Vec::new(),
@@ -374,6 +413,16 @@ impl Completer for ShellHelper {
                 .last()
                 .unwrap_or("")
                 .to_string();
+        }
+        if let Ok(mut o) = self.on_host.lock() {
+            let stmt = line[..start].rsplit(';').next().unwrap_or("");
+            *o = on_prefix(stmt) > 0;
+        }
+        if let Ok(mut u) = self.lab_up.lock() {
+            let stmt = line[..start].rsplit(';').next().unwrap_or("");
+            let mut w = stmt[on_prefix(stmt)..].split_whitespace();
+            *u = w.next().is_some_and(|x| x.eq_ignore_ascii_case("lab"))
+                && w.next().is_some_and(|x| x.eq_ignore_ascii_case("up"));
         }
         // After `level` in setsockopt the option is the same argument.
         let mut list: Vec<String> = self
@@ -1039,6 +1088,23 @@ mod tests {
             (Some("accept".into()), 0, 14)
         );
         assert_eq!(context("ls; send c", 10), (Some("send".into()), 0, 9));
+        assert_eq!(context("on b send c", 11), (Some("send".into()), 0, 10));
+    }
+
+    #[test]
+    fn a_blank_of_several_bytes_after_on_host_splits_no_character() {
+        // U+3000, the ideographic space a Chinese input method types (the
+        // crash found in review: `on a\u{3000}s` Tab).
+        for line in [
+            "on a\u{3000}s",
+            "on a\u{3000}",
+            "on\u{3000}a s",
+            "on a\u{85}send ",
+        ] {
+            let _ = context(line, line.len());
+            let _ = on_prefix(line);
+        }
+        assert_eq!(on_prefix("on a\u{3000}s"), "on a\u{3000}".len());
     }
 
     #[test]
@@ -1101,6 +1167,54 @@ mod tests {
         assert_eq!(h.candidates(Some("peers"), 0), ["log"]);
         assert_eq!(h.candidates(Some("peers"), 1), ["1", "2"]);
         assert_eq!(h.candidates(Some("stop"), 0), ["2", "all"]);
+    }
+
+    #[test]
+    fn completion_after_on_host_leaves_out_what_runs_in_sockplay_itself() {
+        let h = ShellHelper::new(Arc::new(Mutex::new(Names::default())), false);
+        assert!(h.candidates(None, 0).contains(&"lab".to_string()));
+        if let Ok(mut o) = h.on_host.lock() {
+            *o = true;
+        }
+        let v = h.candidates(None, 0);
+        for w in ["lab", "on", "quit", "export", "record", "lesson", "source"] {
+            assert!(!v.contains(&w.to_string()), "{w}");
+        }
+        for w in ["socket", "serve", "gethostname", "connect"] {
+            assert!(v.contains(&w.to_string()), "{w}");
+        }
+    }
+
+    #[test]
+    fn completion_after_lab_net_follows_the_words_before() {
+        let names = Names {
+            hosts: vec!["a".into(), "b".into()],
+            ..Names::default()
+        };
+        let h = ShellHelper::new(Arc::new(Mutex::new(names)), false);
+        let after = |prev: &str| {
+            if let Ok(mut k) = h.set_key.lock() {
+                *k = prev.to_string();
+            }
+            h.candidates(Some("lab"), 1)
+        };
+        assert_eq!(after("net")[..2], ["a", "b"]);
+        assert!(after("net").contains(&"loss".to_string()));
+        // After a host: its faults (no host again).
+        let v = after("a");
+        assert!(v.contains(&"loss".to_string()) && v.contains(&"clear".to_string()));
+        assert!(!v.contains(&"b".to_string()), "{v:?}");
+        // After a fault: its value, nothing to offer.
+        assert!(after("loss").is_empty());
+        assert!(after("delay").is_empty());
+        // After a value: the other faults.
+        let v = after("30%");
+        assert!(v.contains(&"delay".to_string()) && !v.contains(&"clear".to_string()));
+        if let Ok(mut u) = h.lab_up.lock() {
+            *u = true;
+        }
+        assert!(after("up").is_empty());
+        assert!(after("c").is_empty(), "lab up c ...: names of one's own");
     }
 
     #[test]

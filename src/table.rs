@@ -402,6 +402,43 @@ pub fn move_high(fd: std::os::fd::OwnedFd) -> std::os::fd::OwnedFd {
     unsafe { std::os::fd::OwnedFd::from_raw_fd(new) }
 }
 
+/// Descriptors inherited from whoever started sockplay (a test harness, an
+/// IDE, a shell that leaks one) go to [`fd_base`] or above, kept open, so
+/// that the learner's first socket is fd 3 as in a fresh Python process,
+/// whoever started the shell. Call it first thing, with one thread.
+pub fn move_inherited_fds() {
+    let base = fd_base();
+    // The numbers first: the directory being read is a descriptor too
+    // (it is closed again before anything moves, so it is skipped).
+    let fds: Vec<libc::c_int> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(dir) => dir
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|&fd| fd > 2 && fd < base)
+            .collect(),
+        Err(_) => return,
+    };
+    for fd in fds {
+        // SAFETY: F_GETFD only reads the flags (EBADF for the directory's
+        // descriptor, which is closed by now).
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags < 0 {
+            continue;
+        }
+        let cmd = if flags & libc::FD_CLOEXEC != 0 {
+            libc::F_DUPFD_CLOEXEC
+        } else {
+            libc::F_DUPFD
+        };
+        // SAFETY: a duplicate of an open descriptor at `base` or above; the
+        // original is closed only when the duplicate exists.
+        unsafe {
+            if libc::fcntl(fd, cmd, base) >= 0 {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
 /// The line editor opens descriptors of its own at the start of each line
 /// it reads (a socket pair, for window resizes), at the lowest numbers
 /// free. A background job that accepts while the prompt shows would then

@@ -2714,6 +2714,11 @@ fn error_messages() {
         "bad hex bytes: `z` is not a hex digit"
     );
     assert_eq!(msg("data += x"), "`+=` changes a variable in place");
+    // `lab up` makes hosts: it asks for a new name, not one `lab` lists.
+    assert_eq!(
+        msg(r#"lab up "a b""#),
+        "expected a name for a new host: lower-case letters, digits and - (lab up a b), found `\"a b\"`"
+    );
     assert_eq!(
         msg("zeros = 1"),
         "`zeros` makes zero bytes (zeros 1G); choose another name for the variable"

@@ -412,7 +412,7 @@ fn send_stall(ctx: &Ctx) -> String {
 fn send_waiting(ctx: &Ctx, call: &str) -> Item {
     Item::Waiting {
         call: call.to_string(),
-        what: "buffer space (the peer is not reading fast enough)".into(),
+        what: super::io::send_wait_what(ctx.peer.as_ref().map(|p| p.0)),
         queue: send_stall(ctx),
     }
 }

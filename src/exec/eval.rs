@@ -616,10 +616,15 @@ impl Session {
                     ))
                     .at(span));
                 }
-                // A server bound to 0.0.0.0 is reached at 127.0.0.1.
+                // A server bound to 0.0.0.0 is reached at 127.0.0.1; one
+                // on a lab host, at that host's address (the other hosts'
+                // 127.0.0.1 is their own, and this machine's is not the
+                // lab's).
+                let host_ip = e.host.as_deref().and_then(|n| self.lab_host_ip(n));
                 return Ok(match local.as_socket() {
                     Some(SocketAddr::V4(v4)) if v4.ip().is_unspecified() && for_connect => {
-                        SockAddr::from(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), v4.port()))
+                        let ip = host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+                        SockAddr::from(SocketAddr::new(ip, v4.port()))
                     }
                     Some(SocketAddr::V6(v6)) if v6.ip().is_unspecified() && for_connect => {
                         SockAddr::from(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), v6.port()))

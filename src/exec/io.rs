@@ -422,7 +422,7 @@ impl Ctx {
                         announced = true;
                         out.emit(Item::Waiting {
                             call: format!("send(fd {})", self.h.fd),
-                            what: "buffer space (the peer is not reading fast enough)".into(),
+                            what: send_wait_what(self.peer.as_ref().map(|p| p.0)),
                             queue: self.send_waiting(sent, data.len()),
                         });
                     } else if last_progress.elapsed() >= PROGRESS_EVERY {
@@ -506,6 +506,35 @@ pub(super) struct Wait<'a> {
     pub send: bool,
     /// Said when a non-blocking socket would have had to wait.
     pub nonblock_hint: &'a str,
+}
+
+/// What a send waits for when the send buffer is full, and why: the
+/// peer not reading (its receive queue is full, so its window is shut),
+/// or, when the peer is a socket of this shell whose receive queue has
+/// room, the network still carrying what was sent (a lab link's rate or
+/// delay: the bytes are on their way, and the reader is not to blame).
+pub(super) fn send_wait_what(peer_fd: Option<i32>) -> String {
+    let in_flight = peer_fd.is_some_and(|fd| {
+        let rq = table::recv_queue(fd).unwrap_or(0);
+        let mut buf: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: SO_RCVBUF writes one int into a buffer of its size.
+        let ok = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&mut buf as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        } == 0;
+        ok && buf > 0 && u64::from(rq) < (buf as u64) / 4
+    });
+    if in_flight {
+        "buffer space (what was sent is still on its way: the network carries it slower than it is sent)".into()
+    } else {
+        "buffer space (the peer is not reading fast enough)".into()
+    }
 }
 
 fn send_flags(flags: &[SendFlag]) -> i32 {

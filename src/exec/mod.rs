@@ -33,6 +33,7 @@ mod states;
 pub use bounds::Piece;
 pub use c10k::{HOLD_ENV, hold_connections};
 pub use eval::MAX_DATA;
+pub use lab::NOT_ON_A_HOST;
 
 use crate::errors::ExecError;
 use crate::jobs::{JobPrinter, Jobs};
@@ -922,6 +923,9 @@ impl Session {
                 kind,
             } => {
                 let h = self.text(host)?;
+                // A lab host's name is its address (the system's resolver
+                // does not know it), as for gethostbyname.
+                let h = self.lab_host_ip(&h).map_or(h, |ip| ip.to_string());
                 let p = match port {
                     Some(p) => Some(self.text(p)?),
                     None => None,

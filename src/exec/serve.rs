@@ -165,10 +165,18 @@ impl Session {
                 (true, true) => " (UNIX datagrams)",
             }
         )));
+        let try_it = match self.current_host() {
+            Some(on) => {
+                let hosts = self.lab_hosts();
+                let other = hosts.iter().find(|h| **h != on).unwrap_or(&on);
+                try_line_in_lab(kind, udp, &started.addr, &on, other)
+            }
+            None => None,
+        }
+        .unwrap_or_else(|| try_line(kind, udp, &started.addr));
         out.emit(Item::Note(format!(
-            "{}; try: {}",
+            "{}; try: {try_it}",
             what_it_does(kind, udp),
-            try_line(kind, udp, &started.addr)
         )));
         if !self.told_peers {
             self.told_peers = true;
@@ -323,6 +331,42 @@ fn report_stop(r: &StopReport, out: &mut dyn Sink) {
     }
 }
 
+/// How to reach a peer started on lab host `on`: from a socket made on
+/// another host (`other`), or on `on` itself for a loopback address. A
+/// socket of sockplay's own, or `nc` in another terminal, is on this
+/// machine's network, which does not reach the lab. None for an address
+/// that is not a lab host's (a path works from anywhere).
+fn try_line_in_lab(
+    kind: PeerKind,
+    udp: bool,
+    a: &SockAddr,
+    on: &str,
+    other: &str,
+) -> Option<String> {
+    let sa = a.as_socket().filter(std::net::SocketAddr::is_ipv4)?;
+    let (from, target) = if sa.ip().is_loopback() {
+        (on, "127.0.0.1")
+    } else {
+        (other, on)
+    };
+    let port = sa.port();
+    // A discard peer answers nothing: a recvfrom would wait for ever.
+    let answer = if kind == PeerKind::Discard {
+        ""
+    } else {
+        "; recvfrom u"
+    };
+    Some(if udp {
+        format!("on {from} u = socket udp; sendto u b\"hi\" {target} {port}{answer}")
+    } else if kind == PeerKind::Http {
+        format!(
+            "on {from} k = socket tcp; connect k {target} {port}; send k b\"GET / HTTP/1.0\\r\\n\\r\\n\"; recv k"
+        )
+    } else {
+        format!("on {from} k = socket tcp; connect k {target} {port}")
+    })
+}
+
 /// How to reach a peer from sockplay or from another terminal.
 fn try_line(kind: PeerKind, udp: bool, a: &SockAddr) -> String {
     if let Some(p) = a.as_pathname() {
@@ -356,8 +400,14 @@ fn try_line(kind: PeerKind, udp: bool, a: &SockAddr) -> String {
     // The address as `help connect` documents it: HOST PORT.
     if udp {
         let sock = if host.contains(':') { "udp6" } else { "udp" };
+        // A discard peer answers nothing: a recvfrom would wait for ever.
+        let answer = if kind == PeerKind::Discard {
+            ""
+        } else {
+            "; recvfrom u"
+        };
         return format!(
-            "u = socket {sock}; sendto u b\"hi\" {host} {port}; recvfrom u (or nc -u {host} {port})"
+            "u = socket {sock}; sendto u b\"hi\" {host} {port}{answer} (or nc -u {host} {port})"
         );
     }
     let sock = if host.contains(':') { "tcp6" } else { "tcp" };

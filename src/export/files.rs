@@ -16,6 +16,16 @@ pub fn create(session: &mut Session, path: &Path, force: bool) -> Result<NewFile
     if path.as_os_str().is_empty() {
         return Err(ExecError::usage("a file name: export talk.py"));
     }
+    // A newline in the name would end the program's first comment (the
+    // file's name) and start a line of code; no one types an escape or a
+    // newline into a file name on purpose.
+    if path.to_string_lossy().chars().any(char::is_control) {
+        return Err(ExecError::usage(format!(
+            "{} has control characters (a newline, an escape) in its name",
+            crate::value::escape_controls(&path.display().to_string())
+        ))
+        .hint("name the file with printable characters: export talk.py"));
+    }
     session.new_file_forced(&path.to_string_lossy(), force)
 }
 
@@ -66,6 +76,31 @@ mod tests {
             write(&mut s, &d, true, b"x").is_err(),
             "a directory is not replaced"
         );
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_missing_directory_is_said_as_such() {
+        let d = scratch("nodir");
+        let mut s = Session::default();
+        s.who = Who::Prompt;
+        let Err(e) = create(&mut s, &d.join("nodir").join("x.py"), false) else {
+            panic!("no dir")
+        };
+        let hint = e.hint.unwrap_or_default();
+        assert!(hint.contains("nodir: create it first"), "{hint}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_name_with_control_characters_is_refused() {
+        let d = scratch("controls");
+        let mut s = Session::default();
+        for name in ["x\nprint(1)\n.py", "e\x1b[31m.py", "t\tab.py"] {
+            let p = d.join(name);
+            assert!(create(&mut s, &p, false).is_err(), "{name:?}");
+            assert!(!p.exists(), "{name:?}");
+        }
         let _ = std::fs::remove_dir_all(&d);
     }
 

@@ -150,6 +150,12 @@ pub(crate) fn report(path: &Path, p: &python::Program, run: &str) -> Vec<Item> {
             p.commented
         ));
     }
+    if p.lab {
+        left.push(
+            "the lab (every host is this machine, 127.0.0.1, and lab net's faults are not in it)"
+                .into(),
+        );
+    }
     if !left.is_empty() {
         items.push(Item::Note(format!("left out: {}", left.join("; "))));
     }

@@ -71,6 +71,8 @@ pub struct Program {
     /// Statements that failed in a way Python would not raise, written as
     /// comments.
     pub commented: usize,
+    /// The session had a lab: its hosts are this machine in the program.
+    pub lab: bool,
 }
 
 const RET: &str = "\u{1}RET\u{1}";
@@ -214,6 +216,21 @@ impl<F: Filter> W<'_, F> {
         self.filter.keeps(self.step)
     }
 
+    /// A host as the program writes it: a lab host (by name or address)
+    /// is this machine, 127.0.0.1; the lab's addresses exist only inside
+    /// sockplay, and outside it they would be sent out of the machine.
+    pub(super) fn here(&self, host: &str) -> String {
+        let lab = &self.input.journal.lab_hosts;
+        if lab
+            .iter()
+            .any(|(n, ip)| n == host || ip.to_string() == host)
+        {
+            "127.0.0.1".into()
+        } else {
+            host.to_string()
+        }
+    }
+
     fn one(&mut self, step: &Step) {
         let keep = self.keeps();
         // Jobs collected before this statement (or by it: `wait`).
@@ -236,11 +253,26 @@ impl<F: Filter> W<'_, F> {
             self.learn_step(step);
             return;
         }
+        // Where a lab host's statement ran (its sockets stay there): a
+        // comment on its line, or above its block.
+        let on = step.on.as_ref().map(|h| format!("# on {h}"));
         self.note_mine(&step.values);
         match step.job {
-            Some(id) if step.error.is_none() => self.job(step, id),
+            Some(id) if step.error.is_none() => {
+                self.body.extend(on);
+                self.job(step, id);
+            }
             _ => {
-                let lines = self.statement(step, &step.values, step.error.as_ref());
+                let mut lines = self.statement(step, &step.values, step.error.as_ref());
+                if let Some(c) = on {
+                    match lines.first_mut() {
+                        Some(l) if !l.ends_with(':') && !l.starts_with('#') => {
+                            l.push_str("  ");
+                            l.push_str(&c);
+                        }
+                        _ => lines.insert(0, c),
+                    }
+                }
                 self.body.extend(lines);
             }
         }
@@ -460,6 +492,9 @@ impl<F: Filter> W<'_, F> {
                 self.imports.insert("subprocess");
                 vec![format!("subprocess.run({})", run_argv(argv))]
             }
+            // The lab is sockplay's: the program runs on one machine (its
+            // first comment says so).
+            Command::Lab(_) => return Vec::new(),
             Command::Kill { .. } => {
                 // A job that had ended is joined above; one still waiting
                 // cannot be stopped in Python.
@@ -979,6 +1014,14 @@ impl<F: Filter> W<'_, F> {
             self.input.file
         ));
         out.push_str(&format!("# Run it: {}\n", self.input.run));
+        let lab = &self.input.journal.lab_hosts;
+        if !lab.is_empty() {
+            let hosts: Vec<String> = lab.iter().map(|(n, ip)| format!("{n} {ip}")).collect();
+            out.push_str(&format!(
+                "# It ran in sockplay's lab (hosts {}): here every host is this machine,\n# 127.0.0.1, and the lab's faults (lab net) are not in it.\n",
+                hosts.join(", ")
+            ));
+        }
         out.push_str("from socket import *\n");
         let mut plain: Vec<&str> = Vec::new();
         for m in &self.imports {
@@ -1022,6 +1065,7 @@ impl<F: Filter> W<'_, F> {
             written: self.written,
             views: self.views,
             commented: self.commented,
+            lab: !self.input.journal.lab_hosts.is_empty(),
         }
     }
 }

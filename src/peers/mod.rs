@@ -156,7 +156,10 @@ struct Peer {
     addr: SockAddr,
     dir: Option<String>,
     shared: Arc<Shared>,
-    wake: UnixStream,
+    /// Gone once the peer stops: a socket belongs for good to the network
+    /// namespace it was made in, and a peer started on a lab host (`on b
+    /// serve ...`) would keep that host's namespace alive after `lab down`.
+    wake: Option<UnixStream>,
     thread: Option<JoinHandle<usize>>,
     /// The socket file to remove when it stops.
     unix_path: Option<PathBuf>,
@@ -172,7 +175,9 @@ impl Peer {
 
     fn wake(&self) {
         // Non-blocking: a full wake-up socket already has a wake-up in it.
-        let _ = (&self.wake).write(&[1]);
+        if let Some(w) = &self.wake {
+            let _ = (&*w).write(&[1]);
+        }
     }
 
     /// Waits (briefly) until the thread has made a quiet pass (nothing to
@@ -246,6 +251,7 @@ impl Peer {
             // else: dropping the handle detaches the thread; it sees the
             // flag within 50 ms and ends on its own.
         }
+        self.wake = None;
         self.stopped = true;
         let mut removed = None;
         if let Some(p) = self.unix_path.take()
@@ -438,7 +444,7 @@ impl Peers {
             addr: local.clone(),
             dir: dir.map(|d| d.display().to_string()),
             shared,
-            wake: wake_tx,
+            wake: Some(wake_tx),
             thread: Some(thread),
             unix_path,
             exit_hook,
