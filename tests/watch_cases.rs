@@ -344,7 +344,8 @@ fn sends_merged_across_the_shell_and_a_program_are_named() {
         &[("sticky.py", STICKY)],
         // The sends on one line: the program is still busy (its sleep)
         // when both arrive.
-        "run python3 sticky.py &\nk = socket tcp\nconnect k %1; send k \"hel\"; send k \"lo\"\nrecv k\nsockets\nsend k \"!\"\nwait\n",
+        // `info c`: c is the program's, not the shell's.
+        "run python3 sticky.py &\nk = socket tcp\nconnect k %1; send k \"hel\"; send k \"lo\"\nrecv k\nsockets\ninfo c\nexpect error NameError\nsend k \"!\"\nwait\n",
     );
     assert_has(
         "the script",
@@ -361,6 +362,7 @@ fn sends_merged_across_the_shell_and_a_program_are_named() {
             "this shell",
             "[1] sticky.py",
             "LISTEN",
+            "hint: c is a socket of [1] sticky.py, not of this shell",
         ],
     );
 }

@@ -485,7 +485,16 @@ impl Session {
                             .at(r.span);
                     err.hint = Some(match spec::nearest(name, socks) {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => "create one first: s = socket tcp (`sockets` lists them)".into(),
+                        // A socket of a program run from the shell: its
+                        // calls are the program's to make.
+                        None => match self.programs.owner_of(name) {
+                            Some(owner) => format!(
+                                "{name} is a socket of {owner}, not of this shell: `sockets` shows it, the program's lines show its calls"
+                            ),
+                            None => {
+                                "create one first: s = socket tcp (`sockets` lists them)".into()
+                            }
+                        },
                     });
                     return Err(err);
                 }

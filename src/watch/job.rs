@@ -384,6 +384,19 @@ impl Programs {
         self.list.iter().flat_map(|p| p.rows()).collect()
     }
 
+    /// The program (`[1] tcp_server.py`) with an open socket of this name.
+    pub fn owner_of(&self, name: &str) -> Option<String> {
+        self.list
+            .iter()
+            .find(|p| {
+                !p.is_ended()
+                    && p.watched
+                        .lock()
+                        .is_ok_and(|w| w.tracker.has_socket_named(name))
+            })
+            .map(|p| p.owner())
+    }
+
     /// Every program's TCP connections.
     pub fn connections(&self) -> Vec<(SocketAddr, SocketAddr, String)> {
         self.list

@@ -466,6 +466,12 @@ impl Tracker {
         }
     }
 
+    /// Whether one of the program's open sockets has this name (its
+    /// variable in the program).
+    pub fn has_socket_named(&self, name: &str) -> bool {
+        self.socks.values().any(|s| s.named && s.label == name)
+    }
+
     /// The program's TCP connections, open then closed: (local, peer,
     /// label).
     pub fn connections(&self) -> Vec<(SocketAddr, SocketAddr, String)> {
