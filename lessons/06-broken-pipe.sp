@@ -39,9 +39,14 @@ expect "sent 20 bytes"
 send c b"Receive your message"
 expect error EPIPE
 expect error BrokenPipeError
-# The connection is gone: after the reset, c is CLOSED.
+# The connection is gone: after the reset, c is CLOSED, and the table
+# says why: CLOSED (reset). It is dead, not waiting for anything.
 expect state c CLOSED
 sockets
+expect "CLOSED (reset)"
+# A recv on it returns b'' at once, and says so: a dead connection.
+data = recv c 1024
+expect "reset (RST) and is dead"
 # The server closes its side and goes on with the next client.
 close c
 close s

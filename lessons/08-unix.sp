@@ -39,3 +39,6 @@ s = socket unix
 bind s ./lesson8.sock
 expect error EADDRINUSE
 close s
+# A server removes its file when it stops, too: nothing is left behind.
+unlink ./lesson8.sock
+expect "removed the socket file ./lesson8.sock"

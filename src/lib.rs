@@ -49,21 +49,31 @@
 //! - [`play`]: lesson scripts: narration, `macdef`/`$NAME`, `expect`, and
 //!   replaying at full speed, one step per Enter, or as a check.
 //! - [`lessons`]: the bundled lessons (`lessons/*.sp`, compiled in).
+//! - [`watch`]: real programs under sockplay's eye (`sockplay watch`,
+//!   `run ... [&]`): a start-up module given to python3 reports each socket
+//!   call, and the reports become the same items as the shell's calls;
+//!   other programs' sockets are read from /proc.
+//! - [`exit`]: the one way out: every end of the shell (a signal too)
+//!   runs the registered clean-up hooks (peers' socket files, temporary
+//!   files; labs add theirs).
+//! - [`input`]: reading lines from stdin, script files and `source`,
+//!   bounded in length and strict about UTF-8, and answers to questions.
+//! - [`files`]: every file a command creates, replaces, removes or reads
+//!   for the user, and what a script or a lesson may do to the file system
+//!   (new files under the current directory, no links, no replacing).
 //! - [`export`]: the session written out: `export FILE.py` (a Python
 //!   program, from the command table's Python forms) and `record FILE.sp`
 //!   (a lesson with generated `expect`s), from the runner's journal.
-//! - [`files`]: the one way the shell creates the files it is asked to
-//!   write (export, record, states save, diagram save, log): new files
-//!   only unless forced, never through a link, and from a script only
-//!   under the current directory.
 //! - [`proto`]: debugging a protocol by hand: receives that stop at a
 //!   delimiter or a count (`recvuntil`, `recvline`, `recvn`, `recvall`)
 //!   with one timeout budget per call, and the bytes they read past it,
 //!   held per socket for the next receive.
 pub mod errors;
 pub mod exec;
+pub mod exit;
 pub mod export;
 pub mod files;
+pub mod input;
 pub mod jobs;
 pub mod lab;
 pub mod lessons;
@@ -78,4 +88,5 @@ pub mod syntax;
 pub mod table;
 pub mod value;
 pub mod wait;
+pub mod watch;
 pub mod wire;

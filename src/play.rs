@@ -20,9 +20,11 @@
 
 use crate::errors::ExecError;
 use crate::exec::Item;
+use crate::input::Line;
 use crate::render::{self, Origin};
 use crate::script::{
-    LineEnd, MAX_DEPTH, Macro, Runner, echo_line, is_expect_error_line, is_expect_line, print_error,
+    LineEnd, MAX_DEPTH, MAX_EXPANSION, Macro, Runner, echo_line, is_expect_error_line,
+    is_expect_line, print_error,
 };
 use crate::syntax::ast::{Command, Expr, LessonMode, Spanned};
 use crate::syntax::parse_line;
@@ -65,28 +67,37 @@ impl Played {
 
 /// Numbered lines with look-ahead.
 struct Lines<'a> {
-    it: &'a mut dyn Iterator<Item = (usize, String)>,
-    ahead: VecDeque<(usize, String)>,
+    it: &'a mut dyn Iterator<Item = (usize, Line)>,
+    ahead: VecDeque<(usize, Line)>,
 }
 
 impl Lines<'_> {
-    fn next(&mut self) -> Option<(usize, String)> {
+    fn next(&mut self) -> Option<(usize, Line)> {
         self.ahead.pop_front().or_else(|| self.it.next())
     }
 
-    /// The next line that is neither blank nor narration, left in place.
+    /// The next line that is neither blank nor narration, left in place
+    /// (a line that could not be read counts, as an empty command).
     fn peek_significant(&mut self) -> Option<String> {
+        fn significant(l: &Line) -> Option<String> {
+            match l {
+                Ok(l) => {
+                    let t = l.trim();
+                    (!t.is_empty() && !t.starts_with('#')).then(|| t.to_string())
+                }
+                Err(_) => Some(String::new()),
+            }
+        }
         for (_, l) in &self.ahead {
-            let t = l.trim();
-            if !t.is_empty() && !t.starts_with('#') {
-                return Some(t.to_string());
+            if let Some(t) = significant(l) {
+                return Some(t);
             }
         }
         for (n, l) in &mut *self.it {
-            let t = l.trim().to_string();
+            let t = significant(&l);
             self.ahead.push_back((n, l));
-            if !t.is_empty() && !t.starts_with('#') {
-                return Some(t);
+            if t.is_some() {
+                return t;
             }
         }
         None
@@ -101,7 +112,7 @@ impl Runner {
     /// Plays a script: lines numbered from 1, reported as `name:LINE`.
     pub fn play(
         &mut self,
-        lines: &mut dyn Iterator<Item = String>,
+        lines: &mut dyn Iterator<Item = Line>,
         name: &str,
         opts: PlayOptions,
     ) -> Played {
@@ -117,7 +128,7 @@ impl Runner {
     /// macro defined here runs before the first command.
     fn play_numbered(
         &mut self,
-        it: &mut dyn Iterator<Item = (usize, String)>,
+        it: &mut dyn Iterator<Item = (usize, Line)>,
         name: &str,
         opts: PlayOptions,
         is_file: bool,
@@ -131,10 +142,57 @@ impl Runner {
         let mut init: Option<Macro> = None;
         let mut started = !is_file;
         while let Some((no, raw)) = src.next() {
+            if self.runaway && self.depth > 0 {
+                // Past the budget further in: every level stops at once
+                // (the next line at top level has a budget of its own).
+                return Played::Stopped(LineEnd::Failed);
+            }
+            let raw = match raw {
+                Ok(raw) => raw,
+                Err(bad) => {
+                    // Too long, or not UTF-8: an error at its line, as a
+                    // failing command (nothing of it runs).
+                    let (e, shown) = bad.error();
+                    let origin = Origin {
+                        file: Some(name),
+                        line: no,
+                        text: &shown,
+                    };
+                    self.begin_unit("");
+                    let end = self.fail(e, &origin);
+                    self.end_unit();
+                    if opts.keep_going {
+                        failed = true;
+                        continue;
+                    }
+                    return Played::Stopped(end);
+                }
+            };
             let text = raw.trim_end_matches(['\r', '\n']);
             let t = text.trim();
             if t.is_empty() {
                 continue;
+            }
+            if !is_file || self.depth >= 2 {
+                self.expanded += 1;
+                if self.expanded > MAX_EXPANSION {
+                    self.runaway = true;
+                    let origin = Origin {
+                        file: Some(name),
+                        line: no,
+                        text,
+                    };
+                    self.begin_unit("");
+                    let end = self.fail(
+                        ExecError::usage(format!(
+                            "one line expanded into more than {MAX_EXPANSION} lines of macros and nested scripts: stopped here"
+                        ))
+                        .hint("a macro (or script) that calls another several times grows with every level: 10 calls, 10 levels deep, are 10^10 lines"),
+                        &origin,
+                    );
+                    self.end_unit();
+                    return Played::Stopped(end);
+                }
             }
             if self.session.interrupt.load(Ordering::SeqCst) {
                 print_error(&render::keyboard_interrupt());
@@ -190,6 +248,11 @@ impl Runner {
                 };
                 let mut body = Vec::new();
                 while let Some((n, l)) = src.next() {
+                    // A bad line ends the macro; it is reported in turn.
+                    let Ok(l) = &l else {
+                        src.ahead.push_front((n, l));
+                        break;
+                    };
                     let l = l.trim_end_matches(['\r', '\n']);
                     if l.trim().is_empty() {
                         break;
@@ -260,6 +323,11 @@ impl Runner {
             }
         }
         self.show_narration(&mut narration);
+        if is_file && self.session.interrupt.load(Ordering::SeqCst) {
+            // Ctrl-C while it waited for its next line (a pipe).
+            print_error(&render::keyboard_interrupt());
+            return Played::Stopped(LineEnd::Interrupted);
+        }
         Played::Done { failed }
     }
 
@@ -285,7 +353,10 @@ impl Runner {
         use std::os::fd::AsRawFd;
         let stdout_tty = std::io::stdout().is_terminal();
         // Keys come from the terminal, else from stdin.
-        let tty = std::fs::File::open("/dev/tty").ok();
+        // Out of the learner's numbers: a background accept completing
+        // while the step waits for Enter must get fd 5, not the one after
+        // the terminal's.
+        let tty = crate::table::open_high("/dev/tty").ok();
         let fd = tty.as_ref().map_or(0, |f| f.as_raw_fd());
         // Keys pressed while the command is typed out would be echoed into
         // its middle and count for the wait: no echo meanwhile, and they
@@ -406,7 +477,8 @@ impl Runner {
             ..self.opts
         };
         self.depth += 1;
-        let played = self.play_numbered(&mut lines.into_iter(), &m.file, opts, false);
+        let mut lines = lines.into_iter().map(|(n, l)| (n, Ok(l)));
+        let played = self.play_numbered(&mut lines, &m.file, opts, false);
         self.depth -= 1;
         played.as_line_end()
     }
@@ -428,10 +500,10 @@ impl Runner {
                 );
             }
         };
-        let text = match std::fs::read(&file) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+        let mut lines = match crate::input::Lines::file(std::path::Path::new(&file)) {
+            Ok(l) => l,
             Err(e) => {
-                let err = ExecError::from(e).at(path.span);
+                let err = crate::files::file_error(e, &file).at(path.span);
                 return self.fail(err, origin);
             }
         };
@@ -439,12 +511,12 @@ impl Runner {
             step: step || self.opts.step,
             ..self.opts
         };
-        self.play_nested(&text, &file, opts, origin)
+        self.play_nested(&mut lines, &file, opts, origin)
     }
 
     fn play_nested(
         &mut self,
-        text: &str,
+        lines: &mut dyn Iterator<Item = Line>,
         name: &str,
         opts: PlayOptions,
         origin: &Origin<'_>,
@@ -458,8 +530,7 @@ impl Runner {
             );
         }
         self.depth += 1;
-        let mut lines = text.lines().map(str::to_string);
-        let played = self.play(&mut lines, name, opts);
+        let played = self.play(lines, name, opts);
         self.depth -= 1;
         played.as_line_end()
     }
@@ -502,7 +573,19 @@ impl Runner {
             keep_going: self.opts.keep_going,
         };
         let passed = self.expects_passed;
-        let end = self.play_nested(lesson.text, &lesson.path(), opts, origin);
+        // The socket files the lesson makes are its own: they go when it
+        // ends, however it ends (a socket it left open keeps its file
+        // until every socket closes).
+        self.session.in_lesson += 1;
+        let end = self.play_nested(
+            &mut crate::input::text_lines(lesson.text),
+            &lesson.path(),
+            opts,
+            origin,
+        );
+        self.session.in_lesson -= 1;
+        self.session
+            .tidy_lesson_files(&mut crate::script::PrintSink);
         if opts.check && end == LineEnd::Ok && self.depth == 0 {
             crate::script::say(&render::check_summary(
                 &lesson.path(),

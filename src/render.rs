@@ -22,11 +22,19 @@ use unicode_width::UnicodeWidthStr;
 const IND: &str = "  ";
 
 /// Values longer than this are shown cut (a terminal is no place for a
-/// megabyte); the hex view shows everything.
+/// megabyte); the hex and text views show more, up to [`SHOWN_VIEW`].
 const SHOWN: usize = 1024;
+
+/// The most bytes the hex and text views show of one value (a 256 MiB
+/// value in hex would be a gigabyte of text).
+const SHOWN_VIEW: usize = 1 << 20;
 
 /// The prompt.
 pub const PROMPT: &str = "sockplay> ";
+
+/// What `clear` writes to a terminal: the cursor home, the screen erased
+/// (as Ctrl-L does; the scrollback stays).
+pub const CLEAR_SCREEN: &str = "\x1b[H\x1b[2J";
 
 pub fn prompt_styled() -> String {
     PROMPT.bold().blue().to_string()
@@ -66,7 +74,7 @@ fn state_colored(s: &str) -> String {
         "CLOSE_WAIT" | "FIN_WAIT1" | "FIN_WAIT2" | "LAST_ACK" | "CLOSING" | "TIME_WAIT" => {
             s.yellow().to_string()
         }
-        "CLOSED" => s.red().to_string(),
+        s if s.starts_with("CLOSED") => s.red().to_string(),
         _ => s.to_string(),
     }
 }
@@ -117,7 +125,8 @@ pub fn value_text_pieces(
 ) -> String {
     match (v, view) {
         (Value::Bytes(b), View::Repr)
-            if pieces.len() > 1 || pieces.first().is_some_and(|p| p.len < b.len()) =>
+            if b.len() <= SHOWN
+                && (pieces.len() > 1 || pieces.first().is_some_and(|p| p.len < b.len())) =>
         {
             format!(
                 "{}  {}",
@@ -138,7 +147,7 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
                 View::Repr if b.len() > SHOWN => format!(
                     "{}...  {}",
                     value::bytes_repr(&b[..SHOWN]).green(),
-                    format!("({}, the first {SHOWN} shown; `recv ... hex` or `set display hex` shows all)", byte_count(b.len()))
+                    format!("({}, the first {SHOWN} shown; `recv ... hex` or `set display hex` shows more)", byte_count(b.len()))
                         .dimmed()
                 ),
                 View::Repr => format!(
@@ -150,17 +159,19 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
                 View::Hex => {
                     let mut s =
                         format!("{}", format!("{}, hexdump:", byte_count(b.len())).dimmed());
-                    for line in value::hexdump(b).lines() {
+                    for line in value::hexdump(&b[..b.len().min(SHOWN_VIEW)]).lines() {
                         let _ = write!(s, "\n{IND}{IND}{line}");
                     }
+                    view_cut(&mut s, b.len());
                     s
                 }
                 View::Text => {
                     let mut s = format!("{}", format!("{} as text:", byte_count(b.len())).dimmed());
-                    let text = value::bytes_as_text(b);
+                    let text = value::bytes_as_text(&b[..b.len().min(SHOWN_VIEW)]);
                     for line in text.split('\n') {
                         let _ = write!(s, "\n{IND}{IND}{} {}", "|".dimmed(), line.green());
                     }
+                    view_cut(&mut s, b.len());
                     s
                 }
             };
@@ -172,7 +183,7 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
             if items.len() == 2 && matches!(items[0], Value::Socket(_)) && sock.is_some() =>
         {
             let first = sock.map(sock_desc).unwrap_or_default();
-            format!("({}, {})", first.cyan(), items[1].repr())
+            format!("({}, {})", first.cyan(), items[1].repr_cut(4 * SHOWN).0)
         }
         Value::Str(t) if t.len() > SHOWN => {
             let cut = (0..=SHOWN)
@@ -187,22 +198,51 @@ pub fn value_text(v: &Value, view: View, sock: Option<&SockDesc>) -> String {
         }
         Value::Str(_) => v.repr().green().to_string(),
         Value::Int(_) | Value::Float(_) => v.repr().magenta().to_string(),
-        _ => v.repr(),
+        _ => {
+            // A tuple may hold large values: its repr is cut too.
+            let (text, cut) = v.repr_cut(4 * SHOWN);
+            if cut {
+                format!(
+                    "{text}...  {}",
+                    format!("({} bytes of data, the first part shown)", v.data_len()).dimmed()
+                )
+            } else {
+                text
+            }
+        }
+    }
+}
+
+/// The line that says a hex or text view was cut.
+fn view_cut(s: &mut String, len: usize) {
+    if len > SHOWN_VIEW {
+        let _ = write!(
+            s,
+            "\n{IND}{IND}{}",
+            format!(
+                "... {} more (the first {} shown)",
+                byte_count(len - SHOWN_VIEW),
+                value::human_size(SHOWN_VIEW as u64)
+            )
+            .dimmed()
+        );
     }
 }
 
 fn table(rows: &[Row]) -> String {
-    // HOST (after NAME) only while a lab is up: the rows say so.
+    // HOST (after NAME) only while a lab is up: the rows say so; OWNER
+    // (last) only when programs run from the shell own some rows.
     let hosts = rows.iter().any(|r| !r.host.is_empty());
+    let owned = rows.iter().any(|r| !r.owner.is_empty());
     let head: Vec<&str> = [
         "FD", "NAME", "HOST", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE",
-        "READY",
+        "READY", "OWNER",
     ]
     .into_iter()
-    .filter(|h| hosts || *h != "HOST")
+    .filter(|h| (hosts || *h != "HOST") && (owned || *h != "OWNER"))
     .collect();
     let state_col = if hosts { 6 } else { 5 };
-    fn cells(r: &Row, hosts: bool) -> Vec<&str> {
+    fn cells(r: &Row, hosts: bool, owned: bool) -> Vec<&str> {
         let mut v: Vec<&str> = vec![&r.fd, &r.names];
         if hosts {
             v.push(if r.host.is_empty() { "-" } else { &r.host });
@@ -217,14 +257,45 @@ fn table(rows: &[Row]) -> String {
             &r.mode,
             &r.ready,
         ]);
+        if owned {
+            v.push(&r.owner);
+        }
         v
     }
+    // Addresses and names come from outside: escaped before they are
+    // measured.
+    let rows: Vec<Row> = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            for f in [
+                &mut r.fd,
+                &mut r.names,
+                &mut r.host,
+                &mut r.proto,
+                &mut r.local,
+                &mut r.peer,
+                &mut r.state,
+                &mut r.recv_q,
+                &mut r.send_q,
+                &mut r.mode,
+                &mut r.ready,
+            ] {
+                if f.chars().any(value::is_unsafe_char) {
+                    *f = value::escape_controls(f);
+                }
+            }
+            r
+        })
+        .collect();
+    let rows = &rows[..];
     let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
-        for (k, cell) in cells(r, hosts).iter().enumerate() {
+        for (k, cell) in cells(r, hosts, owned).iter().enumerate() {
             width[k] = width[k].max(cell.width());
         }
     }
+    let shown = table_columns_shown(&head, &width, terminal_width());
     // One buffer for the whole table (10,000 rows make a megabyte): the
     // cells are borrowed, not copied, and colour codes are made only when
     // colour is on.
@@ -232,14 +303,17 @@ fn table(rows: &[Row]) -> String {
     let line_len: usize = width.iter().map(|w| w + 2).sum::<usize>() + IND.len() + 1;
     let mut out = String::with_capacity(line_len * (rows.len() + 1) + 64);
     let mut line = String::from(IND);
-    for (k, h) in head.iter().enumerate() {
+    for (k, h) in head.iter().enumerate().filter(|(k, _)| shown[*k]) {
         let _ = write!(line, "{:w$}  ", h, w = width[k]);
     }
     let _ = writeln!(out, "{}", line.trim_end().bold());
     for r in rows {
         let start = out.len();
         out.push_str(IND);
-        for (k, cell) in cells(r, hosts).iter().enumerate() {
+        for (k, cell) in cells(r, hosts, owned).iter().enumerate() {
+            if !shown[k] {
+                continue;
+            }
             let pad = width[k].saturating_sub(cell.width());
             match k {
                 0 => {
@@ -266,7 +340,56 @@ fn table(rows: &[Row]) -> String {
         out.push('\n');
     }
     out.truncate(out.trim_end().len());
+    let left: Vec<&str> = head
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !shown[*k])
+        .map(|(_, h)| *h)
+        .collect();
+    if !left.is_empty() {
+        let _ = write!(
+            out,
+            "\n{IND}{}",
+            format!(
+                "# {} left out to fit the terminal: `info NAME` shows a socket in full",
+                left.join(", ")
+            )
+            .dimmed()
+            .italic()
+        );
+    }
     out
+}
+
+/// The socket table's columns (`head`, each `width` wide) that fit in
+/// `term` columns (all of them when the width is not known: a script's
+/// output keeps them all). The least needed go first, until the rows fit:
+/// READY, MODE, PROTO, SEND-Q, RECV-Q; the fd, names, host, addresses and
+/// state always stay.
+fn table_columns_shown(head: &[&str], width: &[usize], term: Option<usize>) -> Vec<bool> {
+    let mut shown = vec![true; head.len()];
+    let Some(term) = term else {
+        return shown;
+    };
+    let total = |shown: &[bool]| -> usize {
+        IND.len()
+            + width
+                .iter()
+                .zip(shown)
+                .filter(|(_, s)| **s)
+                .map(|(w, _)| w + 2)
+                .sum::<usize>()
+            - 2
+    };
+    for name in ["READY", "MODE", "PROTO", "SEND-Q", "RECV-Q"] {
+        if total(&shown) <= term {
+            break;
+        }
+        if let Some(k) = head.iter().position(|h| *h == name) {
+            shown[k] = false;
+        }
+    }
+    shown
 }
 
 /// Columns padded to their widest cell; `right` columns are numbers.
@@ -308,16 +431,18 @@ fn peer_state(s: &str) -> String {
 
 /// `peers`: one row per peer.
 fn peers_table(rows: &[PeerRow]) -> String {
+    // Headings that cannot be read against each other: clients connected
+    // at this moment, and all those served since the start (`help peers`).
     let head = [
         "N",
         "KIND",
         "ADDRESS",
         "STATE",
-        "CLIENTS",
-        "SERVED",
+        "CONNECTED NOW",
+        "SERVED IN ALL",
         "BYTES-IN",
         "BYTES-OUT",
-        "SERVING",
+        "FILES",
     ];
     let cells: Vec<Vec<String>> = rows
         .iter()
@@ -327,7 +452,7 @@ fn peers_table(rows: &[PeerRow]) -> String {
                 r.label.clone(),
                 value::escape_controls(&r.addr),
                 r.state.clone(),
-                // UDP has no connections: its senders are in SERVED.
+                // UDP has no connections: its senders are in SERVED IN ALL.
                 if r.udp {
                     "-".to_string()
                 } else {
@@ -569,14 +694,107 @@ fn log_entry(e: &LogEntry, udp: bool) -> String {
     }
 }
 
+/// The terminal's width in columns as the front end last measured it (0:
+/// not a terminal, or not known): `help` fits its lines to it.
+static WIDTH: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Long notes (`# ...`), warnings (`! ...`) and hints (`hint: ...`) of
+/// `text` wrapped at word boundaries within `width` columns, each
+/// continuation under the first word (the terminal would cut them in the
+/// middle of a word). Other lines, and lines that fit, are left as they
+/// are. Only for the screen: a capture (what `expect` reads) keeps the
+/// lines whole.
+pub fn fit(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (k, line) in text.split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        let plain = strip_ansi(line);
+        if plain.width() <= width {
+            out.push_str(line);
+            continue;
+        }
+        // The mark, the continuation's indent, and the line's colour.
+        type Style = (&'static str, &'static str, fn(&str) -> String);
+        let styled: Option<Style> = if plain.starts_with("  # ") {
+            Some(("# ", "  ", |s| s.dimmed().italic().to_string()))
+        } else if plain.starts_with("  ! ") {
+            Some(("! ", "  ", |s| s.yellow().bold().to_string()))
+        } else if plain.starts_with("  hint: ") {
+            Some(("hint: ", "      ", |s| s.yellow().to_string()))
+        } else {
+            None
+        };
+        let Some((mark, hang, style)) = styled else {
+            out.push_str(line);
+            continue;
+        };
+        let body = &plain[IND.len() + mark.len()..];
+        let room = width.saturating_sub(IND.len() + mark.len()).max(MIN_TEXT);
+        for (j, piece) in wrap(body, room).iter().enumerate() {
+            if j > 0 {
+                out.push('\n');
+            }
+            let lead = if j == 0 { mark } else { hang };
+            let _ = write!(out, "{IND}{}", style(&format!("{lead}{piece}")));
+        }
+    }
+    out
+}
+
+/// The terminal's width now, if the output goes to one (for [`fit`]).
+pub fn screen_width() -> Option<usize> {
+    terminal_width()
+}
+
+/// The width `help` assumes when the terminal's is not known.
+pub const DEFAULT_WIDTH: usize = 80;
+
+/// Tells the renderer the terminal's width (None: not a terminal).
+pub fn set_width(cols: Option<usize>) {
+    WIDTH.store(cols.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+}
+
+fn width() -> usize {
+    terminal_width().unwrap_or(DEFAULT_WIDTH)
+}
+
+/// The terminal's width, when the output goes to one.
+fn terminal_width() -> Option<usize> {
+    match WIDTH.load(std::sync::atomic::Ordering::Relaxed) {
+        0 => None,
+        w => Some(w),
+    }
+}
+
+/// The usages are padded to this many columns at most; a longer usage
+/// (`select read s... [write s...] ...`) stands on its own line and its
+/// summary goes under the column where the others start.
+const USAGE_COLUMN: usize = 34;
+
+/// The fewest columns a summary is wrapped to: on a narrower terminal the
+/// lines are left long rather than cut into a word or two each.
+const MIN_TEXT: usize = 24;
+
 fn help_all() -> String {
+    help_all_in(width())
+}
+
+/// `help`: every command, its usage and summary, grouped; each summary
+/// wrapped within `width` columns, its continuation lines aligned under it.
+fn help_all_in(width: usize) -> String {
     let mut out = String::new();
-    let width = spec::SPECS
+    let usage_w = spec::SPECS
         .iter()
         .map(|s| s.usage().len())
+        .filter(|&n| n <= USAGE_COLUMN)
         .max()
-        .unwrap_or(20)
-        .min(34);
+        .unwrap_or(20);
+    // Where every summary starts: after IND IND, the usage and two blanks.
+    let col = 2 * IND.len() + usage_w + 2;
+    let room = width.saturating_sub(col).max(MIN_TEXT);
+    let under = " ".repeat(col);
     for group in [
         Group::Calls,
         Group::Options,
@@ -590,29 +808,61 @@ fn help_all() -> String {
         let _ = writeln!(out, "{IND}{}", group.title().bold());
         for s in spec::SPECS.iter().filter(|s| s.group == group) {
             let usage = s.usage();
-            let pad = width.saturating_sub(usage.len());
-            let _ = writeln!(
-                out,
-                "{IND}{IND}{}{}  {}",
-                usage.cyan(),
-                " ".repeat(pad),
-                s.summary.dimmed()
-            );
+            let lines = wrap(s.summary, room);
+            let mut lines = lines.iter();
+            if usage.len() <= usage_w {
+                let pad = usage_w - usage.len();
+                let first = lines.next().map_or("", String::as_str);
+                let _ = writeln!(
+                    out,
+                    "{IND}{IND}{}{}  {}",
+                    usage.cyan(),
+                    " ".repeat(pad),
+                    first.dimmed()
+                );
+            } else if usage.width() + 2 * IND.len() <= width {
+                let _ = writeln!(out, "{IND}{IND}{}", usage.cyan());
+            } else {
+                // A usage too long even for its own line goes on over
+                // several, each part under the first.
+                let cont = format!("{IND}{IND}{IND}");
+                let mut parts =
+                    wrap(&usage, width.saturating_sub(cont.len()).max(MIN_TEXT)).into_iter();
+                let first = parts.next().unwrap_or_default();
+                let _ = writeln!(out, "{IND}{IND}{}", first.cyan());
+                for p in parts {
+                    let _ = writeln!(out, "{cont}{}", p.cyan());
+                }
+            }
+            for l in lines {
+                let _ = writeln!(out, "{under}{}", l.dimmed());
+            }
         }
     }
+    let footer = "help COMMAND explains one; a socket is its name or fd; `;` separates statements; \
+                  Tab completes; Ctrl-L (or clear) clears the screen; reset starts again; \
+                  `help python` lists the Python lines it takes too (sk.bind(('127.0.0.1', 9000)))";
+    let lines = wrap(footer, width.saturating_sub(IND.len()).max(MIN_TEXT));
     let _ = write!(
         out,
-        "{IND}{}",
-        "help COMMAND explains one; a socket is its name or fd; `;` separates statements; Tab completes; \
-         `help python` lists the Python lines it takes too (sk.bind(('127.0.0.1', 9000)))".dimmed()
+        "{}",
+        lines
+            .iter()
+            .map(|l| format!("{IND}{}", l.dimmed()))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     out
 }
 
 fn help_one(s: &CmdSpec) -> String {
-    let mut out = format!("{IND}{}\n{IND}{IND}{}", s.usage().cyan().bold(), s.summary);
-    if !s.details.is_empty() {
-        let _ = write!(out, "\n{IND}{IND}{}", s.details);
+    // The prose is wrapped within the terminal (a line of code is not).
+    let room = width().saturating_sub(2 * IND.len()).max(MIN_TEXT);
+    let mut out = format!("{IND}{}", s.usage().cyan().bold());
+    for text in [s.summary, s.details] {
+        for l in wrap(text, room) {
+            let _ = write!(out, "\n{IND}{IND}{l}");
+        }
     }
     for (k, line) in s.python_example(None).iter().enumerate() {
         let label = if k == 0 { "python:" } else { "       " };
@@ -638,14 +888,29 @@ fn help_one(s: &CmdSpec) -> String {
     }
     if s.cmd == spec::Cmd::SetSockOpt || s.cmd == spec::Cmd::GetSockOpt {
         let names: Vec<&str> = spec::OPTIONS.iter().map(|o| o.name).collect();
-        let _ = write!(
-            out,
-            "\n{IND}{IND}{} {}",
-            "options:".dimmed(),
-            names.join(" ")
-        );
+        let lines = wrap(&format!("options: {}", names.join(" ")), room);
+        for (k, l) in lines.iter().enumerate() {
+            let l = match l.strip_prefix("options:") {
+                Some(rest) if k == 0 => format!("{}{rest}", "options:".dimmed()),
+                _ => l.clone(),
+            };
+            let _ = write!(out, "\n{IND}{IND}{l}");
+        }
     }
     out
+}
+
+/// Text of an item, made safe for the terminal: every text an item carries
+/// may hold a path, an address, a host name or a lesson's words, so all of
+/// it goes through [`value::escape_controls`] here, the one way to the
+/// terminal (the executor escapes what it quotes too; escaping twice
+/// changes nothing).
+fn safe(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.chars().any(value::is_unsafe_char) {
+        std::borrow::Cow::Owned(value::escape_controls(s))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 /// One item as lines of text (no trailing newline).
@@ -653,14 +918,20 @@ pub fn item(it: &Item) -> String {
     match it {
         Item::Waiting { call, what, queue } => format!(
             "{IND}{}",
-            format!("{call} waits for {what} - {queue} - Ctrl-C to interrupt").yellow()
+            format!(
+                "{} waits for {} - {} - Ctrl-C to interrupt",
+                safe(call),
+                safe(what),
+                safe(queue)
+            )
+            .yellow()
         ),
-        Item::NoWait(why) => format!("{IND}{}", format!("no wait: {why}").cyan()),
+        Item::NoWait(why) => format!("{IND}{}", format!("no wait: {}", safe(why)).cyan()),
         Item::Waited(d) => format!(
             "{IND}{}",
             format!("returned after {}", wait::human(*d)).dimmed()
         ),
-        Item::Done(s) => format!("{IND}{s}"),
+        Item::Done(s) => format!("{IND}{}", safe(s)),
         Item::Value {
             name,
             value,
@@ -670,27 +941,27 @@ pub fn item(it: &Item) -> String {
         } => {
             let v = value_text_pieces(value, *view, sock.as_ref(), pieces);
             match name {
-                Some(n) => format!("{IND}{} = {v}", n.bold()),
+                Some(n) => format!("{IND}{} = {v}", safe(n).bold()),
                 None => format!("{IND}-> {v}"),
             }
         }
-        Item::Note(s) => format!("{IND}{}", format!("# {s}").dimmed().italic()),
-        Item::Warn(s) => format!("{IND}{}", format!("! {s}").yellow().bold()),
+        Item::Note(s) => format!("{IND}{}", format!("# {}", safe(s)).dimmed().italic()),
+        Item::Warn(s) => format!("{IND}{}", format!("! {}", safe(s)).yellow().bold()),
         Item::Table(rows) => table(rows),
         Item::Fields(title, fields) => {
             let w = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-            let mut out = format!("{IND}{}", title.bold());
+            let mut out = format!("{IND}{}", safe(title).bold());
             for (k, v) in fields {
                 let shown = if k == "state" {
                     state_colored(v)
                 } else {
-                    v.clone()
+                    safe(v).into_owned()
                 };
                 let _ = write!(out, "\n{IND}{IND}{:w$}  {}", k.dimmed(), shown, w = w);
             }
             out
         }
-        Item::Progress(s) => format!("{IND}{}", s.yellow()),
+        Item::Progress(s) => format!("{IND}{}", safe(s).yellow()),
         Item::JobStarted { id, desc, state } => format!(
             "{IND}{} {}\n{IND}    {}",
             format!("[{id}]").bold().blue(),
@@ -717,13 +988,19 @@ pub fn item(it: &Item) -> String {
             }
             lines.join("\n")
         }
-        Item::Moment(_) => String::new(),
-        Item::Timeline { title, head, rows } => timeline(title, head, rows),
+        Item::Moment(..) => String::new(),
+        Item::Timeline { title, head, rows } => {
+            let rows: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| r.iter().map(|c| safe(c).into_owned()).collect())
+                .collect();
+            timeline(&safe(title), head, &rows)
+        }
         Item::Diagram(l) => diagram(l),
-        Item::Explain(m) => explanation(m.title(), m.text()),
+        Item::Explain(m, ends) => explanation(m.title(), &m.text_for(ends)),
         Item::Help(None) => help_all(),
         Item::Help(Some(cmd)) => help_one(spec::spec_of(*cmd)),
-        Item::Echo(s) => format!("{IND}{s}"),
+        Item::Echo(s) => format!("{IND}{}", safe(s)),
         Item::Vars(list) => {
             let mut lines = Vec::new();
             for (k, v, d) in list {
@@ -735,8 +1012,40 @@ pub fn item(it: &Item) -> String {
             }
             lines.join("\n")
         }
+        Item::Call { who, at, source } => {
+            let who = if who.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", who.bold().blue())
+            };
+            format!("{who}{}  {}", at.cyan(), source.bold())
+        }
+        Item::ProgramWaiting {
+            call,
+            what,
+            queue,
+            stop,
+        } => format!(
+            "{IND}{}",
+            format!("{call} waits for {what} - {queue} - {stop}").yellow()
+        ),
+        Item::Raised(e) => {
+            let shown = value::escape_controls(&e.to_string());
+            let mut out = format!("{IND}{}", shown.red().bold());
+            if let Some(h) = &e.hint {
+                let h = value::escape_controls(h);
+                let _ = write!(out, "\n{IND}{}", format!("hint: {h}").yellow());
+            }
+            out
+        }
+        Item::Output { who, text, err } => {
+            let bar = if *err { "!".red().bold() } else { "|".dimmed() };
+            format!("{} {bar} {text}", who.bold().blue())
+        }
         Item::Peers(rows) => peers_table(rows),
         Item::Lessons(list) => lessons_list(list),
+        // Written by the printer, on a terminal only (see CLEAR_SCREEN).
+        Item::ClearScreen => String::new(),
         Item::PeerLog(log) => peer_log(log),
         Item::Traffic {
             sent,
@@ -746,7 +1055,7 @@ pub fn item(it: &Item) -> String {
         Item::Settings(list) => {
             let mut lines = Vec::new();
             for (k, v) in list {
-                lines.push(format!("{IND}{k} = {v}"));
+                lines.push(format!("{IND}{k} = {}", safe(v)));
             }
             lines.join("\n")
         }
@@ -858,6 +1167,15 @@ pub fn narration(text: &str, title: bool) -> String {
     }
 }
 
+/// The question asked at the prompt before a file is replaced.
+pub fn confirm_question(what: &str) -> String {
+    format!(
+        "{IND}{} {} ",
+        value::escape_controls(what).yellow().bold(),
+        "[y/N]".dimmed()
+    )
+}
+
 /// Step mode's first words.
 pub fn step_hint() -> String {
     format!(
@@ -880,7 +1198,7 @@ pub fn typed_line(text: &str) -> String {
 pub fn left_note(file: &str, line: usize) -> String {
     format!(
         "{IND}{}",
-        format!("# left {file} before line {line}").dimmed()
+        format!("# left {} before line {line}", safe(file)).dimmed()
     )
 }
 
@@ -901,7 +1219,7 @@ pub fn expect_held(said: &str) -> String {
 /// An `expect` that did not hold: where, what was expected, what came.
 pub fn expect_failed(origin: &Origin<'_>, what: &str, expected: &str, got: &[String]) -> String {
     let at = match origin.file {
-        Some(f) => format!("{f}:{}: ", origin.line),
+        Some(f) => format!("{}:{}: ", safe(f), origin.line),
         None => String::new(),
     };
     let mut out = format!("{IND}{}{}", at.red().bold(), "expect failed".red().bold());
@@ -942,7 +1260,8 @@ pub fn check_summary(name: &str, expects: usize) -> String {
         "{IND}{} {}",
         "✓".green().bold(),
         format!(
-            "{name}: every command ran and {expects} expect{} held",
+            "{}: every command ran and {expects} expect{} held",
+            safe(name),
             if expects == 1 { "" } else { "s" }
         )
         .green()
@@ -1180,7 +1499,7 @@ fn job_report(
     let mut out = head;
     for it in items {
         // The job's own timing is in its head line.
-        if matches!(it, Item::Waited(_) | Item::Moment(_)) {
+        if matches!(it, Item::Waited(_) | Item::Moment(..)) {
             continue;
         }
         for line in item(it).lines() {
@@ -1282,7 +1601,7 @@ fn location(origin: &Origin<'_>, span: Option<Span>) -> String {
             .map_or(1, |p| p.width() + 1)
     });
     match origin.file {
-        Some(f) => format!("{f}:{}:{col}: ", origin.line),
+        Some(f) => format!("{}:{}:{col}: ", safe(f), origin.line),
         None => String::new(),
     }
 }
@@ -1325,6 +1644,114 @@ pub fn exec_error(e: &ExecError, origin: &Origin<'_>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fit_wraps_notes_hints_and_warnings_between_words() {
+        colored::control::set_override(false);
+        let note = format!("  # {}", "word ".repeat(30).trim_end());
+        let text = format!(
+            "  short line\n{note}\n  hint: {}",
+            "abc ".repeat(25).trim_end()
+        );
+        let fitted = fit(&text, 40);
+        let lines: Vec<&str> = fitted.lines().collect();
+        assert_eq!(lines[0], "  short line");
+        assert!(lines[1].starts_with("  # word"));
+        assert!(lines[2].starts_with("    word"));
+        let hint = lines
+            .iter()
+            .position(|l| l.starts_with("  hint: "))
+            .expect("hint");
+        assert!(lines[hint + 1].starts_with("        abc"));
+        for l in &lines {
+            assert!(l.len() <= 40, "{l:?}");
+            assert!(!l.ends_with(' '), "{l:?}");
+        }
+        // The words are all there, in order.
+        let words: Vec<&str> = fitted.split_whitespace().collect();
+        let want: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(words, want);
+        // A table row is not touched, however long.
+        let row = format!("  {}", "x".repeat(100));
+        assert_eq!(fit(&row, 40), row);
+    }
+
+    #[test]
+    fn the_table_leaves_out_the_least_needed_columns_to_fit() {
+        // FD NAME PROTO LOCAL PEER STATE RECV-Q SEND-Q MODE READY
+        let head = [
+            "FD", "NAME", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE", "READY",
+        ];
+        let w = [2, 4, 5, 15, 15, 11, 6, 6, 13, 5];
+        assert_eq!(table_columns_shown(&head, &w, None), [true; 10]);
+        assert_eq!(table_columns_shown(&head, &w, Some(200)), [true; 10]);
+        let at80 = table_columns_shown(&head, &w, Some(80));
+        assert_eq!(
+            at80,
+            [true, true, true, true, true, true, true, true, false, false]
+        );
+        let at60 = table_columns_shown(&head, &w, Some(60));
+        // The fd, names, addresses and state always stay.
+        for k in [0, 1, 3, 4, 5] {
+            assert!(at60[k]);
+        }
+        assert!(!at60[2] && !at60[7] && !at60[8] && !at60[9]);
+    }
+
+    #[test]
+    fn help_fits_the_width_and_aligns_what_it_wraps() {
+        colored::control::set_override(false);
+        for width in [80, 64, 120] {
+            let text = help_all_in(width);
+            // Where the summaries start: after `bind sock addr` and its pad.
+            let bind = text
+                .lines()
+                .find(|l| l.trim_start().starts_with("bind sock addr"))
+                .expect("bind's line");
+            let col = bind.find("give the socket").expect("bind's summary");
+            for line in text.lines() {
+                assert!(
+                    line.width() <= width,
+                    "{width} columns: {} too wide: {line:?}",
+                    line.width()
+                );
+                // A line that starts with blanks beyond the usage's indent
+                // is a summary's continuation, under its first line.
+                // (A usage too long for one line goes on at three indents.)
+                let lead = line.len() - line.trim_start().len();
+                if lead > 4 && lead != 3 * IND.len() {
+                    assert_eq!(lead, col, "{width} columns: misaligned {line:?}");
+                }
+            }
+            // A usage longer than the column stands alone; its summary
+            // follows under the column.
+            for (usage, summary) in [
+                (
+                    "select read s... [write s...] [except s...] [timeout]",
+                    "wait until",
+                ),
+                (
+                    "sendmsg sock data [framed | marker M | fds SOCK... | creds]",
+                    "send one message",
+                ),
+                (
+                    "setsockopt sock [level] option value...",
+                    "set a socket option",
+                ),
+            ] {
+                let lines: Vec<&str> = text.lines().collect();
+                let k = lines
+                    .iter()
+                    .position(|l| l.trim() == usage)
+                    .unwrap_or_else(|| panic!("{usage} is not alone on its line:\n{text}"));
+                let next = lines[k + 1];
+                assert!(
+                    next.starts_with(&" ".repeat(col)) && next.trim().starts_with(summary),
+                    "{width} columns: {usage}'s summary: {next:?}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn caret_points_at_the_token() {
@@ -1400,7 +1827,7 @@ mod tests {
     fn bytes_values_show_length() {
         colored::control::set_override(false);
         assert_eq!(
-            value_text(&Value::Bytes(b"hi\r\n".to_vec()), View::Repr, None),
+            value_text(&Value::Bytes(b"hi\r\n".to_vec().into()), View::Repr, None),
             r"b'hi\r\n'  (4 bytes)"
         );
     }

@@ -24,7 +24,12 @@ use std::sync::{Arc, Mutex};
 struct Held {
     busy: bool,
     pending: Vec<String>,
+    /// Reports past [`HELD_MAX`], not kept.
+    dropped: usize,
 }
+
+/// How many job reports are held while a command runs.
+const HELD_MAX: usize = 10_000;
 
 /// What completion needs from the session, refreshed before each prompt.
 #[derive(Default, Clone)]
@@ -37,6 +42,11 @@ pub struct Names {
     /// Numbers of the peers running, and of every peer (for `peers log`).
     pub peers: Vec<String>,
     pub all_peers: Vec<String>,
+    /// Each open socket: its names (empty when it has none) and its fd, in
+    /// fd order, for Tab where a socket goes (`send `).
+    pub open: Vec<(Vec<String>, i32)>,
+    /// The last socket used (what `.` means), as it is labelled.
+    pub last: Option<String>,
     /// The lab's hosts (while a lab is up).
     pub hosts: Vec<String>,
 }
@@ -44,8 +54,15 @@ pub struct Names {
 pub struct ShellHelper {
     pub names: Arc<Mutex<Names>>,
     pub color: bool,
-    /// The setting word of a `set` being completed (set by `complete`).
+    /// The setting word of a `set` being completed (set by `complete`):
+    /// the word before the one under the cursor.
     set_key: Mutex<String>,
+    /// The `lab` being completed is a `lab up` (set by `complete`): what
+    /// follows are new host names, nothing to offer.
+    lab_up: Mutex<bool>,
+    /// The statement being completed follows `on HOST` (set by
+    /// `complete`): the commands that run in sockplay itself are left out.
+    on_host: Mutex<bool>,
 }
 
 impl ShellHelper {
@@ -54,6 +71,8 @@ impl ShellHelper {
             names,
             color,
             set_key: Mutex::new(String::new()),
+            lab_up: Mutex::new(false),
+            on_host: Mutex::new(false),
         }
     }
 }
@@ -107,7 +126,10 @@ fn on_prefix(stmt: &str) -> usize {
     let Some(end) = rest_t.find(char::is_whitespace) else {
         return 0;
     };
-    lead + 3 + (rest.len() - rest_t.len()) + end + 1
+    // The blank after the host may be of several bytes (an ideographic
+    // space typed with an input method): step over all of it.
+    let blank = rest_t[end..].chars().next().map_or(1, char::len_utf8);
+    lead + 3 + (rest.len() - rest_t.len()) + end + blank
 }
 
 /// Splits the statement being typed: (the command word, the index of the
@@ -158,10 +180,50 @@ fn context(line: &str, pos: usize) -> (Option<String>, usize, usize) {
 }
 
 impl ShellHelper {
+    /// Tab where a socket goes: each name, with its fd beside it in the
+    /// list (`c  fd 5`); the fd of a socket that has no name (`4  no
+    /// name`); and `.` only with what it stands for (`.  the last used:
+    /// k`). The list shows what each is; the line gets the name alone.
+    fn socket_pairs(&self, prefix: &str) -> Vec<Pair> {
+        let names = self.names.lock().map(|n| n.clone()).unwrap_or_default();
+        let mut named: Vec<Pair> = Vec::new();
+        let mut unnamed: Vec<Pair> = Vec::new();
+        for (list, fd) in &names.open {
+            if list.is_empty() {
+                unnamed.push(Pair {
+                    display: format!("{fd}  (fd {fd}, no name)"),
+                    replacement: fd.to_string(),
+                });
+            }
+            for n in list {
+                named.push(Pair {
+                    display: format!("{n}  (fd {fd})"),
+                    replacement: n.clone(),
+                });
+            }
+        }
+        named.sort_by(|a, b| a.replacement.cmp(&b.replacement));
+        let mut pairs: Vec<Pair> = named.into_iter().chain(unnamed).collect();
+        if let Some(last) = &names.last {
+            pairs.push(Pair {
+                display: format!(".  (the last socket used: {last})"),
+                replacement: ".".into(),
+            });
+        }
+        pairs.retain(|p| {
+            p.replacement
+                .to_ascii_lowercase()
+                .starts_with(&prefix.to_ascii_lowercase())
+        });
+        pairs
+    }
+
     fn candidates(&self, cmd: Option<&str>, arg: usize) -> Vec<String> {
         let Some(cmd) = cmd else {
+            let on_host = self.on_host.lock().is_ok_and(|o| *o);
             return spec::command_words()
                 .filter(|w| w.len() > 1)
+                .filter(|w| !on_host || !crate::exec::NOT_ON_A_HOST.contains(w))
                 .map(str::to_string)
                 .collect();
         };
@@ -173,12 +235,8 @@ impl ShellHelper {
         let kind = s.args.get(arg).or_else(|| s.args.last()).map(|a| a.kind);
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         match kind {
-            Some(ArgKind::Sock) => {
-                let mut v = names.sockets.clone();
-                v.push(".".into());
-                v.extend(names.fds.iter().cloned());
-                v
-            }
+            // Completed by socket_pairs, which shows each socket's fd.
+            Some(ArgKind::Sock) => names.sockets.clone(),
             Some(ArgKind::PeerKind) => words(spec::PEER_KINDS),
             Some(ArgKind::PeersView) => words(spec::PEERS_VIEWS),
             Some(ArgKind::Addr | ArgKind::PeerAddr) => {
@@ -246,13 +304,40 @@ impl ShellHelper {
                 v
             }
             Some(ArgKind::MacroName) => Vec::new(),
+            Some(ArgKind::Job) => names.jobs.clone(),
+            Some(ArgKind::Argv) => Vec::new(),
             Some(ArgKind::Lab) if arg == 0 => words(spec::LAB_WORDS),
-            Some(ArgKind::Lab) => names
-                .hosts
-                .iter()
-                .cloned()
-                .chain(words(spec::NET_WORDS))
-                .collect(),
+            Some(ArgKind::Lab) => {
+                // What may follow the word before the cursor: a host or a
+                // fault after `net`, a fault after a host or a value, a
+                // value (nothing to offer) after a fault, names of one's
+                // own after `up`.
+                let prev = self.set_key.lock().map(|k| k.clone()).unwrap_or_default();
+                let prev = prev.to_ascii_lowercase();
+                let up = self.lab_up.lock().is_ok_and(|u| *u);
+                let faults = || {
+                    spec::NET_WORDS
+                        .iter()
+                        .filter(|w| **w != "clear")
+                        .map(|w| w.to_string())
+                };
+                if prev == "net" {
+                    names
+                        .hosts
+                        .iter()
+                        .cloned()
+                        .chain(words(spec::NET_WORDS))
+                        .collect()
+                } else if up || prev == "down" || prev == "clear" {
+                    Vec::new()
+                } else if names.hosts.contains(&prev) {
+                    words(spec::NET_WORDS)
+                } else if spec::NET_WORDS.contains(&prev.as_str()) {
+                    Vec::new()
+                } else {
+                    faults().collect()
+                }
+            }
             Some(ArgKind::Host) => names.hosts.clone(),
             Some(ArgKind::Statement) => Vec::new(),
             Some(ArgKind::Path) => Vec::new(),
@@ -300,18 +385,44 @@ impl Completer for ShellHelper {
             .as_deref()
             .and_then(spec::lookup)
             .and_then(|s| s.args.get(arg))
-            .is_some_and(|a| a.kind == ArgKind::Path)
+            .or_else(|| {
+                // A command line: every word after `run` is a path.
+                cmd.as_deref()
+                    .and_then(spec::lookup)
+                    .and_then(|s| s.args.last())
+                    .filter(|a| a.kind == ArgKind::Argv)
+            })
+            .is_some_and(|a| a.kind == ArgKind::Path || a.kind == ArgKind::Argv)
         {
             return rustyline::completion::FilenameCompleter::new().complete_path(line, pos);
         }
         let start = start.min(pos);
         let prefix = &line[start..pos];
+        // A socket's place: names with their fds shown beside them.
+        if cmd
+            .as_deref()
+            .and_then(spec::lookup)
+            .and_then(|s| s.args.get(arg))
+            .is_some_and(|a| a.kind == ArgKind::Sock)
+        {
+            return Ok((start, self.socket_pairs(prefix)));
+        }
         if let Ok(mut k) = self.set_key.lock() {
             *k = line[..start]
                 .split_whitespace()
                 .last()
                 .unwrap_or("")
                 .to_string();
+        }
+        if let Ok(mut o) = self.on_host.lock() {
+            let stmt = line[..start].rsplit(';').next().unwrap_or("");
+            *o = on_prefix(stmt) > 0;
+        }
+        if let Ok(mut u) = self.lab_up.lock() {
+            let stmt = line[..start].rsplit(';').next().unwrap_or("");
+            let mut w = stmt[on_prefix(stmt)..].split_whitespace();
+            *u = w.next().is_some_and(|x| x.eq_ignore_ascii_case("lab"))
+                && w.next().is_some_and(|x| x.eq_ignore_ascii_case("up"));
         }
         // After `level` in setsockopt the option is the same argument.
         let mut list: Vec<String> = self
@@ -341,6 +452,8 @@ impl Hinter for ShellHelper {
     /// The rest of the usage of the command being typed, after a blank:
     /// `bind s ` hints `addr`, `bind s 127.0.0.1 ` hints `port`.
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<String> {
+        // The editor draws its line: it has opened its descriptors.
+        release_low_fds();
         if pos < line.len() || !line.ends_with(' ') {
             return None;
         }
@@ -555,6 +668,18 @@ pub fn names_of(runner: &Runner) -> Names {
         .iter()
         .map(|e| e.fd().to_string())
         .collect();
+    n.open = runner
+        .session
+        .table
+        .iter()
+        .map(|e| (e.names.clone(), e.fd()))
+        .collect();
+    n.last = runner
+        .session
+        .table
+        .last
+        .and_then(|h| runner.session.table.get(h))
+        .map(|e| e.label());
     n.hosts = runner.session.lab_hosts();
     n
 }
@@ -598,13 +723,22 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             text.push('\n');
             let Ok(mut h) = held.lock() else { return };
             if h.busy {
-                h.pending.push(text);
+                // A program flooding while a command runs: the first
+                // lines are kept, the rest counted.
+                if h.pending.len() < HELD_MAX {
+                    h.pending.push(text);
+                } else {
+                    h.dropped += 1;
+                }
             } else if let Ok(mut p) = printer.lock() {
                 let _ = rustyline::ExternalPrinter::print(&mut *p, text);
             }
         }));
     }
     drop(placeholders);
+    runner.session.confirm = Some(Box::new(AskAtPrompt {
+        interrupt: Arc::clone(&runner.session.interrupt),
+    }));
     let names = Arc::new(Mutex::new(Names::default()));
     rl.set_helper(Some(ShellHelper::new(Arc::clone(&names), color)));
     if let Some(h) = &history {
@@ -616,9 +750,9 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
         "- BSD sockets, one call at a time. `help` lists the commands, Tab completes, Ctrl-C interrupts a call, Ctrl-D leaves.".dimmed()
     );
     if let Some(rc) = rc
-        && let Ok(bytes) = std::fs::read(&rc)
+        && let Ok(mut lines) = crate::input::Lines::file(&rc)
     {
-        runner.run_rc(&String::from_utf8_lossy(&bytes), &rc.display().to_string());
+        runner.run_rc(&mut lines, &crate::files::shown(&rc));
     }
     let prompt = (
         crate::render::PROMPT.to_string(),
@@ -634,11 +768,13 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             *n = names_of(&runner);
         }
         // The lines of a macro being defined get a prompt of their own.
+        hold_low_fds_for_editor();
         let read = if runner.collecting_macro() {
             rl.readline(&macro_prompt)
         } else {
             rl.readline(&prompt)
         };
+        release_low_fds();
         match read {
             Ok(line) => {
                 line_no += 1;
@@ -657,6 +793,8 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
                 // Saved at once, so a closed terminal loses nothing.
                 save_history(&mut rl, history.as_deref());
                 runner.session.interrupt.store(false, Ordering::SeqCst);
+                // The terminal may have been resized since the last line.
+                crate::render::set_width(crate::script::stdout_columns());
                 if let Ok(mut h) = held.lock() {
                     h.busy = true;
                 }
@@ -668,6 +806,17 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
                     h.busy = false;
                     for text in h.pending.drain(..) {
                         crate::script::say(text.trim_end_matches('\n'));
+                    }
+                    if h.dropped > 0 {
+                        crate::script::say(&format!(
+                            "  {}",
+                            format!(
+                                "# {} more lines of the background jobs not shown",
+                                h.dropped
+                            )
+                            .dimmed()
+                        ));
+                        h.dropped = 0;
                     }
                     crate::script::flush_out();
                 }
@@ -754,7 +903,10 @@ fn ask(
             Some(d) => format!("  {label} [{d}]: "),
             None => format!("  {label}: "),
         };
-        let answer = rl.readline(&prompt).ok()?;
+        hold_low_fds_for_editor();
+        let answer = rl.readline(&prompt);
+        release_low_fds();
+        let answer = answer.ok()?;
         let answer = answer.trim().to_string();
         match (answer.is_empty(), default) {
             (false, _) => Some(answer),
@@ -807,6 +959,95 @@ fn ask(
     }
 }
 
+/// Descriptors below this are held while the line editor opens its own at
+/// the start of a line, so that the editor's land above them.
+const LOW_FDS: libc::c_int = 64;
+
+/// The descriptors held for [`hold_low_fds_for_editor`].
+static HELD_LOW: Mutex<Vec<std::os::fd::OwnedFd>> = Mutex::new(Vec::new());
+
+/// Before the line editor reads a line: it opens a socket pair then (for
+/// window resizes), at the lowest numbers free, and keeps it while the
+/// prompt shows. A background job accepting meanwhile would get a number
+/// after the pair (fd 7 for what a Python program numbers 5). So every
+/// free number below [`LOW_FDS`] is held (the pair goes above), and the
+/// descriptor gate is closed (a job's accept waits, see
+/// [`crate::table::fd_gate_wait`]) until the editor draws its line
+/// ([`release_low_fds`], from the hinter).
+fn hold_low_fds_for_editor() {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    crate::table::fd_gate_close();
+    let Ok(mut held) = HELD_LOW.lock() else {
+        crate::table::fd_gate_open();
+        return;
+    };
+    let Ok(null) = std::fs::File::open("/dev/null") else {
+        drop(held);
+        crate::table::fd_gate_open();
+        return;
+    };
+    let null = OwnedFd::from(null);
+    let base = null.as_raw_fd();
+    if base >= LOW_FDS {
+        return;
+    }
+    loop {
+        // SAFETY: F_DUPFD_CLOEXEC on a descriptor we own returns a new one
+        // (or -1), which we then own.
+        let fd = unsafe { libc::fcntl(base, libc::F_DUPFD_CLOEXEC, 3) };
+        if fd < 0 {
+            break;
+        }
+        // SAFETY: `fd` is fresh and nobody else's.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        if fd >= LOW_FDS {
+            break;
+        }
+        held.push(owned);
+    }
+    held.push(null);
+}
+
+/// The editor has its descriptors: the low numbers are free again, and a
+/// job's accept may go on.
+fn release_low_fds() {
+    if let Ok(mut held) = HELD_LOW.lock()
+        && !held.is_empty()
+    {
+        held.clear();
+    }
+    crate::table::fd_gate_open();
+}
+
+/// Asks the person at the prompt before a file is replaced: the question,
+/// then a line from the terminal; only `y` or `yes` is yes (Enter, Ctrl-C
+/// and the end of input are no).
+struct AskAtPrompt {
+    interrupt: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl crate::files::Confirm for AskAtPrompt {
+    fn confirm(&mut self, what: &str) -> bool {
+        crate::script::flush_out();
+        {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            let _ = write!(out, "{}", crate::render::confirm_question(what));
+            let _ = out.flush();
+        }
+        let answer = crate::input::read_answer(0, &self.interrupt);
+        let yes = answer
+            .as_deref()
+            .map(|a| a.trim().to_ascii_lowercase())
+            .is_some_and(|a| a == "y" || a == "yes");
+        if answer.is_none() {
+            // Ctrl-C or the end of input: the terminal has no newline yet.
+            crate::script::say("");
+        }
+        yes
+    }
+}
+
 /// Opens /dev/null until descriptors 3 to 9 are taken (those free now),
 /// to be closed once the line editor has its own descriptors.
 fn hold_low_fds() -> Vec<std::fs::File> {
@@ -847,6 +1088,23 @@ mod tests {
             (Some("accept".into()), 0, 14)
         );
         assert_eq!(context("ls; send c", 10), (Some("send".into()), 0, 9));
+        assert_eq!(context("on b send c", 11), (Some("send".into()), 0, 10));
+    }
+
+    #[test]
+    fn a_blank_of_several_bytes_after_on_host_splits_no_character() {
+        // U+3000, the ideographic space a Chinese input method types (the
+        // crash found in review: `on a\u{3000}s` Tab).
+        for line in [
+            "on a\u{3000}s",
+            "on a\u{3000}",
+            "on\u{3000}a s",
+            "on a\u{85}send ",
+        ] {
+            let _ = context(line, line.len());
+            let _ = on_prefix(line);
+        }
+        assert_eq!(on_prefix("on a\u{3000}s"), "on a\u{3000}".len());
     }
 
     #[test]
@@ -909,6 +1167,54 @@ mod tests {
         assert_eq!(h.candidates(Some("peers"), 0), ["log"]);
         assert_eq!(h.candidates(Some("peers"), 1), ["1", "2"]);
         assert_eq!(h.candidates(Some("stop"), 0), ["2", "all"]);
+    }
+
+    #[test]
+    fn completion_after_on_host_leaves_out_what_runs_in_sockplay_itself() {
+        let h = ShellHelper::new(Arc::new(Mutex::new(Names::default())), false);
+        assert!(h.candidates(None, 0).contains(&"lab".to_string()));
+        if let Ok(mut o) = h.on_host.lock() {
+            *o = true;
+        }
+        let v = h.candidates(None, 0);
+        for w in ["lab", "on", "quit", "export", "record", "lesson", "source"] {
+            assert!(!v.contains(&w.to_string()), "{w}");
+        }
+        for w in ["socket", "serve", "gethostname", "connect"] {
+            assert!(v.contains(&w.to_string()), "{w}");
+        }
+    }
+
+    #[test]
+    fn completion_after_lab_net_follows_the_words_before() {
+        let names = Names {
+            hosts: vec!["a".into(), "b".into()],
+            ..Names::default()
+        };
+        let h = ShellHelper::new(Arc::new(Mutex::new(names)), false);
+        let after = |prev: &str| {
+            if let Ok(mut k) = h.set_key.lock() {
+                *k = prev.to_string();
+            }
+            h.candidates(Some("lab"), 1)
+        };
+        assert_eq!(after("net")[..2], ["a", "b"]);
+        assert!(after("net").contains(&"loss".to_string()));
+        // After a host: its faults (no host again).
+        let v = after("a");
+        assert!(v.contains(&"loss".to_string()) && v.contains(&"clear".to_string()));
+        assert!(!v.contains(&"b".to_string()), "{v:?}");
+        // After a fault: its value, nothing to offer.
+        assert!(after("loss").is_empty());
+        assert!(after("delay").is_empty());
+        // After a value: the other faults.
+        let v = after("30%");
+        assert!(v.contains(&"delay".to_string()) && !v.contains(&"clear".to_string()));
+        if let Ok(mut u) = h.lab_up.lock() {
+            *u = true;
+        }
+        assert!(after("up").is_empty());
+        assert!(after("c").is_empty(), "lab up c ...: names of one's own");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::render::{self, Origin};
 use crate::syntax::ast::{Command, Expectation, SockRef, Statement};
 use crate::syntax::parse_line;
 use std::collections::HashMap;
-use std::io::{self, BufRead, Write};
+use std::io::{self, Write};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,19 @@ impl Out {
     }
 }
 
+/// The width of the terminal stdout is, in columns; None when stdout is no
+/// terminal (or the terminal does not say). `help` fits its lines to it.
+pub fn stdout_columns() -> Option<usize> {
+    use std::io::IsTerminal;
+    if !io::stdout().is_terminal() {
+        return None;
+    }
+    // SAFETY: TIOCGWINSZ fills the winsize it is given, nothing more.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
+}
+
 /// Writes a line to stdout, in order with the items around it.
 pub fn say(text: &str) {
     if let Ok(mut o) = OUT.lock() {
@@ -114,12 +127,30 @@ fn print_item(item: &Item) -> Option<String> {
         }
         return None;
     }
+    if let Item::ClearScreen = item {
+        // A transcript or a pipe gets no escape sequence: only a terminal
+        // is cleared.
+        if o.tty() {
+            o.put(render::CLEAR_SCREEN, true);
+        }
+        return None;
+    }
     if PROGRESS_SHOWN.swap(false, Ordering::SeqCst) {
         o.put("\r\x1b[2K", false);
     }
-    let waits = matches!(item, Item::Waiting { .. } | Item::JobStarted { .. });
+    let waits = matches!(
+        item,
+        Item::Waiting { .. } | Item::JobStarted { .. } | Item::ProgramWaiting { .. }
+    );
     let text = render::item(item);
-    o.put(&format!("{text}\n"), waits);
+    // On a terminal a long note is wrapped between words; the capture
+    // (what `expect` reads) keeps it whole.
+    match render::screen_width() {
+        Some(w) if matches!(item, Item::Note(_) | Item::Warn(_)) && o.tty() => {
+            o.put(&format!("{}\n", render::fit(&text, w)), waits);
+        }
+        _ => o.put(&format!("{text}\n"), waits),
+    }
     Some(text)
 }
 
@@ -135,7 +166,7 @@ impl Sink for TeeSink<'_> {
     fn emit(&mut self, item: Item) {
         let text = if self.quiet {
             match item {
-                Item::Progress(_) => None,
+                Item::Progress(_) | Item::ClearScreen => None,
                 _ => Some(render::item(&item)),
             }
         } else {
@@ -234,6 +265,11 @@ pub struct Macro {
 /// The most macro calls, sourced files and lessons inside one another.
 pub const MAX_DEPTH: usize = 16;
 
+/// The most lines one line may run through macros and through scripts
+/// sourced two or more deep. Depth alone does not bound the work: a macro
+/// that calls another ten times per level runs 10^16 lines at depth 16.
+pub const MAX_EXPANSION: usize = 10_000;
+
 pub struct Runner {
     pub session: Session,
     /// Macros by name (from `macdef`, in a file or typed in the shell).
@@ -250,6 +286,11 @@ pub struct Runner {
     pub(crate) opts: crate::play::PlayOptions,
     /// Scripts, macros and lessons running inside one another now.
     pub(crate) depth: usize,
+    /// Lines run through macros and nested scripts for the line running
+    /// at top level now (see [`MAX_EXPANSION`]).
+    pub(crate) expanded: usize,
+    /// The expansion went past the limit: every level stops.
+    pub(crate) runaway: bool,
     /// Expects that held (for the --check summary).
     pub expects_passed: usize,
     /// Step mode has said how it works.
@@ -272,7 +313,12 @@ pub(crate) fn print_error(text: &str) {
     }
     flush_out();
     let mut err = io::stderr().lock();
-    let _ = writeln!(err, "{text}");
+    // On a terminal the hint is wrapped between words (see render::fit).
+    let fitted = match render::screen_width() {
+        Some(w) if std::io::IsTerminal::is_terminal(&err) => render::fit(text, w),
+        _ => text.to_string(),
+    };
+    let _ = writeln!(err, "{fitted}");
     let _ = err.flush();
 }
 
@@ -286,6 +332,8 @@ impl Runner {
             collecting: None,
             opts: crate::play::PlayOptions::default(),
             depth: 0,
+            expanded: 0,
+            runaway: false,
             expects_passed: 0,
             step_hint_shown: false,
             journal: crate::export::Journal::default(),
@@ -337,6 +385,11 @@ impl Runner {
     /// being typed, or a command line (captured for the next `expect`).
     /// While `record` is on, the line is saved to the lesson after it ran.
     pub fn run_unit(&mut self, text: &str, file: Option<&str>, line: usize) -> LineEnd {
+        if self.depth == 0 {
+            // A new line at top level: a budget of its own.
+            self.expanded = 0;
+            self.runaway = false;
+        }
         if self.depth > 0 || self.recorder.is_none() {
             return self.run_unit_inner(text, file, line);
         }
@@ -420,6 +473,13 @@ impl Runner {
         unit_open: bool,
     ) -> LineEnd {
         let origin = Origin { file, line, text };
+        // Only a line typed at the prompt is the user's own; everything
+        // else (files, -c, pipes, macros, lessons) is a script.
+        self.session.who = if file.is_none() {
+            crate::files::Who::Prompt
+        } else {
+            crate::files::Who::Script
+        };
         let stmts = match parse_line(text) {
             Ok(s) => s,
             Err(e) => {
@@ -435,6 +495,7 @@ impl Runner {
                 return LineEnd::Failed;
             }
         };
+        let mut end = LineEnd::Ok;
         for (k, st) in stmts.iter().enumerate() {
             if file.is_some() && self.session.interrupt.load(Ordering::SeqCst) {
                 return LineEnd::Interrupted;
@@ -447,10 +508,33 @@ impl Runner {
                 LineEnd::Ok => {}
                 // An error the next statement expects is no reason to stop.
                 LineEnd::Failed if stmts.get(k + 1).is_some_and(expects_error) => {}
-                other => return other,
+                other => {
+                    end = other;
+                    break;
+                }
             }
         }
-        LineEnd::Ok
+        // What the programs running in the background did because of the
+        // line (all of its statements: `send k "a"; send k "b"` reaches a
+        // program as two sends in a row).
+        self.settle_programs(quiet);
+        end
+    }
+
+    /// Shows what the programs running in the background did, once they
+    /// have settled (see [`crate::exec::Session::settle_programs`]).
+    fn settle_programs(&mut self, quiet: bool) {
+        if self.session.programs.is_empty() {
+            return;
+        }
+        let Runner {
+            session, captures, ..
+        } = self;
+        session.settle_programs(&mut TeeSink {
+            captures,
+            quiet,
+            journal: None,
+        });
     }
 
     /// One statement of the session (not a directive).
@@ -463,7 +547,6 @@ impl Runner {
             journal,
             ..
         } = self;
-        session.scripted = origin.file.is_some();
         let mut sink = TeeSink {
             captures,
             quiet,
@@ -565,7 +648,7 @@ impl Runner {
                 self.lesson_cmd(number.as_ref(), mode, origin)
             }
             Command::Export { .. } | Command::Record { .. } => {
-                match crate::export::run(self, &st.command, origin.file.is_some()) {
+                match crate::export::run(self, &st.command) {
                     Ok(items) => {
                         for it in &items {
                             if let Some(t) = print_item(it) {
@@ -733,7 +816,7 @@ impl Runner {
     /// (unless `keep_going`), the code given to `quit`, or 130 after Ctrl-C.
     pub fn run_lines(
         &mut self,
-        lines: &mut dyn Iterator<Item = String>,
+        lines: &mut dyn Iterator<Item = crate::input::Line>,
         name: &str,
         opts: crate::play::PlayOptions,
     ) -> i32 {
@@ -758,8 +841,22 @@ impl Runner {
     }
 
     /// Runs the rc file quietly; errors are shown, nothing stops.
-    pub fn run_rc(&mut self, text: &str, name: &str) {
-        for (k, line) in text.lines().enumerate() {
+    pub fn run_rc(&mut self, lines: &mut dyn Iterator<Item = crate::input::Line>, name: &str) {
+        for (k, line) in lines.enumerate() {
+            let line = match line {
+                Ok(l) => l,
+                Err(bad) => {
+                    let (e, shown) = bad.error();
+                    let origin = Origin {
+                        file: Some(name),
+                        line: k + 1,
+                        text: &shown,
+                    };
+                    self.fail(e, &origin);
+                    continue;
+                }
+            };
+            let line = line.as_str();
             if line.trim().is_empty() {
                 continue;
             }
@@ -798,12 +895,16 @@ fn sock_label(r: &SockRef) -> String {
 }
 
 /// `FIN_WAIT` matches FIN_WAIT1 and FIN_WAIT2 (which one a socket is in
-/// depends on when the peer's ACK arrives); otherwise the names must be
-/// equal, case aside.
+/// depends on when the peer's ACK arrives); a reset connection, `CLOSED
+/// (reset)`, is CLOSED and RESET both; otherwise the names must be equal,
+/// case aside.
 pub fn state_matches(expected: &str, actual: &str) -> bool {
     let e = expected.to_ascii_uppercase().replace('-', "_");
     let a = actual.to_ascii_uppercase();
-    e == a || (e == "FIN_WAIT" && a.starts_with("FIN_WAIT"))
+    let reset = a == crate::table::CLOSED_RESET.to_ascii_uppercase();
+    e == a
+        || (e == "FIN_WAIT" && a.starts_with("FIN_WAIT"))
+        || (reset && (e == "CLOSED" || e == "RESET"))
 }
 
 /// A line of nothing but `expect` statements.
@@ -850,23 +951,6 @@ pub fn echo_line(text: &str) {
     }
 }
 
-/// Lines of a reader, read as they come (so a pipe works live), invalid
-/// UTF-8 replaced rather than fatal.
-pub fn lines_of(reader: impl BufRead) -> impl Iterator<Item = String> {
-    let mut reader = reader;
-    std::iter::from_fn(move || {
-        // Reading may wait for the writer of the pipe: show what was
-        // said first (one write a line; a file given by name is read
-        // without this).
-        flush_out();
-        let mut buf = Vec::new();
-        match reader.read_until(b'\n', &mut buf) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(String::from_utf8_lossy(&buf).into_owned()),
-        }
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -878,6 +962,10 @@ mod tests {
         assert!(state_matches("CLOSE_WAIT", "CLOSE_WAIT"));
         assert!(!state_matches("FIN_WAIT1", "FIN_WAIT2"));
         assert!(state_matches("connected", "connected"));
+        assert!(state_matches("CLOSED", "CLOSED (reset)"));
+        assert!(state_matches("reset", "CLOSED (reset)"));
+        assert!(!state_matches("RESET", "CLOSED"));
+        assert!(!state_matches("CLOSE_WAIT", "CLOSED (reset)"));
         assert!(!state_matches("ESTABLISHED", "CLOSE_WAIT"));
     }
 

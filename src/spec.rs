@@ -80,6 +80,8 @@ pub enum Cmd {
     Lesson,
     Expect,
     MacDef,
+    Run,
+    Input,
     RecvUntil,
     RecvLine,
     RecvN,
@@ -96,6 +98,8 @@ pub enum Cmd {
     Record,
     Lab,
     On,
+    Clear,
+    Reset,
 }
 
 /// What one argument position accepts. The parser has one routine per kind.
@@ -159,6 +163,11 @@ pub enum ArgKind {
     /// A file's path: a bare token taken as written (`./big.bin`), or a
     /// quoted string; completed from the file system.
     Path,
+    /// A command line to the end of the statement: words as written, or
+    /// quoted strings (with escapes); completed from the file system.
+    Argv,
+    /// One job: `%1` or `1`.
+    Job,
     /// The words after `recvuntil`, `recvline`, `recvn`, `recvall`: `drop`,
     /// `timeout SECONDS`, a view (hex, repr, text).
     UntilOpts,
@@ -413,7 +422,7 @@ pub static SPECS: &[CmdSpec] = &[
         [SOCK, req("path", K::Path), opt("size", K::Number)],
         Calls,
         "receive into a file until end of stream (or size bytes)",
-        "Creates or empties the file (as open(path, 'wb')), then writes what arrives until the peer closes its side, or until size bytes (512K, 1G: binary units). splice(2) moves the bytes to the file without copying them through the shell.",
+        "Writes what arrives until the peer closes its side, or until size bytes (512K, 1G: binary units), into a temporary file that becomes the file only when the transfer ends well (a failed one leaves the file as it was). At the prompt, replacing a file asks first; a script only creates new files under the current directory (--allow-write DIR, --allow-replace widen that). splice(2) moves the bytes to the file without copying them through the shell.",
         "with open({path:'big.bin'}, 'wb') as f:\n    while (d := {sock:c}.recv(1 << 20)): f.write(d)\n[limit] with open({path:'big.bin'}, 'wb') as f:\n[limit]     left = {limit:1 << 20}\n[limit]     while left > 0 and (d := {sock:c}.recv(min(left, 1 << 20))): left -= f.write(d)"
     ),
     spec!(
@@ -567,7 +576,7 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("file | off", K::Path), opt("hex", K::LogView)],
         Shell,
         "log every byte sent and received to a file (like socat -v)",
-        "log FILE: from now on every byte any command sends or receives is written to FILE, with its direction (> sent, < received), the time, the socket and its peer, as text like socat -v (a newline of the data ends a line; \\r \\t \\\\ \\xNN stand for the other bytes; length= says how many). log FILE hex writes hexdumps instead (like socat -x). The file must be new: an existing file (or a link) is never written over; from a script or lesson, only a new file under the current directory. The zero-copy transfers (sendfile, send zeros, recvfile, recv discard) get one line with their size. log shows what is being logged; log off ends it.",
+        "log FILE: from now on every byte any command sends or receives is written to FILE, with its direction (> sent, < received), the time, the socket and its peer, as text like socat -v (a newline of the data ends a line; \\r \\t \\\\ \\xNN stand for the other bytes; length= says how many). log FILE hex writes hexdumps instead (like socat -x). The file must be new: an existing file (or a link) is never written over. The zero-copy transfers (sendfile, send zeros, recvfile, recv discard) get one line with their size. log shows what is being logged; log off ends it.",
         ""
     ),
     spec!(
@@ -687,7 +696,7 @@ pub static SPECS: &[CmdSpec] = &[
         [],
         Options,
         "the socket table",
-        "Every socket with its names, addresses, TCP state, queues (accept queue for a listener), mode, and readiness now: R readable, W writable, E error or urgent data.",
+        "Every socket with its names, addresses, TCP state, queues (accept queue for a listener), mode, and readiness now: R readable, W writable, E error or urgent data. CLOSED (reset) is a connection that was reset (RST): it is dead, close it.",
         ""
     ),
     spec!(
@@ -707,7 +716,7 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("sock", K::WireView)],
         Options,
         "each connection's segments, numbers and TCP states over time",
-        "Every TCP segment of this shell's connections, as tcpdump and Wireshark read it: sequence and acknowledgment numbers relative to each side's first (`absolute` shows them as sent), the length, the window (scaled), a SYN's options (MSS, window scale, SACK permitted, timestamps), the states each segment moves the two ends to (the three-way handshake, the four-way close), and Wireshark's names for retransmissions, duplicate ACKs, zero windows and window updates. A reset keeps its rows, with why it came (data to a closed socket, SO_LINGER 0, a SYN to a closed port). A UDP socket shows its datagrams, and the ICMP port unreachable behind a ConnectionRefusedError. `states save FILE.pcap` writes what was captured for Wireshark (FILE.pcapng: with comments); it never replaces a file. It captures on the loopback interface, which needs root, or `sockplay --lab` (a network of the shell's own); otherwise the states sampled after each command are shown.",
+        "Every TCP segment of this shell's connections, as tcpdump and Wireshark read it: sequence and acknowledgment numbers relative to each side's first (`absolute` shows them as sent), the length, the window (scaled), a SYN's options (MSS, window scale, SACK permitted, timestamps), the states each segment moves the two ends to (the three-way handshake, the four-way close), and Wireshark's names for retransmissions, duplicate ACKs, zero windows and window updates. A reset keeps its rows, with why it came (data to a closed socket, SO_LINGER 0, a SYN to a closed port). A UDP socket shows its datagrams, and the ICMP port unreachable behind a ConnectionRefusedError. `states save FILE.pcap` writes what was captured for Wireshark (FILE.pcapng: with comments); it never follows a link, and replaces a file only if you say yes at the prompt. It captures on the loopback interface, which needs root, or `sockplay --lab` (a network of the shell's own); otherwise the states sampled after each command are shown.",
         "(tcpdump -i lo -n; ss -tan)"
     ),
     spec!(
@@ -925,7 +934,7 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("log", K::PeersView), opt("n", K::Number)],
         Peers,
         "the built-in peers, or what one received (peers log N)",
-        "The table: number, kind, address, state, clients connected now, connections served, bytes in and out. `peers log N` shows each chunk peer N read from each client, as Python's bytes repr, and its connections and closes (the last 64 KiB are kept).",
+        "The table: N the peer's number (stop N, peers log N); KIND; ADDRESS where it listens; STATE running, stopped, or why it ended; CONNECTED NOW the clients connected at this moment (- for UDP, which has no connections); SERVED IN ALL every connection it accepted since it started, those gone included (for UDP, the senders it heard from); BYTES-IN and BYTES-OUT in all; FILES what an http peer serves (its directory, or its built-in page). `peers log N` shows each chunk peer N read from each client, as Python's bytes repr, and its connections and closes (the last 64 KiB are kept).",
         ""
     ),
     spec!(
@@ -1138,13 +1147,33 @@ pub static SPECS: &[CmdSpec] = &[
         "def name(*args): ..."
     ),
     spec!(
+        Run,
+        "run",
+        [],
+        [req("[-q|-v] program [args]...", K::Argv)],
+        Jobs,
+        "run a program and show each socket call it makes",
+        "The program runs unchanged (a Python program: run python3 tcp_server.py, or run tcp_server.py); each socket call it makes is shown as it makes it, with its file:line and the line itself, in the shell's words: what it waits for, what it returned, the sends a recv took, errors and their hint. Without `&` it has the terminal (input() reads it, Ctrl-C goes to it, not to the shell). With `&` it is a background job: its lines are shown after its job number, `input %1 \"text\"` types a line for it, `kill %1` ends it, `sockets` lists its sockets (OWNER), `connect k %1` connects to where it listens. -q: only each call and its result; -v: also sleeps, joins and a library's own polls. A program that is not Python (nc, curl) has its sockets shown from /proc. Outside the shell: sockplay watch PROGRAM (help watch).",
+        "subprocess.run(['python3', 'tcp_server.py'])"
+    ),
+    spec!(
+        Input,
+        "input",
+        [],
+        [req("job", K::Job), opt("\"text\" | eof", K::Data)],
+        Jobs,
+        "type a line for a program run in the background",
+        "input %1 \"hello\" writes hello and a newline to job 1's stdin: its input() returns 'hello'. input %1 \"\" is an empty line; input %1 eof closes its stdin (its next read gets the end of its input).",
+        "proc.stdin.write(b'hello\\n')"
+    ),
+    spec!(
         Export,
         "export",
         [],
         [req("file.py", K::Path), opt("split | force", K::FileFlags)],
         Scripts,
         "write the session so far as a Python program",
-        "Each command that ran becomes its Python call (the form `help CMD` shows), with the same names; each value the shell showed is printed; a job (`&`) becomes a thread, joined where the shell took its result; a built-in peer becomes a socketserver in a thread; a call that failed is kept in try/except that prints the same error, so the program runs to its end as the session did (an error Python would not raise, and a call interrupted with Ctrl-C, are comments). `split` writes one program per end, FILE_server.py and FILE_client.py, to run together: the server first. An existing file is replaced only with `force`, a symbolic link never; a script or lesson may only create new files under the current directory. Then: python3 FILE.py.",
+        "Each command that ran becomes its Python call (the form `help CMD` shows), with the same names; each value the shell showed is printed; a job (`&`) becomes a thread, joined where the shell took its result; a built-in peer becomes a socketserver in a thread; a call that failed is kept in try/except that prints the same error, so the program runs to its end as the session did (an error Python would not raise, and a call interrupted with Ctrl-C, are comments). `split` writes one program per end, FILE_server.py and FILE_client.py, to run together: the server first. An existing file is replaced with `force` (without it the prompt asks), a symbolic link never; a script or lesson may only create new files under the current directory. Then: python3 FILE.py.",
         ""
     ),
     spec!(
@@ -1154,7 +1183,7 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("file.sp | stop", K::Path), opt("force", K::FileFlags)],
         Scripts,
         "save what you type as a lesson: record FILE.sp ... record stop",
-        "From now on each line is saved to FILE.sp as a lesson (docs/lessons.md): the commands as typed, a line starting with # as narration, and after each command `expect` lines for what it showed that will show again (values, errors, states; never ports the kernel picked, descriptors or times). A port the kernel picked, typed back as a number, is saved as the socket's name (connect k s), so the lesson runs again anywhere. `record stop` ends it (quit and Ctrl-D too); `record` alone says whether one is on. Check it with sockplay FILE.sp --check. An existing file is replaced only with `force`.",
+        "From now on each line is saved to FILE.sp as a lesson (docs/lessons.md): the commands as typed, a line starting with # as narration, and after each command `expect` lines for what it showed that will show again (values, errors, states; never ports the kernel picked, descriptors or times). A port the kernel picked, typed back as a number, is saved as the socket's name (connect k s), so the lesson runs again anywhere. `record stop` ends it (quit and Ctrl-D too); `record` alone says whether one is on. Check it with sockplay FILE.sp --check. An existing file is replaced with `force` (without it the prompt asks; a script never replaces one).",
         ""
     ),
     spec!(
@@ -1175,6 +1204,26 @@ pub static SPECS: &[CmdSpec] = &[
         Lab,
         "run one statement inside a lab host",
         "on b s = socket tcp makes s on host b: it stays there, and later calls on it need no `on` (bind s b 9000, listen s). Sockets made without `on` are sockplay's own, on this machine's network, which does not reach the lab. `sockets` shows each socket's HOST while a lab is up. on b gethostname answers b.",
+        ""
+    ),
+    spec!(
+        Clear,
+        "clear",
+        ["cls"],
+        [],
+        Shell,
+        "clear the screen (Ctrl-L too)",
+        "On a terminal only: in a script or a pipe it writes nothing. The sockets, names and peers stay; `reset` starts again.",
+        ""
+    ),
+    spec!(
+        Reset,
+        "reset",
+        [],
+        [],
+        Shell,
+        "start again: close every socket, stop every peer, forget every name",
+        "Cancels the background jobs, closes every socket (the next one is fd 3 again), stops the built-in peers (numbered from 1 again), and forgets the names you bound; says what it did. The settings, macros and history stay, and the shell does not leave. A port bound before can be bound again at once if SO_REUSEADDR was set on the new socket before bind (connections the old one closed first may be in TIME_WAIT).",
         ""
     ),
 ];
@@ -1207,6 +1256,11 @@ pub static SETTINGS: &[(&str, &[&str], &str)] = &[
         "explain",
         &["on", "off"],
         "explain the classic moments the first time they happen",
+    ),
+    (
+        "write",
+        &["here", "replace"],
+        "where scripts and lessons may write files: here (new files under the current directory, the default), replace (they may replace files too), or a directory to allow; only at the prompt",
     ),
     (
         "lab",

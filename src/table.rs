@@ -128,6 +128,19 @@ impl Entry {
         }
     }
 
+    /// Its connection was reset and is dead: the kernel says CLOSED (state
+    /// `tcp_state`) for a TCP socket that was connected and that neither
+    /// closed nor shut down its writing, which only a RST does (or a peer
+    /// given up on after retransmissions). Not CLOSE_WAIT any more, and
+    /// not "the peer has closed": nothing can go either way now.
+    pub fn reset_dead(&self, tcp_state: u8) -> bool {
+        tcp_state == TCP_CLOSED
+            && self.is_tcp()
+            && self.backlog.is_none()
+            && !self.shut_write
+            && (self.conn.is_some() || self.was_connected || self.was_reset)
+    }
+
     pub fn is_tcp(&self) -> bool {
         self.kind == SockKind::Stream && self.family != Family::Unix
     }
@@ -389,6 +402,102 @@ pub fn move_high(fd: std::os::fd::OwnedFd) -> std::os::fd::OwnedFd {
     unsafe { std::os::fd::OwnedFd::from_raw_fd(new) }
 }
 
+/// Descriptors inherited from whoever started sockplay (a test harness, an
+/// IDE, a shell that leaks one) go to [`fd_base`] or above, kept open, so
+/// that the learner's first socket is fd 3 as in a fresh Python process,
+/// whoever started the shell. Call it first thing, with one thread.
+pub fn move_inherited_fds() {
+    let base = fd_base();
+    // The numbers first: the directory being read is a descriptor too
+    // (it is closed again before anything moves, so it is skipped).
+    let fds: Vec<libc::c_int> = match std::fs::read_dir("/proc/self/fd") {
+        Ok(dir) => dir
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .filter(|&fd| fd > 2 && fd < base)
+            .collect(),
+        Err(_) => return,
+    };
+    for fd in fds {
+        // SAFETY: F_GETFD only reads the flags (EBADF for the directory's
+        // descriptor, which is closed by now).
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        if flags < 0 {
+            continue;
+        }
+        let cmd = if flags & libc::FD_CLOEXEC != 0 {
+            libc::F_DUPFD_CLOEXEC
+        } else {
+            libc::F_DUPFD
+        };
+        // SAFETY: a duplicate of an open descriptor at `base` or above; the
+        // original is closed only when the duplicate exists.
+        unsafe {
+            if libc::fcntl(fd, cmd, base) >= 0 {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
+/// The line editor opens descriptors of its own at the start of each line
+/// it reads (a socket pair, for window resizes), at the lowest numbers
+/// free. A background job that accepts while the prompt shows would then
+/// get a number after them: `c` fd 7 where a Python program (and a script)
+/// gets fd 5, depending on whether the job was quicker than the prompt.
+/// So the front end closes this gate while the editor opens its
+/// descriptors (having made it open them high), and a new connection's
+/// descriptor waits for the gate: it gets the number it would get without
+/// the editor.
+struct FdGate {
+    closed: std::sync::Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+static FD_GATE: FdGate = FdGate {
+    closed: std::sync::Mutex::new(false),
+    opened: std::sync::Condvar::new(),
+};
+
+/// The longest a descriptor waits for the gate (the editor takes
+/// microseconds; a gate left closed by mistake must not stall a job).
+const FD_GATE_LIMIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// The front end: the line editor is about to open its descriptors.
+pub fn fd_gate_close() {
+    if let Ok(mut c) = FD_GATE.closed.lock() {
+        *c = true;
+    }
+}
+
+/// The front end: the line editor has its descriptors.
+pub fn fd_gate_open() {
+    if let Ok(mut c) = FD_GATE.closed.lock() {
+        *c = false;
+    }
+    FD_GATE.opened.notify_all();
+}
+
+/// Before a call that makes a descriptor (accept): waits while the gate
+/// is closed (at most [`FD_GATE_LIMIT`]).
+pub fn fd_gate_wait() {
+    if let Ok(c) = FD_GATE.closed.lock() {
+        let _ = FD_GATE
+            .opened
+            .wait_timeout_while(c, FD_GATE_LIMIT, |closed| *closed);
+    }
+}
+
+/// Opens a file of the shell's own (the terminal, in step mode) at
+/// [`fd_base`] or above, the descriptor gate closed meanwhile, so that it
+/// never takes, even for a moment, a number a learner's socket would get.
+pub fn open_high(path: &str) -> std::io::Result<std::fs::File> {
+    fd_gate_close();
+    let opened = std::fs::File::open(path)
+        .map(|f| std::fs::File::from(move_high(std::os::fd::OwnedFd::from(f))));
+    fd_gate_open();
+    opened
+}
+
 /// A TCP connection closed by the learner, which the kernel may still be
 /// closing (or holding in TIME_WAIT).
 #[derive(Clone, Debug)]
@@ -422,6 +531,13 @@ impl Table {
         out
     }
 }
+
+/// The kernel's TCP_CLOSE (TCP_INFO's tcpi_state).
+pub const TCP_CLOSED: u8 = 7;
+
+/// How the table and `expect state` show a connection that was reset
+/// ([`Entry::reset_dead`]): the kernel's state, and why.
+pub const CLOSED_RESET: &str = "CLOSED (reset)";
 
 /// The kernel's TCP states, as `ss` and textbooks name them.
 pub fn tcp_state_name(state: u8) -> &'static str {
@@ -610,6 +726,7 @@ fn snapshot_with(e: &Entry, polled: Option<libc::c_short>) -> Snapshot {
         };
     let revents = polled.unwrap_or_else(|| poll_now(fd));
     let state = match (&tcp, e.kind) {
+        (Some(t), _) if e.reset_dead(t.state) => CLOSED_RESET.to_string(),
         (Some(t), _) => tcp_state_name(t.state).to_string(),
         (None, _) if listening => "listening".into(),
         (None, _) if peer.is_some() => "connected".into(),
@@ -690,7 +807,7 @@ pub struct KernelTcp {
     pub state: u8,
 }
 
-fn parse_proc_addr(s: &str) -> Option<std::net::SocketAddr> {
+pub(crate) fn parse_proc_addr(s: &str) -> Option<std::net::SocketAddr> {
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
     let (ip, port) = s.split_once(':')?;
     let port = u16::from_str_radix(port, 16).ok()?;

@@ -2,10 +2,164 @@
 //! them (`b'hi\r\n'`, `('127.0.0.1', 9900)`, `None`), so a learner can
 //! compare with the course's programs line by line.
 
+use crate::errors::ExecError;
 use crate::syntax::ast::{Family, SockKind};
 use socket2::SockAddr;
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// The most bytes (or bytes of text) one value may hold, however it is
+/// built: a literal repeated (`*`), joined (`+`), received, zeros made
+/// real. Checked before the memory is taken, so a typo like
+/// `"x" * 10**12` or `a = a + a` in a loop of lines fails at once.
+pub const MAX_DATA: usize = 256 << 20;
+
+/// MemoryError for a value over [`MAX_DATA`]; `what` says what, with its
+/// verb (`268435456 x 2 bytes is`, `300 zero bytes are`).
+pub fn too_large(what: &str) -> ExecError {
+    ExecError::new(
+        "MemoryError",
+        format!("{what} more than this shell builds at once (256 MiB)"),
+    )
+}
+
+/// MemoryError when the machine (or `ulimit -v`) has no room left.
+pub fn no_room(n: usize) -> ExecError {
+    ExecError::new(
+        "MemoryError",
+        format!(
+            "cannot allocate {} for this value: the machine (or ulimit -v) has no room left",
+            human_size(n as u64)
+        ),
+    )
+    .hint("values bound to names keep their memory: rebind or drop some (x = None)")
+}
+
+/// An empty buffer with room for `n` bytes, or MemoryError: over
+/// [`MAX_DATA`], or when the allocation fails (never an abort).
+pub fn buffer(n: usize) -> Result<Vec<u8>, ExecError> {
+    if n > MAX_DATA {
+        return Err(too_large(&format!("{n} bytes are")));
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).map_err(|_| no_room(n))?;
+    Ok(v)
+}
+
+/// Bytes held by a value. Shared: the name bound to them, the item that
+/// shows them, a send that sends them and a job that returns them all hold
+/// the same bytes (a clone is a counted reference, never a copy).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Bytes(Arc<Vec<u8>>);
+
+impl Bytes {
+    /// The bytes as a Vec of their own: taken when this is the only
+    /// holder, else copied (MemoryError when there is no room).
+    pub fn into_vec(self) -> Result<Vec<u8>, ExecError> {
+        match Arc::try_unwrap(self.0) {
+            Ok(v) => Ok(v),
+            Err(shared) => {
+                let mut v = buffer(shared.len())?;
+                v.extend_from_slice(&shared);
+                Ok(v)
+            }
+        }
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    fn from(v: Vec<u8>) -> Bytes {
+        Bytes(Arc::new(v))
+    }
+}
+
+impl From<&[u8]> for Bytes {
+    fn from(v: &[u8]) -> Bytes {
+        Bytes(Arc::new(v.to_vec()))
+    }
+}
+
+impl Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Bytes({} bytes)", self.len())
+    }
+}
+
+/// The text of a str value, shared as [`Bytes`] are.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Text(Arc<String>);
+
+impl Text {
+    /// The text as a String of its own (see [`Bytes::into_vec`]).
+    pub fn into_string(self) -> Result<String, ExecError> {
+        match Arc::try_unwrap(self.0) {
+            Ok(s) => Ok(s),
+            Err(shared) => {
+                let mut s = String::new();
+                s.try_reserve_exact(shared.len())
+                    .map_err(|_| no_room(shared.len()))?;
+                s.push_str(&shared);
+                Ok(s)
+            }
+        }
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Text {
+        Text(Arc::new(s))
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Text {
+        Text(Arc::new(s.to_string()))
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Text {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.len() > 64 {
+            write!(f, "Text({} bytes)", self.len())
+        } else {
+            fmt::Debug::fmt(&**self.0, f)
+        }
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// An epoll instance held by a name: its descriptor, and which of the
 /// session's instances it is.
@@ -29,8 +183,8 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
-    Bytes(Vec<u8>),
+    Str(Text),
+    Bytes(Bytes),
     Addr(SockAddr),
     Socket(SockHandle),
     Family(Family),
@@ -91,49 +245,143 @@ impl Value {
     }
 
     /// Python's `repr()`. Sockets are shown by the renderer, which knows
-    /// the table; here they are `<socket fd=N>`.
+    /// the table; here they are `<socket fd=N>`. Unbounded: for a value
+    /// that may be large, [`Value::repr_cut`].
     pub fn repr(&self) -> String {
+        let mut s = String::new();
+        let _ = self.write_repr(&mut s);
+        s
+    }
+
+    /// The repr, at most `limit` bytes of it; true when it was cut.
+    pub fn repr_cut(&self, limit: usize) -> (String, bool) {
+        let mut c = Capped::new(limit);
+        let _ = self.write_repr(&mut c);
+        (c.text, c.cut)
+    }
+
+    /// Writes the repr (stopping at the writer's first error).
+    pub fn write_repr(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         match self {
-            Value::None => "None".into(),
-            Value::Bool(true) => "True".into(),
-            Value::Bool(false) => "False".into(),
-            Value::Int(n) => n.to_string(),
-            Value::Float(f) => float_repr(*f),
-            Value::Str(s) => str_repr(s),
-            Value::Bytes(b) => bytes_repr(b),
-            Value::Addr(a) => addr_repr(a),
-            Value::Socket(h) => format!("<socket fd={}>", h.fd),
-            Value::Family(f) => format!("<AddressFamily.{f}: {}>", family_number(*f)),
-            Value::Kind(k) => format!("<SocketKind.{k}: {}>", kind_number(*k)),
+            Value::None => out.write_str("None"),
+            Value::Bool(true) => out.write_str("True"),
+            Value::Bool(false) => out.write_str("False"),
+            Value::Int(n) => write!(out, "{n}"),
+            Value::Float(f) => out.write_str(&float_repr(*f)),
+            Value::Str(s) => write_str_repr(out, s),
+            Value::Bytes(b) => write_bytes_repr(out, b),
+            Value::Addr(a) => out.write_str(&addr_repr(a)),
+            Value::Socket(h) => write!(out, "<socket fd={}>", h.fd),
+            Value::Family(f) => write!(out, "<AddressFamily.{f}: {}>", family_number(*f)),
+            Value::Kind(k) => write!(out, "<SocketKind.{k}: {}>", kind_number(*k)),
             Value::Tuple(items) => {
-                let inner: Vec<String> = items.iter().map(Value::repr).collect();
-                if items.len() == 1 {
-                    format!("({},)", inner[0])
-                } else {
-                    format!("({})", inner.join(", "))
+                out.write_char('(')?;
+                for (k, v) in items.iter().enumerate() {
+                    if k > 0 {
+                        out.write_str(", ")?;
+                    }
+                    v.write_repr(out)?;
                 }
+                if items.len() == 1 {
+                    out.write_char(',')?;
+                }
+                out.write_char(')')
             }
             Value::List(items) => {
-                let inner: Vec<String> = items.iter().map(Value::repr).collect();
-                format!("[{}]", inner.join(", "))
+                out.write_char('[')?;
+                for (k, v) in items.iter().enumerate() {
+                    if k > 0 {
+                        out.write_str(", ")?;
+                    }
+                    v.write_repr(out)?;
+                }
+                out.write_char(']')
             }
-            Value::Named(s) => s.clone(),
-            Value::Zeros(n) if *n < 1024 => format!("<{n} zero bytes, made as they are sent>"),
-            Value::Zeros(n) => format!(
+            Value::Named(s) => out.write_str(&escape_controls(s)),
+            Value::Zeros(n) if *n < 1024 => write!(out, "<{n} zero bytes, made as they are sent>"),
+            Value::Zeros(n) => write!(
+                out,
                 "<{n} zero bytes ({}), made as they are sent>",
                 human_size(*n)
             ),
-            Value::Epoll(r) => format!("<select.epoll fd={}>", r.fd),
+            Value::Epoll(r) => write!(out, "<select.epoll fd={}>", r.fd),
         }
     }
 
     /// Python's `str()`: like repr, but a str is shown bare (its control
-    /// characters still escaped: this goes to a terminal).
+    /// characters still escaped: this goes to a terminal). Unbounded: for
+    /// a value that may be large, [`Value::write_display`] into a
+    /// [`Capped`].
     pub fn display(&self) -> String {
+        let mut s = String::new();
+        let _ = self.write_display(&mut s);
+        s
+    }
+
+    pub fn write_display(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         match self {
-            Value::Str(s) => escape_controls(s),
-            other => other.repr(),
+            Value::Str(s) => write_escaped(out, s, false),
+            other => other.write_repr(out),
         }
+    }
+
+    /// The bytes or text the value holds, when it is large enough to
+    /// count against memory (a str or bytes); 0 otherwise.
+    pub fn data_len(&self) -> usize {
+        match self {
+            Value::Str(s) => s.len(),
+            Value::Bytes(b) => b.len(),
+            Value::Tuple(items) | Value::List(items) => items.iter().map(Value::data_len).sum(),
+            _ => 0,
+        }
+    }
+}
+
+/// Text written up to a limit, and never past the memory there is: a
+/// write that would go over the limit (or find no room) writes what fits
+/// and fails from then on, and `cut` says so. For text made from values
+/// that may be large (a repr of 256 MiB of bytes is up to 1 GiB).
+pub struct Capped {
+    pub text: String,
+    limit: usize,
+    /// It stopped short: the limit, or no memory.
+    pub cut: bool,
+}
+
+impl Capped {
+    pub fn new(limit: usize) -> Capped {
+        Capped {
+            text: String::new(),
+            limit,
+            cut: false,
+        }
+    }
+}
+
+impl fmt::Write for Capped {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.cut {
+            return Err(fmt::Error);
+        }
+        let room = self.limit.saturating_sub(self.text.len());
+        let take = if s.len() <= room {
+            s.len()
+        } else {
+            (0..=room)
+                .rev()
+                .find(|&k| s.is_char_boundary(k))
+                .unwrap_or(0)
+        };
+        if self.text.try_reserve(take).is_err() {
+            self.cut = true;
+            return Err(fmt::Error);
+        }
+        self.text.push_str(&s[..take]);
+        if take < s.len() {
+            self.cut = true;
+            return Err(fmt::Error);
+        }
+        Ok(())
     }
 }
 
@@ -193,32 +441,66 @@ fn float_repr(f: f64) -> String {
 /// quote and backslash escaped, everything else `\xNN`. Never a raw control
 /// byte, so a peer cannot drive the terminal.
 pub fn bytes_repr(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len().min(1 << 20) + 3);
+    let _ = write_bytes_repr(&mut out, b);
+    out
+}
+
+/// [`bytes_repr`] of at most `max` bytes of `b`, then `...` when cut: for
+/// messages that quote data a peer or a script chose.
+pub fn bytes_repr_cut(b: &[u8], max: usize) -> String {
+    if b.len() <= max {
+        return bytes_repr(b);
+    }
+    format!("{}...", bytes_repr(&b[..max]))
+}
+
+/// The longest run of plain characters written at once by the writers
+/// below.
+const RUN: usize = 4096;
+
+/// [`bytes_repr`] into a writer, runs of plain characters at once.
+pub fn write_bytes_repr(out: &mut dyn fmt::Write, b: &[u8]) -> fmt::Result {
     let quote = if b.contains(&b'\'') && !b.contains(&b'"') {
-        '"'
+        b'"'
     } else {
-        '\''
+        b'\''
     };
-    let mut out = String::with_capacity(b.len() + 3);
-    out.push('b');
-    out.push(quote);
-    for &c in b {
+    out.write_char('b')?;
+    out.write_char(quote as char)?;
+    let mut run = 0;
+    for (k, &c) in b.iter().enumerate() {
+        let plain = (0x20..=0x7e).contains(&c) && c != b'\\' && c != quote;
+        if plain {
+            // Long runs go out in pieces, so a writer that is full (a
+            // Capped) stops the walk early.
+            if k - run >= RUN {
+                out.write_str(std::str::from_utf8(&b[run..k]).unwrap_or(""))?;
+                run = k;
+            }
+            continue;
+        }
+        if run < k {
+            // Printable ASCII: always valid UTF-8.
+            out.write_str(std::str::from_utf8(&b[run..k]).unwrap_or(""))?;
+        }
+        run = k + 1;
         match c {
-            b'\\' => out.push_str("\\\\"),
-            b'\t' => out.push_str("\\t"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            c if c as char == quote => {
-                out.push('\\');
-                out.push(quote);
+            b'\\' => out.write_str("\\\\")?,
+            b'\t' => out.write_str("\\t")?,
+            b'\n' => out.write_str("\\n")?,
+            b'\r' => out.write_str("\\r")?,
+            c if c == quote => {
+                out.write_char('\\')?;
+                out.write_char(quote as char)?;
             }
-            0x20..=0x7e => out.push(c as char),
-            _ => {
-                let _ = write!(out, "\\x{c:02x}");
-            }
+            c => write!(out, "\\x{c:02x}")?,
         }
     }
-    out.push(quote);
-    out
+    if run < b.len() {
+        out.write_str(std::str::from_utf8(&b[run..]).unwrap_or(""))?;
+    }
+    out.write_char(quote as char)
 }
 
 /// Python's repr of a path it decoded with surrogateescape: valid UTF-8 as
@@ -231,7 +513,7 @@ pub fn path_repr(b: &[u8]) -> String {
     out.push(quote);
     for chunk in b.utf8_chunks() {
         for c in chunk.valid().chars() {
-            push_str_char(&mut out, c, quote);
+            let _ = write_str_char(&mut out, c, quote);
         }
         for &x in chunk.invalid() {
             let _ = write!(out, "\\udc{x:02x}");
@@ -252,31 +534,47 @@ fn quote_for(s: &str) -> char {
 }
 
 /// One character of a str repr.
-fn push_str_char(out: &mut String, c: char, quote: char) {
+fn write_str_char(out: &mut dyn fmt::Write, c: char, quote: char) -> fmt::Result {
     match c {
-        '\\' => out.push_str("\\\\"),
-        '\t' => out.push_str("\\t"),
-        '\n' => out.push_str("\\n"),
-        '\r' => out.push_str("\\r"),
+        '\\' => out.write_str("\\\\"),
+        '\t' => out.write_str("\\t"),
+        '\n' => out.write_str("\\n"),
+        '\r' => out.write_str("\\r"),
         c if c == quote => {
-            out.push('\\');
-            out.push(quote);
+            out.write_char('\\')?;
+            out.write_char(quote)
         }
-        c if is_unsafe_char(c) => push_char_escape(out, c),
-        c => out.push(c),
+        c if is_unsafe_char(c) => write_char_escape(out, c),
+        c => out.write_char(c),
     }
 }
 
 /// Python's repr of a str.
 pub fn str_repr(s: &str) -> String {
-    let quote = quote_for(s);
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        push_str_char(&mut out, c, quote);
-    }
-    out.push(quote);
+    let mut out = String::with_capacity(s.len().min(1 << 20) + 2);
+    let _ = write_str_repr(&mut out, s);
     out
+}
+
+/// [`str_repr`] into a writer, runs of plain characters at once.
+pub fn write_str_repr(out: &mut dyn fmt::Write, s: &str) -> fmt::Result {
+    let quote = quote_for(s);
+    out.write_char(quote)?;
+    let mut run = 0;
+    for (k, c) in s.char_indices() {
+        if !(matches!(c, '\\' | '\t' | '\n' | '\r') || c == quote || is_unsafe_char(c)) {
+            if k - run >= RUN {
+                out.write_str(&s[run..k])?;
+                run = k;
+            }
+            continue;
+        }
+        out.write_str(&s[run..k])?;
+        run = k + c.len_utf8();
+        write_str_char(out, c, quote)?;
+    }
+    out.write_str(&s[run..])?;
+    out.write_char(quote)
 }
 
 /// Characters a terminal would act on rather than show: C0 and C1 controls,
@@ -286,13 +584,13 @@ pub fn is_unsafe_char(c: char) -> bool {
         || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
 }
 
-fn push_char_escape(out: &mut String, c: char) {
+fn write_char_escape(out: &mut dyn fmt::Write, c: char) -> fmt::Result {
     let n = c as u32;
-    let _ = if n < 0x100 {
+    if n < 0x100 {
         write!(out, "\\x{n:02x}")
     } else {
         write!(out, "\\u{n:04x}")
-    };
+    }
 }
 
 /// Text made safe inside HTML or XML (the http peer's pages, the SVG
@@ -315,22 +613,44 @@ pub fn markup_escape(s: &str) -> String {
     out
 }
 
-/// Text with every control character escaped (tabs and newlines included).
+fn push_char_escape(out: &mut String, c: char) {
+    let _ = write_char_escape(out, c);
+}
+
+/// Text with every control character escaped (tabs and newlines
+/// included): the one function that makes text from outside (a path, a
+/// host name, a lesson's line, a peer's words) safe for the terminal.
 pub fn escape_controls(s: &str) -> String {
     if !s.chars().any(is_unsafe_char) {
         return s.to_string();
     }
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    let _ = write_escaped(&mut out, s, false);
+    out
+}
+
+/// [`escape_controls`] into a writer; `keep_newlines` leaves `\n` as a line
+/// break (text shown on several lines).
+pub fn write_escaped(out: &mut dyn fmt::Write, s: &str, keep_newlines: bool) -> fmt::Result {
+    let mut run = 0;
+    for (k, c) in s.char_indices() {
+        if !is_unsafe_char(c) || (keep_newlines && c == '\n') {
+            if k - run >= RUN {
+                out.write_str(&s[run..k])?;
+                run = k;
+            }
+            continue;
+        }
+        out.write_str(&s[run..k])?;
+        run = k + c.len_utf8();
         match c {
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c if is_unsafe_char(c) => push_char_escape(&mut out, c),
-            c => out.push(c),
+            '\t' => out.write_str("\\t")?,
+            '\n' => out.write_str("\\n")?,
+            '\r' => out.write_str("\\r")?,
+            c => write_char_escape(out, c)?,
         }
     }
-    out
+    out.write_str(&s[run..])
 }
 
 /// Received bytes decoded as text for the `text` view: valid UTF-8 shown as
@@ -348,6 +668,21 @@ pub fn bytes_as_text(b: &[u8]) -> String {
                 c => out.push(c),
             }
         }
+        for &x in chunk.invalid() {
+            let _ = write!(out, "\\x{x:02x}");
+        }
+    }
+    out
+}
+
+/// A path, an address or a name that came from outside, as text for the
+/// terminal: valid UTF-8 as characters; control characters (newlines too),
+/// bidi overrides and bytes that are not UTF-8 as escapes
+/// (`./a\x1b[31m\xff.sock`). Every path shown goes through here.
+pub fn path_text(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len());
+    for chunk in b.utf8_chunks() {
+        out.push_str(&escape_controls(chunk.valid()));
         for &x in chunk.invalid() {
             let _ = write!(out, "\\x{x:02x}");
         }
@@ -421,9 +756,9 @@ pub fn addr_short(a: &SockAddr) -> String {
         Some(s) => s.to_string(),
         None => {
             if let Some(p) = a.as_pathname() {
-                bytes_as_text(p.as_os_str().as_encoded_bytes())
+                path_text(p.as_os_str().as_encoded_bytes())
             } else if let Some(name) = a.as_abstract_namespace() {
-                format!("@{}", bytes_as_text(name))
+                format!("@{}", path_text(name))
             } else {
                 "-".into()
             }

@@ -270,7 +270,15 @@ fn errors_point_at_the_cause() {
     let script = format!("{PAIR}{}\n", lines.join("\n"));
     std::fs::write(scratch.path().join("t.sp"), &script).expect("script");
     let out = Command::new(common::BIN)
-        .args(["--color", "never", "--keep-going", "t.sp"])
+        // /dev/null is outside the directory: reading it is allowed.
+        .args([
+            "--color",
+            "never",
+            "--keep-going",
+            "--allow-read",
+            "/dev",
+            "t.sp",
+        ])
         .current_dir(scratch.path())
         .env("SOCKPLAY_CONFIG_DIR", scratch.path().join(".config"))
         .stdin(Stdio::null())

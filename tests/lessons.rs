@@ -397,7 +397,7 @@ fn a_lesson_runs_from_the_shell_language_too() {
     assert_has(&run, "✓ lessons/01-names.sp: every command ran and");
     assert_has(
         &run,
-        "-c:2:8: there is no lesson 99: they are numbered 1 to 17",
+        "-c:2:8: there is no lesson 99: they are numbered 1 to 18",
     );
 }
 
@@ -409,15 +409,31 @@ fn an_unknown_lesson_number_is_refused() {
     assert_has(&run, "there is no lesson 0");
 }
 
-/// `sockplay --lesson N --check`, in a fresh directory (lesson 8 leaves
-/// its socket file there).
+/// `sockplay --lesson N --check`, run in an empty directory of its own
+/// (its output, history and config kept outside it): the lesson must pass,
+/// and leave that directory as empty as it found it (lesson 8 makes a
+/// socket file there).
 fn check_lesson(n: u32) {
     let scratch = Scratch::new(&format!("lesson-{n}"));
-    let run = run_in(
-        scratch.path(),
-        &["--lesson", &n.to_string(), "--check"],
-        None,
-    );
+    let cwd = scratch.path().join("cwd");
+    std::fs::create_dir(&cwd).expect("cwd");
+    let out_path = scratch.path().join("output");
+    let out = std::fs::File::create(&out_path).expect("output file");
+    let mut child = std::process::Command::new(common::BIN)
+        .args(["--color", "never", "--lesson", &n.to_string(), "--check"])
+        .current_dir(&cwd)
+        .env("SOCKPLAY_CONFIG_DIR", scratch.path().join("config"))
+        .env("SOCKPLAY_HISTORY", scratch.path().join("history"))
+        .stdin(std::process::Stdio::null())
+        .stdout(out.try_clone().expect("clone"))
+        .stderr(out)
+        .spawn()
+        .expect("spawn sockplay");
+    let status = common::wait_bounded(&mut child, std::time::Duration::from_secs(30));
+    let run = Run {
+        output: std::fs::read_to_string(&out_path).unwrap_or_default(),
+        status,
+    };
     assert_eq!(
         run.status,
         Some(0),
@@ -426,6 +442,16 @@ fn check_lesson(n: u32) {
     );
     assert_has(&run, "every command ran and");
     assert_lacks(&run, "expect failed");
+    let left: Vec<String> = std::fs::read_dir(&cwd)
+        .expect("read cwd")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "lesson {n} left {left:?} in the directory it ran in:\n{}",
+        run.output
+    );
 }
 
 macro_rules! lessons {
@@ -454,6 +480,7 @@ lessons!(
     lesson_12_chat = 12,
     lesson_13_python_lines = 13,
     lesson_17_c10k = 17,
+    lesson_18_your_program = 18,
 );
 
 /// The lab's lessons (14 to 16) make network namespaces: as root (CI), or
@@ -520,5 +547,5 @@ fn lesson_10_holds_without_root_too() {
 
 #[test]
 fn every_bundled_lesson_is_checked_here() {
-    assert_eq!(sockplay::lessons::LESSONS.len(), 17);
+    assert_eq!(sockplay::lessons::LESSONS.len(), 18);
 }

@@ -519,3 +519,17 @@ fn the_shell_defines_macros_and_checks_expects() {
     run(&mut p, "htons 1", "-> 256");
     assert_eq!(leave(&mut p), 0);
 }
+
+#[test]
+fn tab_after_on_host_and_an_ideographic_space_keeps_the_shell_alive() {
+    // An input method's blank (U+3000, three bytes) after `on HOST`: Tab
+    // once panicked on slicing inside it (found in review).
+    let home = Home::new("tab-on-blank");
+    let mut p = home.spawn(false);
+    send(&mut p, "on a\u{3000}s\t\t");
+    std::thread::sleep(Duration::from_millis(300));
+    send(&mut p, "\x15");
+    // Still the shell: it answers the next line.
+    run(&mut p, "inet_aton 10.0.0.1", r"-> b'\n\x00\x00\x01'");
+    assert_eq!(leave(&mut p), 0);
+}

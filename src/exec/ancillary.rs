@@ -390,7 +390,10 @@ impl Session {
                 "{} held from an earlier receive come first, without ancillary data; recvmsg again for the rest",
                 plural(pre.len(), "byte", "bytes")
             )));
-            return Ok(Ret::two(Value::Bytes(pre.bytes), Value::List(Vec::new())));
+            return Ok(Ret::two(
+                Value::Bytes(pre.bytes.into()),
+                Value::List(Vec::new()),
+            ));
         }
         self.call(
             ctx,
@@ -437,7 +440,7 @@ fn received(ctx: &Ctx, got: Received, maxfds: usize, out: &mut dyn Sink) -> Resu
         ),
     });
     out.emit(Item::Done(msg));
-    let mut ret = Ret::two(Value::Bytes(got.data), Value::None);
+    let mut ret = Ret::two(Value::Bytes(got.data.into()), Value::None);
     let mut sockets = Vec::new();
     for fd in got.fds {
         let raw = fd.as_raw_fd();

@@ -32,6 +32,7 @@
 use super::io::{Ctx, stopped};
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
+use crate::files::{NewFile, file_error};
 use crate::proto::log::Dir;
 use crate::syntax::ast::{BulkInto, Expr, SockKind, SockRef, Spanned};
 use crate::table::{self, Mode};
@@ -411,7 +412,7 @@ fn send_stall(ctx: &Ctx) -> String {
 fn send_waiting(ctx: &Ctx, call: &str) -> Item {
     Item::Waiting {
         call: call.to_string(),
-        what: "buffer space (the peer is not reading fast enough)".into(),
+        what: super::io::send_wait_what(ctx.peer.as_ref().map(|p| p.0)),
         queue: send_stall(ctx),
     }
 }
@@ -454,28 +455,6 @@ fn conclude(
             Err(x)
         }
     }
-}
-
-/// Python's words for a file that cannot be opened:
-/// `FileNotFoundError: [Errno 2] No such file or directory: 'x.bin'`.
-fn file_error(e: io::Error, path: &str) -> ExecError {
-    let mut x = ExecError::from(e);
-    x.message = format!("{}: '{}'", x.message, path);
-    x.hint = match x.errno {
-        Some(libc::ENOENT) => Some(match std::env::current_dir() {
-            Ok(d) => format!(
-                "no such file or folder; a relative path starts in {}",
-                d.display()
-            ),
-            Err(_) => "no such file or folder".into(),
-        }),
-        Some(libc::EISDIR) => Some("that is a folder: give a file's path".into()),
-        Some(libc::EACCES) | Some(libc::EPERM) => {
-            Some("no permission to open that file here".into())
-        }
-        _ => x.hint,
-    };
-    x
 }
 
 /// Records a bulk send as one send of the connection (message boundaries),
@@ -567,10 +546,12 @@ pub(super) fn zeros_work(
     Ok(Ret::said(Value::Int(meter.done as i64)))
 }
 
+/// `len`: the file's size, None when it cannot be trusted (procfs, sysfs:
+/// 0 or 4096 whatever they hold): then it is read to its end.
 fn sendfile_work(
     ctx: &Ctx,
     file: File,
-    len: u64,
+    len: Option<u64>,
     shown: &str,
     out: &mut dyn Sink,
 ) -> Result<Ret, ExecError> {
@@ -587,18 +568,28 @@ fn sendfile_work(
         waiting: Some(send_waiting),
         stall: send_stall,
     };
-    let mut meter = Meter::new(format!("sendfile(fd {})", ctx.h.fd), Some(len));
+    let mut meter = Meter::new(format!("sendfile(fd {})", ctx.h.fd), len);
     let (fd, ffd) = (ctx.h.fd, file.as_raw_fd());
     let mut offset: libc::off_t = 0;
-    let mut tmp = if copy_only() {
-        vec![0u8; CHUNK]
-    } else {
-        Vec::new()
-    };
+    // Plain reads and sends: asked for, or the file refuses sendfile(2)
+    // (many procfs files: EINVAL).
+    let mut copy = copy_only();
+    let mut tmp: Vec<u8> = Vec::new();
     let result = pump.run(&mut meter, out, |want| {
         // At most 1 GiB a call (the kernel's own cap is just under 2 GiB).
         let count = want.min(1 << 30);
-        if copy_only() {
+        if !copy {
+            match sendfile(fd, ffd, &mut offset, count) {
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS)) => {
+                    copy = true;
+                }
+                r => return r,
+            }
+        }
+        {
+            if tmp.is_empty() {
+                tmp.resize(CHUNK, 0);
+            }
             let len = count.min(tmp.len());
             // SAFETY: a buffer of at least `len` bytes, our descriptor.
             let r = unsafe { libc::pread(ffd, tmp.as_mut_ptr().cast(), len, offset) };
@@ -613,9 +604,8 @@ fn sendfile_work(
                 .sock
                 .send_with_flags(&tmp[..r as usize], libc::MSG_NOSIGNAL)?;
             offset += n as libc::off_t;
-            return Ok(n);
+            Ok(n)
         }
-        sendfile(fd, ffd, &mut offset, count)
     });
     let result = conclude(&meter, "sent", result, out);
     note_bounds(ctx, meter.done, true, t0);
@@ -626,7 +616,10 @@ fn sendfile_work(
     );
     let stop = result?;
     let mut msg = format!("sent {shown}: {}", meter.summary());
-    if stop == Stop::Eof && meter.done < len {
+    if let Some(len) = len
+        && stop == Stop::Eof
+        && meter.done < len
+    {
         msg.push_str(&format!(
             " (the file ended early: it was {} when the send began)",
             human_size(len)
@@ -636,10 +629,32 @@ fn sendfile_work(
     Ok(Ret::said(Value::Int(meter.done as i64)))
 }
 
+/// A file whose st_size says nothing of its content: on procfs or sysfs
+/// (and the like: debugfs, configfs, securityfs, tracefs).
+fn size_is_made_up(file: &File) -> bool {
+    const MADE_UP: [i64; 6] = [
+        0x9fa0,      // PROC_SUPER_MAGIC
+        0x6265_6572, // SYSFS_MAGIC
+        0x6462_6720, // DEBUGFS_MAGIC
+        0x6265_6570, // CONFIGFS_MAGIC
+        0x7363_6673, // SECURITYFS_MAGIC
+        0x7472_6163, // TRACEFS_MAGIC
+    ];
+    // SAFETY: statfs is plain data that fstatfs fills (or fails).
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: our descriptor and our struct.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) } != 0 {
+        return false;
+    }
+    MADE_UP.contains(&(st.f_type as i64))
+}
+
 /// Where received bytes go.
 enum Dest {
     Discard,
-    File(File, String),
+    /// The file being written (put in place at the end, if all went well)
+    /// and its path as shown.
+    File(NewFile, String),
 }
 
 fn recv_bulk_work(
@@ -668,7 +683,7 @@ fn recv_bulk_work(
     };
     let call = match dest {
         Dest::Discard => "recv",
-        Dest::File(..) => "recvfile",
+        _ => "recvfile",
     };
     let mut meter = Meter::new(format!("{call}(fd {})", ctx.h.fd), limit);
     // Bytes held from an earlier recvuntil come first.
@@ -677,9 +692,10 @@ fn recv_bulk_work(
         limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX)),
         false,
     );
+    let mut dest = dest;
     if !pre.is_empty() {
-        if let Dest::File(file, shown) = &dest {
-            (&*file)
+        if let Dest::File(file, shown) = &mut dest {
+            file.file()
                 .write_all(&pre.bytes)
                 .map_err(|e| file_error(e, shown))?;
         }
@@ -695,7 +711,8 @@ fn recv_bulk_work(
     }
     let fd = ctx.h.fd;
     let tcp = ctx.family != crate::syntax::ast::Family::Unix;
-    let result = match &dest {
+    let mut dest = dest;
+    let result = match &mut dest {
         Dest::Discard if tcp && !copy_only() => pump.run(&mut meter, out, |want| {
             // MSG_TRUNC on TCP drops the bytes in the kernel; no buffer is
             // touched (tcp(7)), so none is given.
@@ -719,7 +736,7 @@ fn recv_bulk_work(
             let pipe = if copy_only() { None } else { pipe().ok() };
             match pipe {
                 Some((pr, pw)) => {
-                    let ffd = file.as_raw_fd();
+                    let ffd = file.file().as_raw_fd();
                     // Bytes in the pipe not yet written to the file.
                     let mut pending = 0usize;
                     pump.run(&mut meter, out, |want| {
@@ -743,7 +760,7 @@ fn recv_bulk_work(
                 }
                 None => {
                     let mut buf = vec![0u8; CHUNK];
-                    let mut f = file;
+                    let f = file.file();
                     pump.run(&mut meter, out, |want| {
                         let want = want.min(CHUNK);
                         let n = std::io::Read::read(&mut &*ctx.sock, &mut buf[..want])?;
@@ -756,7 +773,7 @@ fn recv_bulk_work(
     };
     let what = match &dest {
         Dest::Discard => "discarded",
-        Dest::File(..) => "wrote",
+        _ => "received",
     };
     let result = conclude(&meter, what, result, out);
     // The held bytes were taken off the record (and logged) when they
@@ -770,15 +787,33 @@ fn recv_bulk_work(
             Dest::File(_, shown) => format!("bytes written to {shown} (recvfile)"),
         },
     );
+    if let (Err(_), Dest::File(f, shown)) = (&result, &dest) {
+        // The target is left as it was: the bytes went to a temporary
+        // file, which goes with `dest`.
+        out.emit(Item::Note(if f.replaces() {
+            format!(
+                "{shown} was left as it was: a file is replaced only by a transfer that ends well"
+            )
+        } else {
+            format!("{shown} was not created: a file is written only by a transfer that ends well")
+        }));
+    }
     let stop = result?;
+    let shown = match dest {
+        Dest::File(f, shown) => {
+            f.commit()?;
+            Some(shown)
+        }
+        Dest::Discard => None,
+    };
     let why = match stop {
         Stop::Eof => "end of stream: the peer closed its sending side".to_string(),
         Stop::Limit => format!("the {} asked for", human_size(meter.done)),
         Stop::Partial => "what was queued: the socket is non-blocking".to_string(),
     };
-    let msg = match &dest {
-        Dest::Discard => format!("received and discarded {} ({why})", meter.summary()),
-        Dest::File(_, shown) => format!("wrote {shown}: {} ({why})", meter.summary()),
+    let msg = match shown {
+        None => format!("received and discarded {} ({why})", meter.summary()),
+        Some(shown) => format!("wrote {shown}: {} ({why})", meter.summary()),
     };
     out.emit(Item::Done(msg));
     if stop == Stop::Eof && limit.is_some_and(|l| meter.done < l) {
@@ -841,6 +876,7 @@ impl Session {
             )));
         }
         let p = self.text(path)?;
+        crate::files::check_read(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
         let file = File::open(&p).map_err(|e| file_error(e, &p).at(path.span))?;
         let meta = file
             .metadata()
@@ -855,8 +891,10 @@ impl Session {
             .at(path.span)
             .hint("for endless zeros: send c zeros 1G"));
         }
-        let shown = crate::value::escape_controls(&p);
-        let len = meta.len();
+        let shown = crate::value::path_text(p.as_bytes());
+        // procfs and sysfs give a size of 0 or 4096 whatever a file holds:
+        // such a file is read to its end.
+        let len = (meta.len() > 0 && !size_is_made_up(&file)).then_some(meta.len());
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
@@ -889,9 +927,11 @@ impl Session {
             BulkInto::Discard => Dest::Discard,
             BulkInto::File(path) => {
                 let p = self.text(path)?;
-                // As Python's open(path, 'wb'): created, or emptied.
-                let file = File::create(&p).map_err(|e| file_error(e, &p).at(path.span))?;
-                Dest::File(file, crate::value::escape_controls(&p))
+                // Written aside and put in place at the end (see files.rs):
+                // a failed transfer leaves the target as it was.
+                let file = self.new_file(&p).map_err(|e| e.at(path.span))?;
+                let shown = file.shown().to_string();
+                Dest::File(file, shown)
             }
         };
         self.call(

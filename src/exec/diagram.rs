@@ -2,7 +2,7 @@
 //! connection's sequence diagram (see [`crate::wire::ladder`]), shown in
 //! the terminal or written as SVG for slides.
 
-use super::states::View;
+use super::states::{View, save_error};
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
 use crate::syntax::ast::{Expr, SockRef, Spanned};
@@ -70,22 +70,20 @@ impl Session {
             .iter()
             .filter(|s| matches!(s, Step::Arrow(_)))
             .count();
-        crate::files::write_new(
-            std::path::Path::new(&name),
-            svg.as_bytes(),
-            self.scripted,
-            "diagram save",
-        )
-        .map_err(|e| e.at(path.span))?;
-        let shown = crate::value::escape_controls(&name);
-        out.emit(Item::Done(format!(
-            "wrote the diagram of {} <-> {} ({arrows} arrows, SVG) to {shown}",
-            ladder.names[0], ladder.names[1]
-        )));
-        out.emit(Item::Note(format!(
-            "a browser or any slide program shows it; rsvg-convert -o diagram.png {shown} makes a PNG"
-        )));
-        Ok(Ret::none())
+        match self.save_file(&name, svg.as_bytes(), false) {
+            Ok(_) => {
+                let shown = crate::value::escape_controls(&name);
+                out.emit(Item::Done(format!(
+                    "wrote the diagram of {} <-> {} ({arrows} arrows, SVG) to {shown}",
+                    ladder.names[0], ladder.names[1]
+                )));
+                out.emit(Item::Note(format!(
+                    "a browser or any slide program shows it; rsvg-convert -o diagram.png {shown} makes a PNG"
+                )));
+                Ok(Ret::none())
+            }
+            Err(e) => Err(save_error(e, "diagram save", path)),
+        }
     }
 
     /// The calls of both ends of a connection (and of a refused connect,

@@ -11,13 +11,12 @@ use crate::value::{SockHandle, Value};
 use socket2::SockAddr;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-/// Data built with `*` may not exceed this (a typo like `"x" * 10**12`
-/// must not take the machine's memory).
-pub const MAX_DATA: usize = 256 << 20;
+pub use crate::value::MAX_DATA;
+use crate::value::{Bytes, buffer, too_large};
 
 /// What a send sends.
 pub(crate) enum Payload {
-    Bytes(Vec<u8>),
+    Bytes(Bytes),
     /// Zero bytes, made as they are sent.
     Zeros(u64),
 }
@@ -27,11 +26,12 @@ pub(crate) enum Payload {
 fn materialize(v: Value, span: crate::syntax::ast::Span) -> Result<Value, ExecError> {
     match v {
         Value::Zeros(n) => match usize::try_from(n).ok().filter(|&n| n <= MAX_DATA) {
-            Some(n) => Ok(Value::Bytes(vec![0; n])),
-            None => Err(ExecError::new(
-                "MemoryError",
-                format!("{n} zero bytes are more than this shell builds at once (256 MiB)"),
-            )
+            Some(n) => {
+                let mut b = buffer(n).map_err(|e| e.at(span))?;
+                b.resize(n, 0);
+                Ok(Value::Bytes(b.into()))
+            }
+            None => Err(too_large(&format!("{n} zero bytes are"))
             .at(span)
             .hint("on a stream socket, send c zeros N and sendall c zeros N make them as they are sent")),
         },
@@ -39,18 +39,44 @@ fn materialize(v: Value, span: crate::syntax::ast::Span) -> Result<Value, ExecEr
     }
 }
 
+/// The bytes of `n` copies of `unit`, built in place (no intermediate
+/// copies), or MemoryError before anything is taken.
+fn repeated(unit: &[u8], n: usize, span: crate::syntax::ast::Span) -> Result<Vec<u8>, ExecError> {
+    let total = unit
+        .len()
+        .checked_mul(n)
+        .filter(|&t| t <= MAX_DATA)
+        .ok_or_else(|| {
+            too_large(&format!("{} x {n} bytes is", unit.len()))
+                .at(span)
+                .hint("for a load, send zeros made as they are sent: send c zeros 1G")
+        })?;
+    let mut out = buffer(total).map_err(|e| e.at(span))?;
+    if let [one] = unit {
+        out.resize(total, *one);
+        return Ok(out);
+    }
+    out.extend_from_slice(unit);
+    // Doubling: log2(n) copies of growing runs.
+    while out.len() < total {
+        let take = out.len().min(total - out.len());
+        out.extend_from_within(..take);
+    }
+    Ok(out)
+}
+
 impl Session {
     pub(crate) fn eval(&self, e: &Spanned<Expr>) -> Result<Value, ExecError> {
         Ok(match &e.node {
-            Expr::Str(s) => Value::Str(s.clone()),
-            Expr::Bytes(b) => Value::Bytes(b.clone()),
+            Expr::Str(s) => Value::Str(s.as_str().into()),
+            Expr::Bytes(b) => Value::Bytes(b.as_slice().into()),
             Expr::Int(n) => Value::Int(*n),
             Expr::Float(f) => Value::Float(*f),
             Expr::Bool(b) => Value::Bool(*b),
             Expr::None => Value::None,
             Expr::Word(w) => match self.vars.get(w) {
                 Some(v) => v.clone(),
-                None => Value::Str(w.clone()),
+                None => Value::Str(w.as_str().into()),
             },
             Expr::Var(name) => return self.lookup(name, e),
             Expr::Zeros(size) => Value::Zeros(self.size(size)?),
@@ -65,7 +91,12 @@ impl Session {
             // name typed in the shell's words may hold either where the
             // course's program holds one).
             Expr::Encode(x) => match materialize(self.eval(x)?, x.span)? {
-                Value::Str(s) => Value::Bytes(s.into_bytes()),
+                Value::Str(s) => Value::Bytes(
+                    s.into_string()
+                        .map_err(|er| er.at(e.span))?
+                        .into_bytes()
+                        .into(),
+                ),
                 v @ Value::Bytes(_) => v,
                 other => {
                     return Err(ExecError::new(
@@ -76,13 +107,20 @@ impl Session {
                 }
             },
             Expr::Decode(x) => match materialize(self.eval(x)?, x.span)? {
-                Value::Bytes(b) => Value::Str(String::from_utf8(b).map_err(|er| {
-                    ExecError::new(
-                        "UnicodeDecodeError",
-                        crate::value::utf8_error_text(er.as_bytes(), er.utf8_error()),
+                Value::Bytes(b) => {
+                    let b = b.into_vec().map_err(|er| er.at(e.span))?;
+                    Value::Str(
+                        String::from_utf8(b)
+                            .map_err(|er| {
+                                ExecError::new(
+                                    "UnicodeDecodeError",
+                                    crate::value::utf8_error_text(er.as_bytes(), er.utf8_error()),
+                                )
+                                .at(e.span)
+                            })?
+                            .into(),
                     )
-                    .at(e.span)
-                })?),
+                }
                 v @ Value::Str(_) => v,
                 other => {
                     return Err(ExecError::new(
@@ -98,8 +136,8 @@ impl Session {
                     materialize(self.eval(b)?, b.span)?,
                 );
                 let (seq, n, n_span) = match (&va, &vb) {
-                    (_, Value::Int(n)) => (va.clone(), *n, b.span),
-                    (Value::Int(n), _) => (vb.clone(), *n, a.span),
+                    (_, Value::Int(n)) => (&va, *n, b.span),
+                    (Value::Int(n), _) => (&vb, *n, a.span),
                     _ => {
                         return Err(ExecError::new(
                             "TypeError",
@@ -111,10 +149,14 @@ impl Session {
                         .at(e.span));
                     }
                 };
-                let n = usize::try_from(n.max(0)).unwrap_or(0);
-                let unit = match &seq {
-                    Value::Str(s) => s.len(),
-                    Value::Bytes(b) => b.len(),
+                let n = usize::try_from(n.max(0)).unwrap_or(usize::MAX);
+                match seq {
+                    Value::Str(s) => {
+                        let b = repeated(s.as_bytes(), n, n_span)?;
+                        // n copies of UTF-8 are UTF-8.
+                        Value::Str(String::from_utf8(b).unwrap_or_default().into())
+                    }
+                    Value::Bytes(x) => Value::Bytes(repeated(x, n, n_span)?.into()),
                     other => {
                         return Err(ExecError::new(
                             "TypeError",
@@ -122,64 +164,81 @@ impl Session {
                         )
                         .at(e.span));
                     }
-                };
-                if unit.saturating_mul(n) > MAX_DATA {
-                    return Err(ExecError::new(
-                        "MemoryError",
+                }
+            }
+            Expr::Concat(parts) => self.concat(parts, e)?,
+        })
+    }
+
+    /// `a + b + c`: str + str is a str, int + int an int, bytes (or bytes
+    /// and str) are bytes. The size is known before anything is copied:
+    /// over [`MAX_DATA`] it is a MemoryError at the `+` that crosses it.
+    fn concat(&self, parts: &[Spanned<Expr>], e: &Spanned<Expr>) -> Result<Value, ExecError> {
+        let vals: Vec<Value> = parts
+            .iter()
+            .map(|p| self.eval(p).and_then(|v| materialize(v, p.span)))
+            .collect::<Result<_, _>>()?;
+        if vals.iter().all(|v| matches!(v, Value::Int(_))) {
+            let mut sum: i64 = 0;
+            for v in &vals {
+                if let Value::Int(x) = v {
+                    sum = sum.saturating_add(*x);
+                }
+            }
+            return Ok(Value::Int(sum));
+        }
+        let all_str = vals.iter().all(|v| matches!(v, Value::Str(_)));
+        let mut total = 0usize;
+        for (k, (v, p)) in vals.iter().zip(parts).enumerate() {
+            let len = match v {
+                Value::Bytes(x) => x.len(),
+                Value::Str(x) => x.len(),
+                other => {
+                    let msg = if all_str {
                         format!(
-                            "{unit} x {n} bytes is more than this shell builds at once (256 MiB)"
-                        ),
-                    )
-                    .at(n_span)
-                    .hint("for a load, send zeros made as they are sent: send c zeros 1G"));
+                            "can only concatenate str (not \"{}\") to str",
+                            other.type_name()
+                        )
+                    } else {
+                        format!("can't concat {} to bytes", other.type_name())
+                    };
+                    return Err(ExecError::new("TypeError", msg).at(p.span));
                 }
-                match seq {
-                    Value::Str(s) => Value::Str(s.repeat(n)),
-                    Value::Bytes(b) => Value::Bytes(b.repeat(n)),
-                    _ => Value::None,
-                }
-            }
-            Expr::Concat(parts) => {
-                let vals: Vec<Value> = parts
-                    .iter()
-                    .map(|p| self.eval(p).and_then(|v| materialize(v, p.span)))
-                    .collect::<Result<_, _>>()?;
-                if vals.iter().all(|v| matches!(v, Value::Str(_))) {
-                    let mut s = String::new();
-                    for v in vals {
-                        if let Value::Str(x) = v {
-                            s.push_str(&x);
-                        }
-                    }
-                    Value::Str(s)
-                } else if vals.iter().all(|v| matches!(v, Value::Int(_))) {
-                    let mut sum: i64 = 0;
-                    for v in vals {
-                        if let Value::Int(x) = v {
-                            sum = sum.saturating_add(x);
-                        }
-                    }
-                    Value::Int(sum)
+            };
+            total = total.saturating_add(len);
+            if total > MAX_DATA {
+                // Point at the part that crosses the limit, with what
+                // came before it.
+                let span = if k == 0 {
+                    p.span
                 } else {
-                    // bytes + str: the str is taken as UTF-8 (Python would
-                    // want .encode(); the shell is lenient).
-                    let mut b = Vec::new();
-                    for (v, p) in vals.iter().zip(parts) {
-                        match v {
-                            Value::Bytes(x) => b.extend_from_slice(x),
-                            Value::Str(x) => b.extend_from_slice(x.as_bytes()),
-                            other => {
-                                return Err(ExecError::new(
-                                    "TypeError",
-                                    format!("can't concat {} to bytes", other.type_name()),
-                                )
-                                .at(p.span));
-                            }
-                        }
-                    }
-                    Value::Bytes(b)
-                }
+                    parts[0].span.to(p.span)
+                };
+                let more = if k + 1 < parts.len() {
+                    " (and more)"
+                } else {
+                    ""
+                };
+                return Err(too_large(&format!("{total} bytes{more} joined with + are"))
+                    .at(span)
+                    .hint("a value holds at most 256 MiB; for a load, send c zeros 1G"));
             }
+        }
+        let mut b = buffer(total).map_err(|x| x.at(e.span))?;
+        for v in &vals {
+            match v {
+                Value::Bytes(x) => b.extend_from_slice(x),
+                Value::Str(x) => b.extend_from_slice(x.as_bytes()),
+                _ => {}
+            }
+        }
+        Ok(if all_str {
+            // Strings joined are UTF-8.
+            Value::Str(String::from_utf8(b).unwrap_or_default().into())
+        } else {
+            // bytes + str: the str is taken as UTF-8 (Python would want
+            // .encode(); the shell is lenient).
+            Value::Bytes(b.into())
         })
     }
 
@@ -190,10 +249,60 @@ impl Session {
         Err(self.name_error(name, e.span))
     }
 
+    /// A statement that is one bare word, neither a command nor a name
+    /// bound (nor a typo of one): the learner meant a command (`clear`,
+    /// `exti`), so it is called an unknown command, with the nearest
+    /// command, rather than a NameError that says to quote it.
+    pub(crate) fn unknown_command(
+        &self,
+        stmt: &crate::syntax::ast::Statement,
+    ) -> Option<ExecError> {
+        let crate::syntax::ast::Command::Value(Spanned {
+            node: Expr::Var(word),
+            span,
+        }) = &stmt.command
+        else {
+            return None;
+        };
+        if !stmt.targets.is_empty()
+            || self.vars.contains_key(word)
+            || self.failed_names.contains_key(word)
+            || spec::nearest(word, self.vars.keys().map(String::as_str)).is_some()
+        {
+            return None;
+        }
+        let words = spec::command_words().filter(|w| w.len() > 1);
+        // Worded as the parser words `bnid s 1`.
+        Some(match spec::nearest(word, words) {
+            Some(c) => ExecError::usage(format!(
+                "error: unknown command `{word}`: did you mean `{c}`?"
+            ))
+            .at(*span),
+            None => ExecError::usage(format!(
+                "error: unknown command `{word}` (type `help` for the list)"
+            ))
+            .at(*span)
+            .hint("a name you bound shows its value when typed alone; `vars` lists them"),
+        })
+    }
+
     pub(crate) fn name_error(&self, name: &str, span: crate::syntax::ast::Span) -> ExecError {
         let mut err = ExecError::new("NameError", format!("name '{name}' is not defined")).at(span);
         if let Some(id) = self.failed_names.get(name) {
             return err.hint(format!("job [{id}] failed, so it did not bind `{name}`"));
+        }
+        // A word of the advice and usages, copied as it is (`sendmsg k DATA
+        // framed`): it stands for something to write there.
+        let stands_for = match name {
+            "DATA" => Some("your bytes: b\"hello\", \"text\", or a name bound to bytes"),
+            "SOCK" => Some("a socket: its name (s) or its fd"),
+            "HOST" => Some("an address: 127.0.0.1, localhost"),
+            "PORT" => Some("a port number: 9900"),
+            "ADDR" => Some("an address: 127.0.0.1 9900, or a name bound to one"),
+            _ => None,
+        };
+        if let Some(what) = stands_for {
+            return err.hint(format!("{name} in the usage stands for {what}"));
         }
         let var = spec::nearest(name, self.vars.keys().map(String::as_str));
         let cmd = spec::nearest(name, spec::command_words());
@@ -217,16 +326,17 @@ impl Session {
         }
     }
 
-    /// Bytes to send: bytes as they are, text as UTF-8.
-    pub(crate) fn data(&self, e: &Spanned<Expr>) -> Result<Vec<u8>, ExecError> {
+    /// Bytes to send: bytes as they are (shared, not copied), text as
+    /// UTF-8.
+    pub(crate) fn data(&self, e: &Spanned<Expr>) -> Result<Bytes, ExecError> {
         let v = self.eval(e)?;
         self.data_of(v, e)
     }
 
-    fn data_of(&self, v: Value, e: &Spanned<Expr>) -> Result<Vec<u8>, ExecError> {
+    fn data_of(&self, v: Value, e: &Spanned<Expr>) -> Result<Bytes, ExecError> {
         match materialize(v, e.span)? {
             Value::Bytes(b) => Ok(b),
-            Value::Str(s) => Ok(s.into_bytes()),
+            Value::Str(s) => Ok(s.as_bytes().into()),
             other => Err(ExecError::new(
                 "TypeError",
                 format!(
@@ -239,7 +349,7 @@ impl Session {
     }
 
     /// Bytes only, as Python's functions that take packed addresses want.
-    pub(crate) fn bytes_only(&self, e: &Spanned<Expr>) -> Result<Vec<u8>, ExecError> {
+    pub(crate) fn bytes_only(&self, e: &Spanned<Expr>) -> Result<Bytes, ExecError> {
         match materialize(self.eval(e)?, e.span)? {
             Value::Bytes(b) => Ok(b),
             other => Err(ExecError::new(
@@ -314,8 +424,8 @@ impl Session {
     /// Literal text (host names, service names).
     pub(crate) fn text(&self, e: &Spanned<Expr>) -> Result<String, ExecError> {
         match self.eval(e)? {
-            Value::Str(s) => Ok(s),
-            Value::Bytes(b) => String::from_utf8(b).map_err(|_| {
+            Value::Str(s) => Ok(s.to_string()),
+            Value::Bytes(b) => String::from_utf8(b.to_vec()).map_err(|_| {
                 ExecError::new("UnicodeDecodeError", "these bytes are not UTF-8 text").at(e.span)
             }),
             Value::Int(n) => Ok(n.to_string()),
@@ -382,7 +492,16 @@ impl Session {
                             .at(r.span);
                     err.hint = Some(match spec::nearest(name, socks) {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => "create one first: s = socket tcp (`sockets` lists them)".into(),
+                        // A socket of a program run from the shell: its
+                        // calls are the program's to make.
+                        None => match self.programs.owner_of(name) {
+                            Some(owner) => format!(
+                                "{name} is a socket of {owner}, not of this shell: `sockets` shows it, the program's lines show its calls"
+                            ),
+                            None => {
+                                "create one first: s = socket tcp (`sockets` lists them)".into()
+                            }
+                        },
                     });
                     return Err(err);
                 }
@@ -471,6 +590,9 @@ impl Session {
         if let Some(v) = self.vars.get(&w.node) {
             return self.value_address(v, &format!("`{}`", w.node), w.span, family, for_connect);
         }
+        if let Some(id) = w.node.strip_prefix('%') {
+            return self.program_address(id, family, w.span);
+        }
         if family == Family::Unix {
             return unix_addr(&w.node).map_err(|e| e.at(w.span));
         }
@@ -510,10 +632,15 @@ impl Session {
                     ))
                     .at(span));
                 }
-                // A server bound to 0.0.0.0 is reached at 127.0.0.1.
+                // A server bound to 0.0.0.0 is reached at 127.0.0.1; one
+                // on a lab host, at that host's address (the other hosts'
+                // 127.0.0.1 is their own, and this machine's is not the
+                // lab's).
+                let host_ip = e.host.as_deref().and_then(|n| self.lab_host_ip(n));
                 return Ok(match local.as_socket() {
                     Some(SocketAddr::V4(v4)) if v4.ip().is_unspecified() && for_connect => {
-                        SockAddr::from(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), v4.port()))
+                        let ip = host_ip.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+                        SockAddr::from(SocketAddr::new(ip, v4.port()))
                     }
                     Some(SocketAddr::V6(v6)) if v6.ip().is_unspecified() && for_connect => {
                         SockAddr::from(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), v6.port()))

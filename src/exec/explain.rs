@@ -6,6 +6,28 @@
 use super::{Item, Session, Sink};
 use crate::errors::ExecError;
 
+/// The sockets a moment concerns, by the names the shell knows them by,
+/// so that advice names the socket to type it on (sticky packets: the
+/// sender frames, the receiver reads frames back).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ends {
+    /// The socket that sent the bytes, when this shell holds it.
+    pub sender: Option<String>,
+    /// The socket that received them.
+    pub receiver: Option<String>,
+}
+
+impl Ends {
+    pub fn none() -> Ends {
+        Ends::default()
+    }
+}
+
+/// A socket's label as a command's argument: `k` stays `k`, `fd 4` is `4`.
+fn as_arg(label: &str) -> &str {
+    label.strip_prefix("fd ").unwrap_or(label)
+}
+
 /// A moment worth an explanation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Moment {
@@ -29,6 +51,27 @@ impl Moment {
             Moment::Truncated => "a message cut short",
             Moment::WouldBlock => "BlockingIOError",
         }
+    }
+
+    /// The explanation, its advice naming the sockets of `ends` where it
+    /// has some.
+    pub fn text_for(self, ends: &Ends) -> String {
+        if self != Moment::Sticky {
+            return self.text().to_string();
+        }
+        let recv = ends.receiver.as_deref().map_or("SOCK", as_arg);
+        let (send, on) = match ends.sender.as_deref().map(as_arg) {
+            Some(k) => (k, String::new()),
+            None => ("SOCK", " on the sending socket".to_string()),
+        };
+        format!(
+            "TCP is a byte stream: the kernel appends every send to the same receive queue, and recv takes \
+             whatever is queued, up to its size. It never knows where one send ended. To keep messages apart, \
+             the sending side marks them and the receiving side reads by the marks: a length before each \
+             message (send with sendmsg {send} DATA framed{on}, read with recvmsg {recv} framed), a marker \
+             after it (sendmsg {send} DATA marker b\"\\n\", recvmsg {recv} marker b\"\\n\"), or a fixed \
+             size. A pause between sends only makes merging less likely."
+        )
     }
 
     pub fn text(self) -> &'static str {
@@ -56,12 +99,10 @@ impl Moment {
                  its writing. The stream has ended, and every later recv returns b'' at once. That is why the \
                  course's servers write `if not data: break`."
             }
+            // Its advice names sockets: see text_for.
             Moment::Sticky => {
                 "TCP is a byte stream: the kernel appends every send to the same receive queue, and recv takes \
-                 whatever is queued, up to its size. It never knows where one send ended. To keep messages apart \
-                 the receiver must be told: a length before each message (sendmsg c DATA framed), a marker after \
-                 it (sendmsg c DATA marker b\"\\n\"), or a fixed size. A pause between sends only makes merging \
-                 less likely."
+                 whatever is queued, up to its size. It never knows where one send ended."
             }
             Moment::Truncated => {
                 "UDP keeps message boundaries (and so do UNIX datagram and SOCK_SEQPACKET sockets): each receive \
@@ -90,12 +131,20 @@ impl Moment {
     }
 }
 
+/// Records that `m` is explained now; false when it was before.
+pub(crate) fn first_time(
+    seen: &std::sync::Mutex<std::collections::HashSet<Moment>>,
+    m: Moment,
+) -> bool {
+    seen.lock().is_ok_and(|mut s| s.insert(m))
+}
+
 /// Passes items on, turning the first moment of each kind into an
 /// explanation (when explanations are on) and dropping the others.
 pub(super) struct Explainer<'a> {
     pub out: &'a mut dyn Sink,
     pub on: bool,
-    pub seen: &'a mut std::collections::HashSet<Moment>,
+    pub seen: &'a std::sync::Mutex<std::collections::HashSet<Moment>>,
 }
 
 impl Sink for Explainer<'_> {
@@ -105,9 +154,9 @@ impl Sink for Explainer<'_> {
 
     fn emit(&mut self, item: Item) {
         match item {
-            Item::Moment(m) => {
-                if self.on && self.seen.insert(m) {
-                    self.out.emit(Item::Explain(m));
+            Item::Moment(m, ends) => {
+                if self.on && first_time(self.seen, m) {
+                    self.out.emit(Item::Explain(m, ends));
                 }
             }
             Item::JobEnded {
@@ -122,8 +171,8 @@ impl Sink for Explainer<'_> {
                 let items = items
                     .into_iter()
                     .filter(|i| match i {
-                        Item::Moment(m) => {
-                            moments.push(*m);
+                        Item::Moment(m, ends) => {
+                            moments.push((*m, ends.clone()));
                             false
                         }
                         _ => true,
@@ -136,8 +185,8 @@ impl Sink for Explainer<'_> {
                     how,
                     items,
                 });
-                for m in moments {
-                    self.emit(Item::Moment(m));
+                for (m, ends) in moments {
+                    self.emit(Item::Moment(m, ends));
                 }
             }
             other => self.out.emit(other),
@@ -150,9 +199,9 @@ impl Session {
     pub(super) fn explain_error(&mut self, e: &ExecError, out: &mut dyn Sink) {
         if let Some(m) = Moment::of_error(e)
             && self.settings.explain
-            && self.explained.insert(m)
+            && first_time(&self.explained, m)
         {
-            out.emit(Item::Explain(m));
+            out.emit(Item::Explain(m, Ends::none()));
         }
     }
 }

@@ -25,13 +25,32 @@ fn plural(n: usize) -> String {
     }
 }
 
+/// The longest marker (a marker is a few bytes: `\n`, `\r\n\r\n`).
+const MAX_MARKER: usize = 4096;
+
 /// The marker of a `marker M` form.
 fn marker_bytes(s: &Session, m: &Spanned<Expr>) -> Result<Vec<u8>, ExecError> {
     let b = s.data(m)?;
     if b.is_empty() {
         return Err(ExecError::new("ValueError", "the marker must not be empty").at(m.span));
     }
-    Ok(b)
+    if b.len() > MAX_MARKER {
+        return Err(ExecError::new(
+            "ValueError",
+            format!("a marker of {} bytes: at most {MAX_MARKER}", b.len()),
+        )
+        .at(m.span));
+    }
+    Ok(b.to_vec())
+}
+
+/// A buffer for bytes on their way to the wire (the value's own limit was
+/// checked when it was built), or MemoryError.
+fn wire_buffer(n: usize) -> Result<Vec<u8>, ExecError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| crate::value::no_room(n))?;
+    Ok(v)
 }
 
 impl Session {
@@ -59,7 +78,8 @@ impl Session {
                     bytes_repr(&head),
                     plural(body.len())
                 );
-                let mut wire = head.to_vec();
+                let mut wire = wire_buffer(body.len() + 4)?;
+                wire.extend_from_slice(&head);
                 wire.extend_from_slice(&body);
                 (
                     wire,
@@ -76,7 +96,8 @@ impl Session {
                     )));
                 }
                 let what = format!("{} + the marker {}", plural(body.len()), bytes_repr(&m));
-                let mut wire = body.clone();
+                let mut wire = wire_buffer(body.len() + m.len())?;
+                wire.extend_from_slice(&body);
                 wire.extend_from_slice(&m);
                 (wire, what, "{s}.sendall(data + marker)")
             }
@@ -166,7 +187,7 @@ impl Session {
                         bytes_repr(&head),
                         plural(len)
                     )));
-                    let mut ret = Ret::one(Value::Bytes(body.answer.bytes));
+                    let mut ret = Ret::one(Value::Bytes(body.answer.bytes.into()));
                     ret.view = view;
                     ret.after.push(Item::Note(format!(
                         "in Python: n, = struct.unpack('!I', recv_exactly({0}, 4)); data = recv_exactly({0}, n)",
@@ -235,7 +256,7 @@ fn recv_to_marker(
     }
     let rest = ctx.held.lock().map_or(0, |h| h.len())
         + crate::table::recv_queue(ctx.h.fd).unwrap_or(0) as usize;
-    let mut ret = Ret::one(Value::Bytes(msg));
+    let mut ret = Ret::one(Value::Bytes(msg.into()));
     ret.view = view;
     if rest > 0 {
         ret.after.push(Item::Note(format!(

@@ -11,7 +11,7 @@
 
 use super::bounds::{Boundaries, Piece};
 use super::eval::Payload;
-use super::explain::Moment;
+use super::explain::{Ends, Moment};
 use super::{Adopt, Item, Ret, Session, Sink, describe_socket};
 use crate::errors::ExecError;
 use crate::proto::log::Dir;
@@ -118,19 +118,50 @@ pub(crate) fn stopped(s: Stopped) -> ExecError {
 /// length the kernel reported (larger than the buffer for a truncated
 /// datagram when MSG_TRUNC is given).
 pub(crate) fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize)> {
-    let mut buf: Vec<u8> = Vec::with_capacity(size);
+    let mut buf = recv_space(sock, size, flags)?;
+    let cap = buf.capacity();
     let n = sock.recv_with_flags(buf.spare_capacity_mut(), flags)?;
-    // SAFETY: the kernel initialised the first min(n, size) bytes.
-    unsafe { buf.set_len(n.min(size)) };
+    // SAFETY: the kernel initialised the first min(n, cap) bytes.
+    unsafe { buf.set_len(n.min(cap)) };
+    fit(&mut buf);
     Ok((buf, n))
 }
 
 fn recv_from_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize, SockAddr)> {
-    let mut buf: Vec<u8> = Vec::with_capacity(size);
+    let mut buf = recv_space(sock, size, flags)?;
+    let cap = buf.capacity();
     let (n, addr) = sock.recv_from_with_flags(buf.spare_capacity_mut(), flags)?;
     // SAFETY: as in recv_buf.
-    unsafe { buf.set_len(n.min(size)) };
+    unsafe { buf.set_len(n.min(cap)) };
+    fit(&mut buf);
     Ok((buf, n, addr))
+}
+
+/// Room for what one recv of at most `size` bytes can return now: what is
+/// queued (the next datagram, for a datagram socket), at least 64 KiB,
+/// never more than `size`. `recv c 256M` with 5 bytes queued takes 64 KiB,
+/// not 256 MiB (the sockets are non-blocking: a call returns what is
+/// there). The room is asked for without aborting when there is none.
+fn recv_space(sock: &Socket, size: usize, flags: i32) -> io::Result<Vec<u8>> {
+    const FLOOR: usize = 64 * 1024;
+    // A small size is taken as it is (no ioctl for the common recv c 1024).
+    let queued = if size <= FLOOR || flags & libc::MSG_OOB != 0 {
+        0
+    } else {
+        table::recv_queue(std::os::fd::AsRawFd::as_raw_fd(sock)).unwrap_or(0) as usize
+    };
+    let want = size.min(queued.max(FLOOR));
+    let mut buf: Vec<u8> = Vec::new();
+    buf.try_reserve_exact(want)
+        .map_err(|_| io::Error::from_raw_os_error(libc::ENOMEM))?;
+    Ok(buf)
+}
+
+/// A received value keeps only the memory it uses.
+fn fit(buf: &mut Vec<u8>) {
+    if buf.capacity() - buf.len() > 4096 {
+        buf.shrink_to_fit();
+    }
 }
 
 /// SO_RCVTIMEO / SO_SNDTIMEO, which a real blocking call would honour.
@@ -162,7 +193,7 @@ pub(crate) fn addr_value(a: SockAddr) -> Value {
     if named {
         Value::Addr(a)
     } else if a.family() == libc::AF_UNIX as libc::sa_family_t && a.len() > 0 {
-        Value::Str(String::new())
+        Value::Str(String::new().into())
     } else {
         Value::None
     }
@@ -183,44 +214,84 @@ pub(crate) fn accept_queue_of(sock: &Socket, family: Family, kind: SockKind) -> 
     (t.state == 10).then_some((t.unacked, t.sacked))
 }
 
+/// What is known of a socket when one of its calls fails, for a better
+/// hint (the shell's sockets and a watched program's alike).
+pub(crate) struct ErrorContext<'a> {
+    pub label: &'a str,
+    pub kind: SockKind,
+    /// It has (or has had) a peer.
+    pub connected: bool,
+    pub shut_write: bool,
+    pub was_reset: bool,
+}
+
+/// A better hint for an error, knowing the socket it happened on.
+pub(crate) fn hint_in_context(mut x: ExecError, c: &ErrorContext<'_>) -> ExecError {
+    if x.is_errno(libc::EPIPE) && c.shut_write {
+        x.hint = Some(format!(
+            "{} shut down its own writing side (shutdown write): it can still recv, but not send",
+            c.label
+        ));
+    } else if x.is_errno(libc::EPIPE) && c.was_reset {
+        x.hint = Some(
+            "the peer reset this connection (the ConnectionResetError before): a reset connection is dead, \
+             every send fails with EPIPE"
+                .into(),
+        );
+    } else if x.is_errno(libc::EPIPE) && !c.connected {
+        x.hint = Some(
+            "this socket is not connected: connect it first (a TCP send without a connection fails with EPIPE)".into(),
+        );
+    } else if x.is_errno(libc::ECONNRESET) {
+        x.hint = Some(
+            "the peer reset the connection: it closed with data unread (or with SO_LINGER 0), so its kernel sent RST; \
+             this socket is now dead"
+                .into(),
+        );
+    } else if x.is_errno(libc::EACCES) && c.kind == SockKind::Dgram {
+        x.hint = Some(format!(
+            "sending to a broadcast address needs permission first: setsockopt {} SO_BROADCAST 1",
+            c.label
+        ));
+    } else if x.is_errno(libc::ECONNREFUSED) && c.kind == SockKind::Dgram {
+        x.hint = Some(
+            "an earlier datagram to that port came back as ICMP port unreachable: nothing listens there; \
+             a connected UDP socket reports it on its next call"
+                .into(),
+        );
+    }
+    x
+}
+
 impl Ctx {
+    /// The connection was reset and is dead: a call failed with
+    /// ECONNRESET before, or the kernel says CLOSED for a connected TCP
+    /// socket that did not shut down its writing (see
+    /// [`crate::table::Entry::reset_dead`]). Asked of the kernel only
+    /// when a note depends on it.
+    fn reset_now(&self) -> bool {
+        self.was_reset
+            || (self.kind == SockKind::Stream
+                && self.family != Family::Unix
+                && self.pair.is_some()
+                && !self.listening
+                && !self.shut_write
+                && table::tcp_info(&self.sock).is_some_and(|t| t.state == table::TCP_CLOSED))
+    }
+
     /// A better hint for an error, knowing the socket it happened on.
-    pub(crate) fn in_context(&self, mut x: ExecError) -> ExecError {
+    pub(crate) fn in_context(&self, x: ExecError) -> ExecError {
         let connected = self.was_connected || self.sock.peer_addr().is_ok();
-        if x.is_errno(libc::EPIPE) && self.shut_write {
-            x.hint = Some(format!(
-                "{} shut down its own writing side (shutdown write): it can still recv, but not send",
-                self.label
-            ));
-        } else if x.is_errno(libc::EPIPE) && self.was_reset {
-            x.hint = Some(
-                "the peer reset this connection (the ConnectionResetError before): a reset connection is dead, \
-                 every send fails with EPIPE"
-                    .into(),
-            );
-        } else if x.is_errno(libc::EPIPE) && !connected {
-            x.hint = Some(
-                "this socket is not connected: connect it first (a TCP send without a connection fails with EPIPE)".into(),
-            );
-        } else if x.is_errno(libc::ECONNRESET) {
-            x.hint = Some(
-                "the peer reset the connection: it closed with data unread (or with SO_LINGER 0), so its kernel sent RST; \
-                 this socket is now dead"
-                    .into(),
-            );
-        } else if x.is_errno(libc::EACCES) && self.kind == SockKind::Dgram {
-            x.hint = Some(format!(
-                "sending to a broadcast address needs permission first: setsockopt {} SO_BROADCAST 1",
-                self.label
-            ));
-        } else if x.is_errno(libc::ECONNREFUSED) && self.kind == SockKind::Dgram {
-            x.hint = Some(
-                "an earlier datagram to that port came back as ICMP port unreachable: nothing listens there; \
-                 a connected UDP socket reports it on its next call"
-                    .into(),
-            );
-        }
-        x
+        hint_in_context(
+            x,
+            &ErrorContext {
+                label: &self.label,
+                kind: self.kind,
+                connected,
+                shut_write: self.shut_write,
+                was_reset: self.was_reset,
+            },
+        )
     }
 
     /// True for a TCP socket whose peer has closed (CLOSE_WAIT).
@@ -351,7 +422,7 @@ impl Ctx {
                         announced = true;
                         out.emit(Item::Waiting {
                             call: format!("send(fd {})", self.h.fd),
-                            what: "buffer space (the peer is not reading fast enough)".into(),
+                            what: send_wait_what(self.peer.as_ref().map(|p| p.0)),
                             queue: self.send_waiting(sent, data.len()),
                         });
                     } else if last_progress.elapsed() >= PROGRESS_EVERY {
@@ -437,6 +508,35 @@ pub(super) struct Wait<'a> {
     pub nonblock_hint: &'a str,
 }
 
+/// What a send waits for when the send buffer is full, and why: the
+/// peer not reading (its receive queue is full, so its window is shut),
+/// or, when the peer is a socket of this shell whose receive queue has
+/// room, the network still carrying what was sent (a lab link's rate or
+/// delay: the bytes are on their way, and the reader is not to blame).
+pub(super) fn send_wait_what(peer_fd: Option<i32>) -> String {
+    let in_flight = peer_fd.is_some_and(|fd| {
+        let rq = table::recv_queue(fd).unwrap_or(0);
+        let mut buf: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: SO_RCVBUF writes one int into a buffer of its size.
+        let ok = unsafe {
+            libc::getsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                (&mut buf as *mut libc::c_int).cast(),
+                &mut len,
+            )
+        } == 0;
+        ok && buf > 0 && u64::from(rq) < (buf as u64) / 4
+    });
+    if in_flight {
+        "buffer space (what was sent is still on its way: the network carries it slower than it is sent)".into()
+    } else {
+        "buffer space (the peer is not reading fast enough)".into()
+    }
+}
+
 fn send_flags(flags: &[SendFlag]) -> i32 {
     let mut f = libc::MSG_NOSIGNAL;
     for fl in flags {
@@ -464,17 +564,22 @@ fn recv_flags(flags: &[RecvFlag]) -> (i32, bool) {
     (f, waitall)
 }
 
-pub(super) fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
-    let named = |p: &SockAddr| table::is_bound(p);
-    let what = match (ctx.kind, ctx.sock.peer_addr().ok()) {
-        (SockKind::Stream, Some(p)) if named(&p) => format!("data from {}", addr_short(&p)),
+/// What a recv waits for, from the socket's kind and addresses.
+pub(crate) fn recv_wait_what(kind: SockKind, peer: Option<&SockAddr>, local: &str) -> String {
+    match (kind, peer) {
+        (SockKind::Stream, Some(p)) if table::is_bound(p) => format!("data from {}", addr_short(p)),
         (SockKind::Stream, Some(_)) => "data from the peer (an unnamed socket)".into(),
         (SockKind::SeqPacket, _) => "a message from the peer".into(),
-        (SockKind::Raw, _) => format!("a packet on {}", local_text(&ctx.sock)),
-        (SockKind::Dgram, Some(p)) => format!("a datagram from {}", addr_short(&p)),
-        (SockKind::Dgram, None) => format!("a datagram on {}", local_text(&ctx.sock)),
+        (SockKind::Raw, _) => format!("a packet on {local}"),
+        (SockKind::Dgram, Some(p)) => format!("a datagram from {}", addr_short(p)),
+        (SockKind::Dgram, None) => format!("a datagram on {local}"),
         (SockKind::Stream, None) => "data".into(),
-    };
+    }
+}
+
+pub(super) fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
+    let peer = ctx.sock.peer_addr().ok();
+    let what = recv_wait_what(ctx.kind, peer.as_ref(), &local_text(&ctx.sock));
     Item::Waiting {
         call: format!(
             "{}(fd {})",
@@ -499,43 +604,108 @@ fn after_recv(
     left: Option<u32>,
 ) -> (Vec<Item>, Vec<Piece>) {
     let peek = flags & libc::MSG_PEEK != 0;
+    let oob = flags & libc::MSG_OOB != 0;
+    if !oob && ctx.kind == SockKind::Stream && !peek && bytes == 0 && size > 0 {
+        // b'' is recorded here; received bytes below, with their sends.
+        ctx.note(
+            crate::wire::now_ns(),
+            crate::wire::CallKind::Recv {
+                sends: Vec::new(),
+                len: 0,
+            },
+        );
+    }
+    let mut pieces = Vec::new();
+    if !oob
+        && ctx.kind == SockKind::Stream
+        && bytes > 0
+        && let Some((l, p)) = ctx.pair
+    {
+        pieces = super::bounds::received_synced(&ctx.bounds, l, p, bytes, peek);
+        if !peek {
+            ctx.note(
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Recv {
+                    sends: pieces.iter().map(|p| p.send_no).collect(),
+                    len: bytes,
+                },
+            );
+        }
+    }
+    let fd = ctx.h.fd;
+    let out = recv_notes(
+        &RecvFacts {
+            kind: ctx.kind,
+            // Asked of the kernel only for a b''.
+            reset: ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.reset_now(),
+            ends: Ends {
+                sender: ctx.peer.as_ref().map(|(_, label)| label.clone()),
+                receiver: Some(ctx.label.clone()),
+            },
+            bytes,
+            real,
+            size,
+            flags,
+        },
+        &pieces,
+        &mut || left.or_else(|| table::recv_queue(fd)),
+    );
+    (out, pieces)
+}
+
+/// What a recv did, for its notes.
+pub(crate) struct RecvFacts {
+    pub kind: SockKind,
+    /// The connection was reset (its b'' is not the peer's FIN).
+    pub reset: bool,
+    /// The sockets at both ends, for the advice on merged sends: the
+    /// sender when the shell holds it, the receiver when it is the shell's.
+    pub ends: Ends,
+    /// Bytes returned, and the datagram's (or message's) real length
+    /// (larger when cut).
+    pub bytes: usize,
+    pub real: usize,
+    /// The size asked for.
+    pub size: usize,
+    pub flags: i32,
+}
+
+/// The notes after a received value: the end of the stream, a cut
+/// datagram, sends merged or split (`pieces`: the sends the bytes came
+/// from), a peek, and the bytes still queued (`queued`, asked only when
+/// needed). The shell's recvs and a watched program's say the same.
+pub(crate) fn recv_notes(
+    f: &RecvFacts,
+    pieces: &[Piece],
+    queued: &mut dyn FnMut() -> Option<u32>,
+) -> Vec<Item> {
+    let (bytes, real, size, flags) = (f.bytes, f.real, f.size, f.flags);
+    let peek = flags & libc::MSG_PEEK != 0;
     let mut out = Vec::new();
     if flags & libc::MSG_OOB != 0 {
         // Urgent data is no part of the stream: no boundaries to show.
         out.push(Item::Note(
             "urgent (OOB) data: one byte beside the stream; the normal bytes around it are untouched".into(),
         ));
-        return (out, Vec::new());
+        return out;
     }
-    if ctx.kind == SockKind::Stream && !peek && (bytes > 0 || size > 0) {
-        // The pieces are known below; b'' is noted here.
-        if bytes == 0 {
-            ctx.note(
-                crate::wire::now_ns(),
-                crate::wire::CallKind::Recv {
-                    sends: Vec::new(),
-                    len: 0,
-                },
-            );
-        }
-    }
-    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.was_reset {
+    if f.kind == SockKind::Stream && bytes == 0 && size > 0 && f.reset {
         // Not the peer's FIN: the end of a connection that was reset.
         out.push(Item::Note(
-            "b'': this connection was reset (the ConnectionResetError before); every recv from now on returns b''"
+            "b'': this connection was reset (RST) and is dead: every recv from now on returns b'', every send fails; close it"
                 .into(),
         ));
-        return (out, Vec::new());
+        return out;
     }
-    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 {
+    if f.kind == SockKind::Stream && bytes == 0 && size > 0 {
         out.push(Item::Note(
             "b'' is end of stream: the peer closed (or shut down) its sending side; every recv from now on returns b''".into(),
         ));
-        out.push(Item::Moment(Moment::EndOfStream));
-        return (out, Vec::new());
+        out.push(Item::Moment(Moment::EndOfStream, Ends::none()));
+        return out;
     }
-    if ctx.kind.keeps_boundaries() && real > bytes {
-        out.push(Item::Warn(if ctx.kind == SockKind::SeqPacket {
+    if f.kind.keeps_boundaries() && real > bytes {
+        out.push(Item::Warn(if f.kind == SockKind::SeqPacket {
             format!(
                 "message of {real} bytes truncated to {bytes}: {} lost (SOCK_SEQPACKET delivers a message whole or cut, never in parts)",
                 plural(real - bytes, "byte", "bytes")
@@ -546,26 +716,10 @@ fn after_recv(
                 plural(real - bytes, "byte", "bytes")
             )
         }));
-        out.push(Item::Moment(Moment::Truncated));
+        out.push(Item::Moment(Moment::Truncated, Ends::none()));
     }
-    let mut pieces = Vec::new();
-    if ctx.kind == SockKind::Stream
-        && bytes > 0
-        && let Some((l, p)) = ctx.pair
-        && let Ok(mut b) = ctx.bounds.lock()
-    {
-        pieces = b.received(l, p, bytes, peek);
-        drop(b);
+    if f.kind == SockKind::Stream && bytes > 0 {
         let sends: Vec<u64> = pieces.iter().map(|p| p.send_no).collect();
-        if !peek {
-            ctx.note(
-                crate::wire::now_ns(),
-                crate::wire::CallKind::Recv {
-                    sends: sends.clone(),
-                    len: bytes,
-                },
-            );
-        }
         if pieces.len() > 1 {
             out.push(Item::Note(format!(
                 "{} sends merged into one recv (sends #{}): TCP keeps no message boundaries",
@@ -576,7 +730,9 @@ fn after_recv(
                     .collect::<Vec<_>>()
                     .join(", #")
             )));
-            out.push(Item::Moment(Moment::Sticky));
+            // The sends came from the socket at the other end: the
+            // advice names it when this shell holds it.
+            out.push(Item::Moment(Moment::Sticky, f.ends.clone()));
         }
         if let Some(last) = pieces.last() {
             let end = last.offset + last.len;
@@ -606,21 +762,19 @@ fn after_recv(
         out.push(Item::Note(
             "peeked: these bytes are still queued; the next recv returns them again".into(),
         ));
-        return (out, pieces);
+        return out;
     }
     let split_noted = pieces.last().is_some_and(|l| l.offset + l.len < l.send_len);
-    if ctx.kind == SockKind::Stream
+    if f.kind == SockKind::Stream
         && !split_noted
-        && let Some(rem) = left
-            .or_else(|| table::recv_queue(ctx.h.fd))
-            .filter(|&n| n > 0)
+        && let Some(rem) = queued().filter(|&n| n > 0)
     {
         out.push(Item::Note(format!(
             "{} still queued",
             plural(rem as usize, "more byte", "more bytes")
         )));
     }
-    (out, pieces)
+    out
 }
 
 impl Session {
@@ -908,6 +1062,10 @@ impl Session {
                 out.emit(Item::NoWait(
                     "an error is pending on this socket (the connection was reset): no need to wait".into(),
                 ));
+            } else if ev & (libc::POLLRDHUP | libc::POLLHUP) != 0 && ctx.reset_now() {
+                out.emit(Item::NoWait(
+                    "nothing queued, and the connection was reset (RST): it is dead, no need to wait".into(),
+                ));
             } else if ev & (libc::POLLRDHUP | libc::POLLHUP) != 0 {
                 out.emit(Item::NoWait(
                     "nothing queued, but the peer has closed: no need to wait".into(),
@@ -1080,7 +1238,7 @@ impl Session {
                         Some(a) if dgram => addr_value(a),
                         _ => Value::None,
                     };
-                    let mut ret = Ret::two(Value::Bytes(pre.bytes), addr);
+                    let mut ret = Ret::two(Value::Bytes(pre.bytes.into()), addr);
                     ret.view = view;
                     ret.after = after;
                     ret.pieces = pieces;
@@ -1110,7 +1268,7 @@ impl Session {
                 }
                 // Python gives None as the address of a TCP recvfrom.
                 let addr = if dgram { addr_value(from) } else { Value::None };
-                let mut ret = Ret::two(Value::Bytes(buf), addr);
+                let mut ret = Ret::two(Value::Bytes(buf.into()), addr);
                 ret.view = view;
                 ret.after = after;
                 ret.pieces = pieces;
@@ -1137,7 +1295,11 @@ fn accept_work(ctx: &Ctx, out: &mut dyn Sink) -> Result<Ret, ExecError> {
             },
         },
         out,
-        |s| s.accept(),
+        |s| {
+            // Not while the line editor opens its own (see fd_gate_wait).
+            table::fd_gate_wait();
+            s.accept()
+        },
     )?;
     if let Some(w) = waited {
         out.emit(Item::Waited(w));
@@ -1376,6 +1538,8 @@ fn recv_work(
         let ((buf, n), waited) = if dontwait {
             match recv_buf(&ctx.sock, want, f | libc::MSG_DONTWAIT) {
                 Ok(v) => (v, None),
+                // waitall without waiting: what came is the answer.
+                Err(err) if would_block(&err) && !total.is_empty() => break,
                 Err(err) if would_block(&err) => {
                     return Err(ExecError::os(libc::EAGAIN).hint(nonblock_hint));
                 }
@@ -1416,7 +1580,14 @@ fn recv_work(
         }
         let got = buf.len();
         real = real.max(n);
-        total.extend_from_slice(&buf);
+        if total.is_empty() {
+            total = buf;
+        } else {
+            total
+                .try_reserve(got)
+                .map_err(|_| crate::value::no_room(total.len() + got))?;
+            total.extend_from_slice(&buf);
+        }
         // MSG_WAITALL: a blocking socket waits for the whole size.
         if !waitall || got == 0 || total.len() >= size || f & libc::MSG_PEEK != 0 {
             break;
@@ -1433,7 +1604,7 @@ fn recv_work(
         .filter(|&t| t <= queued)
         .map(|t| queued - t);
     let (after, pieces) = after_recv_held(ctx, &pre, total.len(), real, size, f, left);
-    let mut ret = Ret::one(Value::Bytes(total));
+    let mut ret = Ret::one(Value::Bytes(total.into()));
     ret.view = view;
     ret.after = after;
     ret.pieces = pieces;
@@ -1544,8 +1715,8 @@ fn decoded(mut ret: Ret) -> Result<Ret, ExecError> {
         let Value::Bytes(b) = std::mem::replace(v, Value::None) else {
             return Ok(ret);
         };
-        match String::from_utf8(b) {
-            Ok(s) => *v = Value::Str(s),
+        match String::from_utf8(b.into_vec()?) {
+            Ok(s) => *v = Value::Str(s.into()),
             Err(e) => {
                 return Err(ExecError::new(
                     "UnicodeDecodeError",

@@ -16,6 +16,13 @@ use crate::value::SockHandle;
 use socket2::SockAddr;
 use std::net::{IpAddr, Ipv4Addr};
 
+/// The command words `on HOST` refuses (they run in sockplay itself):
+/// Tab leaves them out after `on HOST`. [`Session::on_host`] refuses their
+/// statements.
+pub const NOT_ON_A_HOST: &[&str] = &[
+    "lab", "on", "quit", "exit", "source", "step", "lesson", "expect", "macdef", "export", "record",
+];
+
 /// What the session keeps of the lab besides the [`Lab`] itself.
 #[derive(Default)]
 pub struct LabState {
@@ -78,16 +85,22 @@ impl Session {
         let Some(lab) = self.lab.lab.as_ref() else {
             return Ok(());
         };
-        let Some(std::net::SocketAddr::V4(t)) = target.as_socket() else {
-            return Ok(());
+        // An IPv6 socket reaches IPv4 addresses written ::ffff:10.99.0.2.
+        let ip = match target.as_socket() {
+            Some(std::net::SocketAddr::V4(t)) => *t.ip(),
+            Some(std::net::SocketAddr::V6(t)) => match t.ip().to_ipv4_mapped() {
+                Some(v4) => v4,
+                None => return Ok(()),
+            },
+            None => return Ok(()),
         };
         let on_host = self.table.get(h).and_then(|e| e.host.clone());
-        if on_host.is_some() || !in_subnet(*t.ip()) {
+        if on_host.is_some() || !in_subnet(ip) {
             return Ok(());
         }
-        let who = match lab.by_ip(*t.ip()) {
+        let who = match lab.by_ip(ip) {
             Some(host) => format!("{} ({})", host.name, host.ip),
-            None => t.ip().to_string(),
+            None => ip.to_string(),
         };
         let first = lab.hosts().first().map_or("a", |x| x.name.as_str());
         Err(ExecError::new(
@@ -377,14 +390,25 @@ impl Session {
                 self.apply(c, out);
             }
         }
+        // The jobs on the lab's sockets first: one that has finished
+        // already (`c = accept s &`) hands over the socket it made, which
+        // is on a host too and must go with the others.
+        let on_hosts: Vec<(i32, String)> = self
+            .table
+            .iter()
+            .filter(|e| e.host.is_some())
+            .map(|e| (e.handle.fd, e.label()))
+            .collect();
+        for (fd, label) in &on_hosts {
+            self.cancel_jobs_on(*fd, label, out);
+        }
         let socks: Vec<(SockHandle, String)> = self
             .table
             .iter()
             .filter(|e| e.host.is_some())
             .map(|e| (e.handle, e.label()))
             .collect();
-        for (h, label) in &socks {
-            self.cancel_jobs_on(h.fd, label, out);
+        for (h, _) in &socks {
             self.table.remove(*h);
         }
         let mut stopped = Vec::new();
@@ -433,6 +457,8 @@ impl Session {
             Command::Lesson { .. } => Some("lesson"),
             Command::Expect(_) => Some("expect"),
             Command::MacDef { .. } => Some("macdef"),
+            Command::Export { .. } => Some("export"),
+            Command::Record { .. } => Some("record"),
             _ => None,
         };
         if let Some(word) = refused {

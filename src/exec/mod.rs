@@ -9,7 +9,7 @@ mod ancillary;
 pub(crate) mod bounds;
 mod bulk;
 mod c10k;
-mod calls;
+pub(crate) mod calls;
 mod capture;
 mod diagram;
 mod epoll;
@@ -23,14 +23,17 @@ mod names;
 mod opts;
 mod pair;
 mod print;
+mod programs;
+mod reset;
 mod select;
 mod serve;
-mod shell;
+pub(crate) mod shell;
 mod states;
 
 pub use bounds::Piece;
 pub use c10k::{HOLD_ENV, hold_connections};
 pub use eval::MAX_DATA;
+pub use lab::NOT_ON_A_HOST;
 
 use crate::errors::ExecError;
 use crate::jobs::{JobPrinter, Jobs};
@@ -73,6 +76,9 @@ pub struct Row {
     pub send_q: String,
     pub mode: String,
     pub ready: String,
+    /// Which program holds it (`[1] tcp_server.py`), for the sockets of
+    /// programs run from the shell; empty for the shell's own.
+    pub owner: String,
     /// The lab host it is on (`-`: sockplay's own); empty while no lab is
     /// up, and then the column is not shown.
     pub host: String,
@@ -139,9 +145,9 @@ pub enum Item {
     Echo(String),
     /// A classic moment (BrokenPipe, b'', sticky packets...): the session
     /// explains the first of each kind and drops the rest.
-    Moment(explain::Moment),
+    Moment(explain::Moment, explain::Ends),
     /// The explanation of a moment.
-    Explain(explain::Moment),
+    Explain(explain::Moment, explain::Ends),
     /// A table of events over time (`states`): a title, the column heads
     /// and the rows.
     Timeline {
@@ -159,6 +165,33 @@ pub enum Item {
     PeerLog(crate::peers::PeerLog),
     /// `lesson`: the bundled lessons, by number and title.
     Lessons(Vec<(usize, String)>),
+    /// A watched program's call (see [`crate::watch`]): who made it (the
+    /// job, a forked process, the thread, when there are several), where
+    /// (`file:line`) and the program's line itself. The call's report
+    /// follows as the shell's own items.
+    Call {
+        who: String,
+        at: String,
+        source: String,
+    },
+    /// A watched program's call waits: the call, what it waits for, the
+    /// queue that matters, and how to stop it (the program's wait, not the
+    /// shell's: Ctrl-C is not always the way).
+    ProgramWaiting {
+        call: String,
+        what: String,
+        queue: String,
+        stop: String,
+    },
+    /// A watched program's call raised: the exception in Python's words.
+    Raised(ExecError),
+    /// A line a background program wrote (stdout, or stderr when `err`),
+    /// already escaped, shown after its job's tag.
+    Output {
+        who: String,
+        text: String,
+        err: bool,
+    },
     /// `interactive`: bytes as they went (sent) or arrived (received), and
     /// the sends of this shell they came from.
     Traffic {
@@ -166,6 +199,8 @@ pub enum Item {
         bytes: Vec<u8>,
         pieces: Vec<Piece>,
     },
+    /// `clear`: the screen is cleared (on a terminal; nothing elsewhere).
+    ClearScreen,
     /// `diagram`: a connection's sequence diagram.
     Diagram(crate::wire::ladder::Ladder),
 }
@@ -241,8 +276,9 @@ pub struct Session {
     pub job_printer: Option<JobPrinter>,
     /// Set while a statement with `&` runs: its text and names.
     background: Option<(String, Vec<String>)>,
-    /// The moments explained already.
-    explained: std::collections::HashSet<explain::Moment>,
+    /// The moments explained already (shared with the watched programs,
+    /// whose reports are turned into items on threads of their own).
+    pub(crate) explained: Arc<Mutex<std::collections::HashSet<explain::Moment>>>,
     /// The capture of the packets on lo (started with the first TCP
     /// listen or connect, or UDP send), or why it could not start.
     capture: Option<crate::wire::Capture>,
@@ -269,6 +305,19 @@ pub struct Session {
     /// Keep what `states` shows (the capture, or the sampled states). A
     /// script that never says `states` does not pay for them.
     pub watch_states: bool,
+    /// The programs run in the background (`run ... &`).
+    pub programs: crate::watch::Programs,
+    /// A program run in the foreground may read sockplay's stdin (false
+    /// when the shell's own commands come from it, a pipe).
+    pub program_stdin: bool,
+    /// Who gave the statement running now (the runner sets it): what it
+    /// may do to files depends on it (see [`crate::files`]).
+    pub who: crate::files::Who,
+    /// Where scripts may write and read files (`--allow-write`...).
+    pub files: crate::files::Policy,
+    /// How the prompt asks before a file is replaced (the interactive
+    /// shell sets it; without it, nothing is replaced).
+    pub confirm: Option<Box<dyn crate::files::Confirm>>,
     /// The traffic log (`log FILE`), shared with the calls in flight.
     pub(crate) log: crate::proto::log::SharedLog,
     /// The commands come from stdin (piped): `interactive` cannot read
@@ -277,6 +326,13 @@ pub struct Session {
     /// The epoll instances (`ep = epoll`), by their id.
     pub(crate) epolls: std::collections::HashMap<u64, epoll::EpollSet>,
     pub(crate) next_epoll: u64,
+    /// How many bundled lessons are running now: the socket files their
+    /// binds make are theirs, not the learner's.
+    pub in_lesson: usize,
+    /// Socket files a bundled lesson made, removed once no socket of this
+    /// shell is bound to them (at the lesson's end, or when every socket
+    /// closes), so that a lesson leaves no file behind, however it ends.
+    pub lesson_files: Vec<std::path::PathBuf>,
     /// The reports of the jobs collected since the runner last took them
     /// (`JobEnded` items, printed or not): the journal behind `export`
     /// and `record` (src/export) takes them after each statement.
@@ -285,10 +341,6 @@ pub struct Session {
     told_print_enum: bool,
     /// The lab (`lab up`), and the host the current statement runs on.
     pub(crate) lab: lab::LabState,
-    /// The statement being run comes from a script, `-c` or a lesson (not
-    /// typed): files it writes follow a script's rules (see
-    /// [`crate::files`]). Set by the runner before each statement.
-    pub scripted: bool,
 }
 
 /// A socket a call created away from the session (accept), to be added to
@@ -410,15 +462,80 @@ impl Session {
             failed_names: Default::default(),
             told_peers: false,
             watch_states: true,
+            programs: Default::default(),
+            program_stdin: true,
+            who: crate::files::Who::Script,
+            files: crate::files::Policy::default(),
+            confirm: None,
             log: Default::default(),
             stdin_is_script: false,
             epolls: Default::default(),
             next_epoll: 0,
+            in_lesson: 0,
+            lesson_files: Vec::new(),
             ended_jobs: Vec::new(),
             told_print_enum: false,
             lab: lab::LabState::default(),
-            scripted: false,
         }
+    }
+
+    /// What the statement running now may do to files.
+    pub fn access(&mut self) -> crate::files::Access<'_> {
+        crate::files::Access {
+            who: self.who,
+            policy: &self.files,
+            confirm: self
+                .confirm
+                .as_deref_mut()
+                .map(|c| c as &mut dyn crate::files::Confirm),
+            force: false,
+        }
+    }
+
+    /// What the statement running now may do to files, to check a path
+    /// (nobody is asked anything).
+    pub fn file_rules(&self) -> crate::files::Access<'_> {
+        crate::files::Access {
+            who: self.who,
+            policy: &self.files,
+            confirm: None,
+            force: false,
+        }
+    }
+
+    /// Opens a file that a command writes (`recvfile`, and any command
+    /// that saves a file): see [`crate::files`] for what a script may do
+    /// and how the file is put in place. Write to it, then `commit()`.
+    pub fn new_file(&mut self, path: &str) -> Result<crate::files::NewFile, ExecError> {
+        self.new_file_forced(path, false)
+    }
+
+    /// [`Session::new_file`] for a command told to replace (`force`): at
+    /// the prompt an existing file is replaced without a question.
+    pub fn new_file_forced(
+        &mut self,
+        path: &str,
+        force: bool,
+    ) -> Result<crate::files::NewFile, ExecError> {
+        let mut access = self.access();
+        access.force = force;
+        crate::files::open_for_writing(path, &mut access)
+    }
+
+    /// Writes `bytes` as a whole file at `path` (see [`Session::new_file`]):
+    /// the file appears complete or not at all. Returns the path as shown.
+    pub fn save_file(
+        &mut self,
+        path: &str,
+        bytes: &[u8],
+        force: bool,
+    ) -> Result<String, ExecError> {
+        use std::io::Write;
+        let mut f = self.new_file_forced(path, force)?;
+        f.file().write_all(bytes)?;
+        let shown = f.shown().to_string();
+        f.commit()?;
+        Ok(shown)
     }
 
     /// Runs the half of a call that may wait: here, or as a background job
@@ -472,17 +589,16 @@ impl Session {
         src: &str,
         out: &mut dyn Sink,
     ) -> Result<Flow, ExecError> {
-        let mut seen = std::mem::take(&mut self.explained);
+        let seen = Arc::clone(&self.explained);
         let on = self.settings.explain;
         let result = {
             let mut ex = explain::Explainer {
-                out,
+                out: &mut *out,
                 on,
-                seen: &mut seen,
+                seen: &seen,
             };
             self.run_inner(stmt, src, &mut ex)
         };
-        self.explained = seen;
         self.log_trouble(out);
         result
     }
@@ -505,6 +621,9 @@ impl Session {
             .trim()
             .to_string();
         self.sync_jobs(&text, out)?;
+        if let Some(e) = self.unknown_command(stmt) {
+            return Err(e);
+        }
         let returns = returns(&stmt.command);
         if stmt.targets.len() > 1 && stmt.targets.len() != returns {
             let t = &stmt.targets[1];
@@ -779,7 +898,7 @@ impl Session {
             C::GetHostByName { host } => {
                 let name = self.text(host)?;
                 if let Some(ip) = self.lab_host_ip(&name) {
-                    return Ok(Ret::one(Value::Str(ip.to_string())));
+                    return Ok(Ret::one(Value::Str(ip.to_string().into())));
                 }
                 names::gethostbyname(&name).map_err(|e| e.at(host.span))
             }
@@ -808,6 +927,9 @@ impl Session {
                 kind,
             } => {
                 let h = self.text(host)?;
+                // A lab host's name is its address (the system's resolver
+                // does not know it), as for gethostbyname.
+                let h = self.lab_host_ip(&h).map_or(h, |ip| ip.to_string());
                 let p = match port {
                     Some(p) => Some(self.text(p)?),
                     None => None,
@@ -863,6 +985,11 @@ impl Session {
             C::Quit { .. } => Ok(Ret::none()),
             C::Set { key, value } => self.set(key.as_ref(), value.as_ref(), out),
             C::Vars => self.vars_cmd(out),
+            C::Clear => {
+                out.emit(Item::ClearScreen);
+                Ok(Ret::none())
+            }
+            C::Reset => self.reset(out),
             C::Unlink { path } => self.unlink(path, out),
             C::Select {
                 read,
@@ -913,6 +1040,8 @@ impl Session {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
             }
+            C::Run { argv } => self.run_cmd(argv, out),
+            C::Input { job, data } => self.input_cmd(job, data.as_ref(), out),
             C::RecvUntil {
                 sock,
                 until,
@@ -974,6 +1103,7 @@ impl Session {
         if let Some(l) = self.log.lock().ok().and_then(|mut g| g.take()) {
             l.close();
         }
+        self.tidy_lesson_files(out);
     }
 
     /// Stops every built-in peer (Ctrl-D, quit, end of a script); returns

@@ -111,7 +111,7 @@ fn lookup_flags(
 }
 
 fn str_list(v: Vec<String>) -> Value {
-    Value::List(v.into_iter().map(Value::Str).collect())
+    Value::List(v.into_iter().map(|s| Value::Str(s.into())).collect())
 }
 
 pub fn hostname() -> Result<String, ExecError> {
@@ -126,14 +126,14 @@ pub fn hostname() -> Result<String, ExecError> {
 }
 
 pub fn gethostname() -> Result<Ret, ExecError> {
-    Ok(Ret::one(Value::Str(hostname()?)))
+    Ok(Ret::one(Value::Str(hostname()?.into())))
 }
 
 /// `(name, [], [address])`, as gethostbyname_ex and gethostbyaddr answer
 /// for a lab host.
 pub fn host_entry(name: &str, ip: IpAddr) -> Value {
     Value::Tuple(vec![
-        Value::Str(name.to_string()),
+        Value::Str(name.into()),
         str_list(Vec::new()),
         str_list(vec![ip.to_string()]),
     ])
@@ -142,11 +142,11 @@ pub fn host_entry(name: &str, ip: IpAddr) -> Value {
 /// The first IPv4 address of a name.
 pub fn gethostbyname(host: &str) -> Result<Ret, ExecError> {
     if let Ok(ip) = host.parse::<Ipv4Addr>() {
-        return Ok(Ret::one(Value::Str(ip.to_string())));
+        return Ok(Ret::one(Value::Str(ip.to_string().into())));
     }
     let addrs = lookup(host, None, libc::AF_INET, libc::SOCK_STREAM)?;
     match addrs.first() {
-        Some(a) => Ok(Ret::one(Value::Str(a.addr.ip().to_string()))),
+        Some(a) => Ok(Ret::one(Value::Str(a.addr.ip().to_string().into()))),
         None => Err(gai_error(libc::EAI_NONAME)),
     }
 }
@@ -172,7 +172,7 @@ pub fn gethostbyname_ex(host: &str) -> Result<Ret, ExecError> {
         }
     }
     Ok(Ret::one(Value::Tuple(vec![
-        Value::Str(name),
+        Value::Str(name.into()),
         str_list(Vec::new()),
         str_list(ips),
     ])))
@@ -209,7 +209,7 @@ pub fn gethostbyaddr(host: &str) -> Result<Ret, ExecError> {
         .to_string_lossy()
         .into_owned();
     Ok(Ret::one(Value::Tuple(vec![
-        Value::Str(n),
+        Value::Str(n.into()),
         str_list(Vec::new()),
         str_list(vec![ip.to_string()]),
     ])))
@@ -228,11 +228,11 @@ pub fn getfqdn(host: Option<&str>) -> Result<Ret, ExecError> {
                 let mut names: Vec<String> = Vec::new();
                 let mut it = items.into_iter();
                 if let Some(Value::Str(n)) = it.next() {
-                    names.push(n);
+                    names.push(n.to_string());
                 }
                 if let Some(Value::List(aliases)) = it.next() {
                     names.extend(aliases.into_iter().filter_map(|a| match a {
-                        Value::Str(s) => Some(s),
+                        Value::Str(s) => Some(s.to_string()),
                         _ => None,
                     }));
                 }
@@ -246,7 +246,7 @@ pub fn getfqdn(host: Option<&str>) -> Result<Ret, ExecError> {
         },
         Err(_) => None,
     };
-    Ok(Ret::one(Value::Str(found.unwrap_or(name))))
+    Ok(Ret::one(Value::Str(found.unwrap_or(name).into())))
 }
 
 fn family_value(f: i32) -> Value {
@@ -295,7 +295,7 @@ pub fn getaddrinfo(
                 family_value(a.family),
                 kind_value(a.socktype),
                 Value::Int(i64::from(a.protocol)),
-                Value::Str(a.canonname.unwrap_or_default()),
+                Value::Str(a.canonname.unwrap_or_default().into()),
                 Value::Addr(SockAddr::from(a.addr)),
             ])
         })
@@ -323,7 +323,9 @@ pub fn inet_aton(text: &str) -> Result<Ret, ExecError> {
     if ok == 0 {
         return Err(illegal_ip());
     }
-    Ok(Ret::one(Value::Bytes(addr.s_addr.to_ne_bytes().to_vec())))
+    Ok(Ret::one(Value::Bytes(
+        addr.s_addr.to_ne_bytes().to_vec().into(),
+    )))
 }
 
 pub fn inet_ntoa(b: &[u8]) -> Result<Ret, ExecError> {
@@ -333,7 +335,7 @@ pub fn inet_ntoa(b: &[u8]) -> Result<Ret, ExecError> {
             b.len()
         ))
     })?;
-    Ok(Ret::one(Value::Str(Ipv4Addr::from(arr).to_string())))
+    Ok(Ret::one(Value::Str(Ipv4Addr::from(arr).to_string().into())))
 }
 
 pub fn inet_pton(family: Family, text: &str) -> Result<Ret, ExecError> {
@@ -341,11 +343,11 @@ pub fn inet_pton(family: Family, text: &str) -> Result<Ret, ExecError> {
     match family {
         Family::Inet => {
             let ip: Ipv4Addr = text.parse().map_err(|_| bad())?;
-            Ok(Ret::one(Value::Bytes(ip.octets().to_vec())))
+            Ok(Ret::one(Value::Bytes(ip.octets().to_vec().into())))
         }
         Family::Inet6 => {
             let ip: Ipv6Addr = text.parse().map_err(|_| bad())?;
-            Ok(Ret::one(Value::Bytes(ip.octets().to_vec())))
+            Ok(Ret::one(Value::Bytes(ip.octets().to_vec().into())))
         }
         Family::Unix => Err(ExecError::os(libc::EAFNOSUPPORT)),
     }
@@ -357,13 +359,13 @@ pub fn inet_ntop(family: Family, b: &[u8]) -> Result<Ret, ExecError> {
             let arr: [u8; 4] = b.try_into().map_err(|_| {
                 ExecError::new("ValueError", "invalid length of packed IP address string")
             })?;
-            Ok(Ret::one(Value::Str(Ipv4Addr::from(arr).to_string())))
+            Ok(Ret::one(Value::Str(Ipv4Addr::from(arr).to_string().into())))
         }
         Family::Inet6 => {
             let arr: [u8; 16] = b.try_into().map_err(|_| {
                 ExecError::new("ValueError", "invalid length of packed IP address string")
             })?;
-            Ok(Ret::one(Value::Str(Ipv6Addr::from(arr).to_string())))
+            Ok(Ret::one(Value::Str(Ipv6Addr::from(arr).to_string().into())))
         }
         Family::Unix => Err(ExecError::os(libc::EAFNOSUPPORT)),
     }
@@ -414,7 +416,7 @@ pub fn getservbyport(port: i64, proto: Option<&str>) -> Result<Ret, ExecError> {
     let name = unsafe { CStr::from_ptr((*s).s_name) }
         .to_string_lossy()
         .into_owned();
-    Ok(Ret::one(Value::Str(name)))
+    Ok(Ret::one(Value::Str(name.into())))
 }
 
 /// htons and friends, with Python 3.11's overflow messages.
@@ -479,7 +481,7 @@ mod tests {
     fn the_course_examples() {
         assert_eq!(
             one(inet_aton("192.168.1.2")),
-            Value::Bytes(vec![0xc0, 0xa8, 1, 2])
+            Value::Bytes(vec![0xc0, 0xa8, 1, 2].into())
         );
         assert_eq!(
             one(inet_ntoa(&[0xc0, 0xa8, 1, 2])),
@@ -567,8 +569,8 @@ pub fn getnameinfo(addr: &SockAddr, flags: i32) -> Result<Ret, ExecError> {
             .into_owned()
     };
     Ok(Ret::one(Value::Tuple(vec![
-        Value::Str(text(&host)),
-        Value::Str(text(&serv)),
+        Value::Str(text(&host).into()),
+        Value::Str(text(&serv).into()),
     ])))
 }
 

@@ -75,7 +75,11 @@ pub fn read_option(fd: RawFd, o: &OptSpec) -> Result<Value, ExecError> {
         }
         OptKind::Addr4 => {
             let a = get_raw(fd, o, libc::in_addr { s_addr: 0 })?;
-            Value::Str(std::net::Ipv4Addr::from(a.s_addr.to_ne_bytes()).to_string())
+            Value::Str(
+                std::net::Ipv4Addr::from(a.s_addr.to_ne_bytes())
+                    .to_string()
+                    .into(),
+            )
         }
     })
 }
@@ -331,6 +335,23 @@ impl Session {
                 ));
             }
             _ => out.emit(Item::Note(o.doc.to_string())),
+        }
+        // Set after bind: the course's order is the other way round, and
+        // this socket's own bind is done already.
+        if matches!(o.name, "SO_REUSEADDR" | "SO_REUSEPORT")
+            && asked.is_some_and(|a| a != 0)
+            && let Ok(e) = self.entry(r)
+            && e.sock
+                .local_addr()
+                .is_ok_and(|a| crate::table::is_bound(&a))
+            // A connected client is bound by its connect: not the case.
+            && e.sock.peer_addr().is_err()
+        {
+            out.emit(Item::Warn(format!(
+                "{label} is bound already: {} helps a bind that comes after it, so set it before bind \
+                 (as the course's servers do: setsockopt, then bind)",
+                o.name
+            )));
         }
         Ok(Ret::none())
     }

@@ -66,6 +66,14 @@ impl Session {
         })?;
         let ha = self.table.insert(a, family, kind, Origin::Created)?;
         let hb = self.table.insert(b, family, kind, Origin::Created)?;
+        // Made on a lab host (`on a p, q = socketpair`): they are that
+        // host's, and go with the lab.
+        let host = self.current_host();
+        for h in [ha, hb] {
+            if let Some(e) = self.table.get_mut(h) {
+                e.host.clone_from(&host);
+            }
+        }
         self.table.last = Some(hb);
         out.emit(Item::Done(format!(
             "two connected {family} {kind} sockets, fd {} and fd {}: what one sends, the other receives \
@@ -100,13 +108,16 @@ impl Session {
         let (family, kind, mode, protocol, label, old_fd) =
             (e.family, e.kind, e.mode, e.protocol, e.label(), e.fd());
         let listening = e.backlog;
+        let host = e.host.clone();
         let nh = self.table.insert(sock, family, kind, Origin::Created)?;
         self.table.shared_sockets = true;
         if let Some(n) = self.table.get_mut(nh) {
-            // Python's dup keeps the timeout; the socket itself is shared.
+            // Python's dup keeps the timeout; the socket itself is shared,
+            // on the same lab host if it is on one.
             n.mode = mode;
             n.protocol = protocol;
             n.backlog = listening;
+            n.host = host;
         }
         self.note_connected_h(nh);
         out.emit(Item::Done(format!(

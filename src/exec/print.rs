@@ -107,10 +107,13 @@ impl Session {
     fn py_str(&self, v: &Value) -> String {
         match v {
             // Escaped line by line when printed.
-            Value::Str(s) => s.clone(),
+            Value::Str(s) => s.to_string(),
             Value::Family(f) => family_number(*f).to_string(),
             Value::Kind(k) => kind_number(*k).to_string(),
             Value::Socket(h) => self.socket_repr(*h),
+            // An AF_UNIX address is a str in Python: its str() is the path
+            // itself, without quotes (an abstract one is bytes: its repr).
+            Value::Addr(a) if let Some(p) = a.as_pathname() => p.to_string_lossy().into_owned(),
             Value::Tuple(items) => {
                 let inner: Vec<String> = items.iter().map(|i| self.py_repr(i)).collect();
                 if items.len() == 1 {

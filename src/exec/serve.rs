@@ -72,7 +72,7 @@ impl Session {
                     ) =>
                 {
                     let text = match self.vars.get(&w.node) {
-                        Some(Value::Str(s)) => s.clone(),
+                        Some(Value::Str(s)) => s.to_string(),
                         _ => w.node.clone(),
                     };
                     dir_arg = Some((text, w.span));
@@ -94,8 +94,14 @@ impl Session {
             None => SockAddr::from(SocketAddr::new(Ipv4Addr::LOCALHOST.into(), 0)),
             Some(a) => self.peer_address(a)?,
         };
+        if let Some(p) = sockaddr.as_pathname() {
+            let span = addr.map(AddrExpr::span).unwrap_or_default();
+            crate::files::check_socket_path(p.as_os_str().as_encoded_bytes(), &self.file_rules())
+                .map_err(|x| x.at(span))?;
+        }
         let dir_path = match &dir_arg {
             Some((d, span)) => {
+                crate::files::check_read(d, &self.file_rules()).map_err(|x| x.at(*span))?;
                 let p = PathBuf::from(d);
                 match std::fs::metadata(&p) {
                     Ok(m) if m.is_dir() => Some(p),
@@ -122,7 +128,13 @@ impl Session {
                 if let Some(s) = span {
                     x = x.at(s);
                 }
-                if x.is_errno(libc::EADDRINUSE) && sockaddr.as_pathname().is_some() {
+                if x.is_errno(libc::ENOENT)
+                    && let Some(h) = sockaddr
+                        .as_pathname()
+                        .and_then(crate::files::missing_folder_hint)
+                {
+                    x.hint = Some(h);
+                } else if x.is_errno(libc::EADDRINUSE) && sockaddr.as_pathname().is_some() {
                     x.hint = Some(
                         "a file is already there (an old socket file?): remove it, or pick another path".into(),
                     );
@@ -153,10 +165,18 @@ impl Session {
                 (true, true) => " (UNIX datagrams)",
             }
         )));
+        let try_it = match self.current_host() {
+            Some(on) => {
+                let hosts = self.lab_hosts();
+                let other = hosts.iter().find(|h| **h != on).unwrap_or(&on);
+                try_line_in_lab(kind, udp, &started.addr, &on, other)
+            }
+            None => None,
+        }
+        .unwrap_or_else(|| try_line(kind, udp, &started.addr));
         out.emit(Item::Note(format!(
-            "{}; try: {}",
+            "{}; try: {try_it}",
             what_it_does(kind, udp),
-            try_line(kind, udp, &started.addr)
         )));
         if !self.told_peers {
             self.told_peers = true;
@@ -301,7 +321,7 @@ fn report_stop(r: &StopReport, out: &mut dyn Sink) {
     if let Some(p) = &r.removed {
         out.emit(Item::Note(format!(
             "removed its socket file {}",
-            escape_controls(&p.display().to_string())
+            crate::files::shown(p)
         )));
     }
     if !r.joined {
@@ -311,10 +331,46 @@ fn report_stop(r: &StopReport, out: &mut dyn Sink) {
     }
 }
 
+/// How to reach a peer started on lab host `on`: from a socket made on
+/// another host (`other`), or on `on` itself for a loopback address. A
+/// socket of sockplay's own, or `nc` in another terminal, is on this
+/// machine's network, which does not reach the lab. None for an address
+/// that is not a lab host's (a path works from anywhere).
+fn try_line_in_lab(
+    kind: PeerKind,
+    udp: bool,
+    a: &SockAddr,
+    on: &str,
+    other: &str,
+) -> Option<String> {
+    let sa = a.as_socket().filter(std::net::SocketAddr::is_ipv4)?;
+    let (from, target) = if sa.ip().is_loopback() {
+        (on, "127.0.0.1")
+    } else {
+        (other, on)
+    };
+    let port = sa.port();
+    // A discard peer answers nothing: a recvfrom would wait for ever.
+    let answer = if kind == PeerKind::Discard {
+        ""
+    } else {
+        "; recvfrom u"
+    };
+    Some(if udp {
+        format!("on {from} u = socket udp; sendto u b\"hi\" {target} {port}{answer}")
+    } else if kind == PeerKind::Http {
+        format!(
+            "on {from} k = socket tcp; connect k {target} {port}; send k b\"GET / HTTP/1.0\\r\\n\\r\\n\"; recv k"
+        )
+    } else {
+        format!("on {from} k = socket tcp; connect k {target} {port}")
+    })
+}
+
 /// How to reach a peer from sockplay or from another terminal.
 fn try_line(kind: PeerKind, udp: bool, a: &SockAddr) -> String {
     if let Some(p) = a.as_pathname() {
-        let p = escape_controls(&p.display().to_string());
+        let p = crate::files::shown(p);
         if udp {
             return format!(
                 "u = socket unix-dgram; bind u ./me.sock; sendto u b\"hi\" {p}; recvfrom u"
@@ -322,8 +378,9 @@ fn try_line(kind: PeerKind, udp: bool, a: &SockAddr) -> String {
         }
         return format!("k = socket unix; connect k {p} (or nc -U {p} in another terminal)");
     }
-    if a.as_abstract_namespace().is_some() {
-        return "k = socket unix; connect k with its @name".into();
+    if let Some(name) = a.as_abstract_namespace() {
+        let name = escape_controls(&String::from_utf8_lossy(name));
+        return format!("k = socket unix; connect k @{name}");
     }
     let Some(sa) = a.as_socket() else {
         return String::new();
@@ -340,16 +397,23 @@ fn try_line(kind: PeerKind, udp: bool, a: &SockAddr) -> String {
     } else {
         host.clone()
     };
+    // The address as `help connect` documents it: HOST PORT.
     if udp {
         let sock = if host.contains(':') { "udp6" } else { "udp" };
+        // A discard peer answers nothing: a recvfrom would wait for ever.
+        let answer = if kind == PeerKind::Discard {
+            ""
+        } else {
+            "; recvfrom u"
+        };
         return format!(
-            "u = socket {sock}; sendto u b\"hi\" {bracketed}:{port}; recvfrom u (or nc -u {host} {port})"
+            "u = socket {sock}; sendto u b\"hi\" {host} {port}{answer} (or nc -u {host} {port})"
         );
     }
     let sock = if host.contains(':') { "tcp6" } else { "tcp" };
     match kind {
         PeerKind::Http => format!("curl -i http://{bracketed}:{port}/"),
         PeerKind::Chat => format!("nc {host} {port} in two other terminals"),
-        _ => format!("k = socket {sock}; connect k {bracketed}:{port} (or nc {host} {port})"),
+        _ => format!("k = socket {sock}; connect k {host} {port} (or nc {host} {port})"),
     }
 }

@@ -66,8 +66,8 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         Some((q, max)) => (format!("{q}/{max}"), "-".into()),
         // A closed (or reset) TCP socket has no queues: the kernel's
         // leftover count would be bytes it threw away.
-        None if s.state == "CLOSED" && e.held_len() == 0 => ("-".into(), "-".into()),
-        None if s.state == "CLOSED" => (format!("{}+0", e.held_len()), "-".into()),
+        None if s.state.starts_with("CLOSED") && e.held_len() == 0 => ("-".into(), "-".into()),
+        None if s.state.starts_with("CLOSED") => (format!("{}+0", e.held_len()), "-".into()),
         // Bytes held by the shell (read by an earlier receive) come before the
         // kernel's: held+kernel.
         None => match e.held_len() {
@@ -97,6 +97,7 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         send_q,
         mode: e.mode.label(),
         ready,
+        owner: String::new(),
         host: e.host.clone().unwrap_or_default(),
     }
 }
@@ -109,7 +110,9 @@ impl Session {
             table::kernel_tcp()
         };
         let ghosts = self.table.ghosts_now(&kernel);
-        if self.table.is_empty() && ghosts.is_empty() {
+        // The sockets of programs run from the shell (`run ... &`).
+        let theirs = self.programs.rows();
+        if self.table.is_empty() && ghosts.is_empty() && theirs.is_empty() {
             out.emit(Item::Note(
                 "no sockets open: s = socket tcp creates one".into(),
             ));
@@ -143,8 +146,15 @@ impl Session {
                 send_q: "-".into(),
                 mode: "closed by you".into(),
                 ready: "-".into(),
+                owner: String::new(),
                 host: self.lab_host_of(g.local.ip()).unwrap_or_default(),
             });
+        }
+        if !theirs.is_empty() {
+            for r in &mut rows {
+                r.owner = "this shell".into();
+            }
+            rows.extend(theirs);
         }
         out.emit(Item::Table(rows));
         if let Some(e) = self.table.iter().find(|e| e.held_len() > 0) {
@@ -352,6 +362,41 @@ impl Session {
                         .into(),
                 ));
             }
+            Some(t) if t.node.eq_ignore_ascii_case("watch") => {
+                out.emit(Item::Fields(
+                    "sockplay watch [-q|-v] PROGRAM [ARGS]...  (outside the shell; in it: run)".into(),
+                    vec![
+                        (
+                            "what".into(),
+                            "runs the program unchanged (python3 FILE.py, or FILE.py) with the terminal as its \
+                             stdin and stdout, and shows each socket call it makes as it makes it: file:line, \
+                             the line, then the shell's words for the call"
+                                .into(),
+                        ),
+                        (
+                            "-q".into(),
+                            "only each call and what it returned (or raised)".into(),
+                        ),
+                        (
+                            "-v".into(),
+                            "also sleeps, joins, input() and the polls a library makes for it".into(),
+                        ),
+                        (
+                            "status".into(),
+                            "the program's (128 + N when a signal N ended it)".into(),
+                        ),
+                        (
+                            "Ctrl-C".into(),
+                            "goes to the program; a second one, a second later, kills it".into(),
+                        ),
+                        (
+                            "see also".into(),
+                            "help run (the same in the shell, in the foreground or as a job), help input"
+                                .into(),
+                        ),
+                    ],
+                ));
+            }
             Some(t) => match spec::lookup(&t.node) {
                 Some(s) => out.emit(Item::Help(Some(s.cmd))),
                 None => {
@@ -384,11 +429,28 @@ impl Session {
         values: &[Spanned<Expr>],
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
-        let mut parts = Vec::new();
-        for v in values {
-            parts.push(self.eval(v)?.display());
+        // The text is built under the values' own limit: the repr of 256
+        // MiB of bytes is up to 1 GiB, and six names of it would be more.
+        let mut text = crate::value::Capped::new(crate::value::MAX_DATA);
+        // The text is at least as long as the data it shows: known too
+        // large before a byte of it is written.
+        let mut at_least = 0usize;
+        for (k, v) in values.iter().enumerate() {
+            let value = self.eval(v)?;
+            at_least = at_least.saturating_add(value.data_len());
+            if k > 0 {
+                let _ = std::fmt::Write::write_char(&mut text, ' ');
+            }
+            if at_least <= crate::value::MAX_DATA {
+                let _ = value.write_display(&mut text);
+            }
+            if text.cut || at_least > crate::value::MAX_DATA {
+                return Err(crate::value::too_large("the text to echo is")
+                    .at(v.span)
+                    .hint("echo shows values whole; `recv c hex` or a value's name alone shows a large one in part"));
+            }
         }
-        out.emit(Item::Echo(parts.join(" ")));
+        out.emit(Item::Echo(text.text));
         Ok(Ret::none())
     }
 
@@ -430,6 +492,7 @@ impl Session {
                     "explain".into(),
                     if self.settings.explain { "on" } else { "off" }.into(),
                 ),
+                ("write".into(), self.files.describe()),
                 (
                     "lab".into(),
                     match &self.own_net {
@@ -456,6 +519,9 @@ impl Session {
                 allowed.join(", ")
             )));
         };
+        if *name == "write" {
+            return self.set_write(value, out);
+        }
         let v = self.text(value)?.to_ascii_lowercase();
         if *name == "lab" && v != "on" {
             return Err(ExecError::usage(format!("`{v}` is not a value of lab"))
@@ -481,6 +547,44 @@ impl Session {
             _ => {}
         }
         out.emit(Item::Done(format!("{name} = {v}")));
+        Ok(Ret::none())
+    }
+
+    /// `set write here|replace|DIR`: where scripts may write. Only the
+    /// person at the prompt decides that: a script that could widen its
+    /// own rights would have none.
+    fn set_write(&mut self, value: &Spanned<Expr>, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+        let v = self.text(value)?;
+        if self.who != crate::files::Who::Prompt {
+            let flag = match v.to_ascii_lowercase().as_str() {
+                "replace" => "--allow-replace",
+                "here" => "no flag",
+                _ => "--allow-write DIR",
+            };
+            return Err(ExecError::new(
+                "PermissionError",
+                "a script may not change where scripts write files",
+            )
+            .at(value.span)
+            .hint(format!(
+                "type `set write` at the prompt, or start sockplay with {flag}"
+            )));
+        }
+        match v.to_ascii_lowercase().as_str() {
+            "here" => self.files = crate::files::Policy::default(),
+            "replace" => self.files.replace = true,
+            _ => {
+                let d = self
+                    .files
+                    .allow_write(std::path::Path::new(&v))
+                    .map_err(|e| crate::files::file_error(e, &v).at(value.span))?;
+                out.emit(Item::Note(format!(
+                    "scripts may now create files under {} too",
+                    crate::files::shown(&d)
+                )));
+            }
+        }
+        out.emit(Item::Done(format!("write = {}", self.files.describe())));
         Ok(Ret::none())
     }
 
@@ -537,26 +641,65 @@ impl Session {
         out: &mut dyn Sink,
     ) -> Result<Ret, ExecError> {
         use std::os::unix::fs::FileTypeExt;
-        let p = self.text(path)?;
+        // The address recvfrom gave (Python's is the path: os.unlink(addr)).
+        let p = match self.eval(path)? {
+            Value::Addr(a) if a.as_pathname().is_some() => a
+                .as_pathname()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            _ => self.text(path)?,
+        };
+        crate::files::check_remove(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
+        let shown = crate::value::path_text(p.as_bytes());
         match std::fs::symlink_metadata(&p) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 out.emit(Item::Note(format!(
-                    "there is no file {p}: nothing to remove"
+                    "there is no file {shown}: nothing to remove"
                 )));
             }
             Err(e) => return Err(ExecError::from(e).at(path.span)),
             Ok(m) if !m.file_type().is_socket() => {
                 return Err(ExecError::usage(format!(
-                    "{p} is not a socket file: unlink removes socket files only"
+                    "{shown} is not a socket file: unlink removes socket files only"
                 ))
                 .at(path.span));
             }
             Ok(_) => {
                 std::fs::remove_file(&p).map_err(|e| ExecError::from(e).at(path.span))?;
-                out.emit(Item::Done(format!("removed the socket file {p}")));
+                out.emit(Item::Done(format!("removed the socket file {shown}")));
             }
         }
+        let gone = std::path::Path::new(&p);
+        self.lesson_files.retain(|f| f != gone);
         Ok(Ret::none())
+    }
+
+    /// Removes the socket files a bundled lesson made that no open socket
+    /// of this shell is bound to (one still bound keeps its file until
+    /// every socket closes), and says so. Only socket files.
+    pub fn tidy_lesson_files(&mut self, out: &mut dyn Sink) {
+        use std::os::unix::fs::FileTypeExt;
+        if self.lesson_files.is_empty() {
+            return;
+        }
+        let held: Vec<std::path::PathBuf> = self
+            .table
+            .iter()
+            .filter_map(|e| e.bound_path.clone())
+            .collect();
+        self.lesson_files.retain(|p| {
+            if held.contains(p) {
+                return true;
+            }
+            let is_socket = std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_socket());
+            if is_socket && std::fs::remove_file(p).is_ok() {
+                out.emit(Item::Note(format!(
+                    "removed the socket file {} that the lesson made",
+                    p.display()
+                )));
+            }
+            false
+        });
     }
 }
 

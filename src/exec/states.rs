@@ -54,6 +54,16 @@ pub(super) fn call_name(cmd: &Command) -> Option<&'static str> {
     })
 }
 
+/// A file `states save` or `diagram save` could not write: the rules'
+/// own error (crate::files), at the path, saying which command.
+pub(super) fn save_error(e: ExecError, cmd: &str, path: &Spanned<Expr>) -> ExecError {
+    let mut x = e.at(path.span);
+    if x.hint.is_none() {
+        x.hint = Some(format!("{cmd}: the file could not be written there"));
+    }
+    x
+}
+
 /// `k FIN_WAIT2 -> TIME_WAIT, c LAST_ACK`: the states a segment moved the
 /// ends to, each end once, in order.
 fn states_text(states: &[(usize, &'static str)], names: &[String; 2]) -> String {
@@ -224,6 +234,15 @@ impl Session {
         }
         if let Some(g) = ghosts.iter().find(|g| g.local == a && matches(g.peer)) {
             return g.label.clone();
+        }
+        // An end in a program run from the shell: its job and name.
+        if let Some((_, _, l)) = self
+            .programs
+            .connections()
+            .into_iter()
+            .find(|(l, p, _)| *l == a && matches(*p))
+        {
+            return l;
         }
         // A socket still connecting (SYN_SENT) has its address, no peer.
         for e in self.table.iter() {
@@ -396,6 +415,10 @@ impl Session {
         }
         for g in &ghosts {
             pairs.push((Nanos::MAX, View::Tcp(g.local, g.peer)));
+        }
+        // The connections of programs run from the shell.
+        for (l, p, _) in self.programs.connections() {
+            pairs.push((Nanos::MAX, View::Tcp(l, p)));
         }
         if let Some(segs) = self.lab_segments(&|_| true) {
             for (s, _) in segs {
@@ -871,26 +894,35 @@ impl Session {
             .collect();
         let file = std::path::PathBuf::from(&name);
         let format = wire::pcap::Format::of(&file);
-        let bytes = wire::pcap::file_bytes(&file, &records);
-        crate::files::write_new(&file, &bytes, self.scripted, "states save")
-            .map_err(|e| e.at(path.span))?;
-        out.emit(Item::Done(format!(
-            "wrote {} ({}, {}) to {}",
-            plural(records.len() as u64, "packet", "packets"),
-            if format == wire::pcap::Format::PcapNg {
-                "pcapng, with the steps as comments"
-            } else {
-                "pcap"
-            },
-            crate::value::human_size(bytes.len() as u64),
-            crate::value::escape_controls(&name)
-        )));
-        out.emit(Item::Note(format!(
-            "open it with Wireshark, or: tshark -r {} (the first {} bytes of each frame are kept; the large segments of a bulk transfer are not captured)",
-            crate::value::escape_controls(&name),
-            wire::capture::SNAP
-        )));
-        Ok(Ret::none())
+        let bytes = match format {
+            wire::pcap::Format::PcapNg => wire::pcap::pcapng(&records),
+            _ => wire::pcap::pcap(&records),
+        };
+        let n = bytes.len() as u64;
+        // The shell's file rules (crate::files): a new file, whole or not
+        // at all; at the prompt a file is replaced only if you say so.
+        match self.save_file(&name, &bytes, false) {
+            Ok(_) => {
+                out.emit(Item::Done(format!(
+                    "wrote {} ({}, {}) to {}",
+                    plural(records.len() as u64, "packet", "packets"),
+                    if format == wire::pcap::Format::PcapNg {
+                        "pcapng, with the steps as comments"
+                    } else {
+                        "pcap"
+                    },
+                    crate::value::human_size(n),
+                    crate::value::escape_controls(&name)
+                )));
+                out.emit(Item::Note(format!(
+                    "open it with Wireshark, or: tshark -r {} (the first {} bytes of each frame are kept; the large segments of a bulk transfer are not captured)",
+                    crate::value::escape_controls(&name),
+                    wire::capture::SNAP
+                )));
+                Ok(Ret::none())
+            }
+            Err(e) => Err(save_error(e, "states save", path)),
+        }
     }
 
     /// Without a capture: the states each socket had after each command.

@@ -148,6 +148,11 @@ pub struct Step {
     pub peer: Option<(u32, AddrVal)>,
     /// It waited (for a client, for data...) before it returned.
     pub waited: bool,
+    /// Addresses written as a program job (`connect k %1`): the word and
+    /// where the program was then.
+    pub programs: Vec<(String, SocketAddr)>,
+    /// It ran on this lab host (`on b ...`; `stmt` is what followed `on b`).
+    pub on: Option<String>,
 }
 
 /// A local port (or path) a socket or peer got, and whether the kernel
@@ -208,6 +213,8 @@ pub struct Journal {
     /// Jobs collected between statements (by `export` itself): the next
     /// statement's, or the program's end.
     pub pending: Vec<JobReport>,
+    /// The lab's hosts and addresses, of every lab the session had up.
+    pub lab_hosts: Vec<(String, std::net::IpAddr)>,
 }
 
 impl Default for Journal {
@@ -222,6 +229,7 @@ impl Default for Journal {
             keep_text: false,
             full: false,
             pending: Vec::new(),
+            lab_hosts: Vec::new(),
         }
     }
 }
@@ -243,6 +251,23 @@ impl Journal {
             .trim_end_matches('&')
             .trim()
             .to_string();
+        // `on b s = socket tcp` is kept as the statement it runs, on b.
+        let (on, inner);
+        let st = match &st.command {
+            Command::On { host, stmt } => {
+                let mut s = (**stmt).clone();
+                if s.targets.is_empty() {
+                    s.targets = st.targets.clone();
+                }
+                on = Some(host.node.clone());
+                inner = s;
+                &inner
+            }
+            _ => {
+                on = None;
+                st
+            }
+        };
         let mut resolved = Vec::new();
         for r in sock_refs(&st.command) {
             let entry = match &r.node {
@@ -257,9 +282,12 @@ impl Journal {
             });
         }
         let mut word_socks = Vec::new();
+        let mut programs = Vec::new();
         for w in addr_words(&st.command) {
             if let Some(Value::Socket(h)) = session.vars.get(w) {
                 word_socks.push((w.to_string(), h.serial));
+            } else if let Some(a) = session.program_socket_addr(w, &st.command) {
+                programs.push((w.to_string(), a));
             }
         }
         self.current = Some(Step {
@@ -274,6 +302,8 @@ impl Journal {
             joined: Vec::new(),
             peer: None,
             waited: false,
+            programs,
+            on,
         });
     }
 
@@ -314,6 +344,13 @@ impl Journal {
         };
         step.error = error.cloned();
         step.joined.append(&mut self.pending);
+        for name in session.lab_hosts() {
+            if let Some(ip) = session.lab_host_ip(&name)
+                && !self.lab_hosts.iter().any(|(n, i)| *n == name && *i == ip)
+            {
+                self.lab_hosts.push((name, ip));
+            }
+        }
         for it in ended {
             if let Some(r) = job_report(&it, self.keep_text) {
                 step.joined.push(r);
@@ -455,14 +492,19 @@ pub fn python_name(e: &crate::table::Entry) -> String {
 }
 
 fn keep(t: &str) -> String {
-    if t.len() <= TEXT_KEEP {
-        return t.to_string();
+    cut(t, TEXT_KEEP)
+}
+
+/// `s` cut to at most `max` bytes, on a character's boundary.
+pub(super) fn cut(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
     }
-    let mut end = TEXT_KEEP;
-    while !t.is_char_boundary(end) {
+    let mut end = max;
+    while !s.is_char_boundary(end) {
         end -= 1;
     }
-    t[..end].to_string()
+    s[..end].to_string()
 }
 
 fn job_report(it: &Item, keep_text: bool) -> Option<JobReport> {
@@ -536,6 +578,14 @@ pub fn sock_refs(c: &Command) -> Vec<&Spanned<SockRef>> {
         | C::Diagram {
             sock: Some(sock), ..
         } => vec![sock],
+        // `print(c.getpeername())`: the sockets of the calls printed.
+        C::Print { args } => args
+            .iter()
+            .flat_map(|a| match a {
+                crate::syntax::ast::PrintArg::Call(c) => sock_refs(c),
+                crate::syntax::ast::PrintArg::Value(_) => Vec::new(),
+            })
+            .collect(),
         C::Select {
             read,
             write,

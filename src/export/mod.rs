@@ -7,7 +7,8 @@
 //! collected, the ports the kernel chose), and, for `record`, each line
 //! as typed with the output it printed. What flows out: text (a Python
 //! program, or lines of a lesson) and the files it is written to (through
-//! [`crate::files::create`] alone), and items saying what was written. Nothing
+//! [`files::create`] alone, which is the shell's [`crate::files`]), and
+//! items saying what was written. Nothing
 //! here makes a socket call.
 //!
 //! The Python of each command is the `python` template of its row in
@@ -18,9 +19,9 @@
 //!   end; `peers.rs`: the built-in peers as socketservers; `pyexpr.rs`:
 //!   values as Python source.
 //! - `record.rs`: typed lines as a lesson, with generated `expect`s.
-//! - `files.rs`: creating a file without replacing or following anything
-//!   it should not.
+//! - `files.rs`: creating a file, by the shell's one set of file rules.
 
+pub mod files;
 pub mod journal;
 mod peers;
 mod pyexpr;
@@ -39,14 +40,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Runs `export` or `record` (the script runner's directives); returns
-/// what to show. `scripted`: the line came from a script or lesson.
-pub fn run(runner: &mut Runner, cmd: &Command, scripted: bool) -> Result<Vec<Item>, ExecError> {
+/// what to show. What a script or lesson may write is the shell's one set
+/// of file rules ([`crate::files`]; the session knows who typed the line).
+pub fn run(runner: &mut Runner, cmd: &Command) -> Result<Vec<Item>, ExecError> {
     match cmd {
         Command::Export { path, split, force } => {
             let p = path_of(path)?;
-            export(runner, &p, *split, *force, scripted).map_err(|e| e.at(path.span))
+            export(runner, &p, *split, *force).map_err(|e| e.at(path.span))
         }
-        Command::Record { path, force } => record::command(runner, path.as_ref(), *force, scripted),
+        Command::Record { path, force } => record::command(runner, path.as_ref(), *force),
         _ => Ok(Vec::new()),
     }
 }
@@ -65,7 +67,6 @@ fn export(
     path: &Path,
     split: bool,
     force: bool,
-    scripted: bool,
 ) -> Result<Vec<Item>, ExecError> {
     if !runner.journal.on {
         // Not reachable from a script (it says `export`), but said rather
@@ -91,7 +92,7 @@ fn export(
         .map(|j| j.id)
         .collect();
     if split {
-        return split::export(runner, path, force, scripted, finished);
+        return split::export(runner, path, force, finished);
     }
     let name = path.file_name().map_or_else(
         || path.display().to_string(),
@@ -104,7 +105,7 @@ fn export(
         run: format!("python3 {}", shell_word(path)),
     };
     let program = python::write(&input, &python::All, &[]);
-    write_file(path, &program.text, force, scripted)?;
+    write_file(&mut runner.session, path, &program.text, force)?;
     Ok(report(
         path,
         &program,
@@ -112,16 +113,19 @@ fn export(
     ))
 }
 
-/// Writes `text` to a new file (or a replaced one, with force).
+/// Writes `text` to a new file (or a replaced one, with force), whole or
+/// not at all.
 pub(crate) fn write_file(
+    session: &mut crate::exec::Session,
     path: &Path,
     text: &str,
     force: bool,
-    scripted: bool,
 ) -> Result<(), ExecError> {
-    let mut f = crate::files::create(path, force, scripted)?;
-    f.write_all(text.as_bytes()).map_err(ExecError::from)?;
-    f.flush().map_err(ExecError::from)
+    let mut f = files::create(session, path, force)?;
+    f.file()
+        .write_all(text.as_bytes())
+        .map_err(ExecError::from)?;
+    f.commit().map(|_| ())
 }
 
 /// What `export` says it wrote.
@@ -145,6 +149,12 @@ pub(crate) fn report(path: &Path, p: &python::Program, run: &str) -> Vec<Item> {
             "{} as comments (they failed in ways Python would not, or never ran)",
             p.commented
         ));
+    }
+    if p.lab {
+        left.push(
+            "the lab (every host is this machine, 127.0.0.1, and lab net's faults are not in it)"
+                .into(),
+        );
     }
     if !left.is_empty() {
         items.push(Item::Note(format!("left out: {}", left.join("; "))));

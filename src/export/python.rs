@@ -71,6 +71,8 @@ pub struct Program {
     /// Statements that failed in a way Python would not raise, written as
     /// comments.
     pub commented: usize,
+    /// The session had a lab: its hosts are this machine in the program.
+    pub lab: bool,
 }
 
 const RET: &str = "\u{1}RET\u{1}";
@@ -214,6 +216,21 @@ impl<F: Filter> W<'_, F> {
         self.filter.keeps(self.step)
     }
 
+    /// A host as the program writes it: a lab host (by name or address)
+    /// is this machine, 127.0.0.1; the lab's addresses exist only inside
+    /// sockplay, and outside it they would be sent out of the machine.
+    pub(super) fn here(&self, host: &str) -> String {
+        let lab = &self.input.journal.lab_hosts;
+        if lab
+            .iter()
+            .any(|(n, ip)| n == host || ip.to_string() == host)
+        {
+            "127.0.0.1".into()
+        } else {
+            host.to_string()
+        }
+    }
+
     fn one(&mut self, step: &Step) {
         let keep = self.keeps();
         // Jobs collected before this statement (or by it: `wait`).
@@ -236,11 +253,26 @@ impl<F: Filter> W<'_, F> {
             self.learn_step(step);
             return;
         }
+        // Where a lab host's statement ran (its sockets stay there): a
+        // comment on its line, or above its block.
+        let on = step.on.as_ref().map(|h| format!("# on {h}"));
         self.note_mine(&step.values);
         match step.job {
-            Some(id) if step.error.is_none() => self.job(step, id),
+            Some(id) if step.error.is_none() => {
+                self.body.extend(on);
+                self.job(step, id);
+            }
             _ => {
-                let lines = self.statement(step, &step.values, step.error.as_ref());
+                let mut lines = self.statement(step, &step.values, step.error.as_ref());
+                if let Some(c) = on {
+                    match lines.first_mut() {
+                        Some(l) if !l.ends_with(':') && !l.starts_with('#') => {
+                            l.push_str("  ");
+                            l.push_str(&c);
+                        }
+                        _ => lines.insert(0, c),
+                    }
+                }
                 self.body.extend(lines);
             }
         }
@@ -389,8 +421,15 @@ impl<F: Filter> W<'_, F> {
         if !globals.is_empty() {
             lines.push(format!("    global {}", globals.join(", ")));
         }
+        // A body of comments alone is no body for Python.
+        let empty = call
+            .iter()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
         for l in call {
             lines.push(format!("    {l}"));
+        }
+        if empty {
+            lines.push("    pass".into());
         }
         lines.push(String::new());
         let start = spec::spec_of(Cmd::Jobs).python_form(None);
@@ -447,6 +486,15 @@ impl<F: Filter> W<'_, F> {
                 return Vec::new();
             }
             Command::Wait { .. } => return Vec::new(),
+            // A program the session ran (`run`): the same program, run by
+            // subprocess (in a job's thread for `run ... &`).
+            Command::Run { argv } => {
+                self.imports.insert("subprocess");
+                vec![format!("subprocess.run({})", run_argv(argv))]
+            }
+            // The lab is sockplay's: the program runs on one machine (its
+            // first comment says so).
+            Command::Lab(_) => return Vec::new(),
             Command::Kill { .. } => {
                 // A job that had ended is joined above; one still waiting
                 // cannot be stopped in Python.
@@ -508,6 +556,33 @@ impl<F: Filter> W<'_, F> {
                     )];
                 }
             },
+        };
+        // A connect to a program the session ran (`connect k %1`): the
+        // program may not listen yet when Python gets there (the shell
+        // waited for it to settle).
+        let lines = match cmd {
+            Command::Connect {
+                addr: AddrExpr::Word(w),
+                ..
+            } if error.is_none() && step.programs.iter().any(|(n, _)| *n == w.node) => {
+                self.imports.insert("time");
+                let mut out = vec![
+                    format!(
+                        "# {} is a program the session ran: it may not listen yet",
+                        w.node
+                    ),
+                    "for _ in range(50):".to_string(),
+                    "    try:".to_string(),
+                ];
+                out.extend(lines.iter().map(|l| format!("        {l}")));
+                out.extend([
+                    "        break".to_string(),
+                    "    except ConnectionRefusedError:".to_string(),
+                    "        time.sleep(0.1)".to_string(),
+                ]);
+                out
+            }
+            _ => lines,
         };
         self.written += 1;
         match error {
@@ -939,6 +1014,14 @@ impl<F: Filter> W<'_, F> {
             self.input.file
         ));
         out.push_str(&format!("# Run it: {}\n", self.input.run));
+        let lab = &self.input.journal.lab_hosts;
+        if !lab.is_empty() {
+            let hosts: Vec<String> = lab.iter().map(|(n, ip)| format!("{n} {ip}")).collect();
+            out.push_str(&format!(
+                "# It ran in sockplay's lab (hosts {}): here every host is this machine,\n# 127.0.0.1, and the lab's faults (lab net) are not in it.\n",
+                hosts.join(", ")
+            ));
+        }
         out.push_str("from socket import *\n");
         let mut plain: Vec<&str> = Vec::new();
         for m in &self.imports {
@@ -982,6 +1065,7 @@ impl<F: Filter> W<'_, F> {
             written: self.written,
             views: self.views,
             commented: self.commented,
+            lab: !self.input.journal.lab_hosts.is_empty(),
         }
     }
 }
@@ -1079,4 +1163,20 @@ fn is_keyword(s: &str) -> bool {
 
 fn one_line(s: &str) -> String {
     crate::value::escape_controls(s.lines().next().unwrap_or(""))
+}
+
+/// `run`'s command line as Python's list: without sockplay's own `-q` or
+/// `-v`, and a `.py` file run by python3 (as `run` does).
+fn run_argv(argv: &[Spanned<String>]) -> String {
+    let words: Vec<&str> = argv
+        .iter()
+        .map(|w| w.node.as_str())
+        .skip_while(|w| matches!(*w, "-q" | "-v" | "--quiet" | "--verbose"))
+        .collect();
+    let mut list: Vec<String> = Vec::new();
+    if words.first().is_some_and(|w| w.ends_with(".py")) {
+        list.push(str_repr("python3"));
+    }
+    list.extend(words.iter().map(|w| str_repr(w)));
+    format!("[{}]", list.join(", "))
 }

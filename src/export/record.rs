@@ -9,17 +9,17 @@
 //! that will show again: its error (which a lesson needs, or it stops),
 //! its values (a port the kernel chose as `\d+`; descriptors, sockets and
 //! times never), the bytes it sent, and the TCP state it left. The file is
-//! written again after each line, so a closed terminal loses nothing.
+//! added to after each line, so a closed terminal loses nothing.
 
-use super::journal::{Journal, Owner, Shown, Step, host_port_span};
+use super::journal::{Journal, Owner, Shown, Step, cut, host_port_span};
 use crate::errors::ExecError;
 use crate::exec::{Item, Session};
 use crate::script::{Capture, Runner};
 use crate::syntax::ast::{AddrExpr, Command, Expr, How, SockRef, Spanned};
-use crate::value::{SockHandle, Value, escape_controls};
+use crate::value::{Value, escape_controls};
 use std::collections::HashSet;
 use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 /// Value expects after one command, at most (a lesson checks the point,
@@ -32,8 +32,10 @@ const MAX_EXPECT: usize = 160;
 pub struct Recorder {
     path: PathBuf,
     file: File,
-    /// The lesson so far, line by line.
+    /// The lesson so far, line by line (only ever added to).
     lines: Vec<String>,
+    /// How many of them are in the file.
+    saved: usize,
     /// Where the line being run began in the journal.
     start: usize,
     /// Ports written as numbers by the teacher (kept as they are).
@@ -58,7 +60,6 @@ pub fn command(
     runner: &mut Runner,
     path: Option<&Spanned<Expr>>,
     force: bool,
-    scripted: bool,
 ) -> Result<Vec<Item>, ExecError> {
     let Some(p) = path else {
         return Ok(vec![Item::Note(match &runner.recorder {
@@ -86,13 +87,17 @@ pub fn command(
         );
     }
     let path = super::path_of(p)?;
-    let file = crate::files::create(&path, force, scripted).map_err(|e| e.at(p.span))?;
-    // Out of the learner's way: their first socket is still fd 3.
-    let file = File::from(crate::table::move_high(file.into()));
+    // Put in place at once (it is rewritten after each line); its
+    // descriptor is out of the learner's way: their first socket is
+    // still fd 3.
+    let file = super::files::create(&mut runner.session, &path, force)
+        .and_then(crate::files::NewFile::commit)
+        .map_err(|e| e.at(p.span))?;
     let mut r = Recorder {
         path: path.clone(),
         file,
         lines: Vec::new(),
+        saved: 0,
         start: runner.journal.steps.len(),
         chosen: HashSet::new(),
         bound: HashSet::new(),
@@ -238,7 +243,9 @@ impl Recorder {
             return;
         }
         self.note_chosen(steps, journal);
-        let line = self.rewrite(t, steps, journal, session);
+        // The statements' spans count from the line as typed.
+        let lead = text.len() - text.trim_start().len();
+        let line = self.rewrite(t, lead, steps, journal, session);
         for path in unix_binds(steps) {
             if self.unlinked.insert(path.clone()) {
                 self.lines.push(format!("unlink {}", quote_path(&path)));
@@ -256,7 +263,7 @@ impl Recorder {
         if steps.iter().any(|s| s.waited && s.job.is_none()) && capture.failure.is_none() {
             self.waited.push(self.lines.len());
         }
-        let expects = self.expects(t, capture, steps, journal, session);
+        let expects = self.expects(capture, steps, journal, session);
         self.lines.extend(expects);
         self.save();
     }
@@ -284,9 +291,17 @@ impl Recorder {
         }
     }
 
-    /// The line as typed, with a kernel's port typed back as a number
-    /// replaced by the socket's (or peer's) name.
-    fn rewrite(&mut self, t: &str, steps: &[Step], journal: &Journal, session: &Session) -> String {
+    /// The line as typed (`t`, trimmed of the `lead` bytes of blanks its
+    /// statements' spans count), with a kernel's port typed back as a
+    /// number replaced by the socket's (or peer's) name.
+    fn rewrite(
+        &mut self,
+        t: &str,
+        lead: usize,
+        steps: &[Step],
+        journal: &Journal,
+        session: &Session,
+    ) -> String {
         let mut edits: Vec<(usize, usize, String)> = Vec::new();
         for s in steps.iter().filter(|s| s.depth == 0) {
             let Some((span, _host, port)) = host_port_span(&s.stmt.command) else {
@@ -305,7 +320,11 @@ impl Recorder {
             };
             // The Python surface writes the address as a tuple.
             let python = s.text.contains(".connect(") || s.text.contains(".sendto(");
-            let (mut a, mut b) = (span.start, span.end);
+            let (Some(mut a), Some(mut b)) =
+                (span.start.checked_sub(lead), span.end.checked_sub(lead))
+            else {
+                continue;
+            };
             let replacement = if python {
                 if t[..a].ends_with('(') && t[b..].starts_with(')') {
                     a -= 1;
@@ -349,7 +368,6 @@ impl Recorder {
     /// The expects of one command.
     fn expects(
         &self,
-        t: &str,
         capture: &Capture,
         steps: &[Step],
         journal: &Journal,
@@ -438,7 +456,6 @@ impl Recorder {
                 out.push(e);
             }
         }
-        let _ = t;
         out
     }
 
@@ -483,16 +500,20 @@ impl Recorder {
         Some(format!("expect /{}/", re.replace('/', "\\/")))
     }
 
-    /// Writes the lesson (the whole file, again).
+    /// Writes the lines not written yet. Lines are only ever added, so
+    /// the file grows by what each line added (rewriting it whole after
+    /// every line made a long recording's writes grow with its square).
     fn save(&mut self) {
-        let mut text = self.lines.join("\n");
-        if !text.is_empty() {
+        let mut text = String::new();
+        for l in self.lines.get(self.saved..).unwrap_or_default() {
+            text.push_str(l);
             text.push('\n');
         }
-        let _ = self.file.set_len(0);
-        let _ = self.file.seek(SeekFrom::Start(0));
+        // A line that could not be written is not tried again (a part of
+        // it may be in the file already).
         let _ = self.file.write_all(text.as_bytes());
         let _ = self.file.flush();
+        self.saved = self.lines.len();
     }
 }
 
@@ -519,17 +540,6 @@ fn expect_text(s: &str) -> String {
         "expect \"{}\"",
         s.replace('\\', "\\\\").replace('"', "\\\"")
     )
-}
-
-fn cut(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }
 
 /// The kernel chose this port for some socket or peer of the session.
@@ -612,11 +622,6 @@ fn quote_path(p: &str) -> String {
 
 fn shown(p: &std::path::Path) -> String {
     escape_controls(&p.display().to_string())
-}
-
-#[allow(dead_code)]
-fn handle_name(h: SockHandle) -> String {
-    format!("fd {}", h.fd)
 }
 
 #[cfg(test)]

@@ -3,12 +3,14 @@
 //! accepted, the sockets that received datagrams first, the built-in
 //! peers) and FILE_client.py (the rest).
 //!
-//! A statement goes to the end of the socket it works on; one that works
-//! on no socket goes to the client, except assignments and sleeps, which
-//! both ends keep. Where the client names a server's address, it writes
-//! the address the session bound, or, when the kernel chose the port, the
-//! port the server prints when it starts (`s is on port 40123`), given to
-//! the client as an argument.
+//! A statement goes to the end of the socket it works on; a value, print
+//! or echo goes to the end(s) where the names it reads were made; one that
+//! works on no socket and reads no name goes to the client, except
+//! assignments and sleeps, which both ends keep. Where the client names a
+//! server's address, it writes the address the session bound, or, when the
+//! kernel chose the port, a constant both programs define (`S_PORT =
+//! 40123`): a port free at the time of the export, since the two programs
+//! cannot share the kernel's choice.
 
 use super::journal::{Journal, Owner, Step, Val, sock_refs};
 use super::python::{self, Filter, Input};
@@ -139,6 +141,8 @@ impl Plan {
         names.clear();
         let mut steps = Vec::new();
         let mut udp_peers = Vec::new();
+        // Which ends hold each name bound so far (server, client).
+        let mut held: HashMap<String, (bool, bool)> = HashMap::new();
         for (k, step) in j.steps.iter().enumerate() {
             for r in &step.joined {
                 learn(&mut names, &r.values);
@@ -156,7 +160,28 @@ impl Plan {
                     (true, false)
                 }
                 Command::Stop { .. } => (true, false),
-                Command::Value(_) | Command::Sleep { .. } | Command::Wait { .. } => (true, true),
+                Command::Sleep { .. } | Command::Wait { .. } => (true, true),
+                // A value, or a print of values, goes where the names it
+                // uses are (`print(data)` after the server's recv is the
+                // server's); one of literals alone, to both ends (a value)
+                // or the client (a print).
+                Command::Value(_) | Command::Print { .. } | Command::Echo { .. }
+                    if end_of(first).is_none() =>
+                {
+                    let default = if matches!(step.stmt.command, Command::Value(_)) {
+                        (true, true)
+                    } else {
+                        (false, true)
+                    };
+                    names_used(&step.stmt.command)
+                        .iter()
+                        .filter_map(|n| held.get(n))
+                        .fold(None, |acc: Option<(bool, bool)>, h| {
+                            Some(acc.map_or(*h, |a| (a.0 && h.0, a.1 && h.1)))
+                        })
+                        .filter(|k| k.0 || k.1)
+                        .unwrap_or(default)
+                }
                 Command::Unlink { path } => {
                     let p = super::pyexpr::value(&path.node, &Default::default());
                     let server = j.steps[k..].iter().any(|s| match &s.stmt.command {
@@ -174,6 +199,9 @@ impl Plan {
                 },
             };
             steps.push(keep);
+            for t in &step.stmt.targets {
+                held.insert(t.node.clone(), keep);
+            }
             learn(&mut names, &step.values);
         }
         let dgram = kind
@@ -217,6 +245,14 @@ impl Filter for EndFilter<'_> {
             } else {
                 "127.0.0.1".to_string()
             }
+        } else if self
+            .journal
+            .lab_hosts
+            .iter()
+            .any(|(_, ip)| *ip == note.addr.ip())
+        {
+            // A lab host is this machine in the programs.
+            "127.0.0.1".to_string()
         } else {
             note.addr.ip().to_string()
         };
@@ -277,6 +313,37 @@ impl EndFilter<'_> {
     }
 }
 
+/// The names a value, print or echo statement reads.
+fn names_used(c: &Command) -> Vec<String> {
+    use crate::syntax::ast::{Expr as E, PrintArg};
+    fn walk(e: &E, out: &mut Vec<String>) {
+        match e {
+            E::Var(n) | E::Word(n) => out.push(n.clone()),
+            E::Repeat(a, b) => {
+                walk(&a.node, out);
+                walk(&b.node, out);
+            }
+            E::Concat(v) | E::Tuple(v) => v.iter().for_each(|x| walk(&x.node, out)),
+            E::Encode(x) | E::Decode(x) | E::Zeros(x) => walk(&x.node, out),
+            E::Str(_) | E::Bytes(_) | E::Int(_) | E::Float(_) | E::Bool(_) | E::None => {}
+        }
+    }
+    let mut out = Vec::new();
+    match c {
+        Command::Value(e) => walk(&e.node, &mut out),
+        Command::Echo { values } => values.iter().for_each(|v| walk(&v.node, &mut out)),
+        Command::Print { args } => {
+            for a in args {
+                if let PrintArg::Value(v) = a {
+                    walk(&v.node, &mut out);
+                }
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
 /// A value written out in full (no name in it).
 fn literal(e: &crate::syntax::ast::Expr) -> bool {
     use crate::syntax::ast::Expr as E;
@@ -307,7 +374,6 @@ pub fn export(
     runner: &mut Runner,
     path: &Path,
     force: bool,
-    scripted: bool,
     finished: HashSet<usize>,
 ) -> Result<Vec<Item>, ExecError> {
     let j = &runner.journal;
@@ -410,8 +476,8 @@ pub fn export(
             )));
         }
     }
-    super::write_file(&server_path, &server.text, force, scripted)?;
-    super::write_file(&client_path, &client.text, force, scripted)?;
+    super::write_file(&mut runner.session, &server_path, &server.text, force)?;
+    super::write_file(&mut runner.session, &client_path, &client.text, force)?;
     let mut items = super::report(&server_path, &server, &server_run);
     items.truncate(1);
     items.extend(super::report(&client_path, &client, &client_run));

@@ -48,23 +48,18 @@ pub const MAX_HOSTS: usize = 32;
 /// Longest host name: `sw-NAME` must fit a link name (15 bytes).
 pub const MAX_NAME: usize = 12;
 
-/// Words that cannot name a host (they are `lab`'s own words, or names
-/// that mean something already).
-pub const RESERVED: &[&str] = &[
-    "up",
-    "down",
-    "net",
-    "clear",
-    "all",
-    "loss",
-    "delay",
-    "jitter",
-    "reorder",
-    "duplicate",
-    "rate",
-    "localhost",
-    "switch",
-];
+/// Names that cannot name a host besides `lab`'s own words (spec's
+/// LAB_WORDS and NET_WORDS): they mean something already.
+pub const RESERVED: &[&str] = &["all", "localhost", "switch"];
+
+/// Whether `name` is one of `lab`'s words or a reserved name.
+fn reserved(name: &str) -> bool {
+    crate::spec::LAB_WORDS
+        .iter()
+        .chain(crate::spec::NET_WORDS)
+        .chain(RESERVED)
+        .any(|w| *w == name)
+}
 
 /// One host of the lab.
 #[derive(Debug)]
@@ -139,7 +134,7 @@ pub fn check_name(name: &str) -> Result<(), String> {
             "a host name has at most {MAX_NAME} characters (its link is named sw-NAME)"
         ));
     }
-    if RESERVED.contains(&name) {
+    if reserved(name) {
         return Err(format!(
             "`{name}` is a word of the lab's own; name the host otherwise"
         ));
@@ -319,6 +314,9 @@ mod tests {
         assert!(check_name("abcdefghijkl").is_ok());
         assert!(check_name("loss").is_err());
         assert!(check_name("localhost").is_err());
+        for w in ["up", "down", "net", "clear", "delay", "rate", "switch"] {
+            assert!(check_name(w).is_err(), "{w}");
+        }
     }
 
     #[test]

@@ -111,6 +111,9 @@ impl Msg {
     }
 }
 
+/// How long a netlink request may wait for the kernel's answer.
+const ANSWER_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A NETLINK_ROUTE socket in the namespace of the thread that opened it.
 pub struct Rtnl {
     fd: OwnedFd,
@@ -132,6 +135,25 @@ impl Rtnl {
         }
         // SAFETY: fresh descriptor.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // The kernel answers at once; should it ever not, `lab up` fails
+        // after a while rather than hanging the shell for good.
+        let tv = libc::timeval {
+            tv_sec: ANSWER_WITHIN.as_secs() as libc::time_t,
+            tv_usec: 0,
+        };
+        // SAFETY: SO_RCVTIMEO takes a timeval of its size.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&tv as *const libc::timeval).cast(),
+                std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
         Ok(Rtnl { fd, seq: 0 })
     }
 
@@ -154,7 +176,17 @@ impl Rtnl {
             let n =
                 unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
             if n < 0 {
-                return Err(io::Error::last_os_error());
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::WouldBlock {
+                    return Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!(
+                            "the kernel did not answer a netlink request within {} s",
+                            ANSWER_WITHIN.as_secs()
+                        ),
+                    ));
+                }
+                return Err(e);
             }
             let got = &buf[..n as usize];
             let mut at = 0;
@@ -327,4 +359,31 @@ pub fn plain_frames(name: &str) -> io::Result<()> {
 /// under /proc/sys/net are the namespace's of whoever opens them).
 pub fn sysctl(path: &str, value: &str) -> io::Result<()> {
     std::fs::write(format!("/proc/sys/net/{path}"), value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_waits_for_the_kernel_a_bounded_time() {
+        let r = Rtnl::open().expect("a netlink socket");
+        let mut tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        };
+        let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
+        // SAFETY: SO_RCVTIMEO fills a timeval of its size.
+        let rc = unsafe {
+            libc::getsockopt(
+                r.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVTIMEO,
+                (&mut tv as *mut libc::timeval).cast(),
+                &mut len,
+            )
+        };
+        assert_eq!(rc, 0);
+        assert!(tv.tv_sec > 0, "a netlink recv without a deadline");
+    }
 }

@@ -20,7 +20,7 @@
 
 use crate::wire::capture;
 use crate::wire::packet::{self, Packet, Segment};
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, Socket, Type};
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
@@ -170,55 +170,30 @@ pub struct Switch {
     thread: Option<JoinHandle<()>>,
 }
 
-/// PACKET_IGNORE_OUTGOING (linux/if_packet.h): the port's socket does not
-/// read back the frames it writes.
-const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
-/// PACKET_QDISC_BYPASS (linux/if_packet.h): the port's sends go straight
-/// to the link.
+/// PACKET_QDISC_BYPASS (linux/if_packet.h; Linux 3.14): the port's sends
+/// go straight to the link.
 const PACKET_QDISC_BYPASS: libc::c_int = 20;
 
 /// Opens the port on link `index` (call it inside the switch's namespace).
+/// Its socket does not read back the frames it writes
+/// (PACKET_IGNORE_OUTGOING, as the capture on `lo`).
 pub fn open_port(index: u32) -> io::Result<Socket> {
     let sock = Socket::new(Domain::PACKET, Type::RAW, None)?;
-    let one: libc::c_int = 1;
-    // SAFETY: an int option.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_PACKET,
-            PACKET_IGNORE_OUTGOING,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
+    // Without it the switch would read back each frame it forwards and
+    // forward it again, for ever: no lab rather than a storm (Linux 4.20
+    // and later have it).
+    if !capture::set_int(&sock, libc::SOL_PACKET, capture::PACKET_IGNORE_OUTGOING, 1) {
+        return Err(io::Error::last_os_error());
     }
-    // The switch's own sends skip the port's queueing discipline: what a
-    // lab's link does to a frame is the switch's business (loss, delay),
-    // never a qdisc's, and a port's qdisc may still be the one that drops
-    // everything for a moment after the link comes up.
-    // SAFETY: an int option.
-    unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::SOL_PACKET,
-            PACKET_QDISC_BYPASS,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
+    // Frames go straight to the link, past its queueing discipline: a
+    // port brought up before its host's end has a `noop` one (which drops
+    // everything) until the kernel's linkwatch work gets round to it,
+    // late on a busy machine, and the first frames across the lab were
+    // lost. The switch does the queueing (delay, rate) itself.
+    if !capture::set_int(&sock, libc::SOL_PACKET, PACKET_QDISC_BYPASS, 1) {
+        return Err(io::Error::last_os_error());
     }
-    let index = i32::try_from(index).map_err(io::Error::other)?;
-    // SAFETY: sockaddr_ll fits in sockaddr_storage; every field is set.
-    let ((), addr) = unsafe {
-        SockAddr::try_init(|storage, len| {
-            let ll = storage.cast::<libc::sockaddr_ll>();
-            std::ptr::write_bytes(ll, 0, 1);
-            (*ll).sll_family = libc::AF_PACKET as u16;
-            (*ll).sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-            (*ll).sll_ifindex = index;
-            *len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            Ok(())
-        })
-    }?;
-    sock.bind(&addr)?;
+    sock.bind(&capture::link_addr(index)?)?;
     sock.set_nonblocking(true)?;
     Ok(Socket::from(crate::table::move_high(OwnedFd::from(sock))))
 }

@@ -70,6 +70,7 @@ fn reason(code: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         505 => "HTTP Version Not Supported",
@@ -128,7 +129,20 @@ fn error(code: u16, head_only: bool, what: &str, why: &str) -> Response {
 
 /// The answer to 431: the head did not end within [`MAX_HEAD`] bytes.
 pub fn too_large() -> Response {
-    error(431, false, "a request head", "no blank line within 64 KiB")
+    error(431, false, "a request head", "longer than 64 KiB")
+}
+
+/// The answer 408: the head did not end within the deadline.
+pub fn timed_out(deadline: std::time::Duration) -> Response {
+    error(
+        408,
+        false,
+        "a request head",
+        &format!(
+            "not complete {} after the connection",
+            crate::wait::human(deadline)
+        ),
+    )
 }
 
 fn content_type(path: &Path) -> &'static str {

@@ -156,10 +156,15 @@ struct Peer {
     addr: SockAddr,
     dir: Option<String>,
     shared: Arc<Shared>,
-    wake: UnixStream,
+    /// Gone once the peer stops: a socket belongs for good to the network
+    /// namespace it was made in, and a peer started on a lab host (`on b
+    /// serve ...`) would keep that host's namespace alive after `lab down`.
+    wake: Option<UnixStream>,
     thread: Option<JoinHandle<usize>>,
     /// The socket file to remove when it stops.
     unix_path: Option<PathBuf>,
+    /// The clean-up of that file if the shell ends by a signal.
+    exit_hook: Option<crate::exit::HookId>,
     stopped: bool,
 }
 
@@ -170,7 +175,9 @@ impl Peer {
 
     fn wake(&self) {
         // Non-blocking: a full wake-up socket already has a wake-up in it.
-        let _ = (&self.wake).write(&[1]);
+        if let Some(w) = &self.wake {
+            let _ = (&*w).write(&[1]);
+        }
     }
 
     /// Waits (briefly) until the thread has made a quiet pass (nothing to
@@ -244,6 +251,7 @@ impl Peer {
             // else: dropping the handle detaches the thread; it sees the
             // flag within 50 ms and ends on its own.
         }
+        self.wake = None;
         self.stopped = true;
         let mut removed = None;
         if let Some(p) = self.unix_path.take()
@@ -251,6 +259,9 @@ impl Peer {
             && std::fs::remove_file(&p).is_ok()
         {
             removed = Some(p);
+        }
+        if let Some(h) = self.exit_hook.take() {
+            crate::exit::unregister(h);
         }
         if joined {
             self.shared.clients_now.store(0, Ordering::SeqCst);
@@ -272,11 +283,55 @@ impl Peer {
     }
 }
 
+/// Limits that protect a peer from its clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// An HTTP request head must be complete this long after its
+    /// connection (then 408 and close): a client that sends one byte a
+    /// second cannot keep its slot for ever. Long enough for a learner
+    /// typing a request by hand in `nc`.
+    pub head_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            head_deadline: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Registers the removal of a peer's socket file for a shell ended by a
+/// signal: only if the file there is still the socket the peer bound.
+fn remove_at_exit(path: PathBuf) -> crate::exit::HookId {
+    use std::os::unix::fs::MetadataExt;
+    let id = std::fs::symlink_metadata(&path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()));
+    let what = format!("remove the socket file {}", crate::files::shown(&path));
+    crate::exit::register(&what, move || {
+        if let Ok(m) = std::fs::symlink_metadata(&path)
+            && m.file_type().is_socket()
+            && Some((m.dev(), m.ino())) == id
+        {
+            let _ = std::fs::remove_file(&path);
+        }
+    })
+}
+
+/// The addresses the running peers listen on, by peer number: a UDP
+/// peer never answers a datagram that comes (or seems to come) from one of
+/// them, or two echo peers could answer each other for ever.
+pub(crate) type Siblings = Arc<Mutex<Vec<(u32, SockAddr)>>>;
+
 /// The shell's peers, numbered from 1 (numbers are not reused).
 #[derive(Default)]
 pub struct Peers {
     list: Vec<Peer>,
     next: u32,
+    /// The limits new peers start with.
+    pub limits: Limits,
+    siblings: Siblings,
 }
 
 /// A peer that started: its number and the address it listens on.
@@ -326,9 +381,13 @@ impl Peers {
         sock.bind(addr)?;
         let local = sock.local_addr().unwrap_or_else(|_| addr.clone());
         let unix_path = local.as_pathname().map(Path::to_path_buf);
+        let exit_hook = unix_path.as_ref().map(|p| remove_at_exit(p.clone()));
         let cleanup = |e: io::Error| {
             if let Some(p) = &unix_path {
                 let _ = std::fs::remove_file(p);
+            }
+            if let Some(h) = exit_hook {
+                crate::exit::unregister(h);
             }
             e
         };
@@ -352,15 +411,17 @@ impl Peers {
         let n = self.next;
         let shared = Arc::new(Shared::default());
         let thread_shared = Arc::clone(&shared);
+        let limits = self.limits;
+        let siblings = Arc::clone(&self.siblings);
         let thread = std::thread::Builder::new()
             .name(format!("peer-{n}-{}", kind.name()))
             .spawn(move || {
                 let s = &*thread_shared;
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     if udp {
-                        server::run_udp(&sock, &wake_rx, kind, s)
+                        server::run_udp(&sock, &wake_rx, kind, &siblings, s)
                     } else {
-                        server::run(sock, wake_rx, kind, root, s)
+                        server::run(sock, wake_rx, kind, root, limits, s)
                     }
                 }));
                 match r {
@@ -375,6 +436,7 @@ impl Peers {
                 }
             })
             .map_err(cleanup)?;
+        lock(&self.siblings).push((n, local.clone()));
         self.list.push(Peer {
             n,
             kind,
@@ -382,9 +444,10 @@ impl Peers {
             addr: local.clone(),
             dir: dir.map(|d| d.display().to_string()),
             shared,
-            wake: wake_tx,
+            wake: Some(wake_tx),
             thread: Some(thread),
             unix_path,
+            exit_hook,
             stopped: false,
         });
         Ok(Started { n, addr: local })
@@ -435,6 +498,7 @@ impl Peers {
             return Err(StopError::AlreadyStopped);
         }
         p.sync();
+        lock(&self.siblings).retain(|(k, _)| *k != n);
         Ok(p.stop())
     }
 
@@ -450,6 +514,7 @@ impl Peers {
             p.stop();
             n += 1;
         }
+        lock(&self.siblings).clear();
         n
     }
 

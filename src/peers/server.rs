@@ -13,10 +13,15 @@
 //!   reads a file only as the client takes it;
 //! - a chat line or an HTTP request head longer than 64 KiB closes the
 //!   connection (after a 431 for HTTP);
-//! - at most [`MAX_CLIENTS`] clients at once (more are accepted and closed
-//!   at once, so they do not wait in the backlog), and when the process
-//!   runs out of descriptors accepting pauses for a second instead of
-//!   spinning;
+//! - at most [`MAX_CLIENTS`] clients at once; when all slots are taken, a
+//!   new client is still served: the client that has been quiet longest
+//!   (nothing read from it, nothing taken by it) is closed to make room, so
+//!   idle connections or a slow-loris cannot lock everyone out; when the
+//!   process runs out of descriptors accepting pauses for a second
+//!   instead of spinning;
+//! - an HTTP request head must be complete within a deadline of its
+//!   connection (60 s: a learner typing into `nc` has time), then 408;
+//!   a head over 64 KiB is 431 even when its end came in the same read;
 //! - nothing from the outside world is unwrapped; every error closes the
 //!   one connection it happened on, and is logged.
 //!
@@ -24,9 +29,9 @@
 //! to the wake-up socket (to stop it, or to ask for a pass before `peers`
 //! reads the counters).
 
-use super::Shared;
 use super::http::{self, Body};
 use super::log::What;
+use super::{Limits, Shared};
 use crate::syntax::ast::PeerKind;
 use socket2::Socket;
 use std::fs::File;
@@ -97,6 +102,10 @@ struct Client {
     told_paused: bool,
     /// Since when output has waited for it without any being taken.
     waiting_since: Option<Instant>,
+    /// When it connected.
+    since: Instant,
+    /// When it last did something: sent bytes, or took some.
+    active: Instant,
 }
 
 impl Client {
@@ -160,6 +169,7 @@ const EOF: &str = "the client closed (recv returned b'')";
 struct Loop<'a> {
     kind: PeerKind,
     root: Option<PathBuf>,
+    limits: Limits,
     shared: &'a Shared,
     clients: Vec<Client>,
     next_id: u64,
@@ -176,11 +186,13 @@ pub(super) fn run(
     wake: UnixStream,
     kind: PeerKind,
     root: Option<PathBuf>,
+    limits: Limits,
     shared: &Shared,
 ) -> usize {
     let mut lp = Loop {
         kind,
         root,
+        limits,
         shared,
         clients: Vec::new(),
         next_id: 1,
@@ -279,9 +291,17 @@ const DATAGRAMS_PER_PASS: usize = 64;
 /// handled whole (up to 64 KiB, the most UDP carries), and nothing waits
 /// for a slow sender: an answer the kernel cannot take now is dropped, as
 /// UDP may drop any datagram. Returns 0: there are no connections to close.
-pub(super) fn run_udp(sock: &Socket, wake: &UnixStream, kind: PeerKind, shared: &Shared) -> usize {
+pub(super) fn run_udp(
+    sock: &Socket,
+    wake: &UnixStream,
+    kind: PeerKind,
+    siblings: &super::Siblings,
+    shared: &Shared,
+) -> usize {
     let mut senders: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
     let mut told_full = false;
+    // Senders told why they get no answer (once each).
+    let mut told_unanswered: std::collections::HashSet<u64> = std::collections::HashSet::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut answered = 0;
     loop {
@@ -370,6 +390,12 @@ pub(super) fn run_udp(sock: &Socket, wake: &UnixStream, kind: PeerKind, shared: 
                 );
                 continue;
             }
+            if let Some(why) = loop_risk(&from, siblings) {
+                if told_unanswered.insert(id) {
+                    shared.note(Some(id), What::Note(format!("not answered: {why}")));
+                }
+                continue;
+            }
             match sock.send_to(&answer, &from) {
                 Ok(m) => {
                     shared.bytes_out.fetch_add(m as u64, Ordering::SeqCst);
@@ -382,6 +408,51 @@ pub(super) fn run_udp(sock: &Socket, wake: &UnixStream, kind: PeerKind, shared: 
         }
     }
     0
+}
+
+/// Source ports of the services that answer every datagram (echo,
+/// discard, daytime, qotd, chargen, time) and port 0, which nothing sends
+/// from: an answer to one of them could start a loop (as inetd refuses).
+const LOOP_PORTS: [u16; 7] = [0, 7, 9, 13, 17, 19, 37];
+
+/// Why a datagram from `from` must not be answered: it comes (or seems to
+/// come: a source address can be forged) from a peer of this shell, this
+/// one included, or from a port of a service that answers every datagram.
+fn loop_risk(from: &socket2::SockAddr, siblings: &super::Siblings) -> Option<String> {
+    if let Some(sa) = from.as_socket()
+        && LOOP_PORTS.contains(&sa.port())
+    {
+        return Some(format!(
+            "it came from port {}, a service that answers every datagram (or no port at all): answering could start a loop",
+            sa.port()
+        ));
+    }
+    let list = siblings
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (n, _) = list.iter().find(|(_, a)| same_endpoint(from, a))?;
+    Some(format!(
+        "it came from peer {n} of this shell (or seemed to): two peers answering each other would never stop"
+    ))
+}
+
+/// `from` is the address `peer` listens on (a peer on 0.0.0.0 or :: is on
+/// every address of its port).
+fn same_endpoint(from: &socket2::SockAddr, peer: &socket2::SockAddr) -> bool {
+    match (from.as_socket(), peer.as_socket()) {
+        (Some(f), Some(p)) => {
+            let canon = |ip: std::net::IpAddr| ip.to_canonical();
+            f.port() == p.port() && (p.ip().is_unspecified() || canon(f.ip()) == canon(p.ip()))
+        }
+        (None, None) => match (from.as_pathname(), peer.as_pathname()) {
+            (Some(f), Some(p)) => f == p,
+            _ => match (from.as_abstract_namespace(), peer.as_abstract_namespace()) {
+                (Some(f), Some(p)) => f == p,
+                _ => false,
+            },
+        },
+        _ => false,
+    }
 }
 
 fn pollfd(fd: i32, events: libc::c_short) -> libc::pollfd {
@@ -431,20 +502,14 @@ impl Loop<'_> {
             } else {
                 "a UNIX socket without a name".into()
             };
-            if self.clients.len() >= MAX_CLIENTS {
-                self.shared.note(
-                    None,
-                    What::Note(format!(
-                        "refused a connection from {from}: {MAX_CLIENTS} clients are connected already"
-                    )),
-                );
-                continue; // dropping `sock` closes it
-            }
             if sock.set_nonblocking(true).is_err() {
                 continue;
             }
             // Each write of the peer leaves at once, as its own segment.
             let _ = sock.set_tcp_nodelay(true);
+            if self.clients.iter().filter(|c| !c.is_dead()).count() >= MAX_CLIENTS {
+                self.make_room();
+            }
             let id = self.next_id;
             self.next_id += 1;
             self.shared.served.fetch_add(1, Ordering::SeqCst);
@@ -460,9 +525,34 @@ impl Loop<'_> {
                 phase: Phase::Open,
                 told_paused: false,
                 waiting_since: None,
+                since: Instant::now(),
+                active: Instant::now(),
             });
             self.greet(self.clients.len() - 1);
         }
+    }
+
+    /// Every slot is taken and a client is coming: the client quiet the
+    /// longest goes (one already closing first: it is done anyway), so a
+    /// new client is always served. Idle connections and a slow-loris
+    /// cannot lock the others out; the log says who made room.
+    fn make_room(&mut self) {
+        let now = Instant::now();
+        let victim = self
+            .clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| !c.is_dead())
+            .min_by_key(|(_, c)| (matches!(c.phase, Phase::Open), c.active))
+            .map(|(k, _)| k);
+        let Some(k) = victim else { return };
+        let c = &mut self.clients[k];
+        let quiet = now.duration_since(c.active);
+        let why = format!(
+            "closed to make room: {MAX_CLIENTS} clients were connected, and this one had been quiet longest ({})",
+            crate::wait::human(quiet)
+        );
+        c.kill(why);
     }
 
     /// What a new client gets at once.
@@ -578,6 +668,7 @@ impl Loop<'_> {
         }
         let n = n.min(self.buf.len());
         let id = self.clients[k].id;
+        self.clients[k].active = Instant::now();
         self.shared.bytes_in.fetch_add(n as u64, Ordering::SeqCst);
         self.shared.data(id, &self.buf[..n]);
         if let Phase::Draining { left, why, .. } = &mut self.clients[k].phase {
@@ -616,13 +707,24 @@ impl Loop<'_> {
                 let data = self.buf[..n].to_vec();
                 let c = &mut self.clients[k];
                 c.inbuf.extend_from_slice(&data);
-                if let Some(end) = http::head_end(&c.inbuf) {
-                    let head = std::mem::take(&mut c.inbuf);
-                    let resp = http::respond(&head[..end.min(head.len())], self.root.as_deref());
-                    self.answer(k, resp);
-                } else if c.inbuf.len() > http::MAX_HEAD {
-                    c.inbuf = Vec::new();
-                    self.answer(k, http::too_large());
+                // The size first: a head over the limit is 431 even when
+                // its end came in the same read.
+                match http::head_end(&c.inbuf) {
+                    Some(end) if end <= http::MAX_HEAD => {
+                        let head = std::mem::take(&mut c.inbuf);
+                        let resp =
+                            http::respond(&head[..end.min(head.len())], self.root.as_deref());
+                        self.answer(k, resp);
+                    }
+                    Some(_) => {
+                        c.inbuf = Vec::new();
+                        self.answer(k, http::too_large());
+                    }
+                    None if c.inbuf.len() > http::MAX_HEAD => {
+                        c.inbuf = Vec::new();
+                        self.answer(k, http::too_large());
+                    }
+                    None => {}
                 }
             }
         }
@@ -724,6 +826,7 @@ impl Loop<'_> {
                 Ok(n) => {
                     c.sent += n;
                     c.waiting_since = Some(Instant::now());
+                    c.active = Instant::now();
                     shared.bytes_out.fetch_add(n as u64, Ordering::SeqCst);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -748,6 +851,21 @@ impl Loop<'_> {
     /// is all sent shuts its write side (or closes); a drain ends.
     fn tick(&mut self) {
         let now = Instant::now();
+        if self.kind == PeerKind::Http {
+            // Heads that did not end in time: 408, then close.
+            let late: Vec<usize> = (0..self.clients.len())
+                .filter(|&k| {
+                    let c = &self.clients[k];
+                    matches!(c.phase, Phase::Open)
+                        && now.duration_since(c.since) >= self.limits.head_deadline
+                })
+                .collect();
+            for k in late {
+                self.clients[k].inbuf = Vec::new();
+                let resp = http::timed_out(self.limits.head_deadline);
+                self.answer(k, resp);
+            }
+        }
         let chat = self.kind == PeerKind::Chat;
         for c in &mut self.clients {
             if chat

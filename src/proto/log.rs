@@ -134,14 +134,10 @@ pub fn from_text_view(text: &str, length: usize) -> Vec<u8> {
 }
 
 impl TrafficLog {
-    /// Starts a log in a new file at `path` (only readable by its owner:
-    /// the traffic may hold passwords); `scripted`: asked by a script.
-    pub fn create(path: &Path, hex: bool, scripted: bool) -> Result<TrafficLog, ExecError> {
-        // The shell's own descriptor goes high, so that the learner's
-        // sockets keep the numbers a Python program would give them.
-        let mut file = File::from(crate::table::move_high(std::os::fd::OwnedFd::from(
-            crate::files::create_new(path, scripted, 0o600, "log")?,
-        )));
+    /// Starts a log in `file`, opened at `path` by the shell's file rules
+    /// (`Session::new_file`, crate::files: a new file, never through a
+    /// link; its descriptor out of the learner's way).
+    pub fn create(mut file: File, path: &Path, hex: bool) -> Result<TrafficLog, ExecError> {
         let head = format!(
             "# sockplay traffic log, started {}: > sent, < received; {}\n",
             timestamp(),
@@ -380,8 +376,18 @@ impl crate::exec::Session {
         }
         drop(guard);
         let text = self.text(p)?;
-        let log =
-            TrafficLog::create(Path::new(&text), hex, self.scripted).map_err(|e| e.at(p.span))?;
+        // The shell's one way of writing a file (crate::files); the log
+        // may hold private traffic: only its owner reads it.
+        let file = self
+            .new_file(&text)
+            .and_then(|mut f| {
+                use std::os::unix::fs::PermissionsExt;
+                f.file()
+                    .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+                f.commit()
+            })
+            .map_err(|e| e.at(p.span))?;
+        let log = TrafficLog::create(file, Path::new(&text), hex).map_err(|e| e.at(p.span))?;
         out.emit(Item::Done(format!(
             "logging every byte sent and received to {} ({}); `log off` ends it",
             crate::value::str_repr(&text),

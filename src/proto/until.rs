@@ -161,7 +161,7 @@ impl Session {
                     )
                     .at(e.span));
                 }
-                Stop::Delim(d)
+                Stop::Delim(d.to_vec())
             }
             Until::Line => Stop::Delim(b"\n".to_vec()),
             Until::Count(e) => {
@@ -403,6 +403,12 @@ pub(crate) fn gather(
                 if r.from.is_some() {
                     from = r.from;
                 }
+                // No room (ulimit -v): a MemoryError, the bytes held.
+                if got.bytes.try_reserve(r.bytes.len()).is_err() {
+                    let n = got.len() + r.bytes.len();
+                    give_back(got, from);
+                    return Err(crate::value::no_room(n));
+                }
                 let pieces = attribute(ctx, r.bytes.len());
                 got.append(Attributed::new(r.bytes, pieces));
                 if announced && last_progress.elapsed() >= PROGRESS_EVERY {
@@ -593,7 +599,7 @@ fn until_work(
         msg.push_str(&format!("; {} dropped", bytes_repr(d)));
     }
     out.emit(Item::Done(msg));
-    let mut ret = Ret::one(Value::Bytes(answer.bytes));
+    let mut ret = Ret::one(Value::Bytes(answer.bytes.into()));
     ret.view = view;
     ret.pieces = answer.pieces;
     if kept > 0 {

@@ -471,6 +471,11 @@ pub enum Command {
     },
     /// The variables and what they hold.
     Vars,
+    /// Clear the terminal's screen.
+    Clear,
+    /// Close every socket, stop every peer, cancel every job, forget every
+    /// name: start again without leaving.
+    Reset,
     /// Remove a UNIX socket file.
     Unlink {
         path: Spanned<Expr>,
@@ -577,6 +582,15 @@ pub enum Command {
     /// Python's `import socket`: the modules are built in; says so.
     Import {
         modules: Vec<Spanned<String>>,
+    },
+    /// `run [-q|-v] PROGRAM ARGS... [&]`: a program, watched.
+    Run {
+        argv: Vec<Spanned<String>>,
+    },
+    /// `input JOB ["text" | eof]`: a line for a background program's stdin.
+    Input {
+        job: Spanned<i64>,
+        data: Option<Spanned<Expr>>,
     },
     /// `export FILE.py [split] [force]`: the session so far as a Python
     /// program (src/export).

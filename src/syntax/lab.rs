@@ -39,13 +39,18 @@ pub fn percent(t: &str) -> Result<f64, ErrorKind> {
     Ok(n / 100.0)
 }
 
-/// `100ms` -> 100 ms.
-pub fn time(t: &str) -> Result<Duration, ErrorKind> {
+/// `1.5s` -> (1.5, "s"): the number in front and the unit after it.
+fn number_and_unit(t: &str) -> Option<(f64, &str)> {
     let split = t
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad(TIME, t))?;
+    Some((num.parse().ok()?, unit))
+}
+
+/// `100ms` -> 100 ms.
+pub fn time(t: &str) -> Result<Duration, ErrorKind> {
+    let (n, unit) = number_and_unit(t).ok_or_else(|| bad(TIME, t))?;
     let secs = match unit.to_ascii_lowercase().as_str() {
         "s" | "sec" | "secs" => n,
         "ms" | "msec" | "msecs" => n / 1e3,
@@ -61,11 +66,7 @@ pub fn time(t: &str) -> Result<Duration, ErrorKind> {
 /// `1mbit` -> 1,000,000 bits per second (tc's units: SI multiples; `bps`
 /// is bytes per second).
 pub fn rate(t: &str) -> Result<u64, ErrorKind> {
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().map_err(|_| bad(RATE, t))?;
+    let (n, unit) = number_and_unit(t).ok_or_else(|| bad(RATE, t))?;
     let per_bit = match unit.to_ascii_lowercase().as_str() {
         "bit" => 1.0,
         "kbit" => 1e3,
@@ -87,9 +88,19 @@ pub fn rate(t: &str) -> Result<u64, ErrorKind> {
 impl<'a> Parser_<'a> {
     /// A word that names a host (checked against the lab when it runs).
     pub(super) fn host_word(&self, i: &'a str) -> Result<(&'a str, Spanned<String>), ParseError> {
+        self.host_word_as(i, "a host of the lab (`lab` lists them)")
+    }
+
+    /// A word that names a host; `what` says which (one of the lab's, or
+    /// a new one).
+    fn host_word_as(
+        &self,
+        i: &'a str,
+        what: &str,
+    ) -> Result<(&'a str, Spanned<String>), ParseError> {
         match lex::bare(i) {
             Ok((r, w)) => Ok((r, Spanned::new(w.to_string(), self.span(i, r)))),
-            Err(_) => Err(self.expected(i, "a host of the lab (`lab` lists them)", None)),
+            Err(_) => Err(self.expected(i, what, None)),
         }
     }
 
@@ -103,7 +114,10 @@ impl<'a> Parser_<'a> {
                 let mut r = r;
                 while !lex::at_end(r) && !skip_blanks(r).starts_with('&') {
                     let t = skip_blanks(r);
-                    let (r2, name) = self.host_word(t)?;
+                    let (r2, name) = self.host_word_as(
+                        t,
+                        "a name for a new host: lower-case letters, digits and - (lab up a b)",
+                    )?;
                     names.push(name);
                     r = r2;
                 }

@@ -57,7 +57,7 @@ pub const BURST_KEEP: u32 = 24;
 const BURST_GAP: Nanos = 50_000_000;
 
 /// PACKET_IGNORE_OUTGOING (linux/if_packet.h; Linux 4.20).
-const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
+pub(crate) const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
 
 // cBPF opcodes (linux/filter.h): class | size | mode, class | op | src.
 const LD_W_ABS: u16 = 0x20;
@@ -213,7 +213,13 @@ fn attach(sock: &Socket, prog: &[libc::sock_filter]) -> std::io::Result<()> {
     }
 }
 
-fn set_int(sock: &Socket, level: libc::c_int, name: libc::c_int, v: libc::c_int) -> bool {
+/// Sets an int socket option; whether the kernel took it.
+pub(crate) fn set_int(
+    sock: &Socket,
+    level: libc::c_int,
+    name: libc::c_int,
+    v: libc::c_int,
+) -> bool {
     // SAFETY: an int option.
     unsafe {
         libc::setsockopt(
@@ -421,6 +427,25 @@ impl Drop for Ring {
     }
 }
 
+/// The address a packet socket binds to take every frame (ETH_P_ALL) of
+/// link `index` (a capture's interface, and the lab switch's ports).
+pub(crate) fn link_addr(index: u32) -> std::io::Result<SockAddr> {
+    let index = i32::try_from(index).map_err(std::io::Error::other)?;
+    // SAFETY: sockaddr_ll fits in sockaddr_storage; every field is set.
+    let ((), addr) = unsafe {
+        SockAddr::try_init(|storage, len| {
+            let ll = storage.cast::<libc::sockaddr_ll>();
+            std::ptr::write_bytes(ll, 0, 1);
+            (*ll).sll_family = libc::AF_PACKET as u16;
+            (*ll).sll_protocol = (libc::ETH_P_ALL as u16).to_be();
+            (*ll).sll_ifindex = index;
+            *len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+            Ok(())
+        })
+    }?;
+    Ok(addr)
+}
+
 /// The packet socket bound to `iface` (in the calling thread's network
 /// namespace), its ring, and the packet type of the copy of each frame it
 /// reads.
@@ -435,18 +460,7 @@ fn open_on(iface: &str) -> std::io::Result<(Socket, Ring, Option<u8>)> {
     if index == 0 {
         return Err(std::io::Error::last_os_error());
     }
-    // SAFETY: sockaddr_ll fits in sockaddr_storage; every field is set.
-    let ((), addr) = unsafe {
-        SockAddr::try_init(|storage, len| {
-            let ll = storage.cast::<libc::sockaddr_ll>();
-            std::ptr::write_bytes(ll, 0, 1);
-            (*ll).sll_family = libc::AF_PACKET as u16;
-            (*ll).sll_protocol = (libc::ETH_P_ALL as u16).to_be();
-            (*ll).sll_ifindex = index as i32;
-            *len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            Ok(())
-        })
-    }?;
+    let addr = link_addr(index)?;
     // On `lo` every frame passes twice: the incoming copy of each when the
     // kernel can skip the outgoing ones for us (no clone on the sending
     // path), else the outgoing copy. On any other interface a frame passes
@@ -512,6 +526,17 @@ impl Capture {
         if port != 0 {
             self.shared.ports.watch(port);
         }
+    }
+
+    /// A function that does [`Capture::watch`] from another thread (a
+    /// watched program's ports, learnt from its reports).
+    pub fn port_watcher(&self) -> Arc<dyn Fn(u16) + Send + Sync> {
+        let shared = Arc::clone(&self.shared);
+        Arc::new(move |port: u16| {
+            if port != 0 {
+                shared.ports.watch(port);
+            }
+        })
     }
 
     /// Keeps every packet from now on, whatever its ports (a namespace of

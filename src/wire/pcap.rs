@@ -2,8 +2,10 @@
 //! (LINKTYPE_ETHERNET, nanosecond times) or, for a name ending in
 //! `.pcapng`, pcapng, whose packets can carry a comment each (what the
 //! shell knows of them: the call that sent them, why a reset came).
-//! The bytes only: the file is made by [`crate::files`] (new, never
-//! through a link).
+//!
+//! The bytes only: the file is written by the shell's one set of file
+//! rules ([`crate::files`], through `Session::save_file`): a new file,
+//! never through a symbolic link, whole or not at all.
 
 use super::capture::SNAP;
 use super::packet::Frame;
@@ -34,15 +36,6 @@ impl Format {
             Some(e) if e.eq_ignore_ascii_case("pcapng") => Format::PcapNg,
             _ => Format::Pcap,
         }
-    }
-}
-
-/// The file for `path`: pcapng for a name ending in `.pcapng`, classic
-/// pcap for any other (the shell writes it with [`crate::files`]).
-pub fn file_bytes(path: &Path, records: &[Record]) -> Vec<u8> {
-    match Format::of(path) {
-        Format::Pcap => pcap(records),
-        Format::PcapNg => pcapng(records),
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod proc;
 pub mod pty;
+pub mod screen;
 pub mod wire;
 
 use std::fs::File;

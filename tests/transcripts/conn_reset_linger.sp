@@ -13,7 +13,7 @@ close c
 # data that arrived before the RST can still be read
 data = recv k 1024
 n = send k b"hello?"
-# no TIME_WAIT: the table has no row for c, whose close was a RST; k is CLOSED
+# no TIME_WAIT: the table has no row for c, whose close was a RST; k is CLOSED (reset): dead
 sockets
 # the reset was reported once: from now on k reads end of stream
 recv k

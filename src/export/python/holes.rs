@@ -91,9 +91,11 @@ impl<F: Filter> W<'_, F> {
             ("flag", C::SetBlocking { flag, .. }) => v(flag),
             ("seconds", C::SetTimeout { seconds, .. } | C::Sleep { seconds }) => v(seconds),
             ("host", C::GetHostByName { host } | C::GetHostByNameEx { host })
-            | ("host", C::GetHostByAddr { host }) => v(host),
-            ("host", C::GetAddrInfo { host, .. }) => v(host),
-            ("host", C::GetFqdn { host }) => host.as_ref().map(v).unwrap_or_default(),
+            | ("host", C::GetHostByAddr { host })
+            | ("host", C::GetAddrInfo { host, .. }) => self.host_name(host),
+            ("host", C::GetFqdn { host }) => {
+                host.as_ref().map(|h| self.host_name(h)).unwrap_or_default()
+            }
             ("port", C::GetAddrInfo { port, .. }) => {
                 port.as_ref().map_or_else(|| "None".to_string(), v)
             }
@@ -247,6 +249,15 @@ impl<F: Filter> W<'_, F> {
         }
     }
 
+    /// A host name or address argument: a lab host's (as the program
+    /// writes every lab host) is '127.0.0.1'.
+    fn host_name(&self, e: &Spanned<Expr>) -> String {
+        match &e.node {
+            Expr::Word(w) | Expr::Str(w) if self.here(w) != *w => str_repr(&self.here(w)),
+            other => pyexpr::value(other, &self.kinds),
+        }
+    }
+
     /// An address argument. A port the kernel chose for a socket (or a
     /// peer) of the session, typed back as a number, is that socket's
     /// address in the program: the kernel will choose another.
@@ -264,7 +275,7 @@ impl<F: Filter> W<'_, F> {
         Some(match a {
             AddrExpr::HostPort { host, port } => {
                 let h = match host {
-                    Some(h) => h.node.clone(),
+                    Some(h) => self.here(&h.node),
                     None if connect && fam == Family::Inet6 => "::1".into(),
                     None if connect => "127.0.0.1".into(),
                     None if fam == Family::Inet6 => "::".into(),
@@ -306,7 +317,13 @@ impl<F: Filter> W<'_, F> {
                 Some(_) => w.node.clone(),
                 None => match step.word_socks.iter().find(|(n, _)| *n == w.node) {
                     Some((n, serial)) => self.sock_addr(*serial, n, connect),
-                    None => str_repr(&w.node),
+                    None => match step.programs.iter().find(|(n, _)| *n == w.node) {
+                        // Where the program run from the session was.
+                        Some((_, a)) => {
+                            pyexpr::host_port(&a.ip().to_string(), &a.port().to_string())
+                        }
+                        None => str_repr(&w.node),
+                    },
                 },
             },
             AddrExpr::Value(e) => pyexpr::value(&e.node, &self.kinds),
@@ -495,6 +512,12 @@ fn send_flags(flags: &[SendFlag]) -> String {
             SendFlag::More => "MSG_MORE",
         })
         .collect();
+    flags_arg(&names)
+}
+
+/// `, MSG_PEEK | MSG_WAITALL`: the flags argument of a call (none: no
+/// argument).
+fn flags_arg(names: &[&str]) -> String {
     if names.is_empty() {
         String::new()
     } else {
@@ -512,9 +535,5 @@ fn recv_flags(flags: &[RecvFlag]) -> String {
             RecvFlag::DontWait => "MSG_DONTWAIT",
         })
         .collect();
-    if names.is_empty() {
-        String::new()
-    } else {
-        format!(", {}", names.join(" | "))
-    }
+    flags_arg(&names)
 }

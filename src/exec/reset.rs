@@ -1,0 +1,103 @@
+//! `reset`: start again without leaving the shell. Every background job is
+//! cancelled, every socket closed, every built-in peer stopped, every name
+//! forgotten, and what the session remembered about them (message
+//! boundaries, sampled states) dropped; the settings stay. What was done
+//! is reported, one line per kind, so nothing disappears unannounced.
+
+use super::{Item, Ret, Session, Sink};
+use crate::errors::ExecError;
+
+/// `closed 2 sockets: s (fd 3), k (fd 4)`.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+impl Session {
+    pub(super) fn reset(&mut self, out: &mut dyn Sink) -> Result<Ret, ExecError> {
+        // Jobs first: a finished one reports (and adopts its socket, which
+        // is closed below); a running one is cancelled.
+        let jobs = self.jobs.ids().len();
+        for id in self.jobs.ids() {
+            let finished = self.jobs.iter().any(|j| j.id == id && j.is_finished());
+            let c = if finished {
+                self.jobs.collect(id)
+            } else {
+                self.jobs.kill(id, "reset")
+            };
+            if let Some(c) = c {
+                self.apply(c, out);
+            }
+        }
+        let socks: Vec<String> = self
+            .table
+            .iter()
+            .map(|e| {
+                let label = e.label();
+                if label.starts_with("fd ") {
+                    label
+                } else {
+                    format!("{label} (fd {})", e.fd())
+                }
+            })
+            .collect();
+        self.table.clear();
+        // An epoll instance watches sockets that are gone now.
+        self.epolls.clear();
+        self.tidy_lesson_files(out);
+        let peers: Vec<String> = self
+            .peers
+            .rows()
+            .into_iter()
+            .filter(|p| p.state == "running")
+            .map(|p| format!("{} ({} on {})", p.n, p.label, p.addr))
+            .collect();
+        self.peers.stop_all();
+        // Numbered from 1 again, as in a new shell.
+        self.peers = crate::peers::Peers::default();
+        let names: Vec<String> = self.vars.keys().cloned().collect();
+        self.vars.clear();
+        self.failed_names.clear();
+        self.closed_labels.clear();
+        self.samples.clear();
+        self.last_state.clear();
+        if let Ok(mut b) = self.bounds.lock() {
+            *b = Default::default();
+        }
+        if jobs == 0 && socks.is_empty() && peers.is_empty() && names.is_empty() {
+            out.emit(Item::Note(
+                "nothing to reset: no socket, peer, job or name".into(),
+            ));
+            return Ok(Ret::none());
+        }
+        if !socks.is_empty() {
+            out.emit(Item::Done(format!(
+                "closed {}: {}",
+                counted(socks.len(), "socket", "sockets"),
+                socks.join(", ")
+            )));
+        }
+        if !peers.is_empty() {
+            out.emit(Item::Done(format!(
+                "stopped {}: {}",
+                counted(peers.len(), "built-in peer", "built-in peers"),
+                peers.join(", ")
+            )));
+        }
+        if !names.is_empty() {
+            out.emit(Item::Done(format!(
+                "forgot {}: {}",
+                counted(names.len(), "name", "names"),
+                names.join(", ")
+            )));
+        }
+        out.emit(Item::Note(
+            "a fresh start, as in a new shell (the next socket is fd 3); the settings, macros and history stay"
+                .into(),
+        ));
+        Ok(Ret::none())
+    }
+}
