@@ -384,7 +384,7 @@ impl Session {
                 .hint("a listening socket only accepts: recvmsg on the socket accept returned"));
         }
         // Held bytes came with no ancillary data (it was taken with them).
-        let pre = super::io::take_held(&ctx, DATA, false);
+        let pre = super::recv::take_held(&ctx, DATA, false);
         if !pre.is_empty() {
             out.emit(Item::NoWait(format!(
                 "{} held from an earlier receive come first, without ancillary data; recvmsg again for the rest",
@@ -404,7 +404,7 @@ impl Session {
                         send: false,
                         nonblock_hint: "nothing is queued and the socket is non-blocking",
                     },
-                    |ctx| super::io::recv_waiting(ctx, false),
+                    |ctx| super::recv::recv_waiting(ctx, false),
                     out,
                     |s| recv_with(s.as_raw_fd(), maxfds),
                 )?;

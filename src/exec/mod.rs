@@ -24,6 +24,7 @@ mod opts;
 mod pair;
 mod print;
 mod programs;
+pub(crate) mod recv;
 mod reset;
 mod select;
 mod serve;
