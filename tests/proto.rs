@@ -857,3 +857,49 @@ fn epoll_reports_a_closed_descriptor_whose_socket_lives_on() {
     );
     assert!(second.contains("(closed: the kernel dropped it)"), "{out}");
 }
+
+/// A peer that resets the connection in the middle of a line: recvline
+/// fails with ConnectionResetError, and says that the bytes that came
+/// before the reset are held (recv returns them), as a timeout does.
+#[test]
+fn a_reset_in_the_middle_of_a_line_says_what_is_held() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let scratch = Scratch::new("proto-reset-mid");
+    let program = "import socket, struct, time\n\
+        s = socket.socket()\n\
+        s.bind(('127.0.0.1', 0))\n\
+        s.listen()\n\
+        print('port', s.getsockname()[1], 'ready', flush=True)\n\
+        c, _ = s.accept()\n\
+        c.sendall(b'partial line')\n\
+        time.sleep(0.5)\n\
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))\n\
+        c.close()\n";
+    let mut peer = Proc::spawn(
+        "reset",
+        &mut python_command(scratch.path(), "reset.py", program, &[]),
+        LIMIT,
+    );
+    let port = port_after(&peer.wait_for(" ready"), "port ");
+    let mut shell = sockplay(&scratch);
+    shell.lines(&[
+        "k = socket tcp",
+        &format!("connect k 127.0.0.1 {port}"),
+        "recvline k timeout 10",
+        "recv k",
+    ]);
+    let text = shell.sync("after");
+    assert_has(
+        "sockplay",
+        &text,
+        &[
+            "ConnectionResetError",
+            "the 12 bytes received before it are held",
+            "-> b'partial line'",
+        ],
+    );
+    let (status, _, _) = shell.end();
+    assert_eq!(status, Some(1));
+}

@@ -470,8 +470,22 @@ pub(crate) fn gather(
                 waited = Some(start.elapsed());
             }
             Err(e) => {
+                let n = got.len();
                 give_back(got, from);
-                return Err(ctx.in_context(e.into()));
+                let mut x = ctx.in_context(e.into());
+                if n > 0 {
+                    // A reset mid-line: what came before it is not lost.
+                    let held = format!(
+                        "the {} received before it are held: recv {} returns them",
+                        plural(n),
+                        ctx.label
+                    );
+                    x.hint = Some(match x.hint.take() {
+                        Some(h) => format!("{h}; {held}"),
+                        None => held,
+                    });
+                }
+                return Err(x);
             }
         }
     };
