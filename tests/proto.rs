@@ -903,3 +903,31 @@ fn a_reset_in_the_middle_of_a_line_says_what_is_held() {
     let (status, _, _) = shell.end();
     assert_eq!(status, Some(1));
 }
+
+/// A timeout too large for the clock (1e19 s) is Python's OverflowError,
+/// pointing at the number, for every call that takes one: recvline's
+/// budget, settimeout (a recv after it panicked), epoll's wait and
+/// select's. They panicked ("overflow when adding duration to instant").
+#[test]
+fn a_timeout_too_large_for_the_clock_is_an_overflow_error() {
+    let scratch = Scratch::new("proto-huge-timeout");
+    let run = common::run_in(
+        scratch.path(),
+        &[
+            "--keep-going",
+            "-c",
+            "a, b = socketpair\n\
+             recvline a timeout 1e19\n\
+             settimeout a 1e19\n\
+             ep = epoll\n\
+             epoll ep wait 1e19\n\
+             select a 1e19\n\
+             echo \"alive\"",
+        ],
+        None,
+    );
+    let out = &run.output;
+    assert!(!out.contains("panicked"), "{out}");
+    assert!(out.contains("  alive"), "{out}");
+    assert_eq!(out.matches("OverflowError").count(), 4, "{out}");
+}

@@ -341,7 +341,7 @@ impl Session {
             Some(t) => match self.float_or_none(t)? {
                 None => None,
                 Some(v) if v < 0.0 => None,
-                Some(v) => Some(Duration::try_from_secs_f64(v).map_err(|_| {
+                Some(v) => Some(wait::timeout_of(v).ok_or_else(|| {
                     ExecError::new("OverflowError", "timeout is too large").at(t.span)
                 })?),
             },

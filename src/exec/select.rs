@@ -183,9 +183,9 @@ impl Session {
             }
             // poll(): a negative timeout means forever, as in C and Python.
             Some(v) if v < 0.0 => Ok(None),
-            Some(v) => Duration::try_from_secs_f64(v * scale)
+            Some(v) => crate::wait::timeout_of(v * scale)
                 .map(Some)
-                .map_err(|_| ExecError::new("OverflowError", "timeout is too large").at(t.span)),
+                .ok_or_else(|| ExecError::new("OverflowError", "timeout is too large").at(t.span)),
         }
     }
 

@@ -202,7 +202,7 @@ impl Session {
                     );
                 }
                 Some(0.0) => Budget::NoWait,
-                Some(s) => Budget::Within(Duration::try_from_secs_f64(s).map_err(|_| {
+                Some(s) => Budget::Within(wait::timeout_of(s).ok_or_else(|| {
                     ExecError::new("OverflowError", "timeout is too large").at(t.span)
                 })?),
             },
