@@ -48,7 +48,7 @@ impl Moment {
             Moment::TimeWait => "Address already in use, and TIME_WAIT",
             Moment::EndOfStream => "recv returned b''",
             Moment::Sticky => "sticky packets (粘包)",
-            Moment::Truncated => "a message cut short",
+            Moment::Truncated => "a datagram cut short",
             Moment::WouldBlock => "BlockingIOError",
         }
     }
