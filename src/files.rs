@@ -78,6 +78,9 @@ pub struct Policy {
     pub read_dirs: Vec<PathBuf>,
     /// Scripts may replace existing regular files.
     pub replace: bool,
+    /// Scripts may start programs (`run`): a program does whatever it
+    /// likes, beyond every rule here, so a script needs leave for it.
+    pub run: bool,
 }
 
 impl Policy {
@@ -194,6 +197,24 @@ pub fn missing_folder_hint(path: &Path) -> Option<String> {
     Some(format!(
         "there is no folder {}: create it first (mkdir), or give a path in a folder that exists",
         shown(parent)
+    ))
+}
+
+/// `run` from a script or a lesson: allowed with `--allow-run` (the
+/// bundled lessons, compiled into sockplay, are trusted; `lessons` says
+/// `in_lesson`). A program it starts could write, read or delete any
+/// file, which no rule of this module could then stop.
+pub fn may_run(who: Who, policy: &Policy, bundled_lesson: bool) -> Result<(), ExecError> {
+    if who == Who::Prompt || policy.run || bundled_lesson {
+        return Ok(());
+    }
+    Err(ExecError::new(
+        "PermissionError",
+        "a script or lesson may not start a program (a program can do anything your account can)".to_string(),
+    )
+    .hint(
+        "start sockplay with --allow-run if you trust this script, or type the run command at the prompt"
+            .to_string(),
     ))
 }
 

@@ -665,3 +665,24 @@ fn a_missing_directory_is_said_so_for_serve_bind_and_source() {
     }
     pty::leave(&mut p);
 }
+
+/// A lesson is as safe as a web page only if it cannot start programs: a
+/// program does whatever the account can, past every file rule. `run`
+/// from a script needs `--allow-run`; the refused program never ran.
+#[test]
+fn a_script_starts_no_program_without_allow_run() {
+    let s = Scratch::new("harden-run");
+    let text = "run sh -c \"echo ran > ran.txt\"\n";
+    let run = script(s.path(), &[], text);
+    has(
+        &run,
+        "PermissionError: a script or lesson may not start a program",
+    );
+    has(&run, "--allow-run");
+    assert_eq!(run.status, Some(1), "{}", run.output);
+    assert!(!s.path().join("ran.txt").exists(), "the program ran");
+    // With leave, it runs.
+    let run = script(s.path(), &["--allow-run"], text);
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert_eq!(read(&s.path().join("ran.txt")), "ran\n");
+}

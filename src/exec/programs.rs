@@ -56,6 +56,7 @@ impl Session {
         if argv.is_empty() {
             return Err(ExecError::usage("run needs a program: run python3 FILE.py"));
         }
+        crate::files::may_run(self.who, &self.files, self.in_lesson > 0)?;
         let ctx = self.watch_context();
         if let Some((desc, _)) = self.background.take() {
             // The job's name in `jobs` and its reports: the command line,
