@@ -177,3 +177,35 @@ fn a_socket_path_is_checked_as_the_bytes_that_are_bound() {
     has(&run, "PermissionError");
     assert!(!theirs.exists(), "bound outside");
 }
+
+/// `serve http .` served every file under the folder, hidden ones too: a
+/// lesson run at home fetched `/.ssh/id_rsa` from its own peer and had the
+/// key in a name, to send anywhere. Hidden names are neither served (403,
+/// however the path is spelled or linked) nor listed.
+#[test]
+fn the_http_peer_serves_no_hidden_file() {
+    let home = Scratch::new("attack-http");
+    let h = home.path();
+    std::fs::create_dir(h.join(".ssh")).expect(".ssh");
+    std::fs::write(h.join(".ssh/id_rsa"), "PRIVATE KEY").expect("key");
+    std::fs::write(h.join("page.txt"), "public").expect("page");
+    std::os::unix::fs::symlink(h.join(".ssh/id_rsa"), h.join("key")).expect("link");
+    let get = |target: &str| {
+        format!(
+            "a = serve http .\nk = socket tcp\nconnect k a\n\
+             sendall k \"GET {target} HTTP/1.0\\r\\n\\r\\n\"\nr = recvall k timeout 10\n"
+        )
+    };
+    for target in ["/.ssh/id_rsa", "/%2essh/id_rsa", "/key", "/.ssh/"] {
+        let run = lesson(h, &[], &get(target));
+        assert_eq!(run.status, Some(0), "{target}: {}", run.output);
+        has(&run, "HTTP/1.1 403");
+        assert!(!run.output.contains("PRIVATE"), "{}", run.output);
+    }
+    let run = lesson(h, &[], &get("/"));
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    has(&run, "page.txt");
+    assert!(!run.output.contains(".ssh"), "{}", run.output);
+    let run = lesson(h, &[], &get("/page.txt"));
+    has(&run, "public");
+}
