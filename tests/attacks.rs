@@ -209,3 +209,47 @@ fn the_http_peer_serves_no_hidden_file() {
     let run = lesson(h, &[], &get("/page.txt"));
     has(&run, "public");
 }
+
+/// Every value was at most 256 MiB, but nothing bounded them together: a
+/// lesson of a hundred lines `aN = b"x" * 268435456` took 25 GiB, and on
+/// a machine that overcommits no allocation fails (no MemoryError): the
+/// OOM killer ends sockplay, or another program. All values alive hold
+/// at most 1 GiB together; dropping one makes room again.
+#[test]
+fn values_together_are_bounded_too() {
+    let s = Scratch::new("attack-held");
+    let mut text = String::new();
+    for i in 1..=5 {
+        text.push_str(&format!("a{i} = b\"x\" * 268435456\n"));
+    }
+    text.push_str("a1 = None\na5 = \"y\" * 268435456\n");
+    // Under a limit that 5 values (1.25 GiB) fit in, so the test shows
+    // the shell's own bound, not the machine's.
+    std::fs::write(s.path().join("t.sp"), text).expect("lesson");
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 3000000; exec \"$0\" --color never --keep-going t.sp",
+            common::BIN,
+        ])
+        .current_dir(s.path())
+        .env("SOCKPLAY_CONFIG_DIR", s.path().join(".config"))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    let output = String::from_utf8_lossy(&out.stdout).into_owned()
+        + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{output}");
+    let refused: Vec<&str> = output
+        .lines()
+        .filter(|l| l.contains("MemoryError"))
+        .collect();
+    assert_eq!(refused.len(), 2, "{output}");
+    assert!(
+        refused.iter().all(|l| l.contains("values alive hold")),
+        "{output}"
+    );
+    assert!(output.contains("t.sp:4:"), "{output}");
+    assert!(output.contains("t.sp:5:"), "{output}");
+    assert!(output.contains("a5 = 'yyyy"), "{output}");
+}
