@@ -6,31 +6,12 @@
 
 mod common;
 
-use common::{Run, Scratch};
+use common::{PAIR, Scratch, has};
 use std::path::Path;
 
-/// `k` connected to `c` through listener `s`.
-const PAIR: &str = "s = socket tcp\n\
-                    bind s 127.0.0.1 0\n\
-                    listen s\n\
-                    k = socket tcp\n\
-                    connect k s\n\
-                    c, addr = accept s\n";
-
 /// Runs `text` as the lesson file `t.sp` in `dir`.
-fn lesson(dir: &Path, args: &[&str], text: &str) -> Run {
-    std::fs::write(dir.join("t.sp"), text).expect("write the lesson");
-    let mut all: Vec<&str> = args.to_vec();
-    all.push("t.sp");
-    common::run_in(dir, &all, None)
-}
-
-fn has(run: &Run, want: &str) {
-    assert!(
-        run.output.contains(want),
-        "{want:?} in the output:\n{}",
-        run.output
-    );
+fn lesson(dir: &Path, args: &[&str], text: &str) -> common::Run {
+    common::script(dir, args, text)
 }
 
 fn mkfifo(p: &Path) {
