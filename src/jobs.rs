@@ -23,6 +23,12 @@ use std::time::{Duration, Instant};
 /// external printer).
 pub type JobPrinter = Arc<dyn Fn(Vec<Item>) + Send + Sync>;
 
+/// What a job's thread runs: given the job's cancel flags, it reports
+/// through the sink (a wait or a progress line becomes the job's state)
+/// and returns the job's result. A call's waiting half is one (see
+/// [`Jobs::start`]); so is following a program run with `run ... &`.
+pub(crate) type Task = Box<dyn FnOnce(&Cancel, &mut dyn Sink) -> Result<Ret, ExecError> + Send>;
+
 /// How long `start` waits for a new job to say what it waits for, so the
 /// start line can say it (a thread starts in microseconds; this is a bound,
 /// not a delay).
@@ -155,17 +161,45 @@ impl Jobs {
         work: Work,
         printer: Option<JobPrinter>,
     ) -> Item {
+        let fd = ctx.h.fd;
+        let task: Task = Box::new(move |cancel: &Cancel, sink: &mut dyn Sink| {
+            // A job is stopped by `kill` or by closing its socket, not by
+            // Ctrl-C (that belongs to the foreground call).
+            let ctx = Ctx {
+                cancel: cancel.clone(),
+                ..ctx
+            };
+            let label = ctx.label.clone();
+            work(&ctx, sink).map_err(|mut e| {
+                if let Some(h) = &e.hint {
+                    e.hint = Some(h.replace("{s}", &label));
+                }
+                e
+            })
+        });
+        self.start_task(desc, targets, fd, task, printer)
+    }
+
+    /// The number the next job will have.
+    pub fn next_id(&self) -> usize {
+        self.next + 1
+    }
+
+    /// Starts `task` on a thread, as job [`Jobs::next_id`]; `fd` is the
+    /// socket it works on (-1 for none). Returns the item that says so.
+    pub(crate) fn start_task(
+        &mut self,
+        desc: String,
+        targets: Vec<String>,
+        fd: i32,
+        task: Task,
+        printer: Option<JobPrinter>,
+    ) -> Item {
         self.next += 1;
         let id = self.next;
         let kill = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Mutex::new(Shared::default()));
-        // A job is stopped by `kill` or by closing its socket, not by
-        // Ctrl-C (that belongs to the foreground call).
-        let ctx = Ctx {
-            cancel: Cancel::new(vec![Arc::clone(&kill)]),
-            ..ctx
-        };
-        let fd = ctx.h.fd;
+        let cancel = Cancel::new(vec![Arc::clone(&kill)]);
         let started = Instant::now();
         let thread = {
             let shared = Arc::clone(&shared);
@@ -179,13 +213,7 @@ impl Jobs {
                         shared: Arc::clone(&shared),
                         items: Vec::new(),
                     };
-                    let label = ctx.label.clone();
-                    let result = work(&ctx, &mut sink).map_err(|mut e| {
-                        if let Some(h) = &e.hint {
-                            e.hint = Some(h.replace("{s}", &label));
-                        }
-                        e
-                    });
+                    let result = task(&cancel, &mut sink);
                     let mut items = sink.items;
                     let how = match &result {
                         Ok(ret) => {
@@ -335,7 +363,15 @@ impl Jobs {
 
     /// Waits until job `id` finishes, or `cancel` is set (Ctrl-C).
     pub fn wait_for(&self, id: usize, cancel: &Cancel) -> bool {
+        self.wait_until(id, cancel, None)
+    }
+
+    /// As [`Jobs::wait_for`], giving up at `deadline` (false then too).
+    pub fn wait_until(&self, id: usize, cancel: &Cancel, deadline: Option<Instant>) -> bool {
         loop {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
             match self.list.iter().find(|j| j.id == id) {
                 None => return true,
                 Some(j) if j.is_finished() => return true,

@@ -37,6 +37,7 @@ pub static LESSONS: &[Lesson] = lessons!(
     "15-any-address.sp",
     "16-delay.sp",
     "17-c10k.sp",
+    "18-your-program.sp",
 );
 
 impl Lesson {
@@ -76,7 +77,7 @@ mod tests {
 
     #[test]
     fn every_lesson_has_a_title_and_a_number() {
-        assert_eq!(LESSONS.len(), 17);
+        assert_eq!(LESSONS.len(), 18);
         for (k, l) in LESSONS.iter().enumerate() {
             assert!(!l.title().is_empty(), "{} has no title", l.file);
             assert!(
@@ -86,7 +87,7 @@ mod tests {
             );
         }
         assert!(get(0).is_none());
-        assert!(get(18).is_none());
+        assert!(get(19).is_none());
         assert_eq!(get(1).map(|l| l.file), Some("01-names.sp"));
     }
 }

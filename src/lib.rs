@@ -49,6 +49,10 @@
 //! - [`play`]: lesson scripts: narration, `macdef`/`$NAME`, `expect`, and
 //!   replaying at full speed, one step per Enter, or as a check.
 //! - [`lessons`]: the bundled lessons (`lessons/*.sp`, compiled in).
+//! - [`watch`]: real programs under sockplay's eye (`sockplay watch`,
+//!   `run ... [&]`): a start-up module given to python3 reports each socket
+//!   call, and the reports become the same items as the shell's calls;
+//!   other programs' sockets are read from /proc.
 //! - [`exit`]: the one way out: every end of the shell (a signal too)
 //!   runs the registered clean-up hooks (peers' socket files, temporary
 //!   files; labs add theirs).
@@ -84,4 +88,5 @@ pub mod syntax;
 pub mod table;
 pub mod value;
 pub mod wait;
+pub mod watch;
 pub mod wire;

@@ -20,7 +20,12 @@ enum When {
 /// An interactive playground for BSD sockets: type the calls of a socket
 /// program one at a time and see what the kernel does.
 #[derive(Parser, Debug)]
-#[command(name = "sockplay", version, about)]
+#[command(
+    name = "sockplay",
+    version,
+    about,
+    after_help = "Watch a program of yours: sockplay watch [-q|-v] PROGRAM [ARGS]... (sockplay watch --help)"
+)]
 struct Args {
     /// A script to replay (one command per line; `#` lines are narration;
     /// see docs/lessons.md).
@@ -79,6 +84,64 @@ struct Args {
     /// reached from it.
     #[arg(long)]
     lab: bool,
+}
+
+/// `sockplay watch`: run a program (a Python program: python3 FILE.py, or
+/// FILE.py) and show each socket call it makes as it makes it, with its
+/// file:line and the line itself. Its stdin, stdout and stderr are the
+/// terminal; the status is the program's.
+#[derive(Parser, Debug)]
+#[command(name = "sockplay watch", version)]
+struct WatchArgs {
+    /// Only each call and what it returned (or raised).
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also the waits that are not on sockets (sleep, join, input) and the
+    /// polls a library makes for the program (socketserver's).
+    #[arg(short, long)]
+    verbose: bool,
+    /// Colour the output: auto (when stdout is a terminal and NO_COLOR is
+    /// unset), always, or never.
+    #[arg(long, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: When,
+    /// The program and its arguments.
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PROGRAM [ARGS]..."
+    )]
+    program: Vec<String>,
+}
+
+/// `sockplay [--color WHEN] watch ...`: the arguments of `watch` (with a
+/// colour given before the word), when the command line is that. (A
+/// subcommand of clap would clash with the script FILE positional.)
+fn watch_args() -> Option<WatchArgs> {
+    let args: Vec<String> = std::env::args().collect();
+    let mut k = 1;
+    let mut color: Option<String> = None;
+    while let Some(a) = args.get(k) {
+        if a == "--color" {
+            color = args.get(k + 1).cloned();
+            k += 2;
+        } else if let Some(c) = a.strip_prefix("--color=") {
+            color = Some(c.to_string());
+            k += 1;
+        } else {
+            break;
+        }
+    }
+    if args.get(k).map(String::as_str) != Some("watch") {
+        return None;
+    }
+    let mut rest = vec!["sockplay watch".to_string()];
+    if let Some(c) = color {
+        rest.push("--color".into());
+        rest.push(c);
+    }
+    rest.extend(args[k + 1..].iter().cloned());
+    Some(WatchArgs::parse_from(rest))
 }
 
 fn use_color(when: When) -> bool {
@@ -153,6 +216,19 @@ fn main() {
     // other ends of the connections.
     if std::env::var_os(sockplay::exec::HOLD_ENV).is_some() {
         sockplay::exec::hold_connections();
+    }
+    if let Some(w) = watch_args() {
+        use sockplay::watch::Level;
+        colored::control::set_override(use_color(w.color));
+        let interrupt = sockplay::wait::install_sigint();
+        let level = match (w.quiet, w.verbose) {
+            (true, _) => Level::Quiet,
+            (_, true) => Level::Verbose,
+            _ => Level::Normal,
+        };
+        let status = sockplay::watch::cli(&w.program, level, &interrupt);
+        sockplay::script::flush_out();
+        std::process::exit(status);
     }
     sockplay::table::move_inherited_fds();
     let args = Args::parse();
@@ -256,6 +332,9 @@ fn main() {
         // The shell stops the peers itself (and says so).
         sockplay::exit::exit(sockplay::repl::run(runner, history_path(), rc, color))
     } else {
+        // The commands come from stdin: a program `run` in the foreground
+        // must not read them.
+        runner.session.program_stdin = false;
         runner.session.stdin_is_script = true;
         let mut lines = Lines::stdin(std::sync::Arc::clone(&runner.session.interrupt));
         runner.run_lines(&mut lines, "<stdin>", opts)

@@ -230,17 +230,19 @@ fn view_cut(s: &mut String, len: usize) {
 }
 
 fn table(rows: &[Row]) -> String {
-    // HOST (after NAME) only while a lab is up: the rows say so.
+    // HOST (after NAME) only while a lab is up: the rows say so; OWNER
+    // (last) only when programs run from the shell own some rows.
     let hosts = rows.iter().any(|r| !r.host.is_empty());
+    let owned = rows.iter().any(|r| !r.owner.is_empty());
     let head: Vec<&str> = [
         "FD", "NAME", "HOST", "PROTO", "LOCAL", "PEER", "STATE", "RECV-Q", "SEND-Q", "MODE",
-        "READY",
+        "READY", "OWNER",
     ]
     .into_iter()
-    .filter(|h| hosts || *h != "HOST")
+    .filter(|h| (hosts || *h != "HOST") && (owned || *h != "OWNER"))
     .collect();
     let state_col = if hosts { 6 } else { 5 };
-    fn cells(r: &Row, hosts: bool) -> Vec<&str> {
+    fn cells(r: &Row, hosts: bool, owned: bool) -> Vec<&str> {
         let mut v: Vec<&str> = vec![&r.fd, &r.names];
         if hosts {
             v.push(if r.host.is_empty() { "-" } else { &r.host });
@@ -255,6 +257,9 @@ fn table(rows: &[Row]) -> String {
             &r.mode,
             &r.ready,
         ]);
+        if owned {
+            v.push(&r.owner);
+        }
         v
     }
     // Addresses and names come from outside: escaped before they are
@@ -286,7 +291,7 @@ fn table(rows: &[Row]) -> String {
     let rows = &rows[..];
     let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
-        for (k, cell) in cells(r, hosts).iter().enumerate() {
+        for (k, cell) in cells(r, hosts, owned).iter().enumerate() {
             width[k] = width[k].max(cell.width());
         }
     }
@@ -305,7 +310,7 @@ fn table(rows: &[Row]) -> String {
     for r in rows {
         let start = out.len();
         out.push_str(IND);
-        for (k, cell) in cells(r, hosts).iter().enumerate() {
+        for (k, cell) in cells(r, hosts, owned).iter().enumerate() {
             if !shown[k] {
                 continue;
             }
@@ -1075,6 +1080,36 @@ pub fn item(it: &Item) -> String {
                 ));
             }
             lines.join("\n")
+        }
+        Item::Call { who, at, source } => {
+            let who = if who.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", who.bold().blue())
+            };
+            format!("{who}{}  {}", at.cyan(), source.bold())
+        }
+        Item::ProgramWaiting {
+            call,
+            what,
+            queue,
+            stop,
+        } => format!(
+            "{IND}{}",
+            format!("{call} waits for {what} - {queue} - {stop}").yellow()
+        ),
+        Item::Raised(e) => {
+            let shown = value::escape_controls(&e.to_string());
+            let mut out = format!("{IND}{}", shown.red().bold());
+            if let Some(h) = &e.hint {
+                let h = value::escape_controls(h);
+                let _ = write!(out, "\n{IND}{}", format!("hint: {h}").yellow());
+            }
+            out
+        }
+        Item::Output { who, text, err } => {
+            let bar = if *err { "!".red().bold() } else { "|".dimmed() };
+            format!("{} {bar} {text}", who.bold().blue())
         }
         Item::Peers(rows) => peers_table(rows),
         Item::Lessons(list) => lessons_list(list),

@@ -24,7 +24,12 @@ use std::sync::{Arc, Mutex};
 struct Held {
     busy: bool,
     pending: Vec<String>,
+    /// Reports past [`HELD_MAX`], not kept.
+    dropped: usize,
 }
+
+/// How many job reports are held while a command runs.
+const HELD_MAX: usize = 10_000;
 
 /// What completion needs from the session, refreshed before each prompt.
 #[derive(Default, Clone)]
@@ -299,6 +304,8 @@ impl ShellHelper {
                 v
             }
             Some(ArgKind::MacroName) => Vec::new(),
+            Some(ArgKind::Job) => names.jobs.clone(),
+            Some(ArgKind::Argv) => Vec::new(),
             Some(ArgKind::Lab) if arg == 0 => words(spec::LAB_WORDS),
             Some(ArgKind::Lab) => {
                 // What may follow the word before the cursor: a host or a
@@ -378,7 +385,14 @@ impl Completer for ShellHelper {
             .as_deref()
             .and_then(spec::lookup)
             .and_then(|s| s.args.get(arg))
-            .is_some_and(|a| a.kind == ArgKind::Path)
+            .or_else(|| {
+                // A command line: every word after `run` is a path.
+                cmd.as_deref()
+                    .and_then(spec::lookup)
+                    .and_then(|s| s.args.last())
+                    .filter(|a| a.kind == ArgKind::Argv)
+            })
+            .is_some_and(|a| a.kind == ArgKind::Path || a.kind == ArgKind::Argv)
         {
             return rustyline::completion::FilenameCompleter::new().complete_path(line, pos);
         }
@@ -709,7 +723,13 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
             text.push('\n');
             let Ok(mut h) = held.lock() else { return };
             if h.busy {
-                h.pending.push(text);
+                // A program flooding while a command runs: the first
+                // lines are kept, the rest counted.
+                if h.pending.len() < HELD_MAX {
+                    h.pending.push(text);
+                } else {
+                    h.dropped += 1;
+                }
             } else if let Ok(mut p) = printer.lock() {
                 let _ = rustyline::ExternalPrinter::print(&mut *p, text);
             }
@@ -786,6 +806,17 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
                     h.busy = false;
                     for text in h.pending.drain(..) {
                         crate::script::say(text.trim_end_matches('\n'));
+                    }
+                    if h.dropped > 0 {
+                        crate::script::say(&format!(
+                            "  {}",
+                            format!(
+                                "# {} more lines of the background jobs not shown",
+                                h.dropped
+                            )
+                            .dimmed()
+                        ));
+                        h.dropped = 0;
                     }
                     crate::script::flush_out();
                 }

@@ -138,7 +138,10 @@ fn print_item(item: &Item) -> Option<String> {
     if PROGRESS_SHOWN.swap(false, Ordering::SeqCst) {
         o.put("\r\x1b[2K", false);
     }
-    let waits = matches!(item, Item::Waiting { .. } | Item::JobStarted { .. });
+    let waits = matches!(
+        item,
+        Item::Waiting { .. } | Item::JobStarted { .. } | Item::ProgramWaiting { .. }
+    );
     let text = render::item(item);
     // On a terminal a long note is wrapped between words; the capture
     // (what `expect` reads) keeps it whole.
@@ -485,6 +488,7 @@ impl Runner {
                 return LineEnd::Failed;
             }
         };
+        let mut end = LineEnd::Ok;
         for (k, st) in stmts.iter().enumerate() {
             if file.is_some() && self.session.interrupt.load(Ordering::SeqCst) {
                 return LineEnd::Interrupted;
@@ -497,10 +501,33 @@ impl Runner {
                 LineEnd::Ok => {}
                 // An error the next statement expects is no reason to stop.
                 LineEnd::Failed if stmts.get(k + 1).is_some_and(expects_error) => {}
-                other => return other,
+                other => {
+                    end = other;
+                    break;
+                }
             }
         }
-        LineEnd::Ok
+        // What the programs running in the background did because of the
+        // line (all of its statements: `send k "a"; send k "b"` reaches a
+        // program as two sends in a row).
+        self.settle_programs(quiet);
+        end
+    }
+
+    /// Shows what the programs running in the background did, once they
+    /// have settled (see [`crate::exec::Session::settle_programs`]).
+    fn settle_programs(&mut self, quiet: bool) {
+        if self.session.programs.is_empty() {
+            return;
+        }
+        let Runner {
+            session, captures, ..
+        } = self;
+        session.settle_programs(&mut TeeSink {
+            captures,
+            quiet,
+            journal: None,
+        });
     }
 
     /// One statement of the session (not a directive).

@@ -80,6 +80,8 @@ pub enum Cmd {
     Lesson,
     Expect,
     MacDef,
+    Run,
+    Input,
     RecvUntil,
     RecvLine,
     RecvN,
@@ -161,6 +163,11 @@ pub enum ArgKind {
     /// A file's path: a bare token taken as written (`./big.bin`), or a
     /// quoted string; completed from the file system.
     Path,
+    /// A command line to the end of the statement: words as written, or
+    /// quoted strings (with escapes); completed from the file system.
+    Argv,
+    /// One job: `%1` or `1`.
+    Job,
     /// The words after `recvuntil`, `recvline`, `recvn`, `recvall`: `drop`,
     /// `timeout SECONDS`, a view (hex, repr, text).
     UntilOpts,
@@ -1138,6 +1145,26 @@ pub static SPECS: &[CmdSpec] = &[
         "define a macro: the lines up to the next empty line",
         "$name arg... runs it with $1...$9 replaced by the arguments; a macro named init runs when its file is loaded, before the first command.",
         "def name(*args): ..."
+    ),
+    spec!(
+        Run,
+        "run",
+        [],
+        [req("[-q|-v] program [args]...", K::Argv)],
+        Jobs,
+        "run a program and show each socket call it makes",
+        "The program runs unchanged (a Python program: run python3 tcp_server.py, or run tcp_server.py); each socket call it makes is shown as it makes it, with its file:line and the line itself, in the shell's words: what it waits for, what it returned, the sends a recv took, errors and their hint. Without `&` it has the terminal (input() reads it, Ctrl-C goes to it, not to the shell). With `&` it is a background job: its lines are shown after its job number, `input %1 \"text\"` types a line for it, `kill %1` ends it, `sockets` lists its sockets (OWNER), `connect k %1` connects to where it listens. -q: only each call and its result; -v: also sleeps, joins and a library's own polls. A program that is not Python (nc, curl) has its sockets shown from /proc. Outside the shell: sockplay watch PROGRAM (help watch).",
+        "subprocess.run(['python3', 'tcp_server.py'])"
+    ),
+    spec!(
+        Input,
+        "input",
+        [],
+        [req("job", K::Job), opt("\"text\" | eof", K::Data)],
+        Jobs,
+        "type a line for a program run in the background",
+        "input %1 \"hello\" writes hello and a newline to job 1's stdin: its input() returns 'hello'. input %1 \"\" is an empty line; input %1 eof closes its stdin (its next read gets the end of its input).",
+        "proc.stdin.write(b'hello\\n')"
     ),
     spec!(
         Export,

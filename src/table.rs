@@ -807,7 +807,7 @@ pub struct KernelTcp {
     pub state: u8,
 }
 
-fn parse_proc_addr(s: &str) -> Option<std::net::SocketAddr> {
+pub(crate) fn parse_proc_addr(s: &str) -> Option<std::net::SocketAddr> {
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
     let (ip, port) = s.split_once(':')?;
     let port = u16::from_str_radix(port, 16).ok()?;

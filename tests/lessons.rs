@@ -397,7 +397,7 @@ fn a_lesson_runs_from_the_shell_language_too() {
     assert_has(&run, "✓ lessons/01-names.sp: every command ran and");
     assert_has(
         &run,
-        "-c:2:8: there is no lesson 99: they are numbered 1 to 17",
+        "-c:2:8: there is no lesson 99: they are numbered 1 to 18",
     );
 }
 
@@ -480,6 +480,7 @@ lessons!(
     lesson_12_chat = 12,
     lesson_13_python_lines = 13,
     lesson_17_c10k = 17,
+    lesson_18_your_program = 18,
 );
 
 /// The lab's lessons (14 to 16) make network namespaces: as root (CI), or
@@ -546,5 +547,5 @@ fn lesson_10_holds_without_root_too() {
 
 #[test]
 fn every_bundled_lesson_is_checked_here() {
-    assert_eq!(sockplay::lessons::LESSONS.len(), 17);
+    assert_eq!(sockplay::lessons::LESSONS.len(), 18);
 }

@@ -2055,6 +2055,23 @@ fn command_table() -> Vec<(&'static str, Command)> {
         ),
         (r#"n = send c "x""#, send(string("x"))),
         ("fd = fileno s", C::Fileno { sock: sock("s") }),
+        // programs run from the shell
+        (
+            "run python3 server.py",
+            C::Run {
+                argv: vec![
+                    Spanned::new("python3".into(), Span::default()),
+                    Spanned::new("server.py".into(), Span::default()),
+                ],
+            },
+        ),
+        (
+            r#"input %1 "hi""#,
+            C::Input {
+                job: Spanned::new(1, Span::default()),
+                data: Some(string("hi")),
+            },
+        ),
         // the lab
         ("lab", C::Lab(LabCmd::Show)),
         ("lab up a b", C::Lab(LabCmd::Up(vec![text("a"), text("b")]))),
@@ -3003,6 +3020,14 @@ fn valid_arg(kind: ArgKind) -> BoxedStrategy<String> {
         ]),
         ArgKind::MacroName => one_of(&["init", "server", "m_1"]),
         ArgKind::LessonMode => one_of(&["step", "check", "STEP"]),
+        ArgKind::Argv => one_of(&[
+            "python3 server.py",
+            "-q python3 tcp_server.py 9000",
+            "nc -l 127.0.0.1 9000",
+            r#"python3 -c "print('a; b')""#,
+            "./a.out x=1",
+        ]),
+        ArgKind::Job => one_of(&["%1", "2"]),
         // `split` goes with export alone (the tables cover it).
         ArgKind::FileFlags => one_of(&["force", "FORCE"]),
         ArgKind::PeersView => one_of(&["log", "LOG"]),
@@ -3207,6 +3232,8 @@ fn cmd_of(c: &Command) -> Option<Cmd> {
         C::Lesson { .. } => Cmd::Lesson,
         C::Expect(_) => Cmd::Expect,
         C::MacDef { .. } => Cmd::MacDef,
+        C::Run { .. } => Cmd::Run,
+        C::Input { .. } => Cmd::Input,
         C::RecvUntil { until, .. } => match until {
             Until::Delim(_) => Cmd::RecvUntil,
             Until::Line => Cmd::RecvLine,
@@ -3257,6 +3284,8 @@ const ALL_KINDS: &[ArgKind] = &[
     ArgKind::MacroName,
     ArgKind::LessonMode,
     ArgKind::Path,
+    ArgKind::Argv,
+    ArgKind::Job,
     ArgKind::FileFlags,
     ArgKind::Lab,
     ArgKind::Host,
@@ -3347,4 +3376,28 @@ fn python_surface_edges() {
         Ok(Command::Value(_))
     ));
     assert!(parse_line("while True:").is_err());
+}
+
+#[test]
+fn run_takes_a_command_line_and_input_a_job_and_a_line() {
+    let st = parse_line(r#"run -q python3 "my server.py" 9000 &"#).expect("run");
+    let Command::Run { argv } = &st[0].command else {
+        panic!("{st:?}")
+    };
+    let words: Vec<&str> = argv.iter().map(|w| w.node.as_str()).collect();
+    assert_eq!(words, ["-q", "python3", "my server.py", "9000"]);
+    assert!(st[0].background.is_some());
+    // `;` ends the command line; quotes keep one.
+    let st = parse_line(r#"run sh -c "a; b"; jobs"#).expect("run; jobs");
+    assert_eq!(st.len(), 2);
+    let Command::Input { job, data } = &parse_line(r#"input %2 "hi""#).expect("input")[0].command
+    else {
+        panic!()
+    };
+    assert_eq!(job.node, 2);
+    assert!(data.is_some());
+    let e = parse_line("run").expect_err("no program");
+    assert_eq!(e.span.start, 3);
+    let e = parse_line("input x").expect_err("not a job");
+    assert!(e.to_string().contains("a job"), "{e}");
 }

@@ -226,6 +226,7 @@ transcripts!(
     python_unix,
     python_errors,
     serve_udp,
+    run_input,
     python_program
 );
 

@@ -43,6 +43,45 @@ pub struct Piece {
 pub struct Boundaries {
     flows: HashMap<Flow, VecDeque<Segment>>,
     sends: HashMap<Flow, u64>,
+    /// Flows whose sender is a watched program (see [`crate::watch`]): its
+    /// sends are recorded when its report arrives, a moment after the
+    /// bytes, so a receiver waits (briefly) for the record.
+    reported: std::collections::HashSet<Flow>,
+}
+
+/// How long a receiver waits for the record of a watched program's send
+/// (its report is on its way: the hook writes its queue every 10 ms).
+const REPORT_PATIENCE: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// The sends `n` received bytes came from, as [`Boundaries::received`];
+/// when the sender is a watched program whose report of those bytes has
+/// not arrived yet, waits for it a moment (the lock is not held while
+/// waiting). A flow whose records do not come in time is no longer waited
+/// for (the program stopped reporting, or sent some other way).
+pub fn received_synced(
+    b: &std::sync::Mutex<Boundaries>,
+    local: SocketAddr,
+    peer: SocketAddr,
+    n: usize,
+    peek: bool,
+) -> Vec<Piece> {
+    let until = std::time::Instant::now() + REPORT_PATIENCE;
+    loop {
+        let Ok(mut g) = b.lock() else {
+            return Vec::new();
+        };
+        let flow = (peer, local);
+        let short = g.reported.contains(&flow) && g.untaken(flow) < n;
+        if !short {
+            return g.received(local, peer, n, peek);
+        }
+        if std::time::Instant::now() >= until {
+            g.reported.remove(&flow);
+            return g.received(local, peer, n, peek);
+        }
+        drop(g);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
 }
 
 impl Boundaries {
@@ -110,6 +149,22 @@ impl Boundaries {
     pub fn forget(&mut self, local: SocketAddr, peer: SocketAddr) {
         self.flows.remove(&(peer, local));
         self.sends.remove(&(local, peer));
+        self.reported.remove(&(local, peer));
+    }
+
+    /// Bytes recorded on a flow and not received yet.
+    fn untaken(&self, flow: Flow) -> usize {
+        self.flows
+            .get(&flow)
+            .map_or(0, |q| q.iter().map(|s| s.len - s.taken).sum())
+    }
+
+    /// The sends from `from` to `to` are a watched program's: a receiver
+    /// waits for their records (see [`received_synced`]).
+    pub fn expect_reports(&mut self, from: SocketAddr, to: SocketAddr) {
+        if self.reported.len() < MAX_SEGMENTS {
+            self.reported.insert((from, to));
+        }
     }
 }
 
@@ -160,6 +215,32 @@ mod tests {
         let p = b.received(a(2), a(1), 8, false);
         assert_eq!(p[0].offset, 4);
         assert!(b.received(a(2), a(1), 1, false).is_empty());
+    }
+
+    #[test]
+    fn a_receiver_waits_for_a_watched_sender_s_record() {
+        let b = std::sync::Arc::new(std::sync::Mutex::new(Boundaries::default()));
+        if let Ok(mut g) = b.lock() {
+            g.expect_reports(a(1), a(2));
+            g.sent(a(1), a(2), 5);
+        }
+        let late = std::sync::Arc::clone(&b);
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(30));
+            if let Ok(mut g) = late.lock() {
+                g.sent(a(1), a(2), 6);
+            }
+        });
+        let p = received_synced(&b, a(2), a(1), 11, false);
+        let _ = t.join();
+        assert_eq!(p.iter().map(|p| p.send_no).collect::<Vec<_>>(), [1, 2]);
+        // A record that never comes: given up after a while, then never
+        // waited for again.
+        let p = received_synced(&b, a(2), a(1), 3, false);
+        assert!(p.is_empty());
+        let t0 = std::time::Instant::now();
+        let _ = received_synced(&b, a(2), a(1), 3, false);
+        assert!(t0.elapsed() < REPORT_PATIENCE);
     }
 
     #[test]

@@ -95,22 +95,15 @@ impl Session {
         let shown = local
             .as_ref()
             .map_or_else(|| addr_short(&target), addr_short);
-        let mut msg = format!("bound {} to {shown}", e.label());
-        if asked_port == Some(0)
-            && let Some(p) = local
-                .as_ref()
-                .and_then(SockAddr::as_socket)
-                .map(|s| s.port())
-        {
-            msg.push_str(&format!(" (port {p} chosen by the kernel)"));
-        }
-        out.emit(Item::Done(msg));
+        let chosen = local
+            .as_ref()
+            .and_then(SockAddr::as_socket)
+            .map(|s| s.port())
+            .filter(|_| asked_port == Some(0));
+        out.emit(Item::Done(bound_text(&e.label(), &shown, chosen)));
         if let Some(path) = target.as_pathname() {
             let path = path.to_path_buf();
-            out.emit(Item::Note(format!(
-                "bind created the socket file {}; it stays after close until removed",
-                crate::files::shown(&path)
-            )));
+            out.emit(socket_file_note(&path));
             // A path bound outside a lesson is the learner's, even if a
             // lesson made a file there before.
             self.lesson_files.retain(|p| *p != path);
@@ -143,6 +136,14 @@ impl Session {
                 o.fd()
             );
         }
+        port_in_use_hint(port)
+    }
+}
+
+/// Who holds a port (no socket of the shell does): a connection in
+/// TIME_WAIT, or another program.
+pub(crate) fn port_in_use_hint(port: u16) -> String {
+    {
         let kernel = table::kernel_tcp();
         let waiting = kernel
             .iter()
@@ -163,7 +164,9 @@ impl Session {
         }
         format!("another program holds port {port}; `ss -tanp` or `ss -uanp` shows which")
     }
+}
 
+impl Session {
     pub(super) fn listen(
         &mut self,
         r: &Spanned<SockRef>,
@@ -194,10 +197,7 @@ impl Session {
         let local = e.sock.local_addr().ok();
         let shown = local.as_ref().map_or("?".into(), addr_short);
         let state = table::tcp_state(e).unwrap_or("listening");
-        out.emit(Item::Done(format!(
-            "{} is listening on {shown}, backlog {n} ({state})",
-            e.label()
-        )));
+        out.emit(Item::Done(listening_text(&e.label(), &shown, n, state)));
         if was_unbound {
             out.emit(Item::Note(
                 "it was not bound, so listen bound it to every address and a port the kernel chose"
@@ -323,27 +323,8 @@ impl Session {
             "closed {label} (fd {} is free again)",
             h.fd
         )));
-        match before {
-            Some("ESTABLISHED" | "CLOSE_WAIT") if rst_linger => out.emit(Item::Warn(
-                "SO_LINGER is on with 0 seconds: close sent RST, not FIN; the peer gets ConnectionResetError and there is no TIME_WAIT".into(),
-            )),
-            Some("ESTABLISHED") if unread > 0 => out.emit(Item::Warn(format!(
-                "{} unread: closing with data unread sends RST, not FIN; the peer gets ConnectionResetError",
-                plural(unread as usize, "byte was", "bytes were")
-            ))),
-            Some("ESTABLISHED") => out.emit(Item::Note(
-                "FIN sent: the peer's recv returns b'' once it has read everything; \
-                 the connection lives on in the kernel (FIN_WAIT, then TIME_WAIT): `sockets` shows it"
-                    .into(),
-            )),
-            Some("CLOSE_WAIT") => out.emit(Item::Note(
-                "the peer had closed first; this close sends the last FIN (LAST_ACK) and completes the four-way close".into(),
-            )),
-            Some("LISTEN") if queued_conns > 0 => out.emit(Item::Warn(format!(
-                "{} never accepted: they are reset",
-                plural(queued_conns as usize, "queued connection was", "queued connections were")
-            ))),
-            _ => {}
+        for it in close_notes(before, rst_linger, unread, queued_conns) {
+            out.emit(it);
         }
         if held > 0 {
             out.emit(Item::Note(format!(
@@ -403,16 +384,7 @@ impl Session {
         let e = self.entry_h(h)?;
         // On a listener, shutting down reading stops the listening.
         let listener_stopped = was_listening && !e.sock.is_listener().unwrap_or(false);
-        let what = match how {
-            _ if listener_stopped => {
-                "shut down reading on a listener: it stops listening (state CLOSED) and its accept queue is dropped"
-            }
-            How::Read => "shut down reading: recv now returns b'' (the peer is not told)",
-            How::Write => {
-                "shut down writing: FIN sent; the peer's recv returns b'' while it can still send to us"
-            }
-            How::Both => "shut down both directions: FIN sent and recv returns b''",
-        };
+        let what = shutdown_text(how, listener_stopped);
         out.emit(Item::Done(format!("{}: {what}", e.label())));
         if let Some(st) = table::tcp_state(e) {
             out.emit(Item::Note(format!("state now {st}")));
@@ -465,22 +437,7 @@ impl Session {
             .get_mut(h)
             .ok_or_else(|| ExecError::os(libc::EBADF))?;
         e.mode = mode;
-        let label = e.label();
-        let what = match mode {
-            Mode::Blocking => {
-                format!(
-                    "{label} is now blocking: calls wait as long as it takes (Ctrl-C interrupts)"
-                )
-            }
-            Mode::NonBlocking => format!(
-                "{label} is now non-blocking: a call that would wait raises BlockingIOError at once"
-            ),
-            Mode::Timeout(d) => format!(
-                "{label} now has a timeout of {} s: a call waits at most that long, then raises TimeoutError",
-                table::trim_float(d.as_secs_f64())
-            ),
-        };
-        out.emit(Item::Done(what));
+        out.emit(Item::Done(mode_text(&e.label(), mode)));
         Ok(Ret::none())
     }
 
@@ -517,6 +474,90 @@ impl Session {
             x
         })?;
         Ok(Ret::one(addr_value(a).into_str_if_none()))
+    }
+}
+
+/// `bound s to 127.0.0.1:9900`, and the port the kernel chose for port 0.
+pub(crate) fn bound_text(label: &str, shown: &str, chosen: Option<u16>) -> String {
+    let mut msg = format!("bound {label} to {shown}");
+    if let Some(p) = chosen {
+        msg.push_str(&format!(" (port {p} chosen by the kernel)"));
+    }
+    msg
+}
+
+/// What binding a UNIX path leaves behind.
+pub(crate) fn socket_file_note(path: &std::path::Path) -> Item {
+    Item::Note(format!(
+        "bind created the socket file {}; it stays after close until removed",
+        crate::files::shown(path)
+    ))
+}
+
+/// `s is listening on ...`.
+pub(crate) fn listening_text(label: &str, shown: &str, backlog: i32, state: &str) -> String {
+    format!("{label} is listening on {shown}, backlog {backlog} ({state})")
+}
+
+/// What a close did to a connection, from its TCP state before the close.
+pub(crate) fn close_notes(
+    before: Option<&str>,
+    rst_linger: bool,
+    unread: u32,
+    queued_conns: u32,
+) -> Vec<Item> {
+    let item = match before {
+        Some("ESTABLISHED" | "CLOSE_WAIT") if rst_linger => Item::Warn(
+            "SO_LINGER is on with 0 seconds: close sent RST, not FIN; the peer gets ConnectionResetError and there is no TIME_WAIT".into(),
+        ),
+        Some("ESTABLISHED") if unread > 0 => Item::Warn(format!(
+            "{} unread: closing with data unread sends RST, not FIN; the peer gets ConnectionResetError",
+            plural(unread as usize, "byte was", "bytes were")
+        )),
+        Some("ESTABLISHED") => Item::Note(
+            "FIN sent: the peer's recv returns b'' once it has read everything; \
+             the connection lives on in the kernel (FIN_WAIT, then TIME_WAIT): `sockets` shows it"
+                .into(),
+        ),
+        Some("CLOSE_WAIT") => Item::Note(
+            "the peer had closed first; this close sends the last FIN (LAST_ACK) and completes the four-way close".into(),
+        ),
+        Some("LISTEN") if queued_conns > 0 => Item::Warn(format!(
+            "{} never accepted: they are reset",
+            plural(queued_conns as usize, "queued connection was", "queued connections were")
+        )),
+        _ => return Vec::new(),
+    };
+    vec![item]
+}
+
+/// What a shutdown did.
+pub(crate) fn shutdown_text(how: How, listener_stopped: bool) -> &'static str {
+    match how {
+        _ if listener_stopped => {
+            "shut down reading on a listener: it stops listening (state CLOSED) and its accept queue is dropped"
+        }
+        How::Read => "shut down reading: recv now returns b'' (the peer is not told)",
+        How::Write => {
+            "shut down writing: FIN sent; the peer's recv returns b'' while it can still send to us"
+        }
+        How::Both => "shut down both directions: FIN sent and recv returns b''",
+    }
+}
+
+/// What a socket's new mode means.
+pub(crate) fn mode_text(label: &str, mode: Mode) -> String {
+    match mode {
+        Mode::Blocking => {
+            format!("{label} is now blocking: calls wait as long as it takes (Ctrl-C interrupts)")
+        }
+        Mode::NonBlocking => format!(
+            "{label} is now non-blocking: a call that would wait raises BlockingIOError at once"
+        ),
+        Mode::Timeout(d) => format!(
+            "{label} now has a timeout of {} s: a call waits at most that long, then raises TimeoutError",
+            table::trim_float(d.as_secs_f64())
+        ),
     }
 }
 

@@ -485,7 +485,16 @@ impl Session {
                             .at(r.span);
                     err.hint = Some(match spec::nearest(name, socks) {
                         Some(s) => format!("did you mean `{s}`?"),
-                        None => "create one first: s = socket tcp (`sockets` lists them)".into(),
+                        // A socket of a program run from the shell: its
+                        // calls are the program's to make.
+                        None => match self.programs.owner_of(name) {
+                            Some(owner) => format!(
+                                "{name} is a socket of {owner}, not of this shell: `sockets` shows it, the program's lines show its calls"
+                            ),
+                            None => {
+                                "create one first: s = socket tcp (`sockets` lists them)".into()
+                            }
+                        },
                     });
                     return Err(err);
                 }
@@ -573,6 +582,9 @@ impl Session {
     ) -> Result<SockAddr, ExecError> {
         if let Some(v) = self.vars.get(&w.node) {
             return self.value_address(v, &format!("`{}`", w.node), w.span, family, for_connect);
+        }
+        if let Some(id) = w.node.strip_prefix('%') {
+            return self.program_address(id, family, w.span);
         }
         if family == Family::Unix {
             return unix_addr(&w.node).map_err(|e| e.at(w.span));

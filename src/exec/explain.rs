@@ -131,12 +131,20 @@ impl Moment {
     }
 }
 
+/// Records that `m` is explained now; false when it was before.
+pub(crate) fn first_time(
+    seen: &std::sync::Mutex<std::collections::HashSet<Moment>>,
+    m: Moment,
+) -> bool {
+    seen.lock().is_ok_and(|mut s| s.insert(m))
+}
+
 /// Passes items on, turning the first moment of each kind into an
 /// explanation (when explanations are on) and dropping the others.
 pub(super) struct Explainer<'a> {
     pub out: &'a mut dyn Sink,
     pub on: bool,
-    pub seen: &'a mut std::collections::HashSet<Moment>,
+    pub seen: &'a std::sync::Mutex<std::collections::HashSet<Moment>>,
 }
 
 impl Sink for Explainer<'_> {
@@ -147,7 +155,7 @@ impl Sink for Explainer<'_> {
     fn emit(&mut self, item: Item) {
         match item {
             Item::Moment(m, ends) => {
-                if self.on && self.seen.insert(m) {
+                if self.on && first_time(self.seen, m) {
                     self.out.emit(Item::Explain(m, ends));
                 }
             }
@@ -191,7 +199,7 @@ impl Session {
     pub(super) fn explain_error(&mut self, e: &ExecError, out: &mut dyn Sink) {
         if let Some(m) = Moment::of_error(e)
             && self.settings.explain
-            && self.explained.insert(m)
+            && first_time(&self.explained, m)
         {
             out.emit(Item::Explain(m, Ends::none()));
         }

@@ -214,6 +214,55 @@ pub(crate) fn accept_queue_of(sock: &Socket, family: Family, kind: SockKind) -> 
     (t.state == 10).then_some((t.unacked, t.sacked))
 }
 
+/// What is known of a socket when one of its calls fails, for a better
+/// hint (the shell's sockets and a watched program's alike).
+pub(crate) struct ErrorContext<'a> {
+    pub label: &'a str,
+    pub kind: SockKind,
+    /// It has (or has had) a peer.
+    pub connected: bool,
+    pub shut_write: bool,
+    pub was_reset: bool,
+}
+
+/// A better hint for an error, knowing the socket it happened on.
+pub(crate) fn hint_in_context(mut x: ExecError, c: &ErrorContext<'_>) -> ExecError {
+    if x.is_errno(libc::EPIPE) && c.shut_write {
+        x.hint = Some(format!(
+            "{} shut down its own writing side (shutdown write): it can still recv, but not send",
+            c.label
+        ));
+    } else if x.is_errno(libc::EPIPE) && c.was_reset {
+        x.hint = Some(
+            "the peer reset this connection (the ConnectionResetError before): a reset connection is dead, \
+             every send fails with EPIPE"
+                .into(),
+        );
+    } else if x.is_errno(libc::EPIPE) && !c.connected {
+        x.hint = Some(
+            "this socket is not connected: connect it first (a TCP send without a connection fails with EPIPE)".into(),
+        );
+    } else if x.is_errno(libc::ECONNRESET) {
+        x.hint = Some(
+            "the peer reset the connection: it closed with data unread (or with SO_LINGER 0), so its kernel sent RST; \
+             this socket is now dead"
+                .into(),
+        );
+    } else if x.is_errno(libc::EACCES) && c.kind == SockKind::Dgram {
+        x.hint = Some(format!(
+            "sending to a broadcast address needs permission first: setsockopt {} SO_BROADCAST 1",
+            c.label
+        ));
+    } else if x.is_errno(libc::ECONNREFUSED) && c.kind == SockKind::Dgram {
+        x.hint = Some(
+            "an earlier datagram to that port came back as ICMP port unreachable: nothing listens there; \
+             a connected UDP socket reports it on its next call"
+                .into(),
+        );
+    }
+    x
+}
+
 impl Ctx {
     /// The connection was reset and is dead: a call failed with
     /// ECONNRESET before, or the kernel says CLOSED for a connected TCP
@@ -231,42 +280,18 @@ impl Ctx {
     }
 
     /// A better hint for an error, knowing the socket it happened on.
-    pub(crate) fn in_context(&self, mut x: ExecError) -> ExecError {
+    pub(crate) fn in_context(&self, x: ExecError) -> ExecError {
         let connected = self.was_connected || self.sock.peer_addr().is_ok();
-        if x.is_errno(libc::EPIPE) && self.shut_write {
-            x.hint = Some(format!(
-                "{} shut down its own writing side (shutdown write): it can still recv, but not send",
-                self.label
-            ));
-        } else if x.is_errno(libc::EPIPE) && self.was_reset {
-            x.hint = Some(
-                "the peer reset this connection (the ConnectionResetError before): a reset connection is dead, \
-                 every send fails with EPIPE"
-                    .into(),
-            );
-        } else if x.is_errno(libc::EPIPE) && !connected {
-            x.hint = Some(
-                "this socket is not connected: connect it first (a TCP send without a connection fails with EPIPE)".into(),
-            );
-        } else if x.is_errno(libc::ECONNRESET) {
-            x.hint = Some(
-                "the peer reset the connection: it closed with data unread (or with SO_LINGER 0), so its kernel sent RST; \
-                 this socket is now dead"
-                    .into(),
-            );
-        } else if x.is_errno(libc::EACCES) && self.kind == SockKind::Dgram {
-            x.hint = Some(format!(
-                "sending to a broadcast address needs permission first: setsockopt {} SO_BROADCAST 1",
-                self.label
-            ));
-        } else if x.is_errno(libc::ECONNREFUSED) && self.kind == SockKind::Dgram {
-            x.hint = Some(
-                "an earlier datagram to that port came back as ICMP port unreachable: nothing listens there; \
-                 a connected UDP socket reports it on its next call"
-                    .into(),
-            );
-        }
-        x
+        hint_in_context(
+            x,
+            &ErrorContext {
+                label: &self.label,
+                kind: self.kind,
+                connected,
+                shut_write: self.shut_write,
+                was_reset: self.was_reset,
+            },
+        )
     }
 
     /// True for a TCP socket whose peer has closed (CLOSE_WAIT).
@@ -539,17 +564,22 @@ fn recv_flags(flags: &[RecvFlag]) -> (i32, bool) {
     (f, waitall)
 }
 
-pub(super) fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
-    let named = |p: &SockAddr| table::is_bound(p);
-    let what = match (ctx.kind, ctx.sock.peer_addr().ok()) {
-        (SockKind::Stream, Some(p)) if named(&p) => format!("data from {}", addr_short(&p)),
+/// What a recv waits for, from the socket's kind and addresses.
+pub(crate) fn recv_wait_what(kind: SockKind, peer: Option<&SockAddr>, local: &str) -> String {
+    match (kind, peer) {
+        (SockKind::Stream, Some(p)) if table::is_bound(p) => format!("data from {}", addr_short(p)),
         (SockKind::Stream, Some(_)) => "data from the peer (an unnamed socket)".into(),
         (SockKind::SeqPacket, _) => "a message from the peer".into(),
-        (SockKind::Raw, _) => format!("a packet on {}", local_text(&ctx.sock)),
-        (SockKind::Dgram, Some(p)) => format!("a datagram from {}", addr_short(&p)),
-        (SockKind::Dgram, None) => format!("a datagram on {}", local_text(&ctx.sock)),
+        (SockKind::Raw, _) => format!("a packet on {local}"),
+        (SockKind::Dgram, Some(p)) => format!("a datagram from {}", addr_short(p)),
+        (SockKind::Dgram, None) => format!("a datagram on {local}"),
         (SockKind::Stream, None) => "data".into(),
-    };
+    }
+}
+
+pub(super) fn recv_waiting(ctx: &Ctx, from: bool) -> Item {
+    let peer = ctx.sock.peer_addr().ok();
+    let what = recv_wait_what(ctx.kind, peer.as_ref(), &local_text(&ctx.sock));
     Item::Waiting {
         call: format!(
             "{}(fd {})",
@@ -574,43 +604,108 @@ fn after_recv(
     left: Option<u32>,
 ) -> (Vec<Item>, Vec<Piece>) {
     let peek = flags & libc::MSG_PEEK != 0;
+    let oob = flags & libc::MSG_OOB != 0;
+    if !oob && ctx.kind == SockKind::Stream && !peek && bytes == 0 && size > 0 {
+        // b'' is recorded here; received bytes below, with their sends.
+        ctx.note(
+            crate::wire::now_ns(),
+            crate::wire::CallKind::Recv {
+                sends: Vec::new(),
+                len: 0,
+            },
+        );
+    }
+    let mut pieces = Vec::new();
+    if !oob
+        && ctx.kind == SockKind::Stream
+        && bytes > 0
+        && let Some((l, p)) = ctx.pair
+    {
+        pieces = super::bounds::received_synced(&ctx.bounds, l, p, bytes, peek);
+        if !peek {
+            ctx.note(
+                crate::wire::now_ns(),
+                crate::wire::CallKind::Recv {
+                    sends: pieces.iter().map(|p| p.send_no).collect(),
+                    len: bytes,
+                },
+            );
+        }
+    }
+    let fd = ctx.h.fd;
+    let out = recv_notes(
+        &RecvFacts {
+            kind: ctx.kind,
+            // Asked of the kernel only for a b''.
+            reset: ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.reset_now(),
+            ends: Ends {
+                sender: ctx.peer.as_ref().map(|(_, label)| label.clone()),
+                receiver: Some(ctx.label.clone()),
+            },
+            bytes,
+            real,
+            size,
+            flags,
+        },
+        &pieces,
+        &mut || left.or_else(|| table::recv_queue(fd)),
+    );
+    (out, pieces)
+}
+
+/// What a recv did, for its notes.
+pub(crate) struct RecvFacts {
+    pub kind: SockKind,
+    /// The connection was reset (its b'' is not the peer's FIN).
+    pub reset: bool,
+    /// The sockets at both ends, for the advice on merged sends: the
+    /// sender when the shell holds it, the receiver when it is the shell's.
+    pub ends: Ends,
+    /// Bytes returned, and the datagram's (or message's) real length
+    /// (larger when cut).
+    pub bytes: usize,
+    pub real: usize,
+    /// The size asked for.
+    pub size: usize,
+    pub flags: i32,
+}
+
+/// The notes after a received value: the end of the stream, a cut
+/// datagram, sends merged or split (`pieces`: the sends the bytes came
+/// from), a peek, and the bytes still queued (`queued`, asked only when
+/// needed). The shell's recvs and a watched program's say the same.
+pub(crate) fn recv_notes(
+    f: &RecvFacts,
+    pieces: &[Piece],
+    queued: &mut dyn FnMut() -> Option<u32>,
+) -> Vec<Item> {
+    let (bytes, real, size, flags) = (f.bytes, f.real, f.size, f.flags);
+    let peek = flags & libc::MSG_PEEK != 0;
     let mut out = Vec::new();
     if flags & libc::MSG_OOB != 0 {
         // Urgent data is no part of the stream: no boundaries to show.
         out.push(Item::Note(
             "urgent (OOB) data: one byte beside the stream; the normal bytes around it are untouched".into(),
         ));
-        return (out, Vec::new());
+        return out;
     }
-    if ctx.kind == SockKind::Stream && !peek && (bytes > 0 || size > 0) {
-        // The pieces are known below; b'' is noted here.
-        if bytes == 0 {
-            ctx.note(
-                crate::wire::now_ns(),
-                crate::wire::CallKind::Recv {
-                    sends: Vec::new(),
-                    len: 0,
-                },
-            );
-        }
-    }
-    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.reset_now() {
+    if f.kind == SockKind::Stream && bytes == 0 && size > 0 && f.reset {
         // Not the peer's FIN: the end of a connection that was reset.
         out.push(Item::Note(
             "b'': this connection was reset (RST) and is dead: every recv from now on returns b'', every send fails; close it"
                 .into(),
         ));
-        return (out, Vec::new());
+        return out;
     }
-    if ctx.kind == SockKind::Stream && bytes == 0 && size > 0 {
+    if f.kind == SockKind::Stream && bytes == 0 && size > 0 {
         out.push(Item::Note(
             "b'' is end of stream: the peer closed (or shut down) its sending side; every recv from now on returns b''".into(),
         ));
         out.push(Item::Moment(Moment::EndOfStream, Ends::none()));
-        return (out, Vec::new());
+        return out;
     }
-    if ctx.kind.keeps_boundaries() && real > bytes {
-        out.push(Item::Warn(if ctx.kind == SockKind::SeqPacket {
+    if f.kind.keeps_boundaries() && real > bytes {
+        out.push(Item::Warn(if f.kind == SockKind::SeqPacket {
             format!(
                 "message of {real} bytes truncated to {bytes}: {} lost (SOCK_SEQPACKET delivers a message whole or cut, never in parts)",
                 plural(real - bytes, "byte", "bytes")
@@ -623,24 +718,8 @@ fn after_recv(
         }));
         out.push(Item::Moment(Moment::Truncated, Ends::none()));
     }
-    let mut pieces = Vec::new();
-    if ctx.kind == SockKind::Stream
-        && bytes > 0
-        && let Some((l, p)) = ctx.pair
-        && let Ok(mut b) = ctx.bounds.lock()
-    {
-        pieces = b.received(l, p, bytes, peek);
-        drop(b);
+    if f.kind == SockKind::Stream && bytes > 0 {
         let sends: Vec<u64> = pieces.iter().map(|p| p.send_no).collect();
-        if !peek {
-            ctx.note(
-                crate::wire::now_ns(),
-                crate::wire::CallKind::Recv {
-                    sends: sends.clone(),
-                    len: bytes,
-                },
-            );
-        }
         if pieces.len() > 1 {
             out.push(Item::Note(format!(
                 "{} sends merged into one recv (sends #{}): TCP keeps no message boundaries",
@@ -653,13 +732,7 @@ fn after_recv(
             )));
             // The sends came from the socket at the other end: the
             // advice names it when this shell holds it.
-            out.push(Item::Moment(
-                Moment::Sticky,
-                Ends {
-                    sender: ctx.peer.as_ref().map(|(_, label)| label.clone()),
-                    receiver: Some(ctx.label.clone()),
-                },
-            ));
+            out.push(Item::Moment(Moment::Sticky, f.ends.clone()));
         }
         if let Some(last) = pieces.last() {
             let end = last.offset + last.len;
@@ -689,21 +762,19 @@ fn after_recv(
         out.push(Item::Note(
             "peeked: these bytes are still queued; the next recv returns them again".into(),
         ));
-        return (out, pieces);
+        return out;
     }
     let split_noted = pieces.last().is_some_and(|l| l.offset + l.len < l.send_len);
-    if ctx.kind == SockKind::Stream
+    if f.kind == SockKind::Stream
         && !split_noted
-        && let Some(rem) = left
-            .or_else(|| table::recv_queue(ctx.h.fd))
-            .filter(|&n| n > 0)
+        && let Some(rem) = queued().filter(|&n| n > 0)
     {
         out.push(Item::Note(format!(
             "{} still queued",
             plural(rem as usize, "more byte", "more bytes")
         )));
     }
-    (out, pieces)
+    out
 }
 
 impl Session {

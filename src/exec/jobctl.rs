@@ -7,6 +7,9 @@ use crate::errors::ExecError;
 use crate::jobs::Collected;
 use crate::syntax::ast::Spanned;
 
+/// How long `wait` in a script waits for a program run with `run ... &`.
+const PROGRAM_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The identifiers a statement uses (outside quotes, after its `=`).
 fn words_used(text: &str) -> Vec<&str> {
     let body = match text.find('=') {
@@ -103,6 +106,10 @@ impl Session {
     pub(super) fn apply(&mut self, c: Collected, out: &mut dyn Sink) {
         // What `export` and `record` need to know of the job (src/export).
         self.ended_jobs.push(c.ended);
+        // A program's last lines come before its job's report.
+        for it in self.programs.remove(c.id) {
+            out.emit(it);
+        }
         if let Some(report) = c.report {
             out.emit(report);
         }
@@ -203,7 +210,21 @@ impl Session {
             });
         }
         for id in ids {
-            if !self.jobs.wait_for(id, &self.cancel()) {
+            // A script waits for a program a while at most (a server may
+            // never end by itself): a lesson never hangs on it.
+            let program = self.programs.get(id).is_some();
+            let deadline = (program && self.job_printer.is_none())
+                .then(|| std::time::Instant::now() + PROGRAM_WAIT);
+            if !self.jobs.wait_until(id, &self.cancel(), deadline) {
+                if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                    return Err(ExecError::usage(format!(
+                        "job [{id}] still runs after {} s",
+                        PROGRAM_WAIT.as_secs()
+                    ))
+                    .hint(format!(
+                        "kill %{id} ends it (a server waits for its next client forever)"
+                    )));
+                }
                 return Err(ExecError::interrupted().hint("the jobs go on; `jobs` lists them"));
             }
             if let Some(c) = self.jobs.collect(id) {

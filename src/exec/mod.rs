@@ -9,7 +9,7 @@ mod ancillary;
 pub(crate) mod bounds;
 mod bulk;
 mod c10k;
-mod calls;
+pub(crate) mod calls;
 mod capture;
 mod diagram;
 mod epoll;
@@ -23,10 +23,11 @@ mod names;
 mod opts;
 mod pair;
 mod print;
+mod programs;
 mod reset;
 mod select;
 mod serve;
-mod shell;
+pub(crate) mod shell;
 mod states;
 
 pub use bounds::Piece;
@@ -75,6 +76,9 @@ pub struct Row {
     pub send_q: String,
     pub mode: String,
     pub ready: String,
+    /// Which program holds it (`[1] tcp_server.py`), for the sockets of
+    /// programs run from the shell; empty for the shell's own.
+    pub owner: String,
     /// The lab host it is on (`-`: sockplay's own); empty while no lab is
     /// up, and then the column is not shown.
     pub host: String,
@@ -161,6 +165,33 @@ pub enum Item {
     PeerLog(crate::peers::PeerLog),
     /// `lesson`: the bundled lessons, by number and title.
     Lessons(Vec<(usize, String)>),
+    /// A watched program's call (see [`crate::watch`]): who made it (the
+    /// job, a forked process, the thread, when there are several), where
+    /// (`file:line`) and the program's line itself. The call's report
+    /// follows as the shell's own items.
+    Call {
+        who: String,
+        at: String,
+        source: String,
+    },
+    /// A watched program's call waits: the call, what it waits for, the
+    /// queue that matters, and how to stop it (the program's wait, not the
+    /// shell's: Ctrl-C is not always the way).
+    ProgramWaiting {
+        call: String,
+        what: String,
+        queue: String,
+        stop: String,
+    },
+    /// A watched program's call raised: the exception in Python's words.
+    Raised(ExecError),
+    /// A line a background program wrote (stdout, or stderr when `err`),
+    /// already escaped, shown after its job's tag.
+    Output {
+        who: String,
+        text: String,
+        err: bool,
+    },
     /// `interactive`: bytes as they went (sent) or arrived (received), and
     /// the sends of this shell they came from.
     Traffic {
@@ -245,8 +276,9 @@ pub struct Session {
     pub job_printer: Option<JobPrinter>,
     /// Set while a statement with `&` runs: its text and names.
     background: Option<(String, Vec<String>)>,
-    /// The moments explained already.
-    explained: std::collections::HashSet<explain::Moment>,
+    /// The moments explained already (shared with the watched programs,
+    /// whose reports are turned into items on threads of their own).
+    pub(crate) explained: Arc<Mutex<std::collections::HashSet<explain::Moment>>>,
     /// The capture of the packets on lo (started with the first TCP
     /// listen or connect, or UDP send), or why it could not start.
     capture: Option<crate::wire::Capture>,
@@ -273,6 +305,11 @@ pub struct Session {
     /// Keep what `states` shows (the capture, or the sampled states). A
     /// script that never says `states` does not pay for them.
     pub watch_states: bool,
+    /// The programs run in the background (`run ... &`).
+    pub programs: crate::watch::Programs,
+    /// A program run in the foreground may read sockplay's stdin (false
+    /// when the shell's own commands come from it, a pipe).
+    pub program_stdin: bool,
     /// Who gave the statement running now (the runner sets it): what it
     /// may do to files depends on it (see [`crate::files`]).
     pub who: crate::files::Who,
@@ -425,6 +462,8 @@ impl Session {
             failed_names: Default::default(),
             told_peers: false,
             watch_states: true,
+            programs: Default::default(),
+            program_stdin: true,
             who: crate::files::Who::Script,
             files: crate::files::Policy::default(),
             confirm: None,
@@ -550,18 +589,14 @@ impl Session {
         src: &str,
         out: &mut dyn Sink,
     ) -> Result<Flow, ExecError> {
-        let mut seen = std::mem::take(&mut self.explained);
+        let seen = Arc::clone(&self.explained);
         let on = self.settings.explain;
-        let result = {
-            let mut ex = explain::Explainer {
-                out,
-                on,
-                seen: &mut seen,
-            };
-            self.run_inner(stmt, src, &mut ex)
+        let mut ex = explain::Explainer {
+            out,
+            on,
+            seen: &seen,
         };
-        self.explained = seen;
-        result
+        self.run_inner(stmt, src, &mut ex)
     }
 
     /// After an error was printed: its explanation, the first time.
@@ -1001,6 +1036,8 @@ impl Session {
                 let v = self.eval(e)?;
                 Ok(Ret::one(v))
             }
+            C::Run { argv } => self.run_cmd(argv, out),
+            C::Input { job, data } => self.input_cmd(job, data.as_ref(), out),
             C::RecvUntil {
                 sock,
                 until,

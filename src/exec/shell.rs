@@ -97,6 +97,7 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         send_q,
         mode: e.mode.label(),
         ready,
+        owner: String::new(),
         host: e.host.clone().unwrap_or_default(),
     }
 }
@@ -109,7 +110,9 @@ impl Session {
             table::kernel_tcp()
         };
         let ghosts = self.table.ghosts_now(&kernel);
-        if self.table.is_empty() && ghosts.is_empty() {
+        // The sockets of programs run from the shell (`run ... &`).
+        let theirs = self.programs.rows();
+        if self.table.is_empty() && ghosts.is_empty() && theirs.is_empty() {
             out.emit(Item::Note(
                 "no sockets open: s = socket tcp creates one".into(),
             ));
@@ -143,8 +146,15 @@ impl Session {
                 send_q: "-".into(),
                 mode: "closed by you".into(),
                 ready: "-".into(),
+                owner: String::new(),
                 host: self.lab_host_of(g.local.ip()).unwrap_or_default(),
             });
+        }
+        if !theirs.is_empty() {
+            for r in &mut rows {
+                r.owner = "this shell".into();
+            }
+            rows.extend(theirs);
         }
         out.emit(Item::Table(rows));
         if let Some(e) = self.table.iter().find(|e| e.held_len() > 0) {
@@ -350,6 +360,41 @@ impl Session {
                     "one call a line (no loops or blocks); end a blocking call with & to run it in the background; \
                      `import` lines are taken and say what is built in"
                         .into(),
+                ));
+            }
+            Some(t) if t.node.eq_ignore_ascii_case("watch") => {
+                out.emit(Item::Fields(
+                    "sockplay watch [-q|-v] PROGRAM [ARGS]...  (outside the shell; in it: run)".into(),
+                    vec![
+                        (
+                            "what".into(),
+                            "runs the program unchanged (python3 FILE.py, or FILE.py) with the terminal as its \
+                             stdin and stdout, and shows each socket call it makes as it makes it: file:line, \
+                             the line, then the shell's words for the call"
+                                .into(),
+                        ),
+                        (
+                            "-q".into(),
+                            "only each call and what it returned (or raised)".into(),
+                        ),
+                        (
+                            "-v".into(),
+                            "also sleeps, joins, input() and the polls a library makes for it".into(),
+                        ),
+                        (
+                            "status".into(),
+                            "the program's (128 + N when a signal N ended it)".into(),
+                        ),
+                        (
+                            "Ctrl-C".into(),
+                            "goes to the program; a second one, a second later, kills it".into(),
+                        ),
+                        (
+                            "see also".into(),
+                            "help run (the same in the shell, in the foreground or as a job), help input"
+                                .into(),
+                        ),
+                    ],
                 ));
             }
             Some(t) => match spec::lookup(&t.node) {

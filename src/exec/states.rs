@@ -233,6 +233,15 @@ impl Session {
         if let Some(g) = ghosts.iter().find(|g| g.local == a && matches(g.peer)) {
             return g.label.clone();
         }
+        // An end in a program run from the shell: its job and name.
+        if let Some((_, _, l)) = self
+            .programs
+            .connections()
+            .into_iter()
+            .find(|(l, p, _)| *l == a && matches(*p))
+        {
+            return l;
+        }
         // A socket still connecting (SYN_SENT) has its address, no peer.
         for e in self.table.iter() {
             if e.is_tcp()
@@ -381,6 +390,10 @@ impl Session {
         }
         for g in &ghosts {
             pairs.push((Nanos::MAX, View::Tcp(g.local, g.peer)));
+        }
+        // The connections of programs run from the shell.
+        for (l, p, _) in self.programs.connections() {
+            pairs.push((Nanos::MAX, View::Tcp(l, p)));
         }
         if let Some(segs) = self.lab_segments(&|_| true) {
             for (s, _) in segs {

@@ -148,6 +148,9 @@ pub struct Step {
     pub peer: Option<(u32, AddrVal)>,
     /// It waited (for a client, for data...) before it returned.
     pub waited: bool,
+    /// Addresses written as a program job (`connect k %1`): the word and
+    /// where the program was then.
+    pub programs: Vec<(String, SocketAddr)>,
     /// It ran on this lab host (`on b ...`; `stmt` is what followed `on b`).
     pub on: Option<String>,
 }
@@ -279,9 +282,12 @@ impl Journal {
             });
         }
         let mut word_socks = Vec::new();
+        let mut programs = Vec::new();
         for w in addr_words(&st.command) {
             if let Some(Value::Socket(h)) = session.vars.get(w) {
                 word_socks.push((w.to_string(), h.serial));
+            } else if let Some(a) = session.program_socket_addr(w, &st.command) {
+                programs.push((w.to_string(), a));
             }
         }
         self.current = Some(Step {
@@ -296,6 +302,7 @@ impl Journal {
             joined: Vec::new(),
             peer: None,
             waited: false,
+            programs,
             on,
         });
     }

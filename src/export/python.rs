@@ -421,8 +421,15 @@ impl<F: Filter> W<'_, F> {
         if !globals.is_empty() {
             lines.push(format!("    global {}", globals.join(", ")));
         }
+        // A body of comments alone is no body for Python.
+        let empty = call
+            .iter()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
         for l in call {
             lines.push(format!("    {l}"));
+        }
+        if empty {
+            lines.push("    pass".into());
         }
         lines.push(String::new());
         let start = spec::spec_of(Cmd::Jobs).python_form(None);
@@ -479,6 +486,12 @@ impl<F: Filter> W<'_, F> {
                 return Vec::new();
             }
             Command::Wait { .. } => return Vec::new(),
+            // A program the session ran (`run`): the same program, run by
+            // subprocess (in a job's thread for `run ... &`).
+            Command::Run { argv } => {
+                self.imports.insert("subprocess");
+                vec![format!("subprocess.run({})", run_argv(argv))]
+            }
             // The lab is sockplay's: the program runs on one machine (its
             // first comment says so).
             Command::Lab(_) => return Vec::new(),
@@ -543,6 +556,33 @@ impl<F: Filter> W<'_, F> {
                     )];
                 }
             },
+        };
+        // A connect to a program the session ran (`connect k %1`): the
+        // program may not listen yet when Python gets there (the shell
+        // waited for it to settle).
+        let lines = match cmd {
+            Command::Connect {
+                addr: AddrExpr::Word(w),
+                ..
+            } if error.is_none() && step.programs.iter().any(|(n, _)| *n == w.node) => {
+                self.imports.insert("time");
+                let mut out = vec![
+                    format!(
+                        "# {} is a program the session ran: it may not listen yet",
+                        w.node
+                    ),
+                    "for _ in range(50):".to_string(),
+                    "    try:".to_string(),
+                ];
+                out.extend(lines.iter().map(|l| format!("        {l}")));
+                out.extend([
+                    "        break".to_string(),
+                    "    except ConnectionRefusedError:".to_string(),
+                    "        time.sleep(0.1)".to_string(),
+                ]);
+                out
+            }
+            _ => lines,
         };
         self.written += 1;
         match error {
@@ -1123,4 +1163,20 @@ fn is_keyword(s: &str) -> bool {
 
 fn one_line(s: &str) -> String {
     crate::value::escape_controls(s.lines().next().unwrap_or(""))
+}
+
+/// `run`'s command line as Python's list: without sockplay's own `-q` or
+/// `-v`, and a `.py` file run by python3 (as `run` does).
+fn run_argv(argv: &[Spanned<String>]) -> String {
+    let words: Vec<&str> = argv
+        .iter()
+        .map(|w| w.node.as_str())
+        .skip_while(|w| matches!(*w, "-q" | "-v" | "--quiet" | "--verbose"))
+        .collect();
+    let mut list: Vec<String> = Vec::new();
+    if words.first().is_some_and(|w| w.ends_with(".py")) {
+        list.push(str_repr("python3"));
+    }
+    list.extend(words.iter().map(|w| str_repr(w)));
+    format!("[{}]", list.join(", "))
 }

@@ -583,6 +583,15 @@ pub enum Command {
     Import {
         modules: Vec<Spanned<String>>,
     },
+    /// `run [-q|-v] PROGRAM ARGS... [&]`: a program, watched.
+    Run {
+        argv: Vec<Spanned<String>>,
+    },
+    /// `input JOB ["text" | eof]`: a line for a background program's stdin.
+    Input {
+        job: Spanned<i64>,
+        data: Option<Spanned<Expr>>,
+    },
     /// `export FILE.py [split] [force]`: the session so far as a Python
     /// program (src/export).
     Export {

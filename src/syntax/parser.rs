@@ -65,6 +65,8 @@ enum Arg {
     LessonMode(LessonMode),
     /// A peer's kind, and whether `udp` followed it.
     Peer(Spanned<String>, bool),
+    /// A command line's words.
+    Argv(Vec<Spanned<String>>),
     /// After recvuntil and friends: drop, the timeout, the view.
     UntilOpts(bool, Option<Spanned<Expr>>, Option<View>),
     /// After epoll: the instance's name and what to do with it.
@@ -726,6 +728,19 @@ impl<'a> Parser_<'a> {
                 let (r, w) = self.ident_word(i, "a macro name (letters, digits, _)")?;
                 (r, Arg::Word(w))
             }
+            ArgKind::Argv => {
+                let (r, words) = self.argv(i)?;
+                (r, Arg::Argv(words))
+            }
+            ArgKind::Job => {
+                let digits = i.strip_prefix('%').unwrap_or(i);
+                match lex::number(digits) {
+                    Ok((r, Num::Int(n))) if n > 0 => {
+                        (r, Arg::Jobs(vec![Spanned::new(n, self.span(i, r))]))
+                    }
+                    _ => return Err(self.expected(i, "a job: %1 (`jobs` lists them)", None)),
+                }
+            }
             ArgKind::EpollOp => {
                 let (r, name, op) = self.epoll_op(i)?;
                 (r, Arg::Epoll(name, op))
@@ -781,6 +796,43 @@ impl<'a> Parser_<'a> {
             }
         };
         Ok((r, Some(arg)))
+    }
+
+    /// A command line: words up to the end of the statement (or a last
+    /// `&`), each as written or a quoted string with its escapes.
+    fn argv(&self, i: &'a str) -> Result<(&'a str, Vec<Spanned<String>>), ParseError> {
+        let mut words = Vec::new();
+        let mut r = i;
+        loop {
+            let t = skip_blanks(r);
+            if lex::at_end(t) || t.starts_with('&') {
+                break;
+            }
+            if words.len() >= 4096 {
+                return Err(self.expected(t, "at most 4096 words", None));
+            }
+            if t.starts_with('"') || t.starts_with('\'') {
+                match lex::string_lit(t) {
+                    Ok((r2, lit)) => {
+                        let text = match lit {
+                            Lit::Str(s) => s,
+                            Lit::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+                        };
+                        words.push(Spanned::new(text, self.span(t, r2)));
+                        r = r2;
+                        continue;
+                    }
+                    Err(e) => return Err(self.lex_error(e, t, "a word or a quoted string")),
+                }
+            }
+            let (r2, w) = lex::bare(t).map_err(|_| self.expected(t, "a word", None))?;
+            words.push(Spanned::new(w.to_string(), self.span(t, r2)));
+            r = r2;
+        }
+        if words.is_empty() {
+            return Err(self.expected(i, "a program to run: run python3 FILE.py", None));
+        }
+        Ok((r, words))
     }
 
     /// `NAME [add|mod|del SOCK [EVENTS...] | wait [SECONDS] | close]`
@@ -2200,6 +2252,20 @@ fn build(cmd: Cmd, args: Vec<Option<Arg>>) -> Command {
             name: a
                 .word(0)
                 .unwrap_or(Spanned::new(String::new(), Span::default())),
+        },
+        Cmd::Run => Command::Run {
+            argv: match a.get(0) {
+                Some(Arg::Argv(w)) => w,
+                _ => Vec::new(),
+            },
+        },
+        Cmd::Input => Command::Input {
+            job: a
+                .jobs(0)
+                .into_iter()
+                .next()
+                .unwrap_or(Spanned::new(0, Span::default())),
+            data: a.opt_expr(1),
         },
         Cmd::Export | Cmd::Record => {
             let path = a.opt_expr(0);

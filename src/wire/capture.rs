@@ -528,6 +528,17 @@ impl Capture {
         }
     }
 
+    /// A function that does [`Capture::watch`] from another thread (a
+    /// watched program's ports, learnt from its reports).
+    pub fn port_watcher(&self) -> Arc<dyn Fn(u16) + Send + Sync> {
+        let shared = Arc::clone(&self.shared);
+        Arc::new(move |port: u16| {
+            if port != 0 {
+                shared.ports.watch(port);
+            }
+        })
+    }
+
     /// Keeps every packet from now on, whatever its ports (a namespace of
     /// the learner's own, where every packet is theirs).
     pub fn watch_all(&self) {

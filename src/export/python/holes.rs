@@ -317,7 +317,13 @@ impl<F: Filter> W<'_, F> {
                 Some(_) => w.node.clone(),
                 None => match step.word_socks.iter().find(|(n, _)| *n == w.node) {
                     Some((n, serial)) => self.sock_addr(*serial, n, connect),
-                    None => str_repr(&w.node),
+                    None => match step.programs.iter().find(|(n, _)| *n == w.node) {
+                        // Where the program run from the session was.
+                        Some((_, a)) => {
+                            pyexpr::host_port(&a.ip().to_string(), &a.port().to_string())
+                        }
+                        None => str_repr(&w.node),
+                    },
                 },
             },
             AddrExpr::Value(e) => pyexpr::value(&e.node, &self.kinds),

@@ -1,0 +1,1322 @@
+# sockplay's start-up module for a watched Python program.
+#
+# sockplay writes this file (embedded in its binary) to a private temporary
+# directory, puts that directory first on PYTHONPATH and starts the learner's
+# program unchanged. Python imports `sitecustomize` at start-up, before the
+# program's first line: this module then replaces `socket.socket` with a
+# subclass whose methods report each call to sockplay, and wraps the select
+# module and the socket module's functions the course uses. It chains to any
+# other sitecustomize (a virtualenv's, the distribution's) and leaves the
+# program's sys.path as it would have been.
+#
+# The reports go over a SOCK_STREAM socket inherited from sockplay (its
+# number and inode in SOCKPLAY_WATCH, "FD:INODE": a process that does not
+# hold that very socket stays unwatched), one frame each: its length in 4
+# bytes, then the message. A stream rather than SOCK_SEQPACKET because a
+# datagram queue holds 10 messages: a program calling in a loop would wait
+# for sockplay at every tenth call.
+#
+# Cost. A call that does not wait queues its report in this process, and the
+# queue is written in one go: before any call that will wait (so sockplay
+# shows the wait while it lasts), before the program writes to the terminal
+# (in the foreground), when 64 reports are queued, and every 10 ms by a
+# thread of this module's (a bare _thread, so threading.enumerate() and
+# active_count() do not see it). Whether a call will wait is learnt without
+# an extra system call where possible: a blocking socket's recv and send are
+# first tried with MSG_DONTWAIT (that try *is* the call when data or buffer
+# space is there); other calls look with a zero-timeout select first.
+#
+# Message: fields separated by TAB, ended by a newline, then the bytes the
+# call moved (received or sent data, at most DATA_MAX of them). Strings are
+# escaped (\\ \t \n \r) so that a field never holds a TAB or a newline.
+#
+#   H pid ppid cwd                      a process starts (or was forked)
+#   L pid id file line source           a place in the program, named once
+#   W pid tid thread loc via call fd args...          a call that will wait
+#   B pid tid thread loc via call fd args...          a call that may wait
+#   R pid tid thread loc via call fd waited_us status args... results...
+#   Y pid tid                           sync: sockplay answers one byte once
+#                                       it has shown every report before it
+#   O pid fd                            what the program printed (then the
+#                                       text), in a background job
+#
+# status: ok (the call's results follow its args) or err (exception class,
+# errno, message follow the args). `via` is FILE:FUNCTION of the library
+# function the program called when that is not the call itself
+# (socketserver.py:serve_forever calling accept). Nothing here may raise
+# into the program: a failure of this module turns it off, and the program
+# goes on unwatched.
+
+import os as _os
+import sys as _sys
+
+
+def _sockplay_install():
+    spec = _os.environ.get("SOCKPLAY_WATCH", "")
+    try:
+        fd_text, ino_text = spec.split(":")
+        FD = int(fd_text)
+        st = _os.fstat(FD)
+        import stat as _stat
+        if not _stat.S_ISSOCK(st.st_mode) or st.st_ino != int(ino_text):
+            return
+    except (ValueError, OSError):
+        return
+
+    import atexit
+    import builtins
+    from bisect import bisect_right
+    import fcntl
+    import socket as _sm
+    import select as _sel
+    import selectors as _sels
+    import threading as _th
+    import time as _time
+    import _socket
+    import _thread
+    from collections import deque
+
+    # How the program's own prints reach the screen: "sync" (it writes to
+    # the terminal itself, after sockplay has shown every report before),
+    # "report" (they go over the channel, in order with the reports: a
+    # background job), or "" (as they are).
+    OUT = _os.environ.get("SOCKPLAY_WATCH_OUT", "")
+    SYNC = OUT == "sync"
+    DATA_MAX = 65536
+    BATCH = 64
+    MSG_DONTWAIT = int(getattr(_sm, "MSG_DONTWAIT", 0))
+    MSG_WAITALL = int(getattr(_sm, "MSG_WAITALL", 0))
+    FIONREAD = 0x541B
+    SIOCOUTQ = 0x5411
+    ORDER = _sys.byteorder
+
+    writev = _os.writev
+    write = _os.write
+    now = _time.monotonic_ns
+    orig_sleep = _time.sleep
+    getframe = _sys._getframe
+    get_ident = _thread.get_ident
+    active = _th._active
+    ioctl = fcntl.ioctl
+    C = _socket.socket
+    c_recv = C.recv
+    c_recv_into = C.recv_into
+    c_recvfrom = C.recvfrom
+    c_recvfrom_into = C.recvfrom_into
+    c_send = C.send
+    c_sendall = C.sendall
+    c_sendto = C.sendto
+    c_connect = C.connect
+    c_connect_ex = C.connect_ex
+    c_bind = C.bind
+    c_listen = C.listen
+    c_shutdown = C.shutdown
+    c_setsockopt = C.setsockopt
+    c_getsockopt = C.getsockopt
+    c_settimeout = C.settimeout
+    c_setblocking = C.setblocking
+    c_getsockname = C.getsockname
+    c_getpeername = C.getpeername
+    c_gettimeout = C.gettimeout
+    c_fileno = C.fileno
+    # The C type's own attributes: ints, without the enum conversion of
+    # socket.socket's properties.
+    ctype = C.type.__get__
+    cfamily = C.family.__get__
+    STREAM = int(_sm.SOCK_STREAM)
+    DGRAM = int(_sm.SOCK_DGRAM)
+    INET = (int(_sm.AF_INET), int(_sm.AF_INET6))
+    orig_select = _sel.select
+    Orig = _sm.socket
+    py_accept = Orig.accept
+
+    # state[0]: on; the pid (updated after fork); thread caches' generation
+    on = [True]
+    me = [_os.getpid(), 0]
+    sync_on = [SYNC]
+    dirty = [False]
+    queue = deque()
+    flush_lock = _thread.allocate_lock()
+    sync_lock = _thread.allocate_lock()
+
+    def off():
+        on[0] = False
+
+    def esc(s):
+        if "\\" in s or "\t" in s or "\n" in s or "\r" in s:
+            s = s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        return s
+
+    def b(s):
+        return esc(s).encode("utf-8", "backslashreplace")
+
+    # --- writing ---------------------------------------------------------------
+    def flush():
+        # Under the lock, so that two threads write their frames in order.
+        if not queue:
+            return
+        with flush_lock:
+            parts = []
+            n = 0
+            while queue and n < 1024:
+                parts.extend(queue.popleft())
+                n += 1
+            if not parts:
+                return
+            try:
+                total = sum(len(p) for p in parts)
+                done = writev(FD, parts)
+                if done < total:
+                    # A signal cut the write short: the rest, so each frame
+                    # arrives whole.
+                    rest = b"".join(parts)[done:]
+                    while rest:
+                        rest = rest[write(FD, rest):]
+                dirty[0] = True
+            except OSError:
+                # sockplay is gone: the program goes on unwatched.
+                off()
+                queue.clear()
+
+    wake = _thread.allocate_lock()
+    wake.acquire()
+
+    def put(msg, data=None):
+        if data is None:
+            queue.append(((len(msg)).to_bytes(4, "little"), msg))
+        else:
+            queue.append(((len(msg) + len(data)).to_bytes(4, "little"), msg, data))
+        n = len(queue)
+        if n >= BATCH:
+            flush()
+        elif n == 1 and wake.locked():
+            # The flusher sleeps until there is something to write.
+            try:
+                wake.release()
+            except RuntimeError:
+                pass
+
+    def put_now(msg):
+        put(msg)
+        flush()
+
+    def flusher():
+        # Idle (no CPU) until a report is queued; then writes the queue
+        # 10 ms later, in one go.
+        while on[0]:
+            wake.acquire()
+            orig_sleep(0.01)
+            if queue:
+                try:
+                    flush()
+                except Exception:
+                    pass
+
+    # --- where a call comes from -------------------------------------------------
+    # The first frame outside the standard library and installed packages
+    # is the program's: its file and line are shown.
+    sep = _os.sep
+    libs = {_os.path.dirname(_os.__file__) + sep}
+    for p in _sys.path:
+        if p.endswith(("site-packages", "dist-packages")):
+            libs.add(p + sep)
+    libs = tuple(libs)
+    here = __file__
+    kinds = {}   # code -> 0 this module, 1 library, 2 the program
+    locs = {}    # code -> {line: id}
+    vias = {}
+    sources = {}
+    nlocs = [0]
+
+    sock_py = _sm.__file__
+
+    def kind_of(code):
+        # 0: this module; 1: the library; 2: the program; 3: socket.py (the
+        # library, but part of the call itself, never its place).
+        fn = code.co_filename
+        if fn == here:
+            k = 0
+        elif fn == sock_py:
+            k = 3
+        elif fn.startswith(libs) or fn.startswith("<frozen"):
+            k = 1
+        else:
+            k = 2
+        kinds[code] = k
+        return k
+
+    def source_line(fn, n):
+        text = sources.get(fn)
+        if text is None:
+            if fn == "<string>":
+                # python3 -c CODE: the code is on the command line.
+                argv = getattr(_sys, "orig_argv", [])
+                code = argv[argv.index("-c") + 1] if "-c" in argv[:-1] else ""
+                text = code.splitlines()
+            else:
+                try:
+                    with open(fn, "rb") as f:
+                        text = f.read(1 << 22).decode("utf-8", "replace").splitlines()
+                except (OSError, ValueError):
+                    text = []
+            if len(sources) < 256:
+                sources[fn] = text
+        if 0 < n <= len(text):
+            return text[n - 1].strip()[:400]
+        return ""
+
+    # Places are found by the instruction (f_lasti: one attribute), not by
+    # f_lineno, which Python computes by walking the code's line table from
+    # its start: in a long module that is most of a call's cost.
+    lines_of = {}  # code -> (instruction starts, their lines)
+    by_line = {}   # code -> {line: id}
+
+    def line_at(code, lasti):
+        m = lines_of.get(code)
+        if m is None:
+            starts, nums = [], []
+            for start, _end, line in code.co_lines():
+                starts.append(start)
+                nums.append(line)
+            m = (starts, nums)
+            lines_of[code] = m
+        k = bisect_right(m[0], lasti) - 1
+        line = m[1][k] if k >= 0 else None
+        return line if line is not None else code.co_firstlineno
+
+    def new_loc(f, d):
+        code = f.f_code
+        lasti = f.f_lasti
+        line = line_at(code, lasti)
+        lines = by_line.setdefault(code, {})
+        i = lines.get(line)
+        if i is None:
+            nlocs[0] += 1
+            i = nlocs[0]
+            lines[line] = i
+            fn = code.co_filename
+            put(b"L\t%d\t%d\t%b\t%d\t%b\n" % (me[0], i, b(fn), line, b(source_line(fn, line))))
+        d[lasti] = i
+        return i
+
+    def where(f):
+        # (location id, via) of a call whose caller's frame is `f`.
+        code = f.f_code
+        k = kinds.get(code)
+        if k is None:
+            k = kind_of(code)
+        lib = None
+        inner = None
+        while k != 2:
+            if k == 1 or k == 3:
+                lib = code
+            if k == 1 and inner is None:
+                inner = f
+            f = f.f_back
+            if f is None:
+                # No frame of the program (a library's thread, as
+                # socketserver's handler finishing a request): the library's
+                # line that made the call.
+                if inner is None:
+                    return 0, b""
+                f = inner
+                code = f.f_code
+                lib = None
+                break
+            code = f.f_code
+            k = kinds.get(code)
+            if k is None:
+                k = kind_of(code)
+        d = locs.get(code)
+        if d is None:
+            d = locs[code] = {}
+        i = d.get(f.f_lasti)
+        if i is None:
+            i = new_loc(f, d)
+        if lib is None:
+            return i, b""
+        via = vias.get(lib)
+        if via is None:
+            via = b("%s:%s" % (_os.path.basename(lib.co_filename), lib.co_name))
+            vias[lib] = via
+        return i, via
+
+    tls = _thread._local()
+
+    def who():
+        # b"\tPID\tTID\tNAME" of the calling thread (cached per thread).
+        try:
+            if tls.gen == me[1]:
+                return tls.who
+        except AttributeError:
+            pass
+        t = active.get(get_ident())
+        if t is None:
+            t = _th.current_thread()
+        tls.who = b"\t%d\t%d\t%b" % (me[0], t.native_id or 0, b(t.name))
+        tls.gen = me[1]
+        return tls.who
+
+    def head(kind, call, fd, f):
+        loc, via = where(f)
+        return b"%b%b\t%d\t%b\t%b\t%d" % (kind, who(), loc, via, call, fd)
+
+    def field(a):
+        c = a.__class__
+        if c is bytes:
+            return a
+        if c is int:
+            return b"%d" % a
+        return b(str(a))
+
+    def fields(args):
+        return b"\t".join([field(a) for a in args])
+
+    def begin(kind, call, fd, args, f):
+        # A call that will (W) or may (B) wait: said at once.
+        h = head(kind, call, fd, f)
+        put_now(h + (b"\t" + fields(args) if args else b"") + b"\n")
+        return b"R" + h[1:]
+
+    def done(h, t0, waited, args, results, data=None):
+        w = (now() - t0) // 1000 if waited else -1
+        msg = h + b"\t%d\tok" % w
+        if args:
+            msg += b"\t" + fields(args)
+        if results:
+            msg += b"\t" + fields(results)
+        if data is not None and len(data) > DATA_MAX:
+            data = data[:DATA_MAX]
+        put(msg + b"\n", data)
+
+    def failed(h, t0, waited, args, e):
+        # The caller re-raises `e`: nothing here may replace it (not even a
+        # second Ctrl-C arriving meanwhile).
+        try:
+            w = (now() - t0) // 1000 if waited else -1
+            errno = getattr(e, "errno", None)
+            msg = h + b"\t%d\terr" % w
+            if args:
+                msg += b"\t" + fields(args)
+            put(msg + b"\t%b\t%b\t%b\n" % (
+                b(type(e).__name__), b"" if errno is None else str(errno).encode(), b(str(e)[:500])))
+            # An exception may end the program: said now.
+            flush()
+        except BaseException:
+            pass
+
+    # --- values -------------------------------------------------------------------
+    def addr(a):
+        if a is None:
+            return b"-"
+        if a.__class__ is tuple:
+            if len(a) == 2:
+                return b"4|%b|%d" % (b(str(a[0])), a[1] if a[1].__class__ is int else -1)
+            if len(a) == 4:
+                return b"6|%b|%d" % (b(str(a[0])), a[1] if a[1].__class__ is int else -1)
+            return b"?|" + b(repr(a))
+        if isinstance(a, str):
+            return b"u|" + b(a)
+        if isinstance(a, (bytes, bytearray)):
+            if a[:1] == b"\0":
+                return b"a|" + bytes(a[1:]).hex().encode()
+            return b"p|" + bytes(a).hex().encode()
+        return b"?|" + b(repr(a))
+
+    def timeout_text(t):
+        return b"" if t is None else repr(float(t)).encode()
+
+    def ioctl_int(fd, req):
+        try:
+            return int.from_bytes(ioctl(fd, req, b"\0\0\0\0"), ORDER, signed=True)
+        except (OSError, ValueError, TypeError):
+            return -1
+
+    def tcp_info(sock):
+        # state, and (for a listener) the accept queue and its limit.
+        try:
+            info = c_getsockopt(sock, int(_sm.IPPROTO_TCP), 11, 32)
+            return info[0], int.from_bytes(info[24:28], ORDER), int.from_bytes(info[28:32], ORDER)
+        except (OSError, ValueError):
+            return -1, -1, -1
+
+    def ready(fd, for_write=False):
+        try:
+            if for_write:
+                return bool(orig_select([], [fd], [], 0)[1])
+            return bool(orig_select([fd], [], [], 0)[0])
+        except (OSError, ValueError):
+            return True
+
+    def is_tcp(sock):
+        return ctype(sock) == STREAM and cfamily(sock) in INET
+
+    def rem(sock, fd, n, size):
+        # Bytes still queued after a stream recv that filled its buffer.
+        if n >= size and n and ctype(sock) == STREAM:
+            return ioctl_int(fd, FIONREAD)
+        return 0
+
+    def dgram_size(sock, fd):
+        # A datagram's real size, before it is received (to tell a cut).
+        if ctype(sock) == DGRAM and ready(fd):
+            return ioctl_int(fd, FIONREAD)
+        return -1
+
+    def dgram_when_ready(sock, fd):
+        # A datagram's size once it is there, before the call takes it (the
+        # wait is select's, with the socket's own timeout: the call that
+        # follows then finds the datagram, or times out as it would have).
+        try:
+            if orig_select([fd], [], [], c_gettimeout(sock))[0]:
+                return ioctl_int(fd, FIONREAD)
+        except (OSError, ValueError):
+            pass
+        return -1
+
+    def local_of(sock):
+        try:
+            return addr(c_getsockname(sock))
+        except OSError:
+            return b"-"
+
+    PARTIAL = object()
+
+    # --- the socket class ------------------------------------------------------------
+    class socket(Orig):
+        __slots__ = ()
+
+        def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
+            Orig.__init__(self, family, type, proto, fileno)
+            if fileno is None and on[0]:
+                try:
+                    h = head(b"R", b"socket", c_fileno(self), getframe(1))
+                    put(h + b"\t-1\tok\t%d\t%d\t%d\t%b\n" % (
+                        cfamily(self), ctype(self), self.proto, timeout_text(c_gettimeout(self))))
+                except Exception:
+                    off()
+
+        def _wrap(self, f, call, args, fn, will_wait, results_of=None, data_of=None):
+            # A call that is rare: generic. `will_wait()` says, before it
+            # runs, whether it will wait.
+            fd = c_fileno(self)
+            t0 = now()
+            waited = False
+            try:
+                if will_wait():
+                    waited = True
+                    h = begin(b"W", call, fd, args, f)
+                else:
+                    h = head(b"R", call, fd, f)
+            except Exception:
+                off()
+                return fn()
+            try:
+                r = fn()
+            except BaseException as e:
+                failed(h, t0, waited, args, e)
+                raise
+            done(h, t0, waited, args, results_of(r) if results_of else (),
+                 data_of(r) if data_of else None)
+            return r
+
+        def accept(self):
+            if not on[0]:
+                return py_accept(self)
+            f = getframe(1)
+            st, q, mx = tcp_info(self) if is_tcp(self) else (-1, -1, -1)
+            to = c_gettimeout(self)
+            fd = c_fileno(self)
+
+            def res(r):
+                s, a = r
+                return (c_fileno(s), addr(a), local_of(s))
+            return self._wrap(f, b"accept", (q, mx), lambda: py_accept(self),
+                              lambda: to != 0.0 and not ready(fd), res)
+
+        def connect(self, address):
+            if not on[0]:
+                return c_connect(self, address)
+            f = getframe(1)
+            t0 = now()
+            args = (addr(address),)
+            try:
+                h = begin(b"B", b"connect", c_fileno(self), args, f)
+            except Exception:
+                off()
+                return c_connect(self, address)
+            try:
+                c_connect(self, address)
+            except BaseException as e:
+                failed(h, t0, True, args, e)
+                raise
+            done(h, t0, True, args, (local_of(self),))
+
+        def connect_ex(self, address):
+            if not on[0]:
+                return c_connect_ex(self, address)
+            f = getframe(1)
+            t0 = now()
+            args = (addr(address),)
+            h = begin(b"B", b"connect_ex", c_fileno(self), args, f)
+            try:
+                rc = c_connect_ex(self, address)
+            except BaseException as e:
+                failed(h, t0, True, args, e)
+                raise
+            done(h, t0, True, args, (rc, local_of(self)))
+            return rc
+
+        def bind(self, address):
+            if not on[0]:
+                return c_bind(self, address)
+            return self._wrap(getframe(1), b"bind", (addr(address),),
+                              lambda: c_bind(self, address), bool,
+                              lambda _: (local_of(self),))
+
+        def listen(self, *backlog):
+            if not on[0]:
+                return c_listen(self, *backlog)
+            return self._wrap(getframe(1), b"listen", (backlog[0] if backlog else "",),
+                              lambda: c_listen(self, *backlog), bool,
+                              lambda _: (local_of(self),))
+
+        # --- the data calls: the fast paths ---------------------------------------
+        def recv(self, bufsize, flags=0):
+            if not on[0]:
+                return c_recv(self, bufsize, flags)
+            fd = c_fileno(self)
+            dg = dgram_size(self, fd) if ctype(self) == DGRAM else -1
+            h = head(b"R", b"recv", fd, getframe(1))
+            waited = -1
+            if c_gettimeout(self) is None and not flags & MSG_WAITALL:
+                try:
+                    d = c_recv(self, bufsize, flags | MSG_DONTWAIT)
+                except BlockingIOError:
+                    d = None
+                except BaseException as e:
+                    failed(h, 0, False, (bufsize, flags, dg), e)
+                    raise
+            else:
+                d = None
+                if c_gettimeout(self) == 0.0 or ready(fd):
+                    try:
+                        d = c_recv(self, bufsize, flags)
+                    except BaseException as e:
+                        failed(h, 0, False, (bufsize, flags, dg), e)
+                        raise
+            if d is None:
+                t0 = now()
+                begin(b"W", b"recv", fd, (bufsize, flags, dg), getframe(1))
+                if ctype(self) == DGRAM:
+                    dg = dgram_when_ready(self, fd)
+                try:
+                    d = c_recv(self, bufsize, flags)
+                except BaseException as e:
+                    failed(h, t0, True, (bufsize, flags, dg), e)
+                    raise
+                waited = (now() - t0) // 1000
+            n = len(d)
+            put(h + b"\t%d\tok\t%d\t%d\t%d\t%d\t%d\n" % (
+                waited, bufsize, flags, dg, n, rem(self, fd, n, bufsize)),
+                d if n <= DATA_MAX else d[:DATA_MAX])
+            return d
+
+        def recv_into(self, buffer, nbytes=0, flags=0):
+            if not on[0]:
+                return c_recv_into(self, buffer, nbytes, flags)
+            fd = c_fileno(self)
+            size = nbytes or memoryview(buffer).nbytes
+            dg = dgram_size(self, fd) if ctype(self) == DGRAM else -1
+            h = head(b"R", b"recv_into", fd, getframe(1))
+            waited = -1
+            args = (size, flags, dg)
+            if c_gettimeout(self) is None and not flags & MSG_WAITALL:
+                try:
+                    n = c_recv_into(self, buffer, nbytes, flags | MSG_DONTWAIT)
+                except BlockingIOError:
+                    n = None
+                except BaseException as e:
+                    failed(h, 0, False, args, e)
+                    raise
+            else:
+                n = None
+                if c_gettimeout(self) == 0.0 or ready(fd):
+                    try:
+                        n = c_recv_into(self, buffer, nbytes, flags)
+                    except BaseException as e:
+                        failed(h, 0, False, args, e)
+                        raise
+            if n is None:
+                t0 = now()
+                begin(b"W", b"recv_into", fd, args, getframe(1))
+                try:
+                    n = c_recv_into(self, buffer, nbytes, flags)
+                except BaseException as e:
+                    failed(h, t0, True, args, e)
+                    raise
+                waited = (now() - t0) // 1000
+            put(h + b"\t%d\tok\t%d\t%d\t%d\t%d\t%d\n" % (
+                waited, size, flags, dg, n, rem(self, fd, n, size)),
+                bytes(memoryview(buffer).cast("B")[:min(n, DATA_MAX)]))
+            return n
+
+        def recvfrom(self, bufsize, flags=0):
+            if not on[0]:
+                return c_recvfrom(self, bufsize, flags)
+            fd = c_fileno(self)
+            dg = dgram_size(self, fd)
+            h = head(b"R", b"recvfrom", fd, getframe(1))
+            args = (bufsize, flags, dg)
+            waited = -1
+            if c_gettimeout(self) == 0.0 or ready(fd):
+                t0 = 0
+                try:
+                    r = c_recvfrom(self, bufsize, flags)
+                except BaseException as e:
+                    failed(h, 0, False, args, e)
+                    raise
+            else:
+                t0 = now()
+                begin(b"W", b"recvfrom", fd, args, getframe(1))
+                if ctype(self) == DGRAM:
+                    dg = dgram_when_ready(self, fd)
+                    args = (bufsize, flags, dg)
+                try:
+                    r = c_recvfrom(self, bufsize, flags)
+                except BaseException as e:
+                    failed(h, t0, True, args, e)
+                    raise
+                waited = (now() - t0) // 1000
+            n = len(r[0])
+            put(h + b"\t%d\tok\t%d\t%d\t%d\t%d\t%b\t%d\n" % (
+                waited, bufsize, flags, dg, n, addr(r[1]), rem(self, fd, n, bufsize)),
+                r[0] if n <= DATA_MAX else r[0][:DATA_MAX])
+            return r
+
+        def recvfrom_into(self, buffer, nbytes=0, flags=0):
+            if not on[0]:
+                return c_recvfrom_into(self, buffer, nbytes, flags)
+            fd = c_fileno(self)
+            size = nbytes or memoryview(buffer).nbytes
+            dg = dgram_size(self, fd)
+            args = (size, flags, dg)
+
+            def res(r):
+                return (r[0], addr(r[1]), rem(self, fd, r[0], size))
+            h = head(b"R", b"recvfrom_into", fd, getframe(1))
+            t0 = now()
+            will = c_gettimeout(self) != 0.0 and not ready(fd)
+            if will:
+                begin(b"W", b"recvfrom_into", fd, args, getframe(1))
+            try:
+                r = c_recvfrom_into(self, buffer, nbytes, flags)
+            except BaseException as e:
+                failed(h, t0, will, args, e)
+                raise
+            done(h, t0, will, args, res(r), bytes(memoryview(buffer).cast("B")[:min(r[0], DATA_MAX)]))
+            return r
+
+        def send(self, data, flags=0):
+            if not on[0]:
+                return c_send(self, data, flags)
+            fd = c_fileno(self)
+            h = head(b"R", b"send", fd, getframe(1))
+            view = memoryview(data).cast("B")
+            total = len(view)
+            n = None
+            sent = 0
+            if c_gettimeout(self) is None:
+                try:
+                    sent = c_send(self, data, flags | MSG_DONTWAIT)
+                    # A blocking stream send takes everything: the rest waits.
+                    if sent == total or ctype(self) != STREAM:
+                        n = sent
+                except BlockingIOError:
+                    pass
+                except BaseException as e:
+                    failed(h, 0, False, (total, flags, -1), e)
+                    raise
+            elif c_gettimeout(self) == 0.0 or ready(fd, True):
+                try:
+                    n = c_send(self, data, flags)
+                except BaseException as e:
+                    failed(h, 0, False, (total, flags, -1), e)
+                    raise
+            waited = -1
+            q = -1
+            if n is None:
+                t0 = now()
+                q = ioctl_int(fd, SIOCOUTQ)
+                begin(b"W", b"send", fd, (total, flags, q, sent), getframe(1))
+                try:
+                    n = sent + c_send(self, view[sent:], flags)
+                except BaseException as e:
+                    failed(h, t0, True, (total, flags, q), e)
+                    raise
+                waited = (now() - t0) // 1000
+            put(h + b"\t%d\tok\t%d\t%d\t%d\t%d\n" % (waited, total, flags, q, n),
+                view[:min(n, DATA_MAX)].tobytes())
+            return n
+
+        def sendall(self, data, flags=0):
+            if not on[0]:
+                return c_sendall(self, data, flags)
+            fd = c_fileno(self)
+            h = head(b"R", b"sendall", fd, getframe(1))
+            view = memoryview(data).cast("B")
+            total = len(view)
+            sent = 0
+            if c_gettimeout(self) is None:
+                try:
+                    sent = c_send(self, data, flags | MSG_DONTWAIT)
+                except BlockingIOError:
+                    pass
+                except BaseException as e:
+                    failed(h, 0, False, (total, flags, -1), e)
+                    raise
+            waited = -1
+            q = -1
+            if sent < total:
+                t0 = now()
+                q = ioctl_int(fd, SIOCOUTQ)
+                will = c_gettimeout(self) != 0.0 and (sent > 0 or not ready(fd, True))
+                if will:
+                    begin(b"W", b"sendall", fd, (total, flags, q, sent), getframe(1))
+                try:
+                    c_sendall(self, view[sent:], flags)
+                except BaseException as e:
+                    failed(h, t0, will, (total, flags, q), e)
+                    raise
+                if will:
+                    waited = (now() - t0) // 1000
+            put(h + b"\t%d\tok\t%d\t%d\t%d\n" % (waited, total, flags, q),
+                view[:min(total, DATA_MAX)].tobytes())
+
+        def sendto(self, data, *rest):
+            if not on[0]:
+                return c_sendto(self, data, *rest)
+            f = getframe(1)
+            flags = rest[0] if len(rest) == 2 else 0
+            target = rest[-1] if rest else None
+            view = memoryview(data).cast("B")
+            fd = c_fileno(self)
+            args = (len(view), flags, addr(target))
+            return self._wrap(f, b"sendto", args, lambda: c_sendto(self, data, *rest),
+                              lambda: c_gettimeout(self) != 0.0 and not ready(fd, True),
+                              lambda n: (n, local_of(self)),
+                              lambda n: view[:min(n, DATA_MAX)].tobytes())
+
+        def sendfile(self, file, offset=0, count=None):
+            if not on[0]:
+                return Orig.sendfile(self, file, offset, count)
+            return self._wrap(getframe(1), b"sendfile", (count if count is not None else "",),
+                              lambda: Orig.sendfile(self, file, offset, count), bool,
+                              lambda n: (n,))
+
+        def _real_close(self, _ss=C):
+            if on[0]:
+                try:
+                    fd = c_fileno(self)
+                except Exception:
+                    fd = -1
+                if fd >= 0:
+                    try:
+                        st = -1
+                        unread = 0
+                        queued = 0
+                        linger0 = 0
+                        if is_tcp(self):
+                            st, queued, _mx = tcp_info(self)
+                            if st == 1:
+                                unread = ioctl_int(fd, FIONREAD)
+                            try:
+                                lg = c_getsockopt(self, int(_sm.SOL_SOCKET), int(_sm.SO_LINGER), 8)
+                                linger0 = int(lg[:4] != b"\0\0\0\0" and lg[4:] == b"\0\0\0\0")
+                            except OSError:
+                                pass
+                        h = head(b"R", b"close", fd, getframe(1))
+                        _ss.close(self)
+                        put(h + b"\t-1\tok\t%d\t%d\t%d\t%d\n" % (st, unread, queued, linger0))
+                        return
+                    except Exception:
+                        off()
+            _ss.close(self)
+
+        def shutdown(self, how):
+            if not on[0]:
+                return c_shutdown(self, how)
+            return self._wrap(getframe(1), b"shutdown", (int(how),),
+                              lambda: c_shutdown(self, how), bool)
+
+        def setsockopt(self, level, option, value, *rest):
+            if not on[0]:
+                return c_setsockopt(self, level, option, value, *rest)
+            if isinstance(value, (bytes, bytearray)):
+                shown = "b:" + bytes(value).hex()
+            elif value is None:
+                shown = "none"
+            else:
+                shown = value
+            return self._wrap(getframe(1), b"setsockopt", (int(level), int(option), shown),
+                              lambda: c_setsockopt(self, level, option, value, *rest), bool)
+
+        # Queries: reported when the program asks, not when the library does.
+        def getsockopt(self, level, option, *buflen):
+            f = getframe(1)
+            if not on[0] or f.f_code.co_filename.startswith(libs):
+                return c_getsockopt(self, level, option, *buflen)
+            return self._wrap(f, b"getsockopt", (int(level), int(option), buflen[0] if buflen else ""),
+                              lambda: c_getsockopt(self, level, option, *buflen), bool,
+                              lambda r: (b(repr(r)),))
+
+        def settimeout(self, value):
+            f = getframe(1)
+            if not on[0] or f.f_code.co_filename.startswith(libs):
+                return c_settimeout(self, value)
+            return self._wrap(f, b"settimeout", (timeout_text(value),),
+                              lambda: c_settimeout(self, value), bool)
+
+        def setblocking(self, flag):
+            f = getframe(1)
+            if not on[0] or f.f_code.co_filename.startswith(libs):
+                return c_setblocking(self, flag)
+            return self._wrap(f, b"setblocking", (int(bool(flag)),),
+                              lambda: c_setblocking(self, flag), bool)
+
+        def fileno(self):
+            # Called all the time by the library (selectors, socket.py):
+            # reported only when the program asks.
+            f = getframe(1)
+            if not on[0] or f.f_code.co_filename.startswith(libs) or f.f_code.co_filename == here:
+                return c_fileno(self)
+            return self._wrap(f, b"fileno", (), lambda: c_fileno(self), bool,
+                              lambda r: (r,))
+
+        def getsockname(self):
+            f = getframe(1)
+            if not on[0] or f.f_code.co_filename.startswith(libs):
+                return c_getsockname(self)
+            return self._wrap(f, b"getsockname", (), lambda: c_getsockname(self), bool,
+                              lambda r: (addr(r),))
+
+        def getpeername(self):
+            f = getframe(1)
+            if not on[0] or f.f_code.co_filename.startswith(libs):
+                return c_getpeername(self)
+            return self._wrap(f, b"getpeername", (), lambda: c_getpeername(self), bool,
+                              lambda r: (addr(r),))
+
+    socket.__name__ = "socket"
+    socket.__qualname__ = "socket"
+    socket.__module__ = "socket"
+    socket.__doc__ = Orig.__doc__
+    _sm.socket = socket
+
+    # socketpair: both ends.
+    orig_socketpair = _sm.socketpair
+
+    def socketpair(*a, **k):
+        pair = orig_socketpair(*a, **k)
+        if on[0]:
+            try:
+                h = head(b"R", b"socketpair", c_fileno(pair[0]), getframe(1))
+                put(h + b"\t-1\tok\t%d\t%d\t%d\n" % (
+                    cfamily(pair[0]), ctype(pair[0]), c_fileno(pair[1])))
+            except Exception:
+                off()
+        return pair
+    socketpair.__doc__ = orig_socketpair.__doc__
+    _sm.socketpair = socketpair
+
+    # --- the module's functions the course uses ----------------------------------------
+    def wrap_function(name):
+        orig = getattr(_sm, name, None)
+        if orig is None:
+            return
+
+        def fn(*a, **k):
+            f = getframe(1)
+            # Reported when the program asks, not when the library does
+            # (create_connection's getaddrinfo).
+            if not on[0] or f.f_code.co_filename.startswith(libs):
+                return orig(*a, **k)
+            try:
+                h = head(b"R", name.encode(), -1, f)
+                shown = ", ".join([repr(x) for x in a] + ["%s=%r" % kv for kv in k.items()])
+            except Exception:
+                off()
+                return orig(*a, **k)
+            args = (b(shown[:300]),)
+            try:
+                r = orig(*a, **k)
+            except BaseException as e:
+                failed(h, 0, False, args, e)
+                raise
+            done(h, 0, False, args, (b(repr(r)[:2000]),))
+            return r
+        fn.__name__ = name
+        fn.__doc__ = orig.__doc__
+        setattr(_sm, name, fn)
+
+    for name in ("gethostname", "gethostbyname", "gethostbyname_ex", "gethostbyaddr",
+                 "getservbyname", "getservbyport", "inet_aton", "inet_ntoa", "inet_pton",
+                 "inet_ntop", "htons", "ntohs", "htonl", "ntohl", "getfqdn", "getaddrinfo"):
+        wrap_function(name)
+
+    # --- waiting on several sockets -----------------------------------------------------
+    def fds_text(objs):
+        out = []
+        for o in objs:
+            try:
+                out.append(str(o if isinstance(o, int) else o.fileno()))
+            except Exception:
+                out.append("?")
+        return ",".join(out).encode()
+
+    def select(r, w, x, timeout=None):
+        if not on[0]:
+            return orig_select(r, w, x, timeout)
+        t0 = now()
+        try:
+            args = (fds_text(r), fds_text(w), fds_text(x), timeout_text(timeout))
+            h = head(b"R", b"select", -1, getframe(1))
+        except Exception:
+            off()
+            return orig_select(r, w, x, timeout)
+        try:
+            res = orig_select(r, w, x, 0)
+        except BaseException as e:
+            failed(h, t0, False, args, e)
+            raise
+        waited = False
+        if not (res[0] or res[1] or res[2]) and timeout != 0:
+            waited = True
+            begin(b"W", b"select", -1, args, getframe(1))
+            try:
+                res = orig_select(r, w, x, timeout)
+            except BaseException as e:
+                failed(h, t0, True, args, e)
+                raise
+        nread = []
+        for o in res[0]:
+            try:
+                fd = o if isinstance(o, int) else o.fileno()
+                nread.append("%d:%d" % (fd, ioctl_int(fd, FIONREAD)))
+            except Exception:
+                pass
+        done(h, t0, waited, args, (fds_text(res[0]), fds_text(res[1]), fds_text(res[2]),
+                                   ",".join(nread)))
+        return res
+    select.__doc__ = orig_select.__doc__
+    _sel.select = select
+    try:
+        _sels.SelectSelector._select = staticmethod(select)
+    except AttributeError:
+        pass
+
+    def poll_like(Base, call):
+        # select.poll and select.epoll: the registered fds are remembered
+        # so that a wait can say what it waits for.
+        class Poll:
+            __slots__ = ("_p", "_fds", "__weakref__")
+
+            def __init__(self, *a, **k):
+                self._p = Base(*a, **k)
+                self._fds = {}
+
+            def register(self, fd, eventmask=None):
+                n = fd if isinstance(fd, int) else fd.fileno()
+                if eventmask is None:
+                    r = self._p.register(fd)
+                    self._fds[n] = 7
+                else:
+                    r = self._p.register(fd, eventmask)
+                    self._fds[n] = int(eventmask)
+                return r
+
+            def modify(self, fd, eventmask):
+                n = fd if isinstance(fd, int) else fd.fileno()
+                r = self._p.modify(fd, eventmask)
+                self._fds[n] = int(eventmask)
+                return r
+
+            def unregister(self, fd):
+                n = fd if isinstance(fd, int) else fd.fileno()
+                r = self._p.unregister(fd)
+                self._fds.pop(n, None)
+                return r
+
+            def poll(self, timeout=None, *rest):
+                if not on[0]:
+                    return self._p.poll(timeout, *rest)
+                t0 = now()
+                reg = ",".join("%d:%d" % kv for kv in self._fds.items()).encode()
+                args = (reg, b"" if timeout is None else repr(timeout).encode())
+                h = head(b"R", call, -1, getframe(1))
+                try:
+                    res = self._p.poll(0, *rest)
+                except BaseException as e:
+                    failed(h, t0, False, args, e)
+                    raise
+                waited = False
+                if not res and (timeout is None or timeout < 0 or timeout > 0):
+                    waited = True
+                    begin(b"W", call, -1, args, getframe(1))
+                    try:
+                        res = self._p.poll(timeout, *rest)
+                    except BaseException as e:
+                        failed(h, t0, True, args, e)
+                        raise
+                # Bytes queued on each readable one, to say why it is.
+                nread = ",".join("%d:%d" % (fd, ioctl_int(fd, FIONREAD))
+                                 for fd, ev in res if ev & 1 and fd >= 0)
+                done(h, t0, waited, args, (",".join("%d:%d" % kv for kv in res).encode(), nread))
+                return res
+
+            def __getattr__(self, name):
+                return getattr(self._p, name)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *a):
+                self._p.close()
+
+        Poll.__name__ = Base.__name__
+        Poll.__qualname__ = Base.__name__
+        return Poll
+
+    if hasattr(_sel, "poll"):
+        _sel.poll = poll_like(_sel.poll, b"poll")
+        try:
+            _sels.PollSelector._selector_cls = _sel.poll
+        except AttributeError:
+            pass
+    if hasattr(_sel, "epoll"):
+        orig_epoll = _sel.epoll
+        Epoll = poll_like(orig_epoll, b"epoll")
+        Epoll.fromfd = staticmethod(orig_epoll.fromfd)
+        _sel.epoll = Epoll
+        try:
+            _sels.EpollSelector._selector_cls = Epoll
+        except AttributeError:
+            pass
+
+    # --- waits that are not socket calls --------------------------------------------------
+    # Known to sockplay so that it can tell a program that waits (for a
+    # line, a thread, the clock) from one that works.
+    def timed(call, orig, args_of):
+        def fn(*a, **k):
+            if not on[0]:
+                return orig(*a, **k)
+            t0 = now()
+            try:
+                shown = args_of(a)
+                if call == b"input":
+                    sync()
+                    if OUT == "report" and a and _sys.stdout is not None:
+                        # The prompt first, then the wait: the prompt is
+                        # shown before sockplay says the program waits.
+                        _sys.stdout.write(str(a[0]))
+                        a = ()
+                h = begin(b"W", call, -1, shown, getframe(1))
+            except Exception:
+                off()
+                return orig(*a, **k)
+            try:
+                r = orig(*a, **k)
+            except BaseException as e:
+                failed(h, t0, True, (), e)
+                raise
+            done(h, t0, True, (), ())
+            return r
+        fn.__name__ = orig.__name__
+        fn.__doc__ = orig.__doc__
+        return fn
+
+    builtins.input = timed(b"input", builtins.input, lambda a: (b(repr(a[0])) if a else b"''",))
+    _time.sleep = timed(b"sleep", orig_sleep, lambda a: (repr(float(a[0])).encode() if a else b"0",))
+    orig_join = _th.Thread.join
+
+    def join(self, timeout=None):
+        if not on[0]:
+            return orig_join(self, timeout)
+        t0 = now()
+        h = begin(b"W", b"join", -1, (b(self.name), timeout_text(timeout)), getframe(1))
+        try:
+            r = orig_join(self, timeout)
+        except BaseException as e:
+            failed(h, t0, True, (), e)
+            raise
+        done(h, t0, True, (), ())
+        return r
+    join.__doc__ = orig_join.__doc__
+    _th.Thread.join = join
+
+    # --- the order of the program's own output --------------------------------------------
+    # In the foreground the program writes to the terminal itself; before it
+    # does, sockplay is asked to show every report sent so far (one round
+    # trip, and only when something was reported since the last one).
+    def sync():
+        flush()
+        if not sync_on[0] or not dirty[0] or not on[0]:
+            return
+        with sync_lock:
+            dirty[0] = False
+            try:
+                msg = b"Y\t%d\t0\n" % me[0]
+                write(FD, len(msg).to_bytes(4, "little") + msg)
+                if orig_select([FD], [], [], 2.0)[0]:
+                    _os.read(FD, 64)
+                else:
+                    sync_on[0] = False
+            except (OSError, ValueError):
+                sync_on[0] = False
+
+    class Out:
+        __slots__ = ("_f", "_n")
+
+        def __init__(self, f, n):
+            self._f = f
+            self._n = n
+
+        def write(self, s):
+            if OUT == "report" and on[0] and s.__class__ is str:
+                put(b"O\t%d\t%d\n" % (me[0], self._n), s.encode("utf-8", "backslashreplace"))
+                return len(s)
+            sync()
+            return self._f.write(s)
+
+        def writelines(self, lines):
+            for line in lines:
+                self.write(line)
+
+        def flush(self):
+            if OUT == "report":
+                flush()
+            return self._f.flush()
+
+        def __getattr__(self, name):
+            return getattr(self._f, name)
+
+    if OUT in ("sync", "report"):
+        if _sys.stdout is not None:
+            _sys.stdout = Out(_sys.stdout, 1)
+        if _sys.stderr is not None:
+            _sys.stderr = Out(_sys.stderr, 2)
+
+    # --- tracebacks ----------------------------------------------------------
+    # A traceback shows the program's frames and the library's, not this
+    # module's: the learner sees what Python shows without sockplay.
+    import types
+
+    def strip(tb):
+        kept = []
+        n = 0
+        while tb is not None and n < 10000:
+            if tb.tb_frame.f_code.co_filename != here:
+                kept.append(tb)
+            tb = tb.tb_next
+            n += 1
+        new = None
+        for t in reversed(kept):
+            new = types.TracebackType(new, t.tb_frame, t.tb_lasti, t.tb_lineno)
+        return new
+
+    def clean(v, depth=0):
+        if v is None or depth > 20:
+            return
+        try:
+            v.__traceback__ = strip(v.__traceback__)
+        except Exception:
+            return
+        clean(v.__cause__, depth + 1)
+        clean(v.__context__, depth + 1)
+
+    orig_excepthook = _sys.excepthook
+
+    def excepthook(t, v, tb):
+        try:
+            clean(v)
+            tb = v.__traceback__
+        except Exception:
+            pass
+        orig_excepthook(t, v, tb)
+    _sys.excepthook = excepthook
+    orig_thread_hook = _th.excepthook
+
+    def thread_excepthook(args):
+        try:
+            clean(args.exc_value)
+            args = _th.ExceptHookArgs([args.exc_type, args.exc_value,
+                                       args.exc_value.__traceback__, args.thread])
+        except Exception:
+            pass
+        orig_thread_hook(args)
+    _th.excepthook = thread_excepthook
+
+    # --- processes -----------------------------------------------------------------------------
+    def hello():
+        put_now(b"H\t%d\t%d\t%b\n" % (me[0], _os.getppid(), b(_os.getcwd())))
+
+    def before_fork():
+        try:
+            flush()
+        except Exception:
+            pass
+
+    def forked():
+        me[0] = _os.getpid()
+        me[1] += 1
+        queue.clear()
+        locs.clear()
+        by_line.clear()
+        nlocs[0] = 0
+        hello()
+        _thread.start_new_thread(flusher, ())
+
+    # A forked child often ends with os._exit, which skips atexit: what it
+    # reported is written first.
+    orig_exit = _os._exit
+
+    def _exit(status):
+        try:
+            flush()
+        except BaseException:
+            pass
+        orig_exit(status)
+    _exit.__doc__ = orig_exit.__doc__
+    _os._exit = _exit
+
+    _os.register_at_fork(before=before_fork, after_in_child=forked)
+    atexit.register(flush)
+    hello()
+    _thread.start_new_thread(flusher, ())
+
+
+try:
+    _sockplay_install()
+except Exception:
+    pass
+del _sockplay_install
+
+
+def _sockplay_chain():
+    # The next sitecustomize on the path (a virtualenv's, the system's), and
+    # sys.path as the program would have had it.
+    import importlib
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    mine = _sys.modules.get("sitecustomize")
+    _sys.path[:] = [p for p in _sys.path if _os.path.abspath(p or ".") != here]
+    del _sys.modules["sitecustomize"]
+    try:
+        importlib.import_module("sitecustomize")
+    except ModuleNotFoundError as e:
+        if e.name != "sitecustomize":
+            raise
+        _sys.modules["sitecustomize"] = mine
+
+
+_sockplay_chain()
+del _sockplay_chain
