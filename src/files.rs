@@ -30,6 +30,9 @@
 //!   `~/.ssh/id_rsa`;
 //! - creates and removes UNIX socket files (`bind`, `serve`, `unlink`)
 //!   under the same rules as files it writes;
+//! - runs no program (`run PROGRAM`, which could do all the rest and
+//!   more) unless sockplay was started with `--allow-run`; the bundled
+//!   lessons may;
 //! - cannot change any of this (`set write` is refused in a script).
 //!
 //! **Typed at the prompt**, a path may go anywhere the user can write, but
@@ -82,6 +85,8 @@ pub struct Policy {
     pub read_dirs: Vec<PathBuf>,
     /// Scripts may replace existing regular files.
     pub replace: bool,
+    /// Scripts may run programs (`run`): `--allow-run`.
+    pub run: bool,
 }
 
 impl Policy {
@@ -109,6 +114,9 @@ impl Policy {
         let mut parts = vec!["here".to_string()];
         if self.replace {
             parts.push("replace".into());
+        }
+        if self.run {
+            parts.push("run".into());
         }
         for d in &self.write_dirs {
             parts.push(shown(d));
@@ -667,10 +675,7 @@ fn may_read(real: &Path, path: &str, access: &Access<'_>) -> Result<(), ExecErro
     match hidden {
         Some(h) => Err(refused(
             path,
-            &format!(
-                "read a file under a hidden name ({})",
-                shown(Path::new(&h))
-            ),
+            &format!("read a file under a hidden name ({})", shown(Path::new(&h))),
             HIDDEN_HINT,
         )),
         None => Err(refused(

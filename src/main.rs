@@ -78,6 +78,11 @@ struct Args {
     #[arg(long)]
     allow_replace: bool,
 
+    /// Scripts and lessons may run programs (`run PROGRAM`): a program can
+    /// do anything you can, so a lesson may not by default.
+    #[arg(long)]
+    allow_run: bool,
+
     /// Run in a network of the shell's own (a user and a network
     /// namespace), where `states` and `diagram` capture without root. Its
     /// loopback is its own: servers elsewhere on this machine cannot be
@@ -247,6 +252,7 @@ fn main() {
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
     let policy = &mut runner.session.files;
     policy.replace = args.allow_replace;
+    policy.run = args.allow_run;
     for (dirs, write) in [(&args.allow_write, true), (&args.allow_read, false)] {
         for d in dirs {
             let done = if write {

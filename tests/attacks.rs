@@ -218,8 +218,8 @@ fn values_together_are_bounded_too() {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run");
-    let output = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let output =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{output}");
     let refused: Vec<&str> = output
         .lines()
@@ -233,4 +233,30 @@ fn values_together_are_bounded_too() {
     assert!(output.contains("t.sp:4:"), "{output}");
     assert!(output.contains("t.sp:5:"), "{output}");
     assert!(output.contains("a5 = 'yyyy"), "{output}");
+}
+
+/// `run PROGRAM` (the watch feature, landed after the file rules) ran any
+/// program from a lesson: `run sh -c "..."` undid every rule above (a
+/// lesson wrote `~/.bashrc` through it). A script runs no program unless
+/// sockplay was started with `--allow-run`.
+#[test]
+fn a_lesson_runs_no_program_unless_allowed() {
+    let s = Scratch::new("attack-run");
+    for line in [
+        "run sh -c \"echo pwned > pwned.txt\"",
+        "run -q sh -c \"echo pwned > pwned.txt\" &",
+    ] {
+        let run = lesson(s.path(), &[], &format!("{line}\n"));
+        assert_eq!(run.status, Some(1), "{line}: {}", run.output);
+        has(&run, "PermissionError: a script may not run a program");
+        has(&run, "--allow-run");
+        assert!(!s.path().join("pwned.txt").exists(), "{}", run.output);
+    }
+    let run = lesson(
+        s.path(),
+        &["--allow-run"],
+        "run sh -c \"echo allowed > ok.txt\"\n",
+    );
+    assert_eq!(run.status, Some(0), "{}", run.output);
+    assert!(s.path().join("ok.txt").exists(), "{}", run.output);
 }
