@@ -68,8 +68,8 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     allow_write: Vec<PathBuf>,
 
-    /// Scripts and lessons may also read files under DIR (sendfile, serve
-    /// http DIR); repeatable.
+    /// Scripts and lessons may also read files under DIR (sendfile,
+    /// source, serve http DIR); repeatable.
     #[arg(long, value_name = "DIR")]
     allow_read: Vec<PathBuf>,
 
@@ -77,6 +77,11 @@ struct Args {
     /// symbolic link); by default they only create new ones.
     #[arg(long)]
     allow_replace: bool,
+
+    /// Scripts and lessons may start programs (`run`); by default only
+    /// commands typed at the prompt and the bundled lessons may.
+    #[arg(long)]
+    allow_run: bool,
 
     /// Run in a network of the shell's own (a user and a network
     /// namespace), where `states` and `diagram` capture without root. Its
@@ -247,6 +252,7 @@ fn main() {
     runner.session.settings.color = format!("{:?}", args.color).to_ascii_lowercase();
     let policy = &mut runner.session.files;
     policy.replace = args.allow_replace;
+    policy.run = args.allow_run;
     for (dirs, write) in [(&args.allow_write, true), (&args.allow_read, false)] {
         for d in dirs {
             let done = if write {

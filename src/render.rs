@@ -367,6 +367,22 @@ fn table(rows: &[Row]) -> String {
 /// READY, MODE, PROTO, SEND-Q, RECV-Q; the fd, names, host, addresses and
 /// state always stay.
 fn table_columns_shown(head: &[&str], width: &[usize], term: Option<usize>) -> Vec<bool> {
+    columns_that_fit(
+        head,
+        width,
+        term,
+        &["READY", "MODE", "PROTO", "SEND-Q", "RECV-Q"],
+    )
+}
+
+/// The columns (`head`, each `width` wide) that fit in `term` columns,
+/// leaving out those named in `droppable`, in its order, until they do.
+fn columns_that_fit(
+    head: &[&str],
+    width: &[usize],
+    term: Option<usize>,
+    droppable: &[&str],
+) -> Vec<bool> {
     let mut shown = vec![true; head.len()];
     let Some(term) = term else {
         return shown;
@@ -381,11 +397,11 @@ fn table_columns_shown(head: &[&str], width: &[usize], term: Option<usize>) -> V
                 .sum::<usize>()
             - 2
     };
-    for name in ["READY", "MODE", "PROTO", "SEND-Q", "RECV-Q"] {
+    for name in droppable {
         if total(&shown) <= term {
             break;
         }
-        if let Some(k) = head.iter().position(|h| *h == name) {
+        if let Some(k) = head.iter().position(|h| h == name) {
             shown[k] = false;
         }
     }
@@ -394,14 +410,7 @@ fn table_columns_shown(head: &[&str], width: &[usize], term: Option<usize>) -> V
 
 /// Columns padded to their widest cell; `right` columns are numbers.
 fn columns(head: &[&str], cells: &[Vec<String>], right: &[bool]) -> Vec<String> {
-    let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
-    for row in cells {
-        for (k, c) in row.iter().enumerate() {
-            if let Some(w) = width.get_mut(k) {
-                *w = (*w).max(c.width());
-            }
-        }
-    }
+    let width = column_widths(head, cells);
     let line = |row: &[String]| {
         let mut l = String::from(IND);
         for (k, c) in row.iter().enumerate() {
@@ -419,6 +428,19 @@ fn columns(head: &[&str], cells: &[Vec<String>], right: &[bool]) -> Vec<String> 
     let mut out = vec![line(&head)];
     out.extend(cells.iter().map(|r| line(r)));
     out
+}
+
+/// Each column's width: its widest cell, heading included.
+fn column_widths(head: &[&str], cells: &[Vec<String>]) -> Vec<usize> {
+    let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
+    for row in cells {
+        for (k, c) in row.iter().enumerate() {
+            if let Some(w) = width.get_mut(k) {
+                *w = (*w).max(c.width());
+            }
+        }
+    }
+    width
 }
 
 fn peer_state(s: &str) -> String {
@@ -470,7 +492,36 @@ fn peers_table(rows: &[PeerRow]) -> String {
         })
         .collect();
     let right = [true, false, false, false, true, true, true, true, false];
-    let lines = columns(&head, &cells, &right);
+    // At 80 columns the whole table is 95 wide and each row broke in two:
+    // the byte counts go first (`peers log N` has them), then FILES.
+    let shown = columns_that_fit(
+        &head,
+        &column_widths(&head, &cells),
+        terminal_width(),
+        &["BYTES-OUT", "BYTES-IN", "FILES"],
+    );
+    let keep = |k: &usize| shown[*k];
+    let pick = |row: &[String]| -> Vec<String> {
+        row.iter()
+            .enumerate()
+            .filter(|(k, _)| keep(k))
+            .map(|(_, c)| c.clone())
+            .collect()
+    };
+    let head_shown: Vec<&str> = head
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| keep(k))
+        .map(|(_, h)| *h)
+        .collect();
+    let right_shown: Vec<bool> = right
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| keep(k))
+        .map(|(_, r)| *r)
+        .collect();
+    let cells_shown: Vec<Vec<String>> = cells.iter().map(|r| pick(r)).collect();
+    let lines = columns(&head_shown, &cells_shown, &right_shown);
     let mut out = String::new();
     for (k, l) in lines.iter().enumerate() {
         if k == 0 {
@@ -480,6 +531,24 @@ fn peers_table(rows: &[PeerRow]) -> String {
             let state = &rows[k - 1].state;
             let _ = writeln!(out, "{}", l.replacen(state.as_str(), &peer_state(state), 1));
         }
+    }
+    let left: Vec<&str> = head
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !keep(k))
+        .map(|(_, h)| *h)
+        .collect();
+    if !left.is_empty() {
+        let _ = write!(
+            out,
+            "{IND}{}",
+            format!(
+                "# {} left out to fit the terminal (a wider one shows them)",
+                left.join(", ")
+            )
+            .dimmed()
+            .italic()
+        );
     }
     out.trim_end().to_string()
 }

@@ -5,33 +5,9 @@
 
 mod common;
 
-use common::{Run, Scratch};
+use common::{PAIR, Run, Scratch, has, script};
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-/// `k` connected to `c` through listener `s`.
-const PAIR: &str = "s = socket tcp\n\
-                    bind s 127.0.0.1 0\n\
-                    listen s\n\
-                    k = socket tcp\n\
-                    connect k s\n\
-                    c, addr = accept s\n";
-
-/// Runs `script` as the file `t.sp` in `dir` (`sockplay ARGS t.sp`).
-fn script(dir: &Path, args: &[&str], text: &str) -> Run {
-    std::fs::write(dir.join("t.sp"), text).expect("write the script");
-    let mut all: Vec<&str> = args.to_vec();
-    all.push("t.sp");
-    common::run_in(dir, &all, None)
-}
-
-fn has(run: &Run, want: &str) {
-    assert!(
-        run.output.contains(want),
-        "{want:?} in the output:\n{}",
-        run.output
-    );
-}
 
 fn read(p: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned()

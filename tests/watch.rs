@@ -223,7 +223,7 @@ fn the_course_udp_server_and_client_run_in_a_script_cut_a_datagram() {
          kill %1\n"
     );
     std::fs::write(scratch.path().join("udp.sp"), script).expect("write");
-    let run = common::run_in(scratch.path(), &["udp.sp"], None);
+    let run = common::run_in(scratch.path(), &["--allow-run", "udp.sp"], None);
     let out = &run.output;
     assert_eq!(run.status, Some(0), "{out}");
     assert_has(
@@ -367,7 +367,7 @@ fn the_udp_server_and_client_of_note_002() {
         "run python3 udpserver.py &\nrun python3 udpclient.py\nkill %1\n",
     )
     .expect("write");
-    let run = common::run_in(scratch.path(), &["u.sp"], None);
+    let run = common::run_in(scratch.path(), &["--allow-run", "u.sp"], None);
     assert_eq!(run.status, Some(0), "{}", run.output);
     assert_has(
         "the script",
@@ -412,7 +412,7 @@ fn the_unix_server_and_client_in_a_scratch_directory() {
         "run python3 unix_server.py &\nrun python3 unix_client.py &\ninput %2 \"hello\"\ninput %2 \"\"\nwait %2\nsockets\nkill %1\n",
     )
     .expect("w");
-    let run = common::run_in(scratch.path(), &["x.sp"], None);
+    let run = common::run_in(scratch.path(), &["--allow-run", "x.sp"], None);
     assert_eq!(run.status, Some(0), "{}", run.output);
     assert_has(
         "the script",
@@ -661,7 +661,7 @@ fn the_chat_of_note_004_ends_when_its_input_does() {
         "run python3 server.py &\nrun python3 client.py &\ninput %2 \"hi server\"\ninput %1 \"hi client\"\ninput %2 eof\nwait %2\nkill %1\n",
     )
     .expect("w");
-    let run = common::run_in(scratch.path(), &["chat.sp"], None);
+    let run = common::run_in(scratch.path(), &["--allow-run", "chat.sp"], None);
     assert_eq!(run.status, Some(0), "{}", run.output);
     assert_has(
         "the script",
@@ -709,7 +709,7 @@ fn the_chat_with_q_to_leave_and_the_server_that_waits_for_the_next() {
          jobs\nkill %1\n",
     )
     .expect("w");
-    let run = common::run_in(scratch.path(), &["q.sp"], None);
+    let run = common::run_in(scratch.path(), &["--allow-run", "q.sp"], None);
     assert_eq!(run.status, Some(0), "{}", run.output);
     assert_has(
         "the script",
@@ -784,7 +784,7 @@ fn the_udp_chat_of_note_004() {
         "run python3 server.py &\nrun python3 client.py &\ninput %2 \"hello\"\ninput %1 \"world\"\nkill %2\nkill %1\n",
     )
     .expect("w");
-    let run = common::run_in(scratch.path(), &["uc.sp"], None);
+    let run = common::run_in(scratch.path(), &["--allow-run", "uc.sp"], None);
     assert_eq!(run.status, Some(0), "{}", run.output);
     assert_has(
         "the script",
@@ -824,7 +824,7 @@ fn the_json_chat_s_colours_are_shown_escaped() {
         "run python3 server.py &\nrun python3 client.py &\ninput %2 \"hi\"\ninput %1 \"hey\"\ninput %2 \"q\"\nwait %2\nkill %1\n",
     )
     .expect("w");
-    let run = common::run_in(scratch.path(), &["j.sp"], None);
+    let run = common::run_in(scratch.path(), &["--allow-run", "j.sp"], None);
     assert_eq!(run.status, Some(0), "{}", run.output);
     assert!(
         !run.output.contains('\x1b'),

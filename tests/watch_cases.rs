@@ -35,7 +35,7 @@ fn script(tag: &str, files: &[(&str, &str)], text: &str) -> String {
         std::fs::write(scratch.path().join(name), body).expect("write");
     }
     std::fs::write(scratch.path().join("s.sp"), text).expect("write");
-    let run = common::run_in(scratch.path(), &["s.sp"], None);
+    let run = common::run_in(scratch.path(), &["--allow-run", "s.sp"], None);
     assert_eq!(run.status, Some(0), "{}", run.output);
     run.output
 }
@@ -483,7 +483,11 @@ fn a_program_that_does_not_exist() {
         "{}",
         run.output
     );
-    let run = common::run_in(scratch.path(), &["-c", "run no-such-program-here"], None);
+    let run = common::run_in(
+        scratch.path(),
+        &["--allow-run", "-c", "run no-such-program-here"],
+        None,
+    );
     assert_eq!(run.status, Some(1), "{}", run.output);
     assert!(
         run.output
@@ -551,7 +555,7 @@ fn a_session_with_a_program_exports_as_python_that_runs() {
         "run python3 server.py &\nk = socket tcp\nconnect k %1\nsend k b\"hi\"\nwait\nclose k\nexport talk.py\n",
     )
     .expect("write");
-    let run = common::run_in(scratch.path(), &["s.sp"], None);
+    let run = common::run_in(scratch.path(), &["--allow-run", "s.sp"], None);
     assert_eq!(run.status, Some(0), "{}", run.output);
     let py = std::fs::read_to_string(scratch.path().join("talk.py")).expect("talk.py");
     assert_has(

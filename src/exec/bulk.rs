@@ -876,8 +876,8 @@ impl Session {
             )));
         }
         let p = self.text(path)?;
-        crate::files::check_read(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
-        let file = File::open(&p).map_err(|e| file_error(e, &p).at(path.span))?;
+        let file =
+            crate::files::open_for_reading(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
         let meta = file
             .metadata()
             .map_err(|e| file_error(e, &p).at(path.span))?;

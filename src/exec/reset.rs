@@ -1,7 +1,8 @@
 //! `reset`: start again without leaving the shell. Every background job is
 //! cancelled, every socket closed, every built-in peer stopped, every name
 //! forgotten, and what the session remembered about them (message
-//! boundaries, sampled states) dropped; the settings stay. What was done
+//! boundaries, sampled states) dropped; the settings stay, and so does a
+//! lab's hosts (its peers and jobs go with the others). What was done
 //! is reported, one line per kind, so nothing disappears unannounced.
 
 use super::{Item, Ret, Session, Sink};
@@ -58,6 +59,7 @@ impl Session {
         self.peers.stop_all();
         // Numbered from 1 again, as in a new shell.
         self.peers = crate::peers::Peers::default();
+        self.lab.forget_peers_and_jobs();
         let names: Vec<String> = self.vars.keys().cloned().collect();
         self.vars.clear();
         self.failed_names.clear();
@@ -94,10 +96,16 @@ impl Session {
                 names.join(", ")
             )));
         }
-        out.emit(Item::Note(
-            "a fresh start, as in a new shell (the next socket is fd 3); the settings, macros and history stay"
-                .into(),
-        ));
+        let mut note = "a fresh start, as in a new shell (the next socket is fd 3); the settings, macros and history stay".to_string();
+        // Not the lab: its hosts take seconds to make, and a lesson's hosts
+        // are wanted again. Said, so nothing stays unannounced.
+        if let Some(hosts) = self.lab.host_names() {
+            note.push_str(&format!(
+                ", and so does the lab (hosts {}): lab down ends it",
+                hosts.join(", ")
+            ));
+        }
+        out.emit(Item::Note(note));
         Ok(Ret::none())
     }
 }

@@ -642,15 +642,17 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         use std::os::unix::fs::FileTypeExt;
         // The address recvfrom gave (Python's is the path: os.unlink(addr)).
-        let p = match self.eval(path)? {
+        // Kept as bytes: a name that is not UTF-8 is removed as it is, not
+        // a look-alike with U+FFFD in it.
+        let p: std::path::PathBuf = match self.eval(path)? {
             Value::Addr(a) if a.as_pathname().is_some() => a
                 .as_pathname()
-                .map(|p| p.to_string_lossy().into_owned())
+                .map(std::path::Path::to_path_buf)
                 .unwrap_or_default(),
-            _ => self.text(path)?,
+            _ => self.text(path)?.into(),
         };
         crate::files::check_remove(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
-        let shown = crate::value::path_text(p.as_bytes());
+        let shown = crate::files::shown(&p);
         match std::fs::symlink_metadata(&p) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 out.emit(Item::Note(format!(
@@ -669,8 +671,7 @@ impl Session {
                 out.emit(Item::Done(format!("removed the socket file {shown}")));
             }
         }
-        let gone = std::path::Path::new(&p);
-        self.lesson_files.retain(|f| f != gone);
+        self.lesson_files.retain(|f| *f != p);
         Ok(Ret::none())
     }
 
@@ -695,7 +696,7 @@ impl Session {
             if is_socket && std::fs::remove_file(p).is_ok() {
                 out.emit(Item::Note(format!(
                     "removed the socket file {} that the lesson made",
-                    p.display()
+                    crate::files::shown(p)
                 )));
             }
             false

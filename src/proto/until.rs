@@ -403,7 +403,12 @@ pub(crate) fn gather(
                 if r.from.is_some() {
                     from = r.from;
                 }
-                // No room (ulimit -v): a MemoryError, the bytes held.
+                // No room (beside the values alive, or under ulimit -v):
+                // a MemoryError, the bytes held.
+                if let Err(e) = crate::value::room_for(got.len() + r.bytes.len()) {
+                    give_back(got, from);
+                    return Err(e);
+                }
                 if got.bytes.try_reserve(r.bytes.len()).is_err() {
                     let n = got.len() + r.bytes.len();
                     give_back(got, from);
