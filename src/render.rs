@@ -1377,7 +1377,26 @@ fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
     let total = 2 * IND.len() + width.iter().map(|w| w + 2).sum::<usize>();
     // The words go under their row, from the second column on.
     let below = total > TIMELINE_WIDTH && head.len() > 3 && head.last() == Some(&"what");
-    let shown = if below { head.len() - 1 } else { head.len() };
+    let mut shown = if below { head.len() - 1 } else { head.len() };
+    // Still too wide (long names, a bulk transfer's numbers): the column
+    // before the words (the states) wraps within itself; with too little
+    // room left for that, it goes under the row too, before the words.
+    let mut wrap_last: Option<(usize, usize)> = None;
+    let mut last_below: Option<usize> = None;
+    if below && shown > 1 {
+        let last = shown - 1;
+        let used = 2 * IND.len() + width[..last].iter().map(|w| w + 2).sum::<usize>();
+        if used + width[last] > TIMELINE_WIDTH {
+            let room = TIMELINE_WIDTH.saturating_sub(used);
+            if room >= 16 {
+                width[last] = room;
+                wrap_last = Some((last, used));
+            } else {
+                last_below = Some(last);
+                shown = last;
+            }
+        }
+    }
     let line = |cells: &[String]| {
         let mut l = format!("{IND}{IND}");
         for (k, c) in cells.iter().take(shown).enumerate() {
@@ -1391,15 +1410,71 @@ fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
     let heads: Vec<String> = head.iter().map(|h| h.to_string()).collect();
     let _ = write!(out, "\n{}", line(&heads).bold());
     let indent = 2 * IND.len() + width.first().map_or(0, |w| w + 2);
+    let room = TIMELINE_WIDTH.saturating_sub(indent).max(20);
     for r in rows {
-        let _ = write!(out, "\n{}", line(r));
-        if below && let Some(words) = r.get(shown).filter(|w| !w.is_empty()) {
-            for piece in wrap_names(words, TIMELINE_WIDTH.saturating_sub(indent).max(20)) {
+        match wrap_last {
+            Some((last, at)) if r.get(last).is_some_and(|c| c.width() > width[last]) => {
+                let pieces = wrap_list(&r[last], width[last]);
+                let mut first = r.clone();
+                first[last] = pieces.first().cloned().unwrap_or_default();
+                let _ = write!(out, "\n{}", line(&first));
+                for piece in pieces.iter().skip(1) {
+                    let _ = write!(out, "\n{}{piece}", " ".repeat(at));
+                }
+            }
+            _ => {
+                let _ = write!(out, "\n{}", line(r));
+            }
+        }
+        if let Some(last) = last_below
+            && let Some(states) = r.get(last).filter(|w| !w.is_empty())
+        {
+            for piece in wrap(&format!("{}: {states}", head[last]), room) {
+                let _ = write!(out, "\n{}{piece}", " ".repeat(indent));
+            }
+        }
+        let words = if below { r.get(head.len() - 1) } else { None };
+        if let Some(words) = words.filter(|w| !w.is_empty()) {
+            for piece in wrap_names(words, room) {
                 let _ = write!(out, "\n{}{piece}", " ".repeat(indent));
             }
         }
     }
     out
+}
+
+/// A list (`k FIN_WAIT1, c CLOSE_WAIT`) wrapped to `width` columns between
+/// its items where it can (an end's states stay on one line), else between
+/// words.
+fn wrap_list(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let items: Vec<&str> = text.split(", ").collect();
+    let mut line = String::new();
+    for (k, item) in items.iter().enumerate() {
+        let item = if k + 1 < items.len() {
+            format!("{item},")
+        } else {
+            item.to_string()
+        };
+        if !line.is_empty() && line.width() + 1 + item.width() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if item.width() > width {
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            lines.extend(wrap(&item, width));
+            continue;
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&item);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// As [`wrap`], keeping a bracketed name (`[TCP Dup ACK 5#1]`) on one

@@ -660,6 +660,26 @@ fn write_char_escape(out: &mut dyn fmt::Write, c: char) -> fmt::Result {
     }
 }
 
+/// Text made safe inside HTML or XML (the http peer's pages, the SVG
+/// diagram): the five markup characters as entities, and a control
+/// character (none is allowed in XML 1.0 but tab and line ends, and none
+/// belongs in a name) as U+FFFD.
+pub fn markup_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn push_char_escape(out: &mut String, c: char) {
     let _ = write_char_escape(out, c);
 }

@@ -673,7 +673,7 @@ fn recv_bulk_work(
         per_wait,
         kernel,
         waiting: Some(|ctx: &Ctx, call: &str| {
-            let mut item = super::io::recv_waiting(ctx, false);
+            let mut item = super::recv::recv_waiting(ctx, false);
             if let Item::Waiting { call: c, .. } = &mut item {
                 *c = call.to_string();
             }
@@ -687,7 +687,7 @@ fn recv_bulk_work(
     };
     let mut meter = Meter::new(format!("{call}(fd {})", ctx.h.fd), limit);
     // Bytes held from an earlier recvuntil come first.
-    let pre = super::io::take_held(
+    let pre = super::recv::take_held(
         ctx,
         limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX)),
         false,
@@ -701,7 +701,7 @@ fn recv_bulk_work(
         }
         meter.done += pre.len() as u64;
         out.emit(Item::NoWait(format!(
-            "{} held from an earlier receive (read past a delimiter) come first",
+            "{} held from an earlier receive come first",
             if pre.len() == 1 {
                 "1 byte".to_string()
             } else {

@@ -68,7 +68,7 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         // leftover count would be bytes it threw away.
         None if s.state.starts_with("CLOSED") && e.held_len() == 0 => ("-".into(), "-".into()),
         None if s.state.starts_with("CLOSED") => (format!("{}+0", e.held_len()), "-".into()),
-        // Bytes held by the shell (read past a delimiter) come before the
+        // Bytes held by the shell (read by an earlier receive) come before the
         // kernel's: held+kernel.
         None => match e.held_len() {
             0 => (opt_bytes(s.recv_q), opt_bytes(s.send_q)),
@@ -251,7 +251,7 @@ impl Session {
                     add(
                         "held",
                         format!(
-                            "{held} bytes read past a delimiter, returned first by the next receive"
+                            "{held} bytes read by an earlier receive (past a delimiter, or before it failed), returned first by the next one"
                         ),
                     );
                 }

@@ -205,22 +205,6 @@ fn percent_encode(b: &[u8]) -> String {
     out
 }
 
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A status to answer and why.
 type Refusal = (u16, &'static str);
 
@@ -412,7 +396,7 @@ fn listing(dir: &Path, segs: &[Vec<u8>], head_only: bool, what: &str) -> Respons
         shown.push_str(&String::from_utf8_lossy(s));
         shown.push('/');
     }
-    let title = html_escape(&shown);
+    let title = crate::value::markup_escape(&shown);
     let mut body = format!(
         "<!DOCTYPE html>\n<title>Index of {title}</title>\n<h1>Index of {title}</h1>\n<ul>\n"
     );
@@ -424,7 +408,7 @@ fn listing(dir: &Path, segs: &[Vec<u8>], head_only: bool, what: &str) -> Respons
         body.push_str(&format!(
             "<li><a href=\"{}{slash}\">{}{slash}</a></li>\n",
             percent_encode(name),
-            html_escape(&String::from_utf8_lossy(name))
+            crate::value::markup_escape(&String::from_utf8_lossy(name))
         ));
     }
     if names.len() > MAX_LISTING {

@@ -6,6 +6,7 @@
 pub mod proc;
 pub mod pty;
 pub mod screen;
+pub mod wire;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
