@@ -42,7 +42,9 @@
 //!   talk to them.
 //! - [`value`]: values shown as Python shows them (bytes repr, addresses).
 //! - [`errors`]: errors in Python's words, with the errno name and a hint.
-//! - [`render`]: items and errors to text; the only module that colours.
+//! - [`render`]: items and errors to text; the only module that colours
+//!   (`render/tables.rs` the tables, `render/layout.rs` width, wrapping
+//!   and help, `render/errors.rs` errors and carets).
 //! - [`repl`]: the interactive shell (rustyline: completion, hints,
 //!   highlighting, history, prompts for missing arguments).
 //! - [`script`]: the runner every input goes through (parse, execute,
