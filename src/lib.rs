@@ -11,7 +11,8 @@
 //!   the shell's words (`bind s 127.0.0.1 9000`) and the course's Python
 //!   lines (`s.bind(('127.0.0.1', 9000))`, `syntax/python.rs`).
 //! - [`spec`]: the one table of commands (and of socket options) feeding the
-//!   parser, `help`, completion, hints and did-you-mean.
+//!   parser, `help`, completion, hints and did-you-mean; its rows in
+//!   `spec/commands.rs`, the socket options in `spec/options.rs`.
 //! - [`exec`]: one function per command over the session; reports
 //!   [`exec::Item`]s through a sink, never prints. `exec/io.rs` holds the
 //!   calls that may wait, detached so they can run as jobs (`exec/recv.rs`
