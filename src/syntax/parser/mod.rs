@@ -12,6 +12,7 @@ mod args;
 mod build;
 mod values;
 
+pub(super) use super::lex::skip_blanks;
 pub(super) use values::{family_of, kind_of, protocol_of};
 
 use build::build;
@@ -48,10 +49,6 @@ pub fn parse_line(src: &str) -> Result<Vec<Statement>, ParseError> {
         rest = r;
     }
     Ok(out)
-}
-
-pub(super) fn skip_blanks(i: &str) -> &str {
-    i.trim_start_matches([' ', '\t', '\r'])
 }
 
 /// An argument as parsed, before the builder gives it its typed place.
@@ -202,7 +199,7 @@ impl<'a> Parser_<'a> {
         if lex::at_end(i) {
             return Err(self.expected(i, "a command or a value after `=`", None));
         }
-        if super::python::looks_like(i) {
+        if super::pyprogram::looks_like(i) {
             return self.python_statement(start, targets, i);
         }
         if targets.is_empty() {
