@@ -47,7 +47,8 @@
 //!   (`render/tables.rs` the tables, `render/layout.rs` width, wrapping
 //!   and help, `render/errors.rs` errors and carets).
 //! - [`repl`]: the interactive shell (rustyline: completion, hints,
-//!   highlighting, history, prompts for missing arguments).
+//!   highlighting, history, prompts for missing arguments); the editor's
+//!   Helper in `repl/editor.rs`.
 //! - [`script`]: the runner every input goes through (parse, execute,
 //!   render), which also captures each command's output for `expect`.
 //! - [`play`]: lesson scripts: narration, `macdef`/`$NAME`, `expect`, and
