@@ -120,7 +120,10 @@ pub(crate) fn stopped(s: Stopped) -> ExecError {
 pub(crate) fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize)> {
     let mut buf = recv_space(sock, size, flags)?;
     let cap = buf.capacity();
-    let n = sock.recv_with_flags(buf.spare_capacity_mut(), flags)?;
+    // MSG_DONTWAIT: the shell waits with poll, never in the kernel, even on
+    // a socket that another process has made blocking (O_NONBLOCK belongs
+    // to the socket, shared by every descriptor of it, in every process).
+    let n = sock.recv_with_flags(buf.spare_capacity_mut(), flags | libc::MSG_DONTWAIT)?;
     // SAFETY: the kernel initialised the first min(n, cap) bytes.
     unsafe { buf.set_len(n.min(cap)) };
     fit(&mut buf);
@@ -130,7 +133,8 @@ pub(crate) fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Ve
 fn recv_from_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize, SockAddr)> {
     let mut buf = recv_space(sock, size, flags)?;
     let cap = buf.capacity();
-    let (n, addr) = sock.recv_from_with_flags(buf.spare_capacity_mut(), flags)?;
+    let (n, addr) =
+        sock.recv_from_with_flags(buf.spare_capacity_mut(), flags | libc::MSG_DONTWAIT)?;
     // SAFETY: as in recv_buf.
     unsafe { buf.set_len(n.min(cap)) };
     fit(&mut buf);
@@ -387,7 +391,10 @@ impl Ctx {
         let t0 = crate::wire::now_ns();
         loop {
             calls += 1;
-            match self.sock.send_with_flags(&data[sent..], flags) {
+            match self
+                .sock
+                .send_with_flags(&data[sent..], flags | libc::MSG_DONTWAIT)
+            {
                 Ok(n) => {
                     self.log_bytes(Dir::Sent, &data[sent..sent + n], None);
                     sent += n;
@@ -482,6 +489,7 @@ impl Ctx {
             && let Some((l, p)) = self.pair
             && let Ok(mut b) = self.bounds.lock()
         {
+            b.name_sender(l, p, super::bounds::Sender::Shell(self.label.clone()));
             let no = b.sent(l, p, sent);
             drop(b);
             self.note(t0, crate::wire::CallKind::Send { no, len: sent, all });
@@ -638,10 +646,7 @@ fn after_recv(
             kind: ctx.kind,
             // Asked of the kernel only for a b''.
             reset: ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.reset_now(),
-            ends: Ends {
-                sender: ctx.peer.as_ref().map(|(_, label)| label.clone()),
-                receiver: Some(ctx.label.clone()),
-            },
+            ends: recv_ends(ctx, pieces.len() > 1),
             bytes,
             real,
             size,
@@ -651,6 +656,29 @@ fn after_recv(
         &mut || left.or_else(|| table::recv_queue(fd)),
     );
     (out, pieces)
+}
+
+/// The ends of a shell's recv, for the advice on merged sends (`merged`:
+/// only then is the sender looked up): the sender is the socket at the
+/// other end when the shell holds it, else whoever the boundaries say sent
+/// (a watched program's socket, by its name there).
+fn recv_ends(ctx: &Ctx, merged: bool) -> Ends {
+    let mut ends = Ends {
+        sender: ctx.peer.as_ref().map(|(_, label)| label.clone()),
+        receiver: Some(ctx.label.clone()),
+        ..Ends::default()
+    };
+    if merged
+        && ends.sender.is_none()
+        && let Some((l, p)) = ctx.pair
+        && let Some(who) = ctx.bounds.lock().ok().and_then(|b| b.sender(p, l))
+    {
+        match who {
+            super::bounds::Sender::Shell(k) => ends.sender = Some(k),
+            super::bounds::Sender::Program(name) => ends.sender_py = Some(name),
+        }
+    }
+    ends
 }
 
 /// What a recv did, for its notes.
@@ -1166,7 +1194,8 @@ impl Session {
                         },
                         out,
                         |s| {
-                            let n = s.send_to_with_flags(&bytes, &target, f)?;
+                            let n =
+                                s.send_to_with_flags(&bytes, &target, f | libc::MSG_DONTWAIT)?;
                             ctx.log_bytes(Dir::Sent, &bytes[..n], Some(&target));
                             Ok(n)
                         },

@@ -32,6 +32,7 @@ impl Session {
             explain: self.settings.explain,
             view: self.settings.display,
             watch_port,
+            calls: self.watch_states.then(|| self.calls.clone()),
         }
     }
 
@@ -96,6 +97,7 @@ impl Session {
         // Its Ctrl-C was its own: the shell goes on.
         self.interrupt
             .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.programs.remember(end.connections.clone());
         let words = format!("{name} {}", end.words());
         // Ctrl-C is how a server is stopped: no failure of the shell's.
         if end.code() == 0 || end.code() == 128 + libc::SIGINT {

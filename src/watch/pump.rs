@@ -125,6 +125,9 @@ impl Lines {
 pub struct Ended {
     pub status: ExitStatus,
     pub elapsed: Duration,
+    /// Its TCP connections, (local, peer, its name for the socket): their
+    /// ends keep their names in `states` and `diagram` after it ended.
+    pub connections: Vec<(std::net::SocketAddr, std::net::SocketAddr, String)>,
 }
 
 impl Ended {
@@ -336,6 +339,7 @@ impl Watched {
         Some(Ended {
             status,
             elapsed: self.started.elapsed(),
+            connections: self.tracker.connections(),
         })
     }
 
@@ -373,6 +377,7 @@ impl Watched {
                         ExitStatus::from_raw(libc::SIGKILL)
                     }),
                     elapsed: self.started.elapsed(),
+                    connections: self.tracker.connections(),
                 };
             }
         }
