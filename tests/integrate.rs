@@ -330,3 +330,88 @@ fn the_sticky_advice_names_the_shell_s_sender() {
     );
     assert!(!said.contains("sendmsg SOCK"), "{said}");
 }
+
+/// Issue 11 with issue 9: `on a run PROGRAM &` runs the program inside
+/// host a (its sockets there, its rows `a` in `sockets`): the course's own
+/// server, unmodified (it binds 0.0.0.0:9900, a port of host a's own), is
+/// reached from host b by `connect k a 9900`; the diagram draws its calls;
+/// `lab down` kills it and whatever it left in the lab (a child that left
+/// its process group), so no namespace outlives the lab.
+#[test]
+fn a_program_runs_on_a_lab_host_and_goes_with_the_lab() {
+    if !root() {
+        eprintln!("skipped: the lab needs root (or a user namespace, tested in tests/lab.rs)");
+        return;
+    }
+    if !common::have_peer("python3") {
+        return;
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/seeds/000_tcp_server.py");
+    let server = std::fs::read_to_string(&path).expect("the course's server");
+    // Each of its processes waits in accept (a wait on something outside:
+    // the script goes on at once).
+    let stray = "import os, socket\nprint('host', socket.gethostname())\ns = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen()\npid = os.fork()\nif pid == 0:\n    os.setsid()\n    s.accept()\n    os._exit(0)\nprint('child', pid)\ns.accept()\n";
+    let scratch = Scratch::new("meet-lab-run");
+    let out = script(
+        &scratch,
+        &[],
+        &[("tcp_server.py", &server), ("stray.py", stray)],
+        "lab up a b\non a run python3 tcp_server.py &\non a run python3 stray.py &\non b k = socket tcp\nconnect k a 9900\nsend k \"hello\"\nrecv k\nsockets\ndiagram k\nlab down\njobs\n",
+    );
+    assert_has(
+        "the server on a",
+        &out,
+        &[
+            "sockfd is listening on 0.0.0.0:9900",
+            "connected k from 10.99.0.2:",
+            "accepted a connection from 10.99.0.2:",
+            "[1] | Connect from ('10.99.0.2',",
+            "-> b'Receive your message'",
+            "[2] | host a",
+        ],
+    );
+    let table = section(&out, "sockets").join("\n");
+    let row = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
+            .unwrap_or_else(|| panic!("no {name} in\n{table}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    assert!(table.contains("HOST"), "{table}");
+    assert_eq!(row("k")[2], "b", "{table}");
+    assert_eq!(row("sockfd")[2], "a", "{table}");
+    assert_eq!(row("connfd")[2], "a", "{table}");
+    let d = section(&out, "diagram k");
+    assert!(d[0].contains("[1] connfd"), "{}", d.join("\n"));
+    let right = calls_on(&d, 1);
+    assert!(
+        right.iter().any(|c| c == "accept returned") && right.iter().any(|c| c == "recv took #1"),
+        "{right:?}:\n{}",
+        d.join("\n")
+    );
+    let down = flat(&section(&out, "lab down"));
+    assert_has(
+        "lab down",
+        &down,
+        &[
+            "cancelled (the lab went down): run python3 tcp_server.py",
+            "killed what programs left running in the lab (pid",
+            "hosts a, b, their links and the switch are gone",
+        ],
+    );
+    let child: i32 = common::proc::port_after(&out, "[2] | child ").into();
+    // The child that left its process group is gone (or a zombie waiting
+    // for init to reap it: it holds no namespace then).
+    let state = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
+    let st = state
+        .rfind(')')
+        .and_then(|k| state[k + 1..].split_whitespace().next())
+        .unwrap_or("gone");
+    assert!(
+        st == "gone" || st == "Z" || st == "X",
+        "pid {child} is still {st} after lab down"
+    );
+}

@@ -69,11 +69,22 @@ impl Session {
             };
             let id = self.jobs.next_id();
             let printer = self.job_printer.clone();
-            let (prog, task) = crate::watch::job::start(id, &argv, level, ctx, printer.clone())
-                .map_err(|e| match span {
-                    Some(s) => e.at(s),
-                    None => e,
-                })?;
+            // On a lab host (`on a run ... &`) the program is started from
+            // this thread, which is inside the host's namespaces now: it
+            // and its sockets are the host's.
+            let host = self
+                .current_host()
+                .and_then(|h| match self.lab_host_ip(&h) {
+                    Some(std::net::IpAddr::V4(ip)) => Some((h, ip)),
+                    _ => None,
+                });
+            let (prog, task) =
+                crate::watch::job::start(id, &argv, level, ctx, printer.clone(), host).map_err(
+                    |e| match span {
+                        Some(s) => e.at(s),
+                        None => e,
+                    },
+                )?;
             let started = self.jobs.start_task(desc, Vec::new(), -1, task, printer);
             out.emit(started);
             self.programs.push(prog);

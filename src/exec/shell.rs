@@ -154,7 +154,13 @@ impl Session {
             for r in &mut rows {
                 r.owner = "this shell".into();
             }
-            rows.extend(theirs);
+            let lab = self.lab.lab.is_some();
+            rows.extend(theirs.into_iter().map(|mut r| {
+                if lab && r.host.is_empty() {
+                    r.host = "-".into();
+                }
+                r
+            }));
         }
         out.emit(Item::Table(rows));
         if let Some(e) = self.table.iter().find(|e| e.held_len() > 0) {

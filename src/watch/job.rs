@@ -58,6 +58,9 @@ pub struct Program {
     cpu: Mutex<(u64, Instant)>,
     /// It runs in python3: it will say hello.
     python: bool,
+    /// The lab host it runs on (`on a run ... &`), and its address: its
+    /// sockets are there.
+    pub host: Option<(String, std::net::Ipv4Addr)>,
 }
 
 impl Program {
@@ -150,7 +153,13 @@ impl Program {
         if self.is_ended() {
             return Vec::new();
         }
-        super::peek::program_rows(&w.tracker, w.pidfd(), &self.owner())
+        let mut rows = super::peek::program_rows(&w.tracker, w.pidfd(), &self.owner());
+        if let Some((h, _)) = &self.host {
+            for r in &mut rows {
+                r.host = h.clone();
+            }
+        }
+        rows
     }
 
     /// Its TCP connections: (local, peer, label).
@@ -169,7 +178,8 @@ impl Program {
 
     /// Where a client reaches it.
     pub fn service_address(&self, udp: bool) -> Option<SockAddr> {
-        self.watched.lock().ok()?.tracker.service_address(udp)
+        let host = self.host.as_ref().map(|(_, ip)| *ip);
+        self.watched.lock().ok()?.tracker.service_address(udp, host)
     }
 
     /// Whether the program has settled: it has ended, or it has been quiet
@@ -478,6 +488,7 @@ pub(crate) fn start(
     level: Level,
     ctx: Context,
     printer: Option<JobPrinter>,
+    host: Option<(String, std::net::Ipv4Addr)>,
 ) -> Result<(Arc<Program>, Task), ExecError> {
     let argv = launch::resolve(argv);
     let launched = launch::launch(&argv, Stdio3::Pipes)
@@ -511,6 +522,7 @@ pub(crate) fn start(
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("python"))
         }),
+        host,
     });
     let q = Arc::clone(&p);
     let task: Task = Box::new(move |cancel: &Cancel, sink: &mut dyn Sink| follow(&q, cancel, sink));

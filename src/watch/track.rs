@@ -453,8 +453,9 @@ impl Tracker {
     }
 
     /// The address a client would connect to (a listening TCP socket), or
-    /// send to (a bound UDP socket); a wildcard address becomes loopback.
-    pub fn service_address(&self, udp: bool) -> Option<SockAddr> {
+    /// send to (a bound UDP socket); a wildcard address becomes `host` (the
+    /// lab host's address the program runs on), else loopback.
+    pub fn service_address(&self, udp: bool, host: Option<std::net::Ipv4Addr>) -> Option<SockAddr> {
         let want = if udp {
             SockKind::Dgram
         } else {
@@ -468,10 +469,11 @@ impl Tracker {
         let a = s.local.as_ref()?;
         match a.as_socket() {
             Some(sa) if sa.ip().is_unspecified() => {
-                let ip: std::net::IpAddr = if sa.is_ipv4() {
-                    std::net::Ipv4Addr::LOCALHOST.into()
-                } else {
-                    std::net::Ipv6Addr::LOCALHOST.into()
+                let ip: std::net::IpAddr = match (host, sa.is_ipv4()) {
+                    (Some(h), true) => h.into(),
+                    (Some(h), false) => h.to_ipv6_mapped().into(),
+                    (None, true) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    (None, false) => std::net::Ipv6Addr::LOCALHOST.into(),
                 };
                 Some(SockAddr::from(SocketAddr::new(ip, sa.port())))
             }
