@@ -364,7 +364,8 @@ impl Session {
                 ));
                 out.emit(Item::Note(
                     "one call a line (no loops or blocks); end a blocking call with & to run it in the background; \
-                     `import` lines are taken and say what is built in"
+                     `import` lines are taken and say what is built in. A whole program runs as it is: run python3 FILE.py \
+                     (add & to play its peer here; help run), or sockplay watch python3 FILE.py outside the shell (help watch)"
                         .into(),
                 ));
             }
@@ -394,6 +395,11 @@ impl Session {
                         (
                             "Ctrl-C".into(),
                             "goes to the program; a second one, a second later, kills it".into(),
+                        ),
+                        (
+                            "diagram".into(),
+                            "the shell's: run it in sockplay (run python3 FILE.py &), play its peer, then diagram"
+                                .into(),
                         ),
                         (
                             "see also".into(),
@@ -716,8 +722,8 @@ pub(super) fn import_note(module: &str) -> String {
         "socket" | "select" | "time" | "sys" => {
             format!("{module}: built in, nothing to import")
         }
-        "threading" | "multiprocessing" | "socketserver" => format!(
-            "{module}: not needed; one shell plays every end, and a call ended with & runs in the background (conn, addr = sk.accept() &)"
+        "threading" | "multiprocessing" | "socketserver" | "selectors" => format!(
+            "{module}: not needed here; one shell plays every end, and a call ended with & runs in the background (conn, addr = sk.accept() &); a program that uses {module} runs as it is with `run python3 FILE.py`"
         ),
         "os" => {
             format!("{module}: only os.unlink(path) and os.remove(path) are taken (unlink PATH)")
