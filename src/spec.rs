@@ -576,7 +576,7 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("file | off", K::Path), opt("hex", K::LogView)],
         Shell,
         "log every byte sent and received to a file (like socat -v)",
-        "log FILE: from now on every byte any command sends or receives is written to FILE, with its direction (> sent, < received), the time, the socket and its peer, as text like socat -v (a newline of the data ends a line; \\r \\t \\\\ \\xNN stand for the other bytes; length= says how many). log FILE hex writes hexdumps instead (like socat -x). The file must be new: an existing file (or a link) is never written over. The zero-copy transfers (sendfile, send zeros, recvfile, recv discard) get one line with their size. log shows what is being logged; log off ends it.",
+        "log FILE: from now on every byte any command sends or receives is written to FILE, with its direction (> sent, < received), the time, the socket and its peer, as text like socat -v (a newline of the data ends a line; \\r \\t \\\\ \\xNN stand for the other bytes; length= says how many). log FILE hex writes hexdumps instead (like socat -x). The file must be new: an existing file (or a link) is never written over. The zero-copy transfers (sendfile, send zeros, recvfile, recv discard) get one line with their size. The programs run from the shell (run python3 FILE.py, with or without &) are logged too, their sockets named as states names them ([1] conn (fd 4)), stamped when they made the call (a call's first 64 KiB shown). log shows what is being logged; log off ends it.",
         ""
     ),
     spec!(
@@ -1223,7 +1223,7 @@ pub static SPECS: &[CmdSpec] = &[
         [],
         Shell,
         "start again: close every socket, stop every peer, forget every name",
-        "Cancels the background jobs, closes every socket (the next one is fd 3 again), stops the built-in peers (numbered from 1 again), and forgets the names you bound; says what it did. The settings, macros and history stay, and the shell does not leave. A port bound before can be bound again at once if SO_REUSEADDR was set on the new socket before bind (connections the old one closed first may be in TIME_WAIT).",
+        "Cancels the background jobs (a program run with run ... & is ended, its processes too), closes every socket (the next one is fd 3 again), stops the built-in peers (numbered from 1 again), and forgets the names you bound and the connections states and diagram showed; says what it did. The settings, macros and history stay, and the shell does not leave. A port bound before can be bound again at once if SO_REUSEADDR was set on the new socket before bind (connections the old one closed first may be in TIME_WAIT).",
         ""
     ),
 ];

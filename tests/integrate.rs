@@ -415,3 +415,94 @@ fn a_program_runs_on_a_lab_host_and_goes_with_the_lab() {
         "pid {child} is still {st} after lab down"
     );
 }
+
+/// The session-wide commands reach a program run in the background: `log`
+/// has its bytes (named `[1] c`, stamped when it made the call; a peek is
+/// not logged, a sendfile is counted), a `set` typed after it started
+/// applies to it, and `reset` ends it, its forked child too, and forgets
+/// its connections (states starts afresh).
+#[test]
+fn log_set_and_reset_reach_a_running_program() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let scratch = Scratch::new("meet-log-reset");
+    // It forks a child that sleeps and ignores SIGTERM (a forking
+    // server's worker): reset must end it too. Both write their pids.
+    let program = "import os, signal, socket, time\n\
+        if os.fork() == 0:\n    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n    open('child.pid', 'w').write(str(os.getpid()))\n    time.sleep(60)\n    os._exit(0)\n\
+        open('main.pid', 'w').write(str(os.getpid()))\n\
+        s = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen()\nc, a = s.accept()\ntime.sleep(0.2)\n\
+        c.recv(1024, socket.MSG_PEEK)\ndata = c.recv(1024)\nc.send(b'one')\nc.send(b'two')\nc.recv(1)\n\
+        c.sendfile(open('three.txt', 'rb'))\nc.recv(1)\n";
+    // After reset: whether either process still runs (a zombie has ended:
+    // the child's new parent, pid 1 here, may not have reaped it yet).
+    let alive = "run sh -c 'for f in main.pid child.pid; do st=$(cut -d\" \" -f3 /proc/$(cat $f)/stat 2>/dev/null); if [ -n \"$st\" ] && [ \"$st\" != Z ]; then echo \"$f ALIVE $st\"; else echo \"$f gone\"; fi; done'";
+    let out = script(
+        &scratch,
+        &[],
+        &[("sticky.py", program), ("three.txt", "three")],
+        &format!(
+            "run python3 sticky.py &\nset explain off\nlog traffic.log\nk = socket tcp\n\
+             connect k %1; send k \"hel\"; send k \"lo\"\nrecv k\nsend k \"x\"\nrecv k\nlog off\n\
+             reset\nstates\n{alive}\n"
+        ),
+    );
+    // The program's recv merged the sends, and explain is off for it too.
+    assert_has(
+        "the program",
+        &out,
+        &["2 sends merged into one recv (sends #1, #2)"],
+    );
+    assert!(!out.contains("why: sticky"), "{out}");
+    let log = std::fs::read_to_string(scratch.path().join("traffic.log")).expect("the log");
+    let lines: Vec<&str> = log.lines().collect();
+    let chunk = |mark: &str, who: &str, body: &str| {
+        lines
+            .windows(2)
+            .any(|w| w[0].starts_with(mark) && w[0].contains(who) && w[1] == body)
+    };
+    assert!(chunk("> ", "k (fd 3) to 127.0.0.1:", "hel"), "{log}");
+    assert!(
+        chunk("< ", "[1] c (fd 4) from 127.0.0.1:", "hello"),
+        "the program's recv is in the log:\n{log}"
+    );
+    // The peek took nothing: the program received "hello" once, then
+    // "x" (its last recv was still waiting when the log went off).
+    let program_recvs: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("< ") && l.contains("[1] c (fd 4)"))
+        .collect();
+    assert_eq!(program_recvs.len(), 2, "{log}");
+    assert!(program_recvs[0].ends_with("length=5 from=0 to=4"), "{log}");
+    assert!(chunk("> ", "[1] c (fd 4) to 127.0.0.1:", "one"), "{log}");
+    assert!(chunk("> ", "[1] c (fd 4) to 127.0.0.1:", "two"), "{log}");
+    assert!(chunk("< ", "k (fd 3)", "onetwo"), "{log}");
+    // The sendfile: counted (offsets 6..10 of what c sent), not shown.
+    assert!(
+        lines.iter().any(|l| l.starts_with("> ")
+            && l.contains("[1] c (fd 4)")
+            && l.ends_with(
+                "length=5 from=6 to=10  [sendfile: not copied through sockplay, so not shown]"
+            )),
+        "{log}"
+    );
+    assert!(chunk("< ", "k (fd 3)", "three"), "{log}");
+    assert_has(
+        "reset",
+        &flat(&section(&out, "reset")),
+        &[
+            "[1] cancelled (reset): run python3 sticky.py",
+            "states and diagram forget the connections before",
+        ],
+    );
+    let after = flat(&section(&out, alive));
+    assert_has("after reset", &after, &["main.pid gone", "child.pid gone"]);
+    if root() {
+        assert_has(
+            "states after reset",
+            &flat(&section(&out, "states")),
+            &["no connection to show"],
+        );
+    }
+}

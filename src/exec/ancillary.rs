@@ -307,6 +307,7 @@ impl Session {
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                let made = std::cell::Cell::new(0u64);
                 let (n, waited) = ctx.wait_call(
                     super::io::Wait {
                         events: libc::POLLOUT,
@@ -322,12 +323,16 @@ impl Session {
                         ),
                     },
                     out,
-                    |s| send_with(s.as_raw_fd(), &body, kind, &payload),
+                    |s| {
+                        // The log stamps a send when it was made.
+                        made.set(crate::wire::now_ns());
+                        send_with(s.as_raw_fd(), &body, kind, &payload)
+                    },
                 )?;
                 if let Some(w) = waited {
                     out.emit(Item::Waited(w));
                 }
-                ctx.log_bytes(Dir::Sent, &body[..n], None);
+                ctx.log_bytes_at(Dir::Sent, &body[..n], None, Some(made.get()));
                 out.emit(Item::Done(format!(
                     "sendmsg: {} and {what}",
                     plural(n, "byte", "bytes")

@@ -391,12 +391,14 @@ impl Ctx {
         let t0 = crate::wire::now_ns();
         loop {
             calls += 1;
+            // The log stamps a send when it was made (see record_at).
+            let made = crate::wire::now_ns();
             match self
                 .sock
                 .send_with_flags(&data[sent..], flags | libc::MSG_DONTWAIT)
             {
                 Ok(n) => {
-                    self.log_bytes(Dir::Sent, &data[sent..sent + n], None);
+                    self.log_bytes_at(Dir::Sent, &data[sent..sent + n], None, Some(made));
                     sent += n;
                     // A blocking stream send (or sendall) continues until
                     // all is sent; a timeout-mode send returns what one
@@ -1194,9 +1196,10 @@ impl Session {
                         },
                         out,
                         |s| {
+                            let made = crate::wire::now_ns();
                             let n =
                                 s.send_to_with_flags(&bytes, &target, f | libc::MSG_DONTWAIT)?;
-                            ctx.log_bytes(Dir::Sent, &bytes[..n], Some(&target));
+                            ctx.log_bytes_at(Dir::Sent, &bytes[..n], Some(&target), Some(made));
                             Ok(n)
                         },
                     )

@@ -26,13 +26,18 @@ impl Session {
         // A program's connections are captured for `states` too.
         self.start_capture();
         let watch_port = self.capture.as_ref().map(|c| c.port_watcher());
+        if let Ok(mut l) = self.live_settings.lock() {
+            *l = (self.settings.explain, self.settings.display);
+        }
         Context {
+            live: Some(Arc::clone(&self.live_settings)),
             bounds: Arc::clone(&self.bounds),
             explained: Arc::clone(&self.explained),
             explain: self.settings.explain,
             view: self.settings.display,
             watch_port,
             calls: self.watch_states.then(|| self.calls.clone()),
+            log: Some(Arc::clone(&self.log)),
         }
     }
 

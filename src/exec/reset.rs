@@ -67,7 +67,23 @@ impl Session {
         if let Ok(mut b) = self.bounds.lock() {
             *b = Default::default();
         }
-        if jobs == 0 && socks.is_empty() && peers.is_empty() && names.is_empty() {
+        // The programs run from the shell were jobs, cancelled above: what
+        // they had not shown yet is shown, then they are forgotten, with
+        // the names of their connections.
+        let ids: Vec<usize> = self.programs.iter().map(|p| p.id).collect();
+        for id in ids {
+            for it in self.programs.remove(id) {
+                out.emit(it);
+            }
+        }
+        self.programs = Default::default();
+        // The wire view starts afresh too: the segments captured and the
+        // calls beside them were of connections that are gone (the
+        // capture starts again with the next connection).
+        let had_wire = self.capture.is_some() || !self.calls.is_empty();
+        self.capture = None;
+        self.calls = crate::wire::Calls::default();
+        if jobs == 0 && socks.is_empty() && peers.is_empty() && names.is_empty() && !had_wire {
             out.emit(Item::Note(
                 "nothing to reset: no socket, peer, job or name".into(),
             ));
@@ -94,10 +110,12 @@ impl Session {
                 names.join(", ")
             )));
         }
-        out.emit(Item::Note(
+        out.emit(Item::Note(if had_wire {
+            "a fresh start, as in a new shell (the next socket is fd 3; states and diagram forget the connections before); the settings, macros and history stay"
+        } else {
             "a fresh start, as in a new shell (the next socket is fd 3); the settings, macros and history stay"
-                .into(),
-        ));
+        }
+        .into()));
         Ok(Ret::none())
     }
 }

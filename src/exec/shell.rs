@@ -558,6 +558,10 @@ impl Session {
             "lab" => return self.set_lab(value, out),
             _ => {}
         }
+        // The programs running in the background follow it.
+        if let Ok(mut l) = self.live_settings.lock() {
+            *l = (self.settings.explain, self.settings.display);
+        }
         out.emit(Item::Done(format!("{name} = {v}")));
         Ok(Ret::none())
     }

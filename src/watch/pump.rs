@@ -363,6 +363,14 @@ impl Watched {
         let until = Instant::now() + Duration::from_secs(1);
         loop {
             if let Some(e) = self.step(SLICE, out) {
+                if group {
+                    // What it left in its group (a forked worker that
+                    // ignores SIGTERM, or outlives a main that handled it)
+                    // goes too: stopping a job leaves nothing running. The
+                    // group's number is not reused while a member lives.
+                    // SAFETY: kill(2) of our job's process group.
+                    unsafe { libc::kill(-self.launched.pid, libc::SIGKILL) };
+                }
                 return e;
             }
             if Instant::now() >= until {

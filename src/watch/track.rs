@@ -38,9 +38,16 @@ pub const GRACE: Duration = Duration::from_millis(40);
 /// How much of the data a send moved is shown in its line.
 const SENT_SHOWN: usize = 48;
 
+/// `set explain` and `set display` shared with the programs running in the
+/// background: (explain, display).
+pub type Live = Arc<Mutex<(bool, View)>>;
+
 /// What the tracker shares with the session.
 #[derive(Clone)]
 pub struct Context {
+    /// The session's settings as they are now (a `set` after the program
+    /// started applies to it); None: `explain` and `view` below, fixed.
+    pub live: Option<Live>,
     pub bounds: Arc<Mutex<Boundaries>>,
     pub explained: Arc<Mutex<HashSet<Moment>>>,
     pub explain: bool,
@@ -51,17 +58,40 @@ pub struct Context {
     /// `states` and `diagram` (None outside the shell: `sockplay watch`
     /// draws no diagram).
     pub calls: Option<crate::wire::Calls>,
+    /// The shell's traffic log (`log FILE`): the program's bytes go in it
+    /// too, while it is on.
+    pub log: Option<crate::proto::log::SharedLog>,
+}
+
+impl Context {
+    /// Whether the classic moments are explained (`set explain`), now.
+    fn explain_on(&self) -> bool {
+        match &self.live {
+            Some(l) => l.lock().map_or(self.explain, |g| g.0),
+            None => self.explain,
+        }
+    }
+
+    /// How received bytes are shown (`set display`), now.
+    fn view_now(&self) -> View {
+        match &self.live {
+            Some(l) => l.lock().map_or(self.view, |g| g.1),
+            None => self.view,
+        }
+    }
 }
 
 impl Default for Context {
     fn default() -> Self {
         Context {
+            live: None,
             bounds: Arc::default(),
             explained: Arc::default(),
             explain: true,
             view: View::Repr,
             watch_port: None,
             calls: None,
+            log: None,
         }
     }
 }
@@ -724,7 +754,7 @@ impl Tracker {
         for it in items {
             match it {
                 Item::Moment(m, ends) => {
-                    if self.ctx.explain
+                    if self.ctx.explain_on()
                         && self.setup.level != Level::Quiet
                         && first_time(&self.ctx.explained, m)
                     {
@@ -1236,6 +1266,9 @@ impl Tracker {
                     "sent {} from a file (sendfile)",
                     plural(n, "byte", "bytes")
                 )));
+                if let Some(s) = self.socks.get(&(pid, fd)).cloned() {
+                    self.log_bulk(c, &s, n);
+                }
             }
             "close" => {
                 let label = self.label(pid, fd);
@@ -1613,6 +1646,14 @@ impl Tracker {
         }
         out.push(Item::Done(msg));
         let Some(s) = sock else { return };
+        let to = (c.name == "sendto").then(|| paddr(c.field(2)));
+        self.log_bytes(
+            c,
+            &s,
+            crate::proto::log::Dir::Sent,
+            n,
+            to.as_ref().and_then(PAddr::sock),
+        );
         if let Some((l, p)) = s.pair()
             && n > 0
         {
@@ -1694,6 +1735,9 @@ impl Tracker {
         }
         let mut data = c.data.clone();
         data.truncate(n);
+        if flags & libc::MSG_PEEK == 0 {
+            self.log_bytes(c, &sock, crate::proto::log::Dir::Received, n, addr.sock());
+        }
         let mut pieces = Vec::new();
         if kind == SockKind::Stream
             && n > 0
@@ -1741,7 +1785,11 @@ impl Tracker {
                 value::bytes_repr(&data[..data.len().min(256)])
             )));
         } else {
-            let view = if from { View::Repr } else { self.ctx.view };
+            let view = if from {
+                View::Repr
+            } else {
+                self.ctx.view_now()
+            };
             out.push(Item::Value {
                 name: None,
                 value: shown_value,

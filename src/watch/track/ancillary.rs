@@ -132,6 +132,7 @@ impl Tracker {
         let Some(s) = self.socks.get(&(pid, fd)).cloned() else {
             return;
         };
+        self.log_bytes(c, &s, crate::proto::log::Dir::Sent, n, None);
         if let Some((l, p)) = s.pair()
             && n > 0
         {
@@ -174,6 +175,13 @@ impl Tracker {
         out.push(Item::Done(msg));
         let mut data = c.data.clone();
         data.truncate(n);
+        // A peek (the call's own flags, field 2) leaves the bytes queued:
+        // the receive that takes them logs them, as the shell's recv does.
+        if let Some(s) = &sock
+            && c.int(2).unwrap_or(0) as i32 & libc::MSG_PEEK == 0
+        {
+            self.log_bytes(c, s, crate::proto::log::Dir::Received, n, from.sock());
+        }
         // A TCP stream's bytes: the sends they came from.
         let mut pieces = Vec::new();
         if let Some(s) = &sock

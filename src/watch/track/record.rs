@@ -65,6 +65,65 @@ impl Tracker {
         });
     }
 
+    /// Writes what the program's call on `s` moved to the shell's traffic
+    /// log, when it is on: `[1] connfd (fd 4)`, as the shell's own lines
+    /// name a socket.
+    pub(super) fn log_bytes(
+        &self,
+        c: &Call,
+        s: &Sock,
+        dir: crate::proto::log::Dir,
+        n: usize,
+        peer: Option<&SockAddr>,
+    ) {
+        let Some(log) = &self.ctx.log else { return };
+        let Ok(mut guard) = log.lock() else { return };
+        let Some(l) = guard.as_mut() else { return };
+        let who = format!("{} (fd {})", self.wire_name(&s.label), s.fd);
+        let peer = peer
+            .or(s.peer.as_ref())
+            .filter(|a| crate::table::is_bound(a))
+            .map(crate::value::addr_short);
+        let t = if dir == crate::proto::log::Dir::Sent {
+            c.t0
+        } else {
+            c.t1
+        };
+        l.record_program(
+            dir,
+            s.serial,
+            &who,
+            peer.as_deref(),
+            &c.data,
+            n as u64,
+            at(t),
+        );
+    }
+
+    /// A program's `sendfile`: its bytes went from the file to the socket
+    /// in the kernel and its report carries none, so the log says how many
+    /// (as it does for the shell's own sendfile).
+    pub(super) fn log_bulk(&self, c: &Call, s: &Sock, n: usize) {
+        let Some(log) = &self.ctx.log else { return };
+        let Ok(mut guard) = log.lock() else { return };
+        let Some(l) = guard.as_mut() else { return };
+        let who = format!("{} (fd {})", self.wire_name(&s.label), s.fd);
+        let peer = s
+            .peer
+            .as_ref()
+            .filter(|a| crate::table::is_bound(a))
+            .map(crate::value::addr_short);
+        l.record_bulk_at(
+            crate::proto::log::Dir::Sent,
+            s.serial,
+            &who,
+            peer.as_deref(),
+            n as u64,
+            "sendfile",
+            Some(at(c.t0)),
+        );
+    }
+
     /// A call that raised (or connect_ex's error number), drawn on its
     /// socket's side. A connect that failed began too (its SYN left), from
     /// a port it has let go: drawn as the shell draws its own refused
