@@ -444,8 +444,8 @@ fn log_set_and_reset_reach_a_running_program() {
         &[("sticky.py", program), ("three.txt", "three")],
         &format!(
             "run python3 sticky.py &\nset explain off\nlog traffic.log\nk = socket tcp\n\
-             connect k %1; send k \"hel\"; send k \"lo\"\nrecv k\nsend k \"x\"\nrecv k\nlog off\n\
-             reset\nstates\n{alive}\n"
+             connect k %1; send k \"hel\"; send k \"lo\"\nrecv k\nsend k \"x\"\nrecv k\n\
+             reset\nlog off\nstates\n{alive}\n"
         ),
     );
     // The program's recv merged the sends, and explain is off for it too.
@@ -494,6 +494,7 @@ fn log_set_and_reset_reach_a_running_program() {
         &[
             "[1] cancelled (reset): run python3 sticky.py",
             "states and diagram forget the connections before",
+            "the traffic log goes on (`log off` ends it)",
         ],
     );
     let after = flat(&section(&out, alive));

@@ -110,12 +110,22 @@ impl Session {
                 names.join(", ")
             )));
         }
-        out.emit(Item::Note(if had_wire {
-            "a fresh start, as in a new shell (the next socket is fd 3; states and diagram forget the connections before); the settings, macros and history stay"
-        } else {
-            "a fresh start, as in a new shell (the next socket is fd 3); the settings, macros and history stay"
-        }
-        .into()));
+        // The traffic log goes on (it is the user's file, ended by `log
+        // off`): said, so that nobody thinks it started afresh too.
+        let logging = self.log.lock().is_ok_and(|l| l.is_some());
+        out.emit(Item::Note(format!(
+            "a fresh start, as in a new shell (the next socket is fd 3{}); the settings, macros and history stay{}",
+            if had_wire {
+                "; states and diagram forget the connections before"
+            } else {
+                ""
+            },
+            if logging {
+                ", and the traffic log goes on (`log off` ends it)"
+            } else {
+                ""
+            }
+        )));
         Ok(Ret::none())
     }
 }

@@ -471,7 +471,7 @@ impl crate::exec::Session {
             .map_err(|e| e.at(p.span))?;
         let log = TrafficLog::create(file, Path::new(&text), hex).map_err(|e| e.at(p.span))?;
         out.emit(Item::Done(format!(
-            "logging every byte sent and received (by this shell's sockets and the programs run from it) to {} ({}); `log off` ends it",
+            "logging every byte sent and received (the shell's and its programs') to {} ({}); `log off` ends it",
             crate::value::str_repr(&text),
             if hex {
                 "each chunk as a hexdump, like socat -x"
