@@ -14,7 +14,8 @@
 //!   parser, `help`, completion, hints and did-you-mean.
 //! - [`exec`]: one function per command over the session; reports
 //!   [`exec::Item`]s through a sink, never prints. `exec/io.rs` holds the
-//!   calls that may wait, detached so they can run as jobs; `exec/bulk.rs` the
+//!   calls that may wait, detached so they can run as jobs (`exec/recv.rs`
+//!   the receiving ones); `exec/bulk.rs` the
 //!   bulk transfers (`sendfile`, `recvfile`, `send c zeros`, `recv c
 //!   discard`) and their progress line; `exec/pair.rs` socketpair and dup;
 //!   `exec/ancillary.rs` the real sendmsg/recvmsg with SCM_RIGHTS and

@@ -367,6 +367,22 @@ fn table(rows: &[Row]) -> String {
 /// READY, MODE, PROTO, SEND-Q, RECV-Q; the fd, names, host, addresses and
 /// state always stay.
 fn table_columns_shown(head: &[&str], width: &[usize], term: Option<usize>) -> Vec<bool> {
+    columns_that_fit(
+        head,
+        width,
+        term,
+        &["READY", "MODE", "PROTO", "SEND-Q", "RECV-Q"],
+    )
+}
+
+/// The columns (`head`, each `width` wide) that fit in `term` columns,
+/// leaving out those named in `droppable`, in its order, until they do.
+fn columns_that_fit(
+    head: &[&str],
+    width: &[usize],
+    term: Option<usize>,
+    droppable: &[&str],
+) -> Vec<bool> {
     let mut shown = vec![true; head.len()];
     let Some(term) = term else {
         return shown;
@@ -381,11 +397,11 @@ fn table_columns_shown(head: &[&str], width: &[usize], term: Option<usize>) -> V
                 .sum::<usize>()
             - 2
     };
-    for name in ["READY", "MODE", "PROTO", "SEND-Q", "RECV-Q"] {
+    for name in droppable {
         if total(&shown) <= term {
             break;
         }
-        if let Some(k) = head.iter().position(|h| *h == name) {
+        if let Some(k) = head.iter().position(|h| h == name) {
             shown[k] = false;
         }
     }
@@ -394,14 +410,7 @@ fn table_columns_shown(head: &[&str], width: &[usize], term: Option<usize>) -> V
 
 /// Columns padded to their widest cell; `right` columns are numbers.
 fn columns(head: &[&str], cells: &[Vec<String>], right: &[bool]) -> Vec<String> {
-    let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
-    for row in cells {
-        for (k, c) in row.iter().enumerate() {
-            if let Some(w) = width.get_mut(k) {
-                *w = (*w).max(c.width());
-            }
-        }
-    }
+    let width = column_widths(head, cells);
     let line = |row: &[String]| {
         let mut l = String::from(IND);
         for (k, c) in row.iter().enumerate() {
@@ -419,6 +428,19 @@ fn columns(head: &[&str], cells: &[Vec<String>], right: &[bool]) -> Vec<String> 
     let mut out = vec![line(&head)];
     out.extend(cells.iter().map(|r| line(r)));
     out
+}
+
+/// Each column's width: its widest cell, heading included.
+fn column_widths(head: &[&str], cells: &[Vec<String>]) -> Vec<usize> {
+    let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
+    for row in cells {
+        for (k, c) in row.iter().enumerate() {
+            if let Some(w) = width.get_mut(k) {
+                *w = (*w).max(c.width());
+            }
+        }
+    }
+    width
 }
 
 fn peer_state(s: &str) -> String {
@@ -470,7 +492,36 @@ fn peers_table(rows: &[PeerRow]) -> String {
         })
         .collect();
     let right = [true, false, false, false, true, true, true, true, false];
-    let lines = columns(&head, &cells, &right);
+    // At 80 columns the whole table is 95 wide and each row broke in two:
+    // the byte counts go first (`peers log N` has them), then FILES.
+    let shown = columns_that_fit(
+        &head,
+        &column_widths(&head, &cells),
+        terminal_width(),
+        &["BYTES-OUT", "BYTES-IN", "FILES"],
+    );
+    let keep = |k: &usize| shown[*k];
+    let pick = |row: &[String]| -> Vec<String> {
+        row.iter()
+            .enumerate()
+            .filter(|(k, _)| keep(k))
+            .map(|(_, c)| c.clone())
+            .collect()
+    };
+    let head_shown: Vec<&str> = head
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| keep(k))
+        .map(|(_, h)| *h)
+        .collect();
+    let right_shown: Vec<bool> = right
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| keep(k))
+        .map(|(_, r)| *r)
+        .collect();
+    let cells_shown: Vec<Vec<String>> = cells.iter().map(|r| pick(r)).collect();
+    let lines = columns(&head_shown, &cells_shown, &right_shown);
     let mut out = String::new();
     for (k, l) in lines.iter().enumerate() {
         if k == 0 {
@@ -480,6 +531,24 @@ fn peers_table(rows: &[PeerRow]) -> String {
             let state = &rows[k - 1].state;
             let _ = writeln!(out, "{}", l.replacen(state.as_str(), &peer_state(state), 1));
         }
+    }
+    let left: Vec<&str> = head
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| !keep(k))
+        .map(|(_, h)| *h)
+        .collect();
+    if !left.is_empty() {
+        let _ = write!(
+            out,
+            "{IND}{}",
+            format!(
+                "# {} left out to fit the terminal (a wider one shows them)",
+                left.join(", ")
+            )
+            .dimmed()
+            .italic()
+        );
     }
     out.trim_end().to_string()
 }
@@ -1308,7 +1377,26 @@ fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
     let total = 2 * IND.len() + width.iter().map(|w| w + 2).sum::<usize>();
     // The words go under their row, from the second column on.
     let below = total > TIMELINE_WIDTH && head.len() > 3 && head.last() == Some(&"what");
-    let shown = if below { head.len() - 1 } else { head.len() };
+    let mut shown = if below { head.len() - 1 } else { head.len() };
+    // Still too wide (long names, a bulk transfer's numbers): the column
+    // before the words (the states) wraps within itself; with too little
+    // room left for that, it goes under the row too, before the words.
+    let mut wrap_last: Option<(usize, usize)> = None;
+    let mut last_below: Option<usize> = None;
+    if below && shown > 1 {
+        let last = shown - 1;
+        let used = 2 * IND.len() + width[..last].iter().map(|w| w + 2).sum::<usize>();
+        if used + width[last] > TIMELINE_WIDTH {
+            let room = TIMELINE_WIDTH.saturating_sub(used);
+            if room >= 16 {
+                width[last] = room;
+                wrap_last = Some((last, used));
+            } else {
+                last_below = Some(last);
+                shown = last;
+            }
+        }
+    }
     let line = |cells: &[String]| {
         let mut l = format!("{IND}{IND}");
         for (k, c) in cells.iter().take(shown).enumerate() {
@@ -1322,15 +1410,71 @@ fn timeline(title: &str, head: &[&str], rows: &[Vec<String>]) -> String {
     let heads: Vec<String> = head.iter().map(|h| h.to_string()).collect();
     let _ = write!(out, "\n{}", line(&heads).bold());
     let indent = 2 * IND.len() + width.first().map_or(0, |w| w + 2);
+    let room = TIMELINE_WIDTH.saturating_sub(indent).max(20);
     for r in rows {
-        let _ = write!(out, "\n{}", line(r));
-        if below && let Some(words) = r.get(shown).filter(|w| !w.is_empty()) {
-            for piece in wrap_names(words, TIMELINE_WIDTH.saturating_sub(indent).max(20)) {
+        match wrap_last {
+            Some((last, at)) if r.get(last).is_some_and(|c| c.width() > width[last]) => {
+                let pieces = wrap_list(&r[last], width[last]);
+                let mut first = r.clone();
+                first[last] = pieces.first().cloned().unwrap_or_default();
+                let _ = write!(out, "\n{}", line(&first));
+                for piece in pieces.iter().skip(1) {
+                    let _ = write!(out, "\n{}{piece}", " ".repeat(at));
+                }
+            }
+            _ => {
+                let _ = write!(out, "\n{}", line(r));
+            }
+        }
+        if let Some(last) = last_below
+            && let Some(states) = r.get(last).filter(|w| !w.is_empty())
+        {
+            for piece in wrap(&format!("{}: {states}", head[last]), room) {
+                let _ = write!(out, "\n{}{piece}", " ".repeat(indent));
+            }
+        }
+        let words = if below { r.get(head.len() - 1) } else { None };
+        if let Some(words) = words.filter(|w| !w.is_empty()) {
+            for piece in wrap_names(words, room) {
                 let _ = write!(out, "\n{}{piece}", " ".repeat(indent));
             }
         }
     }
     out
+}
+
+/// A list (`k FIN_WAIT1, c CLOSE_WAIT`) wrapped to `width` columns between
+/// its items where it can (an end's states stay on one line), else between
+/// words.
+fn wrap_list(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let items: Vec<&str> = text.split(", ").collect();
+    let mut line = String::new();
+    for (k, item) in items.iter().enumerate() {
+        let item = if k + 1 < items.len() {
+            format!("{item},")
+        } else {
+            item.to_string()
+        };
+        if !line.is_empty() && line.width() + 1 + item.width() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if item.width() > width {
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            lines.extend(wrap(&item, width));
+            continue;
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&item);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// As [`wrap`], keeping a bracketed name (`[TCP Dup ACK 5#1]`) on one

@@ -1223,7 +1223,7 @@ pub static SPECS: &[CmdSpec] = &[
         [],
         Shell,
         "start again: close every socket, stop every peer, forget every name",
-        "Cancels the background jobs (a program run with run ... & is ended, its processes too), closes every socket (the next one is fd 3 again), stops the built-in peers (numbered from 1 again), and forgets the names you bound and the connections states and diagram showed; says what it did. The settings, macros and history stay, and the shell does not leave. A port bound before can be bound again at once if SO_REUSEADDR was set on the new socket before bind (connections the old one closed first may be in TIME_WAIT).",
+        "Cancels the background jobs (a program run with run ... & is ended, its processes too), closes every socket (the next one is fd 3 again), stops the built-in peers (numbered from 1 again), and forgets the names you bound and the connections states and diagram showed; says what it did. The settings, macros, history, the traffic log (log FILE) and a lab's hosts stay, and the shell does not leave. A port bound before can be bound again at once if SO_REUSEADDR was set on the new socket before bind (connections the old one closed first may be in TIME_WAIT).",
         ""
     ),
 ];

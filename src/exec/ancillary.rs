@@ -22,8 +22,8 @@ use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// The most descriptors one recvmsg makes room for (the kernel's own limit
-/// is 253, SCM_MAX_FD).
+/// The most descriptors one message carries (the kernel's SCM_MAX_FD): the
+/// most one sendmsg sends and one recvmsg makes room for.
 const MAX_FDS: usize = 253;
 
 /// recvmsg reads at most this much data with its ancillary data.
@@ -227,6 +227,17 @@ impl Session {
         }
         let (kind, payload, what, python) = match framing {
             Framing::Fds(socks) => {
+                if let Some(extra) = socks.get(MAX_FDS) {
+                    return Err(ExecError::new(
+                        "ValueError",
+                        format!(
+                            "at most {MAX_FDS} descriptors go in one message (the kernel's SCM_MAX_FD), and this is number {}",
+                            MAX_FDS + 1
+                        ),
+                    )
+                    .at(extra.span)
+                    .hint("send the rest in another sendmsg"));
+                }
                 let mut fds = Vec::new();
                 let mut names = Vec::new();
                 for s in socks {
@@ -394,7 +405,7 @@ impl Session {
                 .hint("a listening socket only accepts: recvmsg on the socket accept returned"));
         }
         // Held bytes came with no ancillary data (it was taken with them).
-        let pre = super::io::take_held(&ctx, DATA, false);
+        let pre = super::recv::take_held(&ctx, DATA, false);
         if !pre.is_empty() {
             out.emit(Item::NoWait(format!(
                 "{} held from an earlier receive come first, without ancillary data; recvmsg again for the rest",
@@ -414,7 +425,7 @@ impl Session {
                         send: false,
                         nonblock_hint: "nothing is queued and the socket is non-blocking",
                     },
-                    |ctx| super::io::recv_waiting(ctx, false),
+                    |ctx| super::recv::recv_waiting(ctx, false),
                     out,
                     |s| recv_with(s.as_raw_fd(), maxfds),
                 )?;

@@ -678,7 +678,7 @@ fn recv_bulk_work(
         per_wait,
         kernel,
         waiting: Some(|ctx: &Ctx, call: &str| {
-            let mut item = super::io::recv_waiting(ctx, false);
+            let mut item = super::recv::recv_waiting(ctx, false);
             if let Item::Waiting { call: c, .. } = &mut item {
                 *c = call.to_string();
             }
@@ -692,7 +692,7 @@ fn recv_bulk_work(
     };
     let mut meter = Meter::new(format!("{call}(fd {})", ctx.h.fd), limit);
     // Bytes held from an earlier recvuntil come first.
-    let pre = super::io::take_held(
+    let pre = super::recv::take_held(
         ctx,
         limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX)),
         false,
@@ -706,7 +706,7 @@ fn recv_bulk_work(
         }
         meter.done += pre.len() as u64;
         out.emit(Item::NoWait(format!(
-            "{} held from an earlier receive (read past a delimiter) come first",
+            "{} held from an earlier receive come first",
             if pre.len() == 1 {
                 "1 byte".to_string()
             } else {
@@ -896,8 +896,8 @@ impl Session {
             )));
         }
         let p = self.text(path)?;
-        crate::files::check_read(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
-        let file = File::open(&p).map_err(|e| file_error(e, &p).at(path.span))?;
+        let file =
+            crate::files::open_for_reading(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
         let meta = file
             .metadata()
             .map_err(|e| file_error(e, &p).at(path.span))?;

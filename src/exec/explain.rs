@@ -158,10 +158,10 @@ impl Moment {
                  whatever is queued, up to its size. It never knows where one send ended."
             }
             Moment::Truncated => {
-                "UDP keeps message boundaries: each recvfrom returns one datagram. But when the buffer is smaller \
-                 than the datagram, the kernel copies what fits and drops the rest: it is gone, not kept for the \
-                 next recvfrom. Receive with a buffer as large as the largest datagram (at most 65507 bytes over \
-                 IPv4)."
+                "UDP keeps message boundaries (and so do UNIX datagram and SOCK_SEQPACKET sockets): each receive \
+                 returns one datagram. But when the buffer is smaller than the datagram, the kernel copies what \
+                 fits and drops the rest: it is gone, not kept for the next receive. Receive with a buffer as \
+                 large as the largest datagram (at most 65507 bytes over IPv4)."
             }
             Moment::WouldBlock => {
                 "The socket is non-blocking (setblocking(False) or settimeout(0)), and this call would have had to \

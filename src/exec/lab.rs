@@ -57,6 +57,23 @@ fn kill_strays(inodes: &[u64]) -> (Vec<i32>, Vec<i32>) {
     (killed, others)
 }
 
+impl LabState {
+    /// `reset` stopped every peer and cancelled every job, and numbers
+    /// peers from 1 again: the lab's list of them would name the next
+    /// shell's peers (`lab down` stopped the learner's new peer 1).
+    pub(crate) fn forget_peers_and_jobs(&mut self) {
+        self.peers.clear();
+        self.jobs.clear();
+    }
+
+    /// The hosts' names, when a lab is up.
+    pub(crate) fn host_names(&self) -> Option<Vec<String>> {
+        self.lab
+            .as_ref()
+            .map(|l| l.hosts().iter().map(|h| h.name.clone()).collect())
+    }
+}
+
 fn no_lab() -> ExecError {
     ExecError::usage("no lab is up").hint("lab up a b makes two hosts, a and b")
 }

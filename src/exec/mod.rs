@@ -24,6 +24,7 @@ mod opts;
 mod pair;
 mod print;
 mod programs;
+pub(crate) mod recv;
 mod reset;
 mod select;
 mod serve;
@@ -598,12 +599,16 @@ impl Session {
     ) -> Result<Flow, ExecError> {
         let seen = Arc::clone(&self.explained);
         let on = self.settings.explain;
-        let mut ex = explain::Explainer {
-            out,
-            on,
-            seen: &seen,
+        let result = {
+            let mut ex = explain::Explainer {
+                out: &mut *out,
+                on,
+                seen: &seen,
+            };
+            self.run_inner(stmt, src, &mut ex)
         };
-        self.run_inner(stmt, src, &mut ex)
+        self.log_trouble(out);
+        result
     }
 
     /// After an error was printed: its explanation, the first time.

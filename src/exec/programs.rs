@@ -62,7 +62,23 @@ impl Session {
         if argv.is_empty() {
             return Err(ExecError::usage("run needs a program: run python3 FILE.py"));
         }
-        crate::files::may_run(self.who, &self.files, self.in_lesson > 0)?;
+        // A program does whatever the user can: a downloaded lesson that
+        // runs `sh -c ...` would undo every rule of files.rs. The bundled
+        // lessons are sockplay's own.
+        if self.who == crate::files::Who::Script && self.in_lesson == 0 && !self.files.run {
+            let x = ExecError::new(
+                "PermissionError",
+                format!(
+                    "a script may not run a program: {}",
+                    crate::value::str_repr(&argv.join(" "))
+                ),
+            )
+            .hint("a program can do anything you can, which a lesson must not; start sockplay with --allow-run to allow it (or type the command at the prompt)");
+            return Err(match span {
+                Some(s) => x.at(s),
+                None => x,
+            });
+        }
         let ctx = self.watch_context();
         if let Some((desc, _)) = self.background.take() {
             // The job's name in `jobs` and its reports: the command line,

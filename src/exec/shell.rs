@@ -68,7 +68,7 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         // leftover count would be bytes it threw away.
         None if s.state.starts_with("CLOSED") && e.held_len() == 0 => ("-".into(), "-".into()),
         None if s.state.starts_with("CLOSED") => (format!("{}+0", e.held_len()), "-".into()),
-        // Bytes held by the shell (read past a delimiter) come before the
+        // Bytes held by the shell (read by an earlier receive) come before the
         // kernel's: held+kernel.
         None => match e.held_len() {
             0 => (opt_bytes(s.recv_q), opt_bytes(s.send_q)),
@@ -257,7 +257,7 @@ impl Session {
                     add(
                         "held",
                         format!(
-                            "{held} bytes read past a delimiter, returned first by the next receive"
+                            "{held} bytes read by an earlier receive (past a delimiter, or before it failed), returned first by the next one"
                         ),
                     );
                 }
@@ -658,15 +658,17 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         use std::os::unix::fs::FileTypeExt;
         // The address recvfrom gave (Python's is the path: os.unlink(addr)).
-        let p = match self.eval(path)? {
+        // Kept as bytes: a name that is not UTF-8 is removed as it is, not
+        // a look-alike with U+FFFD in it.
+        let p: std::path::PathBuf = match self.eval(path)? {
             Value::Addr(a) if a.as_pathname().is_some() => a
                 .as_pathname()
-                .map(|p| p.to_string_lossy().into_owned())
+                .map(std::path::Path::to_path_buf)
                 .unwrap_or_default(),
-            _ => self.text(path)?,
+            _ => self.text(path)?.into(),
         };
         crate::files::check_remove(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
-        let shown = crate::value::path_text(p.as_bytes());
+        let shown = crate::files::shown(&p);
         match std::fs::symlink_metadata(&p) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 out.emit(Item::Note(format!(
@@ -685,8 +687,7 @@ impl Session {
                 out.emit(Item::Done(format!("removed the socket file {shown}")));
             }
         }
-        let gone = std::path::Path::new(&p);
-        self.lesson_files.retain(|f| f != gone);
+        self.lesson_files.retain(|f| *f != p);
         Ok(Ret::none())
     }
 
@@ -711,7 +712,7 @@ impl Session {
             if is_socket && std::fs::remove_file(p).is_ok() {
                 out.emit(Item::Note(format!(
                     "removed the socket file {} that the lesson made",
-                    p.display()
+                    crate::files::shown(p)
                 )));
             }
             false

@@ -112,7 +112,7 @@ impl Session {
             }
         }));
         out.idle();
-        // Held bytes (read past a delimiter) are the first to show.
+        // Held bytes (read by an earlier receive) are the first to show.
         let pre = ctx
             .held
             .lock()
@@ -221,6 +221,11 @@ impl Session {
                 }
             }
         };
+        if tty && why == "Ctrl-C" {
+            // The terminal echoed ^C after whatever was typed on the line:
+            // the report starts a line of its own.
+            out.emit(Item::Done(String::new()));
+        }
         out.emit(Item::Done(format!(
             "{why}: back to the prompt; {} stays open ({} sent in {}, {} received)",
             ctx.label,

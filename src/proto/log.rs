@@ -48,8 +48,9 @@ pub struct TrafficLog {
     pub chunks: u64,
     pub bytes: u64,
     /// The first write error (the disk filled): logging stops, and the
-    /// next command says so.
+    /// command that ran into it says so (once: `told`).
     pub failed: Option<String>,
+    pub told: bool,
 }
 
 /// The session's log, shared with the calls in flight (background jobs
@@ -161,6 +162,7 @@ impl TrafficLog {
             chunks: 0,
             bytes: 0,
             failed: None,
+            told: false,
         })
     }
 
@@ -396,6 +398,25 @@ fn count(n: u64, one: &str, many: &str) -> String {
 }
 
 impl crate::exec::Session {
+    /// After each statement: a log that could not be written (the disk
+    /// filled) is said once, by the statement whose bytes it could not
+    /// hold.
+    pub(crate) fn log_trouble(&mut self, out: &mut dyn crate::exec::Sink) {
+        let Ok(mut guard) = self.log.lock() else {
+            return;
+        };
+        if let Some(l) = guard.as_mut()
+            && !l.told
+            && let Some(e) = &l.failed
+        {
+            l.told = true;
+            out.emit(crate::exec::Item::Warn(format!(
+                "writing the log {} failed ({e}): it stopped there; `log off` closes it",
+                crate::value::escape_controls(&l.path.display().to_string())
+            )));
+        }
+    }
+
     /// `log FILE [hex]`, `log off`, `log` (what is being logged).
     pub(crate) fn log_cmd(
         &mut self,

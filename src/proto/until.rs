@@ -202,7 +202,7 @@ impl Session {
                     );
                 }
                 Some(0.0) => Budget::NoWait,
-                Some(s) => Budget::Within(Duration::try_from_secs_f64(s).map_err(|_| {
+                Some(s) => Budget::Within(wait::timeout_of(s).ok_or_else(|| {
                     ExecError::new("OverflowError", "timeout is too large").at(t.span)
                 })?),
             },
@@ -333,6 +333,23 @@ pub(crate) fn gather(
         if let Some(k) = stop.end_in(&got.bytes, &mut scan) {
             break k;
         }
+        // A peer that never pauses keeps every read from waiting: the
+        // budget and Ctrl-C are looked at between reads too, not only in
+        // the wait (`timeout 0` takes all that is there, however long).
+        if reads > 0 && budget != Budget::NoWait {
+            let why = if ctx.cancel.is_set() {
+                Some(Stopped::Interrupted)
+            } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                Some(Stopped::TimedOut)
+            } else {
+                None
+            };
+            if let Some(s) = why {
+                let n = got.len();
+                give_back(got, from);
+                return Err(stopped_error(s, call, budget, reads, n));
+            }
+        }
         let limit = match stop {
             Stop::Delim(_) => MAX_UNTIL,
             _ => MAX_ALL,
@@ -340,15 +357,7 @@ pub(crate) fn gather(
         if got.len() >= limit {
             let n = got.len();
             give_back(got, from);
-            return Err(ExecError::new(
-                "ValueError",
-                format!("no {} in the first {} received", stop.what(), plural(n)),
-            )
-            .hint(format!(
-                "{call} looks at most 1 MiB ahead; the bytes are held: recv {0} reads them, \
-                 recvn {0} N or recvall {0} read by count or to the end",
-                ctx.label
-            )));
+            return Err(too_much(ctx, call, stop, n));
         }
         let want = match stop {
             Stop::Count(n) => n - got.len(),
@@ -395,7 +404,12 @@ pub(crate) fn gather(
                 if r.from.is_some() {
                     from = r.from;
                 }
-                // No room (ulimit -v): a MemoryError, the bytes held.
+                // No room (beside the values alive, or under ulimit -v):
+                // a MemoryError, the bytes held.
+                if let Err(e) = crate::value::room_for(got.len() + r.bytes.len()) {
+                    give_back(got, from);
+                    return Err(e);
+                }
                 if got.bytes.try_reserve(r.bytes.len()).is_err() {
                     let n = got.len() + r.bytes.len();
                     give_back(got, from);
@@ -456,40 +470,28 @@ pub(crate) fn gather(
                     Err(s) => {
                         let n = got.len();
                         give_back(got, from);
-                        let mut x = stopped(s);
-                        if s == Stopped::TimedOut {
-                            x.hint = Some(format!(
-                                "{call} had {} in all, counted from its start across {} (the budget does not start \
-                                 again at each read, as pwntools' does); {}",
-                                budget.text().replace(" for the whole call", ""),
-                                match reads {
-                                    0 => "its wait".to_string(),
-                                    1 => "its 1 read".to_string(),
-                                    n => format!("its {n} reads"),
-                                },
-                                if n > 0 {
-                                    format!(
-                                        "the {} received are held: the next receive returns them",
-                                        plural(n)
-                                    )
-                                } else {
-                                    "nothing arrived".into()
-                                }
-                            ));
-                        } else if n > 0 {
-                            x.hint = Some(format!(
-                                "the {} received so far are held: the next receive returns them",
-                                plural(n)
-                            ));
-                        }
-                        return Err(x);
+                        return Err(stopped_error(s, call, budget, reads, n));
                     }
                 }
                 waited = Some(start.elapsed());
             }
             Err(e) => {
+                let n = got.len();
                 give_back(got, from);
-                return Err(ctx.in_context(e.into()));
+                let mut x = ctx.in_context(e.into());
+                if n > 0 {
+                    // A reset mid-line: what came before it is not lost.
+                    let held = format!(
+                        "the {} received before it are held: recv {} returns them",
+                        plural(n),
+                        ctx.label
+                    );
+                    x.hint = Some(match x.hint.take() {
+                        Some(h) => format!("{h}; {held}"),
+                        None => held,
+                    });
+                }
+                return Err(x);
             }
         }
     };
@@ -505,6 +507,65 @@ pub(crate) fn gather(
         kept,
         lost,
     })
+}
+
+/// The error of a call that stopped before its answer (the budget ran
+/// out, or Ctrl-C) after `reads` reads had gathered `n` bytes, now held.
+fn stopped_error(s: Stopped, call: &str, budget: Budget, reads: usize, n: usize) -> ExecError {
+    let mut x = stopped(s);
+    if s == Stopped::TimedOut {
+        x.hint = Some(format!(
+            "{call} had {} in all, counted from its start across {} (the budget does not start \
+             again at each read, as pwntools' does); {}",
+            budget.text().replace(" for the whole call", ""),
+            match reads {
+                0 => "its wait".to_string(),
+                1 => "its 1 read".to_string(),
+                n => format!("its {n} reads"),
+            },
+            if n > 0 {
+                format!(
+                    "the {} received are held: the next receive returns them",
+                    plural(n)
+                )
+            } else {
+                "nothing arrived".into()
+            }
+        ));
+    } else if n > 0 {
+        x.hint = Some(format!(
+            "the {} received so far are held: the next receive returns them",
+            plural(n)
+        ));
+    }
+    x
+}
+
+/// The error of a call that read as far as it looks (1 MiB for a
+/// delimiter, [`MAX_ALL`] to the end of a stream) without its answer.
+fn too_much(ctx: &Ctx, call: &str, stop: &Stop, n: usize) -> ExecError {
+    let label = &ctx.label;
+    match stop {
+        Stop::Delim(_) => ExecError::new(
+            "ValueError",
+            format!("no {} in the first {} received", stop.what(), plural(n)),
+        )
+        .hint(format!(
+            "{call} looks at most 1 MiB ahead; the bytes are held: recv {label} reads them, \
+             recvn {label} N or recvall {label} read by count or to the end"
+        )),
+        _ => ExecError::new(
+            "ValueError",
+            format!(
+                "{} came and the stream has not ended: more than {call} keeps",
+                plural(n)
+            ),
+        )
+        .hint(format!(
+            "the bytes are held (recv {label} reads them); recvfile {label} PATH writes a long stream to a \
+             file, recv {label} discard drops it"
+        )),
+    }
 }
 
 fn until_work(
