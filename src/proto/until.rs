@@ -231,9 +231,10 @@ struct Read {
 fn read_once(ctx: &Ctx, want: usize) -> io::Result<Read> {
     if ctx.kind.keeps_boundaries() {
         let mut buf: Vec<u8> = Vec::with_capacity(DGRAM);
-        let (n, from) = ctx
-            .sock
-            .recv_from_with_flags(buf.spare_capacity_mut(), libc::MSG_TRUNC)?;
+        let (n, from) = ctx.sock.recv_from_with_flags(
+            buf.spare_capacity_mut(),
+            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+        )?;
         // SAFETY: the kernel initialised the first min(n, DGRAM) bytes.
         unsafe { buf.set_len(n.min(DGRAM)) };
         // A SOCK_SEQPACKET connection ends like a stream; a datagram of 0

@@ -116,6 +116,22 @@ pub fn attributes(name: &str) -> &'static [&'static str] {
 }
 
 /// Python statements that open a block: sockplay runs one call a line.
+/// Methods a course program calls that are no socket call of a line:
+/// files over a socket, socketserver, json, threads, selectors.
+const PROGRAM_METHODS: &[&str] = &[
+    "makefile",
+    "serve_forever",
+    "handle_request",
+    "server_close",
+    "dumps",
+    "loads",
+    "start",
+    "join",
+    "register",
+    "unregister",
+    "modify",
+];
+
 pub(super) const BLOCKS: &[&str] = &[
     "while", "for", "if", "elif", "else", "def", "try", "except", "finally", "with", "class",
 ];
@@ -203,7 +219,7 @@ impl<'a> Parser_<'a> {
                 return Err(self.py_error(
                     self.span(i, after),
                     format!("`{w}` opens a block of Python; sockplay runs one call a line"),
-                    "type the calls of the block one by one (a macro repeats them: see `help macdef`); `&` runs a blocking call in the background; a whole program runs as it is with `run python3 FILE.py`",
+                    "a whole program runs as it is with `run python3 FILE.py` (sockplay shows its socket calls); or type the block's calls here one by one (a macro repeats them: see `help macdef`)",
                 ));
             }
             if let Some((at, len, what)) = program_construct(i) {
@@ -638,7 +654,7 @@ impl<'a> Parser_<'a> {
                 return Err(self.py_error(
                     func.span,
                     "input() reads the keyboard, and here the keyboard types commands".into(),
-                    "write the value itself: sk.send(b'hello')",
+                    "write the value itself: sk.send(b'hello'); a program that asks with input() runs as it is with `run python3 FILE.py` (with `&`, `input %1 \"text\"` types its line)",
                 ));
             }
             ["time", "sleep"] | ["sleep"] => {
@@ -686,7 +702,7 @@ impl<'a> Parser_<'a> {
                 return Err(self.py_error(
                     func.span,
                     format!("sockplay has no `{m}`: one shell plays every end"),
-                    "end a blocking call with & to run it in the background: conn, addr = sk.accept() &",
+                    "end a blocking call with & to run it in the background: conn, addr = sk.accept() &; a program with threads runs as it is with `run python3 FILE.py`",
                 ));
             }
             _ => {}
@@ -820,6 +836,13 @@ impl<'a> Parser_<'a> {
             return Err(self.py_error(
                 method.span,
                 format!("`.{m}()` works on text, which a program does with what it received"),
+                WHOLE_PROGRAM,
+            ));
+        }
+        if PROGRAM_METHODS.contains(&m) {
+            return Err(self.py_error(
+                method.span,
+                format!("`.{m}()` belongs to a whole program, not to one socket call"),
                 WHOLE_PROGRAM,
             ));
         }
