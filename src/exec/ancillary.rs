@@ -16,6 +16,7 @@ use crate::errors::ExecError;
 use crate::proto::log::Dir;
 use crate::syntax::ast::{Expr, Family, Framing, SockKind, SockRef, Spanned};
 use crate::table::{self, Origin};
+use crate::value::plural;
 use crate::value::{SockHandle, Value, addr_short, bytes_repr};
 use socket2::SockAddr;
 use std::io;
@@ -28,14 +29,6 @@ const MAX_FDS: usize = 253;
 
 /// recvmsg reads at most this much data with its ancillary data.
 const DATA: usize = 64 * 1024;
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
 
 /// A control-message buffer, aligned for `cmsghdr`.
 fn cmsg_buf(bytes: usize) -> Vec<u64> {

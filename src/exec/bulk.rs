@@ -707,11 +707,7 @@ fn recv_bulk_work(
         meter.done += pre.len() as u64;
         out.emit(Item::NoWait(format!(
             "{} held from an earlier receive come first",
-            if pre.len() == 1 {
-                "1 byte".to_string()
-            } else {
-                format!("{} bytes", pre.len())
-            }
+            crate::value::bytes_count(pre.len())
         )));
     }
     let fd = ctx.h.fd;

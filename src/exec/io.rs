@@ -18,6 +18,7 @@ use crate::errors::ExecError;
 use crate::proto::log::Dir;
 use crate::syntax::ast::{AddrExpr, Expr, Family, SendFlag, SockKind, SockRef, Spanned};
 use crate::table::{self, Mode, Origin};
+use crate::value::plural;
 use crate::value::{SockHandle, Value, addr_short};
 use crate::wait::{self, Cancel, Stopped};
 use socket2::{SockAddr, Socket};
@@ -93,14 +94,6 @@ pub(crate) type Work = Box<dyn FnOnce(&Ctx, &mut dyn Sink) -> Result<Ret, ExecEr
 
 pub(super) fn would_block(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::WouldBlock
-}
-
-pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
 }
 
 /// The error of a wait that ended without its event.

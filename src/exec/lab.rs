@@ -358,7 +358,7 @@ impl Session {
             .enumerate()
             .map(|(k, h)| {
                 let c = lab.counts(k);
-                let mut sent = super::io::plural(c.sent as usize, "frame", "frames");
+                let mut sent = crate::value::plural(c.sent as usize, "frame", "frames");
                 if c.lost > 0 {
                     sent.push_str(&format!(", {} lost", c.lost));
                 }

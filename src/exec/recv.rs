@@ -8,8 +8,7 @@
 use super::bounds::Piece;
 use super::explain::{Ends, Moment};
 use super::io::{
-    Ctx, Wait, addr_value, error_pending, fit, local_text, plural, recv_buf, recv_space,
-    would_block,
+    Ctx, Wait, addr_value, error_pending, fit, local_text, recv_buf, recv_space, would_block,
 };
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
@@ -18,6 +17,7 @@ use crate::syntax::ast::{Expr, RecvFlag, SockKind, SockRef, Spanned, View};
 use crate::table;
 use crate::value::{Value, addr_short};
 
+use crate::value::plural;
 use socket2::{SockAddr, Socket};
 use std::io;
 use std::time::Duration;
@@ -507,10 +507,7 @@ fn decoded(mut ret: Ret) -> Result<Ret, ExecError> {
                 )
                 .hint(format!(
                     "the {} received {} not UTF-8 text; receive without .decode() to see them",
-                    match e.as_bytes().len() {
-                        1 => "1 byte".to_string(),
-                        n => format!("{n} bytes"),
-                    },
+                    crate::value::bytes_count(e.as_bytes().len()),
                     if e.as_bytes().len() == 1 { "is" } else { "are" }
                 )));
             }

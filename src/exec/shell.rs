@@ -168,11 +168,7 @@ impl Session {
             out.emit(Item::Note(format!(
                 "RECV-Q {held}+N: {} held by sockplay for {}'s next receive (read past a delimiter by \
                  recvuntil or recvline, or gathered by a receive that failed), then N in the kernel's queue",
-                if held == 1 {
-                    "1 byte".to_string()
-                } else {
-                    format!("{held} bytes")
-                },
+                crate::value::bytes_count(held),
                 e.label()
             )));
         }

@@ -21,6 +21,7 @@ use crate::exec::recv::{RecvFacts, recv_notes, recv_wait_what};
 use crate::exec::{Item, SockDesc};
 use crate::syntax::ast::{Family, How, SockKind, View};
 use crate::table::Mode;
+use crate::value::plural;
 use crate::value::{self, SockHandle, Value, addr_short, escape_controls};
 use socket2::SockAddr;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -350,14 +351,6 @@ fn kind_of(n: i64) -> Option<SockKind> {
         libc::SOCK_DGRAM => Some(SockKind::Dgram),
         libc::SOCK_SEQPACKET => Some(SockKind::SeqPacket),
         _ => None,
-    }
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
     }
 }
 
