@@ -461,11 +461,24 @@ pub fn human_size(n: u64) -> String {
             return format!("{:.1} {unit}", n as f64 / (1u64 << shift) as f64);
         }
     }
-    if n == 1 {
-        "1 byte".into()
+    plural(n, "byte", "bytes")
+}
+
+/// A count with its noun, singular for one only: `1 frame`, `2 frames`,
+/// `0 frames` (the words differ too much for a suffix: `byte was`/`bytes
+/// were`).
+pub fn plural(n: impl fmt::Display, one: &str, many: &str) -> String {
+    let n = n.to_string();
+    if n == "1" {
+        format!("1 {one}")
     } else {
-        format!("{n} bytes")
+        format!("{n} {many}")
     }
+}
+
+/// `1 byte`, `2 bytes`.
+pub fn bytes_count(n: usize) -> String {
+    plural(n, "byte", "bytes")
 }
 
 /// "an int", "a str": the type with its article.

@@ -203,7 +203,8 @@ sockets
 expect /u +b +UDP +10\\.99\\.0\\.2:9999/
 expect /k +a +UDP/
 lab
-expect /a +10\\.99\\.0\\.1\\/24 .* 1 frames/
+expect /a +10\\.99\\.0\\.1\\/24 .* 1 frame/
+expect /b +10\\.99\\.0\\.2\\/24 .* 0 frames/
 lab down
 expect \"lab down: closed u, k; hosts a, b, their links and the switch are gone\"
 sockets

@@ -2283,8 +2283,18 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
             (0, 5),
             E::Python {
                 what: "`while` opens a block of Python; sockplay runs one call a line".into(),
-                instead: "type the calls of the block one by one (a macro repeats them: see `help macdef`); `&` runs a blocking call in the background; a whole program runs as it is with `run python3 FILE.py`".into(),
+                instead: "a whole program runs as it is with `run python3 FILE.py` (sockplay shows its socket calls); or type the block's calls here one by one (a macro repeats them: see `help macdef`)".into(),
             },
+        ),
+        (
+            "f = sock.makefile('rwb')",
+            (9, 17),
+            program("`.makefile()` belongs to a whole program, not to one socket call"),
+        ),
+        (
+            "server.serve_forever()",
+            (7, 20),
+            program("`.serve_forever()` belongs to a whole program, not to one socket call"),
         ),
         (
             "c.recv(1024)[0]",

@@ -7,19 +7,12 @@ use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
 use crate::syntax::ast::{AddrExpr, Expr, Family, How, SockKind, SockRef, Spanned};
 use crate::table::{self, Entry, Mode, Origin};
+use crate::value::plural;
 use crate::value::{SockHandle, Value, addr_short};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 /// Python's default backlog for `listen()` without an argument.
 const DEFAULT_BACKLOG: i32 = 128;
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
 
 impl Session {
     fn entry_h(&self, h: SockHandle) -> Result<&Entry, ExecError> {

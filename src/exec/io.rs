@@ -18,6 +18,7 @@ use crate::errors::ExecError;
 use crate::proto::log::Dir;
 use crate::syntax::ast::{AddrExpr, Expr, Family, SendFlag, SockKind, SockRef, Spanned};
 use crate::table::{self, Mode, Origin};
+use crate::value::plural;
 use crate::value::{SockHandle, Value, addr_short};
 use crate::wait::{self, Cancel, Stopped};
 use socket2::{SockAddr, Socket};
@@ -95,14 +96,6 @@ pub(super) fn would_block(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::WouldBlock
 }
 
-pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
 /// The error of a wait that ended without its event.
 pub(crate) fn stopped(s: Stopped) -> ExecError {
     match s {
@@ -117,7 +110,10 @@ pub(crate) fn stopped(s: Stopped) -> ExecError {
 pub(crate) fn recv_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize)> {
     let mut buf = recv_space(sock, size, flags)?;
     let cap = buf.capacity();
-    let n = sock.recv_with_flags(buf.spare_capacity_mut(), flags)?;
+    // MSG_DONTWAIT: the shell waits with poll, never in the kernel, even on
+    // a socket that another process has made blocking (O_NONBLOCK belongs
+    // to the socket, shared by every descriptor of it, in every process).
+    let n = sock.recv_with_flags(buf.spare_capacity_mut(), flags | libc::MSG_DONTWAIT)?;
     // SAFETY: the kernel initialised the first min(n, cap) bytes.
     unsafe { buf.set_len(n.min(cap)) };
     fit(&mut buf);
@@ -374,9 +370,14 @@ impl Ctx {
         let t0 = crate::wire::now_ns();
         loop {
             calls += 1;
-            match self.sock.send_with_flags(&data[sent..], flags) {
+            // The log stamps a send when it was made (see record_at).
+            let made = crate::wire::now_ns();
+            match self
+                .sock
+                .send_with_flags(&data[sent..], flags | libc::MSG_DONTWAIT)
+            {
                 Ok(n) => {
-                    self.log_bytes(Dir::Sent, &data[sent..sent + n], None);
+                    self.log_bytes_at(Dir::Sent, &data[sent..sent + n], None, Some(made));
                     sent += n;
                     // A blocking stream send (or sendall) continues until
                     // all is sent; a timeout-mode send returns what one
@@ -469,6 +470,7 @@ impl Ctx {
             && let Some((l, p)) = self.pair
             && let Ok(mut b) = self.bounds.lock()
         {
+            b.name_sender(l, p, super::bounds::Sender::Shell(self.label.clone()));
             let no = b.sent(l, p, sent);
             drop(b);
             self.note(t0, crate::wire::CallKind::Send { no, len: sent, all });
@@ -796,8 +798,10 @@ impl Session {
                         },
                         out,
                         |s| {
-                            let n = s.send_to_with_flags(&bytes, &target, f)?;
-                            ctx.log_bytes(Dir::Sent, &bytes[..n], Some(&target));
+                            let made = crate::wire::now_ns();
+                            let n =
+                                s.send_to_with_flags(&bytes, &target, f | libc::MSG_DONTWAIT)?;
+                            ctx.log_bytes_at(Dir::Sent, &bytes[..n], Some(&target), Some(made));
                             Ok(n)
                         },
                     )

@@ -321,6 +321,9 @@ pub struct Session {
     pub confirm: Option<Box<dyn crate::files::Confirm>>,
     /// The traffic log (`log FILE`), shared with the calls in flight.
     pub(crate) log: crate::proto::log::SharedLog,
+    /// `set explain` and `set display` as the programs running in the
+    /// background see them (they follow a later `set`).
+    pub(crate) live_settings: crate::watch::track::Live,
     /// The commands come from stdin (piped): `interactive` cannot read
     /// the keyboard there.
     pub stdin_is_script: bool,
@@ -469,6 +472,10 @@ impl Session {
             files: crate::files::Policy::default(),
             confirm: None,
             log: Default::default(),
+            live_settings: std::sync::Arc::new(std::sync::Mutex::new((
+                true,
+                crate::syntax::ast::View::Repr,
+            ))),
             stdin_is_script: false,
             epolls: Default::default(),
             next_epoll: 0,

@@ -26,12 +26,18 @@ impl Session {
         // A program's connections are captured for `states` too.
         self.start_capture();
         let watch_port = self.capture.as_ref().map(|c| c.port_watcher());
+        if let Ok(mut l) = self.live_settings.lock() {
+            *l = (self.settings.explain, self.settings.display);
+        }
         Context {
+            live: Some(Arc::clone(&self.live_settings)),
             bounds: Arc::clone(&self.bounds),
             explained: Arc::clone(&self.explained),
             explain: self.settings.explain,
             view: self.settings.display,
             watch_port,
+            calls: self.watch_states.then(|| self.calls.clone()),
+            log: Some(Arc::clone(&self.log)),
         }
     }
 
@@ -84,11 +90,22 @@ impl Session {
             };
             let id = self.jobs.next_id();
             let printer = self.job_printer.clone();
-            let (prog, task) = crate::watch::job::start(id, &argv, level, ctx, printer.clone())
-                .map_err(|e| match span {
-                    Some(s) => e.at(s),
-                    None => e,
-                })?;
+            // On a lab host (`on a run ... &`) the program is started from
+            // this thread, which is inside the host's namespaces now: it
+            // and its sockets are the host's.
+            let host = self
+                .current_host()
+                .and_then(|h| match self.lab_host_ip(&h) {
+                    Some(std::net::IpAddr::V4(ip)) => Some((h, ip)),
+                    _ => None,
+                });
+            let (prog, task) =
+                crate::watch::job::start(id, &argv, level, ctx, printer.clone(), host).map_err(
+                    |e| match span {
+                        Some(s) => e.at(s),
+                        None => e,
+                    },
+                )?;
             let started = self.jobs.start_task(desc, Vec::new(), -1, task, printer);
             out.emit(started);
             self.programs.push(prog);
@@ -112,6 +129,7 @@ impl Session {
         // Its Ctrl-C was its own: the shell goes on.
         self.interrupt
             .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.programs.remember(end.connections.clone());
         let words = format!("{name} {}", end.words());
         // Ctrl-C is how a server is stopped: no failure of the shell's.
         if end.code() == 0 || end.code() == 128 + libc::SIGINT {

@@ -8,8 +8,7 @@
 use super::bounds::Piece;
 use super::explain::{Ends, Moment};
 use super::io::{
-    Ctx, Wait, addr_value, error_pending, fit, local_text, plural, recv_buf, recv_space,
-    would_block,
+    Ctx, Wait, addr_value, error_pending, fit, local_text, recv_buf, recv_space, would_block,
 };
 use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
@@ -18,6 +17,7 @@ use crate::syntax::ast::{Expr, RecvFlag, SockKind, SockRef, Spanned, View};
 use crate::table;
 use crate::value::{Value, addr_short};
 
+use crate::value::plural;
 use socket2::{SockAddr, Socket};
 use std::io;
 use std::time::Duration;
@@ -27,7 +27,10 @@ const DEFAULT_RECV: i64 = 1024;
 fn recv_from_buf(sock: &Socket, size: usize, flags: i32) -> io::Result<(Vec<u8>, usize, SockAddr)> {
     let mut buf = recv_space(sock, size, flags)?;
     let cap = buf.capacity();
-    let (n, addr) = sock.recv_from_with_flags(buf.spare_capacity_mut(), flags)?;
+    // MSG_DONTWAIT: as in recv_buf (a program may have made the socket
+    // blocking).
+    let (n, addr) =
+        sock.recv_from_with_flags(buf.spare_capacity_mut(), flags | libc::MSG_DONTWAIT)?;
     // SAFETY: as in recv_buf.
     unsafe { buf.set_len(n.min(cap)) };
     fit(&mut buf);
@@ -122,10 +125,7 @@ fn after_recv(
             kind: ctx.kind,
             // Asked of the kernel only for a b''.
             reset: ctx.kind == SockKind::Stream && bytes == 0 && size > 0 && ctx.reset_now(),
-            ends: Ends {
-                sender: ctx.peer.as_ref().map(|(_, label)| label.clone()),
-                receiver: Some(ctx.label.clone()),
-            },
+            ends: recv_ends(ctx, pieces.len() > 1),
             bytes,
             real,
             size,
@@ -135,6 +135,29 @@ fn after_recv(
         &mut || left.or_else(|| table::recv_queue(fd)),
     );
     (out, pieces)
+}
+
+/// The ends of a shell's recv, for the advice on merged sends (`merged`:
+/// only then is the sender looked up): the sender is the socket at the
+/// other end when the shell holds it, else whoever the boundaries say sent
+/// (a watched program's socket, by its name there).
+fn recv_ends(ctx: &Ctx, merged: bool) -> Ends {
+    let mut ends = Ends {
+        sender: ctx.peer.as_ref().map(|(_, label)| label.clone()),
+        receiver: Some(ctx.label.clone()),
+        ..Ends::default()
+    };
+    if merged
+        && ends.sender.is_none()
+        && let Some((l, p)) = ctx.pair
+        && let Some(who) = ctx.bounds.lock().ok().and_then(|b| b.sender(p, l))
+    {
+        match who {
+            super::bounds::Sender::Shell(k) => ends.sender = Some(k),
+            super::bounds::Sender::Program(name) => ends.sender_py = Some(name),
+        }
+    }
+    ends
 }
 
 /// What a recv did, for its notes.
@@ -484,10 +507,7 @@ fn decoded(mut ret: Ret) -> Result<Ret, ExecError> {
                 )
                 .hint(format!(
                     "the {} received {} not UTF-8 text; receive without .decode() to see them",
-                    match e.as_bytes().len() {
-                        1 => "1 byte".to_string(),
-                        n => format!("{n} bytes"),
-                    },
+                    crate::value::bytes_count(e.as_bytes().len()),
                     if e.as_bytes().len() == 1 { "is" } else { "are" }
                 )));
             }

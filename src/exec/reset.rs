@@ -69,7 +69,23 @@ impl Session {
         if let Ok(mut b) = self.bounds.lock() {
             *b = Default::default();
         }
-        if jobs == 0 && socks.is_empty() && peers.is_empty() && names.is_empty() {
+        // The programs run from the shell were jobs, cancelled above: what
+        // they had not shown yet is shown, then they are forgotten, with
+        // the names of their connections.
+        let ids: Vec<usize> = self.programs.iter().map(|p| p.id).collect();
+        for id in ids {
+            for it in self.programs.remove(id) {
+                out.emit(it);
+            }
+        }
+        self.programs = Default::default();
+        // The wire view starts afresh too: the segments captured and the
+        // calls beside them were of connections that are gone (the
+        // capture starts again with the next connection).
+        let had_wire = self.capture.is_some() || !self.calls.is_empty();
+        self.capture = None;
+        self.calls = crate::wire::Calls::default();
+        if jobs == 0 && socks.is_empty() && peers.is_empty() && names.is_empty() && !had_wire {
             out.emit(Item::Note(
                 "nothing to reset: no socket, peer, job or name".into(),
             ));
@@ -96,7 +112,14 @@ impl Session {
                 names.join(", ")
             )));
         }
-        let mut note = "a fresh start, as in a new shell (the next socket is fd 3); the settings, macros and history stay".to_string();
+        let mut note = format!(
+            "a fresh start, as in a new shell (the next socket is fd 3{}); the settings, macros and history stay",
+            if had_wire {
+                "; states and diagram forget the connections before"
+            } else {
+                ""
+            }
+        );
         // Not the lab: its hosts take seconds to make, and a lesson's hosts
         // are wanted again. Said, so nothing stays unannounced.
         if let Some(hosts) = self.lab.host_names() {
@@ -104,6 +127,11 @@ impl Session {
                 ", and so does the lab (hosts {}): lab down ends it",
                 hosts.join(", ")
             ));
+        }
+        // The traffic log goes on (it is the user's file, ended by `log
+        // off`): said, so that nobody thinks it started afresh too.
+        if self.log.lock().is_ok_and(|l| l.is_some()) {
+            note.push_str(", and the traffic log goes on (`log off` ends it)");
         }
         out.emit(Item::Note(note));
         Ok(Ret::none())

@@ -154,7 +154,13 @@ impl Session {
             for r in &mut rows {
                 r.owner = "this shell".into();
             }
-            rows.extend(theirs);
+            let lab = self.lab.lab.is_some();
+            rows.extend(theirs.into_iter().map(|mut r| {
+                if lab && r.host.is_empty() {
+                    r.host = "-".into();
+                }
+                r
+            }));
         }
         out.emit(Item::Table(rows));
         if let Some(e) = self.table.iter().find(|e| e.held_len() > 0) {
@@ -162,11 +168,7 @@ impl Session {
             out.emit(Item::Note(format!(
                 "RECV-Q {held}+N: {} held by sockplay for {}'s next receive (read past a delimiter by \
                  recvuntil or recvline, or gathered by a receive that failed), then N in the kernel's queue",
-                if held == 1 {
-                    "1 byte".to_string()
-                } else {
-                    format!("{held} bytes")
-                },
+                crate::value::bytes_count(held),
                 e.label()
             )));
         }
@@ -358,7 +360,8 @@ impl Session {
                 ));
                 out.emit(Item::Note(
                     "one call a line (no loops or blocks); end a blocking call with & to run it in the background; \
-                     `import` lines are taken and say what is built in"
+                     `import` lines are taken and say what is built in. A whole program runs as it is: run python3 FILE.py \
+                     (add & to play its peer here; help run), or sockplay watch python3 FILE.py outside the shell (help watch)"
                         .into(),
                 ));
             }
@@ -388,6 +391,11 @@ impl Session {
                         (
                             "Ctrl-C".into(),
                             "goes to the program; a second one, a second later, kills it".into(),
+                        ),
+                        (
+                            "diagram".into(),
+                            "the shell's: run it in sockplay (run python3 FILE.py &), play its peer, then diagram"
+                                .into(),
                         ),
                         (
                             "see also".into(),
@@ -545,6 +553,10 @@ impl Session {
             "explain" => self.settings.explain = v == "on",
             "lab" => return self.set_lab(value, out),
             _ => {}
+        }
+        // The programs running in the background follow it.
+        if let Ok(mut l) = self.live_settings.lock() {
+            *l = (self.settings.explain, self.settings.display);
         }
         out.emit(Item::Done(format!("{name} = {v}")));
         Ok(Ret::none())
@@ -711,8 +723,8 @@ pub(super) fn import_note(module: &str) -> String {
         "socket" | "select" | "time" | "sys" => {
             format!("{module}: built in, nothing to import")
         }
-        "threading" | "multiprocessing" | "socketserver" => format!(
-            "{module}: not needed; one shell plays every end, and a call ended with & runs in the background (conn, addr = sk.accept() &)"
+        "threading" | "multiprocessing" | "socketserver" | "selectors" => format!(
+            "{module}: not needed here; one shell plays every end, and a call ended with & runs in the background (conn, addr = sk.accept() &); a program that uses {module} runs as it is with `run python3 FILE.py`"
         ),
         "os" => {
             format!("{module}: only os.unlink(path) and os.remove(path) are taken (unlink PATH)")

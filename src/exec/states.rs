@@ -12,6 +12,7 @@ use crate::errors::ExecError;
 use crate::syntax::ast::{Command, Expr, SockRef, Spanned};
 use crate::table::{self, Ghost};
 use crate::value::SockHandle;
+use crate::value::plural;
 use crate::wire::analysis::{self, Analysis};
 use crate::wire::packet::{Packet, SYN};
 use crate::wire::{self, CallKind, Nanos};
@@ -84,14 +85,6 @@ fn states_text(states: &[(usize, &'static str)], names: &[String; 2]) -> String 
 /// Milliseconds from `first` to `t`.
 fn ms(first: Nanos, t: Nanos) -> String {
     format!("{:.3} ms", t.saturating_sub(first) as f64 / 1e6)
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
 }
 
 impl Session {

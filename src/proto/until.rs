@@ -18,6 +18,7 @@ use crate::exec::io::{Ctx, recv_buf, stopped};
 use crate::exec::{Item, Piece, Ret, Session, Sink};
 use crate::syntax::ast::{Expr, SockKind, SockRef, Spanned, Until, View};
 use crate::table::Mode;
+use crate::value::bytes_count;
 use crate::value::{Value, bytes_repr};
 use crate::wait::{self, Stopped};
 use std::io;
@@ -67,14 +68,6 @@ impl Budget {
     }
 }
 
-fn plural(n: usize) -> String {
-    if n == 1 {
-        "1 byte".into()
-    } else {
-        format!("{n} bytes")
-    }
-}
-
 /// Takes the sends of this shell that `n` bytes just received came from
 /// off the connection's record (stream sockets whose peer is in this shell).
 pub(crate) fn attribute(ctx: &Ctx, n: usize) -> Vec<Piece> {
@@ -92,7 +85,7 @@ impl Stop {
     fn what(&self) -> String {
         match self {
             Stop::Delim(d) => bytes_repr(d),
-            Stop::Count(n) => plural(*n),
+            Stop::Count(n) => bytes_count(*n),
             Stop::End => "the end of the stream".into(),
         }
     }
@@ -156,7 +149,7 @@ impl Session {
                         "ValueError",
                         format!(
                             "a delimiter of {} is longer than this shell looks",
-                            plural(d.len())
+                            bytes_count(d.len())
                         ),
                     )
                     .at(e.span));
@@ -231,9 +224,10 @@ struct Read {
 fn read_once(ctx: &Ctx, want: usize) -> io::Result<Read> {
     if ctx.kind.keeps_boundaries() {
         let mut buf: Vec<u8> = Vec::with_capacity(DGRAM);
-        let (n, from) = ctx
-            .sock
-            .recv_from_with_flags(buf.spare_capacity_mut(), libc::MSG_TRUNC)?;
+        let (n, from) = ctx.sock.recv_from_with_flags(
+            buf.spare_capacity_mut(),
+            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+        )?;
         // SAFETY: the kernel initialised the first min(n, DGRAM) bytes.
         unsafe { buf.set_len(n.min(DGRAM)) };
         // A SOCK_SEQPACKET connection ends like a stream; a datagram of 0
@@ -312,7 +306,7 @@ pub(crate) fn gather(
     if had > 0 {
         out.emit(Item::NoWait(format!(
             "{} held from an earlier receive come first",
-            plural(had)
+            bytes_count(had)
         )));
     }
     // On every way out without an answer, what was gathered is held again.
@@ -381,7 +375,7 @@ pub(crate) fn gather(
                     } else {
                         format!(
                             "the peer closed its side of the connection after {}, before {}",
-                            plural(n),
+                            bytes_count(n),
                             stop.what()
                         )
                     },
@@ -422,7 +416,7 @@ pub(crate) fn gather(
                         "{call}(fd {}) waits for {}: {} so far",
                         ctx.h.fd,
                         stop.what(),
-                        plural(got.len())
+                        bytes_count(got.len())
                     )));
                 }
             }
@@ -433,7 +427,7 @@ pub(crate) fn gather(
                     return Err(if ctx.mode == Mode::NonBlocking {
                         ExecError::os(libc::EAGAIN).hint(format!(
                             "{} of {} are there, and the socket is non-blocking{}",
-                            plural(n),
+                            bytes_count(n),
                             stop.what(),
                             if n > 0 {
                                 " (they are held for the next receive)"
@@ -444,7 +438,7 @@ pub(crate) fn gather(
                     } else {
                         ExecError::timeout().hint(format!(
                             "timeout 0 takes only what is there: {} so far{}",
-                            plural(n),
+                            bytes_count(n),
                             if n > 0 {
                                 ", held for the next receive"
                             } else {
@@ -458,7 +452,7 @@ pub(crate) fn gather(
                     out.emit(Item::Waiting {
                         call: format!("{call}(fd {})", ctx.h.fd),
                         what: stop.what(),
-                        queue: format!("{} so far, {}", plural(got.len()), budget.text()),
+                        queue: format!("{} so far, {}", bytes_count(got.len()), budget.text()),
                     });
                 }
                 let slice = Instant::now() + PROGRESS_EVERY;
@@ -482,7 +476,7 @@ pub(crate) fn gather(
                     // A reset mid-line: what came before it is not lost.
                     let held = format!(
                         "the {} received before it are held: recv {} returns them",
-                        plural(n),
+                        bytes_count(n),
                         ctx.label
                     );
                     x.hint = Some(match x.hint.take() {
@@ -525,7 +519,7 @@ fn stopped_error(s: Stopped, call: &str, budget: Budget, reads: usize, n: usize)
             if n > 0 {
                 format!(
                     "the {} received are held: the next receive returns them",
-                    plural(n)
+                    bytes_count(n)
                 )
             } else {
                 "nothing arrived".into()
@@ -534,7 +528,7 @@ fn stopped_error(s: Stopped, call: &str, budget: Budget, reads: usize, n: usize)
     } else if n > 0 {
         x.hint = Some(format!(
             "the {} received so far are held: the next receive returns them",
-            plural(n)
+            bytes_count(n)
         ));
     }
     x
@@ -547,7 +541,7 @@ fn too_much(ctx: &Ctx, call: &str, stop: &Stop, n: usize) -> ExecError {
     match stop {
         Stop::Delim(_) => ExecError::new(
             "ValueError",
-            format!("no {} in the first {} received", stop.what(), plural(n)),
+            format!("no {} in the first {} received", stop.what(), bytes_count(n)),
         )
         .hint(format!(
             "{call} looks at most 1 MiB ahead; the bytes are held: recv {label} reads them, \
@@ -557,7 +551,7 @@ fn too_much(ctx: &Ctx, call: &str, stop: &Stop, n: usize) -> ExecError {
             "ValueError",
             format!(
                 "{} came and the stream has not ended: more than {call} keeps",
-                plural(n)
+                bytes_count(n)
             ),
         )
         .hint(format!(
@@ -600,7 +594,7 @@ fn until_work(
     let mut msg = match stop {
         Stop::Delim(d) => format!(
             "{call}: {} up to {} {} ({reads_text})",
-            plural(answer.len()),
+            bytes_count(answer.len()),
             if dropped {
                 "the delimiter"
             } else {
@@ -608,10 +602,10 @@ fn until_work(
             },
             bytes_repr(d)
         ),
-        Stop::Count(n) => format!("{call}: exactly {} ({reads_text})", plural(*n)),
+        Stop::Count(n) => format!("{call}: exactly {} ({reads_text})", bytes_count(*n)),
         Stop::End => format!(
             "{call}: {} up to the end of the stream ({reads_text})",
-            plural(answer.len())
+            bytes_count(answer.len())
         ),
     };
     if dropped && let Stop::Delim(d) = stop {
@@ -633,7 +627,7 @@ fn until_work(
     if lost > 0 {
         ret.after.push(Item::Warn(format!(
             "a datagram longer than {DGRAM} bytes was cut: {} lost",
-            plural(lost)
+            bytes_count(lost)
         )));
     }
     if matches!(stop, Stop::End) {

@@ -326,7 +326,7 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("file | off", K::Path), opt("hex", K::LogView)],
         Shell,
         "log every byte sent and received to a file (like socat -v)",
-        "log FILE: from now on every byte any command sends or receives is written to FILE, with its direction (> sent, < received), the time, the socket and its peer, as text like socat -v (a newline of the data ends a line; \\r \\t \\\\ \\xNN stand for the other bytes; length= says how many). log FILE hex writes hexdumps instead (like socat -x). The file must be new: an existing file (or a link) is never written over. The zero-copy transfers (sendfile, send zeros, recvfile, recv discard) get one line with their size. log shows what is being logged; log off ends it.",
+        "log FILE: from now on every byte any command sends or receives is written to FILE, with its direction (> sent, < received), the time, the socket and its peer, as text like socat -v (a newline of the data ends a line; \\r \\t \\\\ \\xNN stand for the other bytes; length= says how many). log FILE hex writes hexdumps instead (like socat -x). The file must be new: an existing file (or a link) is never written over. The zero-copy transfers (sendfile, send zeros, recvfile, recv discard) get one line with their size. The programs run from the shell (run python3 FILE.py, with or without &) are logged too, their sockets named as states names them ([1] conn (fd 4)), stamped when they made the call (a call's first 64 KiB shown). log shows what is being logged; log off ends it.",
         ""
     ),
     spec!(
@@ -903,7 +903,7 @@ pub static SPECS: &[CmdSpec] = &[
         [req("[-q|-v] program [args]...", K::Argv)],
         Jobs,
         "run a program and show each socket call it makes",
-        "The program runs unchanged (a Python program: run python3 tcp_server.py, or run tcp_server.py); each socket call it makes is shown as it makes it, with its file:line and the line itself, in the shell's words: what it waits for, what it returned, the sends a recv took, errors and their hint. Without `&` it has the terminal (input() reads it, Ctrl-C goes to it, not to the shell). With `&` it is a background job: its lines are shown after its job number, `input %1 \"text\"` types a line for it, `kill %1` ends it, `sockets` lists its sockets (OWNER), `connect k %1` connects to where it listens. -q: only each call and its result; -v: also sleeps, joins and a library's own polls. A program that is not Python (nc, curl) has its sockets shown from /proc. Outside the shell: sockplay watch PROGRAM (help watch).",
+        "The program runs unchanged (a Python program: run python3 tcp_server.py, or run tcp_server.py); each socket call it makes is shown as it makes it, with its file:line and the line itself, in the shell's words: what it waits for, what it returned, the sends a recv took, errors and their hint. Without `&` it has the terminal (input() reads it, Ctrl-C goes to it, not to the shell). With `&` it is a background job: its lines are shown after its job number, `input %1 \"text\"` types a line for it, `kill %1` ends it, `sockets` lists its sockets (OWNER), `connect k %1` connects to where it listens, `states` and `diagram` show its connections (its calls drawn on its side). With a lab up, `on a run server.py &` runs it inside host a (lab down ends it). A socket passed to it (sendmsg u DATA fds c) becomes one of its own. -q: only each call and its result; -v: also sleeps, joins and a library's own polls. A program that is not Python (nc, curl) has its sockets shown from /proc. Outside the shell: sockplay watch PROGRAM (help watch).",
         "subprocess.run(['python3', 'tcp_server.py'])"
     ),
     spec!(
@@ -973,7 +973,7 @@ pub static SPECS: &[CmdSpec] = &[
         [],
         Shell,
         "start again: close every socket, stop every peer, forget every name",
-        "Cancels the background jobs, closes every socket (the next one is fd 3 again), stops the built-in peers (numbered from 1 again), and forgets the names you bound; says what it did. The settings, macros and history stay, and the shell does not leave. A port bound before can be bound again at once if SO_REUSEADDR was set on the new socket before bind (connections the old one closed first may be in TIME_WAIT).",
+        "Cancels the background jobs (a program run with run ... & is ended, its processes too), closes every socket (the next one is fd 3 again), stops the built-in peers (numbered from 1 again), and forgets the names you bound and the connections states and diagram showed; says what it did. The settings, macros, history, the traffic log (log FILE) and a lab's hosts stay, and the shell does not leave. A port bound before can be bound again at once if SO_REUSEADDR was set on the new socket before bind (connections the old one closed first may be in TIME_WAIT).",
         ""
     ),
 ];

@@ -90,6 +90,22 @@ const METHODS: &[&str] = &[
     "setblocking",
 ];
 
+/// Methods a course program calls that are no socket call of a line:
+/// files over a socket, socketserver, json, threads, selectors.
+const PROGRAM_METHODS: &[&str] = &[
+    "makefile",
+    "serve_forever",
+    "handle_request",
+    "server_close",
+    "dumps",
+    "loads",
+    "start",
+    "join",
+    "register",
+    "unregister",
+    "modify",
+];
+
 /// What may follow `NAME.` in a Python line, for Tab: the functions of
 /// the modules sockplay knows, or a socket's methods.
 pub fn attributes(name: &str) -> &'static [&'static str] {
@@ -125,7 +141,7 @@ impl<'a> Parser_<'a> {
                 return Err(self.py_error(
                     self.span(i, after),
                     format!("`{w}` opens a block of Python; sockplay runs one call a line"),
-                    "type the calls of the block one by one (a macro repeats them: see `help macdef`); `&` runs a blocking call in the background; a whole program runs as it is with `run python3 FILE.py`",
+                    "a whole program runs as it is with `run python3 FILE.py` (sockplay shows its socket calls); or type the block's calls here one by one (a macro repeats them: see `help macdef`)",
                 ));
             }
             if let Some((at, len, what)) = program_construct(i) {

@@ -3,7 +3,7 @@
 //! `.decode()` after a receive means. Apart from the expression grammar
 //! (`expr.rs`) because this is where Python meets the command table.
 
-use super::{Kind, METHODS, Node, PyArg, attributes, node_path};
+use super::{Kind, METHODS, Node, PROGRAM_METHODS, PyArg, attributes, node_path};
 use crate::spec;
 use crate::syntax::ast::*;
 use crate::syntax::error::{ErrorKind, ParseError};
@@ -47,7 +47,7 @@ impl<'a> Parser_<'a> {
                 return Err(self.py_error(
                     func.span,
                     "input() reads the keyboard, and here the keyboard types commands".into(),
-                    "write the value itself: sk.send(b'hello')",
+                    "write the value itself: sk.send(b'hello'); a program that asks with input() runs as it is with `run python3 FILE.py` (with `&`, `input %1 \"text\"` types its line)",
                 ));
             }
             ["time", "sleep"] | ["sleep"] => {
@@ -95,7 +95,7 @@ impl<'a> Parser_<'a> {
                 return Err(self.py_error(
                     func.span,
                     format!("sockplay has no `{m}`: one shell plays every end"),
-                    "end a blocking call with & to run it in the background: conn, addr = sk.accept() &",
+                    "end a blocking call with & to run it in the background: conn, addr = sk.accept() &; a program with threads runs as it is with `run python3 FILE.py`",
                 ));
             }
             _ => {}
@@ -229,6 +229,13 @@ impl<'a> Parser_<'a> {
             return Err(self.py_error(
                 method.span,
                 format!("`.{m}()` works on text, which a program does with what it received"),
+                WHOLE_PROGRAM,
+            ));
+        }
+        if PROGRAM_METHODS.contains(&m) {
+            return Err(self.py_error(
+                method.span,
+                format!("`.{m}()` belongs to a whole program, not to one socket call"),
                 WHOLE_PROGRAM,
             ));
         }
