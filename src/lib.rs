@@ -9,7 +9,7 @@
 //! - [`syntax`]: the nom grammar; text to [`syntax::ast`] statements, with
 //!   spans on every token; no I/O. Two surfaces give the same statements:
 //!   the shell's words (`bind s 127.0.0.1 9000`) and the course's Python
-//!   lines (`s.bind(('127.0.0.1', 9000))`, `syntax/python.rs`).
+//!   lines (`s.bind(('127.0.0.1', 9000))`, `syntax/python/`).
 //! - [`spec`]: the one table of commands (and of socket options) feeding the
 //!   parser, `help`, completion, hints and did-you-mean; its rows in
 //!   `spec/commands.rs`, the socket options in `spec/options.rs`.
