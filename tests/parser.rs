@@ -3411,3 +3411,23 @@ fn run_takes_a_command_line_and_input_a_job_and_a_line() {
     let e = parse_line("input x").expect_err("not a job");
     assert!(e.to_string().contains("a job"), "{e}");
 }
+
+/// A flag word whose fourth byte falls inside a character (`méé` is
+/// m, é, é: bytes 0, 1-2, 3-4) is a bad flag, said at the word; the parser
+/// sliced it at byte 4 to look for `msg_` and panicked (found by the
+/// random-arguments property, one run in many).
+#[test]
+fn a_flag_word_cut_inside_a_character_is_an_error_not_a_panic() {
+    for line in [
+        "recv s 10 méé",
+        "recv s 10 peek|méé",
+        "send s b\"x\" aéé",
+        "sendto s b\"x\" 127.0.0.1 9 ééé",
+    ] {
+        let e = parse_line(line).expect_err(line);
+        let bad = line
+            .rfind(|c: char| c == ' ' || c == '|')
+            .map_or(0, |i| i + 1);
+        assert_eq!(e.span.start, bad, "{line}: {e}");
+    }
+}

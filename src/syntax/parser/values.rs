@@ -508,10 +508,11 @@ impl<'a> Parser_<'a> {
         let len = tok.find('|').unwrap_or(tok.len());
         let w = &tok[..len];
         let base = w.strip_prefix("socket.").unwrap_or(w);
-        let base = if base.len() > 4 && base[..4].eq_ignore_ascii_case("msg_") {
-            &base[4..]
-        } else {
-            base
+        // `get`, not `[..4]`: a word with a multibyte character in its first
+        // four bytes is a bad flag to say so about, not a slice to panic on.
+        let base = match base.get(..4) {
+            Some(p) if base.len() > 4 && p.eq_ignore_ascii_case("msg_") => &base[4..],
+            _ => base,
         };
         let lower = base.to_ascii_lowercase();
         if w.is_empty() || !words.iter().any(|x| x.eq_ignore_ascii_case(&lower)) {
