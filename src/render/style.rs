@@ -21,13 +21,7 @@ pub(super) fn state_colored(s: &str) -> String {
     }
 }
 
-pub(super) fn byte_count(n: usize) -> String {
-    if n == 1 {
-        "1 byte".into()
-    } else {
-        format!("{n} bytes")
-    }
-}
+pub(super) use crate::value::bytes_count as byte_count;
 
 /// Text of an item, made safe for the terminal: every text an item carries
 /// may hold a path, an address, a host name or a lesson's words, so all of
