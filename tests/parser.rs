@@ -3425,9 +3425,7 @@ fn a_flag_word_cut_inside_a_character_is_an_error_not_a_panic() {
         "sendto s b\"x\" 127.0.0.1 9 ééé",
     ] {
         let e = parse_line(line).expect_err(line);
-        let bad = line
-            .rfind(|c: char| c == ' ' || c == '|')
-            .map_or(0, |i| i + 1);
+        let bad = line.rfind([' ', '|']).map_or(0, |i| i + 1);
         assert_eq!(e.span.start, bad, "{line}: {e}");
     }
 }
