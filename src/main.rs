@@ -226,6 +226,8 @@ fn main() {
         use sockplay::watch::Level;
         colored::control::set_override(use_color(w.color));
         let interrupt = sockplay::wait::install_sigint();
+        // Long notes, hints and wait lines fit the terminal, as in the shell.
+        sockplay::render::set_width(sockplay::script::stdout_columns());
         let level = match (w.quiet, w.verbose) {
             (true, _) => Level::Quiet,
             (_, true) => Level::Verbose,

@@ -143,10 +143,11 @@ fn print_item(item: &Item) -> Option<String> {
         Item::Waiting { .. } | Item::JobStarted { .. } | Item::ProgramWaiting { .. }
     );
     let text = render::item(item);
-    // On a terminal a long note is wrapped between words; the capture
-    // (what `expect` reads) keeps it whole.
+    // On a terminal a long note or hint is wrapped between words, a long
+    // wait line between its parts; the capture (what `expect` reads) keeps
+    // it whole. What a program printed, and values, are left as they came.
     match render::screen_width() {
-        Some(w) if matches!(item, Item::Note(_) | Item::Warn(_)) && o.tty() => {
+        Some(w) if !matches!(item, Item::Output { .. } | Item::Value { .. }) && o.tty() => {
             o.put(&format!("{}\n", render::fit(&text, w)), waits);
         }
         _ => o.put(&format!("{text}\n"), waits),

@@ -42,7 +42,10 @@ pub fn fit(text: &str, width: usize) -> String {
             None
         };
         let Some((mark, hang, style)) = styled else {
-            out.push_str(line);
+            match wait_line(&plain, line, width) {
+                Some(lines) => out.push_str(&lines),
+                None => out.push_str(line),
+            }
             continue;
         };
         let body = &plain[IND.len() + mark.len()..];
@@ -279,6 +282,44 @@ pub(super) fn wrap_names(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// A wait line (`accept(fd 3) waits for a client on ... - accept queue 0/5
+/// - Ctrl-C to interrupt`) too wide for the terminal, broken between its
+/// parts at ` - `, each continuation under the call (the terminal would cut
+/// the address or the queue in the middle). Its colour (yellow, when
+/// coloured) is put back on each piece. None for any other line.
+fn wait_line(plain: &str, line: &str, width: usize) -> Option<String> {
+    let body = plain.strip_prefix(IND)?;
+    if body.starts_with(' ') || !body.contains(" waits for ") || !body.contains(" - ") {
+        return None;
+    }
+    let coloured = line.contains('\x1b');
+    let mut pieces: Vec<String> = Vec::new();
+    for part in body.split(" - ") {
+        let first = pieces.is_empty();
+        match pieces.last_mut() {
+            Some(last) if IND.len() + last.width() + 3 + part.width() <= width => {
+                last.push_str(" - ");
+                last.push_str(part);
+            }
+            _ if first => pieces.push(part.to_string()),
+            _ => pieces.push(format!("  - {part}")),
+        }
+    }
+    let mut out = String::new();
+    for (j, piece) in pieces.iter().enumerate() {
+        if j > 0 {
+            out.push('\n');
+        }
+        let shown = if coloured {
+            piece.yellow().to_string()
+        } else {
+            piece.clone()
+        };
+        let _ = write!(out, "{IND}{shown}");
+    }
+    Some(out)
+}
+
 /// Words wrapped to `width` columns.
 pub(super) fn wrap(text: &str, width: usize) -> Vec<String> {
     let mut lines = Vec::new();
@@ -318,6 +359,19 @@ pub(super) fn explanation(title: &str, text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fit_breaks_a_wide_wait_line_between_its_parts() {
+        let line = "  accept(fd 3) waits for a client on 127.0.0.1:9000 - accept queue 0/128 - Ctrl-C interrupts the program";
+        assert_eq!(
+            fit(line, 80),
+            "  accept(fd 3) waits for a client on 127.0.0.1:9000 - accept queue 0/128\n    - Ctrl-C interrupts the program"
+        );
+        assert_eq!(fit(line, 200), line);
+        // Not a wait line: left as it is.
+        let other = format!("  {}", "x - y ".repeat(30));
+        assert_eq!(fit(&other, 40), other);
+    }
 
     #[test]
     fn fit_wraps_notes_hints_and_warnings_between_words() {
