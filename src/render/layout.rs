@@ -282,10 +282,10 @@ pub(super) fn wrap_names(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// A wait line (`accept(fd 3) waits for a client on ... - accept queue 0/5
-/// - Ctrl-C to interrupt`) too wide for the terminal, broken between its
-/// parts at ` - `, each continuation under the call (the terminal would cut
-/// the address or the queue in the middle). Its colour (yellow, when
+/// A wait line (`accept(fd 3) waits for a client on ... - accept queue
+/// 0/5 - Ctrl-C to interrupt`) too wide for the terminal, broken between
+/// its parts at ` - `, each continuation under the call (the terminal
+/// would cut the address or the queue in the middle). Its colour (yellow, when
 /// coloured) is put back on each piece. None for any other line.
 fn wait_line(plain: &str, line: &str, width: usize) -> Option<String> {
     let body = plain.strip_prefix(IND)?;
