@@ -87,3 +87,35 @@ fn a_program_s_lines_stay_whole_beside_its_threads_reports() {
     assert_eq!(seen, 600, "{out}");
     assert!(out.contains("\nall done\n"), "{out}");
 }
+
+/// A thread that reports all the time while the main thread forks: the
+/// child must not inherit a lock the reporting thread held at the fork
+/// (it would wait for it for ever, at its first report).
+const FORKS_UNDER_LOAD: &str = r#"import os, socket, threading
+a, b = socket.socketpair()
+stop = []
+def busy():
+    while not stop:
+        socket.htons(1)
+t = threading.Thread(target=busy, daemon=True)
+t.start()
+for i in range(40):
+    pid = os.fork()
+    if pid == 0:
+        a.send(b'c')
+        os._exit(0)
+    os.waitpid(pid, 0)
+    b.recv(1)
+stop.append(1)
+print('forked', i + 1, 'children')
+"#;
+
+#[test]
+fn a_child_forked_while_a_thread_reports_does_not_hang() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let (status, out) = watched("review-forks", FORKS_UNDER_LOAD, &["-q"]);
+    assert_eq!(status, Some(0), "{}", common::proc::tail_of(&out, 3000));
+    assert!(out.contains("forked 40 children"), "{}", common::proc::tail_of(&out, 3000));
+}

@@ -1361,6 +1361,14 @@ def _sockplay_install():
             pass
 
     def forked():
+        # The locks are new: another thread of the parent (the flusher, one
+        # that was writing) may have held one at the fork, and it is not
+        # here to give it back.
+        nonlocal flush_lock, sync_lock
+        flush_lock = Lock()
+        sync_lock = Lock()
+        for o in outs:
+            o._lock = Lock()
         me[0] = _os.getpid()
         me[1] += 1
         queue.clear()
