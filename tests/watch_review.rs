@@ -117,5 +117,88 @@ fn a_child_forked_while_a_thread_reports_does_not_hang() {
     }
     let (status, out) = watched("review-forks", FORKS_UNDER_LOAD, &["-q"]);
     assert_eq!(status, Some(0), "{}", common::proc::tail_of(&out, 3000));
-    assert!(out.contains("forked 40 children"), "{}", common::proc::tail_of(&out, 3000));
+    assert!(
+        out.contains("forked 40 children"),
+        "{}",
+        common::proc::tail_of(&out, 3000)
+    );
+}
+
+/// A program that writes on sockplay's channel itself (its number is in
+/// the environment), then goes on calling: sockplay stops showing its
+/// calls, but goes on reading what comes, so the program never waits on a
+/// full channel.
+const BREAKS_THE_CHANNEL: &str = r#"import os, socket
+fd = int(os.environ['SOCKPLAY_WATCH'].split(':')[0])
+os.write(fd, b'\xff\xff\xff\x7f')
+for i in range(200000):
+    socket.htons(1)
+print('still going')
+s = socket.socket()
+print('done', s.fileno())
+"#;
+
+#[test]
+fn a_program_that_breaks_the_channel_goes_on_to_its_end() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let (status, out) = watched("review-broken", BREAKS_THE_CHANNEL, &[]);
+    assert_eq!(status, Some(0), "{out}");
+    assert_has(
+        "watch",
+        &out,
+        &[
+            "its calls are not shown from here on",
+            "still going\n",
+            "done 3\n",
+            "p.py exited with status 0",
+        ],
+    );
+    assert!(!out.contains("p.py:7"), "{out}");
+}
+
+/// A background program that prints more than any report holds in one
+/// line (2,000,000 characters), then calls: its text comes in pieces, and
+/// its calls after it are still shown.
+#[test]
+fn a_background_program_s_long_print_keeps_the_channel() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let scratch = Scratch::new("review-longprint");
+    std::fs::write(
+        scratch.path().join("long.py"),
+        "import socket\nprint('x' * 2000000)\ns = socket.socket()\nprint('end', s.fileno())\n",
+    )
+    .expect("write");
+    std::fs::write(scratch.path().join("s.sp"), "run python3 long.py &\nwait\n").expect("write");
+    let run = common::run_in(scratch.path(), &["--allow-run", "s.sp"], None);
+    assert_eq!(
+        run.status,
+        Some(0),
+        "{}",
+        common::proc::tail_of(&run.output, 2000)
+    );
+    let xs: usize = run
+        .output
+        .lines()
+        .filter_map(|l| l.strip_prefix("[1] | "))
+        .map(|l| l.chars().filter(|&c| c == 'x').count())
+        .sum();
+    assert_eq!(xs, 2_000_000);
+    assert_has(
+        "the script",
+        &run.output,
+        &[
+            "[1] long.py:3  s = socket.socket()",
+            "[1] | end 3",
+            "long.py exited with status 0",
+        ],
+    );
+    assert!(
+        !run.output.contains("not a report"),
+        "{}",
+        common::proc::tail_of(&run.output, 2000)
+    );
 }
