@@ -202,3 +202,59 @@ fn a_background_program_s_long_print_keeps_the_channel() {
         common::proc::tail_of(&run.output, 2000)
     );
 }
+
+/// Runs `program` with python3 alone, in `scratch`: its output.
+fn unwatched(scratch: &Scratch, program: &str) -> String {
+    let path = scratch.path().join("alone.py");
+    std::fs::write(&path, program).expect("write");
+    let out = std::process::Command::new("python3")
+        .arg(&path)
+        .current_dir(scratch.path())
+        .output()
+        .expect("python3");
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+/// The lines of `out` that start with `OUT:` (the program's own).
+fn own(out: &str) -> Vec<&str> {
+    out.lines().filter(|l| l.starts_with("OUT:")).collect()
+}
+
+/// A UDP socket with a timeout, and a datagram that comes after it: the
+/// receive gives up after the socket's timeout, as it does unwatched, not
+/// after twice that (the datagram would then have come).
+const UDP_TIMEOUT: &str = r#"import socket, threading, time
+def socket_after(t):
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(('127.0.0.1', 0))
+    u.settimeout(1.0)
+    def late():
+        time.sleep(t)
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'late', u.getsockname())
+    threading.Thread(target=late, daemon=True).start()
+    return u
+for call in ('recvfrom', 'recv'):
+    u = socket_after(1.6)
+    try:
+        print('OUT:', call, 'got', getattr(u, call)(100))
+    except TimeoutError as e:
+        print('OUT:', call, 'raised', repr(e))
+"#;
+
+#[test]
+fn a_udp_timeout_is_the_socket_s_own() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let (status, out) = watched("review-udp-timeout", UDP_TIMEOUT, &[]);
+    assert_eq!(status, Some(0), "{out}");
+    assert_eq!(
+        own(&out),
+        [
+            "OUT: recvfrom raised TimeoutError('timed out')",
+            "OUT: recv raised TimeoutError('timed out')"
+        ],
+        "{out}"
+    );
+    assert_has("watch", &out, &["TimeoutError: timed out"]);
+}

@@ -499,14 +499,20 @@ def _sockplay_install():
         return -1
 
     def dgram_when_ready(sock, fd):
-        # A datagram's size once it is there, before the call takes it (the
-        # wait is select's, with the socket's own timeout: the call that
-        # follows then finds the datagram, or times out as it would have).
+        # A datagram's size once it is there, before the call takes it. The
+        # wait is select's, with the socket's own timeout, and it is the
+        # call's wait: the call that follows finds the datagram at once.
+        # When none came in time, the timeout is raised here as the socket
+        # module raises it (the call would wait its timeout once more).
+        to = c_gettimeout(sock)
         try:
-            if orig_select([fd], [], [], c_gettimeout(sock))[0]:
-                return ioctl_int(fd, FIONREAD)
+            ready = orig_select([fd], [], [], to)[0]
         except (OSError, ValueError):
-            pass
+            return -1
+        if ready:
+            return ioctl_int(fd, FIONREAD)
+        if to is not None:
+            raise _sm.timeout("timed out")
         return -1
 
     def local_of(sock):
@@ -643,9 +649,9 @@ def _sockplay_install():
             if d is None:
                 t0 = now()
                 begin(b"W", b"recv", fd, (bufsize, flags, dg), getframe(1))
-                if ctype(self) == DGRAM:
-                    dg = dgram_when_ready(self, fd)
                 try:
+                    if ctype(self) == DGRAM:
+                        dg = dgram_when_ready(self, fd)
                     d = c_recv(self, bufsize, flags)
                 except BaseException as e:
                     failed(h, t0, True, (bufsize, flags, dg), e)
@@ -714,10 +720,10 @@ def _sockplay_install():
             else:
                 t0 = now()
                 begin(b"W", b"recvfrom", fd, args, getframe(1))
-                if ctype(self) == DGRAM:
-                    dg = dgram_when_ready(self, fd)
-                    args = (bufsize, flags, dg)
                 try:
+                    if ctype(self) == DGRAM:
+                        dg = dgram_when_ready(self, fd)
+                        args = (bufsize, flags, dg)
                     r = c_recvfrom(self, bufsize, flags)
                 except BaseException as e:
                     failed(h, t0, True, args, e)
