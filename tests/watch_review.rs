@@ -258,3 +258,88 @@ fn a_udp_timeout_is_the_socket_s_own() {
     );
     assert_has("watch", &out, &["TimeoutError: timed out"]);
 }
+
+/// What a program sees of the calls it gets wrong, and of its exceptions'
+/// tracebacks, is what python3 alone shows.
+const MISTAKES: &str = r#"import os, select, socket, traceback
+a, b = socket.socketpair()
+for call, args in (('send', ('text',)), ('sendall', ('text',)), ('sendto', ('text', ('127.0.0.1', 9))),
+                   ('recv_into', ('not a buffer',))):
+    try:
+        getattr(a, call)(*args)
+    except TypeError as e:
+        print('OUT:', call, e)
+ep = select.epoll()
+print('OUT: epoll', ep.poll(timeout=0, maxevents=4))
+ep.close()
+b.close()
+try:
+    a.send(b'x')
+except OSError:
+    text = traceback.format_exc()
+    print('OUT: traceback of', len(text.splitlines()), 'lines:', 'sitecustomize' in text)
+s = socket.socket()
+os.close(s.fileno())
+try:
+    s.close()
+except OSError as e:
+    print('OUT: close', e)
+t = socket.socket()
+print('OUT: then', t.fileno())
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(1.5)
+for call, args, k in (('recvfrom', (-1,), {}), ('recv', (-1,), {}), ('recv', (10, 'x'), {}),
+                      ('recv', (), {'bufsize': 10}), ('send', (b'x', 'x'), {}),
+                      ('recv_into', (bytearray(2), 5), {}), ('recv_into', (b'ro',), {}),
+                      ('settimeout', ('x',), {}), ('setsockopt', ('a', 1, 1), {})):
+    try:
+        getattr(u, call)(*args, **k)
+    except (TypeError, ValueError, OSError) as e:
+        print('OUT:', call, type(e).__name__, e)
+c, d = socket.socketpair()
+c.send(b'ready')
+for t in ('x', -1, float('nan')):
+    try:
+        print('OUT: select', select.select([d], [], [], t))
+    except (TypeError, ValueError) as e:
+        print('OUT: select', t, type(e).__name__, e)
+p = select.poll()
+try:
+    p.register(object())
+except TypeError as e:
+    print('OUT: register', e)
+buf = bytearray(4)
+u.settimeout(0.05)
+try:
+    u.recv_into(buf)
+except TimeoutError as e:
+    buf.extend(b'more')
+    print('OUT: grown to', len(buf), 'frames', len(traceback.extract_tb(e.__traceback__)))
+"#;
+
+#[test]
+fn a_program_s_mistakes_and_tracebacks_are_python_s() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let scratch = Scratch::new("review-mistakes");
+    let alone = unwatched(&scratch, MISTAKES);
+    let mut w = watch(&scratch, "p.py", MISTAKES, &[]);
+    let (status, out, _) = w.end();
+    assert_eq!(status, Some(0), "{out}");
+    assert_eq!(own(&out), own(&alone), "{out}\n---\n{alone}");
+    assert_eq!(own(&alone).len(), 22, "{alone}");
+    assert_has(
+        "watch",
+        &out,
+        &[
+            // The mistake is shown, with the shell's hint for it.
+            "p.py:6  getattr(a, call)(*args)",
+            "TypeError: a bytes-like object is required, not 'str'",
+            "sockets send bytes",
+            "recv_into fills a buffer it can write into",
+            // Watching goes on after a close that raised.
+            "p.py:24  t = socket.socket()",
+        ],
+    );
+}
