@@ -343,3 +343,71 @@ fn a_program_s_mistakes_and_tracebacks_are_python_s() {
         ],
     );
 }
+
+/// Calls given a wrong count of arguments, or keywords (the learner's
+/// `bind('127.0.0.1', 9000)`): refused as python3 refuses them, in the
+/// same words (not a message naming sockplay's module), and shown.
+const WRONG_ARGS: &str = r#"import socket
+s = socket.socket()
+for call, a, k in (('bind', ('127.0.0.1', 9000), {}), ('connect', ('127.0.0.1', 9000), {}),
+                   ('connect_ex', (), {}), ('bind', (), {'address': ('127.0.0.1', 0)}),
+                   ('listen', (1, 2), {}), ('listen', (), {'backlog': 1}),
+                   ('shutdown', (), {}), ('setsockopt', (1, 2), {}), ('getsockopt', (), {}),
+                   ('settimeout', (), {}), ('setblocking', (1, 2), {}), ('getsockname', (1,), {}),
+                   ('getpeername', (), {'x': 1}), ('fileno', (1,), {}), ('accept', (1,), {}),
+                   ('sendfile', (), {}), ('close', (1,), {})):
+    try:
+        getattr(s, call)(*a, **k)
+    except Exception as e:
+        print('OUT:', call, type(e).__name__, e)
+try:
+    socket.socketpair(1, 2, 3, 4)
+except Exception as e:
+    print('OUT: socketpair', type(e).__name__, e)
+try:
+    socket.gethostbyname()
+except Exception as e:
+    print('OUT: gethostbyname', type(e).__name__, e)
+try:
+    import time; time.sleep('x')
+except Exception as e:
+    print('OUT: sleep', type(e).__name__, e)
+try:
+    time.sleep(-1)
+except Exception as e:
+    print('OUT: sleep', type(e).__name__, e)
+import threading
+t = threading.Thread(target=lambda: None); t.start()
+try:
+    t.join(1, 2)
+except Exception as e:
+    print('OUT: join', type(e).__name__, e)
+t.join(timeout=1)
+try:
+    input(1, 2)
+except Exception as e:
+    print('OUT: input', type(e).__name__, e)
+"#;
+
+#[test]
+fn a_call_given_wrong_arguments_is_refused_in_python_s_words() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let scratch = Scratch::new("review-wrong-args");
+    let alone = unwatched(&scratch, WRONG_ARGS);
+    let mut w = watch(&scratch, "p.py", WRONG_ARGS, &[]);
+    let (status, out, _) = w.end();
+    assert_eq!(status, Some(0), "{out}");
+    assert_eq!(own(&out), own(&alone), "{out}\n---\n{alone}");
+    assert_eq!(own(&alone).len(), 23, "{alone}");
+    assert!(!out.contains("sockplay"), "{out}");
+    assert_has(
+        "watch",
+        &out,
+        &[
+            "TypeError: socket.bind() takes exactly one argument (2 given)",
+            "an address is one tuple (host, port): bind(('127.0.0.1', 9000))",
+        ],
+    );
+}

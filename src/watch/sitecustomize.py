@@ -95,6 +95,7 @@ def _sockplay_install():
     now = _time.monotonic_ns
     orig_sleep = _time.sleep
     getframe = _sys._getframe
+    import types
     get_ident = _thread.get_ident
     active = _th._active
     ioctl = fcntl.ioctl
@@ -627,6 +628,15 @@ def _sockplay_install():
                  data_of(r) if data_of else None)
             return r
 
+        def _refused(self, cfn, call, a, k):
+            # A call given a wrong count of arguments, or keywords it does
+            # not take (bind('127.0.0.1', 9000)): the C call says so, in its
+            # words, and the error is reported.
+            if not on[0]:
+                return cfn.__get__(self)(*a, **k)
+            return misuse(head(b"R", call, c_fileno(self), getframe(2)), (),
+                          lambda: cfn.__get__(self)(*a, **k))
+
         def accept(self):
             if not on[0]:
                 return py_accept(self)
@@ -641,7 +651,10 @@ def _sockplay_install():
             return self._wrap(f, b"accept", (q, mx), lambda: py_accept(self),
                               lambda: to != 0.0 and not ready(fd), res)
 
-        def connect(self, address):
+        def connect(self, *a, **k):
+            if k or len(a) != 1:
+                return self._refused(c_connect, b"connect", a, k)
+            address, = a
             if not on[0]:
                 return c_connect(self, address)
             f = getframe(1)
@@ -659,7 +672,10 @@ def _sockplay_install():
                 raise
             done(h, t0, True, args, (local_of(self),))
 
-        def connect_ex(self, address):
+        def connect_ex(self, *a, **k):
+            if k or len(a) != 1:
+                return self._refused(c_connect_ex, b"connect_ex", a, k)
+            address, = a
             if not on[0]:
                 return c_connect_ex(self, address)
             f = getframe(1)
@@ -674,14 +690,20 @@ def _sockplay_install():
             done(h, t0, True, args, (rc, local_of(self)))
             return rc
 
-        def bind(self, address):
+        def bind(self, *a, **k):
+            if k or len(a) != 1:
+                return self._refused(c_bind, b"bind", a, k)
+            address, = a
             if not on[0]:
                 return c_bind(self, address)
             return self._wrap(getframe(1), b"bind", (addr(address),),
                               lambda: c_bind(self, address), bool,
                               lambda _: (local_of(self),))
 
-        def listen(self, *backlog):
+        def listen(self, *a, **k):
+            if k or not 0 <= len(a) <= 1:
+                return self._refused(c_listen, b"listen", a, k)
+            backlog = a
             if not on[0]:
                 return c_listen(self, *backlog)
             return self._wrap(getframe(1), b"listen", (backlog[0] if backlog else "",),
@@ -1022,13 +1044,20 @@ def _sockplay_install():
                     return
             _ss.close(self)
 
-        def shutdown(self, how):
+        def shutdown(self, *a, **k):
+            if k or len(a) != 1:
+                return self._refused(c_shutdown, b"shutdown", a, k)
+            how, = a
             if not on[0]:
                 return c_shutdown(self, how)
             return self._wrap(getframe(1), b"shutdown", (num(how),),
                               lambda: c_shutdown(self, how), bool)
 
-        def setsockopt(self, level, option, value, *rest):
+        def setsockopt(self, *a, **k):
+            if k or not 3 <= len(a) <= 4:
+                return self._refused(c_setsockopt, b"setsockopt", a, k)
+            level, option, value = a[:3]
+            rest = a[3:]
             if not on[0]:
                 return c_setsockopt(self, level, option, value, *rest)
             if isinstance(value, (bytes, bytearray)):
@@ -1041,7 +1070,11 @@ def _sockplay_install():
                               lambda: c_setsockopt(self, level, option, value, *rest), bool)
 
         # Queries: reported when the program asks, not when the library does.
-        def getsockopt(self, level, option, *buflen):
+        def getsockopt(self, *a, **k):
+            if k or not 2 <= len(a) <= 3:
+                return self._refused(c_getsockopt, b"getsockopt", a, k)
+            level, option = a[:2]
+            buflen = a[2:]
             f = getframe(1)
             if not on[0] or f.f_code.co_filename.startswith(libs):
                 return c_getsockopt(self, level, option, *buflen)
@@ -1049,21 +1082,29 @@ def _sockplay_install():
                               lambda: c_getsockopt(self, level, option, *buflen), bool,
                               lambda r: (b(repr(r)),))
 
-        def settimeout(self, value):
+        def settimeout(self, *a, **k):
+            if k or len(a) != 1:
+                return self._refused(c_settimeout, b"settimeout", a, k)
+            value, = a
             f = getframe(1)
             if not on[0] or f.f_code.co_filename.startswith(libs):
                 return c_settimeout(self, value)
             return self._wrap(f, b"settimeout", (timeout_text(value),),
                               lambda: c_settimeout(self, value), bool)
 
-        def setblocking(self, flag):
+        def setblocking(self, *a, **k):
+            if k or len(a) != 1:
+                return self._refused(c_setblocking, b"setblocking", a, k)
+            flag, = a
             f = getframe(1)
             if not on[0] or f.f_code.co_filename.startswith(libs):
                 return c_setblocking(self, flag)
             return self._wrap(f, b"setblocking", (int(bool(flag)),),
                               lambda: c_setblocking(self, flag), bool)
 
-        def fileno(self):
+        def fileno(self, *a, **k):
+            if k or len(a) != 0:
+                return self._refused(c_fileno, b"fileno", a, k)
             # Called all the time by the library (selectors, socket.py):
             # reported only when the program asks.
             f = getframe(1)
@@ -1072,20 +1113,37 @@ def _sockplay_install():
             return self._wrap(f, b"fileno", (), lambda: c_fileno(self), bool,
                               lambda r: (r,))
 
-        def getsockname(self):
+        def getsockname(self, *a, **k):
+            if k or len(a) != 0:
+                return self._refused(c_getsockname, b"getsockname", a, k)
             f = getframe(1)
             if not on[0] or f.f_code.co_filename.startswith(libs):
                 return c_getsockname(self)
             return self._wrap(f, b"getsockname", (), lambda: c_getsockname(self), bool,
                               lambda r: (addr(r),))
 
-        def getpeername(self):
+        def getpeername(self, *a, **k):
+            if k or len(a) != 0:
+                return self._refused(c_getpeername, b"getpeername", a, k)
             f = getframe(1)
             if not on[0] or f.f_code.co_filename.startswith(libs):
                 return c_getpeername(self)
             return self._wrap(f, b"getpeername", (), lambda: c_getpeername(self), bool,
                               lambda r: (addr(r),))
 
+    def named_as(fn, qualname):
+        # A wrong call of a Python-level method is told with the code's
+        # name (`socket.accept() takes 1 positional argument...`): the
+        # socket module's, not this module's.
+        try:
+            fn.__code__ = fn.__code__.replace(co_qualname=qualname)
+        except (AttributeError, TypeError, ValueError):
+            pass
+        fn.__qualname__ = qualname
+
+    for name, fn in list(vars(socket).items()):
+        if isinstance(fn, types.FunctionType):
+            named_as(fn, "socket." + name)
     socket.__name__ = "socket"
     socket.__qualname__ = "socket"
     socket.__module__ = "socket"
@@ -1226,10 +1284,10 @@ def _sockplay_install():
                 self._note(a, k, 7)
                 return r
 
-            def unregister(self, fd):
-                r = self._p.unregister(fd)
+            def unregister(self, *a, **k):
+                r = self._p.unregister(*a, **k)
                 try:
-                    self._fds.pop(fd if isinstance(fd, int) else fd.fileno(), None)
+                    self._fds.pop(a[0] if isinstance(a[0], int) else a[0].fileno(), None)
                 except Exception:
                     pass
                 return r
@@ -1321,7 +1379,7 @@ def _sockplay_install():
                 shown = args_of(a)
                 if call == b"input":
                     sync()
-                    if OUT == "report" and a and _sys.stdout is not None:
+                    if OUT == "report" and len(a) == 1 and not k and _sys.stdout is not None:
                         # The prompt first, then the wait: the prompt is
                         # shown before sockplay says the program waits.
                         _sys.stdout.write(str(a[0]))
@@ -1359,6 +1417,7 @@ def _sockplay_install():
         done(h, t0, True, (), ())
         return r
     join.__doc__ = orig_join.__doc__
+    named_as(join, "Thread.join")
     _th.Thread.join = join
 
     # --- the order of the program's own output --------------------------------------------
@@ -1474,7 +1533,6 @@ def _sockplay_install():
     # --- tracebacks ----------------------------------------------------------
     # A traceback shows the program's frames and the library's, not this
     # module's: the learner sees what Python shows without sockplay.
-    import types
 
     def strip(tb):
         kept = []

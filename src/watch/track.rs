@@ -1050,6 +1050,15 @@ impl Tracker {
             ),
             _ => {
                 let mut e = ExecError::new(&escape_controls(exception), escape_controls(message));
+                if exception == "TypeError"
+                    && matches!(c.name.as_str(), "bind" | "connect" | "connect_ex")
+                    && message.contains("takes exactly one argument (2 given)")
+                {
+                    e.hint = Some(format!(
+                        "an address is one tuple (host, port): {}(('127.0.0.1', 9000)), with two pairs of brackets",
+                        c.name
+                    ));
+                }
                 if exception == "TypeError" && message.contains("bytes-like") {
                     // recv_into is refused a buffer it cannot write into;
                     // the send calls, a str.
