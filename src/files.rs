@@ -20,12 +20,19 @@
 //!   way from the allowed directory to the file;
 //! - never replaces an existing file, unless sockplay was started with
 //!   `--allow-replace` (and then only a regular file, never a link);
-//! - reads files (`sendfile`, `serve http DIR`) only when they really are
-//!   under the current directory or a directory given with `--allow-read
-//!   DIR` or `--allow-write DIR` (links are followed, and where they lead
-//!   is what counts);
+//! - reads files (`sendfile`, `source`, `serve http DIR`) only when they
+//!   really are under the current directory or a directory given with
+//!   `--allow-read DIR` or `--allow-write DIR` (links are followed, and
+//!   where they lead is what counts);
+//! - neither creates nor reads a hidden file or folder (a name that starts
+//!   with `.`) under those directories: run from the home folder, a lesson
+//!   must not make `~/.bash_aliases` (which every new shell runs) or send
+//!   `~/.ssh/id_rsa`;
 //! - creates and removes UNIX socket files (`bind`, `serve`, `unlink`)
 //!   under the same rules as files it writes;
+//! - runs no program (`run PROGRAM`, which could do all the rest and
+//!   more) unless sockplay was started with `--allow-run`; the bundled
+//!   lessons may;
 //! - cannot change any of this (`set write` is refused in a script).
 //!
 //! **Typed at the prompt**, a path may go anywhere the user can write, but
@@ -108,6 +115,9 @@ impl Policy {
         let mut parts = vec!["here".to_string()];
         if self.replace {
             parts.push("replace".into());
+        }
+        if self.run {
+            parts.push("run".into());
         }
         for d in &self.write_dirs {
             parts.push(shown(d));
@@ -200,24 +210,6 @@ pub fn missing_folder_hint(path: &Path) -> Option<String> {
     ))
 }
 
-/// `run` from a script or a lesson: allowed with `--allow-run` (the
-/// bundled lessons, compiled into sockplay, are trusted; `lessons` says
-/// `in_lesson`). A program it starts could write, read or delete any
-/// file, which no rule of this module could then stop.
-pub fn may_run(who: Who, policy: &Policy, bundled_lesson: bool) -> Result<(), ExecError> {
-    if who == Who::Prompt || policy.run || bundled_lesson {
-        return Ok(());
-    }
-    Err(ExecError::new(
-        "PermissionError",
-        "a script or lesson may not start a program (a program can do anything your account can)".to_string(),
-    )
-    .hint(
-        "start sockplay with --allow-run if you trust this script, or type the run command at the prompt"
-            .to_string(),
-    ))
-}
-
 /// The refusal of a script's path: PermissionError, why, and the flag.
 fn refused(path: &str, why: &str, flag: &str) -> ExecError {
     ExecError::new(
@@ -233,6 +225,8 @@ const READ_FLAG: &str = "scripts and lessons read files only under the current d
      start sockplay with --allow-read DIR to allow another (or type the command at the prompt)";
 const REPLACE_FLAG: &str = "a script never replaces a file: remove it or give another name, \
      or start sockplay with --allow-replace";
+const HIDDEN_HINT: &str = "a hidden file (.bashrc, .ssh/...) is a program's setup, which \
+     scripts and lessons neither make nor read; type the command at the prompt to do it";
 const LINK_HINT: &str =
     "it is a symbolic link: sockplay never writes through one (give the real path)";
 
@@ -306,8 +300,10 @@ fn write_roots(policy: &Policy) -> Vec<PathBuf> {
 /// The directory and name of `path` for a script: under an allowed
 /// directory, no `..`, no link on the way. The name itself is checked by
 /// the caller.
-fn script_place(path: &str, policy: &Policy, what: &str) -> Result<Place, ExecError> {
-    let p = Path::new(path);
+fn script_place(p: &Path, policy: &Policy, what: &str) -> Result<Place, ExecError> {
+    // For messages only: the checks and the opens use the path's bytes.
+    let text = p.to_string_lossy();
+    let path: &str = &text;
     if p.components().any(|c| c == Component::ParentDir) {
         return Err(refused(
             path,
@@ -337,6 +333,13 @@ fn script_place(path: &str, policy: &Policy, what: &str) -> Result<Place, ExecEr
             _ => None,
         })
         .collect();
+    if let Some(h) = parts.iter().find(|n| is_hidden(n)) {
+        return Err(refused(
+            path,
+            &format!("{what} under a hidden name ({})", shown(Path::new(h))),
+            HIDDEN_HINT,
+        ));
+    }
     let Some((last, folders)) = parts.split_last() else {
         return Err(file_error(io::Error::from_raw_os_error(libc::EISDIR), path));
     };
@@ -407,7 +410,7 @@ fn place(path: &str, access: &Access<'_>, what: &str) -> Result<Place, ExecError
     }
     match access.who {
         Who::Prompt => prompt_place(path),
-        Who::Script => script_place(path, access.policy, what),
+        Who::Script => script_place(Path::new(path), access.policy, what),
     }
 }
 
@@ -617,7 +620,11 @@ pub fn check_socket_path(path: &[u8], access: &Access<'_>) -> Result<(), ExecErr
         return Ok(());
     }
     let text = String::from_utf8_lossy(path);
-    let place = script_place(&text, access.policy, "create a socket file")?;
+    let place = script_place(
+        Path::new(OsStr::from_bytes(path)),
+        access.policy,
+        "create a socket file",
+    )?;
     if let Some(st) =
         lstat_at(place.dir.0.as_raw_fd(), &place.name).map_err(|e| file_error(e, &text))?
         && is_kind(&st, libc::S_IFLNK)
@@ -633,31 +640,100 @@ pub fn check_socket_path(path: &[u8], access: &Access<'_>) -> Result<(), ExecErr
 
 /// Checks that `path` may be removed by `unlink` (which removes socket
 /// files only): a script, only under the directories it may write to.
-pub fn check_remove(path: &str, access: &Access<'_>) -> Result<(), ExecError> {
+pub fn check_remove(path: &Path, access: &Access<'_>) -> Result<(), ExecError> {
     if access.who == Who::Prompt {
         return Ok(());
     }
     script_place(path, access.policy, "remove a file").map(|_| ())
 }
 
-/// Opens `path` to read (`sendfile`, `serve http DIR`): a script only
-/// where it really leads under the current directory, `--allow-read` or
-/// `--allow-write` directories.
+/// Checks that a script may read `path` (`serve http DIR`): only where it
+/// really leads under the current directory, `--allow-read` or
+/// `--allow-write` directories, and not into a hidden file or folder.
 pub fn check_read(path: &str, access: &Access<'_>) -> Result<(), ExecError> {
     if access.who == Who::Prompt {
         return Ok(());
     }
     let real = std::fs::canonicalize(path).map_err(|e| file_error(e, path))?;
+    may_read(&real, path, access)
+}
+
+/// Whether a script may read the file whose real (canonical) path is
+/// `real`; `path` is how the command gave it.
+fn may_read(real: &Path, path: &str, access: &Access<'_>) -> Result<(), ExecError> {
     let mut roots = write_roots(access.policy);
     roots.extend(access.policy.read_dirs.iter().cloned());
-    if roots.iter().any(|r| real.starts_with(r)) {
-        return Ok(());
+    let mut hidden = None;
+    for r in &roots {
+        let Ok(rest) = real.strip_prefix(r) else {
+            continue;
+        };
+        match rest.components().find(|c| is_hidden(c.as_os_str())) {
+            None => return Ok(()),
+            Some(h) => hidden = Some(h.as_os_str().to_owned()),
+        }
     }
-    Err(refused(
-        path,
-        "read a file outside the current directory",
-        READ_FLAG,
-    ))
+    match hidden {
+        Some(h) => Err(refused(
+            path,
+            &format!("read a file under a hidden name ({})", shown(Path::new(&h))),
+            HIDDEN_HINT,
+        )),
+        None => Err(refused(
+            path,
+            "read a file outside the current directory",
+            READ_FLAG,
+        )),
+    }
+}
+
+/// Opens `path` to read (`sendfile`, `source`): for a script, only what
+/// [`check_read`] allows, decided on the file actually opened (its path
+/// from /proc/self/fd), so a link swapped in between a check and the open
+/// changes nothing. The open never waits: a FIFO with no writer or a
+/// device that would block opens at once (the caller refuses what is not
+/// a regular file), where a plain open would hang the shell beyond the
+/// reach of Ctrl-C.
+pub fn open_for_reading(path: &str, access: &Access<'_>) -> Result<File, ExecError> {
+    if path.is_empty() {
+        return Err(file_error(io::Error::from_raw_os_error(libc::ENOENT), path));
+    }
+    let c = cstr(path.as_bytes())?;
+    // SAFETY: a valid C string.
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(file_error(io::Error::last_os_error(), path));
+    }
+    // SAFETY: a fresh descriptor nobody else owns.
+    let file = unsafe { File::from_raw_fd(fd) };
+    if access.who == Who::Script {
+        let real = std::fs::read_link(format!("/proc/self/fd/{fd}"))
+            .or_else(|_| std::fs::canonicalize(path))
+            .map_err(|e| file_error(e, path))?;
+        may_read(&real, path, access)?;
+    }
+    // Reads wait as usual again (a regular file never makes them wait).
+    // SAFETY: our descriptor; F_GETFL/F_SETFL take and give flags.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    Ok(file)
+}
+
+/// A name that `ls` hides (`.bashrc`, `.ssh`): the files of the user's own
+/// setup, which a lesson run in the home folder must not make or read
+/// (`.bash_aliases` is run by every new shell).
+fn is_hidden(name: &OsStr) -> bool {
+    let b = name.as_bytes();
+    b.first() == Some(&b'.') && b != b"." && b != b".."
 }
 
 #[cfg(test)]

@@ -195,7 +195,11 @@ impl Lines {
 
     /// The lines of a file.
     pub fn file(path: &std::path::Path) -> std::io::Result<Lines> {
-        let f = std::fs::File::open(path)?;
+        Lines::opened(std::fs::File::open(path)?)
+    }
+
+    /// The lines of a file already open (a folder is EISDIR).
+    pub fn opened(f: std::fs::File) -> std::io::Result<Lines> {
         if f.metadata().is_ok_and(|m| m.is_dir()) {
             return Err(std::io::Error::from_raw_os_error(libc::EISDIR));
         }

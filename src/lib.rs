@@ -9,12 +9,14 @@
 //! - [`syntax`]: the nom grammar; text to [`syntax::ast`] statements, with
 //!   spans on every token; no I/O. Two surfaces give the same statements:
 //!   the shell's words (`bind s 127.0.0.1 9000`) and the course's Python
-//!   lines (`s.bind(('127.0.0.1', 9000))`, `syntax/python.rs`).
+//!   lines (`s.bind(('127.0.0.1', 9000))`, `syntax/python/`).
 //! - [`spec`]: the one table of commands (and of socket options) feeding the
-//!   parser, `help`, completion, hints and did-you-mean.
+//!   parser, `help`, completion, hints and did-you-mean; its rows in
+//!   `spec/commands.rs`, the socket options in `spec/options.rs`.
 //! - [`exec`]: one function per command over the session; reports
 //!   [`exec::Item`]s through a sink, never prints. `exec/io.rs` holds the
-//!   calls that may wait, detached so they can run as jobs; `exec/bulk.rs` the
+//!   calls that may wait, detached so they can run as jobs (`exec/recv.rs`
+//!   the receiving ones); `exec/bulk.rs` the
 //!   bulk transfers (`sendfile`, `recvfile`, `send c zeros`, `recv c
 //!   discard`) and their progress line; `exec/pair.rs` socketpair and dup;
 //!   `exec/ancillary.rs` the real sendmsg/recvmsg with SCM_RIGHTS and
@@ -41,9 +43,12 @@
 //!   talk to them.
 //! - [`value`]: values shown as Python shows them (bytes repr, addresses).
 //! - [`errors`]: errors in Python's words, with the errno name and a hint.
-//! - [`render`]: items and errors to text; the only module that colours.
+//! - [`render`]: items and errors to text; the only module that colours
+//!   (`render/tables.rs` the tables, `render/layout.rs` width, wrapping
+//!   and help, `render/errors.rs` errors and carets).
 //! - [`repl`]: the interactive shell (rustyline: completion, hints,
-//!   highlighting, history, prompts for missing arguments).
+//!   highlighting, history, prompts for missing arguments); the editor's
+//!   Helper in `repl/editor.rs`.
 //! - [`script`]: the runner every input goes through (parse, execute,
 //!   render), which also captures each command's output for `expect`.
 //! - [`play`]: lesson scripts: narration, `macdef`/`$NAME`, `expect`, and

@@ -68,8 +68,8 @@ struct Args {
     #[arg(long, value_name = "DIR")]
     allow_write: Vec<PathBuf>,
 
-    /// Scripts and lessons may also read files under DIR (sendfile, serve
-    /// http DIR); repeatable.
+    /// Scripts and lessons may also read files under DIR (sendfile,
+    /// source, serve http DIR); repeatable.
     #[arg(long, value_name = "DIR")]
     allow_read: Vec<PathBuf>,
 

@@ -500,12 +500,24 @@ impl Runner {
                 );
             }
         };
-        let mut lines = match crate::input::Lines::file(std::path::Path::new(&file)) {
+        // Read as sendfile reads: a script only here, and never a FIFO or
+        // a device (/dev/zero, /dev/urandom), whose open or lines would
+        // keep the shell for ever.
+        let opened = crate::files::open_for_reading(&file, &self.session.file_rules())
+            .and_then(|f| match f.metadata() {
+                Ok(m) if m.is_file() || m.is_dir() => Ok(f),
+                Ok(_) => Err(ExecError::usage(format!(
+                    "{} is not a regular file (a device, a pipe or a socket): source reads script files",
+                    crate::value::path_text(file.as_bytes())
+                ))),
+                Err(e) => Err(crate::files::file_error(e, &file)),
+            })
+            .and_then(|f| {
+                crate::input::Lines::opened(f).map_err(|e| crate::files::file_error(e, &file))
+            });
+        let mut lines = match opened {
             Ok(l) => l,
-            Err(e) => {
-                let err = crate::files::file_error(e, &file).at(path.span);
-                return self.fail(err, origin);
-            }
+            Err(e) => return self.fail(e.at(path.span), origin),
         };
         let opts = PlayOptions {
             step: step || self.opts.step,

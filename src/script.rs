@@ -304,6 +304,13 @@ pub struct Runner {
 /// Prints an error (or any report meant for stderr) after flushing stdout,
 /// so the two stay in order.
 pub(crate) fn print_error(text: &str) {
+    // A progress line is on the screen (a receive's, a transfer's): the
+    // error replaces it, as an item would, rather than run on after it.
+    if PROGRESS_SHOWN.swap(false, Ordering::SeqCst)
+        && let Ok(mut o) = OUT.lock()
+    {
+        o.put("\r\x1b[2K", false);
+    }
     flush_out();
     let mut err = io::stderr().lock();
     // On a terminal the hint is wrapped between words (see render::fit).

@@ -28,6 +28,35 @@ pub fn next_serial() -> u64 {
     SERIAL.fetch_add(1, Ordering::Relaxed)
 }
 
+/// Whether the socket (the open socket, shared by every descriptor of it
+/// in every process) is O_NONBLOCK in the kernel now.
+pub fn kernel_nonblocking(fd: RawFd) -> bool {
+    // SAFETY: F_GETFL reads the flags of a descriptor; no memory is passed.
+    let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    fl >= 0 && fl & libc::O_NONBLOCK != 0
+}
+
+/// Sets or clears O_NONBLOCK on the socket (for every process that holds
+/// it).
+pub fn set_kernel_nonblocking(fd: RawFd, on: bool) -> std::io::Result<()> {
+    // SAFETY: F_GETFL/F_SETFL on a descriptor; no memory is passed.
+    unsafe {
+        let fl = libc::fcntl(fd, libc::F_GETFL);
+        if fl < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let new = if on {
+            fl | libc::O_NONBLOCK
+        } else {
+            fl & !libc::O_NONBLOCK
+        };
+        if new != fl && libc::fcntl(fd, libc::F_SETFL, new) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// How calls on a socket wait, as Python's `settimeout` sets it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Mode {

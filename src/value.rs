@@ -37,12 +37,55 @@ pub fn no_room(n: usize) -> ExecError {
     .hint("values bound to names keep their memory: rebind or drop some (x = None)")
 }
 
+/// The most bytes all values alive at once may hold together (1 GiB: three
+/// of the largest and more besides): a lesson of a hundred lines `aN = b"x" * 268435456`, each
+/// value within [`MAX_DATA`], would otherwise take 25 GiB and end in the
+/// OOM killer, where no allocation ever fails to say MemoryError.
+pub const MAX_HELD: usize = 4 * MAX_DATA;
+
+/// Bytes held by every [`Bytes`] and [`Text`] alive (by their length).
+static HELD: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// What the values alive hold together, in bytes.
+pub fn held() -> usize {
+    HELD.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// MemoryError unless `n` more bytes for a value fit beside what the
+/// values alive hold (see [`MAX_HELD`]).
+pub fn room_for(n: usize) -> Result<(), ExecError> {
+    let now = held();
+    if now.saturating_add(n) <= MAX_HELD {
+        return Ok(());
+    }
+    Err(ExecError::new(
+        "MemoryError",
+        format!(
+            "{} more for a value, beside the {} that the values alive hold, is more than this shell keeps at once (1 GiB)",
+            human_size(n as u64),
+            human_size(now as u64)
+        ),
+    )
+    .hint("values bound to names keep their memory: rebind or drop some (x = None); `vars` lists them"))
+}
+
+/// Counts bytes into [`HELD`] while a value holds them.
+fn hold(n: usize) {
+    HELD.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn release(n: usize) {
+    HELD.fetch_sub(n, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// An empty buffer with room for `n` bytes, or MemoryError: over
-/// [`MAX_DATA`], or when the allocation fails (never an abort).
+/// [`MAX_DATA`], beyond what all values may hold together ([`MAX_HELD`]),
+/// or when the allocation fails (never an abort).
 pub fn buffer(n: usize) -> Result<Vec<u8>, ExecError> {
     if n > MAX_DATA {
         return Err(too_large(&format!("{n} bytes are")));
     }
+    room_for(n)?;
     let mut v = Vec::new();
     v.try_reserve_exact(n).map_err(|_| no_room(n))?;
     Ok(v)
@@ -52,17 +95,40 @@ pub fn buffer(n: usize) -> Result<Vec<u8>, ExecError> {
 /// shows them, a send that sends them and a job that returns them all hold
 /// the same bytes (a clone is a counted reference, never a copy).
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Bytes(Arc<Vec<u8>>);
+pub struct Bytes(Arc<Counted<Vec<u8>>>);
+
+/// A value's memory, counted in [`HELD`] from its making to its drop.
+#[derive(Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Counted<T: AsRef<[u8]> + Default>(T);
+
+impl<T: AsRef<[u8]> + Default> Counted<T> {
+    fn new(v: T) -> Self {
+        hold(v.as_ref().len());
+        Counted(v)
+    }
+
+    /// The memory, no longer counted.
+    fn take(mut self) -> T {
+        release(self.0.as_ref().len());
+        std::mem::take(&mut self.0)
+    }
+}
+
+impl<T: AsRef<[u8]> + Default> Drop for Counted<T> {
+    fn drop(&mut self) {
+        release(self.0.as_ref().len());
+    }
+}
 
 impl Bytes {
     /// The bytes as a Vec of their own: taken when this is the only
     /// holder, else copied (MemoryError when there is no room).
     pub fn into_vec(self) -> Result<Vec<u8>, ExecError> {
         match Arc::try_unwrap(self.0) {
-            Ok(v) => Ok(v),
+            Ok(v) => Ok(v.take()),
             Err(shared) => {
-                let mut v = buffer(shared.len())?;
-                v.extend_from_slice(&shared);
+                let mut v = buffer(shared.0.len())?;
+                v.extend_from_slice(&shared.0);
                 Ok(v)
             }
         }
@@ -71,26 +137,26 @@ impl Bytes {
 
 impl From<Vec<u8>> for Bytes {
     fn from(v: Vec<u8>) -> Bytes {
-        Bytes(Arc::new(v))
+        Bytes(Arc::new(Counted::new(v)))
     }
 }
 
 impl From<&[u8]> for Bytes {
     fn from(v: &[u8]) -> Bytes {
-        Bytes(Arc::new(v.to_vec()))
+        Bytes(Arc::new(Counted::new(v.to_vec())))
     }
 }
 
 impl Deref for Bytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.0
+        &self.0.0
     }
 }
 
 impl AsRef<[u8]> for Bytes {
     fn as_ref(&self) -> &[u8] {
-        &self.0
+        &self.0.0
     }
 }
 
@@ -102,18 +168,19 @@ impl fmt::Debug for Bytes {
 
 /// The text of a str value, shared as [`Bytes`] are.
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Text(Arc<String>);
+pub struct Text(Arc<Counted<String>>);
 
 impl Text {
     /// The text as a String of its own (see [`Bytes::into_vec`]).
     pub fn into_string(self) -> Result<String, ExecError> {
         match Arc::try_unwrap(self.0) {
-            Ok(s) => Ok(s),
+            Ok(s) => Ok(s.take()),
             Err(shared) => {
+                room_for(shared.0.len())?;
                 let mut s = String::new();
-                s.try_reserve_exact(shared.len())
-                    .map_err(|_| no_room(shared.len()))?;
-                s.push_str(&shared);
+                s.try_reserve_exact(shared.0.len())
+                    .map_err(|_| no_room(shared.0.len()))?;
+                s.push_str(&shared.0);
                 Ok(s)
             }
         }
@@ -122,26 +189,26 @@ impl Text {
 
 impl From<String> for Text {
     fn from(s: String) -> Text {
-        Text(Arc::new(s))
+        Text(Arc::new(Counted::new(s)))
     }
 }
 
 impl From<&str> for Text {
     fn from(s: &str) -> Text {
-        Text(Arc::new(s.to_string()))
+        Text(Arc::new(Counted::new(s.to_string())))
     }
 }
 
 impl Deref for Text {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        &self.0.0
     }
 }
 
 impl AsRef<str> for Text {
     fn as_ref(&self) -> &str {
-        &self.0
+        &self.0.0
     }
 }
 
@@ -150,14 +217,14 @@ impl fmt::Debug for Text {
         if self.len() > 64 {
             write!(f, "Text({} bytes)", self.len())
         } else {
-            fmt::Debug::fmt(&**self.0, f)
+            fmt::Debug::fmt(self.0.0.as_str(), f)
         }
     }
 }
 
 impl fmt::Display for Text {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.0.0)
     }
 }
 
@@ -394,11 +461,24 @@ pub fn human_size(n: u64) -> String {
             return format!("{:.1} {unit}", n as f64 / (1u64 << shift) as f64);
         }
     }
-    if n == 1 {
-        "1 byte".into()
+    plural(n, "byte", "bytes")
+}
+
+/// A count with its noun, singular for one only: `1 frame`, `2 frames`,
+/// `0 frames` (the words differ too much for a suffix: `byte was`/`bytes
+/// were`).
+pub fn plural(n: impl fmt::Display, one: &str, many: &str) -> String {
+    let n = n.to_string();
+    if n == "1" {
+        format!("1 {one}")
     } else {
-        format!("{n} bytes")
+        format!("{n} {many}")
     }
+}
+
+/// `1 byte`, `2 bytes`.
+pub fn bytes_count(n: usize) -> String {
+    plural(n, "byte", "bytes")
 }
 
 /// "an int", "a str": the type with its article.
@@ -591,6 +671,26 @@ fn write_char_escape(out: &mut dyn fmt::Write, c: char) -> fmt::Result {
     } else {
         write!(out, "\\u{n:04x}")
     }
+}
+
+/// Text made safe inside HTML or XML (the http peer's pages, the SVG
+/// diagram): the five markup characters as entities, and a control
+/// character (none is allowed in XML 1.0 but tab and line ends, and none
+/// belongs in a name) as U+FFFD.
+pub fn markup_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() => out.push('\u{fffd}'),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn push_char_escape(out: &mut String, c: char) {

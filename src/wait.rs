@@ -138,6 +138,21 @@ pub fn install_sigint() -> Arc<AtomicBool> {
     flag
 }
 
+/// The longest timeout a call takes, in seconds: Python's (its clock
+/// counts nanoseconds in 64 bits, about 292 years). Longer would not fit
+/// the monotonic clock either: a deadline that far away overflows it.
+pub const MAX_TIMEOUT_SECS: f64 = 9_223_372_036.0;
+
+/// A timeout of `secs` seconds (not negative), or None when it does not
+/// fit the clock (Python says OverflowError: timestamp out of range).
+pub fn timeout_of(secs: f64) -> Option<Duration> {
+    if secs <= MAX_TIMEOUT_SECS {
+        Duration::try_from_secs_f64(secs).ok()
+    } else {
+        None
+    }
+}
+
 /// A readable duration: `12 µs`, `3.4 ms`, `2.31 s`.
 pub fn human(d: Duration) -> String {
     let us = d.as_micros();

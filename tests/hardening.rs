@@ -5,33 +5,9 @@
 
 mod common;
 
-use common::{Run, Scratch};
+use common::{PAIR, Run, Scratch, has, script};
 use std::path::Path;
 use std::process::{Command, Stdio};
-
-/// `k` connected to `c` through listener `s`.
-const PAIR: &str = "s = socket tcp\n\
-                    bind s 127.0.0.1 0\n\
-                    listen s\n\
-                    k = socket tcp\n\
-                    connect k s\n\
-                    c, addr = accept s\n";
-
-/// Runs `script` as the file `t.sp` in `dir` (`sockplay ARGS t.sp`).
-fn script(dir: &Path, args: &[&str], text: &str) -> Run {
-    std::fs::write(dir.join("t.sp"), text).expect("write the script");
-    let mut all: Vec<&str> = args.to_vec();
-    all.push("t.sp");
-    common::run_in(dir, &all, None)
-}
-
-fn has(run: &Run, want: &str) {
-    assert!(
-        run.output.contains(want),
-        "{want:?} in the output:\n{}",
-        run.output
-    );
-}
 
 fn read(p: &Path) -> String {
     String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).into_owned()
@@ -664,25 +640,4 @@ fn a_missing_directory_is_said_so_for_serve_bind_and_source() {
         assert!(!hint.contains("must bind"), "{hint}");
     }
     pty::leave(&mut p);
-}
-
-/// A lesson is as safe as a web page only if it cannot start programs: a
-/// program does whatever the account can, past every file rule. `run`
-/// from a script needs `--allow-run`; the refused program never ran.
-#[test]
-fn a_script_starts_no_program_without_allow_run() {
-    let s = Scratch::new("harden-run");
-    let text = "run sh -c \"echo ran > ran.txt\"\n";
-    let run = script(s.path(), &[], text);
-    has(
-        &run,
-        "PermissionError: a script or lesson may not start a program",
-    );
-    has(&run, "--allow-run");
-    assert_eq!(run.status, Some(1), "{}", run.output);
-    assert!(!s.path().join("ran.txt").exists(), "the program ran");
-    // With leave, it runs.
-    let run = script(s.path(), &["--allow-run"], text);
-    assert_eq!(run.status, Some(0), "{}", run.output);
-    assert_eq!(read(&s.path().join("ran.txt")), "ran\n");
 }

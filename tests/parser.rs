@@ -2283,8 +2283,18 @@ fn error_table() -> Vec<(String, (usize, usize), ErrorKind)> {
             (0, 5),
             E::Python {
                 what: "`while` opens a block of Python; sockplay runs one call a line".into(),
-                instead: "type the calls of the block one by one (a macro repeats them: see `help macdef`); `&` runs a blocking call in the background; a whole program runs as it is with `run python3 FILE.py`".into(),
+                instead: "a whole program runs as it is with `run python3 FILE.py` (sockplay shows its socket calls); or type the block's calls here one by one (a macro repeats them: see `help macdef`)".into(),
             },
+        ),
+        (
+            "f = sock.makefile('rwb')",
+            (9, 17),
+            program("`.makefile()` belongs to a whole program, not to one socket call"),
+        ),
+        (
+            "server.serve_forever()",
+            (7, 20),
+            program("`.serve_forever()` belongs to a whole program, not to one socket call"),
         ),
         (
             "c.recv(1024)[0]",
@@ -3400,4 +3410,22 @@ fn run_takes_a_command_line_and_input_a_job_and_a_line() {
     assert_eq!(e.span.start, 3);
     let e = parse_line("input x").expect_err("not a job");
     assert!(e.to_string().contains("a job"), "{e}");
+}
+
+/// A flag word whose fourth byte falls inside a character (`méé` is
+/// m, é, é: bytes 0, 1-2, 3-4) is a bad flag, said at the word; the parser
+/// sliced it at byte 4 to look for `msg_` and panicked (found by the
+/// random-arguments property, one run in many).
+#[test]
+fn a_flag_word_cut_inside_a_character_is_an_error_not_a_panic() {
+    for line in [
+        "recv s 10 méé",
+        "recv s 10 peek|méé",
+        "send s b\"x\" aéé",
+        "sendto s b\"x\" 127.0.0.1 9 ééé",
+    ] {
+        let e = parse_line(line).expect_err(line);
+        let bad = line.rfind([' ', '|']).map_or(0, |i| i + 1);
+        assert_eq!(e.span.start, bad, "{line}: {e}");
+    }
 }

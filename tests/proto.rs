@@ -669,6 +669,8 @@ fn epoll_by_hand() {
         "epoll ep del c",
         "recvuntil c b\"b\"",
         "ev = epoll ep wait 0.1",
+        // Python's ep.close() is epoll ep close: close is for sockets.
+        "close ep",
         "epoll ep close",
         "epoll ep wait",
         "epoll k wait",
@@ -689,6 +691,7 @@ fn epoll_by_hand() {
             "ep no longer watches c",
             "FileNotFoundError: [Errno 2] No such file or directory (ENOENT)",
             "nothing ready: ep.poll timed out and returns []",
+            "an epoll has its own words: epoll ep close",
             "closed the epoll ep",
             "this epoll was closed",
             "TypeError: 'k' is a socket, not an epoll",
@@ -696,4 +699,235 @@ fn epoll_by_hand() {
     );
     let (status, _, _) = shell.end();
     assert_eq!(status, Some(1));
+}
+
+/// The budget counts between reads too, not only while waiting: data that
+/// is all there already (a UNIX socket pair, 100 KB queued before the
+/// call) with the delimiter at its end is more than one read (64 KiB), and
+/// a budget that has run out after the first read ends the call with
+/// TimeoutError, the bytes read held, instead of reading on as long as the
+/// peer keeps data coming (a flooding peer kept recvall going for 256 MiB).
+#[test]
+fn the_budget_counts_between_reads_that_never_wait() {
+    let scratch = Scratch::new("proto-budget-reads");
+    let mut shell = sockplay(&scratch);
+    shell.lines(&[
+        "a, b = socketpair",
+        "sendall a b\"x\" * 100000 + b\"END\"",
+        "recvuntil b b\"END\" timeout 0.000001",
+        "sockets",
+    ]);
+    let text = shell.sync("after");
+    assert_has(
+        "sockplay",
+        &text,
+        &[
+            "TimeoutError: timed out",
+            "the 65536 bytes received are held",
+        ],
+    );
+    assert!(!text.contains("up to and including"), "{text}");
+    // Nothing is lost: the rest comes by the next receives.
+    shell.line("got = recvuntil b b\"END\" timeout 10");
+    shell.wait_for("recvuntil: 100003 bytes up to and including b'END'");
+    let (status, _, _) = shell.end();
+    assert_eq!(status, Some(1), "the timeout was an error");
+}
+
+/// The disk fills (here: a file size limit, `ulimit -f`, with SIGXFSZ
+/// ignored so that the write fails with EFBIG): the log stops, and the
+/// command whose bytes could not be written says so at once, not only a
+/// later `log off`.
+#[test]
+fn a_log_that_cannot_be_written_says_so_at_once() {
+    let scratch = Scratch::new("proto-log-full");
+    let script = "log t.log\n\
+                  a, b = socketpair\n\
+                  sendall a b\"x\" * 6000\n\
+                  echo \"sent\"\n\
+                  send a b\"more\"\n\
+                  log off";
+    let out_path = scratch.path().join(".out");
+    let out = std::fs::File::create(&out_path).expect("out");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 4; exec \"$0\" --color never --keep-going -c \"$1\"")
+        .arg(common::BIN)
+        .arg(script)
+        .current_dir(scratch.path())
+        .env("SOCKPLAY_CONFIG_DIR", scratch.path().join(".config"))
+        .env("SOCKPLAY_HISTORY", scratch.path().join(".history"))
+        .stdout(out.try_clone().expect("clone"))
+        .stderr(out)
+        .spawn()
+        .expect("sh");
+    let status = common::wait_bounded(&mut child, LIMIT);
+    let text = std::fs::read_to_string(&out_path).expect("output");
+    assert!(status.is_some(), "{text}");
+    let sendall = &text[text.find("sockplay> sendall").expect("sendall")
+        ..text.find("sockplay> echo").expect("echo")];
+    assert!(
+        sendall.contains("writing the log t.log failed") && sendall.contains("it stopped"),
+        "{text}"
+    );
+    // Said once.
+    assert_eq!(
+        text.matches("writing the log t.log failed").count(),
+        1,
+        "{text}"
+    );
+}
+
+/// SCM_RIGHTS carries at most 253 descriptors a message (the kernel's
+/// SCM_MAX_FD): a longer list is a ValueError pointing at the first that
+/// does not fit, said before anything is sent, rather than the kernel's
+/// bare EINVAL.
+#[test]
+fn more_descriptors_than_one_message_carries_are_refused_by_name() {
+    let scratch = Scratch::new("proto-many-fds");
+    let mut script = String::from("a, b = socketpair\n");
+    for k in 1..=254 {
+        script.push_str(&format!("x{k} = socket udp\n"));
+    }
+    let names: Vec<String> = (1..=254).map(|k| format!("x{k}")).collect();
+    script.push_str(&format!("sendmsg a \"hi\" fds {}\n", names.join(" ")));
+    script.push_str(&format!(
+        "sendmsg a \"hi\" fds {}\n",
+        names[..253].join(" ")
+    ));
+    script.push_str("data, fds = recvmsg b fds 253\n");
+    let run = common::run_in(scratch.path(), &["--keep-going", "-c", &script], None);
+    let out = &run.output;
+    assert!(
+        out.contains("ValueError: at most 253 descriptors go in one message"),
+        "{}",
+        proc_tail(out)
+    );
+    assert!(!out.contains("EINVAL"), "{}", proc_tail(out));
+    assert!(out.contains("^^^^"), "{}", proc_tail(out));
+    assert!(
+        out.contains("and 253 descriptors (SCM_RIGHTS)"),
+        "{}",
+        proc_tail(out)
+    );
+}
+
+fn proc_tail(out: &str) -> &str {
+    common::proc::tail_of(out, 3000)
+}
+
+/// epoll watches the open socket, not its number: a socket closed while
+/// another descriptor (dup) keeps it open is still reported, under the
+/// number it was added with, even after a new socket took that number.
+/// The report names the closed socket and why, never the newcomer.
+#[test]
+fn epoll_reports_a_closed_descriptor_whose_socket_lives_on() {
+    let scratch = Scratch::new("proto-epoll-dup");
+    let run = common::run_in(
+        scratch.path(),
+        &[
+            "--keep-going",
+            "-c",
+            "a, b = socketpair\n\
+             a2 = dup a\n\
+             ep = epoll\n\
+             epoll ep add a in\n\
+             close a\n\
+             n = socket udp\n\
+             send b \"x\"\n\
+             ev = epoll ep wait 1\n\
+             epoll ep\n\
+             close a2\n\
+             epoll ep",
+        ],
+        None,
+    );
+    let out = &run.output;
+    let wait = &out[out.find("sockplay> ev = epoll").expect("wait")..];
+    let wait = &wait[..wait.find("sockplay> epoll ep\n").expect("show")];
+    assert!(!wait.contains("(n)"), "{out}");
+    assert!(wait.contains("fd 3 (a, closed): EPOLLIN"), "{out}");
+    assert!(wait.contains("still open as a2 (fd 5)"), "{out}");
+    assert!(wait.contains("ev = [(3, 1)]"), "{out}");
+    let show = &out[out.find("sockplay> epoll ep\n").expect("show")..];
+    let (first, second) = show.split_at(show.find("sockplay> close a2").expect("close"));
+    assert!(
+        first.contains("a (closed; its socket is still open as a2 (fd 5), so still watched)"),
+        "{out}"
+    );
+    assert!(second.contains("(closed: the kernel dropped it)"), "{out}");
+}
+
+/// A peer that resets the connection in the middle of a line: recvline
+/// fails with ConnectionResetError, and says that the bytes that came
+/// before the reset are held (recv returns them), as a timeout does.
+#[test]
+fn a_reset_in_the_middle_of_a_line_says_what_is_held() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let scratch = Scratch::new("proto-reset-mid");
+    let program = "import socket, struct, time\n\
+        s = socket.socket()\n\
+        s.bind(('127.0.0.1', 0))\n\
+        s.listen()\n\
+        print('port', s.getsockname()[1], 'ready', flush=True)\n\
+        c, _ = s.accept()\n\
+        c.sendall(b'partial line')\n\
+        time.sleep(0.5)\n\
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))\n\
+        c.close()\n";
+    let mut peer = Proc::spawn(
+        "reset",
+        &mut python_command(scratch.path(), "reset.py", program, &[]),
+        LIMIT,
+    );
+    let port = port_after(&peer.wait_for(" ready"), "port ");
+    let mut shell = sockplay(&scratch);
+    shell.lines(&[
+        "k = socket tcp",
+        &format!("connect k 127.0.0.1 {port}"),
+        "recvline k timeout 10",
+        "recv k",
+    ]);
+    let text = shell.sync("after");
+    assert_has(
+        "sockplay",
+        &text,
+        &[
+            "ConnectionResetError",
+            "the 12 bytes received before it are held",
+            "-> b'partial line'",
+        ],
+    );
+    let (status, _, _) = shell.end();
+    assert_eq!(status, Some(1));
+}
+
+/// A timeout too large for the clock (1e19 s) is Python's OverflowError,
+/// pointing at the number, for every call that takes one: recvline's
+/// budget, settimeout (a recv after it panicked), epoll's wait and
+/// select's. They panicked ("overflow when adding duration to instant").
+#[test]
+fn a_timeout_too_large_for_the_clock_is_an_overflow_error() {
+    let scratch = Scratch::new("proto-huge-timeout");
+    let run = common::run_in(
+        scratch.path(),
+        &[
+            "--keep-going",
+            "-c",
+            "a, b = socketpair\n\
+             recvline a timeout 1e19\n\
+             settimeout a 1e19\n\
+             ep = epoll\n\
+             epoll ep wait 1e19\n\
+             select a 1e19\n\
+             echo \"alive\"",
+        ],
+        None,
+    );
+    let out = &run.output;
+    assert!(!out.contains("panicked"), "{out}");
+    assert!(out.contains("  alive"), "{out}");
+    assert_eq!(out.matches("OverflowError").count(), 4, "{out}");
 }

@@ -116,3 +116,53 @@ fn the_keyboard_talks_to_a_peer_and_each_way_out_keeps_the_socket() {
     run(&mut p, "sockets", "CLOSE_WAIT");
     leave(&mut p);
 }
+
+/// The text on the screen's current line when `needle` is printed: what
+/// came since the last line break or carriage return (a progress line is
+/// redrawn after `\r`).
+fn line_before(before: &str) -> &str {
+    before.rsplit(['\n', '\r']).next().unwrap_or("")
+}
+
+/// A Ctrl-C in `interactive` after half a line was typed: the terminal
+/// echoes `^C` after it, and the report starts a line of its own; a
+/// receive that timed out while its progress line was shown puts the error
+/// on a line of its own too, not after the progress.
+#[test]
+fn reports_after_a_typed_half_line_or_a_progress_line_start_their_own_line() {
+    let scratch = Scratch::new("pty-interactive-lines");
+    // A peer that sends a byte every 50 ms and never a newline.
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let Ok((mut c, _)) = l.accept() else { return };
+        for _ in 0..400 {
+            if c.write_all(b"x").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let mut p = spawn(scratch.path());
+    run(&mut p, "k = socket tcp", "k = <socket fd=");
+    run(
+        &mut p,
+        &format!("connect k 127.0.0.1 {port}"),
+        "(ESTABLISHED)",
+    );
+    send_line(&mut p, "recvline k timeout 1");
+    expect(&mut p, "so far");
+    let before = expect(&mut p, "TimeoutError: timed out");
+    assert_eq!(line_before(&before).trim(), "", "{before:?}");
+    wait_prompt(&mut p);
+
+    send_line(&mut p, "interactive k");
+    expect(&mut p, "Ctrl-D at the start of a line");
+    send(&mut p, "half a line");
+    std::thread::sleep(Duration::from_millis(200));
+    p.send_control('c').expect("Ctrl-C");
+    let before = expect(&mut p, "Ctrl-C: back to the prompt; k stays open");
+    assert_eq!(line_before(&before).trim(), "", "{before:?}");
+    wait_prompt(&mut p);
+    leave(&mut p);
+}

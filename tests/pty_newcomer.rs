@@ -12,7 +12,7 @@
 mod common;
 
 use common::Scratch;
-use common::pty::{TIMEOUT_MS, expect, send_line};
+use common::pty::{TIMEOUT_MS, expect, send_line, set_columns};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -210,21 +210,6 @@ fn tab_after_send_lists_the_sockets_with_their_fds() {
     expect(&mut p, "    send k b\"hi\"");
     common::pty::wait_prompt(&mut p);
     common::pty::leave(&mut p);
-}
-
-/// Sets the PTY's size, as a terminal window resized to `cols` does.
-fn set_columns(p: &rexpect::session::PtySession, cols: u16) {
-    use std::os::fd::AsRawFd;
-    let master = p.process().get_file_handle().expect("the pty");
-    let ws = libc::winsize {
-        ws_row: 40,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCSWINSZ reads the winsize it is given.
-    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
-    assert_eq!(rc, 0, "set the window size");
 }
 
 /// `help` (and `help peers`) fit the terminal: at 70 columns and at 100,

@@ -15,60 +15,7 @@ use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn root() -> bool {
-    // SAFETY: geteuid only reads the process's credentials.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// The flags that let the capture run here: none as root, `--lab`
-/// otherwise (None when neither works).
-fn capture_args() -> Option<Vec<&'static str>> {
-    if root() {
-        return Some(Vec::new());
-    }
-    let scratch = Scratch::new("wire-lab-probe");
-    let run = common::run_in(scratch.path(), &["--lab", "-c", "quit"], None);
-    if run
-        .output
-        .contains("lab: this shell runs in a network of its own")
-    {
-        Some(vec!["--lab"])
-    } else {
-        eprintln!(
-            "skipped: no capture here (not root, and --lab: {})",
-            run.output.trim()
-        );
-        None
-    }
-}
-
-/// Runs `script` (one statement a line) with `-c --keep-going` and the
-/// capture; returns the output (stdout and stderr merged). None: skipped.
-fn run(scratch: &Scratch, script: &str) -> Option<String> {
-    let mut args = capture_args()?;
-    args.extend(["--keep-going", "-c", script]);
-    let run = common::run_in(scratch.path(), &args, None);
-    assert!(run.status.is_some(), "killed after 30 s:\n{}", run.output);
-    Some(run.output)
-}
-
-/// The output of statement `stmt`: the lines after its echo, up to the
-/// next prompt.
-fn section<'a>(out: &'a str, stmt: &str) -> Vec<&'a str> {
-    let echo = format!("sockplay> {stmt}");
-    let mut lines = out.lines().skip_while(|l| *l != echo);
-    assert!(lines.next().is_some(), "no `{stmt}` in:\n{out}");
-    lines.take_while(|l| !l.starts_with("sockplay> ")).collect()
-}
-
-/// The output of `stmt` as one line of words (a long note wraps).
-fn flat(out: &str, stmt: &str) -> String {
-    section(out, stmt)
-        .iter()
-        .map(|l| l.trim())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+use common::wire::{flat, root, run, section};
 
 /// One segment row of `states`: from, to, flags, seq, ack (None for `-`),
 /// len, win, and the rest of the row (with its continuation lines).

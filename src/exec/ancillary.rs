@@ -16,26 +16,19 @@ use crate::errors::ExecError;
 use crate::proto::log::Dir;
 use crate::syntax::ast::{Expr, Family, Framing, SockKind, SockRef, Spanned};
 use crate::table::{self, Origin};
+use crate::value::plural;
 use crate::value::{SockHandle, Value, addr_short, bytes_repr};
 use socket2::SockAddr;
 use std::io;
 use std::mem::size_of;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
-/// The most descriptors one recvmsg makes room for (the kernel's own limit
-/// is 253, SCM_MAX_FD).
+/// The most descriptors one message carries (the kernel's SCM_MAX_FD): the
+/// most one sendmsg sends and one recvmsg makes room for.
 const MAX_FDS: usize = 253;
 
 /// recvmsg reads at most this much data with its ancillary data.
 const DATA: usize = 64 * 1024;
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
 
 /// A control-message buffer, aligned for `cmsghdr`.
 fn cmsg_buf(bytes: usize) -> Vec<u64> {
@@ -205,6 +198,11 @@ impl Session {
         let h = self.use_sock(r)?;
         let body = self.data(data)?;
         let ctx = self.ctx(h)?;
+        // The sockets passed will be held elsewhere too: close then asks
+        // who else holds them.
+        if matches!(framing, Framing::Fds(_)) {
+            self.table.shared_sockets = true;
+        }
         if ctx.family != Family::Unix {
             return Err(ExecError::os(libc::EINVAL).at(r.span).hint(
                 "descriptors and credentials travel over UNIX sockets only (socket unix, socketpair)",
@@ -222,6 +220,17 @@ impl Session {
         }
         let (kind, payload, what, python) = match framing {
             Framing::Fds(socks) => {
+                if let Some(extra) = socks.get(MAX_FDS) {
+                    return Err(ExecError::new(
+                        "ValueError",
+                        format!(
+                            "at most {MAX_FDS} descriptors go in one message (the kernel's SCM_MAX_FD), and this is number {}",
+                            MAX_FDS + 1
+                        ),
+                    )
+                    .at(extra.span)
+                    .hint("send the rest in another sendmsg"));
+                }
                 let mut fds = Vec::new();
                 let mut names = Vec::new();
                 for s in socks {
@@ -232,6 +241,17 @@ impl Session {
                         .ok_or_else(|| ExecError::os(libc::EBADF))?;
                     fds.push(sh.fd);
                     names.push(format!("{} (fd {})", e.label(), sh.fd));
+                    // The shell keeps every socket O_NONBLOCK in the kernel
+                    // and waits with poll; the receiver gets the socket
+                    // itself, flags and all. A connected socket goes in the
+                    // mode the learner gave it (blocking: the receiver's
+                    // recv waits, as in Python); the shell still never
+                    // waits in the kernel (its calls say MSG_DONTWAIT). A
+                    // listener or a socket still to connect stays
+                    // non-blocking (the shell's accept and connect need it).
+                    if e.mode == table::Mode::Blocking && e.sock.peer_addr().is_ok() {
+                        table::set_kernel_nonblocking(sh.fd, false)?;
+                    }
                 }
                 let payload: Vec<u8> = fds.iter().flat_map(|fd| fd.to_ne_bytes()).collect();
                 (
@@ -291,6 +311,7 @@ impl Session {
         self.call(
             ctx,
             Box::new(move |ctx: &Ctx, out: &mut dyn Sink| {
+                let made = std::cell::Cell::new(0u64);
                 let (n, waited) = ctx.wait_call(
                     super::io::Wait {
                         events: libc::POLLOUT,
@@ -306,12 +327,16 @@ impl Session {
                         ),
                     },
                     out,
-                    |s| send_with(s.as_raw_fd(), &body, kind, &payload),
+                    |s| {
+                        // The log stamps a send when it was made.
+                        made.set(crate::wire::now_ns());
+                        send_with(s.as_raw_fd(), &body, kind, &payload)
+                    },
                 )?;
                 if let Some(w) = waited {
                     out.emit(Item::Waited(w));
                 }
-                ctx.log_bytes(Dir::Sent, &body[..n], None);
+                ctx.log_bytes_at(Dir::Sent, &body[..n], None, Some(made.get()));
                 out.emit(Item::Done(format!(
                     "sendmsg: {} and {what}",
                     plural(n, "byte", "bytes")
@@ -373,7 +398,7 @@ impl Session {
                 .hint("a listening socket only accepts: recvmsg on the socket accept returned"));
         }
         // Held bytes came with no ancillary data (it was taken with them).
-        let pre = super::io::take_held(&ctx, DATA, false);
+        let pre = super::recv::take_held(&ctx, DATA, false);
         if !pre.is_empty() {
             out.emit(Item::NoWait(format!(
                 "{} held from an earlier receive come first, without ancillary data; recvmsg again for the rest",
@@ -393,7 +418,7 @@ impl Session {
                         send: false,
                         nonblock_hint: "nothing is queued and the socket is non-blocking",
                     },
-                    |ctx| super::io::recv_waiting(ctx, false),
+                    |ctx| super::recv::recv_waiting(ctx, false),
                     out,
                     |s| recv_with(s.as_raw_fd(), maxfds),
                 )?;
@@ -460,10 +485,18 @@ fn received(ctx: &Ctx, got: Received, maxfds: usize, out: &mut dyn Sink) -> Resu
             libc::SOCK_SEQPACKET => SockKind::SeqPacket,
             _ => SockKind::Raw,
         };
-        // The descriptor, moved to the lowest free number (as the kernel
-        // gave it), kept non-blocking like every socket of the table.
+        // The descriptor, as the kernel numbered it. O_NONBLOCK is the
+        // socket's, shared with the sender: a connected one is left as the
+        // sender has it (the shell's calls say MSG_DONTWAIT); a listener or
+        // a socket still to connect is made non-blocking, which the shell's
+        // accept and connect need (and the sender's copy becomes so too).
         let sock = socket2::Socket::from(fd);
-        sock.set_nonblocking(true)?;
+        if sock.peer_addr().is_err() && !table::kernel_nonblocking(raw) {
+            sock.set_nonblocking(true)?;
+            ret.after.push(Item::Note(format!(
+                "fd {raw} was blocking: the shell made it non-blocking (O_NONBLOCK belongs to the socket, so the other process's copy is non-blocking too)"
+            )));
+        }
         let handle = SockHandle {
             fd: raw,
             serial: table::next_serial(),

@@ -39,10 +39,23 @@ pub struct Piece {
     pub offset: usize,
 }
 
+/// Who sends on a flow, by the name the advice on merged sends uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Sender {
+    /// A socket of this shell (`k`): the advice is a command on it.
+    Shell(String),
+    /// A watched program's socket (`connfd`, its name in the program): the
+    /// advice is the program's Python.
+    Program(String),
+}
+
 #[derive(Debug, Default)]
 pub struct Boundaries {
     flows: HashMap<Flow, VecDeque<Segment>>,
     sends: HashMap<Flow, u64>,
+    /// The socket sending on each flow, named: a receiver in a watched
+    /// program's thread cannot ask the shell for its names.
+    senders: HashMap<Flow, Sender>,
     /// Flows whose sender is a watched program (see [`crate::watch`]): its
     /// sends are recorded when its report arrives, a moment after the
     /// bytes, so a receiver waits (briefly) for the record.
@@ -150,6 +163,19 @@ impl Boundaries {
         self.flows.remove(&(peer, local));
         self.sends.remove(&(local, peer));
         self.reported.remove(&(local, peer));
+        self.senders.remove(&(local, peer));
+    }
+
+    /// Names the socket sending from `from` to `to` (it sent just now).
+    pub fn name_sender(&mut self, from: SocketAddr, to: SocketAddr, who: Sender) {
+        if self.senders.len() < MAX_SEGMENTS || self.senders.contains_key(&(from, to)) {
+            self.senders.insert((from, to), who);
+        }
+    }
+
+    /// The socket that sends to `to` from `from`, when it was named.
+    pub fn sender(&self, from: SocketAddr, to: SocketAddr) -> Option<Sender> {
+        self.senders.get(&(from, to)).cloned()
     }
 
     /// Bytes recorded on a flow and not received yet.

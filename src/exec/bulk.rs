@@ -469,6 +469,7 @@ fn note_bounds(ctx: &Ctx, bytes: u64, sent: bool, t0: crate::wire::Nanos) {
     {
         let n = usize::try_from(bytes).unwrap_or(usize::MAX);
         if sent {
+            b.name_sender(l, p, super::bounds::Sender::Shell(ctx.label.clone()));
             let no = b.sent(l, p, n);
             drop(b);
             ctx.note(
@@ -523,8 +524,10 @@ pub(super) fn zeros_work(
     meter.noun = "zero bytes";
     let buf = zero_buf();
     let result = pump.run(&mut meter, out, |want| {
-        ctx.sock
-            .send_with_flags(&buf[..want.min(buf.len())], flags | libc::MSG_NOSIGNAL)
+        ctx.sock.send_with_flags(
+            &buf[..want.min(buf.len())],
+            flags | libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT,
+        )
     });
     let result = conclude(&meter, "sent", result, out);
     note_bounds(ctx, meter.done, true, t0);
@@ -572,8 +575,10 @@ fn sendfile_work(
     let (fd, ffd) = (ctx.h.fd, file.as_raw_fd());
     let mut offset: libc::off_t = 0;
     // Plain reads and sends: asked for, or the file refuses sendfile(2)
-    // (many procfs files: EINVAL).
-    let mut copy = copy_only();
+    // (many procfs files: EINVAL), or the socket is blocking in the kernel
+    // (another process was given it blocking): sendfile has no per-call
+    // MSG_DONTWAIT, and the shell never waits in the kernel.
+    let mut copy = copy_only() || !crate::table::kernel_nonblocking(fd);
     let mut tmp: Vec<u8> = Vec::new();
     let result = pump.run(&mut meter, out, |want| {
         // At most 1 GiB a call (the kernel's own cap is just under 2 GiB).
@@ -602,7 +607,7 @@ fn sendfile_work(
             }
             let n = ctx
                 .sock
-                .send_with_flags(&tmp[..r as usize], libc::MSG_NOSIGNAL)?;
+                .send_with_flags(&tmp[..r as usize], libc::MSG_NOSIGNAL | libc::MSG_DONTWAIT)?;
             offset += n as libc::off_t;
             Ok(n)
         }
@@ -673,7 +678,7 @@ fn recv_bulk_work(
         per_wait,
         kernel,
         waiting: Some(|ctx: &Ctx, call: &str| {
-            let mut item = super::io::recv_waiting(ctx, false);
+            let mut item = super::recv::recv_waiting(ctx, false);
             if let Item::Waiting { call: c, .. } = &mut item {
                 *c = call.to_string();
             }
@@ -687,7 +692,7 @@ fn recv_bulk_work(
     };
     let mut meter = Meter::new(format!("{call}(fd {})", ctx.h.fd), limit);
     // Bytes held from an earlier recvuntil come first.
-    let pre = super::io::take_held(
+    let pre = super::recv::take_held(
         ctx,
         limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX)),
         false,
@@ -701,12 +706,8 @@ fn recv_bulk_work(
         }
         meter.done += pre.len() as u64;
         out.emit(Item::NoWait(format!(
-            "{} held from an earlier receive (read past a delimiter) come first",
-            if pre.len() == 1 {
-                "1 byte".to_string()
-            } else {
-                format!("{} bytes", pre.len())
-            }
+            "{} held from an earlier receive come first",
+            crate::value::bytes_count(pre.len())
         )));
     }
     let fd = ctx.h.fd;
@@ -718,7 +719,14 @@ fn recv_bulk_work(
             // touched (tcp(7)), so none is given.
             let want = want.min(1 << 30);
             // SAFETY: with MSG_TRUNC a TCP socket copies nothing out.
-            let n = unsafe { libc::recv(fd, std::ptr::null_mut(), want, libc::MSG_TRUNC) };
+            let n = unsafe {
+                libc::recv(
+                    fd,
+                    std::ptr::null_mut(),
+                    want,
+                    libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+                )
+            };
             if n < 0 {
                 Err(io::Error::last_os_error())
             } else {
@@ -729,7 +737,8 @@ fn recv_bulk_work(
             let mut buf: Vec<u8> = Vec::with_capacity(CHUNK);
             pump.run(&mut meter, out, |want| {
                 let want = want.min(CHUNK);
-                ctx.sock.recv(&mut buf.spare_capacity_mut()[..want])
+                ctx.sock
+                    .recv_with_flags(&mut buf.spare_capacity_mut()[..want], libc::MSG_DONTWAIT)
             })
         }
         Dest::File(file, _) => {
@@ -763,7 +772,14 @@ fn recv_bulk_work(
                     let f = file.file();
                     pump.run(&mut meter, out, |want| {
                         let want = want.min(CHUNK);
-                        let n = std::io::Read::read(&mut &*ctx.sock, &mut buf[..want])?;
+                        // SAFETY: a buffer of `want` bytes we own.
+                        let n = unsafe {
+                            libc::recv(fd, buf.as_mut_ptr().cast(), want, libc::MSG_DONTWAIT)
+                        };
+                        if n < 0 {
+                            return Err(io::Error::last_os_error());
+                        }
+                        let n = n as usize;
                         f.write_all(&buf[..n])?;
                         Ok(n)
                     })
@@ -876,8 +892,8 @@ impl Session {
             )));
         }
         let p = self.text(path)?;
-        crate::files::check_read(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
-        let file = File::open(&p).map_err(|e| file_error(e, &p).at(path.span))?;
+        let file =
+            crate::files::open_for_reading(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
         let meta = file
             .metadata()
             .map_err(|e| file_error(e, &p).at(path.span))?;

@@ -7,20 +7,12 @@ use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
 use crate::syntax::ast::{AddrExpr, Expr, Family, How, SockKind, SockRef, Spanned};
 use crate::table::{self, Entry, Mode, Origin};
+use crate::value::plural;
 use crate::value::{SockHandle, Value, addr_short};
 use socket2::{Domain, SockAddr, Socket, Type};
-use std::time::Duration;
 
 /// Python's default backlog for `listen()` without an argument.
 const DEFAULT_BACKLOG: i32 = 128;
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
 
 impl Session {
     fn entry_h(&self, h: SockHandle) -> Result<&Entry, ExecError> {
@@ -328,7 +320,7 @@ impl Session {
         }
         if held > 0 {
             out.emit(Item::Note(format!(
-                "{} held for its next receive (read past a delimiter) went with it",
+                "{} held for its next receive went with it",
                 plural(held, "byte", "bytes")
             )));
         }
@@ -419,8 +411,12 @@ impl Session {
                 );
             }
             Some(0.0) => Mode::NonBlocking,
-            Some(s) => Mode::Timeout(Duration::try_from_secs_f64(s).map_err(|_| {
-                ExecError::new("OverflowError", "timeout doesn't fit into C timeval").at(secs.span)
+            Some(s) => Mode::Timeout(crate::wait::timeout_of(s).ok_or_else(|| {
+                ExecError::new(
+                    "OverflowError",
+                    "timestamp out of range for platform time_t",
+                )
+                .at(secs.span)
             })?),
         };
         self.set_mode(h, mode, out)

@@ -46,7 +46,7 @@ impl Session {
                 let calls = self.conn_calls(a, b);
                 ladder::build(&an, &calls, absolute)
             }),
-            Some(View::Udp(l)) => self.udp_ladder(l, &ghosts),
+            Some(View::Udp(l)) => self.udp_ladder(l),
             None => None,
         };
         let Some(ladder) = ladder else {
@@ -103,7 +103,7 @@ impl Session {
     }
 
     /// A UDP socket's datagrams with its latest peer.
-    fn udp_ladder(&self, local: std::net::SocketAddr, ghosts: &[Ghost]) -> Option<Ladder> {
+    fn udp_ladder(&self, local: std::net::SocketAddr) -> Option<Ladder> {
         let cap = self.capture.as_ref()?;
         let mine = |a: std::net::SocketAddr| {
             a.port() == local.port() && crate::wire::capture::same_host(a.ip(), local.ip())
@@ -122,10 +122,7 @@ impl Session {
         let calls = self.calls.select(&|c| mine(c.local));
         Some(ladder::build_udp(
             [local, peer],
-            [
-                self.label_of(local, None, ghosts),
-                self.label_of(peer, None, ghosts),
-            ],
+            [self.udp_label(local), self.udp_label(peer)],
             &packets,
             &calls,
         ))

@@ -20,8 +20,35 @@ use std::time::{Duration, Instant};
 /// One epoll instance of the session.
 pub(crate) struct EpollSet {
     pub fd: OwnedFd,
-    /// What it watches: each socket and its events.
-    pub interest: BTreeMap<i32, (SockHandle, u32)>,
+    /// What it watches, by the number it was added with.
+    pub interest: BTreeMap<i32, Watch>,
+}
+
+/// One socket an epoll watches. The kernel watches the open socket, not
+/// its number: closing the descriptor ends the watch only when no other
+/// descriptor (dup, a received copy) keeps the socket open. So the socket
+/// is remembered by its inode and its name, which outlive the descriptor.
+#[derive(Clone)]
+pub(crate) struct Watch {
+    pub h: SockHandle,
+    pub events: u32,
+    pub ino: Option<u64>,
+    pub label: String,
+}
+
+impl Session {
+    /// The descriptors of the table still open on the socket `w` was
+    /// added with, after its own was closed (`a2 (fd 5)`).
+    fn still_open(&self, w: &Watch) -> Vec<String> {
+        let Some(ino) = w.ino else {
+            return Vec::new();
+        };
+        self.table
+            .iter()
+            .filter(|e| e.handle != w.h && super::pair::inode(e.fd()) == Some(ino))
+            .map(|e| format!("{} (fd {})", e.label(), e.fd()))
+            .collect()
+    }
 }
 
 /// The event words, their bits, and what each means.
@@ -186,14 +213,25 @@ impl Session {
         let rows: Vec<(String, String)> = set
             .interest
             .values()
-            .map(|(h, ev)| {
-                let label = self.table.get(*h).map_or_else(
-                    || "(closed: the kernel dropped it)".to_string(),
-                    |e| e.label(),
-                );
+            .map(|w| {
+                let label = match self.table.get(w.h) {
+                    Some(e) => e.label(),
+                    None => {
+                        let others = self.still_open(w);
+                        if others.is_empty() {
+                            "(closed: the kernel dropped it)".to_string()
+                        } else {
+                            format!(
+                                "{} (closed; its socket is still open as {}, so still watched)",
+                                w.label,
+                                others.join(", ")
+                            )
+                        }
+                    }
+                };
                 (
-                    format!("fd {}", h.fd),
-                    format!("{label}: {}", event_names(*ev)),
+                    format!("fd {}", w.h.fd),
+                    format!("{label}: {}", event_names(w.events)),
                 )
             })
             .collect();
@@ -226,8 +264,8 @@ impl Session {
             .ok_or_else(|| ExecError::os(libc::EBADF))?;
         // A socket closed since (its fd maybe reused) left the kernel's
         // list with its close: forget it here too.
-        if let Some((old, _)) = set.interest.get(&h.fd)
-            && *old != h
+        if let Some(old) = set.interest.get(&h.fd)
+            && old.h != h
         {
             set.interest.remove(&h.fd);
         }
@@ -251,12 +289,16 @@ impl Session {
             return Err(x);
         }
         let what = match op {
-            libc::EPOLL_CTL_ADD => {
-                set.interest.insert(h.fd, (h, events));
-                format!("{name} now watches {label} for {}", event_names(events))
-            }
-            libc::EPOLL_CTL_MOD => {
-                set.interest.insert(h.fd, (h, events));
+            libc::EPOLL_CTL_ADD | libc::EPOLL_CTL_MOD => {
+                set.interest.insert(
+                    h.fd,
+                    Watch {
+                        h,
+                        events,
+                        ino: super::pair::inode(h.fd),
+                        label: label.clone(),
+                    },
+                );
                 format!("{name} now watches {label} for {}", event_names(events))
             }
             _ => {
@@ -299,7 +341,7 @@ impl Session {
             Some(t) => match self.float_or_none(t)? {
                 None => None,
                 Some(v) if v < 0.0 => None,
-                Some(v) => Some(Duration::try_from_secs_f64(v).map_err(|_| {
+                Some(v) => Some(wait::timeout_of(v).ok_or_else(|| {
                     ExecError::new("OverflowError", "timeout is too large").at(t.span)
                 })?),
             },
@@ -310,6 +352,7 @@ impl Session {
             .ok_or_else(|| ExecError::os(libc::EBADF))?;
         let epfd = set.fd.as_raw_fd();
         let watched = set.interest.len();
+        let watches = set.interest.clone();
         let mut events = vec![libc::epoll_event { events: 0, u64: 0 }; watched.clamp(1, 1024)];
         let cancel = self.cancel();
         let start = Instant::now();
@@ -366,7 +409,33 @@ impl Session {
         for e in &events[..n] {
             let fd = e.u64 as i32;
             let rev = e.events;
-            let Some(entry) = self.table.by_fd(fd) else {
+            list.push(Value::Tuple(vec![
+                Value::Int(i64::from(fd)),
+                Value::Int(i64::from(rev)),
+            ]));
+            let entry = self.table.by_fd(fd);
+            let w = watches.get(&fd);
+            // The socket added under this number was closed, yet reported:
+            // another descriptor keeps it open (and the number may be
+            // another socket's by now, which is not the one ready).
+            if let Some(w) = w.filter(|w| entry.is_none_or(|e| e.handle != w.h)) {
+                let others = self.still_open(w);
+                out.emit(Item::Done(format!(
+                    "fd {fd} ({}, closed): {} - its socket is still open as {}, so the kernel still reports it \
+                     under fd {fd}: epoll watches the open socket, not the number; del it before closing \
+                     (now only closing every descriptor of it, or the epoll, ends this)",
+                    w.label,
+                    event_names(rev),
+                    if others.is_empty() {
+                        "another descriptor".to_string()
+                    } else {
+                        others.join(", ")
+                    }
+                )));
+                continue;
+            }
+            let Some(entry) = entry else {
+                out.emit(Item::Done(format!("fd {fd}: {}", event_names(rev))));
                 continue;
             };
             let mut why = Vec::new();
@@ -388,10 +457,6 @@ impl Session {
                 event_names(rev),
                 why.join("; ")
             )));
-            list.push(Value::Tuple(vec![
-                Value::Int(i64::from(fd)),
-                Value::Int(i64::from(rev)),
-            ]));
         }
         if list.is_empty() {
             out.emit(Item::Done(format!(
@@ -405,8 +470,8 @@ impl Session {
             .map(|s| {
                 s.interest
                     .values()
-                    .filter(|(_, ev)| ev & libc::EPOLLIN as u32 != 0)
-                    .map(|(h, _)| *h)
+                    .filter(|w| w.events & libc::EPOLLIN as u32 != 0)
+                    .map(|w| w.h)
                     .collect()
             })
             .unwrap_or_default();

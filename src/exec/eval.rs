@@ -465,11 +465,18 @@ impl Session {
             SockRef::Name(name) => match self.vars.get(name) {
                 Some(Value::Socket(h)) => *h,
                 Some(other) => {
-                    return Err(ExecError::new(
+                    let mut err = ExecError::new(
                         "TypeError",
                         format!("'{name}' is {}, not a socket", crate::value::a_type(other)),
                     )
-                    .at(r.span));
+                    .at(r.span);
+                    if matches!(other, Value::Epoll(_)) {
+                        // `close ep`: Python's ep.close().
+                        err.hint = Some(format!(
+                            "an epoll has its own words: epoll {name} close (ep.close()), epoll {name} wait"
+                        ));
+                    }
+                    return Err(err);
                 }
                 None if self.failed_names.contains_key(name) => {
                     return Err(self.name_error(name, r.span));

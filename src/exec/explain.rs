@@ -15,6 +15,11 @@ pub struct Ends {
     pub sender: Option<String>,
     /// The socket that received them.
     pub receiver: Option<String>,
+    /// The sender or the receiver is a watched program's socket, by its
+    /// name in the program (`connfd`): the advice for that end is the
+    /// program's Python, since the shell cannot type on it.
+    pub sender_py: Option<String>,
+    pub receiver_py: Option<String>,
 }
 
 impl Ends {
@@ -59,18 +64,66 @@ impl Moment {
         if self != Moment::Sticky {
             return self.text().to_string();
         }
-        let recv = ends.receiver.as_deref().map_or("SOCK", as_arg);
-        let (send, on) = match ends.sender.as_deref().map(as_arg) {
-            Some(k) => (k, String::new()),
-            None => ("SOCK", " on the sending socket".to_string()),
+        // Each end's half of the advice: a command of the shell on a socket
+        // of the shell, the program's Python on a program's socket.
+        // `connfd.sendall(...)`, or `sendall(...) on fd 4` for a socket the
+        // program never named.
+        let py = |s: &str, call: &str| match s.strip_prefix("fd ") {
+            Some(n) => format!("{call} on fd {n}"),
+            None => format!("{s}.{call}"),
+        };
+        let (framed_send, marker_send) = match (ends.sender.as_deref(), ends.sender_py.as_deref()) {
+            (Some(k), _) => {
+                let k = as_arg(k);
+                (
+                    format!("send with sendmsg {k} DATA framed"),
+                    format!("sendmsg {k} DATA marker b\"\\n\""),
+                )
+            }
+            (None, Some(p)) => (
+                format!(
+                    "the program sends {}",
+                    py(p, "sendall(struct.pack('!I', len(data)) + data)")
+                ),
+                format!("the program sends {}", py(p, "sendall(data + b'\\n')")),
+            ),
+            (None, None) => (
+                "send with sendmsg SOCK DATA framed on the sending socket".to_string(),
+                "sendmsg SOCK DATA marker b\"\\n\"".to_string(),
+            ),
+        };
+        let (framed_recv, marker_recv) = match (
+            ends.receiver.as_deref(),
+            ends.receiver_py.as_deref(),
+        ) {
+            (Some(k), _) => {
+                let k = as_arg(k);
+                (
+                    format!("read with recvmsg {k} framed"),
+                    format!("recvmsg {k} marker b\"\\n\""),
+                )
+            }
+            (None, Some(p)) => (
+                format!(
+                    "the program reads 4 bytes (head = {}), then n = struct.unpack('!I', head)[0] bytes",
+                    py(p, "recv(4)")
+                ),
+                format!(
+                    "the program reads lines: {}",
+                    py(p, "makefile('rb').readline()")
+                ),
+            ),
+            (None, None) => (
+                "read with recvmsg SOCK framed".to_string(),
+                "recvmsg SOCK marker b\"\\n\"".to_string(),
+            ),
         };
         format!(
             "TCP is a byte stream: the kernel appends every send to the same receive queue, and recv takes \
              whatever is queued, up to its size. It never knows where one send ended. To keep messages apart, \
              the sending side marks them and the receiving side reads by the marks: a length before each \
-             message (send with sendmsg {send} DATA framed{on}, read with recvmsg {recv} framed), a marker \
-             after it (sendmsg {send} DATA marker b\"\\n\", recvmsg {recv} marker b\"\\n\"), or a fixed \
-             size. A pause between sends only makes merging less likely."
+             message ({framed_send}, {framed_recv}), a marker after it ({marker_send}, {marker_recv}), or a \
+             fixed size. A pause between sends only makes merging less likely."
         )
     }
 
@@ -105,10 +158,10 @@ impl Moment {
                  whatever is queued, up to its size. It never knows where one send ended."
             }
             Moment::Truncated => {
-                "UDP keeps message boundaries: each recvfrom returns one datagram. But when the buffer is smaller \
-                 than the datagram, the kernel copies what fits and drops the rest: it is gone, not kept for the \
-                 next recvfrom. Receive with a buffer as large as the largest datagram (at most 65507 bytes over \
-                 IPv4)."
+                "UDP keeps message boundaries (and so do UNIX datagram and SOCK_SEQPACKET sockets): each receive \
+                 returns one datagram. But when the buffer is smaller than the datagram, the kernel copies what \
+                 fits and drops the rest: it is gone, not kept for the next receive. Receive with a buffer as \
+                 large as the largest datagram (at most 65507 bytes over IPv4)."
             }
             Moment::WouldBlock => {
                 "The socket is non-blocking (setblocking(False) or settimeout(0)), and this call would have had to \
@@ -203,5 +256,36 @@ impl Session {
         {
             out.emit(Item::Explain(m, Ends::none()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sticky_advice_names_each_end_in_its_own_words() {
+        let shell_to_program = Moment::Sticky.text_for(&Ends {
+            sender: Some("k".into()),
+            receiver_py: Some("connfd".into()),
+            ..Ends::default()
+        });
+        assert!(shell_to_program.contains("send with sendmsg k DATA framed"));
+        assert!(shell_to_program.contains("the program reads 4 bytes (head = connfd.recv(4))"));
+        assert!(shell_to_program.contains("connfd.makefile('rb').readline()"));
+        assert!(!shell_to_program.contains("SOCK"), "{shell_to_program}");
+        let program_to_shell = Moment::Sticky.text_for(&Ends {
+            receiver: Some("fd 5".into()),
+            sender_py: Some("fd 4".into()),
+            ..Ends::default()
+        });
+        assert!(program_to_shell.contains("read with recvmsg 5 framed"));
+        assert!(
+            program_to_shell
+                .contains("the program sends sendall(struct.pack('!I', len(data)) + data) on fd 4"),
+            "{program_to_shell}"
+        );
+        let unknown = Moment::Sticky.text_for(&Ends::none());
+        assert!(unknown.contains("sendmsg SOCK DATA framed on the sending socket"));
     }
 }

@@ -12,18 +12,11 @@ use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
 use crate::proto::until::{Stop, gather, mode_budget};
 use crate::syntax::ast::{Expr, Framing, SockKind, SockRef, Spanned};
+use crate::value::bytes_count;
 use crate::value::{Value, bytes_repr};
 
 /// A frame longer than this is taken as a sign the stream is not framed.
 const MAX_FRAME: usize = 256 << 20;
-
-fn plural(n: usize) -> String {
-    if n == 1 {
-        "1 byte".into()
-    } else {
-        format!("{n} bytes")
-    }
-}
 
 /// The longest marker (a marker is a few bytes: `\n`, `\r\n\r\n`).
 const MAX_MARKER: usize = 4096;
@@ -76,7 +69,7 @@ impl Session {
                     "a frame: 4-byte length {} ({}) + {}",
                     body.len(),
                     bytes_repr(&head),
-                    plural(body.len())
+                    bytes_count(body.len())
                 );
                 let mut wire = wire_buffer(body.len() + 4)?;
                 wire.extend_from_slice(&head);
@@ -95,7 +88,11 @@ impl Session {
                         bytes_repr(&m)
                     )));
                 }
-                let what = format!("{} + the marker {}", plural(body.len()), bytes_repr(&m));
+                let what = format!(
+                    "{} + the marker {}",
+                    bytes_count(body.len()),
+                    bytes_repr(&m)
+                );
                 let mut wire = wire_buffer(body.len() + m.len())?;
                 wire.extend_from_slice(&body);
                 wire.extend_from_slice(&m);
@@ -117,7 +114,7 @@ impl Session {
                 }
                 out.emit(Item::Done(format!(
                     "sent {what}: {} on the wire",
-                    plural(n)
+                    bytes_count(n)
                 )));
                 out.emit(Item::Note(format!(
                     "in Python: {}",
@@ -185,7 +182,7 @@ impl Session {
                     out.emit(Item::Done(format!(
                         "one frame: the length {} said {len}, then {} were read",
                         bytes_repr(&head),
-                        plural(len)
+                        bytes_count(len)
                     )));
                     let mut ret = Ret::one(Value::Bytes(body.answer.bytes.into()));
                     ret.view = view;
@@ -243,7 +240,7 @@ fn recv_to_marker(
         msg.truncate(msg.len() - m.len());
         out.emit(Item::Done(format!(
             "one message: {} up to the marker {} (read and removed)",
-            plural(msg.len()),
+            bytes_count(msg.len()),
             bytes_repr(m)
         )));
     } else if msg.is_empty() {
@@ -251,7 +248,7 @@ fn recv_to_marker(
     } else {
         out.emit(Item::Warn(format!(
             "the peer closed before a marker: the last {} come without one",
-            plural(msg.len())
+            bytes_count(msg.len())
         )));
     }
     let rest = ctx.held.lock().map_or(0, |h| h.len())
@@ -261,7 +258,7 @@ fn recv_to_marker(
     if rest > 0 {
         ret.after.push(Item::Note(format!(
             "{} still queued: the next message (recvmsg again)",
-            plural(rest)
+            bytes_count(rest)
         )));
     }
     Ok(ret)

@@ -33,6 +33,45 @@ pub struct LabState {
     peers: Vec<u32>,
     /// Background jobs started inside a host (their threads are in it).
     jobs: Vec<usize>,
+    /// The clean-up that kills what programs left in the lab's namespaces
+    /// if sockplay ends with the lab up.
+    strays: Option<crate::exit::HookId>,
+}
+
+/// Kills the processes that sockplay's programs left in the namespaces
+/// `inodes` (they carry its variable); returns their pids, and those of
+/// the others found there.
+fn kill_strays(inodes: &[u64]) -> (Vec<i32>, Vec<i32>) {
+    let mut killed = Vec::new();
+    let mut others = Vec::new();
+    for (pid, ours) in lab::ns::processes_in(inodes) {
+        if ours {
+            // SAFETY: kill(2) of a process that a program sockplay ran left
+            // in the lab's namespaces (it carries sockplay's variable).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            killed.push(pid);
+        } else {
+            others.push(pid);
+        }
+    }
+    (killed, others)
+}
+
+impl LabState {
+    /// `reset` stopped every peer and cancelled every job, and numbers
+    /// peers from 1 again: the lab's list of them would name the next
+    /// shell's peers (`lab down` stopped the learner's new peer 1).
+    pub(crate) fn forget_peers_and_jobs(&mut self) {
+        self.peers.clear();
+        self.jobs.clear();
+    }
+
+    /// The hosts' names, when a lab is up.
+    pub(crate) fn host_names(&self) -> Option<Vec<String>> {
+        self.lab
+            .as_ref()
+            .map(|l| l.hosts().iter().map(|h| h.name.clone()).collect())
+    }
 }
 
 fn no_lab() -> ExecError {
@@ -213,6 +252,12 @@ impl Session {
         out.emit(Item::Note(format!(
             "each host is a network namespace of its own; `on {second} s = socket tcp` makes a socket on {second}, and {second} resolves to its address (connect k {second} 9000); nothing is routed outside the lab"
         )));
+        // However sockplay ends, nothing a program left in a host keeps its
+        // namespace alive (its own children die with it: PR_SET_PDEATHSIG).
+        let inodes = lab.ns_inodes();
+        self.lab.strays = Some(crate::exit::register("the lab's programs", move || {
+            kill_strays(&inodes);
+        }));
         self.lab.lab = Some(lab);
         Ok(Ret::none())
     }
@@ -313,7 +358,7 @@ impl Session {
             .enumerate()
             .map(|(k, h)| {
                 let c = lab.counts(k);
-                let mut sent = format!("{} frames", c.sent);
+                let mut sent = crate::value::plural(c.sent as usize, "frame", "frames");
                 if c.lost > 0 {
                     sent.push_str(&format!(", {} lost", c.lost));
                 }
@@ -385,6 +430,7 @@ impl Session {
             return;
         };
         let names: Vec<String> = lab.hosts().iter().map(|h| h.name.clone()).collect();
+        let inodes = lab.ns_inodes();
         for id in std::mem::take(&mut self.lab.jobs) {
             if let Some(c) = self.jobs.kill(id, "the lab went down") {
                 self.apply(c, out);
@@ -417,6 +463,16 @@ impl Session {
                 stopped.push(n.to_string());
             }
         }
+        // What a program run on a host left behind there (a child that
+        // left its process group, a daemon) would keep the host's
+        // namespace alive: the programs' own are killed; anything else in
+        // it (a shell entered with nsenter) is named.
+        let (killed, others) = kill_strays(&inodes);
+        let killed: Vec<String> = killed.iter().map(i32::to_string).collect();
+        let others: Vec<String> = others.iter().map(i32::to_string).collect();
+        if let Some(id) = self.lab.strays.take() {
+            crate::exit::unregister(id);
+        }
         self.lab.lab = None;
         let mut what = Vec::new();
         if !socks.is_empty() {
@@ -426,11 +482,23 @@ impl Session {
         if !stopped.is_empty() {
             what.push(format!("stopped peer {}", stopped.join(", ")));
         }
+        if !killed.is_empty() {
+            what.push(format!(
+                "killed what programs left running in the lab (pid {})",
+                killed.join(", ")
+            ));
+        }
         what.push(format!(
             "hosts {}, their links and the switch are gone",
             names.join(", ")
         ));
         out.emit(Item::Done(format!("lab down: {}", what.join("; "))));
+        if !others.is_empty() {
+            out.emit(Item::Warn(format!(
+                "pid {} did not come from sockplay but is inside the lab (entered with nsenter?): its host's namespace lives until it leaves",
+                others.join(", ")
+            )));
+        }
     }
 
     /// `on HOST STATEMENT`: the statement runs with this thread inside the

@@ -24,6 +24,7 @@ mod opts;
 mod pair;
 mod print;
 mod programs;
+pub(crate) mod recv;
 mod reset;
 mod select;
 mod serve;
@@ -320,6 +321,9 @@ pub struct Session {
     pub confirm: Option<Box<dyn crate::files::Confirm>>,
     /// The traffic log (`log FILE`), shared with the calls in flight.
     pub(crate) log: crate::proto::log::SharedLog,
+    /// `set explain` and `set display` as the programs running in the
+    /// background see them (they follow a later `set`).
+    pub(crate) live_settings: crate::watch::track::Live,
     /// The commands come from stdin (piped): `interactive` cannot read
     /// the keyboard there.
     pub stdin_is_script: bool,
@@ -468,6 +472,10 @@ impl Session {
             files: crate::files::Policy::default(),
             confirm: None,
             log: Default::default(),
+            live_settings: std::sync::Arc::new(std::sync::Mutex::new((
+                true,
+                crate::syntax::ast::View::Repr,
+            ))),
             stdin_is_script: false,
             epolls: Default::default(),
             next_epoll: 0,
@@ -591,12 +599,16 @@ impl Session {
     ) -> Result<Flow, ExecError> {
         let seen = Arc::clone(&self.explained);
         let on = self.settings.explain;
-        let mut ex = explain::Explainer {
-            out,
-            on,
-            seen: &seen,
+        let result = {
+            let mut ex = explain::Explainer {
+                out: &mut *out,
+                on,
+                seen: &seen,
+            };
+            self.run_inner(stmt, src, &mut ex)
         };
-        self.run_inner(stmt, src, &mut ex)
+        self.log_trouble(out);
+        result
     }
 
     /// After an error was printed: its explanation, the first time.

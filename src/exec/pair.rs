@@ -32,14 +32,18 @@ impl Session {
         let Some(ino) = inode(fd) else {
             return Vec::new();
         };
-        self.table
+        let mut v: Vec<String> = self
+            .table
             .iter()
             .filter(|e| e.fd() != fd && inode(e.fd()) == Some(ino))
             .map(|e| match e.names.first() {
                 Some(n) => format!("{n} (fd {})", e.fd()),
                 None => format!("fd {}", e.fd()),
             })
-            .collect()
+            .collect();
+        // A program run from the shell that was given it (SCM_RIGHTS).
+        v.extend(self.programs.holders(ino));
+        v
     }
 
     pub(super) fn socketpair(

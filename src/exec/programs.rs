@@ -26,12 +26,18 @@ impl Session {
         // A program's connections are captured for `states` too.
         self.start_capture();
         let watch_port = self.capture.as_ref().map(|c| c.port_watcher());
+        if let Ok(mut l) = self.live_settings.lock() {
+            *l = (self.settings.explain, self.settings.display);
+        }
         Context {
+            live: Some(Arc::clone(&self.live_settings)),
             bounds: Arc::clone(&self.bounds),
             explained: Arc::clone(&self.explained),
             explain: self.settings.explain,
             view: self.settings.display,
             watch_port,
+            calls: self.watch_states.then(|| self.calls.clone()),
+            log: Some(Arc::clone(&self.log)),
         }
     }
 
@@ -56,7 +62,23 @@ impl Session {
         if argv.is_empty() {
             return Err(ExecError::usage("run needs a program: run python3 FILE.py"));
         }
-        crate::files::may_run(self.who, &self.files, self.in_lesson > 0)?;
+        // A program does whatever the user can: a downloaded lesson that
+        // runs `sh -c ...` would undo every rule of files.rs. The bundled
+        // lessons are sockplay's own.
+        if self.who == crate::files::Who::Script && self.in_lesson == 0 && !self.files.run {
+            let x = ExecError::new(
+                "PermissionError",
+                format!(
+                    "a script may not run a program: {}",
+                    crate::value::str_repr(&argv.join(" "))
+                ),
+            )
+            .hint("a program can do anything you can, which a lesson must not; start sockplay with --allow-run to allow it (or type the command at the prompt)");
+            return Err(match span {
+                Some(s) => x.at(s),
+                None => x,
+            });
+        }
         let ctx = self.watch_context();
         if let Some((desc, _)) = self.background.take() {
             // The job's name in `jobs` and its reports: the command line,
@@ -68,11 +90,22 @@ impl Session {
             };
             let id = self.jobs.next_id();
             let printer = self.job_printer.clone();
-            let (prog, task) = crate::watch::job::start(id, &argv, level, ctx, printer.clone())
-                .map_err(|e| match span {
-                    Some(s) => e.at(s),
-                    None => e,
-                })?;
+            // On a lab host (`on a run ... &`) the program is started from
+            // this thread, which is inside the host's namespaces now: it
+            // and its sockets are the host's.
+            let host = self
+                .current_host()
+                .and_then(|h| match self.lab_host_ip(&h) {
+                    Some(std::net::IpAddr::V4(ip)) => Some((h, ip)),
+                    _ => None,
+                });
+            let (prog, task) =
+                crate::watch::job::start(id, &argv, level, ctx, printer.clone(), host).map_err(
+                    |e| match span {
+                        Some(s) => e.at(s),
+                        None => e,
+                    },
+                )?;
             let started = self.jobs.start_task(desc, Vec::new(), -1, task, printer);
             out.emit(started);
             self.programs.push(prog);
@@ -96,6 +129,7 @@ impl Session {
         // Its Ctrl-C was its own: the shell goes on.
         self.interrupt
             .store(false, std::sync::atomic::Ordering::SeqCst);
+        self.programs.remember(end.connections.clone());
         let words = format!("{name} {}", end.words());
         // Ctrl-C is how a server is stopped: no failure of the shell's.
         if end.code() == 0 || end.code() == 128 + libc::SIGINT {

@@ -1,7 +1,8 @@
 //! `reset`: start again without leaving the shell. Every background job is
 //! cancelled, every socket closed, every built-in peer stopped, every name
 //! forgotten, and what the session remembered about them (message
-//! boundaries, sampled states) dropped; the settings stay. What was done
+//! boundaries, sampled states) dropped; the settings stay, and so does a
+//! lab's hosts (its peers and jobs go with the others). What was done
 //! is reported, one line per kind, so nothing disappears unannounced.
 
 use super::{Item, Ret, Session, Sink};
@@ -58,6 +59,7 @@ impl Session {
         self.peers.stop_all();
         // Numbered from 1 again, as in a new shell.
         self.peers = crate::peers::Peers::default();
+        self.lab.forget_peers_and_jobs();
         let names: Vec<String> = self.vars.keys().cloned().collect();
         self.vars.clear();
         self.failed_names.clear();
@@ -67,7 +69,23 @@ impl Session {
         if let Ok(mut b) = self.bounds.lock() {
             *b = Default::default();
         }
-        if jobs == 0 && socks.is_empty() && peers.is_empty() && names.is_empty() {
+        // The programs run from the shell were jobs, cancelled above: what
+        // they had not shown yet is shown, then they are forgotten, with
+        // the names of their connections.
+        let ids: Vec<usize> = self.programs.iter().map(|p| p.id).collect();
+        for id in ids {
+            for it in self.programs.remove(id) {
+                out.emit(it);
+            }
+        }
+        self.programs = Default::default();
+        // The wire view starts afresh too: the segments captured and the
+        // calls beside them were of connections that are gone (the
+        // capture starts again with the next connection).
+        let had_wire = self.capture.is_some() || !self.calls.is_empty();
+        self.capture = None;
+        self.calls = crate::wire::Calls::default();
+        if jobs == 0 && socks.is_empty() && peers.is_empty() && names.is_empty() && !had_wire {
             out.emit(Item::Note(
                 "nothing to reset: no socket, peer, job or name".into(),
             ));
@@ -94,10 +112,28 @@ impl Session {
                 names.join(", ")
             )));
         }
-        out.emit(Item::Note(
-            "a fresh start, as in a new shell (the next socket is fd 3); the settings, macros and history stay"
-                .into(),
-        ));
+        let mut note = format!(
+            "a fresh start, as in a new shell (the next socket is fd 3{}); the settings, macros and history stay",
+            if had_wire {
+                "; states and diagram forget the connections before"
+            } else {
+                ""
+            }
+        );
+        // Not the lab: its hosts take seconds to make, and a lesson's hosts
+        // are wanted again. Said, so nothing stays unannounced.
+        if let Some(hosts) = self.lab.host_names() {
+            note.push_str(&format!(
+                ", and so does the lab (hosts {}): lab down ends it",
+                hosts.join(", ")
+            ));
+        }
+        // The traffic log goes on (it is the user's file, ended by `log
+        // off`): said, so that nobody thinks it started afresh too.
+        if self.log.lock().is_ok_and(|l| l.is_some()) {
+            note.push_str(", and the traffic log goes on (`log off` ends it)");
+        }
+        out.emit(Item::Note(note));
         Ok(Ret::none())
     }
 }

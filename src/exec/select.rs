@@ -67,7 +67,7 @@ impl Session {
                 let n = e.held_len();
                 if n > 0 {
                     out.emit(Item::Note(format!(
-                        "{} has {n} bytes held by sockplay (read past a delimiter): a receive returns them at once, \
+                        "{} has {n} bytes held by sockplay (read by an earlier receive): a receive returns them at once, \
                          but the kernel, and so this call, does not count them",
                         e.label()
                     )));
@@ -183,9 +183,9 @@ impl Session {
             }
             // poll(): a negative timeout means forever, as in C and Python.
             Some(v) if v < 0.0 => Ok(None),
-            Some(v) => Duration::try_from_secs_f64(v * scale)
+            Some(v) => crate::wait::timeout_of(v * scale)
                 .map(Some)
-                .map_err(|_| ExecError::new("OverflowError", "timeout is too large").at(t.span)),
+                .ok_or_else(|| ExecError::new("OverflowError", "timeout is too large").at(t.span)),
         }
     }
 

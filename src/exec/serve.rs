@@ -7,6 +7,7 @@ use super::{Item, Ret, Session, Sink};
 use crate::errors::ExecError;
 use crate::peers::{StopError, StopReport};
 use crate::syntax::ast::{AddrExpr, Expr, Family, PeerKind, Span, Spanned};
+use crate::value::plural;
 use crate::value::{Value, addr_short, escape_controls};
 use socket2::SockAddr;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -25,14 +26,6 @@ fn what_it_does(kind: PeerKind, udp: bool) -> &'static str {
             "it relays each line (up to its \\n) to every other client as `<userN> line`, and announces who comes and goes"
         }
         PeerKind::Http => "it answers GET and HEAD requests (HTTP/1.1, one request per connection)",
-    }
-}
-
-fn plural(n: usize, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
     }
 }
 
@@ -310,7 +303,7 @@ fn report_stop(r: &StopReport, out: &mut dyn Sink) {
             r.row.n,
             r.row.label,
             r.row.addr,
-            plural(r.closed, "client connection")
+            plural(r.closed, "client connection", "client connections")
         )
     }));
     if r.closed > 0 {

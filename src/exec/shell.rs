@@ -68,7 +68,7 @@ pub fn row_of(e: &Entry, s: table::Snapshot) -> Row {
         // leftover count would be bytes it threw away.
         None if s.state.starts_with("CLOSED") && e.held_len() == 0 => ("-".into(), "-".into()),
         None if s.state.starts_with("CLOSED") => (format!("{}+0", e.held_len()), "-".into()),
-        // Bytes held by the shell (read past a delimiter) come before the
+        // Bytes held by the shell (read by an earlier receive) come before the
         // kernel's: held+kernel.
         None => match e.held_len() {
             0 => (opt_bytes(s.recv_q), opt_bytes(s.send_q)),
@@ -154,7 +154,13 @@ impl Session {
             for r in &mut rows {
                 r.owner = "this shell".into();
             }
-            rows.extend(theirs);
+            let lab = self.lab.lab.is_some();
+            rows.extend(theirs.into_iter().map(|mut r| {
+                if lab && r.host.is_empty() {
+                    r.host = "-".into();
+                }
+                r
+            }));
         }
         out.emit(Item::Table(rows));
         if let Some(e) = self.table.iter().find(|e| e.held_len() > 0) {
@@ -162,11 +168,7 @@ impl Session {
             out.emit(Item::Note(format!(
                 "RECV-Q {held}+N: {} held by sockplay for {}'s next receive (read past a delimiter by \
                  recvuntil or recvline, or gathered by a receive that failed), then N in the kernel's queue",
-                if held == 1 {
-                    "1 byte".to_string()
-                } else {
-                    format!("{held} bytes")
-                },
+                crate::value::bytes_count(held),
                 e.label()
             )));
         }
@@ -251,7 +253,7 @@ impl Session {
                     add(
                         "held",
                         format!(
-                            "{held} bytes read past a delimiter, returned first by the next receive"
+                            "{held} bytes read by an earlier receive (past a delimiter, or before it failed), returned first by the next one"
                         ),
                     );
                 }
@@ -358,7 +360,8 @@ impl Session {
                 ));
                 out.emit(Item::Note(
                     "one call a line (no loops or blocks); end a blocking call with & to run it in the background; \
-                     `import` lines are taken and say what is built in"
+                     `import` lines are taken and say what is built in. A whole program runs as it is: run python3 FILE.py \
+                     (add & to play its peer here; help run), or sockplay watch python3 FILE.py outside the shell (help watch)"
                         .into(),
                 ));
             }
@@ -388,6 +391,11 @@ impl Session {
                         (
                             "Ctrl-C".into(),
                             "goes to the program; a second one, a second later, kills it".into(),
+                        ),
+                        (
+                            "diagram".into(),
+                            "the shell's: run it in sockplay (run python3 FILE.py &), play its peer, then diagram"
+                                .into(),
                         ),
                         (
                             "see also".into(),
@@ -546,6 +554,10 @@ impl Session {
             "lab" => return self.set_lab(value, out),
             _ => {}
         }
+        // The programs running in the background follow it.
+        if let Ok(mut l) = self.live_settings.lock() {
+            *l = (self.settings.explain, self.settings.display);
+        }
         out.emit(Item::Done(format!("{name} = {v}")));
         Ok(Ret::none())
     }
@@ -642,15 +654,17 @@ impl Session {
     ) -> Result<Ret, ExecError> {
         use std::os::unix::fs::FileTypeExt;
         // The address recvfrom gave (Python's is the path: os.unlink(addr)).
-        let p = match self.eval(path)? {
+        // Kept as bytes: a name that is not UTF-8 is removed as it is, not
+        // a look-alike with U+FFFD in it.
+        let p: std::path::PathBuf = match self.eval(path)? {
             Value::Addr(a) if a.as_pathname().is_some() => a
                 .as_pathname()
-                .map(|p| p.to_string_lossy().into_owned())
+                .map(std::path::Path::to_path_buf)
                 .unwrap_or_default(),
-            _ => self.text(path)?,
+            _ => self.text(path)?.into(),
         };
         crate::files::check_remove(&p, &self.file_rules()).map_err(|e| e.at(path.span))?;
-        let shown = crate::value::path_text(p.as_bytes());
+        let shown = crate::files::shown(&p);
         match std::fs::symlink_metadata(&p) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 out.emit(Item::Note(format!(
@@ -669,8 +683,7 @@ impl Session {
                 out.emit(Item::Done(format!("removed the socket file {shown}")));
             }
         }
-        let gone = std::path::Path::new(&p);
-        self.lesson_files.retain(|f| f != gone);
+        self.lesson_files.retain(|f| *f != p);
         Ok(Ret::none())
     }
 
@@ -695,7 +708,7 @@ impl Session {
             if is_socket && std::fs::remove_file(p).is_ok() {
                 out.emit(Item::Note(format!(
                     "removed the socket file {} that the lesson made",
-                    p.display()
+                    crate::files::shown(p)
                 )));
             }
             false
@@ -710,8 +723,8 @@ pub(super) fn import_note(module: &str) -> String {
         "socket" | "select" | "time" | "sys" => {
             format!("{module}: built in, nothing to import")
         }
-        "threading" | "multiprocessing" | "socketserver" => format!(
-            "{module}: not needed; one shell plays every end, and a call ended with & runs in the background (conn, addr = sk.accept() &)"
+        "threading" | "multiprocessing" | "socketserver" | "selectors" => format!(
+            "{module}: not needed here; one shell plays every end, and a call ended with & runs in the background (conn, addr = sk.accept() &); a program that uses {module} runs as it is with `run python3 FILE.py`"
         ),
         "os" => {
             format!("{module}: only os.unlink(path) and os.remove(path) are taken (unlink PATH)")

@@ -12,6 +12,7 @@ use crate::errors::ExecError;
 use crate::syntax::ast::{Command, Expr, SockRef, Spanned};
 use crate::table::{self, Ghost};
 use crate::value::SockHandle;
+use crate::value::plural;
 use crate::wire::analysis::{self, Analysis};
 use crate::wire::packet::{Packet, SYN};
 use crate::wire::{self, CallKind, Nanos};
@@ -54,7 +55,6 @@ pub(super) fn call_name(cmd: &Command) -> Option<&'static str> {
     })
 }
 
-/// A file that `states save` or `diagram save` could not make, in words.
 /// A file `states save` or `diagram save` could not write: the rules'
 /// own error (crate::files), at the path, saying which command.
 pub(super) fn save_error(e: ExecError, cmd: &str, path: &Spanned<Expr>) -> ExecError {
@@ -85,14 +85,6 @@ fn states_text(states: &[(usize, &'static str)], names: &[String; 2]) -> String 
 /// Milliseconds from `first` to `t`.
 fn ms(first: Nanos, t: Nanos) -> String {
     format!("{:.3} ms", t.saturating_sub(first) as f64 / 1e6)
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
-    }
 }
 
 impl Session {
@@ -147,10 +139,13 @@ impl Session {
             .map(|c| c.0)
             .or_else(|| entry.sock.local_addr().ok().and_then(|a| a.as_socket()))
             .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        // A connected UDP socket has no `conn`, but a peer all the same
+        // (its refused send belongs to the conversation with that peer).
+        let connected = entry.sock.peer_addr().ok().and_then(|a| a.as_socket());
         self.calls.push(wire::Call {
             t: wire::now_ns(),
             local,
-            peer: entry.conn.map(|c| c.1).or(peer),
+            peer: entry.conn.map(|c| c.1).or(connected).or(peer),
             who: entry.label(),
             id: h.serial,
             kind: CallKind::Failed {
@@ -268,6 +263,29 @@ impl Session {
             }
         }
         a.to_string()
+    }
+
+    /// The name to show for a UDP address: a UDP socket of this shell
+    /// there (open, or closed: its datagrams' calls remember it), else the
+    /// address. A TCP socket on the same port number is another socket.
+    pub(super) fn udp_label(&self, a: SocketAddr) -> String {
+        let here = |l: SocketAddr| {
+            l == a || (l.port() == a.port() && wire::capture::same_host(l.ip(), a.ip()))
+        };
+        for e in self.table.iter().filter(|e| !e.is_tcp()) {
+            if e.sock
+                .local_addr()
+                .ok()
+                .and_then(|x| x.as_socket())
+                .is_some_and(here)
+            {
+                return e.label();
+            }
+        }
+        self.calls
+            .select(&|c| matches!(c.kind, CallKind::SendTo { .. }) && here(c.local))
+            .last()
+            .map_or_else(|| a.to_string(), |c| c.who.clone())
     }
 
     /// The connection a socket's failed connect tried: the SYN it sent,
@@ -463,7 +481,7 @@ impl Session {
         for v in views.into_iter().skip(skipped) {
             match v {
                 View::Tcp(a, b) => self.tcp_timeline(a, b, absolute, &ghosts, out),
-                View::Udp(l) => self.udp_timeline(l, only.is_some(), &ghosts, out),
+                View::Udp(l) => self.udp_timeline(l, only.is_some(), out),
             }
         }
         if let Some(c) = &self.capture {
@@ -587,7 +605,9 @@ impl Session {
                     who.clone(),
                     String::new(),
                     String::new(),
-                    r.gap.to_string(),
+                    // Its bytes are in the words: a 10-digit count here
+                    // would widen the len column of every row.
+                    String::new(),
                     String::new(),
                     String::new(),
                     format!(
@@ -691,7 +711,7 @@ impl Session {
     /// A UDP socket's datagrams, and the ICMP errors that answered them.
     /// `asked`: this socket was named (`states u`): say so when nothing
     /// was captured; among all of them, such a socket is left out.
-    fn udp_timeline(&self, local: SocketAddr, asked: bool, ghosts: &[Ghost], out: &mut dyn Sink) {
+    fn udp_timeline(&self, local: SocketAddr, asked: bool, out: &mut dyn Sink) {
         let Some(cap) = &self.capture else { return };
         let mine = |a: SocketAddr| {
             a.port() == local.port() && wire::capture::same_host(a.ip(), local.ip())
@@ -701,7 +721,7 @@ impl Session {
             Packet::Unreachable(u) => u.proto == 17 && mine(u.orig_src),
             Packet::Tcp(_) => false,
         });
-        let me = self.label_of(local, None, ghosts);
+        let me = self.udp_label(local);
         let title = if me == local.to_string() {
             format!("UDP {local}")
         } else {
@@ -717,7 +737,7 @@ impl Session {
             if mine(a) {
                 me.clone()
             } else {
-                let l = self.label_of(a, None, ghosts);
+                let l = self.udp_label(a);
                 if l == a.to_string() {
                     l
                 } else {

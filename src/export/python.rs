@@ -568,7 +568,7 @@ impl<F: Filter> W<'_, F> {
                 self.imports.insert("time");
                 let mut out = vec![
                     format!(
-                        "# {} is a program the session ran: it may not listen yet",
+                        "# {} is a program the session ran: it may not listen yet (its address is the one it had in the session)",
                         w.node
                     ),
                     "for _ in range(50):".to_string(),
@@ -579,7 +579,11 @@ impl<F: Filter> W<'_, F> {
                     "        break".to_string(),
                     "    except ConnectionRefusedError:".to_string(),
                     "        time.sleep(0.1)".to_string(),
+                    // Still refused after 5 s: the error, as Python says
+                    // it, rather than a send on a socket never connected.
+                    "else:".to_string(),
                 ]);
+                out.extend(lines.iter().map(|l| format!("    {l}")));
                 out
             }
             _ => lines,

@@ -138,6 +138,42 @@ impl Ns {
     }
 }
 
+/// The processes (other than sockplay) in one of the network namespaces
+/// whose inodes are `inodes`, each with whether it is a program sockplay
+/// ran (it carries the start-up module's variable, SOCKPLAY_WATCH, as its
+/// descendants do), read from /proc.
+pub fn processes_in(inodes: &[u64]) -> Vec<(i32, bool)> {
+    if inodes.is_empty() {
+        return Vec::new();
+    }
+    let me = std::process::id() as i32;
+    let wanted: Vec<String> = inodes.iter().map(|i| format!("net:[{i}]")).collect();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for e in dir.flatten().take(1 << 20) {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        if pid == me {
+            continue;
+        }
+        let Ok(link) = std::fs::read_link(e.path().join("ns/net")) else {
+            continue;
+        };
+        if !wanted.iter().any(|w| link.as_os_str() == w.as_str()) {
+            continue;
+        }
+        let ours = std::fs::read(e.path().join("environ")).is_ok_and(|env| {
+            env.split(|&b| b == 0)
+                .any(|v| v.starts_with(b"SOCKPLAY_WATCH="))
+        });
+        out.push((pid, ours));
+    }
+    out
+}
+
 /// Why a namespace could not be made, in words a teacher can act on.
 pub fn explain(e: &io::Error) -> Option<String> {
     match e.raw_os_error() {

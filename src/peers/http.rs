@@ -3,7 +3,8 @@
 //! `404 Not Found`, `Content-Type`, a blank line, the body), made safe:
 //! `Content-Length` and `Connection: close` on every response, HEAD
 //! answered without a body, and no path can leave the served directory
-//! (`..` is refused with 403, and so is a symlink that points outside).
+//! (`..` is refused with 403, and so is a symlink that points outside);
+//! hidden files and folders (`.ssh`, `.git`) are neither served nor listed.
 //!
 //! No I/O on sockets here; files are opened non-blocking so a FIFO in the
 //! directory cannot stall the peer.
@@ -204,24 +205,13 @@ fn percent_encode(b: &[u8]) -> String {
     out
 }
 
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A status to answer and why.
 type Refusal = (u16, &'static str);
+
+/// Why a hidden name (`.ssh`, `.git`, `.env`) is neither served nor listed:
+/// `serve http .` in a home folder, from a lesson or on every address,
+/// would hand out the keys and settings kept there.
+const HIDDEN: &str = "a hidden file or folder (its name starts with `.`) is not served";
 
 /// The path of a request target, as segments (no empty ones, no `.`), and
 /// whether it ended with `/`. Err is the status to answer.
@@ -248,6 +238,7 @@ fn target_segments(target: &str) -> Result<(Vec<Vec<u8>>, bool), Refusal> {
         match seg {
             b"" | b"." => {}
             b".." => return Err((403, "`..` would leave the served directory")),
+            s if s.starts_with(b".") => return Err((403, HIDDEN)),
             s => segs.push(s.to_vec()),
         }
     }
@@ -321,13 +312,19 @@ pub fn respond(head_bytes: &[u8], root: Option<&Path>) -> Response {
         }
         Err(_) => return error(404, head_only, &what, ""),
     };
-    if !real.starts_with(root) {
+    let Ok(inside) = real.strip_prefix(root) else {
         return error(
             403,
             head_only,
             &what,
             "a link that leads outside the served directory",
         );
+    };
+    if inside
+        .components()
+        .any(|c| c.as_os_str().as_bytes().starts_with(b"."))
+    {
+        return error(403, head_only, &what, HIDDEN);
     }
     if real.is_dir() {
         if !trailing && !segs.is_empty() {
@@ -385,6 +382,7 @@ fn listing(dir: &Path, segs: &[Vec<u8>], head_only: bool, what: &str) -> Respons
     let mut names: Vec<(Vec<u8>, bool)> = match fs::read_dir(dir) {
         Ok(rd) => rd
             .filter_map(Result::ok)
+            .filter(|e| !e.file_name().as_bytes().starts_with(b"."))
             .map(|e| {
                 let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
                 (e.file_name().as_bytes().to_vec(), is_dir)
@@ -398,7 +396,7 @@ fn listing(dir: &Path, segs: &[Vec<u8>], head_only: bool, what: &str) -> Respons
         shown.push_str(&String::from_utf8_lossy(s));
         shown.push('/');
     }
-    let title = html_escape(&shown);
+    let title = crate::value::markup_escape(&shown);
     let mut body = format!(
         "<!DOCTYPE html>\n<title>Index of {title}</title>\n<h1>Index of {title}</h1>\n<ul>\n"
     );
@@ -410,7 +408,7 @@ fn listing(dir: &Path, segs: &[Vec<u8>], head_only: bool, what: &str) -> Respons
         body.push_str(&format!(
             "<li><a href=\"{}{slash}\">{}{slash}</a></li>\n",
             percent_encode(name),
-            html_escape(&String::from_utf8_lossy(name))
+            crate::value::markup_escape(&String::from_utf8_lossy(name))
         ));
     }
     if names.len() > MAX_LISTING {
@@ -531,6 +529,12 @@ mod tests {
         let t = text(&respond(b"GET / HTTP/1.1\r\n\r\n", Some(&root)));
         assert!(t.contains("<a href=\"hello.txt\">hello.txt</a>"), "{t}");
         assert!(t.contains("<a href=\"sub/\">sub/</a>"), "{t}");
+        fs::write(www.join(".env"), "KEY=1").expect("dotfile");
+        let t = text(&respond(b"GET / HTTP/1.1\r\n\r\n", Some(&root)));
+        assert!(!t.contains(".env"), "{t}");
+        assert!(
+            text(&respond(b"GET /.env HTTP/1.1\r\n\r\n", Some(&root))).starts_with("HTTP/1.1 403 ")
+        );
         let _ = fs::remove_dir_all(&base);
     }
 }

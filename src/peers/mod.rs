@@ -3,7 +3,7 @@
 //! then `k = socket tcp`, `connect k a`).
 //!
 //! Each peer is one thread running a `poll()` loop over non-blocking
-//! sockets ([`server`]); the shell talks to it through shared counters,
+//! sockets ([`server`] for stream peers, [`udp`] for datagram ones); the shell talks to it through shared counters,
 //! a bounded log ([`log`]) and a wake-up socket. Nothing here prints: the
 //! executor turns what [`Peers`] returns into items.
 //!
@@ -15,6 +15,7 @@
 mod http;
 mod log;
 mod server;
+mod udp;
 
 pub use self::http::{INDEX_PAGE, MAX_HEAD};
 pub use self::log::{CHUNK_KEEP, LOG_BUDGET, LogEntry, MAX_EVENTS, What};
@@ -419,7 +420,7 @@ impl Peers {
                 let s = &*thread_shared;
                 let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     if udp {
-                        server::run_udp(&sock, &wake_rx, kind, &siblings, s)
+                        udp::run_udp(&sock, &wake_rx, kind, &siblings, s)
                     } else {
                         server::run(sock, wake_rx, kind, root, limits, s)
                     }

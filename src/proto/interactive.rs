@@ -18,6 +18,7 @@ use crate::errors::ExecError;
 use crate::exec::io::recv_buf;
 use crate::exec::{Item, Ret, Session, Sink};
 use crate::syntax::ast::{SockRef, Spanned};
+use crate::value::bytes_count;
 use crate::wait;
 use std::io;
 use std::time::Duration;
@@ -112,7 +113,7 @@ impl Session {
             }
         }));
         out.idle();
-        // Held bytes (read past a delimiter) are the first to show.
+        // Held bytes (read by an earlier receive) are the first to show.
         let pre = ctx
             .held
             .lock()
@@ -221,25 +222,22 @@ impl Session {
                 }
             }
         };
+        if tty && why == "Ctrl-C" {
+            // The terminal echoed ^C after whatever was typed on the line:
+            // the report starts a line of its own.
+            out.emit(Item::Done(String::new()));
+        }
         out.emit(Item::Done(format!(
             "{why}: back to the prompt; {} stays open ({} sent in {}, {} received)",
             ctx.label,
-            bytes_text(sent),
+            bytes_count(sent),
             match lines {
                 1 => "1 line".to_string(),
                 n => format!("{n} lines"),
             },
-            bytes_text(received)
+            bytes_count(received)
         )));
         Ok(Ret::none())
-    }
-}
-
-fn bytes_text(n: usize) -> String {
-    if n == 1 {
-        "1 byte".into()
-    } else {
-        format!("{n} bytes")
     }
 }
 

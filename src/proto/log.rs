@@ -48,8 +48,9 @@ pub struct TrafficLog {
     pub chunks: u64,
     pub bytes: u64,
     /// The first write error (the disk filled): logging stops, and the
-    /// next command says so.
+    /// command that ran into it says so (once: `told`).
     pub failed: Option<String>,
+    pub told: bool,
 }
 
 /// The session's log, shared with the calls in flight (background jobs
@@ -61,6 +62,11 @@ pub fn timestamp() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
+    timestamp_of(now)
+}
+
+/// The local time of a wall-clock instant, in socat's format.
+fn timestamp_of(now: std::time::Duration) -> String {
     let secs = libc::time_t::try_from(now.as_secs()).unwrap_or(0);
     // SAFETY: localtime_r fills the struct it is given from a valid time_t.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
@@ -156,6 +162,7 @@ impl TrafficLog {
             chunks: 0,
             bytes: 0,
             failed: None,
+            told: false,
         })
     }
 
@@ -168,8 +175,17 @@ impl TrafficLog {
         }
     }
 
-    /// The header of a chunk, and the offsets it moves on.
-    fn header(&mut self, dir: Dir, serial: u64, who: &str, peer: Option<&str>, n: u64) -> String {
+    /// The header of a chunk, and the offsets it moves on; stamped `at_ns`
+    /// (wall-clock ns) when given, else now.
+    fn header_at(
+        &mut self,
+        dir: Dir,
+        serial: u64,
+        who: &str,
+        peer: Option<&str>,
+        n: u64,
+        at_ns: Option<u64>,
+    ) -> String {
         let at = self.offsets.entry((serial, dir)).or_insert(0);
         let from = *at;
         *at += n;
@@ -180,19 +196,80 @@ impl TrafficLog {
             Dir::Received => ('<', "from"),
         };
         let peer = peer.map(|p| format!(" {word} {p}")).unwrap_or_default();
+        let stamp = match at_ns {
+            Some(t) => timestamp_of(std::time::Duration::from_nanos(t)),
+            None => timestamp(),
+        };
         format!(
-            "{mark} {}  {who}{peer}  length={n} from={from} to={}",
-            timestamp(),
+            "{mark} {stamp}  {who}{peer}  length={n} from={from} to={}",
             (from + n).saturating_sub(1)
         )
     }
 
+    /// Records what a watched program's call moved (`shown`: the bytes its
+    /// report carried, the first 64 KiB of `n`), stamped with the time the
+    /// program made the call (its report came a moment later).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_program(
+        &mut self,
+        dir: Dir,
+        serial: u64,
+        who: &str,
+        peer: Option<&str>,
+        shown: &[u8],
+        n: u64,
+        at_ns: u64,
+    ) {
+        if n == 0 {
+            return;
+        }
+        let mut text = self.header_at(dir, serial, who, peer, n, Some(at_ns));
+        text.push('\n');
+        let body = &shown[..shown.len().min(usize::try_from(n).unwrap_or(usize::MAX))];
+        if self.hex {
+            text.push_str(&crate::value::hexdump(body));
+            if !text.ends_with('\n') {
+                text.push('\n');
+            }
+        } else {
+            text.push_str(&text_view(body));
+        }
+        if (body.len() as u64) < n {
+            let _ = writeln!(
+                text,
+                "  [{} more: a watched program's report carries the first {} of a call's bytes]",
+                n - body.len() as u64,
+                body.len()
+            );
+        }
+        if self.hex {
+            text.push_str("--\n");
+        }
+        self.write(&text);
+    }
+
     /// Records bytes that went through the shell.
     pub fn record(&mut self, dir: Dir, serial: u64, who: &str, peer: Option<&str>, bytes: &[u8]) {
+        self.record_at(dir, serial, who, peer, bytes, None);
+    }
+
+    /// The same, stamped `at_ns` (wall-clock ns) when given: a send is
+    /// stamped when it was made, before the syscall, so that a watched
+    /// program's receive of its bytes (stamped when that call returned)
+    /// never reads as earlier than the send.
+    pub fn record_at(
+        &mut self,
+        dir: Dir,
+        serial: u64,
+        who: &str,
+        peer: Option<&str>,
+        bytes: &[u8],
+        at_ns: Option<u64>,
+    ) {
         if bytes.is_empty() {
             return;
         }
-        let mut text = self.header(dir, serial, who, peer, bytes.len() as u64);
+        let mut text = self.header_at(dir, serial, who, peer, bytes.len() as u64, at_ns);
         text.push('\n');
         if self.hex {
             text.push_str(&crate::value::hexdump(bytes));
@@ -217,10 +294,26 @@ impl TrafficLog {
         n: u64,
         what: &str,
     ) {
+        self.record_bulk_at(dir, serial, who, peer, n, what, None);
+    }
+
+    /// The same, stamped `at_ns` (wall-clock ns) when given: a watched
+    /// program's `sendfile`, logged when its report comes.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_bulk_at(
+        &mut self,
+        dir: Dir,
+        serial: u64,
+        who: &str,
+        peer: Option<&str>,
+        n: u64,
+        what: &str,
+        at_ns: Option<u64>,
+    ) {
         if n == 0 {
             return;
         }
-        let mut text = self.header(dir, serial, who, peer, n);
+        let mut text = self.header_at(dir, serial, who, peer, n, at_ns);
         let _ = writeln!(
             text,
             "  [{what}: not copied through sockplay, so not shown]"
@@ -260,6 +353,18 @@ impl crate::exec::io::Ctx {
     /// `peer`: the address of a datagram's sender or receiver (else the
     /// socket's peer, if it has one).
     pub(crate) fn log_bytes(&self, dir: Dir, bytes: &[u8], peer: Option<&socket2::SockAddr>) {
+        self.log_bytes_at(dir, bytes, peer, None);
+    }
+
+    /// The same, stamped `at_ns` (wall-clock ns, taken before a send's
+    /// syscall) when given.
+    pub(crate) fn log_bytes_at(
+        &self,
+        dir: Dir,
+        bytes: &[u8],
+        peer: Option<&socket2::SockAddr>,
+        at_ns: Option<u64>,
+    ) {
         if bytes.is_empty() {
             return;
         }
@@ -268,7 +373,7 @@ impl crate::exec::io::Ctx {
         };
         if let Some(log) = guard.as_mut() {
             let (who, peer) = self.log_names(peer);
-            log.record(dir, self.h.serial, &who, peer.as_deref(), bytes);
+            log.record_at(dir, self.h.serial, &who, peer.as_deref(), bytes, at_ns);
         }
     }
 
@@ -293,6 +398,25 @@ fn count(n: u64, one: &str, many: &str) -> String {
 }
 
 impl crate::exec::Session {
+    /// After each statement: a log that could not be written (the disk
+    /// filled) is said once, by the statement whose bytes it could not
+    /// hold.
+    pub(crate) fn log_trouble(&mut self, out: &mut dyn crate::exec::Sink) {
+        let Ok(mut guard) = self.log.lock() else {
+            return;
+        };
+        if let Some(l) = guard.as_mut()
+            && !l.told
+            && let Some(e) = &l.failed
+        {
+            l.told = true;
+            out.emit(crate::exec::Item::Warn(format!(
+                "writing the log {} failed ({e}): it stopped there; `log off` closes it",
+                crate::value::escape_controls(&l.path.display().to_string())
+            )));
+        }
+    }
+
     /// `log FILE [hex]`, `log off`, `log` (what is being logged).
     pub(crate) fn log_cmd(
         &mut self,
@@ -368,7 +492,7 @@ impl crate::exec::Session {
             .map_err(|e| e.at(p.span))?;
         let log = TrafficLog::create(file, Path::new(&text), hex).map_err(|e| e.at(p.span))?;
         out.emit(Item::Done(format!(
-            "logging every byte sent and received to {} ({}); `log off` ends it",
+            "logging every byte sent and received (the shell's and its programs') to {} ({}); `log off` ends it",
             crate::value::str_repr(&text),
             if hex {
                 "each chunk as a hexdump, like socat -x"

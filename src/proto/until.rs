@@ -18,6 +18,7 @@ use crate::exec::io::{Ctx, recv_buf, stopped};
 use crate::exec::{Item, Piece, Ret, Session, Sink};
 use crate::syntax::ast::{Expr, SockKind, SockRef, Spanned, Until, View};
 use crate::table::Mode;
+use crate::value::bytes_count;
 use crate::value::{Value, bytes_repr};
 use crate::wait::{self, Stopped};
 use std::io;
@@ -67,14 +68,6 @@ impl Budget {
     }
 }
 
-fn plural(n: usize) -> String {
-    if n == 1 {
-        "1 byte".into()
-    } else {
-        format!("{n} bytes")
-    }
-}
-
 /// Takes the sends of this shell that `n` bytes just received came from
 /// off the connection's record (stream sockets whose peer is in this shell).
 pub(crate) fn attribute(ctx: &Ctx, n: usize) -> Vec<Piece> {
@@ -92,7 +85,7 @@ impl Stop {
     fn what(&self) -> String {
         match self {
             Stop::Delim(d) => bytes_repr(d),
-            Stop::Count(n) => plural(*n),
+            Stop::Count(n) => bytes_count(*n),
             Stop::End => "the end of the stream".into(),
         }
     }
@@ -156,7 +149,7 @@ impl Session {
                         "ValueError",
                         format!(
                             "a delimiter of {} is longer than this shell looks",
-                            plural(d.len())
+                            bytes_count(d.len())
                         ),
                     )
                     .at(e.span));
@@ -202,7 +195,7 @@ impl Session {
                     );
                 }
                 Some(0.0) => Budget::NoWait,
-                Some(s) => Budget::Within(Duration::try_from_secs_f64(s).map_err(|_| {
+                Some(s) => Budget::Within(wait::timeout_of(s).ok_or_else(|| {
                     ExecError::new("OverflowError", "timeout is too large").at(t.span)
                 })?),
             },
@@ -231,9 +224,10 @@ struct Read {
 fn read_once(ctx: &Ctx, want: usize) -> io::Result<Read> {
     if ctx.kind.keeps_boundaries() {
         let mut buf: Vec<u8> = Vec::with_capacity(DGRAM);
-        let (n, from) = ctx
-            .sock
-            .recv_from_with_flags(buf.spare_capacity_mut(), libc::MSG_TRUNC)?;
+        let (n, from) = ctx.sock.recv_from_with_flags(
+            buf.spare_capacity_mut(),
+            libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+        )?;
         // SAFETY: the kernel initialised the first min(n, DGRAM) bytes.
         unsafe { buf.set_len(n.min(DGRAM)) };
         // A SOCK_SEQPACKET connection ends like a stream; a datagram of 0
@@ -312,7 +306,7 @@ pub(crate) fn gather(
     if had > 0 {
         out.emit(Item::NoWait(format!(
             "{} held from an earlier receive come first",
-            plural(had)
+            bytes_count(had)
         )));
     }
     // On every way out without an answer, what was gathered is held again.
@@ -332,6 +326,23 @@ pub(crate) fn gather(
         if let Some(k) = stop.end_in(&got.bytes, &mut scan) {
             break k;
         }
+        // A peer that never pauses keeps every read from waiting: the
+        // budget and Ctrl-C are looked at between reads too, not only in
+        // the wait (`timeout 0` takes all that is there, however long).
+        if reads > 0 && budget != Budget::NoWait {
+            let why = if ctx.cancel.is_set() {
+                Some(Stopped::Interrupted)
+            } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                Some(Stopped::TimedOut)
+            } else {
+                None
+            };
+            if let Some(s) = why {
+                let n = got.len();
+                give_back(got, from);
+                return Err(stopped_error(s, call, budget, reads, n));
+            }
+        }
         let limit = match stop {
             Stop::Delim(_) => MAX_UNTIL,
             _ => MAX_ALL,
@@ -339,15 +350,7 @@ pub(crate) fn gather(
         if got.len() >= limit {
             let n = got.len();
             give_back(got, from);
-            return Err(ExecError::new(
-                "ValueError",
-                format!("no {} in the first {} received", stop.what(), plural(n)),
-            )
-            .hint(format!(
-                "{call} looks at most 1 MiB ahead; the bytes are held: recv {0} reads them, \
-                 recvn {0} N or recvall {0} read by count or to the end",
-                ctx.label
-            )));
+            return Err(too_much(ctx, call, stop, n));
         }
         let want = match stop {
             Stop::Count(n) => n - got.len(),
@@ -372,7 +375,7 @@ pub(crate) fn gather(
                     } else {
                         format!(
                             "the peer closed its side of the connection after {}, before {}",
-                            plural(n),
+                            bytes_count(n),
                             stop.what()
                         )
                     },
@@ -394,7 +397,12 @@ pub(crate) fn gather(
                 if r.from.is_some() {
                     from = r.from;
                 }
-                // No room (ulimit -v): a MemoryError, the bytes held.
+                // No room (beside the values alive, or under ulimit -v):
+                // a MemoryError, the bytes held.
+                if let Err(e) = crate::value::room_for(got.len() + r.bytes.len()) {
+                    give_back(got, from);
+                    return Err(e);
+                }
                 if got.bytes.try_reserve(r.bytes.len()).is_err() {
                     let n = got.len() + r.bytes.len();
                     give_back(got, from);
@@ -408,7 +416,7 @@ pub(crate) fn gather(
                         "{call}(fd {}) waits for {}: {} so far",
                         ctx.h.fd,
                         stop.what(),
-                        plural(got.len())
+                        bytes_count(got.len())
                     )));
                 }
             }
@@ -419,7 +427,7 @@ pub(crate) fn gather(
                     return Err(if ctx.mode == Mode::NonBlocking {
                         ExecError::os(libc::EAGAIN).hint(format!(
                             "{} of {} are there, and the socket is non-blocking{}",
-                            plural(n),
+                            bytes_count(n),
                             stop.what(),
                             if n > 0 {
                                 " (they are held for the next receive)"
@@ -430,7 +438,7 @@ pub(crate) fn gather(
                     } else {
                         ExecError::timeout().hint(format!(
                             "timeout 0 takes only what is there: {} so far{}",
-                            plural(n),
+                            bytes_count(n),
                             if n > 0 {
                                 ", held for the next receive"
                             } else {
@@ -444,7 +452,7 @@ pub(crate) fn gather(
                     out.emit(Item::Waiting {
                         call: format!("{call}(fd {})", ctx.h.fd),
                         what: stop.what(),
-                        queue: format!("{} so far, {}", plural(got.len()), budget.text()),
+                        queue: format!("{} so far, {}", bytes_count(got.len()), budget.text()),
                     });
                 }
                 let slice = Instant::now() + PROGRESS_EVERY;
@@ -455,40 +463,28 @@ pub(crate) fn gather(
                     Err(s) => {
                         let n = got.len();
                         give_back(got, from);
-                        let mut x = stopped(s);
-                        if s == Stopped::TimedOut {
-                            x.hint = Some(format!(
-                                "{call} had {} in all, counted from its start across {} (the budget does not start \
-                                 again at each read, as pwntools' does); {}",
-                                budget.text().replace(" for the whole call", ""),
-                                match reads {
-                                    0 => "its wait".to_string(),
-                                    1 => "its 1 read".to_string(),
-                                    n => format!("its {n} reads"),
-                                },
-                                if n > 0 {
-                                    format!(
-                                        "the {} received are held: the next receive returns them",
-                                        plural(n)
-                                    )
-                                } else {
-                                    "nothing arrived".into()
-                                }
-                            ));
-                        } else if n > 0 {
-                            x.hint = Some(format!(
-                                "the {} received so far are held: the next receive returns them",
-                                plural(n)
-                            ));
-                        }
-                        return Err(x);
+                        return Err(stopped_error(s, call, budget, reads, n));
                     }
                 }
                 waited = Some(start.elapsed());
             }
             Err(e) => {
+                let n = got.len();
                 give_back(got, from);
-                return Err(ctx.in_context(e.into()));
+                let mut x = ctx.in_context(e.into());
+                if n > 0 {
+                    // A reset mid-line: what came before it is not lost.
+                    let held = format!(
+                        "the {} received before it are held: recv {} returns them",
+                        bytes_count(n),
+                        ctx.label
+                    );
+                    x.hint = Some(match x.hint.take() {
+                        Some(h) => format!("{h}; {held}"),
+                        None => held,
+                    });
+                }
+                return Err(x);
             }
         }
     };
@@ -504,6 +500,65 @@ pub(crate) fn gather(
         kept,
         lost,
     })
+}
+
+/// The error of a call that stopped before its answer (the budget ran
+/// out, or Ctrl-C) after `reads` reads had gathered `n` bytes, now held.
+fn stopped_error(s: Stopped, call: &str, budget: Budget, reads: usize, n: usize) -> ExecError {
+    let mut x = stopped(s);
+    if s == Stopped::TimedOut {
+        x.hint = Some(format!(
+            "{call} had {} in all, counted from its start across {} (the budget does not start \
+             again at each read, as pwntools' does); {}",
+            budget.text().replace(" for the whole call", ""),
+            match reads {
+                0 => "its wait".to_string(),
+                1 => "its 1 read".to_string(),
+                n => format!("its {n} reads"),
+            },
+            if n > 0 {
+                format!(
+                    "the {} received are held: the next receive returns them",
+                    bytes_count(n)
+                )
+            } else {
+                "nothing arrived".into()
+            }
+        ));
+    } else if n > 0 {
+        x.hint = Some(format!(
+            "the {} received so far are held: the next receive returns them",
+            bytes_count(n)
+        ));
+    }
+    x
+}
+
+/// The error of a call that read as far as it looks (1 MiB for a
+/// delimiter, [`MAX_ALL`] to the end of a stream) without its answer.
+fn too_much(ctx: &Ctx, call: &str, stop: &Stop, n: usize) -> ExecError {
+    let label = &ctx.label;
+    match stop {
+        Stop::Delim(_) => ExecError::new(
+            "ValueError",
+            format!("no {} in the first {} received", stop.what(), bytes_count(n)),
+        )
+        .hint(format!(
+            "{call} looks at most 1 MiB ahead; the bytes are held: recv {label} reads them, \
+             recvn {label} N or recvall {label} read by count or to the end"
+        )),
+        _ => ExecError::new(
+            "ValueError",
+            format!(
+                "{} came and the stream has not ended: more than {call} keeps",
+                bytes_count(n)
+            ),
+        )
+        .hint(format!(
+            "the bytes are held (recv {label} reads them); recvfile {label} PATH writes a long stream to a \
+             file, recv {label} discard drops it"
+        )),
+    }
 }
 
 fn until_work(
@@ -539,7 +594,7 @@ fn until_work(
     let mut msg = match stop {
         Stop::Delim(d) => format!(
             "{call}: {} up to {} {} ({reads_text})",
-            plural(answer.len()),
+            bytes_count(answer.len()),
             if dropped {
                 "the delimiter"
             } else {
@@ -547,10 +602,10 @@ fn until_work(
             },
             bytes_repr(d)
         ),
-        Stop::Count(n) => format!("{call}: exactly {} ({reads_text})", plural(*n)),
+        Stop::Count(n) => format!("{call}: exactly {} ({reads_text})", bytes_count(*n)),
         Stop::End => format!(
             "{call}: {} up to the end of the stream ({reads_text})",
-            plural(answer.len())
+            bytes_count(answer.len())
         ),
     };
     if dropped && let Stop::Delim(d) = stop {
@@ -572,7 +627,7 @@ fn until_work(
     if lost > 0 {
         ret.after.push(Item::Warn(format!(
             "a datagram longer than {DGRAM} bytes was cut: {} lost",
-            plural(lost)
+            bytes_count(lost)
         )));
     }
     if matches!(stop, Stop::End) {

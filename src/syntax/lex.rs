@@ -58,6 +58,13 @@ pub fn blanks(i: &str) -> Res<'_, &str> {
     take_while(|c| c == ' ' || c == '\t' || c == '\r').parse(i)
 }
 
+/// Spaces, tabs and carriage returns skipped (not newlines: they end a
+/// statement). Here rather than in the parser so that the Python surface's
+/// recogniser (`pyprogram`) needs only the lexemes.
+pub fn skip_blanks(i: &str) -> &str {
+    i.trim_start_matches([' ', '\t', '\r'])
+}
+
 pub fn is_ident_start(c: char) -> bool {
     c.is_ascii_alphabetic() || c == '_'
 }

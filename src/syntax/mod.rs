@@ -3,8 +3,8 @@
 //! `ast` holds the tree, `lex` the nom lexemes, `parser` the statement
 //! grammar driven by [`crate::spec`], `error` the spans and kinds of errors, `python` the second surface
 //! (the course's Python lines, parsed into the same statements), `pyprogram`
-//! what marks a line as a whole program's Python (a loop, a comparison, an
-//! index) rather than one call.
+//! whether a line is Python at all, and what marks it as a whole program's
+//! Python (a loop, a comparison, an index) rather than one call.
 
 pub mod ast;
 pub mod error;

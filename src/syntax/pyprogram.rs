@@ -3,9 +3,94 @@
 //! methods of text. The Python surface ([`super::python`]) and the parser
 //! send each to the same message: sockplay runs one call a line, and a
 //! whole program runs as it is with `run python3 FILE.py`.
+//!
+//! Also whether a line is Python at all ([`looks_like`]: `import`, a block
+//! keyword, `name.attr(...)`, the socket module's functions): the parser
+//! asks before it hands a line to the Python surface, so both lean on this
+//! leaf instead of importing each other.
 
-use super::lex;
-use super::python::BLOCKS;
+use super::lex::{self, skip_blanks};
+
+/// The functions of the socket module understood (also without `socket.`,
+/// as after `from socket import *`).
+pub(super) const FUNCTIONS: &[&str] = &[
+    "socket",
+    "gethostname",
+    "gethostbyname",
+    "gethostbyname_ex",
+    "gethostbyaddr",
+    "getaddrinfo",
+    "getfqdn",
+    "inet_aton",
+    "inet_ntoa",
+    "inet_pton",
+    "inet_ntop",
+    "getservbyname",
+    "getservbyport",
+    "htons",
+    "ntohs",
+    "htonl",
+    "ntohl",
+];
+
+/// Python statements that open a block: sockplay runs one call a line.
+pub(super) const BLOCKS: &[&str] = &[
+    "while", "for", "if", "elif", "else", "def", "try", "except", "finally", "with", "class",
+];
+
+/// Whether the statement at `i` (after its targets) is written in Python:
+/// `import ...`, `from ... import ...`, a block keyword, `name.attr(...)`
+/// or `name.family`, or one of Python's functions called as `f(...)`
+/// (`echo (1)` with a blank stays the shell's own). Such a line was an
+/// error in the shell's own language, or a call that means the same in
+/// both (`gethostbyname('localhost')`, `print('a')`); an assignment the
+/// shell's grammar refuses is tried as Python too (`ADDR = ('h', 1)`, see
+/// the parser's `statement`).
+pub(super) fn looks_like(i: &str) -> bool {
+    // `'hi'.encode()`, `b'\xff'.decode()`: a method of a literal.
+    if lex::starts_literal(i) {
+        return lex::string_lit(i).is_ok_and(|(after, _)| after.starts_with('.'));
+    }
+    let Ok((after, first)) = lex::ident(i) else {
+        return false;
+    };
+    if (first == "import" || first == "from") && after.starts_with([' ', '\t']) {
+        return true;
+    }
+    if BLOCKS.contains(&first) && after.starts_with([' ', '\t', ':']) && opens_block(after) {
+        return true;
+    }
+    if first == "if" && after.starts_with([' ', '\t']) && after.contains(':') {
+        return true;
+    }
+    if after.starts_with('(') {
+        return FUNCTIONS.contains(&first) || matches!(first, "print" | "input" | "exit" | "quit");
+    }
+    // `a.b(`, `a.b.c(`; or `s.family` / `s.type` alone (a dotted word
+    // that is neither stays the shell's: `h = www.example.com`).
+    let mut rest = after;
+    let mut last = None;
+    while let Some(r) = rest.strip_prefix('.') {
+        let Ok((r2, name)) = lex::ident(r) else {
+            return false;
+        };
+        rest = r2;
+        last = Some(name);
+    }
+    let Some(last) = last else { return false };
+    rest.starts_with('(')
+        || (matches!(last, "family" | "type")
+            && (lex::at_end(rest) || skip_blanks(rest).starts_with('&')))
+}
+
+/// Whether the rest of a statement ends with `:` (before a comment), as a
+/// Python line that opens a block does (`while True:`); `else = 3` and a
+/// variable named `else` stay the shell's.
+pub(super) fn opens_block(rest: &str) -> bool {
+    let line = rest.split(['\n', ';']).next().unwrap_or("");
+    let line = line.split('#').next().unwrap_or("");
+    line.trim_end().ends_with(':')
+}
 
 /// Python statements that only make sense inside a program.
 const PROGRAM_WORDS: &[&str] = &[

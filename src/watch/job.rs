@@ -58,6 +58,9 @@ pub struct Program {
     cpu: Mutex<(u64, Instant)>,
     /// It runs in python3: it will say hello.
     python: bool,
+    /// The lab host it runs on (`on a run ... &`), and its address: its
+    /// sockets are there.
+    pub host: Option<(String, std::net::Ipv4Addr)>,
 }
 
 impl Program {
@@ -150,7 +153,13 @@ impl Program {
         if self.is_ended() {
             return Vec::new();
         }
-        super::peek::program_rows(&w.tracker, w.pidfd(), &self.owner())
+        let mut rows = super::peek::program_rows(&w.tracker, w.pidfd(), &self.owner());
+        if let Some((h, _)) = &self.host {
+            for r in &mut rows {
+                r.host = h.clone();
+            }
+        }
+        rows
     }
 
     /// Its TCP connections: (local, peer, label).
@@ -169,7 +178,8 @@ impl Program {
 
     /// Where a client reaches it.
     pub fn service_address(&self, udp: bool) -> Option<SockAddr> {
-        self.watched.lock().ok()?.tracker.service_address(udp)
+        let host = self.host.as_ref().map(|(_, ip)| *ip);
+        self.watched.lock().ok()?.tracker.service_address(udp, host)
     }
 
     /// Whether the program has settled: it has ended, or it has been quiet
@@ -346,18 +356,24 @@ impl Programs {
         self.list.iter()
     }
 
+    /// Keeps the connections of a program that ran in the foreground (or
+    /// was collected), so that `states` and `diagram` still name its ends.
+    pub fn remember(&mut self, conns: Vec<(SocketAddr, SocketAddr, String)>) {
+        for c in conns {
+            if self.gone.len() >= 1024 {
+                self.gone.pop_front();
+            }
+            self.gone.push_back(c);
+        }
+    }
+
     /// Forgets job `id` (collected); returns what it had not shown.
     pub fn remove(&mut self, id: usize) -> Vec<Item> {
         let Some(k) = self.list.iter().position(|p| p.id == id) else {
             return Vec::new();
         };
         let p = self.list.remove(k);
-        for c in p.connections() {
-            if self.gone.len() >= 1024 {
-                self.gone.pop_front();
-            }
-            self.gone.push_back(c);
-        }
+        self.remember(p.connections());
         p.take()
     }
 
@@ -395,6 +411,36 @@ impl Programs {
                         .is_ok_and(|w| w.tracker.has_socket_named(name))
             })
             .map(|p| p.owner())
+    }
+
+    /// The programs' descriptors of the socket whose inode is `ino` (one
+    /// passed to them with SCM_RIGHTS): `conn (fd 5) of [1] server.py`.
+    pub fn holders(&self, ino: u64) -> Vec<String> {
+        let want = format!("socket:[{ino}]");
+        let mut out = Vec::new();
+        for p in self.list.iter().filter(|p| !p.is_ended()) {
+            let Ok(w) = p.watched.lock() else { continue };
+            for &pid in w.tracker.pids.keys() {
+                let Ok(dir) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+                    continue;
+                };
+                for e in dir.flatten().take(1 << 20) {
+                    if !std::fs::read_link(e.path()).is_ok_and(|l| l.as_os_str() == want.as_str()) {
+                        continue;
+                    }
+                    let Some(fd) = e.file_name().to_str().and_then(|f| f.parse::<i32>().ok())
+                    else {
+                        continue;
+                    };
+                    let who = match w.tracker.label_of(pid, fd) {
+                        Some(l) if !l.starts_with("fd ") => format!("{l} (fd {fd})"),
+                        _ => format!("fd {fd}"),
+                    };
+                    out.push(format!("{who} of {}", p.owner()));
+                }
+            }
+        }
+        out
     }
 
     /// Every program's TCP connections.
@@ -442,6 +488,7 @@ pub(crate) fn start(
     level: Level,
     ctx: Context,
     printer: Option<JobPrinter>,
+    host: Option<(String, std::net::Ipv4Addr)>,
 ) -> Result<(Arc<Program>, Task), ExecError> {
     let argv = launch::resolve(argv);
     let launched = launch::launch(&argv, Stdio3::Pipes)
@@ -475,6 +522,7 @@ pub(crate) fn start(
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with("python"))
         }),
+        host,
     });
     let q = Arc::clone(&p);
     let task: Task = Box::new(move |cancel: &Cancel, sink: &mut dyn Sink| follow(&q, cancel, sink));

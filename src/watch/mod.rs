@@ -224,6 +224,18 @@ pub fn cli(argv: &[String], level: Level, interrupt: &AtomicBool) -> i32 {
                     crate::wait::human(end.elapsed)
                 )));
             }
+            // The wire view is the shell's: it captures the segments and
+            // draws them beside both ends' calls.
+            if level != Level::Quiet && !end.connections.is_empty() {
+                let shown = argv
+                    .iter()
+                    .map(|a| crate::value::escape_controls(a))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                out.emit(Item::Note(format!(
+                    "the segments of its connections and their sequence diagram (`states`, `diagram`) are the shell's: run it inside sockplay (`run {shown} &`, then play its peer and type `diagram`)"
+                )));
+            }
             crate::script::flush_out();
             end.code()
         }

@@ -79,6 +79,10 @@ pub struct Call {
     pub name: String,
     /// The socket's fd in the program (-1 for a module function).
     pub fd: i32,
+    /// The wall clock (ns since the epoch, as the capture stamps packets)
+    /// when the call began, and when it returned (0 until it has).
+    pub t0: u64,
+    pub t1: u64,
     /// How long it waited (None when it did not, or has not ended).
     pub waited: Option<Duration>,
     pub status: Status,
@@ -197,12 +201,12 @@ fn num<T: std::str::FromStr>(s: Option<&str>, what: &str) -> Result<T, Garbage> 
 /// its results, or the error).
 pub fn nargs(call: &str) -> usize {
     match call {
-        "socket" | "socketpair" | "getsockname" | "getpeername" | "fileno" => 0,
+        "socket" | "socketpair" | "getsockname" | "getpeername" | "fileno" | "fromfd" => 0,
         "bind" | "listen" | "connect" | "connect_ex" | "sendfile" | "shutdown" | "settimeout"
         | "setblocking" => 1,
         "accept" => 2,
         "send" | "sendall" | "sendto" | "recv" | "recv_into" | "recvfrom" | "recvfrom_into"
-        | "setsockopt" | "getsockopt" => 3,
+        | "setsockopt" | "getsockopt" | "sendmsg" | "recvmsg" => 3,
         "close" | "select" => 4,
         "poll" | "epoll" => 2,
         "input" | "sleep" | "join" => 0,
@@ -257,7 +261,10 @@ pub fn parse(frame: &[u8]) -> Result<Report, Garbage> {
                 return Err(Garbage("no call name".into()));
             }
             let fd = num(f.next(), "fd")?;
+            let t0 = num(f.next(), "t0")?;
+            let mut t1 = 0;
             let (phase, waited, status) = if kind == "R" {
+                t1 = num(f.next(), "t1")?;
                 let w: i64 = num(f.next(), "waited")?;
                 let waited = (w >= 0).then(|| Duration::from_micros(w as u64));
                 let status = match f.next() {
@@ -301,6 +308,8 @@ pub fn parse(frame: &[u8]) -> Result<Report, Garbage> {
                 via,
                 name,
                 fd,
+                t0,
+                t1,
                 waited,
                 status,
                 fields,
@@ -328,7 +337,7 @@ mod tests {
     fn frames_come_whole_whatever_the_reads() {
         let mut all = frame(b"H\t1\t0\t/tmp\n");
         all.extend(frame(
-            b"R\t1\t1\tMain\t0\t\trecv\t4\t-1\tok\t1024\t0\t-1\t5\t0\nhello",
+            b"R\t1\t1\tMain\t0\t\trecv\t4\t100\t200\t-1\tok\t1024\t0\t-1\t5\t0\nhello",
         ));
         let mut fr = Frames::default();
         let mut got = Vec::new();
@@ -346,13 +355,14 @@ mod tests {
         assert_eq!(c.fd, 4);
         assert_eq!(c.fields, ["1024", "0", "-1", "5", "0"]);
         assert_eq!(c.data, b"hello");
+        assert_eq!((c.t0, c.t1), (100, 200));
         assert_eq!(fr.pending(), 0);
     }
 
     #[test]
     fn an_error_keeps_its_words() {
         let r = parse(
-            b"R\t7\t7\tT\\t1\t3\t\tsend\t5\t-1\terr\t3\t0\t-1\tBrokenPipeError\t32\t[Errno 32] Broken pipe\n",
+            b"R\t7\t7\tT\\t1\t3\t\tsend\t5\t1\t2\t-1\terr\t3\t0\t-1\tBrokenPipeError\t32\t[Errno 32] Broken pipe\n",
         );
         let Ok(Report::Call(c)) = r else {
             panic!("{r:?}")
@@ -375,10 +385,11 @@ mod tests {
             &b""[..],
             b"no newline",
             b"Q\t1\n",
-            b"R\tx\t1\tT\t1\t\trecv\t4\t-1\tok\n",
-            b"R\t1\t1\tT\t1\t\t\t4\t-1\tok\n",
-            b"R\t1\t1\tT\t1\t\trecv\t4\t-1\tmaybe\n",
-            b"R\t1\t1\tT\t1\t\trecv\t4\t-1\terr\t1\n",
+            b"R\tx\t1\tT\t1\t\trecv\t4\t1\t2\t-1\tok\n",
+            b"R\t1\t1\tT\t1\t\t\t4\t1\t2\t-1\tok\n",
+            b"R\t1\t1\tT\t1\t\trecv\t4\t1\t2\t-1\tmaybe\n",
+            b"R\t1\t1\tT\t1\t\trecv\t4\t1\t2\t-1\terr\t1\n",
+            b"R\t1\t1\tT\t1\t\trecv\t4\tnow\t2\t-1\tok\n",
             b"\xff\xfe\n",
         ] {
             assert!(parse(bad).is_err(), "{bad:?}");

@@ -125,6 +125,9 @@ impl Lines {
 pub struct Ended {
     pub status: ExitStatus,
     pub elapsed: Duration,
+    /// Its TCP connections, (local, peer, its name for the socket): their
+    /// ends keep their names in `states` and `diagram` after it ended.
+    pub connections: Vec<(std::net::SocketAddr, std::net::SocketAddr, String)>,
 }
 
 impl Ended {
@@ -349,6 +352,7 @@ impl Watched {
         Some(Ended {
             status,
             elapsed: self.started.elapsed(),
+            connections: self.tracker.connections(),
         })
     }
 
@@ -372,6 +376,14 @@ impl Watched {
         let until = Instant::now() + Duration::from_secs(1);
         loop {
             if let Some(e) = self.step(SLICE, out) {
+                if group {
+                    // What it left in its group (a forked worker that
+                    // ignores SIGTERM, or outlives a main that handled it)
+                    // goes too: stopping a job leaves nothing running. The
+                    // group's number is not reused while a member lives.
+                    // SAFETY: kill(2) of our job's process group.
+                    unsafe { libc::kill(-self.launched.pid, libc::SIGKILL) };
+                }
                 return e;
             }
             if Instant::now() >= until {
@@ -386,6 +398,7 @@ impl Watched {
                         ExitStatus::from_raw(libc::SIGKILL)
                     }),
                     elapsed: self.started.elapsed(),
+                    connections: self.tracker.connections(),
                 };
             }
         }

@@ -32,14 +32,17 @@
 #
 #   H pid ppid cwd                      a process starts (or was forked)
 #   L pid id file line source           a place in the program, named once
-#   W pid tid thread loc via call fd args...          a call that will wait
-#   B pid tid thread loc via call fd args...          a call that may wait
-#   R pid tid thread loc via call fd waited_us status args... results...
+#   W pid tid thread loc via call fd t0 args...       a call that will wait
+#   B pid tid thread loc via call fd t0 args...       a call that may wait
+#   R pid tid thread loc via call fd t0 t1 waited_us status args... results...
 #   Y pid tid                           sync: sockplay answers one byte once
 #                                       it has shown every report before it
 #   O pid fd                            what the program printed (then the
 #                                       text), in a background job
 #
+# t0 and t1: the wall clock (ns since the epoch, as the capture stamps
+# packets) when the call began and when it returned, so that `diagram` draws
+# each call beside the segments it caused.
 # status: ok (the call's results follow its args) or err (exception class,
 # errno, message follow the args). `via` is FILE:FUNCTION of the library
 # function the program called when that is not the call itself
@@ -93,6 +96,7 @@ def _sockplay_install():
     writev = _os.writev
     write = _os.write
     now = _time.monotonic_ns
+    wall = _time.time_ns
     orig_sleep = _time.sleep
     getframe = _sys._getframe
     import types
@@ -107,6 +111,10 @@ def _sockplay_install():
     c_send = C.send
     c_sendall = C.sendall
     c_sendto = C.sendto
+    c_sendmsg = C.sendmsg
+    c_recvmsg = C.recvmsg
+    SOL_SOCKET = int(_sm.SOL_SOCKET)
+    SCM_RIGHTS = int(getattr(_sm, "SCM_RIGHTS", 1))
     c_connect = C.connect
     c_connect_ex = C.connect_ex
     c_bind = C.bind
@@ -394,8 +402,14 @@ def _sockplay_install():
         return tls.who
 
     def head(kind, call, fd, f):
+        # The wall clock when the call began (the capture stamps packets
+        # with it: a call is drawn beside the segments it caused).
         loc, via = where(f)
-        return b"%b%b\t%d\t%b\t%b\t%d" % (kind, who(), loc, via, call, fd)
+        return b"%b%b\t%d\t%b\t%b\t%d\t%d" % (kind, who(), loc, via, call, fd, wall())
+
+    def end(h):
+        # A finished call's head: the wall clock when it returned follows.
+        return h + b"\t%d" % wall()
 
     def field(a):
         c = a.__class__
@@ -416,7 +430,7 @@ def _sockplay_install():
 
     def done(h, t0, waited, args, results, data=None):
         w = (now() - t0) // 1000 if waited else -1
-        msg = h + b"\t%d\tok" % w
+        msg = end(h) + b"\t%d\tok" % w
         if args:
             msg += b"\t" + fields(args)
         if results:
@@ -431,7 +445,7 @@ def _sockplay_install():
         try:
             w = (now() - t0) // 1000 if waited else -1
             errno = getattr(e, "errno", None)
-            msg = h + b"\t%d\terr" % w
+            msg = end(h) + b"\t%d\terr" % w
             if args:
                 msg += b"\t" + fields(args)
             put(msg + b"\t%b\t%b\t%b\n" % (
@@ -532,6 +546,30 @@ def _sockplay_install():
         except OSError:
             return b"-"
 
+    def describe_fd(fd):
+        # A descriptor another process passed: (family, type, local, peer)
+        # of a socket; (-1, -1, what it is, -) of anything else.
+        try:
+            s = C(fileno=fd)
+        except OSError:
+            try:
+                what = _os.readlink("/proc/self/fd/%d" % fd)
+            except OSError:
+                what = "?"
+            return (-1, -1, b"?|" + b(what), b"-")
+        try:
+            try:
+                local = addr(c_getsockname(s))
+            except OSError:
+                local = b"-"
+            try:
+                peer = addr(c_getpeername(s))
+            except OSError:
+                peer = b"-"
+            return (cfamily(s), ctype(s), local, peer)
+        finally:
+            s.detach()
+
     PARTIAL = object()
 
     def misuse(h, args, fn):
@@ -599,8 +637,24 @@ def _sockplay_install():
             if fileno is None and on[0]:
                 try:
                     h = head(b"R", b"socket", c_fileno(self), getframe(1))
-                    put(h + b"\t-1\tok\t%d\t%d\t%d\t%b\n" % (
+                    put(end(h) + b"\t-1\tok\t%d\t%d\t%d\t%b\n" % (
                         cfamily(self), ctype(self), self.proto, timeout_text(c_gettimeout(self))))
+                except Exception:
+                    off()
+            elif on[0]:
+                # A socket object made of a descriptor the program holds
+                # (one received with recv_fds, socket.fromfd): reported with
+                # what it is. Not accept's, dup's or socketpair's own, which
+                # their calls report.
+                try:
+                    f = getframe(1)
+                    if f.f_code.co_filename != sock_py or f.f_code.co_name == "fromfd":
+                        fd = c_fileno(self)
+                        h = head(b"R", b"fromfd", fd, f)
+                        local, peer = describe_fd(fd)[2:]
+                        put(end(h) + b"\t-1\tok\t%d\t%d\t%d\t%b\t%b\t%b\n" % (
+                            cfamily(self), ctype(self), self.proto,
+                            timeout_text(c_gettimeout(self)), local, peer))
                 except Exception:
                     off()
 
@@ -750,7 +804,7 @@ def _sockplay_install():
                     raise
                 waited = (now() - t0) // 1000
             n = len(d)
-            put(h + b"\t%d\tok\t%d\t%d\t%d\t%d\t%d\n" % (
+            put(end(h) + b"\t%d\tok\t%d\t%d\t%d\t%d\t%d\n" % (
                 waited, bufsize, flags, dg, n, rem(self, fd, n, bufsize)),
                 d if n <= DATA_MAX else d[:DATA_MAX])
             return d
@@ -804,7 +858,7 @@ def _sockplay_install():
                     failed(h, t0, True, args, e)
                     raise
                 waited = (now() - t0) // 1000
-            put(h + b"\t%d\tok\t%d\t%d\t%d\t%d\t%d\n" % (
+            put(end(h) + b"\t%d\tok\t%d\t%d\t%d\t%d\t%d\n" % (
                 waited, size, flags, dg, n, rem(self, fd, n, size)),
                 bytes(mv[:min(n, DATA_MAX)]))
             return n
@@ -841,7 +895,7 @@ def _sockplay_install():
                     raise
                 waited = (now() - t0) // 1000
             n = len(r[0])
-            put(h + b"\t%d\tok\t%d\t%d\t%d\t%d\t%b\t%d\n" % (
+            put(end(h) + b"\t%d\tok\t%d\t%d\t%d\t%d\t%b\t%d\n" % (
                 waited, bufsize, flags, dg, n, addr(r[1]), rem(self, fd, n, bufsize)),
                 r[0] if n <= DATA_MAX else r[0][:DATA_MAX])
             return r
@@ -931,7 +985,7 @@ def _sockplay_install():
                     failed(h, t0, True, (total, flags, q), e)
                     raise
                 waited = (now() - t0) // 1000
-            put(h + b"\t%d\tok\t%d\t%d\t%d\t%d\n" % (waited, total, flags, q, n),
+            put(end(h) + b"\t%d\tok\t%d\t%d\t%d\t%d\n" % (waited, total, flags, q, n),
                 view[:min(n, DATA_MAX)].tobytes())
             return n
 
@@ -976,7 +1030,7 @@ def _sockplay_install():
                     raise
                 if will:
                     waited = (now() - t0) // 1000
-            put(h + b"\t%d\tok\t%d\t%d\t%d\n" % (waited, total, flags, q),
+            put(end(h) + b"\t%d\tok\t%d\t%d\t%d\n" % (waited, total, flags, q),
                 view[:min(total, DATA_MAX)].tobytes())
 
         def sendto(self, *a, **k):
@@ -1007,6 +1061,66 @@ def _sockplay_install():
                               lambda: Orig.sendfile(self, file, offset, count), bool,
                               lambda n: (n,))
 
+        # sendmsg and recvmsg (so socket.send_fds and recv_fds): the bytes,
+        # and the descriptors passed with SCM_RIGHTS; a socket received is
+        # described (family, type, addresses), so sockplay follows it as
+        # one of the program's own from its first call.
+        def sendmsg(self, buffers, *rest):
+            if not on[0]:
+                return c_sendmsg(self, buffers, *rest)
+            f = getframe(1)
+            fd = c_fileno(self)
+            try:
+                # Iterables are read once: what is reported is what is sent.
+                buffers = [bytes(memoryview(x).cast("B")) for x in buffers]
+                if rest and rest[0] is not None:
+                    rest = (list(rest[0]),) + tuple(rest[1:])
+            except Exception:
+                return c_sendmsg(self, buffers, *rest)
+            passed = []
+            try:
+                for level, kind, body in (rest[0] if rest else ()):
+                    if level == SOL_SOCKET and kind == SCM_RIGHTS:
+                        raw = bytes(memoryview(body).cast("B"))
+                        raw = raw[:len(raw) - len(raw) % 4]
+                        passed.extend(int.from_bytes(raw[k:k + 4], ORDER, signed=True)
+                                      for k in range(0, len(raw), 4))
+            except Exception:
+                # Not what sendmsg takes: it raises, and that is reported.
+                passed = []
+            data = b"".join(buffers)
+            flags = rest[1] if len(rest) > 1 else 0
+            args = (len(data), flags, ",".join(str(x) for x in passed[:64]))
+            return self._wrap(f, b"sendmsg", args, lambda: c_sendmsg(self, buffers, *rest),
+                              lambda: c_gettimeout(self) != 0.0 and not ready(fd, True),
+                              lambda n: (n,),
+                              lambda n: data[:min(n, DATA_MAX)])
+
+        def recvmsg(self, bufsize, *rest):
+            if not on[0]:
+                return c_recvmsg(self, bufsize, *rest)
+            f = getframe(1)
+            fd = c_fileno(self)
+            anc = rest[0] if rest else 0
+            flags = rest[1] if len(rest) > 1 else 0
+
+            def res(r):
+                msg, ancdata, mflags, a = r
+                got = []
+                for level, kind, body in ancdata:
+                    if level == SOL_SOCKET and kind == SCM_RIGHTS:
+                        body = body[:len(body) - len(body) % 4]
+                        got.extend(int.from_bytes(body[k:k + 4], ORDER, signed=True)
+                                   for k in range(0, len(body), 4))
+                out = [len(msg), mflags, addr(a), ",".join(str(x) for x in got[:64])]
+                for x in got[:8]:
+                    out.extend(describe_fd(x))
+                return tuple(out)
+            return self._wrap(f, b"recvmsg", (bufsize, anc, flags),
+                              lambda: c_recvmsg(self, bufsize, *rest),
+                              lambda: c_gettimeout(self) != 0.0 and not ready(fd),
+                              res, lambda r: r[0][:DATA_MAX])
+
         def _real_close(self, _ss=C):
             if on[0]:
                 try:
@@ -1028,19 +1142,26 @@ def _sockplay_install():
                                 linger0 = int(lg[:4] != b"\0\0\0\0" and lg[4:] == b"\0\0\0\0")
                             except OSError:
                                 pass
+                        # The socket's inode: another process may hold it too
+                        # (passed with SCM_RIGHTS), and then this close ends
+                        # nothing.
+                        try:
+                            ino = _os.fstat(fd).st_ino
+                        except OSError:
+                            ino = 0
                         h = head(b"R", b"close", fd, getframe(1))
                     except Exception:
                         off()
                         return _ss.close(self)
                     # A close that raises (its descriptor was closed behind
                     # its back) is the program's error, said as any other.
-                    args = (st, unread, queued, linger0)
+                    args = (st, unread, queued, linger0, ino)
                     try:
                         _ss.close(self)
                     except BaseException as e:
                         failed(h, 0, False, args, e)
                         raise
-                    put(h + b"\t-1\tok\t%d\t%d\t%d\t%d\n" % args)
+                    put(end(h) + b"\t-1\tok\t%d\t%d\t%d\t%d\t%d\n" % args)
                     return
             _ss.close(self)
 
@@ -1158,7 +1279,7 @@ def _sockplay_install():
         if on[0]:
             try:
                 h = head(b"R", b"socketpair", c_fileno(pair[0]), getframe(1))
-                put(h + b"\t-1\tok\t%d\t%d\t%d\n" % (
+                put(end(h) + b"\t-1\tok\t%d\t%d\t%d\n" % (
                     cfamily(pair[0]), ctype(pair[0]), c_fileno(pair[1])))
             except Exception:
                 off()

@@ -16,10 +16,12 @@ use crate::errors::ExecError;
 use crate::exec::bounds::{self, Boundaries};
 use crate::exec::calls;
 use crate::exec::explain::{Moment, first_time};
-use crate::exec::io::{ErrorContext, RecvFacts, hint_in_context, recv_notes, recv_wait_what};
+use crate::exec::io::{ErrorContext, hint_in_context};
+use crate::exec::recv::{RecvFacts, recv_notes, recv_wait_what};
 use crate::exec::{Item, SockDesc};
 use crate::syntax::ast::{Family, How, SockKind, View};
 use crate::table::Mode;
+use crate::value::plural;
 use crate::value::{self, SockHandle, Value, addr_short, escape_controls};
 use socket2::SockAddr;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -28,6 +30,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod ancillary;
+mod record;
+
 /// A connect that has not returned after this long is shown as waiting
 /// (on loopback one returns in microseconds).
 pub const GRACE: Duration = Duration::from_millis(40);
@@ -35,25 +40,60 @@ pub const GRACE: Duration = Duration::from_millis(40);
 /// How much of the data a send moved is shown in its line.
 const SENT_SHOWN: usize = 48;
 
+/// `set explain` and `set display` shared with the programs running in the
+/// background: (explain, display).
+pub type Live = Arc<Mutex<(bool, View)>>;
+
 /// What the tracker shares with the session.
 #[derive(Clone)]
 pub struct Context {
+    /// The session's settings as they are now (a `set` after the program
+    /// started applies to it); None: `explain` and `view` below, fixed.
+    pub live: Option<Live>,
     pub bounds: Arc<Mutex<Boundaries>>,
     pub explained: Arc<Mutex<HashSet<Moment>>>,
     pub explain: bool,
     pub view: View,
     /// Tells the capture behind `states` to keep a port's segments.
     pub watch_port: Option<Arc<dyn Fn(u16) + Send + Sync>>,
+    /// Where the program's calls are recorded beside the shell's, for
+    /// `states` and `diagram` (None outside the shell: `sockplay watch`
+    /// draws no diagram).
+    pub calls: Option<crate::wire::Calls>,
+    /// The shell's traffic log (`log FILE`): the program's bytes go in it
+    /// too, while it is on.
+    pub log: Option<crate::proto::log::SharedLog>,
+}
+
+impl Context {
+    /// Whether the classic moments are explained (`set explain`), now.
+    fn explain_on(&self) -> bool {
+        match &self.live {
+            Some(l) => l.lock().map_or(self.explain, |g| g.0),
+            None => self.explain,
+        }
+    }
+
+    /// How received bytes are shown (`set display`), now.
+    fn view_now(&self) -> View {
+        match &self.live {
+            Some(l) => l.lock().map_or(self.view, |g| g.1),
+            None => self.view,
+        }
+    }
 }
 
 impl Default for Context {
     fn default() -> Self {
         Context {
+            live: None,
             bounds: Arc::default(),
             explained: Arc::default(),
             explain: true,
             view: View::Repr,
             watch_port: None,
+            calls: None,
+            log: None,
         }
     }
 }
@@ -90,6 +130,9 @@ pub struct Sock {
     /// One end of a socketpair: connected from its birth, with no address.
     pub paired: bool,
     pub serial: u64,
+    /// It came from another process (SCM_RIGHTS), which may hold it too:
+    /// a close here may end nothing.
+    pub shared: bool,
 }
 
 impl Sock {
@@ -109,6 +152,7 @@ impl Sock {
             shut_write: false,
             paired: false,
             serial: crate::table::next_serial(),
+            shared: false,
         }
     }
 
@@ -308,15 +352,8 @@ fn kind_of(n: i64) -> Option<SockKind> {
     match (n as i32) & 0xf {
         libc::SOCK_STREAM => Some(SockKind::Stream),
         libc::SOCK_DGRAM => Some(SockKind::Dgram),
+        libc::SOCK_SEQPACKET => Some(SockKind::SeqPacket),
         _ => None,
-    }
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
     }
 }
 
@@ -443,8 +480,9 @@ impl Tracker {
     }
 
     /// The address a client would connect to (a listening TCP socket), or
-    /// send to (a bound UDP socket); a wildcard address becomes loopback.
-    pub fn service_address(&self, udp: bool) -> Option<SockAddr> {
+    /// send to (a bound UDP socket); a wildcard address becomes `host` (the
+    /// lab host's address the program runs on), else loopback.
+    pub fn service_address(&self, udp: bool, host: Option<std::net::Ipv4Addr>) -> Option<SockAddr> {
         let want = if udp {
             SockKind::Dgram
         } else {
@@ -458,15 +496,21 @@ impl Tracker {
         let a = s.local.as_ref()?;
         match a.as_socket() {
             Some(sa) if sa.ip().is_unspecified() => {
-                let ip: std::net::IpAddr = if sa.is_ipv4() {
-                    std::net::Ipv4Addr::LOCALHOST.into()
-                } else {
-                    std::net::Ipv6Addr::LOCALHOST.into()
+                let ip: std::net::IpAddr = match (host, sa.is_ipv4()) {
+                    (Some(h), true) => h.into(),
+                    (Some(h), false) => h.to_ipv6_mapped().into(),
+                    (None, true) => std::net::Ipv4Addr::LOCALHOST.into(),
+                    (None, false) => std::net::Ipv6Addr::LOCALHOST.into(),
                 };
                 Some(SockAddr::from(SocketAddr::new(ip, sa.port())))
             }
             _ => Some(a.clone()),
         }
+    }
+
+    /// The program's label of its socket at (pid, fd), if it has one.
+    pub fn label_of(&self, pid: i32, fd: i32) -> Option<String> {
+        self.socks.get(&(pid, fd)).map(|s| s.label.clone())
     }
 
     /// Whether one of the program's open sockets has this name (its
@@ -707,7 +751,7 @@ impl Tracker {
         for it in items {
             match it {
                 Item::Moment(m, ends) => {
-                    if self.ctx.explain
+                    if self.ctx.explain_on()
                         && self.setup.level != Level::Quiet
                         && first_time(&self.ctx.explained, m)
                     {
@@ -876,12 +920,14 @@ impl Tracker {
                     queue,
                 )
             }
-            "recv" | "recv_into" | "recvfrom" | "recvfrom_into" => {
+            "recv" | "recv_into" | "recvfrom" | "recvfrom_into" | "recvmsg" => {
                 let kind = sock.and_then(|s| s.kind).unwrap_or(SockKind::Stream);
                 let peer = sock.and_then(|s| s.peer.as_ref());
                 let local = sock.map_or("?".into(), Sock::local_text);
                 let name = if c.name.starts_with("recvfrom") {
                     "recvfrom"
+                } else if c.name == "recvmsg" {
+                    "recvmsg"
                 } else {
                     "recv"
                 };
@@ -909,6 +955,11 @@ impl Tracker {
                     queue,
                 )
             }
+            "sendmsg" => wait(
+                format!("sendmsg(fd {fd})"),
+                "buffer space".into(),
+                "send queue full".into(),
+            ),
             "sendto" => wait(
                 format!("sendto(fd {fd})"),
                 "buffer space".into(),
@@ -1110,8 +1161,9 @@ impl Tracker {
         {
             out.push(Item::Waited(w));
         }
-        if let Status::Err { .. } = c.status {
+        if let Status::Err { exception, .. } = &c.status {
             let e = self.raised(c);
+            self.record_failure(c, exception);
             if e.is_errno(libc::ECONNRESET)
                 && let Some(s) = self.socks.get_mut(&(c.pid, c.fd))
             {
@@ -1223,15 +1275,56 @@ impl Tracker {
             "connect" | "connect_ex" => self.connected(c, &mut out),
             "send" | "sendall" | "sendto" => self.sent(c, &mut out),
             "recv" | "recv_into" | "recvfrom" | "recvfrom_into" => self.received(c, &mut out),
+            "fromfd" => self.adopted(c, &mut out),
+            "sendmsg" => self.sent_msg(c, &mut out),
+            "recvmsg" => self.received_msg(c, &mut out),
             "sendfile" => {
                 let n = c.int(1).unwrap_or(0).max(0) as usize;
                 out.push(Item::Done(format!(
                     "sent {} from a file (sendfile)",
                     plural(n, "byte", "bytes")
                 )));
+                if let Some(s) = self.socks.get(&(pid, fd)).cloned() {
+                    self.log_bulk(c, &s, n);
+                }
             }
             "close" => {
                 let label = self.label(pid, fd);
+                // A socket this process was given may be held elsewhere
+                // too: sockplay's shell, which gave it, is asked.
+                let held = self
+                    .socks
+                    .get(&(pid, fd))
+                    .filter(|s| s.shared)
+                    .and_then(|_| c.int(4))
+                    .and_then(|ino| u64::try_from(ino).ok())
+                    .and_then(ancillary::held_by_sockplay);
+                if let Some(other) = held {
+                    out.push(Item::Done(format!(
+                        "closed {label} (fd {fd} is free again)"
+                    )));
+                    out.push(Item::Note(format!(
+                        "the socket itself stays open: the shell holds it too (its fd {other}), so nothing is sent to the peer (the connection ends when its last descriptor closes)"
+                    )));
+                    // Its connection and message boundaries go on: the
+                    // shell's descriptor still reads and writes them.
+                    self.socks.remove(&(pid, fd));
+                    return out;
+                }
+                if let Some(s) = self.socks.get(&(pid, fd))
+                    && let Some((l, p)) = s.pair()
+                {
+                    self.record(
+                        c.t0,
+                        (l, Some(p)),
+                        &label,
+                        s.serial,
+                        crate::wire::CallKind::Close {
+                            linger0: c.int(3) == Some(1),
+                            unread: u32::try_from(c.int(1).unwrap_or(0)).unwrap_or(0),
+                        },
+                    );
+                }
                 let state = c.int(0).unwrap_or(-1);
                 let before = u8::try_from(state)
                     .ok()
@@ -1260,6 +1353,20 @@ impl Tracker {
                 }
                 let stopped = s.listening && how != How::Write;
                 let label = s.label.clone();
+                let (pair, serial) = (s.pair(), s.serial);
+                if let Some((l, p)) = pair {
+                    self.record(
+                        c.t0,
+                        (l, Some(p)),
+                        &label,
+                        serial,
+                        crate::wire::CallKind::Shutdown(match how {
+                            How::Read => "read",
+                            How::Write => "write",
+                            How::Both => "both",
+                        }),
+                    );
+                }
                 out.push(Item::Done(format!(
                     "{label}: {}",
                     calls::shutdown_text(how, stopped)
@@ -1419,6 +1526,15 @@ impl Tracker {
         };
         self.forget(pid, newfd);
         self.note_conn(&s);
+        if let Some((l, p)) = s.pair() {
+            self.record(
+                c.t1,
+                (l, Some(p)),
+                &s.label,
+                s.serial,
+                crate::wire::CallKind::Accepted,
+            );
+        }
         self.socks.insert((pid, newfd), s);
         if names.len() == 2 {
             out.push(Item::Value {
@@ -1456,6 +1572,7 @@ impl Tracker {
         };
         if rc != 0 {
             let e = ExecError::os(rc as i32);
+            self.record_failure(c, e.exception.as_str());
             out.push(Item::Value {
                 name: None,
                 value: Value::Int(rc),
@@ -1483,6 +1600,14 @@ impl Tracker {
         let dgram = s.kind == Some(SockKind::Dgram);
         let snapshot = s.clone();
         self.note_conn(&snapshot);
+        // The SYN left when the call began; the handshake was done when it
+        // returned.
+        if let Some((l, p)) = snapshot.pair() {
+            let ends = (l, Some(p));
+            let id = snapshot.serial;
+            self.record(c.t0, ends, &label, id, crate::wire::CallKind::Connect);
+            self.record(c.t1, ends, &label, id, crate::wire::CallKind::Connected);
+        }
         let mut msg = format!("connected {label}");
         let l = local.text();
         if !l.is_empty() && l != "-" && l != "an unnamed socket" {
@@ -1538,12 +1663,46 @@ impl Tracker {
             msg.push_str(&format!(": {}{more}", value::bytes_repr(shown)));
         }
         out.push(Item::Done(msg));
-        if let Some(s) = sock
-            && let Some((l, p)) = s.pair()
+        let Some(s) = sock else { return };
+        let to = (c.name == "sendto").then(|| paddr(c.field(2)));
+        self.log_bytes(
+            c,
+            &s,
+            crate::proto::log::Dir::Sent,
+            n,
+            to.as_ref().and_then(PAddr::sock),
+        );
+        if let Some((l, p)) = s.pair()
             && n > 0
-            && let Ok(mut b) = self.ctx.bounds.lock()
         {
-            b.sent(l, p, n);
+            let no = self.ctx.bounds.lock().ok().map(|mut b| {
+                b.name_sender(l, p, bounds::Sender::Program(s.label.clone()));
+                b.sent(l, p, n)
+            });
+            if let Some(no) = no {
+                let all = c.name == "sendall";
+                let kind = crate::wire::CallKind::Send { no, len: n, all };
+                self.record(c.t0, (l, Some(p)), &s.label, s.serial, kind);
+            }
+        } else if s.kind == Some(SockKind::Dgram)
+            && n > 0
+            && let Some(local) = s.local.as_ref().and_then(SockAddr::as_socket)
+        {
+            // A datagram: to where sendto said, or to the connected peer.
+            let to = match paddr(c.field(2)) {
+                PAddr::Sock(a) if c.name == "sendto" => a.as_socket(),
+                _ => s.peer.as_ref().and_then(SockAddr::as_socket),
+            };
+            if let Some(to) = to {
+                let kind = crate::wire::CallKind::SendTo { len: n, to };
+                self.record(
+                    c.t0,
+                    (local, s.peer.as_ref().and_then(SockAddr::as_socket)),
+                    &s.label,
+                    s.serial,
+                    kind,
+                );
+            }
         }
     }
 
@@ -1594,6 +1753,9 @@ impl Tracker {
         }
         let mut data = c.data.clone();
         data.truncate(n);
+        if flags & libc::MSG_PEEK == 0 {
+            self.log_bytes(c, &sock, crate::proto::log::Dir::Received, n, addr.sock());
+        }
         let mut pieces = Vec::new();
         if kind == SockKind::Stream
             && n > 0
@@ -1602,6 +1764,17 @@ impl Tracker {
         {
             pieces =
                 bounds::received_synced(&self.ctx.bounds, l, p, n, flags & libc::MSG_PEEK != 0);
+        }
+        // What the recv took (or the end of the stream), drawn after the
+        // segments that brought it.
+        if kind == SockKind::Stream
+            && flags & (libc::MSG_PEEK | libc::MSG_OOB) == 0
+            && (n > 0 || size > 0)
+            && let Some((l, p)) = sock.pair()
+        {
+            let sends = pieces.iter().map(|p| p.send_no).collect();
+            let kind = crate::wire::CallKind::Recv { sends, len: n };
+            self.record(c.t1, (l, Some(p)), &sock.label, sock.serial, kind);
         }
         let real = if kind == SockKind::Dgram {
             usize::try_from(dgram_size).unwrap_or(n).max(n)
@@ -1630,7 +1803,11 @@ impl Tracker {
                 value::bytes_repr(&data[..data.len().min(256)])
             )));
         } else {
-            let view = if from { View::Repr } else { self.ctx.view };
+            let view = if from {
+                View::Repr
+            } else {
+                self.ctx.view_now()
+            };
             out.push(Item::Value {
                 name: None,
                 value: shown_value,
@@ -1650,9 +1827,10 @@ impl Tracker {
             &RecvFacts {
                 kind,
                 reset: sock.was_reset,
-                // The sockets are the program's and (maybe) the shell's:
-                // the advice names neither.
-                ends: Default::default(),
+                // The receiver is the program's socket; the sender is
+                // named as the boundaries know it (the shell's `k`, or a
+                // program's socket).
+                ends: self.recv_ends(&sock, pieces.len() > 1),
                 bytes: n,
                 real,
                 size,
@@ -1784,10 +1962,10 @@ fn wait_fds(c: &Call) -> Vec<(i32, i16)> {
             .collect()
     };
     match c.name.as_str() {
-        "accept" | "recv" | "recv_into" | "recvfrom" | "recvfrom_into" => {
+        "accept" | "recv" | "recv_into" | "recvfrom" | "recvfrom_into" | "recvmsg" => {
             vec![(c.fd, libc::POLLIN)]
         }
-        "send" | "sendall" | "sendto" => vec![(c.fd, libc::POLLOUT)],
+        "send" | "sendall" | "sendto" | "sendmsg" => vec![(c.fd, libc::POLLOUT)],
         "input" => vec![(0, libc::POLLIN)],
         "select" => {
             let mut v = list(c.field(0), libc::POLLIN);

@@ -134,6 +134,11 @@ impl Calls {
         });
     }
 
+    /// Whether no call was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.0.lock().map_or(true, |q| q.is_empty())
+    }
+
     /// The calls that `pred` selects, in order.
     pub fn select(&self, pred: &dyn Fn(&Call) -> bool) -> Vec<Call> {
         let mut v: Vec<Call> = self

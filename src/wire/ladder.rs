@@ -262,8 +262,14 @@ pub fn build_udp(
     let mine = |a: std::net::SocketAddr| {
         a.port() == ends[0].port() && super::capture::same_host(a.ip(), ends[0].ip())
     };
+    // The calls of this conversation: the datagrams sent to this peer,
+    // and what failed talking to it (a socket may have talked to others).
+    let about = |c: &Call| match &c.kind {
+        CallKind::SendTo { to, .. } => *to == ends[1],
+        _ => c.peer == Some(ends[1]),
+    };
     let mut events: Vec<(Nanos, u8, Step)> = Vec::new();
-    for c in calls.iter().filter(|c| mine(c.local)) {
+    for c in calls.iter().filter(|c| mine(c.local) && about(c)) {
         let order = if matches!(c.kind, CallKind::Failed { .. }) {
             2
         } else {

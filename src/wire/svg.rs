@@ -16,21 +16,34 @@ const RIGHT: f64 = 570.0;
 const SLANT: f64 = 22.0;
 const LINE: f64 = 15.0;
 
+/// How wide a character is, as a share of the font size (DejaVu Sans
+/// Bold's average is about 0.6; a little more, to be safe).
+const EM: f64 = 0.62;
+/// Room for a call's words in a margin (beside a lifeline, 14 px off it).
+const MARGIN_TEXT: f64 = LEFT - 14.0 - 12.0;
+
+/// The font size at which `text` fits in `room` pixels, from `size` down
+/// to `least`; a text too long even then is cut, with an ellipsis.
+fn fit(text: &str, room: f64, size: f64, least: f64) -> (String, f64) {
+    let n = text.chars().count().max(1) as f64;
+    let s = (room / (EM * n)).min(size);
+    if s >= least {
+        return (text.to_string(), s);
+    }
+    let keep = ((room / (EM * least)) as usize).saturating_sub(1);
+    let mut cut: String = text.chars().take(keep).collect();
+    cut.push('…');
+    (cut, least)
+}
+
+/// How many characters of a font `size` fit in `room` pixels.
+fn chars_in(room: f64, size: f64) -> usize {
+    (room / (EM * size)) as usize
+}
+
 /// Text made safe inside XML.
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::value::markup_escape(s)
 }
 
 fn colour(k: ArrowKind) -> &'static str {
@@ -92,22 +105,44 @@ pub fn render(l: &Ladder) -> String {
                     (RIGHT + 14.0, "start")
                 };
                 let fill = if *failed { "#c62828" } else { "#2e7d32" };
-                let _ = writeln!(
-                    body,
-                    r#"<text class="call" x="{x:.1}" y="{:.1}" font-size="13" font-weight="bold" text-anchor="{anchor}" fill="{fill}">{}</text>"#,
-                    y + 4.0,
-                    esc(text)
-                );
+                // Wrapped to the margin (`connect:` `ConnectionRefused`
+                // `Error`), as in the terminal: never cut by the edge.
+                for (k, t) in super::ladder::wrap(text, chars_in(MARGIN_TEXT, 13.0))
+                    .iter()
+                    .enumerate()
+                {
+                    if k > 0 {
+                        y += 16.0;
+                    }
+                    let _ = writeln!(
+                        body,
+                        r#"<text class="call" x="{x:.1}" y="{:.1}" font-size="13" font-weight="bold" text-anchor="{anchor}" fill="{fill}">{}</text>"#,
+                        y + 4.0,
+                        esc(t)
+                    );
+                }
                 y += 22.0;
             }
             Step::Gap(text) => {
-                let _ = writeln!(
-                    body,
-                    r##"<text class="gap" x="{:.1}" y="{:.1}" font-size="12" font-style="italic" text-anchor="middle" fill="#757575">⋯ {} ⋯</text>"##,
-                    (LEFT + RIGHT) / 2.0,
-                    y + 6.0,
-                    esc(text)
-                );
+                // Between the lifelines.
+                let lines = super::ladder::wrap(text, chars_in(RIGHT - LEFT - 24.0, 12.0) - 4);
+                let last = lines.len().saturating_sub(1);
+                for (k, t) in lines.iter().enumerate() {
+                    let (open, close) = (
+                        if k == 0 { "⋯ " } else { "" },
+                        if k == last { " ⋯" } else { "" },
+                    );
+                    let _ = writeln!(
+                        body,
+                        r##"<text class="gap" x="{:.1}" y="{:.1}" font-size="12" font-style="italic" text-anchor="middle" fill="#757575">{open}{}{close}</text>"##,
+                        (LEFT + RIGHT) / 2.0,
+                        y + 6.0,
+                        esc(t)
+                    );
+                    if k < last {
+                        y += 15.0;
+                    }
+                }
                 y += 26.0;
             }
             Step::Arrow(a) => {
@@ -181,12 +216,14 @@ pub fn render(l: &Ladder) -> String {
     let mut notes = String::new();
     let mut ny = bottom + 24.0;
     for n in &l.notes {
-        let _ = writeln!(
-            notes,
-            r##"<text class="note" x="24" y="{ny:.1}" font-size="12" fill="#616161">{}</text>"##,
-            esc(n)
-        );
-        ny += 18.0;
+        for t in super::ladder::wrap(n, chars_in(W - 48.0, 12.0)) {
+            let _ = writeln!(
+                notes,
+                r##"<text class="note" x="24" y="{ny:.1}" font-size="12" fill="#616161">{}</text>"##,
+                esc(&t)
+            );
+            ny += 18.0;
+        }
     }
     let h = ny + 6.0;
     let mut out = String::new();
@@ -219,15 +256,19 @@ pub fn render(l: &Ladder) -> String {
         r##"<rect width="100%" height="100%" fill="#ffffff"/>"##
     );
     for (k, x) in [LEFT, RIGHT].iter().enumerate() {
+        // A long name gets a smaller font (then an ellipsis): it stays in
+        // its box, which stays clear of the other's.
+        let (name, name_size) = fit(&l.names[k], 180.0, 19.0, 10.0);
+        let (addr, addr_size) = fit(&l.addrs[k], 180.0, 12.0, 9.0);
         let _ = writeln!(
             out,
             r##"<rect class="end" x="{:.1}" y="16" width="190" height="52" rx="8" fill="#e8eef7" stroke="#3b5b8c" stroke-width="1.5"/>
-<text class="name" x="{x:.1}" y="40" font-size="19" font-weight="bold" text-anchor="middle" fill="#1a2b48">{}</text>
-<text class="addr" x="{x:.1}" y="58" font-size="12" text-anchor="middle" fill="#4a5a70">{}</text>
+<text class="name" x="{x:.1}" y="40" font-size="{name_size:.1}" font-weight="bold" text-anchor="middle" fill="#1a2b48">{}</text>
+<text class="addr" x="{x:.1}" y="58" font-size="{addr_size:.1}" text-anchor="middle" fill="#4a5a70">{}</text>
 <line class="lifeline" x1="{x:.1}" y1="68" x2="{x:.1}" y2="{bottom:.1}" stroke="#8a99b0" stroke-width="2"/>"##,
             x - 95.0,
-            esc(&l.names[k]),
-            esc(&l.addrs[k])
+            esc(&name),
+            esc(&addr)
         );
     }
     out.push_str(&body);
@@ -275,10 +316,94 @@ mod tests {
             notes: vec!["a & b".into()],
         };
         let s = render(&l);
+        inside(&s);
         assert_eq!(s.matches("<line class=\"arrow").count(), 2);
         assert!(s.contains(">k&lt;<"), "{s}");
         assert!(s.contains("a &amp; b"));
         assert!(s.contains(r#"marker-end="url(#head-reset)""#));
         assert!(s.ends_with("</svg>\n"));
+    }
+
+    /// An attribute of an SVG element's text.
+    fn attr<'a>(el: &'a str, name: &str) -> Option<&'a str> {
+        let at = el.find(&format!(" {name}=\""))? + name.len() + 3;
+        el[at..].split('"').next()
+    }
+
+    /// Checks that every text of `svg` lies inside the picture, and an
+    /// end's name and address inside its box, measuring a character as
+    /// 0.62 of the font size (DejaVu Sans Bold's average is about 0.6).
+    fn inside(svg: &str) {
+        for el in svg.split("<text").skip(1) {
+            let (head, rest) = el.split_once('>').expect("a text element");
+            let text = rest.split("</text>").next().expect("its end");
+            let chars = text
+                .replace("&lt;", "<")
+                .replace("&amp;", "&")
+                .chars()
+                .count() as f64;
+            let x: f64 = attr(head, "x").and_then(|v| v.parse().ok()).expect("x");
+            let size: f64 = attr(head, "font-size")
+                .and_then(|v| v.parse().ok())
+                .expect("font-size");
+            let w = chars * size * 0.62;
+            let (from, to) = match attr(head, "text-anchor") {
+                Some("end") => (x - w, x),
+                Some("middle") => (x - w / 2.0, x + w / 2.0),
+                _ => (x, x + w),
+            };
+            assert!(
+                from >= 0.0 && to <= W,
+                "{text:?} runs out of the picture ({from:.0} to {to:.0})"
+            );
+            if matches!(attr(head, "class"), Some("name") | Some("addr")) {
+                assert!(w <= 186.0, "{text:?} runs out of its box ({w:.0} px)");
+            }
+        }
+    }
+
+    #[test]
+    fn long_words_stay_inside_the_picture_and_names_inside_their_boxes() {
+        let l = Ladder {
+            names: [
+                "client_connection".into(),
+                "a_rather_long_socket_name_for_a_slide".into(),
+            ],
+            addrs: [
+                "127.0.0.1:40000".into(),
+                "[fe80::1234:5678:9abc:def0]:65535".into(),
+            ],
+            initial: ["CLOSED".into(), "CLOSED".into()],
+            steps: vec![
+                Step::Call {
+                    side: 0,
+                    text: "connect: ConnectionRefusedError".into(),
+                    failed: true,
+                },
+                Step::Call {
+                    side: 1,
+                    text: "recv: ConnectionResetError (after close with SO_LINGER 0)".into(),
+                    failed: true,
+                },
+                Step::Gap(
+                    "2146 more segments of a burst, counted, not drawn, and more words".into(),
+                ),
+            ],
+            notes: vec![format!(
+                "seq and ack relative to each side's ISN ({})",
+                "x".repeat(150)
+            )],
+        };
+        let s = render(&l);
+        inside(&s);
+        // Nothing is lost: the words are all there, wrapped.
+        for w in [
+            "ConnectionRefused",
+            "SO_LINGER",
+            "2146",
+            "client_connection",
+        ] {
+            assert!(s.contains(w), "{w}");
+        }
     }
 }

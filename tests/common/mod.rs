@@ -6,6 +6,7 @@
 pub mod proc;
 pub mod pty;
 pub mod screen;
+pub mod wire;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -129,4 +130,29 @@ pub fn have_peer(program: &str) -> bool {
         eprintln!("skipped: `{program}` is not installed");
     }
     found
+}
+
+/// `k` connected to `c` through listener `s`: the start of many scripts.
+pub const PAIR: &str = "s = socket tcp\n\
+                        bind s 127.0.0.1 0\n\
+                        listen s\n\
+                        k = socket tcp\n\
+                        connect k s\n\
+                        c, addr = accept s\n";
+
+/// Runs `text` as the script file `t.sp` in `dir` (`sockplay ARGS t.sp`).
+pub fn script(dir: &Path, args: &[&str], text: &str) -> Run {
+    std::fs::write(dir.join("t.sp"), text).expect("write the script");
+    let mut all: Vec<&str> = args.to_vec();
+    all.push("t.sp");
+    run_in(dir, &all, None)
+}
+
+/// Fails unless the run's output holds `want`.
+pub fn has(run: &Run, want: &str) {
+    assert!(
+        run.output.contains(want),
+        "{want:?} in the output:\n{}",
+        run.output
+    );
 }

@@ -99,3 +99,18 @@ pub fn leave(p: &mut PtySession) {
     p.send_control('d').expect("send Ctrl-D");
     p.exp_eof().expect("the shell ends after Ctrl-D");
 }
+
+/// Sets the PTY's size, as a terminal window resized to `cols` does.
+pub fn set_columns(p: &PtySession, cols: u16) {
+    use std::os::fd::AsRawFd;
+    let master = p.process().get_file_handle().expect("the pty");
+    let ws = libc::winsize {
+        ws_row: 40,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads the winsize it is given.
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+    assert_eq!(rc, 0, "set the window size");
+}

@@ -23,6 +23,8 @@ recvn c 5
 settimeout c 0.2
 recvline c
 sockets
+# a peek sees them too (they came before a failed call, no delimiter)
+recv c 3 peek
 send k b"\n"
 recvline c drop
 # the peer closes before the delimiter: EOFError, the bytes are held

@@ -1,4 +1,4 @@
-# flags: --keep-going --allow-run (every error shows; the script starts programs)
+# flags: --keep-going --allow-run (every error shows; run is allowed)
 # `run` and `input`: their help, and what they say when they cannot.
 help run
 help input
