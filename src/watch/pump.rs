@@ -229,6 +229,20 @@ impl Watched {
                 }
                 break;
             }
+            if self.frames.broken {
+                // Not the hook's stream any more: what comes is read and
+                // dropped (unread, it would fill the channel and stop the
+                // program at its next report, for ever), and a byte answers
+                // each read, so that a sync the hook asks for does not wait.
+                // SAFETY: writing one byte from a static buffer.
+                unsafe {
+                    libc::write(fd, b"k".as_ptr().cast(), 1);
+                }
+                if (n as usize) < chunk.len() {
+                    break;
+                }
+                continue;
+            }
             self.frames.push(&chunk[..n as usize]);
             while let Some(frame) = self.frames.next_frame() {
                 // The program's output written before this report.
@@ -277,7 +291,6 @@ impl Watched {
                      any report): its calls are not shown from here on"
                         .into(),
                 ));
-                self.reports_done = true;
                 break;
             }
             if (n as usize) < chunk.len() {

@@ -99,6 +99,7 @@ def _sockplay_install():
     wall = _time.time_ns
     orig_sleep = _time.sleep
     getframe = _sys._getframe
+    import types
     get_ident = _thread.get_ident
     active = _th._active
     ioctl = fcntl.ioctl
@@ -144,8 +145,32 @@ def _sockplay_install():
     sync_on = [SYNC]
     dirty = [False]
     queue = deque()
-    flush_lock = _thread.allocate_lock()
-    sync_lock = _thread.allocate_lock()
+
+    class Lock:
+        # A lock its own thread never waits for: a signal handler that runs
+        # while its thread holds one (and prints, or calls a socket) goes
+        # on without it, instead of waiting for itself for ever.
+        __slots__ = ("_l", "_o")
+
+        def __init__(self):
+            self._l = _thread.allocate_lock()
+            self._o = 0
+
+        def take(self):
+            t = get_ident()
+            if self._o == t:
+                return False
+            self._l.acquire()
+            self._o = t
+            return True
+
+        def give(self):
+            self._o = 0
+            self._l.release()
+
+    # Replaced in a forked child (see forked()).
+    flush_lock = Lock()
+    sync_lock = Lock()
 
     def off():
         on[0] = False
@@ -161,9 +186,9 @@ def _sockplay_install():
     # --- writing ---------------------------------------------------------------
     def flush():
         # Under the lock, so that two threads write their frames in order.
-        if not queue:
+        if not queue or not flush_lock.take():
             return
-        with flush_lock:
+        try:
             parts = []
             n = 0
             while queue and n < 1024:
@@ -176,15 +201,26 @@ def _sockplay_install():
                 done = writev(FD, parts)
                 if done < total:
                     # A signal cut the write short: the rest, so each frame
-                    # arrives whole.
+                    # arrives whole, even when the signal's handler raises
+                    # (Ctrl-C): the exception waits for the frame's end.
                     rest = b"".join(parts)[done:]
+                    raised = None
                     while rest:
-                        rest = rest[write(FD, rest):]
+                        try:
+                            rest = rest[write(FD, rest):]
+                        except OSError:
+                            raise
+                        except BaseException as e:
+                            raised = e
+                    if raised is not None:
+                        raise raised
                 dirty[0] = True
             except OSError:
                 # sockplay is gone: the program goes on unwatched.
                 off()
                 queue.clear()
+        finally:
+            flush_lock.give()
 
     wake = _thread.allocate_lock()
     wake.acquire()
@@ -438,7 +474,17 @@ def _sockplay_install():
         return b"?|" + b(repr(a))
 
     def timeout_text(t):
-        return b"" if t is None else repr(float(t)).encode()
+        # Never raises: a timeout the call will refuse is the call's to say.
+        if t is None:
+            return b""
+        try:
+            return repr(float(t)).encode()
+        except Exception:
+            return b"?"
+
+    def num(x):
+        # An int argument as shown (what is not one is the call's to refuse).
+        return int(x) if isinstance(x, int) else -1
 
     def ioctl_int(fd, req):
         try:
@@ -478,14 +524,20 @@ def _sockplay_install():
         return -1
 
     def dgram_when_ready(sock, fd):
-        # A datagram's size once it is there, before the call takes it (the
-        # wait is select's, with the socket's own timeout: the call that
-        # follows then finds the datagram, or times out as it would have).
+        # A datagram's size once it is there, before the call takes it. The
+        # wait is select's, with the socket's own timeout, and it is the
+        # call's wait: the call that follows finds the datagram at once.
+        # When none came in time, the timeout is raised here as the socket
+        # module raises it (the call would wait its timeout once more).
+        to = c_gettimeout(sock)
         try:
-            if orig_select([fd], [], [], c_gettimeout(sock))[0]:
-                return ioctl_int(fd, FIONREAD)
+            ready = orig_select([fd], [], [], to)[0]
         except (OSError, ValueError):
-            pass
+            return -1
+        if ready:
+            return ioctl_int(fd, FIONREAD)
+        if to is not None:
+            raise _sm.timeout("timed out")
         return -1
 
     def local_of(sock):
@@ -519,6 +571,62 @@ def _sockplay_install():
             s.detach()
 
     PARTIAL = object()
+
+    def misuse(h, args, fn):
+        # A call given what it cannot take (a str to send, a buffer that is
+        # not one, a flag that is not an int, a keyword it has not): the
+        # real call, given exactly what the program gave, says so in its own
+        # words at once (before any wait of this module's), and the error is
+        # reported as any other. What the checks below send here and the
+        # call takes after all (an int-like that is not an int) runs as the
+        # program asked, unreported.
+        try:
+            return fn()
+        except BaseException as e:
+            failed(h, 0, False, args, e)
+            raise
+
+    def cint(x):
+        # A flags argument C takes as an int without a word.
+        return isinstance(x, int) and -0x80000000 <= x <= 0x7FFFFFFF
+
+    def csize(x):
+        # A size C takes without a word (a negative one is refused).
+        return isinstance(x, int) and 0 <= x <= 0x7FFFFFFFFFFFFFFF
+
+    def named(a, k, names, need):
+        # The arguments of a call that takes keywords, by name; None when
+        # the call itself must say what is wrong with them.
+        if len(a) > len(names):
+            return None
+        got = dict(zip(names, a))
+        for key, v in k.items():
+            if key not in names or key in got:
+                return None
+            got[key] = v
+        for n in names[:need]:
+            if n not in got:
+                return None
+        return got
+
+    def writable(buffer, nbytes):
+        # The bytes of a buffer that recv_into may fill, or None.
+        try:
+            mv = memoryview(buffer).cast("B")
+        except Exception:
+            return None
+        if mv.readonly or not csize(nbytes) or nbytes > mv.nbytes:
+            mv.release()
+            return None
+        return mv
+
+    def readable(data):
+        try:
+            return memoryview(data).cast("B")
+        except Exception:
+            return None
+
+    NOT_SHOWN = (-1, 0, -1)
 
     # --- the socket class ------------------------------------------------------------
     class socket(Orig):
@@ -574,6 +682,15 @@ def _sockplay_install():
                  data_of(r) if data_of else None)
             return r
 
+        def _refused(self, cfn, call, a, k):
+            # A call given a wrong count of arguments, or keywords it does
+            # not take (bind('127.0.0.1', 9000)): the C call says so, in its
+            # words, and the error is reported.
+            if not on[0]:
+                return cfn.__get__(self)(*a, **k)
+            return misuse(head(b"R", call, c_fileno(self), getframe(2)), (),
+                          lambda: cfn.__get__(self)(*a, **k))
+
         def accept(self):
             if not on[0]:
                 return py_accept(self)
@@ -588,7 +705,10 @@ def _sockplay_install():
             return self._wrap(f, b"accept", (q, mx), lambda: py_accept(self),
                               lambda: to != 0.0 and not ready(fd), res)
 
-        def connect(self, address):
+        def connect(self, *a, **k):
+            if k or len(a) != 1:
+                return self._refused(c_connect, b"connect", a, k)
+            address, = a
             if not on[0]:
                 return c_connect(self, address)
             f = getframe(1)
@@ -606,7 +726,10 @@ def _sockplay_install():
                 raise
             done(h, t0, True, args, (local_of(self),))
 
-        def connect_ex(self, address):
+        def connect_ex(self, *a, **k):
+            if k or len(a) != 1:
+                return self._refused(c_connect_ex, b"connect_ex", a, k)
+            address, = a
             if not on[0]:
                 return c_connect_ex(self, address)
             f = getframe(1)
@@ -621,14 +744,20 @@ def _sockplay_install():
             done(h, t0, True, args, (rc, local_of(self)))
             return rc
 
-        def bind(self, address):
+        def bind(self, *a, **k):
+            if k or len(a) != 1:
+                return self._refused(c_bind, b"bind", a, k)
+            address, = a
             if not on[0]:
                 return c_bind(self, address)
             return self._wrap(getframe(1), b"bind", (addr(address),),
                               lambda: c_bind(self, address), bool,
                               lambda _: (local_of(self),))
 
-        def listen(self, *backlog):
+        def listen(self, *a, **k):
+            if k or not 0 <= len(a) <= 1:
+                return self._refused(c_listen, b"listen", a, k)
+            backlog = a
             if not on[0]:
                 return c_listen(self, *backlog)
             return self._wrap(getframe(1), b"listen", (backlog[0] if backlog else "",),
@@ -636,12 +765,16 @@ def _sockplay_install():
                               lambda _: (local_of(self),))
 
         # --- the data calls: the fast paths ---------------------------------------
-        def recv(self, bufsize, flags=0):
+        def recv(self, *a, **k):
             if not on[0]:
-                return c_recv(self, bufsize, flags)
+                return c_recv.__get__(self)(*a, **k)
             fd = c_fileno(self)
-            dg = dgram_size(self, fd) if ctype(self) == DGRAM else -1
             h = head(b"R", b"recv", fd, getframe(1))
+            if k or not 1 <= len(a) <= 2 or not csize(a[0]) or (len(a) == 2 and not cint(a[1])):
+                return misuse(h, NOT_SHOWN, lambda: c_recv.__get__(self)(*a, **k))
+            bufsize = a[0]
+            flags = a[1] if len(a) == 2 else 0
+            dg = dgram_size(self, fd) if ctype(self) == DGRAM else -1
             waited = -1
             if c_gettimeout(self) is None and not flags & MSG_WAITALL:
                 try:
@@ -662,9 +795,9 @@ def _sockplay_install():
             if d is None:
                 t0 = now()
                 begin(b"W", b"recv", fd, (bufsize, flags, dg), getframe(1))
-                if ctype(self) == DGRAM:
-                    dg = dgram_when_ready(self, fd)
                 try:
+                    if ctype(self) == DGRAM:
+                        dg = dgram_when_ready(self, fd)
                     d = c_recv(self, bufsize, flags)
                 except BaseException as e:
                     failed(h, t0, True, (bufsize, flags, dg), e)
@@ -676,13 +809,28 @@ def _sockplay_install():
                 d if n <= DATA_MAX else d[:DATA_MAX])
             return d
 
-        def recv_into(self, buffer, nbytes=0, flags=0):
+        def recv_into(self, *a, **k):
             if not on[0]:
-                return c_recv_into(self, buffer, nbytes, flags)
+                return c_recv_into.__get__(self)(*a, **k)
             fd = c_fileno(self)
-            size = nbytes or memoryview(buffer).nbytes
-            dg = dgram_size(self, fd) if ctype(self) == DGRAM else -1
             h = head(b"R", b"recv_into", fd, getframe(1))
+            got = named(a, k, ("buffer", "nbytes", "flags"), 1)
+            mv = None
+            if got is not None and cint(got.get("flags", 0)):
+                mv = writable(got["buffer"], got.get("nbytes", 0))
+            if mv is None:
+                return misuse(h, NOT_SHOWN, lambda: c_recv_into.__get__(self)(*a, **k))
+            # The view is let go however the call ends: a frame kept by a
+            # traceback would otherwise keep the buffer from being resized.
+            try:
+                return self._recv_into(h, fd, mv, got["buffer"], got.get("nbytes", 0),
+                                       got.get("flags", 0))
+            finally:
+                mv.release()
+
+        def _recv_into(self, h, fd, mv, buffer, nbytes, flags):
+            size = nbytes or mv.nbytes
+            dg = dgram_size(self, fd) if ctype(self) == DGRAM else -1
             waited = -1
             args = (size, flags, dg)
             if c_gettimeout(self) is None and not flags & MSG_WAITALL:
@@ -703,7 +851,7 @@ def _sockplay_install():
                         raise
             if n is None:
                 t0 = now()
-                begin(b"W", b"recv_into", fd, args, getframe(1))
+                begin(b"W", b"recv_into", fd, args, getframe(2))
                 try:
                     n = c_recv_into(self, buffer, nbytes, flags)
                 except BaseException as e:
@@ -712,15 +860,19 @@ def _sockplay_install():
                 waited = (now() - t0) // 1000
             put(end(h) + b"\t%d\tok\t%d\t%d\t%d\t%d\t%d\n" % (
                 waited, size, flags, dg, n, rem(self, fd, n, size)),
-                bytes(memoryview(buffer).cast("B")[:min(n, DATA_MAX)]))
+                bytes(mv[:min(n, DATA_MAX)]))
             return n
 
-        def recvfrom(self, bufsize, flags=0):
+        def recvfrom(self, *a, **k):
             if not on[0]:
-                return c_recvfrom(self, bufsize, flags)
+                return c_recvfrom.__get__(self)(*a, **k)
             fd = c_fileno(self)
-            dg = dgram_size(self, fd)
             h = head(b"R", b"recvfrom", fd, getframe(1))
+            if k or not 1 <= len(a) <= 2 or not csize(a[0]) or (len(a) == 2 and not cint(a[1])):
+                return misuse(h, NOT_SHOWN, lambda: c_recvfrom.__get__(self)(*a, **k))
+            bufsize = a[0]
+            flags = a[1] if len(a) == 2 else 0
+            dg = dgram_size(self, fd)
             args = (bufsize, flags, dg)
             waited = -1
             if c_gettimeout(self) == 0.0 or ready(fd):
@@ -733,10 +885,10 @@ def _sockplay_install():
             else:
                 t0 = now()
                 begin(b"W", b"recvfrom", fd, args, getframe(1))
-                if ctype(self) == DGRAM:
-                    dg = dgram_when_ready(self, fd)
-                    args = (bufsize, flags, dg)
                 try:
+                    if ctype(self) == DGRAM:
+                        dg = dgram_when_ready(self, fd)
+                        args = (bufsize, flags, dg)
                     r = c_recvfrom(self, bufsize, flags)
                 except BaseException as e:
                     failed(h, t0, True, args, e)
@@ -748,35 +900,59 @@ def _sockplay_install():
                 r[0] if n <= DATA_MAX else r[0][:DATA_MAX])
             return r
 
-        def recvfrom_into(self, buffer, nbytes=0, flags=0):
+        def recvfrom_into(self, *a, **k):
             if not on[0]:
-                return c_recvfrom_into(self, buffer, nbytes, flags)
+                return c_recvfrom_into.__get__(self)(*a, **k)
             fd = c_fileno(self)
-            size = nbytes or memoryview(buffer).nbytes
+            h = head(b"R", b"recvfrom_into", fd, getframe(1))
+            got = named(a, k, ("buffer", "nbytes", "flags"), 1)
+            mv = None
+            if got is not None and cint(got.get("flags", 0)):
+                mv = writable(got["buffer"], got.get("nbytes", 0))
+            if mv is None:
+                return misuse(h, NOT_SHOWN, lambda: c_recvfrom_into.__get__(self)(*a, **k))
+            try:
+                return self._recvfrom_into(h, fd, mv, got["buffer"], got.get("nbytes", 0),
+                                           got.get("flags", 0))
+            finally:
+                mv.release()
+
+        def _recvfrom_into(self, h, fd, mv, buffer, nbytes, flags):
+            size = nbytes or mv.nbytes
             dg = dgram_size(self, fd)
             args = (size, flags, dg)
 
             def res(r):
                 return (r[0], addr(r[1]), rem(self, fd, r[0], size))
-            h = head(b"R", b"recvfrom_into", fd, getframe(1))
             t0 = now()
             will = c_gettimeout(self) != 0.0 and not ready(fd)
             if will:
-                begin(b"W", b"recvfrom_into", fd, args, getframe(1))
+                begin(b"W", b"recvfrom_into", fd, args, getframe(2))
             try:
                 r = c_recvfrom_into(self, buffer, nbytes, flags)
             except BaseException as e:
                 failed(h, t0, will, args, e)
                 raise
-            done(h, t0, will, args, res(r), bytes(memoryview(buffer).cast("B")[:min(r[0], DATA_MAX)]))
+            done(h, t0, will, args, res(r), bytes(mv[:min(r[0], DATA_MAX)]))
             return r
 
-        def send(self, data, flags=0):
+        def send(self, *a, **k):
             if not on[0]:
-                return c_send(self, data, flags)
+                return c_send.__get__(self)(*a, **k)
             fd = c_fileno(self)
             h = head(b"R", b"send", fd, getframe(1))
-            view = memoryview(data).cast("B")
+            view = None
+            if not k and 1 <= len(a) <= 2 and (len(a) == 1 or cint(a[1])):
+                view = readable(a[0])
+            if view is None:
+                return misuse(h, NOT_SHOWN, lambda: c_send.__get__(self)(*a, **k))
+            # Let go however the call ends (a traceback keeps the frame).
+            try:
+                return self._send(h, fd, view, a[0], a[1] if len(a) == 2 else 0)
+            finally:
+                view.release()
+
+        def _send(self, h, fd, view, data, flags):
             total = len(view)
             n = None
             sent = 0
@@ -802,7 +978,7 @@ def _sockplay_install():
             if n is None:
                 t0 = now()
                 q = ioctl_int(fd, SIOCOUTQ)
-                begin(b"W", b"send", fd, (total, flags, q, sent), getframe(1))
+                begin(b"W", b"send", fd, (total, flags, q, sent), getframe(2))
                 try:
                     n = sent + c_send(self, view[sent:], flags)
                 except BaseException as e:
@@ -813,12 +989,22 @@ def _sockplay_install():
                 view[:min(n, DATA_MAX)].tobytes())
             return n
 
-        def sendall(self, data, flags=0):
+        def sendall(self, *a, **k):
             if not on[0]:
-                return c_sendall(self, data, flags)
+                return c_sendall.__get__(self)(*a, **k)
             fd = c_fileno(self)
             h = head(b"R", b"sendall", fd, getframe(1))
-            view = memoryview(data).cast("B")
+            view = None
+            if not k and 1 <= len(a) <= 2 and (len(a) == 1 or cint(a[1])):
+                view = readable(a[0])
+            if view is None:
+                return misuse(h, NOT_SHOWN, lambda: c_sendall.__get__(self)(*a, **k))
+            try:
+                return self._sendall(h, fd, view, a[0], a[1] if len(a) == 2 else 0)
+            finally:
+                view.release()
+
+        def _sendall(self, h, fd, view, data, flags):
             total = len(view)
             sent = 0
             if c_gettimeout(self) is None:
@@ -836,7 +1022,7 @@ def _sockplay_install():
                 q = ioctl_int(fd, SIOCOUTQ)
                 will = c_gettimeout(self) != 0.0 and (sent > 0 or not ready(fd, True))
                 if will:
-                    begin(b"W", b"sendall", fd, (total, flags, q, sent), getframe(1))
+                    begin(b"W", b"sendall", fd, (total, flags, q, sent), getframe(2))
                 try:
                     c_sendall(self, view[sent:], flags)
                 except BaseException as e:
@@ -847,19 +1033,26 @@ def _sockplay_install():
             put(end(h) + b"\t%d\tok\t%d\t%d\t%d\n" % (waited, total, flags, q),
                 view[:min(total, DATA_MAX)].tobytes())
 
-        def sendto(self, data, *rest):
+        def sendto(self, *a, **k):
             if not on[0]:
-                return c_sendto(self, data, *rest)
+                return c_sendto.__get__(self)(*a, **k)
             f = getframe(1)
-            flags = rest[0] if len(rest) == 2 else 0
-            target = rest[-1] if rest else None
-            view = memoryview(data).cast("B")
             fd = c_fileno(self)
-            args = (len(view), flags, addr(target))
-            return self._wrap(f, b"sendto", args, lambda: c_sendto(self, data, *rest),
-                              lambda: c_gettimeout(self) != 0.0 and not ready(fd, True),
-                              lambda n: (n, local_of(self)),
-                              lambda n: view[:min(n, DATA_MAX)].tobytes())
+            view = None
+            if not k and 2 <= len(a) <= 3 and (len(a) == 2 or cint(a[1])):
+                view = readable(a[0])
+            if view is None:
+                return misuse(head(b"R", b"sendto", fd, f), (-1, 0, b"-"),
+                              lambda: c_sendto.__get__(self)(*a, **k))
+            flags = a[1] if len(a) == 3 else 0
+            args = (len(view), flags, addr(a[-1]))
+            try:
+                return self._wrap(f, b"sendto", args, lambda: c_sendto(self, *a),
+                                  lambda: c_gettimeout(self) != 0.0 and not ready(fd, True),
+                                  lambda n: (n, local_of(self)),
+                                  lambda n: view[:min(n, DATA_MAX)].tobytes())
+            finally:
+                view.release()
 
         def sendfile(self, file, offset=0, count=None):
             if not on[0]:
@@ -957,21 +1150,35 @@ def _sockplay_install():
                         except OSError:
                             ino = 0
                         h = head(b"R", b"close", fd, getframe(1))
-                        _ss.close(self)
-                        put(end(h) + b"\t-1\tok\t%d\t%d\t%d\t%d\t%d\n" % (
-                            st, unread, queued, linger0, ino))
-                        return
                     except Exception:
                         off()
+                        return _ss.close(self)
+                    # A close that raises (its descriptor was closed behind
+                    # its back) is the program's error, said as any other.
+                    args = (st, unread, queued, linger0, ino)
+                    try:
+                        _ss.close(self)
+                    except BaseException as e:
+                        failed(h, 0, False, args, e)
+                        raise
+                    put(end(h) + b"\t-1\tok\t%d\t%d\t%d\t%d\t%d\n" % args)
+                    return
             _ss.close(self)
 
-        def shutdown(self, how):
+        def shutdown(self, *a, **k):
+            if k or len(a) != 1:
+                return self._refused(c_shutdown, b"shutdown", a, k)
+            how, = a
             if not on[0]:
                 return c_shutdown(self, how)
-            return self._wrap(getframe(1), b"shutdown", (int(how),),
+            return self._wrap(getframe(1), b"shutdown", (num(how),),
                               lambda: c_shutdown(self, how), bool)
 
-        def setsockopt(self, level, option, value, *rest):
+        def setsockopt(self, *a, **k):
+            if k or not 3 <= len(a) <= 4:
+                return self._refused(c_setsockopt, b"setsockopt", a, k)
+            level, option, value = a[:3]
+            rest = a[3:]
             if not on[0]:
                 return c_setsockopt(self, level, option, value, *rest)
             if isinstance(value, (bytes, bytearray)):
@@ -979,34 +1186,46 @@ def _sockplay_install():
             elif value is None:
                 shown = "none"
             else:
-                shown = value
-            return self._wrap(getframe(1), b"setsockopt", (int(level), int(option), shown),
+                shown = num(value)
+            return self._wrap(getframe(1), b"setsockopt", (num(level), num(option), shown),
                               lambda: c_setsockopt(self, level, option, value, *rest), bool)
 
         # Queries: reported when the program asks, not when the library does.
-        def getsockopt(self, level, option, *buflen):
+        def getsockopt(self, *a, **k):
+            if k or not 2 <= len(a) <= 3:
+                return self._refused(c_getsockopt, b"getsockopt", a, k)
+            level, option = a[:2]
+            buflen = a[2:]
             f = getframe(1)
             if not on[0] or f.f_code.co_filename.startswith(libs):
                 return c_getsockopt(self, level, option, *buflen)
-            return self._wrap(f, b"getsockopt", (int(level), int(option), buflen[0] if buflen else ""),
+            return self._wrap(f, b"getsockopt", (num(level), num(option), num(buflen[0]) if buflen else ""),
                               lambda: c_getsockopt(self, level, option, *buflen), bool,
                               lambda r: (b(repr(r)),))
 
-        def settimeout(self, value):
+        def settimeout(self, *a, **k):
+            if k or len(a) != 1:
+                return self._refused(c_settimeout, b"settimeout", a, k)
+            value, = a
             f = getframe(1)
             if not on[0] or f.f_code.co_filename.startswith(libs):
                 return c_settimeout(self, value)
             return self._wrap(f, b"settimeout", (timeout_text(value),),
                               lambda: c_settimeout(self, value), bool)
 
-        def setblocking(self, flag):
+        def setblocking(self, *a, **k):
+            if k or len(a) != 1:
+                return self._refused(c_setblocking, b"setblocking", a, k)
+            flag, = a
             f = getframe(1)
             if not on[0] or f.f_code.co_filename.startswith(libs):
                 return c_setblocking(self, flag)
             return self._wrap(f, b"setblocking", (int(bool(flag)),),
                               lambda: c_setblocking(self, flag), bool)
 
-        def fileno(self):
+        def fileno(self, *a, **k):
+            if k or len(a) != 0:
+                return self._refused(c_fileno, b"fileno", a, k)
             # Called all the time by the library (selectors, socket.py):
             # reported only when the program asks.
             f = getframe(1)
@@ -1015,20 +1234,37 @@ def _sockplay_install():
             return self._wrap(f, b"fileno", (), lambda: c_fileno(self), bool,
                               lambda r: (r,))
 
-        def getsockname(self):
+        def getsockname(self, *a, **k):
+            if k or len(a) != 0:
+                return self._refused(c_getsockname, b"getsockname", a, k)
             f = getframe(1)
             if not on[0] or f.f_code.co_filename.startswith(libs):
                 return c_getsockname(self)
             return self._wrap(f, b"getsockname", (), lambda: c_getsockname(self), bool,
                               lambda r: (addr(r),))
 
-        def getpeername(self):
+        def getpeername(self, *a, **k):
+            if k or len(a) != 0:
+                return self._refused(c_getpeername, b"getpeername", a, k)
             f = getframe(1)
             if not on[0] or f.f_code.co_filename.startswith(libs):
                 return c_getpeername(self)
             return self._wrap(f, b"getpeername", (), lambda: c_getpeername(self), bool,
                               lambda r: (addr(r),))
 
+    def named_as(fn, qualname):
+        # A wrong call of a Python-level method is told with the code's
+        # name (`socket.accept() takes 1 positional argument...`): the
+        # socket module's, not this module's.
+        try:
+            fn.__code__ = fn.__code__.replace(co_qualname=qualname)
+        except (AttributeError, TypeError, ValueError):
+            pass
+        fn.__qualname__ = qualname
+
+    for name, fn in list(vars(socket).items()):
+        if isinstance(fn, types.FunctionType):
+            named_as(fn, "socket." + name)
     socket.__name__ = "socket"
     socket.__qualname__ = "socket"
     socket.__module__ = "socket"
@@ -1096,9 +1332,19 @@ def _sockplay_install():
                 out.append("?")
         return ",".join(out).encode()
 
-    def select(r, w, x, timeout=None):
+    def select(*a, **k):
+        # The arguments as the program gave them; a timeout that select
+        # refuses (not a number, negative, NaN, too large) is refused by
+        # select itself, with no look first that could answer before.
         if not on[0]:
-            return orig_select(r, w, x, timeout)
+            return orig_select(*a, **k)
+        timeout = a[3] if len(a) == 4 else None
+        if k or len(a) not in (3, 4) or not (
+                timeout is None or (isinstance(timeout, (int, float))
+                                    and 0 <= timeout <= 0x7FFFFFFF // 1000)):
+            return misuse(head(b"R", b"select", -1, getframe(1)), (b"", b"", b"", b""),
+                          lambda: orig_select(*a, **k))
+        r, w, x = a[:3]
         t0 = now()
         try:
             args = (fds_text(r), fds_text(w), fds_text(x), timeout_text(timeout))
@@ -1147,46 +1393,63 @@ def _sockplay_install():
                 self._p = Base(*a, **k)
                 self._fds = {}
 
-            def register(self, fd, eventmask=None):
-                n = fd if isinstance(fd, int) else fd.fileno()
-                if eventmask is None:
-                    r = self._p.register(fd)
-                    self._fds[n] = 7
-                else:
-                    r = self._p.register(fd, eventmask)
-                    self._fds[n] = int(eventmask)
+            # The real call first, with what the program gave: it says what
+            # is wrong with it; only what it took is remembered.
+            def register(self, *a, **k):
+                r = self._p.register(*a, **k)
+                self._note(a, k, 7)
                 return r
 
-            def modify(self, fd, eventmask):
-                n = fd if isinstance(fd, int) else fd.fileno()
-                r = self._p.modify(fd, eventmask)
-                self._fds[n] = int(eventmask)
+            def modify(self, *a, **k):
+                r = self._p.modify(*a, **k)
+                self._note(a, k, 7)
                 return r
 
-            def unregister(self, fd):
-                n = fd if isinstance(fd, int) else fd.fileno()
-                r = self._p.unregister(fd)
-                self._fds.pop(n, None)
+            def unregister(self, *a, **k):
+                r = self._p.unregister(*a, **k)
+                try:
+                    self._fds.pop(a[0] if isinstance(a[0], int) else a[0].fileno(), None)
+                except Exception:
+                    pass
                 return r
 
-            def poll(self, timeout=None, *rest):
-                if not on[0]:
-                    return self._p.poll(timeout, *rest)
+            def _note(self, a, k, default):
+                try:
+                    fd = a[0] if a else k["fd"]
+                    mask = a[1] if len(a) > 1 else k.get("eventmask", default)
+                    self._fds[int(fd) if isinstance(fd, int) else fd.fileno()] = int(mask)
+                except Exception:
+                    pass
+
+            def poll(self, *a, **k):
+                # The arguments as the program gave them (epoll's poll takes
+                # timeout= and maxevents=; poll's takes no keywords, and then
+                # says so itself).
+                timeout = a[0] if a else k.get("timeout")
+                # A timeout the call would refuse (not a number, NaN, too
+                # large), or given twice: the call says so, with no look
+                # first that could answer before it refuses.
+                limit = 0x7FFFFFFF if call == b"poll" else 0x7FFFFFFF // 1000
+                if (not on[0] or (k and call == b"poll") or (a and "timeout" in k)
+                        or not (timeout is None or (isinstance(timeout, (int, float))
+                                                    and -limit <= timeout <= limit))):
+                    return self._p.poll(*a, **k)
+                rest = {x: v for x, v in k.items() if x != "timeout"}
                 t0 = now()
                 reg = ",".join("%d:%d" % kv for kv in self._fds.items()).encode()
-                args = (reg, b"" if timeout is None else repr(timeout).encode())
+                args = (reg, b"" if timeout is None else b(repr(timeout)))
                 h = head(b"R", call, -1, getframe(1))
                 try:
-                    res = self._p.poll(0, *rest)
+                    res = self._p.poll(0, *a[1:], **rest)
                 except BaseException as e:
                     failed(h, t0, False, args, e)
                     raise
                 waited = False
-                if not res and (timeout is None or timeout < 0 or timeout > 0):
+                if not res and timeout != 0:
                     waited = True
                     begin(b"W", call, -1, args, getframe(1))
                     try:
-                        res = self._p.poll(timeout, *rest)
+                        res = self._p.poll(*a, **k)
                     except BaseException as e:
                         failed(h, t0, True, args, e)
                         raise
@@ -1237,10 +1500,11 @@ def _sockplay_install():
                 shown = args_of(a)
                 if call == b"input":
                     sync()
-                    if OUT == "report" and a and _sys.stdout is not None:
+                    if OUT == "report" and len(a) == 1 and not k and _sys.stdout is not None:
                         # The prompt first, then the wait: the prompt is
                         # shown before sockplay says the program waits.
                         _sys.stdout.write(str(a[0]))
+                        _sys.stdout.flush()
                         a = ()
                 h = begin(b"W", call, -1, shown, getframe(1))
             except Exception:
@@ -1274,6 +1538,7 @@ def _sockplay_install():
         done(h, t0, True, (), ())
         return r
     join.__doc__ = orig_join.__doc__
+    named_as(join, "Thread.join")
     _th.Thread.join = join
 
     # --- the order of the program's own output --------------------------------------------
@@ -1284,37 +1549,93 @@ def _sockplay_install():
         flush()
         if not sync_on[0] or not dirty[0] or not on[0]:
             return
-        with sync_lock:
+        if not sync_lock.take():
+            return
+        try:
             dirty[0] = False
-            try:
-                msg = b"Y\t%d\t0\n" % me[0]
-                write(FD, len(msg).to_bytes(4, "little") + msg)
-                if orig_select([FD], [], [], 2.0)[0]:
-                    _os.read(FD, 64)
-                else:
-                    sync_on[0] = False
-            except (OSError, ValueError):
+            msg = b"Y\t%d\t0\n" % me[0]
+            write(FD, len(msg).to_bytes(4, "little") + msg)
+            if orig_select([FD], [], [], 2.0)[0]:
+                _os.read(FD, 64)
+            else:
                 sync_on[0] = False
+        except (OSError, ValueError):
+            sync_on[0] = False
+        finally:
+            sync_lock.give()
+
+    # The program's prints leave here a whole line at a time, each thread's
+    # apart: print() writes its words and its end one by one, and a report,
+    # or another thread's words, shown in between would land inside the
+    # line. What has no end yet waits, as in the line-buffered stdout of a
+    # terminal: until its line ends, the program flushes (input() does, and
+    # print(flush=True)), LINE_WAIT characters gather, or the program ends.
+    LINE_WAIT = 8192
+    # Characters in one report of text: a frame stays far below what
+    # sockplay takes for a report.
+    TEXT_MAX = 65536
+    outs = []
 
     class Out:
-        __slots__ = ("_f", "_n")
+        __slots__ = ("_f", "_n", "_parts", "_lock")
 
         def __init__(self, f, n):
             self._f = f
             self._n = n
+            self._parts = {}
+            self._lock = Lock()
+
+        def _emit(self, text):
+            if OUT == "report" and on[0]:
+                h = b"O\t%d\t%d\n" % (me[0], self._n)
+                for k in range(0, len(text), TEXT_MAX):
+                    put(h, text[k:k + TEXT_MAX].encode("utf-8", "backslashreplace"))
+            else:
+                sync()
+                self._f.write(text)
 
         def write(self, s):
-            if OUT == "report" and on[0] and s.__class__ is str:
-                put(b"O\t%d\t%d\n" % (me[0], self._n), s.encode("utf-8", "backslashreplace"))
+            if s.__class__ is not str:
+                sync()
+                return self._f.write(s)
+            if not self._lock.take():
+                # A signal handler printing while its thread is here.
+                self._emit(s)
                 return len(s)
-            sync()
-            return self._f.write(s)
+            try:
+                t = get_ident()
+                text = self._parts.pop(t, "") + s
+                k = text.rfind("\n") + 1
+                if k == 0:
+                    if len(text) < LINE_WAIT:
+                        self._parts[t] = text
+                        return len(s)
+                    k = len(text)
+                if k < len(text):
+                    self._parts[t] = text[k:]
+                self._emit(text[:k])
+            finally:
+                self._lock.give()
+            return len(s)
 
         def writelines(self, lines):
             for line in lines:
                 self.write(line)
 
+        def drain(self):
+            # Every thread's text that has no end yet, as it is.
+            if not self._parts or not self._lock.take():
+                return
+            try:
+                parts = list(self._parts.values())
+                self._parts.clear()
+                for text in parts:
+                    self._emit(text)
+            finally:
+                self._lock.give()
+
         def flush(self):
+            self.drain()
             if OUT == "report":
                 flush()
             return self._f.flush()
@@ -1325,13 +1646,14 @@ def _sockplay_install():
     if OUT in ("sync", "report"):
         if _sys.stdout is not None:
             _sys.stdout = Out(_sys.stdout, 1)
+            outs.append(_sys.stdout)
         if _sys.stderr is not None:
             _sys.stderr = Out(_sys.stderr, 2)
+            outs.append(_sys.stderr)
 
     # --- tracebacks ----------------------------------------------------------
     # A traceback shows the program's frames and the library's, not this
     # module's: the learner sees what Python shows without sockplay.
-    import types
 
     def strip(tb):
         kept = []
@@ -1378,6 +1700,30 @@ def _sockplay_install():
         orig_thread_hook(args)
     _th.excepthook = thread_excepthook
 
+    # And the tracebacks a program prints itself (traceback.print_exc(),
+    # logging.exception(), format_exc(), extract_tb(), print_tb()): every
+    # way of the traceback module into a traceback goes through one of its
+    # two walkers (the second is 3.11's, and TracebackException's).
+    import traceback as _tbm
+
+    def hide_in(name):
+        orig = getattr(_tbm, name, None)
+        if orig is None:
+            return
+
+        def walk(tb, *a, **k):
+            try:
+                tb = strip(tb)
+            except Exception:
+                pass
+            return orig(tb, *a, **k)
+        walk.__name__ = orig.__name__
+        walk.__doc__ = orig.__doc__
+        setattr(_tbm, name, walk)
+
+    hide_in("walk_tb")
+    hide_in("_walk_tb_with_full_positions")
+
     # --- processes -----------------------------------------------------------------------------
     def hello():
         put_now(b"H\t%d\t%d\t%b\n" % (me[0], _os.getppid(), b(_os.getcwd())))
@@ -1389,6 +1735,14 @@ def _sockplay_install():
             pass
 
     def forked():
+        # The locks are new: another thread of the parent (the flusher, one
+        # that was writing) may have held one at the fork, and it is not
+        # here to give it back.
+        nonlocal flush_lock, sync_lock
+        flush_lock = Lock()
+        sync_lock = Lock()
+        for o in outs:
+            o._lock = Lock()
         me[0] = _os.getpid()
         me[1] += 1
         queue.clear()
@@ -1404,6 +1758,8 @@ def _sockplay_install():
 
     def _exit(status):
         try:
+            for o in outs:
+                o.drain()
             flush()
         except BaseException:
             pass

@@ -127,6 +127,8 @@ pub struct Sock {
     pub mode: Mode,
     pub was_reset: bool,
     pub shut_write: bool,
+    /// One end of a socketpair: connected from its birth, with no address.
+    pub paired: bool,
     pub serial: u64,
     /// It came from another process (SCM_RIGHTS), which may hold it too:
     /// a close here may end nothing.
@@ -148,6 +150,7 @@ impl Sock {
             mode: Mode::Blocking,
             was_reset: false,
             shut_write: false,
+            paired: false,
             serial: crate::table::next_serial(),
             shared: false,
         }
@@ -1098,10 +1101,24 @@ impl Tracker {
             ),
             _ => {
                 let mut e = ExecError::new(&escape_controls(exception), escape_controls(message));
+                if exception == "TypeError"
+                    && matches!(c.name.as_str(), "bind" | "connect" | "connect_ex")
+                    && message.contains("takes exactly one argument (2 given)")
+                {
+                    e.hint = Some(format!(
+                        "an address is one tuple (host, port): {}(('127.0.0.1', 9000)), with two pairs of brackets",
+                        c.name
+                    ));
+                }
                 if exception == "TypeError" && message.contains("bytes-like") {
-                    e.hint = Some(
-                        "sockets send bytes: 'text'.encode() (or b'...') makes bytes of a str".into(),
-                    );
+                    // recv_into is refused a buffer it cannot write into;
+                    // the send calls, a str.
+                    e.hint = Some(if c.name.starts_with("recv") {
+                        "recv_into fills a buffer it can write into: bytearray(n) (or a memoryview of one)"
+                            .into()
+                    } else {
+                        "sockets send bytes: 'text'.encode() (or b'...') makes bytes of a str".into()
+                    });
                 }
                 e
             }
@@ -1112,7 +1129,7 @@ impl Tracker {
                 &ErrorContext {
                     label: &label,
                     kind: s.kind.unwrap_or(SockKind::Stream),
-                    connected: s.peer.is_some(),
+                    connected: s.peer.is_some() || s.paired,
                     shut_write: s.shut_write,
                     was_reset: s.was_reset,
                 },
@@ -1123,6 +1140,12 @@ impl Tracker {
             && let Some(sa) = a.as_socket()
         {
             e.hint = Some(calls::port_in_use_hint(sa.port()));
+        }
+        if e.is_errno(libc::EPIPE) && sock.is_some_and(|s| s.paired && !s.shut_write) {
+            e.hint = Some(
+                "the other end of this socketpair is closed: nothing is left to read what this one sends"
+                    .into(),
+            );
         }
         if e.is_errno(libc::ENOENT) && sock.and_then(|s| s.family) == Some(Family::Unix) {
             e.hint = Some("no socket file at that path: bind and listen on it first".into());
@@ -1196,6 +1219,7 @@ impl Tracker {
                     let s = self.sock(pid, f);
                     s.family = c.int(0).and_then(family_of);
                     s.kind = c.int(1).and_then(kind_of);
+                    s.paired = true;
                 }
                 out.push(Item::Done(format!(
                     "socketpair: fd {fd} and fd {other}, connected to each other"
