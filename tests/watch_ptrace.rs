@@ -1,0 +1,133 @@
+//! A program that is not Python, traced with ptrace: `sockplay watch nc`
+//! shows nc's socket calls in the shell's words, returns its exit status,
+//! and Ctrl-C reaches it.
+
+mod common;
+
+use common::Scratch;
+use common::pty::{TIMEOUT_MS, expect, send_line, spawn_with, wait_prompt};
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A port that was free a moment ago (the kernel's choice).
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Runs sockplay with `args` until it ends (killed after `limit`): its
+/// exit code and its output.
+fn run_until(mut cmd: Command, limit: Duration, during: impl FnOnce()) -> (Option<i32>, String) {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn sockplay");
+    let mut out = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    during();
+    let until = Instant::now() + limit;
+    let code = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st.code();
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (code, reader.join().unwrap_or_default())
+}
+
+fn sockplay(args: &[&str]) -> Command {
+    let mut c = Command::new(common::BIN);
+    c.args(["--color", "never"]).args(args);
+    c
+}
+
+#[test]
+fn watch_nc_listener_shows_its_calls_and_the_bytes() {
+    if !common::have_peer("nc") {
+        return;
+    }
+    let port = free_port();
+    let p = port.to_string();
+    let (code, out) = run_until(
+        sockplay(&["watch", "nc", "-l", "127.0.0.1", &p]),
+        Duration::from_secs(30),
+        || {
+            // nc listens soon; the client tries for a while (bounded).
+            let until = Instant::now() + Duration::from_secs(10);
+            loop {
+                if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+                    s.write_all(b"ping from the test\n").expect("send");
+                    break;
+                }
+                assert!(Instant::now() < until, "nc never listened");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        },
+    );
+    assert_eq!(code, Some(0), "{out}");
+    for want in [
+        "nc  socket()",
+        "-> <socket fd=3 AF_INET SOCK_STREAM>",
+        "fd 3: SO_REUSEADDR = 1",
+        &format!("bound fd 3 to 127.0.0.1:{port}"),
+        &format!("fd 3 is listening on 127.0.0.1:{port}, backlog 1 (LISTEN)"),
+        "nc  accept4(fd 3)",
+        &format!("accept(fd 3) waits for a client on 127.0.0.1:{port}"),
+        "accepted a connection from 127.0.0.1:",
+        "as a new socket, fd 4",
+        "nc  read(fd 4)",
+        "-> b'ping from the test\\n'  (19 bytes)",
+        "closed fd 4 (fd 4 is free again)",
+        "nc exited with status 0",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    // The wait is said before the call returns, and what nc printed comes
+    // after the read that got it.
+    let wait = out.find("waits for a client").unwrap_or(usize::MAX);
+    let accepted = out.find("accepted a connection").unwrap_or(0);
+    assert!(wait < accepted, "{out}");
+    let got = out.find("-> b'ping").unwrap_or(usize::MAX);
+    let printed = out.find("\nping from the test\n").unwrap_or(0);
+    assert!(got < printed, "{out}");
+}
+
+#[test]
+fn a_traced_program_returns_its_exit_status() {
+    let (code, out) = run_until(
+        sockplay(&["watch", "sh", "-c", "exit 3"]),
+        Duration::from_secs(20),
+        || {},
+    );
+    assert_eq!(code, Some(3), "{out}");
+    assert!(out.contains("sh exited with status 3"), "{out}");
+}
+
+#[test]
+fn ctrl_c_reaches_a_traced_program() {
+    if !common::have_peer("nc") {
+        return;
+    }
+    let scratch = Scratch::new("watch-ptrace-ctrl-c");
+    let mut p = spawn_with(scratch.path(), TIMEOUT_MS * 3);
+    let port = free_port();
+    send_line(&mut p, &format!("run nc -l 127.0.0.1 {port}"));
+    expect(&mut p, "accept(fd 3) waits for a client");
+    p.send_control('c').expect("send Ctrl-C");
+    expect(&mut p, "nc ended by signal 2, SIGINT (Ctrl-C) (status 130)");
+    wait_prompt(&mut p);
+    p.send_control('d').expect("Ctrl-D");
+    p.exp_eof().expect("the shell ends");
+}
