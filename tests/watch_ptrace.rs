@@ -131,3 +131,139 @@ fn ctrl_c_reaches_a_traced_program() {
     p.send_control('d').expect("Ctrl-D");
     p.exp_eof().expect("the shell ends");
 }
+
+/// sockplay reading its commands from a pipe, fed as its output asks:
+/// the test learns the port the kernel picked for the shell's listener
+/// before it types the `run` that uses it.
+struct Piped {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: std::sync::mpsc::Receiver<String>,
+    seen: String,
+}
+
+impl Piped {
+    fn start(dir: &std::path::Path) -> Piped {
+        let mut child = common::command(dir, &["--allow-run"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn sockplay");
+        let (tx, rx) = std::sync::mpsc::channel();
+        for r in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(r).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        Piped {
+            stdin: child.stdin.take(),
+            child,
+            lines: rx,
+            seen: String::new(),
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        let s = self.stdin.as_mut().expect("stdin open");
+        s.write_all(format!("{line}\n").as_bytes()).expect("type");
+        s.flush().expect("flush");
+    }
+
+    /// Reads output until a line holds `needle` (bounded): that line.
+    fn wait_for(&mut self, needle: &str) -> String {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push_str(&l);
+                    self.seen.push('\n');
+                    if l.contains(needle) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!("no {needle:?} in:\n{}", self.seen),
+            }
+        }
+    }
+
+    /// Closes its input and reads to its end (bounded): its exit code.
+    fn finish(&mut self) -> Option<i32> {
+        self.stdin = None;
+        let code = common::wait_bounded(&mut self.child, Duration::from_secs(30));
+        while let Ok(l) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push_str(&l);
+            self.seen.push('\n');
+        }
+        code
+    }
+}
+
+#[test]
+fn run_nc_in_the_background_against_the_shell_s_listener() {
+    if !common::have_peer("nc") {
+        return;
+    }
+    let scratch = Scratch::new("watch-ptrace-run-nc");
+    let mut p = Piped::start(scratch.path());
+    p.type_line("s = socket tcp");
+    p.type_line("bind s 127.0.0.1 0");
+    let bound = p.wait_for("bound s to 127.0.0.1:");
+    let port: u16 = bound
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no port in {bound:?}"));
+    p.type_line("listen s");
+    p.type_line(&format!("run nc 127.0.0.1 {port} &"));
+    p.type_line("c = accept s");
+    p.wait_for("c = <socket fd=");
+    p.type_line("send c b\"hi\\n\"");
+    // nc's read of it, in the job's lines.
+    p.wait_for("-> b'hi\\n'  (3 bytes)");
+    p.type_line("input %1 \"back\"");
+    p.type_line("recv c");
+    p.wait_for("-> b'back\\n'  (5 bytes)");
+    p.type_line("sockets");
+    let row = p.wait_for("[1] nc");
+    p.type_line("kill %1");
+    let code = p.finish();
+    let out = p.seen.clone();
+    assert_eq!(code, Some(0), "{out}");
+    // nc's socket in the table: connected to the shell's listener, its
+    // owner the job.
+    assert!(
+        row.contains(&format!("127.0.0.1:{port}")) && row.contains("ESTABLISHED"),
+        "{row:?} in:\n{out}"
+    );
+    for want in [
+        "[1] nc  socket()",
+        "-> <socket fd=3 AF_INET SOCK_STREAM>",
+        "[1] nc  connect(fd 3)",
+        "accepted a connection from 127.0.0.1:",
+        "[1] nc  read(fd 3)",
+        "[1] | hi",
+        "typed b'back\\n' for [1] nc: its next read of its stdin gets it",
+        "[1] nc  write(fd 3)",
+        "sent 5 bytes: b'back\\n'",
+        "[1] cancelled (killed): run nc 127.0.0.1",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    // What nc wrote came from its stdin, after its read of the shell's
+    // bytes.
+    let read = out.find("[1] nc  read(fd 3)").unwrap_or(usize::MAX);
+    let wrote = out.find("[1] nc  write(fd 3)").unwrap_or(0);
+    assert!(read < wrote, "{out}");
+}
