@@ -267,3 +267,35 @@ fn run_nc_in_the_background_against_the_shell_s_listener() {
     let wrote = out.find("[1] nc  write(fd 3)").unwrap_or(0);
     assert!(read < wrote, "{out}");
 }
+
+/// The seccomp filter is in the traced program (one more filter than the
+/// test has): only its socket calls stop it (the other tests show that
+/// those are still seen).
+#[test]
+fn a_traced_program_has_the_seccomp_filter() {
+    let count = |s: &str| -> Option<i64> {
+        s.lines()
+            .find_map(|l| l.strip_prefix("Seccomp_filters:"))
+            .and_then(|v| v.trim().parse().ok())
+    };
+    let ours = std::fs::read_to_string("/proc/self/status").expect("status");
+    let Some(ours) = count(&ours) else {
+        return; // Linux before 5.9 does not count filters.
+    };
+    let (code, out) = run_until(
+        sockplay(&[
+            "watch",
+            "sh",
+            "-c",
+            "grep Seccomp_filters /proc/self/status",
+        ]),
+        Duration::from_secs(20),
+        || {},
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains(&format!("Seccomp_filters:\t{}", ours + 1)),
+        "{out}"
+    );
+    assert!(out.contains("sh exited with status 0"), "{out}");
+}

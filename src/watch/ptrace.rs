@@ -11,6 +11,14 @@
 //! EXITKILL ends them all if sockplay dies. Every signal the program gets
 //! is passed on unchanged (Ctrl-C reaches it as it would untraced).
 //!
+//! Only the calls that matter stop it: before exec the child installs a
+//! seccomp filter (see [`filter`]) that returns SECCOMP_RET_TRACE for the
+//! socket calls (and read, write, close, dup2/dup3, close_range, which may
+//! be on a socket) and lets every other call run at full speed; the tracer
+//! resumes with PTRACE_CONT, and with PTRACE_SYSCALL only from a seccomp
+//! stop to the exit of a call it reports. Where the filter cannot be
+//! installed, every call stops at its entry and exit, as strace does.
+//!
 //! Out: report frames written on the report channel (the end the Python
 //! program would inherit), read by the pump as any program's; the main
 //! process's exit status, which only this thread may reap.
@@ -64,6 +72,109 @@ mod nr {
     pub const DUP3: u64 = 292;
     pub const EXECVEAT: u64 = 322;
     pub const CLOSE_RANGE: u64 = 436;
+}
+
+/// The system calls the seccomp filter hands to the tracer: those
+/// [`Trace::entry`] reports, and those that change what a descriptor is
+/// (dup2, dup3, close_range). Every other call runs without a stop.
+#[cfg(target_arch = "x86_64")]
+///
+/// Not execve: the filter is in place before the tracer has asked for
+/// seccomp stops, and until then a SECCOMP_RET_TRACE call fails with
+/// ENOSYS (the program's own exec would).
+const TRACED: [u64; 17] = [
+    nr::READ,
+    nr::WRITE,
+    nr::CLOSE,
+    nr::DUP2,
+    nr::SOCKET,
+    nr::CONNECT,
+    nr::ACCEPT,
+    nr::SENDTO,
+    nr::RECVFROM,
+    nr::SHUTDOWN,
+    nr::BIND,
+    nr::LISTEN,
+    nr::SOCKETPAIR,
+    nr::SETSOCKOPT,
+    nr::ACCEPT4,
+    nr::DUP3,
+    nr::CLOSE_RANGE,
+];
+
+/// AUDIT_ARCH_X86_64: a call made through another ABI (i386's int 0x80,
+/// x32) has other numbers; the filter lets it run.
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+
+/// The seccomp program: SECCOMP_RET_TRACE for the calls in [`TRACED`]
+/// (the tracer gets a stop at their entry), SECCOMP_RET_ALLOW for every
+/// other. Built before fork: nothing is allocated between fork and exec.
+fn filter() -> Vec<libc::sock_filter> {
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jeq = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
+    let n = TRACED.len() as u8;
+    let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+    let ret = libc::BPF_RET | libc::BPF_K;
+    // seccomp_data: nr at offset 0, arch at 4.
+    let mut f = vec![
+        stmt(load, 4),
+        // Another ABI: to the ALLOW after the list.
+        jeq(AUDIT_ARCH_X86_64, 0, n + 1),
+        stmt(load, 0),
+    ];
+    for (j, &nr) in TRACED.iter().enumerate() {
+        // To the TRACE at the end: past the rest of the list and ALLOW.
+        f.push(jeq(nr as u32, n - j as u8, 0));
+    }
+    f.push(stmt(ret, libc::SECCOMP_RET_ALLOW));
+    f.push(stmt(ret, libc::SECCOMP_RET_TRACE));
+    f
+}
+
+/// Installs `prog` in the calling process (the child, before exec). Root
+/// needs no PR_SET_NO_NEW_PRIVS (which would keep a set-user-ID program
+/// it runs from gaining anything); another user does. A failure leaves
+/// the program without a filter: the tracer then stops every call.
+///
+/// SAFETY (of the caller): async-signal-safe (prctl, syscall), no
+/// allocation.
+unsafe fn install_filter(prog: &libc::sock_fprog) {
+    let p = prog as *const libc::sock_fprog;
+    // SAFETY: seccomp reads the program it is given, which outlives it.
+    unsafe {
+        if libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, p) == 0 {
+            return;
+        }
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 {
+            libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, p);
+        }
+    }
+}
+
+/// How many seccomp filters `pid` has (`Seccomp_filters:` in its status,
+/// Linux 5.9), or its seccomp mode where that line is missing.
+fn seccomp_filters(pid: &str) -> i64 {
+    let Ok(s) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return 0;
+    };
+    let field = |name: &str| {
+        s.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse::<i64>().ok())
+    };
+    field("Seccomp_filters:")
+        .or_else(|| field("Seccomp:"))
+        .unwrap_or(0)
 }
 
 /// Whether this program is traced: anything but python3 (which has the
@@ -137,12 +248,22 @@ pub fn spawn(
     let thread = std::thread::Builder::new()
         .name("sockplay-ptrace".into())
         .spawn(move || {
-            // SAFETY: ptrace(PTRACE_TRACEME) is async-signal-safe.
+            let mut code = filter();
+            let prog = libc::sock_fprog {
+                len: code.len() as u16,
+                filter: code.as_mut_ptr(),
+            };
+            // The pointer crosses into the closure as a number: the
+            // program it points to lives until the spawn returns.
+            let prog_at = &prog as *const libc::sock_fprog as usize;
+            // SAFETY: ptrace(PTRACE_TRACEME), prctl and seccomp are
+            // async-signal-safe; `prog` outlives the spawn.
             unsafe {
-                cmd.pre_exec(|| {
+                cmd.pre_exec(move || {
                     if libc::ptrace(libc::PTRACE_TRACEME, 0, 0, 0) != 0 {
                         return Err(std::io::Error::last_os_error());
                     }
+                    install_filter(&*(prog_at as *const libc::sock_fprog));
                     Ok(())
                 });
             }
@@ -161,6 +282,7 @@ pub fn spawn(
                     return;
                 }
             };
+            drop(code);
             let pid = child.id() as i32;
             let _ = tx.send(Ok((child, true)));
             let stream = UnixStream::from(channel);
@@ -198,6 +320,8 @@ struct SysInfo {
 
 const OP_ENTRY: u8 = 1;
 const OP_EXIT: u8 = 2;
+/// A seccomp stop: the call's entry, as OP_ENTRY's data.
+const OP_SECCOMP: u8 = 3;
 
 /// A call seen at its entry, waiting for its exit.
 struct Pending {
@@ -245,6 +369,11 @@ struct Trace {
     /// The program writes to the terminal itself (the foreground): its
     /// writes there wait for its reports to be shown.
     sync_writes: bool,
+    /// The seccomp filter is in the program: it stops only at the calls
+    /// in [`TRACED`] (a seccomp stop, at their entry), and is let go with
+    /// PTRACE_CONT, or PTRACE_SYSCALL from a seccomp stop to that call's
+    /// exit when it is one to report. Without it, every call stops twice.
+    seccomp: bool,
 }
 
 fn wall() -> u64 {
@@ -468,6 +597,7 @@ impl Trace {
             expected: Default::default(),
             dirty: false,
             sync_writes,
+            seccomp: false,
         }
     }
 
@@ -536,12 +666,17 @@ impl Trace {
             }
             return;
         }
-        let opts = libc::PTRACE_O_TRACESYSGOOD
+        // Our filter is there when the program has one more than sockplay.
+        self.seccomp = seccomp_filters(&main.to_string()) > seccomp_filters("self");
+        let mut opts = libc::PTRACE_O_TRACESYSGOOD
             | libc::PTRACE_O_TRACECLONE
             | libc::PTRACE_O_TRACEFORK
             | libc::PTRACE_O_TRACEVFORK
             | libc::PTRACE_O_TRACEEXEC
             | libc::PTRACE_O_EXITKILL;
+        // Always: were the filter there unseen, its calls would fail with
+        // ENOSYS without this option.
+        opts |= libc::PTRACE_O_TRACESECCOMP;
         // SAFETY: ptrace requests on our stopped tracee.
         unsafe {
             libc::ptrace(libc::PTRACE_SETOPTIONS, main, 0, opts as libc::c_long);
@@ -555,7 +690,7 @@ impl Trace {
         );
         self.add_proc(main, HashMap::new());
         self.hello(main);
-        resume(main, 0);
+        self.resume(main, 0);
         loop {
             // SAFETY: waits for our own tracees only (__WNOTHREAD): the
             // shell's other children are not this thread's.
@@ -581,21 +716,26 @@ impl Trace {
                 self.adopt(pid);
                 if sig == libc::SIGSTOP {
                     self.expected.remove(&pid);
-                    resume(pid, 0);
+                    self.resume(pid, 0);
                     continue;
                 }
             }
             if sig == libc::SIGTRAP | 0x80 {
                 self.syscall_stop(pid);
-                resume(pid, 0);
+                self.resume(pid, 0);
+            } else if sig == libc::SIGTRAP && event == libc::PTRACE_EVENT_SECCOMP {
+                // The entry of a call in the filter: on to its exit when
+                // it is one to report (a read of a file is not).
+                self.syscall_stop(pid);
+                self.resume(pid, 0);
             } else if sig == libc::SIGTRAP && event != 0 {
                 self.event(pid, event);
-                resume(pid, 0);
+                self.resume(pid, 0);
             } else if sig == libc::SIGSTOP && self.expected.remove(&pid) {
-                resume(pid, 0);
+                self.resume(pid, 0);
             } else {
                 // A signal for the program: passed on unchanged.
-                resume(pid, sig);
+                self.resume(pid, sig);
             }
         }
     }
@@ -703,7 +843,7 @@ impl Trace {
             return;
         }
         match info.op {
-            OP_ENTRY => {
+            OP_ENTRY | OP_SECCOMP => {
                 let nr = info.data[0];
                 let mut args = [0u64; 6];
                 args.copy_from_slice(&info.data[1..7]);
@@ -1226,10 +1366,21 @@ fn recv_names(nr: u64, fd: i32, from: bool) -> (&'static str, String) {
     (name, format!("{}(fd {fd})", call_name(nr)))
 }
 
-/// Lets a stopped tracee go on to its next system call (or signal).
-fn resume(pid: i32, sig: i32) {
-    // SAFETY: a ptrace request on our stopped tracee.
-    unsafe {
-        libc::ptrace(libc::PTRACE_SYSCALL, pid, 0, sig as libc::c_long);
+impl Trace {
+    /// Lets a stopped tracee go on: to its next system call without the
+    /// filter; with it, to the exit of the call it is in when that is to
+    /// be reported (PTRACE_SYSCALL), else to the next call in the filter
+    /// or signal (PTRACE_CONT).
+    fn resume(&self, pid: i32, sig: i32) {
+        let mid_call = self.threads.get(&pid).is_some_and(|t| t.pending.is_some());
+        let req = if !self.seccomp || mid_call {
+            libc::PTRACE_SYSCALL
+        } else {
+            libc::PTRACE_CONT
+        };
+        // SAFETY: a ptrace request on our stopped tracee.
+        unsafe {
+            libc::ptrace(req, pid, 0, sig as libc::c_long);
+        }
     }
 }
