@@ -152,7 +152,12 @@ fn print_item(item: &Item) -> Option<String> {
         }
         _ => o.put(&format!("{text}\n"), waits),
     }
-    Some(text)
+    // A table narrowed to the terminal is rendered again whole for the
+    // capture (only on a terminal: elsewhere it is whole already).
+    match render::screen_width() {
+        Some(_) => Some(render::whole(|| render::item(item))),
+        None => Some(text),
+    }
 }
 
 /// Prints items (unless quiet) and copies their text, without colour, into
@@ -168,7 +173,7 @@ impl Sink for TeeSink<'_> {
         let text = if self.quiet {
             match item {
                 Item::Progress(_) | Item::ClearScreen => None,
-                _ => Some(render::item(&item)),
+                _ => Some(render::whole(|| render::item(&item))),
             }
         } else {
             print_item(&item)

@@ -78,8 +78,26 @@ fn width() -> usize {
     terminal_width().unwrap_or(DEFAULT_WIDTH)
 }
 
+thread_local! {
+    /// Set while [`whole`] renders: the text is for `expect`, not a screen.
+    static WHOLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `f` run as if no terminal were measured: tables keep every column. What
+/// `expect` reads must not depend on the window the lesson runs in (a
+/// column dropped to fit 80 columns failed the lesson's expects).
+pub fn whole<T>(f: impl FnOnce() -> T) -> T {
+    let was = WHOLE.with(|w| w.replace(true));
+    let out = f();
+    WHOLE.with(|w| w.set(was));
+    out
+}
+
 /// The terminal's width, when the output goes to one.
 pub(super) fn terminal_width() -> Option<usize> {
+    if WHOLE.with(std::cell::Cell::get) {
+        return None;
+    }
     match WIDTH.load(std::sync::atomic::Ordering::Relaxed) {
         0 => None,
         w => Some(w),
