@@ -150,6 +150,10 @@ fn print_item(item: &Item) -> Option<String> {
         Some(w) if !matches!(item, Item::Output { .. } | Item::Value { .. }) && o.tty() => {
             o.put(&format!("{}\n", render::fit(&text, w)), waits);
         }
+        // A socket's repr is broken between its fields; other values not.
+        Some(w) if matches!(item, Item::Value { .. }) && o.tty() => {
+            o.put(&format!("{}\n", render::fit_value(&text, w)), waits);
+        }
         _ => o.put(&format!("{text}\n"), waits),
     }
     // A table narrowed to the terminal is rendered again whole for the

@@ -71,3 +71,51 @@ fn expects_read_the_whole_table_on_a_narrow_terminal() {
     assert!(!rest.contains("expect failed"), "{rest}");
     assert_eq!(exit_code(&mut p), 0, "{rest}");
 }
+
+/// A socket's repr wider than the terminal (`c = <socket fd=5 AF_INET
+/// SOCK_STREAM laddr=... raddr=... ESTABLISHED>`, 90 columns) is broken
+/// before its addresses, not cut by the terminal inside the peer's port
+/// (`raddr=127.0.0.1:4` / `9742`), whether a call returned it or a job's
+/// report did.
+#[test]
+fn a_socket_repr_is_broken_between_its_fields_at_80_columns() {
+    let dir = Scratch::new("teacher-repr");
+    std::fs::write(
+        dir.path().join("t.sp"),
+        "s = socket tcp\nbind s 127.0.0.1 0\nlisten s 5\nk = socket tcp\n\
+         connect k s\nc = accept s\nexpect /c = <socket fd=5 AF_INET SOCK_STREAM laddr=\\S+ raddr=\\S+ ESTABLISHED>/\n\
+         c2, a2 = accept s &\nk2 = socket tcp\nconnect k2 s\nwait\n\
+         echo \"all-checked\"\n",
+    )
+    .expect("write t.sp");
+    let mut p = in_terminal(dir.path(), 80, &["t.sp"]);
+    let out = expect(&mut p, "all-checked\r\n");
+    let tail = p.exp_eof().expect("the script ends");
+    assert_eq!(exit_code(&mut p), 0, "{out}{tail}");
+    for line in out.lines() {
+        let line = line.trim_end_matches('\r');
+        if line.starts_with("sockplay> ") || line.contains("output matches /") {
+            continue; // the command as typed, and the expect's own regex
+        }
+        assert!(line.chars().count() <= 80, "wider than 80: {line:?}");
+    }
+    for name in ["c", "c2"] {
+        let head = format!("{name} = <socket fd=");
+        let all: Vec<&str> = out.lines().collect();
+        let k = all
+            .iter()
+            .position(|l| l.trim_start().starts_with(&head))
+            .unwrap_or_else(|| panic!("{head} in {out}"));
+        let lines = &all[k..k + 2];
+        assert!(lines[0].contains(" laddr=127.0.0.1:"), "{lines:?}");
+        let next = lines[1].trim_end_matches('\r');
+        let col = lines[0].find('<').expect("<") + 1;
+        assert!(
+            next.len() > col
+                && next[..col].trim().is_empty()
+                && next[col..].starts_with("raddr=127.0.0.1:")
+                && next.ends_with(" ESTABLISHED>"),
+            "{lines:?}"
+        );
+    }
+}
