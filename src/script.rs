@@ -147,6 +147,10 @@ fn print_item(item: &Item) -> Option<String> {
     // wait line between its parts; the capture (what `expect` reads) keeps
     // it whole. What a program printed, and values, are left as they came.
     match render::screen_width() {
+        // What a call did, in words, is wrapped between words too.
+        Some(w) if matches!(item, Item::Done(_)) && o.tty() => {
+            o.put(&format!("{}\n", render::fit_done(&render::fit(&text, w), w)), waits);
+        }
         Some(w) if !matches!(item, Item::Output { .. } | Item::Value { .. }) && o.tty() => {
             o.put(&format!("{}\n", render::fit(&text, w)), waits);
         }

@@ -76,7 +76,8 @@ fn expects_read_the_whole_table_on_a_narrow_terminal() {
 /// SOCK_STREAM laddr=... raddr=... ESTABLISHED>`, 90 columns) is broken
 /// before its addresses, not cut by the terminal inside the peer's port
 /// (`raddr=127.0.0.1:4` / `9742`), whether a call returned it or a job's
-/// report did.
+/// report did. What a call did, in words (`c now has a timeout of 0.5 s:
+/// ...`), is wrapped between words as notes are.
 #[test]
 fn a_socket_repr_is_broken_between_its_fields_at_80_columns() {
     let dir = Scratch::new("teacher-repr");
@@ -85,6 +86,7 @@ fn a_socket_repr_is_broken_between_its_fields_at_80_columns() {
         "s = socket tcp\nbind s 127.0.0.1 0\nlisten s 5\nk = socket tcp\n\
          connect k s\nc = accept s\nexpect /c = <socket fd=5 AF_INET SOCK_STREAM laddr=\\S+ raddr=\\S+ ESTABLISHED>/\n\
          c2, a2 = accept s &\nk2 = socket tcp\nconnect k2 s\nwait\n\
+         settimeout c 0.5\nexpect \"then raises TimeoutError\"\n\
          echo \"all-checked\"\n",
     )
     .expect("write t.sp");

@@ -61,6 +61,40 @@ pub fn fit(text: &str, width: usize) -> String {
     out
 }
 
+/// What a call did, in words (`Item::Done`), fitted to `width` columns:
+/// a line of prose (at the first indent, no column gaps) too wide is
+/// wrapped between words, each continuation two columns further in, as a
+/// note's are. A table inside (lines further in, or with columns padded by
+/// runs of blanks) is left as it is, and so is a socket's repr's neighbour
+/// text: only whole words move.
+pub fn fit_done(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (k, line) in text.split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        let plain = strip_ansi(line);
+        let body = plain.strip_prefix(IND).unwrap_or("");
+        let prose = !body.is_empty()
+            && !body.starts_with(' ')
+            && !body.contains("  ")
+            && !line.contains('\x1b');
+        if plain.width() <= width || !prose {
+            out.push_str(line);
+            continue;
+        }
+        let room = width.saturating_sub(IND.len() + 2).max(MIN_TEXT);
+        for (j, piece) in wrap(body, room).iter().enumerate() {
+            if j > 0 {
+                out.push('\n');
+            }
+            let lead = if j == 0 { "" } else { "  " };
+            let _ = write!(out, "{IND}{lead}{piece}");
+        }
+    }
+    out
+}
+
 /// A value's lines fitted to `width` columns: only a socket's repr is
 /// broken (see [`socket_repr_line`]); other values (bytes, whose blanks are
 /// part of them) are left as they are.
