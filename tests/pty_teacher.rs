@@ -121,3 +121,36 @@ fn a_socket_repr_is_broken_between_its_fields_at_80_columns() {
         );
     }
 }
+
+/// The first lines a learner sees fit 80 columns: the banner was one line
+/// of 125 columns, cut by the terminal inside `completes`.
+#[test]
+fn the_banner_fits_80_columns() {
+    let dir = Scratch::new("teacher-banner");
+    let mut p = in_terminal(dir.path(), 80, &[]);
+    let before = expect(&mut p, "Ctrl-D leaves.");
+    let banner = format!("{before}Ctrl-D leaves.");
+    for line in banner.lines() {
+        let line = line.trim_end_matches('\r');
+        assert!(line.chars().count() <= 80, "wider than 80: {line:?}");
+    }
+    assert!(banner.contains("Tab completes"), "{banner}");
+    common::pty::wait_prompt(&mut p);
+    p.send_control('d').expect("Ctrl-D");
+    p.exp_eof().expect("the shell ends");
+}
+
+/// `help diagram` said `diagram save` never replaces a file; the shell asks
+/// (`d.svg exists: replace it? [y/N]`), and only a script never does.
+#[test]
+fn help_diagram_says_the_shell_asks_before_replacing() {
+    let dir = Scratch::new("teacher-help-diagram");
+    let mut p = in_terminal(dir.path(), 80, &["-c", "help diagram"]);
+    let out = p.exp_eof().expect("sockplay ends");
+    let text = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(!text.contains("never replacing a file"), "{text}");
+    assert!(
+        text.contains("asks before it replaces a file; a script never replaces one"),
+        "{text}"
+    );
+}
