@@ -149,7 +149,10 @@ fn print_item(item: &Item) -> Option<String> {
     match render::screen_width() {
         // What a call did, in words, is wrapped between words too.
         Some(w) if matches!(item, Item::Done(_)) && o.tty() => {
-            o.put(&format!("{}\n", render::fit_done(&render::fit(&text, w), w)), waits);
+            o.put(
+                &format!("{}\n", render::fit_done(&render::fit(&text, w), w)),
+                waits,
+            );
         }
         Some(w) if !matches!(item, Item::Output { .. } | Item::Value { .. }) && o.tty() => {
             o.put(&format!("{}\n", render::fit(&text, w)), waits);
