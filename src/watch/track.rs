@@ -888,7 +888,11 @@ impl Tracker {
             .places
             .get(&(c.pid, c.loc))
             .map_or(String::new(), |p| format!("{} ", p.at));
-        match self.waiting_items(c).into_iter().next() {
+        let wait = self
+            .waiting_items(c)
+            .into_iter()
+            .find(|i| matches!(i, Item::ProgramWaiting { .. }));
+        match wait {
             Some(Item::ProgramWaiting { call, what, .. }) => format!("{at}{call} waits for {what}"),
             _ => format!("{at}{}() waits", c.name),
         }
@@ -923,7 +927,17 @@ impl Tracker {
             "recv" | "recv_into" | "recvfrom" | "recvfrom_into" | "recvmsg" => {
                 let kind = sock.and_then(|s| s.kind).unwrap_or(SockKind::Stream);
                 let peer = sock.and_then(|s| s.peer.as_ref());
-                let local = sock.map_or("?".into(), Sock::local_text);
+                // A datagram socket's wait gives its address as it is now
+                // (after its arguments): the port 0 of an unbound one, as
+                // the shell shows it, with the shell's warning.
+                let now = paddr(c.field(3));
+                let local = match &now {
+                    PAddr::Sock(a) => addr_short(a),
+                    _ => sock.map_or("?".into(), Sock::local_text),
+                };
+                let unbound = kind == SockKind::Dgram
+                    && peer.is_none()
+                    && now.sock().is_some_and(|a| !crate::table::is_bound(a));
                 let name = if c.name.starts_with("recvfrom") {
                     "recvfrom"
                 } else if c.name == "recvmsg" {
@@ -931,11 +945,19 @@ impl Tracker {
                 } else {
                     "recv"
                 };
-                wait(
+                let mut items = Vec::new();
+                if unbound {
+                    items.push(Item::Warn(format!(
+                        "{} has no address yet, so no datagram can reach it: bind it first (or send from it: that binds it to a port the kernel picks)",
+                        sock.map_or_else(|| format!("fd {fd}"), |s| s.label.clone())
+                    )));
+                }
+                items.extend(wait(
                     format!("{name}(fd {fd})"),
                     recv_wait_what(kind, peer, &local),
                     "receive queue empty".into(),
-                )
+                ));
+                items
             }
             "send" | "sendall" => {
                 let total = c.int(0).unwrap_or(0);
@@ -1146,6 +1168,16 @@ impl Tracker {
                 "the other end of this socketpair is closed: nothing is left to read what this one sends"
                     .into(),
             );
+        }
+        if e.is_errno(libc::EBADF) && c.name == "close" {
+            // A socket object's own close never fails once closed (it does
+            // nothing): its number was closed by another call.
+            e.hint = Some(format!(
+                "fd {fd} was closed behind the socket object's back (os.close({fd}), or another socket \
+                 object on the same number closed it): the object still held the number, and nothing \
+                 was left to close",
+                fd = c.fd
+            ));
         }
         if e.is_errno(libc::ENOENT) && sock.and_then(|s| s.family) == Some(Family::Unix) {
             e.hint = Some("no socket file at that path: bind and listen on it first".into());
