@@ -3,46 +3,15 @@
 //! [`Item::Moment`] (or an error that is one); the session turns the first
 //! of each kind into an [`Item::Explain`] and drops the rest.
 
+// The types live with the Item that carries them (item.rs), so that
+// item.rs does not import this file while this file imports Item.
+pub use super::item::{Ends, Moment};
 use super::{Item, Session, Sink};
 use crate::errors::ExecError;
-
-/// The sockets a moment concerns, by the names the shell knows them by,
-/// so that advice names the socket to type it on (sticky packets: the
-/// sender frames, the receiver reads frames back).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Ends {
-    /// The socket that sent the bytes, when this shell holds it.
-    pub sender: Option<String>,
-    /// The socket that received them.
-    pub receiver: Option<String>,
-    /// The sender or the receiver is a watched program's socket, by its
-    /// name in the program (`connfd`): the advice for that end is the
-    /// program's Python, since the shell cannot type on it.
-    pub sender_py: Option<String>,
-    pub receiver_py: Option<String>,
-}
-
-impl Ends {
-    pub fn none() -> Ends {
-        Ends::default()
-    }
-}
 
 /// A socket's label as a command's argument: `k` stays `k`, `fd 4` is `4`.
 fn as_arg(label: &str) -> &str {
     label.strip_prefix("fd ").unwrap_or(label)
-}
-
-/// A moment worth an explanation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Moment {
-    BrokenPipe,
-    Reset,
-    TimeWait,
-    EndOfStream,
-    Sticky,
-    Truncated,
-    WouldBlock,
 }
 
 impl Moment {

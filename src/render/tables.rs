@@ -10,6 +10,7 @@ use crate::peers::{LogEntry, MAX_EVENTS, PeerLog, PeerRow, What};
 use crate::syntax::ast::PeerKind;
 use crate::value;
 use colored::Colorize;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use unicode_width::UnicodeWidthStr;
 
@@ -26,53 +27,37 @@ pub(super) fn table(rows: &[Row]) -> String {
     .filter(|h| (hosts || *h != "HOST") && (owned || *h != "OWNER"))
     .collect();
     let state_col = if hosts { 6 } else { 5 };
-    fn cells(r: &Row, hosts: bool, owned: bool) -> Vec<&str> {
-        let mut v: Vec<&str> = vec![&r.fd, &r.names];
-        if hosts {
-            v.push(if r.host.is_empty() { "-" } else { &r.host });
+    // Addresses and names come from outside: escaped before they are
+    // measured. Only a cell that needs it is copied (the rows are borrowed:
+    // a copy of every row would double the table's memory at 10,000
+    // sockets), and the cells are made again for each of the two passes.
+    fn cells(r: &Row, hosts: bool, owned: bool) -> Vec<Cow<'_, str>> {
+        fn safe(f: &str) -> Cow<'_, str> {
+            if f.chars().any(value::is_unsafe_char) {
+                Cow::Owned(value::escape_controls(f))
+            } else {
+                Cow::Borrowed(f)
+            }
         }
-        v.extend([
-            r.proto.as_str(),
-            &r.local,
-            &r.peer,
-            &r.state,
-            &r.recv_q,
-            &r.send_q,
-            &r.mode,
-            &r.ready,
-        ]);
+        let mut v: Vec<Cow<'_, str>> = vec![safe(&r.fd), safe(&r.names)];
+        if hosts {
+            v.push(if r.host.is_empty() {
+                Cow::Borrowed("-")
+            } else {
+                safe(&r.host)
+            });
+        }
+        v.extend(
+            [
+                &r.proto, &r.local, &r.peer, &r.state, &r.recv_q, &r.send_q, &r.mode, &r.ready,
+            ]
+            .map(|f| safe(f)),
+        );
         if owned {
-            v.push(&r.owner);
+            v.push(safe(&r.owner));
         }
         v
     }
-    // Addresses and names come from outside: escaped before they are
-    // measured.
-    let rows: Vec<Row> = rows
-        .iter()
-        .map(|r| {
-            let mut r = r.clone();
-            for f in [
-                &mut r.fd,
-                &mut r.names,
-                &mut r.host,
-                &mut r.proto,
-                &mut r.local,
-                &mut r.peer,
-                &mut r.state,
-                &mut r.recv_q,
-                &mut r.send_q,
-                &mut r.mode,
-                &mut r.ready,
-            ] {
-                if f.chars().any(value::is_unsafe_char) {
-                    *f = value::escape_controls(f);
-                }
-            }
-            r
-        })
-        .collect();
-    let rows = &rows[..];
     let mut width: Vec<usize> = head.iter().map(|h| h.width()).collect();
     for r in rows {
         for (k, cell) in cells(r, hosts, owned).iter().enumerate() {
