@@ -153,4 +153,10 @@ fn help_diagram_says_the_shell_asks_before_replacing() {
         text.contains("asks before it replaces a file; a script never replaces one"),
         "{text}"
     );
+    // Wireshark's Flow Graph is what to use without sockplay, not Python.
+    assert!(!text.contains("python: (Wireshark"), "{text}");
+    assert!(
+        text.contains("without sockplay: Wireshark: Statistics > Flow Graph"),
+        "{text}"
+    );
 }

@@ -309,8 +309,21 @@ pub(super) fn help_one(s: &CmdSpec) -> String {
         }
     }
     for (k, line) in s.python_example(None).iter().enumerate() {
-        let label = if k == 0 { "python:" } else { "       " };
-        let _ = write!(out, "\n{IND}{IND}{} {line}", label.dimmed());
+        // A form in parentheses is no Python line but what to use instead
+        // (Wireshark's Flow Graph for `diagram`): not labelled python.
+        let elsewhere = line
+            .strip_prefix('(')
+            .and_then(|l| l.strip_suffix(')'))
+            .filter(|_| k == 0);
+        match elsewhere {
+            Some(what) => {
+                let _ = write!(out, "\n{IND}{IND}{} {what}", "without sockplay:".dimmed());
+            }
+            None => {
+                let label = if k == 0 { "python:" } else { "       " };
+                let _ = write!(out, "\n{IND}{IND}{} {line}", label.dimmed());
+            }
+        }
     }
     for v in s.python_variants() {
         for (k, line) in s.python_example(Some(v)).iter().enumerate() {
