@@ -56,6 +56,12 @@ pub struct Job {
     /// The statement, without its `&`.
     pub desc: String,
     pub targets: Vec<String>,
+    /// Its targets that the foreground bound since it started: the newer
+    /// binding stands, so the job neither binds them nor is waited for by
+    /// a statement that uses them (a script using `addr` after its own
+    /// `data, addr = recvfrom u` waited for ever for a job whose datagram
+    /// only a later line would send).
+    pub released: Vec<String>,
     /// The socket it works on.
     pub fd: i32,
     pub started: Instant,
@@ -137,6 +143,8 @@ pub(crate) struct Collected {
     /// The socket the job worked on.
     pub(crate) fd: i32,
     pub(crate) targets: Vec<String>,
+    /// Targets bound since by the foreground (see [`Job::released`]).
+    pub(crate) released: Vec<String>,
     pub(crate) result: Result<Ret, ExecError>,
     /// The report, when it was not printed yet.
     pub(crate) report: Option<Item>,
@@ -295,6 +303,7 @@ impl Jobs {
             id,
             desc: desc.clone(),
             targets,
+            released: Vec::new(),
             fd,
             started,
             kill,
@@ -324,9 +333,22 @@ impl Jobs {
     pub fn binding_any(&self, words: &[&str]) -> Vec<usize> {
         self.list
             .iter()
-            .filter(|j| j.targets.iter().any(|t| words.contains(&t.as_str())))
+            .filter(|j| {
+                j.targets
+                    .iter()
+                    .any(|t| words.contains(&t.as_str()) && !j.released.contains(t))
+            })
             .map(|j| j.id)
             .collect()
+    }
+
+    /// The foreground bound `name`: the jobs that would bind it leave it.
+    pub fn release(&mut self, name: &str) {
+        for j in &mut self.list {
+            if j.targets.iter().any(|t| t == name) && !j.released.iter().any(|t| t == name) {
+                j.released.push(name.to_string());
+            }
+        }
     }
 
     /// Ids of the jobs working on socket `fd`.
@@ -423,6 +445,7 @@ impl Jobs {
             id,
             fd: j.fd,
             targets: j.targets,
+            released: j.released,
             result: fin.result,
             ended: fin.report.clone(),
             report: (!fin.printed).then_some(fin.report),

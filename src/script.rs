@@ -147,12 +147,28 @@ fn print_item(item: &Item) -> Option<String> {
     // wait line between its parts; the capture (what `expect` reads) keeps
     // it whole. What a program printed, and values, are left as they came.
     match render::screen_width() {
+        // What a call did, in words, is wrapped between words too.
+        Some(w) if matches!(item, Item::Done(_)) && o.tty() => {
+            o.put(
+                &format!("{}\n", render::fit_done(&render::fit(&text, w), w)),
+                waits,
+            );
+        }
         Some(w) if !matches!(item, Item::Output { .. } | Item::Value { .. }) && o.tty() => {
             o.put(&format!("{}\n", render::fit(&text, w)), waits);
         }
+        // A socket's repr is broken between its fields; other values not.
+        Some(w) if matches!(item, Item::Value { .. }) && o.tty() => {
+            o.put(&format!("{}\n", render::fit_value(&text, w)), waits);
+        }
         _ => o.put(&format!("{text}\n"), waits),
     }
-    Some(text)
+    // A table narrowed to the terminal is rendered again whole for the
+    // capture (only on a terminal: elsewhere it is whole already).
+    match render::screen_width() {
+        Some(_) => Some(render::whole(|| render::item(item))),
+        None => Some(text),
+    }
 }
 
 /// Prints items (unless quiet) and copies their text, without colour, into
@@ -168,7 +184,7 @@ impl Sink for TeeSink<'_> {
         let text = if self.quiet {
             match item {
                 Item::Progress(_) | Item::ClearScreen => None,
-                _ => Some(render::item(&item)),
+                _ => Some(render::whole(|| render::item(&item))),
             }
         } else {
             print_item(&item)

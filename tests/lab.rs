@@ -205,6 +205,10 @@ expect /k +a +UDP/
 lab
 expect /a +10\\.99\\.0\\.1\\/24 .* 1 frame/
 expect /b +10\\.99\\.0\\.2\\/24 .* 0 frames/
+expect \"each host's MAC is 02:00 then its IPv4 address in hex (a: 02:00:0a:63:00:01)\"
+lab net a loss 20% delay 30ms jitter 5ms
+lab
+lab net a loss 0% delay 0ms jitter 0ms
 lab down
 expect \"lab down: closed u, k; hosts a, b, their links and the switch are gone\"
 sockets
@@ -213,6 +217,14 @@ expect \"no sockets open\"
     std::fs::write(scratch.path().join("udp.sp"), script).expect("script");
     let run = run_in(scratch.path(), &["--check", "udp.sp"], None);
     assert_eq!(run.status, Some(0), "{}", run.output);
+    // The lab table fits a class's 80 columns, faults and all.
+    for row in run.output.lines().filter(|l| l.contains("eth0 <-> sw-")) {
+        assert!(
+            row.chars().count() <= 80,
+            "{} columns: {row}",
+            row.chars().count()
+        );
+    }
 }
 
 #[test]

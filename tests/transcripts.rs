@@ -212,6 +212,7 @@ transcripts!(
     serve_chat,
     serve_http,
     jobs_accept,
+    jobs_rebound,
     jobs_implicit,
     select_poll,
     sticky,

@@ -411,3 +411,96 @@ fn a_call_given_wrong_arguments_is_refused_in_python_s_words() {
         ],
     );
 }
+
+/// sendmsg and recvmsg given what the C calls refuse (a str buffer, a
+/// keyword, a wrong count, a negative size, ancillary data that is not a
+/// list) fail as they do under python3 alone, in the same words, and are
+/// shown; what they take (lists, tuples, a generator the call reads
+/// itself, SCM_RIGHTS) runs as it does alone. recvmsg_into and
+/// sendmsg_afalg are python3's own. A UDP receive on a socket nothing
+/// bound waits where the shell says it does; a close whose number was
+/// closed by os.close says so.
+const MSG_CALLS: &str = r#"import os, socket
+a, b = socket.socketpair()
+def gen():
+    yield b'g1'
+    yield b'g2'
+def bad():
+    yield b'x'
+    yield 'y'
+for call, x, k in (('sendmsg', ('text',), {}), ('sendmsg', (['text'],), {}),
+                   ('sendmsg', (bad(),), {}), ('sendmsg', (), {}),
+                   ('sendmsg', (), {'buffers': [b'x']}), ('sendmsg', ([b'x'],), {'flags': 0}),
+                   ('sendmsg', ([b'x'], [], 'x'), {}), ('sendmsg', ([b'x'], [(1, 1, 'str')]), {}),
+                   ('sendmsg', ([b'x'], None), {}), ('sendmsg', ([b'x'], 5), {}),
+                   ('sendmsg', ([b'x'], [], 0, None, 9), {}),
+                   ('recvmsg', (), {}), ('recvmsg', (), {'bufsize': 10}), ('recvmsg', ('10',), {}),
+                   ('recvmsg', (-1,), {}), ('recvmsg', (10, -1), {}), ('recvmsg', (10, 'x'), {}),
+                   ('recvmsg', (10, 0, 'x'), {}), ('recvmsg', (10, 0, 0, 0), {}),
+                   ('recvmsg_into', (['text'],), {}), ('recvmsg_into', ([b'ro'],), {}),
+                   ('recvmsg_into', (), {'buffers': [bytearray(2)]}),
+                   ('sendmsg', ([b'li', bytearray(b'st')],), {}), ('sendmsg', ((b'tu', memoryview(b'ple')), ()), {}),
+                   ('sendmsg', (gen(),), {})):
+    try:
+        print('OUT:', call, getattr(a, call)(*x, **k))
+    except Exception as e:
+        print('OUT:', call, type(e).__name__, e)
+print('OUT: got', b.recvmsg(100, 0, 0))
+socket.send_fds(b, [b'fd'], [a.fileno()])
+msg, fds, flags, addr = socket.recv_fds(a, 10, 1)
+print('OUT: recv_fds', msg, len(fds), flags, addr)
+b.send(b'into')
+buf = bytearray(8)
+print('OUT: recvmsg_into', a.recvmsg_into([buf]), buf)
+print('OUT: afalg', hasattr(a, 'sendmsg_afalg'))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(0.2)
+try:
+    u.recvfrom(10)
+except TimeoutError as e:
+    print('OUT: recvfrom', e)
+s = socket.socket()
+os.close(s.fileno())
+try:
+    s.close()
+except OSError as e:
+    print('OUT: close', e)
+"#;
+
+#[test]
+fn sendmsg_and_recvmsg_are_refused_and_taken_as_python_s() {
+    if !common::have_peer("python3") {
+        return;
+    }
+    let scratch = Scratch::new("review-msg-calls");
+    let alone = unwatched(&scratch, MSG_CALLS);
+    let mut w = watch(&scratch, "p.py", MSG_CALLS, &[]);
+    let (status, out, _) = w.end();
+    assert_eq!(status, Some(0), "{out}");
+    assert_eq!(own(&out), own(&alone), "{out}\n---\n{alone}");
+    assert_eq!(own(&alone).len(), 31, "{alone}");
+    assert!(!out.contains("sockplay"), "{out}");
+    assert_has(
+        "watch",
+        &out,
+        &[
+            // Refused in the C call's words, and shown as a failed call.
+            "TypeError: sendmsg() takes no keyword arguments",
+            "TypeError: recvmsg() takes no keyword arguments",
+            "ValueError: negative buffer size in recvmsg()",
+            "TypeError: sendmsg() argument 2 must be an iterable",
+            "TypeError: a bytes-like object is required, not 'str'",
+            "sockets send bytes",
+            // Taken: reported with their bytes.
+            "sendmsg: 4 bytes: b'list'",
+            "sendmsg: 5 bytes: b'tuple'",
+            "sendmsg: 2 bytes and 1 descriptor",
+            // The shell's words for a receive on an unbound UDP socket.
+            "u has no address yet, so no datagram can reach it: bind it first",
+            "recvfrom(fd 6) waits for a datagram on 0.0.0.0:0",
+            // A close whose number another call closed.
+            "fd 7 was closed behind the socket object's back (os.close(7)",
+        ],
+    );
+    assert!(!out.contains("datagram on ?"), "{out}");
+}

@@ -66,6 +66,52 @@ states u",
     assert!(!st.contains("u -> t"), "{st}");
 }
 
+/// Two UDP sockets of the shell answer each other: `diagram u` writes each
+/// sendto on the side of the socket that made it, v's too (only u's calls
+/// were drawn), each before its datagram.
+#[test]
+fn a_udp_diagram_draws_both_ends_calls() {
+    let scratch = Scratch::new("wire-udp-both");
+    let Some(out) = run(
+        &scratch,
+        "u = socket udp
+bind u 127.0.0.1 0
+v = socket udp
+bind v 127.0.0.1 0
+sendto v b\"hi\" u
+data, addr = recvfrom u 100
+sendto u b\"HELLO\" addr
+recvfrom v 100
+sleep 0.2
+diagram u",
+    ) else {
+        return;
+    };
+    let d = section(&out, "diagram u");
+    let text = d.join("\n");
+    // The lifelines' columns, from the header's names.
+    let col = |name: &str| d[0].find(&format!(" {name} ")).or_else(|| d[0].rfind(name));
+    let (Some(_), Some(vcol)) = (col("u"), col("v")) else {
+        panic!("no u and v columns:\n{text}");
+    };
+    let calls: Vec<(usize, usize)> = d
+        .iter()
+        .enumerate()
+        .filter_map(|(k, l)| l.find("sendto").map(|at| (k, at)))
+        .collect();
+    assert_eq!(calls.len(), 2, "a sendto on each side:\n{text}");
+    let row = |w: &str| d.iter().position(|l| l.contains(w)).expect(w);
+    // v's sendto is right of the middle, before its datagram (len=2); u's
+    // on the left, before its own (len=5).
+    assert!(calls[0].1 > vcol / 2, "v's sendto on v's side:\n{text}");
+    assert!(calls[0].0 < row("UDP len=2"), "{text}");
+    assert!(calls[1].1 < vcol / 2, "u's sendto on u's side:\n{text}");
+    assert!(
+        row("UDP len=2") < calls[1].0 && calls[1].0 < row("UDP len=5"),
+        "{text}"
+    );
+}
+
 /// `states` on an 80-column terminal with names longer than `k` and `c`:
 /// every line fits (the states an arrow moves the ends to wrap in their
 /// column), and nothing is lost.

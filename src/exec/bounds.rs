@@ -178,6 +178,12 @@ impl Boundaries {
         self.senders.get(&(from, to)).cloned()
     }
 
+    /// The shell's send from `from` to `to` is recorded (or sent nothing):
+    /// a receiver has no record to wait for on that flow any more.
+    pub fn settled(&mut self, from: SocketAddr, to: SocketAddr) {
+        self.reported.remove(&(from, to));
+    }
+
     /// Bytes recorded on a flow and not received yet.
     fn untaken(&self, flow: Flow) -> usize {
         self.flows
@@ -185,8 +191,10 @@ impl Boundaries {
             .map_or(0, |q| q.iter().map(|s| s.len - s.taken).sum())
     }
 
-    /// The sends from `from` to `to` are a watched program's: a receiver
-    /// waits for their records (see [`received_synced`]).
+    /// The sends from `from` to `to` are recorded after their bytes leave
+    /// (a watched program's, reported later; or the shell's own send, in
+    /// flight): a receiver waits for their records (see
+    /// [`received_synced`]).
     pub fn expect_reports(&mut self, from: SocketAddr, to: SocketAddr) {
         if self.reported.len() < MAX_SEGMENTS {
             self.reported.insert((from, to));

@@ -119,7 +119,12 @@ impl Session {
             Packet::Unreachable(u) => Some(u.orig_dst),
             Packet::Tcp(_) => None,
         })?;
-        let calls = self.calls.select(&|c| mine(c.local));
+        // Both ends' calls: the other end may be the shell's or a watched
+        // program's socket (build_udp keeps the conversation's).
+        let theirs = |a: std::net::SocketAddr| {
+            a.port() == peer.port() && crate::wire::capture::same_host(a.ip(), peer.ip())
+        };
+        let calls = self.calls.select(&|c| mine(c.local) || theirs(c.local));
         Some(ladder::build_udp(
             [local, peer],
             [self.udp_label(local), self.udp_label(peer)],

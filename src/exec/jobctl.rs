@@ -113,10 +113,17 @@ impl Session {
         if let Some(report) = c.report {
             out.emit(report);
         }
+        if !c.released.is_empty() {
+            out.emit(Item::Note(format!(
+                "job [{}] does not bind `{}`: bound since by a later command, which stands",
+                c.id,
+                c.released.join("`, `")
+            )));
+        }
         match c.result {
-            Ok(ret) => self.adopt_and_bind(&c.targets, ret, c.id, out),
+            Ok(ret) => self.adopt_and_bind(&c.targets, &c.released, ret, c.id, out),
             Err(_) => {
-                for t in &c.targets {
+                for t in c.targets.iter().filter(|t| !c.released.contains(t)) {
                     self.failed_names.insert(t.clone(), c.id);
                 }
             }
@@ -127,10 +134,21 @@ impl Session {
         }
     }
 
-    fn adopt_and_bind(&mut self, targets: &[String], ret: Ret, id: usize, out: &mut dyn Sink) {
+    fn adopt_and_bind(
+        &mut self,
+        targets: &[String],
+        released: &[String],
+        ret: Ret,
+        id: usize,
+        out: &mut dyn Sink,
+    ) {
         // A name bound since the job began, to a socket still open, loses
         // it: say so rather than leave that socket nameless in silence.
+        // (Names the foreground bound are released: they keep its value.)
         for (t, v) in targets.iter().zip(ret.values.iter()) {
+            if released.contains(t) {
+                continue;
+            }
             if let Some(crate::value::Value::Socket(old)) = self.vars.get(t)
                 && self.table.get(*old).is_some()
                 && !matches!(v, crate::value::Value::Socket(h) if h == old)
@@ -146,7 +164,9 @@ impl Session {
                 .adopt(a.handle, a.sock, a.family, a.kind, a.origin);
         }
         for (t, v) in targets.iter().zip(ret.values) {
-            self.assign(t, v);
+            if !released.contains(t) {
+                self.assign(t, v);
+            }
         }
     }
 

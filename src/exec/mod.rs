@@ -603,6 +603,7 @@ impl Session {
             self.table.last = Some(a.handle);
         }
         for (t, v) in targets.iter().zip(values.iter()) {
+            self.jobs.release(t);
             self.assign(t, v.clone());
         }
         let items = value_items(

@@ -42,7 +42,7 @@ pub fn fit(text: &str, width: usize) -> String {
             None
         };
         let Some((mark, hang, style)) = styled else {
-            match wait_line(&plain, line, width) {
+            match wait_line(&plain, line, width).or_else(|| socket_repr_line(&plain, width)) {
                 Some(lines) => out.push_str(&lines),
                 None => out.push_str(line),
             }
@@ -59,6 +59,114 @@ pub fn fit(text: &str, width: usize) -> String {
         }
     }
     out
+}
+
+/// What a call did, in words (`Item::Done`), fitted to `width` columns:
+/// a line of prose (at the first indent, no column gaps) too wide is
+/// wrapped between words, each continuation two columns further in, as a
+/// note's are. A table inside (lines further in, or with columns padded by
+/// runs of blanks) is left as it is, and so is a socket's repr's neighbour
+/// text: only whole words move.
+pub fn fit_done(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (k, line) in text.split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        let plain = strip_ansi(line);
+        let body = plain.strip_prefix(IND).unwrap_or("");
+        let prose = !body.is_empty()
+            && !body.starts_with(' ')
+            && !body.contains("  ")
+            && !line.contains('\x1b');
+        if plain.width() <= width || !prose {
+            out.push_str(line);
+            continue;
+        }
+        let room = width.saturating_sub(IND.len() + 2).max(MIN_TEXT);
+        for (j, piece) in wrap(body, room).iter().enumerate() {
+            if j > 0 {
+                out.push('\n');
+            }
+            let lead = if j == 0 { "" } else { "  " };
+            let _ = write!(out, "{IND}{lead}{piece}");
+        }
+    }
+    out
+}
+
+/// A value's lines fitted to `width` columns: only a socket's repr is
+/// broken (see [`socket_repr_line`]); other values (bytes, whose blanks are
+/// part of them) are left as they are.
+pub fn fit_value(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for (k, line) in text.split('\n').enumerate() {
+        if k > 0 {
+            out.push('\n');
+        }
+        let plain = strip_ansi(line);
+        match socket_repr_line(&plain, width) {
+            Some(lines) if plain.width() > width => out.push_str(&lines),
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// A line holding a socket's repr (`c = <socket fd=5 AF_INET SOCK_STREAM
+/// laddr=127.0.0.1:9900 raddr=127.0.0.1:51574 ESTABLISHED>`) too wide for
+/// the terminal, broken before `laddr=`, `raddr=` and the state, each
+/// continuation under `socket` (the terminal would cut the peer's port in
+/// two). Only those places: a UNIX path may hold blanks. Without its
+/// colour (the name's bold), which a line broken by hand cannot keep
+/// simply. None for any other line.
+fn socket_repr_line(plain: &str, width: usize) -> Option<String> {
+    if plain.width() <= width {
+        return None;
+    }
+    let open = plain.find("<socket fd=")?;
+    if !plain.ends_with('>') || plain[..open].contains(['\'', '"']) {
+        return None;
+    }
+    let mut cuts: Vec<usize> = Vec::new();
+    for key in [" laddr=", " raddr="] {
+        if let Some(k) = plain[open..].find(key) {
+            cuts.push(open + k);
+        }
+    }
+    if let Some(k) = plain.rfind(' ')
+        && k > open
+        && plain[k + 1..plain.len() - 1]
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+    {
+        cuts.push(k);
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    if cuts.is_empty() {
+        return None;
+    }
+    let hang = " ".repeat(plain[..open].width() + 1);
+    let mut pieces: Vec<&str> = Vec::new();
+    let mut start = 0;
+    for &c in &cuts {
+        pieces.push(&plain[start..c]);
+        start = c + 1;
+    }
+    pieces.push(&plain[start..]);
+    let mut lines: Vec<String> = Vec::new();
+    for piece in pieces {
+        match lines.last_mut() {
+            Some(last) if last.width() + 1 + piece.width() <= width => {
+                last.push(' ');
+                last.push_str(piece);
+            }
+            Some(_) => lines.push(format!("{hang}{piece}")),
+            None => lines.push(piece.to_string()),
+        }
+    }
+    Some(lines.join("\n"))
 }
 
 /// The terminal's width now, if the output goes to one (for [`fit`]).
@@ -78,8 +186,26 @@ fn width() -> usize {
     terminal_width().unwrap_or(DEFAULT_WIDTH)
 }
 
+thread_local! {
+    /// Set while [`whole`] renders: the text is for `expect`, not a screen.
+    static WHOLE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// `f` run as if no terminal were measured: tables keep every column. What
+/// `expect` reads must not depend on the window the lesson runs in (a
+/// column dropped to fit 80 columns failed the lesson's expects).
+pub fn whole<T>(f: impl FnOnce() -> T) -> T {
+    let was = WHOLE.with(|w| w.replace(true));
+    let out = f();
+    WHOLE.with(|w| w.set(was));
+    out
+}
+
 /// The terminal's width, when the output goes to one.
 pub(super) fn terminal_width() -> Option<usize> {
+    if WHOLE.with(std::cell::Cell::get) {
+        return None;
+    }
     match WIDTH.load(std::sync::atomic::Ordering::Relaxed) {
         0 => None,
         w => Some(w),
@@ -183,8 +309,21 @@ pub(super) fn help_one(s: &CmdSpec) -> String {
         }
     }
     for (k, line) in s.python_example(None).iter().enumerate() {
-        let label = if k == 0 { "python:" } else { "       " };
-        let _ = write!(out, "\n{IND}{IND}{} {line}", label.dimmed());
+        // A form in parentheses is no Python line but what to use instead
+        // (Wireshark's Flow Graph for `diagram`): not labelled python.
+        let elsewhere = line
+            .strip_prefix('(')
+            .and_then(|l| l.strip_suffix(')'))
+            .filter(|_| k == 0);
+        match elsewhere {
+            Some(what) => {
+                let _ = write!(out, "\n{IND}{IND}{} {what}", "without sockplay:".dimmed());
+            }
+            None => {
+                let label = if k == 0 { "python:" } else { "       " };
+                let _ = write!(out, "\n{IND}{IND}{} {line}", label.dimmed());
+            }
+        }
     }
     for v in s.python_variants() {
         for (k, line) in s.python_example(Some(v)).iter().enumerate() {

@@ -17,7 +17,7 @@ mod style;
 mod tables;
 
 pub use errors::{Origin, exec_error, parse_error};
-pub use layout::{DEFAULT_WIDTH, fit, screen_width, set_width};
+pub use layout::{DEFAULT_WIDTH, fit, fit_done, fit_value, screen_width, set_width, whole};
 pub use style::strip_ansi;
 
 use crate::exec::{Item, JobEnd, Piece, SockDesc};

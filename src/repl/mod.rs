@@ -99,7 +99,8 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
     println!(
         "{} {}",
         "sockplay".bold().blue(),
-        "- BSD sockets, one call at a time. `help` lists the commands, Tab completes, Ctrl-C interrupts a call, Ctrl-D leaves.".dimmed()
+        // Two lines, each within 80 columns: one line was cut mid-word.
+        "- BSD sockets, one call at a time. `help` lists the commands,\nTab completes, Ctrl-C interrupts a call, Ctrl-D leaves.".dimmed()
     );
     if let Some(rc) = rc
         && let Ok(mut lines) = crate::input::Lines::file(&rc)

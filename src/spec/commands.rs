@@ -476,7 +476,7 @@ pub static SPECS: &[CmdSpec] = &[
         [opt("sock", K::WireView)],
         Options,
         "a connection's sequence diagram (ladder), as text or SVG",
-        "A column for each end, named as in this shell, an arrow for each segment with its flags, seq, ack and length, the calls on each side that caused them (connect, accept returned, send #1, recv took #1 #2, close) and each end's state in between: the ladder textbooks draw. Without a socket, the last connection used. It fits 80 columns, in ASCII when the terminal has no UTF-8 or colour. `diagram save FILE.svg` writes it as a picture for slides (never replacing a file). Needs the capture (root, or `sockplay --lab`).",
+        "A column for each end, named as in this shell, an arrow for each segment with its flags, seq, ack and length, the calls on each side that caused them (connect, accept returned, send #1, recv took #1 #2, close) and each end's state in between: the ladder textbooks draw. Without a socket, the last connection used. It fits 80 columns, in ASCII when the terminal has no UTF-8 or colour. `diagram save FILE.svg` writes it as a picture for slides (the shell asks before it replaces a file; a script never replaces one). Needs the capture (root, or `sockplay --lab`).",
         "(Wireshark: Statistics > Flow Graph)"
     ),
     spec!(

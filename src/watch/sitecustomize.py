@@ -546,6 +546,14 @@ def _sockplay_install():
         except OSError:
             return b"-"
 
+    def wait_local(sock):
+        # A receive that waits on a socket that is not a stream's says
+        # where it waits: its address now, which is the port 0 of a socket
+        # no datagram can reach (nothing bound it).
+        if ctype(sock) == STREAM:
+            return ()
+        return (local_of(sock),)
+
     def describe_fd(fd):
         # A descriptor another process passed: (family, type, local, peer)
         # of a socket; (-1, -1, what it is, -) of anything else.
@@ -628,6 +636,38 @@ def _sockplay_install():
 
     NOT_SHOWN = (-1, 0, -1)
 
+    def msg_views(a, k):
+        # The bytes of a sendmsg's buffers, when every argument is one the C
+        # call takes as it is: buffers and ancillary data as a list or a
+        # tuple (an iterator would be used up here), each item (level,
+        # type, bytes) with C ints, flags a C int. None otherwise: the call
+        # itself says what is wrong.
+        if k or not 1 <= len(a) <= 4 or (len(a) > 2 and not cint(a[2])):
+            return None
+        if len(a) > 1:
+            anc = a[1]
+            if anc.__class__ not in (list, tuple):
+                return None
+            for item in anc:
+                if (item.__class__ not in (list, tuple) or len(item) != 3 or not cint(item[0])
+                        or not cint(item[1])):
+                    return None
+                body = readable(item[2])
+                if body is None:
+                    return None
+                body.release()
+        if a[0].__class__ not in (list, tuple):
+            return None
+        views = []
+        for x in a[0]:
+            v = readable(x)
+            if v is None:
+                for w in views:
+                    w.release()
+                return None
+            views.append(v)
+        return views
+
     # --- the socket class ------------------------------------------------------------
     class socket(Orig):
         __slots__ = ()
@@ -658,16 +698,18 @@ def _sockplay_install():
                 except Exception:
                     off()
 
-        def _wrap(self, f, call, args, fn, will_wait, results_of=None, data_of=None):
+        def _wrap(self, f, call, args, fn, will_wait, results_of=None, data_of=None,
+                  wait_args=None):
             # A call that is rare: generic. `will_wait()` says, before it
-            # runs, whether it will wait.
+            # runs, whether it will wait; `wait_args()`, what its wait says
+            # after its arguments.
             fd = c_fileno(self)
             t0 = now()
             waited = False
             try:
                 if will_wait():
                     waited = True
-                    h = begin(b"W", call, fd, args, f)
+                    h = begin(b"W", call, fd, args + wait_args() if wait_args else args, f)
                 else:
                     h = head(b"R", call, fd, f)
             except Exception:
@@ -794,7 +836,7 @@ def _sockplay_install():
                         raise
             if d is None:
                 t0 = now()
-                begin(b"W", b"recv", fd, (bufsize, flags, dg), getframe(1))
+                begin(b"W", b"recv", fd, (bufsize, flags, dg) + wait_local(self), getframe(1))
                 try:
                     if ctype(self) == DGRAM:
                         dg = dgram_when_ready(self, fd)
@@ -851,7 +893,7 @@ def _sockplay_install():
                         raise
             if n is None:
                 t0 = now()
-                begin(b"W", b"recv_into", fd, args, getframe(2))
+                begin(b"W", b"recv_into", fd, args + wait_local(self), getframe(2))
                 try:
                     n = c_recv_into(self, buffer, nbytes, flags)
                 except BaseException as e:
@@ -884,7 +926,7 @@ def _sockplay_install():
                     raise
             else:
                 t0 = now()
-                begin(b"W", b"recvfrom", fd, args, getframe(1))
+                begin(b"W", b"recvfrom", fd, args + wait_local(self), getframe(1))
                 try:
                     if ctype(self) == DGRAM:
                         dg = dgram_when_ready(self, fd)
@@ -927,7 +969,7 @@ def _sockplay_install():
             t0 = now()
             will = c_gettimeout(self) != 0.0 and not ready(fd)
             if will:
-                begin(b"W", b"recvfrom_into", fd, args, getframe(2))
+                begin(b"W", b"recvfrom_into", fd, args + wait_local(self), getframe(2))
             try:
                 r = c_recvfrom_into(self, buffer, nbytes, flags)
             except BaseException as e:
@@ -1064,62 +1106,66 @@ def _sockplay_install():
         # sendmsg and recvmsg (so socket.send_fds and recv_fds): the bytes,
         # and the descriptors passed with SCM_RIGHTS; a socket received is
         # described (family, type, addresses), so sockplay follows it as
-        # one of the program's own from its first call.
-        def sendmsg(self, buffers, *rest):
+        # one of the program's own from its first call. Only arguments the
+        # C call surely takes are read here (lists or tuples, which reading
+        # does not use up); anything else goes to the real call as given.
+        def sendmsg(self, *a, **k):
             if not on[0]:
-                return c_sendmsg(self, buffers, *rest)
+                return c_sendmsg.__get__(self)(*a, **k)
             f = getframe(1)
             fd = c_fileno(self)
+            views = msg_views(a, k)
+            if views is None:
+                return misuse(head(b"R", b"sendmsg", fd, f), NOT_SHOWN,
+                              lambda: c_sendmsg.__get__(self)(*a, **k))
             try:
-                # Iterables are read once: what is reported is what is sent.
-                buffers = [bytes(memoryview(x).cast("B")) for x in buffers]
-                if rest and rest[0] is not None:
-                    rest = (list(rest[0]),) + tuple(rest[1:])
-            except Exception:
-                return c_sendmsg(self, buffers, *rest)
+                data = b"".join(views)
+            finally:
+                for v in views:
+                    v.release()
             passed = []
-            try:
-                for level, kind, body in (rest[0] if rest else ()):
-                    if level == SOL_SOCKET and kind == SCM_RIGHTS:
-                        raw = bytes(memoryview(body).cast("B"))
-                        raw = raw[:len(raw) - len(raw) % 4]
-                        passed.extend(int.from_bytes(raw[k:k + 4], ORDER, signed=True)
-                                      for k in range(0, len(raw), 4))
-            except Exception:
-                # Not what sendmsg takes: it raises, and that is reported.
-                passed = []
-            data = b"".join(buffers)
-            flags = rest[1] if len(rest) > 1 else 0
+            for level, kind, body in (a[1] if len(a) > 1 else ()):
+                if level == SOL_SOCKET and kind == SCM_RIGHTS:
+                    raw = bytes(memoryview(body).cast("B"))
+                    raw = raw[:len(raw) - len(raw) % 4]
+                    passed.extend(int.from_bytes(raw[i:i + 4], ORDER, signed=True)
+                                  for i in range(0, len(raw), 4))
+            flags = a[2] if len(a) > 2 else 0
             args = (len(data), flags, ",".join(str(x) for x in passed[:64]))
-            return self._wrap(f, b"sendmsg", args, lambda: c_sendmsg(self, buffers, *rest),
+            return self._wrap(f, b"sendmsg", args, lambda: c_sendmsg(self, *a),
                               lambda: c_gettimeout(self) != 0.0 and not ready(fd, True),
                               lambda n: (n,),
                               lambda n: data[:min(n, DATA_MAX)])
 
-        def recvmsg(self, bufsize, *rest):
+        def recvmsg(self, *a, **k):
             if not on[0]:
-                return c_recvmsg(self, bufsize, *rest)
+                return c_recvmsg.__get__(self)(*a, **k)
             f = getframe(1)
             fd = c_fileno(self)
-            anc = rest[0] if rest else 0
-            flags = rest[1] if len(rest) > 1 else 0
+            if (k or not 1 <= len(a) <= 3 or not csize(a[0])
+                    or (len(a) > 1 and not csize(a[1])) or (len(a) > 2 and not cint(a[2]))):
+                return misuse(head(b"R", b"recvmsg", fd, f), NOT_SHOWN,
+                              lambda: c_recvmsg.__get__(self)(*a, **k))
+            bufsize = a[0]
+            anc = a[1] if len(a) > 1 else 0
+            flags = a[2] if len(a) > 2 else 0
 
             def res(r):
-                msg, ancdata, mflags, a = r
+                msg, ancdata, mflags, peer = r
                 got = []
                 for level, kind, body in ancdata:
                     if level == SOL_SOCKET and kind == SCM_RIGHTS:
                         body = body[:len(body) - len(body) % 4]
-                        got.extend(int.from_bytes(body[k:k + 4], ORDER, signed=True)
-                                   for k in range(0, len(body), 4))
-                out = [len(msg), mflags, addr(a), ",".join(str(x) for x in got[:64])]
+                        got.extend(int.from_bytes(body[i:i + 4], ORDER, signed=True)
+                                   for i in range(0, len(body), 4))
+                out = [len(msg), mflags, addr(peer), ",".join(str(x) for x in got[:64])]
                 for x in got[:8]:
                     out.extend(describe_fd(x))
                 return tuple(out)
             return self._wrap(f, b"recvmsg", (bufsize, anc, flags),
-                              lambda: c_recvmsg(self, bufsize, *rest),
+                              lambda: c_recvmsg(self, *a),
                               lambda: c_gettimeout(self) != 0.0 and not ready(fd),
-                              res, lambda r: r[0][:DATA_MAX])
+                              res, lambda r: r[0][:DATA_MAX], lambda: wait_local(self))
 
         def _real_close(self, _ss=C):
             if on[0]:

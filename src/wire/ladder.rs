@@ -268,8 +268,25 @@ pub fn build_udp(
         CallKind::SendTo { to, .. } => *to == ends[1],
         _ => c.peer == Some(ends[1]),
     };
+    // The other end's calls too, when sockplay saw them (the shell's
+    // socket, or a watched program's): its sendto back to this one.
+    let theirs = |a: std::net::SocketAddr| {
+        a.port() == ends[1].port() && super::capture::same_host(a.ip(), ends[1].ip())
+    };
+    let about_theirs = |c: &Call| match &c.kind {
+        CallKind::SendTo { to, .. } => mine(*to),
+        _ => c.peer.is_some_and(mine),
+    };
     let mut events: Vec<(Nanos, u8, Step)> = Vec::new();
-    for c in calls.iter().filter(|c| mine(c.local) && about(c)) {
+    for (side, c) in calls.iter().filter_map(|c| {
+        if mine(c.local) && about(c) {
+            Some((0, c))
+        } else if theirs(c.local) && about_theirs(c) {
+            Some((1, c))
+        } else {
+            None
+        }
+    }) {
         let order = if matches!(c.kind, CallKind::Failed { .. }) {
             2
         } else {
@@ -279,7 +296,7 @@ pub fn build_udp(
             c.t,
             order,
             Step::Call {
-                side: 0,
+                side,
                 text: c.text(),
                 failed: matches!(c.kind, CallKind::Failed { .. }),
             },

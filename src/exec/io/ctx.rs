@@ -366,6 +366,18 @@ impl Ctx {
         let mut failure: Option<ExecError> = None;
         // Before the data goes out, for `diagram`.
         let t0 = crate::wire::now_ns();
+        // The send is recorded when it returns, a moment after its bytes
+        // arrive: a watched program receiving them on another thread (its
+        // report read by the tracker) waits for the record instead of
+        // finding none and naming no send (`recv` instead of `recv took #1`
+        // in the diagram, one run in a few under load).
+        if stream
+            && flags & libc::MSG_OOB == 0
+            && let Some((l, p)) = self.pair
+            && let Ok(mut b) = self.bounds.lock()
+        {
+            b.expect_reports(l, p);
+        }
         loop {
             calls += 1;
             // The log stamps a send when it was made (see record_at).
@@ -470,6 +482,7 @@ impl Ctx {
         {
             b.name_sender(l, p, crate::exec::bounds::Sender::Shell(self.label.clone()));
             let no = b.sent(l, p, sent);
+            b.settled(l, p);
             drop(b);
             self.note(t0, crate::wire::CallKind::Send { no, len: sent, all });
         } else if !stream
@@ -477,6 +490,12 @@ impl Ctx {
             && let Some(to) = self.sock.peer_addr().ok().and_then(|a| a.as_socket())
         {
             self.note(t0, crate::wire::CallKind::SendTo { len: sent, to });
+        }
+        if sent == 0
+            && let Some((l, p)) = self.pair
+            && let Ok(mut b) = self.bounds.lock()
+        {
+            b.settled(l, p);
         }
         if let Some(x) = failure {
             return Err(x);
