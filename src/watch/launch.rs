@@ -287,7 +287,7 @@ pub fn launch(argv: &[String], stdio: Stdio3) -> std::io::Result<Launched> {
         }
         st.st_ino
     };
-    let traced = super::ptrace::wanted(argv);
+    let traced = super::ptrace::wanted(argv) && super::ptrace::runnable(program);
     let mut note = None;
     let (mut child, tracer) = if traced && super::ptrace::would_lose_privilege(program) {
         note = Some(format!(

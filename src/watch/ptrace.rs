@@ -189,6 +189,26 @@ pub fn wanted(argv: &[String]) -> bool {
     cfg!(target_arch = "x86_64") && !base.starts_with("python")
 }
 
+/// Whether `program` names a file exec can run (PATH searched as exec
+/// does). A traced child whose exec fails cannot tell sockplay why: its
+/// report of the error is a write, which the seccomp filter turns into
+/// ENOSYS until the tracer has asked for seccomp stops. So a program that
+/// will not start is started untraced, and its error is the usual one.
+pub fn runnable(program: &str) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let ok = |p: &std::path::Path| {
+        p.is_file()
+            && std::ffi::CString::new(p.as_os_str().as_bytes())
+                // SAFETY: access reads the NUL-terminated path.
+                .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0)
+    };
+    if program.contains('/') {
+        return ok(std::path::Path::new(program));
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| ok(&d.join(program))))
+}
+
 /// A program that ptrace would change: set-user-ID or set-group-ID, run by
 /// someone who is not root (the kernel runs it without its privilege when
 /// it is traced).
