@@ -115,6 +115,39 @@ fn a_traced_program_returns_its_exit_status() {
     assert!(out.contains("sh exited with status 3"), "{out}");
 }
 
+/// Files exec cannot run (not a program; a script whose interpreter is
+/// missing) are refused as untraced ones are, at once: traced, the child's
+/// report of its exec error was refused by the seccomp filter and sockplay
+/// waited for ever.
+#[test]
+fn a_file_exec_cannot_run_is_refused_not_waited_for() {
+    let scratch = Scratch::new("watch-ptrace-bad-exec");
+    let make = |name: &str, text: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let p = scratch.path().join(name);
+        std::fs::write(&p, text).expect("write");
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        p.to_string_lossy().into_owned()
+    };
+    let no_interp = make("bad.sh", "#!/nonexistent/interpreter\necho hi\n");
+    let (code, out) = run_until(
+        sockplay(&["watch", &no_interp]),
+        Duration::from_secs(20),
+        || {},
+    );
+    // 127, as a shell says of a program it cannot find (the error itself
+    // is on stderr).
+    assert_eq!(code, Some(127), "{out}");
+    let script = make("good.sh", "#!/bin/sh\necho hi; exit 4\n");
+    let (code, out) = run_until(
+        sockplay(&["watch", &script]),
+        Duration::from_secs(20),
+        || {},
+    );
+    assert_eq!(code, Some(4), "{out}");
+    assert!(out.contains("hi"), "{out}");
+}
+
 #[test]
 fn ctrl_c_reaches_a_traced_program() {
     if !common::have_peer("nc") {

@@ -190,17 +190,49 @@ pub fn wanted(argv: &[String]) -> bool {
 }
 
 /// Whether `program` names a file exec can run (PATH searched as exec
-/// does). A traced child whose exec fails cannot tell sockplay why: its
+/// does): executable, and an ELF binary or a `#!` script whose interpreter
+/// is one. A traced child whose exec fails cannot tell sockplay why: its
 /// report of the error is a write, which the seccomp filter turns into
-/// ENOSYS until the tracer has asked for seccomp stops. So a program that
-/// will not start is started untraced, and its error is the usual one.
+/// ENOSYS until the tracer has asked for seccomp stops, and the child then
+/// aborts into a signal stop that only the tracer, still inside the spawn,
+/// could let go (a hang). So a program that will not start is started
+/// untraced, and its error is the usual one. (An exec that fails for want
+/// of memory or with arguments too long still would hang: not checked.)
 pub fn runnable(program: &str) -> bool {
+    runnable_at(program, 0)
+}
+
+fn runnable_at(program: &str, depth: u8) -> bool {
+    use std::io::Read as _;
     use std::os::unix::ffi::OsStrExt;
     let ok = |p: &std::path::Path| {
-        p.is_file()
+        let executable = p.is_file()
             && std::ffi::CString::new(p.as_os_str().as_bytes())
                 // SAFETY: access reads the NUL-terminated path.
-                .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0)
+                .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0);
+        if !executable {
+            return false;
+        }
+        // Its first bytes: exec runs ELF, and `#!` scripts (through their
+        // interpreter, which must be runnable itself; the kernel follows a
+        // few levels).
+        let mut head = [0u8; 256];
+        let n = std::fs::File::open(p)
+            .and_then(|mut f| f.read(&mut head))
+            .unwrap_or(0);
+        let head = &head[..n];
+        if head.starts_with(b"\x7fELF") {
+            return true;
+        }
+        let Some(line) = head.strip_prefix(b"#!") else {
+            return false;
+        };
+        let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+        let interp = String::from_utf8_lossy(line);
+        match interp.split_whitespace().next() {
+            Some(i) if i.starts_with('/') && depth < 4 => runnable_at(i, depth + 1),
+            _ => false,
+        }
     };
     if program.contains('/') {
         return ok(std::path::Path::new(program));
