@@ -384,7 +384,9 @@ fn a_program_that_is_not_python_has_its_sockets_in_the_table() {
         &out,
         &[
             "[1] run nc -l 127.0.0.1 0",
-            "[1] fd 3 is a socket: TCP 127.0.0.1:",
+            // Traced with ptrace: its calls, in the shell's words.
+            "[1] nc  listen(fd 3)",
+            "fd 3 is listening on 127.0.0.1:",
             "LISTEN",
             "[1] nc",
             "[1] cancelled (killed): run nc -l 127.0.0.1 0",

@@ -180,11 +180,17 @@ impl Session {
         }
         p.input(line.as_deref()).map_err(|e| e.at(job.span))?;
         out.emit(Item::Done(match &line {
-            Some(l) => format!(
+            Some(l) if p.python => format!(
                 "typed {} for [{id}] {}: its input() returns {}",
                 crate::value::bytes_repr(&[l.as_slice(), b"\n"].concat()),
                 p.name,
                 crate::value::str_repr(&String::from_utf8_lossy(l))
+            ),
+            // nc, curl: no input(), a read of its stdin.
+            Some(l) => format!(
+                "typed {} for [{id}] {}: its next read of its stdin gets it",
+                crate::value::bytes_repr(&[l.as_slice(), b"\n"].concat()),
+                p.name,
             ),
             None => format!(
                 "closed the input of [{id}] {}: its next read gets the end of its input",

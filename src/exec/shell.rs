@@ -377,6 +377,14 @@ impl Session {
                                 .into(),
                         ),
                         (
+                            "not Python".into(),
+                            "nc, curl, a C program: its socket system calls are traced with ptrace (socket, bind, \
+                             listen, accept, connect, read/write/send/recv on a socket, shutdown, close), each shown \
+                             under the call's name, no source line; where ptrace is refused, only its sockets are \
+                             shown, from /proc"
+                                .into(),
+                        ),
+                        (
                             "-q".into(),
                             "only each call and what it returned (or raised)".into(),
                         ),

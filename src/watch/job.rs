@@ -56,8 +56,9 @@ pub struct Program {
     activity: Mutex<Instant>,
     /// The CPU time its threads have used (ns), and since when it is that.
     cpu: Mutex<(u64, Instant)>,
-    /// It runs in python3: it will say hello.
-    python: bool,
+    /// It runs in python3: it will say hello (and input() reads what
+    /// `input %1` types).
+    pub python: bool,
     /// The lab host it runs on (`on a run ... &`), and its address: its
     /// sockets are there.
     pub host: Option<(String, std::net::Ipv4Addr)>,

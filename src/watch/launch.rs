@@ -67,6 +67,11 @@ pub struct Launched {
     pub stderr: Option<std::fs::File>,
     /// Where it started (file names in reports are shown relative to it).
     pub cwd: PathBuf,
+    /// The tracer of a program that is not Python (None: python3, or
+    /// ptrace was refused): it alone may wait for the program.
+    pub tracer: Option<super::ptrace::Tracer>,
+    /// Said once, before the program's first line (why it is not traced).
+    pub note: Option<String>,
     /// The start-up module's directory, removed when this is dropped.
     _dir: PrivateDir,
 }
@@ -179,53 +184,41 @@ fn set_nonblocking(fd: RawFd) {
     }
 }
 
-/// Starts `argv` (resolved already) watched. In the foreground the
-/// program asks sockplay to show its reports before each of its prints (it
-/// writes to the terminal itself); with pipes, its prints come over the
-/// report channel, in order with its calls.
-pub fn launch(argv: &[String], stdio: Stdio3) -> std::io::Result<Launched> {
-    let Some(program) = argv.first() else {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "no program to run",
-        ));
-    };
-    let dir = PrivateDir::new()?;
-    std::fs::write(dir.0.join("sitecustomize.py"), HOOK)?;
-    let (ours, theirs) = socketpair()?;
-    // sockplay's own descriptors go high: the shell's next socket is
-    // numbered as if the program had not started.
-    let ours = crate::table::move_high(ours);
-    set_nonblocking(ours.as_raw_fd());
+/// The program's command: stdio, the start-up module's environment and
+/// the report channel (not for a traced program), what runs between fork
+/// and exec.
+fn command(
+    argv: &[String],
+    stdio: Stdio3,
+    dir: &PrivateDir,
+    theirs: &OwnedFd,
+    ino: u64,
+    traced: bool,
+) -> std::io::Result<Command> {
+    let program = &argv[0];
     let target = channel_fd();
-    // SAFETY: fstat fills the struct it is given.
-    let ino = unsafe {
-        let mut st: libc::stat = std::mem::zeroed();
-        if libc::fstat(theirs.as_raw_fd(), &mut st) != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        st.st_ino
-    };
     let mut path = OsString::from(&dir.0);
     if let Some(old) = std::env::var_os("PYTHONPATH").filter(|p| !p.is_empty()) {
         path.push(":");
         path.push(old);
     }
     let mut cmd = Command::new(program);
-    cmd.args(&argv[1..])
-        .env("PYTHONPATH", path)
-        .env("SOCKPLAY_WATCH", format!("{target}:{ino}"))
-        // Its prints and its calls in the order they happen, whatever its
-        // stdout is.
-        .env("PYTHONUNBUFFERED", "1");
-    cmd.env(
-        "SOCKPLAY_WATCH_OUT",
-        if stdio == Stdio3::Pipes {
-            "report"
-        } else {
-            "sync"
-        },
-    );
+    cmd.args(&argv[1..]);
+    if !traced {
+        cmd.env("PYTHONPATH", path)
+            .env("SOCKPLAY_WATCH", format!("{target}:{ino}"))
+            // Its prints and its calls in the order they happen, whatever
+            // its stdout is.
+            .env("PYTHONUNBUFFERED", "1");
+        cmd.env(
+            "SOCKPLAY_WATCH_OUT",
+            if stdio == Stdio3::Pipes {
+                "report"
+            } else {
+                "sync"
+            },
+        );
+    }
     match stdio {
         Stdio3::Inherit => {}
         Stdio3::NoInput => {
@@ -238,12 +231,14 @@ pub fn launch(argv: &[String], stdio: Stdio3) -> std::io::Result<Launched> {
         }
     }
     let src = theirs.as_raw_fd();
+    // A traced program is told nothing: the tracer writes its reports.
+    let give = !traced;
     let own_group = stdio == Stdio3::Pipes;
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
             // dup2 clears FD_CLOEXEC on the copy: the program inherits it.
-            if libc::dup2(src, target) < 0 {
+            if give && libc::dup2(src, target) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             // Nothing else: a descriptor sockplay was given open (by its
@@ -263,7 +258,68 @@ pub fn launch(argv: &[String], stdio: Stdio3) -> std::io::Result<Launched> {
             Ok(())
         });
     }
-    let mut child = cmd.spawn()?;
+    Ok(cmd)
+}
+
+/// Starts `argv` (resolved already) watched. In the foreground the
+/// program asks sockplay to show its reports before each of its prints (it
+/// writes to the terminal itself); with pipes, its prints come over the
+/// report channel, in order with its calls.
+pub fn launch(argv: &[String], stdio: Stdio3) -> std::io::Result<Launched> {
+    let Some(program) = argv.first() else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "no program to run",
+        ));
+    };
+    let dir = PrivateDir::new()?;
+    std::fs::write(dir.0.join("sitecustomize.py"), HOOK)?;
+    let (ours, theirs) = socketpair()?;
+    // sockplay's own descriptors go high: the shell's next socket is
+    // numbered as if the program had not started.
+    let ours = crate::table::move_high(ours);
+    set_nonblocking(ours.as_raw_fd());
+    // SAFETY: fstat fills the struct it is given.
+    let ino = unsafe {
+        let mut st: libc::stat = std::mem::zeroed();
+        if libc::fstat(theirs.as_raw_fd(), &mut st) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        st.st_ino
+    };
+    let traced = super::ptrace::wanted(argv) && super::ptrace::runnable(program);
+    let mut note = None;
+    let (mut child, tracer) = if traced && super::ptrace::would_lose_privilege(program) {
+        note = Some(format!(
+            "{} is set-user-ID: it is not traced (a traced program loses its privilege); only its sockets are shown",
+            crate::value::escape_controls(program)
+        ));
+        (
+            command(argv, stdio, &dir, &theirs, ino, false)?.spawn()?,
+            None,
+        )
+    } else if traced {
+        let copy = theirs.try_clone()?;
+        let sync = stdio != Stdio3::Pipes;
+        match super::ptrace::spawn(command(argv, stdio, &dir, &theirs, ino, true)?, copy, sync) {
+            Ok(x) => x,
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                note = Some(
+                    "ptrace is not allowed here (a container's or the system's policy): the program's calls are not traced; only its sockets are shown".into(),
+                );
+                (
+                    command(argv, stdio, &dir, &theirs, ino, false)?.spawn()?,
+                    None,
+                )
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        (
+            command(argv, stdio, &dir, &theirs, ino, false)?.spawn()?,
+            None,
+        )
+    };
     drop(theirs);
     let pid = child.id() as i32;
     let pidfd = pidfd_open(pid).map(crate::table::move_high);
@@ -284,6 +340,8 @@ pub fn launch(argv: &[String], stdio: Stdio3) -> std::io::Result<Launched> {
         stdout,
         stderr,
         cwd: std::env::current_dir().unwrap_or_default(),
+        tracer,
+        note,
         _dir: dir,
     })
 }

@@ -75,6 +75,8 @@ pub struct Call {
     pub loc: u32,
     /// `FILE:FUNCTION` of the library function the program called, when
     /// that is not the call itself (empty when the program called it).
+    /// For a program traced with ptrace (not Python, loc 0): `PROGRAM:
+    /// SYSCALL(fd N)`, the program's name and the system call it made.
     pub via: String,
     pub name: String,
     /// The socket's fd in the program (-1 for a module function).

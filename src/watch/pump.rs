@@ -301,12 +301,20 @@ impl Watched {
 
     /// Whether the program has ended (reaped here).
     fn ended(&mut self) -> Option<ExitStatus> {
+        // A traced program is reaped by its tracer (a wait from here would
+        // take the tracer's stops).
+        if let Some(t) = &self.launched.tracer {
+            return t.status();
+        }
         self.launched.child.try_wait().ok().flatten()
     }
 
     /// Follows the program for at most `slice`: reads, feeds, emits.
     /// Returns how it ended, once it has.
     pub fn step(&mut self, slice: Duration, out: &mut dyn Sink) -> Option<Ended> {
+        if let Some(n) = self.launched.note.take() {
+            out.emit(Item::Note(n));
+        }
         if !slice.is_zero() {
             let mut fds: Vec<libc::pollfd> = self
                 .fds()
@@ -389,7 +397,21 @@ impl Watched {
             if Instant::now() >= until {
                 self.signal(libc::SIGKILL, group);
                 // SIGKILL cannot be caught: the end is near.
-                let status = self.launched.child.wait();
+                let status = match &self.launched.tracer {
+                    Some(t) => {
+                        let until = Instant::now() + Duration::from_secs(5);
+                        loop {
+                            if let Some(s) = t.status() {
+                                break Ok(s);
+                            }
+                            if Instant::now() >= until {
+                                break Err(std::io::Error::other("not reaped"));
+                            }
+                            std::thread::sleep(Duration::from_millis(5));
+                        }
+                    }
+                    None => self.launched.child.wait(),
+                };
                 self.read_reports(out);
                 self.read_output(out);
                 return Ended {

@@ -525,7 +525,12 @@ impl Tracker {
         };
         let (at, source) = match self.places.get(&(c.pid, c.loc)) {
             Some(p) => (p.at.clone(), p.source.clone()),
-            None => ("?".to_string(), format!("{}()", c.name)),
+            // A traced program (not Python): no place; `via` is
+            // `PROGRAM: CALL(fd N)` (see super::ptrace).
+            None => match c.via.split_once(": ") {
+                Some((prog, call)) => (escape_controls(prog), escape_controls(call)),
+                _ => ("?".to_string(), format!("{}()", c.name)),
+            },
         };
         Item::Call {
             who: who.join(" "),
