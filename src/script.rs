@@ -94,6 +94,20 @@ pub fn say(text: &str) {
     }
 }
 
+/// An item's text (`text`, as [`render::item`] made it) fitted to a
+/// terminal `w` columns wide: notes, hints and wait lines wrapped between
+/// words or parts, what a call did between words, a socket's repr between
+/// its fields; what a program printed is left as it came. For the shell's
+/// own output and for the reports of jobs and programs above the prompt.
+pub fn fitted(item: &Item, text: &str, w: usize) -> String {
+    match item {
+        Item::Done(_) => render::fit_done(&render::fit(text, w), w),
+        Item::Value { .. } => render::fit_value(text, w),
+        Item::Output { .. } => text.to_string(),
+        _ => render::fit(text, w),
+    }
+}
+
 /// Writes what stdout has gathered.
 pub fn flush_out() {
     if let Ok(mut o) = OUT.lock() {
@@ -147,20 +161,7 @@ fn print_item(item: &Item) -> Option<String> {
     // wait line between its parts; the capture (what `expect` reads) keeps
     // it whole. What a program printed, and values, are left as they came.
     match render::screen_width() {
-        // What a call did, in words, is wrapped between words too.
-        Some(w) if matches!(item, Item::Done(_)) && o.tty() => {
-            o.put(
-                &format!("{}\n", render::fit_done(&render::fit(&text, w), w)),
-                waits,
-            );
-        }
-        Some(w) if !matches!(item, Item::Output { .. } | Item::Value { .. }) && o.tty() => {
-            o.put(&format!("{}\n", render::fit(&text, w)), waits);
-        }
-        // A socket's repr is broken between its fields; other values not.
-        Some(w) if matches!(item, Item::Value { .. }) && o.tty() => {
-            o.put(&format!("{}\n", render::fit_value(&text, w)), waits);
-        }
+        Some(w) if o.tty() => o.put(&format!("{}\n", fitted(item, &text, w)), waits),
         _ => o.put(&format!("{text}\n"), waits),
     }
     // A table narrowed to the terminal is rendered again whole for the

@@ -67,9 +67,16 @@ pub fn run(mut runner: Runner, history: Option<PathBuf>, rc: Option<PathBuf>, co
         let printer = Mutex::new(printer);
         let held = Arc::clone(&held);
         runner.session.job_printer = Some(Arc::new(move |items: Vec<crate::exec::Item>| {
+            let width = crate::render::screen_width();
             let mut text: String = items
                 .iter()
-                .map(crate::render::item)
+                .map(|it| {
+                    let t = crate::render::item(it);
+                    match width {
+                        Some(w) => crate::script::fitted(it, &t, w),
+                        None => t,
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join("\n");
             text.push('\n');
