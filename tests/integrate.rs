@@ -15,33 +15,7 @@ mod common;
 
 use common::Scratch;
 use common::proc::assert_has;
-
-fn root() -> bool {
-    // SAFETY: geteuid only reads the process's credentials.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// The flags that let the capture run here: none as root, `--lab`
-/// otherwise (None when neither works: the test is skipped).
-fn capture_args() -> Option<Vec<&'static str>> {
-    if root() {
-        return Some(Vec::new());
-    }
-    let scratch = Scratch::new("meet-lab-probe");
-    let run = common::run_in(scratch.path(), &["--lab", "-c", "quit"], None);
-    if run
-        .output
-        .contains("lab: this shell runs in a network of its own")
-    {
-        Some(vec!["--lab"])
-    } else {
-        eprintln!(
-            "skipped: no capture here (not root, and --lab: {})",
-            run.output.trim()
-        );
-        None
-    }
-}
+use common::wire::{capture_args, root, section};
 
 /// Runs the script `text` with `files` written beside it first (and
 /// `flags` before it); returns its output, after checking it ended with
@@ -56,15 +30,6 @@ fn script(scratch: &Scratch, flags: &[&str], files: &[(&str, &str)], text: &str)
     let run = common::run_in(scratch.path(), &args, None);
     assert_eq!(run.status, Some(0), "{}", run.output);
     run.output
-}
-
-/// The output of statement `stmt`: the lines after its echo, up to the
-/// next prompt.
-fn section<'a>(out: &'a str, stmt: &str) -> Vec<&'a str> {
-    let echo = format!("sockplay> {stmt}");
-    let mut lines = out.lines().skip_while(|l| *l != echo);
-    assert!(lines.next().is_some(), "no `{stmt}` in:\n{out}");
-    lines.take_while(|l| !l.starts_with("sockplay> ")).collect()
 }
 
 /// A box or a wrapped note as one line of words (`│ ` margins dropped).
