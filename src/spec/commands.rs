@@ -913,7 +913,7 @@ pub static SPECS: &[CmdSpec] = &[
         [req("job", K::Job), opt("\"text\" | eof", K::Data)],
         Jobs,
         "type a line for a program run in the background",
-        "input %1 \"hello\" writes hello and a newline to job 1's stdin: its input() returns 'hello'. input %1 \"\" is an empty line; input %1 eof closes its stdin (its next read gets the end of its input).",
+        "input %1 \"hello\" writes hello and a newline to job 1's stdin: a Python program's input() returns 'hello', another program's next read of its stdin gets it. input %1 \"\" is an empty line; input %1 eof closes its stdin (its next read gets the end of its input).",
         "proc.stdin.write(b'hello\\n')"
     ),
     spec!(
