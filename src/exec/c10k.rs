@@ -444,24 +444,19 @@ impl Session {
             ),
         ]);
         // poll: the whole array goes to the kernel, every call.
-        let mut pfd_small: Vec<libc::pollfd> = small
-            .iter()
-            .map(|&fd| libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
+        let pollfds = |fds: &[i32]| -> Vec<libc::pollfd> {
+            fds.iter()
+                .map(|&fd| libc::pollfd {
+                    fd,
+                    events: libc::POLLIN,
+                    revents: 0,
+                })
+                .collect()
+        };
+        let mut pfd_small = pollfds(&small);
         let (t_poll_small, _) = median_of(|| found = poll_once(&mut pfd_small));
         check("poll", found)?;
-        let mut pfd_all: Vec<libc::pollfd> = all
-            .iter()
-            .map(|&fd| libc::pollfd {
-                fd,
-                events: libc::POLLIN,
-                revents: 0,
-            })
-            .collect();
+        let mut pfd_all = pollfds(&all);
         let (t_poll_all, calls) = median_of(|| found = poll_once(&mut pfd_all));
         check("poll", found)?;
         rows.push(vec![
